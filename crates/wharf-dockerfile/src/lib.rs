@@ -1,0 +1,1 @@
+//! wharf-dockerfile (stub)
