@@ -1,1 +1,43 @@
-//! wharf-store (stub)
+//! wharf-store: everything wharf keeps on disk under its root
+//! (`/var/lib/wharf`, or `--root` / `WHARF_ROOT`).
+//!
+//! ```text
+//! db.sqlite                 metadata (WAL): images, tags, layers, ...
+//! blobs/sha256/<hex>        content-addressed blobs: configs, layer tars, manifests
+//! layers/<diff-id hex>/diff unpacked layer trees, overlay lower dirs
+//! tmp/                      work in progress, named after the writing process
+//! trash/                    trees being deleted
+//! ```
+//!
+//! Crash safety comes from one rule: nothing appears under its final name
+//! until it is complete. Blobs and layer trees are written under `tmp/` and
+//! renamed into place; database rows that point at them are inserted after
+//! the rename, in one transaction. A process killed midway leaves only
+//! `tmp/` entries named after its (dead) PID, which the next writer sweeps.
+//!
+//! Layer trees are keyed by diff ID rather than Docker's chain ID: an overlay
+//! lower dir does not depend on the layers beneath it, so one tree serves
+//! every image that contains that layer, and a layer can be unpacked before
+//! its position in an image is known (streaming `load`).
+//!
+//! Concurrency: SQLite serializes metadata; `commit_lock` (shared) and
+//! `gc_lock` (exclusive) keep garbage collection from deleting a layer or
+//! blob that another process is in the middle of referencing.
+
+mod error;
+mod gc;
+pub mod images;
+pub mod layers;
+mod lock;
+mod paths;
+mod schema;
+mod store;
+
+pub use error::{StoreError, StoreResult};
+pub use gc::Garbage;
+pub use images::{ImageRecord, TagRecord};
+pub use layers::LayerRecord;
+pub use lock::StoreLock;
+pub use store::Store;
+
+pub use rusqlite;

@@ -1,0 +1,71 @@
+//! Temp-name generation and the sweeping of what dead processes left behind.
+
+use std::fs;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// `<what>-<pid>-<n>`: unique within this machine while the process lives,
+/// and tells a later sweeper whether the writer is still alive.
+pub(crate) fn temp_name(what: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{what}-{}-{n}", std::process::id())
+}
+
+fn owner_pid(name: &str) -> Option<i32> {
+    let mut parts = name.rsplitn(3, '-');
+    let _n = parts.next()?;
+    parts.next()?.parse().ok()
+}
+
+fn pid_alive(pid: i32) -> bool {
+    // kill(pid, 0): ESRCH means gone; EPERM still means alive.
+    pid == std::process::id() as i32
+        || !matches!(
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+            Err(nix::errno::Errno::ESRCH)
+        )
+}
+
+/// Remove entries of `dir` whose writer process is gone. Errors are logged,
+/// not returned: sweeping is housekeeping and must never fail a command.
+pub(crate) fn sweep_dead(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        match owner_pid(name) {
+            Some(pid) if pid_alive(pid) => {}
+            _ => {
+                tracing::debug!(path = %e.path().display(), "removing leftover of a dead process");
+                remove_any(&e.path());
+            }
+        }
+    }
+}
+
+/// Remove a file or a whole tree, ignoring "not found".
+pub(crate) fn remove_any(path: &Path) {
+    let res = match fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => fs::remove_dir_all(path),
+        Ok(_) => fs::remove_file(path),
+        Err(_) => return,
+    };
+    if let Err(e) = res {
+        tracing::warn!(path = %path.display(), error = %e, "could not remove");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_names_carry_the_pid() {
+        let n = temp_name("layer");
+        assert_eq!(owner_pid(&n), Some(std::process::id() as i32));
+        assert!(pid_alive(owner_pid(&n).unwrap()));
+        assert_eq!(owner_pid("junk"), None);
+    }
+}

@@ -1,0 +1,79 @@
+//! The SQLite schema and its migrations.
+
+use rusqlite::Connection;
+
+use crate::StoreResult;
+
+/// Each entry migrates from version i to i+1; `PRAGMA user_version` records
+/// how many have run. Append, never edit.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE layers (
+    diff_id     TEXT PRIMARY KEY,   -- sha256 of the uncompressed tar
+    size        INTEGER NOT NULL,   -- bytes of regular files in the tree
+    blob        TEXT NOT NULL,      -- digest of the stored (maybe compressed) tar
+    compression TEXT NOT NULL,      -- none | gzip | zstd
+    blob_size   INTEGER NOT NULL,
+    created_at  TEXT NOT NULL
+);
+CREATE TABLE images (
+    id            TEXT PRIMARY KEY, -- sha256 of the config blob
+    size          INTEGER NOT NULL, -- sum of its layers' sizes
+    created       TEXT,             -- from the config
+    added_at      TEXT NOT NULL,
+    last_tag_time TEXT,
+    parent        TEXT              -- local parent image (commit/build), if any
+);
+CREATE TABLE image_layers (
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    idx      INTEGER NOT NULL,
+    diff_id  TEXT NOT NULL REFERENCES layers(diff_id),
+    PRIMARY KEY (image_id, idx)
+);
+CREATE INDEX image_layers_by_layer ON image_layers(diff_id);
+CREATE TABLE tags (
+    name       TEXT PRIMARY KEY,    -- fully qualified: docker.io/library/busybox:latest
+    image_id   TEXT NOT NULL REFERENCES images(id),
+    created_at TEXT NOT NULL
+);
+CREATE INDEX tags_by_image ON tags(image_id);
+CREATE TABLE repo_digests (
+    name     TEXT NOT NULL,         -- docker.io/library/busybox@sha256:...
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    PRIMARY KEY (name)
+);
+"#];
+
+pub(crate) fn open(path: &std::path::Path) -> StoreResult<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(60))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    migrate(&conn)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &Connection) -> StoreResult<()> {
+    let version = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+    if version >= MIGRATIONS.len() {
+        return Ok(());
+    }
+    // IMMEDIATE: two processes opening a fresh store must not both migrate.
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = (|| {
+        let version = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            conn.execute_batch(sql)?;
+            conn.pragma_update(None, "user_version", (i + 1) as i64)?;
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => conn.execute_batch("COMMIT")?,
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+    }
+    Ok(())
+}

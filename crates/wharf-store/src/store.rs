@@ -1,0 +1,160 @@
+//! The store handle: paths, blobs, transactions and locks.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use wharf_oci::Digest;
+
+use crate::lock::StoreLock;
+use crate::paths::{remove_any, sweep_dead, temp_name};
+use crate::{schema, StoreError, StoreResult};
+
+pub struct Store {
+    root: PathBuf,
+    db: Mutex<Connection>,
+}
+
+const DIRS: &[&str] = &["blobs/sha256", "layers", "tmp", "trash", "ingest"];
+
+impl Store {
+    /// Open (creating if needed) the store at `root`.
+    pub fn open(root: &Path) -> StoreResult<Store> {
+        for d in DIRS {
+            let p = root.join(d);
+            fs::create_dir_all(&p).map_err(|e| StoreError::io("creating", &p, e))?;
+        }
+        let db = schema::open(&root.join("db.sqlite"))?;
+        Ok(Store { root: root.to_path_buf(), db: Mutex::new(db) })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.root.join("blobs/sha256").join(digest.hex())
+    }
+
+    /// The unpacked tree of a layer (an overlay lower dir).
+    pub fn layer_dir(&self, diff_id: &Digest) -> PathBuf {
+        self.root.join("layers").join(diff_id.hex()).join("diff")
+    }
+
+    /// A fresh path under `tmp/` for work in progress; nothing is created.
+    pub fn temp_path(&self, what: &str) -> PathBuf {
+        self.root.join("tmp").join(temp_name(what))
+    }
+
+    /// Remove what killed processes left in `tmp/` and `trash/`.
+    pub fn sweep(&self) {
+        sweep_dead(&self.root.join("tmp"));
+        sweep_dead(&self.root.join("trash"));
+    }
+
+    pub fn has_blob(&self, digest: &Digest) -> bool {
+        self.blob_path(digest).exists()
+    }
+
+    /// Move a verified temp file into place as blob `digest`. If the blob
+    /// already exists (same content by definition) the temp file is dropped.
+    pub fn commit_blob(&self, temp: &Path, digest: &Digest) -> StoreResult<()> {
+        let dest = self.blob_path(digest);
+        if dest.exists() {
+            remove_any(temp);
+            return Ok(());
+        }
+        fs::rename(temp, &dest).map_err(|e| StoreError::io("storing blob", &dest, e))
+    }
+
+    /// Store a small blob (config, manifest) from memory.
+    pub fn put_blob(&self, bytes: &[u8]) -> StoreResult<Digest> {
+        let digest = Digest::of(bytes);
+        if self.has_blob(&digest) {
+            return Ok(digest);
+        }
+        let temp = self.temp_path("blob");
+        let mut f = fs::File::create(&temp).map_err(|e| StoreError::io("creating", &temp, e))?;
+        f.write_all(bytes).map_err(|e| StoreError::io("writing", &temp, e))?;
+        drop(f);
+        self.commit_blob(&temp, &digest)?;
+        Ok(digest)
+    }
+
+    pub fn read_blob(&self, digest: &Digest) -> StoreResult<Vec<u8>> {
+        let p = self.blob_path(digest);
+        fs::read(&p).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => StoreError::BlobNotFound(digest.clone()),
+            _ => StoreError::io("reading blob", &p, e),
+        })
+    }
+
+    pub fn open_blob(&self, digest: &Digest) -> StoreResult<fs::File> {
+        let p = self.blob_path(digest);
+        fs::File::open(&p).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => StoreError::BlobNotFound(digest.clone()),
+            _ => StoreError::io("opening blob", &p, e),
+        })
+    }
+
+    /// Move a finished temp tree into place as the tree of layer `diff_id`.
+    /// Returns false (and drops the temp tree) if the layer is already there.
+    /// Call with the commit lock held.
+    pub fn commit_layer_dir(&self, temp_diff: &Path, diff_id: &Digest) -> StoreResult<bool> {
+        let dest = self.layer_dir(diff_id);
+        let parent = dest.parent().expect("layer dir has a parent");
+        if dest.exists() {
+            remove_any(temp_diff.parent().unwrap_or(temp_diff));
+            return Ok(false);
+        }
+        let temp_parent = temp_diff.parent().expect("temp layer dir has a parent");
+        match fs::rename(temp_parent, parent) {
+            Ok(()) => Ok(true),
+            // A half-finished rename cannot exist, so a present target is complete.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTEMPTY) | Some(libc::EEXIST)) => {
+                remove_any(temp_parent);
+                Ok(false)
+            }
+            Err(e) => Err(StoreError::io("storing layer", parent, e)),
+        }
+    }
+
+    /// Move a tree to `trash/` (atomic, so it vanishes at once) and delete it.
+    pub fn discard_tree(&self, path: &Path) {
+        let trash = self.root.join("trash").join(temp_name("del"));
+        match fs::rename(path, &trash) {
+            Ok(()) => remove_any(&trash),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(_) => remove_any(path),
+        }
+    }
+
+    /// Run `f` in a write transaction (BEGIN IMMEDIATE: writers queue up
+    /// instead of failing with SQLITE_BUSY halfway).
+    pub fn write<T>(&self, f: impl FnOnce(&Transaction) -> StoreResult<T>) -> StoreResult<T> {
+        let mut conn = self.db.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Run `f` against a consistent snapshot of the metadata.
+    pub fn read<T>(&self, f: impl FnOnce(&Transaction) -> StoreResult<T>) -> StoreResult<T> {
+        let mut conn = self.db.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        f(&tx)
+    }
+
+    /// Held while moving new objects into place and referencing them.
+    pub fn commit_lock(&self) -> StoreResult<StoreLock> {
+        StoreLock::acquire(&self.root.join("gc.lock"), false)
+    }
+
+    /// Held by garbage collection while it decides what to delete and moves it away.
+    pub fn gc_lock(&self) -> StoreResult<StoreLock> {
+        StoreLock::acquire(&self.root.join("gc.lock"), true)
+    }
+}
