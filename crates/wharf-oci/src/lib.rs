@@ -15,6 +15,7 @@ pub mod config;
 pub mod digest;
 pub mod error;
 pub mod media_types;
+pub mod platform;
 pub mod reference;
 
 pub use config::{ContainerConfig, HealthConfig, History, ImageConfig, RootFs};

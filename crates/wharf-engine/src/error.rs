@@ -1,0 +1,41 @@
+//! The engine's error type: the lower crates' errors plus docker's own
+//! conflict and lookup messages.
+
+use wharf_oci::ErrorKind;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Image(#[from] wharf_image::ImageError),
+    #[error(transparent)]
+    Store(#[from] wharf_store::StoreError),
+    #[error(transparent)]
+    Reference(#[from] wharf_oci::ReferenceError),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{context}: {source}")]
+    Io { context: String, source: std::io::Error },
+}
+
+impl EngineError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            EngineError::Image(e) => e.kind(),
+            EngineError::Store(e) => e.kind(),
+            EngineError::Reference(_) | EngineError::Invalid(_) => ErrorKind::InvalidArgument,
+            EngineError::NotFound(_) => ErrorKind::NotFound,
+            EngineError::Conflict(_) => ErrorKind::Conflict,
+            EngineError::Io { .. } => ErrorKind::Internal,
+        }
+    }
+
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> EngineError {
+        EngineError::Io { context: context.into(), source }
+    }
+}
+
+pub type EngineResult<T> = Result<T, EngineError>;

@@ -1,0 +1,93 @@
+//! `docker save`: images (with the tags asked for) into one tar.
+
+use std::collections::HashSet;
+use std::io::Write;
+
+use serde_json::json;
+use wharf_oci::{media_types, Digest, Reference};
+use wharf_store::Store;
+
+use super::tar_out::TarOut;
+use crate::manifest::{load_stored, oci_manifest};
+use crate::{ImageError, ImageResult};
+
+/// One image to save and the tags to record for it (empty when it was
+/// named by ID: docker then saves it untagged).
+pub struct SaveItem {
+    pub id: Digest,
+    pub tags: Vec<Reference>,
+}
+
+/// Write the archive to `out`. Metadata comes first so a streaming reader
+/// (our `load`) knows what every blob is before it arrives.
+pub fn save<W: Write>(store: &Store, items: &[SaveItem], out: W) -> ImageResult<W> {
+    let io_err = |e| ImageError::io("writing archive", e);
+    let mut images = Vec::new();
+    for item in items {
+        let img = load_stored(store, &item.id)?;
+        let (manifest, manifest_digest) = oci_manifest(&img)?;
+        images.push((item, img, manifest, manifest_digest));
+    }
+
+    let mut index_entries = Vec::new();
+    let mut docker_manifest = Vec::new();
+    for (item, img, manifest, digest) in &images {
+        let descriptor = |annotations: Option<serde_json::Value>| {
+            let mut d = json!({
+                "mediaType": media_types::OCI_MANIFEST,
+                "digest": digest.to_string(),
+                "size": manifest.len(),
+            });
+            if let Some(a) = annotations {
+                d["annotations"] = a;
+            }
+            d
+        };
+        if item.tags.is_empty() {
+            index_entries.push(descriptor(None));
+        }
+        for t in &item.tags {
+            index_entries.push(descriptor(Some(json!({
+                "io.containerd.image.name": t.to_string(),
+                "org.opencontainers.image.ref.name": t.tag().unwrap_or("latest"),
+            }))));
+        }
+        docker_manifest.push(json!({
+            "Config": format!("blobs/sha256/{}", img.id.hex()),
+            "RepoTags": item.tags.iter().map(|t| t.familiar()).collect::<Vec<_>>(),
+            "Layers": img.layers.iter().map(|l| format!("blobs/sha256/{}", l.blob.hex())).collect::<Vec<_>>(),
+        }));
+    }
+    let index = json!({
+        "schemaVersion": 2,
+        "mediaType": media_types::OCI_INDEX,
+        "manifests": index_entries,
+    });
+
+    let mut tar = TarOut::new(out);
+    tar.bytes("oci-layout", json!({"imageLayoutVersion": media_types::OCI_LAYOUT_VERSION}).to_string().as_bytes())
+        .map_err(io_err)?;
+    tar.bytes("index.json", index.to_string().as_bytes()).map_err(io_err)?;
+    tar.bytes("manifest.json", serde_json::Value::Array(docker_manifest).to_string().as_bytes())
+        .map_err(io_err)?;
+    tar.dir("blobs/").map_err(io_err)?;
+    tar.dir("blobs/sha256/").map_err(io_err)?;
+
+    let mut written = HashSet::new();
+    for (_, img, manifest, digest) in &images {
+        for (d, bytes) in [(digest, manifest), (&img.id, &img.config)] {
+            if written.insert(d.clone()) {
+                tar.bytes(&format!("blobs/sha256/{}", d.hex()), bytes).map_err(io_err)?;
+            }
+        }
+    }
+    for (_, img, _, _) in &images {
+        for l in &img.layers {
+            if written.insert(l.blob.clone()) {
+                let mut f = store.open_blob(&l.blob)?;
+                tar.file(&format!("blobs/sha256/{}", l.blob.hex()), &mut f, l.blob_size).map_err(io_err)?;
+            }
+        }
+    }
+    tar.finish().map_err(io_err)
+}

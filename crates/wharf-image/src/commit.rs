@@ -1,0 +1,64 @@
+//! Make a new image visible in the store, all at once.
+
+use wharf_oci::{Digest, ImageConfig, Reference};
+use wharf_store::{images, layers, ImageRecord, Store};
+
+use crate::ingest::IngestedLayer;
+use crate::{ImageError, ImageResult};
+
+/// What committing an image changed.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    pub id: Digest,
+    /// Tags that moved here from another image: (tag, previous image).
+    pub moved_tags: Vec<(Reference, Digest)>,
+}
+
+/// Move freshly ingested layers into place and record an image with the
+/// given config and tags, in one transaction under the commit lock. Every
+/// diff ID of the config must be among `new_layers` or already stored.
+pub fn commit_image(
+    store: &Store,
+    new_layers: Vec<IngestedLayer>,
+    config: &[u8],
+    tags: &[Reference],
+    parent: Option<&Digest>,
+) -> ImageResult<Committed> {
+    let parsed = ImageConfig::from_slice(config).map_err(|e| ImageError::invalid(format!("invalid image config: {e}")))?;
+    let diff_ids = parsed.diff_ids().to_vec();
+    let _lock = store.commit_lock()?;
+    let records = new_layers.into_iter().map(|l| l.commit_into(store)).collect::<ImageResult<Vec<_>>>()?;
+    let id = store.put_blob(config)?;
+    let moved_tags = store.write(|tx| {
+        for r in &records {
+            layers::put(tx, r)?;
+        }
+        let mut size = 0;
+        for d in &diff_ids {
+            let l = layers::get(tx, d)?
+                .ok_or_else(|| wharf_store::StoreError::NotFound(format!("layer {d} of image {id} is not in the store")))?;
+            size += l.size;
+        }
+        let now = wharf_oci::config::format_time(chrono::Utc::now());
+        images::insert(
+            tx,
+            &ImageRecord {
+                id: id.clone(),
+                size,
+                created: parsed.created.clone(),
+                added_at: now,
+                last_tag_time: None,
+                parent: parent.cloned(),
+                layers: diff_ids.clone(),
+            },
+        )?;
+        let mut moved = Vec::new();
+        for t in tags {
+            if let Some(prev) = images::set_tag(tx, &t.to_string(), &id)? {
+                moved.push((t.clone(), prev));
+            }
+        }
+        Ok(moved)
+    })?;
+    Ok(Committed { id, moved_tags })
+}
