@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install what wharf needs on Debian 12, idempotently and quickly when all
+# is there already. Usage: scripts/deps.sh [demo|test|bench]
+set -euo pipefail
+
+want=(busybox-static pkg-config libseccomp-dev gcc make tar gzip)
+case ${1:-demo} in
+  demo) ;;
+  test) want+=(docker.io skopeo umoci) ;;
+  bench) want+=(docker.io debootstrap bc) ;;
+  *) echo "usage: $0 [demo|test|bench]" >&2; exit 2 ;;
+esac
+
+[[ $(id -u) == 0 ]] || { echo "scripts/deps.sh: run as root (wharf manages mounts, namespaces and images)" >&2; exit 1; }
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The Rust toolchain: Debian 12's cargo is too old for wharf's dependencies.
+if ! command -v cargo >/dev/null 2>&1; then
+  [[ -x $HOME/.cargo/bin/cargo ]] || {
+    command -v curl >/dev/null || apt-get install -y -qq curl >/dev/null
+    curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component clippy,rustfmt >&2
+  }
+  export PATH=$HOME/.cargo/bin:$PATH
+fi
+if [[ ${1:-demo} == test ]] && ! cargo nextest --version >/dev/null 2>&1; then
+  cargo install --locked cargo-nextest >&2
+fi
