@@ -18,7 +18,10 @@ pub enum EngineError {
     #[error("{0}")]
     Invalid(String),
     #[error("{context}: {source}")]
-    Io { context: String, source: std::io::Error },
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
 }
 
 impl EngineError {
@@ -34,7 +37,10 @@ impl EngineError {
     }
 
     pub fn io(context: impl Into<String>, source: std::io::Error) -> EngineError {
-        EngineError::Io { context: context.into(), source }
+        EngineError::Io {
+            context: context.into(),
+            source,
+        }
     }
 }
 

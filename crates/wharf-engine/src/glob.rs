@@ -11,10 +11,14 @@ pub fn path_match(pattern: &str, name: &str) -> bool {
 fn match_from(p: &[char], n: &[char]) -> bool {
     match p.first() {
         None => n.is_empty(),
-        Some('*') => (0..=n.len()).take_while(|&i| i == 0 || n[i - 1] != '/').any(|i| match_from(&p[1..], &n[i..])),
+        Some('*') => (0..=n.len())
+            .take_while(|&i| i == 0 || n[i - 1] != '/')
+            .any(|i| match_from(&p[1..], &n[i..])),
         Some('?') => !n.is_empty() && n[0] != '/' && match_from(&p[1..], &n[1..]),
         Some('[') => match (n.first(), class_end(p)) {
-            (Some(&c), Some(end)) if c != '/' && class_matches(&p[1..end], c) => match_from(&p[end + 1..], &n[1..]),
+            (Some(&c), Some(end)) if c != '/' && class_matches(&p[1..end], c) => {
+                match_from(&p[end + 1..], &n[1..])
+            }
             _ => false,
         },
         Some('\\') if p.len() > 1 => n.first() == Some(&p[1]) && match_from(&p[2..], &n[1..]),

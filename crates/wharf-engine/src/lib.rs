@@ -27,7 +27,10 @@ pub struct Engine {
 impl Engine {
     pub fn open(root: &Path) -> EngineResult<Engine> {
         let store = Store::open(root)?;
-        Ok(Engine { store, root: root.to_path_buf() })
+        Ok(Engine {
+            store,
+            root: root.to_path_buf(),
+        })
     }
 
     pub fn root(&self) -> &Path {

@@ -24,12 +24,23 @@ pub struct DiskUsage {
 
 impl Engine {
     pub fn disk_usage(&self) -> EngineResult<DiskUsage> {
-        let (imgs, layer_rows) = self.store.read(|tx| Ok((images::list(tx)?, layers::all(tx)?)))?;
+        let (imgs, layer_rows) = self
+            .store
+            .read(|tx| Ok((images::list(tx)?, layers::all(tx)?)))?;
         let used: HashSet<_> = imgs.iter().flat_map(|i| i.layers.iter().cloned()).collect();
         // Shared layers count once, as in docker's SIZE column.
-        let size: u64 = layer_rows.iter().filter(|l| used.contains(&l.diff_id)).map(|l| l.size).sum();
+        let size: u64 = layer_rows
+            .iter()
+            .filter(|l| used.contains(&l.diff_id))
+            .map(|l| l.size)
+            .sum();
         Ok(DiskUsage {
-            images: UsageRow { total: imgs.len() as u64, active: 0, size, reclaimable: size },
+            images: UsageRow {
+                total: imgs.len() as u64,
+                active: 0,
+                size,
+                reclaimable: size,
+            },
             ..Default::default()
         })
     }

@@ -14,13 +14,18 @@ use crate::{ImageError, ImageResult};
 const DEFAULT_SHELL: [&str; 2] = ["/bin/sh", "-c"];
 
 fn env_lookup(env: &[String], name: &str) -> Option<String> {
-    env.iter().rev().find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=').map(str::to_string))
+    env.iter()
+        .rev()
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=').map(str::to_string))
 }
 
 /// Set `KEY=value` in a Docker env list, replacing an earlier value in place.
 pub fn set_env(env: &mut Vec<String>, key: &str, value: &str) {
     let entry = format!("{key}={value}");
-    match env.iter_mut().find(|kv| kv.split_once('=').map(|(k, _)| k) == Some(key)) {
+    match env
+        .iter_mut()
+        .find(|kv| kv.split_once('=').map(|(k, _)| k) == Some(key))
+    {
         Some(slot) => *slot = entry,
         None => env.push(entry),
     }
@@ -49,7 +54,10 @@ pub fn exposed_ports(spec: &str) -> ImageResult<Vec<String>> {
     }
     let bad = || ImageError::invalid(format!("invalid containerPort: {ports}"));
     let (lo, hi) = match ports.split_once('-') {
-        Some((a, b)) => (a.parse::<u16>().map_err(|_| bad())?, b.parse::<u16>().map_err(|_| bad())?),
+        Some((a, b)) => (
+            a.parse::<u16>().map_err(|_| bad())?,
+            b.parse::<u16>().map_err(|_| bad())?,
+        ),
         None => {
             let p = ports.parse::<u16>().map_err(|_| bad())?;
             (p, p)
@@ -65,15 +73,20 @@ pub fn apply_changes(config: &mut ContainerConfig, changes: &[String]) -> ImageR
     if changes.is_empty() {
         return Ok(());
     }
-    let instructions = parse_changes(changes).map_err(|e| ImageError::invalid(format!("invalid --change: {e}")))?;
+    let instructions = parse_changes(changes)
+        .map_err(|e| ImageError::invalid(format!("invalid --change: {e}")))?;
     let lexer = Lexer::new('\\');
     for ins in instructions {
         let env = config.env.clone();
         let lookup = move |name: &str| env_lookup(&env, name);
-        let (ins, _) = ins.expand(&lexer, &lookup).map_err(|e| ImageError::invalid(format!("invalid --change: {e}")))?;
+        let (ins, _) = ins
+            .expand(&lexer, &lookup)
+            .map_err(|e| ImageError::invalid(format!("invalid --change: {e}")))?;
         match ins.kind {
             InstructionKind::Cmd(form) => config.cmd = Some(command(&form, &config.shell)),
-            InstructionKind::Entrypoint(form) => config.entrypoint = Some(command(&form, &config.shell)),
+            InstructionKind::Entrypoint(form) => {
+                config.entrypoint = Some(command(&form, &config.shell))
+            }
             InstructionKind::Env(kvs) => {
                 for kv in kvs {
                     set_env(&mut config.env, &kv.key, &kv.value);
@@ -109,7 +122,10 @@ pub fn apply_changes(config: &mut ContainerConfig, changes: &[String]) -> ImageR
                 }
             }
             InstructionKind::StopSignal(s) => config.stop_signal = s,
-            InstructionKind::OnBuild(o) => config.on_build.get_or_insert_with(Vec::new).push(o.expression),
+            InstructionKind::OnBuild(o) => config
+                .on_build
+                .get_or_insert_with(Vec::new)
+                .push(o.expression),
             InstructionKind::Healthcheck(h) => {
                 let ns = |d: std::time::Duration| d.as_nanos() as i64;
                 config.healthcheck = Some(HealthConfig {
@@ -123,7 +139,10 @@ pub fn apply_changes(config: &mut ContainerConfig, changes: &[String]) -> ImageR
             }
             InstructionKind::Shell(sh) => config.shell = Some(sh),
             _ => {
-                return Err(ImageError::invalid(format!("{} is not a valid change command", ins.keyword.to_uppercase())));
+                return Err(ImageError::invalid(format!(
+                    "{} is not a valid change command",
+                    ins.keyword.to_uppercase()
+                )));
             }
         }
     }
@@ -136,7 +155,10 @@ mod tests {
 
     fn apply(lines: &[&str]) -> ImageResult<ContainerConfig> {
         let mut c = ContainerConfig::default();
-        apply_changes(&mut c, &lines.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
+        apply_changes(
+            &mut c,
+            &lines.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        )?;
         Ok(c)
     }
 
@@ -158,7 +180,10 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.env, ["A=1", "B=x y", "C=1-x y"]);
-        assert_eq!(c.cmd, Some(vec!["/bin/sh".into(), "-c".into(), "echo $A".into()]));
+        assert_eq!(
+            c.cmd,
+            Some(vec!["/bin/sh".into(), "-c".into(), "echo $A".into()])
+        );
         assert_eq!(c.entrypoint, Some(vec!["/bin/app".into()]));
         let ports: Vec<_> = c.exposed_ports.unwrap().into_keys().collect();
         assert_eq!(ports, ["53/udp", "80/tcp", "8000/tcp", "8001/tcp"]);

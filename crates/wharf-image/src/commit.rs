@@ -24,10 +24,14 @@ pub fn commit_image(
     tags: &[Reference],
     parent: Option<&Digest>,
 ) -> ImageResult<Committed> {
-    let parsed = ImageConfig::from_slice(config).map_err(|e| ImageError::invalid(format!("invalid image config: {e}")))?;
+    let parsed = ImageConfig::from_slice(config)
+        .map_err(|e| ImageError::invalid(format!("invalid image config: {e}")))?;
     let diff_ids = parsed.diff_ids().to_vec();
     let _lock = store.commit_lock()?;
-    let records = new_layers.into_iter().map(|l| l.commit_into(store)).collect::<ImageResult<Vec<_>>>()?;
+    let records = new_layers
+        .into_iter()
+        .map(|l| l.commit_into(store))
+        .collect::<ImageResult<Vec<_>>>()?;
     let id = store.put_blob(config)?;
     let moved_tags = store.write(|tx| {
         for r in &records {
@@ -35,8 +39,11 @@ pub fn commit_image(
         }
         let mut size = 0;
         for d in &diff_ids {
-            let l = layers::get(tx, d)?
-                .ok_or_else(|| wharf_store::StoreError::NotFound(format!("layer {d} of image {id} is not in the store")))?;
+            let l = layers::get(tx, d)?.ok_or_else(|| {
+                wharf_store::StoreError::NotFound(format!(
+                    "layer {d} of image {id} is not in the store"
+                ))
+            })?;
             size += l.size;
         }
         let now = wharf_oci::config::format_time(chrono::Utc::now());

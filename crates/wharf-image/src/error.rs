@@ -16,7 +16,10 @@ pub enum ImageError {
     #[error("{0}")]
     NotFound(String),
     #[error("{context}: {source}")]
-    Io { context: String, source: std::io::Error },
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
 }
 
 impl ImageError {
@@ -31,7 +34,10 @@ impl ImageError {
     }
 
     pub fn io(context: impl Into<String>, source: std::io::Error) -> ImageError {
-        ImageError::Io { context: context.into(), source }
+        ImageError::Io {
+            context: context.into(),
+            source,
+        }
     }
 
     pub fn invalid(msg: impl Into<String>) -> ImageError {

@@ -23,14 +23,21 @@ pub struct ImportOptions {
     pub tag: Option<Reference>,
 }
 
-pub fn import_rootfs<R: Read>(store: &Store, src: R, opts: &ImportOptions) -> ImageResult<Committed> {
+pub fn import_rootfs<R: Read>(
+    store: &Store,
+    src: R,
+    opts: &ImportOptions,
+) -> ImageResult<Committed> {
     // Validate the changes before the (long) unpack, so bad input costs nothing.
     let mut config = ContainerConfig::default();
     apply_changes(&mut config, &opts.changes)?;
 
     let layer = ingest_layer(store, src, None)?;
     let created = format_time(Utc::now());
-    let comment = opts.message.clone().unwrap_or_else(|| format!("Imported from {}", opts.source));
+    let comment = opts
+        .message
+        .clone()
+        .unwrap_or_else(|| format!("Imported from {}", opts.source));
     let image = ImageConfig {
         comment: comment.clone(),
         created: Some(created.clone()),
@@ -39,7 +46,11 @@ pub fn import_rootfs<R: Read>(store: &Store, src: R, opts: &ImportOptions) -> Im
         architecture: platform::go_arch().to_string(),
         os: platform::OS.to_string(),
         rootfs: Some(RootFs::layers(vec![layer.diff_id().clone()])),
-        history: vec![History { created: Some(created), comment: Some(comment), ..Default::default() }],
+        history: vec![History {
+            created: Some(created),
+            comment: Some(comment),
+            ..Default::default()
+        }],
         ..Default::default()
     };
     let tags: Vec<Reference> = opts.tag.iter().cloned().collect();

@@ -71,15 +71,30 @@ impl<R: Read, W: Write> Read for Tee<R, W> {
 /// Unpack `src` (a layer blob, compressed or not) into a temp tree and keep
 /// its bytes as a temp blob. `expected_blob`, when known (from a manifest),
 /// is checked against the blob's digest.
-pub fn ingest_layer<R: Read>(store: &Store, src: R, expected_blob: Option<&Digest>) -> ImageResult<IngestedLayer> {
-    let temp = TempPaths { blob: store.temp_path("blob"), tree: store.temp_path("layer"), armed: true };
+pub fn ingest_layer<R: Read>(
+    store: &Store,
+    src: R,
+    expected_blob: Option<&Digest>,
+) -> ImageResult<IngestedLayer> {
+    let temp = TempPaths {
+        blob: store.temp_path("blob"),
+        tree: store.temp_path("layer"),
+        armed: true,
+    };
     let diff_dir = temp.tree.join("diff");
-    fs::create_dir_all(&diff_dir).map_err(|e| ImageError::io(format!("creating {}", diff_dir.display()), e))?;
-    let file = File::create(&temp.blob).map_err(|e| ImageError::io(format!("creating {}", temp.blob.display()), e))?;
+    fs::create_dir_all(&diff_dir)
+        .map_err(|e| ImageError::io(format!("creating {}", diff_dir.display()), e))?;
+    let file = File::create(&temp.blob)
+        .map_err(|e| ImageError::io(format!("creating {}", temp.blob.display()), e))?;
 
-    let raw = HashingReader::new(Tee { inner: src, out: BufWriter::with_capacity(BUF, file) });
+    let raw = HashingReader::new(Tee {
+        inner: src,
+        out: BufWriter::with_capacity(BUF, file),
+    });
     let mut buffered = BufReader::with_capacity(BUF, raw);
-    let head = buffered.fill_buf().map_err(|e| ImageError::io("reading layer", e))?;
+    let head = buffered
+        .fill_buf()
+        .map_err(|e| ImageError::io("reading layer", e))?;
     let compression = Compression::sniff(head);
 
     let (stats, diff_id, mut buffered) = match compression {
@@ -87,7 +102,11 @@ pub fn ingest_layer<R: Read>(store: &Store, src: R, expected_blob: Option<&Diges
             let stats = apply_layer(&mut buffered, &diff_dir)?;
             (stats, None, buffered)
         }
-        Compression::Gzip => unpack_via(flate2::bufread::MultiGzDecoder::new(buffered), &diff_dir, |d| d.into_inner())?,
+        Compression::Gzip => unpack_via(
+            flate2::bufread::MultiGzDecoder::new(buffered),
+            &diff_dir,
+            |d| d.into_inner(),
+        )?,
         Compression::Zstd => {
             let dec = zstd::stream::read::Decoder::with_buffer(buffered)
                 .map_err(|e| ImageError::invalid(format!("invalid zstd layer: {e}")))?;
@@ -98,12 +117,15 @@ pub fn ingest_layer<R: Read>(store: &Store, src: R, expected_blob: Option<&Diges
     io::copy(&mut buffered, &mut io::sink()).map_err(|e| ImageError::io("reading layer", e))?;
     let (blob, blob_size, tee) = buffered.into_inner().finish();
     let mut out = tee.out;
-    out.flush().map_err(|e| ImageError::io(format!("writing {}", temp.blob.display()), e))?;
+    out.flush()
+        .map_err(|e| ImageError::io(format!("writing {}", temp.blob.display()), e))?;
     drop(out);
 
     if let Some(want) = expected_blob {
         if *want != blob {
-            return Err(ImageError::invalid(format!("layer digest mismatch: expected {want}, got {blob}")));
+            return Err(ImageError::invalid(format!(
+                "layer digest mismatch: expected {want}, got {blob}"
+            )));
         }
     }
     let record = LayerRecord {
@@ -127,7 +149,8 @@ fn unpack_via<D: Read, B>(
     let mut hashed = HashingReader::new(decoder);
     let stats = apply_layer(&mut hashed, dest)?;
     // The decoder may stop at the tar's end; the rest must still be hashed.
-    io::copy(&mut hashed, &mut io::sink()).map_err(|e| ImageError::invalid(format!("invalid compressed layer: {e}")))?;
+    io::copy(&mut hashed, &mut io::sink())
+        .map_err(|e| ImageError::invalid(format!("invalid compressed layer: {e}")))?;
     let (diff_id, _, decoder) = hashed.finish();
     Ok((stats, Some(diff_id), into_inner(decoder)))
 }

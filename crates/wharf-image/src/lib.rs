@@ -21,4 +21,3 @@ pub mod layer;
 pub mod manifest;
 
 pub use error::{ImageError, ImageResult};
-

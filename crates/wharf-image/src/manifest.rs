@@ -21,17 +21,25 @@ pub struct StoredImage {
 pub fn load_stored(store: &Store, id: &Digest) -> ImageResult<StoredImage> {
     let config = store.read_blob(id)?;
     let (layers, tags) = store.read(|tx| {
-        let img = images::get(tx, id)?.ok_or_else(|| wharf_store::StoreError::NotFound(format!("No such image: {id}")))?;
+        let img = images::get(tx, id)?
+            .ok_or_else(|| wharf_store::StoreError::NotFound(format!("No such image: {id}")))?;
         let layers = img
             .layers
             .iter()
             .map(|d| {
-                layers::get(tx, d)?.ok_or_else(|| wharf_store::StoreError::NotFound(format!("layer {d} of image {id} is missing")))
+                layers::get(tx, d)?.ok_or_else(|| {
+                    wharf_store::StoreError::NotFound(format!("layer {d} of image {id} is missing"))
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok((layers, images::tags_of(tx, id)?))
     })?;
-    Ok(StoredImage { id: id.clone(), config, layers, tags })
+    Ok(StoredImage {
+        id: id.clone(),
+        config,
+        layers,
+        tags,
+    })
 }
 
 pub fn oci_digest(d: &Digest) -> oci_spec::image::Digest {
@@ -52,11 +60,16 @@ pub fn oci_manifest(img: &StoredImage) -> ImageResult<(Vec<u8>, Digest)> {
     let manifest: ImageManifest = ImageManifestBuilder::default()
         .schema_version(2u32)
         .media_type(MediaType::ImageManifest)
-        .config(descriptor(media_types::OCI_CONFIG, &img.id, img.config.len() as u64))
+        .config(descriptor(
+            media_types::OCI_CONFIG,
+            &img.id,
+            img.config.len() as u64,
+        ))
         .layers(layers)
         .build()
         .map_err(|e| ImageError::invalid(format!("building manifest: {e}")))?;
-    let bytes = serde_json::to_vec(&manifest).map_err(|e| ImageError::invalid(format!("encoding manifest: {e}")))?;
+    let bytes = serde_json::to_vec(&manifest)
+        .map_err(|e| ImageError::invalid(format!("encoding manifest: {e}")))?;
     let digest = Digest::of(&bytes);
     Ok((bytes, digest))
 }

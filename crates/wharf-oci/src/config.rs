@@ -93,7 +93,10 @@ pub struct RootFs {
 
 impl RootFs {
     pub fn layers(diff_ids: Vec<Digest>) -> RootFs {
-        RootFs { kind: "layers".into(), diff_ids }
+        RootFs {
+            kind: "layers".into(),
+            diff_ids,
+        }
     }
 }
 
@@ -141,7 +144,10 @@ pub struct ImageConfig {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub os: String,
     pub rootfs: Option<RootFs>,
-    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub history: Vec<History>,
     #[serde(rename = "os.version", skip_serializing_if = "String::is_empty")]
     pub os_version: String,
@@ -157,7 +163,10 @@ impl ImageConfig {
 
     /// Diff IDs of the layers, bottom first.
     pub fn diff_ids(&self) -> &[Digest] {
-        self.rootfs.as_ref().map(|r| r.diff_ids.as_slice()).unwrap_or(&[])
+        self.rootfs
+            .as_ref()
+            .map(|r| r.diff_ids.as_slice())
+            .unwrap_or(&[])
     }
 
     /// Compact JSON, as docker writes configs (the bytes that get hashed).
@@ -188,7 +197,9 @@ pub fn format_time(t: DateTime<Utc>) -> String {
 }
 
 pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
@@ -223,7 +234,10 @@ mod tests {
 
     #[test]
     fn container_config_has_docker_shape() {
-        let c = ContainerConfig { cmd: Some(vec!["sh".into()]), ..Default::default() };
+        let c = ContainerConfig {
+            cmd: Some(vec!["sh".into()]),
+            ..Default::default()
+        };
         let v = serde_json::to_string(&c).unwrap();
         assert_eq!(
             v,

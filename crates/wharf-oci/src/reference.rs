@@ -75,7 +75,11 @@ fn valid_domain(d: &str) -> bool {
     let (host, port) = if let Some(rest) = d.strip_prefix('[') {
         match rest.split_once(']') {
             Some((v6, tail)) => {
-                if v6.is_empty() || !v6.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.') {
+                if v6.is_empty()
+                    || !v6
+                        .bytes()
+                        .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+                {
                     return false;
                 }
                 match tail {
@@ -114,7 +118,8 @@ fn valid_tag(t: &str) -> bool {
     !b.is_empty()
         && b.len() <= 128
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b.iter().all(|x| x.is_ascii_alphanumeric() || matches!(x, b'_' | b'.' | b'-'))
+        && b.iter()
+            .all(|x| x.is_ascii_alphanumeric() || matches!(x, b'_' | b'.' | b'-'))
 }
 
 /// Docker's splitDockerDomain: the first component is a registry host only
@@ -123,7 +128,8 @@ fn split_domain(name: &str) -> (String, String) {
     let (mut domain, mut rest) = match name.find('/') {
         Some(i) => {
             let first = &name[..i];
-            if !first.contains(['.', ':']) && first != "localhost" && first.to_lowercase() == first {
+            if !first.contains(['.', ':']) && first != "localhost" && first.to_lowercase() == first
+            {
                 (DEFAULT_DOMAIN.to_string(), name.to_string())
             } else {
                 (first.to_string(), name[i + 1..].to_string())
@@ -143,7 +149,10 @@ fn split_domain(name: &str) -> (String, String) {
 impl Reference {
     /// Parse like `docker pull`/`docker tag` do; no default tag is added.
     pub fn parse(s: &str) -> Result<Reference, ReferenceError> {
-        if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+        if s.len() == 64
+            && s.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        {
             return Err(ReferenceError::HexName(s.to_string()));
         }
         if s.is_empty() {
@@ -151,7 +160,9 @@ impl Reference {
         }
         let (name_tag, digest) = match s.split_once('@') {
             Some((n, d)) => {
-                let digest = d.parse::<Digest>().map_err(|_| ReferenceError::InvalidDigest(s.to_string()))?;
+                let digest = d
+                    .parse::<Digest>()
+                    .map_err(|_| ReferenceError::InvalidDigest(s.to_string()))?;
                 (n, Some(digest))
             }
             None => (s, None),
@@ -182,7 +193,12 @@ impl Reference {
         if domain.len() + 1 + path.len() > NAME_TOTAL_LENGTH_MAX {
             return Err(ReferenceError::NameTooLong);
         }
-        Ok(Reference { domain, path, tag, digest })
+        Ok(Reference {
+            domain,
+            path,
+            tag,
+            digest,
+        })
     }
 
     /// Parse and add `:latest` when neither tag nor digest is given, as
@@ -200,7 +216,11 @@ impl Reference {
 
     /// The same repository with another tag and no digest.
     pub fn with_tag(&self, tag: &str) -> Reference {
-        Reference { tag: Some(tag.to_string()), digest: None, ..self.clone() }
+        Reference {
+            tag: Some(tag.to_string()),
+            digest: None,
+            ..self.clone()
+        }
     }
 
     pub fn domain(&self) -> &str {
@@ -289,15 +309,30 @@ mod tests {
     fn normalizes_like_docker() {
         assert_eq!(full("busybox"), "docker.io/library/busybox:latest");
         assert_eq!(full("me/bb:1.0"), "docker.io/me/bb:1.0");
-        assert_eq!(full("index.docker.io/busybox"), "docker.io/library/busybox:latest");
+        assert_eq!(
+            full("index.docker.io/busybox"),
+            "docker.io/library/busybox:latest"
+        );
         assert_eq!(full("localhost/x"), "localhost/x:latest");
         assert_eq!(full("host:5000/a/b:tag"), "host:5000/a/b:tag");
-        assert_eq!(full("127.0.0.1:5000/lib/node:18"), "127.0.0.1:5000/lib/node:18");
+        assert_eq!(
+            full("127.0.0.1:5000/lib/node:18"),
+            "127.0.0.1:5000/lib/node:18"
+        );
         assert_eq!(full("[::1]:5000/x"), "[::1]:5000/x:latest");
         let d = format!("sha256:{}", "a".repeat(64));
-        assert_eq!(full(&format!("busybox@{d}")), format!("docker.io/library/busybox@{d}"));
-        assert_eq!(full(&format!("busybox:1@{d}")), format!("docker.io/library/busybox:1@{d}"));
-        assert_eq!(full("a__b-c---d/f_g.h"), "docker.io/a__b-c---d/f_g.h:latest");
+        assert_eq!(
+            full(&format!("busybox@{d}")),
+            format!("docker.io/library/busybox@{d}")
+        );
+        assert_eq!(
+            full(&format!("busybox:1@{d}")),
+            format!("docker.io/library/busybox:1@{d}")
+        );
+        assert_eq!(
+            full("a__b-c---d/f_g.h"),
+            "docker.io/a__b-c---d/f_g.h:latest"
+        );
     }
 
     #[test]
@@ -313,13 +348,37 @@ mod tests {
 
     #[test]
     fn rejects_bad_references() {
-        assert!(matches!(Reference::parse("Busybox"), Err(ReferenceError::Uppercase(_))));
-        assert!(matches!(Reference::parse(&"a".repeat(64)), Err(ReferenceError::HexName(_))));
-        assert!(matches!(Reference::parse(""), Err(ReferenceError::NameEmpty)));
-        for bad in ["a:", "a:-x", "-a", "a//b", "a..b", "a/b/", ":tag", "a@sha256:abc", "a b", "a_", "a:t@x"] {
+        assert!(matches!(
+            Reference::parse("Busybox"),
+            Err(ReferenceError::Uppercase(_))
+        ));
+        assert!(matches!(
+            Reference::parse(&"a".repeat(64)),
+            Err(ReferenceError::HexName(_))
+        ));
+        assert!(matches!(
+            Reference::parse(""),
+            Err(ReferenceError::NameEmpty)
+        ));
+        for bad in [
+            "a:",
+            "a:-x",
+            "-a",
+            "a//b",
+            "a..b",
+            "a/b/",
+            ":tag",
+            "a@sha256:abc",
+            "a b",
+            "a_",
+            "a:t@x",
+        ] {
             assert!(Reference::parse(bad).is_err(), "{bad} should be rejected");
         }
-        assert!(matches!(Reference::parse(&"a".repeat(300)), Err(ReferenceError::NameTooLong)));
+        assert!(matches!(
+            Reference::parse(&"a".repeat(300)),
+            Err(ReferenceError::NameTooLong)
+        ));
         // An uppercase first component is a registry host in docker's rules.
         assert_eq!(full("Host/x"), "Host/x:latest");
     }

@@ -7,7 +7,11 @@ use wharf_oci::{Digest, ErrorKind};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{context} {path}: {source}")]
-    Io { context: &'static str, path: PathBuf, source: std::io::Error },
+    Io {
+        context: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
     #[error("blob {0} not found in the store")]
@@ -34,8 +38,16 @@ impl StoreError {
         }
     }
 
-    pub fn io(context: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> StoreError {
-        StoreError::Io { context, path: path.into(), source }
+    pub fn io(
+        context: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> StoreError {
+        StoreError::Io {
+            context,
+            path: path.into(),
+            source,
+        }
     }
 }
 

@@ -31,13 +31,20 @@ impl Garbage {
 impl Store {
     /// Delete the rows of layers no image references; return them with the
     /// given extra blobs (configs of deleted images) as garbage.
-    pub fn drop_unreferenced(&self, tx: &Transaction, mut blobs: Vec<Digest>) -> StoreResult<Garbage> {
+    pub fn drop_unreferenced(
+        &self,
+        tx: &Transaction,
+        mut blobs: Vec<Digest>,
+    ) -> StoreResult<Garbage> {
         let dead = layers::unreferenced(tx)?;
         for l in &dead {
             layers::delete(tx, &l.diff_id)?;
             blobs.push(l.blob.clone());
         }
-        Ok(Garbage { layers: dead, blobs })
+        Ok(Garbage {
+            layers: dead,
+            blobs,
+        })
     }
 
     /// Delete the files of garbage returned by `drop_unreferenced`.
@@ -64,10 +71,17 @@ impl Store {
             for img in images::list(tx)? {
                 blobs.insert(img.id.hex().to_string());
             }
-            Ok((ls.iter().map(|l| l.diff_id.hex().to_string()).collect::<HashSet<_>>(), blobs))
+            Ok((
+                ls.iter()
+                    .map(|l| l.diff_id.hex().to_string())
+                    .collect::<HashSet<_>>(),
+                blobs,
+            ))
         })?;
         for (dir, known) in [("layers", &known_layers), ("blobs/sha256", &known_blobs)] {
-            let Ok(entries) = fs::read_dir(self.root().join(dir)) else { continue };
+            let Ok(entries) = fs::read_dir(self.root().join(dir)) else {
+                continue;
+            };
             for e in entries.flatten() {
                 if !known.contains(e.file_name().to_string_lossy().as_ref()) {
                     tracing::debug!(path = %e.path().display(), "removing unreferenced");

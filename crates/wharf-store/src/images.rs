@@ -43,7 +43,8 @@ fn from_row(row: &Row) -> rusqlite::Result<ImageRecord> {
 const COLS: &str = "id, size, created, added_at, last_tag_time, parent";
 
 fn with_layers(conn: &Connection, mut img: ImageRecord) -> StoreResult<ImageRecord> {
-    let mut st = conn.prepare_cached("SELECT diff_id FROM image_layers WHERE image_id = ?1 ORDER BY idx")?;
+    let mut st =
+        conn.prepare_cached("SELECT diff_id FROM image_layers WHERE image_id = ?1 ORDER BY idx")?;
     let rows = st.query_map([img.id.to_string()], |r| digest_column(r, 0))?;
     img.layers = rows.collect::<Result<_, _>>()?;
     Ok(img)
@@ -67,7 +68,8 @@ pub fn insert(conn: &Connection, img: &ImageRecord) -> StoreResult<bool> {
     if n == 0 {
         return Ok(false);
     }
-    let mut st = conn.prepare_cached("INSERT INTO image_layers (image_id, idx, diff_id) VALUES (?1, ?2, ?3)")?;
+    let mut st = conn
+        .prepare_cached("INSERT INTO image_layers (image_id, idx, diff_id) VALUES (?1, ?2, ?3)")?;
     for (i, l) in img.layers.iter().enumerate() {
         st.execute(params![img.id.to_string(), i as i64, l.to_string()])?;
     }
@@ -76,7 +78,11 @@ pub fn insert(conn: &Connection, img: &ImageRecord) -> StoreResult<bool> {
 
 pub fn get(conn: &Connection, id: &Digest) -> StoreResult<Option<ImageRecord>> {
     let img = conn
-        .query_row(&format!("SELECT {COLS} FROM images WHERE id = ?1"), [id.to_string()], from_row)
+        .query_row(
+            &format!("SELECT {COLS} FROM images WHERE id = ?1"),
+            [id.to_string()],
+            from_row,
+        )
         .optional()?;
     img.map(|i| with_layers(conn, i)).transpose()
 }
@@ -113,7 +119,9 @@ pub fn children(conn: &Connection, id: &Digest) -> StoreResult<Vec<Digest>> {
 
 pub fn resolve_tag(conn: &Connection, name: &str) -> StoreResult<Option<Digest>> {
     Ok(conn
-        .query_row("SELECT image_id FROM tags WHERE name = ?1", [name], |r| digest_column(r, 0))
+        .query_row("SELECT image_id FROM tags WHERE name = ?1", [name], |r| {
+            digest_column(r, 0)
+        })
         .optional()?)
 }
 
@@ -126,7 +134,10 @@ pub fn set_tag(conn: &Connection, name: &str, id: &Digest) -> StoreResult<Option
          ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id, created_at = excluded.created_at",
         params![name, id.to_string(), now],
     )?;
-    conn.execute("UPDATE images SET last_tag_time = ?2 WHERE id = ?1", params![id.to_string(), now])?;
+    conn.execute(
+        "UPDATE images SET last_tag_time = ?2 WHERE id = ?1",
+        params![id.to_string(), now],
+    )?;
     Ok(before.filter(|b| b != id))
 }
 
@@ -136,19 +147,26 @@ pub fn remove_tag(conn: &Connection, name: &str) -> StoreResult<bool> {
 
 /// Tags of one image, in the order they were made.
 pub fn tags_of(conn: &Connection, id: &Digest) -> StoreResult<Vec<String>> {
-    let mut st = conn.prepare_cached("SELECT name FROM tags WHERE image_id = ?1 ORDER BY created_at, name")?;
+    let mut st =
+        conn.prepare_cached("SELECT name FROM tags WHERE image_id = ?1 ORDER BY created_at, name")?;
     let rows = st.query_map([id.to_string()], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 pub fn all_tags(conn: &Connection) -> StoreResult<Vec<TagRecord>> {
     let mut st = conn.prepare("SELECT name, image_id FROM tags ORDER BY name")?;
-    let rows = st.query_map([], |r| Ok(TagRecord { name: r.get(0)?, image_id: digest_column(r, 1)? }))?;
+    let rows = st.query_map([], |r| {
+        Ok(TagRecord {
+            name: r.get(0)?,
+            image_id: digest_column(r, 1)?,
+        })
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 pub fn repo_digests_of(conn: &Connection, id: &Digest) -> StoreResult<Vec<String>> {
-    let mut st = conn.prepare_cached("SELECT name FROM repo_digests WHERE image_id = ?1 ORDER BY name")?;
+    let mut st =
+        conn.prepare_cached("SELECT name FROM repo_digests WHERE image_id = ?1 ORDER BY name")?;
     let rows = st.query_map([id.to_string()], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -164,7 +182,11 @@ pub fn add_repo_digest(conn: &Connection, name: &str, id: &Digest) -> StoreResul
 
 pub fn resolve_repo_digest(conn: &Connection, name: &str) -> StoreResult<Option<Digest>> {
     Ok(conn
-        .query_row("SELECT image_id FROM repo_digests WHERE name = ?1", [name], |r| digest_column(r, 0))
+        .query_row(
+            "SELECT image_id FROM repo_digests WHERE name = ?1",
+            [name],
+            |r| digest_column(r, 0),
+        )
         .optional()?)
 }
 

@@ -19,10 +19,10 @@ pub struct LayerRecord {
 
 pub(crate) fn digest_col(row: &Row, i: usize) -> rusqlite::Result<Digest> {
     let s: String = row.get(i)?;
-    s.parse().map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
+    s.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
-
-
 
 fn from_row(row: &Row) -> rusqlite::Result<LayerRecord> {
     let comp: String = row.get(3)?;
@@ -39,7 +39,11 @@ const COLS: &str = "diff_id, size, blob, compression, blob_size";
 
 pub fn get(conn: &Connection, diff_id: &Digest) -> StoreResult<Option<LayerRecord>> {
     Ok(conn
-        .query_row(&format!("SELECT {COLS} FROM layers WHERE diff_id = ?1"), [diff_id.to_string()], from_row)
+        .query_row(
+            &format!("SELECT {COLS} FROM layers WHERE diff_id = ?1"),
+            [diff_id.to_string()],
+            from_row,
+        )
         .optional()?)
 }
 
@@ -77,7 +81,10 @@ pub fn unreferenced(conn: &Connection) -> StoreResult<Vec<LayerRecord>> {
 }
 
 pub fn delete(conn: &Connection, diff_id: &Digest) -> StoreResult<()> {
-    let n = conn.execute("DELETE FROM layers WHERE diff_id = ?1", [diff_id.to_string()])?;
+    let n = conn.execute(
+        "DELETE FROM layers WHERE diff_id = ?1",
+        [diff_id.to_string()],
+    )?;
     if n == 0 {
         return Err(StoreError::NotFound(format!("no such layer: {diff_id}")));
     }

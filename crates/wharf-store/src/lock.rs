@@ -20,7 +20,11 @@ impl StoreLock {
             .write(true)
             .open(path)
             .map_err(|e| StoreError::io("opening lock file", path, e))?;
-        let arg = if exclusive { FlockArg::LockExclusive } else { FlockArg::LockShared };
+        let arg = if exclusive {
+            FlockArg::LockExclusive
+        } else {
+            FlockArg::LockShared
+        };
         let lock = Flock::lock(file, arg)
             .map_err(|(_, e)| StoreError::io("locking", path, std::io::Error::from(e)))?;
         Ok(StoreLock { _lock: lock })

@@ -31,7 +31,9 @@ fn pid_alive(pid: i32) -> bool {
 /// Remove entries of `dir` whose writer process is gone. Errors are logged,
 /// not returned: sweeping is housekeeping and must never fail a command.
 pub(crate) fn sweep_dead(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let name = e.file_name();
         let Some(name) = name.to_str() else { continue };

@@ -61,7 +61,8 @@ fn migrate(conn: &Connection) -> StoreResult<()> {
     // IMMEDIATE: two processes opening a fresh store must not both migrate.
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let result = (|| {
-        let version = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+        let version =
+            conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
             conn.execute_batch(sql)?;
             conn.pragma_update(None, "user_version", (i + 1) as i64)?;

@@ -27,7 +27,10 @@ impl Store {
             fs::create_dir_all(&p).map_err(|e| StoreError::io("creating", &p, e))?;
         }
         let db = schema::open(&root.join("db.sqlite"))?;
-        Ok(Store { root: root.to_path_buf(), db: Mutex::new(db) })
+        Ok(Store {
+            root: root.to_path_buf(),
+            db: Mutex::new(db),
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -77,7 +80,8 @@ impl Store {
         }
         let temp = self.temp_path("blob");
         let mut f = fs::File::create(&temp).map_err(|e| StoreError::io("creating", &temp, e))?;
-        f.write_all(bytes).map_err(|e| StoreError::io("writing", &temp, e))?;
+        f.write_all(bytes)
+            .map_err(|e| StoreError::io("writing", &temp, e))?;
         drop(f);
         self.commit_blob(&temp, &digest)?;
         Ok(digest)

@@ -1,1 +1,43 @@
-fn main() {}
+//! `wharf`: the command line, mirroring docker's verbs, flags and output.
+//!
+//! Every command opens the engine on the store root (`--root`,
+//! `WHARF_ROOT`, default `/var/lib/wharf`), calls one engine method and
+//! prints the result the way the docker CLI would. Errors print one line
+//! and exit with docker's codes (125 for engine and usage errors).
+
+mod cli;
+mod commands;
+mod exit;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return exit::usage_error(e),
+    };
+    init_tracing(&cli.global);
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(e) => exit::report(&e),
+    }
+}
+
+fn init_tracing(g: &cli::Global) {
+    let level = if g.debug {
+        "debug"
+    } else {
+        g.log_level.as_str()
+    };
+    let level = if level == "fatal" { "error" } else { level };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WHARF_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

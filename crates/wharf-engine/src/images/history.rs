@@ -27,16 +27,23 @@ impl Engine {
         let mut cursor = Some(id.clone());
         let mut top: Option<ImageConfig> = None;
         while let Some(cur) = cursor {
-            let Ok(raw) = self.store.read_blob(&cur) else { break };
+            let Ok(raw) = self.store.read_blob(&cur) else {
+                break;
+            };
             let cfg = ImageConfig::from_slice(&raw).unwrap_or_default();
             owners.push((cfg.history.len(), cur.clone()));
-            cursor = self.store.read(|tx| Ok(images::get(tx, &cur)?.and_then(|r| r.parent)))?;
+            cursor = self
+                .store
+                .read(|tx| Ok(images::get(tx, &cur)?.and_then(|r| r.parent)))?;
             top.get_or_insert(cfg);
         }
         let config = top.unwrap_or_default();
         let diff_ids = config.diff_ids().to_vec();
         let sizes = self.store.read(|tx| {
-            diff_ids.iter().map(|d| Ok(layers::get(tx, d)?.map(|l| l.size).unwrap_or(0))).collect::<Result<Vec<_>, _>>()
+            diff_ids
+                .iter()
+                .map(|d| Ok(layers::get(tx, d)?.map(|l| l.size).unwrap_or(0)))
+                .collect::<Result<Vec<_>, _>>()
         })?;
         let mut layer_idx = 0;
         let mut out = Vec::new();
@@ -47,7 +54,10 @@ impl Engine {
                 layer_idx += 1;
                 sizes.get(layer_idx - 1).copied().unwrap_or(0)
             };
-            let owner = owners.iter().find(|(len, _)| *len == i + 1).map(|(_, d)| d.clone());
+            let owner = owners
+                .iter()
+                .find(|(len, _)| *len == i + 1)
+                .map(|(_, d)| d.clone());
             let tags = match &owner {
                 Some(d) => self.store.read(|tx| images::tags_of(tx, d))?,
                 None => Vec::new(),
@@ -56,7 +66,14 @@ impl Engine {
                 id: owner,
                 created: h.created.as_deref().and_then(parse_time),
                 created_by: h.created_by.clone().unwrap_or_default(),
-                tags: tags.iter().map(|t| Reference::parse(t).map(|r| r.familiar()).unwrap_or_else(|_| t.clone())).collect(),
+                tags: tags
+                    .iter()
+                    .map(|t| {
+                        Reference::parse(t)
+                            .map(|r| r.familiar())
+                            .unwrap_or_else(|_| t.clone())
+                    })
+                    .collect(),
                 size,
                 comment: h.comment.clone().unwrap_or_default(),
             });

@@ -20,12 +20,25 @@ impl Engine {
         let raw = self.store.read_blob(id)?;
         let config = ImageConfig::from_slice(&raw).unwrap_or_default();
         let (record, tags, digests) = self.store.read(|tx| {
-            let rec = images::get(tx, id)?.ok_or_else(|| wharf_store::StoreError::NotFound(format!("No such image: {id}")))?;
-            Ok((rec, images::tags_of(tx, id)?, images::repo_digests_of(tx, id)?))
+            let rec = images::get(tx, id)?
+                .ok_or_else(|| wharf_store::StoreError::NotFound(format!("No such image: {id}")))?;
+            Ok((
+                rec,
+                images::tags_of(tx, id)?,
+                images::repo_digests_of(tx, id)?,
+            ))
         })?;
-        let familiar = |n: &String| Reference::parse(n).map(|r| r.familiar()).unwrap_or_else(|_| n.clone());
-        let layer_dirs: Vec<String> =
-            record.layers.iter().rev().map(|d| self.store.layer_dir(d).display().to_string()).collect();
+        let familiar = |n: &String| {
+            Reference::parse(n)
+                .map(|r| r.familiar())
+                .unwrap_or_else(|_| n.clone())
+        };
+        let layer_dirs: Vec<String> = record
+            .layers
+            .iter()
+            .rev()
+            .map(|d| self.store.layer_dir(d).display().to_string())
+            .collect();
         let mut graph = serde_json::Map::new();
         if let Some((upper, lower)) = layer_dirs.split_first() {
             if !lower.is_empty() {
@@ -57,7 +70,10 @@ impl Engine {
         }
         obj.insert("Size".into(), json!(record.size));
         obj.insert("VirtualSize".into(), json!(record.size));
-        obj.insert("GraphDriver".into(), json!({"Data": graph, "Name": "overlay2"}));
+        obj.insert(
+            "GraphDriver".into(),
+            json!({"Data": graph, "Name": "overlay2"}),
+        );
         obj.insert(
             "RootFS".into(),
             json!({"Type": "layers", "Layers": config.diff_ids().iter().map(|d| d.to_string()).collect::<Vec<_>>()}),

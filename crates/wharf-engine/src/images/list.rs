@@ -36,15 +36,21 @@ pub struct ImageFilter {
 impl ImageFilter {
     /// Parse one `--filter key=value`.
     pub fn add(&mut self, filter: &str) -> EngineResult<()> {
-        let (k, v) = filter
-            .split_once('=')
-            .ok_or_else(|| EngineError::Invalid(format!("bad format of filter (expected name=value): {filter}")))?;
+        let (k, v) = filter.split_once('=').ok_or_else(|| {
+            EngineError::Invalid(format!(
+                "bad format of filter (expected name=value): {filter}"
+            ))
+        })?;
         match k {
             "dangling" => {
                 self.dangling = Some(match v.to_ascii_lowercase().as_str() {
                     "true" | "1" => true,
                     "false" | "0" => false,
-                    _ => return Err(EngineError::Invalid(format!("invalid filter 'dangling={v}'"))),
+                    _ => {
+                        return Err(EngineError::Invalid(format!(
+                            "invalid filter 'dangling={v}'"
+                        )))
+                    }
                 })
             }
             "reference" => self.references.push(v.to_string()),
@@ -58,7 +64,10 @@ impl ImageFilter {
 }
 
 fn reference_matches(patterns: &[String], r: &Reference) -> bool {
-    patterns.is_empty() || patterns.iter().any(|p| path_match(p, &r.familiar()) || path_match(p, &r.familiar_repository()))
+    patterns.is_empty()
+        || patterns
+            .iter()
+            .any(|p| path_match(p, &r.familiar()) || path_match(p, &r.familiar_repository()))
 }
 
 impl Engine {
@@ -89,8 +98,11 @@ impl Engine {
             if !filter.labels.is_empty() && !self.labels_match(&img.id, &filter.labels)? {
                 continue;
             }
-            let refs: Vec<Reference> =
-                tags.iter().filter(|t| t.image_id == img.id).filter_map(|t| Reference::parse(&t.name).ok()).collect();
+            let refs: Vec<Reference> = tags
+                .iter()
+                .filter(|t| t.image_id == img.id)
+                .filter_map(|t| Reference::parse(&t.name).ok())
+                .collect();
             let dangling = refs.is_empty();
             if filter.dangling.is_some_and(|d| d != dangling) {
                 continue;
@@ -106,16 +118,29 @@ impl Engine {
             };
             if dangling {
                 let intermediate = parents.contains(&img.id);
-                if filter.references.is_empty() && (filter.all || !intermediate || filter.dangling == Some(true)) {
+                if filter.references.is_empty()
+                    && (filter.all || !intermediate || filter.dangling == Some(true))
+                {
                     out.push(row(None, None));
                 }
                 continue;
             }
-            for r in refs.iter().filter(|r| reference_matches(&filter.references, r)) {
-                out.push(row(Some(r.familiar_repository()), r.tag().map(str::to_string)));
+            for r in refs
+                .iter()
+                .filter(|r| reference_matches(&filter.references, r))
+            {
+                out.push(row(
+                    Some(r.familiar_repository()),
+                    r.tag().map(str::to_string),
+                ));
             }
         }
-        out.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.repository.cmp(&b.repository)).then_with(|| a.tag.cmp(&b.tag)));
+        out.sort_by(|a, b| {
+            b.created
+                .cmp(&a.created)
+                .then_with(|| a.repository.cmp(&b.repository))
+                .then_with(|| a.tag.cmp(&b.tag))
+        });
         Ok(out)
     }
 

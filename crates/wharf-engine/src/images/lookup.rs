@@ -13,7 +13,9 @@ pub(crate) enum Named {
 }
 
 fn is_hex(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 impl Engine {
@@ -40,19 +42,33 @@ impl Engine {
                     return Ok(Ok((id, Named::Reference(r.clone()))));
                 }
                 if r.digest().is_some() {
-                    if let Some(id) = images::resolve_repo_digest(tx, &format!("{}@{}", r.repository(), r.digest().expect("has digest")))? {
+                    if let Some(id) = images::resolve_repo_digest(
+                        tx,
+                        &format!("{}@{}", r.repository(), r.digest().expect("has digest")),
+                    )? {
                         return Ok(Ok((id, Named::Reference(r.clone()))));
                     }
                 }
             }
             if !is_hex(hex) {
-                return Ok(Err(not_found(&reference.map(|r| r.familiar()).unwrap_or_else(|| name.into()))));
+                return Ok(Err(not_found(
+                    &reference
+                        .map(|r| r.familiar())
+                        .unwrap_or_else(|| name.into()),
+                )));
             }
             let ids = images::ids_with_prefix(tx, hex)?;
             Ok(match ids.as_slice() {
                 [id] => Ok((id.clone(), Named::Id)),
-                [] => Err(not_found(&reference.map(|r| r.familiar()).unwrap_or_else(|| name.into()))),
-                _ => Err(EngineError::NotFound(format!("No such image: {name} (ambiguous: {} images match)", ids.len()))),
+                [] => Err(not_found(
+                    &reference
+                        .map(|r| r.familiar())
+                        .unwrap_or_else(|| name.into()),
+                )),
+                _ => Err(EngineError::NotFound(format!(
+                    "No such image: {name} (ambiguous: {} images match)",
+                    ids.len()
+                ))),
             })
         })?
     }

@@ -21,7 +21,9 @@ pub struct PruneReport {
 }
 
 fn familiar(name: &str) -> String {
-    Reference::parse(name).map(|r| r.familiar()).unwrap_or_else(|_| name.to_string())
+    Reference::parse(name)
+        .map(|r| r.familiar())
+        .unwrap_or_else(|_| name.to_string())
 }
 
 impl Engine {
@@ -30,9 +32,13 @@ impl Engine {
         let id = self.resolve_image(source)?;
         let target = Reference::parse_tagged(target)?;
         if target.digest().is_some() {
-            return Err(EngineError::Invalid(format!("refusing to create a tag with a digest reference: {}", target.familiar())));
+            return Err(EngineError::Invalid(format!(
+                "refusing to create a tag with a digest reference: {}",
+                target.familiar()
+            )));
         }
-        self.store.write(|tx| images::set_tag(tx, &target.to_string(), &id))?;
+        self.store
+            .write(|tx| images::set_tag(tx, &target.to_string(), &id))?;
         Ok(())
     }
 
@@ -47,7 +53,10 @@ impl Engine {
                 Named::Reference(r) => {
                     let key = r.to_string();
                     if r.digest().is_some() {
-                        images::remove_repo_digest(tx, &format!("{}@{}", r.repository(), r.digest().expect("digest")))?;
+                        images::remove_repo_digest(
+                            tx,
+                            &format!("{}@{}", r.repository(), r.digest().expect("digest")),
+                        )?;
                     } else {
                         images::remove_tag(tx, &key)?;
                     }
@@ -57,10 +66,17 @@ impl Engine {
                     }
                 }
                 Named::Id => {
-                    let repos: std::collections::HashSet<String> =
-                        tags.iter().filter_map(|t| Reference::parse(t).ok()).map(|r| r.repository()).collect();
+                    let repos: std::collections::HashSet<String> = tags
+                        .iter()
+                        .filter_map(|t| Reference::parse(t).ok())
+                        .map(|r| r.repository())
+                        .collect();
                     if tags.len() > 1 && !force {
-                        let why = if repos.len() > 1 { "image is referenced in multiple repositories" } else { "image is tagged in multiple references" };
+                        let why = if repos.len() > 1 {
+                            "image is referenced in multiple repositories"
+                        } else {
+                            "image is tagged in multiple references"
+                        };
                         return Err(StoreError::Conflict(format!(
                             "conflict: unable to delete {} (must be forced) - {why}",
                             id.short()
@@ -82,7 +98,12 @@ impl Engine {
 
     /// Delete an untagged image (and its untagged parents that nothing else
     /// uses, as docker's rmi does), then collect unreferenced layers.
-    fn delete_image_rows(&self, tx: &Transaction, id: &Digest, events: &mut Vec<RemoveEvent>) -> StoreResult<Garbage> {
+    fn delete_image_rows(
+        &self,
+        tx: &Transaction,
+        id: &Digest,
+        events: &mut Vec<RemoveEvent>,
+    ) -> StoreResult<Garbage> {
         if !images::children(tx, id)?.is_empty() {
             return Err(StoreError::Conflict(format!(
                 "conflict: unable to delete {} (cannot be forced) - image has dependent child images",
@@ -93,7 +114,9 @@ impl Engine {
         let mut cursor = Some(id.clone());
         let mut diff_ids = Vec::new();
         while let Some(cur) = cursor.take() {
-            let Some(rec) = images::get(tx, &cur)? else { break };
+            let Some(rec) = images::get(tx, &cur)? else {
+                break;
+            };
             images::delete(tx, &cur)?;
             events.push(RemoveEvent::Deleted(cur.clone()));
             configs.push(cur);
@@ -101,8 +124,12 @@ impl Engine {
                 diff_ids = rec.layers.clone();
             }
             cursor = rec.parent.filter(|p| {
-                images::tags_of(tx, p).map(|t| t.is_empty()).unwrap_or(false)
-                    && images::children(tx, p).map(|c| c.is_empty()).unwrap_or(false)
+                images::tags_of(tx, p)
+                    .map(|t| t.is_empty())
+                    .unwrap_or(false)
+                    && images::children(tx, p)
+                        .map(|c| c.is_empty())
+                        .unwrap_or(false)
             });
         }
         let garbage = self.store.drop_unreferenced(tx, configs)?;
@@ -156,6 +183,7 @@ impl Engine {
     /// The image's config, parsed (for callers that need Cmd, Env ...).
     pub fn image_config(&self, id: &Digest) -> EngineResult<ImageConfig> {
         let raw = self.store.read_blob(id)?;
-        ImageConfig::from_slice(&raw).map_err(|e| EngineError::Invalid(format!("image {id} has an invalid config: {e}")))
+        ImageConfig::from_slice(&raw)
+            .map_err(|e| EngineError::Invalid(format!("image {id} has an invalid config: {e}")))
     }
 }

@@ -23,41 +23,73 @@ pub struct ImportRequest {
 
 impl Engine {
     pub fn import_image<R: Read>(&self, src: R, req: &ImportRequest) -> EngineResult<Digest> {
-        let tag = req.reference.as_deref().map(Reference::parse_tagged).transpose()?;
+        let tag = req
+            .reference
+            .as_deref()
+            .map(Reference::parse_tagged)
+            .transpose()?;
         if let Some(p) = &req.platform {
             let want = wharf_oci::platform::default_platform();
             if p != &want && p != wharf_oci::platform::OS {
-                return Err(EngineError::Invalid(format!("unsupported platform {p:?}: this machine runs {want}")));
+                return Err(EngineError::Invalid(format!(
+                    "unsupported platform {p:?}: this machine runs {want}"
+                )));
             }
         }
         self.store.sweep();
-        let opts = ImportOptions { changes: req.changes.clone(), message: req.message.clone(), source: req.source.clone(), tag };
+        let opts = ImportOptions {
+            changes: req.changes.clone(),
+            message: req.message.clone(),
+            source: req.source.clone(),
+            tag,
+        };
         Ok(import_rootfs(&self.store, src, &opts)?.id)
     }
 
-    /// Write the named images to `out` as one archive. Images named by
-    /// reference keep that tag; images named by ID are saved with all
-    /// their tags, as docker does.
+    /// Write the named images to `out` as one archive, with docker's rules
+    /// for which tags go along: `repo:tag` that tag, a bare `repo` every tag
+    /// of that repository, an ID none.
     pub fn save_images<W: Write>(&self, names: &[String], out: W) -> EngineResult<W> {
         let mut items: Vec<SaveItem> = Vec::new();
+        let mut add = |id: Digest, tags: Vec<Reference>| match items.iter_mut().find(|i| i.id == id)
+        {
+            Some(item) => item.tags.extend(
+                tags.into_iter()
+                    .filter(|t| !item.tags.contains(t))
+                    .collect::<Vec<_>>(),
+            ),
+            None => items.push(SaveItem { id, tags }),
+        };
         for name in names {
+            if let Some(repo) = Reference::parse(name)
+                .ok()
+                .filter(|r| r.tag().is_none() && r.digest().is_none())
+            {
+                let tagged = self.repository_tags(&repo.repository())?;
+                if !tagged.is_empty() {
+                    for (r, id) in tagged {
+                        add(id, vec![r]);
+                    }
+                    continue;
+                }
+            }
             let (id, named) = self.lookup(name)?;
-            let tags = match named {
-                Named::Reference(r) if r.digest().is_none() => vec![r],
-                Named::Reference(_) => Vec::new(),
-                Named::Id => self
-                    .store
-                    .read(|tx| wharf_store::images::tags_of(tx, &id))?
-                    .iter()
-                    .filter_map(|t| Reference::parse(t).ok())
-                    .collect(),
-            };
-            match items.iter_mut().find(|i| i.id == id) {
-                Some(item) => item.tags.extend(tags.into_iter().filter(|t| !item.tags.contains(t)).collect::<Vec<_>>()),
-                None => items.push(SaveItem { id, tags }),
+            match named {
+                Named::Reference(r) if r.digest().is_none() => add(id, vec![r]),
+                _ => add(id, Vec::new()),
             }
         }
         Ok(archive::save(&self.store, &items, out)?)
+    }
+
+    /// Every tag of one repository (`docker.io/library/busybox`).
+    fn repository_tags(&self, repository: &str) -> EngineResult<Vec<(Reference, Digest)>> {
+        let tags = self.store.read(|tx| wharf_store::images::all_tags(tx))?;
+        Ok(tags
+            .into_iter()
+            .filter_map(|t| Reference::parse(&t.name).ok().map(|r| (r, t.image_id)))
+            .filter(|(r, _)| r.repository() == repository)
+            .collect())
     }
 
     pub fn load_images<R: Read>(&self, src: R) -> EngineResult<Vec<Loaded>> {

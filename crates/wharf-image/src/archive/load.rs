@@ -81,7 +81,9 @@ fn clean(name: &str) -> ImageResult<PathBuf> {
             Component::CurDir | Component::RootDir => {}
             Component::ParentDir => {
                 if !out.pop() {
-                    return Err(ImageError::invalid(format!("invalid archive: path {name:?} leaves the archive")));
+                    return Err(ImageError::invalid(format!(
+                        "invalid archive: path {name:?} leaves the archive"
+                    )));
                 }
             }
             Component::Prefix(_) => {}
@@ -104,7 +106,9 @@ fn looks_like_layer(head: &[u8]) -> bool {
 pub fn load<R: Read>(store: &Store, src: R) -> ImageResult<Vec<Loaded>> {
     store.sweep();
     let mut src = BufReader::with_capacity(1 << 20, src);
-    let head = src.fill_buf().map_err(|e| ImageError::io("reading archive", e))?;
+    let head = src
+        .fill_buf()
+        .map_err(|e| ImageError::io("reading archive", e))?;
     if head.is_empty() {
         return Err(ImageError::invalid("empty archive: nothing to load"));
     }
@@ -113,7 +117,8 @@ pub fn load<R: Read>(store: &Store, src: R) -> ImageResult<Vec<Loaded>> {
         Compression::Gzip => read_archive(store, flate2::bufread::MultiGzDecoder::new(src))?,
         Compression::Zstd => read_archive(
             store,
-            zstd::stream::read::Decoder::with_buffer(src).map_err(|e| ImageError::invalid(format!("invalid archive: {e}")))?,
+            zstd::stream::read::Decoder::with_buffer(src)
+                .map_err(|e| ImageError::invalid(format!("invalid archive: {e}")))?,
         )?,
     };
     if contents.small.contains_key(Path::new("manifest.json")) {
@@ -121,7 +126,9 @@ pub fn load<R: Read>(store: &Store, src: R) -> ImageResult<Vec<Loaded>> {
     } else if contents.small.contains_key(Path::new("index.json")) {
         load_oci(store, contents)
     } else {
-        Err(ImageError::invalid("invalid archive: no manifest.json or index.json found (is this an image archive?)"))
+        Err(ImageError::invalid(
+            "invalid archive: no manifest.json or index.json found (is this an image archive?)",
+        ))
     }
 }
 
@@ -140,7 +147,9 @@ fn read_archive<R: Read>(store: &Store, src: R) -> ImageResult<Contents> {
                 } else {
                     target.into_owned()
                 };
-                contents.links.insert(path, clean(&target.to_string_lossy())?);
+                contents
+                    .links
+                    .insert(path, clean(&target.to_string_lossy())?);
                 continue;
             }
             t if !t.is_file() => continue,
@@ -150,19 +159,29 @@ fn read_archive<R: Read>(store: &Store, src: R) -> ImageResult<Contents> {
         (&mut entry).take(512).read_to_end(&mut head).map_err(bad)?;
         if looks_like_layer(&head) {
             let expected = blob_name_digest(&path);
-            let layer = ingest_layer(store, Cursor::new(head).chain(&mut entry), expected.as_ref())
-                .map_err(|e| in_file(&path, e))?;
+            let layer = ingest_layer(
+                store,
+                Cursor::new(head).chain(&mut entry),
+                expected.as_ref(),
+            )
+            .map_err(|e| in_file(&path, e))?;
             contents.layers.insert(path, layer);
         } else {
             if entry.size() > MAX_METADATA {
-                return Err(ImageError::invalid(format!("invalid archive: {} is too large for metadata", path.display())));
+                return Err(ImageError::invalid(format!(
+                    "invalid archive: {} is too large for metadata",
+                    path.display()
+                )));
             }
             let mut data = head;
             entry.read_to_end(&mut data).map_err(bad)?;
             if let Some(want) = blob_name_digest(&path) {
                 let got = Digest::of(&data);
                 if got != want {
-                    return Err(ImageError::invalid(format!("digest mismatch for {}: got {got}", path.display())));
+                    return Err(ImageError::invalid(format!(
+                        "digest mismatch for {}: got {got}",
+                        path.display()
+                    )));
                 }
             }
             contents.small.insert(path, data);
@@ -173,7 +192,9 @@ fn read_archive<R: Read>(store: &Store, src: R) -> ImageResult<Contents> {
 
 fn in_file(path: &Path, e: ImageError) -> ImageError {
     match e {
-        ImageError::Layer(l) => ImageError::invalid(format!("invalid archive: {}: {l}", path.display())),
+        ImageError::Layer(l) => {
+            ImageError::invalid(format!("invalid archive: {}: {l}", path.display()))
+        }
         other => other,
     }
 }
@@ -185,7 +206,8 @@ fn blob_name_digest(path: &Path) -> Option<Digest> {
 }
 
 fn parse_json<'a, T: Deserialize<'a>>(what: &str, bytes: &'a [u8]) -> ImageResult<T> {
-    serde_json::from_slice(bytes).map_err(|e| ImageError::invalid(format!("invalid archive: {what}: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| ImageError::invalid(format!("invalid archive: {what}: {e}")))
 }
 
 /// Commit one image: its config and, in order, the archive paths of its layers.
@@ -219,18 +241,30 @@ fn commit_one(
             }
             // Already taken by an earlier image of this archive, or stored before.
             None => {
-                if store.read(|tx| layers::get(tx, want))?.is_none() && !new_layers.iter().any(|l: &IngestedLayer| l.diff_id() == want) {
-                    return Err(ImageError::invalid(format!("invalid archive: layer {} is missing", path.display())));
+                if store.read(|tx| layers::get(tx, want))?.is_none()
+                    && !new_layers
+                        .iter()
+                        .any(|l: &IngestedLayer| l.diff_id() == want)
+                {
+                    return Err(ImageError::invalid(format!(
+                        "invalid archive: layer {} is missing",
+                        path.display()
+                    )));
                 }
             }
         }
     }
     let committed = commit_image(store, new_layers, config, &tags, None)?;
-    Ok(Loaded { id: committed.id, tags, moved_tags: committed.moved_tags })
+    Ok(Loaded {
+        id: committed.id,
+        tags,
+        moved_tags: committed.moved_tags,
+    })
 }
 
 fn load_docker(store: &Store, mut contents: Contents) -> ImageResult<Vec<Loaded>> {
-    let entries: Vec<DockerManifestEntry> = parse_json("manifest.json", contents.small("manifest.json")?)?;
+    let entries: Vec<DockerManifestEntry> =
+        parse_json("manifest.json", contents.small("manifest.json")?)?;
     let mut out = Vec::new();
     for e in entries {
         let config = contents.small(&e.config)?.to_vec();
@@ -238,9 +272,17 @@ fn load_docker(store: &Store, mut contents: Contents) -> ImageResult<Vec<Loaded>
             .repo_tags
             .unwrap_or_default()
             .iter()
-            .map(|t| Reference::parse_tagged(t).map_err(|err| ImageError::invalid(format!("invalid archive: tag {t:?}: {err}"))))
+            .map(|t| {
+                Reference::parse_tagged(t).map_err(|err| {
+                    ImageError::invalid(format!("invalid archive: tag {t:?}: {err}"))
+                })
+            })
             .collect::<ImageResult<Vec<_>>>()?;
-        let paths = e.layers.iter().map(|l| clean(l)).collect::<ImageResult<Vec<_>>>()?;
+        let paths = e
+            .layers
+            .iter()
+            .map(|l| clean(l))
+            .collect::<ImageResult<Vec<_>>>()?;
         out.push(commit_one(store, &mut contents, &config, &paths, tags)?);
     }
     Ok(out)
@@ -271,7 +313,8 @@ fn blob_path(d: &Digest) -> String {
 }
 
 fn to_digest(s: &str) -> ImageResult<Digest> {
-    s.parse().map_err(|e| ImageError::invalid(format!("invalid archive: {e}")))
+    s.parse()
+        .map_err(|e| ImageError::invalid(format!("invalid archive: {e}")))
 }
 
 /// Walk an index (and nested indexes, picking this machine's platform from
@@ -283,13 +326,17 @@ fn collect_manifests(
     depth: usize,
 ) -> ImageResult<()> {
     if depth > 4 {
-        return Err(ImageError::invalid("invalid archive: indexes nested too deep"));
+        return Err(ImageError::invalid(
+            "invalid archive: indexes nested too deep",
+        ));
     }
     let multi_platform = index.manifests().iter().any(|m| m.platform().is_some());
     for m in index.manifests() {
         if multi_platform && depth > 0 {
             if let Some(p) = m.platform() {
-                if p.os().to_string() != wharf_oci::platform::OS || p.architecture().to_string() != wharf_oci::platform::go_arch() {
+                if p.os().to_string() != wharf_oci::platform::OS
+                    || p.architecture().to_string() != wharf_oci::platform::go_arch()
+                {
                     continue;
                 }
             }
@@ -298,7 +345,8 @@ fn collect_manifests(
         let tags = tags_of(m.annotations().as_ref());
         let media_type = m.media_type().to_string();
         if media_type == media_types::OCI_INDEX || media_type == media_types::DOCKER_MANIFEST_LIST {
-            let nested: ImageIndex = parse_json("nested index", contents.small(&blob_path(&digest))?)?;
+            let nested: ImageIndex =
+                parse_json("nested index", contents.small(&blob_path(&digest))?)?;
             let before = out.len();
             collect_manifests(contents, &nested, out, depth + 1)?;
             for entry in &mut out[before..] {
@@ -315,10 +363,15 @@ fn collect_manifests(
 }
 
 fn tags_of(annotations: Option<&HashMap<String, String>>) -> Vec<Reference> {
-    let Some(a) = annotations else { return Vec::new() };
+    let Some(a) = annotations else {
+        return Vec::new();
+    };
     let name = a.get("io.containerd.image.name").or_else(|| {
         // Some tools put the whole reference in ref.name; a bare tag says no repository.
-        a.get("org.opencontainers.image.ref.name").filter(|n| n.contains(['/', ':']))
+        a.get("org.opencontainers.image.ref.name")
+            .filter(|n| n.contains(['/', ':']))
     });
-    name.and_then(|n| Reference::parse_tagged(n).ok()).into_iter().collect()
+    name.and_then(|n| Reference::parse_tagged(n).ok())
+        .into_iter()
+        .collect()
 }

@@ -65,11 +65,22 @@ pub fn save<W: Write>(store: &Store, items: &[SaveItem], out: W) -> ImageResult<
     });
 
     let mut tar = TarOut::new(out);
-    tar.bytes("oci-layout", json!({"imageLayoutVersion": media_types::OCI_LAYOUT_VERSION}).to_string().as_bytes())
+    tar.bytes(
+        "oci-layout",
+        json!({"imageLayoutVersion": media_types::OCI_LAYOUT_VERSION})
+            .to_string()
+            .as_bytes(),
+    )
+    .map_err(io_err)?;
+    tar.bytes("index.json", index.to_string().as_bytes())
         .map_err(io_err)?;
-    tar.bytes("index.json", index.to_string().as_bytes()).map_err(io_err)?;
-    tar.bytes("manifest.json", serde_json::Value::Array(docker_manifest).to_string().as_bytes())
-        .map_err(io_err)?;
+    tar.bytes(
+        "manifest.json",
+        serde_json::Value::Array(docker_manifest)
+            .to_string()
+            .as_bytes(),
+    )
+    .map_err(io_err)?;
     tar.dir("blobs/").map_err(io_err)?;
     tar.dir("blobs/sha256/").map_err(io_err)?;
 
@@ -77,7 +88,8 @@ pub fn save<W: Write>(store: &Store, items: &[SaveItem], out: W) -> ImageResult<
     for (_, img, manifest, digest) in &images {
         for (d, bytes) in [(digest, manifest), (&img.id, &img.config)] {
             if written.insert(d.clone()) {
-                tar.bytes(&format!("blobs/sha256/{}", d.hex()), bytes).map_err(io_err)?;
+                tar.bytes(&format!("blobs/sha256/{}", d.hex()), bytes)
+                    .map_err(io_err)?;
             }
         }
     }
@@ -85,7 +97,12 @@ pub fn save<W: Write>(store: &Store, items: &[SaveItem], out: W) -> ImageResult<
         for l in &img.layers {
             if written.insert(l.blob.clone()) {
                 let mut f = store.open_blob(&l.blob)?;
-                tar.file(&format!("blobs/sha256/{}", l.blob.hex()), &mut f, l.blob_size).map_err(io_err)?;
+                tar.file(
+                    &format!("blobs/sha256/{}", l.blob.hex()),
+                    &mut f,
+                    l.blob_size,
+                )
+                .map_err(io_err)?;
             }
         }
     }

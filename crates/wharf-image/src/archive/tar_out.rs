@@ -54,7 +54,10 @@ impl<W: Write> TarOut<W> {
         self.w.flush()?;
         let copied = io::copy(&mut r.take(size), &mut self.w)?;
         if copied != size {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, format!("{path}: blob shorter than recorded")));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("{path}: blob shorter than recorded"),
+            ));
         }
         self.pad(size)
     }

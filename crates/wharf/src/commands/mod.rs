@@ -1,0 +1,38 @@
+//! One function per verb: open the engine, call it, print like docker.
+
+mod images;
+mod inspect;
+mod system;
+mod transfer;
+
+use std::process::ExitCode;
+
+use wharf_engine::Engine;
+
+use crate::cli::{Cli, Command, ImageCommand, SystemCommand};
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Version = cli.command {
+        println!("wharf version {}", env!("CARGO_PKG_VERSION"));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let engine = Engine::open(&cli.global.root)?;
+    match cli.command {
+        Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::list(&engine, a),
+        Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => images::tag(&engine, a),
+        Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => images::remove(&engine, a),
+        Command::History(a) | Command::Image(ImageCommand::History(a)) => {
+            images::history(&engine, a)
+        }
+        Command::Image(ImageCommand::Prune(a)) => images::prune(&engine, a),
+        Command::Save(a) | Command::Image(ImageCommand::Save(a)) => transfer::save(&engine, a),
+        Command::Load(a) | Command::Image(ImageCommand::Load(a)) => transfer::load(&engine, a),
+        Command::Import(a) | Command::Image(ImageCommand::Import(a)) => {
+            transfer::import(&engine, a)
+        }
+        Command::Inspect(a) => inspect::inspect(&engine, a, None),
+        Command::Image(ImageCommand::Inspect(a)) => inspect::inspect(&engine, a, Some("image")),
+        Command::System(SystemCommand::Df(a)) => system::df(&engine, a),
+        Command::Version => unreachable!("handled above"),
+    }
+}

@@ -1,0 +1,61 @@
+//! Errors to messages and docker's exit codes.
+
+use std::process::ExitCode;
+
+use wharf_engine::{EngineError, ErrorKind};
+
+/// Docker's exit code for an error of the engine or of the command line.
+pub const ENGINE_ERROR: u8 = 125;
+
+/// A failure that already carries its exit code (docker's `StatusError`).
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub code: u8,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+pub fn fail(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Failure {
+        message: message.into(),
+        code: ENGINE_ERROR,
+    })
+}
+
+pub fn report(e: &anyhow::Error) -> ExitCode {
+    if let Some(f) = e.downcast_ref::<Failure>() {
+        if !f.message.is_empty() {
+            eprintln!("Error: {}", f.message);
+        }
+        return ExitCode::from(f.code);
+    }
+    if let Some(engine) = e.downcast_ref::<EngineError>() {
+        if engine.kind() == ErrorKind::Internal {
+            tracing::debug!(error = ?engine, "internal error");
+        }
+    }
+    // Only the outermost message: one clear line, as docker prints.
+    eprintln!("Error: {e}");
+    ExitCode::from(ENGINE_ERROR)
+}
+
+pub fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind as K;
+    match e.kind() {
+        K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        _ => {
+            let _ = e.print();
+            ExitCode::from(ENGINE_ERROR)
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! `save` and `load`: round trips, OCI tooling, bad archives, crashes.
+
+mod common;
+
+use std::ffi::OsStr;
+use std::fs;
+use std::process::Stdio;
+
+use common::{sh, Wharf};
+
+#[test]
+fn save_load_round_trip_keeps_id_and_tags() {
+    let w = Wharf::new();
+    let id = w.import_busybox("busybox:local");
+    w.ok(["tag", "busybox:local", "me/bb:1.0"]);
+    let tar = w.scratch().join("bb.tar");
+    w.ok([
+        OsStr::new("save"),
+        OsStr::new("-o"),
+        tar.as_os_str(),
+        OsStr::new("me/bb:1.0"),
+        OsStr::new("busybox:local"),
+    ]);
+
+    let w2 = Wharf::new();
+    let out = w2.ok([OsStr::new("load"), OsStr::new("-i"), tar.as_os_str()]);
+    assert_eq!(
+        out,
+        "Loaded image: me/bb:1.0\nLoaded image: busybox:local\n"
+    );
+    assert_eq!(w2.image_id("me/bb:1.0"), id);
+    assert_eq!(w2.image_id("busybox:local"), id);
+    let layers = |w: &Wharf| {
+        w.ok([
+            "image",
+            "inspect",
+            "--format",
+            "{{json .RootFS.Layers}}",
+            "busybox:local",
+        ])
+    };
+    assert_eq!(layers(&w), layers(&w2));
+
+    // Loading again changes nothing and says the same.
+    let out = w2.with_stdin(["load"], &fs::read(&tar).unwrap());
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Loaded image: me/bb:1.0\nLoaded image: busybox:local\n"
+    );
+
+    // Saved by ID: untagged in the archive, loaded untagged.
+    let by_id = w.scratch().join("byid.tar");
+    w.ok([
+        OsStr::new("save"),
+        OsStr::new("-o"),
+        by_id.as_os_str(),
+        OsStr::new(&id[7..19]),
+    ]);
+    let w3 = Wharf::new();
+    let out = w3.ok([OsStr::new("load"), OsStr::new("-i"), by_id.as_os_str()]);
+    assert!(out.contains(&id), "{out}");
+
+    // Streamed to stdout, byte-identical to -o.
+    let streamed = w
+        .command(["save", "me/bb:1.0", "busybox:local"])
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(streamed.status.success());
+    assert_eq!(streamed.stdout, fs::read(&tar).unwrap());
+}
+
+#[test]
+fn loads_compressed_archives() {
+    let w = Wharf::new();
+    let id = w.import_busybox("busybox:local");
+    let tar = w.scratch().join("bb.tar");
+    w.ok([
+        OsStr::new("save"),
+        OsStr::new("-o"),
+        tar.as_os_str(),
+        OsStr::new("busybox:local"),
+    ]);
+    sh(std::process::Command::new("gzip").arg("-k").arg(&tar));
+    let w2 = Wharf::new();
+    w2.ok([
+        OsStr::new("load"),
+        OsStr::new("-i"),
+        tar.with_extension("tar.gz").as_os_str(),
+    ]);
+    assert_eq!(w2.image_id("busybox:local"), id);
+}
+
+#[test]
+fn oci_layout_passes_skopeo_and_umoci() {
+    let w = Wharf::new();
+    let id = w.import_busybox("busybox:local");
+    let tar = w.scratch().join("bb.tar");
+    w.ok([
+        OsStr::new("save"),
+        OsStr::new("-o"),
+        tar.as_os_str(),
+        OsStr::new("busybox:local"),
+    ]);
+
+    let out = sh(std::process::Command::new("skopeo")
+        .arg("inspect")
+        .arg("--config")
+        .arg(format!("oci-archive:{}", tar.display())));
+    let config: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(config["config"]["Cmd"], serde_json::json!(["sh"]));
+
+    let layout = w.scratch().join("layout");
+    fs::create_dir_all(&layout).unwrap();
+    sh(std::process::Command::new("tar")
+        .arg("-xf")
+        .arg(&tar)
+        .arg("-C")
+        .arg(&layout));
+    let stat = sh(std::process::Command::new("umoci")
+        .arg("stat")
+        .arg("--json")
+        .arg("--image")
+        .arg(format!("{}:local", layout.display())));
+    assert!(stat.contains("history"), "{stat}");
+    // skopeo can also copy it into a fresh OCI layout, blobs verified.
+    let copy = w.scratch().join("copy");
+    sh(std::process::Command::new("skopeo")
+        .arg("copy")
+        .arg(format!("oci-archive:{}", tar.display()))
+        .arg(format!("oci:{}:x", copy.display())));
+    assert!(
+        copy.join("blobs/sha256").join(&id[7..]).exists(),
+        "config blob keeps the image ID"
+    );
+}
+
+#[test]
+fn bad_archives_fail_cleanly() {
+    let w = Wharf::new();
+    w.import_busybox("busybox:local");
+    let good = w.scratch().join("bb.tar");
+    w.ok([
+        OsStr::new("save"),
+        OsStr::new("-o"),
+        good.as_os_str(),
+        OsStr::new("busybox:local"),
+    ]);
+    let bytes = fs::read(&good).unwrap();
+
+    let target = Wharf::new();
+    target.ok(["images"]);
+    let before = target.store_listing();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("truncated", bytes[..bytes.len() / 2].to_vec()),
+        ("garbage", vec![7u8; 10_000]),
+        ("empty", Vec::new()),
+        ("tampered layer", {
+            // Flip a byte deep inside the layer blob (past the metadata).
+            let mut b = bytes.clone();
+            let at = b.len() - 200_000;
+            b[at] ^= 0xff;
+            b
+        }),
+    ];
+    for (what, data) in cases {
+        let out = target.with_stdin(["load"], &data);
+        assert_eq!(
+            out.status.code(),
+            Some(125),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{what}: one line: {err}");
+        assert_eq!(target.store_listing(), before, "{what}: store unchanged");
+    }
+    assert_eq!(target.ok(["images", "-aq"]), "");
+}
+
+#[test]
+fn killed_load_leaves_nothing_and_retry_succeeds() {
+    let w = Wharf::new();
+    let id = w.import_busybox("busybox:local");
+    let tar = w.scratch().join("bb.tar");
+    w.ok([
+        OsStr::new("save"),
+        OsStr::new("-o"),
+        tar.as_os_str(),
+        OsStr::new("busybox:local"),
+    ]);
+    let bytes = fs::read(&tar).unwrap();
+
+    let target = Wharf::new();
+    // Feed half the archive, then kill -9 while load waits for the rest.
+    let mut child = target
+        .command(["load"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, &bytes[..bytes.len() / 2]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(stdin);
+
+    assert_eq!(target.ok(["images", "-aq"]), "", "nothing visible");
+    let out = target.ok([OsStr::new("load"), OsStr::new("-i"), tar.as_os_str()]);
+    assert_eq!(out, "Loaded image: busybox:local\n");
+    assert_eq!(target.image_id("busybox:local"), id);
+    let leftovers: Vec<_> = fs::read_dir(target.root().join("tmp")).unwrap().collect();
+    assert!(
+        leftovers.is_empty(),
+        "the retry swept the killed load's temp files: {leftovers:?}"
+    );
+}

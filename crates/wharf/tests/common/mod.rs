@@ -1,0 +1,276 @@
+//! Shared helpers for the end-to-end tests: a private store per test, the
+//! built `wharf` binary, base rootfs tarballs, and the real docker CLI.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// Tests drive the kernel for real; as non-root they must fail, not skip.
+pub fn require_root() {
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    assert_eq!(
+        euid, 0,
+        "this test needs root (overlayfs, mknod, chown): run the suite as root"
+    );
+}
+
+/// One private wharf store, removed (with everything under it) on drop.
+pub struct Wharf {
+    pub dir: tempfile::TempDir,
+}
+
+impl Wharf {
+    pub fn new() -> Wharf {
+        require_root();
+        Wharf {
+            dir: tempfile::Builder::new()
+                .prefix("wharf-test-")
+                .tempdir()
+                .expect("temp dir"),
+        }
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    /// A scratch directory for test files, inside the test's temp dir.
+    pub fn scratch(&self) -> PathBuf {
+        let p = self.dir.path().join("scratch");
+        fs::create_dir_all(&p).unwrap();
+        p
+    }
+
+    pub fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_wharf"));
+        c.arg("--root").arg(self.root()).args(args);
+        c
+    }
+
+    pub fn run<I, S>(&self, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.command(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run wharf")
+    }
+
+    /// Run and require success; returns stdout.
+    pub fn ok<I, S>(&self, args: I) -> String
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+        let out = self.run(&args);
+        assert!(
+            out.status.success(),
+            "wharf {:?} failed ({}):\n{}",
+            args,
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    /// Run and require failure; returns (exit code, stderr).
+    pub fn fails<I, S>(&self, args: I) -> (i32, String)
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+        let out = self.run(&args);
+        assert!(
+            !out.status.success(),
+            "wharf {:?} should have failed:\n{}",
+            args,
+            String::from_utf8_lossy(&out.stdout)
+        );
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Run with `input` on stdin.
+    pub fn with_stdin<I, S>(&self, args: I, input: &[u8]) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let data = input.to_vec();
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(&data);
+        });
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        out
+    }
+
+    /// Import the busybox rootfs as `reference`; returns the image ID.
+    pub fn import_busybox(&self, reference: &str) -> String {
+        let tar = busybox_rootfs_tar(&self.scratch());
+        let out = self.ok([
+            OsStr::new("import"),
+            OsStr::new("--change"),
+            OsStr::new("CMD [\"sh\"]"),
+            tar.as_os_str(),
+            OsStr::new(reference),
+        ]);
+        out.trim().to_string()
+    }
+
+    /// Every path under the root except the database files (which SQLite
+    /// may touch on reads): what a failed command must leave unchanged.
+    pub fn store_listing(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        list_tree(&self.root(), &self.root(), &mut out);
+        out.retain(|p| !p.starts_with("db.sqlite") && p != "gc.lock");
+        out.sort();
+        out
+    }
+
+    pub fn image_id(&self, name: &str) -> String {
+        self.ok(["image", "inspect", "--format", "{{.Id}}", name])
+            .trim()
+            .to_string()
+    }
+}
+
+fn list_tree(base: &Path, dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        out.push(p.strip_prefix(base).unwrap().display().to_string());
+        if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            list_tree(base, &p, out);
+        }
+    }
+}
+
+const APPLETS: &[&str] = &[
+    "sh", "echo", "cat", "ls", "env", "sleep", "true", "false", "id", "hostname", "wget", "httpd",
+    "ps", "mkdir", "rm",
+];
+
+/// A small root filesystem: the host's static busybox plus applet links,
+/// tarred reproducibly. Needs the busybox-static package.
+pub fn busybox_rootfs_tar(scratch: &Path) -> PathBuf {
+    let tar = scratch.join("busybox-rootfs.tar");
+    if tar.exists() {
+        return tar;
+    }
+    let busybox = Path::new("/bin/busybox");
+    assert!(
+        busybox.exists(),
+        "/bin/busybox is missing: install the busybox-static package"
+    );
+    let root = scratch.join("busybox-rootfs");
+    for d in ["bin", "etc", "tmp", "root", "proc", "sys", "dev", "var/www"] {
+        fs::create_dir_all(root.join(d)).unwrap();
+    }
+    fs::copy(busybox, root.join("bin/busybox")).unwrap();
+    for a in APPLETS {
+        std::os::unix::fs::symlink("busybox", root.join("bin").join(a)).unwrap();
+    }
+    fs::write(
+        root.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+    )
+    .unwrap();
+    fs::write(root.join("etc/group"), "root:x:0:\nnogroup:x:65534:\n").unwrap();
+    fs::write(root.join("var/www/index.html"), "hello from busybox\n").unwrap();
+    sh(Command::new("tar")
+        .args([
+            "--sort=name",
+            "--mtime=@0",
+            "--owner=0",
+            "--group=0",
+            "--numeric-owner",
+            "-C",
+        ])
+        .arg(&root)
+        .arg("-cf")
+        .arg(&tar)
+        .arg("."));
+    tar
+}
+
+/// Run a helper command and require success; returns stdout.
+pub fn sh(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The docker CLI matching the local 20.10 daemon. Interop tests need it
+/// and fail (not skip) when it is missing: `.ci/run` starts dockerd.
+pub fn docker() -> Command {
+    let bin = std::env::var("DOCKER_BIN").unwrap_or_else(|_| "/usr/bin/docker".into());
+    Command::new(bin)
+}
+
+pub fn require_docker() {
+    let out = docker()
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => panic!(
+            "docker daemon not reachable (start dockerd; .ci/run does): {}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => panic!("docker CLI missing (install docker.io): {e}"),
+    }
+}
+
+/// Removes docker images on drop, so interop tests clean up on failure too.
+pub struct DockerImages(pub Vec<String>);
+
+impl Drop for DockerImages {
+    fn drop(&mut self) {
+        for img in &self.0 {
+            let _ = docker().args(["rmi", "-f", img]).output();
+        }
+    }
+}
+
+/// A name unique to this test process, for objects in shared places (docker).
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
