@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 
 use serde_json::Value;
-use wharf_format::{parse_list_format, render_list, Template};
+use wharf_format::{parse_list_format, render_list, unescape_cli, Template};
 
 /// JSON the way `docker inspect` prints it: 4-space indent.
 pub fn pretty_json(v: &Value) -> String {
@@ -19,9 +19,9 @@ pub fn print_inspect(items: &[Value], format: Option<&str>) -> anyhow::Result<()
     let mut out = std::io::stdout().lock();
     match format {
         None | Some("") => writeln!(out, "{}", pretty_json(&Value::Array(items.to_vec())))?,
-        Some(f) if f == "json" => writeln!(out, "{}", serde_json::to_string(items)?)?,
+        Some("json") => writeln!(out, "{}", serde_json::to_string(items)?)?,
         Some(f) => {
-            let t = Template::parse(&f.replace("\\t", "\t").replace("\\n", "\n"))?;
+            let t = Template::parse(&unescape_cli(f))?;
             for item in items {
                 writeln!(out, "{}", t.render(item)?)?;
             }

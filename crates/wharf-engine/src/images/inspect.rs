@@ -1,7 +1,7 @@
 //! `docker image inspect`: the image as docker's API returns it.
 
 use serde_json::{json, Value};
-use wharf_oci::{ContainerConfig, Digest, ImageConfig, Reference};
+use wharf_oci::{Digest, ImageConfig, Reference};
 use wharf_store::images;
 
 use crate::{Engine, EngineResult};
@@ -57,7 +57,7 @@ impl Engine {
             "ContainerConfig": config.container_config.clone().unwrap_or_default(),
             "DockerVersion": config.docker_version,
             "Author": config.author,
-            "Config": config.config.clone().unwrap_or_else(ContainerConfig::default),
+            "Config": config.config.clone().unwrap_or_default(),
             "Architecture": config.architecture,
         });
         let obj = v.as_object_mut().expect("object");
