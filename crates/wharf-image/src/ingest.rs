@@ -1,23 +1,30 @@
-//! Stream a layer into the store in one pass.
+//! Stream a layer into the store in one pass, on all cores.
 //!
-//! The bytes are written to a temp blob and hashed as they arrive, then
-//! decompressed (gzip/zstd sniffed from the magic number), hashed again for
-//! the diff ID when compressed, and unpacked into a temp tree. Nothing is
-//! visible in the store until [`crate::commit`] moves it into place; if
-//! anything fails, or the result is dropped uncommitted, the temp files go.
+//! The calling thread reads the source in chunks and hands each chunk to
+//! two workers: one hashes the raw bytes and writes them to a temp blob,
+//! the other decompresses (gzip/zstd sniffed from the magic number),
+//! hashes the tar for the diff ID when it was compressed, and unpacks it
+//! into a temp tree. Unpacking is mostly kernel time in one thread, so the
+//! blob copy rides along on the other core for free. Nothing is visible in
+//! the store until [`crate::commit`] moves it into place; if anything fails,
+//! or the result is dropped uncommitted, the temp files go.
 
 use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
 
 use wharf_oci::media_types::Compression;
-use wharf_oci::{Digest, HashingReader};
+use wharf_oci::{Digest, HashingReader, HashingWriter};
 use wharf_store::{LayerRecord, Store};
 
-use crate::layer::apply_layer;
+use crate::layer::{apply_layer, ApplyStats};
 use crate::{ImageError, ImageResult};
 
-const BUF: usize = 1 << 20;
+const CHUNK: usize = 1 << 20;
+/// Chunks in flight per worker: enough to ride out bursts, little memory.
+const QUEUE: usize = 8;
 
 /// A layer unpacked under `tmp/`, ready to be committed.
 pub struct IngestedLayer {
@@ -54,78 +61,98 @@ impl Drop for TempPaths {
     }
 }
 
-/// Copies everything read through it into `out`: the blob file.
-struct Tee<R, W> {
-    inner: R,
-    out: W,
+/// Reads the chunks a channel delivers; end of stream when the sender is gone.
+struct ChannelReader {
+    rx: Receiver<Arc<Vec<u8>>>,
+    chunk: Arc<Vec<u8>>,
+    pos: usize,
 }
 
-impl<R: Read, W: Write> Read for Tee<R, W> {
+impl Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.out.write_all(&buf[..n])?;
+        while self.pos == self.chunk.len() {
+            match self.rx.recv() {
+                Ok(c) => {
+                    self.chunk = c;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
         Ok(n)
     }
+}
+
+/// Fill `buf` as far as the source allows; 0 only at end of stream.
+fn read_chunk<R: Read>(src: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match src.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 /// Unpack `src` (a layer blob, compressed or not) into a temp tree and keep
 /// its bytes as a temp blob. `expected_blob`, when known (from a manifest),
 /// is checked against the blob's digest.
-pub fn ingest_layer<R: Read>(
-    store: &Store,
-    src: R,
-    expected_blob: Option<&Digest>,
-) -> ImageResult<IngestedLayer> {
-    let temp = TempPaths {
-        blob: store.temp_path("blob"),
-        tree: store.temp_path("layer"),
-        armed: true,
-    };
+pub fn ingest_layer<R: Read>(store: &Store, mut src: R, expected_blob: Option<&Digest>) -> ImageResult<IngestedLayer> {
+    let temp = TempPaths { blob: store.temp_path("blob"), tree: store.temp_path("layer"), armed: true };
     let diff_dir = temp.tree.join("diff");
-    fs::create_dir_all(&diff_dir)
-        .map_err(|e| ImageError::io(format!("creating {}", diff_dir.display()), e))?;
-    let file = File::create(&temp.blob)
-        .map_err(|e| ImageError::io(format!("creating {}", temp.blob.display()), e))?;
+    fs::create_dir_all(&diff_dir).map_err(|e| ImageError::io(format!("creating {}", diff_dir.display()), e))?;
+    let file = File::create(&temp.blob).map_err(|e| ImageError::io(format!("creating {}", temp.blob.display()), e))?;
 
-    let raw = HashingReader::new(Tee {
-        inner: src,
-        out: BufWriter::with_capacity(BUF, file),
+    let (blob_tx, blob_rx) = sync_channel::<Arc<Vec<u8>>>(QUEUE);
+    let (tree_tx, tree_rx) = sync_channel::<Arc<Vec<u8>>>(QUEUE);
+    let (read_result, written, unpacked) = std::thread::scope(|s| {
+        let blob_path = &temp.blob;
+        let writer = s.spawn(move || -> ImageResult<(Digest, u64)> {
+            let mut out = HashingWriter::new(file);
+            for chunk in blob_rx {
+                out.write_all(&chunk).map_err(|e| ImageError::io(format!("writing {}", blob_path.display()), e))?;
+            }
+            let (digest, size, _) = out.finish();
+            Ok((digest, size))
+        });
+        let dest = &diff_dir;
+        let unpacker = s.spawn(move || {
+            unpack(ChannelReader { rx: tree_rx, chunk: Arc::new(Vec::new()), pos: 0 }, dest)
+        });
+        let read_result = (|| -> io::Result<()> {
+            loop {
+                let mut buf = vec![0u8; CHUNK];
+                let n = read_chunk(&mut src, &mut buf)?;
+                if n == 0 {
+                    return Ok(());
+                }
+                buf.truncate(n);
+                let chunk = Arc::new(buf);
+                // A worker that hung up has failed; its error is reported below.
+                if blob_tx.send(chunk.clone()).is_err() || tree_tx.send(chunk).is_err() {
+                    return Ok(());
+                }
+            }
+        })();
+        drop(blob_tx);
+        drop(tree_tx);
+        let written = writer.join().expect("blob writer panicked");
+        let unpacked = unpacker.join().expect("layer unpacker panicked");
+        (read_result, written, unpacked)
     });
-    let mut buffered = BufReader::with_capacity(BUF, raw);
-    let head = buffered
-        .fill_buf()
-        .map_err(|e| ImageError::io("reading layer", e))?;
-    let compression = Compression::sniff(head);
-
-    let (stats, diff_id, mut buffered) = match compression {
-        Compression::None => {
-            let stats = apply_layer(&mut buffered, &diff_dir)?;
-            (stats, None, buffered)
-        }
-        Compression::Gzip => unpack_via(
-            flate2::bufread::MultiGzDecoder::new(buffered),
-            &diff_dir,
-            |d| d.into_inner(),
-        )?,
-        Compression::Zstd => {
-            let dec = zstd::stream::read::Decoder::with_buffer(buffered)
-                .map_err(|e| ImageError::invalid(format!("invalid zstd layer: {e}")))?;
-            unpack_via(dec, &diff_dir, |d| d.finish())?
-        }
-    };
-    // Whatever follows the compressed stream still belongs to the blob.
-    io::copy(&mut buffered, &mut io::sink()).map_err(|e| ImageError::io("reading layer", e))?;
-    let (blob, blob_size, tee) = buffered.into_inner().finish();
-    let mut out = tee.out;
-    out.flush()
-        .map_err(|e| ImageError::io(format!("writing {}", temp.blob.display()), e))?;
-    drop(out);
+    read_result.map_err(|e| ImageError::io("reading layer", e))?;
+    let (stats, diff_id, compression) = unpacked?;
+    let (blob, blob_size) = written?;
 
     if let Some(want) = expected_blob {
         if *want != blob {
-            return Err(ImageError::invalid(format!(
-                "layer digest mismatch: expected {want}, got {blob}"
-            )));
+            return Err(ImageError::invalid(format!("layer digest mismatch: expected {want}, got {blob}")));
         }
     }
     let record = LayerRecord {
@@ -139,18 +166,33 @@ pub fn ingest_layer<R: Read>(
     Ok(IngestedLayer { record, temp })
 }
 
+/// The unpacking worker: sniff the compression, unpack, and (for compressed
+/// blobs) hash the tar stream for the diff ID. Reads its input to the end.
+fn unpack<R: Read>(src: R, dest: &Path) -> ImageResult<(ApplyStats, Option<Digest>, Compression)> {
+    let mut buffered = BufReader::with_capacity(CHUNK, src);
+    let head = buffered.fill_buf().map_err(|e| ImageError::io("reading layer", e))?;
+    let compression = Compression::sniff(head);
+    let (stats, diff_id, mut rest) = match compression {
+        Compression::None => (apply_layer(&mut buffered, dest)?, None, buffered),
+        Compression::Gzip => unpack_via(flate2::bufread::MultiGzDecoder::new(buffered), dest, |d| d.into_inner())?,
+        Compression::Zstd => {
+            let dec = zstd::stream::read::Decoder::with_buffer(buffered)
+                .map_err(|e| ImageError::invalid(format!("invalid zstd layer: {e}")))?;
+            unpack_via(dec, dest, |d| d.finish())?
+        }
+    };
+    // Whatever follows the compressed stream still belongs to the blob.
+    io::copy(&mut rest, &mut io::sink()).map_err(|e| ImageError::io("reading layer", e))?;
+    Ok((stats, diff_id, compression))
+}
+
 /// Unpack through a decoder, hashing the decompressed stream for the diff ID,
 /// and hand the underlying reader back.
-fn unpack_via<D: Read, B>(
-    decoder: D,
-    dest: &Path,
-    into_inner: impl FnOnce(D) -> B,
-) -> ImageResult<(crate::layer::ApplyStats, Option<Digest>, B)> {
+fn unpack_via<D: Read, B>(decoder: D, dest: &Path, into_inner: impl FnOnce(D) -> B) -> ImageResult<(ApplyStats, Option<Digest>, B)> {
     let mut hashed = HashingReader::new(decoder);
     let stats = apply_layer(&mut hashed, dest)?;
     // The decoder may stop at the tar's end; the rest must still be hashed.
-    io::copy(&mut hashed, &mut io::sink())
-        .map_err(|e| ImageError::invalid(format!("invalid compressed layer: {e}")))?;
+    io::copy(&mut hashed, &mut io::sink()).map_err(|e| ImageError::invalid(format!("invalid compressed layer: {e}")))?;
     let (diff_id, _, decoder) = hashed.finish();
     Ok((stats, Some(diff_id), into_inner(decoder)))
 }
