@@ -218,3 +218,116 @@ fn killed_load_leaves_nothing_and_retry_succeeds() {
         "the retry swept the killed load's temp files: {leftovers:?}"
     );
 }
+
+#[test]
+fn loads_a_pure_oci_layout_archive() {
+    let w = Wharf::new();
+    let id = w.import_busybox("busybox:local");
+    let tar = w.scratch().join("bb.tar");
+    w.ok([OsStr::new("save"), OsStr::new("-o"), tar.as_os_str(), OsStr::new("busybox:local")]);
+    // skopeo writes an OCI archive without docker's manifest.json.
+    let oci = w.scratch().join("oci.tar");
+    sh(std::process::Command::new("skopeo")
+        .arg("copy")
+        .arg(format!("oci-archive:{}", tar.display()))
+        .arg(format!("oci-archive:{}:docker.io/library/fromoci:2", oci.display())));
+    let listing = sh(std::process::Command::new("tar").arg("-tf").arg(&oci));
+    assert!(!listing.contains("manifest.json") && listing.contains("index.json"), "{listing}");
+
+    let w2 = Wharf::new();
+    let out = w2.ok([OsStr::new("load"), OsStr::new("-i"), oci.as_os_str()]);
+    assert_eq!(out, "Loaded image: fromoci:2\n");
+    assert_eq!(w2.image_id("fromoci:2"), id);
+}
+
+#[test]
+fn bare_repository_saves_every_tag_and_id_saves_none() {
+    let w = Wharf::new();
+    w.import_busybox("app:1");
+    w.ok(["tag", "app:1", "app:2"]);
+    w.import_busybox("other:1");
+    let tar = w.scratch().join("app.tar");
+    w.ok([OsStr::new("save"), OsStr::new("-o"), tar.as_os_str(), OsStr::new("app")]);
+    let w2 = Wharf::new();
+    let out = w2.ok([OsStr::new("load"), OsStr::new("-i"), tar.as_os_str()]);
+    let mut lines: Vec<_> = out.lines().collect();
+    lines.sort();
+    assert_eq!(lines, ["Loaded image: app:1", "Loaded image: app:2"]);
+}
+
+#[test]
+fn killed_import_leaves_nothing_and_retry_succeeds() {
+    let w = Wharf::new();
+    let tar = fs::read(common::busybox_rootfs_tar(&w.scratch())).unwrap();
+    let mut child = w.command(["import", "-", "bb:1"]).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, &tar[..tar.len() / 2]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(stdin);
+    assert_eq!(w.ok(["images", "-aq"]), "");
+    let out = w.with_stdin(["import", "-", "bb:1"], &tar);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(w.ok(["images", "--format", "{{.Repository}}:{{.Tag}}"]).trim(), "bb:1");
+    assert_eq!(fs::read_dir(w.root().join("tmp")).unwrap().count(), 0, "the retry swept the killed import's temp files");
+}
+
+#[test]
+fn unknown_layer_media_type_is_refused() {
+    use std::io::Read;
+    use wharf_oci::Digest;
+    let w = Wharf::new();
+    let id = w.import_busybox("busybox:local");
+    let tar = w.scratch().join("bb.tar");
+    w.ok([OsStr::new("save"), OsStr::new("-o"), tar.as_os_str(), OsStr::new("busybox:local")]);
+    // Take config and layer out of wharf's archive and describe the layer
+    // with a media type nobody knows.
+    let layer_id = w.ok(["image", "inspect", "--format", "{{index .RootFS.Layers 0}}", "busybox:local"]);
+    let mut config = Vec::new();
+    let mut layer = Vec::new();
+    let mut archive = tar::Archive::new(fs::File::open(&tar).unwrap());
+    for e in archive.entries().unwrap() {
+        let mut e = e.unwrap();
+        let p = e.path().unwrap().display().to_string();
+        if p == format!("blobs/sha256/{}", &id[7..]) {
+            e.read_to_end(&mut config).unwrap();
+        } else if p == format!("blobs/sha256/{}", &layer_id.trim()[7..]) {
+            e.read_to_end(&mut layer).unwrap();
+        }
+    }
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": id, "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.example.unknown", "digest": layer_id.trim(), "size": layer.len()}],
+    })
+    .to_string();
+    let md = Digest::of(manifest.as_bytes());
+    let index = serde_json::json!({"schemaVersion": 2, "manifests": [
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md.to_string(), "size": manifest.len()}]})
+    .to_string();
+    let mut b = tar::Builder::new(Vec::new());
+    let mut add = |name: String, data: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, name, data).unwrap();
+    };
+    add("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#);
+    add("index.json".into(), index.as_bytes());
+    add(format!("blobs/sha256/{}", md.hex()), manifest.as_bytes());
+    add(format!("blobs/sha256/{}", &id[7..]), &config);
+    add(format!("blobs/sha256/{}", &layer_id.trim()[7..]), &layer);
+    let bad = b.into_inner().unwrap();
+
+    let target = Wharf::new();
+    target.ok(["images"]);
+    let before = target.store_listing();
+    let out = target.with_stdin(["load"], &bad);
+    assert_eq!(out.status.code(), Some(125));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unsupported media type application/vnd.example.unknown"), "{err}");
+    assert_eq!(target.store_listing(), before);
+}

@@ -301,7 +301,16 @@ fn load_oci(store: &Store, mut contents: Contents) -> ImageResult<Vec<Loaded>> {
         let paths = manifest
             .layers()
             .iter()
-            .map(|l| Ok(PathBuf::from(blob_path(&to_digest(l.digest().as_ref())?))))
+            .map(|l| {
+                let media_type = l.media_type().to_string();
+                if Compression::from_media_type(&media_type).is_none() {
+                    return Err(ImageError::invalid(format!(
+                        "invalid archive: layer {} has unsupported media type {media_type}",
+                        l.digest()
+                    )));
+                }
+                Ok(PathBuf::from(blob_path(&to_digest(l.digest().as_ref())?)))
+            })
             .collect::<ImageResult<Vec<_>>>()?;
         out.push(commit_one(store, &mut contents, &config, &paths, tags)?);
     }
@@ -352,11 +361,13 @@ fn collect_manifests(
             for entry in &mut out[before..] {
                 entry.1.extend(tags.iter().cloned());
             }
-        } else {
+        } else if media_type == media_types::OCI_MANIFEST || media_type == media_types::DOCKER_MANIFEST {
             match out.iter_mut().find(|(d, _)| *d == digest) {
                 Some(entry) => entry.1.extend(tags),
                 None => out.push((digest, tags)),
             }
+        } else {
+            return Err(ImageError::invalid(format!("invalid archive: {digest} has unsupported media type {media_type}")));
         }
     }
     Ok(())

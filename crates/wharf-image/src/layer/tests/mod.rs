@@ -233,27 +233,3 @@ pub fn tar_names(tar: &[u8]) -> Vec<Vec<u8>> {
         .map(|e| e.unwrap().path_bytes().into_owned())
         .collect()
 }
-
-/// Speed check on a real tree: `WHARF_LAYER_BENCH_TAR=/path/to.tar cargo test
-/// --release -p wharf-image layer::tests::bench -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn bench_apply_and_write() {
-    require_root();
-    let path = std::env::var("WHARF_LAYER_BENCH_TAR").expect("set WHARF_LAYER_BENCH_TAR");
-    let scratch = std::env::var_os("WHARF_LAYER_BENCH_DIR").unwrap_or_else(|| "/var/tmp".into());
-    let dest = tempfile::tempdir_in(scratch).unwrap();
-    let t = std::time::Instant::now();
-    let stats = super::apply_layer(std::fs::File::open(&path).unwrap(), dest.path()).unwrap();
-    let apply = t.elapsed();
-    let t = std::time::Instant::now();
-    let opts = super::DiffOptions { whiteouts: true };
-    super::write_layer(dest.path(), io::sink(), &opts).unwrap();
-    println!(
-        "apply: {} entries, {} MB in {:.2?}; write_layer: {:.2?}",
-        stats.entries,
-        stats.size / 1_000_000,
-        apply,
-        t.elapsed()
-    );
-}

@@ -1,0 +1,1 @@
+//! json-file logs (in progress).

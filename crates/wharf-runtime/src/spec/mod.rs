@@ -1,0 +1,1 @@
+//! Container runtime specs (in progress).
