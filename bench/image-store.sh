@@ -14,11 +14,7 @@
 # created or deleted the files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh bench
-export PATH=$HOME/.cargo/bin:$PATH
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/wharf-target}
-cargo build --release -q -p wharf
-WHARF=$CARGO_TARGET_DIR/release/wharf
+WHARF=$(scripts/build.sh bench)
 DOCKER=${DOCKER_BIN:-/usr/bin/docker}
 RUNS=${RUNS:-3}
 PAUSE=${PAUSE:-40}

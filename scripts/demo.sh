@@ -4,11 +4,7 @@
 # from the host's busybox-static, list, tag, inspect, history, save, load).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh demo
-export PATH=$HOME/.cargo/bin:$PATH
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/wharf-target}
-cargo build --release -q -p wharf
-wharf=$CARGO_TARGET_DIR/release/wharf
+wharf=$(scripts/build.sh demo)
 
 export WHARF_ROOT=${WHARF_ROOT:-/var/tmp/wharf-demo}
 work=$(mktemp -d)

@@ -103,11 +103,21 @@ fn read_chunk<R: Read>(src: &mut R, buf: &mut [u8]) -> io::Result<usize> {
 /// Unpack `src` (a layer blob, compressed or not) into a temp tree and keep
 /// its bytes as a temp blob. `expected_blob`, when known (from a manifest),
 /// is checked against the blob's digest.
-pub fn ingest_layer<R: Read>(store: &Store, mut src: R, expected_blob: Option<&Digest>) -> ImageResult<IngestedLayer> {
-    let temp = TempPaths { blob: store.temp_path("blob"), tree: store.temp_path("layer"), armed: true };
+pub fn ingest_layer<R: Read>(
+    store: &Store,
+    mut src: R,
+    expected_blob: Option<&Digest>,
+) -> ImageResult<IngestedLayer> {
+    let temp = TempPaths {
+        blob: store.temp_path("blob"),
+        tree: store.temp_path("layer"),
+        armed: true,
+    };
     let diff_dir = temp.tree.join("diff");
-    fs::create_dir_all(&diff_dir).map_err(|e| ImageError::io(format!("creating {}", diff_dir.display()), e))?;
-    let file = File::create(&temp.blob).map_err(|e| ImageError::io(format!("creating {}", temp.blob.display()), e))?;
+    fs::create_dir_all(&diff_dir)
+        .map_err(|e| ImageError::io(format!("creating {}", diff_dir.display()), e))?;
+    let file = File::create(&temp.blob)
+        .map_err(|e| ImageError::io(format!("creating {}", temp.blob.display()), e))?;
 
     let (blob_tx, blob_rx) = sync_channel::<Arc<Vec<u8>>>(QUEUE);
     let (tree_tx, tree_rx) = sync_channel::<Arc<Vec<u8>>>(QUEUE);
@@ -116,14 +126,22 @@ pub fn ingest_layer<R: Read>(store: &Store, mut src: R, expected_blob: Option<&D
         let writer = s.spawn(move || -> ImageResult<(Digest, u64)> {
             let mut out = HashingWriter::new(file);
             for chunk in blob_rx {
-                out.write_all(&chunk).map_err(|e| ImageError::io(format!("writing {}", blob_path.display()), e))?;
+                out.write_all(&chunk)
+                    .map_err(|e| ImageError::io(format!("writing {}", blob_path.display()), e))?;
             }
             let (digest, size, _) = out.finish();
             Ok((digest, size))
         });
         let dest = &diff_dir;
         let unpacker = s.spawn(move || {
-            unpack(ChannelReader { rx: tree_rx, chunk: Arc::new(Vec::new()), pos: 0 }, dest)
+            unpack(
+                ChannelReader {
+                    rx: tree_rx,
+                    chunk: Arc::new(Vec::new()),
+                    pos: 0,
+                },
+                dest,
+            )
         });
         let read_result = (|| -> io::Result<()> {
             loop {
@@ -152,7 +170,9 @@ pub fn ingest_layer<R: Read>(store: &Store, mut src: R, expected_blob: Option<&D
 
     if let Some(want) = expected_blob {
         if *want != blob {
-            return Err(ImageError::invalid(format!("layer digest mismatch: expected {want}, got {blob}")));
+            return Err(ImageError::invalid(format!(
+                "layer digest mismatch: expected {want}, got {blob}"
+            )));
         }
     }
     let record = LayerRecord {
@@ -170,11 +190,17 @@ pub fn ingest_layer<R: Read>(store: &Store, mut src: R, expected_blob: Option<&D
 /// blobs) hash the tar stream for the diff ID. Reads its input to the end.
 fn unpack<R: Read>(src: R, dest: &Path) -> ImageResult<(ApplyStats, Option<Digest>, Compression)> {
     let mut buffered = BufReader::with_capacity(CHUNK, src);
-    let head = buffered.fill_buf().map_err(|e| ImageError::io("reading layer", e))?;
+    let head = buffered
+        .fill_buf()
+        .map_err(|e| ImageError::io("reading layer", e))?;
     let compression = Compression::sniff(head);
     let (stats, diff_id, mut rest) = match compression {
         Compression::None => (apply_layer(&mut buffered, dest)?, None, buffered),
-        Compression::Gzip => unpack_via(flate2::bufread::MultiGzDecoder::new(buffered), dest, |d| d.into_inner())?,
+        Compression::Gzip => {
+            unpack_via(flate2::bufread::MultiGzDecoder::new(buffered), dest, |d| {
+                d.into_inner()
+            })?
+        }
         Compression::Zstd => {
             let dec = zstd::stream::read::Decoder::with_buffer(buffered)
                 .map_err(|e| ImageError::invalid(format!("invalid zstd layer: {e}")))?;
@@ -188,11 +214,16 @@ fn unpack<R: Read>(src: R, dest: &Path) -> ImageResult<(ApplyStats, Option<Diges
 
 /// Unpack through a decoder, hashing the decompressed stream for the diff ID,
 /// and hand the underlying reader back.
-fn unpack_via<D: Read, B>(decoder: D, dest: &Path, into_inner: impl FnOnce(D) -> B) -> ImageResult<(ApplyStats, Option<Digest>, B)> {
+fn unpack_via<D: Read, B>(
+    decoder: D,
+    dest: &Path,
+    into_inner: impl FnOnce(D) -> B,
+) -> ImageResult<(ApplyStats, Option<Digest>, B)> {
     let mut hashed = HashingReader::new(decoder);
     let stats = apply_layer(&mut hashed, dest)?;
     // The decoder may stop at the tar's end; the rest must still be hashed.
-    io::copy(&mut hashed, &mut io::sink()).map_err(|e| ImageError::invalid(format!("invalid compressed layer: {e}")))?;
+    io::copy(&mut hashed, &mut io::sink())
+        .map_err(|e| ImageError::invalid(format!("invalid compressed layer: {e}")))?;
     let (diff_id, _, decoder) = hashed.finish();
     Ok((stats, Some(diff_id), into_inner(decoder)))
 }

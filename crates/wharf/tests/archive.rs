@@ -2,7 +2,6 @@
 
 mod common;
 
-use std::ffi::OsStr;
 use std::fs;
 use std::process::Stdio;
 
@@ -13,17 +12,10 @@ fn save_load_round_trip_keeps_id_and_tags() {
     let w = Wharf::new();
     let id = w.import_busybox("busybox:local");
     w.ok(["tag", "busybox:local", "me/bb:1.0"]);
-    let tar = w.scratch().join("bb.tar");
-    w.ok([
-        OsStr::new("save"),
-        OsStr::new("-o"),
-        tar.as_os_str(),
-        OsStr::new("me/bb:1.0"),
-        OsStr::new("busybox:local"),
-    ]);
+    let tar = w.save_to("bb.tar", &["me/bb:1.0", "busybox:local"]);
 
     let w2 = Wharf::new();
-    let out = w2.ok([OsStr::new("load"), OsStr::new("-i"), tar.as_os_str()]);
+    let out = w2.load(&tar);
     assert_eq!(
         out,
         "Loaded image: me/bb:1.0\nLoaded image: busybox:local\n"
@@ -50,15 +42,9 @@ fn save_load_round_trip_keeps_id_and_tags() {
     );
 
     // Saved by ID: untagged in the archive, loaded untagged.
-    let by_id = w.scratch().join("byid.tar");
-    w.ok([
-        OsStr::new("save"),
-        OsStr::new("-o"),
-        by_id.as_os_str(),
-        OsStr::new(&id[7..19]),
-    ]);
+    let by_id = w.save_to("byid.tar", &[&id[7..19]]);
     let w3 = Wharf::new();
-    let out = w3.ok([OsStr::new("load"), OsStr::new("-i"), by_id.as_os_str()]);
+    let out = w3.load(&by_id);
     assert!(out.contains(&id), "{out}");
 
     // Streamed to stdout, byte-identical to -o.
@@ -75,20 +61,10 @@ fn save_load_round_trip_keeps_id_and_tags() {
 fn loads_compressed_archives() {
     let w = Wharf::new();
     let id = w.import_busybox("busybox:local");
-    let tar = w.scratch().join("bb.tar");
-    w.ok([
-        OsStr::new("save"),
-        OsStr::new("-o"),
-        tar.as_os_str(),
-        OsStr::new("busybox:local"),
-    ]);
+    let tar = w.save_to("bb.tar", &["busybox:local"]);
     sh(std::process::Command::new("gzip").arg("-k").arg(&tar));
     let w2 = Wharf::new();
-    w2.ok([
-        OsStr::new("load"),
-        OsStr::new("-i"),
-        tar.with_extension("tar.gz").as_os_str(),
-    ]);
+    w2.load(&tar.with_extension("tar.gz"));
     assert_eq!(w2.image_id("busybox:local"), id);
 }
 
@@ -96,13 +72,7 @@ fn loads_compressed_archives() {
 fn oci_layout_passes_skopeo_and_umoci() {
     let w = Wharf::new();
     let id = w.import_busybox("busybox:local");
-    let tar = w.scratch().join("bb.tar");
-    w.ok([
-        OsStr::new("save"),
-        OsStr::new("-o"),
-        tar.as_os_str(),
-        OsStr::new("busybox:local"),
-    ]);
+    let tar = w.save_to("bb.tar", &["busybox:local"]);
 
     let out = sh(std::process::Command::new("skopeo")
         .arg("inspect")
@@ -140,13 +110,7 @@ fn oci_layout_passes_skopeo_and_umoci() {
 fn bad_archives_fail_cleanly() {
     let w = Wharf::new();
     w.import_busybox("busybox:local");
-    let good = w.scratch().join("bb.tar");
-    w.ok([
-        OsStr::new("save"),
-        OsStr::new("-o"),
-        good.as_os_str(),
-        OsStr::new("busybox:local"),
-    ]);
+    let good = w.save_to("bb.tar", &["busybox:local"]);
     let bytes = fs::read(&good).unwrap();
 
     let target = Wharf::new();
@@ -183,13 +147,7 @@ fn bad_archives_fail_cleanly() {
 fn killed_load_leaves_nothing_and_retry_succeeds() {
     let w = Wharf::new();
     let id = w.import_busybox("busybox:local");
-    let tar = w.scratch().join("bb.tar");
-    w.ok([
-        OsStr::new("save"),
-        OsStr::new("-o"),
-        tar.as_os_str(),
-        OsStr::new("busybox:local"),
-    ]);
+    let tar = w.save_to("bb.tar", &["busybox:local"]);
     let bytes = fs::read(&tar).unwrap();
 
     let target = Wharf::new();
@@ -209,7 +167,7 @@ fn killed_load_leaves_nothing_and_retry_succeeds() {
     drop(stdin);
 
     assert_eq!(target.ok(["images", "-aq"]), "", "nothing visible");
-    let out = target.ok([OsStr::new("load"), OsStr::new("-i"), tar.as_os_str()]);
+    let out = target.load(&tar);
     assert_eq!(out, "Loaded image: busybox:local\n");
     assert_eq!(target.image_id("busybox:local"), id);
     let leftovers: Vec<_> = fs::read_dir(target.root().join("tmp")).unwrap().collect();
@@ -223,19 +181,24 @@ fn killed_load_leaves_nothing_and_retry_succeeds() {
 fn loads_a_pure_oci_layout_archive() {
     let w = Wharf::new();
     let id = w.import_busybox("busybox:local");
-    let tar = w.scratch().join("bb.tar");
-    w.ok([OsStr::new("save"), OsStr::new("-o"), tar.as_os_str(), OsStr::new("busybox:local")]);
+    let tar = w.save_to("bb.tar", &["busybox:local"]);
     // skopeo writes an OCI archive without docker's manifest.json.
     let oci = w.scratch().join("oci.tar");
     sh(std::process::Command::new("skopeo")
         .arg("copy")
         .arg(format!("oci-archive:{}", tar.display()))
-        .arg(format!("oci-archive:{}:docker.io/library/fromoci:2", oci.display())));
+        .arg(format!(
+            "oci-archive:{}:docker.io/library/fromoci:2",
+            oci.display()
+        )));
     let listing = sh(std::process::Command::new("tar").arg("-tf").arg(&oci));
-    assert!(!listing.contains("manifest.json") && listing.contains("index.json"), "{listing}");
+    assert!(
+        !listing.contains("manifest.json") && listing.contains("index.json"),
+        "{listing}"
+    );
 
     let w2 = Wharf::new();
-    let out = w2.ok([OsStr::new("load"), OsStr::new("-i"), oci.as_os_str()]);
+    let out = w2.load(&oci);
     assert_eq!(out, "Loaded image: fromoci:2\n");
     assert_eq!(w2.image_id("fromoci:2"), id);
 }
@@ -246,10 +209,9 @@ fn bare_repository_saves_every_tag_and_id_saves_none() {
     w.import_busybox("app:1");
     w.ok(["tag", "app:1", "app:2"]);
     w.import_busybox("other:1");
-    let tar = w.scratch().join("app.tar");
-    w.ok([OsStr::new("save"), OsStr::new("-o"), tar.as_os_str(), OsStr::new("app")]);
+    let tar = w.save_to("app.tar", &["app"]);
     let w2 = Wharf::new();
-    let out = w2.ok([OsStr::new("load"), OsStr::new("-i"), tar.as_os_str()]);
+    let out = w2.load(&tar);
     let mut lines: Vec<_> = out.lines().collect();
     lines.sort();
     assert_eq!(lines, ["Loaded image: app:1", "Loaded image: app:2"]);
@@ -259,7 +221,13 @@ fn bare_repository_saves_every_tag_and_id_saves_none() {
 fn killed_import_leaves_nothing_and_retry_succeeds() {
     let w = Wharf::new();
     let tar = fs::read(common::busybox_rootfs_tar(&w.scratch())).unwrap();
-    let mut child = w.command(["import", "-", "bb:1"]).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = w
+        .command(["import", "-", "bb:1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     std::io::Write::write_all(&mut stdin, &tar[..tar.len() / 2]).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
@@ -268,9 +236,21 @@ fn killed_import_leaves_nothing_and_retry_succeeds() {
     drop(stdin);
     assert_eq!(w.ok(["images", "-aq"]), "");
     let out = w.with_stdin(["import", "-", "bb:1"], &tar);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(w.ok(["images", "--format", "{{.Repository}}:{{.Tag}}"]).trim(), "bb:1");
-    assert_eq!(fs::read_dir(w.root().join("tmp")).unwrap().count(), 0, "the retry swept the killed import's temp files");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        w.ok(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+            .trim(),
+        "bb:1"
+    );
+    assert_eq!(
+        fs::read_dir(w.root().join("tmp")).unwrap().count(),
+        0,
+        "the retry swept the killed import's temp files"
+    );
 }
 
 #[test]
@@ -279,11 +259,16 @@ fn unknown_layer_media_type_is_refused() {
     use wharf_oci::Digest;
     let w = Wharf::new();
     let id = w.import_busybox("busybox:local");
-    let tar = w.scratch().join("bb.tar");
-    w.ok([OsStr::new("save"), OsStr::new("-o"), tar.as_os_str(), OsStr::new("busybox:local")]);
+    let tar = w.save_to("bb.tar", &["busybox:local"]);
     // Take config and layer out of wharf's archive and describe the layer
     // with a media type nobody knows.
-    let layer_id = w.ok(["image", "inspect", "--format", "{{index .RootFS.Layers 0}}", "busybox:local"]);
+    let layer_id = w.ok([
+        "image",
+        "inspect",
+        "--format",
+        "{{index .RootFS.Layers 0}}",
+        "busybox:local",
+    ]);
     let mut config = Vec::new();
     let mut layer = Vec::new();
     let mut archive = tar::Archive::new(fs::File::open(&tar).unwrap());
@@ -328,6 +313,9 @@ fn unknown_layer_media_type_is_refused() {
     let out = target.with_stdin(["load"], &bad);
     assert_eq!(out.status.code(), Some(125));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("unsupported media type application/vnd.example.unknown"), "{err}");
+    assert!(
+        err.contains("unsupported media type application/vnd.example.unknown"),
+        "{err}"
+    );
     assert_eq!(target.store_listing(), before);
 }

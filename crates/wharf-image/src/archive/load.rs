@@ -361,13 +361,17 @@ fn collect_manifests(
             for entry in &mut out[before..] {
                 entry.1.extend(tags.iter().cloned());
             }
-        } else if media_type == media_types::OCI_MANIFEST || media_type == media_types::DOCKER_MANIFEST {
+        } else if media_type == media_types::OCI_MANIFEST
+            || media_type == media_types::DOCKER_MANIFEST
+        {
             match out.iter_mut().find(|(d, _)| *d == digest) {
                 Some(entry) => entry.1.extend(tags),
                 None => out.push((digest, tags)),
             }
         } else {
-            return Err(ImageError::invalid(format!("invalid archive: {digest} has unsupported media type {media_type}")));
+            return Err(ImageError::invalid(format!(
+                "invalid archive: {digest} has unsupported media type {media_type}"
+            )));
         }
     }
     Ok(())

@@ -150,6 +150,20 @@ impl Wharf {
         out
     }
 
+    /// `save -o <scratch>/<file> names...`; returns the archive's path.
+    pub fn save_to(&self, file: &str, names: &[&str]) -> PathBuf {
+        let tar = self.scratch().join(file);
+        let mut args = vec![OsStr::new("save"), OsStr::new("-o"), tar.as_os_str()];
+        args.extend(names.iter().map(OsStr::new));
+        self.ok(args);
+        tar
+    }
+
+    /// `load -i path`; returns stdout.
+    pub fn load(&self, path: &Path) -> String {
+        self.ok([OsStr::new("load"), OsStr::new("-i"), path.as_os_str()])
+    }
+
     pub fn image_id(&self, name: &str) -> String {
         self.ok(["image", "inspect", "--format", "{{.Id}}", name])
             .trim()
