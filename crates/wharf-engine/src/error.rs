@@ -17,6 +17,9 @@ pub enum EngineError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
+    /// The container could not be started; `code` is docker's exit code.
+    #[error("{message}")]
+    Start { message: String, code: i32 },
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -32,6 +35,7 @@ impl EngineError {
             EngineError::Reference(_) | EngineError::Invalid(_) => ErrorKind::InvalidArgument,
             EngineError::NotFound(_) => ErrorKind::NotFound,
             EngineError::Conflict(_) => ErrorKind::Conflict,
+            EngineError::Start { .. } => ErrorKind::InvalidArgument,
             EngineError::Io { .. } => ErrorKind::Internal,
         }
     }
@@ -40,6 +44,16 @@ impl EngineError {
         EngineError::Io {
             context: context.into(),
             source,
+        }
+    }
+}
+
+impl EngineError {
+    /// Docker's exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            EngineError::Start { code, .. } => *code,
+            _ => 125,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! JSON for `inspect`). Presentation — tables, templates, exit codes — is the
 //! caller's business; the error kinds tell it which exit code applies.
 
+pub mod containers;
 mod error;
 mod glob;
 pub mod images;
@@ -22,14 +23,19 @@ pub const DEFAULT_ROOT: &str = "/var/lib/wharf";
 pub struct Engine {
     store: Store,
     root: PathBuf,
+    /// The program that runs `monitor` (this binary, normally).
+    monitor_exe: PathBuf,
 }
 
 impl Engine {
     pub fn open(root: &Path) -> EngineResult<Engine> {
         let store = Store::open(root)?;
+        let monitor_exe =
+            std::env::current_exe().map_err(|e| EngineError::io("locating the wharf binary", e))?;
         Ok(Engine {
             store,
             root: root.to_path_buf(),
+            monitor_exe,
         })
     }
 

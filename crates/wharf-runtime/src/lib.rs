@@ -3,8 +3,17 @@
 //! - [`spec`]: the OCI runtime spec of a container, built from the image
 //!   config and the `run` options with Docker's defaults (namespaces,
 //!   capabilities, seccomp, masked paths, mounts, rlimits, cgroups),
+//! - [`rootfs`]: the overlay mount of image layers plus a private upper dir,
+//! - [`monitor`]: the small per-container process that starts the container
+//!   through youki's libcontainer, owns its stdio, writes its logs, and
+//!   records its exit (conmon's role),
 //! - [`logs`]: docker's json-file log format, written by the monitor and
 //!   read by `logs`.
 
+mod error;
 pub mod logs;
+pub mod monitor;
+pub mod rootfs;
 pub mod spec;
+
+pub use error::RuntimeError;

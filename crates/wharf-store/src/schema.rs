@@ -6,7 +6,8 @@ use crate::StoreResult;
 
 /// Each entry migrates from version i to i+1; `PRAGMA user_version` records
 /// how many have run. Append, never edit.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE layers (
     diff_id     TEXT PRIMARY KEY,   -- sha256 of the uncompressed tar
     size        INTEGER NOT NULL,   -- bytes of regular files in the tree
@@ -41,7 +42,25 @@ CREATE TABLE repo_digests (
     image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
     PRIMARY KEY (name)
 );
-"#];
+"#,
+    r#"
+CREATE TABLE containers (
+    id          TEXT PRIMARY KEY,   -- 64 hex digits
+    name        TEXT NOT NULL UNIQUE,
+    image_id    TEXT NOT NULL REFERENCES images(id),
+    image_ref   TEXT NOT NULL,      -- what the user asked for (docker's Config.Image)
+    created     TEXT NOT NULL,
+    state       TEXT NOT NULL,      -- created | running | exited | dead
+    pid         INTEGER,            -- container init, on the host
+    monitor_pid INTEGER,
+    exit_code   INTEGER,
+    started_at  TEXT,
+    finished_at TEXT,
+    config      TEXT NOT NULL       -- the engine's JSON record of the run options
+);
+CREATE INDEX containers_by_image ON containers(image_id);
+"#,
+];
 
 pub(crate) fn open(path: &std::path::Path) -> StoreResult<Connection> {
     let conn = Connection::open(path)?;

@@ -23,9 +23,13 @@ impl std::fmt::Display for Failure {
 impl std::error::Error for Failure {}
 
 pub fn fail(message: impl Into<String>) -> anyhow::Error {
+    fail_with(message, ENGINE_ERROR)
+}
+
+pub fn fail_with(message: impl Into<String>, code: u8) -> anyhow::Error {
     anyhow::Error::new(Failure {
         message: message.into(),
-        code: ENGINE_ERROR,
+        code,
     })
 }
 

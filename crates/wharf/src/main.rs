@@ -19,14 +19,15 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return exit::usage_error(e),
     };
-    init_tracing(&cli.global);
+    init_tracing(&cli);
     match commands::run(cli) {
         Ok(code) => code,
         Err(e) => exit::report(&e),
     }
 }
 
-fn init_tracing(g: &cli::Global) {
+fn init_tracing(cli: &cli::Cli) {
+    let g = &cli.global;
     let level = if g.debug {
         "debug"
     } else {
@@ -35,9 +36,23 @@ fn init_tracing(g: &cli::Global) {
     let level = if level == "fatal" { "error" } else { level };
     let filter = tracing_subscriber::EnvFilter::try_from_env("WHARF_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+        .with_target(false);
+    // A monitor's stderr may be the user's terminal: its own diagnostics
+    // (and libcontainer's) go to a file next to the container instead.
+    if let cli::Command::Monitor(m) = &cli.command {
+        let path = g.root.join("containers").join(&m.id).join("monitor.log");
+        if let Ok(file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            fmt.with_ansi(false)
+                .with_writer(std::sync::Mutex::new(file))
+                .init();
+            return;
+        }
+    }
+    fmt.with_writer(std::io::stderr).init();
 }

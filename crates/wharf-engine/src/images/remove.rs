@@ -110,6 +110,18 @@ impl Engine {
                 id.short()
             )));
         }
+        if let Some(c) = wharf_store::containers::using_image(tx, id)?.first() {
+            let how = if c.state == "running" {
+                "(cannot be forced) - image is being used by running"
+            } else {
+                "(must be forced) - image is being used by stopped"
+            };
+            return Err(StoreError::Conflict(format!(
+                "conflict: unable to delete {} {how} container {}",
+                id.short(),
+                &c.id[..12]
+            )));
+        }
         let mut configs = Vec::new();
         let mut cursor = Some(id.clone());
         let mut diff_ids = Vec::new();
@@ -155,7 +167,10 @@ impl Engine {
                 let mut progressed = false;
                 for img in images::list(tx)? {
                     let tags = images::tags_of(tx, &img.id)?;
-                    if (!all && !tags.is_empty()) || !images::children(tx, &img.id)?.is_empty() {
+                    if (!all && !tags.is_empty())
+                        || !images::children(tx, &img.id)?.is_empty()
+                        || !wharf_store::containers::using_image(tx, &img.id)?.is_empty()
+                    {
                         continue;
                     }
                     for t in &tags {

@@ -1,5 +1,6 @@
 //! One function per verb: open the engine, call it, print like docker.
 
+mod containers;
 mod images;
 mod inspect;
 mod system;
@@ -33,6 +34,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(a) => inspect::inspect(&engine, a, None),
         Command::Image(ImageCommand::Inspect(a)) => inspect::inspect(&engine, a, Some("image")),
         Command::System(SystemCommand::Df(a)) => system::df(&engine, a),
+        Command::Run(a) => containers::run(&engine, a),
+        Command::Create(a) => containers::create(&engine, a),
+        Command::Start(a) => containers::start(&engine, a),
+        Command::Ps(a) => containers::ps(&engine, a),
+        Command::Stop(a) => containers::stop(&engine, a),
+        Command::Kill(a) => containers::kill(&engine, a),
+        Command::Rm(a) => containers::rm(&engine, a),
+        Command::Wait(a) => containers::wait(&engine, a),
+        Command::Logs(a) => containers::logs(&engine, a),
+        Command::Monitor(a) => containers::monitor(&engine, a),
         Command::Version => unreachable!("handled above"),
     }
 }

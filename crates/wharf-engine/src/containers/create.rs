@@ -1,0 +1,172 @@
+//! `docker create`: everything a container needs, before it first starts.
+
+use std::fs;
+
+use serde_json::json;
+use wharf_runtime::monitor::{ContainerDir, MonitorConfig};
+use wharf_runtime::spec::{build_spec, ContainerPaths, HostInfo, RunOptions, SpecInput};
+use wharf_store::containers::{self, ContainerRecord};
+
+use super::names::{new_id, random_name, valid_name};
+use crate::{Engine, EngineError, EngineResult};
+
+/// Where containers' cgroups go, under each controller (cgroupfs layout).
+const CGROUP_PARENT: &str = "/wharf";
+
+#[derive(Debug, Clone, Default)]
+pub struct CreateRequest {
+    pub image: String,
+    pub name: Option<String>,
+    pub options: RunOptions,
+    /// `--rm`.
+    pub auto_remove: bool,
+}
+
+impl Engine {
+    /// Create a container; returns its ID. On failure nothing is left behind.
+    pub fn create_container(&self, req: &CreateRequest) -> EngineResult<String> {
+        let image_id = self.resolve_image(&req.image)?;
+        let image = self.image_config(&image_id)?;
+        let image_config = image.config.clone().unwrap_or_default();
+        if let Some(n) = &req.name {
+            if !valid_name(n) {
+                return Err(EngineError::Invalid(format!(
+                    "Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                )));
+            }
+        }
+        let id = new_id();
+        let dir = ContainerDir::new(self.store.root(), &id);
+        let result = self.prepare(&id, &dir, req, &image_id, &image_config);
+        match result {
+            Ok(()) => Ok(id),
+            Err(e) => {
+                self.store.discard_tree(&dir.path);
+                Err(e)
+            }
+        }
+    }
+
+    fn prepare(
+        &self,
+        id: &str,
+        dir: &ContainerDir,
+        req: &CreateRequest,
+        image_id: &wharf_oci::Digest,
+        image_config: &wharf_oci::ContainerConfig,
+    ) -> EngineResult<()> {
+        let io = |what: &str, e| EngineError::io(format!("{what} for container {id}"), e);
+        for d in [dir.upper(), dir.work(), dir.rootfs(), dir.empty()] {
+            fs::create_dir_all(&d).map_err(|e| io("creating directories", e))?;
+        }
+        let hostname = req
+            .options
+            .hostname
+            .clone()
+            .unwrap_or_else(|| id[..12].to_string());
+        fs::write(dir.hostname(), format!("{hostname}\n"))
+            .map_err(|e| io("writing hostname", e))?;
+        fs::write(
+            dir.hosts(),
+            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
+        )
+        .map_err(|e| io("writing hosts", e))?;
+        let resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        fs::write(dir.resolv_conf(), resolv).map_err(|e| io("writing resolv.conf", e))?;
+
+        let record = self
+            .store
+            .read(|tx| wharf_store::images::get(tx, image_id))?;
+        let layers: Vec<_> = record
+            .map(|r| r.layers)
+            .unwrap_or_default()
+            .iter()
+            .rev()
+            .map(|d| self.store.layer_dir(d))
+            .collect();
+
+        let paths = ContainerPaths {
+            rootfs: dir.rootfs(),
+            hostname_file: dir.hostname(),
+            hosts_file: dir.hosts(),
+            resolv_conf: dir.resolv_conf(),
+            shm_dir: None,
+        };
+        let host = HostInfo::detect();
+        let mut opts = req.options.clone();
+        opts.hostname = Some(hostname);
+        let spec = build_spec(&SpecInput {
+            id,
+            name: req.name.as_deref().unwrap_or(""),
+            image: image_config,
+            opts: &opts,
+            paths: &paths,
+            cgroup_parent: CGROUP_PARENT,
+            host: &host,
+        })
+        .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let spec_json =
+            serde_json::to_vec_pretty(&spec).map_err(|e| EngineError::Invalid(e.to_string()))?;
+        fs::write(dir.spec(), spec_json).map_err(|e| io("writing config.json", e))?;
+        let monitor = MonitorConfig {
+            lowers: layers,
+            auto_remove: req.auto_remove,
+            interactive: opts.interactive,
+        };
+        fs::write(
+            dir.monitor_config(),
+            serde_json::to_vec(&monitor).expect("serializes"),
+        )
+        .map_err(|e| io("writing monitor.json", e))?;
+
+        let process = spec.process().clone().unwrap_or_default();
+        let args = process.args().clone().unwrap_or_default();
+        let config = json!({
+            "Path": args.first().cloned().unwrap_or_default(),
+            "Args": args.iter().skip(1).collect::<Vec<_>>(),
+            "Config": {
+                "Hostname": spec.hostname().clone().unwrap_or_default(),
+                "User": opts.user.clone().unwrap_or_else(|| image_config.user.clone()),
+                "Tty": opts.tty,
+                "OpenStdin": opts.interactive,
+                "Env": process.env().clone().unwrap_or_default(),
+                "Cmd": opts.cmd.clone().or_else(|| image_config.cmd.clone()),
+                "Image": req.image,
+                "WorkingDir": process.cwd().display().to_string(),
+                "Entrypoint": opts.entrypoint.clone().or_else(|| image_config.entrypoint.clone()),
+                "Labels": image_config.labels.clone().unwrap_or_default(),
+                "StopSignal": opts.stop_signal.clone().unwrap_or_else(|| image_config.stop_signal.clone()),
+            },
+            "HostConfig": { "AutoRemove": req.auto_remove },
+        });
+
+        let mut attempt = 0;
+        loop {
+            let name = match &req.name {
+                Some(n) => n.clone(),
+                None => random_name(attempt),
+            };
+            let rec = ContainerRecord {
+                id: id.to_string(),
+                name,
+                image_id: image_id.clone(),
+                image_ref: req.image.clone(),
+                created: wharf_oci::config::format_time(chrono::Utc::now()),
+                state: "created".into(),
+                pid: None,
+                monitor_pid: None,
+                exit_code: None,
+                started_at: None,
+                finished_at: None,
+                config: config.to_string(),
+            };
+            match self.store.write(|tx| containers::insert(tx, &rec)) {
+                Err(wharf_store::StoreError::Conflict(_)) if req.name.is_none() && attempt < 10 => {
+                    attempt += 1
+                }
+                Err(e) => return Err(e.into()),
+                Ok(()) => return Ok(()),
+            }
+        }
+    }
+}

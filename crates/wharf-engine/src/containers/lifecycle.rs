@@ -1,0 +1,157 @@
+//! `stop`, `kill`, `rm`, `wait`.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use wharf_runtime::monitor::ContainerDir;
+use wharf_store::containers::{self, ContainerRecord};
+
+use crate::{Engine, EngineError, EngineResult};
+
+const POLL: Duration = Duration::from_millis(5);
+
+/// `SIGTERM`, `TERM`, `15` → the signal.
+pub fn parse_signal(s: &str) -> EngineResult<Signal> {
+    let bad = || EngineError::Invalid(format!("Invalid signal: {s}"));
+    if let Ok(n) = s.parse::<i32>() {
+        return Signal::try_from(n).map_err(|_| bad());
+    }
+    let upper = s.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    name.parse::<Signal>().map_err(|_| bad())
+}
+
+impl Engine {
+    fn still_running(&self, id: &str) -> EngineResult<bool> {
+        let c = self.store.read(|tx| containers::get(tx, id))?;
+        match c {
+            Some(c) => Ok(self.refresh(c)?.state == "running"),
+            None => Ok(false),
+        }
+    }
+
+    /// Wait until the monitor has recorded the exit (or removed the row).
+    fn wait_stopped(&self, id: &str, timeout: Option<Duration>) -> EngineResult<bool> {
+        let start = Instant::now();
+        while self.still_running(id)? {
+            if timeout.is_some_and(|t| start.elapsed() >= t) {
+                return Ok(false);
+            }
+            std::thread::sleep(POLL);
+        }
+        Ok(true)
+    }
+
+    fn signal(&self, c: &ContainerRecord, sig: Signal) -> EngineResult<()> {
+        if let Some(pid) = c.pid {
+            match kill(Pid::from_raw(pid), sig) {
+                Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+                Err(e) => {
+                    return Err(EngineError::io(
+                        format!("signalling container {}", c.id),
+                        e.into(),
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `docker stop [-t N] [-s SIG]`: the stop signal, then SIGKILL after the timeout.
+    pub fn stop_container(
+        &self,
+        name: &str,
+        timeout: Option<u64>,
+        signal: Option<&str>,
+    ) -> EngineResult<()> {
+        let c = self.refresh(self.find_container(name)?)?;
+        if c.state != "running" {
+            return Ok(());
+        }
+        let config: serde_json::Value = serde_json::from_str(&c.config).unwrap_or_default();
+        let configured = config["Config"]["StopSignal"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
+        let sig = parse_signal(
+            signal
+                .map(str::to_string)
+                .or(configured)
+                .as_deref()
+                .unwrap_or("SIGTERM"),
+        )?;
+        self.signal(&c, sig)?;
+        if !self.wait_stopped(&c.id, Some(Duration::from_secs(timeout.unwrap_or(10))))? {
+            self.signal(&c, Signal::SIGKILL)?;
+            self.wait_stopped(&c.id, None)?;
+        }
+        Ok(())
+    }
+
+    /// `docker kill [-s SIG]`.
+    pub fn kill_container(&self, name: &str, signal: Option<&str>) -> EngineResult<String> {
+        let c = self.refresh(self.find_container(name)?)?;
+        if c.state != "running" {
+            return Err(EngineError::Conflict(format!(
+                "Cannot kill container: {name}: Container {} is not running",
+                c.id
+            )));
+        }
+        self.signal(&c, parse_signal(signal.unwrap_or("KILL"))?)?;
+        Ok(c.id)
+    }
+
+    /// `docker rm [-f]`.
+    pub fn remove_container(&self, name: &str, force: bool) -> EngineResult<String> {
+        let c = self.refresh(self.find_container(name)?)?;
+        if c.state == "running" {
+            if !force {
+                return Err(EngineError::Conflict(format!(
+                    "You cannot remove a running container {}. Stop the container before attempting removal or force remove",
+                    c.id
+                )));
+            }
+            self.signal(&c, Signal::SIGKILL)?;
+            self.wait_stopped(&c.id, None)?;
+        }
+        let dir = ContainerDir::new(self.store.root(), &c.id);
+        wharf_runtime::monitor::remove(&self.store, &dir);
+        Ok(c.id)
+    }
+
+    /// Whether the container is running now (false when it is gone).
+    pub fn container_running(&self, id: &str) -> bool {
+        self.still_running(id).unwrap_or(false)
+    }
+
+    /// The container's json-file log.
+    pub fn log_path(&self, id: &str) -> std::path::PathBuf {
+        ContainerDir::new(self.store.root(), id).log()
+    }
+
+    /// `docker wait`: block until the container stops; its exit code.
+    pub fn wait_container(&self, name: &str) -> EngineResult<i32> {
+        let c = self.find_container(name)?;
+        self.wait_stopped(&c.id, None)?;
+        let c = self.store.read(|tx| containers::get(tx, &c.id))?;
+        Ok(c.and_then(|c| c.exit_code).unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_parse_like_docker() {
+        assert_eq!(parse_signal("TERM").unwrap(), Signal::SIGTERM);
+        assert_eq!(parse_signal("sighup").unwrap(), Signal::SIGHUP);
+        assert_eq!(parse_signal("9").unwrap(), Signal::SIGKILL);
+        assert!(parse_signal("NOPE").is_err());
+    }
+}

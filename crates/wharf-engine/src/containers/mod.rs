@@ -1,0 +1,18 @@
+//! Container verbs: create, start, run, ps, stop, kill, rm, wait, logs.
+//!
+//! A container is a row in the store, a directory `containers/<id>/` (the
+//! OCI bundle: `config.json`, `rootfs/` mounted over the image layers,
+//! `upper/`, `work/`, hostname/hosts/resolv.conf, the json-file log), and
+//! while it runs, a monitor process (`wharf monitor <id>`) that owns it.
+
+mod create;
+mod lifecycle;
+mod list;
+mod lookup;
+mod names;
+mod start;
+mod state;
+
+pub use create::CreateRequest;
+pub use list::ContainerSummary;
+pub use start::{ready_pipe, StartOutcome};

@@ -1,0 +1,58 @@
+//! Where a container's files live under the store root.
+
+use std::path::{Path, PathBuf};
+
+/// `containers/<id>/`: the OCI bundle and everything else of one container.
+#[derive(Debug, Clone)]
+pub struct ContainerDir {
+    pub id: String,
+    pub path: PathBuf,
+}
+
+impl ContainerDir {
+    pub fn new(store_root: &Path, id: &str) -> ContainerDir {
+        ContainerDir {
+            id: id.to_string(),
+            path: store_root.join("containers").join(id),
+        }
+    }
+    /// The OCI bundle: `config.json` and `rootfs/`.
+    pub fn bundle(&self) -> &Path {
+        &self.path
+    }
+    pub fn spec(&self) -> PathBuf {
+        self.path.join("config.json")
+    }
+    pub fn rootfs(&self) -> PathBuf {
+        self.path.join("rootfs")
+    }
+    pub fn upper(&self) -> PathBuf {
+        self.path.join("upper")
+    }
+    pub fn work(&self) -> PathBuf {
+        self.path.join("work")
+    }
+    /// An empty lower dir for images without layers.
+    pub fn empty(&self) -> PathBuf {
+        self.path.join("empty")
+    }
+    pub fn hostname(&self) -> PathBuf {
+        self.path.join("hostname")
+    }
+    pub fn hosts(&self) -> PathBuf {
+        self.path.join("hosts")
+    }
+    pub fn resolv_conf(&self) -> PathBuf {
+        self.path.join("resolv.conf")
+    }
+    pub fn log(&self) -> PathBuf {
+        self.path.join(format!("{}-json.log", self.id))
+    }
+    /// libcontainer's state directory.
+    pub fn runtime_state(&self) -> PathBuf {
+        self.path.join("runtime")
+    }
+    pub fn monitor_config(&self) -> PathBuf {
+        self.path.join("monitor.json")
+    }
+}

@@ -1,0 +1,107 @@
+//! The per-container monitor process (conmon's role).
+//!
+//! `wharf monitor <id>` runs one of these per running container, detached
+//! from the CLI (its own session). It is single-threaded on purpose:
+//! libcontainer forks, which is only safe without other threads. It mounts
+//! the rootfs, starts the container with pipes as stdio (never /dev/null:
+//! libcontainer reopens stdio), tells the CLI through a ready pipe whether
+//! the start worked, copies output into the json-file log (and to its own
+//! stdout/stderr when the CLI attached), reaps the exit status into the
+//! database and tears down (cgroup, mount, and everything for `--rm`).
+
+mod io;
+mod layout;
+mod process;
+
+use std::fs::File;
+use std::io::Write;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use wharf_store::{containers, Store};
+
+pub use layout::ContainerDir;
+
+/// What the engine tells the monitor, in `monitor.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MonitorConfig {
+    /// Image layer trees, top first.
+    pub lowers: Vec<PathBuf>,
+    /// `--rm`: remove the container when it exits.
+    pub auto_remove: bool,
+    /// `-i`: the container reads the monitor's stdin.
+    pub interactive: bool,
+}
+
+fn now() -> String {
+    wharf_oci::config::format_time(chrono::Utc::now())
+}
+
+/// Run the monitor for container `id`; returns the exit code the monitor
+/// process should exit with (the container's, or docker's 125/126/127 when
+/// it could not start). `ready` gets one line: `ok` or `err <code> <message>`.
+pub fn run(store: &Store, id: &str, attach: bool, mut ready: Option<File>) -> i32 {
+    // Orphaned container processes are reparented to us, so we can reap them.
+    // SAFETY: prctl with these arguments has no memory effects.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let dir = ContainerDir::new(store.root(), id);
+    let config = match std::fs::read(dir.monitor_config())
+        .map_err(|e| e.to_string())
+        .and_then(|b| serde_json::from_slice::<MonitorConfig>(&b).map_err(|e| e.to_string()))
+    {
+        Ok(c) => c,
+        Err(e) => {
+            report(&mut ready, &format!("err 125 reading monitor config: {e}"));
+            return 125;
+        }
+    };
+    let code = match process::start(&dir, &config) {
+        Err(e) => {
+            let code = match &e {
+                crate::RuntimeError::Start { code, .. } => *code,
+                _ => 125,
+            };
+            report(&mut ready, &format!("err {code} {e}"));
+            process::teardown(&dir, None);
+            code
+        }
+        Ok(mut started) => {
+            let recorded = store.write(|tx| {
+                containers::set_running(tx, id, started.pid, std::process::id() as i32, &now())
+            });
+            if let Err(e) = recorded {
+                tracing::error!(error = %e, "recording the container as running");
+            }
+            report(&mut ready, "ok");
+            drop(ready.take());
+            io::copy_output(&mut started, &dir.log(), attach);
+            let code = process::wait(started.pid);
+            process::teardown(&dir, Some(started.container));
+            code
+        }
+    };
+    let finished = store.write(|tx| containers::set_exited(tx, id, code, &now()));
+    if let Err(e) = finished {
+        tracing::error!(error = %e, "recording the container's exit");
+    }
+    if config.auto_remove {
+        remove(store, &dir);
+    }
+    code
+}
+
+fn report(ready: &mut Option<File>, line: &str) {
+    if let Some(f) = ready.as_mut() {
+        let _ = writeln!(f, "{line}");
+    }
+}
+
+/// Remove a stopped container's files and row (tearing down what a killed
+/// monitor could not: libcontainer state, cgroup, rootfs mount).
+pub fn remove(store: &Store, dir: &ContainerDir) {
+    process::teardown(dir, None);
+    store.discard_tree(&dir.path);
+    if let Err(e) = store.write(|tx| containers::delete(tx, &dir.id)) {
+        tracing::error!(error = %e, "removing the container's row");
+    }
+}

@@ -1,0 +1,143 @@
+//! Starting, reaping and tearing down the container through libcontainer.
+
+use std::os::fd::OwnedFd;
+
+use libcontainer::container::builder::ContainerBuilder;
+use libcontainer::container::Container;
+use libcontainer::syscall::syscall::SyscallType;
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::{pipe, Pid};
+
+use super::{ContainerDir, MonitorConfig};
+use crate::rootfs::{mount_overlay, unmount};
+use crate::RuntimeError;
+
+/// A started container and the read ends of its output pipes.
+pub struct Started {
+    pub pid: i32,
+    pub container: Container,
+    pub stdout: OwnedFd,
+    pub stderr: OwnedFd,
+}
+
+/// Docker's exit code and message for a start failure, from libcontainer's.
+fn start_failure(message: String) -> RuntimeError {
+    // libcontainer names the program as `executable 'NAME'`.
+    let program = message
+        .split("executable '")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+        .unwrap_or("")
+        .to_string();
+    if message.contains("not found in $PATH") {
+        RuntimeError::Start {
+            message: format!("exec: \"{program}\": executable file not found in $PATH"),
+            code: 127,
+        }
+    } else if message.contains("does not have correct permissions") {
+        RuntimeError::Start {
+            message: format!("exec: \"{program}\": permission denied"),
+            code: 126,
+        }
+    } else {
+        RuntimeError::Start { message, code: 125 }
+    }
+}
+
+pub fn start(dir: &ContainerDir, config: &MonitorConfig) -> Result<Started, RuntimeError> {
+    std::fs::create_dir_all(dir.empty())
+        .map_err(|e| RuntimeError::io("creating empty lower dir", e))?;
+    mount_overlay(
+        &config.lowers,
+        &dir.upper(),
+        &dir.work(),
+        &dir.rootfs(),
+        &dir.empty(),
+    )?;
+    let (out_r, out_w) = pipe().map_err(|e| RuntimeError::io("creating stdout pipe", e.into()))?;
+    let (err_r, err_w) = pipe().map_err(|e| RuntimeError::io("creating stderr pipe", e.into()))?;
+    let stdin: OwnedFd = if config.interactive {
+        std::io::stdin()
+            .as_fd_owned()
+            .map_err(|e| RuntimeError::io("duplicating stdin", e))?
+    } else {
+        // An empty pipe, closed at once: the container reads EOF.
+        let (r, w) = pipe().map_err(|e| RuntimeError::io("creating stdin pipe", e.into()))?;
+        drop(w);
+        r
+    };
+    let builder = ContainerBuilder::new(dir.id.clone(), SyscallType::default())
+        .with_root_path(dir.runtime_state())
+        .map_err(|e| start_failure(e.to_string()))?
+        .with_stdin(stdin)
+        .with_stdout(out_w)
+        .with_stderr(err_w);
+    let mut container = builder
+        .as_init(dir.bundle())
+        .with_systemd(false)
+        .with_detach(true)
+        .build()
+        .map_err(|e| start_failure(format!("failed to create container: {e}")))?;
+    container
+        .start()
+        .map_err(|e| start_failure(format!("failed to start container: {e}")))?;
+    let pid = container
+        .pid()
+        .map(|p| p.as_raw())
+        .ok_or_else(|| start_failure("container has no pid".into()))?;
+    Ok(Started {
+        pid,
+        container,
+        stdout: out_r,
+        stderr: err_r,
+    })
+}
+
+trait AsFdOwned {
+    fn as_fd_owned(&self) -> std::io::Result<OwnedFd>;
+}
+
+impl AsFdOwned for std::io::Stdin {
+    fn as_fd_owned(&self) -> std::io::Result<OwnedFd> {
+        use std::os::fd::AsFd;
+        self.as_fd().try_clone_to_owned()
+    }
+}
+
+/// Reap the container's init; docker's exit code (128+n for signal n).
+pub fn wait(pid: i32) -> i32 {
+    loop {
+        match waitpid(Pid::from_raw(pid), None) {
+            Ok(WaitStatus::Exited(_, code)) => return code,
+            Ok(WaitStatus::Signaled(_, sig, _)) => return 128 + sig as i32,
+            Ok(_) => continue,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => {
+                tracing::error!(pid, error = %e, "waiting for the container");
+                return 255;
+            }
+        }
+    }
+}
+
+/// Release what a (stopped or failed) container holds: libcontainer state
+/// and cgroup, the rootfs mount.
+pub fn teardown(dir: &ContainerDir, container: Option<Container>) {
+    let state = dir.runtime_state().join(&dir.id);
+    let container = container.or_else(|| {
+        state
+            .join("state.json")
+            .exists()
+            .then(|| Container::load(state).ok())
+            .flatten()
+    });
+    if let Some(mut c) = container {
+        if let Err(e) = c.delete(true) {
+            tracing::warn!(error = %e, "deleting libcontainer state");
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir.runtime_state());
+    if let Err(e) = unmount(&dir.rootfs()) {
+        tracing::warn!(error = %e, "unmounting rootfs");
+    }
+}

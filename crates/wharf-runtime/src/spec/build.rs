@@ -1,0 +1,295 @@
+//! `build_spec`: the pieces put together into one `Spec`.
+//!
+//! The top-level oci-spec types (`Spec`, `Process`, `Linux`, `Root`) have
+//! `Default`s full of youki's own choices (hostname "youki",
+//! noNewPrivileges, a cgroup namespace ...) that their builders silently
+//! fill in, so they are built here field by field, every field set.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{
+    Capabilities, LinuxCapabilities, LinuxCapabilitiesBuilder, LinuxNamespace,
+    LinuxNamespaceBuilder, LinuxNamespaceType, Process, Root, Spec, UserBuilder,
+};
+
+use super::caps::container_caps;
+use super::command::{check_hostname, command, default_hostname, with_init, working_dir};
+use super::devices::default_devices;
+use super::env::merge_env;
+use super::host::CgroupLayout;
+use super::mounts::{build_mounts, MountPlan};
+use super::options::{NetworkMode, RunOptions, SpecInput};
+use super::resources::build_resources;
+use super::rlimits::build_rlimits;
+use super::seccomp::container_seccomp;
+use super::security::parse_security_opts;
+use super::user::{resolve_group_add, resolve_user};
+use super::SpecError;
+
+/// The runtime-spec version we write.
+pub const OCI_VERSION: &str = "1.2.0";
+
+/// Paths hidden from the container (Docker's list).
+pub const MASKED_PATHS: [&str; 11] = [
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+
+/// Paths the container sees read-only (Docker's list).
+pub const READONLY_PATHS: [&str; 5] = [
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
+/// The sysctls `--sysctl` may set (the docker CLI's `ValidateSysctl`): the
+/// IPC namespace's, `fs.mqueue.*` and `net.*`.
+const IPC_SYSCTLS: [&str; 8] = [
+    "kernel.msgmax",
+    "kernel.msgmnb",
+    "kernel.msgmni",
+    "kernel.sem",
+    "kernel.shmall",
+    "kernel.shmmax",
+    "kernel.shmmni",
+    "kernel.shm_rmid_forced",
+];
+
+/// The OCI runtime spec of a container, as Docker would write it.
+pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
+    let SpecInput {
+        id,
+        image,
+        opts,
+        paths,
+        cgroup_parent,
+        host,
+        ..
+    } = *input;
+    let security = parse_security_opts(&opts.security_opts)?;
+
+    let mut args = command(image, opts)?;
+    let init_binary = if opts.init {
+        let binary = host.init_binary.as_deref().ok_or(SpecError::NoInitBinary)?;
+        args = with_init(args);
+        Some(binary)
+    } else {
+        None
+    };
+    let hostname = match opts.hostname.as_deref() {
+        Some(name) if !name.is_empty() => name.to_string(),
+        _ => default_hostname(id, &opts.network_mode, &host.hostname),
+    };
+    check_hostname(&hostname)?;
+    let cwd = working_dir(image, opts)?;
+
+    let user_spec = opts.user.as_deref().unwrap_or(&image.user);
+    let user = resolve_user(&paths.rootfs, user_spec)?;
+    // Docker lists the primary group first, then the supplementary ones.
+    let mut gids = vec![user.gid];
+    for gid in user
+        .supplementary_gids
+        .iter()
+        .chain(&resolve_group_add(&paths.rootfs, &opts.group_add)?)
+    {
+        if !gids.contains(gid) {
+            gids.push(*gid);
+        }
+    }
+    let env = merge_env(&image.env, &opts.env, &hostname, opts.tty, &user.home);
+
+    let caps = container_caps(
+        &opts.cap_add,
+        &opts.cap_drop,
+        opts.privileged,
+        &host.capabilities,
+    )?;
+    let seccomp = container_seccomp(security.seccomp.as_deref(), opts.privileged, host, &caps)?;
+
+    let mut process = Process::default();
+    process.set_terminal(Some(opts.tty));
+    process.set_console_size(None);
+    process.set_user(
+        UserBuilder::default()
+            .uid(user.uid)
+            .gid(user.gid)
+            .additional_gids(gids)
+            .build()?,
+    );
+    process.set_args(Some(args));
+    process.set_command_line(None);
+    process.set_env(Some(env));
+    process.set_cwd(PathBuf::from(cwd));
+    process.set_capabilities(Some(capability_sets(&caps)?));
+    process.set_rlimits(Some(build_rlimits(&opts.ulimits, host)?));
+    // libcontainer tells "unset" from "false" (seccomp is loaded at a
+    // different point), so false must stay unset.
+    process.set_no_new_privileges(security.no_new_privileges.then_some(true));
+    process.set_apparmor_profile(apparmor_profile(
+        host.apparmor,
+        security.apparmor.as_deref(),
+        opts.privileged,
+    ));
+    process.set_oom_score_adj(None);
+    process.set_selinux_label(None);
+    process.set_io_priority(None);
+    process.set_scheduler(None);
+    process.set_exec_cpu_affinity(None);
+
+    let writable_cgroups = security.writable_cgroups.unwrap_or(opts.privileged);
+    let (mounts, rootfs_propagation) = build_mounts(&MountPlan {
+        paths,
+        user: &opts.mounts,
+        shm_size: opts.shm_size,
+        init_binary,
+        read_only: opts.read_only,
+        privileged: opts.privileged,
+        writable_cgroups,
+    })?;
+
+    let mut linux = oci_spec::runtime::Linux::default();
+    linux.set_net_devices(None);
+    linux.set_uid_mappings(None);
+    linux.set_gid_mappings(None);
+    let sysctl = sysctls(opts, &host.default_net_sysctls)?;
+    linux.set_sysctl((!sysctl.is_empty()).then_some(sysctl));
+    linux.set_resources(Some(build_resources(opts, host)?));
+    linux.set_cgroups_path(Some(cgroups_path(cgroup_parent, id)));
+    linux.set_namespaces(Some(namespaces(&opts.network_mode, host.cgroup)?));
+    linux.set_devices(Some(default_devices()?));
+    linux.set_seccomp(seccomp);
+    linux.set_rootfs_propagation(rootfs_propagation);
+    let (masked, readonly) = if opts.privileged {
+        (None, None)
+    } else {
+        (
+            Some(MASKED_PATHS.iter().map(|p| p.to_string()).collect()),
+            Some(READONLY_PATHS.iter().map(|p| p.to_string()).collect()),
+        )
+    };
+    linux.set_masked_paths(masked);
+    linux.set_readonly_paths(readonly);
+    linux.set_mount_label(None);
+    linux.set_intel_rdt(None);
+    linux.set_memory_policy(None);
+    linux.set_personality(None);
+    linux.set_time_offsets(None);
+
+    let mut root = Root::default();
+    root.set_path(paths.rootfs.clone());
+    root.set_readonly(opts.read_only.then_some(true));
+
+    let mut spec = Spec::default();
+    spec.set_version(OCI_VERSION.into());
+    spec.set_root(Some(root));
+    spec.set_mounts(Some(mounts));
+    spec.set_process(Some(process));
+    spec.set_hostname(Some(hostname));
+    spec.set_domainname(opts.domainname.clone().filter(|d| !d.is_empty()));
+    spec.set_hooks(None);
+    spec.set_annotations(None);
+    spec.set_linux(Some(linux));
+    Ok(spec)
+}
+
+/// Bounding, effective and permitted get the container's set; inheritable
+/// and ambient are empty (Docker 23+).
+fn capability_sets(caps: &[oci_spec::runtime::Capability]) -> Result<LinuxCapabilities, SpecError> {
+    let set: Capabilities = caps.iter().copied().collect();
+    Ok(LinuxCapabilitiesBuilder::default()
+        .bounding(set.clone())
+        .effective(set.clone())
+        .permitted(set)
+        .inheritable(Capabilities::new())
+        .ambient(Capabilities::new())
+        .build()?)
+}
+
+/// Only when AppArmor is on (libcontainer refuses a profile otherwise).
+/// wharf loads no `docker-default` profile, so without `apparmor=` a
+/// container is left to the host's default confinement.
+fn apparmor_profile(enabled: bool, requested: Option<&str>, privileged: bool) -> Option<String> {
+    if !enabled {
+        return None;
+    }
+    match requested {
+        Some(profile) => Some(profile.to_string()),
+        None if privileged => Some("unconfined".into()),
+        None => None,
+    }
+}
+
+/// `<parent>/<id>`, always absolute (cgroupfs layout).
+pub fn cgroups_path(parent: &str, id: &str) -> PathBuf {
+    Path::new("/").join(parent.trim_start_matches('/')).join(id)
+}
+
+/// Docker's order: mount, network, uts, pid, ipc; a private cgroup
+/// namespace only on cgroup v2.
+fn namespaces(
+    network: &NetworkMode,
+    cgroup: CgroupLayout,
+) -> Result<Vec<LinuxNamespace>, SpecError> {
+    let ns = |typ| LinuxNamespaceBuilder::default().typ(typ).build();
+    let mut list = vec![ns(LinuxNamespaceType::Mount)?];
+    match network {
+        NetworkMode::Host => {}
+        NetworkMode::None => list.push(ns(LinuxNamespaceType::Network)?),
+        NetworkMode::Namespace(path) => list.push(
+            LinuxNamespaceBuilder::default()
+                .typ(LinuxNamespaceType::Network)
+                .path(path.clone())
+                .build()?,
+        ),
+    }
+    list.push(ns(LinuxNamespaceType::Uts)?);
+    list.push(ns(LinuxNamespaceType::Pid)?);
+    list.push(ns(LinuxNamespaceType::Ipc)?);
+    if cgroup == CgroupLayout::V2 {
+        list.push(ns(LinuxNamespaceType::Cgroup)?);
+    }
+    Ok(list)
+}
+
+/// Docker's network defaults (in a network namespace of the container's
+/// own), then `--sysctl`, which wins.
+fn sysctls(
+    opts: &RunOptions,
+    defaults: &[(String, String)],
+) -> Result<HashMap<String, String>, SpecError> {
+    let host_network = opts.network_mode == NetworkMode::Host;
+    let mut sysctl: HashMap<String, String> = if host_network {
+        HashMap::new()
+    } else {
+        defaults.iter().cloned().collect()
+    };
+    for (key, value) in &opts.sysctls {
+        let allowed = IPC_SYSCTLS.contains(&key.as_str())
+            || key.starts_with("fs.mqueue.")
+            || key.starts_with("net.");
+        if !allowed {
+            return Err(SpecError::invalid(format!(
+                "sysctl '{key}={value}' is not allowed"
+            )));
+        }
+        if host_network && key.starts_with("net.") {
+            return Err(SpecError::invalid(format!(
+                "sysctl {key:?} not allowed in host network namespace"
+            )));
+        }
+        sysctl.insert(key.clone(), value.clone());
+    }
+    Ok(sysctl)
+}

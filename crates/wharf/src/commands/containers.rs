@@ -1,0 +1,326 @@
+//! `run`, `create`, `start`, `ps`, `stop`, `kill`, `rm`, `wait`, and the
+//! hidden `monitor`.
+
+use std::process::ExitCode;
+
+use chrono::Utc;
+use serde_json::json;
+use wharf_engine::containers::CreateRequest;
+use wharf_engine::{Engine, EngineError};
+use wharf_format::{ellipsis, human_duration, parse_size, since};
+use wharf_runtime::spec::{NetworkMode, RunOptions};
+
+use crate::cli::{KillArgs, MonitorArgs, NamesArgs, PsArgs, RmArgs, RunArgs, StartArgs, StopArgs};
+use crate::exit::{fail, fail_with};
+use crate::output::print_list;
+
+/// Docker's client-side env handling: `--env-file` lines first, then `-e`;
+/// a bare `NAME` takes the host's value, or is dropped when unset.
+fn merged_env(a: &RunArgs) -> anyhow::Result<Vec<String>> {
+    let mut lines = Vec::new();
+    for f in &a.env_file {
+        let text =
+            std::fs::read_to_string(f).map_err(|e| fail(format!("open {}: {e}", f.display())))?;
+        lines.extend(
+            text.lines()
+                .map(str::trim_start)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string),
+        );
+    }
+    lines.extend(a.env.iter().cloned());
+    let mut out = Vec::new();
+    for l in lines {
+        match l.split_once('=') {
+            Some(("", _)) => return Err(fail(format!("invalid environment variable: {l}"))),
+            Some(_) => out.push(l),
+            None => {
+                if let Ok(v) = std::env::var(&l) {
+                    out.push(format!("{l}={v}"));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn run_options(a: &RunArgs) -> anyhow::Result<RunOptions> {
+    let memory = match &a.memory {
+        Some(m) => Some(parse_size(m).map_err(|e| {
+            fail(format!(
+                "invalid argument \"{m}\" for \"-m, --memory\" flag: {e}"
+            ))
+        })?),
+        None => None,
+    };
+    let network_mode = match a.network.as_deref() {
+        None | Some("none") | Some("default") | Some("bridge") => NetworkMode::None,
+        Some("host") => NetworkMode::Host,
+        Some(other) => return Err(fail(format!("network {other} not found"))),
+    };
+    Ok(RunOptions {
+        cmd: (!a.command.is_empty()).then(|| a.command.clone()),
+        entrypoint: a.entrypoint.as_ref().map(|e| {
+            if e.is_empty() {
+                Vec::new()
+            } else {
+                vec![e.clone()]
+            }
+        }),
+        env: merged_env(a)?,
+        workdir: a.workdir.clone(),
+        user: a.user.clone(),
+        hostname: a.hostname.clone(),
+        tty: a.tty,
+        interactive: a.interactive,
+        read_only: a.read_only,
+        privileged: a.privileged,
+        cap_add: a.cap_add.clone(),
+        cap_drop: a.cap_drop.clone(),
+        security_opts: a.security_opt.clone(),
+        memory,
+        cpus: a.cpus,
+        pids_limit: a.pids_limit,
+        ulimits: a.ulimit.clone(),
+        init: a.init,
+        network_mode,
+        stop_signal: a.stop_signal.clone(),
+        ..Default::default()
+    })
+}
+
+fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
+    if a.tty {
+        return Err(fail("-t (pseudo-TTY) is not supported yet"));
+    }
+    Ok(CreateRequest {
+        image: a.image.clone(),
+        name: a.name.clone(),
+        options: run_options(a)?,
+        auto_remove: a.rm,
+    })
+}
+
+/// Start errors carry docker's exit code (126, 127, 125).
+fn start_error(e: EngineError) -> anyhow::Error {
+    let code = e.exit_code();
+    fail_with(e.to_string(), code as u8)
+}
+
+pub fn run(engine: &Engine, a: RunArgs) -> anyhow::Result<ExitCode> {
+    let req = create_request(&a)?;
+    let id = engine.create_container(&req)?;
+    let started = engine
+        .start_container(&id, !a.detach)
+        .map_err(start_error)?;
+    if a.detach {
+        println!("{id}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let status = started.monitor.map(|mut m| m.wait()).transpose()?;
+    let code = status.and_then(|s| s.code()).unwrap_or(0);
+    Ok(ExitCode::from(code as u8))
+}
+
+pub fn create(engine: &Engine, a: RunArgs) -> anyhow::Result<ExitCode> {
+    let id = engine.create_container(&create_request(&a)?)?;
+    println!("{id}");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn start(engine: &Engine, a: StartArgs) -> anyhow::Result<ExitCode> {
+    if a.attach && a.containers.len() > 1 {
+        return Err(fail(
+            "you cannot start and attach multiple containers at once",
+        ));
+    }
+    let mut last = 0;
+    for name in &a.containers {
+        let started = engine
+            .start_container(name, a.attach)
+            .map_err(start_error)?;
+        match started.monitor {
+            Some(mut m) => last = m.wait()?.code().unwrap_or(0),
+            None => println!("{name}"),
+        }
+    }
+    Ok(ExitCode::from(last as u8))
+}
+
+/// Apply `f` to each name; like docker, report each failure and fail at the end.
+fn each(
+    names: &[String],
+    mut f: impl FnMut(&str) -> Result<Option<String>, EngineError>,
+) -> anyhow::Result<ExitCode> {
+    let mut errors = Vec::new();
+    for n in names {
+        match f(n) {
+            Ok(Some(line)) => println!("{line}"),
+            Ok(None) => {}
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if errors.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(fail(errors.join("\n")))
+    }
+}
+
+pub fn stop(engine: &Engine, a: StopArgs) -> anyhow::Result<ExitCode> {
+    each(&a.containers, |n| {
+        engine
+            .stop_container(n, a.time, a.signal.as_deref())
+            .map(|_| Some(n.to_string()))
+    })
+}
+
+pub fn kill(engine: &Engine, a: KillArgs) -> anyhow::Result<ExitCode> {
+    each(&a.containers, |n| {
+        engine
+            .kill_container(n, a.signal.as_deref())
+            .map(|_| Some(n.to_string()))
+    })
+}
+
+pub fn rm(engine: &Engine, a: RmArgs) -> anyhow::Result<ExitCode> {
+    each(&a.containers, |n| {
+        engine
+            .remove_container(n, a.force)
+            .map(|_| Some(n.to_string()))
+    })
+}
+
+pub fn wait(engine: &Engine, a: NamesArgs) -> anyhow::Result<ExitCode> {
+    each(&a.containers, |n| {
+        engine.wait_container(n).map(|c| Some(c.to_string()))
+    })
+}
+
+const PS_TABLE: &str =
+    "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedAt}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+const PS_HEADERS: &[(&str, &str)] = &[
+    ("ID", "CONTAINER ID"),
+    ("Image", "IMAGE"),
+    ("Command", "COMMAND"),
+    ("CreatedAt", "CREATED"),
+    ("RunningFor", "CREATED"),
+    ("Status", "STATUS"),
+    ("Ports", "PORTS"),
+    ("Names", "NAMES"),
+    ("State", "STATE"),
+];
+
+pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
+    let mut status_filter = None;
+    for f in &a.filter {
+        match f.split_once('=') {
+            Some(("status", v)) => status_filter = Some(v.to_string()),
+            _ => return Err(fail(format!("invalid filter '{f}'"))),
+        }
+    }
+    let all = a.all || status_filter.is_some();
+    let now = Utc::now();
+    let rows: Vec<_> = engine
+        .list_containers(all)?
+        .into_iter()
+        .filter(|c| status_filter.as_ref().is_none_or(|s| *s == c.state))
+        .collect();
+    let id = |id: &str| {
+        if a.no_trunc {
+            id.to_string()
+        } else {
+            id[..12].to_string()
+        }
+    };
+    if a.quiet {
+        for c in &rows {
+            println!("{}", id(&c.id));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let items: Vec<_> = rows
+        .iter()
+        .map(|c| {
+            let status = match c.state.as_str() {
+                "running" => format!(
+                    "Up {}",
+                    c.started_at
+                        .map(|t| human_duration(now - t))
+                        .unwrap_or_default()
+                ),
+                "exited" => format!(
+                    "Exited ({}) {}",
+                    c.exit_code.unwrap_or(0),
+                    c.finished_at.map(|t| since(t, now)).unwrap_or_default()
+                ),
+                "created" => "Created".to_string(),
+                other => other.to_string(),
+            };
+            let command = if a.no_trunc {
+                c.command.clone()
+            } else {
+                ellipsis(&c.command, 20)
+            };
+            json!({
+                "Command": format!("\"{command}\""),
+                "CreatedAt": c.created.map(|t| since(t, now)).unwrap_or_default(),
+                "ID": id(&c.id),
+                "Image": c.image,
+                "Names": c.name,
+                "Ports": "",
+                "RunningFor": c.created.map(|t| since(t, now)).unwrap_or_default(),
+                "State": c.state,
+                "Status": status,
+            })
+        })
+        .collect();
+    print_list(a.format.as_deref(), PS_TABLE, PS_HEADERS, &items)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The hidden `wharf monitor <id>`: runs until the container exits.
+pub fn monitor(engine: &Engine, a: MonitorArgs) -> anyhow::Result<ExitCode> {
+    let ready = wharf_engine::containers::ready_pipe();
+    let code = wharf_runtime::monitor::run(engine.store(), &a.id, a.attach, ready);
+    Ok(ExitCode::from(code as u8))
+}
+
+/// `docker logs`: the json-file log, optionally followed while the container runs.
+pub fn logs(engine: &Engine, a: crate::cli::LogsArgs) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    use wharf_runtime::logs::{format_record, parse_time_arg, read_logs, ReadOptions, Stream};
+    let c = engine.find_container(&a.container)?;
+    let now = Utc::now();
+    let tail = match a.tail.as_deref() {
+        None | Some("all") => None,
+        Some(n) => Some(
+            n.parse::<usize>()
+                .map_err(|_| fail(format!("invalid value for \"tail\": {n}")))?,
+        ),
+    };
+    let time = |s: &Option<String>| s.as_deref().map(|s| parse_time_arg(s, now)).transpose();
+    let opts = ReadOptions {
+        tail,
+        since: time(&a.since)?,
+        until: time(&a.until)?,
+        timestamps: a.timestamps,
+        follow: a.follow,
+        stdout: true,
+        stderr: true,
+    };
+    let path = engine.log_path(&c.id);
+    if !path.exists() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut sink = |rec: &wharf_runtime::logs::LogRecord| -> std::io::Result<()> {
+        let bytes = format_record(rec, a.timestamps);
+        match rec.stream {
+            Stream::Stdout => std::io::stdout().lock().write_all(&bytes),
+            Stream::Stderr => std::io::stderr().lock().write_all(&bytes),
+        }
+    };
+    let stop = || !engine.container_running(&c.id);
+    read_logs(&path, &opts, &mut sink, &stop)?;
+    Ok(ExitCode::SUCCESS)
+}

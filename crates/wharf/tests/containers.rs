@@ -1,0 +1,220 @@
+//! `run`, `ps`, `logs`, `stop`, `rm` against the real kernel.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::Wharf;
+
+fn mounts_under(w: &Wharf) -> Vec<String> {
+    let root = w.root().display().to_string();
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
+        .filter(|m| m.starts_with(&root))
+        .collect()
+}
+
+fn cgroups_of(id: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for ctl in ["memory", "pids", "cpu", "devices", "freezer"] {
+        let p = format!("/sys/fs/cgroup/{ctl}/wharf/{id}");
+        if std::path::Path::new(&p).exists() {
+            out.push(p);
+        }
+    }
+    let p = format!("/sys/fs/cgroup/unified/wharf/{id}");
+    if std::path::Path::new(&p).exists() {
+        out.push(p);
+    }
+    out
+}
+
+/// Removes every container of the store on drop (also when a test fails).
+struct Cleanup<'a>(&'a Wharf);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        let ids = self.0.run(["ps", "-aq", "--no-trunc"]);
+        for id in String::from_utf8_lossy(&ids.stdout).lines() {
+            let _ = self.0.run(["rm", "-f", id]);
+        }
+    }
+}
+
+#[test]
+fn run_rm_prints_and_leaves_nothing() {
+    let w = Wharf::new();
+    let _c = Cleanup(&w);
+    w.import_busybox("busybox:local");
+    let out = w.run(["run", "--rm", "busybox:local", "echo", "hello"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "hello\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success());
+    assert_eq!(w.ok(["ps", "-aq"]), "");
+    assert!(mounts_under(&w).is_empty(), "{:?}", mounts_under(&w));
+    assert_eq!(
+        std::fs::read_dir(w.root().join("containers"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn exit_codes_follow_docker() {
+    let w = Wharf::new();
+    let _c = Cleanup(&w);
+    w.import_busybox("busybox:local");
+    let out = w.run(["run", "--rm", "busybox:local", "sh", "-c", "exit 3"]);
+    assert_eq!(out.status.code(), Some(3));
+    let out = w.run(["run", "--rm", "busybox:local", "no-such-command"]);
+    assert_eq!(
+        out.status.code(),
+        Some(127),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = w.run(["run", "--rm", "busybox:local", "/etc/passwd"]);
+    assert_eq!(
+        out.status.code(),
+        Some(126),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = w.run(["run", "--rm", "nope:1", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("No such image: nope:1"));
+    let out = w.run(["run", "--rm", "--memory", "12x", "busybox:local", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(w.ok(["ps", "-aq"]), "", "failed runs leave no container");
+    assert!(mounts_under(&w).is_empty());
+}
+
+#[test]
+fn env_workdir_user_and_hostname() {
+    let w = Wharf::new();
+    let _c = Cleanup(&w);
+    w.import_busybox("busybox:local");
+    let envf = w.scratch().join("app.env");
+    std::fs::write(&envf, "A=from-file\nB=from-file\n").unwrap();
+    let out = w.ok([
+        "run",
+        "--rm",
+        "--env-file",
+        envf.to_str().unwrap(),
+        "-e",
+        "B=from-flag",
+        "-w",
+        "/tmp",
+        "-u",
+        "65534:65534",
+        "--hostname",
+        "box",
+        "busybox:local",
+        "sh",
+        "-c",
+        "echo $A $B $(pwd) $(id -u):$(id -g) $(hostname) $HOSTNAME",
+    ]);
+    assert_eq!(out, "from-file from-flag /tmp 65534:65534 box box\n");
+}
+
+#[test]
+fn detached_container_lifecycle() {
+    let w = Wharf::new();
+    let _c = Cleanup(&w);
+    w.import_busybox("busybox:local");
+    let id = w.ok([
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "busybox:local",
+        "sh",
+        "-c",
+        "echo started; echo oops >&2; sleep 1000",
+    ]);
+    let id = id.trim().to_string();
+    assert_eq!(id.len(), 64);
+    let ps = w.ok(["ps"]);
+    assert!(
+        ps.lines().nth(1).is_some_and(|l| l.starts_with(&id[..12])
+            && l.contains("Up ")
+            && l.trim_end().ends_with("web")),
+        "{ps}"
+    );
+    // Name in use.
+    let (code, err) = w.fails(["run", "-d", "--name", "web", "busybox:local", "true"]);
+    assert_eq!(code, 125);
+    assert!(err.contains("is already in use"), "{err}");
+    // Logs, with the stream kept apart.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let out = w.run(["logs", "web"]);
+        if String::from_utf8_lossy(&out.stdout) == "started\n"
+            && String::from_utf8_lossy(&out.stderr) == "oops\n"
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "logs: {:?}", out);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = std::fs::read_to_string(
+        w.root()
+            .join("containers")
+            .join(&id)
+            .join(format!("{id}-json.log")),
+    )
+    .unwrap();
+    assert!(
+        log.starts_with("{\"log\":\"started\\n\",\"stream\":\"stdout\",\"time\":\""),
+        "{log}"
+    );
+    // rm of a running container needs -f.
+    let (code, err) = w.fails(["rm", "web"]);
+    assert_eq!(code, 125);
+    assert!(err.contains("cannot remove a running container"), "{err}");
+    // stop: SIGTERM is ignored by sh as pid 1, so SIGKILL after -t.
+    let t = Instant::now();
+    w.ok(["stop", "-t", "1", "web"]);
+    assert!(t.elapsed() < Duration::from_secs(5));
+    let ps = w.ok(["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(ps.starts_with("web Exited (137)"), "{ps}");
+    assert!(cgroups_of(&id).is_empty(), "{:?}", cgroups_of(&id));
+    assert!(mounts_under(&w).is_empty(), "{:?}", mounts_under(&w));
+    assert_eq!(w.ok(["rm", "web"]).trim(), "web");
+    assert_eq!(w.ok(["ps", "-aq"]), "");
+}
+
+#[test]
+fn killed_monitor_is_reported_exited() {
+    let w = Wharf::new();
+    let _c = Cleanup(&w);
+    w.import_busybox("busybox:local");
+    let id = w
+        .ok(["run", "-d", "busybox:local", "sleep", "1000"])
+        .trim()
+        .to_string();
+    let mut pids = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok());
+    let monitor = pids
+        .find(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&format!("monitor\0{id}")))
+        })
+        .expect("the container's monitor");
+    // SAFETY: signalling a process this test started.
+    unsafe { libc::kill(monitor, libc::SIGKILL) };
+    std::thread::sleep(Duration::from_millis(200));
+    let ps = w.ok(["ps", "-a", "--format", "{{.State}}"]);
+    assert_eq!(ps.trim(), "exited");
+    w.ok(["rm", &id]);
+    assert!(mounts_under(&w).is_empty(), "{:?}", mounts_under(&w));
+}
