@@ -218,3 +218,38 @@ fn killed_monitor_is_reported_exited() {
     w.ok(["rm", &id]);
     assert!(mounts_under(&w).is_empty(), "{:?}", mounts_under(&w));
 }
+
+#[test]
+fn user_names_home_and_missing_workdir_resolve_at_start() {
+    let w = Wharf::new();
+    let _c = Cleanup(&w);
+    w.import_busybox("busybox:local");
+    let out = w.ok(["run", "--rm", "-u", "nobody", "-w", "/new/dir", "busybox:local", "sh", "-c", "echo $(id -u) $HOME $(pwd)"]);
+    assert_eq!(out, "65534 /nonexistent /new/dir\n");
+    let out = w.run(["run", "--rm", "-u", "ghost", "busybox:local", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ghost"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(w.ok(["ps", "-aq"]), "");
+}
+
+#[test]
+fn env_precedence_and_order() {
+    let w = Wharf::new();
+    let _c = Cleanup(&w);
+    let tar = common::busybox_rootfs_tar(&w.scratch());
+    w.ok([
+        std::ffi::OsStr::new("import"),
+        std::ffi::OsStr::new("-c"),
+        std::ffi::OsStr::new("ENV PATH=/bin A=image B=image C=image"),
+        tar.as_os_str(),
+        std::ffi::OsStr::new("envimg:1"),
+    ]);
+    let envf = w.scratch().join("e.env");
+    std::fs::write(&envf, "B=file\nC=file\n").unwrap();
+    let out = w.ok(["run", "--rm", "--env-file", envf.to_str().unwrap(), "-e", "C=flag", "envimg:1", "env"]);
+    let vars: Vec<&str> = out.lines().collect();
+    for want in ["A=image", "B=file", "C=flag", "PATH=/bin", "HOME=/root"] {
+        assert!(vars.contains(&want), "{want} missing in {vars:?}");
+    }
+    assert!(vars.iter().any(|v| v.starts_with("HOSTNAME=")), "{vars:?}");
+}

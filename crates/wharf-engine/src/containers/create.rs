@@ -4,7 +4,7 @@ use std::fs;
 
 use serde_json::json;
 use wharf_runtime::monitor::{ContainerDir, MonitorConfig};
-use wharf_runtime::spec::{build_spec, ContainerPaths, HostInfo, RunOptions, SpecInput};
+use wharf_runtime::spec::{build_spec, default_hostname, HostInfo, RunOptions, SpecInput};
 use wharf_store::containers::{self, ContainerRecord};
 
 use super::names::{new_id, random_name, valid_name};
@@ -59,13 +59,13 @@ impl Engine {
         for d in [dir.upper(), dir.work(), dir.rootfs(), dir.empty()] {
             fs::create_dir_all(&d).map_err(|e| io("creating directories", e))?;
         }
-        let hostname = req
-            .options
+        let host = HostInfo::detect();
+        let opts = &req.options;
+        let hostname = opts
             .hostname
             .clone()
-            .unwrap_or_else(|| id[..12].to_string());
-        fs::write(dir.hostname(), format!("{hostname}\n"))
-            .map_err(|e| io("writing hostname", e))?;
+            .unwrap_or_else(|| default_hostname(id, &opts.network_mode, &host.hostname));
+        fs::write(dir.hostname(), format!("{hostname}\n")).map_err(|e| io("writing hostname", e))?;
         fs::write(
             dir.hosts(),
             "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
@@ -74,9 +74,7 @@ impl Engine {
         let resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         fs::write(dir.resolv_conf(), resolv).map_err(|e| io("writing resolv.conf", e))?;
 
-        let record = self
-            .store
-            .read(|tx| wharf_store::images::get(tx, image_id))?;
+        let record = self.store.read(|tx| wharf_store::images::get(tx, image_id))?;
         let layers: Vec<_> = record
             .map(|r| r.layers)
             .unwrap_or_default()
@@ -85,39 +83,32 @@ impl Engine {
             .map(|d| self.store.layer_dir(d))
             .collect();
 
-        let paths = ContainerPaths {
-            rootfs: dir.rootfs(),
-            hostname_file: dir.hostname(),
-            hosts_file: dir.hosts(),
-            resolv_conf: dir.resolv_conf(),
-            shm_dir: None,
-        };
-        let host = HostInfo::detect();
-        let mut opts = req.options.clone();
-        opts.hostname = Some(hostname);
+        // The monitor builds the real spec at start, with the rootfs mounted
+        // (users come from the image's /etc/passwd). Building one now, minus
+        // the user lookup, rejects bad options before anything exists.
+        let name = req.name.clone().unwrap_or_default();
+        let mut check = opts.clone();
+        check.user = None;
         let spec = build_spec(&SpecInput {
             id,
-            name: req.name.as_deref().unwrap_or(""),
-            image: image_config,
-            opts: &opts,
-            paths: &paths,
+            name: &name,
+            image: &wharf_oci::ContainerConfig { user: String::new(), ..image_config.clone() },
+            opts: &check,
+            paths: &dir.paths(),
             cgroup_parent: CGROUP_PARENT,
             host: &host,
         })
         .map_err(|e| EngineError::Invalid(e.to_string()))?;
-        let spec_json =
-            serde_json::to_vec_pretty(&spec).map_err(|e| EngineError::Invalid(e.to_string()))?;
-        fs::write(dir.spec(), spec_json).map_err(|e| io("writing config.json", e))?;
         let monitor = MonitorConfig {
             lowers: layers,
             auto_remove: req.auto_remove,
-            interactive: opts.interactive,
+            name,
+            image: image_config.clone(),
+            options: opts.clone(),
+            cgroup_parent: CGROUP_PARENT.to_string(),
         };
-        fs::write(
-            dir.monitor_config(),
-            serde_json::to_vec(&monitor).expect("serializes"),
-        )
-        .map_err(|e| io("writing monitor.json", e))?;
+        fs::write(dir.monitor_config(), serde_json::to_vec(&monitor).expect("serializes"))
+            .map_err(|e| io("writing monitor.json", e))?;
 
         let process = spec.process().clone().unwrap_or_default();
         let args = process.args().clone().unwrap_or_default();

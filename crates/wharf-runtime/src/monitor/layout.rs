@@ -55,4 +55,14 @@ impl ContainerDir {
     pub fn monitor_config(&self) -> PathBuf {
         self.path.join("monitor.json")
     }
+    /// The files the spec bind-mounts into the container.
+    pub fn paths(&self) -> crate::spec::ContainerPaths {
+        crate::spec::ContainerPaths {
+            rootfs: self.rootfs(),
+            hostname_file: self.hostname(),
+            hosts_file: self.hosts(),
+            resolv_conf: self.resolv_conf(),
+            shm_dir: None,
+        }
+    }
 }

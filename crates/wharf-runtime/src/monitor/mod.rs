@@ -22,15 +22,21 @@ use wharf_store::{containers, Store};
 
 pub use layout::ContainerDir;
 
-/// What the engine tells the monitor, in `monitor.json`.
+/// What the engine tells the monitor, in `monitor.json`. The OCI spec is
+/// built from it at each start, with the rootfs mounted (as docker does):
+/// users, groups and HOME come from the image's own /etc/passwd.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MonitorConfig {
     /// Image layer trees, top first.
     pub lowers: Vec<PathBuf>,
     /// `--rm`: remove the container when it exits.
     pub auto_remove: bool,
-    /// `-i`: the container reads the monitor's stdin.
-    pub interactive: bool,
+    pub name: String,
+    /// The image's config (Env, Cmd, Entrypoint, WorkingDir, User ...).
+    pub image: wharf_oci::ContainerConfig,
+    pub options: crate::spec::RunOptions,
+    /// Where containers' cgroups go (`/wharf`).
+    pub cgroup_parent: String,
 }
 
 fn now() -> String {

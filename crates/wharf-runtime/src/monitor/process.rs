@@ -10,6 +10,7 @@ use nix::unistd::{pipe, Pid};
 
 use super::{ContainerDir, MonitorConfig};
 use crate::rootfs::{mount_overlay, unmount};
+use crate::spec::{build_spec, ensure_working_dir, HostInfo, SpecInput};
 use crate::RuntimeError;
 
 /// A started container and the read ends of its output pipes.
@@ -54,9 +55,10 @@ pub fn start(dir: &ContainerDir, config: &MonitorConfig) -> Result<Started, Runt
         &dir.rootfs(),
         &dir.empty(),
     )?;
+    write_spec(dir, config)?;
     let (out_r, out_w) = pipe().map_err(|e| RuntimeError::io("creating stdout pipe", e.into()))?;
     let (err_r, err_w) = pipe().map_err(|e| RuntimeError::io("creating stderr pipe", e.into()))?;
-    let stdin: OwnedFd = if config.interactive {
+    let stdin: OwnedFd = if config.options.interactive {
         std::io::stdin()
             .as_fd_owned()
             .map_err(|e| RuntimeError::io("duplicating stdin", e))?
@@ -91,6 +93,26 @@ pub fn start(dir: &ContainerDir, config: &MonitorConfig) -> Result<Started, Runt
         stdout: out_r,
         stderr: err_r,
     })
+}
+
+/// The container's OCI spec, for the mounted rootfs, into `config.json`.
+fn write_spec(dir: &ContainerDir, config: &MonitorConfig) -> Result<(), RuntimeError> {
+    let host = HostInfo::detect();
+    let paths = dir.paths();
+    let spec = build_spec(&SpecInput {
+        id: &dir.id,
+        name: &config.name,
+        image: &config.image,
+        opts: &config.options,
+        paths: &paths,
+        cgroup_parent: &config.cgroup_parent,
+        host: &host,
+    })
+    .map_err(|e| RuntimeError::Start { message: e.to_string(), code: 125 })?;
+    let cwd = spec.process().as_ref().map(|p| p.cwd().display().to_string()).unwrap_or_else(|| "/".into());
+    ensure_working_dir(&dir.rootfs(), &cwd).map_err(|e| RuntimeError::Start { message: e.to_string(), code: 125 })?;
+    let json = serde_json::to_vec(&spec).map_err(|e| RuntimeError::Unsupported(e.to_string()))?;
+    std::fs::write(dir.spec(), json).map_err(|e| RuntimeError::io("writing config.json", e))
 }
 
 trait AsFdOwned {

@@ -23,6 +23,12 @@
 //! - `build`: all of it put together, plus namespaces, masked and
 //!   read-only paths, sysctls and the cgroup path.
 //!
+//! `build_spec` only reads: the image's /etc/passwd and /etc/group through
+//! `paths.rootfs`, so the rootfs must show the image's files when it runs
+//! (Docker builds the spec at start, with the rootfs mounted). Before the
+//! container starts, [`ensure_working_dir`] creates a missing `process.cwd`
+//! as Docker does; the runtime fails on one that does not exist.
+//!
 //! Errors carry Docker's messages; anything the user got wrong is
 //! [`wharf_oci::ErrorKind::InvalidArgument`].
 
