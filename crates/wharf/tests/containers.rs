@@ -224,11 +224,26 @@ fn user_names_home_and_missing_workdir_resolve_at_start() {
     let w = Wharf::new();
     let _c = Cleanup(&w);
     w.import_busybox("busybox:local");
-    let out = w.ok(["run", "--rm", "-u", "nobody", "-w", "/new/dir", "busybox:local", "sh", "-c", "echo $(id -u) $HOME $(pwd)"]);
+    let out = w.ok([
+        "run",
+        "--rm",
+        "-u",
+        "nobody",
+        "-w",
+        "/new/dir",
+        "busybox:local",
+        "sh",
+        "-c",
+        "echo $(id -u) $HOME $(pwd)",
+    ]);
     assert_eq!(out, "65534 /nonexistent /new/dir\n");
     let out = w.run(["run", "--rm", "-u", "ghost", "busybox:local", "true"]);
     assert_eq!(out.status.code(), Some(125));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("ghost"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("ghost"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(w.ok(["ps", "-aq"]), "");
 }
 
@@ -246,7 +261,16 @@ fn env_precedence_and_order() {
     ]);
     let envf = w.scratch().join("e.env");
     std::fs::write(&envf, "B=file\nC=file\n").unwrap();
-    let out = w.ok(["run", "--rm", "--env-file", envf.to_str().unwrap(), "-e", "C=flag", "envimg:1", "env"]);
+    let out = w.ok([
+        "run",
+        "--rm",
+        "--env-file",
+        envf.to_str().unwrap(),
+        "-e",
+        "C=flag",
+        "envimg:1",
+        "env",
+    ]);
     let vars: Vec<&str> = out.lines().collect();
     for want in ["A=image", "B=file", "C=flag", "PATH=/bin", "HOME=/root"] {
         assert!(vars.contains(&want), "{want} missing in {vars:?}");

@@ -65,7 +65,8 @@ impl Engine {
             .hostname
             .clone()
             .unwrap_or_else(|| default_hostname(id, &opts.network_mode, &host.hostname));
-        fs::write(dir.hostname(), format!("{hostname}\n")).map_err(|e| io("writing hostname", e))?;
+        fs::write(dir.hostname(), format!("{hostname}\n"))
+            .map_err(|e| io("writing hostname", e))?;
         fs::write(
             dir.hosts(),
             "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
@@ -74,7 +75,9 @@ impl Engine {
         let resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         fs::write(dir.resolv_conf(), resolv).map_err(|e| io("writing resolv.conf", e))?;
 
-        let record = self.store.read(|tx| wharf_store::images::get(tx, image_id))?;
+        let record = self
+            .store
+            .read(|tx| wharf_store::images::get(tx, image_id))?;
         let layers: Vec<_> = record
             .map(|r| r.layers)
             .unwrap_or_default()
@@ -92,7 +95,10 @@ impl Engine {
         let spec = build_spec(&SpecInput {
             id,
             name: &name,
-            image: &wharf_oci::ContainerConfig { user: String::new(), ..image_config.clone() },
+            image: &wharf_oci::ContainerConfig {
+                user: String::new(),
+                ..image_config.clone()
+            },
             opts: &check,
             paths: &dir.paths(),
             cgroup_parent: CGROUP_PARENT,
@@ -107,8 +113,11 @@ impl Engine {
             options: opts.clone(),
             cgroup_parent: CGROUP_PARENT.to_string(),
         };
-        fs::write(dir.monitor_config(), serde_json::to_vec(&monitor).expect("serializes"))
-            .map_err(|e| io("writing monitor.json", e))?;
+        fs::write(
+            dir.monitor_config(),
+            serde_json::to_vec(&monitor).expect("serializes"),
+        )
+        .map_err(|e| io("writing monitor.json", e))?;
 
         let process = spec.process().clone().unwrap_or_default();
         let args = process.args().clone().unwrap_or_default();

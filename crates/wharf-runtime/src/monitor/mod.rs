@@ -9,6 +9,7 @@
 //! stdout/stderr when the CLI attached), reaps the exit status into the
 //! database and tears down (cgroup, mount, and everything for `--rm`).
 
+mod executor;
 mod io;
 mod layout;
 mod process;

@@ -73,7 +73,8 @@ pub fn start(dir: &ContainerDir, config: &MonitorConfig) -> Result<Started, Runt
         .map_err(|e| start_failure(e.to_string()))?
         .with_stdin(stdin)
         .with_stdout(out_w)
-        .with_stderr(err_w);
+        .with_stderr(err_w)
+        .with_executor(super::executor::OrderedEnvExecutor);
     let mut container = builder
         .as_init(dir.bundle())
         .with_systemd(false)
@@ -108,9 +109,19 @@ fn write_spec(dir: &ContainerDir, config: &MonitorConfig) -> Result<(), RuntimeE
         cgroup_parent: &config.cgroup_parent,
         host: &host,
     })
-    .map_err(|e| RuntimeError::Start { message: e.to_string(), code: 125 })?;
-    let cwd = spec.process().as_ref().map(|p| p.cwd().display().to_string()).unwrap_or_else(|| "/".into());
-    ensure_working_dir(&dir.rootfs(), &cwd).map_err(|e| RuntimeError::Start { message: e.to_string(), code: 125 })?;
+    .map_err(|e| RuntimeError::Start {
+        message: e.to_string(),
+        code: 125,
+    })?;
+    let cwd = spec
+        .process()
+        .as_ref()
+        .map(|p| p.cwd().display().to_string())
+        .unwrap_or_else(|| "/".into());
+    ensure_working_dir(&dir.rootfs(), &cwd).map_err(|e| RuntimeError::Start {
+        message: e.to_string(),
+        code: 125,
+    })?;
     let json = serde_json::to_vec(&spec).map_err(|e| RuntimeError::Unsupported(e.to_string()))?;
     std::fs::write(dir.spec(), json).map_err(|e| RuntimeError::io("writing config.json", e))
 }

@@ -1,0 +1,43 @@
+//! How the container's init finally execs the command.
+//!
+//! libcontainer's default executor passes the environment through a
+//! HashMap, so the container would see its variables in random order;
+//! docker keeps the spec's order (`env` prints them as `docker inspect`
+//! lists them). This one execs with `process.env` exactly as written.
+
+use std::ffi::CString;
+
+use libcontainer::oci_spec::runtime::Spec;
+use libcontainer::workload::default::DefaultExecutor;
+use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
+
+#[derive(Clone)]
+pub struct OrderedEnvExecutor;
+
+fn cstrings(v: &[String]) -> Result<Vec<CString>, ExecutorError> {
+    v.iter()
+        .map(|s| CString::new(s.as_bytes()).map_err(|_| ExecutorError::InvalidArg))
+        .collect()
+}
+
+impl Executor for OrderedEnvExecutor {
+    fn exec(&self, spec: &Spec) -> Result<(), ExecutorError> {
+        let process = spec.process().as_ref().ok_or(ExecutorError::InvalidArg)?;
+        let args = process
+            .args()
+            .as_ref()
+            .filter(|a| !a.is_empty())
+            .ok_or(ExecutorError::InvalidArg)?;
+        let env = process.env().clone().unwrap_or_default();
+        let argv = cstrings(args)?;
+        let envp = cstrings(&env)?;
+        // execvpe looks the program up in the PATH libcontainer already set.
+        nix::unistd::execvpe(&argv[0], &argv, &envp)
+            .map_err(|e| ExecutorError::Execution(format!("exec {:?}: {e}", args[0]).into()))?;
+        unreachable!("execvpe returned without error");
+    }
+
+    fn validate(&self, spec: &Spec) -> Result<(), ExecutorValidationError> {
+        DefaultExecutor {}.validate(spec)
+    }
+}
