@@ -148,6 +148,18 @@ fn detached_container_lifecycle() {
             && l.trim_end().ends_with("web")),
         "{ps}"
     );
+    assert_eq!(
+        w.ok([
+            "inspect",
+            "--format",
+            "{{.State.Status}} {{.Name}} {{.State.Running}} {{.Config.Image}}",
+            "web"
+        ]),
+        "running /web true busybox:local\n"
+    );
+    let inspect: serde_json::Value = serde_json::from_str(&w.ok(["inspect", &id[..12]])).unwrap();
+    assert_eq!(inspect[0]["Id"], id.as_str());
+    assert!(inspect[0]["State"]["Pid"].as_i64().unwrap() > 0);
     // Name in use.
     let (code, err) = w.fails(["run", "-d", "--name", "web", "busybox:local", "true"]);
     assert_eq!(code, 125);
@@ -185,6 +197,15 @@ fn detached_container_lifecycle() {
     assert!(t.elapsed() < Duration::from_secs(5));
     let ps = w.ok(["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
     assert!(ps.starts_with("web Exited (137)"), "{ps}");
+    assert_eq!(
+        w.ok([
+            "inspect",
+            "--format",
+            "{{.State.ExitCode}} {{.State.Running}}",
+            "web"
+        ]),
+        "137 false\n"
+    );
     assert!(cgroups_of(&id).is_empty(), "{:?}", cgroups_of(&id));
     assert!(mounts_under(&w).is_empty(), "{:?}", mounts_under(&w));
     assert_eq!(w.ok(["rm", "web"]).trim(), "web");

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use wharf_engine::Engine;
+use wharf_engine::{Engine, ErrorKind};
 
 use crate::cli::InspectArgs;
 use crate::exit::fail;
@@ -16,22 +16,37 @@ pub fn inspect(
     forced_type: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     let kind = forced_type.or(a.kind.as_deref());
-    if let Some(k) = kind.filter(|k| *k != "image") {
+    if let Some(k) = kind.filter(|k| !matches!(*k, "image" | "container")) {
         return Err(fail(format!("\"{k}\" is not a valid value for --type")));
     }
     let mut found = Vec::new();
     let mut errors = Vec::new();
     for name in &a.names {
-        match engine.inspect_image(name) {
-            Ok(v) => found.push(v),
-            Err(e) if e.kind() == wharf_engine::ErrorKind::NotFound => {
-                errors.push(if kind.is_some() {
-                    format!("No such image: {name}")
-                } else {
-                    format!("No such object: {name}")
-                })
-            }
-            Err(e) => return Err(e.into()),
+        // Like docker: containers first, then images, unless --type says which.
+        let container = match kind {
+            Some("image") => None,
+            _ => match engine.inspect_container(name) {
+                Ok(v) => Some(v),
+                Err(e) if e.kind() == ErrorKind::NotFound => None,
+                Err(e) => return Err(e.into()),
+            },
+        };
+        let result = match (container, kind) {
+            (Some(v), _) => Some(v),
+            (None, Some("container")) => None,
+            (None, _) => match engine.inspect_image(name) {
+                Ok(v) => Some(v),
+                Err(e) if e.kind() == ErrorKind::NotFound => None,
+                Err(e) => return Err(e.into()),
+            },
+        };
+        match result {
+            Some(v) => found.push(v),
+            None => errors.push(match kind {
+                Some("image") => format!("No such image: {name}"),
+                Some(_) => format!("No such container: {name}"),
+                None => format!("No such object: {name}"),
+            }),
         }
     }
     print_inspect(&found, a.format.as_deref())?;

@@ -1,0 +1,86 @@
+//! `docker container inspect`: the container as docker's API returns it.
+
+use serde_json::{json, Value};
+use wharf_runtime::monitor::{ContainerDir, MonitorConfig};
+
+use crate::{Engine, EngineResult};
+
+const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+impl Engine {
+    pub fn inspect_container(&self, name: &str) -> EngineResult<Value> {
+        let c = self.refresh(self.find_container(name)?)?;
+        let dir = ContainerDir::new(self.store.root(), &c.id);
+        let recorded: Value = serde_json::from_str(&c.config).unwrap_or_default();
+        let monitor: Option<MonitorConfig> = std::fs::read(dir.monitor_config())
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        let running = c.state == "running";
+        let opts = monitor
+            .as_ref()
+            .map(|m| m.options.clone())
+            .unwrap_or_default();
+        let network_mode = match opts.network_mode {
+            wharf_runtime::spec::NetworkMode::Host => "host".to_string(),
+            wharf_runtime::spec::NetworkMode::None => "none".to_string(),
+            wharf_runtime::spec::NetworkMode::Namespace(p) => format!("ns:{}", p.display()),
+        };
+        Ok(json!({
+            "Id": c.id,
+            "Created": c.created,
+            "Path": recorded["Path"],
+            "Args": recorded["Args"],
+            "State": {
+                "Status": c.state,
+                "Running": running,
+                "Paused": false,
+                "Restarting": false,
+                "OOMKilled": false,
+                "Dead": c.state == "dead",
+                "Pid": c.pid.unwrap_or(0),
+                "ExitCode": c.exit_code.unwrap_or(0),
+                "Error": "",
+                "StartedAt": c.started_at.clone().unwrap_or_else(|| ZERO_TIME.into()),
+                "FinishedAt": c.finished_at.clone().unwrap_or_else(|| ZERO_TIME.into()),
+            },
+            "Image": c.image_id.to_string(),
+            "ResolvConfPath": dir.resolv_conf(),
+            "HostnamePath": dir.hostname(),
+            "HostsPath": dir.hosts(),
+            "LogPath": dir.log(),
+            "Name": format!("/{}", c.name),
+            "RestartCount": 0,
+            "Driver": "overlay2",
+            "Platform": "linux",
+            "MountLabel": "",
+            "ProcessLabel": "",
+            "AppArmorProfile": "",
+            "ExecIDs": null,
+            "HostConfig": {
+                "NetworkMode": network_mode,
+                "AutoRemove": recorded["HostConfig"]["AutoRemove"],
+                "Privileged": opts.privileged,
+                "ReadonlyRootfs": opts.read_only,
+                "CapAdd": opts.cap_add,
+                "CapDrop": opts.cap_drop,
+                "SecurityOpt": opts.security_opts,
+                "Memory": opts.memory.unwrap_or(0),
+                "NanoCpus": opts.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
+                "PidsLimit": opts.pids_limit,
+                "Init": opts.init,
+            },
+            "GraphDriver": {
+                "Data": {
+                    "LowerDir": monitor.as_ref().map(|m| m.lowers.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":")).unwrap_or_default(),
+                    "MergedDir": dir.rootfs(),
+                    "UpperDir": dir.upper(),
+                    "WorkDir": dir.work(),
+                },
+                "Name": "overlay2",
+            },
+            "Mounts": [],
+            "Config": recorded["Config"],
+            "NetworkSettings": {"Networks": {}},
+        }))
+    }
+}
