@@ -11,6 +11,7 @@
 //!   read by `logs`.
 
 mod error;
+pub mod exec;
 pub mod logs;
 pub mod monitor;
 pub mod rootfs;

@@ -34,8 +34,16 @@ fn init_tracing(cli: &cli::Cli) {
         g.log_level.as_str()
     };
     let level = if level == "fatal" { "error" } else { level };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("WHARF_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WHARF_LOG").unwrap_or_else(|_| {
+        // libcontainer narrates every start at warn level; the user
+        // gets our one-line errors instead unless debugging.
+        let quiet = if g.debug {
+            ""
+        } else {
+            ",libcontainer=off,libcgroups=off"
+        };
+        tracing_subscriber::EnvFilter::new(format!("{level}{quiet}"))
+    });
     let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false);

@@ -298,3 +298,46 @@ fn env_precedence_and_order() {
     }
     assert!(vars.iter().any(|v| v.starts_with("HOSTNAME=")), "{vars:?}");
 }
+
+#[test]
+fn exec_runs_in_the_container() {
+    let w = Wharf::new();
+    let _c = Cleanup(&w);
+    w.import_busybox("busybox:local");
+    w.ok([
+        "run",
+        "-d",
+        "--name",
+        "ex",
+        "--hostname",
+        "exbox",
+        "busybox:local",
+        "sleep",
+        "1000",
+    ]);
+    let out = w.ok([
+        "exec",
+        "-u",
+        "nobody",
+        "-e",
+        "X=1",
+        "-w",
+        "/tmp",
+        "ex",
+        "sh",
+        "-c",
+        "echo $(id -u) $X $(pwd) $(hostname)",
+    ]);
+    assert_eq!(out, "65534 1 /tmp exbox\n");
+    let out = w.run(["exec", "ex", "sh", "-c", "exit 4"]);
+    assert_eq!(out.status.code(), Some(4));
+    let out = w.run(["exec", "ex", "nope"]);
+    assert_eq!(out.status.code(), Some(126));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("executable file not found"));
+    w.ok(["kill", "ex"]);
+    w.ok(["wait", "ex"]);
+    let out = w.run(["exec", "ex", "true"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not running"));
+    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
+}

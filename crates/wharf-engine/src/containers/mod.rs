@@ -6,6 +6,7 @@
 //! while it runs, a monitor process (`wharf monitor <id>`) that owns it.
 
 mod create;
+mod exec;
 mod inspect;
 mod lifecycle;
 mod list;

@@ -22,6 +22,8 @@ use serde::{Deserialize, Serialize};
 use wharf_store::{containers, Store};
 
 pub use layout::ContainerDir;
+pub(crate) use process::start_failure;
+pub use process::wait;
 
 /// What the engine tells the monitor, in `monitor.json`. The OCI spec is
 /// built from it at each start, with the rootfs mounted (as docker does):

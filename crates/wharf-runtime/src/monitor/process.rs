@@ -22,7 +22,7 @@ pub struct Started {
 }
 
 /// Docker's exit code and message for a start failure, from libcontainer's.
-fn start_failure(message: String) -> RuntimeError {
+pub(crate) fn start_failure(message: String) -> RuntimeError {
     // libcontainer names the program as `executable 'NAME'`.
     let program = message
         .split("executable '")

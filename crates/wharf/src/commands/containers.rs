@@ -324,3 +324,32 @@ pub fn logs(engine: &Engine, a: crate::cli::LogsArgs) -> anyhow::Result<ExitCode
     read_logs(&path, &opts, &mut sink, &stop)?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// `docker exec`: exits with the process's code.
+pub fn exec(engine: &Engine, a: crate::cli::ExecArgs) -> anyhow::Result<ExitCode> {
+    if a.tty {
+        return Err(fail("-t (pseudo-TTY) is not supported yet"));
+    }
+    let mut env = Vec::new();
+    for e in &a.env {
+        match e.split_once('=') {
+            Some(_) => env.push(e.clone()),
+            None => {
+                if let Ok(v) = std::env::var(e) {
+                    env.push(format!("{e}={v}"));
+                }
+            }
+        }
+    }
+    let req = wharf_runtime::exec::ExecRequest {
+        args: a.command.clone(),
+        env,
+        workdir: a.workdir.clone(),
+        user: a.user.clone(),
+        detach: a.detach,
+    };
+    let code = engine
+        .exec_container(&a.container, &req)
+        .map_err(start_error)?;
+    Ok(ExitCode::from(code as u8))
+}

@@ -43,6 +43,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rm(a) => containers::rm(&engine, a),
         Command::Wait(a) => containers::wait(&engine, a),
         Command::Logs(a) => containers::logs(&engine, a),
+        Command::Exec(a) => containers::exec(&engine, a),
         Command::Monitor(a) => containers::monitor(&engine, a),
         Command::Version => unreachable!("handled above"),
     }
