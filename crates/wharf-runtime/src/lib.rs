@@ -18,3 +18,12 @@ pub mod rootfs;
 pub mod spec;
 
 pub use error::RuntimeError;
+
+pub use libcontainer::container::Container;
+
+/// libcontainer's handle of a container that has been started.
+pub fn load_container(dir: &monitor::ContainerDir) -> Result<Container, RuntimeError> {
+    Container::load(dir.runtime_state().join(&dir.id)).map_err(|e| {
+        RuntimeError::Unsupported(format!("container {} has no runtime state: {e}", dir.id))
+    })
+}

@@ -21,9 +21,12 @@ pub struct ContainerRecord {
     pub finished_at: Option<String>,
     /// The engine's JSON record of how the container was made.
     pub config: String,
+    /// Frozen by `pause` (the state stays `running`).
+    pub paused: bool,
 }
 
-const COLS: &str = "id, name, image_id, image_ref, created, state, pid, monitor_pid, exit_code, started_at, finished_at, config";
+const COLS: &str =
+    "id, name, image_id, image_ref, created, state, pid, monitor_pid, exit_code, started_at, finished_at, config, paused";
 
 fn from_row(r: &Row) -> rusqlite::Result<ContainerRecord> {
     Ok(ContainerRecord {
@@ -39,6 +42,7 @@ fn from_row(r: &Row) -> rusqlite::Result<ContainerRecord> {
         started_at: r.get(9)?,
         finished_at: r.get(10)?,
         config: r.get(11)?,
+        paused: r.get::<_, i64>(12)? != 0,
     })
 }
 
@@ -58,7 +62,7 @@ pub fn insert(conn: &Connection, c: &ContainerRecord) -> StoreResult<()> {
         )));
     }
     conn.execute(
-        &format!("INSERT INTO containers ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+        &format!("INSERT INTO containers ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
         params![
             c.id,
             c.name,
@@ -71,7 +75,8 @@ pub fn insert(conn: &Connection, c: &ContainerRecord) -> StoreResult<()> {
             c.exit_code,
             c.started_at,
             c.finished_at,
-            c.config
+            c.config,
+            c.paused as i64
         ],
     )?;
     Ok(())
@@ -143,8 +148,31 @@ pub fn set_exited(
     finished_at: &str,
 ) -> StoreResult<()> {
     conn.execute(
-        "UPDATE containers SET state = 'exited', pid = NULL, monitor_pid = NULL, exit_code = ?2, finished_at = ?3 WHERE id = ?1",
+        "UPDATE containers SET state = 'exited', pid = NULL, monitor_pid = NULL, paused = 0, exit_code = ?2, finished_at = ?3 WHERE id = ?1",
         params![id, exit_code, finished_at],
+    )?;
+    Ok(())
+}
+
+pub fn set_paused(conn: &Connection, id: &str, paused: bool) -> StoreResult<()> {
+    conn.execute(
+        "UPDATE containers SET paused = ?2 WHERE id = ?1",
+        params![id, paused as i64],
+    )?;
+    Ok(())
+}
+
+/// `docker rename`: a taken name is a conflict.
+pub fn rename(conn: &Connection, id: &str, name: &str) -> StoreResult<()> {
+    if let Some(other) = by_name(conn, name)? {
+        return Err(StoreError::Conflict(format!(
+            "Conflict. The container name \"/{name}\" is already in use by container \"{}\". You have to remove (or rename) that container to be able to reuse that name.",
+            other.id
+        )));
+    }
+    conn.execute(
+        "UPDATE containers SET name = ?2 WHERE id = ?1",
+        params![id, name],
     )?;
     Ok(())
 }

@@ -60,6 +60,9 @@ CREATE TABLE containers (
 );
 CREATE INDEX containers_by_image ON containers(image_id);
 "#,
+    r#"
+ALTER TABLE containers ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 pub(crate) fn open(path: &std::path::Path) -> StoreResult<Connection> {

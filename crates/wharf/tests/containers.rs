@@ -341,3 +341,43 @@ fn exec_runs_in_the_container() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not running"));
     assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
 }
+
+#[test]
+fn diff_pause_rename_export() {
+    let w = Wharf::new();
+    let _c = Cleanup(&w);
+    w.import_busybox("busybox:local");
+    w.ok([
+        "run", "-d", "--name", "m1", "busybox:local", "sh", "-c",
+        "mkdir /newdir; echo x > /newdir/f; echo y >> /etc/passwd; rm /bin/ls; touch /ready; sleep 1000",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !w.ok(["diff", "m1"]).contains("/ready") {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        w.ok(["diff", "m1"]),
+        "C /bin\nD /bin/ls\nC /etc\nC /etc/passwd\nA /newdir\nA /newdir/f\nA /ready\n"
+    );
+    w.ok(["pause", "m1"]);
+    assert!(w.ok(["ps", "--format", "{{.Status}}"]).contains("(Paused)"));
+    let (code, err) = w.fails(["pause", "m1"]);
+    assert_eq!(code, 125);
+    assert!(err.contains("already paused"), "{err}");
+    w.ok(["unpause", "m1"]);
+    w.ok(["rename", "m1", "m2"]);
+    let tar = w.command(["export", "m2"]).output().unwrap();
+    assert!(tar.status.success());
+    let names = common::tar_names(&tar.stdout);
+    assert!(
+        names.iter().any(|n| n == "newdir/f") && !names.iter().any(|n| n == "bin/ls"),
+        "{names:?}"
+    );
+    // Stopping a paused container works (it is thawed first).
+    w.ok(["pause", "m2"]);
+    w.ok(["stop", "-t", "1", "m2"]);
+    assert!(w
+        .ok(["ps", "-a", "--format", "{{.Status}}"])
+        .starts_with("Exited (137)"));
+}

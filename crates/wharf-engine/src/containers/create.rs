@@ -159,6 +159,7 @@ impl Engine {
                 started_at: None,
                 finished_at: None,
                 config: config.to_string(),
+                paused: false,
             };
             match self.store.write(|tx| containers::insert(tx, &rec)) {
                 Err(wharf_store::StoreError::Conflict(_)) if req.name.is_none() && attempt < 10 => {

@@ -48,6 +48,14 @@ impl Engine {
     }
 
     fn signal(&self, c: &ContainerRecord, sig: Signal) -> EngineResult<()> {
+        if c.paused {
+            // A frozen process cannot act on a signal: thaw it first, as docker does.
+            let dir = ContainerDir::new(self.store.root(), &c.id);
+            let _ =
+                super::manage::with_container(&dir, |lc| lc.resume().map_err(|e| e.to_string()));
+            self.store
+                .write(|tx| containers::set_paused(tx, &c.id, false))?;
+        }
         if let Some(pid) = c.pid {
             match kill(Pid::from_raw(pid), sig) {
                 Ok(()) | Err(nix::errno::Errno::ESRCH) => {}

@@ -18,6 +18,7 @@ pub struct ContainerSummary {
     pub exit_code: Option<i32>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    pub paused: bool,
 }
 
 impl Engine {
@@ -49,6 +50,7 @@ impl Engine {
                 exit_code: c.exit_code,
                 started_at: c.started_at.as_deref().and_then(parse_time),
                 finished_at: c.finished_at.as_deref().and_then(parse_time),
+                paused: c.paused,
             });
         }
         Ok(out)

@@ -11,10 +11,12 @@ mod inspect;
 mod lifecycle;
 mod list;
 mod lookup;
+mod manage;
 mod names;
 mod start;
 mod state;
 
 pub use create::CreateRequest;
 pub use list::ContainerSummary;
+pub use manage::Change;
 pub use start::{ready_pipe, StartOutcome};

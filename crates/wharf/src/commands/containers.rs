@@ -244,10 +244,11 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
         .map(|c| {
             let status = match c.state.as_str() {
                 "running" => format!(
-                    "Up {}",
+                    "Up {}{}",
                     c.started_at
                         .map(|t| human_duration(now - t))
-                        .unwrap_or_default()
+                        .unwrap_or_default(),
+                    if c.paused { " (Paused)" } else { "" }
                 ),
                 "exited" => format!(
                     "Exited ({}) {}",
@@ -270,7 +271,7 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
                 "Names": c.name,
                 "Ports": "",
                 "RunningFor": c.created.map(|t| since(t, now)).unwrap_or_default(),
-                "State": c.state,
+                "State": if c.paused { "paused".to_string() } else { c.state.clone() },
                 "Status": status,
             })
         })
@@ -352,4 +353,51 @@ pub fn exec(engine: &Engine, a: crate::cli::ExecArgs) -> anyhow::Result<ExitCode
         .exec_container(&a.container, &req)
         .map_err(start_error)?;
     Ok(ExitCode::from(code as u8))
+}
+
+pub fn rename(engine: &Engine, a: crate::cli::RenameArgs) -> anyhow::Result<ExitCode> {
+    engine.rename_container(&a.container, &a.new_name)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn pause(engine: &Engine, a: NamesArgs, pause: bool) -> anyhow::Result<ExitCode> {
+    each(&a.containers, |n| {
+        engine
+            .pause_container(n, pause)
+            .map(|_| Some(n.to_string()))
+    })
+}
+
+pub fn diff(engine: &Engine, a: crate::cli::DiffArgs) -> anyhow::Result<ExitCode> {
+    for c in engine.container_changes(&a.container)? {
+        println!("{} {}", c.kind, c.path);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn export(engine: &Engine, a: crate::cli::ExportArgs) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    match &a.output {
+        Some(path) => {
+            let f = std::fs::File::create(path)
+                .map_err(|e| fail(format!("open {}: {e}", path.display())))?;
+            engine
+                .export_container(&a.container, std::io::BufWriter::new(f))?
+                .flush()?;
+        }
+        None => {
+            if crate::output::stdout_is_terminal() {
+                return Err(fail(
+                    "cowardly refusing to save to a terminal. Use the -o flag or redirect",
+                ));
+            }
+            engine
+                .export_container(
+                    &a.container,
+                    std::io::BufWriter::new(std::io::stdout().lock()),
+                )?
+                .flush()?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

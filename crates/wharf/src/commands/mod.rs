@@ -44,6 +44,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Wait(a) => containers::wait(&engine, a),
         Command::Logs(a) => containers::logs(&engine, a),
         Command::Exec(a) => containers::exec(&engine, a),
+        Command::Rename(a) => containers::rename(&engine, a),
+        Command::Pause(a) => containers::pause(&engine, a, true),
+        Command::Unpause(a) => containers::pause(&engine, a, false),
+        Command::Diff(a) => containers::diff(&engine, a),
+        Command::Export(a) => containers::export(&engine, a),
         Command::Monitor(a) => containers::monitor(&engine, a),
         Command::Version => unreachable!("handled above"),
     }
