@@ -19,5 +19,6 @@ pub mod import;
 pub mod ingest;
 pub mod layer;
 pub mod manifest;
+pub mod snapshot;
 
 pub use error::{ImageError, ImageResult};

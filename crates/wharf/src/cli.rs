@@ -85,6 +85,8 @@ pub enum Command {
     Diff(DiffArgs),
     /// Export a container's filesystem as a tar archive
     Export(ExportArgs),
+    /// Create a new image from a container's changes
+    Commit(CommitArgs),
     /// Runs a container's monitor (internal)
     #[command(hide = true)]
     Monitor(MonitorArgs),
@@ -474,4 +476,23 @@ pub struct ExportArgs {
     #[arg(short, long)]
     pub output: Option<PathBuf>,
     pub container: String,
+}
+
+#[derive(Args, Debug)]
+pub struct CommitArgs {
+    /// Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")
+    #[arg(short, long)]
+    pub author: Option<String>,
+    /// Apply Dockerfile instruction to the created image
+    #[arg(short, long = "change")]
+    pub change: Vec<String>,
+    /// Commit message
+    #[arg(short, long)]
+    pub message: Option<String>,
+    /// Pause container during commit (accepted; the upper dir is read as is)
+    #[arg(short, long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub pause: bool,
+    pub container: String,
+    /// [REPOSITORY[:TAG]]
+    pub reference: Option<String>,
 }

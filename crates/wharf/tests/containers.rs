@@ -381,3 +381,64 @@ fn diff_pause_rename_export() {
         .ok(["ps", "-a", "--format", "{{.Status}}"])
         .starts_with("Exited (137)"));
 }
+
+#[test]
+fn commit_makes_an_image_of_the_changes() {
+    let w = Wharf::new();
+    let _c = Cleanup(&w);
+    let base = w.import_busybox("busybox:local");
+    w.ok([
+        "run",
+        "--name",
+        "c1",
+        "-e",
+        "GREETING=hi",
+        "busybox:local",
+        "sh",
+        "-c",
+        "echo built > /made && rm /bin/ls",
+    ]);
+    let id = w.ok([
+        "commit",
+        "-m",
+        "snap",
+        "-c",
+        "CMD [\"cat\", \"/made\"]",
+        "c1",
+        "me/snap:1",
+    ]);
+    assert!(id.trim().starts_with("sha256:"));
+    let out = w.ok(["run", "--rm", "me/snap:1"]);
+    assert_eq!(out, "built\n");
+    let out = w.ok([
+        "run",
+        "--rm",
+        "me/snap:1",
+        "sh",
+        "-c",
+        "echo $GREETING; ls /bin/ls || echo gone",
+    ]);
+    assert_eq!(out, "hi\ngone\n");
+    let hist = w.ok([
+        "history",
+        "--format",
+        "{{.ID}}|{{.CreatedBy}}|{{.Comment}}",
+        "--no-trunc",
+        "me/snap:1",
+    ]);
+    let lines: Vec<_> = hist.lines().collect();
+    assert_eq!(lines.len(), 2, "{hist}");
+    assert!(
+        lines[0].starts_with(id.trim()) && lines[0].ends_with("|snap"),
+        "{hist}"
+    );
+    assert!(
+        lines[1].starts_with(&base),
+        "the parent image is named in history: {hist}"
+    );
+    assert_eq!(
+        w.ok(["image", "inspect", "--format", "{{.Parent}}", "me/snap:1"])
+            .trim(),
+        base
+    );
+}

@@ -13,10 +13,12 @@ mod list;
 mod lookup;
 mod manage;
 mod names;
+mod snapshot;
 mod start;
 mod state;
 
 pub use create::CreateRequest;
 pub use list::ContainerSummary;
 pub use manage::Change;
+pub use snapshot::CommitRequest;
 pub use start::{ready_pipe, StartOutcome};

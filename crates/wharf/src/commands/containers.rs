@@ -401,3 +401,14 @@ pub fn export(engine: &Engine, a: crate::cli::ExportArgs) -> anyhow::Result<Exit
     }
     Ok(ExitCode::SUCCESS)
 }
+
+pub fn commit(engine: &Engine, a: crate::cli::CommitArgs) -> anyhow::Result<ExitCode> {
+    let req = wharf_engine::containers::CommitRequest {
+        reference: a.reference,
+        changes: a.change,
+        message: a.message,
+        author: a.author,
+    };
+    println!("{}", engine.commit_container(&a.container, &req)?);
+    Ok(ExitCode::SUCCESS)
+}

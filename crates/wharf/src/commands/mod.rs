@@ -49,6 +49,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Unpause(a) => containers::pause(&engine, a, false),
         Command::Diff(a) => containers::diff(&engine, a),
         Command::Export(a) => containers::export(&engine, a),
+        Command::Commit(a) => containers::commit(&engine, a),
         Command::Monitor(a) => containers::monitor(&engine, a),
         Command::Version => unreachable!("handled above"),
     }
