@@ -87,6 +87,10 @@ pub enum Command {
     Export(ExportArgs),
     /// Create a new image from a container's changes
     Commit(CommitArgs),
+    /// Display the running processes of a container
+    Top(TopArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(StatsArgs),
     /// Runs a container's monitor (internal)
     #[command(hide = true)]
     Monitor(MonitorArgs),
@@ -495,4 +499,29 @@ pub struct CommitArgs {
     pub container: String,
     /// [REPOSITORY[:TAG]]
     pub reference: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct TopArgs {
+    pub container: String,
+    /// [ps OPTIONS]
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub ps_args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// Show all containers (default shows just running)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Disable streaming stats and only pull the first result
+    #[arg(long)]
+    pub no_stream: bool,
+    /// Do not truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Pretty-print using a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    pub containers: Vec<String>,
 }

@@ -442,3 +442,53 @@ fn commit_makes_an_image_of_the_changes() {
         base
     );
 }
+
+#[test]
+fn top_and_stats_read_the_cgroup() {
+    let w = Wharf::new();
+    let _c = Cleanup(&w);
+    w.import_busybox("busybox:local");
+    w.ok([
+        "run",
+        "-d",
+        "--name",
+        "busy",
+        "--memory",
+        "64m",
+        "--pids-limit",
+        "50",
+        "busybox:local",
+        "sleep",
+        "1000",
+    ]);
+    let top = w.ok(["top", "busy"]);
+    assert!(
+        top.starts_with("UID")
+            && top
+                .lines()
+                .nth(1)
+                .is_some_and(|l| l.ends_with("sleep 1000")),
+        "{top}"
+    );
+    let stats = w.ok([
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}} {{.MemUsage}} {{.PIDs}}",
+    ]);
+    assert!(
+        stats.starts_with("busy ")
+            && stats.contains(" / 64MiB ")
+            && stats.trim_end().ends_with(" 1"),
+        "{stats}"
+    );
+    let limit = std::fs::read_to_string(format!(
+        "/sys/fs/cgroup/pids/wharf/{}/pids.max",
+        w.ok(["inspect", "--format", "{{.Id}}", "busy"]).trim()
+    ));
+    assert_eq!(
+        limit.map(|l| l.trim().to_string()).ok(),
+        Some("50".to_string()),
+        "pids limit applied (cgroup v1 host)"
+    );
+}

@@ -16,9 +16,11 @@ mod names;
 mod snapshot;
 mod start;
 mod state;
+mod top;
 
 pub use create::CreateRequest;
 pub use list::ContainerSummary;
 pub use manage::Change;
 pub use snapshot::CommitRequest;
 pub use start::{ready_pipe, StartOutcome};
+pub use top::Usage;

@@ -3,6 +3,7 @@
 mod containers;
 mod images;
 mod inspect;
+mod stats;
 mod system;
 mod transfer;
 
@@ -50,6 +51,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Diff(a) => containers::diff(&engine, a),
         Command::Export(a) => containers::export(&engine, a),
         Command::Commit(a) => containers::commit(&engine, a),
+        Command::Top(a) => stats::top(&engine, a),
+        Command::Stats(a) => stats::stats(&engine, a),
         Command::Monitor(a) => containers::monitor(&engine, a),
         Command::Version => unreachable!("handled above"),
     }
