@@ -89,6 +89,8 @@ pub enum Command {
     Commit(CommitArgs),
     /// Display the running processes of a container
     Top(TopArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(CpArgs),
     /// Display a live stream of container(s) resource usage statistics
     Stats(StatsArgs),
     /// Runs a container's monitor (internal)
@@ -524,4 +526,18 @@ pub struct StatsArgs {
     #[arg(long)]
     pub format: Option<String>,
     pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CpArgs {
+    /// Archive mode (copy all uid/gid information)
+    #[arg(short, long)]
+    pub archive: bool,
+    /// Always follow symbol link in SRC_PATH
+    #[arg(short = 'L', long)]
+    pub follow_link: bool,
+    /// CONTAINER:SRC_PATH or SRC_PATH
+    pub src: String,
+    /// DEST_PATH or CONTAINER:DEST_PATH
+    pub dest: String,
 }

@@ -497,3 +497,71 @@ fn top_and_stats_read_the_cgroup() {
         "pids limit applied"
     );
 }
+
+#[test]
+fn cp_both_ways_and_never_outside_the_container() {
+    let w = Wharf::new();
+    let _c = Cleanup(&w);
+    w.import_busybox("busybox:local");
+    w.ok([
+        "run",
+        "-d",
+        "--name",
+        "cp1",
+        "busybox:local",
+        "sh",
+        "-c",
+        "mkdir -p /data/sub && echo in > /data/sub/f && ln -s /etc /data/evil && sleep 1000",
+    ]);
+    let out = w.scratch().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while w
+        .run(["cp", "cp1:/data/sub/f", out.to_str().unwrap()])
+        .status
+        .code()
+        != Some(0)
+    {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(std::fs::read_to_string(out.join("f")).unwrap(), "in\n");
+    w.ok(["cp", "cp1:/data", out.join("copy").to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_to_string(out.join("copy/sub/f")).unwrap(),
+        "in\n"
+    );
+    // Into the container, also through its own absolute symlink: stays inside.
+    let host_file = w.scratch().join("hello.txt");
+    std::fs::write(&host_file, "from host\n").unwrap();
+    w.ok(["cp", host_file.to_str().unwrap(), "cp1:/tmp/"]);
+    assert_eq!(
+        w.ok(["exec", "cp1", "cat", "/tmp/hello.txt"]),
+        "from host\n"
+    );
+    w.ok(["cp", host_file.to_str().unwrap(), "cp1:/data/evil/"]);
+    assert_eq!(
+        w.ok(["exec", "cp1", "cat", "/etc/hello.txt"]),
+        "from host\n"
+    );
+    assert!(
+        !std::path::Path::new("/etc/hello.txt").exists(),
+        "the host's /etc is untouched"
+    );
+    // A stopped container is mounted for the copy and unmounted after.
+    w.ok(["kill", "cp1"]);
+    w.ok(["wait", "cp1"]);
+    w.ok([
+        "cp",
+        "cp1:/tmp/hello.txt",
+        out.join("again").to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(out.join("again")).unwrap(),
+        "from host\n"
+    );
+    assert!(mounts_under(&w).is_empty(), "{:?}", mounts_under(&w));
+    let (code, err) = w.fails(["cp", "cp1:/nope", out.to_str().unwrap()]);
+    assert_eq!(code, 125);
+    assert!(err.contains("Could not find the file /nope"), "{err}");
+}

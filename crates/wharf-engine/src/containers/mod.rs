@@ -5,6 +5,7 @@
 //! `upper/`, `work/`, hostname/hosts/resolv.conf, the json-file log), and
 //! while it runs, a monitor process (`wharf monitor <id>`) that owns it.
 
+mod copy;
 mod create;
 mod exec;
 mod inspect;

@@ -412,3 +412,33 @@ pub fn commit(engine: &Engine, a: crate::cli::CommitArgs) -> anyhow::Result<Exit
     println!("{}", engine.commit_container(&a.container, &req)?);
     Ok(ExitCode::SUCCESS)
 }
+
+/// `CONTAINER:PATH` → (container, path); local paths (even with a colon)
+/// start with `/` or `.`, as docker decides.
+fn split_container_path(arg: &str) -> Option<(&str, &str)> {
+    if arg.starts_with('/') || arg.starts_with('.') {
+        return None;
+    }
+    arg.split_once(':')
+        .filter(|(c, _)| !c.is_empty() && !c.contains('/'))
+}
+
+pub fn cp(engine: &Engine, a: crate::cli::CpArgs) -> anyhow::Result<ExitCode> {
+    if a.src == "-" || a.dest == "-" {
+        return Err(fail(
+            "copying tar streams through stdin/stdout is not supported yet",
+        ));
+    }
+    match (split_container_path(&a.src), split_container_path(&a.dest)) {
+        (Some((c, p)), None) => engine.copy_from_container(
+            c,
+            p,
+            std::path::Path::new(&a.dest),
+            a.dest.ends_with('/'),
+        )?,
+        (None, Some((c, p))) => engine.copy_to_container(c, std::path::Path::new(&a.src), p)?,
+        (Some(_), Some(_)) => return Err(fail("copying between containers is not supported")),
+        (None, None) => return Err(fail("must specify at least one container source")),
+    }
+    Ok(ExitCode::SUCCESS)
+}

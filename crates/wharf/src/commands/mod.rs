@@ -52,6 +52,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(a) => containers::export(&engine, a),
         Command::Commit(a) => containers::commit(&engine, a),
         Command::Top(a) => stats::top(&engine, a),
+        Command::Cp(a) => containers::cp(&engine, a),
         Command::Stats(a) => stats::stats(&engine, a),
         Command::Monitor(a) => containers::monitor(&engine, a),
         Command::Version => unreachable!("handled above"),
