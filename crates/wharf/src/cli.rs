@@ -332,6 +332,9 @@ pub struct RunArgs {
     /// Ulimit options
     #[arg(long)]
     pub ulimit: Vec<String>,
+    /// Restart policy to apply when a container exits (no, on-failure[:max-retries], always, unless-stopped)
+    #[arg(long, default_value = "no")]
+    pub restart: String,
     /// Connect a container to a network (none, host)
     #[arg(long, alias = "net")]
     pub network: Option<String>,

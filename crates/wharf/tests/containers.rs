@@ -565,3 +565,76 @@ fn cp_both_ways_and_never_outside_the_container() {
     assert_eq!(code, 125);
     assert!(err.contains("Could not find the file /nope"), "{err}");
 }
+
+#[test]
+fn restart_policies() {
+    let w = Wharf::new();
+    let _c = Cleanup(&w);
+    w.import_busybox("busybox:local");
+    // on-failure:2 → 1 run + 2 restarts, then it stays exited.
+    w.ok([
+        "run",
+        "-d",
+        "--name",
+        "flaky",
+        "--restart",
+        "on-failure:2",
+        "busybox:local",
+        "sh",
+        "-c",
+        "echo run; exit 3",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let logs = w.ok(["logs", "flaky"]);
+        let state = w.ok(["inspect", "--format", "{{.State.Status}}", "flaky"]);
+        if logs == "run\nrun\nrun\n" && state.trim() == "exited" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "logs {logs:?}, state {state:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(w.ok(["logs", "flaky"]), "run\nrun\nrun\n", "no fourth run");
+    // always: restarted after exit, but not after stop.
+    w.ok([
+        "run",
+        "-d",
+        "--name",
+        "always",
+        "--restart",
+        "always",
+        "busybox:local",
+        "sh",
+        "-c",
+        "echo up; sleep 0.2",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while w.ok(["logs", "always"]).lines().count() < 2 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    w.ok(["stop", "-t", "1", "always"]);
+    let n = w.ok(["logs", "always"]).lines().count();
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(
+        w.ok(["logs", "always"]).lines().count(),
+        n,
+        "stopped by the user: no restart"
+    );
+    assert_eq!(
+        w.ok(["inspect", "--format", "{{.State.Status}}", "always"])
+            .trim(),
+        "exited"
+    );
+    let (code, err) = w.fails([
+        "run",
+        "--rm",
+        "--restart",
+        "always",
+        "busybox:local",
+        "true",
+    ]);
+    assert_eq!(code, 125);
+    assert!(err.contains("Conflicting options"), "{err}");
+}

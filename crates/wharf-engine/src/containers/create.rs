@@ -20,6 +20,7 @@ pub struct CreateRequest {
     pub options: RunOptions,
     /// `--rm`.
     pub auto_remove: bool,
+    pub restart: wharf_runtime::monitor::RestartPolicy,
 }
 
 impl Engine {
@@ -112,6 +113,7 @@ impl Engine {
             image: image_config.clone(),
             options: opts.clone(),
             cgroup_parent: CGROUP_PARENT.to_string(),
+            restart: req.restart,
         };
         fs::write(
             dir.monitor_config(),

@@ -26,6 +26,13 @@ pub fn parse_signal(s: &str) -> EngineResult<Signal> {
     name.parse::<Signal>().map_err(|_| bad())
 }
 
+/// Tell the monitor that this exit is the user's doing: no restart.
+fn mark_stop_requested(engine: &Engine, id: &str) -> EngineResult<()> {
+    let marker = ContainerDir::new(engine.store.root(), id).stop_requested();
+    std::fs::write(&marker, b"")
+        .map_err(|e| EngineError::io(format!("writing {}", marker.display()), e))
+}
+
 impl Engine {
     fn still_running(&self, id: &str) -> EngineResult<bool> {
         let c = self.store.read(|tx| containers::get(tx, id))?;
@@ -86,6 +93,7 @@ impl Engine {
             .as_str()
             .filter(|s| !s.is_empty())
             .map(str::to_string);
+        mark_stop_requested(self, &c.id)?;
         let sig = parse_signal(
             signal
                 .map(str::to_string)
@@ -124,6 +132,7 @@ impl Engine {
                     c.id
                 )));
             }
+            mark_stop_requested(self, &c.id)?;
             self.signal(&c, Signal::SIGKILL)?;
             self.wait_stopped(&c.id, None)?;
         }

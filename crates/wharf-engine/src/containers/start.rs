@@ -6,6 +6,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 
+use wharf_runtime::monitor::ContainerDir;
 use wharf_store::containers;
 
 use crate::{Engine, EngineError, EngineResult};
@@ -32,6 +33,7 @@ impl Engine {
                 monitor: None,
             });
         }
+        let _ = std::fs::remove_file(ContainerDir::new(self.store.root(), &c.id).stop_requested());
         let (ready_r, ready_w) =
             nix::unistd::pipe().map_err(|e| EngineError::io("creating ready pipe", e.into()))?;
         let mut cmd = Command::new(&self.monitor_exe);

@@ -52,6 +52,10 @@ impl ContainerDir {
     pub fn runtime_state(&self) -> PathBuf {
         self.path.join("runtime")
     }
+    /// Present while a user's `stop`/`rm` is in progress: no restart.
+    pub fn stop_requested(&self) -> PathBuf {
+        self.path.join("stop-requested")
+    }
     pub fn monitor_config(&self) -> PathBuf {
         self.path.join("monitor.json")
     }

@@ -13,6 +13,7 @@ mod executor;
 mod io;
 mod layout;
 mod process;
+mod restart;
 
 use std::fs::File;
 use std::io::Write;
@@ -24,6 +25,7 @@ use wharf_store::{containers, Store};
 pub use layout::ContainerDir;
 pub(crate) use process::start_failure;
 pub use process::wait;
+pub use restart::RestartPolicy;
 
 /// What the engine tells the monitor, in `monitor.json`. The OCI spec is
 /// built from it at each start, with the rootfs mounted (as docker does):
@@ -40,6 +42,8 @@ pub struct MonitorConfig {
     pub options: crate::spec::RunOptions,
     /// Where containers' cgroups go (`/wharf`).
     pub cgroup_parent: String,
+    #[serde(default)]
+    pub restart: RestartPolicy,
 }
 
 fn now() -> String {
@@ -64,39 +68,62 @@ pub fn run(store: &Store, id: &str, attach: bool, mut ready: Option<File>) -> i3
             return 125;
         }
     };
-    let code = match process::start(&dir, &config) {
-        Err(e) => {
-            let code = match &e {
-                crate::RuntimeError::Start { code, .. } => *code,
-                _ => 125,
-            };
-            report(&mut ready, &format!("err {code} {e}"));
-            process::teardown(&dir, None);
-            code
-        }
-        Ok(mut started) => {
-            let recorded = store.write(|tx| {
-                containers::set_running(tx, id, started.pid, std::process::id() as i32, &now())
-            });
-            if let Err(e) = recorded {
-                tracing::error!(error = %e, "recording the container as running");
+    let mut restarts = 0;
+    let code = loop {
+        let code = match process::start(&dir, &config) {
+            Err(e) => {
+                let code = match &e {
+                    crate::RuntimeError::Start { code, .. } => *code,
+                    _ => 125,
+                };
+                report(&mut ready, &format!("err {code} {e}"));
+                process::teardown(&dir, None);
+                if ready.is_some() || restarts == 0 {
+                    // A first start that fails is the user's error, not a crash to retry.
+                    drop(ready.take());
+                    record_exit(store, id, code);
+                    break code;
+                }
+                code
             }
-            report(&mut ready, "ok");
-            drop(ready.take());
-            io::copy_output(&mut started, &dir.log(), attach);
-            let code = process::wait(started.pid);
-            process::teardown(&dir, Some(started.container));
-            code
+            Ok(mut started) => {
+                let recorded = store.write(|tx| {
+                    containers::set_running(tx, id, started.pid, std::process::id() as i32, &now())
+                });
+                if let Err(e) = recorded {
+                    tracing::error!(error = %e, "recording the container as running");
+                }
+                report(&mut ready, "ok");
+                drop(ready.take());
+                io::copy_output(&mut started, &dir.log(), attach);
+                let code = process::wait(started.pid);
+                process::teardown(&dir, Some(started.container));
+                code
+            }
+        };
+        record_exit(store, id, code);
+        if !config
+            .restart
+            .should_restart(code, restarts, dir.stop_requested().exists())
+        {
+            break code;
+        }
+        std::thread::sleep(restart::backoff(restarts));
+        restarts += 1;
+        if dir.stop_requested().exists() {
+            break code;
         }
     };
-    let finished = store.write(|tx| containers::set_exited(tx, id, code, &now()));
-    if let Err(e) = finished {
-        tracing::error!(error = %e, "recording the container's exit");
-    }
     if config.auto_remove {
         remove(store, &dir);
     }
     code
+}
+
+fn record_exit(store: &Store, id: &str, code: i32) {
+    if let Err(e) = store.write(|tx| containers::set_exited(tx, id, code, &now())) {
+        tracing::error!(error = %e, "recording the container's exit");
+    }
 }
 
 fn report(ready: &mut Option<File>, line: &str) {

@@ -93,11 +93,17 @@ fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
     if a.tty {
         return Err(fail("-t (pseudo-TTY) is not supported yet"));
     }
+    let restart = wharf_runtime::monitor::RestartPolicy::parse(&a.restart)
+        .map_err(|e| fail(e.to_string()))?;
+    if a.rm && restart != wharf_runtime::monitor::RestartPolicy::No {
+        return Err(fail("Conflicting options: --restart and --rm"));
+    }
     Ok(CreateRequest {
         image: a.image.clone(),
         name: a.name.clone(),
         options: run_options(a)?,
         auto_remove: a.rm,
+        restart,
     })
 }
 
