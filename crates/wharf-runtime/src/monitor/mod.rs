@@ -12,6 +12,7 @@
 mod executor;
 mod io;
 mod layout;
+mod memory;
 mod process;
 mod restart;
 
@@ -95,6 +96,7 @@ pub fn run(store: &Store, id: &str, attach: bool, mut ready: Option<File>) -> i3
                 }
                 report(&mut ready, "ok");
                 drop(ready.take());
+                memory::shed_startup_memory();
                 io::copy_output(&mut started, &dir.log(), attach);
                 let code = process::wait(started.pid);
                 process::teardown(&dir, Some(started.container));
