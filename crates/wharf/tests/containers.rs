@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::Wharf;
+use common::{eventually, Wharf};
 
 fn mounts_under(w: &Wharf) -> Vec<String> {
     let root = w.root().display().to_string();
@@ -31,22 +31,9 @@ fn cgroups_of(id: &str) -> Vec<String> {
     out
 }
 
-/// Removes every container of the store on drop (also when a test fails).
-struct Cleanup<'a>(&'a Wharf);
-
-impl Drop for Cleanup<'_> {
-    fn drop(&mut self) {
-        let ids = self.0.run(["ps", "-aq", "--no-trunc"]);
-        for id in String::from_utf8_lossy(&ids.stdout).lines() {
-            let _ = self.0.run(["rm", "-f", id]);
-        }
-    }
-}
-
 #[test]
 fn run_rm_prints_and_leaves_nothing() {
     let w = Wharf::new();
-    let _c = Cleanup(&w);
     w.import_busybox("busybox:local");
     let out = w.run(["run", "--rm", "busybox:local", "echo", "hello"]);
     assert_eq!(
@@ -69,7 +56,6 @@ fn run_rm_prints_and_leaves_nothing() {
 #[test]
 fn exit_codes_follow_docker() {
     let w = Wharf::new();
-    let _c = Cleanup(&w);
     w.import_busybox("busybox:local");
     let out = w.run(["run", "--rm", "busybox:local", "sh", "-c", "exit 3"]);
     assert_eq!(out.status.code(), Some(3));
@@ -99,7 +85,6 @@ fn exit_codes_follow_docker() {
 #[test]
 fn env_workdir_user_and_hostname() {
     let w = Wharf::new();
-    let _c = Cleanup(&w);
     w.import_busybox("busybox:local");
     let envf = w.scratch().join("app.env");
     std::fs::write(&envf, "A=from-file\nB=from-file\n").unwrap();
@@ -127,7 +112,6 @@ fn env_workdir_user_and_hostname() {
 #[test]
 fn detached_container_lifecycle() {
     let w = Wharf::new();
-    let _c = Cleanup(&w);
     w.import_busybox("busybox:local");
     let id = w.ok([
         "run",
@@ -165,17 +149,11 @@ fn detached_container_lifecycle() {
     assert_eq!(code, 125);
     assert!(err.contains("is already in use"), "{err}");
     // Logs, with the stream kept apart.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
+    eventually(5, "the logs", || {
         let out = w.run(["logs", "web"]);
-        if String::from_utf8_lossy(&out.stdout) == "started\n"
+        String::from_utf8_lossy(&out.stdout) == "started\n"
             && String::from_utf8_lossy(&out.stderr) == "oops\n"
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "logs: {:?}", out);
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    });
     let log = std::fs::read_to_string(
         w.root()
             .join("containers")
@@ -215,7 +193,6 @@ fn detached_container_lifecycle() {
 #[test]
 fn killed_monitor_is_reported_exited() {
     let w = Wharf::new();
-    let _c = Cleanup(&w);
     w.import_busybox("busybox:local");
     let id = w
         .ok(["run", "-d", "busybox:local", "sleep", "1000"])
@@ -243,7 +220,6 @@ fn killed_monitor_is_reported_exited() {
 #[test]
 fn user_names_home_and_missing_workdir_resolve_at_start() {
     let w = Wharf::new();
-    let _c = Cleanup(&w);
     w.import_busybox("busybox:local");
     let out = w.ok([
         "run",
@@ -271,7 +247,6 @@ fn user_names_home_and_missing_workdir_resolve_at_start() {
 #[test]
 fn env_precedence_and_order() {
     let w = Wharf::new();
-    let _c = Cleanup(&w);
     let tar = common::busybox_rootfs_tar(&w.scratch());
     w.ok([
         std::ffi::OsStr::new("import"),
@@ -302,7 +277,6 @@ fn env_precedence_and_order() {
 #[test]
 fn exec_runs_in_the_container() {
     let w = Wharf::new();
-    let _c = Cleanup(&w);
     w.import_busybox("busybox:local");
     w.ok([
         "run",
@@ -345,17 +319,14 @@ fn exec_runs_in_the_container() {
 #[test]
 fn diff_pause_rename_export() {
     let w = Wharf::new();
-    let _c = Cleanup(&w);
     w.import_busybox("busybox:local");
     w.ok([
         "run", "-d", "--name", "m1", "busybox:local", "sh", "-c",
         "mkdir /newdir; echo x > /newdir/f; echo y >> /etc/passwd; rm /bin/ls; touch /ready; sleep 1000",
     ]);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !w.ok(["diff", "m1"]).contains("/ready") {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually(5, "the marker file", || {
+        w.ok(["diff", "m1"]).contains("/ready")
+    });
     assert_eq!(
         w.ok(["diff", "m1"]),
         "C /bin\nD /bin/ls\nC /etc\nC /etc/passwd\nA /newdir\nA /newdir/f\nA /ready\n"
@@ -385,7 +356,6 @@ fn diff_pause_rename_export() {
 #[test]
 fn commit_makes_an_image_of_the_changes() {
     let w = Wharf::new();
-    let _c = Cleanup(&w);
     let base = w.import_busybox("busybox:local");
     w.ok([
         "run",
@@ -446,7 +416,6 @@ fn commit_makes_an_image_of_the_changes() {
 #[test]
 fn top_and_stats_read_the_cgroup() {
     let w = Wharf::new();
-    let _c = Cleanup(&w);
     w.import_busybox("busybox:local");
     w.ok([
         "run",
@@ -501,7 +470,6 @@ fn top_and_stats_read_the_cgroup() {
 #[test]
 fn cp_both_ways_and_never_outside_the_container() {
     let w = Wharf::new();
-    let _c = Cleanup(&w);
     w.import_busybox("busybox:local");
     w.ok([
         "run",
@@ -515,16 +483,11 @@ fn cp_both_ways_and_never_outside_the_container() {
     ]);
     let out = w.scratch().join("out");
     std::fs::create_dir_all(&out).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while w
-        .run(["cp", "cp1:/data/sub/f", out.to_str().unwrap()])
-        .status
-        .code()
-        != Some(0)
-    {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually(5, "the file to copy", || {
+        w.run(["cp", "cp1:/data/sub/f", out.to_str().unwrap()])
+            .status
+            .success()
+    });
     assert_eq!(std::fs::read_to_string(out.join("f")).unwrap(), "in\n");
     w.ok(["cp", "cp1:/data", out.join("copy").to_str().unwrap()]);
     assert_eq!(
@@ -569,7 +532,6 @@ fn cp_both_ways_and_never_outside_the_container() {
 #[test]
 fn restart_policies() {
     let w = Wharf::new();
-    let _c = Cleanup(&w);
     w.import_busybox("busybox:local");
     // on-failure:2 → 1 run + 2 restarts, then it stays exited.
     w.ok([
@@ -584,16 +546,12 @@ fn restart_policies() {
         "-c",
         "echo run; exit 3",
     ]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let logs = w.ok(["logs", "flaky"]);
-        let state = w.ok(["inspect", "--format", "{{.State.Status}}", "flaky"]);
-        if logs == "run\nrun\nrun\n" && state.trim() == "exited" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "logs {logs:?}, state {state:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually(10, "three runs", || {
+        w.ok(["logs", "flaky"]) == "run\nrun\nrun\n"
+            && w.ok(["inspect", "--format", "{{.State.Status}}", "flaky"])
+                .trim()
+                == "exited"
+    });
     std::thread::sleep(Duration::from_millis(600));
     assert_eq!(w.ok(["logs", "flaky"]), "run\nrun\nrun\n", "no fourth run");
     // always: restarted after exit, but not after stop.
@@ -609,11 +567,9 @@ fn restart_policies() {
         "-c",
         "echo up; sleep 0.2",
     ]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while w.ok(["logs", "always"]).lines().count() < 2 {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually(10, "a restart", || {
+        w.ok(["logs", "always"]).lines().count() >= 2
+    });
     w.ok(["stop", "-t", "1", "always"]);
     let n = w.ok(["logs", "always"]).lines().count();
     std::thread::sleep(Duration::from_millis(800));

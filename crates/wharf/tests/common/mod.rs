@@ -18,9 +18,35 @@ pub fn require_root() {
     );
 }
 
-/// One private wharf store, removed (with everything under it) on drop.
+/// One private wharf store, removed (with everything under it) on drop;
+/// its containers are force-removed first, so a failing test leaves no
+/// process, mount or cgroup behind.
 pub struct Wharf {
     pub dir: tempfile::TempDir,
+}
+
+impl Drop for Wharf {
+    fn drop(&mut self) {
+        if !self.root().join("db.sqlite").exists() {
+            return;
+        }
+        let ids = self.run(["ps", "-aq", "--no-trunc"]);
+        for id in String::from_utf8_lossy(&ids.stdout).lines() {
+            let _ = self.run(["rm", "-f", id]);
+        }
+    }
+}
+
+/// Poll `f` until it holds, failing the test after `secs` seconds.
+pub fn eventually(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !f() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 impl Wharf {
