@@ -59,20 +59,10 @@ fn exit_codes_follow_docker() {
     w.import_busybox("busybox:local");
     let out = w.run(["run", "--rm", "busybox:local", "sh", "-c", "exit 3"]);
     assert_eq!(out.status.code(), Some(3));
-    let out = w.run(["run", "--rm", "busybox:local", "no-such-command"]);
-    assert_eq!(
-        out.status.code(),
-        Some(127),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = w.run(["run", "--rm", "busybox:local", "/etc/passwd"]);
-    assert_eq!(
-        out.status.code(),
-        Some(126),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, err) = w.fails(["run", "--rm", "busybox:local", "no-such-command"]);
+    assert_eq!(code, 127, "{err}");
+    let (code, err) = w.fails(["run", "--rm", "busybox:local", "/etc/passwd"]);
+    assert_eq!(code, 126, "{err}");
     let out = w.run(["run", "--rm", "nope:1", "true"]);
     assert_eq!(out.status.code(), Some(125));
     assert!(String::from_utf8_lossy(&out.stderr).contains("No such image: nope:1"));
