@@ -584,3 +584,57 @@ fn restart_policies() {
     assert_eq!(code, 125);
     assert!(err.contains("Conflicting options"), "{err}");
 }
+
+/// Run `wharf ARGS` on a fresh pseudo-terminal (script(1)), typing `input`.
+fn on_a_terminal(w: &Wharf, args: &str, input: &'static [&'static str]) -> (Option<i32>, String) {
+    use std::io::Write;
+    let cmd = format!(
+        "stty cols 100 rows 40; {} --root {} {args}",
+        env!("CARGO_BIN_EXE_wharf"),
+        w.root().display()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script(1) from bsdutils");
+    let mut stdin = child.stdin.take().unwrap();
+    let typer = std::thread::spawn(move || {
+        for line in input {
+            std::thread::sleep(Duration::from_millis(700));
+            let _ = stdin.write_all(line.as_bytes());
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    });
+    let out = child.wait_with_output().unwrap();
+    typer.join().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn interactive_tty() {
+    let w = Wharf::new();
+    w.import_busybox("busybox:local");
+    let (code, out) = on_a_terminal(
+        &w,
+        "run -it --rm busybox:local sh -c 'tty; stty size; exit 5'",
+        &[],
+    );
+    assert_eq!(code, Some(5), "{out}");
+    assert!(
+        out.contains("/dev/pts/0") && out.contains("40 100"),
+        "{out}"
+    );
+    let (code, out) = on_a_terminal(
+        &w,
+        "run -it --rm busybox:local sh",
+        &["echo typed-$((1+1))\r", "exit 7\r"],
+    );
+    assert_eq!(code, Some(7), "{out}");
+    assert!(out.contains("typed-2"), "{out}");
+    assert_eq!(w.ok(["ps", "-aq"]), "");
+}

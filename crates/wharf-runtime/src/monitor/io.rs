@@ -20,13 +20,21 @@ pub fn copy_output(started: &mut Started, log_path: &Path, attach: bool) {
         }
     };
     let mut buf = vec![0u8; 64 * 1024];
-    let mut open = [true, true];
-    while open.iter().any(|o| *o) {
+    // With a tty the user's keystrokes go to the container's terminal.
+    let relay_input = attach && started.tty.is_some();
+    let _raw = relay_input.then(super::tty::RawMode::enable);
+    let stdin = std::io::stdin();
+    let mut open = [true, true, relay_input];
+    while open[0] || open[1] {
         let mut fds = Vec::new();
         let mut which = Vec::new();
-        for (i, fd) in [started.stdout.as_fd(), started.stderr.as_fd()]
-            .into_iter()
-            .enumerate()
+        for (i, fd) in [
+            started.stdout.as_fd(),
+            started.stderr.as_fd(),
+            stdin.as_fd(),
+        ]
+        .into_iter()
+        .enumerate()
         {
             if open[i] {
                 fds.push(PollFd::new(fd, PollFlags::POLLIN));
@@ -51,10 +59,10 @@ pub fn copy_output(started: &mut Started, log_path: &Path, attach: bool) {
             if !is_ready {
                 continue;
             }
-            let fd = if i == 0 {
-                started.stdout.as_raw_fd()
-            } else {
-                started.stderr.as_raw_fd()
+            let fd = match i {
+                0 => started.stdout.as_raw_fd(),
+                1 => started.stderr.as_raw_fd(),
+                _ => 0,
             };
             let n = match nix::unistd::read(fd, &mut buf) {
                 Ok(0) => {
@@ -63,12 +71,21 @@ pub fn copy_output(started: &mut Started, log_path: &Path, attach: bool) {
                 }
                 Ok(n) => n,
                 Err(nix::errno::Errno::EINTR) | Err(nix::errno::Errno::EAGAIN) => continue,
+                // A pty master reads EIO once the container side is gone.
                 Err(_) => {
                     open[i] = false;
                     continue;
                 }
             };
             let data = &buf[..n];
+            if i == 2 {
+                if let Some(master) = &started.tty {
+                    if write_all(master.as_raw_fd(), data).is_err() {
+                        open[2] = false;
+                    }
+                }
+                continue;
+            }
             let stream = if i == 0 {
                 Stream::Stdout
             } else {
@@ -82,7 +99,9 @@ pub fn copy_output(started: &mut Started, log_path: &Path, attach: bool) {
             if attach {
                 // The CLI may have gone away; the container keeps running.
                 let _ = if i == 0 {
-                    std::io::stdout().write_all(data)
+                    std::io::stdout()
+                        .write_all(data)
+                        .and_then(|_| std::io::stdout().flush())
                 } else {
                     std::io::stderr().write_all(data)
                 };
@@ -92,4 +111,17 @@ pub fn copy_output(started: &mut Started, log_path: &Path, attach: bool) {
     if let Some(l) = log.as_mut() {
         let _ = l.flush_partial();
     }
+}
+
+fn write_all(fd: std::os::fd::RawFd, mut data: &[u8]) -> nix::Result<()> {
+    // SAFETY: fd stays open for the duration of this call (owned by `Started`).
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    while !data.is_empty() {
+        match nix::unistd::write(fd, data) {
+            Ok(n) => data = &data[n..],
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }

@@ -15,6 +15,7 @@ mod layout;
 mod memory;
 mod process;
 mod restart;
+mod tty;
 
 use std::fs::File;
 use std::io::Write;

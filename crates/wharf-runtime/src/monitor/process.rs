@@ -19,6 +19,8 @@ pub struct Started {
     pub container: Container,
     pub stdout: OwnedFd,
     pub stderr: OwnedFd,
+    /// With `-t`: the pty master, which also takes our stdin.
+    pub tty: Option<OwnedFd>,
 }
 
 /// Docker's exit code and message for a start failure, from libcontainer's.
@@ -56,9 +58,10 @@ pub fn start(dir: &ContainerDir, config: &MonitorConfig) -> Result<Started, Runt
         &dir.empty(),
     )?;
     write_spec(dir, config)?;
+    let tty = config.options.tty;
     let (out_r, out_w) = pipe().map_err(|e| RuntimeError::io("creating stdout pipe", e.into()))?;
     let (err_r, err_w) = pipe().map_err(|e| RuntimeError::io("creating stderr pipe", e.into()))?;
-    let stdin: OwnedFd = if config.options.interactive {
+    let stdin: OwnedFd = if config.options.interactive && !tty {
         std::io::stdin()
             .as_fd_owned()
             .map_err(|e| RuntimeError::io("duplicating stdin", e))?
@@ -68,19 +71,37 @@ pub fn start(dir: &ContainerDir, config: &MonitorConfig) -> Result<Started, Runt
         drop(w);
         r
     };
-    let builder = ContainerBuilder::new(dir.id.clone(), SyscallType::default())
+    let console = if tty {
+        Some(super::tty::console_socket(&dir.path.join("console.sock"))?)
+    } else {
+        None
+    };
+    let mut builder = ContainerBuilder::new(dir.id.clone(), SyscallType::default())
         .with_root_path(dir.runtime_state())
         .map_err(|e| start_failure(e.to_string()))?
-        .with_stdin(stdin)
-        .with_stdout(out_w)
-        .with_stderr(err_w)
         .with_executor(super::executor::OrderedEnvExecutor);
+    if console.is_some() {
+        builder = builder.with_console_socket(Some(dir.path.join("console.sock")));
+        drop((stdin, out_w, err_w));
+    } else {
+        builder = builder
+            .with_stdin(stdin)
+            .with_stdout(out_w)
+            .with_stderr(err_w);
+    }
     let mut container = builder
         .as_init(dir.bundle())
         .with_systemd(false)
         .with_detach(true)
         .build()
         .map_err(|e| start_failure(format!("failed to create container: {e}")))?;
+    let master = console
+        .as_ref()
+        .map(super::tty::receive_master)
+        .transpose()?;
+    if let Some(m) = &master {
+        super::tty::copy_size(m);
+    }
     container
         .start()
         .map_err(|e| start_failure(format!("failed to start container: {e}")))?;
@@ -88,11 +109,20 @@ pub fn start(dir: &ContainerDir, config: &MonitorConfig) -> Result<Started, Runt
         .pid()
         .map(|p| p.as_raw())
         .ok_or_else(|| start_failure("container has no pid".into()))?;
+    let (stdout, tty) = match master {
+        Some(m) => (
+            m.try_clone()
+                .map_err(|e| RuntimeError::io("duplicating the pty master", e))?,
+            Some(m),
+        ),
+        None => (out_r, None),
+    };
     Ok(Started {
         pid,
         container,
-        stdout: out_r,
+        stdout,
         stderr: err_r,
+        tty,
     })
 }
 

@@ -90,9 +90,6 @@ fn run_options(a: &RunArgs) -> anyhow::Result<RunOptions> {
 }
 
 fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
-    if a.tty {
-        return Err(fail("-t (pseudo-TTY) is not supported yet"));
-    }
     let restart = wharf_runtime::monitor::RestartPolicy::parse(&a.restart)
         .map_err(|e| fail(e.to_string()))?;
     if a.rm && restart != wharf_runtime::monitor::RestartPolicy::No {
