@@ -24,7 +24,8 @@ pub struct Global {
     #[arg(long, env = "WHARF_ROOT", default_value = wharf_engine::DEFAULT_ROOT, global = true)]
     pub root: PathBuf,
     /// Set the logging level ("debug"|"info"|"warn"|"error"|"fatal")
-    #[arg(short = 'l', long = "log-level", default_value = "warn", global = true)]
+    // Not global: like docker, `-l` after a verb is that verb's (`ps -l`).
+    #[arg(short = 'l', long = "log-level", default_value = "warn")]
     pub log_level: String,
     /// Enable debug mode
     #[arg(short = 'D', long, global = true)]
@@ -373,6 +374,12 @@ pub struct PsArgs {
     /// Filter output based on conditions provided
     #[arg(short, long = "filter")]
     pub filter: Vec<String>,
+    /// Show n last created containers (includes all states)
+    #[arg(short = 'n', long)]
+    pub last: Option<usize>,
+    /// Show the latest created container (includes all states)
+    #[arg(short, long)]
+    pub latest: bool,
 }
 
 #[derive(Args, Debug)]

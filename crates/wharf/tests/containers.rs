@@ -638,3 +638,58 @@ fn interactive_tty() {
     assert!(out.contains("typed-2"), "{out}");
     assert_eq!(w.ok(["ps", "-aq"]), "");
 }
+
+#[test]
+fn ps_filters_and_latest() {
+    let w = Wharf::new();
+    w.import_busybox("busybox:local");
+    w.ok(["run", "--name", "ok0", "busybox:local", "true"]);
+    let _ = w.run([
+        "run",
+        "--name",
+        "bad3",
+        "busybox:local",
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
+    let _ = w.run([
+        "run",
+        "--name",
+        "bad3b",
+        "busybox:local",
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
+    w.ok([
+        "run",
+        "-d",
+        "--name",
+        "up",
+        "busybox:local",
+        "sleep",
+        "1000",
+    ]);
+    let names = |args: &[&str]| {
+        let mut v = vec!["ps", "--format", "{{.Names}}"];
+        v.extend_from_slice(args);
+        let mut out: Vec<String> = w.ok(v).lines().map(str::to_string).collect();
+        out.sort();
+        out
+    };
+    assert_eq!(names(&[]), ["up"]);
+    assert_eq!(names(&["-a", "--filter", "exited=3"]), ["bad3", "bad3b"]);
+    assert_eq!(
+        names(&["--filter", "status=exited", "--filter", "name=ok"]),
+        ["ok0"]
+    );
+    assert_eq!(names(&["-l"]), ["up"]);
+    assert_eq!(names(&["-n", "2"]), ["bad3b", "up"]);
+    assert_eq!(
+        names(&["-a", "--filter", "ancestor=busybox:local"]).len(),
+        4
+    );
+    let (code, _) = w.fails(["ps", "--filter", "bogus=1"]);
+    assert_eq!(code, 125);
+}

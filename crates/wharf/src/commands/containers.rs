@@ -215,20 +215,42 @@ const PS_HEADERS: &[(&str, &str)] = &[
 ];
 
 pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
-    let mut status_filter = None;
+    // docker's filters: several values of one key OR, different keys AND.
+    let mut filters: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
     for f in &a.filter {
         match f.split_once('=') {
-            Some(("status", v)) => status_filter = Some(v.to_string()),
+            Some((k @ ("status" | "name" | "id" | "ancestor" | "exited"), v)) => {
+                filters.entry(k).or_default().push(v)
+            }
             _ => return Err(fail(format!("invalid filter '{f}'"))),
         }
     }
-    let all = a.all || status_filter.is_some();
+    let matches = |c: &wharf_engine::containers::ContainerSummary| {
+        filters.iter().all(|(k, vs)| {
+            vs.iter().any(|v| match *k {
+                "status" => *v == c.state || (*v == "paused" && c.paused),
+                "name" => c.name.contains(v),
+                "id" => c.id.starts_with(v),
+                "ancestor" => c.image == *v || c.image.split(':').next() == Some(v),
+                "exited" => {
+                    c.state == "exited" && c.exit_code.map(|e| e.to_string()).as_deref() == Some(v)
+                }
+                _ => false,
+            })
+        })
+    };
+    let last = if a.latest { Some(1) } else { a.last };
+    let all =
+        a.all || last.is_some() || filters.contains_key("status") || filters.contains_key("exited");
     let now = Utc::now();
-    let rows: Vec<_> = engine
+    let mut rows: Vec<_> = engine
         .list_containers(all)?
         .into_iter()
-        .filter(|c| status_filter.as_ref().is_none_or(|s| *s == c.state))
+        .filter(|c| matches(c))
         .collect();
+    if let Some(n) = last {
+        rows.truncate(n);
+    }
     let id = |id: &str| {
         if a.no_trunc {
             id.to_string()
