@@ -200,7 +200,30 @@ pub fn teardown(dir: &ContainerDir, container: Option<Container>) {
         }
     }
     let _ = std::fs::remove_dir_all(dir.runtime_state());
+    remove_leftover_cgroups(&dir.id);
     if let Err(e) = unmount(&dir.rootfs()) {
         tracing::warn!(error = %e, "unmounting rootfs");
+    }
+}
+
+/// rmdir the container's cgroups that libcontainer could not delete (its
+/// state was lost, e.g. the store was wiped under a running container).
+/// Cheap when there are none: one stat per controller.
+fn remove_leftover_cgroups(id: &str) {
+    let Ok(controllers) = std::fs::read_dir("/sys/fs/cgroup") else {
+        return;
+    };
+    let mut dirs = vec![std::path::Path::new("/sys/fs/cgroup/wharf").join(id)];
+    dirs.extend(
+        controllers
+            .flatten()
+            .map(|c| c.path().join("wharf").join(id)),
+    );
+    for d in dirs {
+        if d.is_dir() {
+            if let Err(e) = std::fs::remove_dir(&d) {
+                tracing::warn!(path = %d.display(), error = %e, "removing a leftover cgroup");
+            }
+        }
     }
 }
