@@ -11,7 +11,7 @@ use std::fs;
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
-use wharf_runtime::monitor::{ContainerDir, MonitorConfig};
+use wharf_runtime::monitor::ContainerDir;
 use wharf_runtime::rootfs;
 
 use crate::{Engine, EngineError, EngineResult};
@@ -143,10 +143,7 @@ impl Engine {
                 mounted_here: false,
             });
         }
-        let m: MonitorConfig = serde_json::from_slice(
-            &fs::read(dir.monitor_config()).map_err(|e| io("reading", &dir.monitor_config(), e))?,
-        )
-        .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let m = self.monitor_config(&c.id)?;
         fs::create_dir_all(dir.empty()).map_err(|e| io("creating", &dir.empty(), e))?;
         rootfs::mount_overlay(&m.lowers, &dir.upper(), &dir.work(), &path, &dir.empty())
             .map_err(|e| EngineError::Invalid(e.to_string()))?;

@@ -1,7 +1,7 @@
 //! `docker container inspect`: the container as docker's API returns it.
 
 use serde_json::{json, Value};
-use wharf_runtime::monitor::{ContainerDir, MonitorConfig};
+use wharf_runtime::monitor::ContainerDir;
 
 use crate::{Engine, EngineResult};
 
@@ -12,9 +12,7 @@ impl Engine {
         let c = self.refresh(self.find_container(name)?)?;
         let dir = ContainerDir::new(self.store.root(), &c.id);
         let recorded: Value = serde_json::from_str(&c.config).unwrap_or_default();
-        let monitor: Option<MonitorConfig> = std::fs::read(dir.monitor_config())
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok());
+        let monitor = self.monitor_config(&c.id).ok();
         let running = c.state == "running";
         let opts = monitor
             .as_ref()

@@ -81,12 +81,7 @@ impl Engine {
     pub fn container_changes(&self, name: &str) -> EngineResult<Vec<Change>> {
         let c = self.find_container(name)?;
         let dir = ContainerDir::new(self.store.root(), &c.id);
-        let lowers: Vec<_> = serde_json::from_slice::<wharf_runtime::monitor::MonitorConfig>(
-            &fs::read(dir.monitor_config())
-                .map_err(|e| EngineError::io("reading monitor.json", e))?,
-        )
-        .map(|m| m.lowers)
-        .unwrap_or_default();
+        let lowers = self.monitor_config(&c.id)?.lowers;
         let mut out = Vec::new();
         walk_changes(&dir.upper(), Path::new("/"), &lowers, &mut out)?;
         // The runtime creates these as mount points for its own files;
@@ -98,34 +93,13 @@ impl Engine {
 
     /// `docker export`: the container's filesystem as one tar.
     pub fn export_container<W: Write>(&self, name: &str, out: W) -> EngineResult<W> {
-        let c = self.refresh(self.find_container(name)?)?;
-        let dir = ContainerDir::new(self.store.root(), &c.id);
-        let mounted_here = !wharf_runtime::rootfs::is_mounted(&dir.rootfs());
-        if mounted_here {
-            let lowers = serde_json::from_slice::<wharf_runtime::monitor::MonitorConfig>(
-                &fs::read(dir.monitor_config())
-                    .map_err(|e| EngineError::io("reading monitor.json", e))?,
-            )
-            .map(|m| m.lowers)
-            .unwrap_or_default();
-            wharf_runtime::rootfs::mount_overlay(
-                &lowers,
-                &dir.upper(),
-                &dir.work(),
-                &dir.rootfs(),
-                &dir.empty(),
-            )
-            .map_err(|e| EngineError::Invalid(e.to_string()))?;
-        }
-        let result = wharf_image::layer::write_layer(
-            &dir.rootfs(),
+        let root = self.container_root(name)?;
+        wharf_image::layer::write_layer(
+            &root.path,
             out,
             &wharf_image::layer::DiffOptions { whiteouts: false },
-        );
-        if mounted_here {
-            let _ = wharf_runtime::rootfs::unmount(&dir.rootfs());
-        }
-        result.map_err(|e| EngineError::Image(e.into()))
+        )
+        .map_err(|e| EngineError::Image(e.into()))
     }
 }
 

@@ -3,9 +3,9 @@
 use wharf_image::changes::set_env;
 use wharf_image::snapshot::{snapshot, SnapshotOptions};
 use wharf_oci::Reference;
-use wharf_runtime::monitor::{ContainerDir, MonitorConfig};
+use wharf_runtime::monitor::ContainerDir;
 
-use crate::{Engine, EngineError, EngineResult};
+use crate::{Engine, EngineResult};
 
 #[derive(Debug, Clone, Default)]
 pub struct CommitRequest {
@@ -29,13 +29,7 @@ impl Engine {
             .transpose()?;
         let c = self.find_container(name)?;
         let dir = ContainerDir::new(self.store.root(), &c.id);
-        let m: MonitorConfig = serde_json::from_slice(
-            &std::fs::read(dir.monitor_config())
-                .map_err(|e| EngineError::io("reading monitor.json", e))?,
-        )
-        .map_err(|e| {
-            EngineError::Invalid(format!("container {} has an invalid record: {e}", c.id))
-        })?;
+        let m = self.monitor_config(&c.id)?;
         // The container's config: the image's, with the run options on top.
         let mut config = m.image.clone();
         for kv in &m.options.env {

@@ -22,6 +22,16 @@ pub(crate) fn alive(pid: i32) -> bool {
 }
 
 impl Engine {
+    /// What the container was made from (`monitor.json`).
+    pub(crate) fn monitor_config(
+        &self,
+        id: &str,
+    ) -> EngineResult<wharf_runtime::monitor::MonitorConfig> {
+        let dir = wharf_runtime::monitor::ContainerDir::new(self.store.root(), id);
+        wharf_runtime::monitor::MonitorConfig::load(&dir)
+            .map_err(|e| crate::EngineError::Invalid(e.to_string()))
+    }
+
     /// Re-read a container and fix its row if its monitor died without
     /// recording the exit (kill -9 of the monitor, host crash).
     pub(crate) fn refresh(&self, c: ContainerRecord) -> EngineResult<ContainerRecord> {

@@ -48,6 +48,21 @@ pub struct MonitorConfig {
     pub restart: RestartPolicy,
 }
 
+impl MonitorConfig {
+    /// Read a container's `monitor.json`.
+    pub fn load(dir: &ContainerDir) -> Result<MonitorConfig, crate::RuntimeError> {
+        let path = dir.monitor_config();
+        let bytes = std::fs::read(&path)
+            .map_err(|e| crate::RuntimeError::io(format!("reading {}", path.display()), e))?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            crate::RuntimeError::Unsupported(format!(
+                "container {} has an invalid record: {e}",
+                dir.id
+            ))
+        })
+    }
+}
+
 fn now() -> String {
     wharf_oci::config::format_time(chrono::Utc::now())
 }
@@ -60,10 +75,7 @@ pub fn run(store: &Store, id: &str, attach: bool, mut ready: Option<File>) -> i3
     // SAFETY: prctl with these arguments has no memory effects.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     let dir = ContainerDir::new(store.root(), id);
-    let config = match std::fs::read(dir.monitor_config())
-        .map_err(|e| e.to_string())
-        .and_then(|b| serde_json::from_slice::<MonitorConfig>(&b).map_err(|e| e.to_string()))
-    {
+    let config = match MonitorConfig::load(&dir) {
         Ok(c) => c,
         Err(e) => {
             report(&mut ready, &format!("err 125 reading monitor config: {e}"));
