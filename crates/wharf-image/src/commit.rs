@@ -1,7 +1,8 @@
 //! Make a new image visible in the store, all at once.
 
 use wharf_oci::{Digest, ImageConfig, Reference};
-use wharf_store::{images, layers, ImageRecord, Store};
+use wharf_store::rusqlite::Transaction;
+use wharf_store::{images, layers, ImageRecord, Store, StoreResult};
 
 use crate::ingest::IngestedLayer;
 use crate::{ImageError, ImageResult};
@@ -23,6 +24,20 @@ pub fn commit_image(
     config: &[u8],
     tags: &[Reference],
     parent: Option<&Digest>,
+) -> ImageResult<Committed> {
+    commit_image_with(store, new_layers, config, tags, parent, |_, _| Ok(()))
+}
+
+/// [`commit_image`], running `also(tx, image_id)` in the same transaction
+/// (a pull records repo digests and manifests there, so they appear with
+/// the image or not at all).
+pub fn commit_image_with(
+    store: &Store,
+    new_layers: Vec<IngestedLayer>,
+    config: &[u8],
+    tags: &[Reference],
+    parent: Option<&Digest>,
+    also: impl FnOnce(&Transaction, &Digest) -> StoreResult<()>,
 ) -> ImageResult<Committed> {
     let parsed = ImageConfig::from_slice(config)
         .map_err(|e| ImageError::invalid(format!("invalid image config: {e}")))?;
@@ -59,6 +74,7 @@ pub fn commit_image(
                 layers: diff_ids.clone(),
             },
         )?;
+        also(tx, &id)?;
         let mut moved = Vec::new();
         for t in tags {
             if let Some(prev) = images::set_tag(tx, &t.to_string(), &id)? {

@@ -9,7 +9,7 @@
 //! the store until [`crate::commit`] moves it into place; if anything fails,
 //! or the result is dropped uncommitted, the temp files go.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver};
@@ -45,17 +45,33 @@ impl IngestedLayer {
     }
 }
 
+/// Where a layer's blob bytes go while it streams in.
+#[derive(Debug, Clone)]
+pub enum BlobTarget {
+    /// A fresh file under `tmp/`, removed unless committed.
+    Temp,
+    /// A download's `ingest/<hex>` file whose first `have` bytes are
+    /// already there (a resumed download): those are hashed, not written
+    /// again. It survives a failing source, so the next pull resumes, and
+    /// is removed when its content turns out wrong.
+    Partial { path: PathBuf, have: u64 },
+}
+
 /// Removes the temp blob and tree unless disarmed by a commit.
 struct TempPaths {
     blob: PathBuf,
     tree: PathBuf,
     armed: bool,
+    /// A partial download to keep for resuming (see [`BlobTarget::Partial`]).
+    keep_blob: bool,
 }
 
 impl Drop for TempPaths {
     fn drop(&mut self) {
         if self.armed {
-            let _ = fs::remove_file(&self.blob);
+            if !self.keep_blob {
+                let _ = fs::remove_file(&self.blob);
+            }
             let _ = fs::remove_dir_all(&self.tree);
         }
     }
@@ -105,18 +121,38 @@ fn read_chunk<R: Read>(src: &mut R, buf: &mut [u8]) -> io::Result<usize> {
 /// is checked against the blob's digest.
 pub fn ingest_layer<R: Read>(
     store: &Store,
-    mut src: R,
+    src: R,
     expected_blob: Option<&Digest>,
 ) -> ImageResult<IngestedLayer> {
-    let temp = TempPaths {
-        blob: store.temp_path("blob"),
+    ingest_layer_into(store, src, expected_blob, BlobTarget::Temp)
+}
+
+/// [`ingest_layer`] with the blob going to `target`.
+pub fn ingest_layer_into<R: Read>(
+    store: &Store,
+    mut src: R,
+    expected_blob: Option<&Digest>,
+    target: BlobTarget,
+) -> ImageResult<IngestedLayer> {
+    let (blob_path, mut skip) = match &target {
+        BlobTarget::Temp => (store.temp_path("blob"), 0),
+        BlobTarget::Partial { path, have } => (path.clone(), *have),
+    };
+    let mut temp = TempPaths {
+        blob: blob_path,
         tree: store.temp_path("layer"),
         armed: true,
+        keep_blob: matches!(target, BlobTarget::Partial { .. }),
     };
     let diff_dir = temp.tree.join("diff");
     fs::create_dir_all(&diff_dir)
         .map_err(|e| ImageError::io(format!("creating {}", diff_dir.display()), e))?;
-    let file = File::create(&temp.blob)
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .append(skip > 0)
+        .write(true)
+        .truncate(skip == 0)
+        .open(&temp.blob)
         .map_err(|e| ImageError::io(format!("creating {}", temp.blob.display()), e))?;
 
     let (blob_tx, blob_rx) = sync_channel::<Arc<Vec<u8>>>(QUEUE);
@@ -124,12 +160,17 @@ pub fn ingest_layer<R: Read>(
     let (read_result, written, unpacked) = std::thread::scope(|s| {
         let blob_path = &temp.blob;
         let writer = s.spawn(move || -> ImageResult<(Digest, u64)> {
-            let mut out = HashingWriter::new(file);
+            let mut hasher = HashingWriter::new(io::sink());
+            let mut file = file;
             for chunk in blob_rx {
-                out.write_all(&chunk)
+                hasher.write_all(&chunk).expect("hashing cannot fail");
+                // Bytes a resumed download already has are only hashed.
+                let fresh = (skip as usize).min(chunk.len());
+                skip -= fresh as u64;
+                file.write_all(&chunk[fresh..])
                     .map_err(|e| ImageError::io(format!("writing {}", blob_path.display()), e))?;
             }
-            let (digest, size, _) = out.finish();
+            let (digest, size, _) = hasher.finish();
             Ok((digest, size))
         });
         let dest = &diff_dir;
@@ -165,6 +206,9 @@ pub fn ingest_layer<R: Read>(
         (read_result, written, unpacked)
     });
     read_result.map_err(|e| ImageError::io("reading layer", e))?;
+    // From here on the whole blob was read: if it is wrong, it is no use
+    // for resuming either.
+    temp.keep_blob = false;
     let (stats, diff_id, compression) = unpacked?;
     let (blob, blob_size) = written?;
 
@@ -175,6 +219,9 @@ pub fn ingest_layer<R: Read>(
             )));
         }
     }
+    // A verified download not committed after all (another layer failed)
+    // stays in ingest/ for the next pull.
+    temp.keep_blob = matches!(target, BlobTarget::Partial { .. });
     let record = LayerRecord {
         diff_id: diff_id.unwrap_or_else(|| blob.clone()),
         size: stats.size,

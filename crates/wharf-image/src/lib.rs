@@ -14,6 +14,7 @@
 pub mod archive;
 pub mod changes;
 pub mod commit;
+pub mod compress;
 mod error;
 pub mod import;
 pub mod ingest;

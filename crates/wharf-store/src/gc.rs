@@ -12,7 +12,7 @@ use rusqlite::Transaction;
 use wharf_oci::Digest;
 
 use crate::paths::remove_any;
-use crate::{images, layers, LayerRecord, Store, StoreResult};
+use crate::{distribution, images, layers, LayerRecord, Store, StoreResult};
 
 /// Objects whose rows are gone and whose files are to be deleted.
 #[derive(Debug, Default)]
@@ -41,6 +41,7 @@ impl Store {
             layers::delete(tx, &l.diff_id)?;
             blobs.push(l.blob.clone());
         }
+        blobs.extend(distribution::drop_dangling(tx)?);
         Ok(Garbage {
             layers: dead,
             blobs,
@@ -71,6 +72,7 @@ impl Store {
             for img in images::list(tx)? {
                 blobs.insert(img.id.hex().to_string());
             }
+            blobs.extend(distribution::stored_blobs(tx)?);
             Ok((
                 ls.iter()
                     .map(|l| l.diff_id.hex().to_string())

@@ -5,6 +5,7 @@
 //! db.sqlite                 metadata (WAL): images, tags, layers, ...
 //! blobs/sha256/<hex>        content-addressed blobs: configs, layer tars, manifests
 //! layers/<diff-id hex>/diff unpacked layer trees, overlay lower dirs
+//! ingest/<blob hex>         partial downloads, resumed by the next pull
 //! tmp/                      work in progress, named after the writing process
 //! trash/                    trees being deleted
 //! ```
@@ -25,6 +26,7 @@
 //! blob that another process is in the middle of referencing.
 
 pub mod containers;
+pub mod distribution;
 mod error;
 mod gc;
 pub mod images;

@@ -63,6 +63,33 @@ CREATE INDEX containers_by_image ON containers(image_id);
     r#"
 ALTER TABLE containers ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
 "#,
+    r#"
+-- Registry blobs known to hold a layer's tar (docker's distribution
+-- metadata): what a pull saw in a manifest, what a push compressed.
+CREATE TABLE layer_blobs (
+    diff_id    TEXT NOT NULL,
+    blob       TEXT NOT NULL,       -- digest of the (compressed) blob
+    media_type TEXT NOT NULL,
+    size       INTEGER NOT NULL,
+    stored     INTEGER NOT NULL,    -- 1: blobs/sha256/<blob> is kept for this layer
+    PRIMARY KEY (diff_id, blob)
+);
+CREATE INDEX layer_blobs_by_blob ON layer_blobs(blob);
+-- Repositories a blob is known to exist in, for cross-repository mounts.
+CREATE TABLE blob_sources (
+    blob       TEXT NOT NULL,
+    repository TEXT NOT NULL,       -- registry host and path: 127.0.0.1:5000/lib/node
+    PRIMARY KEY (blob, repository)
+);
+-- Manifests (and indexes) pulled or pushed, kept in blobs/ so a push of a
+-- pulled image keeps its digest.
+CREATE TABLE manifests (
+    digest     TEXT PRIMARY KEY,
+    image_id   TEXT NOT NULL,
+    media_type TEXT NOT NULL
+);
+CREATE INDEX manifests_by_image ON manifests(image_id);
+"#,
 ];
 
 pub(crate) fn open(path: &std::path::Path) -> StoreResult<Connection> {

@@ -41,6 +41,11 @@ impl Store {
         self.root.join("blobs/sha256").join(digest.hex())
     }
 
+    /// Where a download of blob `digest` collects its bytes until verified.
+    pub fn ingest_path(&self, digest: &Digest) -> PathBuf {
+        self.root.join("ingest").join(digest.hex())
+    }
+
     /// The unpacked tree of a layer (an overlay lower dir).
     pub fn layer_dir(&self, diff_id: &Digest) -> PathBuf {
         self.root.join("layers").join(diff_id.hex()).join("diff")

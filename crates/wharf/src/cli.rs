@@ -82,6 +82,14 @@ pub enum Command {
     Pause(NamesArgs),
     /// Unpause all processes within one or more containers
     Unpause(NamesArgs),
+    /// Log in to a registry
+    Login(LoginArgs),
+    /// Log out from a registry
+    Logout(LogoutArgs),
+    /// Download an image from a registry
+    Pull(PullArgs),
+    /// Upload an image to a registry
+    Push(PushArgs),
     /// Inspect changes to files or directories on a container's filesystem
     Diff(DiffArgs),
     /// Export a container's filesystem as a tar archive
@@ -123,6 +131,10 @@ pub enum ImageCommand {
     Import(ImportArgs),
     /// Remove unused images
     Prune(PruneArgs),
+    /// Download an image from a registry
+    Pull(PullArgs),
+    /// Upload an image to a registry
+    Push(PushArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -339,6 +351,15 @@ pub struct RunArgs {
     /// Connect a container to a network (none, host)
     #[arg(long, alias = "net")]
     pub network: Option<String>,
+    /// Pull image before running ("always"|"missing"|"never")
+    #[arg(long, default_value = "missing")]
+    pub pull: String,
+    /// Set platform if server is multi-platform capable
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Suppress the pull output
+    #[arg(short, long)]
+    pub quiet: bool,
     pub image: String,
     /// COMMAND [ARG...]
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -550,4 +571,58 @@ pub struct CpArgs {
     pub src: String,
     /// DEST_PATH or CONTAINER:DEST_PATH
     pub dest: String,
+}
+
+#[derive(Args, Debug)]
+pub struct LoginArgs {
+    /// Username
+    #[arg(short, long)]
+    pub username: Option<String>,
+    /// Password
+    #[arg(short, long)]
+    pub password: Option<String>,
+    /// Take the password from stdin
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// SERVER (default: Docker Hub)
+    pub server: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct LogoutArgs {
+    /// SERVER (default: Docker Hub)
+    pub server: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PullArgs {
+    /// Download all tagged images in the repository
+    #[arg(short, long = "all-tags")]
+    pub all_tags: bool,
+    /// Set platform if server is multi-platform capable
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Suppress verbose output
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Skip image verification (accepted; wharf always verifies digests)
+    #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub disable_content_trust: bool,
+    /// NAME[:TAG|@DIGEST]
+    pub name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct PushArgs {
+    /// Push all tagged images in the repository
+    #[arg(short, long = "all-tags")]
+    pub all_tags: bool,
+    /// Suppress verbose output
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Skip image signing (accepted; wharf does not sign)
+    #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub disable_content_trust: bool,
+    /// NAME[:TAG]
+    pub name: String,
 }

@@ -83,10 +83,14 @@ impl Engine {
         };
         let before = bound(&filter.before)?;
         let since = bound(&filter.since)?;
-        let (records, tags, parents) = self.store.read(|tx| {
+        let (records, tags, parents, digests) = self.store.read(|tx| {
             let recs = images::list(tx)?;
             let parents = parents_of(&recs);
-            Ok((recs, images::all_tags(tx)?, parents))
+            let mut digests = std::collections::HashMap::new();
+            for r in &recs {
+                digests.insert(r.id.clone(), images::repo_digests_of(tx, &r.id)?);
+            }
+            Ok((recs, images::all_tags(tx)?, parents, digests))
         })?;
         let mut out = Vec::new();
         for img in records {
@@ -108,11 +112,23 @@ impl Engine {
                 continue;
             }
             let created = img.created.as_deref().and_then(parse_time);
-            let row = |repository, tag| ImageSummary {
+            // The repo digest of the row's repository, as `images --digests` shows it.
+            let repo_digests = digests.get(&img.id).cloned().unwrap_or_default();
+            let digest_of = |repository: &Option<String>| {
+                repository.as_ref().and_then(|repo| {
+                    repo_digests.iter().find_map(|d| {
+                        let r = Reference::parse(d).ok()?;
+                        r.digest()
+                            .filter(|_| r.familiar_repository() == *repo)
+                            .map(|d| d.to_string())
+                    })
+                })
+            };
+            let row = |repository: Option<String>, tag| ImageSummary {
                 id: img.id.clone(),
+                digest: digest_of(&repository),
                 repository,
                 tag,
-                digest: None,
                 created,
                 size: img.size,
             };

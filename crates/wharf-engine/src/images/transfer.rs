@@ -83,7 +83,10 @@ impl Engine {
     }
 
     /// Every tag of one repository (`docker.io/library/busybox`).
-    fn repository_tags(&self, repository: &str) -> EngineResult<Vec<(Reference, Digest)>> {
+    pub(crate) fn repository_tags(
+        &self,
+        repository: &str,
+    ) -> EngineResult<Vec<(Reference, Digest)>> {
         let tags = self.store.read(|tx| wharf_store::images::all_tags(tx))?;
         Ok(tags
             .into_iter()

@@ -6,10 +6,12 @@ use std::process::ExitCode;
 use chrono::Utc;
 use serde_json::json;
 use wharf_engine::containers::CreateRequest;
+use wharf_engine::registry::PullPolicy;
 use wharf_engine::{Engine, EngineError};
 use wharf_format::{ellipsis, human_duration, parse_size, since};
 use wharf_runtime::spec::{NetworkMode, RunOptions};
 
+use super::progress::{Render, Stream};
 use crate::cli::{KillArgs, MonitorArgs, NamesArgs, PsArgs, RmArgs, RunArgs, StartArgs, StopArgs};
 use crate::exit::{fail, fail_with};
 use crate::output::print_list;
@@ -110,8 +112,17 @@ fn start_error(e: EngineError) -> anyhow::Error {
     fail_with(e.to_string(), code as u8)
 }
 
+/// Pull the image first if `--pull` says so; docker's pull lines go to stderr.
+fn ensure_image(engine: &Engine, a: &RunArgs) -> anyhow::Result<()> {
+    let policy = PullPolicy::parse(&a.pull)?;
+    let render = Render::new(Stream::Stderr, a.quiet);
+    engine.ensure_image(&a.image, policy, a.platform.as_deref(), &render)?;
+    Ok(())
+}
+
 pub fn run(engine: &Engine, a: RunArgs) -> anyhow::Result<ExitCode> {
     let req = create_request(&a)?;
+    ensure_image(engine, &a)?;
     let id = engine.create_container(&req)?;
     let started = engine
         .start_container(&id, !a.detach)
@@ -126,7 +137,9 @@ pub fn run(engine: &Engine, a: RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn create(engine: &Engine, a: RunArgs) -> anyhow::Result<ExitCode> {
-    let id = engine.create_container(&create_request(&a)?)?;
+    let req = create_request(&a)?;
+    ensure_image(engine, &a)?;
+    let id = engine.create_container(&req)?;
     println!("{id}");
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,8 @@
 mod containers;
 mod images;
 mod inspect;
+mod progress;
+mod registry;
 mod stats;
 mod system;
 mod transfer;
@@ -27,6 +29,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             images::history(&engine, a)
         }
         Command::Image(ImageCommand::Prune(a)) => images::prune(&engine, a),
+        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => registry::pull(&engine, a),
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => registry::push(&engine, a),
+        Command::Login(a) => registry::login(&engine, a),
+        Command::Logout(a) => registry::logout(&engine, a),
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => transfer::save(&engine, a),
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => transfer::load(&engine, a),
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => {

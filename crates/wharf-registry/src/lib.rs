@@ -1,0 +1,39 @@
+//! wharf-registry: talking to OCI/Docker registries (distribution API v2)
+//! the way docker does.
+//!
+//! - [`options`]: insecure registries, per-registry CAs, timeouts,
+//! - [`credentials`]: `~/.docker/config.json`, credential helpers,
+//! - [`Session`]: one registry host — endpoint choice (HTTPS, HTTP for
+//!   insecure registries), anonymous/basic/bearer-token auth,
+//! - [`pull()`]: manifest → platform → config → layers, in parallel,
+//!   unpacked as they arrive, verified, resumable, committed atomically,
+//! - [`push()`]: layers skipped/mounted/uploaded (gzip on demand), config,
+//!   manifest,
+//! - [`progress`]: events for the caller to render.
+//!
+//! The API is blocking; each [`Session`] runs its own small async runtime
+//! for the HTTP client. Nothing here knows about the CLI.
+
+mod auth;
+mod blobs;
+mod client;
+pub mod credentials;
+mod error;
+pub mod manifest;
+pub mod options;
+pub mod progress;
+mod pull;
+mod push;
+mod retry;
+mod session;
+mod tls;
+mod upload;
+
+pub use credentials::{Credential, DockerConfig};
+pub use error::{RegistryError, RegistryResult};
+pub use manifest::Platform;
+pub use options::RegistryOptions;
+pub use progress::{Event, LayerStatus, Progress, Silent};
+pub use pull::{pull, PullOptions, Pulled};
+pub use push::{push, Pushed};
+pub use session::Session;
