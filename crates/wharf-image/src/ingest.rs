@@ -185,6 +185,7 @@ pub fn ingest_layer_into<R: Read>(
             )
         });
         let read_result = (|| -> io::Result<()> {
+            let mut tree_tx = Some(tree_tx);
             loop {
                 let mut buf = vec![0u8; CHUNK];
                 let n = read_chunk(&mut src, &mut buf)?;
@@ -194,13 +195,20 @@ pub fn ingest_layer_into<R: Read>(
                 buf.truncate(n);
                 let chunk = Arc::new(buf);
                 // A worker that hung up has failed; its error is reported below.
-                if blob_tx.send(chunk.clone()).is_err() || tree_tx.send(chunk).is_err() {
+                if blob_tx.send(chunk.clone()).is_err() {
                     return Ok(());
+                }
+                if tree_tx.as_ref().is_some_and(|t| t.send(chunk).is_err()) {
+                    // A tampered blob usually breaks the unpacker first; read
+                    // on so the digest check can name the real cause.
+                    if expected_blob.is_none() {
+                        return Ok(());
+                    }
+                    tree_tx = None;
                 }
             }
         })();
         drop(blob_tx);
-        drop(tree_tx);
         let written = writer.join().expect("blob writer panicked");
         let unpacked = unpacker.join().expect("layer unpacker panicked");
         (read_result, written, unpacked)
@@ -209,9 +217,7 @@ pub fn ingest_layer_into<R: Read>(
     // From here on the whole blob was read: if it is wrong, it is no use
     // for resuming either.
     temp.keep_blob = false;
-    let (stats, diff_id, compression) = unpacked?;
     let (blob, blob_size) = written?;
-
     if let Some(want) = expected_blob {
         if *want != blob {
             return Err(ImageError::invalid(format!(
@@ -219,6 +225,7 @@ pub fn ingest_layer_into<R: Read>(
             )));
         }
     }
+    let (stats, diff_id, compression) = unpacked?;
     // A verified download not committed after all (another layer failed)
     // stays in ingest/ for the next pull.
     temp.keep_blob = matches!(target, BlobTarget::Partial { .. });

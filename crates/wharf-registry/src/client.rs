@@ -239,6 +239,11 @@ impl RegistryClient {
             .await
     }
 
+    /// Reach the registry (and learn how it authenticates).
+    pub async fn ping(&self) -> RegistryResult<()> {
+        self.endpoint().await.map(|_| ())
+    }
+
     /// Check that the credentials (if any) are accepted: docker's login.
     pub async fn login_check(&self) -> RegistryResult<()> {
         let ep = self.endpoint().await?;

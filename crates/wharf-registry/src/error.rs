@@ -62,7 +62,16 @@ impl RegistryError {
             RegistryError::NotFound(m) => RegistryError::NotFound(wrap(m)),
             RegistryError::Protocol(m) => RegistryError::Protocol(wrap(m)),
             RegistryError::Invalid(m) => RegistryError::Invalid(wrap(m)),
-            other => RegistryError::Protocol(wrap(other.to_string())),
+            other => other,
+        }
+    }
+
+    /// [`RegistryError::context`] unless the message already names `name`.
+    pub(crate) fn naming(self, name: &str, what: &str) -> RegistryError {
+        if self.to_string().contains(name) {
+            self
+        } else {
+            self.context(what)
         }
     }
 

@@ -47,8 +47,20 @@ fn short(d: &Digest) -> String {
     d.short().to_string()
 }
 
-/// Pull `reference` (tag or digest) into `store`.
+/// Pull `reference` (tag or digest) into `store`. Errors name the image.
 pub fn pull(
+    session: &Session,
+    store: &Store,
+    reference: &Reference,
+    opts: &PullOptions,
+    progress: &dyn Progress,
+) -> RegistryResult<Pulled> {
+    let shown = reference.familiar();
+    pull_one(session, store, reference, opts, progress)
+        .map_err(|e| e.naming(&shown, &format!("pulling {shown}")))
+}
+
+fn pull_one(
     session: &Session,
     store: &Store,
     reference: &Reference,

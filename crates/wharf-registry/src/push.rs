@@ -37,8 +37,21 @@ pub struct Pushed {
 /// gzip level for pushed layers: docker's speed-leaning default.
 const GZIP_LEVEL: u32 = 3;
 
-/// Push image `image_id` as `reference` (which carries the tag).
+/// Push image `image_id` as `reference` (which carries the tag). Errors
+/// name the image.
 pub fn push(
+    session: &Session,
+    store: &Store,
+    reference: &Reference,
+    image_id: &Digest,
+    progress: &dyn Progress,
+) -> RegistryResult<Pushed> {
+    let shown = reference.familiar();
+    push_one(session, store, reference, image_id, progress)
+        .map_err(|e| e.naming(&shown, &format!("pushing {shown}")))
+}
+
+fn push_one(
     session: &Session,
     store: &Store,
     reference: &Reference,
@@ -48,6 +61,8 @@ pub fn push(
     let tag = reference.tag().unwrap_or("latest").to_string();
     let path = reference.path();
     let img = load_stored(store, image_id)?;
+    // Unreachable registries fail here, before any per-layer retries.
+    session.block_on(session.client.ping())?;
     let reused = reusable_manifest(store, &img)?;
     for l in img.layers.iter().rev() {
         layer(progress, l.diff_id.short(), LayerStatus::Preparing);
