@@ -1,6 +1,7 @@
 //! gzip for push, on all cores: the tar is cut into blocks that are
-//! compressed independently, each as a complete gzip member, and written
-//! in order. A multi-member gzip file is plain gzip (RFC 1952): docker,
+//! compressed independently (libdeflate: as small as zlib at level 1,
+//! as fast as zlib-rs at its fastest), each as a complete gzip member,
+//! and written in order. A multi-member gzip file is plain gzip (RFC 1952): docker,
 //! containerd and skopeo read it as one stream. The ratio is within a
 //! percent of single-stream gzip at the same level.
 
@@ -8,8 +9,6 @@ use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Mutex;
-
-use flate2::write::GzEncoder;
 
 /// Bytes per gzip member: big enough that headers and the reset
 /// dictionary cost nothing, small enough to keep every core busy.
@@ -31,16 +30,24 @@ pub fn gzip_parallel<R: Read + Send, W: Write>(
         for _ in 0..threads {
             let done_tx = done_tx.clone();
             let job_rx = &job_rx;
-            s.spawn(move || loop {
-                let job = job_rx.lock().expect("job queue").recv();
-                let Ok((seq, block)) = job else { return };
-                let mut enc = GzEncoder::new(
-                    Vec::with_capacity(block.len() / 2),
-                    flate2::Compression::new(level),
-                );
-                let r = enc.write_all(&block).and_then(|()| enc.finish());
-                if done_tx.send((seq, r)).is_err() {
-                    return;
+            s.spawn(move || {
+                let level = libdeflater::CompressionLvl::new(level as i32)
+                    .unwrap_or(libdeflater::CompressionLvl::fastest());
+                let mut compressor = libdeflater::Compressor::new(level);
+                loop {
+                    let job = job_rx.lock().expect("job queue").recv();
+                    let Ok((seq, block)) = job else { return };
+                    let mut out = vec![0u8; compressor.gzip_compress_bound(block.len())];
+                    let r = compressor
+                        .gzip_compress(&block, &mut out)
+                        .map(|n| {
+                            out.truncate(n);
+                            out
+                        })
+                        .map_err(|e| io::Error::other(format!("gzip: {e:?}")));
+                    if done_tx.send((seq, r)).is_err() {
+                        return;
+                    }
                 }
             });
         }

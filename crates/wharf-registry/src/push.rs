@@ -34,8 +34,10 @@ pub struct Pushed {
     pub size: usize,
 }
 
-/// gzip level for pushed layers: docker's speed-leaning default.
-const GZIP_LEVEL: u32 = 3;
+/// libdeflate's level for pushed layers: its fastest, which compresses
+/// about as well as docker's gzip (Go's default level) at several times
+/// the speed.
+const GZIP_LEVEL: u32 = 1;
 
 /// Push image `image_id` as `reference` (which carries the tag). Errors
 /// name the image.
