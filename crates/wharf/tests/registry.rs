@@ -12,7 +12,8 @@ use std::process::{Command, Output, Stdio};
 
 use common::{docker, require_docker, sh, unique, DockerImages, Wharf};
 use registry_env::{
-    free_port, htpasswd, http, make_certs, Registry, RegistryConfig, Silent, TokenServer,
+    free_port, htpasswd, http, make_certs, CuttingProxy, Registry, RegistryConfig, Silent,
+    TokenServer,
 };
 
 /// A wharf store with its own docker config dir and certs.d.
@@ -590,4 +591,144 @@ fn hanging_registry_times_out() {
     let t = std::time::Instant::now();
     let err = c.pull_fails_cleanly(&format!("{host}/me/x:1"), &[&host, "timeout"]);
     assert!(t.elapsed().as_secs() < 20, "took {:?}: {err}", t.elapsed());
+}
+
+/// The registry's layer blob file (the biggest) and its digest.
+fn layer_blob(reg: &Registry) -> (PathBuf, String) {
+    let path = reg
+        .blob_files()
+        .into_iter()
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap();
+    let hex = path
+        .parent()
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    (path, hex)
+}
+
+#[test]
+fn dropped_connections_are_resumed_where_they_broke() {
+    let reg = Registry::start(RegistryConfig::default());
+    let a = Client::new();
+    let name = format!("{}/me/flaky:1", reg.host());
+    import_unique(&a, &name);
+    a.ok(["push", &name]);
+    let (blob, _) = layer_blob(&reg);
+    let size = std::fs::metadata(&blob).unwrap().len() as usize;
+    // Every connection dies after a third of the layer: only a pull that
+    // resumes with Range requests gets through (a restart never would).
+    let proxy = CuttingProxy::start(reg.port, size / 3);
+    let via = format!("127.0.0.1:{}/me/flaky:1", proxy.port);
+    let b = Client::new();
+    let out = b.ok(["pull", &via]);
+    assert!(out.contains("Retrying in"), "{out}");
+    assert!(proxy.connections.load(std::sync::atomic::Ordering::SeqCst) >= 3);
+    assert_eq!(b.w.image_id(&via), a.w.image_id(&name));
+}
+
+#[test]
+fn an_interrupted_download_is_resumed_by_the_next_pull() {
+    let reg = Registry::start(RegistryConfig::default());
+    let a = Client::new();
+    let name = format!("{}/me/resume:1", reg.host());
+    import_unique(&a, &name);
+    a.ok(["push", &name]);
+    let (blob, hex) = layer_blob(&reg);
+    let data = std::fs::read(&blob).unwrap();
+    let half = data.len() / 2;
+    // What an earlier, killed pull left: the first half, in ingest/.
+    let b = Client::new();
+    b.ok(["images"]);
+    std::fs::write(b.w.root().join("ingest").join(&hex), &data[..half]).unwrap();
+    // Spoil the registry's first half: only a pull that asks for the
+    // second half alone still verifies.
+    let mut spoiled = data.clone();
+    for x in &mut spoiled[..half] {
+        *x ^= 0xff;
+    }
+    std::fs::write(&blob, spoiled).unwrap();
+    b.ok(["pull", &name]);
+    assert_eq!(b.w.image_id(&name), a.w.image_id(&name));
+    assert!(
+        !b.w.root().join("ingest").join(&hex).exists(),
+        "moved into blobs/"
+    );
+    assert!(b.w.root().join("blobs/sha256").join(&hex).exists());
+}
+
+#[test]
+fn credentials_go_through_the_configured_helper() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let reg = Registry::start(RegistryConfig {
+        htpasswd: Some(htpasswd(dir.path(), "me", "helped")),
+        ..Default::default()
+    });
+    // A docker-credential-* helper keeping one entry in a file.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let store = dir.path().join("helper-store.json");
+    let helper = bin.join("docker-credential-wharftest");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\ncase \"$1\" in\n store) cat > {s} ;;\n get) read url; [ -f {s} ] && cat {s} || {{ echo 'credentials not found in native keychain'; exit 1; }} ;;\n erase) rm -f {s} ;;\nesac\n",
+            s = store.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let c = Client::new();
+    std::fs::create_dir_all(c.config_dir()).unwrap();
+    std::fs::write(
+        c.config_dir().join("config.json"),
+        r#"{"credsStore":"wharftest"}"#,
+    )
+    .unwrap();
+    let run = |args: &[&str], stdin: &[u8]| {
+        let mut cmd = c.cmd(args);
+        cmd.env("PATH", &path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(stdin).unwrap();
+        }
+        child.wait_with_output().unwrap()
+    };
+    let out = run(
+        &["login", "-u", "me", "--password-stdin", &reg.host()],
+        b"helped\n",
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("unencrypted"),
+        "{out:?}"
+    );
+    let kept = std::fs::read_to_string(&store).unwrap();
+    assert!(kept.contains("\"Secret\":\"helped\""), "{kept}");
+    let config = std::fs::read_to_string(c.config_dir().join("config.json")).unwrap();
+    assert!(
+        !config.contains("helped") && config.contains(&reg.host()),
+        "{config}"
+    );
+
+    let name = format!("{}/me/helped:1", reg.host());
+    c.w.import_busybox(&name);
+    let out = run(&["push", &name], b"");
+    assert!(out.status.success(), "{out:?}");
+    let out = run(&["logout", &reg.host()], b"");
+    assert!(out.status.success(), "{out:?}");
+    assert!(!store.exists(), "erased from the helper");
 }

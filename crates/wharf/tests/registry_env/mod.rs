@@ -259,3 +259,69 @@ pub fn http(
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
     (status, head, out[split + 4..].to_vec())
 }
+
+/// A loopback proxy to `target` that cuts every connection after it has
+/// passed `cut_after` bytes of answers: a flaky network.
+pub struct CuttingProxy {
+    pub port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    pub connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CuttingProxy {
+    pub fn start(target: u16, cut_after: usize) -> CuttingProxy {
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (s, n) = (stop.clone(), connections.clone());
+        std::thread::spawn(move || {
+            for c in listener.incoming() {
+                if s.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(client) = c else { continue };
+                let Ok(upstream) = TcpStream::connect(("127.0.0.1", target)) else {
+                    continue;
+                };
+                n.fetch_add(1, Ordering::SeqCst);
+                let (mut c_read, mut u_write) =
+                    (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c_read, &mut u_write);
+                });
+                std::thread::spawn(move || {
+                    let (mut u_read, mut c_write) = (upstream, client);
+                    let mut passed = 0;
+                    let mut buf = [0u8; 8192];
+                    while passed < cut_after {
+                        let Ok(k) = u_read.read(&mut buf) else { break };
+                        if k == 0 {
+                            break;
+                        }
+                        let k2 = k.min(cut_after - passed);
+                        if c_write.write_all(&buf[..k2]).is_err() {
+                            break;
+                        }
+                        passed += k2;
+                    }
+                    let _ = c_write.shutdown(std::net::Shutdown::Both);
+                    let _ = u_read.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        });
+        CuttingProxy {
+            port,
+            stop,
+            connections,
+        }
+    }
+}
+
+impl Drop for CuttingProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
