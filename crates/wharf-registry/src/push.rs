@@ -134,11 +134,11 @@ fn push_one(
     })
 }
 
+/// A stored manifest: its bytes, media type and layer descriptors.
+type StoredManifest = (Vec<u8>, String, Vec<Descriptor>);
+
 /// A stored manifest of this image whose layer blobs wharf still has.
-fn reusable_manifest(
-    store: &Store,
-    img: &StoredImage,
-) -> RegistryResult<Option<(Vec<u8>, String, Vec<Descriptor>)>> {
+fn reusable_manifest(store: &Store, img: &StoredImage) -> RegistryResult<Option<StoredManifest>> {
     let known = store.read(|tx| distribution::manifests_of(tx, &img.id))?;
     for (digest, media_type) in known {
         if media_type != mt::DOCKER_MANIFEST && media_type != mt::OCI_MANIFEST {
