@@ -9,7 +9,8 @@
 #   bench/registry.sh                 # builds wharf (release) if needed
 #   RUNS=3 ROOTFS=/path/to/rootfs.tar bench/registry.sh
 #
-# Fairness: each run gets a fresh registry and fresh stores, so nobody
+# Fairness: each run gets a fresh registry, fresh stores and a unique
+# layer (a marker file appended to the tar), so nobody
 # finds a blob already there; both engines push their own import of the
 # same tar (each compresses it: wharf gzips on all cores, docker with
 # Go's gzip); both pull what docker pushed (the same bytes), cold: docker
@@ -62,12 +63,20 @@ declare -A times
 
 echo "rootfs $ROOTFS ($(du -h "$ROOTFS" | cut -f1)), load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for i in $(seq "$RUNS"); do
+  # A marker file makes the layer unique: docker shares layers by diff ID
+  # with any image made from the same tar (node:18 itself), and a shared
+  # layer would survive `docker rmi` and make its pull a no-op.
+  mkdir -p "$work/marker"
+  echo "$i $$ $(date +%s%N)" >"$work/marker/wharf-bench-marker"
+  cp "$ROOTFS" "$work/rootfs.tar"
+  tar -rf "$work/rootfs.tar" -C "$work/marker" ./wharf-bench-marker
   start_registry
   wimg=$REG/bench/node-wharf:18 dimg=$REG/bench/node-docker:18
   docker_refs+=("$dimg")
   rm -rf "$work/push-root" "$work/pull-root"
-  "$WHARF" --root "$work/push-root" import "$ROOTFS" "$wimg" >/dev/null
-  "$DOCKER" import "$ROOTFS" "$dimg" >/dev/null
+  "$WHARF" --root "$work/push-root" import "$work/rootfs.tar" "$wimg" >/dev/null
+  "$DOCKER" import "$work/rootfs.tar" "$dimg" >/dev/null
+  rm -f "$work/rootfs.tar"
   settle
   times[push.docker]+=" $(timed "$DOCKER" push "$dimg")"
   settle

@@ -242,7 +242,10 @@ pub fn ingest_layer_into<R: Read>(
 
 /// The unpacking worker: sniff the compression, unpack, and (for compressed
 /// blobs) hash the tar stream for the diff ID. Reads its input to the end.
-fn unpack<R: Read>(src: R, dest: &Path) -> ImageResult<(ApplyStats, Option<Digest>, Compression)> {
+fn unpack<R: Read + Send>(
+    src: R,
+    dest: &Path,
+) -> ImageResult<(ApplyStats, Option<Digest>, Compression)> {
     let mut buffered = BufReader::with_capacity(CHUNK, src);
     let head = buffered
         .fill_buf()
@@ -267,17 +270,50 @@ fn unpack<R: Read>(src: R, dest: &Path) -> ImageResult<(ApplyStats, Option<Diges
 }
 
 /// Unpack through a decoder, hashing the decompressed stream for the diff ID,
-/// and hand the underlying reader back.
-fn unpack_via<D: Read, B>(
+/// and hand the underlying reader back. Decoding (and hashing) runs in its
+/// own thread, ahead of the unpacker: for a big layer each takes seconds,
+/// and two cores do them at once.
+fn unpack_via<D: Read + Send, B: Send>(
     decoder: D,
     dest: &Path,
-    into_inner: impl FnOnce(D) -> B,
+    into_inner: impl FnOnce(D) -> B + Send,
 ) -> ImageResult<(ApplyStats, Option<Digest>, B)> {
-    let mut hashed = HashingReader::new(decoder);
-    let stats = apply_layer(&mut hashed, dest)?;
-    // The decoder may stop at the tar's end; the rest must still be hashed.
-    io::copy(&mut hashed, &mut io::sink())
-        .map_err(|e| ImageError::invalid(format!("invalid compressed layer: {e}")))?;
-    let (diff_id, _, decoder) = hashed.finish();
-    Ok((stats, Some(diff_id), into_inner(decoder)))
+    let (tx, rx) = sync_channel::<Arc<Vec<u8>>>(QUEUE);
+    std::thread::scope(|s| {
+        let decoding = s.spawn(move || -> io::Result<(Digest, B)> {
+            let mut hashed = HashingReader::new(decoder);
+            let mut tx = Some(tx);
+            loop {
+                let mut buf = vec![0u8; CHUNK];
+                let n = read_chunk(&mut hashed, &mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                buf.truncate(n);
+                // The unpacker stops at the tar's end (or fails): the rest
+                // must still be hashed.
+                if tx.as_ref().is_some_and(|t| t.send(Arc::new(buf)).is_err()) {
+                    tx = None;
+                }
+            }
+            let (diff_id, _, decoder) = hashed.finish();
+            Ok((diff_id, into_inner(decoder)))
+        });
+        let mut reader = ChannelReader {
+            rx,
+            chunk: Arc::new(Vec::new()),
+            pos: 0,
+        };
+        let applied = apply_layer(&mut reader, dest);
+        // Hang up so a decoder still sending is not blocked forever.
+        drop(reader);
+        let decoded = decoding.join().expect("layer decoder panicked");
+        match (applied, decoded) {
+            (_, Err(e)) => Err(ImageError::invalid(format!(
+                "invalid compressed layer: {e}"
+            ))),
+            (Err(e), _) => Err(e.into()),
+            (Ok(stats), Ok((diff_id, inner))) => Ok((stats, Some(diff_id), inner)),
+        }
+    })
 }

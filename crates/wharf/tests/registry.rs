@@ -178,7 +178,9 @@ fn push_pull_and_run_over_plain_http() {
     assert_eq!(b.w.image_id(&by_digest), id);
     // rmi takes the pulled layer, blob, config and manifest with it.
     b.ok(["rmi", &name]);
-    let left: Vec<_> = std::fs::read_dir(b.w.root().join("blobs/sha256")).unwrap().collect();
+    let left: Vec<_> = std::fs::read_dir(b.w.root().join("blobs/sha256"))
+        .unwrap()
+        .collect();
     assert!(left.is_empty(), "blobs left after rmi: {left:?}");
 
     // run pulls what is missing, saying so on stderr as docker does.
