@@ -16,7 +16,7 @@ use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 
 use wharf_oci::media_types::Compression;
-use wharf_oci::{Digest, HashingReader, HashingWriter};
+use wharf_oci::{Digest, HashingWriter};
 use wharf_store::{LayerRecord, Store};
 
 use crate::layer::{apply_layer, ApplyStats};
@@ -270,37 +270,51 @@ fn unpack<R: Read + Send>(
 }
 
 /// Unpack through a decoder, hashing the decompressed stream for the diff ID,
-/// and hand the underlying reader back. Decoding (and hashing) runs in its
-/// own thread, ahead of the unpacker: for a big layer each takes seconds,
-/// and two cores do them at once.
+/// and hand the underlying reader back. Decoding, hashing and unpacking
+/// each run in their own thread: for a big layer each takes a second or
+/// more, and this way they overlap on every core.
 fn unpack_via<D: Read + Send, B: Send>(
     decoder: D,
     dest: &Path,
     into_inner: impl FnOnce(D) -> B + Send,
 ) -> ImageResult<(ApplyStats, Option<Digest>, B)> {
-    let (tx, rx) = sync_channel::<Arc<Vec<u8>>>(QUEUE);
+    let (tree_tx, tree_rx) = sync_channel::<Arc<Vec<u8>>>(QUEUE);
+    let (hash_tx, hash_rx) = sync_channel::<Arc<Vec<u8>>>(QUEUE);
     std::thread::scope(|s| {
-        let decoding = s.spawn(move || -> io::Result<(Digest, B)> {
-            let mut hashed = HashingReader::new(decoder);
-            let mut tx = Some(tx);
+        let hashing = s.spawn(move || {
+            let mut h = HashingWriter::new(io::sink());
+            for chunk in hash_rx {
+                h.write_all(&chunk).expect("hashing cannot fail");
+            }
+            h.finish().0
+        });
+        let decoding = s.spawn(move || -> io::Result<B> {
+            let mut decoder = decoder;
+            let mut tree_tx = Some(tree_tx);
             loop {
                 let mut buf = vec![0u8; CHUNK];
-                let n = read_chunk(&mut hashed, &mut buf)?;
+                let n = read_chunk(&mut decoder, &mut buf)?;
                 if n == 0 {
                     break;
                 }
                 buf.truncate(n);
+                let chunk = Arc::new(buf);
                 // The unpacker stops at the tar's end (or fails): the rest
                 // must still be hashed.
-                if tx.as_ref().is_some_and(|t| t.send(Arc::new(buf)).is_err()) {
-                    tx = None;
+                if tree_tx
+                    .as_ref()
+                    .is_some_and(|t| t.send(chunk.clone()).is_err())
+                {
+                    tree_tx = None;
                 }
+                hash_tx
+                    .send(chunk)
+                    .expect("the hasher outlives the decoder");
             }
-            let (diff_id, _, decoder) = hashed.finish();
-            Ok((diff_id, into_inner(decoder)))
+            Ok(into_inner(decoder))
         });
         let mut reader = ChannelReader {
-            rx,
+            rx: tree_rx,
             chunk: Arc::new(Vec::new()),
             pos: 0,
         };
@@ -308,12 +322,13 @@ fn unpack_via<D: Read + Send, B: Send>(
         // Hang up so a decoder still sending is not blocked forever.
         drop(reader);
         let decoded = decoding.join().expect("layer decoder panicked");
+        let diff_id = hashing.join().expect("layer hasher panicked");
         match (applied, decoded) {
             (_, Err(e)) => Err(ImageError::invalid(format!(
                 "invalid compressed layer: {e}"
             ))),
             (Err(e), _) => Err(e.into()),
-            (Ok(stats), Ok((diff_id, inner))) => Ok((stats, Some(diff_id), inner)),
+            (Ok(stats), Ok(inner)) => Ok((stats, Some(diff_id), inner)),
         }
     })
 }
