@@ -182,11 +182,7 @@ pub(crate) async fn fetch_small(
     if !resp.status().is_success() {
         return Err(status_error(resp, &format!("fetching blob {digest}")).await);
     }
-    let url = resp.url().to_string();
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|e| transport_error(&Method::GET, &url, e, client.timeout()))?;
+    let body = read_capped(resp, client, &format!("blob {digest}")).await?;
     let got = Digest::of(&body);
     if got != *digest {
         return Err(RegistryError::Protocol(format!(
@@ -194,4 +190,32 @@ pub(crate) async fn fetch_small(
         )));
     }
     Ok(body.to_vec())
+}
+
+/// Larger than any config or manifest; keeps a hostile registry from
+/// filling memory with a "config".
+pub(crate) const MAX_METADATA: usize = 64 << 20;
+
+/// A small answer's body, refused past [`MAX_METADATA`].
+pub(crate) async fn read_capped(
+    mut resp: reqwest::Response,
+    client: &RegistryClient,
+    what: &str,
+) -> RegistryResult<Vec<u8>> {
+    let url = resp.url().to_string();
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(b)) => {
+                body.extend_from_slice(&b);
+                if body.len() > MAX_METADATA {
+                    return Err(RegistryError::Protocol(format!(
+                        "{what} from {url} is larger than {MAX_METADATA} bytes"
+                    )));
+                }
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => return Err(transport_error(&Method::GET, &url, e, client.timeout())),
+        }
+    }
 }

@@ -67,10 +67,6 @@ pub enum Event {
         tag: String,
         path: String,
     },
-    /// `The push refers to repository [127.0.0.1:5000/me/app]`
-    PushRefersTo {
-        repository: String,
-    },
     Layer {
         id: String,
         status: LayerStatus,

@@ -109,10 +109,9 @@ impl Session {
                 .get("docker-content-digest")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<Digest>().ok());
-            let url = resp.url().to_string();
-            let bytes = resp.bytes().await.map_err(|e| {
-                crate::client::transport_error(&Method::GET, &url, e, self.client.timeout())
-            })?;
+            let bytes =
+                crate::blobs::read_capped(resp, &self.client, &format!("the manifest of {shown}"))
+                    .await?;
             let digest = Digest::of(&bytes);
             let expected = reference.parse::<Digest>().ok().or(claimed);
             if let Some(want) = expected {
@@ -127,7 +126,7 @@ impl Session {
                 manifest,
                 media_type,
                 digest,
-                bytes: bytes.to_vec(),
+                bytes,
             })
         })
     }

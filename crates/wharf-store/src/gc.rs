@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 use std::fs;
 
+use nix::fcntl::{Flock, FlockArg};
 use rusqlite::Transaction;
 use wharf_oci::Digest;
 
@@ -60,9 +61,26 @@ impl Store {
         }
     }
 
+    /// Drop partial downloads kept in `ingest/` for resuming, except those
+    /// a pull is writing right now (it holds their flock).
+    fn sweep_ingest(&self) {
+        let Ok(entries) = fs::read_dir(self.root().join("ingest")) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let Ok(f) = fs::OpenOptions::new().write(true).open(e.path()) else {
+                continue;
+            };
+            if Flock::lock(f, FlockArg::LockExclusiveNonblock).is_ok() {
+                tracing::debug!(path = %e.path().display(), "removing a partial download");
+                remove_any(&e.path());
+            }
+        }
+    }
+
     /// Remove layer trees and blobs that have no row (left by a process
-    /// killed between moving them into place and recording them), and what
-    /// dead processes left in `tmp/`. Takes the GC lock.
+    /// killed between moving them into place and recording them), partial
+    /// downloads, and what dead processes left in `tmp/`. Takes the GC lock.
     pub fn sweep_orphans(&self) -> StoreResult<()> {
         let _lock = self.gc_lock()?;
         self.sweep();
@@ -80,6 +98,7 @@ impl Store {
                 blobs,
             ))
         })?;
+        self.sweep_ingest();
         for (dir, known) in [("layers", &known_layers), ("blobs/sha256", &known_blobs)] {
             let Ok(entries) = fs::read_dir(self.root().join(dir)) else {
                 continue;

@@ -649,7 +649,12 @@ fn an_interrupted_download_is_resumed_by_the_next_pull() {
     // What an earlier, killed pull left: the first half, in ingest/.
     let b = Client::new();
     b.ok(["images"]);
-    std::fs::write(b.w.root().join("ingest").join(&hex), &data[..half]).unwrap();
+    let partial = b.w.root().join("ingest").join(&hex);
+    // Prune drops partial downloads nobody is writing.
+    std::fs::write(&partial, &data[..half]).unwrap();
+    b.ok(["image", "prune", "-f"]);
+    assert!(!partial.exists(), "prune leaves partial downloads");
+    std::fs::write(&partial, &data[..half]).unwrap();
     // Spoil the registry's first half: only a pull that asks for the
     // second half alone still verifies.
     let mut spoiled = data.clone();

@@ -125,9 +125,6 @@ impl Progress for Render {
         }
         match e {
             Event::PullingFrom { tag, path } => self.line(&format!("{tag}: Pulling from {path}")),
-            Event::PushRefersTo { repository } => {
-                self.line(&format!("The push refers to repository [{repository}]"))
-            }
             Event::Layer { id, status } => self.layer(&id, &status),
             Event::Status(s) => self.line(&s),
         }
