@@ -251,6 +251,16 @@ fn docker_pulls_what_wharf_pushes_and_the_other_way() {
     ]));
     assert_eq!(ran.trim(), "docker-ran");
 
+    // A layer over 4 MiB goes out as several gzip members: docker reads them.
+    let big = format!("{}/{}:big", reg.host(), unique("interop"));
+    let _cleanup_big = DockerImages(vec![big.clone()]);
+    import_unique_sized(&c, &big, 20 << 20);
+    let out = c.ok(["push", &big]);
+    assert!(out.contains(": Pushed"), "{out}");
+    sh(docker().args(["pull", &big]));
+    let docker_id = sh(docker().args(["image", "inspect", "--format", "{{.Id}}", &big]));
+    assert_eq!(docker_id.trim(), c.w.image_id(&big));
+
     // docker pushes an image of its own; wharf pulls and runs it.
     let from_docker = format!("{}/{}:d", reg.host(), unique("interop"));
     let _cleanup2 = DockerImages(vec![from_docker.clone()]);
@@ -543,6 +553,10 @@ fn missing_manifest_fails_cleanly() {
 
 /// Import a one-file image unlike any other as `reference`.
 fn import_unique(c: &Client, reference: &str) {
+    import_unique_sized(c, reference, 300_000);
+}
+
+fn import_unique_sized(c: &Client, reference: &str, size: u32) {
     let dir = c.w.scratch().join(unique("unique"));
     std::fs::create_dir_all(&dir).unwrap();
     let data: Vec<u8> = (0..300_000u32)
