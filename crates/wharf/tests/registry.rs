@@ -559,7 +559,7 @@ fn import_unique(c: &Client, reference: &str) {
 fn import_unique_sized(c: &Client, reference: &str, size: u32) {
     let dir = c.w.scratch().join(unique("unique"));
     std::fs::create_dir_all(&dir).unwrap();
-    let data: Vec<u8> = (0..300_000u32)
+    let data: Vec<u8> = (0..size)
         .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
         .collect();
     std::fs::write(dir.join("data"), data).unwrap();
