@@ -13,7 +13,8 @@ use tokio::sync::mpsc;
 use wharf_oci::Digest;
 
 use crate::auth::Scopes;
-use crate::client::{status_error, transport_error, RegistryClient};
+use crate::client::RegistryClient;
+use crate::http_errors::{status_error, transport_error};
 use crate::progress::{layer, LayerStatus, Progress};
 use crate::retry::{backoff, ATTEMPTS};
 use crate::{RegistryError, RegistryResult};

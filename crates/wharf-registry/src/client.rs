@@ -1,18 +1,19 @@
 //! One registry host: endpoint choice (HTTPS, or HTTP for insecure
-//! registries), authentication, and requests with docker's error wording.
+//! registries) and requests, authenticated as the registry asks
+//! (see [`crate::token`]).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, AUTHORIZATION, WWW_AUTHENTICATE};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
-use serde::Deserialize;
 use tokio::sync::OnceCell;
 
-use crate::auth::{parse_challenge, Challenge, Scopes};
+use crate::auth::{Challenge, Scopes};
 use crate::credentials::Credential;
+use crate::http_errors::transport_error;
 use crate::options::RegistryOptions;
+use crate::token::challenge_of;
 use crate::{tls, RegistryError, RegistryResult};
 
 /// Where the API of a registry host is.
@@ -24,19 +25,21 @@ pub(crate) fn api_host(host: &str) -> &str {
     }
 }
 
-struct Endpoint {
-    base: String,
-    client: reqwest::Client,
+pub(crate) struct Endpoint {
+    pub base: String,
+    pub client: reqwest::Client,
 }
 
 pub struct RegistryClient {
     /// As written in references: `127.0.0.1:5000`, `docker.io`.
     pub host: String,
-    opts: RegistryOptions,
-    credential: Option<Credential>,
+    pub(crate) opts: RegistryOptions,
+    pub(crate) credential: Option<Credential>,
     endpoint: OnceCell<Endpoint>,
-    challenge: Mutex<Option<Challenge>>,
-    tokens: Mutex<HashMap<String, String>>,
+    /// How the registry asked to authenticate (from `GET /v2/`).
+    pub(crate) challenge: Mutex<Option<Challenge>>,
+    /// Bearer tokens by scope set.
+    pub(crate) tokens: Mutex<HashMap<String, String>>,
 }
 
 fn build_client(tls: rustls::ClientConfig, timeout: Duration) -> RegistryResult<reqwest::Client> {
@@ -48,113 +51,6 @@ fn build_client(tls: rustls::ClientConfig, timeout: Duration) -> RegistryResult<
         .user_agent(concat!("wharf/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| RegistryError::Invalid(format!("HTTP client setup: {e}")))
-}
-
-/// The innermost causes of an error, joined: reqwest's own wording says
-/// little ("error sending request"), the cause names DNS, refusal, TLS.
-pub(crate) fn causes(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        let s = err.to_string();
-        if !parts.iter().any(|p| p.contains(&s)) {
-            parts.push(s);
-        }
-        cur = err.source();
-    }
-    // Drop reqwest's generic outer lines when there is something more precise.
-    if parts.len() > 1 {
-        parts.retain(|p| !p.starts_with("error sending request") && !p.starts_with("client error"));
-    }
-    parts.join(": ")
-}
-
-/// A transport failure, worded like Go's `Get "url": cause`.
-pub(crate) fn transport_error(
-    method: &Method,
-    url: &str,
-    e: reqwest::Error,
-    timeout: Duration,
-) -> RegistryError {
-    let verb = match *method {
-        Method::GET => "Get",
-        Method::HEAD => "Head",
-        Method::PUT => "Put",
-        Method::POST => "Post",
-        Method::PATCH => "Patch",
-        Method::DELETE => "Delete",
-        _ => method.as_str(),
-    };
-    let cause = if e.is_timeout() {
-        format!(
-            "timeout: no answer from the registry within {}s",
-            timeout.as_secs_f64()
-        )
-    } else {
-        causes(&e)
-    };
-    RegistryError::Unreachable(format!("{verb} \"{url}\": {cause}"))
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    #[serde(default)]
-    errors: Vec<ErrorEntry>,
-}
-
-#[derive(Deserialize)]
-struct ErrorEntry {
-    #[serde(default)]
-    code: String,
-    #[serde(default)]
-    message: String,
-}
-
-/// A registry's error answer as docker prints it: `manifest unknown: manifest unknown`.
-pub(crate) async fn error_text(resp: Response) -> String {
-    let status = resp.status();
-    let body = resp.bytes().await.unwrap_or_default();
-    if let Ok(b) = serde_json::from_slice::<ErrorBody>(&body) {
-        let msgs: Vec<String> = b
-            .errors
-            .iter()
-            .map(|e| {
-                let code = e.code.to_ascii_lowercase().replace('_', " ");
-                if e.message.is_empty() {
-                    code
-                } else {
-                    format!("{code}: {}", e.message)
-                }
-            })
-            .collect();
-        if !msgs.is_empty() {
-            return msgs.join(", ");
-        }
-    }
-    format!("received unexpected HTTP status: {status}")
-}
-
-/// Map a non-success answer to an error of the right kind.
-pub(crate) async fn status_error(resp: Response, what: &str) -> RegistryError {
-    let status = resp.status();
-    let text = error_text(resp).await;
-    let msg = format!("{what}: {text}");
-    match status {
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => RegistryError::Unauthorized(msg),
-        StatusCode::NOT_FOUND => RegistryError::NotFound(msg),
-        s if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS => {
-            RegistryError::Unreachable(msg)
-        }
-        _ => RegistryError::Protocol(msg),
-    }
-}
-
-#[derive(Deserialize)]
-struct TokenAnswer {
-    #[serde(default)]
-    token: String,
-    #[serde(default)]
-    access_token: String,
 }
 
 impl RegistryClient {
@@ -202,7 +98,7 @@ impl RegistryClient {
 
     /// Find the endpoint that speaks the registry API (GET /v2/ answers 200
     /// or 401) and remember its auth challenge.
-    async fn endpoint(&self) -> RegistryResult<&Endpoint> {
+    pub(crate) async fn endpoint(&self) -> RegistryResult<&Endpoint> {
         self.endpoint
             .get_or_try_init(|| async {
                 let mut first_error = None;
@@ -242,115 +138,6 @@ impl RegistryClient {
     /// Reach the registry (and learn how it authenticates).
     pub async fn ping(&self) -> RegistryResult<()> {
         self.endpoint().await.map(|_| ())
-    }
-
-    /// Check that the credentials (if any) are accepted: docker's login.
-    pub async fn login_check(&self) -> RegistryResult<()> {
-        let ep = self.endpoint().await?;
-        let url = format!("{}/v2/", ep.base);
-        let challenge = self.challenge.lock().expect("challenge lock").clone();
-        let resp = match challenge {
-            None => return Ok(()),
-            Some(Challenge::Basic) => self.with_basic(ep.client.get(&url)),
-            Some(Challenge::Bearer { .. }) => {
-                let token = self.token(&Scopes::default()).await?;
-                ep.client.get(&url).bearer_auth(token)
-            }
-        }
-        .send()
-        .await
-        .map_err(|e| transport_error(&Method::GET, &url, e, self.opts.timeout))?;
-        if resp.status().is_success() {
-            Ok(())
-        } else {
-            Err(RegistryError::Unauthorized(format!(
-                "login attempt to {url} failed with status: {}",
-                resp.status()
-            )))
-        }
-    }
-
-    fn with_basic(&self, rb: RequestBuilder) -> RequestBuilder {
-        match &self.credential {
-            Some(c) => rb.basic_auth(&c.username, Some(&c.secret)),
-            None => rb,
-        }
-    }
-
-    /// A bearer token for `scopes` from the challenge's realm (cached).
-    async fn token(&self, scopes: &Scopes) -> RegistryResult<String> {
-        let key = scopes.key();
-        if let Some(t) = self.tokens.lock().expect("token lock").get(&key) {
-            return Ok(t.clone());
-        }
-        let Some(Challenge::Bearer { realm, service }) =
-            self.challenge.lock().expect("challenge lock").clone()
-        else {
-            return Ok(String::new());
-        };
-        let ep = self.endpoint().await?;
-        let mut query: Vec<(&str, String)> = Vec::new();
-        if let Some(s) = &service {
-            query.push(("service", s.clone()));
-        }
-        for s in &scopes.0 {
-            query.push(("scope", s.clone()));
-        }
-        let mut rb = ep.client.get(&realm).query(&query);
-        if let Some(c) = &self.credential {
-            if c.username != "<token>" {
-                query.push(("account", c.username.clone()));
-                rb = ep.client.get(&realm).query(&query);
-                rb = rb.basic_auth(&c.username, Some(&c.secret));
-            }
-        }
-        let resp = rb
-            .send()
-            .await
-            .map_err(|e| transport_error(&Method::GET, &realm, e, self.opts.timeout))?;
-        if !resp.status().is_success() {
-            let status = resp.status();
-            let text = error_text(resp).await;
-            let msg = if status == StatusCode::UNAUTHORIZED {
-                format!("getting a token from {realm}: unauthorized: incorrect username or password ({text})")
-            } else {
-                format!("getting a token from {realm}: {text}")
-            };
-            return Err(RegistryError::Unauthorized(msg));
-        }
-        let answer: TokenAnswer = resp.json_like().await.map_err(|e| {
-            RegistryError::Protocol(format!("invalid token answer from {realm}: {e}"))
-        })?;
-        let token = if answer.token.is_empty() {
-            answer.access_token
-        } else {
-            answer.token
-        };
-        self.tokens
-            .lock()
-            .expect("token lock")
-            .insert(key, token.clone());
-        Ok(token)
-    }
-
-    async fn authorize(
-        &self,
-        rb: RequestBuilder,
-        scopes: &Scopes,
-    ) -> RegistryResult<RequestBuilder> {
-        let challenge = self.challenge.lock().expect("challenge lock").clone();
-        Ok(match challenge {
-            None => rb,
-            Some(Challenge::Basic) => self.with_basic(rb),
-            Some(Challenge::Bearer { .. }) => {
-                let t = self.token(scopes).await?;
-                if t.is_empty() {
-                    rb
-                } else {
-                    rb.header(AUTHORIZATION, format!("Bearer {t}"))
-                }
-            }
-        })
     }
 
     /// The absolute URL of an API path (`/v2/...`) or a registry-given location.
@@ -412,27 +199,5 @@ impl RegistryClient {
         req.send()
             .await
             .map_err(|e| transport_error(&method, &url, e, self.opts.timeout))
-    }
-}
-
-fn challenge_of(headers: &HeaderMap) -> Option<Challenge> {
-    headers
-        .get_all(WWW_AUTHENTICATE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(parse_challenge)
-        // Docker prefers bearer when a registry offers both.
-        .max_by_key(|c| matches!(c, Challenge::Bearer { .. }))
-}
-
-/// Small JSON answers without reqwest's `json` feature.
-trait JsonLike {
-    async fn json_like<T: serde::de::DeserializeOwned>(self) -> Result<T, String>;
-}
-
-impl JsonLike for Response {
-    async fn json_like<T: serde::de::DeserializeOwned>(self) -> Result<T, String> {
-        let b = self.bytes().await.map_err(|e| causes(&e))?;
-        serde_json::from_slice(&b).map_err(|e| e.to_string())
     }
 }

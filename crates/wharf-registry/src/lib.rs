@@ -19,14 +19,18 @@ mod blobs;
 mod client;
 pub mod credentials;
 mod error;
+mod http_errors;
 pub mod manifest;
 pub mod options;
 pub mod progress;
 mod pull;
+mod pull_layers;
 mod push;
+mod push_gzip;
 mod retry;
 mod session;
 mod tls;
+mod token;
 mod upload;
 
 pub use credentials::{Credential, DockerConfig};

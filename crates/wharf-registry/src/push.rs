@@ -8,22 +8,18 @@
 //! the next push of it costs a HEAD request. A pulled image keeps its
 //! manifest, so pushing it elsewhere keeps its digest, as with docker.
 
-use std::io::{BufReader, Read};
-
 use bytes::Bytes;
-use tokio::sync::{mpsc, oneshot};
-use wharf_image::compress::gzip_parallel;
 use wharf_image::manifest::{load_stored, StoredImage};
 use wharf_oci::media_types::{self as mt, Compression};
 use wharf_oci::{Digest, Reference};
-use wharf_store::distribution::{self, LayerBlob};
+use wharf_store::distribution;
 use wharf_store::{images, LayerRecord, Store};
 
 use crate::manifest::{docker_manifest, Descriptor, Manifest};
 use crate::progress::{layer, LayerStatus, Progress};
 use crate::retry::{backoff, ATTEMPTS};
 use crate::session::Session;
-use crate::upload::{self, UploadSink};
+use crate::upload;
 use crate::{RegistryError, RegistryResult};
 
 /// What a push did: docker's `<tag>: digest: sha256:... size: N` line.
@@ -33,11 +29,6 @@ pub struct Pushed {
     pub digest: Digest,
     pub size: usize,
 }
-
-/// libdeflate's level for pushed layers: its fastest, which compresses
-/// about as well as docker's gzip (Go's default level) at several times
-/// the speed.
-const GZIP_LEVEL: u32 = 1;
 
 /// Push image `image_id` as `reference` (which carries the tag). Errors
 /// name the image.
@@ -310,108 +301,17 @@ fn push_layer(
         layer(progress, id, LayerStatus::Pushed);
         return Ok(c.clone());
     }
-    let d = compress_and_upload(session, store, path, l, progress)?;
+    let d = crate::push_gzip::compress_and_upload(session, store, path, l, progress)?;
     layer(progress, id, LayerStatus::Pushed);
     Ok(d)
 }
 
-fn desc(media_type: &str, digest: &Digest, size: u64) -> Descriptor {
+pub(crate) fn desc(media_type: &str, digest: &Digest, size: u64) -> Descriptor {
     Descriptor {
         media_type: media_type.into(),
         digest: digest.clone(),
         size,
         platform: None,
         urls: vec![],
-    }
-}
-
-/// The layer's tar as a stream, whatever it is stored as.
-fn layer_tar(store: &Store, l: &LayerRecord) -> RegistryResult<Box<dyn Read + Send>> {
-    let f = BufReader::with_capacity(1 << 20, store.open_blob(&l.blob)?);
-    Ok(match l.compression {
-        Compression::None => Box::new(f),
-        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(f)),
-        Compression::Zstd => Box::new(
-            zstd::stream::read::Decoder::with_buffer(f)
-                .map_err(|e| RegistryError::io(format!("reading layer {}", l.diff_id), e))?,
-        ),
-    })
-}
-
-/// gzip the layer on all cores while streaming it to the registry; keep
-/// the gzip as a blob of the layer.
-fn compress_and_upload(
-    session: &Session,
-    store: &Store,
-    path: &str,
-    l: &LayerRecord,
-    progress: &dyn Progress,
-) -> RegistryResult<Descriptor> {
-    let temp = store.temp_path("gzip");
-    let file = std::fs::File::create(&temp)
-        .map_err(|e| RegistryError::io(format!("creating {}", temp.display()), e))?;
-    let guard = RemoveOnDrop(temp.clone());
-    let (tx, rx) = mpsc::channel::<Bytes>(16);
-    let (done_tx, done_rx) = oneshot::channel::<RegistryResult<(Digest, u64)>>();
-    let src = layer_tar(store, l)?;
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2);
-    let diff_id = l.diff_id.clone();
-    let uploaded = std::thread::scope(|s| {
-        s.spawn(move || {
-            let mut sink = UploadSink::new(tx, file);
-            let r = gzip_parallel(src, &mut sink, threads, GZIP_LEVEL)
-                .and_then(|_| std::io::Write::flush(&mut sink))
-                .map_err(|e| RegistryError::io(format!("compressing layer {diff_id}"), e))
-                .map(|()| {
-                    let (d, n, _) = sink.file.finish();
-                    (d, n)
-                });
-            let _ = done_tx.send(r);
-        });
-        let (size_tx, size_rx) = std::sync::mpsc::channel();
-        let digest = async move {
-            let r = done_rx
-                .await
-                .map_err(|_| RegistryError::Protocol("the layer compressor stopped".into()))?;
-            let (d, n) = r?;
-            let _ = size_tx.send(n);
-            Ok(d)
-        };
-        let r = session.block_on(upload::patch_stream(
-            &session.client,
-            path,
-            rx,
-            digest,
-            progress,
-            l.diff_id.short(),
-        ));
-        r.map(|d| (d, size_rx.recv().unwrap_or(0)))
-    })?;
-    let (digest, size) = uploaded;
-    let _lock = store.commit_lock()?;
-    store.commit_blob(&temp, &digest)?;
-    std::mem::forget(guard);
-    store.write(|tx| {
-        distribution::add_layer_blob(
-            tx,
-            &LayerBlob {
-                diff_id: l.diff_id.clone(),
-                blob: digest.clone(),
-                media_type: mt::DOCKER_LAYER_GZIP.into(),
-                size,
-                stored: true,
-            },
-        )
-    })?;
-    Ok(desc(mt::DOCKER_LAYER_GZIP, &digest, size))
-}
-
-struct RemoveOnDrop(std::path::PathBuf);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
     }
 }

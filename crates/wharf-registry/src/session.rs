@@ -8,8 +8,9 @@ use std::sync::Arc;
 use reqwest::Method;
 
 use crate::auth::Scopes;
-use crate::client::{status_error, RegistryClient};
+use crate::client::RegistryClient;
 use crate::credentials::{Credential, DockerConfig};
+use crate::http_errors::status_error;
 use crate::manifest::{Manifest, ACCEPT};
 use crate::options::RegistryOptions;
 use crate::{RegistryError, RegistryResult};

@@ -13,7 +13,8 @@ use tokio::sync::mpsc;
 use wharf_oci::{Digest, HashingWriter};
 
 use crate::auth::Scopes;
-use crate::client::{status_error, RegistryClient};
+use crate::client::RegistryClient;
+use crate::http_errors::status_error;
 use crate::progress::{layer, LayerStatus, Progress};
 use crate::{RegistryError, RegistryResult};
 

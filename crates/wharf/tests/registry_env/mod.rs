@@ -4,6 +4,7 @@
 //! process is killed by PID when its guard drops.
 #![allow(dead_code)]
 
+pub mod client;
 mod token;
 
 use std::fs;
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[allow(unused_imports)]
 pub use token::TokenServer;
 
 use crate::common::sh;
