@@ -107,4 +107,8 @@ done
   done
   # shellcheck disable=SC2086
   printf '%-14s %9s %8.3fs\n' push-again - "$(median ${times[push-again.wharf]})"
+  echo "runs (seconds):"
+  for k in push.docker push.wharf pull.docker pull.wharf pull-present.docker pull-present.wharf push-again.wharf; do
+    printf '  %-20s%s\n' "$k" "${times[$k]}"
+  done
 } | tee "bench/results/registry-$(date +%Y%m%d-%H%M).txt"
