@@ -7,7 +7,7 @@ want=(busybox-static pkg-config libseccomp-dev gcc make tar gzip)
 case ${1:-demo} in
   demo) ;;
   test) want+=(docker.io skopeo umoci docker-registry openssl) ;;
-  bench) want+=(docker.io debootstrap bc docker-registry) ;;
+  bench) want+=(docker.io debootstrap bc docker-registry curl python3) ;;
   *) echo "usage: $0 [demo|test|bench]" >&2; exit 2 ;;
 esac
 

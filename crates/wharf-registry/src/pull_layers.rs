@@ -76,14 +76,7 @@ fn fetch_layer(
 ) -> RegistryResult<IngestedLayer> {
     let id = short(&desc.digest);
     let partial = store.ingest_path(&desc.digest);
-    let lock_file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&partial)
-        .map_err(|e| RegistryError::io(format!("creating {}", partial.display()), e))?;
-    let _lock = Flock::lock(lock_file, FlockArg::LockExclusive)
-        .map_err(|(_, e)| RegistryError::io("locking a download", e.into()))?;
-    let have = std::fs::metadata(&partial).map(|m| m.len()).unwrap_or(0);
+    let (_lock, have) = lock_partial(&partial)?;
     let have = if have > desc.size { 0 } else { have };
     if have > 0 {
         tracing::debug!(blob = %desc.digest, have, "resuming download");
@@ -158,4 +151,30 @@ fn ingest<R: Read>(
             have,
         },
     )
+}
+
+/// Open and lock `ingest/<hex>`, returning the lock and the bytes already
+/// there. A pull that held the lock before us may have moved the file
+/// into `blobs/` meanwhile; then the lock is on the wrong file, so start
+/// again with a fresh one.
+fn lock_partial(partial: &std::path::Path) -> RegistryResult<(Flock<File>, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    loop {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(partial)
+            .map_err(|e| RegistryError::io(format!("creating {}", partial.display()), e))?;
+        let lock = Flock::lock(f, FlockArg::LockExclusive)
+            .map_err(|(_, e)| RegistryError::io("locking a download", e.into()))?;
+        let locked = lock
+            .metadata()
+            .map_err(|e| RegistryError::io(format!("reading {}", partial.display()), e))?;
+        match std::fs::metadata(partial) {
+            Ok(now) if now.ino() == locked.ino() && now.dev() == locked.dev() => {
+                return Ok((lock, now.len()))
+            }
+            _ => continue,
+        }
+    }
 }

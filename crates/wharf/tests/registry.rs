@@ -331,3 +331,36 @@ fn an_interrupted_download_is_resumed_by_the_next_pull() {
     );
     assert!(b.w.root().join("blobs/sha256").join(&hex).exists());
 }
+
+#[test]
+fn concurrent_pulls_of_one_image_share_the_download() {
+    let reg = Registry::start(RegistryConfig::default());
+    let a = Client::new();
+    let name = format!("{}/me/twice:1", reg.host());
+    import_unique_sized(&a, &name, 8 << 20);
+    a.ok(["push", &name]);
+    let b = Client::new();
+    b.ok(["images"]);
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            b.cmd(["pull", "-q", &name])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(b.w.image_id(&name), a.w.image_id(&name));
+    let ingest: Vec<_> = std::fs::read_dir(b.w.root().join("ingest"))
+        .unwrap()
+        .collect();
+    assert!(ingest.is_empty(), "{ingest:?}");
+}
