@@ -72,13 +72,15 @@ impl RegistryClient {
         for s in &scopes.0 {
             query.push(("scope", s.clone()));
         }
+        // Identity tokens (`<token>`) need docker's OAuth flow, which wharf
+        // does not speak; they go anonymous.
+        let basic = self.credential.as_ref().filter(|c| c.username != "<token>");
+        if let Some(c) = basic {
+            query.push(("account", c.username.clone()));
+        }
         let mut rb = ep.client.get(&realm).query(&query);
-        if let Some(c) = &self.credential {
-            if c.username != "<token>" {
-                query.push(("account", c.username.clone()));
-                rb = ep.client.get(&realm).query(&query);
-                rb = rb.basic_auth(&c.username, Some(&c.secret));
-            }
+        if let Some(c) = basic {
+            rb = rb.basic_auth(&c.username, Some(&c.secret));
         }
         let resp = rb
             .send()
