@@ -5,9 +5,9 @@
 //! JSON for `inspect`). Presentation — tables, templates, exit codes — is the
 //! caller's business; the error kinds tell it which exit code applies.
 
+mod build;
 pub mod containers;
 mod error;
-mod glob;
 pub mod images;
 pub mod system;
 

@@ -15,6 +15,7 @@ pub mod archive;
 pub mod changes;
 pub mod commit;
 mod error;
+pub mod fscopy;
 pub mod import;
 pub mod ingest;
 pub mod layer;

@@ -24,6 +24,7 @@
 //! `gc_lock` (exclusive) keep garbage collection from deleting a layer or
 //! blob that another process is in the middle of referencing.
 
+pub mod build_cache;
 pub mod containers;
 mod error;
 mod gc;

@@ -63,6 +63,23 @@ CREATE INDEX containers_by_image ON containers(image_id);
     r#"
 ALTER TABLE containers ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
 "#,
+    r#"
+CREATE TABLE build_cache (
+    key       TEXT PRIMARY KEY,     -- sha256 of a build step's cache key
+    diff_id   TEXT REFERENCES layers(diff_id), -- the layer the step made
+    created   TEXT NOT NULL,        -- when the step ran (its history time)
+    last_used TEXT NOT NULL
+);
+CREATE INDEX build_cache_by_layer ON build_cache(diff_id);
+CREATE TABLE build_file_hashes (
+    path     TEXT PRIMARY KEY,      -- absolute path of a context file
+    ino      INTEGER NOT NULL,
+    size     INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL,
+    digest   TEXT NOT NULL          -- sha256 of its content
+);
+"#,
 ];
 
 pub(crate) fn open(path: &std::path::Path) -> StoreResult<Connection> {

@@ -8,8 +8,9 @@
 //! against yet.)
 
 use std::fs;
-use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
+
+use wharf_image::fscopy::{copy_tree, resolve_in_root, CopyOptions};
 
 use wharf_runtime::monitor::ContainerDir;
 use wharf_runtime::rootfs;
@@ -30,88 +31,8 @@ impl Drop for MountedRoot {
     }
 }
 
-/// Resolve `path` inside `root` the way a chrooted process would.
-pub fn resolve_in_root(root: &Path, path: &str) -> PathBuf {
-    let mut parts: Vec<std::ffi::OsString> = Vec::new();
-    let mut pending: Vec<std::ffi::OsString> = Path::new(path)
-        .components()
-        .rev()
-        .filter_map(|c| match c {
-            Component::Normal(n) => Some(n.to_os_string()),
-            Component::ParentDir => Some("..".into()),
-            _ => None,
-        })
-        .collect();
-    let mut hops = 0;
-    while let Some(part) = pending.pop() {
-        if part == ".." {
-            parts.pop();
-            continue;
-        }
-        let candidate: PathBuf = parts.iter().chain(std::iter::once(&part)).collect();
-        match fs::read_link(root.join(&candidate)) {
-            Ok(target) if hops < 40 => {
-                hops += 1;
-                if target.is_absolute() {
-                    parts.clear();
-                }
-                for c in target.components().rev() {
-                    match c {
-                        Component::Normal(n) => pending.push(n.to_os_string()),
-                        Component::ParentDir => pending.push("..".into()),
-                        _ => {}
-                    }
-                }
-            }
-            _ => parts.push(part),
-        }
-    }
-    root.join(parts.iter().collect::<PathBuf>())
-}
-
 fn io(what: &str, p: &Path, e: std::io::Error) -> EngineError {
     EngineError::io(format!("{what} {}", p.display()), e)
-}
-
-/// Copy `src` to `dst` (which must not exist), recursively, keeping modes,
-/// owners and symlinks, never following a symlink at the destination.
-pub fn copy_tree(src: &Path, dst: &Path) -> EngineResult<()> {
-    let meta = fs::symlink_metadata(src).map_err(|e| io("reading", src, e))?;
-    if let Ok(existing) = fs::symlink_metadata(dst) {
-        if existing.file_type().is_symlink() || !(existing.is_dir() && meta.is_dir()) {
-            if existing.is_dir() && !existing.file_type().is_symlink() {
-                fs::remove_dir_all(dst).map_err(|e| io("replacing", dst, e))?;
-            } else {
-                fs::remove_file(dst).map_err(|e| io("replacing", dst, e))?;
-            }
-        }
-    }
-    let ft = meta.file_type();
-    if ft.is_symlink() {
-        let target = fs::read_link(src).map_err(|e| io("reading", src, e))?;
-        symlink(&target, dst).map_err(|e| io("creating", dst, e))?;
-    } else if ft.is_dir() {
-        if !dst.is_dir() {
-            fs::create_dir(dst).map_err(|e| io("creating", dst, e))?;
-        }
-        for e in fs::read_dir(src)
-            .map_err(|e| io("reading", src, e))?
-            .flatten()
-        {
-            copy_tree(&e.path(), &dst.join(e.file_name()))?;
-        }
-        fs::set_permissions(dst, fs::Permissions::from_mode(meta.mode() & 0o7777))
-            .map_err(|e| io("chmod", dst, e))?;
-    } else if ft.is_file() {
-        fs::copy(src, dst).map_err(|e| io("copying to", dst, e))?;
-    } else {
-        return Err(EngineError::Invalid(format!(
-            "{}: cannot copy special files",
-            src.display()
-        )));
-    }
-    let _ = std::os::unix::fs::lchown(dst, Some(meta.uid()), Some(meta.gid()));
-    Ok(())
 }
 
 /// Docker's destination rule: into an existing directory, keep the name.
@@ -174,7 +95,7 @@ impl Engine {
         } else {
             destination(dest, &name_in, dest_has_slash)?
         };
-        copy_tree(&from, &to)
+        Ok(copy_tree(&from, &to, &CopyOptions::default())?)
     }
 
     /// `docker cp SRC CONTAINER:DEST`.
@@ -193,31 +114,6 @@ impl Engine {
         } else {
             destination(&to, &name_in, dest.ends_with('/'))?
         };
-        copy_tree(src, &to)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn resolution_stays_inside_the_root() {
-        let d = tempfile::tempdir().unwrap();
-        let root = d.path();
-        fs::create_dir_all(root.join("usr/lib")).unwrap();
-        symlink("usr/lib", root.join("lib")).unwrap();
-        symlink("/etc", root.join("abs")).unwrap();
-        symlink("../../../../..", root.join("up")).unwrap();
-        assert_eq!(resolve_in_root(root, "/lib/x"), root.join("usr/lib/x"));
-        assert_eq!(
-            resolve_in_root(root, "/abs/passwd"),
-            root.join("etc/passwd")
-        );
-        assert_eq!(
-            resolve_in_root(root, "/up/etc/passwd"),
-            root.join("etc/passwd")
-        );
-        assert_eq!(resolve_in_root(root, "../../x"), root.join("x"));
+        Ok(copy_tree(src, &to, &CopyOptions::default())?)
     }
 }

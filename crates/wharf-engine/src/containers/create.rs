@@ -11,7 +11,7 @@ use super::names::{new_id, random_name, valid_name};
 use crate::{Engine, EngineError, EngineResult};
 
 /// Where containers' cgroups go, under each controller (cgroupfs layout).
-const CGROUP_PARENT: &str = "/wharf";
+pub(crate) const CGROUP_PARENT: &str = "/wharf";
 
 #[derive(Debug, Clone, Default)]
 pub struct CreateRequest {
@@ -114,6 +114,7 @@ impl Engine {
             options: opts.clone(),
             cgroup_parent: CGROUP_PARENT.to_string(),
             restart: req.restart,
+            ephemeral: false,
         };
         fs::write(
             dir.monitor_config(),

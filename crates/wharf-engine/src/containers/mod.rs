@@ -15,13 +15,15 @@ mod lookup;
 mod manage;
 mod names;
 mod snapshot;
-mod start;
+pub(crate) mod start;
 mod state;
 mod top;
 
 pub use create::CreateRequest;
+pub(crate) use create::CGROUP_PARENT;
 pub use list::ContainerSummary;
 pub use manage::Change;
+pub(crate) use names::new_id;
 pub use snapshot::CommitRequest;
-pub use start::{ready_pipe, StartOutcome};
+pub use start::{ready_pipe, MonitorStdio, SpawnedMonitor, StartOutcome};
 pub use top::Usage;

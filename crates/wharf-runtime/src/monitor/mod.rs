@@ -46,6 +46,10 @@ pub struct MonitorConfig {
     pub cgroup_parent: String,
     #[serde(default)]
     pub restart: RestartPolicy,
+    /// A build step's container: no database row, no log file; output
+    /// goes to the attached builder only.
+    #[serde(default)]
+    pub ephemeral: bool,
 }
 
 impl MonitorConfig {
@@ -95,27 +99,41 @@ pub fn run(store: &Store, id: &str, attach: bool, mut ready: Option<File>) -> i3
                 if ready.is_some() || restarts == 0 {
                     // A first start that fails is the user's error, not a crash to retry.
                     drop(ready.take());
-                    record_exit(store, id, code);
+                    if !config.ephemeral {
+                        record_exit(store, id, code);
+                    }
                     break code;
                 }
                 code
             }
             Ok(mut started) => {
-                let recorded = store.write(|tx| {
-                    containers::set_running(tx, id, started.pid, std::process::id() as i32, &now())
-                });
-                if let Err(e) = recorded {
-                    tracing::error!(error = %e, "recording the container as running");
+                if !config.ephemeral {
+                    let recorded = store.write(|tx| {
+                        containers::set_running(
+                            tx,
+                            id,
+                            started.pid,
+                            std::process::id() as i32,
+                            &now(),
+                        )
+                    });
+                    if let Err(e) = recorded {
+                        tracing::error!(error = %e, "recording the container as running");
+                    }
                 }
                 report(&mut ready, "ok");
                 drop(ready.take());
                 memory::shed_startup_memory();
-                io::copy_output(&mut started, &dir.log(), attach);
+                let log = dir.log();
+                io::copy_output(&mut started, (!config.ephemeral).then_some(&*log), attach);
                 let code = process::wait(started.pid);
                 process::teardown(&dir, Some(started.container));
                 code
             }
         };
+        if config.ephemeral {
+            break code;
+        }
         record_exit(store, id, code);
         if !config
             .restart

@@ -1,5 +1,6 @@
 //! One function per verb: open the engine, call it, print like docker.
 
+mod build;
 mod containers;
 mod images;
 mod inspect;
@@ -11,7 +12,7 @@ use std::process::ExitCode;
 
 use wharf_engine::Engine;
 
-use crate::cli::{Cli, Command, ImageCommand, SystemCommand};
+use crate::cli::{BuilderCommand, Cli, Command, ImageCommand, SystemCommand};
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::Version = cli.command {
@@ -54,6 +55,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Top(a) => stats::top(&engine, a),
         Command::Cp(a) => containers::cp(&engine, a),
         Command::Stats(a) => stats::stats(&engine, a),
+        Command::Build(a) => build::build(&engine, a),
+        Command::Builder(BuilderCommand::Prune(a)) => build::prune(&engine, a),
         Command::Monitor(a) => containers::monitor(&engine, a),
         Command::Version => unreachable!("handled above"),
     }
