@@ -93,7 +93,7 @@ pub fn arg_history(defs: &[ArgDef]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wharf_dockerfile::{parse_changes, Lexer};
+    use wharf_dockerfile::{parse, Lexer};
 
     fn run(lines: &[&str]) -> (ContainerConfig, Vec<String>) {
         let mut c = ContainerConfig {
@@ -103,8 +103,8 @@ mod tests {
         let mut set = false;
         let mut out = Vec::new();
         let lexer = Lexer::new('\\');
-        for ins in parse_changes(&lines.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
-        {
+        let df = parse(&format!("FROM scratch\n{}\n", lines.join("\n"))).unwrap();
+        for ins in df.stages[0].instructions.clone() {
             let (e, _) = ins.expand(&lexer, &|_: &str| None).unwrap();
             out.push(apply(&mut c, e.kind, &mut set).unwrap());
         }
