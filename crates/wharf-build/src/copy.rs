@@ -256,9 +256,14 @@ impl StageRun<'_, '_> {
         let dest_clean = format!("/{}", crate::ignore::clean(&dest_abs));
         let dest_is_dir = dir_form || resolve_in_root(root, &dest_clean).is_dir();
         let keep = |p: &Path| match origin {
+            // An excluded directory is still entered when an exception
+            // (`!dir/keep`) may re-include something below it.
             Origin::Context(ctx) => p
                 .strip_prefix(&ctx.root)
-                .map(|rel| ctx.included(&rel.to_string_lossy()))
+                .map(|rel| {
+                    let rel = rel.to_string_lossy();
+                    ctx.included(&rel) || (p.is_dir() && ctx.ignore.may_include_below(&rel))
+                })
                 .unwrap_or(true),
             Origin::Tree(_) => true,
         };

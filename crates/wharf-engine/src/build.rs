@@ -66,13 +66,15 @@ impl Drop for StepDir {
 
 impl BuildHost for Host<'_> {
     fn base_image(&self, name: &str, _out: &mut dyn Write) -> Result<Digest, BuildError> {
-        self.engine.resolve_image(name).map_err(|e| match e.kind() {
-            ErrorKind::NotFound => BuildError::NotFound(format!(
-                "failed to resolve source metadata for {name}: no such image in the store \
+        self.engine
+            .resolve_image_reference(name)
+            .map_err(|e| match e.kind() {
+                ErrorKind::NotFound => BuildError::NotFound(format!(
+                    "failed to resolve source metadata for {name}: no such image in the store \
                  (pull or import it first)"
-            )),
-            _ => host_error(e),
-        })
+                )),
+                _ => host_error(e),
+            })
     }
 
     fn cache_mounts_dir(&self) -> &Path {
