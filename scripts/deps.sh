@@ -5,8 +5,8 @@ set -euo pipefail
 
 want=(busybox-static pkg-config libseccomp-dev gcc make tar gzip)
 case ${1:-demo} in
-  demo) ;;
-  test) want+=(docker.io skopeo umoci) ;;
+  demo) want+=(debootstrap curl ca-certificates) ;;
+  test) want+=(docker.io skopeo umoci debootstrap curl ca-certificates) ;;
   bench) want+=(docker.io debootstrap bc) ;;
   *) echo "usage: $0 [demo|test|bench]" >&2; exit 2 ;;
 esac
