@@ -115,9 +115,6 @@ pub fn build(
         let labels = config.labels.get_or_insert_with(Default::default);
         labels.extend(req.labels.clone());
     }
-    if let Some(c) = image.config.as_mut() {
-        c.args_escaped = true;
-    }
     image.created = image.history.last().and_then(|h| h.created.clone());
     let committed = commit_image(store, Vec::new(), &image.to_bytes(), &req.tags, None)?;
     step.note(&format!("writing image {} done", committed.id));

@@ -41,6 +41,7 @@ pub fn apply(
         InstructionKind::Maintainer(_) => {}
         InstructionKind::Cmd(_) => {
             *cmd_set = true;
+            config.args_escaped = true;
             apply_instruction(config, kind)?;
             return Ok(format!(
                 "CMD {}",
@@ -48,6 +49,7 @@ pub fn apply(
             ));
         }
         InstructionKind::Entrypoint(_) => {
+            config.args_escaped = true;
             apply_instruction(config, kind)?;
             if !*cmd_set {
                 config.cmd = None;

@@ -182,7 +182,13 @@ impl<'b, 'a> StageRun<'b, 'a> {
             }
         ));
         step.done();
-        let config = image.config.clone().unwrap_or_default();
+        let mut config = image.config.clone().unwrap_or_default();
+        // BuildKit gives every stage a PATH.
+        if !config.env.iter().any(|e| e.starts_with("PATH=")) {
+            config
+                .env
+                .push(format!("PATH={}", wharf_runtime::spec::DEFAULT_PATH));
+        }
         let first_new = image.history.len();
         Ok(StageRun {
             b,
@@ -416,10 +422,7 @@ fn scratch_image() -> ImageConfig {
         architecture: arch.into(),
         os: "linux".into(),
         rootfs: Some(wharf_oci::RootFs::layers(Vec::new())),
-        config: Some(ContainerConfig {
-            env: vec![format!("PATH={}", wharf_runtime::spec::DEFAULT_PATH)],
-            ..Default::default()
-        }),
+        config: Some(ContainerConfig::default()),
         history: Vec::<History>::new(),
         ..Default::default()
     }
