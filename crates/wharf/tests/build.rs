@@ -266,3 +266,51 @@ fn bad_dockerfiles_fail_with_the_line_and_leave_no_image() {
     let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mounts.contains(&root), "mounts left under {root}");
 }
+
+#[test]
+fn heredocs_cache_mounts_and_add_archives() {
+    let w = Wharf::new();
+    w.import_busybox("busybox:local");
+    let scratch = w.scratch();
+    // A tar for ADD to unpack.
+    let src = scratch.join("tarsrc");
+    fs::create_dir_all(src.join("pkg")).unwrap();
+    fs::write(src.join("pkg/file"), "from tar\n").unwrap();
+    let ctx = context(
+        &w,
+        "app",
+        &[(
+            "Dockerfile",
+            "FROM busybox:local\n\
+             COPY <<EOF /etc/motd\nhello heredoc\nEOF\n\
+             RUN <<EOF\necho one > /one\necho two >> /one\nEOF\n\
+             RUN --mount=type=cache,target=/cache echo run >> /cache/log && cat /cache/log > /seen\n\
+             ADD pkg.tar /unpacked/\n",
+        )],
+    );
+    common::sh(
+        std::process::Command::new("tar")
+            .arg("-cf")
+            .arg(ctx.join("pkg.tar"))
+            .arg("-C")
+            .arg(&src)
+            .arg("pkg"),
+    );
+    build(&w, &ctx, &["-t", "h"]);
+    let out = w.ok([
+        "run",
+        "--rm",
+        "h",
+        "cat",
+        "/etc/motd",
+        "/one",
+        "/seen",
+        "/unpacked/pkg/file",
+    ]);
+    assert_eq!(out, "hello heredoc\none\ntwo\nrun\nfrom tar\n");
+    // The cache mount persists across builds (and stays out of the image).
+    build(&w, &ctx, &["--no-cache", "-t", "h"]);
+    assert_eq!(w.ok(["run", "--rm", "h", "cat", "/seen"]), "run\nrun\n");
+    let (code, _) = w.fails(["run", "--rm", "h", "ls", "/cache/log"]);
+    assert_eq!(code, 1);
+}
