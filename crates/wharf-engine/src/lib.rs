@@ -10,6 +10,7 @@ mod error;
 mod glob;
 pub mod images;
 pub mod system;
+pub mod volumes;
 
 use std::path::{Path, PathBuf};
 

@@ -77,6 +77,7 @@ CREATE TABLE container_volumes (
     container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
     destination  TEXT NOT NULL,
     volume       TEXT NOT NULL REFERENCES volumes(name),
+    anonymous    INTEGER NOT NULL,  -- mounted without naming it (-v /dst, VOLUME): rm -v removes it
     PRIMARY KEY (container_id, destination)
 );
 CREATE INDEX container_volumes_by_volume ON container_volumes(volume);

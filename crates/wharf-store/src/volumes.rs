@@ -117,24 +117,32 @@ pub fn delete(conn: &Connection, name: &str) -> StoreResult<()> {
     Ok(())
 }
 
-/// Record that container `id` mounts `volume` at `destination`.
-pub fn attach(conn: &Connection, id: &str, destination: &str, volume: &str) -> StoreResult<()> {
+/// Record that container `id` mounts `volume` at `destination`;
+/// `anonymous`: without naming it (`-v /dst`, an image's `VOLUME`).
+pub fn attach(
+    conn: &Connection,
+    id: &str,
+    destination: &str,
+    volume: &str,
+    anonymous: bool,
+) -> StoreResult<()> {
     conn.execute(
-        "INSERT INTO container_volumes (container_id, destination, volume) VALUES (?1, ?2, ?3)",
-        params![id, destination, volume],
+        "INSERT INTO container_volumes (container_id, destination, volume, anonymous) VALUES (?1, ?2, ?3, ?4)",
+        params![id, destination, volume, anonymous as i64],
     )?;
     Ok(())
 }
 
-/// The anonymous volumes that container `id` uses and no other container
-/// does: what `rm -v` removes along with it.
+/// The volumes container `id` mounts anonymously and no other container
+/// uses: what `rm -v` removes along with it (docker keeps a volume the
+/// container mounted by name, even an anonymous one).
 pub fn anonymous_only_used_by(conn: &Connection, id: &str) -> StoreResult<Vec<String>> {
     let mut st = conn.prepare(
-        "SELECT DISTINCT v.name FROM container_volumes cv JOIN volumes v ON v.name = cv.volume
-         WHERE cv.container_id = ?1 AND v.anonymous = 1
+        "SELECT DISTINCT cv.volume FROM container_volumes cv
+         WHERE cv.container_id = ?1 AND cv.anonymous = 1
            AND NOT EXISTS (SELECT 1 FROM container_volumes o
-                           WHERE o.volume = v.name AND o.container_id != ?1)
-         ORDER BY v.name",
+                           WHERE o.volume = cv.volume AND o.container_id != ?1)
+         ORDER BY cv.volume",
     )?;
     let rows = st.query_map([id], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -225,10 +233,10 @@ mod tests {
         container(&store, "c2");
         store
             .write(|tx| {
-                attach(tx, "c1", "/d", "data")?;
-                attach(tx, "c1", "/a", "anon1")?;
-                attach(tx, "c1", "/b", "anon2")?;
-                attach(tx, "c2", "/b", "anon2")?;
+                attach(tx, "c1", "/d", "data", false)?;
+                attach(tx, "c1", "/a", "anon1", true)?;
+                attach(tx, "c1", "/b", "anon2", true)?;
+                attach(tx, "c2", "/b", "anon2", true)?;
                 Ok(())
             })
             .unwrap();
@@ -255,7 +263,10 @@ mod tests {
         assert_eq!(names, ["anon2", "data"]);
         store.write(|tx| delete(tx, "data")).unwrap();
         assert_eq!(
-            store.write(|tx| delete(tx, "data")).unwrap_err().to_string(),
+            store
+                .write(|tx| delete(tx, "data"))
+                .unwrap_err()
+                .to_string(),
             "get data: no such volume"
         );
     }

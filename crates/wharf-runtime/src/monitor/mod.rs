@@ -130,7 +130,8 @@ pub fn run(store: &Store, id: &str, attach: bool, mut ready: Option<File>) -> i3
         }
     };
     if config.auto_remove {
-        remove(store, &dir);
+        // `run --rm` takes the anonymous volumes along, as docker does.
+        remove(store, &dir, true);
     }
     code
 }
@@ -148,11 +149,12 @@ fn report(ready: &mut Option<File>, line: &str) {
 }
 
 /// Remove a stopped container's files and row (tearing down what a killed
-/// monitor could not: libcontainer state, cgroup, rootfs mount).
-pub fn remove(store: &Store, dir: &ContainerDir) {
+/// monitor could not: libcontainer state, cgroup, rootfs mount); with
+/// `volumes`, also the volumes it mounted anonymously and nobody else uses.
+pub fn remove(store: &Store, dir: &ContainerDir, volumes: bool) {
     process::teardown(dir, None);
     store.discard_tree(&dir.path);
-    if let Err(e) = store.write(|tx| containers::delete(tx, &dir.id)) {
+    if let Err(e) = store.remove_container_rows(&dir.id, volumes) {
         tracing::error!(error = %e, "removing the container's row");
     }
 }
