@@ -73,10 +73,12 @@ fn csv_fields(line: &str) -> Result<Vec<String>, String> {
             }
             match chars.peek() {
                 None | Some(',') => {}
-                Some(_) => return Err(format!(
+                Some(_) => {
+                    return Err(format!(
                     "parse error on line 1, column {}: extraneous or missing \" in quoted-field",
                     column + 1
-                )),
+                ))
+                }
             }
         } else {
             while let Some(&c) = chars.peek() {
@@ -203,6 +205,10 @@ pub fn parse_mount_flag(value: &str) -> Result<MountSpec, String> {
             "cannot mix 'tmpfs-*' options with mount type '{}'",
             m.kind
         ));
+    }
+    if let Some(v) = &mut volume {
+        // The docker CLI always sends a (maybe empty) DriverConfig.
+        v.driver_config.get_or_insert_with(DriverConfig::default);
     }
     m.volume_options = volume;
     m.bind_options = bind;

@@ -74,7 +74,8 @@ fn io(what: &str, p: &Path, e: std::io::Error) -> EngineError {
 }
 
 /// Copy `src` to `dst` (which must not exist), recursively, keeping modes,
-/// owners and symlinks, never following a symlink at the destination.
+/// owners, times, symlinks and device nodes, never following a symlink at
+/// the destination.
 pub fn copy_tree(src: &Path, dst: &Path) -> EngineResult<()> {
     let meta = fs::symlink_metadata(src).map_err(|e| io("reading", src, e))?;
     if let Ok(existing) = fs::symlink_metadata(dst) {
@@ -105,12 +106,28 @@ pub fn copy_tree(src: &Path, dst: &Path) -> EngineResult<()> {
     } else if ft.is_file() {
         fs::copy(src, dst).map_err(|e| io("copying to", dst, e))?;
     } else {
-        return Err(EngineError::Invalid(format!(
-            "{}: cannot copy special files",
-            src.display()
-        )));
+        // FIFOs, sockets and device nodes: made again (we run as root).
+        nix::sys::stat::mknod(
+            dst,
+            nix::sys::stat::SFlag::from_bits_truncate(meta.mode() & libc::S_IFMT),
+            nix::sys::stat::Mode::from_bits_truncate(meta.mode() & 0o7777),
+            meta.rdev(),
+        )
+        .map_err(|e| io("creating", dst, e.into()))?;
     }
     let _ = std::os::unix::fs::lchown(dst, Some(meta.uid()), Some(meta.gid()));
+    if !ft.is_symlink() && meta.mode() & 0o7000 != 0 {
+        // chown clears set-id bits: put them back.
+        let _ = fs::set_permissions(dst, fs::Permissions::from_mode(meta.mode() & 0o7777));
+    }
+    let time = |s: i64, ns: i64| nix::sys::time::TimeSpec::new(s, ns);
+    let _ = nix::sys::stat::utimensat(
+        None,
+        dst,
+        &time(meta.atime(), meta.atime_nsec()),
+        &time(meta.mtime(), meta.mtime_nsec()),
+        nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+    );
     Ok(())
 }
 

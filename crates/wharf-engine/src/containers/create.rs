@@ -49,7 +49,7 @@ impl Engine {
         let id = new_id();
         let dir = ContainerDir::new(self.store.root(), &id);
         let mut made = MadeMounts::default();
-        let result = self.prepare(&id, &dir, req, &image_id, &image_config, &plan, &mut made);
+        let result = self.prepare(&dir, req, &image_id, &image_config, &plan, &mut made);
         match result {
             Ok(()) => Ok(id),
             Err(e) => {
@@ -62,7 +62,6 @@ impl Engine {
 
     fn prepare(
         &self,
-        id: &str,
         dir: &ContainerDir,
         req: &CreateRequest,
         image_id: &wharf_oci::Digest,
@@ -70,6 +69,7 @@ impl Engine {
         plan: &MountPlan,
         made: &mut MadeMounts,
     ) -> EngineResult<()> {
+        let id = dir.id.as_str();
         let io = |what: &str, e| EngineError::io(format!("{what} for container {id}"), e);
         for d in [dir.upper(), dir.work(), dir.rootfs(), dir.empty()] {
             fs::create_dir_all(&d).map_err(|e| io("creating directories", e))?;
