@@ -1,5 +1,6 @@
-//! The docker CLI's client-side reading of `--mount` (a CSV line of
-//! `key=value` fields) and of `-v` sources starting with `./`.
+//! The docker CLI's client-side reading of `--mount`: a CSV line of
+//! `key=value` fields. (Like docker 20.10's CLI, relative sources are
+//! passed on as they are, for the engine to refuse.)
 
 use std::collections::BTreeMap;
 
@@ -12,28 +13,6 @@ fn parse_bool(v: &str) -> Option<bool> {
         "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
         "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
         _ => None,
-    }
-}
-
-/// `./x` and `.` relative to the working directory, as the docker CLI
-/// makes them; anything else unchanged.
-pub fn absolute_if_dot(path: &str) -> String {
-    if path == "." || path.starts_with("./") {
-        if let Ok(cwd) = std::env::current_dir() {
-            let joined = cwd.join(path);
-            return wharf_engine::volumes::spec::clean_path(&joined.display().to_string());
-        }
-    }
-    path.to_string()
-}
-
-/// `-v`: a `./`-relative host path made absolute.
-pub fn volume_flag(raw: &str) -> String {
-    match raw.split_once(':') {
-        Some((host, rest)) if host == "." || host.starts_with("./") => {
-            format!("{}:{rest}", absolute_if_dot(host))
-        }
-        _ => raw.to_string(),
     }
 }
 
@@ -137,7 +116,7 @@ pub fn parse_mount_flag(value: &str) -> Result<MountSpec, String> {
         let bad_value = || format!("invalid value for {key}: {val}");
         match key.as_str() {
             "type" => m.kind = val.to_ascii_lowercase(),
-            "source" | "src" => m.source = absolute_if_dot(&val),
+            "source" | "src" => m.source = val.clone(),
             "target" | "dst" | "destination" => m.target = val.clone(),
             "readonly" | "ro" => m.read_only = parse_bool(&val).ok_or_else(bad_value)?,
             "consistency" => m.consistency = val.to_ascii_lowercase(),
@@ -285,16 +264,5 @@ mod tests {
             e("type=volume,target=/x,\"a"),
             "parse error on line 1, column 25: extraneous or missing \" in quoted-field"
         );
-    }
-
-    #[test]
-    fn dot_paths_become_absolute() {
-        let cwd = std::env::current_dir().unwrap();
-        assert_eq!(
-            volume_flag("./data:/x:ro"),
-            format!("{}/data:/x:ro", cwd.display())
-        );
-        assert_eq!(volume_flag("data:/x"), "data:/x");
-        assert_eq!(volume_flag("/abs:/x"), "/abs:/x");
     }
 }

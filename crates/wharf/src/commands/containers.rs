@@ -111,11 +111,7 @@ fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
         auto_remove: a.rm,
         restart,
         mounts: MountRequest {
-            binds: a
-                .volume
-                .iter()
-                .map(|v| crate::mount_flag::volume_flag(v))
-                .collect(),
+            binds: a.volume.clone(),
             mounts,
             tmpfs: a.tmpfs.clone(),
         },
