@@ -175,9 +175,24 @@ impl Store {
             Ok(doomed)
         })?;
         for v in doomed {
-            self.discard_tree(&self.volume_dir(&v));
+            self.discard_volume(&v);
         }
         Ok(())
+    }
+
+    /// Delete a volume's files. Whatever is still mounted on its `_data`
+    /// (a volume with driver options, e.g. a bind of a host directory) is
+    /// detached first, so deleting never reaches through the mount.
+    pub fn discard_volume(&self, name: &str) {
+        let data = self.volume_data(name);
+        match nix::mount::umount2(&data, nix::mount::MntFlags::MNT_DETACH) {
+            Ok(()) | Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => {
+                self.discard_tree(&self.volume_dir(name))
+            }
+            Err(e) => {
+                tracing::warn!(path = %data.display(), error = %e, "volume still mounted, not deleting its files")
+            }
+        }
     }
 }
 

@@ -579,3 +579,142 @@ fn bad_specs_fail_with_nothing_made() {
     assert_eq!(w.ok(["ps", "-aq"]).lines().count(), 1);
     finish(&w);
 }
+
+fn volume_mounts(w: &Wharf) -> usize {
+    let vols = w.root().join("volumes").display().to_string();
+    mounts_under(w)
+        .iter()
+        .filter(|m| m.starts_with(&vols))
+        .count()
+}
+
+#[test]
+fn volumes_with_driver_options_are_mounted_while_used() {
+    let w = Wharf::new();
+    w.import_busybox("busybox:local");
+    w.ok([
+        "volume",
+        "create",
+        "-o",
+        "type=tmpfs",
+        "-o",
+        "device=tmpfs",
+        "-o",
+        "o=size=1m,mode=0700,uid=1000",
+        "t1",
+    ]);
+    let v = inspect_json(&w, &["volume", "inspect", "t1"]);
+    assert_eq!(
+        v[0]["Options"],
+        serde_json::json!({"device": "tmpfs", "o": "size=1m,mode=0700,uid=1000", "type": "tmpfs"})
+    );
+    let out = w.ok([
+        "run",
+        "--rm",
+        "-v",
+        "t1:/x",
+        "busybox:local",
+        "sh",
+        "-c",
+        "cat /proc/mounts; ls -ld /x",
+    ]);
+    assert!(
+        out.contains("tmpfs /x tmpfs rw,relatime,size=1024k,mode=700,uid=1000 0 0\n"),
+        "{out}"
+    );
+    assert!(out.contains("drwx------    2 1000     root "), "{out}");
+    assert_eq!(volume_mounts(&w), 0, "unmounted when its only user is gone");
+
+    // Shared by two running containers: mounted once, until both are gone.
+    let a = w.ok([
+        "run",
+        "-d",
+        "-v",
+        "t1:/x",
+        "busybox:local",
+        "sh",
+        "-c",
+        "echo shared > /x/f; sleep 1000",
+    ]);
+    common::eventually(10, "the first container's write", || {
+        w.run(["exec", a.trim(), "cat", "/x/f"]).stdout == b"shared\n"
+    });
+    let b = w.ok(["run", "-d", "-v", "t1:/y", "busybox:local", "sleep", "1000"]);
+    assert_eq!(w.ok(["exec", b.trim(), "cat", "/y/f"]), "shared\n");
+    assert_eq!(volume_mounts(&w), 1);
+    w.ok(["rm", "-f", a.trim()]);
+    assert_eq!(volume_mounts(&w), 1, "still used by the second");
+    w.ok(["rm", "-f", b.trim()]);
+    assert_eq!(volume_mounts(&w), 0);
+    assert_eq!(
+        w.ok(["volume", "prune", "-f"]),
+        "Total reclaimed space: 0B\n",
+        "docker 20.10 keeps volumes with options"
+    );
+
+    // A bind of a host directory: removing the volume never touches it.
+    let src = w.scratch().join("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("keep"), "kept\n").unwrap();
+    let device = format!("device={}", src.display());
+    w.ok([
+        "volume",
+        "create",
+        "-o",
+        "type=none",
+        "-o",
+        "o=bind",
+        "-o",
+        &device,
+        "b1",
+    ]);
+    assert_eq!(
+        w.ok([
+            "run",
+            "--rm",
+            "-v",
+            "b1:/x",
+            "busybox:local",
+            "cat",
+            "/x/keep"
+        ]),
+        "kept\n"
+    );
+    w.ok(["volume", "rm", "b1", "t1"]);
+    assert_eq!(fs::read_to_string(src.join("keep")).unwrap(), "kept\n");
+
+    // Failures say what docker says, and leave nothing mounted.
+    w.ok([
+        "volume",
+        "create",
+        "-o",
+        "type=bogusfs",
+        "-o",
+        "device=x",
+        "b2",
+    ]);
+    let (code, err) = w.fails(["run", "--rm", "-v", "b2:/x", "busybox:local", "true"]);
+    assert_eq!(code, 125);
+    assert_eq!(
+        err,
+        format!(
+            "Error: error while mounting volume '{0}': failed to mount local volume: mount x:{0}: no such device\n",
+            volume_data(&w, "b2").display()
+        )
+    );
+    let (code, err) = w.fails(["volume", "create", "-o", "type=tmpfs", "b3"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            125,
+            "Error: create b3: missing required option: \"device\"\n"
+        )
+    );
+    let (code, err) = w.fails(["volume", "create", "-o", "foo=1", "b3"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (125, "Error: create b3: invalid option: \"foo\"\n")
+    );
+    assert_eq!(volume_names(&w), ["b2"]);
+    finish(&w);
+}

@@ -141,6 +141,7 @@ impl Engine {
             options,
             cgroup_parent: CGROUP_PARENT.to_string(),
             restart: req.restart,
+            volume_mounts: made.volume_mounts.clone(),
         };
         fs::write(
             dir.monitor_config(),

@@ -62,6 +62,41 @@ fn check_driver(name: &str, driver: &str) -> EngineResult<()> {
     Ok(())
 }
 
+/// docker's local driver's options: `type`, `device` and `o` (mounted
+/// when a container starts), each needing the others it goes with.
+pub(crate) fn check_options(name: &str, options: &BTreeMap<String, String>) -> EngineResult<()> {
+    let invalid = |msg: String| Err(EngineError::Invalid(format!("create {name}: {msg}")));
+    for k in options.keys() {
+        match k.as_str() {
+            "type" | "device" | "o" => {}
+            "size" => return invalid("quota size requested but no quota support".into()),
+            _ => return invalid(format!("invalid option: {k:?}")),
+        }
+    }
+    let has = |k: &str| options.contains_key(k);
+    if (has("type") || has("o")) && !has("device") {
+        return invalid("missing required option: \"device\"".into());
+    }
+    if has("device") && !has("type") {
+        return invalid("missing required option: \"type\"".into());
+    }
+    Ok(())
+}
+
+/// The mount a container's monitor makes for a volume with options.
+pub(crate) fn volume_mount(
+    engine: &Engine,
+    v: &VolumeRecord,
+) -> Option<wharf_runtime::volume_mount::VolumeMount> {
+    let get = |k: &str| v.options.get(k).cloned().unwrap_or_default();
+    (!v.options.is_empty()).then(|| wharf_runtime::volume_mount::VolumeMount {
+        data: engine.store.volume_data(&v.name),
+        fstype: get("type"),
+        device: get("device"),
+        options: get("o"),
+    })
+}
+
 /// Bytes in a tree: regular files and symlinks, hard links once (docker's
 /// `directory.Size`).
 pub(crate) fn tree_size(path: &Path) -> u64 {
@@ -127,14 +162,7 @@ impl Engine {
             }
         }
         check_driver(&shown, driver)?;
-        if let Some(k) = req.options.keys().next() {
-            // docker's local driver mounts type/device/o when a container
-            // starts; wharf does not do that yet, so it refuses them rather
-            // than pretend.
-            return Err(EngineError::Invalid(format!(
-                "create {shown}: volume driver options are not supported: {k:?}"
-            )));
-        }
+        check_options(&shown, &req.options)?;
         let record = VolumeRecord {
             anonymous: false,
             ..self.new_volume_record(
@@ -195,7 +223,7 @@ impl Engine {
     pub fn remove_volume(&self, name: &str, force: bool) -> EngineResult<()> {
         match self.store.write(|tx| volumes::delete(tx, name)) {
             Ok(()) => {
-                self.store.discard_tree(&self.store.volume_dir(name));
+                self.store.discard_volume(name);
                 Ok(())
             }
             Err(wharf_store::StoreError::NotFound(_)) if force => Ok(()),
@@ -218,8 +246,7 @@ impl Engine {
             let size = tree_size(&self.store.volume_data(&v.record.name));
             match self.store.write(|tx| volumes::delete(tx, &v.record.name)) {
                 Ok(()) => {
-                    self.store
-                        .discard_tree(&self.store.volume_dir(&v.record.name));
+                    self.store.discard_volume(&v.record.name);
                     report.reclaimed += size;
                     report.deleted.push(v.record.name);
                 }
@@ -255,6 +282,39 @@ mod tests {
             "create a/b: \"a/b\" includes invalid characters for a local volume name"
         ));
         assert!(check_name("-x").is_err());
+    }
+
+    #[test]
+    fn options_follow_the_local_driver() {
+        let opts = |kv: &[(&str, &str)]| -> BTreeMap<String, String> {
+            kv.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let err = |kv: &[(&str, &str)]| check_options("v", &opts(kv)).unwrap_err().to_string();
+        assert!(check_options("v", &opts(&[])).is_ok());
+        assert!(check_options(
+            "v",
+            &opts(&[("type", "tmpfs"), ("device", "tmpfs"), ("o", "size=1m")])
+        )
+        .is_ok());
+        assert_eq!(
+            err(&[("type", "tmpfs")]),
+            "create v: missing required option: \"device\""
+        );
+        assert_eq!(
+            err(&[("o", "size=1m")]),
+            "create v: missing required option: \"device\""
+        );
+        assert_eq!(
+            err(&[("device", "tmpfs")]),
+            "create v: missing required option: \"type\""
+        );
+        assert_eq!(err(&[("foo", "1")]), "create v: invalid option: \"foo\"");
+        assert_eq!(
+            err(&[("size", "1m")]),
+            "create v: quota size requested but no quota support"
+        );
     }
 
     #[test]

@@ -3,14 +3,13 @@
 //! made (volumes and their directories, missing `-v` source directories,
 //! copy-up), then recorded with the container in one transaction.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 use wharf_runtime::spec::{MountKind, SpecMount};
 use wharf_store::volumes::{self, VolumeRecord};
 
-use super::manage::check_name;
+use super::manage::{check_name, check_options, volume_mount};
 use super::spec::{clean_path, parse_bind, parse_mount, parse_tmpfs, Kind, MountSpec, Planned};
 use crate::{Engine, EngineError, EngineResult};
 
@@ -77,11 +76,7 @@ pub(crate) fn plan(req: &MountRequest, image_volumes: &[String]) -> EngineResult
                     "create {name}: error looking up volume plugin {driver}: plugin \"{driver}\" not found"
                 )));
             }
-            if let Some(k) = driver_options.keys().next() {
-                return Err(EngineError::Invalid(format!(
-                    "create {name}: volume driver options are not supported: {k:?}"
-                )));
-            }
+            check_options(name, driver_options)?;
         }
         out.entries.push(Entry { planned, listed });
         Ok(())
@@ -137,6 +132,8 @@ pub(crate) struct MadeMounts {
     pub links: Vec<(String, String, bool)>,
     /// Volumes this create made, to insert with the container.
     pub new_volumes: Vec<VolumeRecord>,
+    /// Volumes with driver options: the monitor mounts them.
+    pub volume_mounts: Vec<wharf_runtime::volume_mount::VolumeMount>,
 }
 
 /// The image's root filesystem, for copy-up: `lowers` (top first) and the
@@ -195,6 +192,7 @@ impl Engine {
                     name,
                     copy_data,
                     labels,
+                    driver_options,
                     ..
                 } => {
                     let existing = match name {
@@ -207,7 +205,7 @@ impl Engine {
                             let r = self.new_volume_record(
                                 name.as_deref(),
                                 labels.clone(),
-                                BTreeMap::new(),
+                                driver_options.clone(),
                             );
                             self.make_volume_dir(&r.name)?;
                             made.new_volumes.push(r.clone());
@@ -215,11 +213,15 @@ impl Engine {
                         }
                     };
                     let data = self.store.volume_data(&record.name);
-                    if *copy_data && is_empty_dir(&data) {
+                    let mounted = volume_mount(self, &record);
+                    // What a mounted volume holds is the mount's business:
+                    // no copy-up (docker's copy would vanish at unmount).
+                    if *copy_data && mounted.is_none() && is_empty_dir(&data) {
                         fill.push((p.destination.clone(), data.clone()));
                     }
                     made.links
                         .push((p.destination.clone(), record.name.clone(), name.is_none()));
+                    made.volume_mounts.extend(mounted);
                     volume = Some((record, data));
                 }
                 Kind::Bind {

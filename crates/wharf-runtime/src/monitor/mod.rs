@@ -46,6 +46,9 @@ pub struct MonitorConfig {
     pub cgroup_parent: String,
     #[serde(default)]
     pub restart: RestartPolicy,
+    /// Volumes with driver options, mounted while the container runs.
+    #[serde(default)]
+    pub volume_mounts: Vec<crate::volume_mount::VolumeMount>,
 }
 
 impl MonitorConfig {
