@@ -124,6 +124,25 @@ fn named_volume_outlives_its_container() {
     // In use by a container (even a stopped one): not removable.
     let id = w.ok(["create", "-v", "data:/d", "busybox:local"]);
     let id = id.trim();
+    // cp reaches into the volume, both ways.
+    let host_file = w.scratch().join("copied");
+    fs::write(&host_file, "via cp\n").unwrap();
+    w.ok([
+        OsStr::new("cp"),
+        host_file.as_os_str(),
+        OsStr::new(&format!("{id}:/d/")),
+    ]);
+    assert_eq!(
+        fs::read_to_string(volume_data(&w, "data").join("copied")).unwrap(),
+        "via cp\n"
+    );
+    let out_file = w.scratch().join("out");
+    w.ok([
+        OsStr::new("cp"),
+        OsStr::new(&format!("{id}:/d/f")),
+        out_file.as_os_str(),
+    ]);
+    assert_eq!(fs::read_to_string(&out_file).unwrap(), "kept\n");
     let (code, err) = w.fails(["volume", "rm", "data"]);
     assert_eq!(code, 125);
     assert_eq!(
