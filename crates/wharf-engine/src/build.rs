@@ -115,6 +115,7 @@ impl BuildHost for Host<'_> {
             cgroup_parent: CGROUP_PARENT.to_string(),
             restart: Default::default(),
             ephemeral: true,
+            volume_mounts: Vec::new(),
         };
         fs::write(
             dir.monitor_config(),

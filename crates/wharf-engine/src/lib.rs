@@ -10,6 +10,7 @@ pub mod containers;
 mod error;
 pub mod images;
 pub mod system;
+pub mod volumes;
 
 use std::path::{Path, PathBuf};
 

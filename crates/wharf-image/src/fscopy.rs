@@ -112,10 +112,14 @@ pub fn copy_tree_filtered(
     } else if ft.is_file() {
         fs::copy(src, dst).map_err(|e| io("copying to", dst, e))?;
     } else {
-        return Err(ImageError::invalid(format!(
-            "{}: cannot copy special files",
-            src.display()
-        )));
+        // FIFOs, sockets and device nodes: made again (we run as root).
+        nix::sys::stat::mknod(
+            dst,
+            nix::sys::stat::SFlag::from_bits_truncate(meta.mode() & libc::S_IFMT),
+            nix::sys::stat::Mode::from_bits_truncate(meta.mode() & 0o7777),
+            meta.rdev(),
+        )
+        .map_err(|e| io("creating", dst, e.into()))?;
     }
     let (uid, gid) = opts.owner.unwrap_or((meta.uid(), meta.gid()));
     std::os::unix::fs::lchown(dst, Some(uid), Some(gid)).map_err(|e| io("chown", dst, e))?;

@@ -5,6 +5,7 @@
 //! db.sqlite                 metadata (WAL): images, tags, layers, ...
 //! blobs/sha256/<hex>        content-addressed blobs: configs, layer tars, manifests
 //! layers/<diff-id hex>/diff unpacked layer trees, overlay lower dirs
+//! volumes/<name>/_data      volumes' data
 //! tmp/                      work in progress, named after the writing process
 //! trash/                    trees being deleted
 //! ```
@@ -34,6 +35,7 @@ mod lock;
 mod paths;
 mod schema;
 mod store;
+pub mod volumes;
 
 pub use error::{StoreError, StoreResult};
 pub use gc::Garbage;
@@ -41,5 +43,6 @@ pub use images::{ImageRecord, TagRecord};
 pub use layers::LayerRecord;
 pub use lock::StoreLock;
 pub use store::Store;
+pub use volumes::VolumeRecord;
 
 pub use rusqlite;

@@ -80,6 +80,25 @@ CREATE TABLE build_file_hashes (
     digest   TEXT NOT NULL          -- sha256 of its content
 );
 "#,
+    // Volumes (self-contained: only refers to containers).
+    r#"
+CREATE TABLE volumes (
+    name      TEXT PRIMARY KEY,     -- [a-zA-Z0-9][a-zA-Z0-9_.-]+, or 64 hex digits when anonymous
+    driver    TEXT NOT NULL,        -- local
+    created   TEXT NOT NULL,
+    labels    TEXT NOT NULL,        -- JSON object
+    options   TEXT NOT NULL,        -- JSON object (driver options, -o)
+    anonymous INTEGER NOT NULL
+);
+CREATE TABLE container_volumes (
+    container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+    destination  TEXT NOT NULL,
+    volume       TEXT NOT NULL REFERENCES volumes(name),
+    anonymous    INTEGER NOT NULL,  -- mounted without naming it (-v /dst, VOLUME): rm -v removes it
+    PRIMARY KEY (container_id, destination)
+);
+CREATE INDEX container_volumes_by_volume ON container_volumes(volume);
+"#,
 ];
 
 pub(crate) fn open(path: &std::path::Path) -> StoreResult<Connection> {

@@ -39,7 +39,7 @@ fn free_port() -> u16 {
 #[test]
 fn seed_multi_stage_walkthrough() {
     let w = Wharf::new();
-    let tars = sh(Command::new(repo().join("scripts/node-images.sh")));
+    let tars = sh(&mut Command::new(repo().join("scripts/node-images.sh")));
     let tars: Vec<&str> = tars.lines().collect();
     assert_eq!(tars.len(), 2, "node-images.sh prints two tarballs");
     for (tar, name) in tars.iter().zip(["node:18", "node:18-slim"]) {

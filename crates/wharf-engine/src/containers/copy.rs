@@ -4,7 +4,8 @@
 //! them: symlinks are followed, but absolute targets and `..` stay inside
 //! its root. Writing into the container never follows a symlink that is
 //! already there: it is replaced, so a container cannot redirect a copy
-//! onto the host. (A running container racing the copy is not defended
+//! onto the host. Paths in a volume or bind mount reach its source, as
+//! in docker. (A running container racing the copy is not defended
 //! against yet.)
 
 use std::fs;
@@ -21,6 +22,24 @@ use crate::{Engine, EngineError, EngineResult};
 pub struct MountedRoot {
     pub path: PathBuf,
     mounted_here: bool,
+    /// The container's bind mounts and volumes: (destination, host source).
+    binds: Vec<(PathBuf, PathBuf)>,
+}
+
+impl MountedRoot {
+    /// `path` in the container as a host path: resolved inside the root,
+    /// then through the bind mount or volume it falls in (the deepest), as
+    /// docker's cp reaches into volumes.
+    pub fn resolve(&self, path: &str) -> PathBuf {
+        let p = resolve_in_root(&self.path, path);
+        let inside = Path::new("/").join(p.strip_prefix(&self.path).unwrap_or(Path::new("")));
+        self.binds
+            .iter()
+            .filter(|(d, _)| inside.starts_with(d))
+            .max_by_key(|(d, _)| d.components().count())
+            .map(|(d, source)| source.join(inside.strip_prefix(d).unwrap_or(Path::new(""))))
+            .unwrap_or(p)
+    }
 }
 
 impl Drop for MountedRoot {
@@ -58,19 +77,32 @@ impl Engine {
         let c = self.refresh(self.find_container(name)?)?;
         let dir = ContainerDir::new(self.store.root(), &c.id);
         let path = dir.rootfs();
+        let m = self.monitor_config(&c.id)?;
+        let binds = m
+            .options
+            .mounts
+            .iter()
+            .filter_map(|mount| match &mount.kind {
+                wharf_runtime::spec::MountKind::Bind { source, .. } => {
+                    Some((PathBuf::from(&mount.destination), source.clone()))
+                }
+                _ => None,
+            })
+            .collect();
         if rootfs::is_mounted(&path) {
             return Ok(MountedRoot {
                 path,
                 mounted_here: false,
+                binds,
             });
         }
-        let m = self.monitor_config(&c.id)?;
         fs::create_dir_all(dir.empty()).map_err(|e| io("creating", &dir.empty(), e))?;
         rootfs::mount_overlay(&m.lowers, &dir.upper(), &dir.work(), &path, &dir.empty())
             .map_err(|e| EngineError::Invalid(e.to_string()))?;
         Ok(MountedRoot {
             path,
             mounted_here: true,
+            binds,
         })
     }
 
@@ -83,7 +115,7 @@ impl Engine {
         dest_has_slash: bool,
     ) -> EngineResult<()> {
         let root = self.container_root(name)?;
-        let from = resolve_in_root(&root.path, src);
+        let from = root.resolve(src);
         if fs::symlink_metadata(&from).is_err() {
             return Err(EngineError::NotFound(format!(
                 "Could not find the file {src} in container {name}"
@@ -107,7 +139,7 @@ impl Engine {
             )));
         }
         let root = self.container_root(name)?;
-        let to = resolve_in_root(&root.path, dest);
+        let to = root.resolve(dest);
         let name_in = src.file_name().unwrap_or_default().to_os_string();
         let to = if src.to_string_lossy().ends_with("/.") {
             to

@@ -8,6 +8,8 @@ use wharf_runtime::spec::{build_spec, default_hostname, HostInfo, RunOptions, Sp
 use wharf_store::containers::{self, ContainerRecord};
 
 use super::names::{new_id, random_name, valid_name};
+use crate::volumes::mounts::{self, ImageRoot, MadeMounts, MountPlan};
+use crate::volumes::MountRequest;
 use crate::{Engine, EngineError, EngineResult};
 
 /// Where containers' cgroups go, under each controller (cgroupfs layout).
@@ -21,6 +23,8 @@ pub struct CreateRequest {
     /// `--rm`.
     pub auto_remove: bool,
     pub restart: wharf_runtime::monitor::RestartPolicy,
+    /// `-v`, `--mount`, `--tmpfs`; made into `options.mounts` at create.
+    pub mounts: MountRequest,
 }
 
 impl Engine {
@@ -36,12 +40,20 @@ impl Engine {
                 )));
             }
         }
+        let image_volumes: Vec<String> = image_config
+            .volumes
+            .iter()
+            .flat_map(|v| v.keys().cloned())
+            .collect();
+        let plan = mounts::plan(&req.mounts, &image_volumes)?;
         let id = new_id();
         let dir = ContainerDir::new(self.store.root(), &id);
-        let result = self.prepare(&id, &dir, req, &image_id, &image_config);
+        let mut made = MadeMounts::default();
+        let result = self.prepare(&dir, req, &image_id, &image_config, &plan, &mut made);
         match result {
             Ok(()) => Ok(id),
             Err(e) => {
+                self.forget_new_volumes(&made);
                 self.store.discard_tree(&dir.path);
                 Err(e)
             }
@@ -50,12 +62,14 @@ impl Engine {
 
     fn prepare(
         &self,
-        id: &str,
         dir: &ContainerDir,
         req: &CreateRequest,
         image_id: &wharf_oci::Digest,
         image_config: &wharf_oci::ContainerConfig,
+        plan: &MountPlan,
+        made: &mut MadeMounts,
     ) -> EngineResult<()> {
+        let id = dir.id.as_str();
         let io = |what: &str, e| EngineError::io(format!("{what} for container {id}"), e);
         for d in [dir.upper(), dir.work(), dir.rootfs(), dir.empty()] {
             fs::create_dir_all(&d).map_err(|e| io("creating directories", e))?;
@@ -93,6 +107,7 @@ impl Engine {
         let name = req.name.clone().unwrap_or_default();
         let mut check = opts.clone();
         check.user = None;
+        check.mounts.extend(plan.check_mounts());
         let spec = build_spec(&SpecInput {
             id,
             name: &name,
@@ -106,15 +121,28 @@ impl Engine {
             host: &host,
         })
         .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        *made = self.make_mounts(
+            plan,
+            &ImageRoot {
+                lowers: &layers,
+                upper: dir.upper(),
+                work: dir.work(),
+                rootfs: dir.rootfs(),
+                empty: dir.empty(),
+            },
+        )?;
+        let mut options = opts.clone();
+        options.mounts.extend(made.spec.iter().cloned());
         let monitor = MonitorConfig {
             lowers: layers,
             auto_remove: req.auto_remove,
             name,
             image: image_config.clone(),
-            options: opts.clone(),
+            options,
             cgroup_parent: CGROUP_PARENT.to_string(),
             restart: req.restart,
             ephemeral: false,
+            volume_mounts: made.volume_mounts.clone(),
         };
         fs::write(
             dir.monitor_config(),
@@ -139,8 +167,15 @@ impl Engine {
                 "Entrypoint": opts.entrypoint.clone().or_else(|| image_config.entrypoint.clone()),
                 "Labels": image_config.labels.clone().unwrap_or_default(),
                 "StopSignal": opts.stop_signal.clone().unwrap_or_else(|| image_config.stop_signal.clone()),
+                "Volumes": plan.config_volumes_json(),
             },
-            "HostConfig": { "AutoRemove": req.auto_remove },
+            "HostConfig": {
+                "AutoRemove": req.auto_remove,
+                "Binds": plan.binds_json(),
+                "Mounts": req.mounts.mounts,
+                "Tmpfs": plan.tmpfs_json(&req.mounts.tmpfs),
+            },
+            "Mounts": made.points,
         });
 
         let mut attempt = 0;
@@ -164,7 +199,17 @@ impl Engine {
                 config: config.to_string(),
                 paused: false,
             };
-            match self.store.write(|tx| containers::insert(tx, &rec)) {
+            let inserted = self.store.write(|tx| {
+                for v in &made.new_volumes {
+                    wharf_store::volumes::insert(tx, v)?;
+                }
+                containers::insert(tx, &rec)?;
+                for (destination, volume, anonymous) in &made.links {
+                    wharf_store::volumes::attach(tx, id, destination, volume, *anonymous)?;
+                }
+                Ok(())
+            });
+            match inserted {
                 Err(wharf_store::StoreError::Conflict(_)) if req.name.is_none() && attempt < 10 => {
                     attempt += 1
                 }

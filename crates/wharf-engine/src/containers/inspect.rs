@@ -23,7 +23,7 @@ impl Engine {
             wharf_runtime::spec::NetworkMode::None => "none".to_string(),
             wharf_runtime::spec::NetworkMode::Namespace(p) => format!("ns:{}", p.display()),
         };
-        Ok(json!({
+        let mut out = json!({
             "Id": c.id,
             "Created": c.created,
             "Path": recorded["Path"],
@@ -66,6 +66,7 @@ impl Engine {
                 "NanoCpus": opts.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
                 "PidsLimit": opts.pids_limit,
                 "Init": opts.init,
+                "Binds": recorded["HostConfig"]["Binds"],
             },
             "GraphDriver": {
                 "Data": {
@@ -76,9 +77,17 @@ impl Engine {
                 },
                 "Name": "overlay2",
             },
-            "Mounts": [],
+            "Mounts": recorded.get("Mounts").cloned().unwrap_or_else(|| json!([])),
             "Config": recorded["Config"],
             "NetworkSettings": {"Networks": {}},
-        }))
+        });
+        // Docker omits these when empty.
+        for key in ["Mounts", "Tmpfs"] {
+            let v = &recorded["HostConfig"][key];
+            if !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()) {
+                out["HostConfig"][key] = v.clone();
+            }
+        }
+        Ok(out)
     }
 }

@@ -122,8 +122,9 @@ impl Engine {
         Ok(c.id)
     }
 
-    /// `docker rm [-f]`.
-    pub fn remove_container(&self, name: &str, force: bool) -> EngineResult<String> {
+    /// `docker rm [-f] [-v]`; `volumes`: also the anonymous volumes only
+    /// this container uses.
+    pub fn remove_container(&self, name: &str, force: bool, volumes: bool) -> EngineResult<String> {
         let c = self.refresh(self.find_container(name)?)?;
         if c.state == "running" {
             if !force {
@@ -137,7 +138,7 @@ impl Engine {
             self.wait_stopped(&c.id, None)?;
         }
         let dir = ContainerDir::new(self.store.root(), &c.id);
-        wharf_runtime::monitor::remove(&self.store, &dir);
+        wharf_runtime::monitor::remove(&self.store, &dir, volumes);
         Ok(c.id)
     }
 

@@ -5,7 +5,7 @@
 //! `upper/`, `work/`, hostname/hosts/resolv.conf, the json-file log), and
 //! while it runs, a monitor process (`wharf monitor <id>`) that owns it.
 
-mod copy;
+pub(crate) mod copy;
 mod create;
 mod exec;
 mod inspect;
@@ -13,7 +13,7 @@ mod lifecycle;
 mod list;
 mod lookup;
 mod manage;
-mod names;
+pub(crate) mod names;
 mod snapshot;
 pub(crate) mod start;
 mod state;

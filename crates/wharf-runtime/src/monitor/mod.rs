@@ -50,6 +50,9 @@ pub struct MonitorConfig {
     /// goes to the attached builder only.
     #[serde(default)]
     pub ephemeral: bool,
+    /// Volumes with driver options, mounted while the container runs.
+    #[serde(default)]
+    pub volume_mounts: Vec<crate::volume_mount::VolumeMount>,
 }
 
 impl MonitorConfig {
@@ -148,7 +151,8 @@ pub fn run(store: &Store, id: &str, attach: bool, mut ready: Option<File>) -> i3
         }
     };
     if config.auto_remove {
-        remove(store, &dir);
+        // `run --rm` takes the anonymous volumes along, as docker does.
+        remove(store, &dir, true);
     }
     code
 }
@@ -166,11 +170,12 @@ fn report(ready: &mut Option<File>, line: &str) {
 }
 
 /// Remove a stopped container's files and row (tearing down what a killed
-/// monitor could not: libcontainer state, cgroup, rootfs mount).
-pub fn remove(store: &Store, dir: &ContainerDir) {
+/// monitor could not: libcontainer state, cgroup, rootfs mount); with
+/// `volumes`, also the volumes it mounted anonymously and nobody else uses.
+pub fn remove(store: &Store, dir: &ContainerDir, volumes: bool) {
     process::teardown(dir, None);
     store.discard_tree(&dir.path);
-    if let Err(e) = store.write(|tx| containers::delete(tx, &dir.id)) {
+    if let Err(e) = store.remove_container_rows(&dir.id, volumes) {
         tracing::error!(error = %e, "removing the container's row");
     }
 }

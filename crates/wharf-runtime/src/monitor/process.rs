@@ -57,6 +57,9 @@ pub fn start(dir: &ContainerDir, config: &MonitorConfig) -> Result<Started, Runt
         &dir.rootfs(),
         &dir.empty(),
     )?;
+    for v in &config.volume_mounts {
+        crate::volume_mount::acquire(v, &dir.id)?;
+    }
     write_spec(dir, config)?;
     let tty = config.options.tty;
     let (out_r, out_w) = pipe().map_err(|e| RuntimeError::io("creating stdout pipe", e.into()))?;
@@ -184,7 +187,7 @@ pub fn wait(pid: i32) -> i32 {
 }
 
 /// Release what a (stopped or failed) container holds: libcontainer state
-/// and cgroup, the rootfs mount.
+/// and cgroup, the rootfs mount, volumes mounted for it.
 pub fn teardown(dir: &ContainerDir, container: Option<Container>) {
     let state = dir.runtime_state().join(&dir.id);
     let container = container.or_else(|| {
@@ -203,6 +206,11 @@ pub fn teardown(dir: &ContainerDir, container: Option<Container>) {
     remove_leftover_cgroups(&dir.id);
     if let Err(e) = unmount(&dir.rootfs()) {
         tracing::warn!(error = %e, "unmounting rootfs");
+    }
+    if let Ok(config) = MonitorConfig::load(dir) {
+        for v in &config.volume_mounts {
+            crate::volume_mount::release(v, &dir.id);
+        }
     }
 }
 

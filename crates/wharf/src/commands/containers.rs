@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use chrono::Utc;
 use serde_json::json;
 use wharf_engine::containers::CreateRequest;
+use wharf_engine::volumes::MountRequest;
 use wharf_engine::{Engine, EngineError};
 use wharf_format::{ellipsis, human_duration, parse_size, since};
 use wharf_runtime::spec::{NetworkMode, RunOptions};
@@ -95,12 +96,25 @@ fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
     if a.rm && restart != wharf_runtime::monitor::RestartPolicy::No {
         return Err(fail("Conflicting options: --restart and --rm"));
     }
+    let mut mounts = Vec::new();
+    for m in &a.mount {
+        mounts.push(crate::mount_flag::parse_mount_flag(m).map_err(|e| {
+            fail(format!(
+                "invalid argument \"{m}\" for \"--mount\" flag: {e}"
+            ))
+        })?);
+    }
     Ok(CreateRequest {
         image: a.image.clone(),
         name: a.name.clone(),
         options: run_options(a)?,
         auto_remove: a.rm,
         restart,
+        mounts: MountRequest {
+            binds: a.volume.clone(),
+            mounts,
+            tmpfs: a.tmpfs.clone(),
+        },
     })
 }
 
@@ -189,7 +203,7 @@ pub fn kill(engine: &Engine, a: KillArgs) -> anyhow::Result<ExitCode> {
 pub fn rm(engine: &Engine, a: RmArgs) -> anyhow::Result<ExitCode> {
     each(&a.containers, |n| {
         engine
-            .remove_container(n, a.force)
+            .remove_container(n, a.force, a.volumes)
             .map(|_| Some(n.to_string()))
     })
 }

@@ -7,12 +7,13 @@ mod inspect;
 mod stats;
 mod system;
 mod transfer;
+mod volumes;
 
 use std::process::ExitCode;
 
 use wharf_engine::Engine;
 
-use crate::cli::{BuilderCommand, Cli, Command, ImageCommand, SystemCommand};
+use crate::cli::{BuilderCommand, Cli, Command, ImageCommand, SystemCommand, VolumeCommand};
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::Version = cli.command {
@@ -36,6 +37,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(a) => inspect::inspect(&engine, a, None),
         Command::Image(ImageCommand::Inspect(a)) => inspect::inspect(&engine, a, Some("image")),
         Command::System(SystemCommand::Df(a)) => system::df(&engine, a),
+        Command::Volume(VolumeCommand::Create(a)) => volumes::create(&engine, a),
+        Command::Volume(VolumeCommand::Ls(a)) => volumes::list(&engine, a),
+        Command::Volume(VolumeCommand::Inspect(a)) => volumes::inspect(&engine, a),
+        Command::Volume(VolumeCommand::Rm(a)) => volumes::remove(&engine, a),
+        Command::Volume(VolumeCommand::Prune(a)) => volumes::prune(&engine, a),
         Command::Run(a) => containers::run(&engine, a),
         Command::Create(a) => containers::create(&engine, a),
         Command::Start(a) => containers::start(&engine, a),
