@@ -60,8 +60,9 @@ pub fn touch(store: &Store, key: &str) {
     }
 }
 
-/// `builder prune`: drop every entry and the layers only they kept.
-pub fn prune(store: &Store) -> BuildResult<usize> {
+/// `builder prune`: drop every entry and the layers only they kept;
+/// returns the number of entries and the bytes of the layers freed.
+pub fn prune(store: &Store) -> BuildResult<(usize, u64)> {
     let _gc = store.gc_lock()?;
     let (n, garbage) = store.write(|tx| {
         let (n, _) = build_cache::clear(tx)?;
@@ -69,5 +70,5 @@ pub fn prune(store: &Store) -> BuildResult<usize> {
         Ok((n, garbage))
     })?;
     store.discard(&garbage);
-    Ok(n)
+    Ok((n, garbage.layers.iter().map(|l| l.size).sum()))
 }

@@ -31,6 +31,10 @@ struct CopySpec {
     from: Option<String>,
     chown: Option<String>,
     chmod: Option<String>,
+    /// `--parents`: keep the sources' directories under the destination.
+    parents: bool,
+    /// `--exclude` patterns, relative to each source.
+    excludes: Vec<String>,
 }
 
 impl CopySpec {
@@ -44,6 +48,8 @@ impl CopySpec {
                 from: c.from.clone(),
                 chown: c.chown.clone(),
                 chmod: c.chmod.clone(),
+                parents: c.parents,
+                excludes: c.excludes.clone(),
             },
             InstructionKind::Add(a) => CopySpec {
                 add: true,
@@ -53,6 +59,8 @@ impl CopySpec {
                 from: None,
                 chown: a.chown.clone(),
                 chmod: a.chmod.clone(),
+                parents: false,
+                excludes: a.excludes.clone(),
             },
             _ => unreachable!("COPY or ADD"),
         }
@@ -164,6 +172,7 @@ impl StageRun<'_, '_> {
                 spec.from.as_deref().unwrap_or(""),
                 spec.chown.as_deref().unwrap_or(""),
                 spec.chmod.as_deref().unwrap_or(""),
+                &format!("parents={} exclude={:?}", spec.parents, spec.excludes),
                 &digest,
                 &contents.join("\0"),
                 &self.config.working_dir,
@@ -255,23 +264,43 @@ impl StageRun<'_, '_> {
         }
         let dest_clean = format!("/{}", crate::ignore::clean(&dest_abs));
         let dest_is_dir = dir_form || resolve_in_root(root, &dest_clean).is_dir();
-        let keep = |p: &Path| match origin {
+        let excludes = crate::Ignore::parse(&spec.excludes.join("\n"));
+        let ignored = |p: &Path| match origin {
             // An excluded directory is still entered when an exception
             // (`!dir/keep`) may re-include something below it.
             Origin::Context(ctx) => p
                 .strip_prefix(&ctx.root)
                 .map(|rel| {
                     let rel = rel.to_string_lossy();
-                    ctx.included(&rel) || (p.is_dir() && ctx.ignore.may_include_below(&rel))
+                    !(ctx.included(&rel) || (p.is_dir() && ctx.ignore.may_include_below(&rel)))
                 })
-                .unwrap_or(true),
-            Origin::Tree(_) => true,
+                .unwrap_or(false),
+            Origin::Tree(_) => false,
         };
         for m in &matched {
             let meta = fs::metadata(&m.path)
                 .map_err(|e| BuildError::io(format!("reading {}", m.rel), e))?;
+            let keep = |p: &Path| {
+                let under = p.strip_prefix(&m.path).unwrap_or(p).to_string_lossy();
+                !ignored(p) && (excludes.is_empty() || !excludes.excludes(&under))
+            };
+            // --parents keeps the source's own path under the destination.
+            let dest_here = if spec.parents {
+                let parent = Path::new(&m.rel)
+                    .parent()
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                format!("{}/{parent}", dest_clean.trim_end_matches('/'))
+            } else {
+                dest_clean.clone()
+            };
             if meta.is_dir() {
-                let target = mkdir_all(root, &dest_clean, dir_owner)?;
+                let dir = if spec.parents {
+                    format!("{}/{}", dest_clean.trim_end_matches('/'), m.rel)
+                } else {
+                    dest_here.clone()
+                };
+                let target = mkdir_all(root, &dir, dir_owner)?;
                 for e in fs::read_dir(&m.path)
                     .map_err(|e| BuildError::io(format!("reading {}", m.rel), e))?
                     .flatten()
@@ -289,13 +318,16 @@ impl StageRun<'_, '_> {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
+            if !excludes.is_empty() && excludes.excludes(&base) {
+                continue;
+            }
             if spec.add && is_archive(&src) {
-                let target = mkdir_all(root, &dest_clean, dir_owner)?;
+                let target = mkdir_all(root, &dest_here, dir_owner)?;
                 unpack_archive(&src, &target)?;
                 continue;
             }
-            let target_path = if dest_is_dir {
-                format!("{}/{base}", dest_clean.trim_end_matches('/'))
+            let target_path = if dest_is_dir || spec.parents {
+                format!("{}/{base}", dest_here.trim_end_matches('/'))
             } else {
                 dest_clean.clone()
             };

@@ -43,7 +43,8 @@ pub use ignore::Ignore;
 pub use progress::{Progress, ProgressMode};
 pub use request::BuildRequest;
 
-/// Remove every build cache entry; returns how many there were.
-pub fn prune_cache(store: &wharf_store::Store) -> BuildResult<usize> {
+/// Remove every build cache entry; returns how many there were and the
+/// bytes of layer content that went with them.
+pub fn prune_cache(store: &wharf_store::Store) -> BuildResult<(usize, u64)> {
     cache::prune(store)
 }

@@ -34,8 +34,9 @@ impl Engine {
         wharf_build::build(&self.store, &host, req, progress)
     }
 
-    /// `builder prune`: returns how many cache entries went.
-    pub fn prune_build_cache(&self) -> EngineResult<usize> {
+    /// `builder prune`: returns how many cache entries went and the bytes
+    /// freed.
+    pub fn prune_build_cache(&self) -> EngineResult<(usize, u64)> {
         let n = wharf_build::prune_cache(&self.store)
             .map_err(|e| EngineError::Invalid(e.to_string()))?;
         let _ = fs::remove_dir_all(self.root.join("cache").join("mounts"));

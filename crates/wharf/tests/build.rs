@@ -314,3 +314,32 @@ fn heredocs_cache_mounts_and_add_archives() {
     let (code, _) = w.fails(["run", "--rm", "h", "ls", "/cache/log"]);
     assert_eq!(code, 1);
 }
+
+#[test]
+fn copy_parents_and_exclude() {
+    let w = Wharf::new();
+    w.import_busybox("busybox:local");
+    let ctx = context(
+        &w,
+        "app",
+        &[
+            (
+                "Dockerfile",
+                "FROM busybox:local\n\
+                 COPY --parents a/b/one.txt a/c/two.txt /p/\n\
+                 COPY --exclude=**/*.log src /s/\n",
+            ),
+            ("a/b/one.txt", "1"),
+            ("a/c/two.txt", "2"),
+            ("src/keep.txt", "k"),
+            ("src/drop.log", "d"),
+            ("src/sub/deep.log", "d"),
+        ],
+    );
+    build(&w, &ctx, &["-t", "pe"]);
+    let out = w.ok(["run", "--rm", "pe", "ls", "-R", "/p", "/s"]);
+    assert_eq!(
+        out,
+        "/p:\na\n\n/p/a:\nb\nc\n\n/p/a/b:\none.txt\n\n/p/a/c:\ntwo.txt\n\n/s:\nkeep.txt\nsub\n\n/s/sub:\n"
+    );
+}

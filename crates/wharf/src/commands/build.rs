@@ -154,8 +154,11 @@ pub fn prune(engine: &Engine, a: BuilderPruneArgs) -> anyhow::Result<ExitCode> {
     {
         return Ok(ExitCode::SUCCESS);
     }
-    let n = engine.prune_build_cache()?;
+    let (n, bytes) = engine.prune_build_cache()?;
     println!("Deleted build cache objects: {n}");
-    println!("Total reclaimed space: 0B");
+    println!(
+        "Total reclaimed space: {}",
+        wharf_format::units::human_size(bytes as f64)
+    );
     Ok(ExitCode::SUCCESS)
 }
