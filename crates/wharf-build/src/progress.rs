@@ -97,8 +97,8 @@ impl Step<'_> {
                 self.progress
                     .emit(&format!("#{} {:.3} {line}\n", self.id, self.secs()))
             }
-            ProgressMode::Tty => self.progress.emit(&format!("#{} {line}\n", self.id)),
-            ProgressMode::Quiet => {}
+            // A terminal shows steps, not their output (unless one fails).
+            ProgressMode::Tty | ProgressMode::Quiet => {}
         }
     }
 
@@ -122,11 +122,8 @@ impl Step<'_> {
                 } else {
                     ""
                 };
-                p.emit(&format!(
-                    " => {err}{cached}{:<60} {:.1}s\n",
-                    self.name,
-                    self.secs()
-                ))
+                let label = format!("{err}{cached}{}", self.name);
+                p.emit(&format!(" => {label:<64} {:.1}s\n", self.secs()))
             }
             ProgressMode::Quiet => {}
         }
@@ -145,7 +142,7 @@ impl Step<'_> {
     /// shown then, since nothing was shown before.
     pub fn failed(mut self, message: &str) {
         self.end(&format!("ERROR: {message}"));
-        if self.progress.mode == ProgressMode::Quiet {
+        if matches!(self.progress.mode, ProgressMode::Quiet | ProgressMode::Tty) {
             let mut out = self.progress.out.lock().unwrap_or_else(|e| e.into_inner());
             for l in &self.tail {
                 let _ = writeln!(out, "{l}");
