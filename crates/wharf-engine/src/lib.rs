@@ -14,6 +14,7 @@ pub mod system;
 use std::path::{Path, PathBuf};
 
 pub use error::{EngineError, EngineResult};
+pub use wharf_network::files::DnsOptions;
 pub use wharf_oci::{Digest, ErrorKind, Reference};
 use wharf_store::Store;
 

@@ -21,6 +21,32 @@ pub struct CreateRequest {
     /// `--rm`.
     pub auto_remove: bool,
     pub restart: wharf_runtime::monitor::RestartPolicy,
+    /// `--network`, `-p`, `--dns` ...
+    pub network: super::network::NetworkRequest,
+}
+
+/// docker's `HostConfig.PortBindings`: `{"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}`.
+fn port_bindings(publish: &[wharf_network::ports::PortBinding]) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for b in publish {
+        let key = format!("{}/{}", b.container_port, b.proto);
+        let port = match b.host_ports {
+            (0, 0) => String::new(),
+            (lo, hi) if lo == hi => lo.to_string(),
+            (lo, hi) => format!("{lo}-{hi}"),
+        };
+        let entry = json!({
+            "HostIp": b.host_ip.map(|i| i.to_string()).unwrap_or_default(),
+            "HostPort": port,
+        });
+        match out.get_mut(&key).and_then(|v| v.as_array_mut()) {
+            Some(list) => list.push(entry),
+            None => {
+                out.insert(key, json!([entry]));
+            }
+        }
+    }
+    out.into()
 }
 
 impl Engine {
@@ -61,20 +87,40 @@ impl Engine {
             fs::create_dir_all(&d).map_err(|e| io("creating directories", e))?;
         }
         let host = HostInfo::detect();
-        let opts = &req.options;
-        let hostname = opts
-            .hostname
-            .clone()
-            .unwrap_or_else(|| default_hostname(id, &opts.network_mode, &host.hostname));
+        let mut opts = req.options.clone();
+        let plan_hostname = |mode: &wharf_runtime::spec::NetworkMode| {
+            opts.hostname
+                .clone()
+                .unwrap_or_else(|| default_hostname(id, mode, &host.hostname))
+        };
+        // The namespace mode decides the default hostname (the host's with
+        // --network host), so ask for the plan with a provisional one.
+        let provisional = plan_hostname(&wharf_runtime::spec::NetworkMode::None);
+        let domainname = opts.domainname.clone().unwrap_or_default();
+        let mut plan =
+            self.plan_network(&req.network, dir, image_config, &provisional, &domainname)?;
+        let hostname = plan_hostname(&plan.mode);
+        plan.config.hostname = hostname.clone();
+        opts.network_mode = plan.mode.clone();
+        let opts = &opts;
         fs::write(dir.hostname(), format!("{hostname}\n"))
             .map_err(|e| io("writing hostname", e))?;
+        let host_resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         fs::write(
             dir.hosts(),
-            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
+            wharf_network::files::hosts(&plan.config.extra_hosts, None, &hostname, &domainname),
         )
         .map_err(|e| io("writing hosts", e))?;
-        let resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-        fs::write(dir.resolv_conf(), resolv).map_err(|e| io("writing resolv.conf", e))?;
+        fs::write(
+            dir.resolv_conf(),
+            wharf_network::files::resolv_conf(&host_resolv, &plan.config.dns, None),
+        )
+        .map_err(|e| io("writing resolv.conf", e))?;
+        fs::write(
+            super::network::network_json(dir),
+            serde_json::to_vec(&plan.config).expect("serializes"),
+        )
+        .map_err(|e| io("writing network.json", e))?;
 
         let record = self
             .store
@@ -139,8 +185,25 @@ impl Engine {
                 "Labels": image_config.labels.clone().unwrap_or_default(),
                 "StopSignal": opts.stop_signal.clone().unwrap_or_else(|| image_config.stop_signal.clone()),
             },
-            "HostConfig": { "AutoRemove": req.auto_remove },
+            "HostConfig": {
+                "AutoRemove": req.auto_remove,
+                "NetworkMode": req.network.network.clone().unwrap_or_else(|| "default".into()),
+                "PortBindings": port_bindings(&plan.config.publish),
+                "PublishAllPorts": req.network.publish_all,
+                "Dns": plan.config.dns.servers,
+                "DnsSearch": plan.config.dns.search,
+                "DnsOptions": plan.config.dns.options,
+                "ExtraHosts": req.network.add_hosts,
+            },
         });
+        let mut config = config;
+        config["Config"]["ExposedPorts"] = plan
+            .config
+            .exposed
+            .iter()
+            .map(|(p, proto)| (format!("{p}/{proto}"), json!({})))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
 
         let mut attempt = 0;
         loop {
@@ -163,7 +226,18 @@ impl Engine {
                 config: config.to_string(),
                 paused: false,
             };
-            match self.store.write(|tx| containers::insert(tx, &rec)) {
+            let inserted = self.store.write(|tx| {
+                containers::insert(tx, &rec)?;
+                for ep in &plan.endpoints {
+                    let ep = wharf_store::networks::EndpointRecord {
+                        container_id: id.to_string(),
+                        ..ep.clone()
+                    };
+                    wharf_store::networks::add_endpoint(tx, &ep)?;
+                }
+                Ok(())
+            });
+            match inserted {
                 Err(wharf_store::StoreError::Conflict(_)) if req.name.is_none() && attempt < 10 => {
                     attempt += 1
                 }

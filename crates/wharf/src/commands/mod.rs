@@ -3,6 +3,7 @@
 mod containers;
 mod images;
 mod inspect;
+mod ports;
 mod stats;
 mod system;
 mod transfer;
@@ -54,6 +55,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Top(a) => stats::top(&engine, a),
         Command::Cp(a) => containers::cp(&engine, a),
         Command::Stats(a) => stats::stats(&engine, a),
+        Command::Port(a) => ports::port(&engine, a),
         Command::Monitor(a) => containers::monitor(&engine, a),
         Command::Version => unreachable!("handled above"),
     }
