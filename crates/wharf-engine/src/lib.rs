@@ -9,6 +9,7 @@ pub mod containers;
 mod error;
 mod glob;
 pub mod images;
+pub mod networks;
 pub mod system;
 
 use std::path::{Path, PathBuf};

@@ -143,7 +143,7 @@ impl Networking<'_> {
         let mut first_ip = None;
         let mut dns = None;
         for (i, ep) in eps.iter().enumerate() {
-            let (net, ip) = self.attach_endpoint(&nl, ep, i, files, i == 0)?;
+            let (net, ip) = self.attach_endpoint(&nl, ep, files, i == 0)?;
             if i == 0 {
                 first_ip = Some(ip);
             }
@@ -177,7 +177,6 @@ impl Networking<'_> {
         &self,
         nl: &Netlink,
         ep: &EndpointRecord,
-        index: usize,
         files: &ContainerFiles,
         default_route: bool,
     ) -> NetResult<(NetworkRecord, Ipv4Addr)> {
@@ -243,9 +242,9 @@ impl Networking<'_> {
             .link_index(&bridge)?
             .ok_or_else(|| NetworkError::System(format!("bridge {bridge} vanished")))?;
         let ns = File::open(&files.netns).map_err(|e| io("opening the network namespace", e))?;
-        let iface = format!("eth{index}");
+        let iface = format!("eth{}", ep.seq);
         nl.add_veth(
-            &self.names.veth(&ep.container_id, index),
+            &self.names.veth(&ep.container_id, ep.seq as usize),
             &iface,
             bridge_index,
             &ns,
@@ -291,14 +290,9 @@ impl Networking<'_> {
             Ok(eps)
         })?;
         let nl = Netlink::new()?;
-        let prefix = self.names.veth(id, 0);
-        let prefix = &prefix[..prefix.len() - 8];
-        let tail = &id[..7];
-        for link in nl.link_names()? {
+        for e in &eps {
             // A veth whose namespace outlived us (a lingering process).
-            if link.starts_with(prefix) && link.ends_with(tail) && self.names.owns_link(&link) {
-                nl.delete_link(&link)?;
-            }
+            nl.delete_link(&self.names.veth(id, e.seq as usize))?;
         }
         let active = self.store.read(|tx| networks::active_endpoints(tx))?;
         for e in eps {
@@ -369,6 +363,64 @@ impl Networking<'_> {
             });
         }
         nft::apply(&nft::ruleset(&self.names.table(), &bridges, &rules))
+    }
+
+    /// `docker network connect` of a running container: the new endpoint
+    /// (already recorded) is brought up at once.
+    pub fn connect_running(&self, id: &str, network_id: &str, netns: &Path) -> NetResult<()> {
+        let _lock = self.lock()?;
+        let ep = self
+            .store
+            .read(|tx| networks::endpoints_of(tx, id))?
+            .into_iter()
+            .find(|e| e.network_id == network_id)
+            .ok_or_else(|| {
+                NetworkError::NotFound(format!("container {id} is not on network {network_id}"))
+            })?;
+        let files = ContainerFiles {
+            netns: netns.to_path_buf(),
+            hosts: PathBuf::new(),
+            resolv_conf: PathBuf::new(),
+        };
+        let nl = Netlink::new()?;
+        let result = self
+            .attach_endpoint(&nl, &ep, &files, false)
+            .and_then(|_| self.apply_rules());
+        if result.is_err() {
+            let _ = self.detach_locked(&nl, &ep);
+        }
+        result
+    }
+
+    /// `docker network disconnect` of a running container: its veth on
+    /// the network goes (the caller then drops the endpoint).
+    pub fn disconnect_running(&self, id: &str, network_id: &str) -> NetResult<()> {
+        let _lock = self.lock()?;
+        let Some(ep) = self
+            .store
+            .read(|tx| networks::endpoints_of(tx, id))?
+            .into_iter()
+            .find(|e| e.network_id == network_id)
+        else {
+            return Ok(());
+        };
+        let nl = Netlink::new()?;
+        self.detach_locked(&nl, &ep)?;
+        self.apply_rules()
+    }
+
+    fn detach_locked(&self, nl: &Netlink, ep: &EndpointRecord) -> NetResult<()> {
+        nl.delete_link(&self.names.veth(&ep.container_id, ep.seq as usize))?;
+        self.store.write(|tx| {
+            networks::set_endpoint_address(tx, &ep.container_id, &ep.network_id, None, None)
+        })?;
+        let active = self.store.read(|tx| networks::active_endpoints(tx))?;
+        if !active.iter().any(|a| a.network_id == ep.network_id) {
+            if let Some(net) = self.store.read(|tx| networks::get(tx, &ep.network_id))? {
+                self.bring_down(nl, &net)?;
+            }
+        }
+        Ok(())
     }
 
     /// The addresses a container has now, per network ID.

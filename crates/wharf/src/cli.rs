@@ -96,6 +96,12 @@ pub enum Command {
     Stats(StatsArgs),
     /// List port mappings or a specific mapping for the container
     Port(PortArgs),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(NetworkCommand),
+    /// Runs a user-defined network's DNS server (internal)
+    #[command(hide = true, name = "network-dns")]
+    NetworkDns(NetworkDnsArgs),
     /// Runs a container's monitor (internal)
     #[command(hide = true)]
     Monitor(MonitorArgs),
@@ -131,6 +137,131 @@ pub enum ImageCommand {
 pub enum SystemCommand {
     /// Show wharf disk usage
     Df(DfArgs),
+    /// Remove unused data
+    Prune(SystemPruneArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SystemPruneArgs {
+    /// Remove all unused images not just dangling ones
+    #[arg(short, long)]
+    pub all: bool,
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+    /// Prune volumes
+    #[arg(long)]
+    pub volumes: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NetworkCommand {
+    /// Create a network
+    Create(NetworkCreateArgs),
+    /// List networks
+    #[command(visible_alias = "list")]
+    Ls(NetworkLsArgs),
+    /// Display detailed information on one or more networks
+    Inspect(NetworkInspectArgs),
+    /// Remove one or more networks
+    #[command(visible_alias = "remove")]
+    Rm(NetworkRmArgs),
+    /// Remove all unused networks
+    Prune(NetworkPruneArgs),
+    /// Connect a container to a network
+    Connect(NetworkConnectArgs),
+    /// Disconnect a container from a network
+    Disconnect(NetworkDisconnectArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkCreateArgs {
+    /// Driver to manage the Network
+    #[arg(short, long, default_value = "bridge")]
+    pub driver: String,
+    /// Subnet in CIDR format that represents a network segment
+    #[arg(long)]
+    pub subnet: Option<String>,
+    /// IPv4 Gateway for the master subnet
+    #[arg(long)]
+    pub gateway: Option<String>,
+    /// Allocate container ip from a sub-range
+    #[arg(long = "ip-range")]
+    pub ip_range: Option<String>,
+    /// Restrict external access to the network
+    #[arg(long)]
+    pub internal: bool,
+    /// Set metadata on a network
+    #[arg(long)]
+    pub label: Vec<String>,
+    /// Set driver specific options
+    #[arg(short, long = "opt")]
+    pub opt: Vec<String>,
+    pub name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkLsArgs {
+    /// Provide filter values (e.g. 'driver=bridge')
+    #[arg(short, long = "filter")]
+    pub filter: Vec<String>,
+    /// Pretty-print networks using a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Do not truncate the output
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Only display network IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkInspectArgs {
+    /// Format the output using the given Go template
+    #[arg(short, long)]
+    pub format: Option<String>,
+    #[arg(required = true)]
+    pub networks: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkRmArgs {
+    #[arg(required = true)]
+    pub networks: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkPruneArgs {
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkConnectArgs {
+    /// Add network-scoped alias for the container
+    #[arg(long)]
+    pub alias: Vec<String>,
+    /// IPv4 address (e.g., 172.30.100.104)
+    #[arg(long)]
+    pub ip: Option<String>,
+    pub network: String,
+    pub container: String,
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkDisconnectArgs {
+    /// Force the container to disconnect from a network
+    #[arg(short, long)]
+    pub force: bool,
+    pub network: String,
+    pub container: String,
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkDnsArgs {
+    pub network: String,
 }
 
 #[derive(Args, Debug)]

@@ -24,6 +24,7 @@ mod top;
 pub use create::CreateRequest;
 pub use list::ContainerSummary;
 pub use manage::Change;
+pub(crate) use names::new_id;
 pub use network::{NetHooks, NetworkRequest};
 pub use ports::PortView;
 pub use snapshot::CommitRequest;

@@ -3,6 +3,7 @@
 mod containers;
 mod images;
 mod inspect;
+mod networks;
 mod ports;
 mod stats;
 mod system;
@@ -56,6 +57,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cp(a) => containers::cp(&engine, a),
         Command::Stats(a) => stats::stats(&engine, a),
         Command::Port(a) => ports::port(&engine, a),
+        Command::Network(c) => networks::run(&engine, c),
+        Command::NetworkDns(a) => networks::dns(&cli.global.root, a),
+        Command::System(SystemCommand::Prune(a)) => system::prune(&engine, a),
         Command::Monitor(a) => containers::monitor(&engine, a),
         Command::Version => unreachable!("handled above"),
     }
