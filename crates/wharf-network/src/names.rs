@@ -29,6 +29,11 @@ impl RootNames {
         }
     }
 
+    /// Whether this is the default root (`/var/lib/wharf`).
+    pub fn is_default_root(&self) -> bool {
+        self.default_root
+    }
+
     /// The nftables table (family `inet`) holding all of this root's rules.
     pub fn table(&self) -> String {
         if self.default_root {

@@ -73,6 +73,7 @@ pub fn prune(engine: &Engine, a: SystemPruneArgs) -> anyhow::Result<ExitCode> {
         println!();
     }
     let networks = engine.prune_networks()?;
+    engine.networking()?.prune_idle()?;
     if !networks.is_empty() {
         println!("Deleted Networks:");
         for n in networks {
