@@ -531,6 +531,17 @@ fn user_networks_resolve_names_and_are_isolated() {
     assert!(err.contains("has active endpoints"), "{err}");
     w.ok(["rm", "-f", "db", "client"]);
     assert_eq!(w.ok(["network", "rm", &net]).trim(), net);
+    let listed = w.ok(["network", "ls", "-q", "--filter", &format!("name={other}")]);
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    let custom = w.ok([
+        "network",
+        "ls",
+        "--filter",
+        "type=custom",
+        "--format",
+        "{{.Name}}",
+    ]);
+    assert_eq!(custom.trim(), other);
     let pruned = w.ok(["network", "prune", "-f"]);
     assert!(pruned.contains(&other), "{pruned}");
     let (code, err) = w.fails(["network", "inspect", &net]);
@@ -688,5 +699,37 @@ fn dead_monitor_network_is_released() {
     });
     assert_no_leftovers(&w, &tag);
     assert_eq!(w.ok(["port", &id]), "");
+    assert_clean(&w, &tag);
+}
+
+#[test]
+fn system_prune_removes_stopped_containers_and_unused_networks() {
+    let w = wharf();
+    let tag = tag(&w);
+    let net = common::unique("unused");
+    w.ok(["network", "create", &net]);
+    let stopped = w
+        .ok(["create", "--name", "stopped", "bb", "true"])
+        .trim()
+        .to_string();
+    w.ok(["run", "-d", "--name", "running", "bb", "sleep", "60"]);
+    let out = w.ok(["system", "prune", "-f"]);
+    assert!(
+        out.starts_with(&format!(
+            "Deleted Containers:\n{stopped}\n\nDeleted Networks:\n{net}\n\n"
+        )),
+        "{out}"
+    );
+    assert!(out.ends_with("Total reclaimed space: 0B\n"), "{out}");
+    assert_eq!(
+        w.ok(["ps", "-a", "--format", "{{.Names}}"]).trim(),
+        "running"
+    );
+    let left = w.ok(["network", "ls", "--format", "{{.Name}}"]);
+    assert_eq!(
+        left.lines().count(),
+        3,
+        "the predefined networks stay: {left}"
+    );
     assert_clean(&w, &tag);
 }

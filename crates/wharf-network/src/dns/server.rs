@@ -242,4 +242,41 @@ mod tests {
         );
         assert_eq!(arpa_to_ip("db."), None);
     }
+
+    /// Names that are not ours go to the upstream resolver, and its
+    /// answer comes back (a fake upstream on loopback).
+    #[test]
+    fn forwards_other_names_upstream() {
+        use hickory_server::proto::op::{MessageType, OpCode, Query};
+        let upstream = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = upstream.local_addr().unwrap();
+        let name = Name::from_ascii("example.test.").unwrap();
+        let answer_name = name.clone();
+        let fake = std::thread::spawn(move || {
+            let mut buf = [0u8; 512];
+            let (n, from) = upstream.recv_from(&mut buf).unwrap();
+            let q = Message::from_vec(&buf[..n]).unwrap();
+            let mut r = Message::new(q.metadata.id, MessageType::Response, OpCode::Query);
+            r.add_query(q.queries[0].clone());
+            r.add_answer(Record::from_rdata(
+                answer_name,
+                5,
+                RData::A(A(Ipv4Addr::new(10, 1, 2, 3))),
+            ));
+            upstream.send_to(&r.to_vec().unwrap(), from).unwrap();
+        });
+        let mut q = Message::new(7, MessageType::Query, OpCode::Query);
+        q.add_query(Query::query(name, RecordType::A));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let m = rt
+            .block_on(forward(&[addr], &q.to_vec().unwrap()))
+            .expect("an answer");
+        fake.join().unwrap();
+        assert_eq!(m.metadata.id, 7);
+        assert_eq!(m.answers.len(), 1);
+        assert_eq!(m.answers[0].data, RData::A(A(Ipv4Addr::new(10, 1, 2, 3))));
+    }
 }
