@@ -234,9 +234,8 @@ impl Networking<'_> {
             nl.ensure_bridge(&bridge, a.gateway, a.subnet.prefix)?;
             netlink::sysctl(&format!("net/ipv4/conf/{bridge}/route_localnet"), "1")?;
             netlink::sysctl("net/ipv4/ip_forward", "1")?;
-            if !net.internal {
-                nft::docker_user_rules(&bridge, true);
-            }
+            // Our own table still keeps --internal traffic in.
+            nft::docker_user_rules(&bridge, true);
         }
         let bridge_index = nl
             .link_index(&bridge)?
@@ -320,9 +319,7 @@ impl Networking<'_> {
         if let Some(bridge) = &net.bridge {
             if nl.link_index(bridge)?.is_some() {
                 nl.delete_link(bridge)?;
-                if !net.internal {
-                    nft::docker_user_rules(bridge, false);
-                }
+                nft::docker_user_rules(bridge, false);
             }
         }
         crate::dns::stop_server(self, &net.id);

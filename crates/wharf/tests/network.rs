@@ -57,6 +57,17 @@ fn leftovers(w: &Wharf, tag: &str) -> Vec<String> {
     {
         out.push(format!("nft table wharf-{tag}"));
     }
+    // Docker's DOCKER-USER chain, when docker is there.
+    if let Ok(rules) = Command::new("iptables")
+        .args(["-S", "DOCKER-USER"])
+        .output()
+    {
+        for r in String::from_utf8_lossy(&rules.stdout).lines() {
+            if r.contains(&format!("wharf-{tag}")) || r.contains(&format!("wb{tag}-")) {
+                out.push(format!("iptables {r}"));
+            }
+        }
+    }
     let root = w.root().display().to_string();
     for m in std::fs::read_to_string("/proc/self/mountinfo")
         .unwrap()
@@ -731,5 +742,110 @@ fn system_prune_removes_stopped_containers_and_unused_networks() {
         3,
         "the predefined networks stay: {left}"
     );
+    assert_clean(&w, &tag);
+}
+
+#[test]
+fn static_addresses_and_internal_networks() {
+    let w = wharf();
+    let tag = tag(&w);
+    let net = common::unique("fixed");
+    let internal = common::unique("internal");
+    w.ok([
+        "network",
+        "create",
+        "--subnet",
+        "10.215.0.0/24",
+        "--ip-range",
+        "10.215.0.128/25",
+        &net,
+    ]);
+    let addr = w.ok([
+        "run",
+        "--rm",
+        "--network",
+        &net,
+        "--ip",
+        "10.215.0.50",
+        "bb",
+        "busybox",
+        "ip",
+        "-o",
+        "-4",
+        "addr",
+        "show",
+        "eth0",
+    ]);
+    assert!(addr.contains("10.215.0.50/24"), "{addr}");
+    let ranged = w.ok([
+        "run",
+        "--rm",
+        "--network",
+        &net,
+        "bb",
+        "busybox",
+        "ip",
+        "-o",
+        "-4",
+        "addr",
+        "show",
+        "eth0",
+    ]);
+    assert!(
+        ranged.contains("10.215.0.128/24"),
+        "the first address of --ip-range: {ranged}"
+    );
+    let (code, err) = w.fails([
+        "run",
+        "--rm",
+        "--network",
+        &net,
+        "--ip",
+        "10.9.0.1",
+        "bb",
+        "true",
+    ]);
+    assert_eq!(code, 125, "{err}");
+    // --internal: no way out (no default route), neighbours still reachable.
+    w.ok(["network", "create", "--internal", &internal]);
+    w.ok([
+        "run",
+        "-d",
+        "--name",
+        "inner",
+        "--network",
+        &internal,
+        "bb",
+        "sleep",
+        "60",
+    ]);
+    let routes = w.ok([
+        "run",
+        "--rm",
+        "--network",
+        &internal,
+        "bb",
+        "busybox",
+        "ip",
+        "route",
+    ]);
+    assert!(!routes.contains("default"), "{routes}");
+    let out = w.ok([
+        "run",
+        "--rm",
+        "--network",
+        &internal,
+        "bb",
+        "busybox",
+        "ping",
+        "-c1",
+        "-W2",
+        "inner",
+    ]);
+    assert!(out.contains("1 packets received"), "{out}");
+    let internal_flag = w.ok(["network", "inspect", "--format", "{{.Internal}}", &internal]);
+    assert_eq!(internal_flag.trim(), "true");
+    w.ok(["rm", "-f", "inner"]);
+    w.ok(["network", "rm", &net, &internal]);
     assert_clean(&w, &tag);
 }
