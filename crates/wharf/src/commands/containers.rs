@@ -89,6 +89,9 @@ fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
     if a.rm && restart != wharf_runtime::monitor::RestartPolicy::No {
         return Err(fail("Conflicting options: --restart and --rm"));
     }
+    if a.network.as_deref() == Some("host") && (!a.publish.is_empty() || a.publish_all) {
+        eprintln!("WARNING: Published ports are discarded when using host network mode");
+    }
     Ok(CreateRequest {
         image: a.image.clone(),
         name: a.name.clone(),

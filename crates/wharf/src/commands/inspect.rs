@@ -16,7 +16,7 @@ pub fn inspect(
     forced_type: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     let kind = forced_type.or(a.kind.as_deref());
-    if let Some(k) = kind.filter(|k| !matches!(*k, "image" | "container")) {
+    if let Some(k) = kind.filter(|k| !matches!(*k, "image" | "container" | "network")) {
         return Err(fail(format!("\"{k}\" is not a valid value for --type")));
     }
     let mut found = Vec::new();
@@ -25,6 +25,7 @@ pub fn inspect(
         // Like docker: containers first, then images, unless --type says which.
         let container = match kind {
             Some("image") => None,
+            Some("network") => None,
             _ => match engine.inspect_container(name) {
                 Ok(v) => Some(v),
                 Err(e) if e.kind() == ErrorKind::NotFound => None,
@@ -34,16 +35,28 @@ pub fn inspect(
         let result = match (container, kind) {
             (Some(v), _) => Some(v),
             (None, Some("container")) => None,
+            (None, Some("network")) => None,
             (None, _) => match engine.inspect_image(name) {
                 Ok(v) => Some(v),
                 Err(e) if e.kind() == ErrorKind::NotFound => None,
                 Err(e) => return Err(e.into()),
             },
         };
+        // Then networks, as docker's inspect does.
+        let result = match (result, kind) {
+            (Some(v), _) => Some(v),
+            (None, None | Some("network")) => match engine.inspect_network(name) {
+                Ok(v) => Some(v),
+                Err(e) if e.kind() == ErrorKind::NotFound => None,
+                Err(e) => return Err(e.into()),
+            },
+            (None, _) => None,
+        };
         match result {
             Some(v) => found.push(v),
             None => errors.push(match kind {
                 Some("image") => format!("No such image: {name}"),
+                Some("network") => format!("No such network: {name}"),
                 Some(_) => format!("No such container: {name}"),
                 None => format!("No such object: {name}"),
             }),

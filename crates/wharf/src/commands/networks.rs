@@ -30,6 +30,15 @@ fn daemon_error(e: EngineError) -> anyhow::Error {
     fail_with(e.to_string(), 1)
 }
 
+/// docker's CLI words a missing network its own way for inspect and rm.
+fn lookup_error(name: &str, e: EngineError) -> String {
+    if e.kind() == wharf_engine::ErrorKind::NotFound && e.to_string().ends_with("not found") {
+        format!("No such network: {name}")
+    } else {
+        e.to_string()
+    }
+}
+
 pub fn run(engine: &Engine, c: NetworkCommand) -> anyhow::Result<ExitCode> {
     match c {
         NetworkCommand::Create(a) => {
@@ -54,7 +63,7 @@ pub fn run(engine: &Engine, c: NetworkCommand) -> anyhow::Result<ExitCode> {
             for n in &a.networks {
                 match engine.inspect_network(n) {
                     Ok(v) => found.push(v),
-                    Err(e) => errors.push(e.to_string()),
+                    Err(e) => errors.push(lookup_error(n, e)),
                 }
             }
             print_inspect(&found, a.format.as_deref())?;
@@ -67,7 +76,7 @@ pub fn run(engine: &Engine, c: NetworkCommand) -> anyhow::Result<ExitCode> {
             for n in &a.networks {
                 match engine.remove_network(n) {
                     Ok(()) => println!("{n}"),
-                    Err(e) => errors.push(e.to_string()),
+                    Err(e) => errors.push(lookup_error(n, e)),
                 }
             }
             if !errors.is_empty() {
