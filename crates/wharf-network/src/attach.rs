@@ -16,7 +16,6 @@ use crate::config::{ContainerNetConfig, NetMode};
 use crate::ipam::pick_address;
 use crate::manage::Networking;
 use crate::netlink::{self, Netlink};
-use crate::nft::{self, BridgeRules, PortRule};
 use crate::ports::{reserve, Reservation};
 use crate::subnet::Subnet;
 use crate::{files, NetResult, NetworkError};
@@ -65,7 +64,7 @@ fn io(what: &str, e: std::io::Error) -> NetworkError {
 
 impl Networking<'_> {
     /// Held while this root's networking changes.
-    fn lock(&self) -> NetResult<Flock<File>> {
+    pub(crate) fn lock(&self) -> NetResult<Flock<File>> {
         let path = self.root().join("network.lock");
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -173,7 +172,7 @@ impl Networking<'_> {
 
     /// Give one endpoint an address, its network a bridge (and DNS
     /// server), and the container a veth on it.
-    fn attach_endpoint(
+    pub(crate) fn attach_endpoint(
         &self,
         nl: &Netlink,
         ep: &EndpointRecord,
@@ -234,9 +233,8 @@ impl Networking<'_> {
             nl.ensure_bridge(&bridge, a.gateway, a.subnet.prefix)?;
             netlink::sysctl(&format!("net/ipv4/conf/{bridge}/route_localnet"), "1")?;
             netlink::sysctl("net/ipv4/ip_forward", "1")?;
-            // Our own table still keeps --internal traffic in.
-            nft::docker_user_rules(&bridge, true);
         }
+        crate::docker_compat::allow(&bridge);
         let bridge_index = nl
             .link_index(&bridge)?
             .ok_or_else(|| NetworkError::System(format!("bridge {bridge} vanished")))?;
@@ -303,156 +301,6 @@ impl Networking<'_> {
             self.bring_down(&nl, &net)?;
         }
         self.apply_rules()
-    }
-
-    /// Delete an unused network's bridge and stop its DNS server. The
-    /// default root keeps its idle `wharf0`, as docker keeps `docker0`
-    /// (deleting a bridge costs the kernel ~40 ms); `system prune` removes it.
-    pub(crate) fn bring_down(&self, nl: &Netlink, net: &NetworkRecord) -> NetResult<()> {
-        if self.names.is_default_root() && self.is_default_bridge(net) {
-            return Ok(());
-        }
-        self.delete_bridge(nl, net)
-    }
-
-    fn delete_bridge(&self, nl: &Netlink, net: &NetworkRecord) -> NetResult<()> {
-        if let Some(bridge) = &net.bridge {
-            if nl.link_index(bridge)?.is_some() {
-                nl.delete_link(bridge)?;
-                nft::docker_user_rules(bridge, false);
-            }
-        }
-        crate::dns::stop_server(self, &net.id);
-        Ok(())
-    }
-
-    /// Delete the bridges of networks no running container uses (what
-    /// `system prune` does for the default root's idle `wharf0`).
-    pub fn prune_idle(&self) -> NetResult<()> {
-        let _lock = self.lock()?;
-        let active = self.store.read(|tx| networks::active_endpoints(tx))?;
-        let nl = Netlink::new()?;
-        for net in self.list()? {
-            if !active.iter().any(|a| a.network_id == net.id) {
-                self.delete_bridge(&nl, &net)?;
-            }
-        }
-        self.apply_rules()
-    }
-
-    /// Rebuild the root's nftables table from the store.
-    pub(crate) fn apply_rules(&self) -> NetResult<()> {
-        let (nets, active, ports) = self.store.read(|tx| {
-            Ok((
-                networks::list(tx)?,
-                networks::active_endpoints(tx)?,
-                networks::ports(tx, None)?,
-            ))
-        })?;
-        let mut bridges = Vec::new();
-        for n in &nets {
-            if !active.iter().any(|e| e.network_id == n.id) {
-                continue;
-            }
-            let (Some(bridge), Ok(a)) = (&n.bridge, addressing(n)) else {
-                continue;
-            };
-            bridges.push(BridgeRules {
-                bridge: bridge.clone(),
-                subnet: a.subnet,
-                internal: n.internal,
-            });
-        }
-        let mut rules = Vec::new();
-        for p in ports {
-            // A container's ports go to its first network's address.
-            let target = active
-                .iter()
-                .filter(|e| e.container_id == p.container_id)
-                .min_by_key(|e| e.seq)
-                .and_then(|e| e.ip.as_deref()?.parse().ok());
-            let Some(container_ip) = target else { continue };
-            let host_ip: Ipv4Addr = p.host_ip.parse().unwrap_or(Ipv4Addr::UNSPECIFIED);
-            rules.push(PortRule {
-                proto: p.proto,
-                host_ip: (!host_ip.is_unspecified()).then_some(host_ip),
-                host_port: p.host_port,
-                container_ip,
-                container_port: p.container_port,
-            });
-        }
-        let batch = nft::ruleset(&self.names.table(), &bridges, &rules);
-        // The same rules as last time (a container without published ports
-        // on a network already up): nothing to do. The record lives in /run,
-        // so a reboot, which empties the kernel's tables, forgets it too.
-        let applied = Path::new(crate::ipam::RUN_DIR).join(format!("{}.nft", self.names.table()));
-        let text = batch.to_string();
-        if std::fs::read_to_string(&applied).is_ok_and(|t| t == text) {
-            return Ok(());
-        }
-        let _ = std::fs::remove_file(&applied);
-        nft::apply(&batch)?;
-        let _ = std::fs::create_dir_all(crate::ipam::RUN_DIR);
-        let _ = std::fs::write(&applied, text);
-        Ok(())
-    }
-
-    /// `docker network connect` of a running container: the new endpoint
-    /// (already recorded) is brought up at once.
-    pub fn connect_running(&self, id: &str, network_id: &str, netns: &Path) -> NetResult<()> {
-        let _lock = self.lock()?;
-        let ep = self
-            .store
-            .read(|tx| networks::endpoints_of(tx, id))?
-            .into_iter()
-            .find(|e| e.network_id == network_id)
-            .ok_or_else(|| {
-                NetworkError::NotFound(format!("container {id} is not on network {network_id}"))
-            })?;
-        let files = ContainerFiles {
-            netns: netns.to_path_buf(),
-            hosts: PathBuf::new(),
-            resolv_conf: PathBuf::new(),
-        };
-        let nl = Netlink::new()?;
-        let result = self
-            .attach_endpoint(&nl, &ep, &files, false)
-            .and_then(|_| self.apply_rules());
-        if result.is_err() {
-            let _ = self.detach_locked(&nl, &ep);
-        }
-        result
-    }
-
-    /// `docker network disconnect` of a running container: its veth on
-    /// the network goes (the caller then drops the endpoint).
-    pub fn disconnect_running(&self, id: &str, network_id: &str) -> NetResult<()> {
-        let _lock = self.lock()?;
-        let Some(ep) = self
-            .store
-            .read(|tx| networks::endpoints_of(tx, id))?
-            .into_iter()
-            .find(|e| e.network_id == network_id)
-        else {
-            return Ok(());
-        };
-        let nl = Netlink::new()?;
-        self.detach_locked(&nl, &ep)?;
-        self.apply_rules()
-    }
-
-    fn detach_locked(&self, nl: &Netlink, ep: &EndpointRecord) -> NetResult<()> {
-        nl.delete_link(&self.names.veth(&ep.container_id, ep.seq as usize))?;
-        self.store.write(|tx| {
-            networks::set_endpoint_address(tx, &ep.container_id, &ep.network_id, None, None)
-        })?;
-        let active = self.store.read(|tx| networks::active_endpoints(tx))?;
-        if !active.iter().any(|a| a.network_id == ep.network_id) {
-            if let Some(net) = self.store.read(|tx| networks::get(tx, &ep.network_id))? {
-                self.bring_down(nl, &net)?;
-            }
-        }
-        Ok(())
     }
 
     /// The addresses a container has now, per network ID.

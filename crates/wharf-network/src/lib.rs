@@ -12,14 +12,17 @@
 pub mod attach;
 pub mod config;
 pub mod dns;
+mod docker_compat;
 mod error;
 pub mod files;
+mod hotplug;
 pub mod ipam;
 pub mod manage;
 pub mod names;
 pub mod netlink;
 pub mod nft;
 pub mod ports;
+mod rules;
 pub mod subnet;
 
 pub use attach::{netns_path, Attached, ContainerFiles};

@@ -216,30 +216,6 @@ pub fn table_exists(table: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Docker's `filter FORWARD` chain drops what no rule of its own accepts;
-/// its `DOCKER-USER` chain is where other software lets traffic through.
-/// When docker is there, let a bridge's traffic pass it (our own table
-/// still filters); without docker this does nothing.
-pub fn docker_user_rules(bridge: &str, add: bool) {
-    let op = if add { "-I" } else { "-D" };
-    let input = format!(
-        "*filter\n{op} DOCKER-USER -i {bridge} -j ACCEPT\n{op} DOCKER-USER -o {bridge} -j ACCEPT\nCOMMIT\n"
-    );
-    let child = std::process::Command::new("iptables-restore")
-        .arg("--noflush")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn();
-    if let Ok(mut c) = child {
-        use std::io::Write;
-        if let Some(mut stdin) = c.stdin.take() {
-            let _ = stdin.write_all(input.as_bytes());
-        }
-        let _ = c.wait();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
