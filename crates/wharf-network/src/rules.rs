@@ -100,8 +100,11 @@ impl Networking<'_> {
         }
         let _ = std::fs::remove_file(&applied);
         nft::apply(&batch)?;
-        let _ = std::fs::create_dir_all(crate::ipam::RUN_DIR);
-        let _ = std::fs::write(&applied, text);
+        // Nothing running: no table, and no record left behind either.
+        if !bridges.is_empty() {
+            let _ = std::fs::create_dir_all(crate::ipam::RUN_DIR);
+            let _ = std::fs::write(&applied, text);
+        }
         Ok(())
     }
 }

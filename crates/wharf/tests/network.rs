@@ -57,6 +57,11 @@ fn leftovers(w: &Wharf, tag: &str) -> Vec<String> {
     {
         out.push(format!("nft table wharf-{tag}"));
     }
+    for f in [format!("/run/wharf/wharf-{tag}.nft")] {
+        if std::path::Path::new(&f).exists() {
+            out.push(f);
+        }
+    }
     // Docker's DOCKER-USER chain, when docker is there.
     if let Ok(rules) = Command::new("iptables")
         .args(["-S", "DOCKER-USER"])
