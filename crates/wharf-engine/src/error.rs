@@ -11,6 +11,8 @@ pub enum EngineError {
     Store(#[from] wharf_store::StoreError),
     #[error(transparent)]
     Reference(#[from] wharf_oci::ReferenceError),
+    #[error(transparent)]
+    Network(#[from] wharf_network::NetworkError),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -32,6 +34,7 @@ impl EngineError {
         match self {
             EngineError::Image(e) => e.kind(),
             EngineError::Store(e) => e.kind(),
+            EngineError::Network(e) => e.kind(),
             EngineError::Reference(_) | EngineError::Invalid(_) => ErrorKind::InvalidArgument,
             EngineError::NotFound(_) => ErrorKind::NotFound,
             EngineError::Conflict(_) => ErrorKind::Conflict,

@@ -9,12 +9,14 @@ mod build;
 pub mod containers;
 mod error;
 pub mod images;
+pub mod networks;
 pub mod system;
 pub mod volumes;
 
 use std::path::{Path, PathBuf};
 
 pub use error::{EngineError, EngineResult};
+pub use wharf_network::files::DnsOptions;
 pub use wharf_oci::{Digest, ErrorKind, Reference};
 use wharf_store::Store;
 

@@ -32,6 +32,7 @@ mod gc;
 pub mod images;
 pub mod layers;
 mod lock;
+pub mod networks;
 mod paths;
 mod schema;
 mod store;

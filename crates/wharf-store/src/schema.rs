@@ -99,6 +99,42 @@ CREATE TABLE container_volumes (
 );
 CREATE INDEX container_volumes_by_volume ON container_volumes(volume);
 "#,
+    r#"
+CREATE TABLE networks (
+    id       TEXT PRIMARY KEY,      -- 64 hex digits
+    name     TEXT NOT NULL UNIQUE,
+    driver   TEXT NOT NULL,         -- bridge | host | null
+    created  TEXT NOT NULL,
+    subnet   TEXT,                  -- 172.18.0.0/16 (bridge networks)
+    gateway  TEXT,
+    ip_range TEXT,
+    internal INTEGER NOT NULL DEFAULT 0,
+    bridge   TEXT,                  -- the Linux bridge's name
+    labels   TEXT NOT NULL DEFAULT '{}',
+    options  TEXT NOT NULL DEFAULT '{}'
+);
+-- A container's membership of a network; ip/mac are set while it runs.
+CREATE TABLE endpoints (
+    container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+    network_id   TEXT NOT NULL REFERENCES networks(id),
+    seq          INTEGER NOT NULL,  -- attach order: the first gives the default route
+    aliases      TEXT NOT NULL DEFAULT '[]',
+    ip_requested TEXT,
+    ip           TEXT,
+    mac          TEXT,
+    PRIMARY KEY (container_id, network_id)
+);
+CREATE INDEX endpoints_by_network ON endpoints(network_id);
+-- Host ports published by running containers.
+CREATE TABLE ports (
+    container_id   TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+    proto          TEXT NOT NULL,   -- tcp | udp
+    container_port INTEGER NOT NULL,
+    host_ip        TEXT NOT NULL,   -- 0.0.0.0 = every address
+    host_port      INTEGER NOT NULL,
+    PRIMARY KEY (container_id, proto, container_port, host_ip, host_port)
+);
+"#,
 ];
 
 pub(crate) fn open(path: &std::path::Path) -> StoreResult<Connection> {

@@ -18,11 +18,10 @@ impl Engine {
             .as_ref()
             .map(|m| m.options.clone())
             .unwrap_or_default();
-        let network_mode = match opts.network_mode {
-            wharf_runtime::spec::NetworkMode::Host => "host".to_string(),
-            wharf_runtime::spec::NetworkMode::None => "none".to_string(),
-            wharf_runtime::spec::NetworkMode::Namespace(p) => format!("ns:{}", p.display()),
-        };
+        let network_mode = recorded["HostConfig"]["NetworkMode"]
+            .as_str()
+            .unwrap_or("default")
+            .to_string();
         let mut out = json!({
             "Id": c.id,
             "Created": c.created,
@@ -57,6 +56,12 @@ impl Engine {
             "HostConfig": {
                 "NetworkMode": network_mode,
                 "AutoRemove": recorded["HostConfig"]["AutoRemove"],
+                "PortBindings": recorded["HostConfig"]["PortBindings"],
+                "PublishAllPorts": recorded["HostConfig"]["PublishAllPorts"],
+                "Dns": recorded["HostConfig"]["Dns"],
+                "DnsSearch": recorded["HostConfig"]["DnsSearch"],
+                "DnsOptions": recorded["HostConfig"]["DnsOptions"],
+                "ExtraHosts": recorded["HostConfig"]["ExtraHosts"],
                 "Privileged": opts.privileged,
                 "ReadonlyRootfs": opts.read_only,
                 "CapAdd": opts.cap_add,
@@ -79,7 +84,7 @@ impl Engine {
             },
             "Mounts": recorded.get("Mounts").cloned().unwrap_or_else(|| json!([])),
             "Config": recorded["Config"],
-            "NetworkSettings": {"Networks": {}},
+            "NetworkSettings": self.network_settings(&c.id, running)?,
         });
         // Docker omits these when empty.
         for key in ["Mounts", "Tmpfs"] {

@@ -137,6 +137,7 @@ impl Engine {
             self.signal(&c, Signal::SIGKILL)?;
             self.wait_stopped(&c.id, None)?;
         }
+        self.release_network(&c.id)?;
         let dir = ContainerDir::new(self.store.root(), &c.id);
         wharf_runtime::monitor::remove(&self.store, &dir, volumes);
         Ok(c.id)

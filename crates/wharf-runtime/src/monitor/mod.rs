@@ -29,6 +29,25 @@ pub(crate) use process::start_failure;
 pub use process::wait;
 pub use restart::RestartPolicy;
 
+/// What the engine does around each start of the container, in the
+/// monitor: bring its network up before (and say which namespace it
+/// joins), down after. Runs before libcontainer forks, single-threaded.
+pub trait MonitorHooks {
+    /// `Ok(Some(mode))` replaces the configured network mode for this start.
+    fn before_start(&self, dir: &ContainerDir) -> Result<Option<crate::spec::NetworkMode>, String>;
+    fn after_stop(&self, dir: &ContainerDir);
+}
+
+/// No hooks: the container's options alone.
+pub struct NoHooks;
+
+impl MonitorHooks for NoHooks {
+    fn before_start(&self, _: &ContainerDir) -> Result<Option<crate::spec::NetworkMode>, String> {
+        Ok(None)
+    }
+    fn after_stop(&self, _: &ContainerDir) {}
+}
+
 /// What the engine tells the monitor, in `monitor.json`. The OCI spec is
 /// built from it at each start, with the rootfs mounted (as docker does):
 /// users, groups and HOME come from the image's own /etc/passwd.
@@ -77,7 +96,13 @@ fn now() -> String {
 /// Run the monitor for container `id`; returns the exit code the monitor
 /// process should exit with (the container's, or docker's 125/126/127 when
 /// it could not start). `ready` gets one line: `ok` or `err <code> <message>`.
-pub fn run(store: &Store, id: &str, attach: bool, mut ready: Option<File>) -> i32 {
+pub fn run(
+    store: &Store,
+    id: &str,
+    attach: bool,
+    mut ready: Option<File>,
+    hooks: &dyn MonitorHooks,
+) -> i32 {
     // Orphaned container processes are reparented to us, so we can reap them.
     // SAFETY: prctl with these arguments has no memory effects.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
@@ -91,7 +116,17 @@ pub fn run(store: &Store, id: &str, attach: bool, mut ready: Option<File>) -> i3
     };
     let mut restarts = 0;
     let code = loop {
-        let code = match process::start(&dir, &config) {
+        let started = hooks
+            .before_start(&dir)
+            .map_err(|message| crate::RuntimeError::Start { message, code: 125 })
+            .and_then(|mode| {
+                let mut config = config.clone();
+                if let Some(mode) = mode {
+                    config.options.network_mode = mode;
+                }
+                process::start(&dir, &config)
+            });
+        let code = match started {
             Err(e) => {
                 let code = match &e {
                     crate::RuntimeError::Start { code, .. } => *code,
@@ -99,6 +134,7 @@ pub fn run(store: &Store, id: &str, attach: bool, mut ready: Option<File>) -> i3
                 };
                 report(&mut ready, &format!("err {code} {e}"));
                 process::teardown(&dir, None);
+                hooks.after_stop(&dir);
                 if ready.is_some() || restarts == 0 {
                     // A first start that fails is the user's error, not a crash to retry.
                     drop(ready.take());
@@ -129,8 +165,9 @@ pub fn run(store: &Store, id: &str, attach: bool, mut ready: Option<File>) -> i3
                 memory::shed_startup_memory();
                 let log = dir.log();
                 io::copy_output(&mut started, (!config.ephemeral).then_some(&*log), attach);
-                let code = process::wait(started.pid);
+                let code = process::wait_reaping(started.pid);
                 process::teardown(&dir, Some(started.container));
+                hooks.after_stop(&dir);
                 code
             }
         };

@@ -170,12 +170,22 @@ impl AsFdOwned for std::io::Stdin {
     }
 }
 
-/// Reap the container's init; docker's exit code (128+n for signal n).
+/// Reap `pid`; docker's exit code (128+n for signal n).
 pub fn wait(pid: i32) -> i32 {
+    wait_for(pid, Some(Pid::from_raw(pid)))
+}
+
+/// [`wait`] for the monitor: other children (orphans reparented to it,
+/// helpers it started) are reaped on the way, so none lingers as a zombie.
+pub(crate) fn wait_reaping(pid: i32) -> i32 {
+    wait_for(pid, None)
+}
+
+fn wait_for(pid: i32, which: Option<Pid>) -> i32 {
     loop {
-        match waitpid(Pid::from_raw(pid), None) {
-            Ok(WaitStatus::Exited(_, code)) => return code,
-            Ok(WaitStatus::Signaled(_, sig, _)) => return 128 + sig as i32,
+        match waitpid(which, None) {
+            Ok(WaitStatus::Exited(p, code)) if p.as_raw() == pid => return code,
+            Ok(WaitStatus::Signaled(p, sig, _)) if p.as_raw() == pid => return 128 + sig as i32,
             Ok(_) => continue,
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => {

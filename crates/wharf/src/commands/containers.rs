@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use chrono::Utc;
 use serde_json::json;
-use wharf_engine::containers::CreateRequest;
+use wharf_engine::containers::{CreateRequest, NetworkRequest};
 use wharf_engine::volumes::MountRequest;
 use wharf_engine::{Engine, EngineError};
 use wharf_format::{ellipsis, human_duration, parse_size, since};
-use wharf_runtime::spec::{NetworkMode, RunOptions};
+use wharf_runtime::spec::RunOptions;
 
 use crate::cli::{KillArgs, MonitorArgs, NamesArgs, PsArgs, RmArgs, RunArgs, StartArgs, StopArgs};
 use crate::exit::{fail, fail_with};
@@ -54,11 +54,6 @@ fn run_options(a: &RunArgs) -> anyhow::Result<RunOptions> {
         })?),
         None => None,
     };
-    let network_mode = match a.network.as_deref() {
-        None | Some("none") | Some("default") | Some("bridge") => NetworkMode::None,
-        Some("host") => NetworkMode::Host,
-        Some(other) => return Err(fail(format!("network {other} not found"))),
-    };
     Ok(RunOptions {
         cmd: (!a.command.is_empty()).then(|| a.command.clone()),
         entrypoint: a.entrypoint.as_ref().map(|e| {
@@ -84,7 +79,6 @@ fn run_options(a: &RunArgs) -> anyhow::Result<RunOptions> {
         pids_limit: a.pids_limit,
         ulimits: a.ulimit.clone(),
         init: a.init,
-        network_mode,
         stop_signal: a.stop_signal.clone(),
         ..Default::default()
     })
@@ -104,6 +98,9 @@ fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
             ))
         })?);
     }
+    if a.network.as_deref() == Some("host") && (!a.publish.is_empty() || a.publish_all) {
+        eprintln!("WARNING: Published ports are discarded when using host network mode");
+    }
     Ok(CreateRequest {
         image: a.image.clone(),
         name: a.name.clone(),
@@ -114,6 +111,20 @@ fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
             binds: a.volume.clone(),
             mounts,
             tmpfs: a.tmpfs.clone(),
+        },
+        network: NetworkRequest {
+            network: a.network.clone(),
+            aliases: a.network_alias.clone(),
+            ip: a.ip.clone(),
+            publish: a.publish.clone(),
+            publish_all: a.publish_all,
+            expose: a.expose.clone(),
+            dns: wharf_engine::DnsOptions {
+                servers: a.dns.clone(),
+                search: a.dns_search.clone(),
+                options: a.dns_option.clone(),
+            },
+            add_hosts: a.add_host.clone(),
         },
     })
 }
@@ -308,7 +319,7 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
                 "ID": id(&c.id),
                 "Image": c.image,
                 "Names": c.name,
-                "Ports": "",
+                "Ports": super::ports::displayable(&c.ports),
                 "RunningFor": c.created.map(|t| since(t, now)).unwrap_or_default(),
                 "State": if c.paused { "paused".to_string() } else { c.state.clone() },
                 "Status": status,
@@ -322,7 +333,8 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
 /// The hidden `wharf monitor <id>`: runs until the container exits.
 pub fn monitor(engine: &Engine, a: MonitorArgs) -> anyhow::Result<ExitCode> {
     let ready = wharf_engine::containers::ready_pipe();
-    let code = wharf_runtime::monitor::run(engine.store(), &a.id, a.attach, ready);
+    let hooks = engine.monitor_hooks();
+    let code = wharf_runtime::monitor::run(engine.store(), &a.id, a.attach, ready, &hooks);
     Ok(ExitCode::from(code as u8))
 }
 

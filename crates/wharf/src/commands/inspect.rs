@@ -16,14 +16,15 @@ pub fn inspect(
     forced_type: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     let kind = forced_type.or(a.kind.as_deref());
-    if let Some(k) = kind.filter(|k| !matches!(*k, "image" | "container" | "volume")) {
+    if let Some(k) = kind.filter(|k| !matches!(*k, "image" | "container" | "volume" | "network")) {
         return Err(fail(format!("\"{k}\" is not a valid value for --type")));
     }
     type Lookup = fn(&Engine, &str) -> Result<serde_json::Value, wharf_engine::EngineError>;
-    // Like docker: containers, then images, then volumes, unless --type says which.
-    let lookups: [(&str, Lookup); 3] = [
+    // Like docker: containers, images, networks, volumes, unless --type says which.
+    let lookups: [(&str, Lookup); 4] = [
         ("container", |e, n| e.inspect_container(n)),
         ("image", |e, n| e.inspect_image(n)),
+        ("network", |e, n| e.inspect_network(n)),
         ("volume", |e, n| e.inspect_volume(n)),
     ];
     let mut found = Vec::new();
@@ -45,6 +46,7 @@ pub fn inspect(
         errors.push(match kind {
             Some("image") => format!("No such image: {name}"),
             Some("volume") => format!("No such volume: {name}"),
+            Some("network") => format!("No such network: {name}"),
             Some(_) => format!("No such container: {name}"),
             None => format!("No such object: {name}"),
         });

@@ -4,6 +4,8 @@ mod build;
 mod containers;
 mod images;
 mod inspect;
+mod networks;
+mod ports;
 mod stats;
 mod system;
 mod transfer;
@@ -63,6 +65,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stats(a) => stats::stats(&engine, a),
         Command::Build(a) => build::build(&engine, a),
         Command::Builder(BuilderCommand::Prune(a)) => build::prune(&engine, a),
+        Command::Port(a) => ports::port(&engine, a),
+        Command::Network(c) => networks::run(&engine, c),
+        Command::NetworkDns(a) => networks::dns(&cli.global.root, a),
+        Command::System(SystemCommand::Prune(a)) => system::prune(&engine, a),
         Command::Monitor(a) => containers::monitor(&engine, a),
         Command::Version => unreachable!("handled above"),
     }
