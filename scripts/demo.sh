@@ -39,7 +39,6 @@ for _ in $(seq 1 100); do curl -fsS "http://localhost:$PORT" 2>/dev/null && brea
 step wharf build -t node-single-stage-app -f Dockerfile.single .
 "$wharf" build -q -t node-single-stage-app -f Dockerfile.single .
 step wharf images
-"$wharf" images node-multi-stage-app
-"$wharf" images node-single-stage-app | tail -n +2
+"$wharf" images
 step wharf stop my_node_app '&&' wharf rm my_node_app
 "$wharf" stop my_node_app && "$wharf" rm my_node_app
