@@ -18,7 +18,7 @@ WHARF=$(scripts/build.sh bench)
 DOCKER=${DOCKER_BIN:-/usr/bin/docker}
 RUNS=${RUNS:-3}
 PAUSE=${PAUSE:-40}
-ROOTFS=${ROOTFS:-$(bench/make-rootfs.sh)}
+ROOTFS=${ROOTFS:-$(scripts/node-images.sh | head -1)}
 
 "$DOCKER" version >/dev/null 2>&1 || { echo "start dockerd first" >&2; exit 1; }
 work=$(mktemp -d /var/tmp/wharf-bench.XXXXXX)

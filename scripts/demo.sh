@@ -1,41 +1,44 @@
 #!/usr/bin/env bash
-# wharf's main job, end to end on a fresh Debian 12: install what is needed,
-# build wharf, and walk through the image store (import a busybox rootfs
-# from the host's busybox-static, list, tag, inspect, history, save, load).
+# wharf's main job, end to end on a fresh Debian 12: the multi-stage
+# build-and-run walkthrough (a Node.js app built in node:18, shipped in
+# node:18-slim), as the tutorial does it with docker:
+#   build -t node-multi-stage-app . ; run -d -p 3000:3000 ; curl ; images
+# Installs what it needs, builds wharf, makes the node base images locally
+# (debootstrap; Docker Hub is not needed) and imports them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 wharf=$(scripts/build.sh demo)
-
 export WHARF_ROOT=${WHARF_ROOT:-/var/tmp/wharf-demo}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+PORT=${PORT:-3000}
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 
-# A root filesystem made of the host's static busybox.
-mkdir -p "$work/rootfs/"{bin,etc,tmp,root,proc,sys,dev}
-cp /bin/busybox "$work/rootfs/bin/busybox"
-for a in sh echo cat ls env sleep id hostname httpd wget ps; do ln -s busybox "$work/rootfs/bin/$a"; done
-printf 'root:x:0:0:root:/root:/bin/sh\n' >"$work/rootfs/etc/passwd"
-tar --sort=name --mtime=@0 --owner=0 --group=0 -C "$work/rootfs" -cf "$work/rootfs.tar" .
+# Base images: node:18 and node:18-slim from Debian bookworm's nodejs 18.
+mapfile -t tars < <(scripts/node-images.sh)
+for i in 0 1; do
+  ref=(node:18 node:18-slim); ref=${ref[$i]}
+  if ! "$wharf" image inspect "$ref" >/dev/null 2>&1; then
+    step wharf import "$(basename "${tars[$i]}")" "$ref"
+    "$wharf" import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+      --change 'CMD ["node"]' "${tars[$i]}" "$ref"
+  fi
+done
+"$wharf" rm -f my_node_app >/dev/null 2>&1 || true
 
-step wharf import rootfs.tar busybox:local --change 'CMD ["sh"]'
-"$wharf" import "$work/rootfs.tar" busybox:local --change 'CMD ["sh"]' --change 'ENV PATH=/bin'
+app=$(mktemp -d)
+trap 'rm -rf "$app"' EXIT
+cp -a examples/node-multi-stage/. "$app/"
+cd "$app"
+step cat Dockerfile
+cat Dockerfile
+step wharf build -t node-multi-stage-app .
+"$wharf" build -t node-multi-stage-app .
+step wharf run -d -p "$PORT:3000" --name my_node_app node-multi-stage-app
+"$wharf" run -d -p "$PORT:3000" --name my_node_app node-multi-stage-app
+step curl "http://localhost:$PORT"
+for _ in $(seq 1 100); do curl -fsS "http://localhost:$PORT" 2>/dev/null && break; sleep 0.1; done
+step wharf build -t node-single-stage-app -f Dockerfile.single .
+"$wharf" build -q -t node-single-stage-app -f Dockerfile.single .
 step wharf images
 "$wharf" images
-step wharf tag busybox:local me/bb:1.0
-"$wharf" tag busybox:local me/bb:1.0
-step "wharf image inspect --format '{{.Id}} {{.Config.Cmd}} {{.Size}}' me/bb:1.0"
-"$wharf" image inspect --format '{{.Id}} {{.Config.Cmd}} {{.Size}}' me/bb:1.0
-step wharf history me/bb:1.0
-"$wharf" history me/bb:1.0
-step wharf save -o bb.tar me/bb:1.0
-"$wharf" save -o "$work/bb.tar" me/bb:1.0
-ls -l "$work/bb.tar"
-step wharf rmi me/bb:1.0 busybox:local
-"$wharf" rmi me/bb:1.0 busybox:local
-step wharf load -i bb.tar
-"$wharf" load -i "$work/bb.tar"
-step wharf images
-"$wharf" images
-step wharf system df
-"$wharf" system df
+step wharf stop my_node_app '&&' wharf rm my_node_app
+"$wharf" stop my_node_app && "$wharf" rm my_node_app

@@ -3,11 +3,11 @@
 # is there already. Usage: scripts/deps.sh [demo|test|bench]
 set -euo pipefail
 
-want=(busybox-static pkg-config libseccomp-dev gcc make tar gzip)
+want=(busybox-static pkg-config libseccomp-dev gcc make tar gzip nftables)
 case ${1:-demo} in
-  demo) ;;
-  test) want+=(docker.io skopeo umoci docker-registry openssl) ;;
-  bench) want+=(docker.io debootstrap bc docker-registry curl python3) ;;
+  demo) want+=(debootstrap curl ca-certificates) ;;
+  test) want+=(docker.io skopeo umoci iproute2 debootstrap curl ca-certificates docker-registry openssl) ;;
+  bench) want+=(docker.io debootstrap bc curl docker-registry python3) ;;
   *) echo "usage: $0 [demo|test|bench]" >&2; exit 2 ;;
 esac
 

@@ -37,6 +37,7 @@ mod duration;
 mod error;
 mod expand;
 mod flags;
+mod glob;
 mod heredoc;
 mod instruction;
 mod lexer;
@@ -52,6 +53,7 @@ pub use directives::Directives;
 pub use dockerfile::{parse, Dockerfile, Stage};
 pub use error::{LexError, ParseError};
 pub use expand::expand_heredoc_content;
+pub use glob::path_match;
 pub use heredoc::{chomp_content, parse_heredoc, Heredoc};
 pub use instruction::{
     AddArgs, ArgDef, CommandForm, CopyArgs, Flag, FromArgs, Healthcheck, Instruction,

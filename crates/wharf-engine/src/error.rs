@@ -12,6 +12,8 @@ pub enum EngineError {
     #[error(transparent)]
     Reference(#[from] wharf_oci::ReferenceError),
     #[error(transparent)]
+    Network(#[from] wharf_network::NetworkError),
+    #[error(transparent)]
     Registry(#[from] wharf_registry::RegistryError),
     #[error("{0}")]
     NotFound(String),
@@ -34,6 +36,7 @@ impl EngineError {
         match self {
             EngineError::Image(e) => e.kind(),
             EngineError::Store(e) => e.kind(),
+            EngineError::Network(e) => e.kind(),
             EngineError::Registry(e) => e.kind(),
             EngineError::Reference(_) | EngineError::Invalid(_) => ErrorKind::InvalidArgument,
             EngineError::NotFound(_) => ErrorKind::NotFound,

@@ -5,16 +5,19 @@
 //! JSON for `inspect`). Presentation — tables, templates, exit codes — is the
 //! caller's business; the error kinds tell it which exit code applies.
 
+mod build;
 pub mod containers;
 mod error;
-mod glob;
 pub mod images;
+pub mod networks;
 pub mod registry;
 pub mod system;
+pub mod volumes;
 
 use std::path::{Path, PathBuf};
 
 pub use error::{EngineError, EngineResult};
+pub use wharf_network::files::DnsOptions;
 pub use wharf_oci::{Digest, ErrorKind, Reference};
 use wharf_store::Store;
 

@@ -1,4 +1,4 @@
-//! `docker system df`.
+//! `docker system df`: images and volumes.
 
 use std::collections::HashSet;
 
@@ -34,6 +34,17 @@ impl Engine {
             .filter(|l| used.contains(&l.diff_id))
             .map(|l| l.size)
             .sum();
+        let mut volumes = UsageRow::default();
+        for v in self.list_volumes()? {
+            let bytes = self.volume_size(&v.record.name);
+            volumes.total += 1;
+            volumes.size += bytes;
+            if v.containers > 0 {
+                volumes.active += 1;
+            } else {
+                volumes.reclaimable += bytes;
+            }
+        }
         Ok(DiskUsage {
             images: UsageRow {
                 total: imgs.len() as u64,
@@ -41,6 +52,7 @@ impl Engine {
                 size,
                 reclaimable: size,
             },
+            volumes,
             ..Default::default()
         })
     }

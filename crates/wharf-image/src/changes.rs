@@ -82,7 +82,22 @@ pub fn apply_changes(config: &mut ContainerConfig, changes: &[String]) -> ImageR
         let (ins, _) = ins
             .expand(&lexer, &lookup)
             .map_err(|e| ImageError::invalid(format!("invalid --change: {e}")))?;
-        match ins.kind {
+        if !apply_instruction(config, ins.kind)? {
+            return Err(ImageError::invalid(format!(
+                "{} is not a valid change command",
+                ins.keyword.to_uppercase()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Apply one already-expanded config instruction (CMD, ENV, EXPOSE, ...) to
+/// `config`; false for instructions that do not change the config alone
+/// (RUN, COPY, FROM ...).
+pub fn apply_instruction(config: &mut ContainerConfig, kind: InstructionKind) -> ImageResult<bool> {
+    {
+        match kind {
             InstructionKind::Cmd(form) => config.cmd = Some(command(&form, &config.shell)),
             InstructionKind::Entrypoint(form) => {
                 config.entrypoint = Some(command(&form, &config.shell))
@@ -138,15 +153,10 @@ pub fn apply_changes(config: &mut ContainerConfig, changes: &[String]) -> ImageR
                 });
             }
             InstructionKind::Shell(sh) => config.shell = Some(sh),
-            _ => {
-                return Err(ImageError::invalid(format!(
-                    "{} is not a valid change command",
-                    ins.keyword.to_uppercase()
-                )));
-            }
+            _ => return Ok(false),
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -85,3 +85,20 @@ pub fn commit_image_with(
     })?;
     Ok(Committed { id, moved_tags })
 }
+
+/// Move one freshly ingested layer into place and record it, together with
+/// whatever `also` writes in the same transaction (the builder's cache
+/// entry), under the commit lock.
+pub fn commit_layer(
+    store: &Store,
+    layer: IngestedLayer,
+    also: impl FnOnce(&wharf_store::rusqlite::Transaction) -> wharf_store::StoreResult<()>,
+) -> ImageResult<wharf_store::LayerRecord> {
+    let _lock = store.commit_lock()?;
+    let record = layer.commit_into(store)?;
+    store.write(|tx| {
+        layers::put(tx, &record)?;
+        also(tx)
+    })?;
+    Ok(record)
+}

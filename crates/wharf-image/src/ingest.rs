@@ -332,3 +332,63 @@ fn unpack_via<D: Read + Send, B: Send>(
         }
     })
 }
+
+/// Adopt an overlay upper dir (a build step's changes) as a layer without
+/// unpacking anything: the tree is moved under `tmp/` as it is (an upper
+/// dir already is a layer tree in overlay format) and only its tar is
+/// written, for the diff ID and the blob. `upper` is gone afterwards.
+pub fn adopt_upper(store: &Store, upper: &Path) -> ImageResult<IngestedLayer> {
+    let temp = TempPaths {
+        blob: store.temp_path("blob"),
+        tree: store.temp_path("layer"),
+        armed: true,
+        keep_blob: false,
+    };
+    fs::create_dir_all(&temp.tree)
+        .map_err(|e| ImageError::io(format!("creating {}", temp.tree.display()), e))?;
+    let diff = temp.tree.join("diff");
+    fs::rename(upper, &diff)
+        .map_err(|e| ImageError::io(format!("moving {}", upper.display()), e))?;
+    let file = fs::File::create(&temp.blob)
+        .map_err(|e| ImageError::io(format!("creating {}", temp.blob.display()), e))?;
+    let out = crate::layer::write_layer(
+        &diff,
+        HashingWriter::new(io::BufWriter::with_capacity(CHUNK, file)),
+        &crate::layer::DiffOptions { whiteouts: true },
+    )?;
+    let (diff_id, blob_size, w) = out.finish();
+    w.into_inner()
+        .map_err(|e| ImageError::io("writing layer", e.into_error()))?;
+    let size = tree_size(&diff)?;
+    Ok(IngestedLayer {
+        record: LayerRecord {
+            blob: diff_id.clone(),
+            diff_id,
+            size,
+            compression: Compression::None,
+            blob_size,
+        },
+        temp,
+    })
+}
+
+/// Bytes of regular files under `dir`, hard links counted once.
+fn tree_size(dir: &Path) -> ImageResult<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let mut seen = std::collections::HashSet::new();
+    let mut total = 0;
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let rd =
+            fs::read_dir(&d).map_err(|e| ImageError::io(format!("reading {}", d.display()), e))?;
+        for e in rd.flatten() {
+            let Ok(m) = e.metadata() else { continue };
+            if m.is_dir() {
+                todo.push(e.path());
+            } else if m.is_file() && (m.nlink() == 1 || seen.insert(m.ino())) {
+                total += m.len();
+            }
+        }
+    }
+    Ok(total)
+}

@@ -16,6 +16,7 @@ pub mod changes;
 pub mod commit;
 pub mod compress;
 mod error;
+pub mod fscopy;
 pub mod import;
 pub mod ingest;
 pub mod layer;

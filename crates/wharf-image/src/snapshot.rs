@@ -12,7 +12,7 @@ use wharf_store::Store;
 
 use crate::changes::apply_changes;
 use crate::commit::{commit_image, Committed};
-use crate::ingest::ingest_layer;
+use crate::ingest::{ingest_layer, IngestedLayer};
 use crate::layer::{write_layer, DiffOptions};
 use crate::{ImageError, ImageResult};
 
@@ -28,15 +28,9 @@ pub struct SnapshotOptions {
     pub created_by: String,
 }
 
-pub fn snapshot(
-    store: &Store,
-    upper: &Path,
-    parent: &Digest,
-    container_config: ContainerConfig,
-    opts: &SnapshotOptions,
-) -> ImageResult<Committed> {
-    let mut config = container_config;
-    apply_changes(&mut config, &opts.changes)?;
+/// Turn an overlay upper dir (a container's or a build step's changes)
+/// into an ingested layer, ready to commit.
+pub fn layer_from_dir(store: &Store, upper: &Path) -> ImageResult<IngestedLayer> {
     let temp = store.temp_path("commit");
     let written = (|| {
         let f = File::create(&temp)
@@ -49,7 +43,19 @@ pub fn snapshot(
         ingest_layer(store, f, None)
     })();
     let _ = fs::remove_file(&temp);
-    let layer = written?;
+    written
+}
+
+pub fn snapshot(
+    store: &Store,
+    upper: &Path,
+    parent: &Digest,
+    container_config: ContainerConfig,
+    opts: &SnapshotOptions,
+) -> ImageResult<Committed> {
+    let mut config = container_config;
+    apply_changes(&mut config, &opts.changes)?;
+    let layer = layer_from_dir(store, upper)?;
 
     let mut image = ImageConfig::from_slice(&store.read_blob(parent)?)
         .map_err(|e| ImageError::invalid(format!("image {parent} has an invalid config: {e}")))?;

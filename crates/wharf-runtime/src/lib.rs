@@ -8,7 +8,9 @@
 //!   through youki's libcontainer, owns its stdio, writes its logs, and
 //!   records its exit (conmon's role),
 //! - [`logs`]: docker's json-file log format, written by the monitor and
-//!   read by `logs`.
+//!   read by `logs`,
+//! - [`volume_mount`]: volumes with driver options, mounted while a
+//!   container uses them.
 
 mod error;
 pub mod exec;
@@ -16,6 +18,7 @@ pub mod logs;
 pub mod monitor;
 pub mod rootfs;
 pub mod spec;
+pub mod volume_mount;
 
 pub use error::RuntimeError;
 

@@ -71,10 +71,11 @@ pub fn all(conn: &Connection) -> StoreResult<Vec<LayerRecord>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Layers no image references.
+/// Layers neither an image nor the build cache references.
 pub fn unreferenced(conn: &Connection) -> StoreResult<Vec<LayerRecord>> {
     let mut st = conn.prepare(&format!(
-        "SELECT {COLS} FROM layers WHERE diff_id NOT IN (SELECT diff_id FROM image_layers)"
+        "SELECT {COLS} FROM layers WHERE diff_id NOT IN (SELECT diff_id FROM image_layers) \
+         AND diff_id NOT IN (SELECT diff_id FROM build_cache WHERE diff_id IS NOT NULL)"
     ))?;
     let rows = st.query_map([], from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)

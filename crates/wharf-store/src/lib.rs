@@ -5,6 +5,7 @@
 //! db.sqlite                 metadata (WAL): images, tags, layers, ...
 //! blobs/sha256/<hex>        content-addressed blobs: configs, layer tars, manifests
 //! layers/<diff-id hex>/diff unpacked layer trees, overlay lower dirs
+//! volumes/<name>/_data      volumes' data
 //! ingest/<blob hex>         partial downloads, resumed by the next pull
 //! tmp/                      work in progress, named after the writing process
 //! trash/                    trees being deleted
@@ -25,6 +26,7 @@
 //! `gc_lock` (exclusive) keep garbage collection from deleting a layer or
 //! blob that another process is in the middle of referencing.
 
+pub mod build_cache;
 pub mod containers;
 pub mod distribution;
 mod error;
@@ -32,9 +34,11 @@ mod gc;
 pub mod images;
 pub mod layers;
 mod lock;
+pub mod networks;
 mod paths;
 mod schema;
 mod store;
+pub mod volumes;
 
 pub use error::{StoreError, StoreResult};
 pub use gc::Garbage;
@@ -42,5 +46,6 @@ pub use images::{ImageRecord, TagRecord};
 pub use layers::LayerRecord;
 pub use lock::StoreLock;
 pub use store::Store;
+pub use volumes::VolumeRecord;
 
 pub use rusqlite;

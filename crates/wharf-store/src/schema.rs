@@ -64,6 +64,78 @@ CREATE INDEX containers_by_image ON containers(image_id);
 ALTER TABLE containers ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
 "#,
     r#"
+CREATE TABLE build_cache (
+    key       TEXT PRIMARY KEY,     -- sha256 of a build step's cache key
+    diff_id   TEXT REFERENCES layers(diff_id), -- the layer the step made
+    created   TEXT NOT NULL,        -- when the step ran (its history time)
+    last_used TEXT NOT NULL
+);
+CREATE INDEX build_cache_by_layer ON build_cache(diff_id);
+CREATE TABLE build_file_hashes (
+    path     TEXT PRIMARY KEY,      -- absolute path of a context file
+    ino      INTEGER NOT NULL,
+    size     INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL,
+    digest   TEXT NOT NULL          -- sha256 of its content
+);
+"#,
+    // Volumes (self-contained: only refers to containers).
+    r#"
+CREATE TABLE volumes (
+    name      TEXT PRIMARY KEY,     -- [a-zA-Z0-9][a-zA-Z0-9_.-]+, or 64 hex digits when anonymous
+    driver    TEXT NOT NULL,        -- local
+    created   TEXT NOT NULL,
+    labels    TEXT NOT NULL,        -- JSON object
+    options   TEXT NOT NULL,        -- JSON object (driver options, -o)
+    anonymous INTEGER NOT NULL
+);
+CREATE TABLE container_volumes (
+    container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+    destination  TEXT NOT NULL,
+    volume       TEXT NOT NULL REFERENCES volumes(name),
+    anonymous    INTEGER NOT NULL,  -- mounted without naming it (-v /dst, VOLUME): rm -v removes it
+    PRIMARY KEY (container_id, destination)
+);
+CREATE INDEX container_volumes_by_volume ON container_volumes(volume);
+"#,
+    r#"
+CREATE TABLE networks (
+    id       TEXT PRIMARY KEY,      -- 64 hex digits
+    name     TEXT NOT NULL UNIQUE,
+    driver   TEXT NOT NULL,         -- bridge | host | null
+    created  TEXT NOT NULL,
+    subnet   TEXT,                  -- 172.18.0.0/16 (bridge networks)
+    gateway  TEXT,
+    ip_range TEXT,
+    internal INTEGER NOT NULL DEFAULT 0,
+    bridge   TEXT,                  -- the Linux bridge's name
+    labels   TEXT NOT NULL DEFAULT '{}',
+    options  TEXT NOT NULL DEFAULT '{}'
+);
+-- A container's membership of a network; ip/mac are set while it runs.
+CREATE TABLE endpoints (
+    container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+    network_id   TEXT NOT NULL REFERENCES networks(id),
+    seq          INTEGER NOT NULL,  -- attach order: the first gives the default route
+    aliases      TEXT NOT NULL DEFAULT '[]',
+    ip_requested TEXT,
+    ip           TEXT,
+    mac          TEXT,
+    PRIMARY KEY (container_id, network_id)
+);
+CREATE INDEX endpoints_by_network ON endpoints(network_id);
+-- Host ports published by running containers.
+CREATE TABLE ports (
+    container_id   TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+    proto          TEXT NOT NULL,   -- tcp | udp
+    container_port INTEGER NOT NULL,
+    host_ip        TEXT NOT NULL,   -- 0.0.0.0 = every address
+    host_port      INTEGER NOT NULL,
+    PRIMARY KEY (container_id, proto, container_port, host_ip, host_port)
+);
+"#,
+    r#"
 -- Registry blobs known to hold a layer's tar (docker's distribution
 -- metadata): what a pull saw in a manifest, what a push compressed.
 CREATE TABLE layer_blobs (

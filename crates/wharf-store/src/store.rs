@@ -17,7 +17,14 @@ pub struct Store {
     db: Mutex<Connection>,
 }
 
-const DIRS: &[&str] = &["blobs/sha256", "layers", "tmp", "trash", "ingest"];
+const DIRS: &[&str] = &[
+    "blobs/sha256",
+    "layers",
+    "volumes",
+    "tmp",
+    "trash",
+    "ingest",
+];
 
 impl Store {
     /// Open (creating if needed) the store at `root`.

@@ -8,6 +8,7 @@
 mod cli;
 mod commands;
 mod exit;
+mod mount_flag;
 mod output;
 
 use std::process::ExitCode;

@@ -4,17 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{eventually, Wharf};
-
-fn mounts_under(w: &Wharf) -> Vec<String> {
-    let root = w.root().display().to_string();
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
-        .filter(|m| m.starts_with(&root))
-        .collect()
-}
+use common::{eventually, mounts_under, Wharf};
 
 fn cgroups_of(id: &str) -> Vec<String> {
     let mut out = Vec::new();

@@ -18,12 +18,11 @@ impl Engine {
             .as_ref()
             .map(|m| m.options.clone())
             .unwrap_or_default();
-        let network_mode = match opts.network_mode {
-            wharf_runtime::spec::NetworkMode::Host => "host".to_string(),
-            wharf_runtime::spec::NetworkMode::None => "none".to_string(),
-            wharf_runtime::spec::NetworkMode::Namespace(p) => format!("ns:{}", p.display()),
-        };
-        Ok(json!({
+        let network_mode = recorded["HostConfig"]["NetworkMode"]
+            .as_str()
+            .unwrap_or("default")
+            .to_string();
+        let mut out = json!({
             "Id": c.id,
             "Created": c.created,
             "Path": recorded["Path"],
@@ -57,6 +56,12 @@ impl Engine {
             "HostConfig": {
                 "NetworkMode": network_mode,
                 "AutoRemove": recorded["HostConfig"]["AutoRemove"],
+                "PortBindings": recorded["HostConfig"]["PortBindings"],
+                "PublishAllPorts": recorded["HostConfig"]["PublishAllPorts"],
+                "Dns": recorded["HostConfig"]["Dns"],
+                "DnsSearch": recorded["HostConfig"]["DnsSearch"],
+                "DnsOptions": recorded["HostConfig"]["DnsOptions"],
+                "ExtraHosts": recorded["HostConfig"]["ExtraHosts"],
                 "Privileged": opts.privileged,
                 "ReadonlyRootfs": opts.read_only,
                 "CapAdd": opts.cap_add,
@@ -66,6 +71,7 @@ impl Engine {
                 "NanoCpus": opts.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
                 "PidsLimit": opts.pids_limit,
                 "Init": opts.init,
+                "Binds": recorded["HostConfig"]["Binds"],
             },
             "GraphDriver": {
                 "Data": {
@@ -76,9 +82,17 @@ impl Engine {
                 },
                 "Name": "overlay2",
             },
-            "Mounts": [],
+            "Mounts": recorded.get("Mounts").cloned().unwrap_or_else(|| json!([])),
             "Config": recorded["Config"],
-            "NetworkSettings": {"Networks": {}},
-        }))
+            "NetworkSettings": self.network_settings(&c.id, running)?,
+        });
+        // Docker omits these when empty.
+        for key in ["Mounts", "Tmpfs"] {
+            let v = &recorded["HostConfig"][key];
+            if !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()) {
+                out["HostConfig"][key] = v.clone();
+            }
+        }
+        Ok(out)
     }
 }

@@ -122,8 +122,9 @@ impl Engine {
         Ok(c.id)
     }
 
-    /// `docker rm [-f]`.
-    pub fn remove_container(&self, name: &str, force: bool) -> EngineResult<String> {
+    /// `docker rm [-f] [-v]`; `volumes`: also the anonymous volumes only
+    /// this container uses.
+    pub fn remove_container(&self, name: &str, force: bool, volumes: bool) -> EngineResult<String> {
         let c = self.refresh(self.find_container(name)?)?;
         if c.state == "running" {
             if !force {
@@ -136,8 +137,9 @@ impl Engine {
             self.signal(&c, Signal::SIGKILL)?;
             self.wait_stopped(&c.id, None)?;
         }
+        self.release_network(&c.id)?;
         let dir = ContainerDir::new(self.store.root(), &c.id);
-        wharf_runtime::monitor::remove(&self.store, &dir);
+        wharf_runtime::monitor::remove(&self.store, &dir, volumes);
         Ok(c.id)
     }
 

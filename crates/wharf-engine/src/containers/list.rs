@@ -19,6 +19,8 @@ pub struct ContainerSummary {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub paused: bool,
+    /// Published and exposed ports (while it runs).
+    pub ports: Vec<super::PortView>,
 }
 
 impl Engine {
@@ -40,7 +42,9 @@ impl Engine {
                     .flatten()
                     .filter_map(|a| a.as_str().map(str::to_string)),
             );
+            let ports = self.container_ports(&c.id, c.state == "running")?;
             out.push(ContainerSummary {
+                ports,
                 id: c.id,
                 name: c.name,
                 image: c.image_ref,

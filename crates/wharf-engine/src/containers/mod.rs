@@ -5,7 +5,7 @@
 //! `upper/`, `work/`, hostname/hosts/resolv.conf, the json-file log), and
 //! while it runs, a monitor process (`wharf monitor <id>`) that owns it.
 
-mod copy;
+pub(crate) mod copy;
 mod create;
 mod exec;
 mod inspect;
@@ -13,15 +13,21 @@ mod lifecycle;
 mod list;
 mod lookup;
 mod manage;
-mod names;
+pub(crate) mod names;
+mod network;
+mod ports;
 mod snapshot;
-mod start;
+pub(crate) mod start;
 mod state;
 mod top;
 
 pub use create::CreateRequest;
+pub(crate) use create::CGROUP_PARENT;
 pub use list::ContainerSummary;
 pub use manage::Change;
+pub(crate) use names::new_id;
+pub use network::{NetHooks, NetworkRequest};
+pub use ports::PortView;
 pub use snapshot::CommitRequest;
-pub use start::{ready_pipe, StartOutcome};
+pub use start::{ready_pipe, MonitorStdio, SpawnedMonitor, StartOutcome};
 pub use top::Usage;

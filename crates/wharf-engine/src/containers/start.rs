@@ -34,50 +34,24 @@ impl Engine {
             });
         }
         let _ = std::fs::remove_file(ContainerDir::new(self.store.root(), &c.id).stop_requested());
-        let (ready_r, ready_w) =
-            nix::unistd::pipe().map_err(|e| EngineError::io("creating ready pipe", e.into()))?;
-        let mut cmd = Command::new(&self.monitor_exe);
-        cmd.arg("--root")
-            .arg(self.store.root())
-            .arg("monitor")
-            .arg(&c.id);
-        if attach {
-            cmd.arg("--attach");
+        let stdio = if attach {
+            MonitorStdio::Inherit
         } else {
-            cmd.stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-        }
-        let ready_raw = ready_w.as_raw_fd();
-        // Its own session: terminal signals (Ctrl-C) must not kill the
-        // monitor, and it outlives the CLI.
-        // SAFETY: between fork and exec only async-signal-safe calls (setsid, dup2).
-        unsafe {
-            cmd.pre_exec(move || {
-                nix::unistd::setsid().map_err(std::io::Error::from)?;
-                if libc::dup2(ready_raw, READY_FD) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let child = cmd
-            .spawn()
-            .map_err(|e| EngineError::io(format!("starting the monitor of {}", c.id), e))?;
-        drop(ready_w);
-        let mut line = String::new();
-        BufReader::new(File::from(ready_r))
-            .read_line(&mut line)
-            .map_err(|e| EngineError::io("reading the monitor's answer", e))?;
-        let line = line.trim_end();
-        if line == "ok" {
-            return Ok(StartOutcome {
-                id: c.id,
-                monitor: attach.then_some(child),
-            });
-        }
-        let mut child = child;
-        let _ = child.wait();
+            MonitorStdio::Null
+        };
+        let mut spawned = self.spawn_monitor(&c.id, stdio)?;
+        let line = match spawned.ready {
+            Ok(()) => {
+                return Ok(StartOutcome {
+                    id: c.id,
+                    monitor: attach.then_some(spawned.child),
+                })
+            }
+            Err(line) => {
+                let _ = spawned.child.wait();
+                line
+            }
+        };
         let (code, message) = match line.strip_prefix("err ").and_then(|r| r.split_once(' ')) {
             Some((code, msg)) => (code.parse().unwrap_or(125), msg.to_string()),
             None => (
@@ -100,6 +74,94 @@ impl Engine {
         }
         Err(EngineError::Start { message, code })
     }
+}
+
+/// What the monitor's stdout/stderr are.
+pub enum MonitorStdio {
+    /// Fully detached.
+    Null,
+    /// Ours (an attached `run`/`start`).
+    Inherit,
+    /// One pipe for both, which the caller reads (build steps).
+    Piped,
+}
+
+impl Engine {
+    /// Spawn `wharf monitor <id>` in its own session and read its ready
+    /// line.
+    pub fn spawn_monitor(&self, id: &str, stdio: MonitorStdio) -> EngineResult<SpawnedMonitor> {
+        let mut output = None;
+        let (ready_r, ready_w) =
+            nix::unistd::pipe().map_err(|e| EngineError::io("creating ready pipe", e.into()))?;
+        let mut cmd = Command::new(&self.monitor_exe);
+        cmd.arg("--root")
+            .arg(self.store.root())
+            .arg("monitor")
+            .arg(id);
+        match stdio {
+            MonitorStdio::Inherit => {
+                cmd.arg("--attach");
+            }
+            MonitorStdio::Null => {
+                cmd.stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null());
+            }
+            MonitorStdio::Piped => {
+                let (r, w) =
+                    std::io::pipe().map_err(|e| EngineError::io("creating an output pipe", e))?;
+                let w2 = w
+                    .try_clone()
+                    .map_err(|e| EngineError::io("creating an output pipe", e))?;
+                cmd.arg("--attach")
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::from(w))
+                    .stderr(Stdio::from(w2));
+                output = Some(r);
+            }
+        }
+        let ready_raw = ready_w.as_raw_fd();
+        // Its own session: terminal signals (Ctrl-C) must not kill the
+        // monitor, and it outlives the CLI.
+        // SAFETY: between fork and exec only async-signal-safe calls (setsid, dup2).
+        unsafe {
+            cmd.pre_exec(move || {
+                nix::unistd::setsid().map_err(std::io::Error::from)?;
+                if libc::dup2(ready_raw, READY_FD) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd
+            .spawn()
+            .map_err(|e| EngineError::io(format!("starting the monitor of {id}"), e))?;
+        drop(cmd);
+        drop(ready_w);
+        let mut line = String::new();
+        BufReader::new(File::from(ready_r))
+            .read_line(&mut line)
+            .map_err(|e| EngineError::io("reading the monitor's answer", e))?;
+        let line = line.trim_end();
+        Ok(SpawnedMonitor {
+            child,
+            output,
+            ready: if line == "ok" {
+                Ok(())
+            } else {
+                Err(line.to_string())
+            },
+        })
+    }
+}
+
+/// A spawned monitor (not reaped).
+pub struct SpawnedMonitor {
+    pub child: Child,
+    /// Its output, with [`MonitorStdio::Piped`].
+    pub output: Option<std::io::PipeReader>,
+    /// `Ok` once the container runs, else the `err <code> <message>` line.
+    pub ready: Result<(), String>,
 }
 
 /// The ready pipe handed to a monitor, if this process is one.

@@ -53,6 +53,9 @@ impl Engine {
         let now = wharf_oci::config::format_time(chrono::Utc::now());
         self.store
             .write(|tx| containers::set_exited(tx, &c.id, 137, &now))?;
+        if let Err(e) = self.release_network(&c.id) {
+            tracing::warn!(id = %c.id, error = %e, "releasing a dead container's network");
+        }
         Ok(self
             .store
             .read(|tx| containers::get(tx, &c.id))?

@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use wharf_oci::{config::parse_time, Digest, ImageConfig, Reference};
 use wharf_store::{images, ImageRecord};
 
-use crate::glob::path_match;
 use crate::{Engine, EngineError, EngineResult};
+use wharf_dockerfile::path_match;
 
 #[derive(Debug, Clone)]
 pub struct ImageSummary {

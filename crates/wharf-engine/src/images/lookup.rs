@@ -24,6 +24,20 @@ impl Engine {
         Ok(self.lookup(name)?.0)
     }
 
+    /// Like [`resolve_image`](Self::resolve_image) but without short-ID
+    /// matching, as BuildKit resolves `FROM` and `COPY --from`: `app` is
+    /// always a repository, never an ID that happens to start with `a`.
+    pub fn resolve_image_reference(&self, name: &str) -> EngineResult<Digest> {
+        let hex = name.strip_prefix("sha256:").unwrap_or(name);
+        if name.starts_with("sha256:") || hex.len() == 64 {
+            return self.resolve_image(name);
+        }
+        let r = Reference::parse_tagged(name)?;
+        self.store
+            .read(|tx| images::resolve_tag(tx, &r.to_string()))?
+            .ok_or_else(|| EngineError::NotFound(format!("No such image: {}", r.familiar())))
+    }
+
     pub(crate) fn lookup(&self, name: &str) -> EngineResult<(Digest, Named)> {
         let not_found = |shown: &str| EngineError::NotFound(format!("No such image: {shown}"));
         let hex = name.strip_prefix("sha256:").unwrap_or(name);

@@ -119,7 +119,8 @@ impl<W: Write> Walker<'_, W> {
                 let mut p = self.path[..dir_len].to_vec();
                 p.extend_from_slice(WHITEOUT_PREFIX);
                 p.extend_from_slice(name.to_bytes());
-                self.marker(&p, st.st_mtime)
+                // docker's overlay diff writes whiteouts as 0600 root files.
+                self.marker(&p, st.st_mtime, 0o600)
             }
             libc::S_IFDIR => {
                 let fd =
@@ -131,7 +132,8 @@ impl<W: Write> Walker<'_, W> {
                 if opaque {
                     let mut p = self.path.clone();
                     p.extend_from_slice(OPAQUE_MARKER);
-                    self.marker(&p, st.st_mtime)?;
+                    // ... and opaque markers with their directory's permissions.
+                    self.marker(&p, st.st_mtime, st.st_mode & 0o777)?;
                 }
                 self.walk_dir(fd.as_fd())
             }
@@ -195,12 +197,12 @@ impl<W: Write> Walker<'_, W> {
         })
     }
 
-    /// An empty marker file (whiteout or opaque marker) owned by root, mode 0.
-    fn marker(&mut self, path: &[u8], mtime: i64) -> Result<(), LayerError> {
+    /// An empty marker file (whiteout or opaque marker) owned by root.
+    fn marker(&mut self, path: &[u8], mtime: i64, mode: u32) -> Result<(), LayerError> {
         let e = Entry {
             path,
             kind: EntryType::Regular,
-            mode: 0,
+            mode,
             uid: 0,
             gid: 0,
             mtime,

@@ -9,15 +9,17 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use super::process::Started;
 use crate::logs::{LogOptions, LogWriter, Stream};
 
-/// Until both pipes reach EOF, move what arrives to the json-file log and,
-/// when `attach`, to our own stdout/stderr (the CLI's).
-pub fn copy_output(started: &mut Started, log_path: &Path, attach: bool) {
-    let mut log = match LogWriter::open(log_path, LogOptions::default()) {
-        Ok(l) => Some(l),
-        Err(e) => {
+/// Until both pipes reach EOF, move what arrives to the json-file log (if
+/// any: build steps have none) and, when `attach`, to our own
+/// stdout/stderr (the CLI's).
+pub fn copy_output(started: &mut Started, log_path: Option<&Path>, attach: bool) {
+    let mut log = match log_path.map(|p| LogWriter::open(p, LogOptions::default())) {
+        Some(Ok(l)) => Some(l),
+        Some(Err(e)) => {
             tracing::error!(error = %e, "opening the container log");
             None
         }
+        None => None,
     };
     let mut buf = vec![0u8; 64 * 1024];
     // With a tty the user's keystrokes go to the container's terminal.

@@ -29,6 +29,25 @@ pub(crate) use process::start_failure;
 pub use process::wait;
 pub use restart::RestartPolicy;
 
+/// What the engine does around each start of the container, in the
+/// monitor: bring its network up before (and say which namespace it
+/// joins), down after. Runs before libcontainer forks, single-threaded.
+pub trait MonitorHooks {
+    /// `Ok(Some(mode))` replaces the configured network mode for this start.
+    fn before_start(&self, dir: &ContainerDir) -> Result<Option<crate::spec::NetworkMode>, String>;
+    fn after_stop(&self, dir: &ContainerDir);
+}
+
+/// No hooks: the container's options alone.
+pub struct NoHooks;
+
+impl MonitorHooks for NoHooks {
+    fn before_start(&self, _: &ContainerDir) -> Result<Option<crate::spec::NetworkMode>, String> {
+        Ok(None)
+    }
+    fn after_stop(&self, _: &ContainerDir) {}
+}
+
 /// What the engine tells the monitor, in `monitor.json`. The OCI spec is
 /// built from it at each start, with the rootfs mounted (as docker does):
 /// users, groups and HOME come from the image's own /etc/passwd.
@@ -46,6 +65,13 @@ pub struct MonitorConfig {
     pub cgroup_parent: String,
     #[serde(default)]
     pub restart: RestartPolicy,
+    /// A build step's container: no database row, no log file; output
+    /// goes to the attached builder only.
+    #[serde(default)]
+    pub ephemeral: bool,
+    /// Volumes with driver options, mounted while the container runs.
+    #[serde(default)]
+    pub volume_mounts: Vec<crate::volume_mount::VolumeMount>,
 }
 
 impl MonitorConfig {
@@ -70,7 +96,13 @@ fn now() -> String {
 /// Run the monitor for container `id`; returns the exit code the monitor
 /// process should exit with (the container's, or docker's 125/126/127 when
 /// it could not start). `ready` gets one line: `ok` or `err <code> <message>`.
-pub fn run(store: &Store, id: &str, attach: bool, mut ready: Option<File>) -> i32 {
+pub fn run(
+    store: &Store,
+    id: &str,
+    attach: bool,
+    mut ready: Option<File>,
+    hooks: &dyn MonitorHooks,
+) -> i32 {
     // Orphaned container processes are reparented to us, so we can reap them.
     // SAFETY: prctl with these arguments has no memory effects.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
@@ -84,7 +116,17 @@ pub fn run(store: &Store, id: &str, attach: bool, mut ready: Option<File>) -> i3
     };
     let mut restarts = 0;
     let code = loop {
-        let code = match process::start(&dir, &config) {
+        let started = hooks
+            .before_start(&dir)
+            .map_err(|message| crate::RuntimeError::Start { message, code: 125 })
+            .and_then(|mode| {
+                let mut config = config.clone();
+                if let Some(mode) = mode {
+                    config.options.network_mode = mode;
+                }
+                process::start(&dir, &config)
+            });
+        let code = match started {
             Err(e) => {
                 let code = match &e {
                     crate::RuntimeError::Start { code, .. } => *code,
@@ -92,30 +134,46 @@ pub fn run(store: &Store, id: &str, attach: bool, mut ready: Option<File>) -> i3
                 };
                 report(&mut ready, &format!("err {code} {e}"));
                 process::teardown(&dir, None);
+                hooks.after_stop(&dir);
                 if ready.is_some() || restarts == 0 {
                     // A first start that fails is the user's error, not a crash to retry.
                     drop(ready.take());
-                    record_exit(store, id, code);
+                    if !config.ephemeral {
+                        record_exit(store, id, code);
+                    }
                     break code;
                 }
                 code
             }
             Ok(mut started) => {
-                let recorded = store.write(|tx| {
-                    containers::set_running(tx, id, started.pid, std::process::id() as i32, &now())
-                });
-                if let Err(e) = recorded {
-                    tracing::error!(error = %e, "recording the container as running");
+                if !config.ephemeral {
+                    let recorded = store.write(|tx| {
+                        containers::set_running(
+                            tx,
+                            id,
+                            started.pid,
+                            std::process::id() as i32,
+                            &now(),
+                        )
+                    });
+                    if let Err(e) = recorded {
+                        tracing::error!(error = %e, "recording the container as running");
+                    }
                 }
                 report(&mut ready, "ok");
                 drop(ready.take());
                 memory::shed_startup_memory();
-                io::copy_output(&mut started, &dir.log(), attach);
-                let code = process::wait(started.pid);
+                let log = dir.log();
+                io::copy_output(&mut started, (!config.ephemeral).then_some(&*log), attach);
+                let code = process::wait_reaping(started.pid);
                 process::teardown(&dir, Some(started.container));
+                hooks.after_stop(&dir);
                 code
             }
         };
+        if config.ephemeral {
+            break code;
+        }
         record_exit(store, id, code);
         if !config
             .restart
@@ -130,7 +188,8 @@ pub fn run(store: &Store, id: &str, attach: bool, mut ready: Option<File>) -> i3
         }
     };
     if config.auto_remove {
-        remove(store, &dir);
+        // `run --rm` takes the anonymous volumes along, as docker does.
+        remove(store, &dir, true);
     }
     code
 }
@@ -148,11 +207,12 @@ fn report(ready: &mut Option<File>, line: &str) {
 }
 
 /// Remove a stopped container's files and row (tearing down what a killed
-/// monitor could not: libcontainer state, cgroup, rootfs mount).
-pub fn remove(store: &Store, dir: &ContainerDir) {
+/// monitor could not: libcontainer state, cgroup, rootfs mount); with
+/// `volumes`, also the volumes it mounted anonymously and nobody else uses.
+pub fn remove(store: &Store, dir: &ContainerDir, volumes: bool) {
     process::teardown(dir, None);
     store.discard_tree(&dir.path);
-    if let Err(e) = store.write(|tx| containers::delete(tx, &dir.id)) {
+    if let Err(e) = store.remove_container_rows(&dir.id, volumes) {
         tracing::error!(error = %e, "removing the container's row");
     }
 }

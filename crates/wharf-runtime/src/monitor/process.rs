@@ -57,6 +57,9 @@ pub fn start(dir: &ContainerDir, config: &MonitorConfig) -> Result<Started, Runt
         &dir.rootfs(),
         &dir.empty(),
     )?;
+    for v in &config.volume_mounts {
+        crate::volume_mount::acquire(v, &dir.id)?;
+    }
     write_spec(dir, config)?;
     let tty = config.options.tty;
     let (out_r, out_w) = pipe().map_err(|e| RuntimeError::io("creating stdout pipe", e.into()))?;
@@ -167,12 +170,22 @@ impl AsFdOwned for std::io::Stdin {
     }
 }
 
-/// Reap the container's init; docker's exit code (128+n for signal n).
+/// Reap `pid`; docker's exit code (128+n for signal n).
 pub fn wait(pid: i32) -> i32 {
+    wait_for(pid, Some(Pid::from_raw(pid)))
+}
+
+/// [`wait`] for the monitor: other children (orphans reparented to it,
+/// helpers it started) are reaped on the way, so none lingers as a zombie.
+pub(crate) fn wait_reaping(pid: i32) -> i32 {
+    wait_for(pid, None)
+}
+
+fn wait_for(pid: i32, which: Option<Pid>) -> i32 {
     loop {
-        match waitpid(Pid::from_raw(pid), None) {
-            Ok(WaitStatus::Exited(_, code)) => return code,
-            Ok(WaitStatus::Signaled(_, sig, _)) => return 128 + sig as i32,
+        match waitpid(which, None) {
+            Ok(WaitStatus::Exited(p, code)) if p.as_raw() == pid => return code,
+            Ok(WaitStatus::Signaled(p, sig, _)) if p.as_raw() == pid => return 128 + sig as i32,
             Ok(_) => continue,
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => {
@@ -184,7 +197,7 @@ pub fn wait(pid: i32) -> i32 {
 }
 
 /// Release what a (stopped or failed) container holds: libcontainer state
-/// and cgroup, the rootfs mount.
+/// and cgroup, the rootfs mount, volumes mounted for it.
 pub fn teardown(dir: &ContainerDir, container: Option<Container>) {
     let state = dir.runtime_state().join(&dir.id);
     let container = container.or_else(|| {
@@ -203,6 +216,11 @@ pub fn teardown(dir: &ContainerDir, container: Option<Container>) {
     remove_leftover_cgroups(&dir.id);
     if let Err(e) = unmount(&dir.rootfs()) {
         tracing::warn!(error = %e, "unmounting rootfs");
+    }
+    if let Ok(config) = MonitorConfig::load(dir) {
+        for v in &config.volume_mounts {
+            crate::volume_mount::release(v, &dir.id);
+        }
     }
 }
 

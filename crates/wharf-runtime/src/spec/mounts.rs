@@ -342,8 +342,13 @@ fn merge_tmpfs_options(options: &[String]) -> Result<Vec<String>, SpecError> {
                 match key.filter(|k| TMPFS_DATA.contains(k)) {
                     Some(k) => k,
                     None => {
-                        let name = key.unwrap_or(option);
-                        return Err(SpecError::invalid(format!("invalid tmpfs option {name:?}")));
+                        // Docker prints the option split at '=' as a Go %q slice.
+                        let parts: Vec<String> =
+                            option.splitn(2, '=').map(|p| format!("{p:?}")).collect();
+                        return Err(SpecError::invalid(format!(
+                            "invalid tmpfs option [{}]",
+                            parts.join(" ")
+                        )));
                     }
                 }
             }
@@ -548,7 +553,7 @@ mod tests {
         let user = vec![SpecMount::tmpfs("/t", &["bogus=1"])];
         assert_eq!(
             build_mounts(&plan(&p, &user)).unwrap_err().to_string(),
-            r#"invalid tmpfs option "bogus""#
+            r#"invalid tmpfs option ["bogus" "1"]"#
         );
     }
 

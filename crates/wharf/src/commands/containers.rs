@@ -5,11 +5,12 @@ use std::process::ExitCode;
 
 use chrono::Utc;
 use serde_json::json;
-use wharf_engine::containers::CreateRequest;
+use wharf_engine::containers::{CreateRequest, NetworkRequest};
 use wharf_engine::registry::PullPolicy;
+use wharf_engine::volumes::MountRequest;
 use wharf_engine::{Engine, EngineError};
 use wharf_format::{ellipsis, human_duration, parse_size, since};
-use wharf_runtime::spec::{NetworkMode, RunOptions};
+use wharf_runtime::spec::RunOptions;
 
 use super::progress::{Render, Stream};
 use crate::cli::{KillArgs, MonitorArgs, NamesArgs, PsArgs, RmArgs, RunArgs, StartArgs, StopArgs};
@@ -55,11 +56,6 @@ fn run_options(a: &RunArgs) -> anyhow::Result<RunOptions> {
         })?),
         None => None,
     };
-    let network_mode = match a.network.as_deref() {
-        None | Some("none") | Some("default") | Some("bridge") => NetworkMode::None,
-        Some("host") => NetworkMode::Host,
-        Some(other) => return Err(fail(format!("network {other} not found"))),
-    };
     Ok(RunOptions {
         cmd: (!a.command.is_empty()).then(|| a.command.clone()),
         entrypoint: a.entrypoint.as_ref().map(|e| {
@@ -85,7 +81,6 @@ fn run_options(a: &RunArgs) -> anyhow::Result<RunOptions> {
         pids_limit: a.pids_limit,
         ulimits: a.ulimit.clone(),
         init: a.init,
-        network_mode,
         stop_signal: a.stop_signal.clone(),
         ..Default::default()
     })
@@ -97,12 +92,42 @@ fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
     if a.rm && restart != wharf_runtime::monitor::RestartPolicy::No {
         return Err(fail("Conflicting options: --restart and --rm"));
     }
+    let mut mounts = Vec::new();
+    for m in &a.mount {
+        mounts.push(crate::mount_flag::parse_mount_flag(m).map_err(|e| {
+            fail(format!(
+                "invalid argument \"{m}\" for \"--mount\" flag: {e}"
+            ))
+        })?);
+    }
+    if a.network.as_deref() == Some("host") && (!a.publish.is_empty() || a.publish_all) {
+        eprintln!("WARNING: Published ports are discarded when using host network mode");
+    }
     Ok(CreateRequest {
         image: a.image.clone(),
         name: a.name.clone(),
         options: run_options(a)?,
         auto_remove: a.rm,
         restart,
+        mounts: MountRequest {
+            binds: a.volume.clone(),
+            mounts,
+            tmpfs: a.tmpfs.clone(),
+        },
+        network: NetworkRequest {
+            network: a.network.clone(),
+            aliases: a.network_alias.clone(),
+            ip: a.ip.clone(),
+            publish: a.publish.clone(),
+            publish_all: a.publish_all,
+            expose: a.expose.clone(),
+            dns: wharf_engine::DnsOptions {
+                servers: a.dns.clone(),
+                search: a.dns_search.clone(),
+                options: a.dns_option.clone(),
+            },
+            add_hosts: a.add_host.clone(),
+        },
     })
 }
 
@@ -202,7 +227,7 @@ pub fn kill(engine: &Engine, a: KillArgs) -> anyhow::Result<ExitCode> {
 pub fn rm(engine: &Engine, a: RmArgs) -> anyhow::Result<ExitCode> {
     each(&a.containers, |n| {
         engine
-            .remove_container(n, a.force)
+            .remove_container(n, a.force, a.volumes)
             .map(|_| Some(n.to_string()))
     })
 }
@@ -307,7 +332,7 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
                 "ID": id(&c.id),
                 "Image": c.image,
                 "Names": c.name,
-                "Ports": "",
+                "Ports": super::ports::displayable(&c.ports),
                 "RunningFor": c.created.map(|t| since(t, now)).unwrap_or_default(),
                 "State": if c.paused { "paused".to_string() } else { c.state.clone() },
                 "Status": status,
@@ -321,7 +346,8 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
 /// The hidden `wharf monitor <id>`: runs until the container exits.
 pub fn monitor(engine: &Engine, a: MonitorArgs) -> anyhow::Result<ExitCode> {
     let ready = wharf_engine::containers::ready_pipe();
-    let code = wharf_runtime::monitor::run(engine.store(), &a.id, a.attach, ready);
+    let hooks = engine.monitor_hooks();
+    let code = wharf_runtime::monitor::run(engine.store(), &a.id, a.attach, ready, &hooks);
     Ok(ExitCode::from(code as u8))
 }
 

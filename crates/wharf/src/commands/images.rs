@@ -94,7 +94,7 @@ pub fn tag(engine: &Engine, a: TagArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_events(events: &[RemoveEvent], lower: bool) {
+pub(crate) fn print_events(events: &[RemoveEvent], lower: bool) {
     for e in events {
         let (word, what) = match e {
             RemoveEvent::Untagged(t) => ("Untagged", t.clone()),

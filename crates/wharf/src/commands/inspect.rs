@@ -16,38 +16,40 @@ pub fn inspect(
     forced_type: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     let kind = forced_type.or(a.kind.as_deref());
-    if let Some(k) = kind.filter(|k| !matches!(*k, "image" | "container")) {
+    if let Some(k) = kind.filter(|k| !matches!(*k, "image" | "container" | "volume" | "network")) {
         return Err(fail(format!("\"{k}\" is not a valid value for --type")));
     }
+    type Lookup = fn(&Engine, &str) -> Result<serde_json::Value, wharf_engine::EngineError>;
+    // Like docker: containers, images, networks, volumes, unless --type says which.
+    let lookups: [(&str, Lookup); 4] = [
+        ("container", |e, n| e.inspect_container(n)),
+        ("image", |e, n| e.inspect_image(n)),
+        ("network", |e, n| e.inspect_network(n)),
+        ("volume", |e, n| e.inspect_volume(n)),
+    ];
     let mut found = Vec::new();
     let mut errors = Vec::new();
-    for name in &a.names {
-        // Like docker: containers first, then images, unless --type says which.
-        let container = match kind {
-            Some("image") => None,
-            _ => match engine.inspect_container(name) {
-                Ok(v) => Some(v),
-                Err(e) if e.kind() == ErrorKind::NotFound => None,
+    'names: for name in &a.names {
+        for (k, lookup) in &lookups {
+            if kind.is_some_and(|want| want != *k) {
+                continue;
+            }
+            match lookup(engine, name) {
+                Ok(v) => {
+                    found.push(v);
+                    continue 'names;
+                }
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
                 Err(e) => return Err(e.into()),
-            },
-        };
-        let result = match (container, kind) {
-            (Some(v), _) => Some(v),
-            (None, Some("container")) => None,
-            (None, _) => match engine.inspect_image(name) {
-                Ok(v) => Some(v),
-                Err(e) if e.kind() == ErrorKind::NotFound => None,
-                Err(e) => return Err(e.into()),
-            },
-        };
-        match result {
-            Some(v) => found.push(v),
-            None => errors.push(match kind {
-                Some("image") => format!("No such image: {name}"),
-                Some(_) => format!("No such container: {name}"),
-                None => format!("No such object: {name}"),
-            }),
+            }
         }
+        errors.push(match kind {
+            Some("image") => format!("No such image: {name}"),
+            Some("volume") => format!("No such volume: {name}"),
+            Some("network") => format!("No such network: {name}"),
+            Some(_) => format!("No such container: {name}"),
+            None => format!("No such object: {name}"),
+        });
     }
     print_inspect(&found, a.format.as_deref())?;
     if errors.is_empty() {

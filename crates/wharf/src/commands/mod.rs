@@ -1,19 +1,23 @@
 //! One function per verb: open the engine, call it, print like docker.
 
+mod build;
 mod containers;
 mod images;
 mod inspect;
+mod networks;
+mod ports;
 mod progress;
 mod registry;
 mod stats;
 mod system;
 mod transfer;
+mod volumes;
 
 use std::process::ExitCode;
 
 use wharf_engine::Engine;
 
-use crate::cli::{Cli, Command, ImageCommand, SystemCommand};
+use crate::cli::{BuilderCommand, Cli, Command, ImageCommand, SystemCommand, VolumeCommand};
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::Version = cli.command {
@@ -41,6 +45,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(a) => inspect::inspect(&engine, a, None),
         Command::Image(ImageCommand::Inspect(a)) => inspect::inspect(&engine, a, Some("image")),
         Command::System(SystemCommand::Df(a)) => system::df(&engine, a),
+        Command::Volume(VolumeCommand::Create(a)) => volumes::create(&engine, a),
+        Command::Volume(VolumeCommand::Ls(a)) => volumes::list(&engine, a),
+        Command::Volume(VolumeCommand::Inspect(a)) => volumes::inspect(&engine, a),
+        Command::Volume(VolumeCommand::Rm(a)) => volumes::remove(&engine, a),
+        Command::Volume(VolumeCommand::Prune(a)) => volumes::prune(&engine, a),
         Command::Run(a) => containers::run(&engine, a),
         Command::Create(a) => containers::create(&engine, a),
         Command::Start(a) => containers::start(&engine, a),
@@ -60,6 +69,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Top(a) => stats::top(&engine, a),
         Command::Cp(a) => containers::cp(&engine, a),
         Command::Stats(a) => stats::stats(&engine, a),
+        Command::Build(a) => build::build(&engine, a),
+        Command::Builder(BuilderCommand::Prune(a)) => build::prune(&engine, a),
+        Command::Port(a) => ports::port(&engine, a),
+        Command::Network(c) => networks::run(&engine, c),
+        Command::NetworkDns(a) => networks::dns(&cli.global.root, a),
+        Command::System(SystemCommand::Prune(a)) => system::prune(&engine, a),
         Command::Monitor(a) => containers::monitor(&engine, a),
         Command::Version => unreachable!("handled above"),
     }

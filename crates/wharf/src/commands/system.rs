@@ -1,4 +1,4 @@
-//! `system df`.
+//! `system df`, `system prune`.
 
 use std::process::ExitCode;
 
@@ -7,8 +7,8 @@ use wharf_engine::system::UsageRow;
 use wharf_engine::Engine;
 use wharf_format::human_size;
 
-use crate::cli::DfArgs;
-use crate::output::print_list;
+use crate::cli::{DfArgs, SystemPruneArgs};
+use crate::output::{confirm, print_list};
 
 const DF_TABLE: &str = "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}";
 const DF_HEADERS: &[(&str, &str)] = &[
@@ -42,5 +42,54 @@ pub fn df(engine: &Engine, a: DfArgs) -> anyhow::Result<ExitCode> {
         row("Build Cache", &u.build_cache, false),
     ];
     print_list(a.format.as_deref(), DF_TABLE, DF_HEADERS, &rows)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `docker system prune`: stopped containers, unused networks, dangling
+/// (with `-a` unused) images, printed as docker does.
+pub fn prune(engine: &Engine, a: SystemPruneArgs) -> anyhow::Result<ExitCode> {
+    let images = if a.all {
+        "  - all images without at least one container associated to them"
+    } else {
+        "  - all dangling images"
+    };
+    let warning = format!(
+        "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n{images}\n  - all dangling build cache\n"
+    );
+    if !a.force && !confirm(&warning) {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut containers = Vec::new();
+    for c in engine.list_containers(true)? {
+        if c.state != "running" && engine.remove_container(&c.id, false, false).is_ok() {
+            containers.push(c.id);
+        }
+    }
+    if !containers.is_empty() {
+        println!("Deleted Containers:");
+        for id in containers {
+            println!("{id}");
+        }
+        println!();
+    }
+    let networks = engine.prune_networks()?;
+    engine.networking()?.prune_idle()?;
+    if !networks.is_empty() {
+        println!("Deleted Networks:");
+        for n in networks {
+            println!("{n}");
+        }
+        println!();
+    }
+    let report = engine.prune_images(a.all)?;
+    if !report.events.is_empty() {
+        println!("Deleted Images:");
+        super::images::print_events(&report.events, true);
+        println!();
+    }
+    println!(
+        "Total reclaimed space: {}",
+        human_size(report.reclaimed as f64)
+    );
     Ok(ExitCode::SUCCESS)
 }

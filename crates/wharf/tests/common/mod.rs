@@ -37,6 +37,17 @@ impl Drop for Wharf {
     }
 }
 
+/// Mount points under the store's root: none may outlive a test's containers.
+pub fn mounts_under(w: &Wharf) -> Vec<String> {
+    let root = w.root().display().to_string();
+    fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
+        .filter(|m| m.starts_with(&root))
+        .collect()
+}
+
 /// Poll `f` until it holds, failing the test after `secs` seconds.
 pub fn eventually(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);

@@ -143,6 +143,12 @@ fn layer_tar_shape() {
         assert_eq!(h.username_bytes(), Some(&b""[..]), "{name}");
         if name.contains(".wh.") {
             assert_eq!(h.entry_type(), EntryType::Regular, "{name}");
+            // docker: whiteouts 0600, opaque markers with the dir's mode.
+            let mode = if name.ends_with(".wh..wh..opq") {
+                0o755
+            } else {
+                0o600
+            };
             assert_eq!(
                 (
                     h.mode().unwrap(),
@@ -150,7 +156,8 @@ fn layer_tar_shape() {
                     h.gid().unwrap(),
                     h.size().unwrap()
                 ),
-                (0, 0, 0, 0)
+                (mode, 0, 0, 0),
+                "{name}"
             );
         }
         let keys: Vec<String> = e

@@ -1,4 +1,5 @@
-//! Go's `path.Match`, which docker uses for `reference=` filters.
+//! Go's `path.Match` (docker uses it for `reference=` filters, COPY source
+//! globs and `.dockerignore` patterns).
 
 /// Whether `name` matches shell pattern `pattern` (`*`, `?`, `[...]`, `\`),
 /// where wildcards never match `/`.

@@ -1,0 +1,65 @@
+//! The builder's error type.
+
+use wharf_oci::ErrorKind;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The Dockerfile, a flag or a build argument is wrong.
+    #[error("{0}")]
+    Invalid(String),
+    /// A base image, stage or source file does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// A RUN step's command failed.
+    #[error("{0}")]
+    StepFailed(String),
+    #[error(transparent)]
+    Image(#[from] wharf_image::ImageError),
+    #[error(transparent)]
+    Store(#[from] wharf_store::StoreError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+    /// An error from the engine's side (pulling, running a step).
+    #[error("{message}")]
+    Host { message: String, kind: ErrorKind },
+}
+
+impl BuildError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            BuildError::Invalid(_) | BuildError::StepFailed(_) => ErrorKind::InvalidArgument,
+            BuildError::NotFound(_) => ErrorKind::NotFound,
+            BuildError::Image(e) => e.kind(),
+            BuildError::Store(e) => e.kind(),
+            BuildError::Io { .. } => ErrorKind::Internal,
+            BuildError::Host { kind, .. } => *kind,
+        }
+    }
+
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> BuildError {
+        BuildError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// Prefix the message with the Dockerfile location of the failing step.
+    pub fn at(self, file: &str, line: usize) -> BuildError {
+        let at = |m: String| format!("{file}:{line}: {m}");
+        match self {
+            BuildError::Invalid(m) => BuildError::Invalid(at(m)),
+            BuildError::NotFound(m) => BuildError::NotFound(at(m)),
+            BuildError::StepFailed(m) => BuildError::StepFailed(at(m)),
+            BuildError::Host { message, kind } => BuildError::Host {
+                message: at(message),
+                kind,
+            },
+            other => BuildError::Invalid(at(other.to_string())),
+        }
+    }
+}
+
+pub type BuildResult<T> = Result<T, BuildError>;

@@ -1,0 +1,130 @@
+//! The whole build: load the Dockerfile and context, resolve base images,
+//! build the needed stages in parallel, and export the target stage as an
+//! image (BuildKit's history timestamps, `--label`s, tags).
+
+use std::collections::HashMap;
+
+use wharf_image::commit::commit_image;
+use wharf_oci::{Digest, Reference};
+use wharf_store::Store;
+
+use crate::context::Context;
+use crate::history::normalize;
+use crate::plan::{Plan, Source};
+use crate::progress::Progress;
+use crate::stage::Builder;
+use crate::{BuildError, BuildHost, BuildRequest, BuildResult};
+
+#[derive(Debug, Clone)]
+pub struct BuildOutcome {
+    pub image_id: Digest,
+    /// Tags that moved here from another image: (tag, previous image).
+    pub moved_tags: Vec<(Reference, Digest)>,
+}
+
+pub fn build(
+    store: &Store,
+    host: &dyn BuildHost,
+    req: &BuildRequest,
+    progress: &Progress,
+) -> BuildResult<BuildOutcome> {
+    let step = progress.step(&format!(
+        "[internal] load build definition from {}",
+        req.dockerfile_name
+    ));
+    let df = match wharf_dockerfile::parse(&req.dockerfile) {
+        Ok(df) => df,
+        Err(e) => {
+            let msg = e.to_string();
+            step.failed(&msg);
+            return Err(BuildError::Invalid(msg));
+        }
+    };
+    step.done();
+    let plan = Plan::new(df, req)?;
+
+    let ctx = match &req.context {
+        Some(dir) => {
+            let step = progress.step("[internal] load .dockerignore");
+            let ctx = Context::open(dir.clone())?;
+            step.done();
+            Some(ctx)
+        }
+        None => None,
+    };
+
+    let mut bases = HashMap::new();
+    for s in &plan.needed {
+        if let Source::Image(name) = &plan.bases[*s] {
+            if bases.contains_key(name) {
+                continue;
+            }
+            let shown = Reference::parse(name)
+                .map(|r| r.to_string())
+                .unwrap_or_else(|_| name.clone());
+            let mut step = progress.step(&format!("[internal] load metadata for {shown}"));
+            match host.base_image(name, &mut step) {
+                Ok(id) => {
+                    step.done();
+                    bases.insert(name.clone(), id);
+                }
+                Err(e) => {
+                    step.failed(&e.to_string());
+                    let line = plan.df.stages[*s].from.start_line;
+                    return Err(e.at(&req.dockerfile_name, line));
+                }
+            }
+        }
+    }
+
+    let builder = Builder::new(store, host, req, &plan, ctx, progress, bases);
+    let results: Vec<BuildResult<_>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = plan
+            .needed
+            .iter()
+            .map(|&s| {
+                let b = &builder;
+                scope.spawn(move || b.run_stage(s))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(BuildError::Invalid("a build stage panicked".into())))
+            })
+            .collect()
+    });
+    // Report the first failure in file order (others are its knock-on).
+    let mut target = None;
+    for (s, r) in plan.needed.iter().zip(results) {
+        match r {
+            Ok(out) if *s == plan.target => target = Some(out),
+            Ok(_) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let out = target.expect("the target stage is built");
+
+    let mut step = progress.step("exporting to image");
+    let mut image = out.image.clone();
+    let now = wharf_oci::config::format_time(chrono::Utc::now());
+    normalize(&mut image.history, out.first_new, &now);
+    if !req.labels.is_empty() {
+        let config = image.config.get_or_insert_with(Default::default);
+        let labels = config.labels.get_or_insert_with(Default::default);
+        labels.extend(req.labels.clone());
+    }
+    image.created = image.history.last().and_then(|h| h.created.clone());
+    let committed = commit_image(store, Vec::new(), &image.to_bytes(), &req.tags, None)?;
+    step.note(&format!("writing image {} done", committed.id));
+    for t in &req.tags {
+        step.note(&format!("naming to {t} done"));
+    }
+    step.done();
+    progress.finish();
+    Ok(BuildOutcome {
+        image_id: committed.id,
+        moved_tags: committed.moved_tags,
+    })
+}

@@ -1,0 +1,45 @@
+//! What the builder needs from the engine: base images (pulled if missing)
+//! and a way to run a RUN step in a container. The builder sits beside the
+//! runtime, below the engine, so the engine hands these in.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use wharf_oci::{ContainerConfig, Digest};
+use wharf_runtime::spec::{NetworkMode, SpecMount};
+
+use crate::BuildResult;
+
+/// One RUN step's container.
+#[derive(Debug, Clone)]
+pub struct RunStep {
+    /// Layer trees of the step's root filesystem, top first.
+    pub lowers: Vec<PathBuf>,
+    /// Env, user and working directory of the step (the stage's config).
+    pub config: ContainerConfig,
+    /// The full command (shell already prepended for shell form).
+    pub args: Vec<String>,
+    pub network: NetworkMode,
+    /// `RUN --mount` binds and tmpfs.
+    pub mounts: Vec<SpecMount>,
+    /// `--security=insecure`.
+    pub privileged: bool,
+}
+
+/// A finished step; its container's files stay until this is dropped.
+pub struct RunOutput {
+    pub exit_code: i32,
+    /// The container's overlay upper dir: the step's changes.
+    pub upper: PathBuf,
+    /// Removes the container's files when dropped.
+    pub cleanup: Box<dyn Send>,
+}
+
+pub trait BuildHost: Sync {
+    /// The ID of a base image, pulling it when it is not in the store.
+    fn base_image(&self, name: &str, out: &mut dyn Write) -> BuildResult<Digest>;
+    /// Run a step, streaming its output to `out`.
+    fn run(&self, step: &RunStep, out: &mut dyn Write) -> BuildResult<RunOutput>;
+    /// Where RUN `--mount=type=cache` directories live.
+    fn cache_mounts_dir(&self) -> &Path;
+}

@@ -1,0 +1,141 @@
+//! `.dockerignore`, with moby's patternmatcher rules: one pattern per line,
+//! `#` comments, `!` exceptions (the last matching line wins), patterns
+//! cleaned like Go's `filepath.Clean` with leading `/` dropped, `**`
+//! matching any number of directories, and a pattern that matches a parent
+//! directory matching everything below it.
+
+use wharf_dockerfile::path_match;
+
+#[derive(Debug, Clone)]
+struct Pattern {
+    exclusion: bool,
+    /// Cleaned pattern split at `/`.
+    parts: Vec<String>,
+}
+
+/// Parsed `.dockerignore` patterns.
+#[derive(Debug, Clone, Default)]
+pub struct Ignore {
+    patterns: Vec<Pattern>,
+}
+
+/// Go's `path.Clean` for a relative path: no `.`, no empty parts, `..`
+/// resolved (leading ones dropped, as the context root has no parent).
+pub(crate) fn clean(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            p => out.push(p),
+        }
+    }
+    out.join("/")
+}
+
+impl Ignore {
+    pub fn parse(text: &str) -> Ignore {
+        let patterns = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .filter_map(|l| {
+                let (exclusion, p) = match l.strip_prefix('!') {
+                    Some(rest) => (true, rest.trim()),
+                    None => (false, l),
+                };
+                let cleaned = clean(p);
+                (!cleaned.is_empty()).then(|| Pattern {
+                    exclusion,
+                    parts: cleaned.split('/').map(str::to_string).collect(),
+                })
+            })
+            .collect();
+        Ignore { patterns }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// Whether `path` (relative to the context root, `/`-separated) is
+    /// excluded from the context.
+    pub fn excludes(&self, path: &str) -> bool {
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        let mut excluded = false;
+        for p in &self.patterns {
+            let hit = (1..=parts.len()).any(|n| match_parts(&p.parts, &parts[..n]));
+            if hit {
+                excluded = !p.exclusion;
+            }
+        }
+        excluded
+    }
+
+    /// Whether some exception could re-include a path under directory
+    /// `dir` (so an excluded directory must still be walked).
+    pub fn may_include_below(&self, dir: &str) -> bool {
+        let dir = format!("{dir}/");
+        self.patterns.iter().any(|p| {
+            p.exclusion && {
+                let joined = p.parts.join("/");
+                joined.starts_with(&dir) || joined.contains("**") || joined.contains('*')
+            }
+        })
+    }
+}
+
+fn match_parts(pattern: &[String], path: &[&str]) -> bool {
+    match pattern.split_first() {
+        None => path.is_empty(),
+        Some((first, rest)) if first == "**" => {
+            (0..=path.len()).any(|skip| match_parts(rest, &path[skip..]))
+        }
+        Some((first, rest)) => match path.split_first() {
+            Some((name, tail)) => path_match(first, name) && match_parts(rest, tail),
+            None => false,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_rules() {
+        let ig = Ignore::parse(
+            "# comment\nnode_modules\n*.log\n!keep.log\n/build/\ndocs/**/*.md\n**/tmp\n",
+        );
+        assert!(ig.excludes("node_modules"));
+        assert!(ig.excludes("node_modules/x/y.js"));
+        assert!(ig.excludes("a.log"));
+        assert!(!ig.excludes("keep.log"));
+        assert!(!ig.excludes("sub/a.log"), "* does not cross /");
+        assert!(ig.excludes("build/out"));
+        assert!(ig.excludes("docs/a.md"));
+        assert!(ig.excludes("docs/x/y/z.md"));
+        assert!(!ig.excludes("docs/a.txt"));
+        assert!(ig.excludes("tmp"));
+        assert!(ig.excludes("a/b/tmp/c"));
+        assert!(!ig.excludes("server.js"));
+    }
+
+    #[test]
+    fn cleans_patterns() {
+        assert_eq!(clean("./a//b/../c/"), "a/c");
+        assert_eq!(clean("/../x"), "x");
+        let ig = Ignore::parse("./a/../b\n");
+        assert!(ig.excludes("b"));
+    }
+
+    #[test]
+    fn exception_inside_excluded_dir() {
+        let ig = Ignore::parse("dir\n!dir/keep\n");
+        assert!(ig.excludes("dir/other"));
+        assert!(!ig.excludes("dir/keep"));
+        assert!(ig.may_include_below("dir"));
+    }
+}

@@ -1,0 +1,50 @@
+//! wharf-build: `docker build` with BuildKit's semantics.
+//!
+//! A build reads the context in place (no tarball upload) and runs:
+//!
+//! 1. [`plan`]: parse the Dockerfile (wharf-dockerfile), resolve meta ARGs
+//!    and `--target`, and keep only the stages the target needs;
+//! 2. [`stage`]: every needed stage runs in its own thread, waiting for the
+//!    stages it copies from; each instruction either changes the config
+//!    ([`meta`]) or makes a layer ([`copy`] for COPY/ADD, [`run`] for RUN,
+//!    WORKDIR's mkdir), layer steps going through the [`cache`] first;
+//! 3. [`export`]: the target's config and history (BuildKit's shape and
+//!    timestamps) become an image, tagged in one transaction.
+//!
+//! Cache keys chain from the base image ID through every instruction, the
+//! build args in scope and the content (not mtime) of copied files; file
+//! hashes of the context are cached by (inode, size, mtime, ctime) in the
+//! store ([`context`]). A hit does no work: the layer is reused and its
+//! history time kept, so a fully cached rebuild yields the same image ID.
+//! Layers are made by mounting the stage's overlay with a fresh upper dir,
+//! changing it (copying files, or a RUN container from the engine via
+//! [`BuildHost`]) and turning the upper dir into a layer tar.
+
+mod cache;
+mod context;
+mod copy;
+mod error;
+mod export;
+mod history;
+mod host;
+mod ignore;
+mod meta;
+mod mounted;
+mod plan;
+mod progress;
+mod request;
+mod run;
+mod stage;
+
+pub use error::{BuildError, BuildResult};
+pub use export::{build, BuildOutcome};
+pub use host::{BuildHost, RunOutput, RunStep};
+pub use ignore::Ignore;
+pub use progress::{Progress, ProgressMode};
+pub use request::BuildRequest;
+
+/// Remove every build cache entry; returns how many there were and the
+/// bytes of layer content that went with them.
+pub fn prune_cache(store: &wharf_store::Store) -> BuildResult<(usize, u64)> {
+    cache::prune(store)
+}

@@ -1,0 +1,222 @@
+//! From a parsed Dockerfile to the stages to build: meta ARGs (with
+//! `--build-arg` overrides and BuildKit's automatic platform args), stage
+//! base names, `--target`, and the dependency graph through `FROM <stage>`,
+//! `COPY --from` and `RUN --mount=from=`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use wharf_dockerfile::{Dockerfile, InstructionKind, Lexer, Mount};
+
+use crate::{BuildError, BuildRequest, BuildResult};
+
+/// Where a stage starts or copies from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Scratch,
+    Stage(usize),
+    Image(String),
+}
+
+pub struct Plan {
+    pub df: Dockerfile,
+    /// Meta ARG values (global scope), automatic platform args included.
+    pub meta: BTreeMap<String, String>,
+    /// Build args given on the command line.
+    pub build_args: BTreeMap<String, Option<String>>,
+    /// Per stage: where it starts.
+    pub bases: Vec<Source>,
+    pub target: usize,
+    /// The stages to build, the target last.
+    pub needed: Vec<usize>,
+}
+
+/// BuildKit's automatic platform args for this machine.
+pub fn platform_args() -> Vec<(String, String)> {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let platform = format!("linux/{arch}");
+    [
+        ("BUILDPLATFORM", platform.as_str()),
+        ("BUILDOS", "linux"),
+        ("BUILDARCH", arch),
+        ("BUILDVARIANT", ""),
+        ("TARGETPLATFORM", platform.as_str()),
+        ("TARGETOS", "linux"),
+        ("TARGETARCH", arch),
+        ("TARGETVARIANT", ""),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+impl Plan {
+    pub fn new(df: Dockerfile, req: &BuildRequest) -> BuildResult<Plan> {
+        if df.stages.is_empty() {
+            return Err(BuildError::Invalid(
+                "the Dockerfile has no FROM instruction (no build stage)".into(),
+            ));
+        }
+        let build_args: BTreeMap<String, Option<String>> = req.build_args.iter().cloned().collect();
+        let lexer = df.lexer();
+        let mut meta: BTreeMap<String, String> = platform_args().into_iter().collect();
+        for def in df.meta_arg_defs() {
+            let value = match build_args.get(&def.name) {
+                Some(Some(v)) => Some(v.clone()),
+                _ => match &def.default {
+                    Some(d) => Some(expand(&lexer, d, &meta)?),
+                    None => None,
+                },
+            };
+            match value {
+                Some(v) => meta.insert(def.name.clone(), v),
+                None => meta.remove(&def.name),
+            };
+        }
+        let names: Vec<Option<String>> = df.stages.iter().map(|s| s.name.clone()).collect();
+        let find_stage = |name: &str, before: usize| -> Option<usize> {
+            let lower = name.to_lowercase();
+            names[..before]
+                .iter()
+                .position(|n| n.as_deref() == Some(lower.as_str()))
+        };
+        let mut bases = Vec::new();
+        let mut deps = Vec::new();
+        for (i, stage) in df.stages.iter().enumerate() {
+            let base = expand(&lexer, &stage.base_name, &meta).map_err(|e| {
+                BuildError::Invalid(format!("Dockerfile:{}: {e}", stage.from.start_line))
+            })?;
+            if base.is_empty() {
+                return Err(BuildError::Invalid(format!(
+                    "Dockerfile:{}: base name ({}) should not be blank",
+                    stage.from.start_line, stage.base_name
+                )));
+            }
+            let source = if base.eq_ignore_ascii_case("scratch") {
+                Source::Scratch
+            } else if let Some(s) = find_stage(&base, i) {
+                Source::Stage(s)
+            } else {
+                Source::Image(base)
+            };
+            let mut d = BTreeSet::new();
+            if let Source::Stage(s) = source {
+                d.insert(s);
+            }
+            for ins in &stage.instructions {
+                let from = match &ins.kind {
+                    InstructionKind::Copy(c) => c.from.clone(),
+                    InstructionKind::Run(r) => {
+                        for m in &r.mounts {
+                            if let Some(f) = Mount::parse(m, &mut |w: &str| Ok(w.to_string()))
+                                .ok()
+                                .and_then(|m| m.from)
+                            {
+                                if let Some(s) = stage_ref(&f, i, &find_stage) {
+                                    d.insert(s?);
+                                }
+                            }
+                        }
+                        None
+                    }
+                    _ => None,
+                };
+                if let Some(f) = from {
+                    if let Some(s) = stage_ref(&f, i, &find_stage) {
+                        d.insert(s.map_err(|e| e.at("Dockerfile", ins.start_line))?);
+                    }
+                }
+            }
+            bases.push(source);
+            deps.push(d);
+        }
+        let target = match &req.target {
+            Some(t) => df
+                .stages
+                .iter()
+                .position(|s| s.name.as_deref() == Some(t.to_lowercase().as_str()))
+                .ok_or_else(|| {
+                    BuildError::NotFound(format!("failed to reach build target {t} in Dockerfile"))
+                })?,
+            None => df.stages.len() - 1,
+        };
+        let mut needed = BTreeSet::new();
+        let mut todo = vec![target];
+        while let Some(s) = todo.pop() {
+            if needed.insert(s) {
+                todo.extend(deps[s].iter().copied());
+            }
+        }
+        Ok(Plan {
+            df,
+            meta,
+            build_args,
+            bases,
+            target,
+            needed: needed.into_iter().collect(),
+        })
+    }
+
+    /// BuildKit's stage label: its name, or `stage-N`.
+    pub fn label(&self, stage: usize) -> String {
+        self.df.stages[stage]
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("stage-{stage}"))
+    }
+
+    /// What `COPY --from=x` / `--mount from=x` in stage `at` refers to.
+    pub fn source(&self, from: &str, at: usize) -> BuildResult<Source> {
+        let lower = from.to_lowercase();
+        if let Some(s) = self.df.stages[..at]
+            .iter()
+            .position(|s| s.name.as_deref() == Some(lower.as_str()))
+        {
+            return Ok(Source::Stage(s));
+        }
+        if let Ok(n) = from.parse::<usize>() {
+            return if n < at {
+                Ok(Source::Stage(n))
+            } else {
+                Err(BuildError::Invalid(format!(
+                    "invalid stage index {n}: a stage can only copy from an earlier one"
+                )))
+            };
+        }
+        if from.eq_ignore_ascii_case("scratch") {
+            return Ok(Source::Scratch);
+        }
+        Ok(Source::Image(from.to_string()))
+    }
+}
+
+/// A stage referenced by `--from`: earlier stages only (a later or the same
+/// stage is a cycle, as BuildKit reports it).
+fn stage_ref(
+    from: &str,
+    at: usize,
+    find: &dyn Fn(&str, usize) -> Option<usize>,
+) -> Option<BuildResult<usize>> {
+    if let Some(s) = find(from, at) {
+        return Some(Ok(s));
+    }
+    if let Ok(n) = from.parse::<usize>() {
+        return Some(if n < at {
+            Ok(n)
+        } else {
+            Err(BuildError::Invalid(format!(
+                "circular dependency detected on stage: {from}"
+            )))
+        });
+    }
+    None
+}
+
+pub fn expand(lexer: &Lexer, word: &str, vars: &BTreeMap<String, String>) -> BuildResult<String> {
+    lexer
+        .process_word(word, &|n: &str| vars.get(n).cloned())
+        .map_err(|e| BuildError::Invalid(e.to_string()))
+}

@@ -1,0 +1,185 @@
+//! BuildKit-style progress on stderr: numbered vertices (`#5 [build 2/5]
+//! WORKDIR /app`), step output with timestamps, `CACHED`, `DONE 0.3s` in
+//! plain mode; `=> [build 2/5] WORKDIR /app  0.0s` lines on a terminal;
+//! nothing with `-q` (a failing step's output is kept for the error).
+
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressMode {
+    Plain,
+    Tty,
+    Quiet,
+}
+
+pub struct Progress {
+    mode: ProgressMode,
+    next: AtomicUsize,
+    out: Mutex<Box<dyn Write + Send>>,
+    start: Instant,
+}
+
+impl Progress {
+    pub fn new(mode: ProgressMode, out: Box<dyn Write + Send>) -> Progress {
+        Progress {
+            mode,
+            next: AtomicUsize::new(1),
+            out: Mutex::new(out),
+            start: Instant::now(),
+        }
+    }
+
+    fn emit(&self, text: &str) {
+        if self.mode == ProgressMode::Quiet {
+            return;
+        }
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+
+    /// Start a vertex.
+    pub fn step(&self, name: &str) -> Step<'_> {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        if self.mode == ProgressMode::Plain {
+            self.emit(&format!("#{id} {name}\n"));
+        }
+        Step {
+            progress: self,
+            id,
+            name: name.to_string(),
+            start: Instant::now(),
+            partial: Vec::new(),
+            tail: Vec::new(),
+            finished: false,
+        }
+    }
+
+    pub fn finish(&self) {
+        if self.mode == ProgressMode::Tty {
+            self.emit(&format!(
+                "[+] Building {:.1}s FINISHED\n",
+                self.start.elapsed().as_secs_f64()
+            ));
+        }
+    }
+}
+
+/// One vertex; also a writer for its output.
+pub struct Step<'a> {
+    progress: &'a Progress,
+    id: usize,
+    name: String,
+    start: Instant,
+    partial: Vec<u8>,
+    /// The last lines, for the error message of a failing step.
+    tail: Vec<String>,
+    finished: bool,
+}
+
+const TAIL: usize = 10;
+
+impl Step<'_> {
+    fn secs(&self) -> f64 {
+        self.start.elapsed().as_secs_f64()
+    }
+
+    fn line(&mut self, line: &str) {
+        if self.tail.len() == TAIL {
+            self.tail.remove(0);
+        }
+        self.tail.push(line.to_string());
+        match self.progress.mode {
+            ProgressMode::Plain => {
+                self.progress
+                    .emit(&format!("#{} {:.3} {line}\n", self.id, self.secs()))
+            }
+            // A terminal shows steps, not their output (unless one fails).
+            ProgressMode::Tty | ProgressMode::Quiet => {}
+        }
+    }
+
+    /// Plain text about this vertex (`writing image sha256:... done`).
+    pub fn note(&mut self, text: &str) {
+        if self.progress.mode == ProgressMode::Plain {
+            self.progress.emit(&format!("#{} {text}\n", self.id));
+        }
+    }
+
+    fn end(&mut self, how: &str) {
+        self.flush_partial();
+        self.finished = true;
+        let p = self.progress;
+        match p.mode {
+            ProgressMode::Plain => p.emit(&format!("#{} {how}\n\n", self.id)),
+            ProgressMode::Tty => {
+                let cached = if how == "CACHED" { "CACHED " } else { "" };
+                let err = if how.starts_with("ERROR") {
+                    "ERROR "
+                } else {
+                    ""
+                };
+                let label = format!("{err}{cached}{}", self.name);
+                p.emit(&format!(" => {label:<64} {:.1}s\n", self.secs()))
+            }
+            ProgressMode::Quiet => {}
+        }
+    }
+
+    pub fn done(mut self) {
+        let t = self.secs();
+        self.end(&format!("DONE {t:.1}s"));
+    }
+
+    pub fn cached(mut self) {
+        self.end("CACHED");
+    }
+
+    /// End with an error; with `-q` the step's last output lines are
+    /// shown then, since nothing was shown before.
+    pub fn failed(mut self, message: &str) {
+        self.end(&format!("ERROR: {message}"));
+        if matches!(self.progress.mode, ProgressMode::Quiet | ProgressMode::Tty) {
+            let mut out = self.progress.out.lock().unwrap_or_else(|e| e.into_inner());
+            for l in &self.tail {
+                let _ = writeln!(out, "{l}");
+            }
+        }
+    }
+
+    fn flush_partial(&mut self) {
+        if !self.partial.is_empty() {
+            let l = String::from_utf8_lossy(&std::mem::take(&mut self.partial)).into_owned();
+            self.line(&l);
+        }
+    }
+}
+
+impl Write for Step<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.partial.extend_from_slice(buf);
+        while let Some(pos) = self.partial.iter().position(|&b| b == b'\n') {
+            let rest = self.partial.split_off(pos + 1);
+            let mut line = std::mem::replace(&mut self.partial, rest);
+            line.pop();
+            let l = String::from_utf8_lossy(&line).into_owned();
+            self.line(l.trim_end_matches('\r'));
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Step<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.end("CANCELED");
+        }
+    }
+}

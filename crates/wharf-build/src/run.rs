@@ -1,0 +1,264 @@
+//! RUN: the command in a build container (through the engine's runtime),
+//! with the stage's env, user and working directory, the build args in
+//! scope as environment, `--mount` (cache, bind, tmpfs, secret) and
+//! `--network`; its upper dir becomes the layer, minus the mount points the
+//! runtime had to create (BuildKit removes those stubs too).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use wharf_dockerfile::{CommandForm, Instruction, Mount, MountType, NetworkMode, RunArgs};
+use wharf_runtime::spec::{self, SpecMount};
+
+use crate::cache;
+use crate::mounted::{commit_upper, Mounted};
+use crate::plan::Source;
+use crate::stage::{lowers_of, StageRun};
+use crate::{BuildError, BuildResult, RunStep};
+
+/// Mount points the runtime creates in a rootfs that lacks them.
+const STUBS: &[&str] = &[
+    "etc/resolv.conf",
+    "etc/hostname",
+    "etc/hosts",
+    "dev/shm",
+    "dev/pts",
+    "dev/mqueue",
+    "dev",
+    "proc",
+    "sys/fs/cgroup",
+    "sys",
+];
+
+impl StageRun<'_, '_> {
+    pub fn run(&mut self, ins: &Instruction, r: &RunArgs) -> BuildResult<()> {
+        let shell = self
+            .config
+            .shell
+            .clone()
+            .unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
+        let args: Vec<String> = match &r.command {
+            CommandForm::Exec(a) => a.clone(),
+            CommandForm::Shell(cmd) => {
+                let script = match ins.heredocs.first() {
+                    // `RUN <<EOF` alone: the heredoc is the script.
+                    Some(h) if cmd.trim_start().starts_with("<<") && ins.heredocs.len() == 1 => {
+                        h.chomped_content()
+                    }
+                    Some(_) => {
+                        let mut s = cmd.clone();
+                        for h in &ins.heredocs {
+                            s.push('\n');
+                            s.push_str(&h.content);
+                            s.push_str(&h.name);
+                        }
+                        s
+                    }
+                    None => cmd.clone(),
+                };
+                shell.iter().cloned().chain([script]).collect()
+            }
+        };
+        let prefix = if self.args.is_empty() {
+            String::new()
+        } else {
+            let kv: Vec<String> = self.args.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!("|{} {} ", kv.len(), kv.join(" "))
+        };
+        let created_by = format!("RUN {prefix}{} # buildkit", args.join(" "));
+        let lexer = self.b.plan.df.lexer();
+        let mut mounts = Vec::new();
+        for m in &r.mounts {
+            let parsed = Mount::parse(m, &mut |w: &str| {
+                lexer.process_word(w, &|n: &str| self.lookup(n))
+            })
+            .map_err(|e| BuildError::Invalid(e.to_string()))?;
+            mounts.push(parsed);
+        }
+        let network = match (r.network, self.b.req.network.as_deref()) {
+            (NetworkMode::None, _) | (_, Some("none")) => spec::NetworkMode::None,
+            // Until the default bridge exists, steps share the host's
+            // network (BuildKit's `--network=host`).
+            _ => spec::NetworkMode::Host,
+        };
+        let mut key_parts = vec![
+            "RUN".to_string(),
+            created_by.clone(),
+            format!("{network:?}"),
+            format!("{:?}", r.security),
+        ];
+        key_parts.extend(r.mounts.iter().cloned());
+        for m in &mounts {
+            if m.mount_type == MountType::Bind && m.from.is_none() {
+                if let Some(ctx) = &self.b.ctx {
+                    let src = m.source.clone().unwrap_or_else(|| ".".into());
+                    key_parts.push(ctx.digest(self.b.store, &ctx.matches(&src)?)?);
+                }
+            }
+        }
+        let refs: Vec<&str> = key_parts.iter().map(String::as_str).collect();
+        let key = cache::key(&self.key, &refs);
+        let step = self.step(ins);
+        let privileged = matches!(r.security, wharf_dockerfile::SecurityMode::Insecure);
+        self.layer_step(step, key, created_by, |run, result, out| {
+            let mut keep = Vec::new();
+            let spec_mounts = run.spec_mounts(&mounts, &mut keep)?;
+            let mut config = run.config.clone();
+            for (k, v) in &run.args {
+                if !config.env.iter().any(|e| e.split('=').next() == Some(k)) {
+                    config.env.push(format!("{k}={v}"));
+                }
+            }
+            let lowers = run.lowers();
+            let step = RunStep {
+                lowers: lowers.clone(),
+                config,
+                args: args.clone(),
+                network,
+                mounts: spec_mounts,
+                privileged,
+            };
+            let output = run.b.host.run(&step, out)?;
+            drop(keep);
+            if output.exit_code != 0 {
+                return Err(BuildError::StepFailed(format!(
+                    "process \"{}\" did not complete successfully: exit code: {}",
+                    args.join(" "),
+                    output.exit_code
+                )));
+            }
+            remove_stubs(&output.upper, &lowers, &mounts);
+            commit_upper(run.b.store, &output.upper, result)
+        })
+    }
+
+    /// `--mount` specs as runtime mounts; `keep` holds mounted stages alive
+    /// for the step.
+    fn spec_mounts(
+        &self,
+        mounts: &[Mount],
+        keep: &mut Vec<Mounted>,
+    ) -> BuildResult<Vec<SpecMount>> {
+        let mut out = Vec::new();
+        for m in mounts {
+            let target = m.target.clone().unwrap_or_default();
+            match m.mount_type {
+                MountType::Cache => {
+                    let id = m.id.clone().unwrap_or_else(|| target.clone());
+                    let dir = self
+                        .b
+                        .host
+                        .cache_mounts_dir()
+                        .join(cache::key("cache-mount", &[&id]));
+                    if !dir.exists() {
+                        fs::create_dir_all(&dir)
+                            .map_err(|e| BuildError::io("creating a cache mount", e))?;
+                        let uid = m.uid.unwrap_or(0);
+                        let gid = m.gid.unwrap_or(0);
+                        let _ = std::os::unix::fs::lchown(&dir, Some(uid), Some(gid));
+                        let mode = m.mode.unwrap_or(0o755);
+                        let _ = fs::set_permissions(
+                            &dir,
+                            std::os::unix::fs::PermissionsExt::from_mode(mode),
+                        );
+                    }
+                    out.push(SpecMount::bind(dir, target, m.readonly));
+                }
+                MountType::Tmpfs => {
+                    let size = m.size_limit.map(|s| format!("size={s}"));
+                    let opts: Vec<&str> = size.iter().map(String::as_str).collect();
+                    out.push(SpecMount::tmpfs(target, &opts));
+                }
+                MountType::Bind => {
+                    let src = m.source.clone().unwrap_or_else(|| "/".into());
+                    let host_path = match &m.from {
+                        None => {
+                            let ctx = self.b.ctx.as_ref().ok_or_else(|| {
+                                BuildError::NotFound(
+                                    "RUN --mount=type=bind: the build has no context".into(),
+                                )
+                            })?;
+                            ctx.root.join(crate::ignore::clean(&src))
+                        }
+                        Some(f) => {
+                            let lowers = self.source_lowers(f)?;
+                            let mounted = Mounted::new(self.b.store, &lowers)?;
+                            let p = wharf_image::fscopy::resolve_in_root(mounted.root(), &src);
+                            keep.push(mounted);
+                            p
+                        }
+                    };
+                    if !host_path.exists() {
+                        return Err(BuildError::NotFound(format!(
+                            "RUN --mount=type=bind: source {src} not found"
+                        )));
+                    }
+                    out.push(SpecMount::bind(host_path, target, m.readonly));
+                }
+                MountType::Secret => {
+                    let id = m.id.clone().unwrap_or_else(|| {
+                        Path::new(&target)
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default()
+                    });
+                    let target = if target.is_empty() {
+                        format!("/run/secrets/{id}")
+                    } else {
+                        target
+                    };
+                    match self.b.req.secrets.get(&id) {
+                        Some(src) => out.push(SpecMount::bind(src.clone(), target, true)),
+                        None if m.required => {
+                            return Err(BuildError::NotFound(format!("secret {id} not found")))
+                        }
+                        None => {}
+                    }
+                }
+                MountType::Ssh => {
+                    return Err(BuildError::Invalid(
+                        "RUN --mount=type=ssh is not supported by wharf".into(),
+                    ))
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn source_lowers(&self, from: &str) -> BuildResult<Vec<PathBuf>> {
+        Ok(match self.b.plan.source(from, self.index)? {
+            Source::Stage(s) => self.b.wait_stage(s)?.lowers(self.b.store),
+            Source::Image(n) => lowers_of(self.b.store, &self.b.image_config(&n)?),
+            Source::Scratch => Vec::new(),
+        })
+    }
+}
+
+/// Drop empty files and directories the runtime created as mount points
+/// where the image had nothing.
+fn remove_stubs(upper: &Path, lowers: &[PathBuf], mounts: &[Mount]) {
+    let extra: Vec<String> = mounts
+        .iter()
+        .filter_map(|m| m.target.as_deref())
+        .map(|t| t.trim_start_matches('/').to_string())
+        .collect();
+    let mut paths: Vec<&str> = STUBS.to_vec();
+    paths.extend(extra.iter().map(String::as_str));
+    for rel in paths {
+        if lowers
+            .iter()
+            .any(|l| fs::symlink_metadata(l.join(rel)).is_ok())
+        {
+            continue;
+        }
+        let p = upper.join(rel);
+        let Ok(meta) = fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if meta.is_dir() {
+            let _ = fs::remove_dir(&p);
+        } else if meta.is_file() && meta.len() == 0 {
+            let _ = fs::remove_file(&p);
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! `docker build` and `docker builder prune`: the builder (wharf-build)
+//! with the engine as its host — base images from the store, RUN steps in
+//! containers run by a monitor like any other (but with no database row
+//! and no log: `ephemeral`), their files removed when the step is done.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use wharf_build::{
+    BuildError, BuildHost, BuildOutcome, BuildRequest, Progress, RunOutput, RunStep,
+};
+use wharf_oci::{Digest, ErrorKind};
+use wharf_runtime::monitor::{ContainerDir, MonitorConfig};
+use wharf_runtime::spec::RunOptions;
+
+use crate::containers::start::MonitorStdio;
+use crate::containers::{new_id, CGROUP_PARENT};
+use crate::{Engine, EngineError, EngineResult};
+
+/// BuildKit's hostname for RUN steps.
+const BUILD_HOSTNAME: &str = "buildkitsandbox";
+
+impl Engine {
+    pub fn build(
+        &self,
+        req: &BuildRequest,
+        progress: &Progress,
+    ) -> Result<BuildOutcome, BuildError> {
+        let host = Host {
+            engine: self,
+            cache_dir: self.root.join("cache").join("mounts"),
+        };
+        wharf_build::build(&self.store, &host, req, progress)
+    }
+
+    /// `builder prune`: returns how many cache entries went and the bytes
+    /// freed.
+    pub fn prune_build_cache(&self) -> EngineResult<(usize, u64)> {
+        let n = wharf_build::prune_cache(&self.store)
+            .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let _ = fs::remove_dir_all(self.root.join("cache").join("mounts"));
+        Ok(n)
+    }
+}
+
+struct Host<'e> {
+    engine: &'e Engine,
+    cache_dir: PathBuf,
+}
+
+fn host_error(e: EngineError) -> BuildError {
+    BuildError::Host {
+        message: e.to_string(),
+        kind: e.kind(),
+    }
+}
+
+/// Removes a build step's container directory.
+struct StepDir(PathBuf);
+
+impl Drop for StepDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+impl BuildHost for Host<'_> {
+    fn base_image(&self, name: &str, _out: &mut dyn Write) -> Result<Digest, BuildError> {
+        self.engine
+            .resolve_image_reference(name)
+            .map_err(|e| match e.kind() {
+                ErrorKind::NotFound => BuildError::NotFound(format!(
+                    "failed to resolve source metadata for {name}: no such image in the store \
+                 (pull or import it first)"
+                )),
+                _ => host_error(e),
+            })
+    }
+
+    fn cache_mounts_dir(&self) -> &Path {
+        &self.cache_dir
+    }
+
+    fn run(&self, step: &RunStep, out: &mut dyn Write) -> Result<RunOutput, BuildError> {
+        let id = new_id();
+        let dir = ContainerDir::new(self.engine.store.root(), &id);
+        let guard = StepDir(dir.path.clone());
+        let io = |what: &str, e| BuildError::io(format!("{what} for a build step"), e);
+        for d in [dir.upper(), dir.work(), dir.rootfs(), dir.empty()] {
+            fs::create_dir_all(&d).map_err(|e| io("creating directories", e))?;
+        }
+        fs::write(dir.hostname(), format!("{BUILD_HOSTNAME}\n"))
+            .map_err(|e| io("writing hostname", e))?;
+        fs::write(
+            dir.hosts(),
+            format!("127.0.0.1\tlocalhost {BUILD_HOSTNAME}\n::1\tlocalhost ip6-localhost ip6-loopback\n"),
+        )
+        .map_err(|e| io("writing hosts", e))?;
+        let resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        fs::write(dir.resolv_conf(), resolv).map_err(|e| io("writing resolv.conf", e))?;
+        let monitor = MonitorConfig {
+            lowers: step.lowers.clone(),
+            auto_remove: false,
+            name: format!("build-{}", &id[..12]),
+            image: step.config.clone(),
+            options: RunOptions {
+                cmd: Some(step.args.clone()),
+                entrypoint: Some(Vec::new()),
+                hostname: Some(BUILD_HOSTNAME.into()),
+                network_mode: step.network.clone(),
+                mounts: step.mounts.clone(),
+                privileged: step.privileged,
+                ..Default::default()
+            },
+            cgroup_parent: CGROUP_PARENT.to_string(),
+            restart: Default::default(),
+            ephemeral: true,
+            volume_mounts: Vec::new(),
+        };
+        fs::write(
+            dir.monitor_config(),
+            serde_json::to_vec(&monitor).expect("serializes"),
+        )
+        .map_err(|e| io("writing monitor.json", e))?;
+        let mut spawned = self
+            .engine
+            .spawn_monitor(&id, MonitorStdio::Piped)
+            .map_err(host_error)?;
+        if let Err(line) = &spawned.ready {
+            let _ = spawned.child.wait();
+            let msg = line
+                .strip_prefix("err ")
+                .and_then(|r| r.split_once(' '))
+                .map(|(_, m)| m.to_string())
+                .unwrap_or_else(|| "the build step's container did not start".into());
+            return Err(BuildError::StepFailed(msg));
+        }
+        if let Some(mut pipe) = spawned.output.take() {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                match pipe.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        let _ = out.write_all(&buf[..n]);
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(io("reading step output", e)),
+                }
+            }
+        }
+        let status = spawned
+            .child
+            .wait()
+            .map_err(|e| io("waiting for the step", e))?;
+        let exit_code = status.code().unwrap_or(137);
+        Ok(RunOutput {
+            exit_code,
+            upper: dir.upper(),
+            cleanup: Box::new(guard),
+        })
+    }
+}

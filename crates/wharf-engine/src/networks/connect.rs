@@ -1,0 +1,99 @@
+//! `docker network connect` / `disconnect`.
+
+use wharf_runtime::monitor::ContainerDir;
+use wharf_store::networks::{self, EndpointRecord};
+
+use crate::{Engine, EngineError, EngineResult};
+
+impl Engine {
+    /// Attach a container to a network; a running one gets its interface now.
+    pub fn connect_network(
+        &self,
+        network: &str,
+        container: &str,
+        aliases: &[String],
+        ip: Option<&str>,
+    ) -> EngineResult<()> {
+        let net = self.networking()?;
+        let n = net.find(network)?;
+        let c = self.refresh(self.find_container(container)?)?;
+        if n.driver != "bridge" {
+            return Err(EngineError::Invalid(
+                "container cannot be disconnected from host network or connected to host network"
+                    .into(),
+            ));
+        }
+        let cfg = self.network_config(&c.id);
+        if cfg.mode != wharf_network::NetMode::Bridge {
+            return Err(EngineError::Invalid("container sharing network namespace with another container or host cannot be connected to any other network".into()));
+        }
+        if n.name == "bridge" && (!aliases.is_empty() || ip.is_some()) {
+            return Err(EngineError::Invalid(
+                "network-scoped alias is supported only for containers in user defined networks"
+                    .into(),
+            ));
+        }
+        let ep = EndpointRecord {
+            container_id: c.id.clone(),
+            network_id: n.id.clone(),
+            aliases: aliases.to_vec(),
+            ip_requested: ip.map(str::to_string),
+            ..Default::default()
+        };
+        self.store.write(|tx| {
+            if networks::endpoints_of(tx, &c.id)?
+                .iter()
+                .any(|e| e.network_id == n.id)
+            {
+                return Err(wharf_store::StoreError::Conflict(format!(
+                    "endpoint with name {} already exists in network {}",
+                    c.name, n.name
+                )));
+            }
+            networks::add_endpoint(tx, &ep)
+        })?;
+        if c.state == "running" {
+            let dir = ContainerDir::new(self.store.root(), &c.id);
+            if let Err(e) = net.connect_running(&c.id, &n.id, &wharf_network::netns_path(&dir.path))
+            {
+                self.store
+                    .write(|tx| networks::remove_endpoint(tx, &c.id, &n.id))?;
+                return Err(e.into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Detach a container from a network.
+    pub fn disconnect_network(
+        &self,
+        network: &str,
+        container: &str,
+        force: bool,
+    ) -> EngineResult<()> {
+        let net = self.networking()?;
+        let n = net.find(network)?;
+        let c = match self.find_container(container) {
+            Ok(c) => self.refresh(c)?,
+            Err(e) if !force => return Err(e),
+            Err(_) => return Ok(()),
+        };
+        let attached = self
+            .store
+            .read(|tx| networks::endpoints_of(tx, &c.id))?
+            .iter()
+            .any(|e| e.network_id == n.id);
+        if !attached {
+            return Err(EngineError::Invalid(format!(
+                "container {} is not connected to network {}",
+                c.id, n.name
+            )));
+        }
+        if c.state == "running" {
+            net.disconnect_running(&c.id, &n.id)?;
+        }
+        self.store
+            .write(|tx| networks::remove_endpoint(tx, &c.id, &n.id))?;
+        Ok(())
+    }
+}

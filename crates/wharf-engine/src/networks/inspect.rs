@@ -1,0 +1,71 @@
+//! `docker network inspect`: the network as docker's API returns it.
+
+use serde_json::{json, Map, Value};
+use wharf_store::networks;
+
+use crate::{Engine, EngineResult};
+
+impl Engine {
+    pub fn inspect_network(&self, name: &str) -> EngineResult<Value> {
+        let n = self.networking()?.find(name)?;
+        let mut containers = Map::new();
+        for ep in self.store.read(|tx| networks::endpoints_on(tx, &n.id))? {
+            let Some(ip) = ep.ip.clone() else { continue };
+            let cname = self
+                .store
+                .read(|tx| wharf_store::containers::get(tx, &ep.container_id))?
+                .map(|c| c.name)
+                .unwrap_or_default();
+            let prefix = n
+                .subnet
+                .as_deref()
+                .and_then(|s| s.split_once('/'))
+                .map(|x| x.1)
+                .unwrap_or("");
+            containers.insert(
+                ep.container_id.clone(),
+                json!({
+                    "Name": cname,
+                    "EndpointID": format!("{}{}", &ep.container_id[..32], &n.id[..32]),
+                    "MacAddress": ep.mac.unwrap_or_default(),
+                    "IPv4Address": format!("{ip}/{prefix}"),
+                    "IPv6Address": "",
+                }),
+            );
+        }
+        let config: Value = match (&n.subnet, &n.gateway) {
+            (Some(subnet), Some(gateway)) => {
+                let mut c = json!({"Subnet": subnet, "Gateway": gateway});
+                if let Some(r) = &n.ip_range {
+                    c["IPRange"] = json!(r);
+                }
+                json!([c])
+            }
+            _ => json!([]),
+        };
+        let mut options: Map<String, Value> = serde_json::from_str(&n.options).unwrap_or_default();
+        if let Some(b) = &n.bridge {
+            options
+                .entry("com.docker.network.bridge.name")
+                .or_insert(json!(b));
+        }
+        let labels: Value = serde_json::from_str(&n.labels).unwrap_or_else(|_| json!({}));
+        Ok(json!({
+            "Name": n.name,
+            "Id": n.id,
+            "Created": n.created,
+            "Scope": "local",
+            "Driver": n.driver,
+            "EnableIPv6": false,
+            "IPAM": {"Driver": "default", "Options": null, "Config": config},
+            "Internal": n.internal,
+            "Attachable": false,
+            "Ingress": false,
+            "ConfigFrom": {"Network": ""},
+            "ConfigOnly": false,
+            "Containers": containers,
+            "Options": options,
+            "Labels": labels,
+        }))
+    }
+}

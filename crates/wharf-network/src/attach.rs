@@ -1,0 +1,315 @@
+//! Bringing a container's networks up before it starts and down after it
+//! stops (netavark's model): the first container on a network creates its
+//! bridge, the last one gone deletes it, and the root's nftables table is
+//! rebuilt from the store each time. One root's setups and teardowns are
+//! serialized by `network.lock` in the root.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{Flock, FlockArg};
+use wharf_store::networks::{self, EndpointRecord, NetworkRecord, PortRecord};
+
+use crate::config::{ContainerNetConfig, NetMode};
+use crate::ipam::pick_address;
+use crate::manage::Networking;
+use crate::netlink::{self, Netlink};
+use crate::ports::{reserve, Reservation};
+use crate::subnet::Subnet;
+use crate::{files, NetResult, NetworkError};
+
+/// Where a container's network files live.
+#[derive(Debug, Clone)]
+pub struct ContainerFiles {
+    /// The bind-mounted network namespace.
+    pub netns: PathBuf,
+    pub hosts: PathBuf,
+    pub resolv_conf: PathBuf,
+}
+
+/// What a running container holds: its host port reservations.
+#[derive(Default)]
+pub struct Attached {
+    pub reservations: Vec<Reservation>,
+}
+
+/// A bridge network's addressing, parsed from its row.
+pub(crate) struct Addressing {
+    pub subnet: Subnet,
+    pub gateway: Ipv4Addr,
+    pub range: Option<Subnet>,
+}
+
+pub(crate) fn addressing(net: &NetworkRecord) -> NetResult<Addressing> {
+    let bad = || NetworkError::Invalid(format!("network {} has no valid subnet", net.name));
+    let subnet: Subnet = net.subnet.as_deref().ok_or_else(bad)?.parse()?;
+    let gateway = net
+        .gateway
+        .as_deref()
+        .and_then(|g| g.parse().ok())
+        .ok_or_else(bad)?;
+    let range = net.ip_range.as_deref().map(str::parse).transpose()?;
+    Ok(Addressing {
+        subnet,
+        gateway,
+        range,
+    })
+}
+
+fn io(what: &str, e: std::io::Error) -> NetworkError {
+    NetworkError::io(what, e)
+}
+
+impl Networking<'_> {
+    /// Held while this root's networking changes.
+    pub(crate) fn lock(&self) -> NetResult<Flock<File>> {
+        let path = self.root().join("network.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| io("opening network.lock", e))?;
+        Flock::lock(file, FlockArg::LockExclusive)
+            .map_err(|(_, e)| io("locking network.lock", e.into()))
+    }
+
+    /// Everything a container needs before it starts: its namespace,
+    /// addresses, published ports, DNS, /etc/hosts and resolv.conf. On
+    /// failure nothing is left behind.
+    pub fn setup(
+        &self,
+        id: &str,
+        name: &str,
+        cfg: &ContainerNetConfig,
+        files: &ContainerFiles,
+    ) -> NetResult<Attached> {
+        let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        match &cfg.mode {
+            NetMode::Bridge => {}
+            NetMode::Host => {
+                let hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+                std::fs::write(&files.hosts, hosts).map_err(|e| io("writing hosts", e))?;
+                std::fs::write(&files.resolv_conf, host_resolv)
+                    .map_err(|e| io("writing resolv.conf", e))?;
+                return Ok(Attached::default());
+            }
+            NetMode::None | NetMode::Container(_) => {
+                self.write_files(cfg, files, None, None, &host_resolv)?;
+                return Ok(Attached::default());
+            }
+        }
+        let _lock = self.lock()?;
+        match self.setup_locked(id, name, cfg, files, &host_resolv) {
+            Ok(a) => Ok(a),
+            Err(e) => {
+                if let Err(t) = self.teardown_locked(id, files) {
+                    tracing::warn!(error = %t, "undoing a failed network setup");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn write_files(
+        &self,
+        cfg: &ContainerNetConfig,
+        files: &ContainerFiles,
+        ip: Option<Ipv4Addr>,
+        dns: Option<Ipv4Addr>,
+        host_resolv: &str,
+    ) -> NetResult<()> {
+        let hosts = files::hosts(&cfg.extra_hosts, ip, &cfg.hostname, &cfg.domainname);
+        std::fs::write(&files.hosts, hosts).map_err(|e| io("writing hosts", e))?;
+        let resolv = files::resolv_conf(host_resolv, &cfg.dns, dns);
+        std::fs::write(&files.resolv_conf, resolv).map_err(|e| io("writing resolv.conf", e))
+    }
+
+    fn setup_locked(
+        &self,
+        id: &str,
+        name: &str,
+        cfg: &ContainerNetConfig,
+        files: &ContainerFiles,
+        host_resolv: &str,
+    ) -> NetResult<Attached> {
+        let eps = self.store.read(|tx| networks::endpoints_of(tx, id))?;
+        let (published, reservations) = reserve(&cfg.publish, name)?;
+        netlink::create_netns(&files.netns)?;
+        let nl = Netlink::new()?;
+        let mut first_ip = None;
+        let mut dns = None;
+        for (i, ep) in eps.iter().enumerate() {
+            let (net, ip) = self.attach_endpoint(&nl, ep, files, i == 0)?;
+            if i == 0 {
+                first_ip = Some(ip);
+            }
+            if dns.is_none() && !self.is_default_bridge(&net) {
+                dns = Some(addressing(&net)?.gateway);
+            }
+        }
+        let ports: Vec<PortRecord> = published
+            .iter()
+            .map(|p| PortRecord {
+                container_id: id.to_string(),
+                proto: p.proto.clone(),
+                container_port: p.container_port,
+                host_ip: p.host_ip.to_string(),
+                host_port: p.host_port,
+            })
+            .collect();
+        self.store.write(|tx| networks::set_ports(tx, id, &ports))?;
+        self.apply_rules()?;
+        self.write_files(cfg, files, first_ip, dns, host_resolv)?;
+        Ok(Attached { reservations })
+    }
+
+    pub(crate) fn is_default_bridge(&self, net: &NetworkRecord) -> bool {
+        net.name == "bridge"
+    }
+
+    /// Give one endpoint an address, its network a bridge (and DNS
+    /// server), and the container a veth on it.
+    pub(crate) fn attach_endpoint(
+        &self,
+        nl: &Netlink,
+        ep: &EndpointRecord,
+        files: &ContainerFiles,
+        default_route: bool,
+    ) -> NetResult<(NetworkRecord, Ipv4Addr)> {
+        let ip = self.store.write(|tx| {
+            let net = networks::get(tx, &ep.network_id)?.ok_or_else(|| {
+                wharf_store::StoreError::NotFound(format!("network {} not found", ep.network_id))
+            })?;
+            let a =
+                addressing(&net).map_err(|e| wharf_store::StoreError::NotFound(e.to_string()))?;
+            let used: HashSet<Ipv4Addr> = networks::endpoints_on(tx, &net.id)?
+                .iter()
+                .filter(|e| e.container_id != ep.container_id)
+                .filter_map(|e| e.ip.as_deref().and_then(|ip| ip.parse().ok()))
+                .collect();
+            let ip = match ep.ip_requested.as_deref() {
+                Some(req) => {
+                    let ip: Ipv4Addr = req.parse().map_err(|_| {
+                        wharf_store::StoreError::Conflict(format!("invalid IPv4 address: {req}"))
+                    })?;
+                    if used.contains(&ip) || ip == a.gateway || !a.subnet.contains(ip) {
+                        return Err(wharf_store::StoreError::Conflict(format!(
+                            "Address already in use or not in the network's subnet: {ip}"
+                        )));
+                    }
+                    ip
+                }
+                None => pick_address(&a.subnet, a.range.as_ref(), a.gateway, &used).ok_or_else(
+                    || {
+                        wharf_store::StoreError::Conflict(format!(
+                            "no available IPv4 addresses on network {}",
+                            net.name
+                        ))
+                    },
+                )?,
+            };
+            let mac = netlink::format_mac(netlink::mac_for(ip));
+            networks::set_endpoint_address(
+                tx,
+                &ep.container_id,
+                &net.id,
+                Some(&ip.to_string()),
+                Some(&mac),
+            )?;
+            Ok((net, ip))
+        });
+        let (net, ip) = ip.map_err(|e| match e {
+            wharf_store::StoreError::Conflict(m) => NetworkError::Conflict(m),
+            wharf_store::StoreError::NotFound(m) => NetworkError::NotFound(m),
+            e => e.into(),
+        })?;
+        let a = addressing(&net)?;
+        let bridge = net.bridge.clone().unwrap_or_default();
+        if nl.link_index(&bridge)?.is_none() {
+            self.check_routes(&bridge, &a.subnet, &net.name)?;
+            nl.ensure_bridge(&bridge, a.gateway, a.subnet.prefix)?;
+            netlink::sysctl(&format!("net/ipv4/conf/{bridge}/route_localnet"), "1")?;
+            netlink::sysctl("net/ipv4/ip_forward", "1")?;
+        }
+        crate::docker_compat::allow(&bridge);
+        let bridge_index = nl
+            .link_index(&bridge)?
+            .ok_or_else(|| NetworkError::System(format!("bridge {bridge} vanished")))?;
+        let ns = File::open(&files.netns).map_err(|e| io("opening the network namespace", e))?;
+        let iface = format!("eth{}", ep.seq);
+        nl.add_veth(
+            &self.names.veth(&ep.container_id, ep.seq as usize),
+            &iface,
+            bridge_index,
+            &ns,
+            netlink::mac_for(ip),
+        )?;
+        let gateway = (default_route && !net.internal).then_some(a.gateway);
+        netlink::configure_container(&files.netns, &iface, ip, a.subnet.prefix, gateway)?;
+        if !self.is_default_bridge(&net) {
+            crate::dns::ensure_server(self, &net)?;
+        }
+        Ok((net, ip))
+    }
+
+    /// A subnet routed through some other interface would shadow (or be
+    /// shadowed by) ours: refuse to bring the bridge up.
+    fn check_routes(&self, bridge: &str, subnet: &Subnet, name: &str) -> NetResult<()> {
+        if let Some((dev, r)) = crate::ipam::host_routes()
+            .into_iter()
+            .find(|(dev, r)| dev != bridge && r.overlaps(subnet))
+        {
+            return Err(NetworkError::Conflict(format!(
+                "network {name}: subnet {subnet} overlaps with route {r} on {dev}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Release what `setup` made: ports, addresses, the namespace and its
+    /// veths, and bridges (and DNS servers) no container uses any more.
+    pub fn teardown(&self, id: &str, files: &ContainerFiles) -> NetResult<()> {
+        let _lock = self.lock()?;
+        self.teardown_locked(id, files)
+    }
+
+    fn teardown_locked(&self, id: &str, files: &ContainerFiles) -> NetResult<()> {
+        netlink::delete_netns(&files.netns);
+        let eps = self.store.write(|tx| {
+            networks::set_ports(tx, id, &[])?;
+            let eps = networks::endpoints_of(tx, id)?;
+            for e in &eps {
+                networks::set_endpoint_address(tx, id, &e.network_id, None, None)?;
+            }
+            Ok(eps)
+        })?;
+        // The veths go with the namespace: the kernel deletes them in the
+        // background once its last user (the container) is gone, which
+        // spares us a synchronous unregister (~10 ms each).
+        let nl = Netlink::new()?;
+        let active = self.store.read(|tx| networks::active_endpoints(tx))?;
+        for e in eps {
+            if active.iter().any(|a| a.network_id == e.network_id) {
+                continue;
+            }
+            let Some(net) = self.store.read(|tx| networks::get(tx, &e.network_id))? else {
+                continue;
+            };
+            self.bring_down(&nl, &net)?;
+        }
+        self.apply_rules()
+    }
+
+    /// The addresses a container has now, per network ID.
+    pub fn addresses(&self, id: &str) -> NetResult<Vec<EndpointRecord>> {
+        Ok(self.store.read(|tx| networks::endpoints_of(tx, id))?)
+    }
+}
+
+/// The file name of a container's namespace under its directory.
+pub fn netns_path(container_dir: &Path) -> PathBuf {
+    container_dir.join("netns")
+}

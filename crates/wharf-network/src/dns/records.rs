@@ -1,0 +1,99 @@
+//! What a network's DNS server answers, read from the store per query:
+//! the running containers on the network by name, alias, compose service
+//! and short ID.
+
+use std::net::Ipv4Addr;
+
+use wharf_store::networks;
+use wharf_store::{containers, Store, StoreResult};
+
+/// Names (lowercase, no trailing dot) a container answers to on a network.
+fn names_of(name: &str, id: &str, aliases: &[String], config: &str) -> Vec<String> {
+    let mut out = vec![name.to_lowercase(), id[..12].to_string()];
+    out.extend(aliases.iter().map(|a| a.to_lowercase()));
+    let config: serde_json::Value = serde_json::from_str(config).unwrap_or_default();
+    if let Some(service) = config["Config"]["Labels"]["com.docker.compose.service"].as_str() {
+        out.push(service.to_lowercase());
+    }
+    out
+}
+
+/// The addresses `name` has on network `network_id` (several for a
+/// compose service with replicas). A name not on it is looked up on the
+/// asking container's other user-defined networks, as docker's resolver
+/// does for a container on several networks.
+pub fn lookup(
+    store: &Store,
+    network_id: &str,
+    name: &str,
+    asker: Option<Ipv4Addr>,
+) -> StoreResult<Vec<Ipv4Addr>> {
+    let name = name.trim_end_matches('.').to_lowercase();
+    let found = on_network(store, network_id, &name)?;
+    let Some(asker) = asker.filter(|_| found.is_empty()) else {
+        return Ok(found);
+    };
+    let asker = asker.to_string();
+    let others = store.read(|tx| {
+        let Some(me) = networks::endpoints_on(tx, network_id)?
+            .into_iter()
+            .find(|e| e.ip.as_deref() == Some(asker.as_str()))
+        else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for ep in networks::endpoints_of(tx, &me.container_id)? {
+            let user = networks::get(tx, &ep.network_id)?.is_some_and(|n| n.name != "bridge");
+            if ep.network_id != network_id && user {
+                out.push(ep.network_id);
+            }
+        }
+        Ok(out)
+    })?;
+    for other in others {
+        let ips = on_network(store, &other, &name)?;
+        if !ips.is_empty() {
+            return Ok(ips);
+        }
+    }
+    Ok(Vec::new())
+}
+
+fn on_network(store: &Store, network_id: &str, name: &str) -> StoreResult<Vec<Ipv4Addr>> {
+    let name = name.to_string();
+    store.read(|tx| {
+        let mut out = Vec::new();
+        for ep in networks::endpoints_on(tx, network_id)? {
+            let Some(ip) = ep.ip.as_deref().and_then(|ip| ip.parse().ok()) else {
+                continue;
+            };
+            let Some(c) = containers::get(tx, &ep.container_id)? else {
+                continue;
+            };
+            if names_of(&c.name, &c.id, &ep.aliases, &c.config).contains(&name) {
+                out.push(ip);
+            }
+        }
+        Ok(out)
+    })
+}
+
+/// The container name for an address on the network (PTR).
+pub fn reverse(store: &Store, network_id: &str, ip: Ipv4Addr) -> StoreResult<Option<String>> {
+    let ip = ip.to_string();
+    store.read(|tx| {
+        for ep in networks::endpoints_on(tx, network_id)? {
+            if ep.ip.as_deref() == Some(ip.as_str()) {
+                return Ok(containers::get(tx, &ep.container_id)?.map(|c| c.name));
+            }
+        }
+        Ok(None)
+    })
+}
+
+/// Whether any container on the network runs (has an address).
+pub fn in_use(store: &Store, network_id: &str) -> bool {
+    store
+        .read(|tx| networks::endpoints_on(tx, network_id))
+        .is_ok_and(|eps| eps.iter().any(|e| e.ip.is_some()))
+}

@@ -1,0 +1,247 @@
+//! Address management: subnets for networks, addresses for containers.
+//!
+//! Subnets come from docker's default pool (each /16 of 172.17–172.31, then
+//! the /20s of 192.168.0.0/16), skipping any that overlaps a host route or
+//! a subnet another wharf network holds — in this root or any other, so
+//! the choice is made under a host-wide lock and recorded in a host-wide
+//! registry (`/run/wharf/subnets`). Entries of store roots that no longer
+//! exist (a test's temporary root) are dropped as they are found.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::Write;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{Flock, FlockArg};
+
+use crate::subnet::Subnet;
+use crate::{NetResult, NetworkError};
+
+/// Host-wide state shared by every store root.
+pub const RUN_DIR: &str = "/run/wharf";
+
+/// Docker's default address pools, in its order.
+pub fn default_pool() -> impl Iterator<Item = Subnet> {
+    let big = (17..=31).map(|b| Subnet::new(Ipv4Addr::new(172, b, 0, 0), 16));
+    let small = (0..16).map(|n| Subnet::new(Ipv4Addr::new(192, 168, n * 16, 0), 20));
+    big.chain(small)
+}
+
+/// The IPv4 routes of the host's main table (`/proc/net/route`), except
+/// the default route, with the device they go through.
+pub fn host_routes() -> Vec<(String, Subnet)> {
+    let text = fs::read_to_string("/proc/net/route").unwrap_or_default();
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let dest = u32::from_str_radix(f.get(1)?, 16).ok()?;
+            let mask = u32::from_str_radix(f.get(7)?, 16).ok()?;
+            // The file holds addresses in host byte order of a little-endian u32.
+            let dest = Ipv4Addr::from(dest.swap_bytes());
+            let prefix = mask.count_ones() as u8;
+            (prefix > 0).then(|| (f[0].to_string(), Subnet::new(dest, prefix)))
+        })
+        .collect()
+}
+
+/// One registry line: a subnet and the store root whose network holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry {
+    subnet: Subnet,
+    root: PathBuf,
+}
+
+/// The host-wide subnet registry, locked while held.
+pub struct Registry {
+    path: PathBuf,
+    entries: Vec<Entry>,
+    _lock: Flock<fs::File>,
+}
+
+impl Registry {
+    pub fn open() -> NetResult<Registry> {
+        Registry::open_in(Path::new(RUN_DIR))
+    }
+
+    pub fn open_in(dir: &Path) -> NetResult<Registry> {
+        fs::create_dir_all(dir)
+            .map_err(|e| NetworkError::io(format!("creating {}", dir.display()), e))?;
+        let lock_path = dir.join("subnets.lock");
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| NetworkError::io(format!("opening {}", lock_path.display()), e))?;
+        let lock = Flock::lock(file, FlockArg::LockExclusive)
+            .map_err(|(_, e)| NetworkError::io("locking the subnet registry", e.into()))?;
+        let path = dir.join("subnets");
+        let entries = fs::read_to_string(&path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let (subnet, root) = l.split_once(' ')?;
+                Some(Entry {
+                    subnet: subnet.parse().ok()?,
+                    root: PathBuf::from(root),
+                })
+            })
+            // A root that is gone holds nothing any more.
+            .filter(|e| e.root.join("db.sqlite").exists())
+            .collect();
+        Ok(Registry {
+            path,
+            entries,
+            _lock: lock,
+        })
+    }
+
+    fn save(&self) -> NetResult<()> {
+        let tmp = self.path.with_extension("tmp");
+        let mut text = String::new();
+        for e in &self.entries {
+            text.push_str(&format!("{} {}\n", e.subnet, e.root.display()));
+        }
+        let mut f = fs::File::create(&tmp)
+            .map_err(|e| NetworkError::io("writing the subnet registry", e))?;
+        f.write_all(text.as_bytes())
+            .map_err(|e| NetworkError::io("writing the subnet registry", e))?;
+        fs::rename(&tmp, &self.path).map_err(|e| NetworkError::io("writing the subnet registry", e))
+    }
+
+    /// What a new subnet must not overlap: every registered subnet and
+    /// every host route not on one of `own_links`.
+    fn taken(&self, own_links: &dyn Fn(&str) -> bool) -> Vec<Subnet> {
+        let mut out: Vec<Subnet> = self.entries.iter().map(|e| e.subnet).collect();
+        out.extend(
+            host_routes()
+                .into_iter()
+                .filter(|(dev, _)| !own_links(dev))
+                .map(|(_, s)| s),
+        );
+        out
+    }
+
+    /// Reserve `requested` (docker's error if it overlaps), or the first
+    /// free subnet of the default pool, for a network of `root`.
+    pub fn allocate(
+        &mut self,
+        root: &Path,
+        requested: Option<Subnet>,
+        own_links: &dyn Fn(&str) -> bool,
+    ) -> NetResult<Subnet> {
+        let taken = self.taken(own_links);
+        let subnet = match requested {
+            Some(s) => {
+                if taken.iter().any(|t| t.overlaps(&s)) {
+                    return Err(NetworkError::Conflict(
+                        "Pool overlaps with other one on this address space".into(),
+                    ));
+                }
+                s
+            }
+            None => default_pool()
+                .find(|s| !taken.iter().any(|t| t.overlaps(s)))
+                .ok_or_else(|| {
+                    NetworkError::Conflict(
+                        "could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network".into(),
+                    )
+                })?,
+        };
+        self.entries.push(Entry {
+            subnet,
+            root: root.to_path_buf(),
+        });
+        self.save()?;
+        Ok(subnet)
+    }
+
+    /// Give a subnet back (its network is removed).
+    pub fn release(&mut self, root: &Path, subnet: Subnet) -> NetResult<()> {
+        let before = self.entries.len();
+        self.entries
+            .retain(|e| !(e.subnet == subnet && e.root == root));
+        if self.entries.len() != before {
+            self.save()?;
+        }
+        Ok(())
+    }
+}
+
+/// The lowest free address for a container: inside `range` (or the whole
+/// subnet), not the gateway, not one of `used`.
+pub fn pick_address(
+    subnet: &Subnet,
+    range: Option<&Subnet>,
+    gateway: Ipv4Addr,
+    used: &HashSet<Ipv4Addr>,
+) -> Option<Ipv4Addr> {
+    let pool = range.unwrap_or(subnet);
+    let size = 1u64 << (32 - pool.prefix as u32);
+    (0..size)
+        .filter_map(|n| pool.nth(n as u32))
+        .filter(|ip| subnet.contains(*ip) && *ip != subnet.addr && *ip != subnet.last())
+        .find(|ip| *ip != gateway && !used.contains(ip))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_skips_taken_subnets_and_forgets_dead_roots() {
+        let dir = tempfile::tempdir().unwrap();
+        let root_a = dir.path().join("a");
+        let root_b = dir.path().join("b");
+        for r in [&root_a, &root_b] {
+            fs::create_dir_all(r).unwrap();
+            fs::write(r.join("db.sqlite"), b"").unwrap();
+        }
+        let none = |_: &str| false;
+        let mut reg = Registry::open_in(&dir.path().join("run")).unwrap();
+        let first = reg.allocate(&root_a, None, &none).unwrap();
+        let second = reg.allocate(&root_b, None, &none).unwrap();
+        assert_ne!(first, second);
+        assert!(!host_routes().iter().any(|(_, r)| r.overlaps(&first)));
+        let err = reg
+            .allocate(&root_b, Some(first), &none)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("Pool overlaps"), "{err}");
+        drop(reg);
+        // Root a is deleted: its subnet is free again.
+        fs::remove_dir_all(&root_a).unwrap();
+        let mut reg = Registry::open_in(&dir.path().join("run")).unwrap();
+        assert_eq!(reg.allocate(&root_b, None, &none).unwrap(), first);
+        reg.release(&root_b, first).unwrap();
+        reg.release(&root_b, second).unwrap();
+        assert!(reg.entries.is_empty());
+    }
+
+    #[test]
+    fn addresses_skip_gateway_and_used() {
+        let s: Subnet = "10.9.0.0/29".parse().unwrap();
+        let gw = Ipv4Addr::new(10, 9, 0, 1);
+        let mut used = HashSet::new();
+        assert_eq!(
+            pick_address(&s, None, gw, &used),
+            Some(Ipv4Addr::new(10, 9, 0, 2))
+        );
+        used.insert(Ipv4Addr::new(10, 9, 0, 2));
+        assert_eq!(
+            pick_address(&s, None, gw, &used),
+            Some(Ipv4Addr::new(10, 9, 0, 3))
+        );
+        let range: Subnet = "10.9.0.4/30".parse().unwrap();
+        assert_eq!(
+            pick_address(&s, Some(&range), gw, &used),
+            Some(Ipv4Addr::new(10, 9, 0, 4))
+        );
+        for n in 3..7 {
+            used.insert(Ipv4Addr::new(10, 9, 0, n));
+        }
+        assert_eq!(pick_address(&s, None, gw, &used), None);
+    }
+}

@@ -1,0 +1,32 @@
+//! wharf-network: container networking, docker's way.
+//!
+//! - [`manage`]: network objects (the predefined `bridge`, `host`, `none`;
+//!   user-defined bridges) in the store, with subnets from [`ipam`].
+//! - [`attach`]: a container's networks up before it starts, down after it
+//!   stops — namespace, veths and bridges through [`netlink`], the root's
+//!   nftables table through [`nft`], host ports through [`ports`],
+//!   /etc/hosts and resolv.conf through [`files`].
+//! - [`dns`]: the per-network DNS server of user-defined networks.
+//! - [`names`]: kernel object names, unique per store root.
+
+pub mod attach;
+pub mod config;
+pub mod dns;
+mod docker_compat;
+mod error;
+pub mod files;
+mod hotplug;
+pub mod ipam;
+pub mod manage;
+pub mod names;
+pub mod netlink;
+pub mod nft;
+pub mod ports;
+mod rules;
+pub mod subnet;
+
+pub use attach::{netns_path, Attached, ContainerFiles};
+pub use config::{ContainerNetConfig, NetMode};
+pub use error::{NetResult, NetworkError};
+pub use manage::{CreateNetwork, Networking};
+pub use subnet::Subnet;

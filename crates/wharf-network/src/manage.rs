@@ -1,0 +1,248 @@
+//! Network objects: the predefined `bridge`, `host` and `none`, and
+//! user-defined bridge networks (create, find, remove).
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+use wharf_store::networks::{self, NetworkRecord};
+use wharf_store::Store;
+
+use crate::ipam::Registry;
+use crate::names::RootNames;
+use crate::subnet::Subnet;
+use crate::{NetResult, NetworkError};
+
+/// `docker network create` options.
+#[derive(Debug, Clone, Default)]
+pub struct CreateNetwork {
+    pub id: String,
+    pub name: String,
+    pub driver: String,
+    pub subnet: Option<String>,
+    pub gateway: Option<String>,
+    pub ip_range: Option<String>,
+    pub internal: bool,
+    pub labels: BTreeMap<String, String>,
+    pub options: BTreeMap<String, String>,
+}
+
+/// A store root's networking.
+pub struct Networking<'a> {
+    pub store: &'a Store,
+    pub names: RootNames,
+    /// The wharf binary (runs the DNS servers).
+    pub exe: std::path::PathBuf,
+}
+
+fn now() -> String {
+    wharf_oci::config::format_time(chrono::Utc::now())
+}
+
+impl<'a> Networking<'a> {
+    pub fn new(store: &'a Store, exe: std::path::PathBuf) -> Networking<'a> {
+        Networking {
+            store,
+            names: RootNames::new(store.root()),
+            exe,
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.store.root()
+    }
+
+    /// The predefined networks, created on first use (the `bridge`
+    /// network's subnet comes from the pool then).
+    pub fn ensure_defaults(&self, new_id: &mut dyn FnMut() -> String) -> NetResult<()> {
+        let missing = self.store.read(|tx| {
+            let mut out = Vec::new();
+            for n in ["bridge", "host", "none"] {
+                if networks::by_name(tx, n)?.is_none() {
+                    out.push(n);
+                }
+            }
+            Ok(out)
+        })?;
+        for name in missing {
+            let mut rec = NetworkRecord {
+                id: new_id(),
+                name: name.into(),
+                driver: match name {
+                    "none" => "null".into(),
+                    other => other.into(),
+                },
+                created: now(),
+                labels: "{}".into(),
+                options: "{}".into(),
+                ..Default::default()
+            };
+            let mut subnet = None;
+            if name == "bridge" {
+                let bridge = self.names.default_bridge();
+                let s = Registry::open()?
+                    .allocate(self.root(), None, &|dev| self.names.owns_link(dev))?;
+                subnet = Some(s);
+                rec.subnet = Some(s.to_string());
+                rec.gateway = s.nth(1).map(|g| g.to_string());
+                rec.options = serde_json::json!({
+                    "com.docker.network.bridge.default_bridge": "true",
+                    "com.docker.network.bridge.enable_icc": "true",
+                    "com.docker.network.bridge.enable_ip_masquerade": "true",
+                    "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
+                    "com.docker.network.bridge.name": bridge,
+                    "com.docker.network.driver.mtu": "1500",
+                })
+                .to_string();
+                rec.bridge = Some(bridge);
+            }
+            match self.store.write(|tx| networks::insert(tx, &rec)) {
+                Ok(()) => {}
+                // Another process made it first.
+                Err(wharf_store::StoreError::Conflict(_)) => {
+                    if let Some(s) = subnet {
+                        Registry::open()?.release(self.root(), s)?;
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// A network by full name, full ID or unique ID prefix.
+    pub fn find(&self, name: &str) -> NetResult<NetworkRecord> {
+        let all = self.store.read(|tx| networks::list(tx))?;
+        if let Some(n) = all.iter().find(|n| n.name == name || n.id == name) {
+            return Ok(n.clone());
+        }
+        let matches: Vec<_> = all.iter().filter(|n| n.id.starts_with(name)).collect();
+        match matches.as_slice() {
+            [one] if !name.is_empty() => Ok((*one).clone()),
+            [_, _, ..] => Err(NetworkError::NotFound(format!(
+                "network {name} is ambiguous ({} matches found based on ID prefix)",
+                matches.len()
+            ))),
+            _ => Err(NetworkError::NotFound(format!("network {name} not found"))),
+        }
+    }
+
+    pub fn list(&self) -> NetResult<Vec<NetworkRecord>> {
+        Ok(self.store.read(|tx| networks::list(tx))?)
+    }
+
+    /// `docker network create`: a row and a subnet; the bridge itself is
+    /// made when the first container attaches.
+    pub fn create(&self, req: &CreateNetwork) -> NetResult<NetworkRecord> {
+        match req.driver.as_str() {
+            "bridge" => {}
+            "host" | "null" => {
+                return Err(NetworkError::Conflict(format!(
+                    "only one instance of \"{}\" network is allowed",
+                    req.driver
+                )))
+            }
+            d => return Err(NetworkError::NotFound(format!("plugin \"{d}\" not found"))),
+        }
+        if ["bridge", "host", "none", "default"].contains(&req.name.as_str()) {
+            return Err(NetworkError::Conflict(format!(
+                "{} is a pre-defined network and cannot be created",
+                req.name
+            )));
+        }
+        if self
+            .store
+            .read(|tx| networks::by_name(tx, &req.name))?
+            .is_some()
+        {
+            return Err(NetworkError::Conflict(format!(
+                "network with name {} already exists",
+                req.name
+            )));
+        }
+        let requested: Option<Subnet> = req.subnet.as_deref().map(str::parse).transpose()?;
+        let range: Option<Subnet> = req.ip_range.as_deref().map(str::parse).transpose()?;
+        let gateway: Option<Ipv4Addr> = req
+            .gateway
+            .as_deref()
+            .map(|g| {
+                g.parse()
+                    .map_err(|_| NetworkError::Invalid(format!("invalid gateway address {g}")))
+            })
+            .transpose()?;
+        if requested.is_none() && (gateway.is_some() || range.is_some()) {
+            return Err(NetworkError::Invalid(
+                "ip-range and gateway need a subnet (--subnet)".into(),
+            ));
+        }
+        if let (Some(s), Some(r)) = (requested, range) {
+            if !s.contains(r.addr) || r.prefix < s.prefix {
+                return Err(NetworkError::Invalid(format!(
+                    "Invalid ip-range {r}: it is not within subnet {s}"
+                )));
+            }
+        }
+        if let (Some(s), Some(g)) = (requested, gateway) {
+            if !s.contains(g) {
+                return Err(NetworkError::Invalid(format!(
+                    "Invalid gateway {g}: it is not within subnet {s}"
+                )));
+            }
+        }
+        let mut registry = Registry::open()?;
+        let subnet = registry.allocate(self.root(), requested, &|dev| self.names.owns_link(dev))?;
+        let gateway = gateway.or_else(|| subnet.nth(1)).unwrap_or(subnet.addr);
+        let mut options = req.options.clone();
+        let bridge = options
+            .get("com.docker.network.bridge.name")
+            .cloned()
+            .unwrap_or_else(|| self.names.user_bridge(&req.id));
+        options.remove("com.docker.network.bridge.name");
+        let rec = NetworkRecord {
+            id: req.id.clone(),
+            name: req.name.clone(),
+            driver: "bridge".into(),
+            created: now(),
+            subnet: Some(subnet.to_string()),
+            gateway: Some(gateway.to_string()),
+            ip_range: range.map(|r| r.to_string()),
+            internal: req.internal,
+            bridge: Some(bridge),
+            labels: serde_json::to_string(&req.labels).expect("serializes"),
+            options: serde_json::to_string(&options).expect("serializes"),
+        };
+        if let Err(e) = self.store.write(|tx| networks::insert(tx, &rec)) {
+            registry.release(self.root(), subnet)?;
+            return Err(e.into());
+        }
+        Ok(rec)
+    }
+
+    /// `docker network rm`: refused while containers are attached.
+    pub fn remove(&self, name: &str) -> NetResult<NetworkRecord> {
+        let net = self.find(name)?;
+        if ["bridge", "host", "none"].contains(&net.name.as_str()) {
+            return Err(NetworkError::Conflict(format!(
+                "{} is a pre-defined network and cannot be removed",
+                net.name
+            )));
+        }
+        let removed = self.store.write(|tx| {
+            if !networks::endpoints_on(tx, &net.id)?.is_empty() {
+                return Ok(false);
+            }
+            networks::delete(tx, &net.id)?;
+            Ok(true)
+        })?;
+        if !removed {
+            return Err(NetworkError::Conflict(format!(
+                "error while removing network: network {} id {} has active endpoints",
+                net.name, net.id
+            )));
+        }
+        if let Some(s) = net.subnet.as_deref().and_then(|s| s.parse().ok()) {
+            Registry::open()?.release(self.root(), s)?;
+        }
+        Ok(net)
+    }
+}

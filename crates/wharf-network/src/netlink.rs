@@ -1,0 +1,305 @@
+//! Links, addresses and routes through rtnetlink, and the container's
+//! persistent network namespace.
+//!
+//! Callers are synchronous (the monitor is single-threaded on purpose), so
+//! each [`Netlink`] owns a current-thread tokio runtime, dropped with it —
+//! before libcontainer forks. Work inside a container's namespace runs on a
+//! short-lived thread that enters it: a netlink socket belongs to the
+//! namespace it was opened in, and the monitor's own thread never moves.
+
+use std::fs::File;
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use futures_util::TryStreamExt;
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sched::{setns, unshare, CloneFlags};
+use rtnetlink::packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute};
+use rtnetlink::{Handle, LinkBridge, LinkBridgePort, LinkMessageBuilder, LinkUnspec, LinkVeth};
+
+use crate::{NetResult, NetworkError};
+
+fn sys(what: impl std::fmt::Display, e: impl std::fmt::Display) -> NetworkError {
+    NetworkError::System(format!("{what}: {e}"))
+}
+
+/// errno of a netlink error, if it is one.
+fn errno(e: &rtnetlink::Error) -> Option<i32> {
+    match e {
+        rtnetlink::Error::NetlinkError(m) => Some(-m.raw_code()),
+        _ => None,
+    }
+}
+
+/// A netlink connection in the namespace of the thread that made it.
+pub struct Netlink {
+    rt: tokio::runtime::Runtime,
+    handle: Handle,
+}
+
+impl Netlink {
+    pub fn new() -> NetResult<Netlink> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .map_err(|e| NetworkError::io("starting the netlink runtime", e))?;
+        let (conn, handle, _) = {
+            let _guard = rt.enter();
+            rtnetlink::new_connection().map_err(|e| NetworkError::io("opening netlink", e))?
+        };
+        rt.spawn(conn);
+        Ok(Netlink { rt, handle })
+    }
+
+    pub fn link_index(&self, name: &str) -> NetResult<Option<u32>> {
+        let h = self.handle.clone();
+        let name = name.to_string();
+        self.rt.block_on(async move {
+            let mut links = h.link().get().match_name(name.clone()).execute();
+            match links.try_next().await {
+                Ok(link) => Ok(link.map(|l| l.header.index)),
+                Err(e) if errno(&e) == Some(libc::ENODEV) => Ok(None),
+                Err(e) => Err(sys(format!("looking up link {name}"), e)),
+            }
+        })
+    }
+
+    /// Every link's name.
+    pub fn link_names(&self) -> NetResult<Vec<String>> {
+        let h = self.handle.clone();
+        self.rt.block_on(async move {
+            let mut links = h.link().get().execute();
+            let mut out = Vec::new();
+            while let Some(l) = links
+                .try_next()
+                .await
+                .map_err(|e| sys("listing links", e))?
+            {
+                for a in l.attributes {
+                    if let LinkAttribute::IfName(n) = a {
+                        out.push(n);
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// The bridge `name` with `gateway/prefix`, up; created if missing.
+    pub fn ensure_bridge(&self, name: &str, gateway: Ipv4Addr, prefix: u8) -> NetResult<u32> {
+        if let Some(i) = self.link_index(name)? {
+            return Ok(i);
+        }
+        let h = self.handle.clone();
+        let n = name.to_string();
+        self.rt.block_on(async move {
+            h.link()
+                .add(LinkBridge::new(&n).up().build())
+                .execute()
+                .await
+                .map_err(|e| sys(format!("creating bridge {n}"), e))
+        })?;
+        let index = self
+            .link_index(name)?
+            .ok_or_else(|| sys(format!("creating bridge {name}"), "it vanished"))?;
+        let h = self.handle.clone();
+        self.rt
+            .block_on(async move {
+                h.address()
+                    .add(index, IpAddr::V4(gateway), prefix)
+                    .execute()
+                    .await
+            })
+            .map_err(|e| sys(format!("adding {gateway}/{prefix} to {name}"), e))?;
+        Ok(index)
+    }
+
+    /// Delete a link; a missing one is fine.
+    pub fn delete_link(&self, name: &str) -> NetResult<()> {
+        let Some(index) = self.link_index(name)? else {
+            return Ok(());
+        };
+        let h = self.handle.clone();
+        self.rt.block_on(async move {
+            match h.link().del(index).execute().await {
+                Err(e) if errno(&e) != Some(libc::ENODEV) => {
+                    Err(sys(format!("deleting link {}", index), e))
+                }
+                _ => Ok(()),
+            }
+        })
+    }
+
+    /// A veth pair: `host` on `bridge` (hairpin on, so a container reaches
+    /// its own published ports), its peer `inside` in the namespace `netns`.
+    pub fn add_veth(
+        &self,
+        host: &str,
+        inside: &str,
+        bridge: u32,
+        netns: &File,
+        mac: [u8; 6],
+    ) -> NetResult<()> {
+        let peer = LinkMessageBuilder::<LinkUnspec>::new()
+            .name(inside.to_string())
+            .address(mac.to_vec())
+            .setns_by_fd(netns.as_raw_fd())
+            .build();
+        let msg = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth)
+            .name(host.to_string())
+            .controller(bridge)
+            .up()
+            .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
+            .build();
+        let h = self.handle.clone();
+        let name = host.to_string();
+        self.rt.block_on(async move {
+            h.link()
+                .add(msg)
+                .execute()
+                .await
+                .map_err(|e| sys(format!("creating veth {name}"), e))
+        })?;
+        let index = self
+            .link_index(host)?
+            .ok_or_else(|| sys(format!("creating veth {host}"), "it vanished"))?;
+        let h = self.handle.clone();
+        self.rt.block_on(async move {
+            h.link()
+                .set_port(LinkBridgePort::new(index).hairpin(true).build())
+                .execute()
+                .await
+                .map_err(|e| sys("setting hairpin mode", e))
+        })
+    }
+
+    /// Inside a container's namespace: loopback and `iface` up, its
+    /// address, and the default route through `gateway` (if any).
+    fn configure_inside(
+        &self,
+        iface: &str,
+        ip: Ipv4Addr,
+        prefix: u8,
+        gateway: Option<Ipv4Addr>,
+    ) -> NetResult<()> {
+        for name in ["lo", iface] {
+            let h = self.handle.clone();
+            self.rt
+                .block_on(async move {
+                    h.link()
+                        .set(LinkUnspec::new_with_name(name).up().build())
+                        .execute()
+                        .await
+                })
+                .map_err(|e| sys(format!("bringing {name} up"), e))?;
+        }
+        let eth0 = self
+            .link_index(iface)?
+            .ok_or_else(|| sys("configuring the container's network", format!("no {iface}")))?;
+        let h = self.handle.clone();
+        self.rt
+            .block_on(async move {
+                h.address()
+                    .add(eth0, IpAddr::V4(ip), prefix)
+                    .execute()
+                    .await
+            })
+            .map_err(|e| sys(format!("adding {ip}/{prefix} to {iface}"), e))?;
+        if let Some(gw) = gateway {
+            let h = self.handle.clone();
+            let route = rtnetlink::RouteMessageBuilder::<Ipv4Addr>::new()
+                .gateway(gw)
+                .output_interface(eth0)
+                .build();
+            self.rt
+                .block_on(async move { h.route().add(route).execute().await })
+                .map_err(|e| sys(format!("adding the default route via {gw}"), e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Configure the container side from a thread inside `netns`.
+pub fn configure_container(
+    netns: &Path,
+    iface: &str,
+    ip: Ipv4Addr,
+    prefix: u8,
+    gateway: Option<Ipv4Addr>,
+) -> NetResult<()> {
+    let ns = File::open(netns)
+        .map_err(|e| NetworkError::io(format!("opening {}", netns.display()), e))?;
+    let iface = iface.to_string();
+    std::thread::spawn(move || {
+        setns(&ns, CloneFlags::CLONE_NEWNET)
+            .map_err(|e| sys("entering the container's network namespace", e))?;
+        Netlink::new()?.configure_inside(&iface, ip, prefix, gateway)
+    })
+    .join()
+    .map_err(|_| sys("configuring the container's network", "the thread panicked"))?
+}
+
+/// A new network namespace, kept alive by a bind mount on `path`.
+pub fn create_netns(path: &Path) -> NetResult<()> {
+    File::create(path).map_err(|e| NetworkError::io(format!("creating {}", path.display()), e))?;
+    let target: PathBuf = path.to_path_buf();
+    let result = std::thread::spawn(move || -> NetResult<()> {
+        unshare(CloneFlags::CLONE_NEWNET).map_err(|e| sys("creating a network namespace", e))?;
+        let tid = nix::unistd::gettid();
+        let own = format!("/proc/self/task/{tid}/ns/net");
+        mount(
+            Some(own.as_str()),
+            &target,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(|e| {
+            sys(
+                format!(
+                    "bind-mounting the network namespace on {}",
+                    target.display()
+                ),
+                e,
+            )
+        })
+    })
+    .join()
+    .map_err(|_| sys("creating a network namespace", "the thread panicked"))?;
+    if result.is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+    result
+}
+
+/// Unmount and remove a namespace made by [`create_netns`]; its links go with it.
+pub fn delete_netns(path: &Path) {
+    match umount2(path, MntFlags::MNT_DETACH) {
+        Ok(()) | Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => {}
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "unmounting a network namespace")
+        }
+    }
+    let _ = std::fs::remove_file(path);
+}
+
+/// Write a sysctl under /proc/sys (e.g. `net/ipv4/ip_forward`).
+pub fn sysctl(key: &str, value: &str) -> NetResult<()> {
+    let path = Path::new("/proc/sys").join(key);
+    std::fs::write(&path, value)
+        .map_err(|e| NetworkError::io(format!("setting {}", path.display()), e))
+}
+
+/// Docker's MAC for an address: 02:42 then the four address bytes.
+pub fn mac_for(ip: Ipv4Addr) -> [u8; 6] {
+    let o = ip.octets();
+    [0x02, 0x42, o[0], o[1], o[2], o[3]]
+}
+
+pub fn format_mac(mac: [u8; 6]) -> String {
+    mac.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}

@@ -1,0 +1,275 @@
+//! The root's nftables table (`inet wharf`, or `inet wharf-<tag>` for
+//! other roots), rebuilt whole from the store's state on every change.
+//!
+//! Rebuilding in one atomic `nft -f` batch (add, delete, add the table)
+//! needs no rule handles and repairs anything changed behind our back;
+//! conntrack keeps established flows and their NAT across the swap.
+//!
+//! - `prerouting`/`output` (dnat): traffic to a local address (including
+//!   127.0.0.1, with `route_localnet` on the bridges) and a published
+//!   port goes to its container — docker's `userland-proxy=false` path.
+//! - `postrouting` (srcnat): containers' outbound traffic is masqueraded;
+//!   so is host-originated and hairpin traffic to published ports, so
+//!   replies come back through the host.
+//! - `forward`: replies and published ports pass; nothing else enters a
+//!   bridge from outside it (isolation between networks, and docker's
+//!   default of no unsolicited inbound traffic); `--internal` networks
+//!   send nothing out.
+
+use std::net::Ipv4Addr;
+
+use serde_json::{json, Value};
+
+use crate::subnet::Subnet;
+use crate::{NetResult, NetworkError};
+
+/// An active bridge network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BridgeRules {
+    pub bridge: String,
+    pub subnet: Subnet,
+    pub internal: bool,
+}
+
+/// A published port of a running container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortRule {
+    pub proto: String,
+    /// `None`: every local address.
+    pub host_ip: Option<Ipv4Addr>,
+    pub host_port: u16,
+    pub container_ip: Ipv4Addr,
+    pub container_port: u16,
+}
+
+fn table_obj(table: &str) -> Value {
+    json!({"table": {"family": "inet", "name": table}})
+}
+
+fn base_chain(table: &str, name: &str, kind: &str, hook: &str, prio: i32) -> Value {
+    json!({"add": {"chain": {
+        "family": "inet", "table": table, "name": name,
+        "type": kind, "hook": hook, "prio": prio, "policy": "accept"
+    }}})
+}
+
+fn rule(table: &str, chain: &str, expr: Vec<Value>) -> Value {
+    json!({"add": {"rule": {"family": "inet", "table": table, "chain": chain, "expr": expr}}})
+}
+
+fn eq(left: Value, right: Value) -> Value {
+    json!({"match": {"op": "==", "left": left, "right": right}})
+}
+
+fn ne(left: Value, right: Value) -> Value {
+    json!({"match": {"op": "!=", "left": left, "right": right}})
+}
+
+fn meta(key: &str) -> Value {
+    json!({"meta": {"key": key}})
+}
+
+fn flags_in(key: &str, flags: &[&str]) -> Value {
+    json!({"match": {"op": "in", "left": {"ct": {"key": key}}, "right": flags}})
+}
+
+fn prefix(s: &Subnet) -> Value {
+    json!({"prefix": {"addr": s.addr.to_string(), "len": s.prefix}})
+}
+
+fn ip(field: &str) -> Value {
+    json!({"payload": {"protocol": "ip", "field": field}})
+}
+
+fn fib_local(which: &str) -> Value {
+    eq(
+        json!({"fib": {"result": "type", "flags": [which]}}),
+        json!("local"),
+    )
+}
+
+/// The nft JSON batch that makes `table` hold exactly these rules (or
+/// removes it when there is nothing to hold).
+pub fn ruleset(table: &str, bridges: &[BridgeRules], ports: &[PortRule]) -> Value {
+    let mut cmds = vec![
+        json!({"add": table_obj(table)}),
+        json!({"delete": table_obj(table)}),
+    ];
+    if bridges.is_empty() {
+        return json!({"nftables": cmds});
+    }
+    cmds.push(json!({"add": table_obj(table)}));
+    cmds.push(base_chain(table, "prerouting", "nat", "prerouting", -100));
+    cmds.push(base_chain(table, "output", "nat", "output", -100));
+    cmds.push(base_chain(table, "postrouting", "nat", "postrouting", 100));
+    cmds.push(base_chain(table, "forward", "filter", "forward", 0));
+    cmds.push(json!({"add": {"chain": {"family": "inet", "table": table, "name": "ports"}}}));
+    for chain in ["prerouting", "output"] {
+        cmds.push(rule(
+            table,
+            chain,
+            vec![fib_local("daddr"), json!({"jump": {"target": "ports"}})],
+        ));
+    }
+    for p in ports {
+        let mut expr = vec![eq(meta("nfproto"), json!("ipv4"))];
+        if let Some(h) = p.host_ip {
+            expr.push(eq(ip("daddr"), json!(h.to_string())));
+        }
+        expr.push(eq(
+            json!({"payload": {"protocol": p.proto, "field": "dport"}}),
+            json!(p.host_port),
+        ));
+        expr.push(json!({"dnat": {"family": "ip", "addr": p.container_ip.to_string(), "port": p.container_port}}));
+        cmds.push(rule(table, "ports", expr));
+    }
+    cmds.push(rule(
+        table,
+        "forward",
+        vec![
+            flags_in("state", &["established", "related"]),
+            json!({"accept": null}),
+        ],
+    ));
+    cmds.push(rule(
+        table,
+        "forward",
+        vec![flags_in("status", &["dnat"]), json!({"accept": null})],
+    ));
+    for b in bridges {
+        let br = json!(b.bridge);
+        // Within a bridge (seen here when br_netfilter is loaded): pass.
+        cmds.push(rule(
+            table,
+            "forward",
+            vec![
+                eq(meta("iifname"), br.clone()),
+                eq(meta("oifname"), br.clone()),
+                json!({"accept": null}),
+            ],
+        ));
+        if b.internal {
+            cmds.push(rule(
+                table,
+                "forward",
+                vec![eq(meta("iifname"), br.clone()), json!({"drop": null})],
+            ));
+        } else {
+            cmds.push(rule(
+                table,
+                "postrouting",
+                vec![
+                    eq(ip("saddr"), prefix(&b.subnet)),
+                    ne(meta("oifname"), br.clone()),
+                    json!({"masquerade": null}),
+                ],
+            ));
+        }
+        cmds.push(rule(
+            table,
+            "forward",
+            vec![eq(meta("oifname"), br.clone()), json!({"drop": null})],
+        ));
+        // The host's own connections (127.0.0.1 included) and hairpin
+        // connections to published ports: replies must come back here.
+        cmds.push(rule(
+            table,
+            "postrouting",
+            vec![
+                eq(meta("oifname"), br.clone()),
+                fib_local("saddr"),
+                json!({"masquerade": null}),
+            ],
+        ));
+        cmds.push(rule(
+            table,
+            "postrouting",
+            vec![
+                eq(meta("oifname"), br.clone()),
+                eq(ip("saddr"), prefix(&b.subnet)),
+                flags_in("status", &["dnat"]),
+                json!({"masquerade": null}),
+            ],
+        ));
+    }
+    json!({"nftables": cmds})
+}
+
+/// Apply a batch made by [`ruleset`] (one `nft -j -f -`, atomic).
+pub fn apply(batch: &Value) -> NetResult<()> {
+    nftables::helper::apply_ruleset_raw(
+        &batch.to_string(),
+        nftables::helper::DEFAULT_NFT,
+        nftables::helper::DEFAULT_ARGS,
+    )
+    .map(|_| ())
+    .map_err(|e| NetworkError::System(format!("applying nftables rules: {e}")))
+}
+
+/// Whether the table exists (tests and leak checks).
+pub fn table_exists(table: &str) -> bool {
+    std::process::Command::new("nft")
+        .args(["list", "table", "inet", table])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_state_only_removes_the_table() {
+        let v = ruleset("wharf-x", &[], &[]);
+        assert_eq!(v["nftables"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn rules_name_bridges_and_ports() {
+        let b = BridgeRules {
+            bridge: "wharf-x".into(),
+            subnet: "172.18.0.0/16".parse().unwrap(),
+            internal: false,
+        };
+        let p = PortRule {
+            proto: "tcp".into(),
+            host_ip: Some(Ipv4Addr::LOCALHOST),
+            host_port: 8080,
+            container_ip: Ipv4Addr::new(172, 18, 0, 2),
+            container_port: 80,
+        };
+        let text = ruleset("wharf-x", &[b], &[p]).to_string();
+        assert!(text.contains("\"masquerade\""));
+        assert!(text.contains("\"addr\":\"172.18.0.2\""), "{text}");
+        assert!(text.contains("127.0.0.1"));
+    }
+
+    /// The kernel's nft accepts the batch (`--check`: nothing changes).
+    #[test]
+    fn nft_accepts_the_ruleset() {
+        let bridges = [
+            BridgeRules {
+                bridge: "wharf-chk0".into(),
+                subnet: "172.30.0.0/16".parse().unwrap(),
+                internal: false,
+            },
+            BridgeRules {
+                bridge: "wharf-chk1".into(),
+                subnet: "172.31.0.0/16".parse().unwrap(),
+                internal: true,
+            },
+        ];
+        let ports = [PortRule {
+            proto: "udp".into(),
+            host_ip: None,
+            host_port: 5353,
+            container_ip: Ipv4Addr::new(172, 30, 0, 2),
+            container_port: 53,
+        }];
+        let batch = ruleset("wharf-check", &bridges, &ports).to_string();
+        nftables::helper::apply_ruleset_raw(&batch, nftables::helper::DEFAULT_NFT, ["-c"])
+            .unwrap_or_else(|e| panic!("nft rejected the ruleset: {e}\n{batch}"));
+    }
+}

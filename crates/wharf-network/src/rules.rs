@@ -1,0 +1,110 @@
+//! A root's bridges and nftables table as the store says they should be:
+//! bridges of idle networks go, the table is rebuilt from what runs.
+
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+use wharf_store::networks::{self, NetworkRecord};
+
+use crate::attach::addressing;
+use crate::manage::Networking;
+use crate::netlink::Netlink;
+use crate::nft::{self, BridgeRules, PortRule};
+use crate::NetResult;
+
+impl Networking<'_> {
+    /// Delete an unused network's bridge and stop its DNS server. The
+    /// default root keeps its idle `wharf0`, as docker keeps `docker0`
+    /// (deleting a bridge costs the kernel ~40 ms); `system prune` removes it.
+    pub(crate) fn bring_down(&self, nl: &Netlink, net: &NetworkRecord) -> NetResult<()> {
+        if self.names.is_default_root() && self.is_default_bridge(net) {
+            return Ok(());
+        }
+        self.delete_bridge(nl, net)
+    }
+
+    fn delete_bridge(&self, nl: &Netlink, net: &NetworkRecord) -> NetResult<()> {
+        if let Some(bridge) = &net.bridge {
+            if nl.link_index(bridge)?.is_some() {
+                nl.delete_link(bridge)?;
+                crate::docker_compat::forget(bridge);
+            }
+        }
+        crate::dns::stop_server(self, &net.id);
+        Ok(())
+    }
+
+    /// Delete the bridges of networks no running container uses (what
+    /// `system prune` does for the default root's idle `wharf0`).
+    pub fn prune_idle(&self) -> NetResult<()> {
+        let _lock = self.lock()?;
+        let active = self.store.read(|tx| networks::active_endpoints(tx))?;
+        let nl = Netlink::new()?;
+        for net in self.list()? {
+            if !active.iter().any(|a| a.network_id == net.id) {
+                self.delete_bridge(&nl, &net)?;
+            }
+        }
+        self.apply_rules()
+    }
+
+    /// Rebuild the root's nftables table from the store.
+    pub(crate) fn apply_rules(&self) -> NetResult<()> {
+        let (nets, active, ports) = self.store.read(|tx| {
+            Ok((
+                networks::list(tx)?,
+                networks::active_endpoints(tx)?,
+                networks::ports(tx, None)?,
+            ))
+        })?;
+        let mut bridges = Vec::new();
+        for n in &nets {
+            if !active.iter().any(|e| e.network_id == n.id) {
+                continue;
+            }
+            let (Some(bridge), Ok(a)) = (&n.bridge, addressing(n)) else {
+                continue;
+            };
+            bridges.push(BridgeRules {
+                bridge: bridge.clone(),
+                subnet: a.subnet,
+                internal: n.internal,
+            });
+        }
+        let mut rules = Vec::new();
+        for p in ports {
+            // A container's ports go to its first network's address.
+            let target = active
+                .iter()
+                .filter(|e| e.container_id == p.container_id)
+                .min_by_key(|e| e.seq)
+                .and_then(|e| e.ip.as_deref()?.parse().ok());
+            let Some(container_ip) = target else { continue };
+            let host_ip: Ipv4Addr = p.host_ip.parse().unwrap_or(Ipv4Addr::UNSPECIFIED);
+            rules.push(PortRule {
+                proto: p.proto,
+                host_ip: (!host_ip.is_unspecified()).then_some(host_ip),
+                host_port: p.host_port,
+                container_ip,
+                container_port: p.container_port,
+            });
+        }
+        let batch = nft::ruleset(&self.names.table(), &bridges, &rules);
+        // The same rules as last time (a container without published ports
+        // on a network already up): nothing to do. The record lives in /run,
+        // so a reboot, which empties the kernel's tables, forgets it too.
+        let applied = Path::new(crate::ipam::RUN_DIR).join(format!("{}.nft", self.names.table()));
+        let text = batch.to_string();
+        if std::fs::read_to_string(&applied).is_ok_and(|t| t == text) {
+            return Ok(());
+        }
+        let _ = std::fs::remove_file(&applied);
+        nft::apply(&batch)?;
+        // Nothing running: no table, and no record left behind either.
+        if !bridges.is_empty() {
+            let _ = std::fs::create_dir_all(crate::ipam::RUN_DIR);
+            let _ = std::fs::write(&applied, text);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,164 @@
+//! `build` and `builder prune`.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use wharf_build::{BuildRequest, Progress, ProgressMode};
+use wharf_engine::{Engine, Reference};
+
+use crate::cli::{BuildArgs, BuilderPruneArgs};
+use crate::exit::{fail, fail_with};
+use crate::output::confirm;
+
+/// docker build's exit code for a failed build.
+const BUILD_FAILED: u8 = 1;
+
+pub fn build(engine: &Engine, a: BuildArgs) -> anyhow::Result<ExitCode> {
+    let req = request(&a)?;
+    let mode = if a.quiet {
+        ProgressMode::Quiet
+    } else {
+        match a.progress.as_str() {
+            "plain" => ProgressMode::Plain,
+            "tty" => ProgressMode::Tty,
+            "auto" if std::io::stderr().is_terminal() => ProgressMode::Tty,
+            "auto" => ProgressMode::Plain,
+            other => return Err(fail(format!("invalid progress mode {other:?}"))),
+        }
+    };
+    let progress = Progress::new(mode, Box::new(std::io::stderr()));
+    let outcome = engine
+        .build(&req, &progress)
+        .map_err(|e| fail_with(format!("failed to solve: {e}"), BUILD_FAILED))?;
+    let id = outcome.image_id.to_string();
+    if let Some(path) = &a.iidfile {
+        std::fs::write(path, &id)
+            .map_err(|e| fail(format!("writing image ID file {}: {e}", path.display())))?;
+    }
+    if a.quiet {
+        println!("{id}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn request(a: &BuildArgs) -> anyhow::Result<BuildRequest> {
+    let stdin_context = a.context == "-";
+    let context = if stdin_context {
+        None
+    } else {
+        let dir = PathBuf::from(&a.context);
+        if !dir.is_dir() {
+            return Err(fail(format!(
+                "unable to prepare context: path {:?} not found",
+                a.context
+            )));
+        }
+        Some(
+            dir.canonicalize()
+                .map_err(|e| fail(format!("unable to prepare context: {e}")))?,
+        )
+    };
+    let (dockerfile, name) = match (&a.file, &context) {
+        (Some(f), _) if f.as_os_str() == "-" || (stdin_context && a.file.is_none()) => {
+            (read_stdin()?, "Dockerfile".to_string())
+        }
+        (None, None) => (read_stdin()?, "Dockerfile".to_string()),
+        (Some(f), _) => (read_file(f)?, file_name(f)),
+        (None, Some(dir)) => (read_file(&dir.join("Dockerfile"))?, "Dockerfile".into()),
+    };
+    let mut tags = Vec::new();
+    for t in &a.tag {
+        tags.push(Reference::parse_tagged(t).map_err(|e| {
+            fail(format!(
+                "invalid argument \"{t}\" for \"-t, --tag\" flag: {e}"
+            ))
+        })?);
+    }
+    let build_args = a
+        .build_arg
+        .iter()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => (k.to_string(), Some(v.to_string())),
+            None => (kv.clone(), std::env::var(kv).ok()),
+        })
+        .collect();
+    let mut labels = BTreeMap::new();
+    for l in &a.label {
+        let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+        labels.insert(k.to_string(), v.to_string());
+    }
+    let mut secrets = BTreeMap::new();
+    for s in &a.secret {
+        let mut id = None;
+        let mut src = None;
+        for field in s.split(',') {
+            match field.split_once('=') {
+                Some(("id", v)) => id = Some(v.to_string()),
+                Some(("src" | "source", v)) => src = Some(PathBuf::from(v)),
+                _ => {}
+            }
+        }
+        match (id, src) {
+            (Some(id), Some(src)) => {
+                secrets.insert(id, src);
+            }
+            _ => return Err(fail(format!("invalid secret {s:?}: need id=...,src=..."))),
+        }
+    }
+    Ok(BuildRequest {
+        context,
+        dockerfile,
+        dockerfile_name: name,
+        tags,
+        target: a.target.clone(),
+        build_args,
+        labels,
+        no_cache: a.no_cache,
+        secrets,
+        network: a.network.clone(),
+    })
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "Dockerfile".into())
+}
+
+fn read_file(p: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(p).map_err(|e| {
+        fail(format!(
+            "failed to read dockerfile: open {}: {}",
+            p.display(),
+            match e.kind() {
+                std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+                _ => e.to_string(),
+            }
+        ))
+    })
+}
+
+fn read_stdin() -> anyhow::Result<String> {
+    let mut s = String::new();
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .map_err(|e| fail(format!("reading the Dockerfile from stdin: {e}")))?;
+    Ok(s)
+}
+
+pub fn prune(engine: &Engine, a: BuilderPruneArgs) -> anyhow::Result<ExitCode> {
+    if !a.force
+        && !confirm("WARNING! This will remove all dangling build cache. Are you sure you want to continue?")
+    {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (n, bytes) = engine.prune_build_cache()?;
+    println!("Deleted build cache objects: {n}");
+    println!(
+        "Total reclaimed space: {}",
+        wharf_format::units::human_size(bytes as f64)
+    );
+    Ok(ExitCode::SUCCESS)
+}

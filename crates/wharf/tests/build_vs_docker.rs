@@ -1,0 +1,189 @@
+//! The same Dockerfile and context built by wharf and by docker+BuildKit
+//! (the local 20.10 daemon, same base image) give the same image: per
+//! layer the same entries (names, types, modes, owners, link targets,
+//! sizes), the same config and the same history.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{docker, require_docker, sh, unique, DockerImages, Wharf};
+use serde_json::Value;
+
+/// Entries of each layer above the base: "type mode uid:gid size name ->link".
+fn layers(saved: &Path, skip: usize) -> Vec<Vec<String>> {
+    let manifest: Value =
+        serde_json::from_slice(&fs::read(saved.join("manifest.json")).unwrap()).unwrap();
+    let paths = manifest[0]["Layers"].as_array().unwrap();
+    paths
+        .iter()
+        .skip(skip)
+        .map(|p| {
+            let data = fs::read(saved.join(p.as_str().unwrap())).unwrap();
+            let mut a = tar::Archive::new(&data[..]);
+            let mut out: Vec<String> = a
+                .entries()
+                .unwrap()
+                .map(|e| {
+                    let e = e.unwrap();
+                    let h = e.header();
+                    let name = e.path().unwrap().display().to_string();
+                    let name = name
+                        .trim_start_matches("./")
+                        .trim_end_matches('/')
+                        .to_string();
+                    let link = e
+                        .link_name()
+                        .unwrap()
+                        .map(|l| format!(" -> {}", l.display()))
+                        .unwrap_or_default();
+                    format!(
+                        "{:?} {:o} {}:{} {} {name}{link}",
+                        h.entry_type(),
+                        h.mode().unwrap() & 0o7777,
+                        h.uid().unwrap(),
+                        h.gid().unwrap(),
+                        h.size().unwrap()
+                    )
+                })
+                .collect();
+            out.sort();
+            out
+        })
+        .collect()
+}
+
+fn config(saved: &Path) -> Value {
+    let manifest: Value =
+        serde_json::from_slice(&fs::read(saved.join("manifest.json")).unwrap()).unwrap();
+    let cfg = manifest[0]["Config"].as_str().unwrap();
+    serde_json::from_slice(&fs::read(saved.join(cfg)).unwrap()).unwrap()
+}
+
+/// A config without its empty fields (docker writes them, BuildKit omits
+/// them; both mean the same).
+fn meaningful(v: &Value) -> Value {
+    let mut m = v.as_object().cloned().unwrap_or_default();
+    m.retain(|_, x| match x {
+        Value::Null | Value::Bool(false) => false,
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        _ => true,
+    });
+    Value::Object(m)
+}
+
+fn untar(tar: &Path, into: &Path) {
+    fs::create_dir_all(into).unwrap();
+    sh(std::process::Command::new("tar")
+        .arg("-xf")
+        .arg(tar)
+        .arg("-C")
+        .arg(into));
+}
+
+const DOCKERFILE: &str = r#"ARG BASE
+FROM $BASE AS base
+ARG V=2
+ENV A=1 B="two words"
+LABEL k=v "x y"=z
+RUN echo $V > /v.txt && mkdir -p /made/deep && ln -s /v.txt /made/link
+COPY --chown=1:2 --chmod=600 f.txt /dst/
+COPY d /dd
+COPY f.txt d/sub/y /multi/
+ADD f.txt /added
+RUN rm /v.txt
+WORKDIR /w/x
+USER nobody
+EXPOSE 80 53/udp
+VOLUME /data
+STOPSIGNAL SIGINT
+HEALTHCHECK --interval=5s CMD echo ok
+SHELL ["/bin/sh", "-ec"]
+ENTRYPOINT ["/bin/sh"]
+CMD ["-c", "echo hi"]
+RUN echo as-nobody
+
+FROM $BASE
+COPY --from=base /dd /copied
+COPY --from=base /made /made
+WORKDIR /copied
+"#;
+
+#[test]
+fn same_dockerfile_same_image_as_docker_buildkit() {
+    require_docker();
+    let w = Wharf::new();
+    let scratch = w.scratch();
+    let base_tar = common::busybox_rootfs_tar(&scratch);
+    let base = unique("wharf-bb");
+    let built = unique("wharf-built");
+    let _cleanup = DockerImages(vec![format!("{base}:1"), format!("{built}:1")]);
+    sh(docker().args(["import", base_tar.to_str().unwrap(), &format!("{base}:1")]));
+    w.ok(["import", base_tar.to_str().unwrap(), &format!("{base}:1")]);
+
+    let ctx = scratch.join("ctx");
+    fs::create_dir_all(ctx.join("d/sub")).unwrap();
+    fs::write(ctx.join("Dockerfile"), DOCKERFILE).unwrap();
+    fs::write(ctx.join("f.txt"), "hi\n").unwrap();
+    fs::write(ctx.join("d/sub/y"), "y\n").unwrap();
+    std::os::unix::fs::symlink("sub/y", ctx.join("d/link")).unwrap();
+    let arg = format!("BASE={base}:1");
+    let tag = format!("{built}:1");
+
+    // The first stage (every instruction kind) and the final one (COPY --from).
+    for target in ["base", ""] {
+        let mut targ = vec![];
+        if !target.is_empty() {
+            targ = vec!["--target", target];
+        }
+        sh(docker()
+            .env("DOCKER_BUILDKIT", "1")
+            .args(["build", "-q", "--build-arg", &arg, "-t", &tag])
+            .args(&targ)
+            .arg(&ctx));
+        let mut args = vec!["build", "-q", "--build-arg", &arg, "-t", &tag];
+        args.extend(&targ);
+        args.push(ctx.to_str().unwrap());
+        w.ok(args);
+        compare(&w, &scratch.join(format!("out-{target}")), &tag);
+    }
+}
+
+fn compare(w: &Wharf, dir: &Path, tag: &str) {
+    let d_tar = dir.join("docker.tar");
+    fs::create_dir_all(dir).unwrap();
+    sh(docker().args(["save", "-o", d_tar.to_str().unwrap(), tag]));
+    let w_tar = dir.join("wharf.tar");
+    w.ok(["save", "-o", w_tar.to_str().unwrap(), tag]);
+    let (d, wh) = (dir.join("d"), dir.join("w"));
+    untar(&d_tar, &d);
+    untar(&w_tar, &wh);
+    assert_eq!(
+        layers(&wh, 1),
+        layers(&d, 1),
+        "{tag}: layer contents differ"
+    );
+    let (dc, wc) = (config(&d), config(&wh));
+    assert_eq!(
+        meaningful(&wc["config"]),
+        meaningful(&dc["config"]),
+        "{tag}: config differs"
+    );
+    let hist = |c: &Value| -> Vec<(String, bool)> {
+        c["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                (
+                    h["created_by"].as_str().unwrap_or("").to_string(),
+                    h["empty_layer"].as_bool().unwrap_or(false),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(hist(&wc), hist(&dc), "{tag}: history differs");
+}

@@ -1,0 +1,856 @@
+//! Networking against the real kernel: the default bridge with NAT and
+//! published ports, user-defined networks with DNS, isolation, connect and
+//! disconnect, bad input. Every test ends by checking that nothing of its
+//! root is left in the kernel: links, nftables table, namespaces, DNS servers.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream, UdpSocket};
+use std::process::Command;
+use std::time::Duration;
+
+use common::{eventually, sh, Wharf};
+
+/// A store with the busybox image as `bb`.
+fn wharf() -> Wharf {
+    let w = Wharf::new();
+    w.import_busybox("bb");
+    w
+}
+
+/// The tag in this root's kernel object names (`wharf-<tag>` bridge).
+fn tag(w: &Wharf) -> String {
+    let bridge = w.ok([
+        "network",
+        "inspect",
+        "bridge",
+        "--format",
+        "{{index .Options \"com.docker.network.bridge.name\"}}",
+    ]);
+    bridge
+        .trim()
+        .strip_prefix("wharf-")
+        .expect("bridge name")
+        .to_string()
+}
+
+/// What of this root is still in the kernel: links, the nft table, netns
+/// mounts, DNS server processes.
+fn leftovers(w: &Wharf, tag: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let links = sh(Command::new("ip").args(["-o", "link", "show"]));
+    for l in links.lines() {
+        let name = l.split(':').nth(1).unwrap_or("").trim();
+        let name = name.split('@').next().unwrap_or(name);
+        if name == format!("wharf-{tag}")
+            || name.starts_with(&format!("wb{tag}-"))
+            || name.starts_with(&format!("wv{tag}"))
+        {
+            out.push(format!("link {name}"));
+        }
+    }
+    let tables = sh(Command::new("nft").args(["list", "tables"]));
+    if tables
+        .lines()
+        .any(|t| t.trim() == format!("table inet wharf-{tag}"))
+    {
+        out.push(format!("nft table wharf-{tag}"));
+    }
+    for f in [format!("/run/wharf/wharf-{tag}.nft")] {
+        if std::path::Path::new(&f).exists() {
+            out.push(f);
+        }
+    }
+    // Docker's DOCKER-USER chain, when docker is there.
+    if let Ok(rules) = Command::new("iptables")
+        .args(["-S", "DOCKER-USER"])
+        .output()
+    {
+        for r in String::from_utf8_lossy(&rules.stdout).lines() {
+            if r.contains(&format!("wharf-{tag}")) || r.contains(&format!("wb{tag}-")) {
+                out.push(format!("iptables {r}"));
+            }
+        }
+    }
+    let root = w.root().display().to_string();
+    for m in std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+    {
+        if let Some(p) = m
+            .split(' ')
+            .nth(4)
+            .filter(|p| p.starts_with(&root) && p.ends_with("/netns"))
+        {
+            out.push(format!("netns {p}"));
+        }
+    }
+    for p in std::fs::read_dir("/proc").unwrap().flatten() {
+        let cmd = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        if cmd.contains("network-dns") && cmd.contains(&root) {
+            out.push(format!("process {cmd}"));
+        }
+    }
+    out
+}
+
+/// Remove every container, then require the kernel to be clean of this root.
+fn assert_clean(w: &Wharf, tag: &str) {
+    for id in w.ok(["ps", "-aq", "--no-trunc"]).lines() {
+        w.ok(["rm", "-f", id]);
+    }
+    assert_no_leftovers(w, tag);
+}
+
+/// The kernel frees a namespace's veths in the background: allow it a moment.
+fn assert_no_leftovers(w: &Wharf, tag: &str) {
+    let mut last = Vec::new();
+    let clean = (0..100).any(|_| {
+        last = leftovers(w, tag);
+        last.is_empty() || {
+            std::thread::sleep(Duration::from_millis(50));
+            false
+        }
+    });
+    assert!(clean, "left behind: {last:?}");
+}
+
+/// One HTTP GET; the body.
+fn http_get(addr: (Ipv4Addr, u16)) -> String {
+    let mut s = TcpStream::connect_timeout(&addr.into(), Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("connecting to {addr:?}: {e}"));
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+/// The host's own (non-loopback) source address, from its routing table.
+fn host_address() -> Ipv4Addr {
+    let out = sh(Command::new("ip").args(["-4", "-o", "route", "show", "default"]));
+    let dev = out
+        .split_whitespace()
+        .skip_while(|w| *w != "dev")
+        .nth(1)
+        .expect("a default route");
+    let addrs = sh(Command::new("ip").args(["-4", "-o", "addr", "show", "dev", dev]));
+    let cidr = addrs
+        .split_whitespace()
+        .skip_while(|w| *w != "inet")
+        .nth(1)
+        .expect("an address");
+    cidr.split('/').next().unwrap().parse().unwrap()
+}
+
+fn httpd(w: &Wharf, extra: &[&str]) -> String {
+    let mut args = vec!["run", "-d"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["bb", "httpd", "-f", "-p", "80", "-h", "/var/www"]);
+    w.ok(args).trim().to_string()
+}
+
+fn ip_of(w: &Wharf, c: &str, network: &str) -> String {
+    let f = format!("{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}");
+    w.ok(["inspect", "--format", &f, c]).trim().to_string()
+}
+
+#[test]
+fn published_ports_from_loopback_host_address_and_containers() {
+    let w = wharf();
+    let tag = tag(&w);
+    let id = httpd(
+        &w,
+        &[
+            "--name",
+            "web",
+            "-p",
+            "18080:80",
+            "-p",
+            "127.0.0.1::80",
+            "--expose",
+            "9000",
+        ],
+    );
+    let ip = ip_of(&w, &id, "bridge");
+    assert!(ip.starts_with("172.") || ip.starts_with("192.168."), "{ip}");
+    eventually(10, "httpd answers on 127.0.0.1", || {
+        TcpStream::connect(("127.0.0.1", 18080)).is_ok()
+    });
+    assert!(http_get((Ipv4Addr::LOCALHOST, 18080)).contains("hello from busybox"));
+    let host = host_address();
+    assert!(http_get((host, 18080)).contains("hello from busybox"));
+    // The random host port, as `port` and `ps` show it.
+    let ports = w.ok(["port", "web"]);
+    let random: u16 = ports
+        .lines()
+        .find_map(|l| l.strip_prefix("80/tcp -> 127.0.0.1:"))
+        .unwrap_or_else(|| panic!("{ports}"))
+        .parse()
+        .unwrap();
+    assert!(ports.contains("80/tcp -> 0.0.0.0:18080"), "{ports}");
+    assert_eq!(w.ok(["port", "web", "80"]).lines().count(), 2);
+    assert!(http_get((Ipv4Addr::LOCALHOST, random)).contains("hello from busybox"));
+    let ps = w.ok(["ps", "--format", "{{.Ports}}"]);
+    assert!(ps.contains("0.0.0.0:18080->80/tcp"), "{ps}");
+    assert!(ps.contains(&format!("127.0.0.1:{random}->80/tcp")), "{ps}");
+    assert!(ps.contains("9000/tcp"), "{ps}");
+    // Another container reaches it through the host's address, and directly.
+    let out = w.ok([
+        "run",
+        "--rm",
+        "bb",
+        "wget",
+        "-qO-",
+        &format!("http://{host}:18080/"),
+    ]);
+    assert!(out.contains("hello from busybox"), "{out}");
+    let out = w.ok([
+        "run",
+        "--rm",
+        "bb",
+        "wget",
+        "-qO-",
+        &format!("http://{ip}/"),
+    ]);
+    assert!(out.contains("hello from busybox"), "{out}");
+    // /etc/hosts names the container, as docker writes it.
+    let hosts = w.ok(["exec", "web", "cat", "/etc/hosts"]);
+    assert!(
+        hosts.ends_with(&format!("{ip}\t{}\n", &id[..12])),
+        "{hosts}"
+    );
+    let (code, err) = w.fails(["port", "web", "443"]);
+    assert_eq!(code, 1, "{err}");
+    assert_clean(&w, &tag);
+}
+
+/// A UDP echo server inside a container's network namespace, run by this
+/// test process on a thread that enters it.
+fn udp_echo_in(pid: i32, port: u16) -> std::thread::JoinHandle<()> {
+    let ns = std::fs::File::open(format!("/proc/{pid}/ns/net")).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let t = std::thread::spawn(move || {
+        nix_setns(&ns);
+        let sock = UdpSocket::bind(("0.0.0.0", port)).unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        tx.send(()).unwrap();
+        let mut buf = [0u8; 512];
+        if let Ok((n, from)) = sock.recv_from(&mut buf) {
+            let mut reply = b"echo:".to_vec();
+            reply.extend_from_slice(&buf[..n]);
+            sock.send_to(&reply, from).unwrap();
+        }
+    });
+    rx.recv().unwrap();
+    t
+}
+
+fn nix_setns(f: &std::fs::File) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: setns on an open namespace fd affects only this thread.
+    let rc = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
+    assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+}
+
+#[test]
+fn udp_ports_are_published() {
+    let w = wharf();
+    let tag = tag(&w);
+    w.ok([
+        "run",
+        "-d",
+        "--name",
+        "dns",
+        "-p",
+        "127.0.0.1::53/udp",
+        "bb",
+        "sleep",
+        "60",
+    ]);
+    let pid: i32 = w
+        .ok(["inspect", "--format", "{{.State.Pid}}", "dns"])
+        .trim()
+        .parse()
+        .unwrap();
+    let port: u16 = w
+        .ok(["port", "dns", "53/udp"])
+        .trim()
+        .strip_prefix("127.0.0.1:")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let server = udp_echo_in(pid, 53);
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    client.send_to(b"ping", ("127.0.0.1", port)).unwrap();
+    let mut buf = [0u8; 64];
+    let (n, _) = client
+        .recv_from(&mut buf)
+        .expect("a UDP reply through the published port");
+    assert_eq!(&buf[..n], b"echo:ping");
+    server.join().unwrap();
+    assert_clean(&w, &tag);
+}
+
+/// A server outside every wharf network: its own namespace, reached from
+/// the host over a veth pair with addresses the test picks. Removed on drop.
+struct Outside {
+    ns: String,
+    host_if: String,
+    server: std::process::Child,
+    addr: String,
+}
+
+impl Outside {
+    fn new(www: &std::path::Path) -> Outside {
+        let n = std::process::id() % 250 + 1;
+        let ns = format!("wtest-{}", std::process::id());
+        let host_if = format!("wto{}", std::process::id() % 100000);
+        let (host_ip, addr) = (format!("198.18.{n}.1"), format!("198.18.{n}.2"));
+        sh(Command::new("ip").args(["netns", "add", &ns]));
+        let mut o = Outside {
+            ns: ns.clone(),
+            host_if: host_if.clone(),
+            server: Command::new("true").spawn().unwrap(),
+            addr: addr.clone(),
+        };
+        sh(Command::new("ip").args([
+            "link", "add", &host_if, "type", "veth", "peer", "name", "eth0", "netns", &ns,
+        ]));
+        sh(Command::new("ip").args(["addr", "add", &format!("{host_ip}/30"), "dev", &host_if]));
+        sh(Command::new("ip").args(["link", "set", &host_if, "up"]));
+        for args in [
+            vec!["addr", "add", &format!("{addr}/30"), "dev", "eth0"],
+            vec!["link", "set", "eth0", "up"],
+            vec!["link", "set", "lo", "up"],
+        ] {
+            sh(Command::new("ip")
+                .args(["netns", "exec", &ns, "ip"])
+                .args(args));
+        }
+        // No route back to the containers' subnet: only masqueraded
+        // traffic (from the host's address on this link) gets answers.
+        o.server = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &ns,
+                "busybox",
+                "httpd",
+                "-f",
+                "-p",
+                &format!("{addr}:8000"),
+                "-h",
+            ])
+            .arg(www)
+            .spawn()
+            .unwrap();
+        o
+    }
+}
+
+impl Drop for Outside {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.host_if])
+            .output();
+        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
+    }
+}
+
+#[test]
+fn outbound_traffic_is_masqueraded() {
+    let w = wharf();
+    let tag = tag(&w);
+    let www = w.scratch().join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(www.join("index.html"), "from outside\n").unwrap();
+    let outside = Outside::new(&www);
+    let url = format!("http://{}:8000/", outside.addr);
+    let mut body = String::new();
+    eventually(10, "the outside server answers through NAT", || {
+        // (busybox's own `wget -T` crashes; `timeout` bounds it instead.)
+        let out = w.run([
+            "run", "--rm", "bb", "busybox", "timeout", "5", "wget", "-qO-", &url,
+        ]);
+        body = String::from_utf8_lossy(&out.stdout).into_owned();
+        out.status.success()
+    });
+    assert_eq!(body, "from outside\n");
+    // The gateway (the host side of the bridge) is reachable too.
+    let gw = w.ok([
+        "network",
+        "inspect",
+        "bridge",
+        "--format",
+        "{{(index .IPAM.Config 0).Gateway}}",
+    ]);
+    let out = w.ok([
+        "run",
+        "--rm",
+        "bb",
+        "busybox",
+        "ping",
+        "-c1",
+        "-W2",
+        gw.trim(),
+    ]);
+    assert!(out.contains("1 packets received"), "{out}");
+    drop(outside);
+    assert_clean(&w, &tag);
+}
+
+#[test]
+fn user_networks_resolve_names_and_are_isolated() {
+    let w = wharf();
+    let tag = tag(&w);
+    let net = common::unique("app");
+    let other = common::unique("other");
+    w.ok(["network", "create", &net]);
+    w.ok([
+        "network",
+        "create",
+        "--subnet",
+        "10.213.0.0/24",
+        "--gateway",
+        "10.213.0.254",
+        &other,
+    ]);
+    let ls = w.ok(["network", "ls", "--format", "{{.Name}} {{.Driver}}"]);
+    for expected in [
+        "bridge bridge",
+        "host host",
+        "none null",
+        &format!("{net} bridge"),
+    ] {
+        assert!(ls.contains(expected), "{ls}");
+    }
+    w.ok([
+        "run",
+        "-d",
+        "--name",
+        "db",
+        "--network",
+        &net,
+        "--network-alias",
+        "database",
+        "bb",
+        "sleep",
+        "60",
+    ]);
+    let resolv = w.ok([
+        "run",
+        "--rm",
+        "--network",
+        &net,
+        "bb",
+        "cat",
+        "/etc/resolv.conf",
+    ]);
+    assert!(resolv.contains("options ndots:0"), "{resolv}");
+    for name in ["db", "database"] {
+        let out = w.ok([
+            "run",
+            "--rm",
+            "--network",
+            &net,
+            "bb",
+            "busybox",
+            "ping",
+            "-c1",
+            "-W2",
+            name,
+        ]);
+        assert!(out.contains("1 packets received"), "{name}: {out}");
+    }
+    let db_ip = ip_of(&w, "db", &net);
+    // Another network neither resolves nor reaches it.
+    let out = w.run([
+        "run",
+        "--rm",
+        "--network",
+        &other,
+        "bb",
+        "busybox",
+        "ping",
+        "-c1",
+        "-W1",
+        &db_ip,
+    ]);
+    assert!(!out.status.success(), "networks are not isolated");
+    let inspect = w.ok([
+        "network",
+        "inspect",
+        "--format",
+        "{{json .IPAM.Config}}",
+        &other,
+    ]);
+    assert!(
+        inspect.contains("10.213.0.0/24") && inspect.contains("10.213.0.254"),
+        "{inspect}"
+    );
+    // connect: a running container gets an interface and the name; disconnect takes both away.
+    w.ok([
+        "run",
+        "-d",
+        "--name",
+        "client",
+        "--network",
+        &other,
+        "bb",
+        "sleep",
+        "60",
+    ]);
+    assert!(w
+        .ok(["exec", "client", "busybox", "ip", "-o", "-4", "addr"])
+        .contains("10.213.0."));
+    w.ok(["network", "connect", "--alias", "cli", &net, "client"]);
+    let out = w.ok(["exec", "client", "busybox", "ping", "-c1", "-W2", "db"]);
+    assert!(out.contains("1 packets received"), "{out}");
+    let out = w.ok([
+        "run",
+        "--rm",
+        "--network",
+        &net,
+        "bb",
+        "busybox",
+        "ping",
+        "-c1",
+        "-W2",
+        "cli",
+    ]);
+    assert!(out.contains("1 packets received"), "{out}");
+    let containers = w.ok([
+        "network",
+        "inspect",
+        "--format",
+        "{{len .Containers}}",
+        &net,
+    ]);
+    assert_eq!(containers.trim(), "2");
+    w.ok(["network", "disconnect", &net, "client"]);
+    assert!(!w
+        .run(["exec", "client", "busybox", "ping", "-c1", "-W1", "db"])
+        .status
+        .success());
+    // In use: refused, as docker does.
+    let (code, err) = w.fails(["network", "rm", &net]);
+    assert_eq!(code, 1);
+    assert!(err.contains("has active endpoints"), "{err}");
+    w.ok(["rm", "-f", "db", "client"]);
+    assert_eq!(w.ok(["network", "rm", &net]).trim(), net);
+    let listed = w.ok(["network", "ls", "-q", "--filter", &format!("name={other}")]);
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    let custom = w.ok([
+        "network",
+        "ls",
+        "--filter",
+        "type=custom",
+        "--format",
+        "{{.Name}}",
+    ]);
+    assert_eq!(custom.trim(), other);
+    let pruned = w.ok(["network", "prune", "-f"]);
+    assert!(pruned.contains(&other), "{pruned}");
+    let (code, err) = w.fails(["network", "inspect", &net]);
+    assert_eq!(code, 1, "{err}");
+    assert_clean(&w, &tag);
+}
+
+#[test]
+fn default_bridge_does_not_resolve_names() {
+    let w = wharf();
+    let tag = tag(&w);
+    w.ok(["run", "-d", "--name", "db", "bb", "sleep", "60"]);
+    // --dns 127.0.0.1: no query leaves the container.
+    let out = w.run([
+        "run",
+        "--rm",
+        "--dns",
+        "127.0.0.1",
+        "bb",
+        "busybox",
+        "ping",
+        "-c1",
+        "-W1",
+        "db",
+    ]);
+    assert!(!out.status.success());
+    let hosts = w.ok([
+        "run",
+        "--rm",
+        "--add-host",
+        "extra:10.1.2.3",
+        "bb",
+        "cat",
+        "/etc/hosts",
+    ]);
+    assert!(!hosts.contains("db"), "{hosts}");
+    assert!(hosts.contains("10.1.2.3\textra\n"), "{hosts}");
+    // The host's resolv.conf without loopback nameservers, as docker copies it.
+    let resolv = w.ok(["run", "--rm", "bb", "cat", "/etc/resolv.conf"]);
+    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap();
+    for line in host.lines().filter(|l| l.starts_with("nameserver")) {
+        let loopback = line.contains(" 127.") || line.contains(" ::1");
+        assert_eq!(resolv.contains(line), !loopback, "{line} in {resolv}");
+    }
+    let custom = w.ok([
+        "run",
+        "--rm",
+        "--dns",
+        "10.9.9.9",
+        "--dns-search",
+        "example.test",
+        "bb",
+        "cat",
+        "/etc/resolv.conf",
+    ]);
+    assert!(
+        custom.contains("nameserver 10.9.9.9\n") && custom.contains("search example.test\n"),
+        "{custom}"
+    );
+    // host and none.
+    let none = w.ok([
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "bb",
+        "busybox",
+        "ip",
+        "-o",
+        "link",
+    ]);
+    assert_eq!(none.lines().count(), 1, "{none}");
+    let host_links = w.ok([
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "bb",
+        "busybox",
+        "ip",
+        "-o",
+        "link",
+    ]);
+    assert!(host_links.lines().count() > 1, "{host_links}");
+    assert_clean(&w, &tag);
+}
+
+#[test]
+fn bad_input_fails_cleanly() {
+    let w = wharf();
+    let tag = tag(&w);
+    let net = common::unique("sub");
+    w.ok(["network", "create", "--subnet", "10.214.0.0/16", &net]);
+    let (code, err) = w.fails(["network", "create", "--subnet", "10.214.5.0/24", "overlap"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("Pool overlaps with other one on this address space"),
+        "{err}"
+    );
+    let (code, err) = w.fails(["network", "create", &net]);
+    assert_eq!(code, 1);
+    assert!(err.contains("already exists"), "{err}");
+    let (code, err) = w.fails(["run", "--rm", "--network", "nope", "bb", "true"]);
+    assert_eq!(code, 125);
+    assert!(err.contains("network nope not found"), "{err}");
+    for spec in ["abc", "80/sctpx", "1.2.3:80:80", "8000-8001:80-82"] {
+        let (code, err) = w.fails(["run", "--rm", "-p", spec, "bb", "true"]);
+        assert_eq!(code, 125, "{spec}: {err}");
+    }
+    let (code, err) = w.fails(["run", "--rm", "--ip", "172.30.0.9", "bb", "true"]);
+    assert_eq!(code, 125, "{err}");
+    assert_eq!(w.ok(["ps", "-aq"]), "", "nothing was created");
+    // A taken host port: refused at start, nothing left running or bound.
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let (code, err) = w.fails([
+        "run",
+        "-d",
+        "-p",
+        &format!("127.0.0.1:{port}:80"),
+        "-p",
+        "127.0.0.1:18099:81",
+        "bb",
+        "sleep",
+        "60",
+    ]);
+    assert_eq!(code, 125);
+    assert!(err.contains("port is already allocated"), "{err}");
+    assert_eq!(w.ok(["ps", "-q"]), "");
+    assert_no_leftovers(&w, &tag);
+    TcpListener::bind("127.0.0.1:18099").expect("the other port was released");
+    w.ok(["network", "rm", &net]);
+    assert_clean(&w, &tag);
+}
+
+#[test]
+fn dead_monitor_network_is_released() {
+    let w = wharf();
+    let tag = tag(&w);
+    let id = httpd(&w, &["-p", "127.0.0.1::80"]);
+    let mut monitor = None;
+    for p in std::fs::read_dir("/proc").unwrap().flatten() {
+        let cmd = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
+        let cmd = String::from_utf8_lossy(&cmd).into_owned();
+        if cmd.contains("\0monitor\0") && cmd.contains(&id) {
+            monitor = p.file_name().to_str().and_then(|s| s.parse::<i32>().ok());
+        }
+    }
+    let monitor = monitor.expect("the container's monitor");
+    // SAFETY: kill has no memory effects.
+    unsafe { libc::kill(monitor, libc::SIGKILL) };
+    eventually(10, "the container to be reported exited", || {
+        w.ok(["ps", "-a", "--format", "{{.Status}}"])
+            .starts_with("Exited")
+    });
+    assert_no_leftovers(&w, &tag);
+    assert_eq!(w.ok(["port", &id]), "");
+    assert_clean(&w, &tag);
+}
+
+#[test]
+fn system_prune_removes_stopped_containers_and_unused_networks() {
+    let w = wharf();
+    let tag = tag(&w);
+    let net = common::unique("unused");
+    w.ok(["network", "create", &net]);
+    let stopped = w
+        .ok(["create", "--name", "stopped", "bb", "true"])
+        .trim()
+        .to_string();
+    w.ok(["run", "-d", "--name", "running", "bb", "sleep", "60"]);
+    let out = w.ok(["system", "prune", "-f"]);
+    assert!(
+        out.starts_with(&format!(
+            "Deleted Containers:\n{stopped}\n\nDeleted Networks:\n{net}\n\n"
+        )),
+        "{out}"
+    );
+    assert!(out.ends_with("Total reclaimed space: 0B\n"), "{out}");
+    assert_eq!(
+        w.ok(["ps", "-a", "--format", "{{.Names}}"]).trim(),
+        "running"
+    );
+    let left = w.ok(["network", "ls", "--format", "{{.Name}}"]);
+    assert_eq!(
+        left.lines().count(),
+        3,
+        "the predefined networks stay: {left}"
+    );
+    assert_clean(&w, &tag);
+}
+
+#[test]
+fn static_addresses_and_internal_networks() {
+    let w = wharf();
+    let tag = tag(&w);
+    let net = common::unique("fixed");
+    let internal = common::unique("internal");
+    w.ok([
+        "network",
+        "create",
+        "--subnet",
+        "10.215.0.0/24",
+        "--ip-range",
+        "10.215.0.128/25",
+        &net,
+    ]);
+    let addr = w.ok([
+        "run",
+        "--rm",
+        "--network",
+        &net,
+        "--ip",
+        "10.215.0.50",
+        "bb",
+        "busybox",
+        "ip",
+        "-o",
+        "-4",
+        "addr",
+        "show",
+        "eth0",
+    ]);
+    assert!(addr.contains("10.215.0.50/24"), "{addr}");
+    let ranged = w.ok([
+        "run",
+        "--rm",
+        "--network",
+        &net,
+        "bb",
+        "busybox",
+        "ip",
+        "-o",
+        "-4",
+        "addr",
+        "show",
+        "eth0",
+    ]);
+    assert!(
+        ranged.contains("10.215.0.128/24"),
+        "the first address of --ip-range: {ranged}"
+    );
+    let (code, err) = w.fails([
+        "run",
+        "--rm",
+        "--network",
+        &net,
+        "--ip",
+        "10.9.0.1",
+        "bb",
+        "true",
+    ]);
+    assert_eq!(code, 125, "{err}");
+    // --internal: no way out (no default route), neighbours still reachable.
+    w.ok(["network", "create", "--internal", &internal]);
+    w.ok([
+        "run",
+        "-d",
+        "--name",
+        "inner",
+        "--network",
+        &internal,
+        "bb",
+        "sleep",
+        "60",
+    ]);
+    let routes = w.ok([
+        "run",
+        "--rm",
+        "--network",
+        &internal,
+        "bb",
+        "busybox",
+        "ip",
+        "route",
+    ]);
+    assert!(!routes.contains("default"), "{routes}");
+    let out = w.ok([
+        "run",
+        "--rm",
+        "--network",
+        &internal,
+        "bb",
+        "busybox",
+        "ping",
+        "-c1",
+        "-W2",
+        "inner",
+    ]);
+    assert!(out.contains("1 packets received"), "{out}");
+    let internal_flag = w.ok(["network", "inspect", "--format", "{{.Internal}}", &internal]);
+    assert_eq!(internal_flag.trim(), "true");
+    w.ok(["rm", "-f", "inner"]);
+    w.ok(["network", "rm", &net, &internal]);
+    assert_clean(&w, &tag);
+}
