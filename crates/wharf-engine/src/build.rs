@@ -66,16 +66,27 @@ impl Drop for StepDir {
 }
 
 impl BuildHost for Host<'_> {
-    fn base_image(&self, name: &str, _out: &mut dyn Write) -> Result<Digest, BuildError> {
-        self.engine
-            .resolve_image_reference(name)
-            .map_err(|e| match e.kind() {
-                ErrorKind::NotFound => BuildError::NotFound(format!(
-                    "failed to resolve source metadata for {name}: no such image in the store \
-                 (pull or import it first)"
-                )),
-                _ => host_error(e),
-            })
+    fn base_image(&self, name: &str, out: &mut dyn Write) -> Result<Digest, BuildError> {
+        let found = match self.engine.resolve_image_reference(name) {
+            // Not in the store: pull it, as BuildKit resolves FROM.
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                let _ = writeln!(out, "pulling {name}");
+                self.engine.ensure_image(
+                    name,
+                    crate::registry::PullPolicy::Missing,
+                    None,
+                    &wharf_registry::progress::Silent,
+                )
+            }
+            other => other,
+        };
+        found.map_err(|e| {
+            let message = format!("failed to resolve source metadata for {name}: {e}");
+            match e.kind() {
+                ErrorKind::NotFound => BuildError::NotFound(message),
+                kind => BuildError::Host { message, kind },
+            }
+        })
     }
 
     fn cache_mounts_dir(&self) -> &Path {

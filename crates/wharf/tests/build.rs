@@ -229,10 +229,10 @@ fn bad_dockerfiles_fail_with_the_line_and_leave_no_image() {
             "\"/missing.txt\": not found",
         ),
         ("FROM busybox:local\nRUN echo out; exit 3\n", "exit code: 3"),
-        ("FROM nosuchimage:1\n", "nosuchimage"),
+        ("FROM 127.0.0.1:1/nosuchimage:1\n", "nosuchimage"),
         (
-            "FROM busybox:local AS a\nCOPY --from=b /x /y\nFROM a AS b\n",
-            "failed to resolve source metadata for b",
+            "FROM busybox:local AS a\nCOPY --from=127.0.0.1:1/b /x /y\nFROM a AS b\n",
+            "failed to resolve source metadata for 127.0.0.1:1/b",
         ),
     ];
     for (i, (df, want)) in cases.iter().enumerate() {

@@ -364,3 +364,24 @@ fn concurrent_pulls_of_one_image_share_the_download() {
         .collect();
     assert!(ingest.is_empty(), "{ingest:?}");
 }
+
+#[test]
+fn build_pulls_a_missing_base_image() {
+    let reg = Registry::start(RegistryConfig::default());
+    let a = Client::new();
+    let name = format!("{}/lib/base:1", reg.host());
+    a.w.import_busybox(&name);
+    a.ok(["push", &name]);
+    // A fresh store has no base image: FROM pulls it.
+    let b = Client::new();
+    let ctx = b.w.scratch().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        format!("FROM {name}\nRUN echo built > /b\n"),
+    )
+    .unwrap();
+    b.ok(["build", "-q", "-t", "on-top", ctx.to_str().unwrap()]);
+    assert_eq!(b.ok(["run", "--rm", "on-top", "cat", "/b"]), "built\n");
+    assert!(b.ok(["images"]).contains("lib/base"));
+}
