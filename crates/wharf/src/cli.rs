@@ -613,6 +613,9 @@ pub struct ExecArgs {
     /// Detached mode: run command in the background
     #[arg(short, long)]
     pub detach: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long)]
+    pub detach_keys: Option<String>,
     /// Set environment variables
     #[arg(short, long = "env")]
     pub env: Vec<String>,

@@ -24,7 +24,7 @@ pub fn copy_output(started: &mut Started, log_path: Option<&Path>, attach: bool)
     let mut buf = vec![0u8; 64 * 1024];
     // With a tty the user's keystrokes go to the container's terminal.
     let relay_input = attach && started.tty.is_some();
-    let _raw = relay_input.then(super::tty::RawMode::enable);
+    let _raw = relay_input.then(crate::term::RawMode::enable);
     let stdin = std::io::stdin();
     let mut open = [true, true, relay_input];
     while open[0] || open[1] {

@@ -24,10 +24,12 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use wharf_store::{containers, Store};
 
+pub(crate) use executor::OrderedEnvExecutor;
 pub use layout::ContainerDir;
 pub(crate) use process::start_failure;
 pub use process::wait;
 pub use restart::RestartPolicy;
+pub(crate) use tty::{console_socket, receive_master};
 
 /// What the engine tells the monitor, in `monitor.json`. The OCI spec is
 /// built from it at each start, with the rootfs mounted (as docker does):

@@ -82,7 +82,9 @@ pub fn start(dir: &ContainerDir, config: &MonitorConfig) -> Result<Started, Runt
     let mut builder = ContainerBuilder::new(dir.id.clone(), SyscallType::default())
         .with_root_path(dir.runtime_state())
         .map_err(|e| start_failure(e.to_string()))?
-        .with_executor(super::executor::OrderedEnvExecutor);
+        .with_executor(super::executor::OrderedEnvExecutor {
+            window: tty.then(|| crate::term::window_size(1)).flatten(),
+        });
     if console.is_some() {
         builder = builder.with_console_socket(Some(dir.path.join("console.sock")));
         drop((stdin, out_w, err_w));

@@ -365,10 +365,31 @@ pub fn logs(engine: &Engine, a: crate::cli::LogsArgs) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
+/// Docker's check before attaching a terminal: typing into a container's
+/// terminal needs one of ours.
+fn check_tty(interactive: bool, tty: bool) -> anyhow::Result<()> {
+    if interactive && tty && !wharf_runtime::term::is_terminal(0) {
+        return Err(fail_with("the input device is not a TTY", 1));
+    }
+    Ok(())
+}
+
+/// `--detach-keys`, docker's default when missing or invalid (with a warning).
+fn detach_keys(flag: Option<&str>) -> Vec<u8> {
+    match flag.map(wharf_runtime::term::parse_detach_keys) {
+        Some(Ok(keys)) => keys,
+        Some(Err(e)) => {
+            eprintln!("WARNING: invalid detach escape keys, using default: {e}");
+            wharf_runtime::term::DEFAULT_DETACH_KEYS.to_vec()
+        }
+        None => wharf_runtime::term::DEFAULT_DETACH_KEYS.to_vec(),
+    }
+}
+
 /// `docker exec`: exits with the process's code.
 pub fn exec(engine: &Engine, a: crate::cli::ExecArgs) -> anyhow::Result<ExitCode> {
-    if a.tty {
-        return Err(fail("-t (pseudo-TTY) is not supported yet"));
+    if !a.detach {
+        check_tty(a.interactive, a.tty)?;
     }
     let mut env = Vec::new();
     for e in &a.env {
@@ -387,6 +408,9 @@ pub fn exec(engine: &Engine, a: crate::cli::ExecArgs) -> anyhow::Result<ExitCode
         workdir: a.workdir.clone(),
         user: a.user.clone(),
         detach: a.detach,
+        interactive: a.interactive,
+        tty: a.tty,
+        detach_keys: detach_keys(a.detach_keys.as_deref()),
     };
     let code = engine
         .exec_container(&a.container, &req)
