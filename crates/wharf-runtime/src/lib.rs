@@ -9,11 +9,12 @@
 //!   records its exit (conmon's role),
 //! - [`logs`]: docker's json-file log format, written by the monitor and
 //!   read by `logs`,
-//! - [`exec`], [`relay`], [`term`]: `exec`, and the user's terminal
+//! - [`exec`], [`attach`], [`relay`], [`term`]: `exec`, `attach`, and the user's terminal
 //!   relayed to a container's (`exec -t`, `attach`),
 //! - [`volume_mount`]: volumes with driver options, mounted while a
 //!   container uses them.
 
+pub mod attach;
 mod error;
 pub mod exec;
 pub mod logs;

@@ -6,9 +6,11 @@
 //! the rootfs, starts the container with pipes as stdio (never /dev/null:
 //! libcontainer reopens stdio), tells the CLI through a ready pipe whether
 //! the start worked, copies output into the json-file log (and to its own
-//! stdout/stderr when the CLI attached), reaps the exit status into the
-//! database and tears down (cgroup, mount, and everything for `--rm`).
+//! stdout/stderr when the CLI attached, and to `attach` clients on
+//! `attach.sock`), reaps the exit status into the database and tears down
+//! (cgroup, mount, and everything for `--rm`).
 
+pub(crate) mod attach;
 mod executor;
 mod io;
 mod layout;
@@ -79,7 +81,7 @@ fn now() -> String {
 /// Run the monitor for container `id`; returns the exit code the monitor
 /// process should exit with (the container's, or docker's 125/126/127 when
 /// it could not start). `ready` gets one line: `ok` or `err <code> <message>`.
-pub fn run(store: &Store, id: &str, attach: bool, mut ready: Option<File>) -> i32 {
+pub fn run(store: &Store, id: &str, attach: Option<&str>, mut ready: Option<File>) -> i32 {
     // Orphaned container processes are reparented to us, so we can reap them.
     // SAFETY: prctl with these arguments has no memory effects.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
@@ -91,6 +93,7 @@ pub fn run(store: &Store, id: &str, attach: bool, mut ready: Option<File>) -> i3
             return 125;
         }
     };
+    process::set_attached(attach.is_some());
     let mut restarts = 0;
     let code = loop {
         let code = match process::start(&dir, &config) {
@@ -127,10 +130,16 @@ pub fn run(store: &Store, id: &str, attach: bool, mut ready: Option<File>) -> i3
                     }
                 }
                 report(&mut ready, "ok");
+                let attached = attach.map(|keys| io::Attached {
+                    lifeline: ready.take(),
+                    tty_input: config.options.interactive,
+                    detach_keys: crate::term::parse_detach_keys(keys)
+                        .unwrap_or_else(|_| crate::term::DEFAULT_DETACH_KEYS.to_vec()),
+                });
                 drop(ready.take());
                 memory::shed_startup_memory();
                 let log = dir.log();
-                io::copy_output(&mut started, (!config.ephemeral).then_some(&*log), attach);
+                io::copy_output(&mut started, (!config.ephemeral).then_some(&*log), attached);
                 let code = process::wait(started.pid);
                 process::teardown(&dir, Some(started.container));
                 code

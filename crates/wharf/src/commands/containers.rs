@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use chrono::Utc;
 use serde_json::json;
-use wharf_engine::containers::CreateRequest;
+use wharf_engine::containers::{AttachIo, AttachOptions, CreateRequest};
 use wharf_engine::volumes::MountRequest;
 use wharf_engine::{Engine, EngineError};
 use wharf_format::{ellipsis, human_duration, parse_size, since};
@@ -125,17 +125,23 @@ fn start_error(e: EngineError) -> anyhow::Error {
 }
 
 pub fn run(engine: &Engine, a: RunArgs) -> anyhow::Result<ExitCode> {
+    if !a.detach {
+        check_tty(a.interactive, a.tty)?;
+    }
     let req = create_request(&a)?;
     let id = engine.create_container(&req)?;
+    let attach = AttachIo {
+        detach_keys: a.detach_keys.clone(),
+    };
     let started = engine
-        .start_container(&id, !a.detach)
+        .start_container(&id, (!a.detach).then_some(&attach))
         .map_err(start_error)?;
     if a.detach {
         println!("{id}");
         return Ok(ExitCode::SUCCESS);
     }
-    let status = started.monitor.map(|mut m| m.wait()).transpose()?;
-    let code = status.and_then(|s| s.code()).unwrap_or(0);
+    // Detaching (ctrl-p ctrl-q) leaves `run` with 0, as docker's does.
+    let code = engine.wait_attached(started, a.sig_proxy)?.unwrap_or(0);
     Ok(ExitCode::from(code as u8))
 }
 
@@ -152,14 +158,20 @@ pub fn start(engine: &Engine, a: StartArgs) -> anyhow::Result<ExitCode> {
         ));
     }
     let mut last = 0;
+    let attach = AttachIo {
+        detach_keys: a.detach_keys.clone(),
+    };
     for name in &a.containers {
         let started = engine
-            .start_container(name, a.attach)
+            .start_container(name, a.attach.then_some(&attach))
             .map_err(start_error)?;
-        match started.monitor {
-            Some(mut m) => last = m.wait()?.code().unwrap_or(0),
-            None => println!("{name}"),
+        if started.monitor.is_none() {
+            println!("{name}");
+            continue;
         }
+        // docker's `start -a` proxies signals to containers without a terminal.
+        let tty = engine.container_has_tty(&started.id);
+        last = engine.wait_attached(started, !tty)?.unwrap_or(0);
     }
     Ok(ExitCode::from(last as u8))
 }
@@ -322,7 +334,21 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
 /// The hidden `wharf monitor <id>`: runs until the container exits.
 pub fn monitor(engine: &Engine, a: MonitorArgs) -> anyhow::Result<ExitCode> {
     let ready = wharf_engine::containers::ready_pipe();
-    let code = wharf_runtime::monitor::run(engine.store(), &a.id, a.attach, ready);
+    let keys = a.detach_keys.as_deref().unwrap_or("ctrl-p,ctrl-q");
+    let code = wharf_runtime::monitor::run(engine.store(), &a.id, a.attach.then_some(keys), ready);
+    Ok(ExitCode::from(code as u8))
+}
+
+/// `docker attach`: exits with the container's code once it stops.
+pub fn attach(engine: &Engine, a: crate::cli::AttachArgs) -> anyhow::Result<ExitCode> {
+    let opts = AttachOptions {
+        stdin: !a.no_stdin,
+        sig_proxy: a.sig_proxy,
+        detach_keys: detach_keys(a.detach_keys.as_deref()),
+    };
+    let code = engine
+        .attach_container(&a.container, &opts)
+        .map_err(start_error)?;
     Ok(ExitCode::from(code as u8))
 }
 
