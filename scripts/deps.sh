@@ -3,7 +3,7 @@
 # is there already. Usage: scripts/deps.sh [demo|test|bench]
 set -euo pipefail
 
-want=(busybox-static pkg-config libseccomp-dev gcc make tar gzip nftables)
+want=(busybox-static tini pkg-config libseccomp-dev gcc make tar gzip nftables)
 case ${1:-demo} in
   demo) want+=(debootstrap curl ca-certificates) ;;
   test) want+=(docker.io skopeo umoci iproute2 debootstrap curl ca-certificates docker-registry openssl) ;;

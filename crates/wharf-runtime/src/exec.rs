@@ -1,11 +1,16 @@
 //! `docker exec`: one more process in a running container's namespaces and
 //! cgroup, through libcontainer's tenant builder. Runs in the (single
-//! threaded) CLI process, whose stdio the new process inherits.
+//! threaded) CLI process. The process is described like the container's
+//! own (capabilities, rlimits, user, environment from its `config.json`),
+//! changed by the exec's flags. Without `-t` it inherits the CLI's stdio;
+//! with `-t` it gets a pty whose master the CLI relays to the user's
+//! terminal.
 
-use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
 
 use libcontainer::container::builder::ContainerBuilder;
+use libcontainer::oci_spec::runtime::{Process, Spec};
 use libcontainer::syscall::syscall::SyscallType;
 
 use crate::monitor::ContainerDir;
@@ -20,6 +25,12 @@ pub struct ExecRequest {
     pub workdir: Option<String>,
     pub user: Option<String>,
     pub detach: bool,
+    /// `-i`: the process reads our stdin (else it reads EOF).
+    pub interactive: bool,
+    /// `-t`: a pseudo-terminal.
+    pub tty: bool,
+    /// `--detach-keys` (docker's default when empty), with `-t`.
+    pub detach_keys: Vec<u8>,
 }
 
 fn dup<F: AsFd>(f: F) -> Result<OwnedFd, RuntimeError> {
@@ -28,28 +39,76 @@ fn dup<F: AsFd>(f: F) -> Result<OwnedFd, RuntimeError> {
         .map_err(|e| RuntimeError::io("duplicating stdio", e))
 }
 
+/// `KEY=VALUE` entries of `extra` replace those of `env` with the same key
+/// in place, or are appended (docker's ReplaceOrAppendEnvValues).
+fn replace_or_append(env: &mut Vec<String>, extra: &[String]) {
+    let key = |e: &str| e.split('=').next().unwrap_or_default().to_string();
+    for e in extra {
+        match env.iter_mut().find(|x| key(x) == key(e)) {
+            Some(x) => *x = e.clone(),
+            None => env.push(e.clone()),
+        }
+    }
+}
+
+/// The exec's process: the container's, with the exec's command, env,
+/// working directory, user and terminal.
+fn exec_process(dir: &ContainerDir, req: &ExecRequest) -> Result<Process, RuntimeError> {
+    let spec = Spec::load(dir.spec()).map_err(|e| {
+        RuntimeError::Unsupported(format!("reading the spec of container {}: {e}", dir.id))
+    })?;
+    let mut process = spec.process().clone().unwrap_or_default();
+    let mut env = process.env().clone().unwrap_or_default();
+    if req.tty {
+        replace_or_append(&mut env, &["TERM=xterm".to_string()]);
+    }
+    replace_or_append(&mut env, &req.env);
+    if let Some(u) = &req.user {
+        let u = resolve_user(&dir.rootfs(), u).map_err(|e| RuntimeError::Start {
+            message: e.to_string(),
+            code: 126,
+        })?;
+        let mut user = process.user().clone();
+        user.set_uid(u.uid)
+            .set_gid(u.gid)
+            .set_additional_gids(Some(u.supplementary_gids.clone()));
+        process.set_user(user);
+    }
+    if let Some(w) = &req.workdir {
+        process.set_cwd(PathBuf::from(w));
+    }
+    process
+        .set_args(Some(req.args.clone()))
+        .set_env(Some(env))
+        .set_terminal(Some(req.tty))
+        .set_console_size(None);
+    Ok(process)
+}
+
+/// Removes a file when dropped.
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn write_process(path: &Path, process: &Process) -> Result<TempFile, RuntimeError> {
+    let json = serde_json::to_vec(process).map_err(|e| RuntimeError::Unsupported(e.to_string()))?;
+    std::fs::write(path, json)
+        .map_err(|e| RuntimeError::io(format!("writing {}", path.display()), e))?;
+    Ok(TempFile(path.to_path_buf()))
+}
+
 /// Start the process; returns its exit code (0 at once with `detach`).
 pub fn exec(dir: &ContainerDir, req: &ExecRequest) -> Result<i32, RuntimeError> {
     // The new process is reparented to us when libcontainer's intermediate exits.
     // SAFETY: prctl with these arguments has no memory effects.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-    let env: HashMap<String, String> = req
-        .env
-        .iter()
-        .filter_map(|kv| {
-            kv.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-        })
-        .collect();
-    let user = req
-        .user
-        .as_deref()
-        .map(|u| resolve_user(&dir.rootfs(), u))
-        .transpose()
-        .map_err(|e| RuntimeError::Start {
-            message: e.to_string(),
-            code: 126,
-        })?;
+    let process = exec_process(dir, req)?;
+    let me = std::process::id();
+    let _process_file = write_process(&dir.path.join(format!("exec-{me}.json")), &process)?;
     // Docker reports every exec that cannot start as 126.
     let fail = |e: libcontainer::error::LibcontainerError| match crate::monitor::start_failure(
         e.to_string(),
@@ -60,26 +119,51 @@ pub fn exec(dir: &ContainerDir, req: &ExecRequest) -> Result<i32, RuntimeError> 
         },
         other => other,
     };
+    let window = req
+        .tty
+        .then(|| crate::term::window_size(1).or_else(|| crate::term::window_size(0)))
+        .flatten();
     let mut builder = ContainerBuilder::new(dir.id.clone(), SyscallType::default())
         .with_root_path(dir.runtime_state())
         .map_err(fail)?
-        .with_stdin(dup(std::io::stdin())?)
-        .with_stdout(dup(std::io::stdout())?)
-        .with_stderr(dup(std::io::stderr())?)
-        .as_tenant()
-        .with_container_args(req.args.clone())
-        .with_env(env)
-        .with_cwd(req.workdir.as_ref())
-        .with_detach(req.detach);
-    if let Some(u) = user {
+        .with_executor(crate::monitor::OrderedEnvExecutor { window });
+    let console_path = dir.path.join(format!("exec-{me}.sock"));
+    let console = if req.tty {
+        let listener = crate::monitor::console_socket(&console_path)?;
+        builder = builder.with_console_socket(Some(&console_path));
+        Some((listener, TempFile(console_path)))
+    } else {
+        let stdin = if req.interactive {
+            dup(std::io::stdin())?
+        } else {
+            // An empty pipe, closed at once: the process reads EOF.
+            let (r, _) = nix::unistd::pipe()
+                .map_err(|e| RuntimeError::io("creating stdin pipe", e.into()))?;
+            r
+        };
         builder = builder
-            .with_user(Some(u.uid))
-            .with_group(Some(u.gid))
-            .with_additional_gids(u.supplementary_gids.clone());
-    }
-    let pid = builder.build().map_err(fail)?;
+            .with_stdin(stdin)
+            .with_stdout(dup(std::io::stdout())?)
+            .with_stderr(dup(std::io::stderr())?);
+        None
+    };
+    let pid = builder
+        .as_tenant()
+        .with_process(Some(dir.path.join(format!("exec-{me}.json"))))
+        // libcontainer hands a pty out only to "detached" processes; we
+        // wait for it all the same.
+        .with_detach(req.detach || req.tty)
+        .build()
+        .map_err(fail)?
+        .as_raw();
+    let master = console
+        .map(|(listener, _file)| crate::monitor::receive_master(&listener))
+        .transpose()?;
     if req.detach {
         return Ok(0);
     }
-    Ok(crate::monitor::wait(pid.as_raw()))
+    match master {
+        Some(master) => crate::relay::exec_tty(master, pid, req),
+        None => Ok(crate::monitor::wait(pid)),
+    }
 }

@@ -9,15 +9,20 @@
 //!   records its exit (conmon's role),
 //! - [`logs`]: docker's json-file log format, written by the monitor and
 //!   read by `logs`,
+//! - [`exec`], [`attach`], [`relay`], [`term`]: `exec`, `attach`, and the user's terminal
+//!   relayed to a container's (`exec -t`, `attach`),
 //! - [`volume_mount`]: volumes with driver options, mounted while a
 //!   container uses them.
 
+pub mod attach;
 mod error;
 pub mod exec;
 pub mod logs;
 pub mod monitor;
+pub mod relay;
 pub mod rootfs;
 pub mod spec;
+pub mod term;
 pub mod volume_mount;
 
 pub use error::RuntimeError;

@@ -79,6 +79,8 @@ pub enum Command {
     Logs(LogsArgs),
     /// Execute a command in a running container
     Exec(ExecArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(AttachArgs),
     /// Rename a container
     Rename(RenameArgs),
     /// Pause all processes within one or more containers
@@ -565,6 +567,12 @@ pub struct RunArgs {
     /// Run container in background and print container ID
     #[arg(short, long)]
     pub detach: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long)]
+    pub detach_keys: Option<String>,
+    /// Proxy received signals to the process
+    #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub sig_proxy: bool,
     /// Automatically remove the container when it exits
     #[arg(long)]
     pub rm: bool,
@@ -697,6 +705,9 @@ pub struct StartArgs {
     /// Attach STDOUT/STDERR and forward signals
     #[arg(short, long)]
     pub attach: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long)]
+    pub detach_keys: Option<String>,
     /// Attach container's STDIN
     #[arg(short, long)]
     pub interactive: bool,
@@ -793,7 +804,24 @@ pub struct MonitorArgs {
     /// Copy the container's output to our stdout/stderr too
     #[arg(long)]
     pub attach: bool,
+    /// With --attach: the key sequence that detaches the CLI
+    #[arg(long)]
+    pub detach_keys: Option<String>,
     pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct AttachArgs {
+    /// Override the key sequence for detaching a container
+    #[arg(long)]
+    pub detach_keys: Option<String>,
+    /// Do not attach STDIN
+    #[arg(long)]
+    pub no_stdin: bool,
+    /// Proxy all received signals to the process
+    #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub sig_proxy: bool,
+    pub container: String,
 }
 
 #[derive(Args, Debug)]
@@ -801,6 +829,9 @@ pub struct ExecArgs {
     /// Detached mode: run command in the background
     #[arg(short, long)]
     pub detach: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long)]
+    pub detach_keys: Option<String>,
     /// Set environment variables
     #[arg(short, long = "env")]
     pub env: Vec<String>,

@@ -5,6 +5,7 @@
 //! `upper/`, `work/`, hostname/hosts/resolv.conf, the json-file log), and
 //! while it runs, a monitor process (`wharf monitor <id>`) that owns it.
 
+mod attached;
 pub(crate) mod copy;
 mod create;
 mod exec;
@@ -21,6 +22,7 @@ pub(crate) mod start;
 mod state;
 mod top;
 
+pub use attached::AttachOptions;
 pub use create::CreateRequest;
 pub(crate) use create::CGROUP_PARENT;
 pub use list::ContainerSummary;
@@ -29,5 +31,5 @@ pub(crate) use names::new_id;
 pub use network::{NetHooks, NetworkRequest};
 pub use ports::PortView;
 pub use snapshot::CommitRequest;
-pub use start::{ready_pipe, MonitorStdio, SpawnedMonitor, StartOutcome};
+pub use start::{ready_pipe, AttachIo, MonitorStdio, SpawnedMonitor, StartOutcome};
 pub use top::Usage;

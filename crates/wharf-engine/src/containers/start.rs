@@ -1,7 +1,7 @@
 //! `docker start` / the start half of `docker run`: spawn the monitor.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
@@ -12,10 +12,20 @@ use wharf_store::containers;
 use crate::{Engine, EngineError, EngineResult};
 
 /// A started container. With `attach`, the caller waits on `monitor`,
-/// whose exit code is the container's.
+/// whose exit code is the container's (see [`Engine::wait_attached`]).
 pub struct StartOutcome {
     pub id: String,
     pub monitor: Option<Child>,
+    /// The ready pipe, held while attached: the monitor lets go of our
+    /// terminal when it closes, and reports a detach on it.
+    pub lifeline: Option<File>,
+}
+
+/// How a CLI attaches to the container it starts.
+#[derive(Debug, Clone, Default)]
+pub struct AttachIo {
+    /// `--detach-keys` (docker's when unset).
+    pub detach_keys: Option<String>,
 }
 
 /// The fd the monitor finds its ready pipe on.
@@ -25,26 +35,31 @@ impl Engine {
     /// Start a created or exited container. `attach`: the monitor writes the
     /// container's output to our stdout/stderr (and feeds it our stdin when
     /// the container is interactive); otherwise it is fully detached.
-    pub fn start_container(&self, name: &str, attach: bool) -> EngineResult<StartOutcome> {
+    pub fn start_container(
+        &self,
+        name: &str,
+        attach: Option<&AttachIo>,
+    ) -> EngineResult<StartOutcome> {
         let c = self.refresh(self.find_container(name)?)?;
         if c.state == "running" {
             return Ok(StartOutcome {
                 id: c.id,
                 monitor: None,
+                lifeline: None,
             });
         }
         let _ = std::fs::remove_file(ContainerDir::new(self.store.root(), &c.id).stop_requested());
-        let stdio = if attach {
-            MonitorStdio::Inherit
-        } else {
-            MonitorStdio::Null
+        let stdio = match attach {
+            Some(a) => MonitorStdio::Inherit(a.clone()),
+            None => MonitorStdio::Null,
         };
         let mut spawned = self.spawn_monitor(&c.id, stdio)?;
         let line = match spawned.ready {
             Ok(()) => {
                 return Ok(StartOutcome {
                     id: c.id,
-                    monitor: attach.then_some(spawned.child),
+                    monitor: attach.is_some().then_some(spawned.child),
+                    lifeline: spawned.lifeline,
                 })
             }
             Err(line) => {
@@ -81,7 +96,7 @@ pub enum MonitorStdio {
     /// Fully detached.
     Null,
     /// Ours (an attached `run`/`start`).
-    Inherit,
+    Inherit(AttachIo),
     /// One pipe for both, which the caller reads (build steps).
     Piped,
 }
@@ -92,15 +107,22 @@ impl Engine {
     pub fn spawn_monitor(&self, id: &str, stdio: MonitorStdio) -> EngineResult<SpawnedMonitor> {
         let mut output = None;
         let (ready_r, ready_w) =
-            nix::unistd::pipe().map_err(|e| EngineError::io("creating ready pipe", e.into()))?;
+            // Close-on-exec: only the monitor's fd 3 (made by dup2) may
+            // outlive the exec, or the monitor would hold its own
+            // lifeline's read end and never see the CLI go.
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+                .map_err(|e| EngineError::io("creating ready pipe", e.into()))?;
         let mut cmd = Command::new(&self.monitor_exe);
         cmd.arg("--root")
             .arg(self.store.root())
             .arg("monitor")
             .arg(id);
         match stdio {
-            MonitorStdio::Inherit => {
+            MonitorStdio::Inherit(a) => {
                 cmd.arg("--attach");
+                if let Some(keys) = a.detach_keys {
+                    cmd.arg("--detach-keys").arg(keys);
+                }
             }
             MonitorStdio::Null => {
                 cmd.stdin(Stdio::null())
@@ -138,11 +160,9 @@ impl Engine {
             .map_err(|e| EngineError::io(format!("starting the monitor of {id}"), e))?;
         drop(cmd);
         drop(ready_w);
-        let mut line = String::new();
-        BufReader::new(File::from(ready_r))
-            .read_line(&mut line)
+        let mut ready = File::from(ready_r);
+        let line = read_line(&mut ready)
             .map_err(|e| EngineError::io("reading the monitor's answer", e))?;
-        let line = line.trim_end();
         Ok(SpawnedMonitor {
             child,
             output,
@@ -151,6 +171,7 @@ impl Engine {
             } else {
                 Err(line.to_string())
             },
+            lifeline: Some(ready),
         })
     }
 }
@@ -162,12 +183,34 @@ pub struct SpawnedMonitor {
     pub output: Option<std::io::PipeReader>,
     /// `Ok` once the container runs, else the `err <code> <message>` line.
     pub ready: Result<(), String>,
+    /// The ready pipe: an attached monitor writes to our terminal while
+    /// this stays open (and reports a detach on it).
+    pub lifeline: Option<File>,
+}
+
+/// One line from a pipe that may carry more lines later: byte by byte,
+/// so nothing after the newline is consumed.
+pub(crate) fn read_line(f: &mut File) -> std::io::Result<String> {
+    let mut line = Vec::new();
+    let mut b = [0u8; 1];
+    loop {
+        match f.read(&mut b) {
+            Ok(0) => break,
+            Ok(_) if b[0] == b'\n' => break,
+            Ok(_) => line.push(b[0]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(String::from_utf8_lossy(&line).into_owned())
 }
 
 /// The ready pipe handed to a monitor, if this process is one.
 pub fn ready_pipe() -> Option<File> {
     // SAFETY: fcntl on an fd we only probe.
     let valid = unsafe { libc::fcntl(READY_FD, libc::F_GETFD) } >= 0;
+    // SAFETY: as above; the container must not inherit it.
+    unsafe { libc::fcntl(READY_FD, libc::F_SETFD, libc::FD_CLOEXEC) };
     // SAFETY: the fd is open (checked) and owned by nobody else in this process.
     valid.then(|| File::from(unsafe { OwnedFd::from_raw_fd(READY_FD) }))
 }

@@ -4,6 +4,9 @@
 //! HashMap, so the container would see its variables in random order;
 //! docker keeps the spec's order (`env` prints them as `docker inspect`
 //! lists them). This one execs with `process.env` exactly as written.
+//! With a terminal it first gives the terminal the user's window size, so
+//! the command never sees a 0x0 terminal (the monitor or the CLI only gets
+//! the pty master once the process runs).
 
 use std::ffi::CString;
 
@@ -11,8 +14,11 @@ use libcontainer::oci_spec::runtime::Spec;
 use libcontainer::workload::default::DefaultExecutor;
 use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
 
-#[derive(Clone)]
-pub struct OrderedEnvExecutor;
+#[derive(Clone, Default)]
+pub struct OrderedEnvExecutor {
+    /// Set on the process's terminal (its stdin) before the exec.
+    pub window: Option<libc::winsize>,
+}
 
 fn cstrings(v: &[String]) -> Result<Vec<CString>, ExecutorError> {
     v.iter()
@@ -29,6 +35,9 @@ impl Executor for OrderedEnvExecutor {
             .filter(|a| !a.is_empty())
             .ok_or(ExecutorError::InvalidArg)?;
         let env = process.env().clone().unwrap_or_default();
+        if let Some(ws) = &self.window {
+            crate::term::set_window_size(0, ws);
+        }
         let argv = cstrings(args)?;
         let envp = cstrings(&env)?;
         // execvpe looks the program up in the PATH libcontainer already set.

@@ -1,18 +1,55 @@
-//! Copying the container's output into its log (and to an attached CLI).
+//! The monitor's I/O loop: the container's output to its json-file log,
+//! to the CLI that started it attached (`run`, `start -a`) and to `attach`
+//! clients; input from that CLI's terminal or from clients to the
+//! container; window sizes to its pty. One poll loop, one small buffer.
+//!
+//! The attached CLI keeps the read end of the ready pipe open while it
+//! waits. When it goes away (killed, or detached with ctrl-p ctrl-q, which
+//! the monitor reports on that pipe as `detach`), the monitor lets go of
+//! the user's terminal and the container runs on, logged and attachable.
 
+use std::fs::File;
 use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::Path;
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::Signal;
 
+use super::attach::{ClientInput, Server, STDERR, STDOUT};
 use super::process::Started;
 use crate::logs::{LogOptions, LogWriter, Stream};
+use crate::term::{self, DetachWatch, RawMode, Signals};
 
-/// Until both pipes reach EOF, move what arrives to the json-file log (if
-/// any: build steps have none) and, when `attach`, to our own
-/// stdout/stderr (the CLI's).
-pub fn copy_output(started: &mut Started, log_path: Option<&Path>, attach: bool) {
+/// The CLI the monitor was started for (`--attach`).
+pub struct Attached {
+    /// The ready pipe, kept: an error on it means the CLI is gone.
+    pub lifeline: Option<File>,
+    /// Relay the CLI's stdin to the container's terminal (`-it`).
+    pub tty_input: bool,
+    pub detach_keys: Vec<u8>,
+}
+
+/// The user's terminal while attached: raw mode and SIGWINCH.
+struct Terminal {
+    _raw: RawMode,
+    winch: Option<Signals>,
+    watch: DetachWatch,
+}
+
+#[derive(Clone, Copy)]
+enum Source {
+    Out,
+    Err,
+    Stdin,
+    Lifeline,
+    Winch,
+    Listener,
+    Client(usize),
+}
+
+/// Until the container's output ends, move it where it goes.
+pub fn copy_output(started: &mut Started, log_path: Option<&Path>, mut attached: Option<Attached>) {
     let mut log = match log_path.map(|p| LogWriter::open(p, LogOptions::default())) {
         Some(Ok(l)) => Some(l),
         Some(Err(e)) => {
@@ -21,109 +58,194 @@ pub fn copy_output(started: &mut Started, log_path: Option<&Path>, attach: bool)
         }
         None => None,
     };
-    let mut buf = vec![0u8; 64 * 1024];
-    // With a tty the user's keystrokes go to the container's terminal.
-    let relay_input = attach && started.tty.is_some();
-    let _raw = relay_input.then(super::tty::RawMode::enable);
-    let stdin = std::io::stdin();
-    let mut open = [true, true, relay_input];
+    let mut terminal = attached
+        .as_ref()
+        .filter(|a| a.tty_input && started.tty.is_some())
+        .map(|a| Terminal {
+            _raw: RawMode::enable(),
+            winch: Signals::new(&[Signal::SIGWINCH]).ok(),
+            watch: DetachWatch::new(a.detach_keys.clone()),
+        });
+    let mut server = started.attach.take().map(Server::new);
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut forward = Vec::new();
+    let mut open = [true, true];
     while open[0] || open[1] {
-        let mut fds = Vec::new();
-        let mut which = Vec::new();
-        for (i, fd) in [
-            started.stdout.as_fd(),
-            started.stderr.as_fd(),
-            stdin.as_fd(),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            if open[i] {
-                fds.push(PollFd::new(fd, PollFlags::POLLIN));
-                which.push(i);
+        let mut set: Vec<(Source, BorrowedFd)> = Vec::with_capacity(8);
+        if open[0] {
+            set.push((Source::Out, started.stdout.as_fd()));
+        }
+        if open[1] {
+            set.push((Source::Err, started.stderr.as_fd()));
+        }
+        let stdin = std::io::stdin();
+        if let Some(t) = &terminal {
+            set.push((Source::Stdin, stdin.as_fd()));
+            if let Some(w) = &t.winch {
+                set.push((Source::Winch, w.as_fd()));
             }
         }
+        if let Some(l) = attached.as_ref().and_then(|a| a.lifeline.as_ref()) {
+            set.push((Source::Lifeline, l.as_fd()));
+        }
+        if let Some(s) = &server {
+            for (i, fd) in s.fds().into_iter().enumerate() {
+                let src = if i == 0 {
+                    Source::Listener
+                } else {
+                    Source::Client(i - 1)
+                };
+                set.push((src, fd));
+            }
+        }
+        let mut fds: Vec<PollFd> = set
+            .iter()
+            .map(|(_, fd)| PollFd::new(*fd, PollFlags::POLLIN))
+            .collect();
         match poll(&mut fds, PollTimeout::NONE) {
-            Ok(_) => {}
-            Err(nix::errno::Errno::EINTR) => continue,
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
             Err(e) => {
                 tracing::error!(error = %e, "poll");
                 return;
             }
         }
-        let ready: Vec<(usize, bool)> = fds
+        let mut ready: Vec<Source> = fds
             .iter()
-            .zip(&which)
-            .map(|(p, i)| (*i, p.revents().is_some_and(|r| !r.is_empty())))
+            .zip(&set)
+            .filter(|(p, _)| p.revents().is_some_and(|r| !r.is_empty()))
+            .map(|(_, (s, _))| *s)
             .collect();
         drop(fds);
-        for (i, is_ready) in ready {
-            if !is_ready {
-                continue;
-            }
-            let fd = match i {
-                0 => started.stdout.as_raw_fd(),
-                1 => started.stderr.as_raw_fd(),
-                _ => 0,
-            };
-            let n = match nix::unistd::read(fd, &mut buf) {
-                Ok(0) => {
-                    open[i] = false;
-                    continue;
-                }
-                Ok(n) => n,
-                Err(nix::errno::Errno::EINTR) | Err(nix::errno::Errno::EAGAIN) => continue,
-                // A pty master reads EIO once the container side is gone.
-                Err(_) => {
-                    open[i] = false;
-                    continue;
-                }
-            };
-            let data = &buf[..n];
-            if i == 2 {
-                if let Some(master) = &started.tty {
-                    if write_all(master.as_raw_fd(), data).is_err() {
-                        open[2] = false;
+        drop(set);
+        // Output in the order it was polled (stdout first, as it was
+        // written); clients, numbered by position, from the last, so one
+        // leaving does not renumber those still to serve.
+        let first_client = ready
+            .iter()
+            .position(|s| matches!(s, Source::Client(_)))
+            .unwrap_or(ready.len());
+        ready[first_client..].reverse();
+        for src in ready {
+            match src {
+                Source::Out | Source::Err => {
+                    let (i, fd) = match src {
+                        Source::Out => (0, started.stdout.as_raw_fd()),
+                        _ => (1, started.stderr.as_raw_fd()),
+                    };
+                    let n = match nix::unistd::read(fd, &mut buf) {
+                        Ok(n) => n,
+                        Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => continue,
+                        // A pty master reads EIO once the container side is gone.
+                        Err(_) => 0,
+                    };
+                    if n == 0 {
+                        open[i] = false;
+                        continue;
+                    }
+                    let data = &buf[..n];
+                    let stream = if i == 0 {
+                        Stream::Stdout
+                    } else {
+                        Stream::Stderr
+                    };
+                    if let Some(l) = log.as_mut() {
+                        if let Err(e) = l.write(stream, data) {
+                            tracing::error!(error = %e, "writing the container log");
+                        }
+                    }
+                    if attached.is_some() {
+                        // The CLI may have gone away; the container keeps running.
+                        let _ = if i == 0 {
+                            let mut out = std::io::stdout();
+                            out.write_all(data).and_then(|_| out.flush())
+                        } else {
+                            std::io::stderr().write_all(data)
+                        };
+                    }
+                    if let Some(s) = server.as_mut() {
+                        s.broadcast(if i == 0 { STDOUT } else { STDERR }, data);
                     }
                 }
-                continue;
-            }
-            let stream = if i == 0 {
-                Stream::Stdout
-            } else {
-                Stream::Stderr
-            };
-            if let Some(l) = log.as_mut() {
-                if let Err(e) = l.write(stream, data) {
-                    tracing::error!(error = %e, "writing the container log");
+                Source::Stdin => {
+                    let n = match nix::unistd::read(0, &mut buf) {
+                        Ok(n) => n,
+                        Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => continue,
+                        Err(_) => 0,
+                    };
+                    let Some(t) = terminal.as_mut() else { continue };
+                    forward.clear();
+                    let detached = n == 0 || t.watch.feed(&buf[..n], &mut forward);
+                    to_container(started, &forward);
+                    if detached {
+                        if let Some(l) = attached.as_mut().and_then(|a| a.lifeline.as_mut()) {
+                            let _ = l.write_all(b"detach\n");
+                        }
+                        let_go(&mut attached, &mut terminal);
+                    }
                 }
-            }
-            if attach {
-                // The CLI may have gone away; the container keeps running.
-                let _ = if i == 0 {
-                    std::io::stdout()
-                        .write_all(data)
-                        .and_then(|_| std::io::stdout().flush())
-                } else {
-                    std::io::stderr().write_all(data)
-                };
+                Source::Winch => {
+                    if let Some(w) = terminal.as_mut().and_then(|t| t.winch.as_mut()) {
+                        w.pending();
+                    }
+                    if let Some(m) = &started.tty {
+                        super::tty::copy_size(m);
+                    }
+                }
+                Source::Lifeline => let_go(&mut attached, &mut terminal),
+                Source::Listener => {
+                    if let Some(s) = server.as_mut() {
+                        s.accept();
+                    }
+                }
+                Source::Client(i) => {
+                    let Some(s) = server.as_mut() else { continue };
+                    s.read_client(i, &mut buf, &mut |input| match input {
+                        ClientInput::Stdin(d) => to_container(started, d),
+                        ClientInput::Resize(ws) => {
+                            if let Some(m) = &started.tty {
+                                term::set_window_size(m.as_raw_fd(), &ws);
+                            }
+                        }
+                    });
+                }
             }
         }
     }
     if let Some(l) = log.as_mut() {
         let _ = l.flush_partial();
     }
+    if let Some(s) = server.as_mut() {
+        s.close_all();
+    }
 }
 
-fn write_all(fd: std::os::fd::RawFd, mut data: &[u8]) -> nix::Result<()> {
-    // SAFETY: fd stays open for the duration of this call (owned by `Started`).
-    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
-    while !data.is_empty() {
-        match nix::unistd::write(fd, data) {
-            Ok(n) => data = &data[n..],
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(e),
+/// Input for the container: its terminal, or its stdin pipe (`-i` without
+/// a CLI attached).
+fn to_container(started: &Started, data: &[u8]) {
+    if data.is_empty() {
+        return;
+    }
+    let fd = match (&started.tty, &started.stdin) {
+        (Some(m), _) => m.as_fd(),
+        (None, Some(w)) => w.as_fd(),
+        _ => return,
+    };
+    let _ = term::write_all(fd, data);
+}
+
+/// The attached CLI is gone: give its terminal back (mode restored, not
+/// held open by us) and carry on for the log and attach clients.
+fn let_go(attached: &mut Option<Attached>, terminal: &mut Option<Terminal>) {
+    *terminal = None;
+    *attached = None;
+    if let Ok(null) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
+        for fd in 0..3 {
+            // SAFETY: dup2 onto our own stdio descriptors.
+            unsafe { libc::dup2(null.as_raw_fd(), fd) };
         }
     }
-    Ok(())
 }

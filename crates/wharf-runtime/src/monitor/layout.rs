@@ -56,6 +56,10 @@ impl ContainerDir {
     pub fn stop_requested(&self) -> PathBuf {
         self.path.join("stop-requested")
     }
+    /// Where the monitor serves `attach` while the container runs.
+    pub fn attach_socket(&self) -> PathBuf {
+        self.path.join("attach.sock")
+    }
     pub fn monitor_config(&self) -> PathBuf {
         self.path.join("monitor.json")
     }

@@ -6,9 +6,11 @@
 //! the rootfs, starts the container with pipes as stdio (never /dev/null:
 //! libcontainer reopens stdio), tells the CLI through a ready pipe whether
 //! the start worked, copies output into the json-file log (and to its own
-//! stdout/stderr when the CLI attached), reaps the exit status into the
-//! database and tears down (cgroup, mount, and everything for `--rm`).
+//! stdout/stderr when the CLI attached, and to `attach` clients on
+//! `attach.sock`), reaps the exit status into the database and tears down
+//! (cgroup, mount, and everything for `--rm`).
 
+pub(crate) mod attach;
 mod executor;
 mod io;
 mod layout;
@@ -24,10 +26,12 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use wharf_store::{containers, Store};
 
+pub(crate) use executor::OrderedEnvExecutor;
 pub use layout::ContainerDir;
 pub(crate) use process::start_failure;
 pub use process::wait;
 pub use restart::RestartPolicy;
+pub(crate) use tty::{console_socket, receive_master};
 
 /// What the engine does around each start of the container, in the
 /// monitor: bring its network up before (and say which namespace it
@@ -99,7 +103,7 @@ fn now() -> String {
 pub fn run(
     store: &Store,
     id: &str,
-    attach: bool,
+    attach: Option<&str>,
     mut ready: Option<File>,
     hooks: &dyn MonitorHooks,
 ) -> i32 {
@@ -114,6 +118,7 @@ pub fn run(
             return 125;
         }
     };
+    process::set_attached(attach.is_some());
     let mut restarts = 0;
     let code = loop {
         let started = hooks
@@ -161,10 +166,16 @@ pub fn run(
                     }
                 }
                 report(&mut ready, "ok");
+                let attached = attach.map(|keys| io::Attached {
+                    lifeline: ready.take(),
+                    tty_input: config.options.interactive,
+                    detach_keys: crate::term::parse_detach_keys(keys)
+                        .unwrap_or_else(|_| crate::term::DEFAULT_DETACH_KEYS.to_vec()),
+                });
                 drop(ready.take());
                 memory::shed_startup_memory();
                 let log = dir.log();
-                io::copy_output(&mut started, (!config.ephemeral).then_some(&*log), attach);
+                io::copy_output(&mut started, (!config.ephemeral).then_some(&*log), attached);
                 let code = process::wait_reaping(started.pid);
                 process::teardown(&dir, Some(started.container));
                 hooks.after_stop(&dir);

@@ -1,6 +1,7 @@
 //! Starting, reaping and tearing down the container through libcontainer.
 
 use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::container::Container;
@@ -13,6 +14,13 @@ use crate::rootfs::{mount_overlay, unmount};
 use crate::spec::{build_spec, ensure_working_dir, HostInfo, SpecInput};
 use crate::RuntimeError;
 
+/// Whether a CLI is attached to this monitor (its stdio is the CLI's).
+static ATTACHED: AtomicBool = AtomicBool::new(false);
+
+pub(super) fn set_attached(attached: bool) {
+    ATTACHED.store(attached, Ordering::Relaxed);
+}
+
 /// A started container and the read ends of its output pipes.
 pub struct Started {
     pub pid: i32,
@@ -21,6 +29,11 @@ pub struct Started {
     pub stderr: OwnedFd,
     /// With `-t`: the pty master, which also takes our stdin.
     pub tty: Option<OwnedFd>,
+    /// With `-i` and no CLI attached: the write end of the container's
+    /// stdin, for `attach` clients.
+    pub stdin: Option<OwnedFd>,
+    /// `attach.sock`, listening (not for build steps).
+    pub attach: Option<std::os::unix::net::UnixListener>,
 }
 
 /// Docker's exit code and message for a start failure, from libcontainer's.
@@ -64,15 +77,26 @@ pub fn start(dir: &ContainerDir, config: &MonitorConfig) -> Result<Started, Runt
     let tty = config.options.tty;
     let (out_r, out_w) = pipe().map_err(|e| RuntimeError::io("creating stdout pipe", e.into()))?;
     let (err_r, err_w) = pipe().map_err(|e| RuntimeError::io("creating stderr pipe", e.into()))?;
-    let stdin: OwnedFd = if config.options.interactive && !tty {
+    let mut stdin_w = None;
+    let stdin: OwnedFd = if config.options.interactive && !tty && ATTACHED.load(Ordering::Relaxed) {
         std::io::stdin()
             .as_fd_owned()
             .map_err(|e| RuntimeError::io("duplicating stdin", e))?
+    } else if config.options.interactive && !tty {
+        // Kept open for `attach`, as docker keeps a `-di` container's stdin.
+        let (r, w) = pipe().map_err(|e| RuntimeError::io("creating stdin pipe", e.into()))?;
+        stdin_w = Some(w);
+        r
     } else {
         // An empty pipe, closed at once: the container reads EOF.
         let (r, w) = pipe().map_err(|e| RuntimeError::io("creating stdin pipe", e.into()))?;
         drop(w);
         r
+    };
+    let attach = if config.ephemeral {
+        None
+    } else {
+        Some(super::attach::listen(&dir.attach_socket())?)
     };
     let console = if tty {
         Some(super::tty::console_socket(&dir.path.join("console.sock"))?)
@@ -82,7 +106,9 @@ pub fn start(dir: &ContainerDir, config: &MonitorConfig) -> Result<Started, Runt
     let mut builder = ContainerBuilder::new(dir.id.clone(), SyscallType::default())
         .with_root_path(dir.runtime_state())
         .map_err(|e| start_failure(e.to_string()))?
-        .with_executor(super::executor::OrderedEnvExecutor);
+        .with_executor(super::executor::OrderedEnvExecutor {
+            window: tty.then(|| crate::term::window_size(1)).flatten(),
+        });
     if console.is_some() {
         builder = builder.with_console_socket(Some(dir.path.join("console.sock")));
         drop((stdin, out_w, err_w));
@@ -126,6 +152,8 @@ pub fn start(dir: &ContainerDir, config: &MonitorConfig) -> Result<Started, Runt
         stdout,
         stderr: err_r,
         tty,
+        stdin: stdin_w,
+        attach,
     })
 }
 
@@ -213,6 +241,7 @@ pub fn teardown(dir: &ContainerDir, container: Option<Container>) {
         }
     }
     let _ = std::fs::remove_dir_all(dir.runtime_state());
+    let _ = std::fs::remove_file(dir.attach_socket());
     remove_leftover_cgroups(&dir.id);
     if let Err(e) = unmount(&dir.rootfs()) {
         tracing::warn!(error = %e, "unmounting rootfs");

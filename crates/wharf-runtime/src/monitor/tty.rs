@@ -11,7 +11,6 @@ use std::os::unix::net::UnixListener;
 use std::path::Path;
 
 use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
-use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg, Termios};
 
 use crate::RuntimeError;
 
@@ -69,37 +68,7 @@ pub fn receive_master(listener: &UnixListener) -> Result<OwnedFd, RuntimeError> 
 
 /// Give the container's terminal the size of ours (stdout), if ours is one.
 pub fn copy_size(master: &OwnedFd) {
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    // SAFETY: TIOCGWINSZ/TIOCSWINSZ read or write one winsize struct.
-    unsafe {
-        if libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) == 0 {
-            libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws);
-        }
-    }
-}
-
-/// Our stdin in raw mode until dropped (when it is a terminal).
-pub struct RawMode {
-    saved: Option<Termios>,
-}
-
-impl RawMode {
-    pub fn enable() -> RawMode {
-        let stdin = std::io::stdin();
-        let saved = tcgetattr(&stdin).ok();
-        if let Some(t) = &saved {
-            let mut raw = t.clone();
-            cfmakeraw(&mut raw);
-            let _ = tcsetattr(&stdin, SetArg::TCSANOW, &raw);
-        }
-        RawMode { saved }
-    }
-}
-
-impl Drop for RawMode {
-    fn drop(&mut self) {
-        if let Some(t) = &self.saved {
-            let _ = tcsetattr(std::io::stdin(), SetArg::TCSANOW, t);
-        }
+    if let Some(ws) = crate::term::window_size(1) {
+        crate::term::set_window_size(master.as_raw_fd(), &ws);
     }
 }

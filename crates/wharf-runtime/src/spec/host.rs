@@ -178,7 +178,8 @@ fn detect_net_sysctls() -> Vec<(String, String)> {
 }
 
 /// Docker's lookup of `docker-init` (PATH, then its libexec dirs), then tini
-/// (docker-init is tini).
+/// (docker-init is tini). Only a static binary can run in any image: a
+/// dynamically linked one (Debian's plain `tini`) is passed over.
 fn find_init_binary() -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
@@ -193,7 +194,36 @@ fn find_init_binary() -> Option<PathBuf> {
     ["docker-init", "tini-static", "tini"]
         .iter()
         .flat_map(|name| dirs.iter().map(move |d| d.join(name)))
-        .find(|p| is_executable(p))
+        .find(|p| is_executable(p) && is_static_elf(p))
+}
+
+/// An ELF executable without a program interpreter (PT_INTERP).
+fn is_static_elf(path: &Path) -> bool {
+    let Ok(bytes) = fs::read(path) else {
+        return false;
+    };
+    let u16_at = |o: usize| {
+        bytes
+            .get(o..o + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    };
+    let u64_at = |o: usize| {
+        bytes
+            .get(o..o + 8)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+    };
+    // 64-bit little-endian ELF only (the architectures wharf runs on).
+    if bytes.get(..6) != Some(b"\x7fELF\x02\x01") {
+        return false;
+    }
+    let (Some(phoff), Some(phentsize), Some(phnum)) = (u64_at(0x20), u16_at(0x36), u16_at(0x38))
+    else {
+        return false;
+    };
+    (0..phnum as usize).all(|i| {
+        let at = phoff as usize + i * phentsize as usize;
+        bytes.get(at..at + 4) != Some(&3u32.to_le_bytes()[..])
+    })
 }
 
 fn is_executable(path: &Path) -> bool {
@@ -212,6 +242,13 @@ mod tests {
         assert_eq!(parse_kernel_version("4.8"), Some((4, 8)));
         assert_eq!(parse_kernel_version("3.12-rc5"), Some((3, 12)));
         assert_eq!(parse_kernel_version("garbage"), None);
+    }
+
+    #[test]
+    fn only_static_binaries_serve_as_init() {
+        assert!(!is_static_elf(Path::new("/bin/sh")), "dash is dynamic");
+        assert!(is_static_elf(Path::new("/bin/busybox")), "busybox-static");
+        assert!(!is_static_elf(Path::new("/etc/passwd")));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use chrono::Utc;
 use serde_json::json;
-use wharf_engine::containers::{CreateRequest, NetworkRequest};
+use wharf_engine::containers::{AttachIo, AttachOptions, CreateRequest, NetworkRequest};
 use wharf_engine::registry::PullPolicy;
 use wharf_engine::volumes::MountRequest;
 use wharf_engine::{Engine, EngineError};
@@ -146,18 +146,24 @@ fn ensure_image(engine: &Engine, a: &RunArgs) -> anyhow::Result<()> {
 }
 
 pub fn run(engine: &Engine, a: RunArgs) -> anyhow::Result<ExitCode> {
+    if !a.detach {
+        check_tty(a.interactive, a.tty)?;
+    }
     let req = create_request(&a)?;
     ensure_image(engine, &a)?;
     let id = engine.create_container(&req)?;
+    let attach = AttachIo {
+        detach_keys: a.detach_keys.clone(),
+    };
     let started = engine
-        .start_container(&id, !a.detach)
+        .start_container(&id, (!a.detach).then_some(&attach))
         .map_err(start_error)?;
     if a.detach {
         println!("{id}");
         return Ok(ExitCode::SUCCESS);
     }
-    let status = started.monitor.map(|mut m| m.wait()).transpose()?;
-    let code = status.and_then(|s| s.code()).unwrap_or(0);
+    // Detaching (ctrl-p ctrl-q) leaves `run` with 0, as docker's does.
+    let code = engine.wait_attached(started, a.sig_proxy)?.unwrap_or(0);
     Ok(ExitCode::from(code as u8))
 }
 
@@ -176,14 +182,20 @@ pub fn start(engine: &Engine, a: StartArgs) -> anyhow::Result<ExitCode> {
         ));
     }
     let mut last = 0;
+    let attach = AttachIo {
+        detach_keys: a.detach_keys.clone(),
+    };
     for name in &a.containers {
         let started = engine
-            .start_container(name, a.attach)
+            .start_container(name, a.attach.then_some(&attach))
             .map_err(start_error)?;
-        match started.monitor {
-            Some(mut m) => last = m.wait()?.code().unwrap_or(0),
-            None => println!("{name}"),
+        if started.monitor.is_none() {
+            println!("{name}");
+            continue;
         }
+        // docker's `start -a` proxies signals to containers without a terminal.
+        let tty = engine.container_has_tty(&started.id);
+        last = engine.wait_attached(started, !tty)?.unwrap_or(0);
     }
     Ok(ExitCode::from(last as u8))
 }
@@ -346,8 +358,28 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
 /// The hidden `wharf monitor <id>`: runs until the container exits.
 pub fn monitor(engine: &Engine, a: MonitorArgs) -> anyhow::Result<ExitCode> {
     let ready = wharf_engine::containers::ready_pipe();
+    let keys = a.detach_keys.as_deref().unwrap_or("ctrl-p,ctrl-q");
     let hooks = engine.monitor_hooks();
-    let code = wharf_runtime::monitor::run(engine.store(), &a.id, a.attach, ready, &hooks);
+    let code = wharf_runtime::monitor::run(
+        engine.store(),
+        &a.id,
+        a.attach.then_some(keys),
+        ready,
+        &hooks,
+    );
+    Ok(ExitCode::from(code as u8))
+}
+
+/// `docker attach`: exits with the container's code once it stops.
+pub fn attach(engine: &Engine, a: crate::cli::AttachArgs) -> anyhow::Result<ExitCode> {
+    let opts = AttachOptions {
+        stdin: !a.no_stdin,
+        sig_proxy: a.sig_proxy,
+        detach_keys: detach_keys(a.detach_keys.as_deref()),
+    };
+    let code = engine
+        .attach_container(&a.container, &opts)
+        .map_err(start_error)?;
     Ok(ExitCode::from(code as u8))
 }
 
@@ -390,10 +422,31 @@ pub fn logs(engine: &Engine, a: crate::cli::LogsArgs) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
+/// Docker's check before attaching a terminal: typing into a container's
+/// terminal needs one of ours.
+fn check_tty(interactive: bool, tty: bool) -> anyhow::Result<()> {
+    if interactive && tty && !wharf_runtime::term::is_terminal(0) {
+        return Err(fail_with("the input device is not a TTY", 1));
+    }
+    Ok(())
+}
+
+/// `--detach-keys`, docker's default when missing or invalid (with a warning).
+fn detach_keys(flag: Option<&str>) -> Vec<u8> {
+    match flag.map(wharf_runtime::term::parse_detach_keys) {
+        Some(Ok(keys)) => keys,
+        Some(Err(e)) => {
+            eprintln!("WARNING: invalid detach escape keys, using default: {e}");
+            wharf_runtime::term::DEFAULT_DETACH_KEYS.to_vec()
+        }
+        None => wharf_runtime::term::DEFAULT_DETACH_KEYS.to_vec(),
+    }
+}
+
 /// `docker exec`: exits with the process's code.
 pub fn exec(engine: &Engine, a: crate::cli::ExecArgs) -> anyhow::Result<ExitCode> {
-    if a.tty {
-        return Err(fail("-t (pseudo-TTY) is not supported yet"));
+    if !a.detach {
+        check_tty(a.interactive, a.tty)?;
     }
     let mut env = Vec::new();
     for e in &a.env {
@@ -412,6 +465,9 @@ pub fn exec(engine: &Engine, a: crate::cli::ExecArgs) -> anyhow::Result<ExitCode
         workdir: a.workdir.clone(),
         user: a.user.clone(),
         detach: a.detach,
+        interactive: a.interactive,
+        tty: a.tty,
+        detach_keys: detach_keys(a.detach_keys.as_deref()),
     };
     let code = engine
         .exec_container(&a.container, &req)

@@ -60,6 +60,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Wait(a) => containers::wait(&engine, a),
         Command::Logs(a) => containers::logs(&engine, a),
         Command::Exec(a) => containers::exec(&engine, a),
+        Command::Attach(a) => containers::attach(&engine, a),
         Command::Rename(a) => containers::rename(&engine, a),
         Command::Pause(a) => containers::pause(&engine, a, true),
         Command::Unpause(a) => containers::pause(&engine, a, false),

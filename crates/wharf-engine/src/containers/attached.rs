@@ -1,0 +1,147 @@
+//! Being attached to a container: waiting on the monitor an attached
+//! `run`/`start -a` spawned (handing it window-size changes, forwarding
+//! signals with `--sig-proxy`, noticing a detach), and `docker attach`.
+
+use std::os::fd::AsFd;
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use wharf_runtime::attach::AttachRequest;
+use wharf_runtime::monitor::ContainerDir;
+use wharf_runtime::relay::RelayEnd;
+use wharf_runtime::term::{self, Signals, PROXIED_SIGNALS};
+
+use super::start::{read_line, StartOutcome};
+use crate::{Engine, EngineError, EngineResult};
+
+/// `docker attach`'s flags.
+#[derive(Debug, Clone)]
+pub struct AttachOptions {
+    /// Send our stdin (unless `--no-stdin`), when the container has `-i`.
+    pub stdin: bool,
+    pub sig_proxy: bool,
+    /// `--detach-keys`, parsed.
+    pub detach_keys: Vec<u8>,
+}
+
+fn start_error(message: &str, code: i32) -> EngineError {
+    EngineError::Start {
+        message: message.to_string(),
+        code,
+    }
+}
+
+impl Engine {
+    /// Hand a signal the CLI received to the container (`--sig-proxy`).
+    fn proxy_signal(&self, id: &str, sig: Signal) {
+        if let Err(e) = self.kill_container(id, Some(sig.as_str())) {
+            tracing::debug!(error = %e, "forwarding {sig}");
+        }
+    }
+
+    /// Wait for the monitor of an attached start: the container's exit
+    /// code, or `None` when the user detached (the container runs on).
+    pub fn wait_attached(
+        &self,
+        started: StartOutcome,
+        sig_proxy: bool,
+    ) -> EngineResult<Option<i32>> {
+        let Some(mut monitor) = started.monitor else {
+            return Ok(Some(0));
+        };
+        let mut wanted = vec![Signal::SIGCHLD, Signal::SIGWINCH];
+        if sig_proxy {
+            wanted.extend_from_slice(PROXIED_SIGNALS);
+        }
+        // Blocked only now: the monitor, already running, keeps its own mask.
+        let mut signals =
+            Signals::new(&wanted).map_err(|e| EngineError::io("watching signals", e.into()))?;
+        let mut lifeline = started.lifeline;
+        loop {
+            if let Some(status) = monitor
+                .try_wait()
+                .map_err(|e| EngineError::io("waiting for the monitor", e))?
+            {
+                return Ok(Some(status.code().unwrap_or(137)));
+            }
+            let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+            if let Some(l) = &lifeline {
+                fds.push(PollFd::new(l.as_fd(), PollFlags::POLLIN));
+            }
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(EngineError::io("poll", e.into())),
+            }
+            let told = fds
+                .get(1)
+                .is_some_and(|p| p.revents().is_some_and(|r| !r.is_empty()));
+            drop(fds);
+            for s in signals.pending() {
+                match s {
+                    Signal::SIGCHLD => {}
+                    Signal::SIGWINCH => {
+                        let _ = kill(Pid::from_raw(monitor.id() as i32), Signal::SIGWINCH);
+                    }
+                    other => self.proxy_signal(&started.id, other),
+                }
+            }
+            if told {
+                let line = lifeline.as_mut().map(read_line).transpose();
+                match line.ok().flatten().as_deref() {
+                    Some("detach") => return Ok(None),
+                    // The monitor is finishing: SIGCHLD follows.
+                    _ => lifeline = None,
+                }
+            }
+        }
+    }
+
+    /// Whether the container was made with `-t`.
+    pub fn container_has_tty(&self, id: &str) -> bool {
+        self.monitor_config(id).is_ok_and(|c| c.options.tty)
+    }
+
+    /// `docker attach`: the container's exit code once its output ends.
+    pub fn attach_container(&self, name: &str, opts: &AttachOptions) -> EngineResult<i32> {
+        let c = self.refresh(self.find_container(name)?)?;
+        if c.state != "running" {
+            return Err(start_error(
+                "You cannot attach to a stopped container, start it first",
+                1,
+            ));
+        }
+        if c.paused {
+            return Err(start_error(
+                "You cannot attach to a paused container, unpause it first",
+                1,
+            ));
+        }
+        let config = self.monitor_config(&c.id)?;
+        let (tty, interactive) = (config.options.tty, config.options.interactive);
+        let stdin = opts.stdin && interactive;
+        if stdin && tty && !term::is_terminal(0) {
+            return Err(start_error("the input device is not a TTY", 1));
+        }
+        // docker proxies signals only to containers without a terminal
+        // (with one, Ctrl-C is a keystroke for it).
+        let proxied = if opts.sig_proxy && !tty {
+            PROXIED_SIGNALS.to_vec()
+        } else {
+            Vec::new()
+        };
+        let req = AttachRequest {
+            tty,
+            stdin,
+            detach_keys: opts.detach_keys.clone(),
+            proxied,
+        };
+        let dir = ContainerDir::new(self.store.root(), &c.id);
+        let end = wharf_runtime::attach::attach(&dir, &req, &mut |s| self.proxy_signal(&c.id, s))
+            .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        if end == RelayEnd::Detached {
+            return Err(start_error("read escape sequence", 1));
+        }
+        self.wait_container(&c.id)
+    }
+}
