@@ -49,6 +49,11 @@ stop_rm() { # TOOL: a container that exits on SIGTERM, stopped and removed
   median "${t[@]}"
 }
 
+# docker keeps docker0 up between containers; wharf brings a root's default
+# bridge up with its first container and down with its last. One idle
+# container keeps it up, so both engines run on a warm bridge.
+"$WHARF" run -d --name bench-keepalive "$IMG" sleep 100000 >/dev/null
+
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), runs: $RUNS" >&2
 for tool in docker wharf; do
   bin=$DOCKER; [[ $tool == wharf ]] && bin=$WHARF
