@@ -40,9 +40,12 @@ run_echo() { # TOOL
   median "${t[@]}"
 }
 stop_rm() { # TOOL: a container that exits on SIGTERM, stopped and removed
+  # `wait` returns as soon as the trapped signal arrives (a foreground
+  # `sleep` would hold the trap back until it ends: that delay, up to the
+  # sleep's length, would be the workload's, not the engine's).
   local t=() i s id
   for i in $(seq "$RUNS"); do
-    id=$("$1" run -d "$IMG" sh -c 'trap "exit 0" TERM; while true; do sleep 0.05; done')
+    id=$("$1" run -d "$IMG" sh -c 'trap "exit 0" TERM; sleep 100000 & wait')
     sleep 0.2
     s=$(now); "$1" stop "$id" >/dev/null; "$1" rm "$id" >/dev/null; t+=($(( ($(now) - s) / 1000 )))
   done
@@ -61,12 +64,15 @@ for tool in docker wharf; do
   res[stop.$tool]=$(stop_rm "$bin")
 done
 
-# Memory of the per-container process: wharf's monitor vs containerd-shim.
+# Memory of the per-container process once the container is idle (after a
+# second): wharf's monitor vs containerd-shim.
 id=$("$WHARF" run -d "$IMG" sleep 1000)
+sleep 1
 mon=$(pgrep -f "monitor $id" | head -1)
 w_rss=$(awk '/VmRSS/ {print $2}' "/proc/$mon/status")
 "$WHARF" rm -f "$id" >/dev/null
 did=$("$DOCKER" run -d "$IMG" sleep 1000)
+sleep 1
 shim=$(pgrep -f "containerd-shim.*$did" | head -1 || true)
 d_rss=$( [[ -n $shim ]] && awk '/VmRSS/ {print $2}' "/proc/$shim/status" || echo 0)
 "$DOCKER" rm -f "$did" >/dev/null

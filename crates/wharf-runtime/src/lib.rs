@@ -15,6 +15,7 @@
 //!   container uses them.
 
 pub mod attach;
+pub mod cgroup_warmup;
 mod error;
 pub mod exec;
 pub mod logs;

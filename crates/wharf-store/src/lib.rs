@@ -45,7 +45,7 @@ pub use gc::Garbage;
 pub use images::{ImageRecord, TagRecord};
 pub use layers::LayerRecord;
 pub use lock::StoreLock;
-pub use store::Store;
+pub use store::{Store, Trashed};
 pub use volumes::VolumeRecord;
 
 pub use rusqlite;

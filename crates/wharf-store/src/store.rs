@@ -139,11 +139,18 @@ impl Store {
 
     /// Move a tree to `trash/` (atomic, so it vanishes at once) and delete it.
     pub fn discard_tree(&self, path: &Path) {
+        self.trash_tree(path).delete();
+    }
+
+    /// Move a tree to `trash/`: gone from its place at once; the caller
+    /// deletes it when it suits (a process that dies first leaves it to
+    /// the next sweep).
+    pub fn trash_tree(&self, path: &Path) -> Trashed {
         let trash = self.root.join("trash").join(temp_name("del"));
         match fs::rename(path, &trash) {
-            Ok(()) => remove_any(&trash),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(_) => remove_any(path),
+            Ok(()) => Trashed(Some(trash)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Trashed(None),
+            Err(_) => Trashed(Some(path.to_path_buf())),
         }
     }
 
@@ -164,6 +171,14 @@ impl Store {
         f(&tx)
     }
 
+    /// Hand the connection's page cache back (a long-lived, mostly idle
+    /// process such as a container's monitor).
+    pub fn release_memory(&self) {
+        let conn = self.db.lock().unwrap_or_else(|p| p.into_inner());
+        conn.flush_prepared_statement_cache();
+        let _ = conn.release_memory();
+    }
+
     /// Held while moving new objects into place and referencing them.
     pub fn commit_lock(&self) -> StoreResult<StoreLock> {
         StoreLock::acquire(&self.root.join("gc.lock"), false)
@@ -172,5 +187,17 @@ impl Store {
     /// Held by garbage collection while it decides what to delete and moves it away.
     pub fn gc_lock(&self) -> StoreResult<StoreLock> {
         StoreLock::acquire(&self.root.join("gc.lock"), true)
+    }
+}
+
+/// A tree moved out of the store's view by [`Store::trash_tree`].
+#[must_use = "the tree is only deleted by `delete`"]
+pub struct Trashed(Option<PathBuf>);
+
+impl Trashed {
+    pub fn delete(self) {
+        if let Some(p) = self.0 {
+            remove_any(&p);
+        }
     }
 }

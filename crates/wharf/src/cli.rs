@@ -807,6 +807,9 @@ pub struct MonitorArgs {
     /// With --attach: the key sequence that detaches the CLI
     #[arg(long)]
     pub detach_keys: Option<String>,
+    /// Wait for `go` on fd 4 before starting (`run` creates the container meanwhile)
+    #[arg(long)]
+    pub wait: bool,
     pub id: String,
 }
 

@@ -50,18 +50,22 @@ fn init_tracing(cli: &cli::Cli) {
         .with_target(false);
     // A monitor's stderr may be the user's terminal: its own diagnostics
     // (and libcontainer's) go to a file next to the container instead.
+    // Opened for each event: a prespawned monitor starts before its
+    // container's directory exists, and a monitor seldom logs.
     if let cli::Command::Monitor(m) = &cli.command {
         let path = g.root.join("containers").join(&m.id).join("monitor.log");
-        if let Ok(file) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-        {
-            fmt.with_ansi(false)
-                .with_writer(std::sync::Mutex::new(file))
-                .init();
-            return;
-        }
+        let writer = move || -> Box<dyn std::io::Write> {
+            match std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+            {
+                Ok(f) => Box::new(f),
+                Err(_) => Box::new(std::io::sink()),
+            }
+        };
+        fmt.with_ansi(false).with_writer(writer).init();
+        return;
     }
     fmt.with_writer(std::io::stderr).init();
 }

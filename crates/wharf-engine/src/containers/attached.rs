@@ -90,6 +90,11 @@ impl Engine {
                 let line = lifeline.as_mut().map(read_line).transpose();
                 match line.ok().flatten().as_deref() {
                     Some("detach") => return Ok(None),
+                    // Everything the user can see is done; the monitor
+                    // finishes its own cleanup without us.
+                    Some(l) if l.starts_with("exit ") => {
+                        return Ok(Some(l[5..].trim().parse().unwrap_or(125)));
+                    }
                     // The monitor is finishing: SIGCHLD follows.
                     _ => lifeline = None,
                 }

@@ -56,6 +56,12 @@ fn port_bindings(publish: &[wharf_network::ports::PortBinding]) -> serde_json::V
 impl Engine {
     /// Create a container; returns its ID. On failure nothing is left behind.
     pub fn create_container(&self, req: &CreateRequest) -> EngineResult<String> {
+        self.create_container_as(req, &new_id())
+    }
+
+    /// [`Engine::create_container`] with the ID chosen beforehand (`run`,
+    /// whose monitor is started ahead with it).
+    pub fn create_container_as(&self, req: &CreateRequest, id: &str) -> EngineResult<String> {
         let image_id = self.resolve_image(&req.image)?;
         let image = self.image_config(&image_id)?;
         let image_config = image.config.clone().unwrap_or_default();
@@ -72,7 +78,7 @@ impl Engine {
             .flat_map(|v| v.keys().cloned())
             .collect();
         let plan = mounts::plan(&req.mounts, &image_volumes)?;
-        let id = new_id();
+        let id = id.to_string();
         let dir = ContainerDir::new(self.store.root(), &id);
         let mut made = MadeMounts::default();
         let result = self.prepare(&dir, req, &image_id, &image_config, &plan, &mut made);

@@ -2,6 +2,9 @@
 
 use std::time::{Duration, Instant};
 
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use wharf_runtime::monitor::ContainerDir;
@@ -10,6 +13,14 @@ use wharf_store::containers::{self, ContainerRecord};
 use crate::{Engine, EngineError, EngineResult};
 
 const POLL: Duration = Duration::from_millis(5);
+
+/// A descriptor that polls readable once process `pid` has exited.
+fn pidfd_open(pid: i32) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    // SAFETY: the kernel just returned this descriptor to us.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
 
 /// `SIGTERM`, `TERM`, `15` → the signal.
 pub fn parse_signal(s: &str) -> EngineResult<Signal> {
@@ -45,11 +56,24 @@ impl Engine {
     /// Wait until the monitor has recorded the exit (or removed the row).
     fn wait_stopped(&self, id: &str, timeout: Option<Duration>) -> EngineResult<bool> {
         let start = Instant::now();
+        // Woken at once when the monitor exits (its last act), else
+        // every POLL to look at the record.
+        let monitor = self
+            .store
+            .read(|tx| containers::get(tx, id))?
+            .and_then(|c| c.monitor_pid)
+            .and_then(pidfd_open);
         while self.still_running(id)? {
             if timeout.is_some_and(|t| start.elapsed() >= t) {
                 return Ok(false);
             }
-            std::thread::sleep(POLL);
+            match &monitor {
+                Some(fd) => {
+                    let mut p = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+                    let _ = poll(&mut p, PollTimeout::from(POLL.as_millis() as u16));
+                }
+                None => std::thread::sleep(POLL),
+            }
         }
         Ok(true)
     }
@@ -139,7 +163,7 @@ impl Engine {
         }
         self.release_network(&c.id)?;
         let dir = ContainerDir::new(self.store.root(), &c.id);
-        wharf_runtime::monitor::remove(&self.store, &dir, volumes);
+        wharf_runtime::monitor::remove(&self.store, &dir, volumes).delete();
         Ok(c.id)
     }
 

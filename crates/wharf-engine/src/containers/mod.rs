@@ -31,5 +31,7 @@ pub(crate) use names::new_id;
 pub use network::{NetHooks, NetworkRequest};
 pub use ports::PortView;
 pub use snapshot::CommitRequest;
-pub use start::{ready_pipe, AttachIo, MonitorStdio, SpawnedMonitor, StartOutcome};
+pub use start::{
+    ready_pipe, wait_for_go, AttachIo, MonitorStdio, PreSpawned, SpawnedMonitor, StartOutcome,
+};
 pub use top::Usage;

@@ -21,6 +21,10 @@ use super::process::Started;
 use crate::logs::{LogOptions, LogWriter, Stream};
 use crate::term::{self, DetachWatch, RawMode, Signals};
 
+/// How long the container must stay quiet before the loop hands back the
+/// pages start-up touched (a short-lived container never pays for it).
+const SHED_AFTER_MS: u16 = 500;
+
 /// The CLI the monitor was started for (`--attach`).
 pub struct Attached {
     /// The ready pipe, kept: an error on it means the CLI is gone.
@@ -48,8 +52,13 @@ enum Source {
     Client(usize),
 }
 
-/// Until the container's output ends, move it where it goes.
-pub fn copy_output(started: &mut Started, log_path: Option<&Path>, mut attached: Option<Attached>) {
+/// Until the container's output ends, move it where it goes. Gives back
+/// the attached CLI's lifeline if that CLI is still there.
+pub fn copy_output(
+    started: &mut Started,
+    log_path: Option<&Path>,
+    mut attached: Option<Attached>,
+) -> Option<File> {
     let mut log = match log_path.map(|p| LogWriter::open(p, LogOptions::default())) {
         Some(Ok(l)) => Some(l),
         Some(Err(e)) => {
@@ -70,6 +79,7 @@ pub fn copy_output(started: &mut Started, log_path: Option<&Path>, mut attached:
     let mut buf = vec![0u8; 16 * 1024];
     let mut forward = Vec::new();
     let mut open = [true, true];
+    let mut quiet = false;
     while open[0] || open[1] {
         let mut set: Vec<(Source, BorrowedFd)> = Vec::with_capacity(8);
         if open[0] {
@@ -102,11 +112,20 @@ pub fn copy_output(started: &mut Started, log_path: Option<&Path>, mut attached:
             .iter()
             .map(|(_, fd)| PollFd::new(*fd, PollFlags::POLLIN))
             .collect();
-        match poll(&mut fds, PollTimeout::NONE) {
+        let polled = if std::mem::take(&mut quiet) {
+            super::memory::shed_and_poll(&mut fds)
+        } else {
+            poll(&mut fds, PollTimeout::from(SHED_AFTER_MS))
+        };
+        match polled {
+            Ok(0) => {
+                quiet = true;
+                continue;
+            }
             Ok(_) | Err(nix::errno::Errno::EINTR) => {}
             Err(e) => {
                 tracing::error!(error = %e, "poll");
-                return;
+                return attached.and_then(|a| a.lifeline);
             }
         }
         let mut ready: Vec<Source> = fds
@@ -217,6 +236,8 @@ pub fn copy_output(started: &mut Started, log_path: Option<&Path>, mut attached:
     if let Some(s) = server.as_mut() {
         s.close_all();
     }
+    drop(terminal);
+    attached.and_then(|a| a.lifeline)
 }
 
 /// Input for the container: its terminal, or its stdin pipe (`-i` without
@@ -238,6 +259,12 @@ fn to_container(started: &Started, data: &[u8]) {
 fn let_go(attached: &mut Option<Attached>, terminal: &mut Option<Terminal>) {
     *terminal = None;
     *attached = None;
+    release_stdio();
+}
+
+/// Put /dev/null on our stdin/stdout/stderr: whatever they were (the CLI's
+/// terminal or pipes) is no longer held open by us.
+pub fn release_stdio() {
     if let Ok(null) = std::fs::OpenOptions::new()
         .read(true)
         .write(true)

@@ -24,7 +24,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use wharf_store::{containers, Store};
+use wharf_store::{containers, Store, Trashed};
 
 pub(crate) use executor::OrderedEnvExecutor;
 pub use layout::ContainerDir;
@@ -111,6 +111,7 @@ pub fn run(
     // SAFETY: prctl with these arguments has no memory effects.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     let dir = ContainerDir::new(store.root(), id);
+    let mut warmup = Some(crate::cgroup_warmup::start());
     let config = match MonitorConfig::load(&dir) {
         Ok(c) => c,
         Err(e) => {
@@ -120,6 +121,8 @@ pub fn run(
     };
     process::set_attached(attach.is_some());
     let mut restarts = 0;
+    // The attached CLI's end of the ready pipe, while it waits.
+    let mut lifeline = None;
     let code = loop {
         let started = hooks
             .before_start(&dir)
@@ -129,7 +132,7 @@ pub fn run(
                 if let Some(mode) = mode {
                     config.options.network_mode = mode;
                 }
-                process::start(&dir, &config)
+                process::start(&dir, &config, warmup.take())
             });
         let code = match started {
             Err(e) => {
@@ -138,7 +141,7 @@ pub fn run(
                     _ => 125,
                 };
                 report(&mut ready, &format!("err {code} {e}"));
-                process::teardown(&dir, None);
+                process::teardown(&dir, false);
                 hooks.after_stop(&dir);
                 if ready.is_some() || restarts == 0 {
                     // A first start that fails is the user's error, not a crash to retry.
@@ -173,11 +176,15 @@ pub fn run(
                         .unwrap_or_else(|_| crate::term::DEFAULT_DETACH_KEYS.to_vec()),
                 });
                 drop(ready.take());
-                memory::shed_startup_memory();
+                memory::release_store(store);
                 let log = dir.log();
-                io::copy_output(&mut started, (!config.ephemeral).then_some(&*log), attached);
+                let kept =
+                    io::copy_output(&mut started, (!config.ephemeral).then_some(&*log), attached);
+                if restarts == 0 {
+                    lifeline = kept;
+                }
                 let code = process::wait_reaping(started.pid);
-                process::teardown(&dir, Some(started.container));
+                process::teardown(&dir, true);
                 hooks.after_stop(&dir);
                 code
             }
@@ -198,9 +205,17 @@ pub fn run(
             break code;
         }
     };
-    if config.auto_remove {
-        // `run --rm` takes the anonymous volumes along, as docker does.
-        remove(store, &dir, true);
+    // `run --rm` takes the anonymous volumes along, as docker does.
+    let trashed = config.auto_remove.then(|| remove(store, &dir, true));
+    // The container is gone as far as anyone can see: the attached CLI
+    // may exit with its code now, rather than when this process has freed
+    // all it holds.
+    if let Some(mut l) = lifeline {
+        io::release_stdio();
+        let _ = writeln!(l, "exit {code}");
+    }
+    if let Some(t) = trashed {
+        t.delete();
     }
     code
 }
@@ -220,10 +235,12 @@ fn report(ready: &mut Option<File>, line: &str) {
 /// Remove a stopped container's files and row (tearing down what a killed
 /// monitor could not: libcontainer state, cgroup, rootfs mount); with
 /// `volumes`, also the volumes it mounted anonymously and nobody else uses.
-pub fn remove(store: &Store, dir: &ContainerDir, volumes: bool) {
-    process::teardown(dir, None);
-    store.discard_tree(&dir.path);
+/// The files are moved out of sight; the caller deletes them.
+pub fn remove(store: &Store, dir: &ContainerDir, volumes: bool) -> Trashed {
+    process::teardown(dir, false);
+    let trashed = store.trash_tree(&dir.path);
     if let Err(e) = store.remove_container_rows(&dir.id, volumes) {
         tracing::error!(error = %e, "removing the container's row");
     }
+    trashed
 }

@@ -24,7 +24,6 @@ pub(super) fn set_attached(attached: bool) {
 /// A started container and the read ends of its output pipes.
 pub struct Started {
     pub pid: i32,
-    pub container: Container,
     pub stdout: OwnedFd,
     pub stderr: OwnedFd,
     /// With `-t`: the pty master, which also takes our stdin.
@@ -60,7 +59,11 @@ pub(crate) fn start_failure(message: String) -> RuntimeError {
     }
 }
 
-pub fn start(dir: &ContainerDir, config: &MonitorConfig) -> Result<Started, RuntimeError> {
+pub fn start(
+    dir: &ContainerDir,
+    config: &MonitorConfig,
+    warmup: Option<crate::cgroup_warmup::Warmup>,
+) -> Result<Started, RuntimeError> {
     std::fs::create_dir_all(dir.empty())
         .map_err(|e| RuntimeError::io("creating empty lower dir", e))?;
     mount_overlay(
@@ -118,6 +121,9 @@ pub fn start(dir: &ContainerDir, config: &MonitorConfig) -> Result<Started, Runt
             .with_stdout(out_w)
             .with_stderr(err_w);
     }
+    if let Some(w) = warmup {
+        w.finish();
+    }
     let mut container = builder
         .as_init(dir.bundle())
         .with_systemd(false)
@@ -148,7 +154,6 @@ pub fn start(dir: &ContainerDir, config: &MonitorConfig) -> Result<Started, Runt
     };
     Ok(Started {
         pid,
-        container,
         stdout,
         stderr: err_r,
         tty,
@@ -225,16 +230,16 @@ fn wait_for(pid: i32, which: Option<Pid>) -> i32 {
 }
 
 /// Release what a (stopped or failed) container holds: libcontainer state
-/// and cgroup, the rootfs mount, volumes mounted for it.
-pub fn teardown(dir: &ContainerDir, container: Option<Container>) {
+/// and cgroup, the rootfs mount, volumes mounted for it. `reaped`: its
+/// init was reaped, so nothing of it runs any more (its PID namespace went
+/// with it) and libcontainer's delete, which would look for processes to
+/// kill through every cgroup hierarchy's mount info, is not needed: its
+/// state directory and cgroups are simply removed.
+pub fn teardown(dir: &ContainerDir, reaped: bool) {
     let state = dir.runtime_state().join(&dir.id);
-    let container = container.or_else(|| {
-        state
-            .join("state.json")
-            .exists()
-            .then(|| Container::load(state).ok())
-            .flatten()
-    });
+    let container = (!reaped && state.join("state.json").exists())
+        .then(|| Container::load(state).ok())
+        .flatten();
     if let Some(mut c) = container {
         if let Err(e) = c.delete(true) {
             tracing::warn!(error = %e, "deleting libcontainer state");
@@ -253,9 +258,10 @@ pub fn teardown(dir: &ContainerDir, container: Option<Container>) {
     }
 }
 
-/// rmdir the container's cgroups that libcontainer could not delete (its
-/// state was lost, e.g. the store was wiped under a running container).
-/// Cheap when there are none: one stat per controller.
+/// rmdir the container's cgroups (after a reaped container, or those
+/// libcontainer could not delete: its state was lost, e.g. the store was
+/// wiped under a running container). One stat per controller when none is
+/// left.
 fn remove_leftover_cgroups(id: &str) {
     let Ok(controllers) = std::fs::read_dir("/sys/fs/cgroup") else {
         return;
@@ -267,10 +273,18 @@ fn remove_leftover_cgroups(id: &str) {
             .map(|c| c.path().join("wharf").join(id)),
     );
     for d in dirs {
-        if d.is_dir() {
-            if let Err(e) = std::fs::remove_dir(&d) {
-                tracing::warn!(path = %d.display(), error = %e, "removing a leftover cgroup");
+        if !d.is_dir() {
+            continue;
+        }
+        // The kernel may still be letting go of the last task (EBUSY).
+        let mut tries = 0;
+        while let Err(e) = std::fs::remove_dir(&d) {
+            tries += 1;
+            if e.raw_os_error() != Some(libc::EBUSY) || tries == 50 {
+                tracing::warn!(path = %d.display(), error = %e, "removing a cgroup");
+                break;
             }
+            std::thread::sleep(std::time::Duration::from_millis(2));
         }
     }
 }

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use chrono::Utc;
 use serde_json::json;
-use wharf_engine::containers::{AttachIo, AttachOptions, CreateRequest, NetworkRequest};
+use wharf_engine::containers::{
+    AttachIo, AttachOptions, CreateRequest, MonitorStdio, NetworkRequest,
+};
 use wharf_engine::registry::PullPolicy;
 use wharf_engine::volumes::MountRequest;
 use wharf_engine::{Engine, EngineError};
@@ -146,17 +148,26 @@ fn ensure_image(engine: &Engine, a: &RunArgs) -> anyhow::Result<()> {
 }
 
 pub fn run(engine: &Engine, a: RunArgs) -> anyhow::Result<ExitCode> {
+    // The monitor's cgroup join waits out an RCU grace period unless one
+    // passed moments before: start it now, beside create (see the module).
+    let _warm = wharf_runtime::cgroup_warmup::start();
     if !a.detach {
         check_tty(a.interactive, a.tty)?;
     }
     let req = create_request(&a)?;
     ensure_image(engine, &a)?;
-    let id = engine.create_container(&req)?;
-    let attach = AttachIo {
-        detach_keys: a.detach_keys.clone(),
+    let stdio = if a.detach {
+        MonitorStdio::Null
+    } else {
+        MonitorStdio::Inherit(AttachIo {
+            detach_keys: a.detach_keys.clone(),
+        })
     };
+    // The monitor starts up while the container is created.
+    let monitor = engine.prespawn_monitor(stdio)?;
+    let id = engine.create_container_as(&req, monitor.id())?;
     let started = engine
-        .start_container(&id, (!a.detach).then_some(&attach))
+        .start_prespawned(monitor, !a.detach)
         .map_err(start_error)?;
     if a.detach {
         println!("{id}");
@@ -357,6 +368,10 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
 
 /// The hidden `wharf monitor <id>`: runs until the container exits.
 pub fn monitor(engine: &Engine, a: MonitorArgs) -> anyhow::Result<ExitCode> {
+    if a.wait && !wharf_engine::containers::wait_for_go() {
+        // The container was never created.
+        return Ok(ExitCode::SUCCESS);
+    }
     let ready = wharf_engine::containers::ready_pipe();
     let keys = a.detach_keys.as_deref().unwrap_or("ctrl-p,ctrl-q");
     let hooks = engine.monitor_hooks();
