@@ -155,7 +155,6 @@ pub fn run(engine: &Engine, a: RunArgs) -> anyhow::Result<ExitCode> {
         check_tty(a.interactive, a.tty)?;
     }
     let req = create_request(&a)?;
-    ensure_image(engine, &a)?;
     let stdio = if a.detach {
         MonitorStdio::Null
     } else {
@@ -163,8 +162,10 @@ pub fn run(engine: &Engine, a: RunArgs) -> anyhow::Result<ExitCode> {
             detach_keys: a.detach_keys.clone(),
         })
     };
-    // The monitor starts up while the container is created.
+    // The monitor starts up while the image is found and the container
+    // created (it exits untouched if either fails).
     let monitor = engine.prespawn_monitor(stdio)?;
+    ensure_image(engine, &a)?;
     let id = engine.create_container_as(&req, monitor.id())?;
     let started = engine
         .start_prespawned(monitor, !a.detach)
