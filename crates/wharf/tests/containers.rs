@@ -171,6 +171,64 @@ fn detached_container_lifecycle() {
     assert_eq!(w.ok(["ps", "-aq"]), "");
 }
 
+/// Processes whose command line names this store and `monitor`.
+fn monitors_of(w: &Wharf) -> Vec<i32> {
+    let root = w.root().display().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| {
+                let c = String::from_utf8_lossy(&c);
+                c.contains(&root) && c.contains("\0monitor\0")
+            })
+        })
+        .collect()
+}
+
+/// `run` starts the monitor before it creates the container: when the
+/// creation fails, that monitor goes away and nothing is left; `run
+/// --rm`'s output reaches a pipe whole, with the container's exit code,
+/// even though the monitor finishes its cleanup after the CLI is gone.
+#[test]
+fn failed_run_leaves_no_monitor_and_rm_output_is_whole() {
+    let w = Wharf::new();
+    w.import_busybox("busybox:local");
+    w.ok(["create", "--name", "taken", "busybox:local", "true"]);
+    let (code, err) = w.fails(["run", "--name", "taken", "busybox:local", "true"]);
+    assert_eq!(code, 125);
+    assert!(err.contains("is already in use"), "{err}");
+    let (code, err) = w.fails(["run", "--pull", "never", "--rm", "nosuch:local", "true"]);
+    assert_eq!(code, 125, "{err}");
+    eventually(5, "no monitor left", || monitors_of(&w).is_empty());
+    let dirs = std::fs::read_dir(w.root().join("containers"))
+        .unwrap()
+        .count();
+    assert_eq!(dirs, 1, "only the created container's directory");
+    let out = w.run([
+        "run",
+        "--rm",
+        "busybox:local",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 7",
+    ]);
+    assert_eq!(out.status.code(), Some(7));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+    assert_eq!(w.ok(["ps", "-aq"]).lines().count(), 1);
+    eventually(5, "the --rm container's directory gone", || {
+        std::fs::read_dir(w.root().join("containers"))
+            .unwrap()
+            .count()
+            == 1
+            && std::fs::read_dir(w.root().join("trash")).unwrap().count() == 0
+    });
+    w.ok(["rm", "taken"]);
+    assert!(mounts_under(&w).is_empty(), "{:?}", mounts_under(&w));
+}
+
 #[test]
 fn killed_monitor_is_reported_exited() {
     let w = Wharf::new();
