@@ -29,10 +29,61 @@ pub struct ContainerFiles {
     pub resolv_conf: PathBuf,
 }
 
-/// What a running container holds: its host port reservations.
+/// What a running container holds: its host port reservations, and until
+/// [`Attached::take_wiring`] is run, its links still to make.
 #[derive(Default)]
 pub struct Attached {
     pub reservations: Vec<Reservation>,
+    wiring: Option<Wiring>,
+}
+
+impl Attached {
+    /// The container's veths, still to be made (see [`Wiring`]).
+    pub fn take_wiring(&mut self) -> Option<Wiring> {
+        self.wiring.take()
+    }
+}
+
+/// The kernel half of attaching a container: its veths, addresses and
+/// routes. Everything it needs was decided (and recorded) by `setup`, so
+/// it touches no database and may run in a forked process while the
+/// container is being built; it must be done before the container runs.
+pub struct Wiring {
+    netns: PathBuf,
+    links: Vec<VethPlan>,
+}
+
+struct VethPlan {
+    host: String,
+    iface: String,
+    bridge_index: u32,
+    ip: Ipv4Addr,
+    prefix: u8,
+    gateway: Option<Ipv4Addr>,
+}
+
+impl Wiring {
+    pub fn run(self) -> NetResult<()> {
+        let nl = Netlink::new()?;
+        for l in &self.links {
+            l.make(&nl, &self.netns)?;
+        }
+        Ok(())
+    }
+}
+
+impl VethPlan {
+    fn make(&self, nl: &Netlink, netns: &Path) -> NetResult<()> {
+        let ns = File::open(netns).map_err(|e| io("opening the network namespace", e))?;
+        nl.add_veth(
+            &self.host,
+            &self.iface,
+            self.bridge_index,
+            &ns,
+            netlink::mac_for(self.ip),
+        )?;
+        netlink::configure_container(netns, &self.iface, self.ip, self.prefix, self.gateway)
+    }
 }
 
 /// A bridge network's addressing, parsed from its row.
@@ -141,8 +192,10 @@ impl Networking<'_> {
         let nl = Netlink::new()?;
         let mut first_ip = None;
         let mut dns = None;
+        let mut links = Vec::new();
         for (i, ep) in eps.iter().enumerate() {
-            let (net, ip) = self.attach_endpoint(&nl, ep, files, i == 0)?;
+            let (net, ip, link) = self.plan_endpoint(&nl, ep, i == 0)?;
+            links.push(link);
             if i == 0 {
                 first_ip = Some(ip);
             }
@@ -163,7 +216,13 @@ impl Networking<'_> {
         self.store.write(|tx| networks::set_ports(tx, id, &ports))?;
         self.apply_rules()?;
         self.write_files(cfg, files, first_ip, dns, host_resolv)?;
-        Ok(Attached { reservations })
+        Ok(Attached {
+            reservations,
+            wiring: Some(Wiring {
+                netns: files.netns.clone(),
+                links,
+            }),
+        })
     }
 
     pub(crate) fn is_default_bridge(&self, net: &NetworkRecord) -> bool {
@@ -179,6 +238,18 @@ impl Networking<'_> {
         files: &ContainerFiles,
         default_route: bool,
     ) -> NetResult<(NetworkRecord, Ipv4Addr)> {
+        let (net, ip, link) = self.plan_endpoint(nl, ep, default_route)?;
+        link.make(nl, &files.netns)?;
+        Ok((net, ip))
+    }
+
+    /// [`Networking::attach_endpoint`] but for the veth, which is planned.
+    fn plan_endpoint(
+        &self,
+        nl: &Netlink,
+        ep: &EndpointRecord,
+        default_route: bool,
+    ) -> NetResult<(NetworkRecord, Ipv4Addr, VethPlan)> {
         let ip = self.store.write(|tx| {
             let net = networks::get(tx, &ep.network_id)?.ok_or_else(|| {
                 wharf_store::StoreError::NotFound(format!("network {} not found", ep.network_id))
@@ -238,21 +309,18 @@ impl Networking<'_> {
         let bridge_index = nl
             .link_index(&bridge)?
             .ok_or_else(|| NetworkError::System(format!("bridge {bridge} vanished")))?;
-        let ns = File::open(&files.netns).map_err(|e| io("opening the network namespace", e))?;
-        let iface = format!("eth{}", ep.seq);
-        nl.add_veth(
-            &self.names.veth(&ep.container_id, ep.seq as usize),
-            &iface,
+        let link = VethPlan {
+            host: self.names.veth(&ep.container_id, ep.seq as usize),
+            iface: format!("eth{}", ep.seq),
             bridge_index,
-            &ns,
-            netlink::mac_for(ip),
-        )?;
-        let gateway = (default_route && !net.internal).then_some(a.gateway);
-        netlink::configure_container(&files.netns, &iface, ip, a.subnet.prefix, gateway)?;
+            ip,
+            prefix: a.subnet.prefix,
+            gateway: (default_route && !net.internal).then_some(a.gateway),
+        };
         if !self.is_default_bridge(&net) {
             crate::dns::ensure_server(self, &net)?;
         }
-        Ok((net, ip))
+        Ok((net, ip, link))
     }
 
     /// A subnet routed through some other interface would shadow (or be

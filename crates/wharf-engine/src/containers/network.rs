@@ -281,6 +281,11 @@ impl MonitorHooks for NetHooks<'_> {
         Ok(None)
     }
 
+    fn take_wiring(&self) -> Option<wharf_runtime::monitor::Wiring> {
+        let wiring = self.attached.borrow_mut().as_mut()?.take_wiring()?;
+        Some(Box::new(move || wiring.run().map_err(|e| e.to_string())))
+    }
+
     fn after_stop(&self, dir: &ContainerDir) {
         self.attached.borrow_mut().take();
         if self.engine.network_config(&dir.id).mode != NetMode::Bridge {

@@ -40,7 +40,16 @@ pub trait MonitorHooks {
     /// `Ok(Some(mode))` replaces the configured network mode for this start.
     fn before_start(&self, dir: &ContainerDir) -> Result<Option<crate::spec::NetworkMode>, String>;
     fn after_stop(&self, dir: &ContainerDir);
+    /// After `before_start`: kernel work that may run in a forked process
+    /// while libcontainer builds the container (no database, no threads
+    /// left behind), finished before the container runs.
+    fn take_wiring(&self) -> Option<Wiring> {
+        None
+    }
 }
+
+/// See [`MonitorHooks::take_wiring`].
+pub type Wiring = Box<dyn FnOnce() -> Result<(), String>>;
 
 /// No hooks: the container's options alone.
 pub struct NoHooks;
@@ -132,7 +141,7 @@ pub fn run(
                 if let Some(mode) = mode {
                     config.options.network_mode = mode;
                 }
-                process::start(&dir, &config, warmup.take())
+                process::start(&dir, &config, warmup.take(), hooks.take_wiring())
             });
         let code = match started {
             Err(e) => {

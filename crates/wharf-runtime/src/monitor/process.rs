@@ -63,6 +63,7 @@ pub fn start(
     dir: &ContainerDir,
     config: &MonitorConfig,
     warmup: Option<crate::cgroup_warmup::Warmup>,
+    wiring: Option<super::Wiring>,
 ) -> Result<Started, RuntimeError> {
     std::fs::create_dir_all(dir.empty())
         .map_err(|e| RuntimeError::io("creating empty lower dir", e))?;
@@ -124,12 +125,18 @@ pub fn start(
     if let Some(w) = warmup {
         w.finish();
     }
-    let mut container = builder
+    // The monitor is single-threaded again: the network's kernel work can
+    // go to a child process and overlap libcontainer's build.
+    let wiring = wiring.map(Forked::spawn).transpose()?;
+    let built = builder
         .as_init(dir.bundle())
         .with_systemd(false)
         .with_detach(true)
         .build()
-        .map_err(|e| start_failure(format!("failed to create container: {e}")))?;
+        .map_err(|e| start_failure(format!("failed to create container: {e}")));
+    let wired = wiring.map(Forked::join).transpose();
+    let mut container = built?;
+    wired?;
     let master = console
         .as_ref()
         .map(super::tty::receive_master)
@@ -285,6 +292,59 @@ fn remove_leftover_cgroups(id: &str) {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+}
+
+/// A forked child doing [`super::Wiring`]; its error comes back on a pipe.
+struct Forked {
+    pid: Pid,
+    errors: std::fs::File,
+}
+
+impl Forked {
+    fn spawn(work: super::Wiring) -> Result<Forked, RuntimeError> {
+        let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| RuntimeError::io("creating a pipe", e.into()))?;
+        // SAFETY: called with no other thread in the process (the warm-up
+        // thread is joined), so the child may run ordinary code; it leaves
+        // through _exit, running none of the parent's destructors.
+        match unsafe { nix::unistd::fork() } {
+            Ok(nix::unistd::ForkResult::Child) => {
+                drop(r);
+                let code = match work() {
+                    Ok(()) => 0,
+                    Err(e) => {
+                        let _ =
+                            std::io::Write::write_all(&mut std::fs::File::from(w), e.as_bytes());
+                        1
+                    }
+                };
+                // SAFETY: ends the child without unwinding into the parent's state.
+                unsafe { libc::_exit(code) }
+            }
+            Ok(nix::unistd::ForkResult::Parent { child }) => Ok(Forked {
+                pid: child,
+                errors: std::fs::File::from(r),
+            }),
+            Err(e) => Err(RuntimeError::io("forking the network setup", e.into())),
+        }
+    }
+
+    fn join(mut self) -> Result<(), RuntimeError> {
+        let mut message = String::new();
+        let _ = std::io::Read::read_to_string(&mut self.errors, &mut message);
+        loop {
+            match waitpid(self.pid, None) {
+                Ok(WaitStatus::Exited(_, 0)) => return Ok(()),
+                Err(nix::errno::Errno::EINTR) => continue,
+                other => {
+                    if message.is_empty() {
+                        message = format!("the network setup ended with {other:?}");
+                    }
+                    return Err(RuntimeError::Start { message, code: 125 });
+                }
+            }
         }
     }
 }
