@@ -57,7 +57,7 @@ pub fn gzip_parallel<R: Read + Send, W: Write>(
             let mut seq = 0u64;
             loop {
                 let mut block = vec![0u8; BLOCK];
-                let n = fill(&mut src, &mut block)?;
+                let n = crate::ingest::read_chunk(&mut src, &mut block)?;
                 if n == 0 {
                     return Ok(total);
                 }
@@ -89,19 +89,6 @@ fn write_in_order<W: Write>(
         }
     }
     out.flush()
-}
-
-fn fill<R: Read>(src: &mut R, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match src.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 #[cfg(test)]

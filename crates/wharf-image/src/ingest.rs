@@ -103,7 +103,7 @@ impl Read for ChannelReader {
 }
 
 /// Fill `buf` as far as the source allows; 0 only at end of stream.
-fn read_chunk<R: Read>(src: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn read_chunk<R: Read>(src: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match src.read(&mut buf[filled..]) {

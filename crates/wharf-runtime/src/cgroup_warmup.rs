@@ -56,12 +56,9 @@ pub fn start() -> Warmup {
 }
 
 impl Warmup {
-    /// Wait for the helper thread (before anything forks).
-    pub fn finish(mut self) {
-        if let Some(h) = self.0.take() {
-            let _ = h.join();
-        }
-    }
+    /// Wait for the helper thread (before anything forks); dropping the
+    /// warm-up waits too.
+    pub fn finish(self) {}
 }
 
 impl Drop for Warmup {

@@ -15,6 +15,7 @@ use std::path::Path;
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
+use wharf_store::Store;
 
 use super::attach::{ClientInput, Server, STDERR, STDOUT};
 use super::process::Started;
@@ -58,6 +59,7 @@ pub fn copy_output(
     started: &mut Started,
     log_path: Option<&Path>,
     mut attached: Option<Attached>,
+    store: &Store,
 ) -> Option<File> {
     let mut log = match log_path.map(|p| LogWriter::open(p, LogOptions::default())) {
         Some(Ok(l)) => Some(l),
@@ -113,7 +115,7 @@ pub fn copy_output(
             .map(|(_, fd)| PollFd::new(*fd, PollFlags::POLLIN))
             .collect();
         let polled = if std::mem::take(&mut quiet) {
-            super::memory::shed_and_poll(&mut fds)
+            super::memory::shed_and_poll(&mut fds, store)
         } else {
             poll(&mut fds, PollTimeout::from(SHED_AFTER_MS))
         };

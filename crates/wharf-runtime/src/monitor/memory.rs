@@ -12,12 +12,6 @@
 
 use wharf_store::Store;
 
-/// Hand back the database's cache (before the loop: it is not used again
-/// until the container exits).
-pub fn release_store(store: &Store) {
-    store.release_memory();
-}
-
 /// Drop the resident pages we can fault in again, then block in poll(2).
 ///
 /// The kernel maps up to 64 KiB around every page that faults in
@@ -26,7 +20,8 @@ pub fn release_store(store: &Store) {
 /// wait, and the drop and the wait are raw system calls inside one small
 /// function (on x86-64): nothing else runs, and nothing comes back, until
 /// the container does something.
-pub fn shed_and_poll(fds: &mut [nix::poll::PollFd]) -> nix::Result<i32> {
+pub fn shed_and_poll(fds: &mut [nix::poll::PollFd], store: &Store) -> nix::Result<i32> {
+    store.release_memory();
     // SAFETY: malloc_trim only releases free heap memory.
     unsafe { libc::malloc_trim(0) };
     let ranges = droppable_ranges();

@@ -128,7 +128,6 @@ pub fn run(
             return 125;
         }
     };
-    process::set_attached(attach.is_some());
     let mut restarts = 0;
     // The attached CLI's end of the ready pipe, while it waits.
     let mut lifeline = None;
@@ -141,7 +140,13 @@ pub fn run(
                 if let Some(mode) = mode {
                     config.options.network_mode = mode;
                 }
-                process::start(&dir, &config, warmup.take(), hooks.take_wiring())
+                process::start(
+                    &dir,
+                    &config,
+                    attach.is_some(),
+                    warmup.take(),
+                    hooks.take_wiring(),
+                )
             });
         let code = match started {
             Err(e) => {
@@ -185,13 +190,15 @@ pub fn run(
                         .unwrap_or_else(|_| crate::term::DEFAULT_DETACH_KEYS.to_vec()),
                 });
                 drop(ready.take());
-                memory::release_store(store);
                 let log = dir.log();
-                let kept =
-                    io::copy_output(&mut started, (!config.ephemeral).then_some(&*log), attached);
-                if restarts == 0 {
-                    lifeline = kept;
-                }
+                let kept = io::copy_output(
+                    &mut started,
+                    (!config.ephemeral).then_some(&*log),
+                    attached,
+                    store,
+                );
+                // Only the first start has the CLI's pipe.
+                lifeline = lifeline.or(kept);
                 let code = process::wait_reaping(started.pid);
                 process::teardown(&dir, true);
                 hooks.after_stop(&dir);

@@ -1,7 +1,6 @@
 //! Starting, reaping and tearing down the container through libcontainer.
 
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::container::Container;
@@ -13,13 +12,6 @@ use super::{ContainerDir, MonitorConfig};
 use crate::rootfs::{mount_overlay, unmount};
 use crate::spec::{build_spec, ensure_working_dir, HostInfo, SpecInput};
 use crate::RuntimeError;
-
-/// Whether a CLI is attached to this monitor (its stdio is the CLI's).
-static ATTACHED: AtomicBool = AtomicBool::new(false);
-
-pub(super) fn set_attached(attached: bool) {
-    ATTACHED.store(attached, Ordering::Relaxed);
-}
 
 /// A started container and the read ends of its output pipes.
 pub struct Started {
@@ -59,9 +51,12 @@ pub(crate) fn start_failure(message: String) -> RuntimeError {
     }
 }
 
+/// Start the container. `attached`: a CLI is attached to this monitor (our
+/// stdio is the CLI's).
 pub fn start(
     dir: &ContainerDir,
     config: &MonitorConfig,
+    attached: bool,
     warmup: Option<crate::cgroup_warmup::Warmup>,
     wiring: Option<super::Wiring>,
 ) -> Result<Started, RuntimeError> {
@@ -82,7 +77,7 @@ pub fn start(
     let (out_r, out_w) = pipe().map_err(|e| RuntimeError::io("creating stdout pipe", e.into()))?;
     let (err_r, err_w) = pipe().map_err(|e| RuntimeError::io("creating stderr pipe", e.into()))?;
     let mut stdin_w = None;
-    let stdin: OwnedFd = if config.options.interactive && !tty && ATTACHED.load(Ordering::Relaxed) {
+    let stdin: OwnedFd = if config.options.interactive && !tty && attached {
         std::io::stdin()
             .as_fd_owned()
             .map_err(|e| RuntimeError::io("duplicating stdin", e))?
