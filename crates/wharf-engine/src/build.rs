@@ -160,11 +160,10 @@ impl BuildHost for Host<'_> {
                 }
             }
         }
-        let status = spawned
+        let exit_code = spawned
             .child
             .wait()
             .map_err(|e| io("waiting for the step", e))?;
-        let exit_code = status.code().unwrap_or(137);
         Ok(RunOutput {
             exit_code,
             upper: dir.upper(),

@@ -15,10 +15,16 @@ use wharf_store::networks::{self, EndpointRecord, NetworkRecord, PortRecord};
 use crate::config::{ContainerNetConfig, NetMode};
 use crate::ipam::pick_address;
 use crate::manage::Networking;
-use crate::netlink::{self, Netlink};
+use crate::netlink::{self, Netlink, PendingNetns};
 use crate::ports::{reserve, Reservation};
 use crate::subnet::Subnet;
 use crate::{files, NetResult, NetworkError};
+
+/// The networks a container was on, kept across the deletion of its rows.
+#[derive(Debug, Default)]
+pub struct Leaving {
+    networks: Vec<String>,
+}
 
 /// Where a container's network files live.
 #[derive(Debug, Clone)]
@@ -130,12 +136,15 @@ impl Networking<'_> {
     /// Everything a container needs before it starts: its namespace,
     /// addresses, published ports, DNS, /etc/hosts and resolv.conf. On
     /// failure nothing is left behind.
+    /// For a bridge, `netns` is the container's namespace in the making
+    /// (started as early as the caller could, see [`PendingNetns`]).
     pub fn setup(
         &self,
         id: &str,
         name: &str,
         cfg: &ContainerNetConfig,
         files: &ContainerFiles,
+        netns: Option<PendingNetns>,
     ) -> NetResult<Attached> {
         let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         match &cfg.mode {
@@ -153,10 +162,11 @@ impl Networking<'_> {
             }
         }
         let _lock = self.lock()?;
-        match self.setup_locked(id, name, cfg, files, &host_resolv) {
+        let netns = netns.unwrap_or_else(PendingNetns::start);
+        match self.setup_locked(id, name, cfg, files, &host_resolv, netns) {
             Ok(a) => Ok(a),
             Err(e) => {
-                if let Err(t) = self.teardown_locked(id, files) {
+                if let Err(t) = self.teardown_locked(id, files, None) {
                     tracing::warn!(error = %t, "undoing a failed network setup");
                 }
                 Err(e)
@@ -185,10 +195,10 @@ impl Networking<'_> {
         cfg: &ContainerNetConfig,
         files: &ContainerFiles,
         host_resolv: &str,
+        netns: PendingNetns,
     ) -> NetResult<Attached> {
         let eps = self.store.read(|tx| networks::endpoints_of(tx, id))?;
         let (published, reservations) = reserve(&cfg.publish, name)?;
-        netlink::create_netns(&files.netns)?;
         let nl = Netlink::new()?;
         let mut first_ip = None;
         let mut dns = None;
@@ -216,6 +226,7 @@ impl Networking<'_> {
         self.store.write(|tx| networks::set_ports(tx, id, &ports))?;
         self.apply_rules()?;
         self.write_files(cfg, files, first_ip, dns, host_resolv)?;
+        netns.place(&files.netns)?;
         Ok(Attached {
             reservations,
             wiring: Some(Wiring {
@@ -341,10 +352,30 @@ impl Networking<'_> {
     /// veths, and bridges (and DNS servers) no container uses any more.
     pub fn teardown(&self, id: &str, files: &ContainerFiles) -> NetResult<()> {
         let _lock = self.lock()?;
-        self.teardown_locked(id, files)
+        self.teardown_locked(id, files, None)
     }
 
-    fn teardown_locked(&self, id: &str, files: &ContainerFiles) -> NetResult<()> {
+    /// The networks container `id` is on, for [`Networking::teardown_left`]
+    /// once its rows (endpoints, ports) are deleted.
+    pub fn leaving(&self, id: &str) -> NetResult<Leaving> {
+        let eps = self.store.read(|tx| networks::endpoints_of(tx, id))?;
+        Ok(Leaving {
+            networks: eps.into_iter().map(|e| e.network_id).collect(),
+        })
+    }
+
+    /// [`Networking::teardown`] of a container whose rows may be gone.
+    pub fn teardown_left(&self, id: &str, files: &ContainerFiles, left: &Leaving) -> NetResult<()> {
+        let _lock = self.lock()?;
+        self.teardown_locked(id, files, Some(&left.networks))
+    }
+
+    fn teardown_locked(
+        &self,
+        id: &str,
+        files: &ContainerFiles,
+        known: Option<&[String]>,
+    ) -> NetResult<()> {
         netlink::delete_netns(&files.netns);
         let eps = self.store.write(|tx| {
             networks::set_ports(tx, id, &[])?;
@@ -357,13 +388,17 @@ impl Networking<'_> {
         // The veths go with the namespace: the kernel deletes them in the
         // background once its last user (the container) is gone, which
         // spares us a synchronous unregister (~10 ms each).
+        let mut nets: Vec<String> = eps.into_iter().map(|e| e.network_id).collect();
+        nets.extend(known.unwrap_or_default().iter().cloned());
+        nets.sort();
+        nets.dedup();
         let nl = Netlink::new()?;
         let active = self.store.read(|tx| networks::active_endpoints(tx))?;
-        for e in eps {
-            if active.iter().any(|a| a.network_id == e.network_id) {
+        for network_id in nets {
+            if active.iter().any(|a| a.network_id == network_id) {
                 continue;
             }
-            let Some(net) = self.store.read(|tx| networks::get(tx, &e.network_id))? else {
+            let Some(net) = self.store.read(|tx| networks::get(tx, &network_id))? else {
                 continue;
             };
             self.bring_down(&nl, &net)?;

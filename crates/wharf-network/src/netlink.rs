@@ -10,7 +10,7 @@
 use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::AsRawFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use futures_util::TryStreamExt;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
@@ -240,40 +240,65 @@ pub fn configure_container(
     .map_err(|_| sys("configuring the container's network", "the thread panicked"))?
 }
 
-/// A new network namespace, kept alive by a bind mount on `path`.
-pub fn create_netns(path: &Path) -> NetResult<()> {
-    File::create(path).map_err(|e| NetworkError::io(format!("creating {}", path.display()), e))?;
-    let target: PathBuf = path.to_path_buf();
-    let result = std::thread::spawn(move || -> NetResult<()> {
-        unshare(CloneFlags::CLONE_NEWNET).map_err(|e| sys("creating a network namespace", e))?;
-        let tid = nix::unistd::gettid();
-        let own = format!("/proc/self/task/{tid}/ns/net");
+/// A new network namespace, made by a helper thread while the caller goes
+/// on (the kernel takes about a millisecond to set one up); [`place`]
+/// pins it on its path. Dropped unplaced, the namespace goes away.
+///
+/// [`place`]: PendingNetns::place
+pub struct PendingNetns(Option<std::thread::JoinHandle<NetResult<File>>>);
+
+impl PendingNetns {
+    pub fn start() -> PendingNetns {
+        PendingNetns(Some(std::thread::spawn(|| -> NetResult<File> {
+            unshare(CloneFlags::CLONE_NEWNET)
+                .map_err(|e| sys("creating a network namespace", e))?;
+            // The thread's own namespace, held open past the thread's end.
+            File::open("/proc/thread-self/ns/net")
+                .map_err(|e| NetworkError::io("opening the new network namespace", e))
+        })))
+    }
+
+    /// Wait for the namespace and bind-mount it on `path`.
+    pub fn place(mut self, path: &Path) -> NetResult<()> {
+        let ns = self.wait()?;
+        File::create(path)
+            .map_err(|e| NetworkError::io(format!("creating {}", path.display()), e))?;
+        let source = format!("/proc/self/fd/{}", ns.as_raw_fd());
         mount(
-            Some(own.as_str()),
-            &target,
+            Some(source.as_str()),
+            path,
             None::<&str>,
             MsFlags::MS_BIND,
             None::<&str>,
         )
         .map_err(|e| {
+            let _ = std::fs::remove_file(path);
             sys(
-                format!(
-                    "bind-mounting the network namespace on {}",
-                    target.display()
-                ),
+                format!("bind-mounting the network namespace on {}", path.display()),
                 e,
             )
         })
-    })
-    .join()
-    .map_err(|_| sys("creating a network namespace", "the thread panicked"))?;
-    if result.is_err() {
-        let _ = std::fs::remove_file(path);
     }
-    result
+
+    fn wait(&mut self) -> NetResult<File> {
+        self.0
+            .take()
+            .ok_or_else(|| sys("creating a network namespace", "already placed"))?
+            .join()
+            .map_err(|_| sys("creating a network namespace", "the thread panicked"))?
+    }
 }
 
-/// Unmount and remove a namespace made by [`create_netns`]; its links go with it.
+impl Drop for PendingNetns {
+    /// Never leave the thread running: the caller may fork next.
+    fn drop(&mut self) {
+        if self.0.is_some() {
+            let _ = self.wait();
+        }
+    }
+}
+
+/// Unmount and remove a namespace placed by [`PendingNetns::place`]; its links go with it.
 pub fn delete_netns(path: &Path) {
     match umount2(path, MntFlags::MNT_DETACH) {
         Ok(()) | Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => {}

@@ -2,23 +2,30 @@
 //!
 //! The first move of a task into a cgroup takes the kernel's
 //! cgroup_threadgroup_rwsem for writing, which waits a whole RCU grace
-//! period (~10 ms here) unless another writer passed it moments before.
-//! libcontainer moves the container's first process into its cgroups in
-//! the middle of the start, so the wait would sit on the critical path.
-//! A helper thread "moves" itself into the cgroup it is already in (a
-//! no-op) while `run` creates the container and the monitor mounts the
-//! rootfs and builds the spec; the container's join that follows shortly
-//! after then finds the lock in its fast state. The CLI starts one first
-//! thing, the monitor another (for `start`, restarts); the monitor joins
-//! its thread before libcontainer forks: it must be single-threaded by then.
+//! period (~10 ms here, sometimes far more) unless another writer passed
+//! it moments before. libcontainer moves the container's first process
+//! into its cgroups in the middle of the start, so the wait would sit on
+//! the critical path. A helper process "moves" itself into the cgroup it
+//! is already in (a no-op) while `run` creates the container and the
+//! monitor mounts the rootfs and builds the spec; the container's join
+//! that follows then finds the lock in its fast state. The CLI starts one
+//! first thing, the monitor another (for `start`, restarts).
+//!
+//! The kernel holds cgroup_mutex while it waits, and every change to a
+//! cgroup (a mkdir) needs that mutex: the helper first creates the
+//! container's cgroup directories, so that the monitor can bind them
+//! (see `monitor::cgroup_view`) without waiting out the grace period.
+//!
+//! A process, not a thread: nobody waits for it. A thread would have to
+//! be joined before libcontainer forks (which is only safe single-
+//! threaded), and a join could wait out a whole grace period.
 
-use std::path::PathBuf;
-use std::thread::JoinHandle;
+use std::ffi::CString;
+use std::os::unix::ffi::OsStringExt;
+use std::path::{Path, PathBuf};
 
-pub struct Warmup(Option<JoinHandle<()>>);
-
-/// The file a no-op move of this thread goes through: the `pids`
-/// hierarchy on cgroup v1 (any v1 hierarchy shares the lock), else v2.
+/// The file a no-op move of a process goes through: the `pids` hierarchy
+/// on cgroup v1 (any v1 hierarchy shares the lock), else v2.
 fn own_cgroup_file() -> Option<PathBuf> {
     let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
     let mut v2 = None;
@@ -35,36 +42,89 @@ fn own_cgroup_file() -> Option<PathBuf> {
     v2.filter(|p| p.exists())
 }
 
-pub fn start() -> Warmup {
-    let Some(file) = own_cgroup_file() else {
-        return Warmup(None);
-    };
-    let v2 = file.ends_with("cgroup.procs");
-    let handle = std::thread::Builder::new()
-        .name("cgroup-warmup".into())
-        .spawn(move || {
-            // SAFETY: gettid has no preconditions.
-            let id = if v2 {
-                std::process::id() as i64
-            } else {
-                unsafe { libc::gettid() as i64 }
-            };
-            let _ = std::fs::write(&file, id.to_string());
-        })
-        .ok();
-    Warmup(handle)
+/// How many times the helper moves itself (2 ms apart).
+const REPEATS: usize = 6;
+
+/// A warm-up ready to go: everything the helper needs, prepared, so that
+/// [`Warmup::fork_helper`] may run where only async-signal-safe calls are
+/// allowed (in `run`'s monitor child, between its fork and exec: the CLI
+/// itself then pays nothing for it).
+pub struct Warmup {
+    file: CString,
+    dirs: Vec<CString>,
 }
 
 impl Warmup {
-    /// Wait for the helper thread (before anything forks); dropping the
-    /// warm-up waits too.
-    pub fn finish(self) {}
+    /// For the container whose cgroups are at `cgroups_path` (`/wharf/<id>`):
+    /// on a v1 host the helper first creates their directories. `None`
+    /// when this host has nothing to warm up.
+    pub fn prepare(cgroups_path: Option<&Path>) -> Option<Warmup> {
+        let file = own_cgroup_file()?;
+        let file = CString::new(file.into_os_string().into_vec()).ok()?;
+        let dirs = cgroups_path
+            .map(crate::monitor::container_cgroup_dirs)
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|d| [d.parent().map(PathBuf::from), Some(d.clone())])
+            .flatten()
+            .filter_map(|d| CString::new(d.into_os_string().into_vec()).ok())
+            .collect();
+        Some(Warmup { file, dirs })
+    }
+
+    /// Fork the helper; it exits on its own (its parent reaps it with its
+    /// other children, or it is reaped when the parent exits).
+    ///
+    /// Async-signal-safe: fork, and in the helper close_range, mkdir,
+    /// getpid, open, write and _exit, on memory prepared beforehand.
+    pub fn fork_helper(&self) {
+        // SAFETY: see above; the helper never returns into our code.
+        unsafe {
+            if libc::fork() != 0 {
+                return;
+            }
+            // Holding none of the parent's pipes: `$(wharf run -d ...)`
+            // reads until every writer is gone, and this may block a while.
+            libc::syscall(libc::SYS_close_range, 0u32, u32::MAX, 0u32);
+            for d in &self.dirs {
+                libc::mkdir(d.as_ptr(), 0o755);
+            }
+            // A task's ID in decimal, for the tasks/cgroup.procs file.
+            let mut buf = [0u8; 20];
+            let mut at = buf.len();
+            let mut pid = libc::getpid() as u64;
+            loop {
+                at -= 1;
+                buf[at] = b'0' + (pid % 10) as u8;
+                pid /= 10;
+                if pid == 0 {
+                    break;
+                }
+            }
+            let fd = libc::open(self.file.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+            if fd >= 0 {
+                // The fast state ends one grace period after the last
+                // writer: a few more writes keep it for the ~10 ms in
+                // which the container's join may come.
+                let pause = libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 2_000_000,
+                };
+                for i in 0..REPEATS {
+                    if i > 0 {
+                        libc::nanosleep(&pause, std::ptr::null_mut());
+                    }
+                    libc::write(fd, buf[at..].as_ptr().cast(), buf.len() - at);
+                }
+            }
+            libc::_exit(0);
+        }
+    }
 }
 
-impl Drop for Warmup {
-    fn drop(&mut self) {
-        if let Some(h) = self.0.take() {
-            let _ = h.join();
-        }
+/// Prepare and fork the helper at once (see [`Warmup`]).
+pub fn start(cgroups_path: Option<&Path>) {
+    if let Some(w) = Warmup::prepare(cgroups_path) {
+        w.fork_helper();
     }
 }

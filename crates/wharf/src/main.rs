@@ -16,7 +16,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match cli::Cli::internal_monitor(&args)
+        .map_or_else(|| cli::Cli::try_parse_from(args), Ok)
+    {
         Ok(c) => c,
         Err(e) => return exit::usage_error(e),
     };

@@ -33,7 +33,10 @@ fn run_rm_prints_and_leaves_nothing() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.status.success());
+    // Gone for wharf's commands when `run` returns; the kernel's side
+    // goes right after.
     assert_eq!(w.ok(["ps", "-aq"]), "");
+    w.settled();
     assert!(mounts_under(&w).is_empty(), "{:?}", mounts_under(&w));
     assert_eq!(
         std::fs::read_dir(w.root().join("containers"))
@@ -60,6 +63,7 @@ fn exit_codes_follow_docker() {
     let out = w.run(["run", "--rm", "--memory", "12x", "busybox:local", "true"]);
     assert_eq!(out.status.code(), Some(125));
     assert_eq!(w.ok(["ps", "-aq"]), "", "failed runs leave no container");
+    w.settled();
     assert!(mounts_under(&w).is_empty());
 }
 

@@ -17,6 +17,7 @@ fn finish(w: &Wharf) {
     for id in ids.lines() {
         w.ok(["rm", "-f", id]);
     }
+    w.settled();
     assert!(mounts_under(w).is_empty(), "{:?}", mounts_under(w));
 }
 
@@ -642,6 +643,8 @@ fn volumes_with_driver_options_are_mounted_while_used() {
         "{out}"
     );
     assert!(out.contains("drwx------    2 1000     root "), "{out}");
+    // `--rm` releases it just after `run` returns.
+    w.settled();
     assert_eq!(volume_mounts(&w), 0, "unmounted when its only user is gone");
 
     // Shared by two running containers: mounted once, until both are gone.

@@ -111,6 +111,7 @@ fn bad_mount_flags_fail_like_docker() {
     }
     assert_eq!(w.ok(["volume", "ls", "-q"]), "");
     assert!(!std::path::Path::new(&missing).exists());
+    w.settled();
     assert!(mounts_under(&w).is_empty());
 }
 

@@ -59,11 +59,11 @@ impl Engine {
             Signals::new(&wanted).map_err(|e| EngineError::io("watching signals", e.into()))?;
         let mut lifeline = started.lifeline;
         loop {
-            if let Some(status) = monitor
+            if let Some(code) = monitor
                 .try_wait()
                 .map_err(|e| EngineError::io("waiting for the monitor", e))?
             {
-                return Ok(Some(status.code().unwrap_or(137)));
+                return Ok(Some(code));
             }
             let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
             if let Some(l) = &lifeline {

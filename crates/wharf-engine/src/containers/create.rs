@@ -106,7 +106,7 @@ impl Engine {
         for d in [dir.upper(), dir.work(), dir.rootfs(), dir.empty()] {
             fs::create_dir_all(&d).map_err(|e| io("creating directories", e))?;
         }
-        let host = HostInfo::detect();
+        let host = HostInfo::detect_for(req.options.init);
         let mut opts = req.options.clone();
         let plan_hostname = |mode: &wharf_runtime::spec::NetworkMode| {
             opts.hostname

@@ -18,6 +18,7 @@ pub(crate) mod names;
 mod network;
 mod ports;
 mod snapshot;
+mod spawn;
 pub(crate) mod start;
 mod state;
 mod top;
@@ -32,6 +33,8 @@ pub use network::{NetHooks, NetworkRequest};
 pub use ports::PortView;
 pub use snapshot::CommitRequest;
 pub use start::{
-    ready_pipe, wait_for_go, AttachIo, MonitorStdio, PreSpawned, SpawnedMonitor, StartOutcome,
+    prespawn_monitor, ready_pipe, wait_for_go, AttachIo, MonitorChild, MonitorStdio, PreSpawned,
+    SpawnedMonitor, StartOutcome,
 };
 pub use top::Usage;
+pub use wharf_network::netlink::PendingNetns;

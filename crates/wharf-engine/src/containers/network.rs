@@ -8,8 +8,9 @@ use std::collections::BTreeSet;
 
 use wharf_network::config::{ContainerNetConfig, NetMode};
 use wharf_network::files::DnsOptions;
+use wharf_network::netlink::PendingNetns;
 use wharf_network::ports::{parse_expose, parse_publish, PortBinding};
-use wharf_network::{netns_path, Attached, ContainerFiles, Networking};
+use wharf_network::{netns_path, Attached, ContainerFiles, Leaving, Networking};
 use wharf_runtime::monitor::{ContainerDir, MonitorHooks};
 use wharf_runtime::spec::NetworkMode;
 use wharf_store::networks::{self, EndpointRecord};
@@ -62,12 +63,28 @@ fn invalid(e: wharf_network::NetworkError) -> EngineError {
     EngineError::Invalid(e.to_string())
 }
 
+impl NetworkRequest {
+    /// Whether the container gets a network namespace of wharf's making
+    /// (a bridge: the default, or a user-defined network).
+    pub fn wants_bridge(&self) -> bool {
+        match self.network.as_deref() {
+            None => true,
+            Some(n) => !matches!(n, "host" | "none") && !n.starts_with("container:"),
+        }
+    }
+}
+
 impl Engine {
     /// This root's networking, with the predefined networks in place.
     pub fn networking(&self) -> EngineResult<Networking<'_>> {
         let net = Networking::new(&self.store, self.monitor_exe.clone());
         net.ensure_defaults(&mut new_id)?;
         Ok(net)
+    }
+
+    /// Networking for a container already attached (its networks exist).
+    fn attached_networking(&self) -> Networking<'_> {
+        Networking::new(&self.store, self.monitor_exe.clone())
     }
 
     pub(crate) fn plan_network(
@@ -226,11 +243,14 @@ impl Engine {
         Ok(())
     }
 
-    /// The hooks `wharf monitor` runs around each start.
-    pub fn monitor_hooks(&self) -> NetHooks<'_> {
+    /// The hooks `wharf monitor` runs around each start; `netns`: the
+    /// first start's namespace, already in the making.
+    pub fn monitor_hooks(&self, netns: Option<PendingNetns>) -> NetHooks<'_> {
         NetHooks {
             engine: self,
             attached: RefCell::new(None),
+            netns: RefCell::new(netns),
+            leaving: RefCell::new(None),
         }
     }
 }
@@ -240,12 +260,19 @@ impl Engine {
 pub struct NetHooks<'a> {
     engine: &'a Engine,
     attached: RefCell<Option<Attached>>,
+    netns: RefCell<Option<PendingNetns>>,
+    leaving: RefCell<Option<Leaving>>,
 }
 
 impl MonitorHooks for NetHooks<'_> {
     fn before_start(&self, dir: &ContainerDir) -> Result<Option<NetworkMode>, String> {
         let e = self.engine;
         let cfg = e.network_config(&dir.id);
+        // The namespace takes the kernel a while: made while the rest is
+        // planned, if the monitor did not start it even earlier.
+        let early = self.netns.borrow_mut().take();
+        let netns =
+            (cfg.mode == NetMode::Bridge).then(|| early.unwrap_or_else(PendingNetns::start));
         let files = container_files(dir);
         if let NetMode::Container(other) = &cfg.mode {
             let c = e
@@ -273,9 +300,9 @@ impl MonitorHooks for NetHooks<'_> {
             .flatten()
             .map(|c| c.name)
             .unwrap_or_default();
-        let net = e.networking().map_err(|e| e.to_string())?;
+        let net = e.attached_networking();
         let attached = net
-            .setup(&dir.id, &name, &cfg, &files)
+            .setup(&dir.id, &name, &cfg, &files, netns)
             .map_err(|e| e.to_string())?;
         *self.attached.borrow_mut() = Some(attached);
         Ok(None)
@@ -286,19 +313,29 @@ impl MonitorHooks for NetHooks<'_> {
         Some(Box::new(move || wiring.run().map_err(|e| e.to_string())))
     }
 
+    fn before_removal(&self, dir: &ContainerDir) {
+        // The host ports are free for the next container at once.
+        self.attached.borrow_mut().take();
+        if self.engine.network_config(&dir.id).mode == NetMode::Bridge {
+            match self.engine.attached_networking().leaving(&dir.id) {
+                Ok(l) => *self.leaving.borrow_mut() = Some(l),
+                Err(e) => tracing::error!(error = %e, "reading the container's networks"),
+            }
+        }
+    }
+
     fn after_stop(&self, dir: &ContainerDir) {
         self.attached.borrow_mut().take();
         if self.engine.network_config(&dir.id).mode != NetMode::Bridge {
             return;
         }
-        let result = self
-            .engine
-            .networking()
-            .map_err(|e| e.to_string())
-            .and_then(|n| {
-                n.teardown(&dir.id, &container_files(dir))
-                    .map_err(|e| e.to_string())
-            });
+        let net = self.engine.attached_networking();
+        let files = container_files(dir);
+        let result = match self.leaving.borrow_mut().take() {
+            Some(left) => net.teardown_left(&dir.id, &files, &left),
+            None => net.teardown(&dir.id, &files),
+        }
+        .map_err(|e| e.to_string());
         if let Err(e) = result {
             tracing::error!(error = %e, "tearing down the container's network");
         }

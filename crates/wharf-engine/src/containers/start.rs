@@ -1,10 +1,14 @@
 //! `docker start` / the start half of `docker run`: spawn the monitor.
 
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+
+pub use super::spawn::MonitorChild;
+use wharf_runtime::cgroup_warmup::Warmup;
+use wharf_runtime::spec::cgroups_path;
 
 use wharf_runtime::monitor::ContainerDir;
 use wharf_store::containers;
@@ -15,7 +19,7 @@ use crate::{Engine, EngineError, EngineResult};
 /// whose exit code is the container's (see [`Engine::wait_attached`]).
 pub struct StartOutcome {
     pub id: String,
-    pub monitor: Option<Child>,
+    pub monitor: Option<MonitorChild>,
     /// The ready pipe, held while attached: the monitor lets go of our
     /// terminal when it closes, and reports a detach on it.
     pub lifeline: Option<File>,
@@ -132,107 +136,126 @@ impl Engine {
     /// Spawn `wharf monitor <id>` in its own session and read its ready
     /// line.
     pub fn spawn_monitor(&self, id: &str, stdio: MonitorStdio) -> EngineResult<SpawnedMonitor> {
-        let (child, output, ready) = self.launch_monitor(id, stdio, None)?;
+        let (child, output, ready) = launch_monitor(
+            &self.monitor_exe,
+            self.store.root(),
+            id,
+            stdio,
+            None,
+            None,
+            false,
+        )?;
         finish_spawn(child, output, ready)
     }
+}
 
-    /// Start the monitor of a container that `run` is still creating: it
-    /// loads and initialises while the CLI writes the container's records,
-    /// and waits (on [`GO_FD`]) for [`Engine::start_prespawned`]. Dropped
-    /// instead (creation failed), it exits without touching anything.
-    pub fn prespawn_monitor(&self, stdio: MonitorStdio) -> EngineResult<PreSpawned> {
-        let id = super::names::new_id();
-        let (go_r, go_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-            .map_err(|e| EngineError::io("creating the monitor's go pipe", e.into()))?;
-        let (child, _, ready) = self.launch_monitor(&id, stdio, Some(go_r))?;
-        Ok(PreSpawned {
-            id,
-            child,
-            go: go_w,
-            ready,
-        })
-    }
+/// Start the monitor of a container that `run` is still creating (in
+/// store `root`, before the store is even opened): it loads and
+/// initialises while the CLI writes the container's records, and waits
+/// (on [`GO_FD`]) for [`Engine::start_prespawned`]. Dropped instead
+/// (creation failed), it exits without touching anything.
+/// `netns`: the container will be on a bridge; its monitor may start
+/// making the network namespace before it knows more.
+pub fn prespawn_monitor(root: &Path, stdio: MonitorStdio, netns: bool) -> EngineResult<PreSpawned> {
+    let id = super::names::new_id();
+    let (go_r, go_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| EngineError::io("creating the monitor's go pipe", e.into()))?;
+    let exe = monitor_exe()?;
+    // The container's cgroup join waits out an RCU grace period unless one
+    // passed moments before: the monitor's child starts one on its way.
+    let warmup = Warmup::prepare(Some(&cgroups_path(super::CGROUP_PARENT, &id)));
+    let (child, _, ready) =
+        launch_monitor(&exe, root, &id, stdio, Some(go_r), warmup.as_ref(), netns)?;
+    Ok(PreSpawned {
+        id,
+        child,
+        go: go_w,
+        ready,
+    })
+}
 
-    /// Spawn `wharf monitor <id>`: the child and the read ends of its
-    /// output (with [`MonitorStdio::Piped`]) and ready pipes.
-    fn launch_monitor(
-        &self,
-        id: &str,
-        stdio: MonitorStdio,
-        go: Option<OwnedFd>,
-    ) -> EngineResult<(Child, Option<std::io::PipeReader>, OwnedFd)> {
-        let mut output = None;
-        let (ready_r, ready_w) =
-            // Close-on-exec: only the monitor's fd 3 (made by dup2) may
-            // outlive the exec, or the monitor would hold its own
-            // lifeline's read end and never see the CLI go.
-            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-                .map_err(|e| EngineError::io("creating ready pipe", e.into()))?;
-        let mut cmd = Command::new(&self.monitor_exe);
-        cmd.arg("--root")
-            .arg(self.store.root())
-            .arg("monitor")
-            .arg(id);
-        match stdio {
-            MonitorStdio::Inherit(a) => {
-                cmd.arg("--attach");
-                if let Some(keys) = a.detach_keys {
-                    cmd.arg("--detach-keys").arg(keys);
-                }
+/// The program that runs `monitor`: this binary.
+pub(crate) fn monitor_exe() -> EngineResult<PathBuf> {
+    std::env::current_exe().map_err(|e| EngineError::io("locating the wharf binary", e))
+}
+
+/// Spawn `wharf monitor <id>`: the child and the read ends of its
+/// output (with [`MonitorStdio::Piped`]) and ready pipes.
+fn launch_monitor(
+    exe: &Path,
+    root: &Path,
+    id: &str,
+    stdio: MonitorStdio,
+    go: Option<OwnedFd>,
+    warmup: Option<&Warmup>,
+    netns: bool,
+) -> EngineResult<(MonitorChild, Option<std::io::PipeReader>, OwnedFd)> {
+    let mut output = None;
+    // Close-on-exec: only the monitor's fd 3 (made by dup2) may outlive
+    // the exec, or the monitor would hold its own lifeline's read end and
+    // never see the CLI go.
+    let (ready_r, ready_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| EngineError::io("creating ready pipe", e.into()))?;
+    let mut args: Vec<&OsStr> = vec![
+        "--root".as_ref(),
+        root.as_os_str(),
+        "monitor".as_ref(),
+        id.as_ref(),
+    ];
+    let mut fds: Vec<(OwnedFd, RawFd)> = vec![(ready_w, READY_FD)];
+    let keys;
+    match stdio {
+        MonitorStdio::Inherit(a) => {
+            args.push("--attach".as_ref());
+            if let Some(k) = a.detach_keys {
+                keys = k;
+                args.push(OsStr::new("--detach-keys"));
+                args.push(OsStr::new(&keys));
             }
-            MonitorStdio::Null => {
-                cmd.stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null());
-            }
-            MonitorStdio::Piped => {
-                let (r, w) =
-                    std::io::pipe().map_err(|e| EngineError::io("creating an output pipe", e))?;
-                let w2 = w
+        }
+        MonitorStdio::Null => {
+            let null = File::options()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+                .map_err(|e| EngineError::io("opening /dev/null", e))?;
+            for target in 0..3 {
+                let fd = null
                     .try_clone()
-                    .map_err(|e| EngineError::io("creating an output pipe", e))?;
-                cmd.arg("--attach")
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::from(w))
-                    .stderr(Stdio::from(w2));
-                output = Some(r);
+                    .map_err(|e| EngineError::io("opening /dev/null", e))?;
+                fds.push((fd.into(), target));
             }
         }
-        if go.is_some() {
-            cmd.arg("--wait");
+        MonitorStdio::Piped => {
+            let (r, w) =
+                std::io::pipe().map_err(|e| EngineError::io("creating an output pipe", e))?;
+            let null =
+                File::open("/dev/null").map_err(|e| EngineError::io("opening /dev/null", e))?;
+            let w2 = w
+                .try_clone()
+                .map_err(|e| EngineError::io("creating an output pipe", e))?;
+            args.push("--attach".as_ref());
+            fds.extend([(null.into(), 0), (w.into(), 1), (w2.into(), 2)]);
+            output = Some(r);
         }
-        let ready_raw = ready_w.as_raw_fd();
-        let go_raw = go.as_ref().map(|g| g.as_raw_fd());
-        // Its own session: terminal signals (Ctrl-C) must not kill the
-        // monitor, and it outlives the CLI.
-        // SAFETY: between fork and exec only async-signal-safe calls (setsid, dup2).
-        unsafe {
-            cmd.pre_exec(move || {
-                nix::unistd::setsid().map_err(std::io::Error::from)?;
-                for (from, to) in [(Some(ready_raw), READY_FD), (go_raw, GO_FD)] {
-                    if let Some(from) = from {
-                        if libc::dup2(from, to) < 0 {
-                            return Err(std::io::Error::last_os_error());
-                        }
-                    }
-                }
-                Ok(())
-            });
-        }
-        let child = cmd
-            .spawn()
-            .map_err(|e| EngineError::io(format!("starting the monitor of {id}"), e))?;
-        // Our copies of the monitor's ends: the ready pipe must reach EOF
-        // when the monitor dies.
-        drop(cmd);
-        drop((ready_w, go));
-        Ok((child, output, ready_r))
     }
+    if netns {
+        args.push("--netns".as_ref());
+    }
+    if let Some(go) = go {
+        args.push("--wait".as_ref());
+        fds.push((go, GO_FD));
+    }
+    // Its own session: terminal signals (Ctrl-C) must not kill the
+    // monitor, and it outlives the CLI. Our copies of its fds close here:
+    // the ready pipe must reach EOF when the monitor dies.
+    let child = super::spawn::spawn(exe, &args, fds, warmup)?;
+    Ok((child, output, ready_r))
 }
 
 /// Read a spawned monitor's ready line.
 fn finish_spawn(
-    child: Child,
+    child: MonitorChild,
     output: Option<std::io::PipeReader>,
     ready_r: OwnedFd,
 ) -> EngineResult<SpawnedMonitor> {
@@ -254,7 +277,7 @@ fn finish_spawn(
 /// A monitor started ahead of its container's creation.
 pub struct PreSpawned {
     id: String,
-    child: Child,
+    child: MonitorChild,
     /// Written once the container exists; closed unwritten if it never will.
     go: OwnedFd,
     ready: OwnedFd,
@@ -269,7 +292,7 @@ impl PreSpawned {
 
 /// A spawned monitor (not reaped).
 pub struct SpawnedMonitor {
-    pub child: Child,
+    pub child: MonitorChild,
     /// Its output, with [`MonitorStdio::Piped`].
     pub output: Option<std::io::PipeReader>,
     /// `Ok` once the container runs, else the `err <code> <message>` line.

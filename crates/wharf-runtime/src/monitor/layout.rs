@@ -60,6 +60,10 @@ impl ContainerDir {
     pub fn attach_socket(&self) -> PathBuf {
         self.path.join("attach.sock")
     }
+    /// The container's /sys/fs/cgroup while it starts on a v1 host.
+    pub fn cgroup_view(&self) -> PathBuf {
+        self.path.join("cgroup")
+    }
     pub fn monitor_config(&self) -> PathBuf {
         self.path.join("monitor.json")
     }
@@ -71,6 +75,7 @@ impl ContainerDir {
             hosts_file: self.hosts(),
             resolv_conf: self.resolv_conf(),
             shm_dir: None,
+            cgroup_view: None,
         }
     }
 }

@@ -11,6 +11,7 @@
 //! (cgroup, mount, and everything for `--rm`).
 
 pub(crate) mod attach;
+mod cgroup_view;
 mod executor;
 mod io;
 mod layout;
@@ -26,8 +27,10 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use wharf_store::{containers, Store, Trashed};
 
+pub use cgroup_view::container_cgroup_dirs;
 pub(crate) use executor::OrderedEnvExecutor;
 pub use layout::ContainerDir;
+pub use process::remove_leftover_cgroups as remove_cgroups;
 pub(crate) use process::start_failure;
 pub use process::wait;
 pub use restart::RestartPolicy;
@@ -40,6 +43,10 @@ pub trait MonitorHooks {
     /// `Ok(Some(mode))` replaces the configured network mode for this start.
     fn before_start(&self, dir: &ContainerDir) -> Result<Option<crate::spec::NetworkMode>, String>;
     fn after_stop(&self, dir: &ContainerDir);
+    /// `--rm`: the container's rows are about to be deleted, before
+    /// `after_stop`; release what must not outlive them and keep what
+    /// `after_stop` will need.
+    fn before_removal(&self, _dir: &ContainerDir) {}
     /// After `before_start`: kernel work that may run in a forked process
     /// while libcontainer builds the container (no database, no threads
     /// left behind), finished before the container runs.
@@ -109,18 +116,19 @@ fn now() -> String {
 /// Run the monitor for container `id`; returns the exit code the monitor
 /// process should exit with (the container's, or docker's 125/126/127 when
 /// it could not start). `ready` gets one line: `ok` or `err <code> <message>`.
+/// `warmed`: the CLI started the cgroup warm-up for the first start.
 pub fn run(
     store: &Store,
     id: &str,
     attach: Option<&str>,
     mut ready: Option<File>,
     hooks: &dyn MonitorHooks,
+    warmed: bool,
 ) -> i32 {
     // Orphaned container processes are reparented to us, so we can reap them.
     // SAFETY: prctl with these arguments has no memory effects.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     let dir = ContainerDir::new(store.root(), id);
-    let mut warmup = Some(crate::cgroup_warmup::start());
     let config = match MonitorConfig::load(&dir) {
         Ok(c) => c,
         Err(e) => {
@@ -131,7 +139,12 @@ pub fn run(
     let mut restarts = 0;
     // The attached CLI's end of the ready pipe, while it waits.
     let mut lifeline = None;
+    let cgroups = crate::spec::cgroups_path(&config.cgroup_parent, id);
     let code = loop {
+        // A second warm-up right after the CLI's only costs (measured).
+        if restarts > 0 || !warmed {
+            crate::cgroup_warmup::start(Some(&cgroups));
+        }
         let started = hooks
             .before_start(&dir)
             .map_err(|message| crate::RuntimeError::Start { message, code: 125 })
@@ -140,13 +153,7 @@ pub fn run(
                 if let Some(mode) = mode {
                     config.options.network_mode = mode;
                 }
-                process::start(
-                    &dir,
-                    &config,
-                    attach.is_some(),
-                    warmup.take(),
-                    hooks.take_wiring(),
-                )
+                process::start(&dir, &config, attach.is_some(), hooks.take_wiring())
             });
         let code = match started {
             Err(e) => {
@@ -200,6 +207,11 @@ pub fn run(
                 // Only the first start has the CLI's pipe.
                 lifeline = lifeline.or(kept);
                 let code = process::wait_reaping(started.pid);
+                if config.auto_remove {
+                    // `--rm` never restarts (the CLI refuses the pair).
+                    remove_exited(store, &dir, hooks, lifeline, code);
+                    return code;
+                }
                 process::teardown(&dir, true);
                 hooks.after_stop(&dir);
                 code
@@ -226,14 +238,52 @@ pub fn run(
     // The container is gone as far as anyone can see: the attached CLI
     // may exit with its code now, rather than when this process has freed
     // all it holds.
-    if let Some(mut l) = lifeline {
-        io::release_stdio();
-        let _ = writeln!(l, "exit {code}");
-    }
+    tell_exit(lifeline, code);
     if let Some(t) = trashed {
         t.delete();
     }
     code
+}
+
+/// Run only when the CPU would otherwise idle (SCHED_IDLE).
+fn background() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: sched_setscheduler on ourselves with a valid parameter.
+    unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+}
+
+/// Give the attached CLI the container's exit code (it exits with it).
+fn tell_exit(lifeline: Option<File>, code: i32) {
+    if let Some(mut l) = lifeline {
+        io::release_stdio();
+        let _ = writeln!(l, "exit {code}");
+    }
+}
+
+/// `--rm` after the container exited: its rows go (its port reservations
+/// first), and with them everything `wharf` shows of it (name, `ps -a`,
+/// `inspect`, its address); the attached CLI returns then. Its network
+/// namespace, rootfs mount, cgroups and files, which no wharf command
+/// sees, are released after that, by this process alone: `run --rm` does
+/// not wait for the kernel to tear them down.
+fn remove_exited(
+    store: &Store,
+    dir: &ContainerDir,
+    hooks: &dyn MonitorHooks,
+    lifeline: Option<File>,
+    code: i32,
+) {
+    hooks.before_removal(dir);
+    if let Err(e) = store.remove_container_rows(&dir.id, true) {
+        tracing::error!(error = %e, "removing the container's row");
+    }
+    tell_exit(lifeline, code);
+    hooks.after_stop(dir);
+    // What is left is nobody's wait: it yields the CPU to anything else
+    // (the user's next command).
+    background();
+    process::teardown(dir, true);
+    store.trash_tree(&dir.path).delete();
 }
 
 fn record_exit(store: &Store, id: &str, code: i32) {

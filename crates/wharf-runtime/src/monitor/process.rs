@@ -1,6 +1,7 @@
 //! Starting, reaping and tearing down the container through libcontainer.
 
 use std::os::fd::OwnedFd;
+use std::path::PathBuf;
 
 use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::container::Container;
@@ -10,7 +11,9 @@ use nix::unistd::{pipe, Pid};
 
 use super::{ContainerDir, MonitorConfig};
 use crate::rootfs::{mount_overlay, unmount};
-use crate::spec::{build_spec, ensure_working_dir, HostInfo, SpecInput};
+use crate::spec::{
+    build_spec, cgroups_path, ensure_working_dir, CgroupLayout, HostInfo, SpecInput,
+};
 use crate::RuntimeError;
 
 /// A started container and the read ends of its output pipes.
@@ -57,7 +60,6 @@ pub fn start(
     dir: &ContainerDir,
     config: &MonitorConfig,
     attached: bool,
-    warmup: Option<crate::cgroup_warmup::Warmup>,
     wiring: Option<super::Wiring>,
 ) -> Result<Started, RuntimeError> {
     std::fs::create_dir_all(dir.empty())
@@ -72,7 +74,14 @@ pub fn start(
     for v in &config.volume_mounts {
         crate::volume_mount::acquire(v, &dir.id)?;
     }
-    write_spec(dir, config)?;
+    let host = HostInfo::detect_for(config.options.init);
+    // Not with --privileged: libcontainer's own (writable) emulation then.
+    let view =
+        (host.cgroup != CgroupLayout::V2 && !config.options.privileged).then(|| dir.cgroup_view());
+    if let Some(v) = &view {
+        super::cgroup_view::prepare(v, &cgroups_path(&config.cgroup_parent, &dir.id))?;
+    }
+    write_spec(dir, config, &host, view.clone())?;
     let tty = config.options.tty;
     let (out_r, out_w) = pipe().map_err(|e| RuntimeError::io("creating stdout pipe", e.into()))?;
     let (err_r, err_w) = pipe().map_err(|e| RuntimeError::io("creating stderr pipe", e.into()))?;
@@ -117,11 +126,8 @@ pub fn start(
             .with_stdout(out_w)
             .with_stderr(err_w);
     }
-    if let Some(w) = warmup {
-        w.finish();
-    }
-    // The monitor is single-threaded again: the network's kernel work can
-    // go to a child process and overlap libcontainer's build.
+    // The network's kernel work goes to a child process and overlaps
+    // libcontainer's build.
     let wiring = wiring.map(Forked::spawn).transpose()?;
     let built = builder
         .as_init(dir.bundle())
@@ -129,6 +135,10 @@ pub fn start(
         .with_detach(true)
         .build()
         .map_err(|e| start_failure(format!("failed to create container: {e}")));
+    // The container's mount namespace has its copy now (or never will).
+    if let Some(v) = &view {
+        super::cgroup_view::release(v);
+    }
     let wired = wiring.map(Forked::join).transpose();
     let mut container = built?;
     wired?;
@@ -165,9 +175,14 @@ pub fn start(
 }
 
 /// The container's OCI spec, for the mounted rootfs, into `config.json`.
-fn write_spec(dir: &ContainerDir, config: &MonitorConfig) -> Result<(), RuntimeError> {
-    let host = HostInfo::detect();
-    let paths = dir.paths();
+fn write_spec(
+    dir: &ContainerDir,
+    config: &MonitorConfig,
+    host: &HostInfo,
+    cgroup_view: Option<PathBuf>,
+) -> Result<(), RuntimeError> {
+    let mut paths = dir.paths();
+    paths.cgroup_view = cgroup_view;
     let spec = build_spec(&SpecInput {
         id: &dir.id,
         name: &config.name,
@@ -175,7 +190,7 @@ fn write_spec(dir: &ContainerDir, config: &MonitorConfig) -> Result<(), RuntimeE
         opts: &config.options,
         paths: &paths,
         cgroup_parent: &config.cgroup_parent,
-        host: &host,
+        host,
     })
     .map_err(|e| RuntimeError::Start {
         message: e.to_string(),
@@ -249,6 +264,8 @@ pub fn teardown(dir: &ContainerDir, reaped: bool) {
     }
     let _ = std::fs::remove_dir_all(dir.runtime_state());
     let _ = std::fs::remove_file(dir.attach_socket());
+    // Before the cgroups: a mounted cgroup directory cannot be removed.
+    super::cgroup_view::release(&dir.cgroup_view());
     remove_leftover_cgroups(&dir.id);
     if let Err(e) = unmount(&dir.rootfs()) {
         tracing::warn!(error = %e, "unmounting rootfs");
@@ -264,7 +281,7 @@ pub fn teardown(dir: &ContainerDir, reaped: bool) {
 /// libcontainer could not delete: its state was lost, e.g. the store was
 /// wiped under a running container). One stat per controller when none is
 /// left.
-fn remove_leftover_cgroups(id: &str) {
+pub fn remove_leftover_cgroups(id: &str) {
     let Ok(controllers) = std::fs::read_dir("/sys/fs/cgroup") else {
         return;
     };
@@ -301,8 +318,8 @@ impl Forked {
     fn spawn(work: super::Wiring) -> Result<Forked, RuntimeError> {
         let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
             .map_err(|e| RuntimeError::io("creating a pipe", e.into()))?;
-        // SAFETY: called with no other thread in the process (the warm-up
-        // thread is joined), so the child may run ordinary code; it leaves
+        // SAFETY: the monitor runs no other thread (it is single-threaded
+        // for libcontainer), so the child may run ordinary code; it leaves
         // through _exit, running none of the parent's destructors.
         match unsafe { nix::unistd::fork() } {
             Ok(nix::unistd::ForkResult::Child) => {

@@ -47,7 +47,8 @@ pub struct HostInfo {
     /// Sysctls Docker sets in a container's own network namespace, those
     /// this kernel has: unprivileged ping and ports below 1024.
     pub default_net_sysctls: Vec<(String, String)>,
-    /// The init binary for `--init` (docker-init or tini), if installed.
+    /// The init binary for `--init` (docker-init or tini), if installed;
+    /// looked for only when asked ([`HostInfo::detect_for`]).
     pub init_binary: Option<PathBuf>,
     /// The host's hostname (the default with `--network host`).
     pub hostname: String,
@@ -56,8 +57,23 @@ pub struct HostInfo {
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
 impl HostInfo {
+    /// What a container with `--init` (`init`) or without needs to know.
+    pub fn detect_for(init: bool) -> HostInfo {
+        let mut host = HostInfo::detect_common();
+        if init {
+            host.init_binary = find_init_binary();
+        }
+        host
+    }
+
+    /// Everything, the init binary included.
     pub fn detect() -> HostInfo {
+        HostInfo::detect_for(true)
+    }
+
+    fn detect_common() -> HostInfo {
         let cgroup = detect_cgroup_layout(Path::new(CGROUP_ROOT));
+        let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
         HostInfo {
             arch: wharf_oci::platform::go_arch().to_string(),
             kernel: read_trimmed("/proc/sys/kernel/osrelease")
@@ -69,16 +85,16 @@ impl HostInfo {
                 .into_iter()
                 .filter_map(|r| Some((r, r.current_hard_limit()?)))
                 .collect(),
-            capabilities: status_field("CapEff")
+            capabilities: status_field(&status, "CapEff")
                 .and_then(|hex| u64::from_str_radix(&hex, 16).ok())
                 .map(caps::from_mask)
                 .unwrap_or_else(|| caps::all_known().collect()),
-            seccomp: status_field("Seccomp").is_some(),
+            seccomp: status_field(&status, "Seccomp").is_some(),
             apparmor: read_trimmed("/sys/module/apparmor/parameters/enabled")
                 .is_some_and(|v| v.starts_with('Y')),
             swap_limit: detect_swap_limit(cgroup),
             default_net_sysctls: detect_net_sysctls(),
-            init_binary: find_init_binary(),
+            init_binary: None,
             hostname: read_trimmed("/proc/sys/kernel/hostname").unwrap_or_default(),
         }
     }
@@ -102,8 +118,7 @@ fn read_trimmed(path: impl AsRef<Path>) -> Option<String> {
 }
 
 /// A `Name:\tvalue` line of /proc/self/status.
-fn status_field(name: &str) -> Option<String> {
-    let status = fs::read_to_string("/proc/self/status").ok()?;
+fn status_field(status: &str, name: &str) -> Option<String> {
     status.lines().find_map(|line| {
         let (key, value) = line.split_once(':')?;
         (key == name).then(|| value.trim().to_string())
@@ -199,9 +214,15 @@ fn find_init_binary() -> Option<PathBuf> {
 
 /// An ELF executable without a program interpreter (PT_INTERP).
 fn is_static_elf(path: &Path) -> bool {
-    let Ok(bytes) = fs::read(path) else {
+    // The headers are at the front: reading the whole binary (tini-static
+    // is ~1 MB) cost every container start half a millisecond.
+    let mut bytes = Vec::with_capacity(4096);
+    let Ok(f) = fs::File::open(path) else {
         return false;
     };
+    if std::io::Read::read_to_end(&mut std::io::Read::take(f, 4096), &mut bytes).is_err() {
+        return false;
+    }
     let u16_at = |o: usize| {
         bytes
             .get(o..o + 2)
@@ -222,7 +243,10 @@ fn is_static_elf(path: &Path) -> bool {
     };
     (0..phnum as usize).all(|i| {
         let at = phoff as usize + i * phentsize as usize;
-        bytes.get(at..at + 4) != Some(&3u32.to_le_bytes()[..])
+        // Headers past what was read: not known to be static.
+        bytes
+            .get(at..at + 4)
+            .is_some_and(|t| t != 3u32.to_le_bytes())
     })
 }
 

@@ -169,6 +169,20 @@ pub(crate) fn build_mounts(plan: &MountPlan) -> Result<(Vec<Mount>, Option<Strin
             }
         }
     }
+    if let (Some(view), false) = (&plan.paths.cgroup_view, plan.writable_cgroups) {
+        for m in &mut mounts {
+            if m.typ().as_deref() == Some("cgroup") {
+                let mut options = m.options().clone().unwrap_or_default();
+                options.insert(0, "rbind".into());
+                *m = mount(
+                    "/sys/fs/cgroup",
+                    "bind",
+                    &view.display().to_string(),
+                    &options,
+                )?;
+            }
+        }
+    }
     for m in &mut mounts {
         let is_sys = m.destination() == Path::new("/sys");
         let is_cgroup = m.typ().as_deref() == Some("cgroup");
@@ -372,6 +386,7 @@ mod tests {
             hosts_file: "/c/hosts".into(),
             resolv_conf: "/c/resolv.conf".into(),
             shm_dir: None,
+            cgroup_view: None,
         }
     }
 

@@ -160,6 +160,10 @@ pub struct ContainerPaths {
     /// A shareable IPC mode's /dev/shm directory, bind-mounted instead of the
     /// private tmpfs.
     pub shm_dir: Option<PathBuf>,
+    /// On a cgroup v1 host, the tree of the container's own cgroups the
+    /// monitor prepared (see `monitor::cgroup_view`), bound on
+    /// /sys/fs/cgroup instead of libcontainer's emulation of it.
+    pub cgroup_view: Option<PathBuf>,
 }
 
 /// Everything `build_spec` needs.

@@ -64,6 +64,7 @@ fn fixture() -> Fixture {
         hosts_file: dir.path().join("hosts"),
         resolv_conf: dir.path().join("resolv.conf"),
         shm_dir: None,
+        cgroup_view: None,
     };
     Fixture { _dir: dir, paths }
 }

@@ -147,10 +147,9 @@ fn ensure_image(engine: &Engine, a: &RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn run(engine: &Engine, a: RunArgs) -> anyhow::Result<ExitCode> {
-    // The monitor's cgroup join waits out an RCU grace period unless one
-    // passed moments before: start it now, beside create (see the module).
-    let _warm = wharf_runtime::cgroup_warmup::start();
+/// `docker run`. The monitor starts first, even before the store is
+/// opened: it loads while this process creates the container.
+pub fn run(root: &std::path::Path, a: RunArgs) -> anyhow::Result<ExitCode> {
     if !a.detach {
         check_tty(a.interactive, a.tty)?;
     }
@@ -164,7 +163,10 @@ pub fn run(engine: &Engine, a: RunArgs) -> anyhow::Result<ExitCode> {
     };
     // The monitor starts up while the image is found and the container
     // created (it exits untouched if either fails).
-    let monitor = engine.prespawn_monitor(stdio)?;
+    let monitor =
+        wharf_engine::containers::prespawn_monitor(root, stdio, req.network.wants_bridge())?;
+    let engine = Engine::open(root)?;
+    let engine = &*std::mem::ManuallyDrop::new(engine);
     ensure_image(engine, &a)?;
     let id = engine.create_container_as(&req, monitor.id())?;
     let started = engine
@@ -175,6 +177,8 @@ pub fn run(engine: &Engine, a: RunArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     // Detaching (ctrl-p ctrl-q) leaves `run` with 0, as docker's does.
+    // The engine is not dropped: this process ends now, and closing the
+    // database (whose writes are all committed) only delayed that.
     let code = engine.wait_attached(started, a.sig_proxy)?.unwrap_or(0);
     Ok(ExitCode::from(code as u8))
 }
@@ -368,20 +372,28 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The hidden `wharf monitor <id>`: runs until the container exits.
-pub fn monitor(engine: &Engine, a: MonitorArgs) -> anyhow::Result<ExitCode> {
+/// The per-container monitor (started by the engine, not by users).
+pub fn monitor(root: &std::path::Path, a: MonitorArgs) -> anyhow::Result<ExitCode> {
+    // Ahead of everything: the kernel takes a millisecond to make one.
+    let netns = a.netns.then(wharf_engine::containers::PendingNetns::start);
+    let engine = &Engine::open(root)?;
     if a.wait && !wharf_engine::containers::wait_for_go() {
-        // The container was never created.
+        // The container was never created; the CLI's warm-up made its
+        // cgroup directories.
+        wharf_runtime::monitor::remove_cgroups(&a.id);
         return Ok(ExitCode::SUCCESS);
     }
     let ready = wharf_engine::containers::ready_pipe();
     let keys = a.detach_keys.as_deref().unwrap_or("ctrl-p,ctrl-q");
-    let hooks = engine.monitor_hooks();
+    let hooks = engine.monitor_hooks(netns);
     let code = wharf_runtime::monitor::run(
         engine.store(),
         &a.id,
         a.attach.then_some(keys),
         ready,
         &hooks,
+        // `run` warms the cgroups up before it prespawns the monitor.
+        a.wait,
     );
     Ok(ExitCode::from(code as u8))
 }

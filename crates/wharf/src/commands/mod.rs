@@ -24,6 +24,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         println!("wharf version {}", env!("CARGO_PKG_VERSION"));
         return Ok(ExitCode::SUCCESS);
     }
+    // These two open the store themselves, after starting other work.
+    match cli.command {
+        Command::Run(a) => return containers::run(&cli.global.root, a),
+        Command::Monitor(a) => return containers::monitor(&cli.global.root, a),
+        _ => {}
+    }
     let engine = Engine::open(&cli.global.root)?;
     match cli.command {
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::list(&engine, a),
@@ -50,7 +56,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Volume(VolumeCommand::Inspect(a)) => volumes::inspect(&engine, a),
         Command::Volume(VolumeCommand::Rm(a)) => volumes::remove(&engine, a),
         Command::Volume(VolumeCommand::Prune(a)) => volumes::prune(&engine, a),
-        Command::Run(a) => containers::run(&engine, a),
+        Command::Run(_) => unreachable!("handled above"),
         Command::Create(a) => containers::create(&engine, a),
         Command::Start(a) => containers::start(&engine, a),
         Command::Ps(a) => containers::ps(&engine, a),
@@ -76,7 +82,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Network(c) => networks::run(&engine, c),
         Command::NetworkDns(a) => networks::dns(&cli.global.root, a),
         Command::System(SystemCommand::Prune(a)) => system::prune(&engine, a),
-        Command::Monitor(a) => containers::monitor(&engine, a),
+        Command::Monitor(_) => unreachable!("handled above"),
         Command::Version => unreachable!("handled above"),
     }
 }

@@ -77,6 +77,19 @@ impl Wharf {
         self.dir.path().join("root")
     }
 
+    /// Wait until no monitor of this root runs: after `run --rm` returns,
+    /// its monitor still releases the kernel's side (mounts, cgroups,
+    /// files) in the background.
+    pub fn settled(&self) {
+        let marker = format!("--root\0{}\0monitor\0", self.root().display());
+        eventually(10, "the monitors to finish", || {
+            !fs::read_dir("/proc").unwrap().flatten().any(|p| {
+                fs::read(p.path().join("cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&marker))
+            })
+        });
+    }
+
     /// A scratch directory for test files, inside the test's temp dir.
     pub fn scratch(&self) -> PathBuf {
         let p = self.dir.path().join("scratch");
