@@ -145,15 +145,34 @@ pub fn run(
         if restarts > 0 || !warmed {
             crate::cgroup_warmup::start(Some(&cgroups));
         }
-        let started = hooks
-            .before_start(&dir)
+        // The rootfs and spec are made beside the network setup.
+        let (mode, prepared) = std::thread::scope(|s| {
+            let fs = s.spawn(|| process::prepare(&dir, &config));
+            let mode = hooks.before_start(&dir);
+            let prepared = fs.join().unwrap_or_else(|_| {
+                Err(crate::RuntimeError::Unsupported(
+                    "preparing the rootfs failed".into(),
+                ))
+            });
+            (mode, prepared)
+        });
+        let started = mode
             .map_err(|message| crate::RuntimeError::Start { message, code: 125 })
             .and_then(|mode| {
+                let prepared = prepared?;
                 let mut config = config.clone();
+                let respec = mode.is_some();
                 if let Some(mode) = mode {
                     config.options.network_mode = mode;
                 }
-                process::start(&dir, &config, attach.is_some(), hooks.take_wiring())
+                process::start(
+                    &dir,
+                    &config,
+                    prepared,
+                    respec,
+                    attach.is_some(),
+                    hooks.take_wiring(),
+                )
             });
         let code = match started {
             Err(e) => {

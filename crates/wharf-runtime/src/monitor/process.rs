@@ -54,14 +54,16 @@ pub(crate) fn start_failure(message: String) -> RuntimeError {
     }
 }
 
-/// Start the container. `attached`: a CLI is attached to this monitor (our
-/// stdio is the CLI's).
-pub fn start(
-    dir: &ContainerDir,
-    config: &MonitorConfig,
-    attached: bool,
-    wiring: Option<super::Wiring>,
-) -> Result<Started, RuntimeError> {
+/// What [`prepare`] made ready.
+pub struct Prepared {
+    host: HostInfo,
+    cgroup_view: Option<PathBuf>,
+}
+
+/// The container's filesystem side, which needs nothing of its network
+/// (so it runs beside the network setup): the rootfs mounted, volumes
+/// acquired, the cgroup view built, the spec written.
+pub fn prepare(dir: &ContainerDir, config: &MonitorConfig) -> Result<Prepared, RuntimeError> {
     std::fs::create_dir_all(dir.empty())
         .map_err(|e| RuntimeError::io("creating empty lower dir", e))?;
     mount_overlay(
@@ -82,6 +84,27 @@ pub fn start(
         super::cgroup_view::prepare(v, &cgroups_path(&config.cgroup_parent, &dir.id))?;
     }
     write_spec(dir, config, &host, view.clone())?;
+    Ok(Prepared {
+        host,
+        cgroup_view: view,
+    })
+}
+
+/// Start the container, [`prepare`]d; `respec`: its network mode changed
+/// since. `attached`: a CLI is attached to this monitor (our stdio is the
+/// CLI's).
+pub fn start(
+    dir: &ContainerDir,
+    config: &MonitorConfig,
+    prepared: Prepared,
+    respec: bool,
+    attached: bool,
+    wiring: Option<super::Wiring>,
+) -> Result<Started, RuntimeError> {
+    let view = prepared.cgroup_view;
+    if respec {
+        write_spec(dir, config, &prepared.host, view.clone())?;
+    }
     let tty = config.options.tty;
     let (out_r, out_w) = pipe().map_err(|e| RuntimeError::io("creating stdout pipe", e.into()))?;
     let (err_r, err_w) = pipe().map_err(|e| RuntimeError::io("creating stderr pipe", e.into()))?;
