@@ -33,7 +33,18 @@ pub struct Engine {
 
 impl Engine {
     pub fn open(root: &Path) -> EngineResult<Engine> {
-        let store = Store::open(root)?;
+        Engine::with_store(root, Store::open(root)?)
+    }
+
+    /// The engine of an existing store, creating nothing (`None`: no store
+    /// at `root`).
+    pub fn open_existing(root: &Path) -> EngineResult<Option<Engine>> {
+        Store::open_existing(root)?
+            .map(|s| Engine::with_store(root, s))
+            .transpose()
+    }
+
+    fn with_store(root: &Path, store: Store) -> EngineResult<Engine> {
         let monitor_exe =
             std::env::current_exe().map_err(|e| EngineError::io("locating the wharf binary", e))?;
         Ok(Engine {

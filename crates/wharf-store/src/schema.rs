@@ -164,8 +164,12 @@ CREATE INDEX manifests_by_image ON manifests(image_id);
 "#,
 ];
 
-pub(crate) fn open(path: &std::path::Path) -> StoreResult<Connection> {
-    let conn = Connection::open(path)?;
+pub(crate) fn open(path: &std::path::Path, create: bool) -> StoreResult<Connection> {
+    let mut flags = rusqlite::OpenFlags::default();
+    if !create {
+        flags.remove(rusqlite::OpenFlags::SQLITE_OPEN_CREATE);
+    }
+    let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(std::time::Duration::from_secs(60))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;

@@ -33,11 +33,24 @@ impl Store {
             let p = root.join(d);
             fs::create_dir_all(&p).map_err(|e| StoreError::io("creating", &p, e))?;
         }
-        let db = schema::open(&root.join("db.sqlite"))?;
+        let db = schema::open(&root.join("db.sqlite"), true)?;
         Ok(Store {
             root: root.to_path_buf(),
             db: Mutex::new(db),
         })
+    }
+
+    /// Open the store at `root` only if it exists, creating nothing.
+    pub fn open_existing(root: &Path) -> StoreResult<Option<Store>> {
+        let path = root.join("db.sqlite");
+        if !path.exists() {
+            return Ok(None);
+        }
+        let db = schema::open(&path, false)?;
+        Ok(Some(Store {
+            root: root.to_path_buf(),
+            db: Mutex::new(db),
+        }))
     }
 
     pub fn root(&self) -> &Path {

@@ -30,9 +30,9 @@ use wharf_store::{containers, Store, Trashed};
 pub use cgroup_view::container_cgroup_dirs;
 pub(crate) use executor::OrderedEnvExecutor;
 pub use layout::ContainerDir;
-pub use process::remove_leftover_cgroups as remove_cgroups;
 pub(crate) use process::start_failure;
 pub use process::wait;
+pub use process::{reap_children, remove_leftover_cgroups as remove_cgroups};
 pub use restart::RestartPolicy;
 pub(crate) use tty::{console_socket, receive_master};
 

@@ -248,6 +248,11 @@ pub fn wait(pid: i32) -> i32 {
     wait_for(pid, Some(Pid::from_raw(pid)))
 }
 
+/// Wait for every child of ours to exit.
+pub fn reap_children() {
+    while !matches!(waitpid(None, None), Err(nix::errno::Errno::ECHILD)) {}
+}
+
 /// [`wait`] for the monitor: other children (orphans reparented to it,
 /// helpers it started) are reaped on the way, so none lingers as a zombie.
 pub(crate) fn wait_reaping(pid: i32) -> i32 {

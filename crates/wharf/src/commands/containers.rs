@@ -376,13 +376,24 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
 pub fn monitor(root: &std::path::Path, a: MonitorArgs) -> anyhow::Result<ExitCode> {
     // Ahead of everything: the kernel takes a millisecond to make one.
     let netns = a.netns.then(wharf_engine::containers::PendingNetns::start);
-    let engine = &Engine::open(root)?;
+    // While `run` creates the container: but a run that fails must find
+    // nothing made in the store, not even the store (it may be gone).
+    let early = if a.wait {
+        Engine::open_existing(root).ok().flatten()
+    } else {
+        None
+    };
     if a.wait && !wharf_engine::containers::wait_for_go() {
-        // The container was never created; the CLI's warm-up made its
-        // cgroup directories.
+        // The container was never created; our warm-up helper made its
+        // cgroup directories (done once the helper is).
+        wharf_runtime::monitor::reap_children();
         wharf_runtime::monitor::remove_cgroups(&a.id);
         return Ok(ExitCode::SUCCESS);
     }
+    let engine = &match early {
+        Some(e) => e,
+        None => Engine::open(root)?,
+    };
     let ready = wharf_engine::containers::ready_pipe();
     let keys = a.detach_keys.as_deref().unwrap_or("ctrl-p,ctrl-q");
     let hooks = engine.monitor_hooks(netns);

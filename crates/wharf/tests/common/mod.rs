@@ -36,6 +36,8 @@ impl Drop for Wharf {
         for id in String::from_utf8_lossy(&ids.stdout).lines() {
             let _ = self.run(["rm", "-f", id]);
         }
+        // Monitors finishing a `--rm` still write under the root.
+        let _ = self.monitors_gone(10);
     }
 }
 
@@ -81,13 +83,29 @@ impl Wharf {
     /// its monitor still releases the kernel's side (mounts, cgroups,
     /// files) in the background.
     pub fn settled(&self) {
+        assert!(
+            self.monitors_gone(10),
+            "timed out waiting for the monitors to finish"
+        );
+    }
+
+    /// Whether this root's monitors are all gone within `secs` seconds.
+    fn monitors_gone(&self, secs: u64) -> bool {
         let marker = format!("--root\0{}\0monitor\0", self.root().display());
-        eventually(10, "the monitors to finish", || {
-            !fs::read_dir("/proc").unwrap().flatten().any(|p| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let running = fs::read_dir("/proc").unwrap().flatten().any(|p| {
                 fs::read(p.path().join("cmdline"))
                     .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&marker))
-            })
-        });
+            });
+            if !running {
+                return true;
+            }
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     /// A scratch directory for test files, inside the test's temp dir.
