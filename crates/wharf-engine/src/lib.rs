@@ -45,12 +45,10 @@ impl Engine {
     }
 
     fn with_store(root: &Path, store: Store) -> EngineResult<Engine> {
-        let monitor_exe =
-            std::env::current_exe().map_err(|e| EngineError::io("locating the wharf binary", e))?;
         Ok(Engine {
             store,
             root: root.to_path_buf(),
-            monitor_exe,
+            monitor_exe: containers::start::monitor_exe()?,
         })
     }
 

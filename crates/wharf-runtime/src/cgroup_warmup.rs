@@ -8,8 +8,9 @@
 //! the critical path. A helper process "moves" itself into the cgroup it
 //! is already in (a no-op) while `run` creates the container and the
 //! monitor mounts the rootfs and builds the spec; the container's join
-//! that follows then finds the lock in its fast state. The CLI starts one
-//! first thing, the monitor another (for `start`, restarts).
+//! that follows then finds the lock in its fast state. `run`'s monitor
+//! child starts one on its way to exec; the monitor itself does for
+//! `start` and restarts.
 //!
 //! The kernel holds cgroup_mutex while it waits, and every change to a
 //! cgroup (a mkdir) needs that mutex: the helper first creates the

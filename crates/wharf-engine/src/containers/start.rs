@@ -136,15 +136,8 @@ impl Engine {
     /// Spawn `wharf monitor <id>` in its own session and read its ready
     /// line.
     pub fn spawn_monitor(&self, id: &str, stdio: MonitorStdio) -> EngineResult<SpawnedMonitor> {
-        let (child, output, ready) = launch_monitor(
-            &self.monitor_exe,
-            self.store.root(),
-            id,
-            stdio,
-            None,
-            None,
-            false,
-        )?;
+        let (child, output, ready) =
+            launch_monitor(&self.monitor_exe, self.store.root(), id, stdio, None)?;
         finish_spawn(child, output, ready)
     }
 }
@@ -164,8 +157,12 @@ pub fn prespawn_monitor(root: &Path, stdio: MonitorStdio, netns: bool) -> Engine
     // The container's cgroup join waits out an RCU grace period unless one
     // passed moments before: the monitor's child starts one on its way.
     let warmup = Warmup::prepare(Some(&cgroups_path(super::CGROUP_PARENT, &id)));
-    let (child, _, ready) =
-        launch_monitor(&exe, root, &id, stdio, Some(go_r), warmup.as_ref(), netns)?;
+    let early = Early {
+        go: go_r,
+        warmup: warmup.as_ref(),
+        netns,
+    };
+    let (child, _, ready) = launch_monitor(&exe, root, &id, stdio, Some(early))?;
     Ok(PreSpawned {
         id,
         child,
@@ -179,6 +176,15 @@ pub(crate) fn monitor_exe() -> EngineResult<PathBuf> {
     std::env::current_exe().map_err(|e| EngineError::io("locating the wharf binary", e))
 }
 
+/// What a monitor started ahead of its container gets.
+struct Early<'a> {
+    /// The read end of the go pipe.
+    go: OwnedFd,
+    warmup: Option<&'a Warmup>,
+    /// Start on the network namespace at once.
+    netns: bool,
+}
+
 /// Spawn `wharf monitor <id>`: the child and the read ends of its
 /// output (with [`MonitorStdio::Piped`]) and ready pipes.
 fn launch_monitor(
@@ -186,9 +192,7 @@ fn launch_monitor(
     root: &Path,
     id: &str,
     stdio: MonitorStdio,
-    go: Option<OwnedFd>,
-    warmup: Option<&Warmup>,
-    netns: bool,
+    early: Option<Early>,
 ) -> EngineResult<(MonitorChild, Option<std::io::PipeReader>, OwnedFd)> {
     let mut output = None;
     // Close-on-exec: only the monitor's fd 3 (made by dup2) may outlive
@@ -239,12 +243,14 @@ fn launch_monitor(
             output = Some(r);
         }
     }
-    if netns {
-        args.push("--netns".as_ref());
-    }
-    if let Some(go) = go {
+    let mut warmup = None;
+    if let Some(e) = early {
+        if e.netns {
+            args.push("--netns".as_ref());
+        }
         args.push("--wait".as_ref());
-        fds.push((go, GO_FD));
+        fds.push((e.go, GO_FD));
+        warmup = e.warmup;
     }
     // Its own session: terminal signals (Ctrl-C) must not kill the
     // monitor, and it outlives the CLI. Our copies of its fds close here:
