@@ -630,6 +630,20 @@ fn default_bridge_does_not_resolve_names() {
         "link",
     ]);
     assert_eq!(none.lines().count(), 1, "{none}");
+    // Its loopback is up, as docker's is.
+    let lo = w.ok([
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "bb",
+        "busybox",
+        "ip",
+        "-4",
+        "-o",
+        "addr",
+    ]);
+    assert!(lo.contains("lo    inet 127.0.0.1/8"), "{lo}");
     let host_links = w.ok([
         "run",
         "--rm",

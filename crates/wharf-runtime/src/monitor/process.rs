@@ -12,7 +12,7 @@ use nix::unistd::{pipe, Pid};
 use super::{ContainerDir, MonitorConfig};
 use crate::rootfs::{mount_overlay, unmount};
 use crate::spec::{
-    build_spec, cgroups_path, ensure_working_dir, CgroupLayout, HostInfo, SpecInput,
+    build_spec, cgroups_path, ensure_working_dir, CgroupLayout, HostInfo, NetworkMode, SpecInput,
 };
 use crate::RuntimeError;
 
@@ -165,6 +165,11 @@ pub fn start(
     let wired = wiring.map(Forked::join).transpose();
     let mut container = built?;
     wired?;
+    if config.options.network_mode == NetworkMode::None {
+        if let Some(pid) = container.pid() {
+            loopback_up(pid.as_raw())?;
+        }
+    }
     let master = console
         .as_ref()
         .map(super::tty::receive_master)
@@ -195,6 +200,44 @@ pub fn start(
         stdin: stdin_w,
         attach,
     })
+}
+
+/// `--network none`: the container's own namespace holds only a loopback,
+/// which docker brings up and libcontainer leaves down. Done from a
+/// thread that joins the namespace (the container's own capabilities may
+/// not allow it), before the container runs.
+fn loopback_up(pid: i32) -> Result<(), RuntimeError> {
+    let ns = std::fs::File::open(format!("/proc/{pid}/ns/net"))
+        .map_err(|e| RuntimeError::io("opening the container's network namespace", e))?;
+    let up = std::thread::spawn(move || -> std::io::Result<()> {
+        nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET)?;
+        // SAFETY: a socket we own, and an ifreq naming "lo" for the
+        // two interface-flag ioctls, which only read and write it.
+        unsafe {
+            let sock = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+            if sock < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let mut req: libc::ifreq = std::mem::zeroed();
+            for (d, s) in req.ifr_name.iter_mut().zip(b"lo") {
+                *d = *s as libc::c_char;
+            }
+            let ok = libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req) == 0 && {
+                req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+                libc::ioctl(sock, libc::SIOCSIFFLAGS, &req) == 0
+            };
+            let err = std::io::Error::last_os_error();
+            libc::close(sock);
+            if ok {
+                Ok(())
+            } else {
+                Err(err)
+            }
+        }
+    });
+    up.join()
+        .unwrap_or_else(|_| Err(std::io::Error::other("the thread panicked")))
+        .map_err(|e| RuntimeError::io("bringing the container's loopback up", e))
 }
 
 /// The container's OCI spec, for the mounted rootfs, into `config.json`.
