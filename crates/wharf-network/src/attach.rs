@@ -388,10 +388,11 @@ impl Networking<'_> {
         // The veths go with the namespace: the kernel deletes them in the
         // background once its last user (the container) is gone, which
         // spares us a synchronous unregister (~10 ms each).
-        let mut nets: Vec<String> = eps.into_iter().map(|e| e.network_id).collect();
-        nets.extend(known.unwrap_or_default().iter().cloned());
-        nets.sort();
-        nets.dedup();
+        // With its rows gone, the container's networks are those kept.
+        let nets: Vec<String> = match known {
+            Some(k) => k.to_vec(),
+            None => eps.into_iter().map(|e| e.network_id).collect(),
+        };
         let nl = Netlink::new()?;
         let active = self.store.read(|tx| networks::active_endpoints(tx))?;
         for network_id in nets {

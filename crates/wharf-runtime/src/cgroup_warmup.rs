@@ -27,10 +27,10 @@ use std::path::{Path, PathBuf};
 
 /// The file a no-op move of a process goes through: the `pids` hierarchy
 /// on cgroup v1 (any v1 hierarchy shares the lock), else v2.
-fn own_cgroup_file() -> Option<PathBuf> {
-    let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+/// `own`: this process's /proc/self/cgroup.
+fn own_cgroup_file(own: &str) -> Option<PathBuf> {
     let mut v2 = None;
-    for line in text.lines() {
+    for line in own.lines() {
         let mut f = line.splitn(3, ':');
         let (_, ctrl, path) = (f.next()?, f.next()?, f.next()?);
         if ctrl == "pids" {
@@ -60,10 +60,11 @@ impl Warmup {
     /// on a v1 host the helper first creates their directories. `None`
     /// when this host has nothing to warm up.
     pub fn prepare(cgroups_path: Option<&Path>) -> Option<Warmup> {
-        let file = own_cgroup_file()?;
+        let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+        let file = own_cgroup_file(&own)?;
         let file = CString::new(file.into_os_string().into_vec()).ok()?;
         let dirs = cgroups_path
-            .map(crate::monitor::container_cgroup_dirs)
+            .map(|p| crate::monitor::container_cgroup_dirs(&own, p))
             .unwrap_or_default()
             .iter()
             .flat_map(|d| [d.parent().map(PathBuf::from), Some(d.clone())])

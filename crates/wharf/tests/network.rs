@@ -618,43 +618,17 @@ fn default_bridge_does_not_resolve_names() {
         "{custom}"
     );
     // host and none.
-    let none = w.ok([
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "bb",
-        "busybox",
-        "ip",
-        "-o",
-        "link",
-    ]);
+    let ip_in = |network: &str, args: &[&str]| {
+        let mut cmd = vec!["run", "--rm", "--network", network, "bb", "busybox", "ip"];
+        cmd.extend_from_slice(args);
+        w.ok(cmd)
+    };
+    let none = ip_in("none", &["-o", "link"]);
     assert_eq!(none.lines().count(), 1, "{none}");
     // Its loopback is up, as docker's is.
-    let lo = w.ok([
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "bb",
-        "busybox",
-        "ip",
-        "-4",
-        "-o",
-        "addr",
-    ]);
+    let lo = ip_in("none", &["-4", "-o", "addr"]);
     assert!(lo.contains("lo    inet 127.0.0.1/8"), "{lo}");
-    let host_links = w.ok([
-        "run",
-        "--rm",
-        "--network",
-        "host",
-        "bb",
-        "busybox",
-        "ip",
-        "-o",
-        "link",
-    ]);
+    let host_links = ip_in("host", &["-o", "link"]);
     assert!(host_links.lines().count() > 1, "{host_links}");
     assert_clean(&w, &tag);
 }

@@ -35,11 +35,18 @@ const MANAGED: [&str; 12] = [
 
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
-/// One v1 hierarchy the container sees: its directory name under
-/// /sys/fs/cgroup and the cgroup of the container in it.
-fn hierarchies(cgroups_path: &Path) -> Result<Vec<(String, PathBuf)>, RuntimeError> {
-    let own = std::fs::read_to_string("/proc/self/cgroup")
-        .map_err(|e| RuntimeError::io("reading /proc/self/cgroup", e))?;
+/// One v1 hierarchy the container sees.
+struct Hierarchy {
+    /// Its directory under /sys/fs/cgroup.
+    name: String,
+    /// The container's cgroup in it.
+    dir: PathBuf,
+    /// libcontainer puts the container in a cgroup of its own there.
+    managed: bool,
+}
+
+/// The v1 hierarchies, from this process's /proc/self/cgroup (`own`).
+fn hierarchies(own: &str, cgroups_path: &Path) -> Vec<Hierarchy> {
     let mut out = Vec::new();
     for line in own.lines() {
         let mut f = line.splitn(3, ':');
@@ -57,23 +64,22 @@ fn hierarchies(cgroups_path: &Path) -> Result<Vec<(String, PathBuf)>, RuntimeErr
             PathBuf::from(path)
         };
         let rel = inner.strip_prefix("/").unwrap_or(&inner);
-        out.push((
-            name.to_string(),
-            Path::new(CGROUP_ROOT).join(name).join(rel),
-        ));
+        out.push(Hierarchy {
+            name: name.to_string(),
+            dir: Path::new(CGROUP_ROOT).join(name).join(rel),
+            managed,
+        });
     }
-    Ok(out)
+    out
 }
 
-/// The container's own cgroup directories (v1, managed hierarchies);
-/// none on a v2 host.
-pub fn container_cgroup_dirs(cgroups_path: &Path) -> Vec<PathBuf> {
-    let managed = |name: &str| name.split(',').any(|c| MANAGED.contains(&c));
-    hierarchies(cgroups_path)
-        .unwrap_or_default()
+/// The container's own cgroup directories (v1, managed hierarchies),
+/// from this process's /proc/self/cgroup (`own`); none on a v2 host.
+pub fn container_cgroup_dirs(own: &str, cgroups_path: &Path) -> Vec<PathBuf> {
+    hierarchies(own, cgroups_path)
         .into_iter()
-        .filter(|(name, _)| managed(name))
-        .map(|(_, dir)| dir)
+        .filter(|h| h.managed)
+        .map(|h| h.dir)
         .collect()
 }
 
@@ -92,7 +98,12 @@ pub fn prepare(at: &Path, cgroups_path: &Path) -> Result<(), RuntimeError> {
     )
     .map_err(|e| sys(format!("mounting a tmpfs on {}", at.display()), e))?;
     let result = (|| {
-        for (name, source) in hierarchies(cgroups_path)? {
+        let own = std::fs::read_to_string("/proc/self/cgroup")
+            .map_err(|e| RuntimeError::io("reading /proc/self/cgroup", e))?;
+        for Hierarchy {
+            name, dir: source, ..
+        } in hierarchies(&own, cgroups_path)
+        {
             if !Path::new(CGROUP_ROOT).join(&name).is_dir() {
                 continue;
             }

@@ -116,7 +116,8 @@ fn now() -> String {
 /// Run the monitor for container `id`; returns the exit code the monitor
 /// process should exit with (the container's, or docker's 125/126/127 when
 /// it could not start). `ready` gets one line: `ok` or `err <code> <message>`.
-/// `warmed`: the CLI started the cgroup warm-up for the first start.
+/// `warmed`: the cgroup warm-up for the first start is under way (`run`'s
+/// spawn of this monitor started it).
 pub fn run(
     store: &Store,
     id: &str,
@@ -141,7 +142,7 @@ pub fn run(
     let mut lifeline = None;
     let cgroups = crate::spec::cgroups_path(&config.cgroup_parent, id);
     let code = loop {
-        // A second warm-up right after the CLI's only costs (measured).
+        // A second warm-up right after the spawn's only costs (measured).
         if restarts > 0 || !warmed {
             crate::cgroup_warmup::start(Some(&cgroups));
         }

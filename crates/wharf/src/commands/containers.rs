@@ -166,6 +166,8 @@ pub fn run(root: &std::path::Path, a: RunArgs) -> anyhow::Result<ExitCode> {
     let monitor =
         wharf_engine::containers::prespawn_monitor(root, stdio, req.network.wants_bridge())?;
     let engine = Engine::open(root)?;
+    // Never dropped: this process ends with the container, and closing the
+    // database (whose writes are all committed) only delayed that.
     let engine = &*std::mem::ManuallyDrop::new(engine);
     ensure_image(engine, &a)?;
     let id = engine.create_container_as(&req, monitor.id())?;
@@ -177,8 +179,6 @@ pub fn run(root: &std::path::Path, a: RunArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     // Detaching (ctrl-p ctrl-q) leaves `run` with 0, as docker's does.
-    // The engine is not dropped: this process ends now, and closing the
-    // database (whose writes are all committed) only delayed that.
     let code = engine.wait_attached(started, a.sig_proxy)?.unwrap_or(0);
     Ok(ExitCode::from(code as u8))
 }
@@ -403,7 +403,7 @@ pub fn monitor(root: &std::path::Path, a: MonitorArgs) -> anyhow::Result<ExitCod
         a.attach.then_some(keys),
         ready,
         &hooks,
-        // `run` warms the cgroups up before it prespawns the monitor.
+        // A prespawned monitor's child started the cgroup warm-up.
         a.wait,
     );
     Ok(ExitCode::from(code as u8))
