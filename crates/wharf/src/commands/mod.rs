@@ -1,7 +1,7 @@
 //! One function per verb: open the engine, call it, print like docker.
 
 mod build;
-mod containers;
+pub(crate) mod containers;
 mod images;
 mod inspect;
 mod networks;
@@ -27,7 +27,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // These two open the store themselves, after starting other work.
     match cli.command {
         Command::Run(a) => return containers::run(&cli.global.root, a),
-        Command::Monitor(a) => return containers::monitor(&cli.global.root, a),
         _ => {}
     }
     let engine = Engine::open(&cli.global.root)?;
@@ -82,7 +81,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Network(c) => networks::run(&engine, c),
         Command::NetworkDns(a) => networks::dns(&cli.global.root, a),
         Command::System(SystemCommand::Prune(a)) => system::prune(&engine, a),
-        Command::Monitor(_) => unreachable!("handled above"),
         Command::Version => unreachable!("handled above"),
     }
 }
