@@ -770,16 +770,16 @@ pub struct EnvFile {
 
 impl Serialize for EnvFile {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
+        use serde::ser::SerializeStruct;
         if self.required {
             return s.serialize_str(&self.path);
         }
         let with_format = !is_yaml() && !self.format.is_empty();
-        let mut m = s.serialize_map(Some(2 + usize::from(with_format)))?;
-        m.serialize_entry("path", &self.path)?;
-        m.serialize_entry("required", &self.required)?;
+        let mut m = s.serialize_struct("EnvFile", 3)?;
+        m.serialize_field("path", &self.path)?;
+        m.serialize_field("required", &self.required)?;
         if with_format {
-            m.serialize_entry("format", &self.format)?;
+            m.serialize_field("format", &self.format)?;
         }
         m.end()
     }
@@ -795,17 +795,18 @@ pub struct Ulimit {
 
 impl Serialize for Ulimit {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
+        use serde::ser::SerializeStruct;
         if self.single != 0 {
             return s.serialize_i64(self.single);
         }
+        // A struct in Compose: soft then hard (YAML prints both always).
         let yaml = is_yaml();
-        let mut m = s.serialize_map(None)?;
+        let mut m = s.serialize_struct("UlimitsConfig", 2)?;
         if yaml || self.soft != 0 {
-            m.serialize_entry("soft", &self.soft)?;
+            m.serialize_field("soft", &self.soft)?;
         }
         if yaml || self.hard != 0 {
-            m.serialize_entry("hard", &self.hard)?;
+            m.serialize_field("hard", &self.hard)?;
         }
         m.end()
     }
