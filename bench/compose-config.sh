@@ -23,7 +23,7 @@ trap 'rm -rf "$work"' EXIT
   svc$i:
     <<: *common
     image: "registry.local/app$i:\${TAG:-1.0}"
-    build: {context: ./app$i, args: [VERSION=\${TAG:-1.0}]}
+    build: {context: ./app$i, args: ["VERSION=\${TAG:-1.0}"]}
     ports: ["$((10000 + i)):80", "127.0.0.1::$((20000 + i))/udp"]
     environment: [PORT=80, NAME=svc$i, "DB_URL=postgres://db/\${DB:-app}"]
     volumes: [./data$i:/data:ro, cache$i:/cache, /tmp]
