@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let args = cli::Cli::compose_alias(std::env::args_os().collect());
     let cli = match cli::Cli::internal_monitor(&args)
         .map_or_else(|| cli::Cli::try_parse_from(args), Ok)
     {

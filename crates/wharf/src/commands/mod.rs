@@ -1,6 +1,7 @@
 //! One function per verb: open the engine, call it, print like docker.
 
 mod build;
+mod compose;
 mod containers;
 mod images;
 mod inspect;
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(a) => return containers::run(&cli.global.root, a),
         Command::Monitor(a) => return containers::monitor(&cli.global.root, a),
+        Command::Compose(a) => return compose::run(a),
         _ => {}
     }
     let engine = Engine::open(&cli.global.root)?;
@@ -82,7 +84,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Network(c) => networks::run(&engine, c),
         Command::NetworkDns(a) => networks::dns(&cli.global.root, a),
         Command::System(SystemCommand::Prune(a)) => system::prune(&engine, a),
-        Command::Monitor(_) => unreachable!("handled above"),
+        Command::Monitor(_) | Command::Compose(_) => unreachable!("handled above"),
         Command::Version => unreachable!("handled above"),
     }
 }
