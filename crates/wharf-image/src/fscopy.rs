@@ -6,25 +6,42 @@
 //! root. Writing never follows a symlink that is already at the
 //! destination: it is replaced, so the tree being written into cannot
 //! redirect a copy onto the host.
+//!
+//! [`resolve_in_root`] gives a path, which is only as good as the tree
+//! staying still. A tree someone else may be changing (a running
+//! container's, `docker cp`) is looked up with [`RootView`], which also
+//! crosses into the container's mounts, and copied with [`copy_fd`]: both
+//! hold every directory open and never follow a symlink the tree holds.
+
+mod at;
+mod view;
 
 use std::fs;
-use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
+use std::os::fd::AsFd;
 use std::path::{Component, Path, PathBuf};
 
-use crate::{ImageError, ImageResult};
+pub use at::{copy_fd, open_dir, open_parent, open_source, Dest};
+pub use view::{Entry, Lookup, RootView};
 
-/// Resolve `path` inside `root` the way a chrooted process would.
-pub fn resolve_in_root(root: &Path, path: &str) -> PathBuf {
-    let mut parts: Vec<std::ffi::OsString> = Vec::new();
-    let mut pending: Vec<std::ffi::OsString> = Path::new(path)
-        .components()
+use crate::ImageResult;
+
+/// A path's normal and `..` components, last first (a walk pops them);
+/// `/` and `.` say nothing once the walk starts at the root.
+fn pending(path: &Path) -> Vec<std::ffi::OsString> {
+    path.components()
         .rev()
         .filter_map(|c| match c {
             Component::Normal(n) => Some(n.to_os_string()),
             Component::ParentDir => Some("..".into()),
             _ => None,
         })
-        .collect();
+        .collect()
+}
+
+/// Resolve `path` inside `root` the way a chrooted process would.
+pub fn resolve_in_root(root: &Path, path: &str) -> PathBuf {
+    let mut parts: Vec<std::ffi::OsString> = Vec::new();
+    let mut pending = pending(Path::new(path));
     let mut hops = 0;
     while let Some(part) = pending.pop() {
         if part == ".." {
@@ -38,13 +55,7 @@ pub fn resolve_in_root(root: &Path, path: &str) -> PathBuf {
                 if target.is_absolute() {
                     parts.clear();
                 }
-                for c in target.components().rev() {
-                    match c {
-                        Component::Normal(n) => pending.push(n.to_os_string()),
-                        Component::ParentDir => pending.push("..".into()),
-                        _ => {}
-                    }
-                }
+                pending.extend(self::pending(&target));
             }
             _ => parts.push(part),
         }
@@ -62,10 +73,6 @@ pub struct CopyOptions {
     pub mode: Option<u32>,
 }
 
-fn io(what: &str, p: &Path, e: std::io::Error) -> ImageError {
-    ImageError::io(format!("{what} {}", p.display()), e)
-}
-
 /// Copy `src` to `dst`, recursively, keeping modes, owners (unless
 /// overridden), modification times and symlinks; an existing directory at
 /// `dst` is merged into, anything else there is replaced.
@@ -74,92 +81,23 @@ pub fn copy_tree(src: &Path, dst: &Path, opts: &CopyOptions) -> ImageResult<()> 
 }
 
 /// [`copy_tree`], skipping the source entries (and whatever is below them)
-/// for which `keep` is false.
+/// for which `keep` is false. Below `src` and the directory holding `dst`,
+/// everything is reached through fds ([`at`]).
 pub fn copy_tree_filtered(
     src: &Path,
     dst: &Path,
     opts: &CopyOptions,
     keep: &dyn Fn(&Path) -> bool,
 ) -> ImageResult<()> {
-    let meta = fs::symlink_metadata(src).map_err(|e| io("reading", src, e))?;
-    if let Ok(existing) = fs::symlink_metadata(dst) {
-        let keep = existing.is_dir() && meta.is_dir();
-        if !keep {
-            if existing.is_dir() {
-                fs::remove_dir_all(dst).map_err(|e| io("replacing", dst, e))?;
-            } else {
-                fs::remove_file(dst).map_err(|e| io("replacing", dst, e))?;
-            }
-        }
-    }
-    let ft = meta.file_type();
-    if ft.is_symlink() {
-        let target = fs::read_link(src).map_err(|e| io("reading", src, e))?;
-        symlink(&target, dst).map_err(|e| io("creating", dst, e))?;
-    } else if ft.is_dir() {
-        if !dst.is_dir() {
-            fs::create_dir(dst).map_err(|e| io("creating", dst, e))?;
-        }
-        for e in fs::read_dir(src)
-            .map_err(|e| io("reading", src, e))?
-            .flatten()
-        {
-            let p = e.path();
-            if keep(&p) {
-                copy_tree_filtered(&p, &dst.join(e.file_name()), opts, keep)?;
-            }
-        }
-    } else if ft.is_file() {
-        fs::copy(src, dst).map_err(|e| io("copying to", dst, e))?;
-    } else {
-        // FIFOs, sockets and device nodes: made again (we run as root).
-        nix::sys::stat::mknod(
-            dst,
-            nix::sys::stat::SFlag::from_bits_truncate(meta.mode() & libc::S_IFMT),
-            nix::sys::stat::Mode::from_bits_truncate(meta.mode() & 0o7777),
-            meta.rdev(),
-        )
-        .map_err(|e| io("creating", dst, e.into()))?;
-    }
-    let (uid, gid) = opts.owner.unwrap_or((meta.uid(), meta.gid()));
-    std::os::unix::fs::lchown(dst, Some(uid), Some(gid)).map_err(|e| io("chown", dst, e))?;
-    if !ft.is_symlink() {
-        let mode = opts.mode.unwrap_or(meta.mode() & 0o7777);
-        fs::set_permissions(dst, fs::Permissions::from_mode(mode))
-            .map_err(|e| io("chmod", dst, e))?;
-    }
-    set_mtime(dst, &meta);
-    Ok(())
-}
-
-/// Give `dst` the modification time of `like` (without following links).
-pub fn set_mtime(dst: &Path, like: &fs::Metadata) {
-    let ts = |s: i64, ns: i64| libc::timespec {
-        tv_sec: s,
-        tv_nsec: ns,
-    };
-    let times = [
-        ts(like.atime(), like.atime_nsec()),
-        ts(like.mtime(), like.mtime_nsec()),
-    ];
-    let Ok(c) = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(dst.as_os_str()))
-    else {
-        return;
-    };
-    // SAFETY: c is a valid C string and times has two elements.
-    unsafe {
-        libc::utimensat(
-            libc::AT_FDCWD,
-            c.as_ptr(),
-            times.as_ptr(),
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    };
+    let from = open_source(src)?;
+    let (dir, name) = open_parent(dst)?;
+    at::Copier { opts, keep }.copy(from.as_fd(), src, Dest::In(dir.as_fd(), name), dst)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::{symlink, MetadataExt};
 
     #[test]
     fn resolves_like_chroot() {
@@ -192,5 +130,44 @@ mod tests {
         assert_eq!((m.uid(), m.gid(), m.mode() & 0o777), (1, 2, 0o600));
         assert_eq!(m.mtime(), fs::metadata(src.join("sub/f")).unwrap().mtime());
         assert_eq!(fs::read_link(dst.join("l")).unwrap(), Path::new("sub/f"));
+    }
+
+    #[test]
+    fn replaces_links_at_the_destination_and_remakes_fifos() {
+        let d = tempfile::tempdir().unwrap();
+        let (src, dst, outside) = (
+            d.path().join("src"),
+            d.path().join("dst"),
+            d.path().join("outside"),
+        );
+        fs::create_dir_all(src.join("sub")).unwrap();
+        fs::write(src.join("sub/f"), "x").unwrap();
+        fs::write(src.join("g"), "y").unwrap();
+        nix::unistd::mkfifo(
+            &src.join("fifo"),
+            nix::sys::stat::Mode::from_bits_truncate(0o640),
+        )
+        .unwrap();
+        fs::create_dir_all(dst.join("old/deep")).unwrap();
+        fs::create_dir_all(&outside).unwrap();
+        symlink(&outside, dst.join("sub")).unwrap();
+        symlink(outside.join("g"), dst.join("g")).unwrap();
+        symlink(&outside, dst.join("old/deep/l")).unwrap();
+        copy_tree(&src, &dst, &CopyOptions::default()).unwrap();
+        assert!(
+            fs::read_dir(&outside).unwrap().next().is_none(),
+            "nothing written outside"
+        );
+        assert_eq!(fs::read_to_string(dst.join("sub/f")).unwrap(), "x");
+        assert!(fs::symlink_metadata(dst.join("sub")).unwrap().is_dir());
+        assert_eq!(fs::read_to_string(dst.join("g")).unwrap(), "y");
+        let fifo = fs::symlink_metadata(dst.join("fifo")).unwrap();
+        assert_eq!(fifo.mode() & 0o170777, libc::S_IFIFO | 0o640);
+        // A directory replaced by a file goes with all below it, links
+        // removed, not followed.
+        fs::write(src.join("old"), "z").unwrap();
+        copy_tree(&src.join("old"), &dst.join("old"), &CopyOptions::default()).unwrap();
+        assert_eq!(fs::read_to_string(dst.join("old")).unwrap(), "z");
+        assert!(outside.exists());
     }
 }

@@ -29,16 +29,14 @@ pub use host_config::{
 pub use inspect::{ContainerInspect, GraphDriver};
 pub use merge::merge_with_image;
 pub use mount::{
-    BindOptions, DriverConfig, Mount, MountKind, MountPoint, SpecMount, TmpfsOptions,
-    VolumeMount, VolumeOptions,
+    BindOptions, DriverConfig, Mount, MountKind, MountPoint, SpecMount, TmpfsOptions, VolumeMount,
+    VolumeOptions,
 };
 pub use network::{
     EndpointIpamConfig, EndpointSettings, NetMode, NetworkSettings, NetworkingConfig, PortSet,
 };
 pub use record::{ContainerRecord, Definition, Resolved};
-pub use state::{
-    ContainerState, Health, HealthResult, HealthStatus, StateView, Status, ZERO_TIME,
-};
+pub use state::{ContainerState, Health, HealthResult, HealthStatus, StateView, Status, ZERO_TIME};
 pub use wharf_oci::config::HealthConfig;
 pub use wharf_oci::ContainerConfig;
 

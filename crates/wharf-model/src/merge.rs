@@ -121,7 +121,10 @@ mod tests {
         assert_eq!(user.env, vec!["A=user".to_string(), "PATH=/bin".into()]);
         assert_eq!(user.cmd, v(&["echo", "hi"]));
         assert_eq!(user.entrypoint, v(&["/init"]));
-        assert_eq!((user.working_dir.as_str(), user.user.as_str()), ("/srv", "app"));
+        assert_eq!(
+            (user.working_dir.as_str(), user.user.as_str()),
+            ("/srv", "app")
+        );
         assert_eq!(user.stop_signal, "SIGQUIT");
     }
 

@@ -82,7 +82,6 @@ fn is_zero_u32(n: &u32) -> bool {
     *n == 0
 }
 
-
 /// One entry of `inspect`'s `Mounts`: a bind, volume or tmpfs as mounted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
@@ -172,4 +171,3 @@ impl SpecMount {
         }
     }
 }
-

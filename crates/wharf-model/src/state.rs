@@ -268,14 +268,8 @@ impl ContainerState {
             },
             exit_code: self.exit_code.unwrap_or(0),
             error: self.error.clone(),
-            started_at: self
-                .started_at
-                .clone()
-                .unwrap_or_else(|| ZERO_TIME.into()),
-            finished_at: self
-                .finished_at
-                .clone()
-                .unwrap_or_else(|| ZERO_TIME.into()),
+            started_at: self.started_at.clone().unwrap_or_else(|| ZERO_TIME.into()),
+            finished_at: self.finished_at.clone().unwrap_or_else(|| ZERO_TIME.into()),
             health: self.health.clone(),
         }
     }
@@ -297,10 +291,7 @@ mod tests {
         assert!(!Dead.can_become(Running));
         assert!(!Removing.can_become(Running));
         let e = Created.transition(Paused).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "a created container cannot become paused"
-        );
+        assert_eq!(e.to_string(), "a created container cannot become paused");
     }
 
     #[test]

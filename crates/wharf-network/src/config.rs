@@ -22,4 +22,3 @@ pub struct ContainerNetConfig {
     pub hostname: String,
     pub domainname: String,
 }
-

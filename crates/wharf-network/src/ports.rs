@@ -144,7 +144,9 @@ pub fn from_port_map(map: &wharf_model::PortMap) -> NetResult<Vec<PortBinding>> 
     for (key, list) in map {
         let ports = parse_expose(key)?;
         let [(container_port, proto)] = ports.as_slice() else {
-            return Err(NetworkError::Invalid(format!("invalid port specification: {key}")));
+            return Err(NetworkError::Invalid(format!(
+                "invalid port specification: {key}"
+            )));
         };
         if proto == "sctp" {
             return Err(NetworkError::Invalid(format!("Invalid proto: {proto}")));
@@ -153,9 +155,9 @@ pub fn from_port_map(map: &wharf_model::PortMap) -> NetResult<Vec<PortBinding>> 
             let host_ip = match b.host_ip.trim_start_matches('[').trim_end_matches(']') {
                 "" => None,
                 ip => {
-                    let parsed: Ipv4Addr = ip.parse().map_err(|_| {
-                        NetworkError::Invalid(format!("Invalid ip address: {ip}"))
-                    })?;
+                    let parsed: Ipv4Addr = ip
+                        .parse()
+                        .map_err(|_| NetworkError::Invalid(format!("Invalid ip address: {ip}")))?;
                     (!parsed.is_unspecified()).then_some(parsed)
                 }
             };

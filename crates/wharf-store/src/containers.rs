@@ -178,9 +178,8 @@ pub fn transition(
     to: Status,
     f: impl FnOnce(&mut ContainerState),
 ) -> StoreResult<ContainerState> {
-    let mut s = state(conn, id)?.ok_or_else(|| {
-        StoreError::NotFound(format!("No such container: {id}"))
-    })?;
+    let mut s =
+        state(conn, id)?.ok_or_else(|| StoreError::NotFound(format!("No such container: {id}")))?;
     s.status = s.status.transition(to)?;
     f(&mut s);
     conn.execute(

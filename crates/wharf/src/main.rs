@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let args = cli::Cli::compose_alias(std::env::args_os().collect());
     // The engine starts container monitors with a fixed command line,
     // read without clap (see wharf_runtime::monitor::boundary).
     if let Some(m) = wharf_runtime::monitor::MonitorArgs::parse(&args) {

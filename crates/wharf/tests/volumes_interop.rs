@@ -6,25 +6,11 @@ mod common;
 
 use std::process::Output;
 
-use common::{docker, mounts_under, require_docker, sh, unique, DockerImages, Wharf};
+use common::{
+    docker, import_busybox_in_both, mounts_under, require_docker, sh, unique, DockerImages,
+    DockerObjects, Wharf,
+};
 use serde_json::Value;
-
-/// Removes docker containers and volumes on drop.
-struct DockerObjects {
-    containers: Vec<String>,
-    volumes: Vec<String>,
-}
-
-impl Drop for DockerObjects {
-    fn drop(&mut self) {
-        for c in &self.containers {
-            let _ = docker().args(["rm", "-f", "-v", c]).output();
-        }
-        for v in &self.volumes {
-            let _ = docker().args(["volume", "rm", "-f", v]).output();
-        }
-    }
-}
 
 /// The one line that says what went wrong, without the CLIs' dressing
 /// (docker 20.10 prints daemon errors as `docker: Error response from
@@ -48,18 +34,7 @@ fn bad_mount_flags_fail_like_docker() {
     let w = Wharf::new();
     let image = format!("{}:1", unique("wharf-interop/vols"));
     let _images = DockerImages(vec![image.clone()]);
-    let tar = common::busybox_rootfs_tar(&w.scratch());
-    w.ok([
-        "import".as_ref(),
-        "-c".as_ref(),
-        "CMD [\"sh\"]".as_ref(),
-        tar.as_os_str(),
-        image.as_ref(),
-    ]);
-    sh(docker()
-        .args(["import", "-c", "CMD [\"sh\"]"])
-        .arg(&tar)
-        .arg(&image));
+    import_busybox_in_both(&w, &image, &["CMD [\"sh\"]"]);
     let missing = w.scratch().join("missing");
     let missing = missing.display().to_string();
     let cases: Vec<Vec<String>> = [
@@ -137,13 +112,7 @@ fn inspect_shows_mounts_like_docker() {
     let w = Wharf::new();
     let image = format!("{}:1", unique("wharf-interop/volsinspect"));
     let _images = DockerImages(vec![image.clone()]);
-    let tar = common::busybox_rootfs_tar(&w.scratch());
-    let changes = ["-c", "CMD [\"sh\"]", "-c", "VOLUME /data"];
-    let mut args: Vec<&std::ffi::OsStr> = vec!["import".as_ref()];
-    args.extend(changes.iter().map(std::ffi::OsStr::new));
-    args.extend([tar.as_os_str(), image.as_ref()]);
-    w.ok(&args);
-    sh(docker().arg("import").args(changes).arg(&tar).arg(&image));
+    import_busybox_in_both(&w, &image, &["CMD [\"sh\"]", "VOLUME /data"]);
     let host = w.scratch().display().to_string();
     let volume = unique("wharf-interop-vol");
     let name = unique("wharf-interop-c");

@@ -13,8 +13,8 @@ use wharf_runtime::relay::RelayEnd;
 use wharf_runtime::term::{self, Signals, PROXIED_SIGNALS};
 
 use super::start::StartOutcome;
-use wharf_runtime::monitor::Ready;
 use crate::{Engine, EngineError, EngineResult};
+use wharf_runtime::monitor::Ready;
 
 /// `docker attach`'s flags.
 #[derive(Debug, Clone)]

@@ -1,17 +1,20 @@
 //! `docker cp`: files between a container's filesystem and the host.
 //!
 //! Paths inside the container are resolved as the container would see
-//! them: symlinks are followed, but absolute targets and `..` stay inside
-//! its root. Writing into the container never follows a symlink that is
-//! already there: it is replaced, so a container cannot redirect a copy
-//! onto the host. Paths in a volume or bind mount reach its source, as
-//! in docker. (A running container racing the copy is not defended
-//! against yet.)
+//! them, mounts included: symlinks are followed, but absolute targets and
+//! `..` stay inside its view (a link in a volume to `/x` is the
+//! container's `/x`), as docker does. A running container may change its
+//! files during the copy, so the lookup and the copy go through fds that
+//! never follow a symlink it holds ([`RootView`], [`copy_fd`]): swapping a
+//! directory for a link to the host can fail a copy, never redirect it.
+//! Writing never follows a symlink that is already there: it is replaced.
 
 use std::fs;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
-use wharf_image::fscopy::{copy_tree, resolve_in_root, CopyOptions};
+use wharf_image::fscopy::{copy_fd, open_parent, open_source, CopyOptions, Dest, Lookup, RootView};
+use wharf_image::ImageError;
 
 use wharf_runtime::monitor::ContainerDir;
 use wharf_runtime::rootfs;
@@ -27,18 +30,15 @@ pub struct MountedRoot {
 }
 
 impl MountedRoot {
-    /// `path` in the container as a host path: resolved inside the root,
-    /// then through the bind mount or volume it falls in (the deepest), as
-    /// docker's cp reaches into volumes.
-    pub fn resolve(&self, path: &str) -> PathBuf {
-        let p = resolve_in_root(&self.path, path);
-        let inside = Path::new("/").join(p.strip_prefix(&self.path).unwrap_or(Path::new("")));
-        self.binds
-            .iter()
-            .filter(|(d, _)| inside.starts_with(d))
-            .max_by_key(|(d, _)| d.components().count())
-            .map(|(d, source)| source.join(inside.strip_prefix(d).unwrap_or(Path::new(""))))
-            .unwrap_or(p)
+    /// The container's filesystem as the container sees it: the rootfs
+    /// with its bind mounts and volumes at their destinations, in the
+    /// order they are mounted.
+    pub fn view(&self) -> EngineResult<RootView> {
+        let mut view = RootView::open(&self.path)?;
+        for (destination, source) in &self.binds {
+            view.mount(destination, source)?;
+        }
+        Ok(view)
     }
 }
 
@@ -106,31 +106,54 @@ impl Engine {
         })
     }
 
-    /// `docker cp CONTAINER:SRC DEST`.
+    /// `docker cp CONTAINER:SRC DEST`. The last component of SRC is
+    /// copied as it is (a symlink as the link) unless SRC ends in `/` or
+    /// `/.`, or `follow_link` (`-L`) is set.
     pub fn copy_from_container(
         &self,
         name: &str,
         src: &str,
         dest: &Path,
         dest_has_slash: bool,
+        follow_link: bool,
     ) -> EngineResult<()> {
         let root = self.container_root(name)?;
-        let from = root.resolve(src);
-        if fs::symlink_metadata(&from).is_err() {
-            return Err(EngineError::NotFound(format!(
-                "Could not find the file {src} in container {name}"
-            )));
-        }
-        let name_in = from.file_name().unwrap_or_default().to_os_string();
-        let to = if src.ends_with("/.") {
-            dest.to_path_buf()
-        } else {
-            destination(dest, &name_in, dest_has_slash)?
+        let view = root.view()?;
+        let find = |p: &Path, follow: bool| match view.lookup(p, follow) {
+            Ok(Lookup::Found(e)) => Ok(e),
+            Ok(Lookup::Missing { .. }) | Err(ImageError::NotFound(_)) => Err(not_found(p, name)),
+            Err(e) => Err(EngineError::from(e)),
         };
-        Ok(copy_tree(&from, &to, &CopyOptions::default())?)
+        let src_path = Path::new(src);
+        let mut entry = find(src_path, src.ends_with('/') || src.ends_with("/."))?;
+        if follow_link && entry.is_symlink() {
+            // As docker's client: the link read once, then what its target
+            // names (from the link's directory when relative), copied under
+            // the link's name.
+            let target = src_path
+                .parent()
+                .unwrap_or(Path::new("/"))
+                .join(entry.link_target()?);
+            entry = find(&target, false)?;
+        }
+        let to = match src_path.file_name().or(entry.name()) {
+            Some(n) if !src.ends_with("/.") => destination(dest, n, dest_has_slash)?,
+            // SRC/. or the root: its contents, into DEST.
+            _ => dest.to_path_buf(),
+        };
+        let (dir, file) = open_parent(&to)?;
+        Ok(copy_fd(
+            entry.fd.as_fd(),
+            src_path,
+            Dest::In(dir.as_fd(), file),
+            &to,
+            &CopyOptions::default(),
+        )?)
     }
 
-    /// `docker cp SRC CONTAINER:DEST`.
+    /// `docker cp SRC CONTAINER:DEST`. DEST is followed to the end, inside
+    /// the container: onto a directory, SRC goes into it; anything else
+    /// there is replaced.
     pub fn copy_to_container(&self, name: &str, src: &Path, dest: &str) -> EngineResult<()> {
         if fs::symlink_metadata(src).is_err() {
             return Err(EngineError::NotFound(format!(
@@ -138,14 +161,53 @@ impl Engine {
                 src.display()
             )));
         }
+        let from = open_source(src)?;
         let root = self.container_root(name)?;
-        let to = root.resolve(dest);
-        let name_in = src.file_name().unwrap_or_default().to_os_string();
-        let to = if src.to_string_lossy().ends_with("/.") {
-            to
-        } else {
-            destination(&to, &name_in, dest.ends_with('/'))?
-        };
-        Ok(copy_tree(src, &to, &CopyOptions::default())?)
+        let view = root.view()?;
+        let dest_path = Path::new(dest);
+        let opts = CopyOptions::default();
+        let copy = |to: Dest, shown: &Path| copy_fd(from.as_fd(), src, to, shown, &opts);
+        // SRC/. (or a SRC that names no entry): its contents.
+        let name_in = src
+            .file_name()
+            .filter(|_| !src.to_string_lossy().ends_with("/."));
+        match view.lookup(dest_path, true) {
+            Ok(Lookup::Found(e)) if e.is_dir() => match name_in {
+                Some(n) => copy(Dest::In(e.fd.as_fd(), n), &dest_path.join(n)),
+                None => copy(Dest::Dir(e.fd.as_fd()), dest_path),
+            },
+            Ok(Lookup::Found(e)) => match &e.parent {
+                Some((dir, file)) => copy(Dest::In(dir.as_fd(), file), dest_path),
+                None => {
+                    return Err(EngineError::Invalid(format!(
+                        "cannot replace {dest} in container {name}: it is a mount point"
+                    )))
+                }
+            },
+            Ok(Lookup::Missing { .. }) if dest.ends_with('/') => {
+                return Err(EngineError::NotFound("no such directory".into()))
+            }
+            Ok(Lookup::Missing { dir, name: file }) => {
+                copy(Dest::In(dir.as_fd(), &file), dest_path)
+            }
+            // Docker names the directory DEST would be in.
+            Err(ImageError::NotFound(_)) => {
+                return Err(not_found(
+                    dest_path.parent().unwrap_or(Path::new("/")),
+                    name,
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        }?;
+        Ok(())
     }
+}
+
+/// Docker 20.10's CLI wording (its daemon says "Could not find the file
+/// PATH in container NAME"; newer CLIs show that).
+fn not_found(path: &Path, container: &str) -> EngineError {
+    EngineError::NotFound(format!(
+        "No such container:path: {container}:{}",
+        path.display()
+    ))
 }

@@ -13,7 +13,8 @@ use wharf_store::containers;
 use crate::{Engine, EngineResult};
 
 fn field<T: serde::de::DeserializeOwned>(v: &Value, key: &str) -> Option<T> {
-    v.get(key).and_then(|x| serde_json::from_value(x.clone()).ok())
+    v.get(key)
+        .and_then(|x| serde_json::from_value(x.clone()).ok())
 }
 
 /// The old `RestartPolicy` enum as serde wrote it: `"Always"`, `{"OnFailure": 3}`.
@@ -31,7 +32,12 @@ fn old_restart(v: &Value) -> RestartPolicy {
 }
 
 /// Fold the old files' contents into `d`.
-fn fold(d: &mut Definition, monitor: &Value, network: Option<&Value>, layers: Vec<wharf_oci::Digest>) {
+fn fold(
+    d: &mut Definition,
+    monitor: &Value,
+    network: Option<&Value>,
+    layers: Vec<wharf_oci::Digest>,
+) {
     let opts = &monitor["options"];
     let h = &mut d.host_config;
     let r = &mut h.resources;

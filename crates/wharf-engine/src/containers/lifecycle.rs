@@ -7,8 +7,8 @@ use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use wharf_runtime::monitor::ContainerDir;
 use wharf_model::{ContainerRecord, Status};
+use wharf_runtime::monitor::ContainerDir;
 use wharf_store::containers;
 
 use crate::{Engine, EngineError, EngineResult};
@@ -160,9 +160,9 @@ impl Engine {
         }
         // `removing` while it is taken apart (it may have exited on its own
         // meanwhile: re-read).
-        let marked = self.store.write(|tx| {
-            containers::transition(tx, &c.id, Status::Removing, |_| {}).map(|_| ())
-        });
+        let marked = self
+            .store
+            .write(|tx| containers::transition(tx, &c.id, Status::Removing, |_| {}).map(|_| ()));
         match marked {
             // A `--rm` container's monitor removed it meanwhile.
             Err(wharf_store::StoreError::NotFound(_)) => return Ok(c.id),

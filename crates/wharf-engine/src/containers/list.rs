@@ -51,12 +51,7 @@ impl Engine {
                 exit_code: c.state.exit_code,
                 started_at: c.state.started_at.as_deref().and_then(parse_time),
                 finished_at: c.state.finished_at.as_deref().and_then(parse_time),
-                health: c
-                    .state
-                    .health
-                    .as_ref()
-                    .filter(|_| up)
-                    .map(|h| h.status),
+                health: c.state.health.as_ref().filter(|_| up).map(|h| h.status),
                 labels: c.definition.config.labels.clone().unwrap_or_default(),
                 id: c.id,
                 name: c.name,

@@ -26,17 +26,17 @@ mod top;
 
 pub use attached::AttachOptions;
 pub use create::CreateRequest;
-pub use network::wants_bridge;
 pub(crate) use create::CGROUP_PARENT;
 pub use list::ContainerSummary;
 pub use manage::Change;
 pub(crate) use names::new_id;
+pub use network::wants_bridge;
 pub use network::NetHooks;
 pub use ports::PortView;
 pub use snapshot::CommitRequest;
 pub use start::{
-    prespawn_monitor, AttachIo, MonitorChild, MonitorStdio, PreSpawned,
-    SpawnedMonitor, StartOutcome,
+    prespawn_monitor, AttachIo, MonitorChild, MonitorStdio, PreSpawned, SpawnedMonitor,
+    StartOutcome,
 };
 pub use top::Usage;
 pub use wharf_network::netlink::PendingNetns;

@@ -212,7 +212,10 @@ impl Engine {
 
     /// [`Engine::network_config`] of container `id` (`None` when it is gone).
     fn network_config_of(&self, id: &str) -> Option<ContainerNetConfig> {
-        let rec = self.store.read(|tx| wharf_store::containers::get(tx, id)).ok()??;
+        let rec = self
+            .store
+            .read(|tx| wharf_store::containers::get(tx, id))
+            .ok()??;
         Some(self.network_config(&rec))
     }
 
@@ -266,7 +269,12 @@ impl MonitorHooks for NetHooks<'_> {
             .store
             .read(|tx| wharf_store::containers::get(tx, &dir.id))
             .map_err(|x| failed(x.into()))?
-            .ok_or_else(|| failed(EngineError::NotFound(format!("No such container: {}", dir.id))))?;
+            .ok_or_else(|| {
+                failed(EngineError::NotFound(format!(
+                    "No such container: {}",
+                    dir.id
+                )))
+            })?;
         let cfg = e.network_config(&rec);
         // The namespace takes the kernel a while: made while the rest is
         // planned, if the monitor did not start it even earlier.
@@ -275,7 +283,9 @@ impl MonitorHooks for NetHooks<'_> {
             (cfg.mode == NetMode::Bridge).then(|| early.unwrap_or_else(PendingNetns::start));
         let files = container_files(dir);
         if let NetMode::Container(other) = &cfg.mode {
-            let c = e.refresh(e.find_container(other).map_err(failed)?).map_err(failed)?;
+            let c = e
+                .refresh(e.find_container(other).map_err(failed)?)
+                .map_err(failed)?;
             let pid = c
                 .state
                 .pid

@@ -9,8 +9,8 @@ pub use super::spawn::MonitorChild;
 use wharf_runtime::cgroup_warmup::Warmup;
 use wharf_runtime::spec::cgroups_path;
 
-use wharf_runtime::monitor::ContainerDir;
 use wharf_runtime::monitor::boundary::{send_go, MonitorArgs, Ready, GO_FD, READY_FD};
+use wharf_runtime::monitor::ContainerDir;
 use wharf_store::containers;
 
 use crate::{Engine, EngineError, EngineResult};
@@ -31,7 +31,6 @@ pub struct AttachIo {
     /// `--detach-keys` (docker's when unset).
     pub detach_keys: Option<String>,
 }
-
 
 impl Engine {
     /// Start a created or exited container. `attach`: the monitor writes the
@@ -253,8 +252,8 @@ fn finish_spawn(
     ready_r: OwnedFd,
 ) -> EngineResult<SpawnedMonitor> {
     let mut ready = File::from(ready_r);
-    let message =
-        Ready::receive(&mut ready).map_err(|e| EngineError::io("reading the monitor's answer", e))?;
+    let message = Ready::receive(&mut ready)
+        .map_err(|e| EngineError::io("reading the monitor's answer", e))?;
     Ok(SpawnedMonitor {
         child,
         output,

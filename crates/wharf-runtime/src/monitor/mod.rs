@@ -26,15 +26,15 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use wharf_store::{containers, Store, Trashed};
 
+pub use boundary::{HookError, MonitorArgs, Ready};
 pub use cgroup_view::container_cgroup_dirs;
 pub(crate) use executor::OrderedEnvExecutor;
 pub use layout::ContainerDir;
 pub(crate) use process::start_failure;
 pub use process::wait;
 pub use process::{reap_children, remove_leftover_cgroups as remove_cgroups};
-pub use boundary::{HookError, MonitorArgs, Ready};
-pub use wharf_model::RestartPolicy;
 pub(crate) use tty::{console_socket, receive_master};
+pub use wharf_model::RestartPolicy;
 
 /// What the engine does around each start of the container, in the
 /// monitor: bring its network up before (and say which namespace it
@@ -276,8 +276,7 @@ pub fn run(
         }
         // docker shows the container `restarting` through the back-off.
         restarts += 1;
-        if let Err(e) =
-            store.write(|tx| containers::set_restarting(tx, id, code, &now(), restarts))
+        if let Err(e) = store.write(|tx| containers::set_restarting(tx, id, code, &now(), restarts))
         {
             tracing::error!(error = %e, "recording the restart");
         }

@@ -700,6 +700,7 @@ pub fn cp(engine: &Engine, a: crate::cli::CpArgs) -> anyhow::Result<ExitCode> {
             p,
             std::path::Path::new(&a.dest),
             a.dest.ends_with('/'),
+            a.follow_link,
         )?,
         (None, Some((c, p))) => engine.copy_to_container(c, std::path::Path::new(&a.src), p)?,
         (Some(_), Some(_)) => return Err(fail("copying between containers is not supported")),

@@ -1,6 +1,7 @@
 //! One function per verb: open the engine, call it, print like docker.
 
 mod build;
+mod compose;
 pub(crate) mod containers;
 mod images;
 mod inspect;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // These two open the store themselves, after starting other work.
     match cli.command {
         Command::Run(a) => return containers::run(&cli.global.root, a),
+        Command::Compose(a) => return compose::run(a),
         _ => {}
     }
     let engine = Engine::open(&cli.global.root)?;
@@ -81,6 +83,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Network(c) => networks::run(&engine, c),
         Command::NetworkDns(a) => networks::dns(&cli.global.root, a),
         Command::System(SystemCommand::Prune(a)) => system::prune(&engine, a),
+        Command::Compose(_) => unreachable!("handled above"),
         Command::Version => unreachable!("handled above"),
     }
 }

@@ -348,6 +348,38 @@ impl Drop for DockerImages {
     }
 }
 
+/// Removes docker containers (with their anonymous volumes) and volumes
+/// on drop, so interop tests clean up on failure too.
+pub struct DockerObjects {
+    pub containers: Vec<String>,
+    pub volumes: Vec<String>,
+}
+
+impl Drop for DockerObjects {
+    fn drop(&mut self) {
+        for c in &self.containers {
+            let _ = docker().args(["rm", "-f", "-v", c]).output();
+        }
+        for v in &self.volumes {
+            let _ = docker().args(["volume", "rm", "-f", v]).output();
+        }
+    }
+}
+
+/// Import the busybox rootfs as `image` into `w` and into docker, with
+/// `changes` (`--change` lines); the caller removes docker's copy
+/// ([`DockerImages`]).
+pub fn import_busybox_in_both(w: &Wharf, image: &str, changes: &[&str]) {
+    let tar = busybox_rootfs_tar(&w.scratch());
+    let mut args: Vec<&OsStr> = vec!["import".as_ref()];
+    for c in changes {
+        args.extend([OsStr::new("-c"), OsStr::new(c)]);
+    }
+    args.extend([tar.as_os_str(), image.as_ref()]);
+    w.ok(&args);
+    sh(docker().args(&args));
+}
+
 /// A name unique to this test process, for objects in shared places (docker).
 pub fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
