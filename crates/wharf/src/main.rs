@@ -7,6 +7,7 @@
 
 mod cli;
 mod commands;
+mod env_file;
 mod exit;
 mod mount_flag;
 mod output;
