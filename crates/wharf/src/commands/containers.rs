@@ -158,7 +158,7 @@ pub fn run(root: &std::path::Path, a: RunArgs) -> anyhow::Result<ExitCode> {
     // created (it exits untouched if either fails).
     let monitor =
         wharf_engine::containers::prespawn_monitor(root, stdio, req.network.wants_bridge())?;
-    let engine = Engine::open(root)?;
+    let engine = super::open_engine(root)?;
     // Never dropped: this process ends with the container, and closing the
     // database (whose writes are all committed) only delayed that.
     let engine = &*std::mem::ManuallyDrop::new(engine);
