@@ -464,8 +464,9 @@ fn format_templates_cannot_exhaust_memory() {
                 .find_map(|l| l.strip_prefix("VmHWM:"))
                 .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
         });
-    let _ = child.kill();
-    let status = child.wait().unwrap();
+    // The reader goes away, as `| head` does: wharf ends quietly with
+    // the status of a process killed by SIGPIPE.
+    drop(stdout);
     let mut err = String::new();
     child
         .stderr
@@ -473,7 +474,10 @@ fn format_templates_cannot_exhaust_memory() {
         .unwrap()
         .read_to_string(&mut err)
         .unwrap();
+    let status = child.wait().unwrap();
     assert!(read.is_ok(), "wharf stopped early ({status}): {err}");
+    assert_eq!(status.code(), Some(141), "{err}");
+    assert_eq!(err, "");
     assert!(got.iter().all(|&b| b == b'x'));
     let rss_kib = rss_kib.expect("the process's peak RSS");
     assert!(
