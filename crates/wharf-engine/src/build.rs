@@ -129,9 +129,10 @@ impl BuildHost for Host<'_> {
             ephemeral: true,
             volume_mounts: Vec::new(),
         };
-        fs::write(
-            dir.monitor_config(),
-            serde_json::to_vec(&monitor).expect("serializes"),
+        // It holds the env (`-e` secrets): 0600.
+        wharf_store::private::write_private(
+            &dir.monitor_config(),
+            &serde_json::to_vec(&monitor).expect("serializes"),
         )
         .map_err(|e| io("writing monitor.json", e))?;
         let mut spawned = self

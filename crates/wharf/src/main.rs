@@ -7,10 +7,12 @@
 
 mod cli;
 mod commands;
+mod env_file;
 mod exit;
 mod mount_flag;
 mod output;
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -61,6 +63,7 @@ fn init_tracing(cli: &cli::Cli) {
             match std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
+                .mode(wharf_engine::PRIVATE_FILE_MODE)
                 .open(&path)
             {
                 Ok(f) => Box::new(f),

@@ -196,9 +196,10 @@ impl Engine {
             ephemeral: false,
             volume_mounts: made.volume_mounts.clone(),
         };
-        fs::write(
-            dir.monitor_config(),
-            serde_json::to_vec(&monitor).expect("serializes"),
+        // It holds the env (`-e` secrets): 0600.
+        wharf_store::private::write_private(
+            &dir.monitor_config(),
+            &serde_json::to_vec(&monitor).expect("serializes"),
         )
         .map_err(|e| io("writing monitor.json", e))?;
 
