@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 pub use error::{EngineError, EngineResult};
 pub use wharf_network::files::DnsOptions;
 pub use wharf_oci::{Digest, ErrorKind, Reference};
+pub use wharf_store::private::PRIVATE_FILE_MODE;
 use wharf_store::Store;
 
 /// Where wharf keeps its state unless `--root`/`WHARF_ROOT` says otherwise.
@@ -32,8 +33,16 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// Opens (creating if needed) the store at `root`; see
+    /// [`Engine::narrowed_from`].
     pub fn open(root: &Path) -> EngineResult<Engine> {
         Engine::with_store(root, Store::open(root)?)
+    }
+
+    /// The mode the store root had when `open` found other users could
+    /// read it and narrowed it to 0710 (a root made by an older wharf).
+    pub fn narrowed_from(&self) -> Option<u32> {
+        self.store.narrowed_from()
     }
 
     /// The engine of an existing store, creating nothing (`None`: no store

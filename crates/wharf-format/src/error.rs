@@ -15,4 +15,24 @@ pub enum FormatError {
     /// A human-readable size (`64m`, `1.5GB`) could not be parsed.
     #[error("{0}")]
     InvalidSize(String),
+    /// Output that must be held in memory (a value a template function
+    /// made, a table before alignment) outgrew its bound.
+    #[error("{0}")]
+    TooLarge(String),
+    /// Writing the output failed (e.g. a closed pipe: `kind` is
+    /// `BrokenPipe`).
+    #[error("writing output: {message}")]
+    Write {
+        kind: std::io::ErrorKind,
+        message: String,
+    },
+}
+
+impl From<std::io::Error> for FormatError {
+    fn from(e: std::io::Error) -> Self {
+        FormatError::Write {
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
 }

@@ -29,6 +29,12 @@ pub(crate) fn type_name(v: &Value) -> &'static str {
 // Float formatting (strconv.FormatFloat)
 // ---------------------------------------------------------------------------
 
+/// The most significant decimal digits an f64's exact value has.
+const MAX_SIGNIFICANT: usize = 767;
+
+/// The most digits after the point an f64's exact value has (2^-1074).
+const MAX_FRACTION_DIGITS: usize = 1074;
+
 /// Decimal digits of a non-negative float: `0.d[0]d[1]... × 10^dp`, without
 /// trailing zeros (`d` empty for zero), like strconv's `decimalSlice`.
 struct Digits {
@@ -70,7 +76,11 @@ impl Digits {
                 dp: 0,
             };
         }
-        Digits::from_exp_notation(&format!("{:.*e}", n.max(1) - 1, v))
+        // No f64 has more than 767 significant decimal digits: beyond
+        // that they are zeros (and Rust's formatter refuses a precision
+        // over 65535, which Go's limit of ten million allows).
+        let n = n.clamp(1, MAX_SIGNIFICANT);
+        Digits::from_exp_notation(&format!("{:.*e}", n - 1, v))
     }
 
     fn nd(&self) -> i32 {
@@ -154,7 +164,14 @@ pub(crate) fn format_float(v: f64, fmt: char, prec: i32) -> String {
                 let digs = Digits::shortest(a);
                 digs.fmt_f(&mut out, (digs.nd() - digs.dp).max(0));
             } else {
-                out.push_str(&format!("{:.*}", prec as usize, a));
+                // Exact up to 1074 places (the smallest subnormal's);
+                // the rest are zeros.
+                let prec = prec as usize;
+                out.push_str(&format!("{:.*}", prec.min(MAX_FRACTION_DIGITS), a));
+                out.extend(std::iter::repeat_n(
+                    '0',
+                    prec.saturating_sub(MAX_FRACTION_DIGITS),
+                ));
             }
         }
         _ => {
@@ -285,7 +302,8 @@ pub(crate) fn sprint_value(v: &Value) -> String {
 }
 
 /// `fmt.Sprint(args...)`: spaces between operands when neither is a string.
-pub(crate) fn sprint(args: &[Value]) -> String {
+/// `None` once the text would exceed `limit` bytes (it stops there).
+pub(crate) fn sprint(args: &[Value], limit: usize) -> Option<String> {
     let mut out = String::new();
     let mut prev_string = false;
     for (i, a) in args.iter().enumerate() {
@@ -295,23 +313,69 @@ pub(crate) fn sprint(args: &[Value]) -> String {
         }
         out.push_str(&sprint_value(a));
         prev_string = is_string;
+        if out.len() > limit {
+            return None;
+        }
     }
-    out
+    Some(out)
 }
 
 /// `fmt.Sprintln(args...)`: always spaces between operands, then a newline.
-pub(crate) fn sprintln(args: &[Value]) -> String {
-    let mut s = args.iter().map(sprint_value).collect::<Vec<_>>().join(" ");
-    s.push('\n');
-    s
+/// `None` once the text would exceed `limit` bytes.
+pub(crate) fn sprintln(args: &[Value], limit: usize) -> Option<String> {
+    let mut out = String::new();
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(&sprint_value(a));
+        if out.len() > limit {
+            return None;
+        }
+    }
+    out.push('\n');
+    (out.len() <= limit).then_some(out)
 }
 
-/// `fmt.Sprintf(format, args...)`.
-pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
+/// Go's `fmt.tooLarge`: widths and precisions beyond a million are bad
+/// (`%!(BADWIDTH)`), so one directive never pads beyond that.
+fn too_large(x: i64) -> bool {
+    !(-1_000_000..=1_000_000).contains(&x)
+}
+
+/// Go's `fmt.parsenum`: the digits at the front of `chars`, `Err(())` when
+/// they overflow (Go then gives up on the rest of the format: NOVERB).
+fn parse_num(chars: &mut std::iter::Peekable<std::str::CharIndices>) -> Result<Option<usize>, ()> {
+    let mut n: Option<i64> = None;
+    while let Some(&(_, c)) = chars.peek() {
+        let Some(d) = c.to_digit(10) else { break };
+        let sofar = n.unwrap_or(0);
+        if too_large(sofar) {
+            return Err(());
+        }
+        n = Some(sofar * 10 + i64::from(d));
+        chars.next();
+    }
+    Ok(n.map(|n| n as usize))
+}
+
+/// A `*` width or precision argument: Go's `intFromArg` (an integer
+/// within Go's limits, else `None`).
+fn int_from_arg(arg: Option<&Value>) -> Option<i64> {
+    arg.and_then(Value::as_i64).filter(|n| !too_large(*n))
+}
+
+/// `fmt.Sprintf(format, args...)`. `None` once the text would exceed
+/// `limit` bytes (each directive is bounded by Go's width and precision
+/// limits, so it stops within ~10 MB of the limit).
+pub(crate) fn sprintf(format: &str, args: &[Value], limit: usize) -> Option<String> {
     let mut out = String::new();
     let mut argn = 0usize;
     let mut chars = format.char_indices().peekable();
     while let Some((_, c)) = chars.next() {
+        if out.len() > limit {
+            return None;
+        }
         if c != '%' {
             out.push(c);
             continue;
@@ -330,22 +394,9 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
             chars.next();
         }
         // Width.
-        let take_num = |chars: &mut std::iter::Peekable<std::str::CharIndices>| {
-            let mut n: Option<usize> = None;
-            while let Some(&(_, c)) = chars.peek() {
-                match c.to_digit(10) {
-                    Some(d) => {
-                        n = Some(n.unwrap_or(0).saturating_mul(10).saturating_add(d as usize));
-                        chars.next();
-                    }
-                    None => break,
-                }
-            }
-            n
-        };
         if chars.peek().map(|&(_, c)| c) == Some('*') {
             chars.next();
-            match args.get(argn).and_then(Value::as_i64) {
+            match int_from_arg(args.get(argn)) {
                 Some(w) => {
                     if w < 0 {
                         f.minus = true;
@@ -354,22 +405,35 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
                 }
                 None => out.push_str("%!(BADWIDTH)"),
             }
-            argn += 1;
+            argn = (argn + 1).min(args.len());
         } else {
-            f.width = take_num(&mut chars);
+            match parse_num(&mut chars) {
+                Ok(w) => f.width = w,
+                Err(()) => {
+                    out.push_str("%!(NOVERB)");
+                    break;
+                }
+            }
         }
-        // Precision.
-        if chars.peek().map(|&(_, c)| c) == Some('.') {
+        // Precision: a '.' that is not the format's last character.
+        let mut ahead = chars.clone();
+        if ahead.next().map(|(_, c)| c) == Some('.') && ahead.peek().is_some() {
             chars.next();
             if chars.peek().map(|&(_, c)| c) == Some('*') {
                 chars.next();
-                match args.get(argn).and_then(Value::as_i64) {
+                match int_from_arg(args.get(argn)) {
                     Some(p) if p >= 0 => f.prec = Some(p as usize),
                     _ => out.push_str("%!(BADPREC)"),
                 }
-                argn += 1;
+                argn = (argn + 1).min(args.len());
             } else {
-                f.prec = Some(take_num(&mut chars).unwrap_or(0));
+                match parse_num(&mut chars) {
+                    Ok(p) => f.prec = Some(p.unwrap_or(0)),
+                    Err(()) => {
+                        out.push_str("%!(NOVERB)");
+                        break;
+                    }
+                }
             }
         }
         if f.minus {
@@ -395,17 +459,25 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
     }
     if argn < args.len() {
         out.push_str("%!(EXTRA ");
-        let extra: Vec<String> = args[argn..]
-            .iter()
-            .map(|a| match a {
-                Value::Null => "<nil>".to_string(),
-                a => format!("{}={}", type_name(a), sprint_value(a)),
-            })
-            .collect();
-        out.push_str(&extra.join(", "));
+        for (i, a) in args[argn..].iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            match a {
+                Value::Null => out.push_str("<nil>"),
+                a => {
+                    out.push_str(type_name(a));
+                    out.push('=');
+                    out.push_str(&sprint_value(a));
+                }
+            }
+            if out.len() > limit {
+                return None;
+            }
+        }
         out.push(')');
     }
-    out
+    (out.len() <= limit).then_some(out)
 }
 
 /// `%!verb(type=value)`.
@@ -600,6 +672,18 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn sprint(args: &[Value]) -> String {
+        super::sprint(args, usize::MAX).unwrap()
+    }
+
+    fn sprintln(args: &[Value]) -> String {
+        super::sprintln(args, usize::MAX).unwrap()
+    }
+
+    fn sprintf(format: &str, args: &[Value]) -> String {
+        super::sprintf(format, args, usize::MAX).unwrap()
+    }
+
     #[test]
     fn float_g_formats() {
         let g3 = |v| format_float(v, 'g', 3);
@@ -706,6 +790,98 @@ mod tests {
         assert_eq!(sprintf("%v", &[json!(null)]), "<nil>");
         assert_eq!(sprintf("abc%", &[]), "abc%!(NOVERB)");
         assert_eq!(sprintf("%z", &[json!(1)]), "%!z(int=1)");
+        assert_eq!(sprintf("%d|%.", &[json!(1)]), "1|%!.(MISSING)");
+    }
+
+    /// Go's `tooLarge`: what docker 20.10's CLI printed for these.
+    #[test]
+    fn widths_and_precisions_follow_gos_limits() {
+        assert_eq!(
+            sprintf("%*d", &[json!(1_000_000_000), json!(1)]),
+            "%!(BADWIDTH)1"
+        );
+        assert_eq!(
+            sprintf("%*d|", &[json!(1_000_001), json!(1)]),
+            "%!(BADWIDTH)1|"
+        );
+        assert_eq!(
+            sprintf("%.*d|", &[json!(1_000_001), json!(1)]),
+            "%!(BADPREC)1|"
+        );
+        assert_eq!(sprintf("%.*d|", &[json!(-1), json!(1)]), "%!(BADPREC)1|");
+        assert_eq!(sprintf("%*d|", &[json!("x"), json!(1)]), "%!(BADWIDTH)1|");
+        assert_eq!(
+            sprintf(
+                "%*.*d|",
+                &[json!(1_000_000_000), json!(2_000_000_000), json!(1)]
+            ),
+            "%!(BADWIDTH)%!(BADPREC)1|"
+        );
+        assert_eq!(
+            sprintf("%*d|%d", &[json!(1_000_000_000), json!(1)]),
+            "%!(BADWIDTH)1|%!d(MISSING)"
+        );
+        // Literal numbers: Go stops parsing past a million and gives up on
+        // the rest of the format.
+        assert_eq!(
+            sprintf("%99999999d|", &[json!(1)]),
+            "%!(NOVERB)%!(EXTRA int=1)"
+        );
+        assert_eq!(
+            sprintf("%.99999999d|", &[json!(1)]),
+            "%!(NOVERB)%!(EXTRA int=1)"
+        );
+        assert_eq!(sprintf("%9999999d|", &[json!(1)]).len(), 10_000_000);
+        assert_eq!(sprintf("%-*d|", &[json!(-3), json!(1)]), "1  |");
+        assert_eq!(
+            sprintf("%*d|", &[json!(1_000_000), json!(1)]).len(),
+            1_000_001
+        );
+    }
+
+    /// Precisions Go allows but Rust's formatter refuses (over 65535).
+    #[test]
+    fn huge_precisions_pad_with_zeros() {
+        let f = sprintf("%.100000f", &[json!(1.5)]);
+        assert_eq!(f.len(), 100_002);
+        assert!(f.starts_with("1.5000") && f.ends_with("000"));
+        let e = sprintf("%.100000e", &[json!(1.5)]);
+        assert!(
+            e.starts_with("1.5000") && e.ends_with("0e+00"),
+            "{}",
+            &e[..10]
+        );
+        assert_eq!(e.len(), 100_006);
+        let g = sprintf("%.100000g", &[json!(0.1)]);
+        assert_eq!(
+            g,
+            "0.1000000000000000055511151231257827021181583404541015625"
+        );
+        // 2^-1074, exactly: 1074 places (…625), then zeros.
+        let tiny = sprintf("%.1100f", &[json!(5e-324)]);
+        assert_eq!(tiny.len(), 1102);
+        assert!(tiny[..1076].ends_with("625"), "{tiny}");
+        assert!(tiny[1076..].bytes().all(|b| b == b'0'), "{tiny}");
+        assert!(tiny[2..]
+            .trim_start_matches('0')
+            .starts_with("4940656458412"));
+    }
+
+    #[test]
+    fn output_stops_at_the_limit() {
+        assert_eq!(
+            super::sprintf("%9999999d%9999999d", &[json!(1), json!(2)], 1000),
+            None
+        );
+        assert_eq!(
+            super::sprintf("%5d", &[json!(1)], 5).as_deref(),
+            Some("    1")
+        );
+        assert_eq!(super::sprintf("%5d", &[json!(1)], 4), None);
+        let big = json!("x".repeat(100));
+        assert_eq!(super::sprint(&[big.clone(), big.clone()], 150), None);
+        assert_eq!(super::sprintln(std::slice::from_ref(&big), 100), None);
+        assert!(super::sprintln(&[big], 101).is_some());
     }
 
     #[test]

@@ -10,6 +10,9 @@
 //! - [`ListFormat`], [`parse_list_format`], [`render_list`]: docker's list
 //!   formatter — default tables, `table ...` with a header row, `json`, raw
 //!   templates — aligned by [`TabWriter`], a port of Go's `text/tabwriter`.
+//!   [`write_list`] and [`Template::render_to`] stream into a writer:
+//!   `--format` output is bounded in memory (ranges iterate lazily, values
+//!   made by functions are capped, printf widths follow Go's limits).
 //! - [`units`]: go-units sizes and durations ([`human_size`] `2.03MB`,
 //!   [`bytes_size`] `1.5KiB`, [`human_duration`] `About an hour`,
 //!   [`parse_size`] for `--memory 64m`), and docker's ID helpers
@@ -28,6 +31,7 @@
 mod error;
 mod gofmt;
 mod gojson;
+pub mod output;
 mod table;
 mod tabwriter;
 mod template;
@@ -35,7 +39,8 @@ mod text;
 pub mod units;
 
 pub use error::FormatError;
-pub use table::{parse_list_format, render_list, unescape_cli, ListFormat};
+pub use output::HeldOutput;
+pub use table::{parse_list_format, render_list, unescape_cli, write_list, ListFormat};
 pub use tabwriter::TabWriter;
 pub use template::Template;
 pub use text::{ellipsis, truncate_id};

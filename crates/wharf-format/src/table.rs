@@ -1,8 +1,11 @@
 //! `--format` for list commands (`docker images`, `ps`, `volume ls` ...),
 //! following docker/cli's `formatter.Context`.
 
+use std::io::Write;
+
 use serde_json::{Map, Value};
 
+use crate::output::{into_string, Capped, HeldOutput, MAX_TABLE_BYTES};
 use crate::tabwriter::TabWriter;
 use crate::{FormatError, Template};
 
@@ -82,25 +85,58 @@ pub fn render_list(
     items: &[Value],
     headers: &[(&str, &str)],
 ) -> Result<String, FormatError> {
-    let mut out = String::new();
-    let template = match fmt {
-        ListFormat::Table(t, with_header) => {
-            if *with_header {
-                out.push_str(&t.render_header(headers)?);
-                out.push('\n');
+    let mut out = Vec::new();
+    write_list(fmt, items, headers, &mut out)?;
+    Ok(into_string(out))
+}
+
+/// [`render_list`] into a writer. Output is held back (nothing is written
+/// if a template fails) until it outgrows [`crate::output::HOLD_BYTES`],
+/// then streamed. A table is aligned only once all its rows are known, so
+/// its text may not exceed [`crate::output::MAX_TABLE_BYTES`]
+/// ([`FormatError::TooLarge`]).
+pub fn write_list(
+    fmt: &ListFormat,
+    items: &[Value],
+    headers: &[(&str, &str)],
+    out: &mut dyn Write,
+) -> Result<(), FormatError> {
+    let mut out = HeldOutput::new(out);
+    match fmt {
+        ListFormat::Raw(t) => {
+            for item in items {
+                t.render_to(&sorted_keys(item), &mut out)?;
+                out.write_all(b"\n")?;
             }
-            t
         }
-        ListFormat::Raw(t) => t,
-    };
-    for item in items {
-        out.push_str(&template.render(&sorted_keys(item))?);
-        out.push('\n');
+        ListFormat::Table(t, with_header) => {
+            let mut text = Capped::new(MAX_TABLE_BYTES);
+            let mut rows = || -> Result<(), FormatError> {
+                if *with_header {
+                    t.render_header_to(headers, &mut text)?;
+                    text.write_all(b"\n")?;
+                }
+                for item in items {
+                    t.render_to(&sorted_keys(item), &mut text)?;
+                    text.write_all(b"\n")?;
+                }
+                Ok(())
+            };
+            if let Err(e) = rows() {
+                if text.overflowed() {
+                    return Err(FormatError::TooLarge(format!(
+                        "table output exceeds {} MiB: use a --format without \"table\" to stream it",
+                        MAX_TABLE_BYTES >> 20
+                    )));
+                }
+                return Err(e);
+            }
+            let text = into_string(text.buf);
+            TabWriter::docker().write_to(&text, &mut out)?;
+        }
     }
-    Ok(match fmt {
-        ListFormat::Table(..) => TabWriter::docker().format(&out),
-        ListFormat::Raw(_) => out,
-    })
+    out.finish()?;
+    Ok(())
 }
 
 fn sorted_keys(item: &Value) -> Value {
@@ -248,6 +284,37 @@ mod tests {
             err.to_string(),
             r#"template: :1: unexpected "}" in operand"#
         );
+    }
+
+    /// A table is aligned once all rows are known, so its text is bounded;
+    /// a raw format streams instead.
+    #[test]
+    fn tables_are_bounded_raw_formats_stream() {
+        let fmt = parse_list_format(
+            Some("table {{range 100000000}}xxxxxxxxxxxxxxxx{{end}}\\t{{.ID}}"),
+            IMAGES_TABLE,
+        )
+        .unwrap();
+        match render_list(&fmt, &images(), IMAGE_HEADERS) {
+            Err(FormatError::TooLarge(msg)) => assert_eq!(
+                msg,
+                "table output exceeds 16 MiB: use a --format without \"table\" to stream it"
+            ),
+            other => panic!("expected TooLarge, got {:?}", other.map(|s| s.len())),
+        }
+        let fmt =
+            parse_list_format(Some("{{range 3000000}}xxxxxxxx{{end}}"), IMAGES_TABLE).unwrap();
+        let out = render_list(&fmt, &images(), IMAGE_HEADERS).unwrap();
+        assert_eq!(out.len(), 2 * (24_000_000 + 1));
+    }
+
+    /// A template error prints nothing, as docker (which buffers).
+    #[test]
+    fn an_error_prints_nothing() {
+        let fmt = parse_list_format(Some("{{.ID}} {{.ID.X}}"), IMAGES_TABLE).unwrap();
+        let mut out = Vec::new();
+        assert!(write_list(&fmt, &images(), IMAGE_HEADERS, &mut out).is_err());
+        assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //! scalar values, like Go counts runes. A form feed (`\f`) ends a line and
 //! also a section: columns never align across it.
 
+use std::io::{self, Write};
+
 /// Configuration of a tab writer (Go's `tabwriter.NewWriter` arguments, with
 /// `flags == 0`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,23 +40,44 @@ impl TabWriter {
     /// Aligns `text` and returns the result (what Go's writer emits after
     /// `Write(text)` followed by `Flush()`).
     pub fn format(&self, text: &str) -> String {
-        let mut out = String::with_capacity(text.len() + text.len() / 2);
+        let mut out = Vec::with_capacity(text.len() + text.len() / 2);
+        // Writing to a Vec cannot fail, and text over 4 GiB is not a table.
+        if self.write_to(text, &mut out).is_err() {
+            return text.to_string();
+        }
+        crate::output::into_string(out)
+    }
+
+    /// Aligns `text` into `out`. The padding is written as it is computed:
+    /// a wide cell in a long column block makes a lot of output but takes
+    /// no memory. The cells are indexed compactly (12 bytes a cell, 4 a
+    /// line), so `text` may not exceed 4 GiB (`InvalidInput`).
+    pub fn write_to(&self, text: &str, out: &mut dyn Write) -> io::Result<()> {
+        if u32::try_from(text.len()).is_err() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "text too long to align",
+            ));
+        }
         let mut sections = text.split('\u{c}').peekable();
+        let mut offset = 0;
         while let Some(section) = sections.next() {
-            let lines: Vec<Vec<Cell<'_>>> = section.split('\n').map(split_cells).collect();
+            let lines = Lines::split(offset, section);
+            offset += section.len() + 1;
             let mut fmt = Formatter {
                 cfg: self,
+                text,
                 lines: &lines,
                 widths: Vec::new(),
-                out: &mut out,
+                out: &mut *out,
             };
-            fmt.format(0, lines.len());
+            fmt.format(0, lines.len())?;
             if sections.peek().is_some() {
                 // The form feed terminated the section's last line.
-                out.push('\n');
+                out.write_all(b"\n")?;
             }
         }
-        out
+        Ok(())
     }
 }
 
@@ -64,96 +87,145 @@ impl Default for TabWriter {
     }
 }
 
-/// One cell: its text and width in characters. (Go also records whether a
-/// cell was tab- or `\v`-terminated, which only matters for flags docker
-/// does not use.)
-struct Cell<'a> {
-    text: &'a str,
-    width: usize,
+/// One cell: where its text is (byte offsets into the whole text) and its
+/// width in characters. (Go also records whether a cell was tab- or
+/// `\v`-terminated, which only matters for flags docker does not use.)
+struct Cell {
+    start: u32,
+    end: u32,
+    width: u32,
 }
 
-fn split_cells(line: &str) -> Vec<Cell<'_>> {
-    line.split(['\t', '\u{b}'])
-        .map(|text| Cell {
-            text,
-            width: text.chars().count(),
-        })
-        .collect()
+/// The cells of a section's lines, flat: line `i` is
+/// `cells[starts[i]..starts[i + 1]]`.
+struct Lines {
+    cells: Vec<Cell>,
+    starts: Vec<u32>,
+}
+
+impl Lines {
+    /// `section` starts at byte `offset` of the whole text (checked to
+    /// fit in u32).
+    fn split(offset: usize, section: &str) -> Lines {
+        let mut lines = Lines {
+            cells: Vec::new(),
+            starts: vec![0],
+        };
+        let mut line_start = offset;
+        for line in section.split('\n') {
+            let mut start = line_start;
+            for cell in line.split(['\t', '\u{b}']) {
+                lines.cells.push(Cell {
+                    start: start as u32,
+                    end: (start + cell.len()) as u32,
+                    width: cell.chars().count() as u32,
+                });
+                start += cell.len() + 1;
+            }
+            lines.starts.push(lines.cells.len() as u32);
+            line_start += line.len() + 1;
+        }
+        lines
+    }
+
+    fn len(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    fn line(&self, i: usize) -> &[Cell] {
+        &self.cells[self.starts[i] as usize..self.starts[i + 1] as usize]
+    }
 }
 
 struct Formatter<'c, 'l, 'o> {
     cfg: &'c TabWriter,
-    lines: &'l [Vec<Cell<'l>>],
+    text: &'l str,
+    lines: &'l Lines,
     /// Widths of the columns to the left of the one being formatted.
     widths: Vec<usize>,
-    out: &'o mut String,
+    out: &'o mut dyn Write,
 }
 
 impl Formatter<'_, '_, '_> {
     /// Go's `Writer.format`: formats lines `line0..line1`, recursing into
-    /// column blocks. Returns nothing; output goes to `self.out`.
-    fn format(&mut self, mut line0: usize, line1: usize) {
+    /// column blocks. Output goes to `self.out`.
+    fn format(&mut self, mut line0: usize, line1: usize) -> io::Result<()> {
         let column = self.widths.len();
         let mut this = line0;
         while this < line1 {
             // A cell exists in this column if the line has more than
             // `column + 1` cells (the last one is the trailing text).
-            if column + 1 >= self.lines[this].len() {
+            if column + 1 >= self.lines.line(this).len() {
                 this += 1;
                 continue;
             }
             // Print unprinted lines until the beginning of the block.
-            self.write_lines(line0, this);
+            self.write_lines(line0, this)?;
             line0 = this;
 
             // Column block: all following lines with a cell in this column.
             let mut width = self.cfg.minwidth;
             while this < line1 {
-                let line = &self.lines[this];
+                let line = self.lines.line(this);
                 if column + 1 >= line.len() {
                     break;
                 }
-                width = width.max(line[column].width + self.cfg.padding);
+                width = width.max(line[column].width as usize + self.cfg.padding);
                 this += 1;
             }
 
             // Format and print all columns to the right of this one.
             self.widths.push(width);
-            self.format(line0, this);
+            self.format(line0, this)?;
             self.widths.pop();
             line0 = this;
         }
-        self.write_lines(line0, line1);
+        self.write_lines(line0, line1)
     }
 
-    fn write_lines(&mut self, line0: usize, line1: usize) {
+    fn write_lines(&mut self, line0: usize, line1: usize) -> io::Result<()> {
         for i in line0..line1 {
-            let line = &self.lines[i];
+            let line = self.lines.line(i);
             for (j, cell) in line.iter().enumerate() {
-                self.out.push_str(cell.text);
+                let text = &self.text[cell.start as usize..cell.end as usize];
+                self.out.write_all(text.as_bytes())?;
                 if j + 1 < line.len() && j < self.widths.len() {
-                    self.write_padding(cell.width, self.widths[j]);
+                    self.write_padding(cell.width as usize, self.widths[j])?;
                 }
             }
             if i + 1 < self.lines.len() {
-                self.out.push('\n');
+                self.out.write_all(b"\n")?;
             }
         }
+        Ok(())
     }
 
-    fn write_padding(&mut self, textw: usize, cellw: usize) {
+    fn write_padding(&mut self, textw: usize, cellw: usize) -> io::Result<()> {
         if self.cfg.padchar == '\t' {
             let tw = self.cfg.tabwidth;
             if tw == 0 {
-                return;
+                return Ok(());
             }
             let cellw = cellw.div_ceil(tw) * tw;
             let n = cellw.saturating_sub(textw);
-            self.out.extend(std::iter::repeat_n('\t', n.div_ceil(tw)));
-            return;
+            return self.repeat('\t', n.div_ceil(tw));
         }
         let n = cellw.saturating_sub(textw);
-        self.out.extend(std::iter::repeat_n(self.cfg.padchar, n));
+        self.repeat(self.cfg.padchar, n)
+    }
+
+    /// `n` copies of `c`, written in chunks.
+    fn repeat(&mut self, c: char, n: usize) -> io::Result<()> {
+        let mut utf8 = [0u8; 4];
+        let c = c.encode_utf8(&mut utf8).as_bytes();
+        let chunk: Vec<u8> = c.repeat(n.min(4096));
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(4096);
+            self.out.write_all(&chunk[..k * c.len()])?;
+            left -= k;
+        }
+        Ok(())
     }
 }
 

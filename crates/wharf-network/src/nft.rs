@@ -15,6 +15,16 @@
 //!   bridge from outside it (isolation between networks, and docker's
 //!   default of no unsolicited inbound traffic); `--internal` networks
 //!   send nothing out.
+//! - `localnet` (raw prerouting, before conntrack and NAT): a packet that
+//!   arrives from outside the host (any interface but `lo`) addressed to
+//!   127.0.0.0/8 is dropped. `route_localnet` would otherwise let a
+//!   container with CAP_NET_RAW reach services bound to the host's
+//!   127.0.0.1 by sending to the gateway's MAC (CVE-2020-8558's pattern),
+//!   and a neighbour reach ports published on 127.0.0.1. Legitimate
+//!   traffic never has such an address on the wire: the host's own
+//!   connections to 127.0.0.1 go through `lo` and `output`, and the
+//!   replies of those sent to a container arrive addressed to the
+//!   gateway, de-NATed to 127.0.0.1 only after this hook.
 
 use std::net::Ipv4Addr;
 
@@ -45,6 +55,9 @@ pub struct PortRule {
 fn table_obj(table: &str) -> Value {
     json!({"table": {"family": "inet", "name": table}})
 }
+
+/// The raw priority (`NF_IP_PRI_RAW`): before conntrack and NAT.
+const PRIO_RAW: i32 = -300;
 
 fn base_chain(table: &str, name: &str, kind: &str, hook: &str, prio: i32) -> Value {
     json!({"add": {"chain": {
@@ -103,6 +116,26 @@ pub fn ruleset(table: &str, bridges: &[BridgeRules], ports: &[PortRule]) -> Valu
     cmds.push(base_chain(table, "output", "nat", "output", -100));
     cmds.push(base_chain(table, "postrouting", "nat", "postrouting", 100));
     cmds.push(base_chain(table, "forward", "filter", "forward", 0));
+    cmds.push(base_chain(
+        table,
+        "localnet",
+        "filter",
+        "prerouting",
+        PRIO_RAW,
+    ));
+    cmds.push(rule(
+        table,
+        "localnet",
+        vec![
+            eq(meta("nfproto"), json!("ipv4")),
+            ne(meta("iifname"), json!("lo")),
+            eq(
+                ip("daddr"),
+                json!({"prefix": {"addr": "127.0.0.0", "len": 8}}),
+            ),
+            json!({"drop": null}),
+        ],
+    ));
     cmds.push(json!({"add": {"chain": {"family": "inet", "table": table, "name": "ports"}}}));
     for chain in ["prerouting", "output"] {
         cmds.push(rule(
@@ -240,8 +273,39 @@ mod tests {
             container_ip: Ipv4Addr::new(172, 18, 0, 2),
             container_port: 80,
         };
-        let text = ruleset("wharf-x", &[b], &[p]).to_string();
+        let text = ruleset("wharf-x", std::slice::from_ref(&b), &[p]).to_string();
         assert!(text.contains("\"masquerade\""));
+        // Packets to 127.0.0.0/8 from anywhere but lo are dropped before NAT.
+        let batch = ruleset("wharf-x", std::slice::from_ref(&b), &[]);
+        let cmds = batch["nftables"].as_array().unwrap();
+        let chain = cmds
+            .iter()
+            .find_map(|c| {
+                c["add"]["chain"]
+                    .as_object()
+                    .filter(|c| c["name"] == "localnet")
+            })
+            .expect("a localnet chain");
+        assert_eq!(chain["hook"], "prerouting");
+        assert_eq!(chain["prio"], -300);
+        let rule = cmds
+            .iter()
+            .find_map(|c| {
+                c["add"]["rule"]
+                    .as_object()
+                    .filter(|r| r["chain"] == "localnet")
+            })
+            .expect("a localnet rule");
+        assert_eq!(
+            rule["expr"],
+            json!([
+                {"match": {"op": "==", "left": {"meta": {"key": "nfproto"}}, "right": "ipv4"}},
+                {"match": {"op": "!=", "left": {"meta": {"key": "iifname"}}, "right": "lo"}},
+                {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "daddr"}},
+                           "right": {"prefix": {"addr": "127.0.0.0", "len": 8}}}},
+                {"drop": null}
+            ])
+        );
         assert!(text.contains("\"addr\":\"172.18.0.2\""), "{text}");
         assert!(text.contains("127.0.0.1"));
     }

@@ -11,6 +11,9 @@
 //! trash/                    trees being deleted
 //! ```
 //!
+//! The root is mode 0710 and files holding secrets 0600 ([`private`]):
+//! no other user reads `-e` values, logs or container files.
+//!
 //! Crash safety comes from one rule: nothing appears under its final name
 //! until it is complete. Blobs and layer trees are written under `tmp/` and
 //! renamed into place; database rows that point at them are inserted after
@@ -36,6 +39,7 @@ pub mod layers;
 mod lock;
 pub mod networks;
 mod paths;
+pub mod private;
 mod schema;
 mod store;
 pub mod volumes;

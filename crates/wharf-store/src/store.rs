@@ -10,11 +10,14 @@ use wharf_oci::Digest;
 
 use crate::lock::StoreLock;
 use crate::paths::{remove_any, sweep_dead, temp_name};
+use crate::private;
 use crate::{schema, StoreError, StoreResult};
 
 pub struct Store {
     root: PathBuf,
     db: Mutex<Connection>,
+    /// The root's mode before `open` narrowed it (see [`Store::narrowed_from`]).
+    narrowed_from: Option<u32>,
 }
 
 const DIRS: &[&str] = &[
@@ -27,17 +30,31 @@ const DIRS: &[&str] = &[
 ];
 
 impl Store {
-    /// Open (creating if needed) the store at `root`.
+    /// Open (creating if needed) the store at `root`. A new root is mode
+    /// 0710 and its database 0600; an existing root that lets other users
+    /// in is narrowed to that (see [`Store::narrowed_from`]).
     pub fn open(root: &Path) -> StoreResult<Store> {
+        private::create_root(root)?;
+        let narrowed_from = private::narrow_existing(root)?;
         for d in DIRS {
             let p = root.join(d);
             fs::create_dir_all(&p).map_err(|e| StoreError::io("creating", &p, e))?;
         }
-        let db = schema::open(&root.join("db.sqlite"), true)?;
+        let db_path = root.join("db.sqlite");
+        private::create_db_file(&db_path)?;
+        let db = schema::open(&db_path, true)?;
         Ok(Store {
             root: root.to_path_buf(),
             db: Mutex::new(db),
+            narrowed_from,
         })
+    }
+
+    /// The mode the root had when this `open` found it readable by other
+    /// users and narrowed it (a store made by an older wharf): the caller
+    /// tells the user, once, since the next open finds it narrow.
+    pub fn narrowed_from(&self) -> Option<u32> {
+        self.narrowed_from
     }
 
     /// Open the store at `root` only if it exists, creating nothing.
@@ -50,6 +67,7 @@ impl Store {
         Ok(Some(Store {
             root: root.to_path_buf(),
             db: Mutex::new(db),
+            narrowed_from: None,
         }))
     }
 

@@ -33,7 +33,24 @@ pub fn fail_with(message: impl Into<String>, code: u8) -> anyhow::Error {
     })
 }
 
+/// The exit status of a process killed by SIGPIPE (128 + 13), as the
+/// docker CLI ends when its reader goes away.
+const BROKEN_PIPE: u8 = 141;
+
 pub fn report(e: &anyhow::Error) -> ExitCode {
+    // `wharf ... --format ... | head`: the reader has all it wanted; a
+    // streamed output ends quietly, as a Go program killed by SIGPIPE.
+    let broken_pipe = match e.downcast_ref::<wharf_format::FormatError>() {
+        Some(wharf_format::FormatError::Write { kind, .. }) => {
+            *kind == std::io::ErrorKind::BrokenPipe
+        }
+        _ => e
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe),
+    };
+    if broken_pipe {
+        return ExitCode::from(BROKEN_PIPE);
+    }
     if let Some(f) = e.downcast_ref::<Failure>() {
         if !f.message.is_empty() {
             eprintln!("Error: {}", f.message);

@@ -7,10 +7,12 @@
 
 mod cli;
 mod commands;
+mod env_file;
 mod exit;
 mod mount_flag;
 mod output;
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -72,6 +74,7 @@ fn init_monitor_tracing(m: &wharf_runtime::monitor::MonitorArgs) {
         match std::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(wharf_engine::PRIVATE_FILE_MODE)
             .open(&path)
         {
             Ok(f) => Box::new(f),

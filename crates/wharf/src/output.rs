@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 
 use serde_json::Value;
-use wharf_format::{parse_list_format, render_list, unescape_cli, Template};
+use wharf_format::{parse_list_format, unescape_cli, write_list, HeldOutput, Template};
 
 /// JSON the way `docker inspect` prints it: 4-space indent.
 pub fn pretty_json(v: &Value) -> String {
@@ -21,10 +21,15 @@ pub fn print_inspect(items: &[Value], format: Option<&str>) -> anyhow::Result<()
         None | Some("") => writeln!(out, "{}", pretty_json(&Value::Array(items.to_vec())))?,
         Some("json") => writeln!(out, "{}", serde_json::to_string(items)?)?,
         Some(f) => {
+            // Held back while small (an error prints nothing, as docker),
+            // streamed once large: never all in memory.
             let t = Template::parse(&unescape_cli(f))?;
+            let mut held = HeldOutput::new(out);
             for item in items {
-                writeln!(out, "{}", t.render(item)?)?;
+                t.render_to(item, &mut held)?;
+                held.write_all(b"\n")?;
             }
+            held.finish()?;
         }
     }
     Ok(())
@@ -38,8 +43,7 @@ pub fn print_list(
     rows: &[Value],
 ) -> anyhow::Result<()> {
     let fmt = parse_list_format(format, default_table)?;
-    let text = render_list(&fmt, rows, headers)?;
-    std::io::stdout().lock().write_all(text.as_bytes())?;
+    write_list(&fmt, rows, headers, &mut std::io::stdout().lock())?;
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 //! (printed `<no value>`), and `range` visits keys in sorted order.
 
 use std::fmt::Display;
+use std::io::Write;
 
 use serde_json::Value;
 
@@ -26,33 +27,54 @@ enum Flow {
     Continue,
 }
 
-struct Exec<'t, 'a> {
+struct Exec<'t, 'a, 'w> {
     src: &'t str,
     vars: Vec<(&'t str, Val<'a>)>,
-    out: String,
+    /// Where text goes as it is produced: nothing is collected here, so a
+    /// long `range` costs time, not memory.
+    out: &'w mut dyn Write,
     /// Table-header mode: every field yields its column title.
     header: Option<Headers<'a>>,
 }
 
-/// Executes a parsed template. With `header`, fields evaluate to their
-/// column titles and docker's header functions are used.
+/// Executes a parsed template into `out`. With `header`, fields evaluate
+/// to their column titles and docker's header functions are used.
 pub(crate) fn execute<'a>(
     src: &str,
     root: &[Node],
     data: &'a Value,
     header: Option<Headers<'a>>,
-) -> EResult<String> {
+    out: &mut dyn Write,
+) -> EResult<()> {
     let mut e = Exec {
         src,
         vars: vec![("$", Val::borrowed(data))],
-        out: String::new(),
+        out,
         header,
     };
     e.walk(&Val::borrowed(data), root)?;
-    Ok(e.out)
+    Ok(())
 }
 
-impl<'t, 'a> Exec<'t, 'a> {
+/// What a `range` visits: integers are counted, not collected (`range
+/// 1000000000` must not allocate a billion entries).
+enum RangeItems<'a> {
+    Count(std::ops::Range<i64>),
+    Entries(std::vec::IntoIter<(Val<'a>, Val<'a>)>),
+}
+
+impl<'a> Iterator for RangeItems<'a> {
+    type Item = (Val<'a>, Val<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            RangeItems::Count(r) => r.next().map(|i| (Val::owned(i), Val::owned(i))),
+            RangeItems::Entries(e) => e.next(),
+        }
+    }
+}
+
+impl<'t, 'a> Exec<'t, 'a, '_> {
     /// Go's `template: :LINE:COL: executing "" at <CONTEXT>: MESSAGE`.
     fn error(&self, pos: usize, context: &dyn Display, msg: impl Display) -> FormatError {
         let before = &self.src[..pos.min(self.src.len())];
@@ -70,13 +92,13 @@ impl<'t, 'a> Exec<'t, 'a> {
         for node in nodes {
             let flow = match node {
                 Node::Text(text) => {
-                    self.out.push_str(text);
+                    self.out.write_all(text.as_bytes())?;
                     Flow::Normal
                 }
                 Node::Action(pipe) => {
                     let value = self.eval_pipeline_raw(dot, pipe)?;
                     if pipe.decl.is_empty() {
-                        self.print_value(&value);
+                        self.print_value(&value)?;
                     } else {
                         self.declare(pipe, value)?;
                     }
@@ -95,11 +117,12 @@ impl<'t, 'a> Exec<'t, 'a> {
         Ok(Flow::Normal)
     }
 
-    fn print_value(&mut self, v: &Val<'_>) {
+    fn print_value(&mut self, v: &Val<'_>) -> EResult<()> {
         match v.get() {
-            None => self.out.push_str("<no value>"),
-            Some(v) => self.out.push_str(&sprint_value(v)),
+            None => self.out.write_all(b"<no value>")?,
+            Some(v) => self.out.write_all(sprint_value(v).as_bytes())?,
         }
+        Ok(())
     }
 
     fn walk_if_or_with(&mut self, dot: &Val<'a>, b: &'t Branch, with: bool) -> EResult<Flow> {
@@ -130,10 +153,10 @@ impl<'t, 'a> Exec<'t, 'a> {
             }
         }
         let inner = self.vars.len();
-        let entries = match &value {
-            Val::Missing => Some(Vec::new()),
+        let items = match &value {
+            Val::Missing => Some(RangeItems::Count(0..0)),
             Val::V(v) => match v.as_ref() {
-                Value::Null => Some(Vec::new()),
+                Value::Null => Some(RangeItems::Count(0..0)),
                 Value::Number(n) if n.as_i64().is_some() || n.as_u64().is_some() => {
                     if pipe.decl.len() > 1 {
                         return Err(self.error(
@@ -146,7 +169,7 @@ impl<'t, 'a> Exec<'t, 'a> {
                         ));
                     }
                     let n = n.as_i64().unwrap_or(i64::MAX).max(0);
-                    Some((0..n).map(|i| (Val::owned(i), Val::owned(i))).collect())
+                    Some(RangeItems::Count(0..n))
                 }
                 Value::Array(_) | Value::Object(_) => None,
                 other => {
@@ -158,12 +181,13 @@ impl<'t, 'a> Exec<'t, 'a> {
                 }
             },
         };
-        let entries = match entries {
-            Some(e) => e,
-            None => value.into_entries().unwrap_or_default(),
+        let items = match items {
+            Some(items) => items,
+            None => RangeItems::Entries(value.into_entries().unwrap_or_default().into_iter()),
         };
-        let ran = !entries.is_empty();
-        for (index, elem) in entries {
+        let mut ran = false;
+        for (index, elem) in items {
+            ran = true;
             let n = pipe.decl.len();
             if n > 0 {
                 if pipe.is_assign {

@@ -81,9 +81,44 @@ fn call_err<T>(msg: impl Into<String>) -> Result<T, FuncError> {
     Err(FuncError::Call(msg.into()))
 }
 
+/// The most text a function may make (a string, or the parts of `split`).
+/// Go has no bound, but `--format` must not be a way to exhaust memory:
+/// `$s = printf "%s%s" $s $s` in a range doubles without end. Values from
+/// the data are not copied and not counted.
+pub(crate) const MAX_VALUE_BYTES: usize = 16 << 20;
+
+/// What one array element costs beyond its text (a JSON value and a
+/// string header), so that `split` of a long string into one-character
+/// parts is counted at its real size.
+const ELEMENT_COST: usize = 48;
+
+fn too_large<T>() -> Result<T, FuncError> {
+    call_err(format!(
+        "result too large (over {} MiB)",
+        MAX_VALUE_BYTES >> 20
+    ))
+}
+
+/// A text result, refused when the formatter stopped at the bound.
+fn bounded(text: Option<String>) -> Result<String, FuncError> {
+    text.map_or_else(too_large, Ok)
+}
+
 /// Calls function `name` (not `and`/`or`) with evaluated arguments whose
-/// count has been checked.
-pub(crate) fn call<'a>(name: &str, mut args: Vec<Val<'a>>, header: bool) -> FResult<'a> {
+/// count has been checked. A string it makes is at most
+/// [`MAX_VALUE_BYTES`] long.
+pub(crate) fn call<'a>(name: &str, args: Vec<Val<'a>>, header: bool) -> FResult<'a> {
+    let v = call_unbounded(name, args, header)?;
+    match &v {
+        Val::V(Cow::Owned(Value::String(s))) if s.len() > MAX_VALUE_BYTES => too_large(),
+        _ => Ok(v),
+    }
+}
+
+/// [`call`] without the final length check: functions whose result can be
+/// far longer than their input check as they go, the rest are at most a
+/// few times their (bounded) input.
+fn call_unbounded<'a>(name: &str, mut args: Vec<Val<'a>>, header: bool) -> FResult<'a> {
     if header
         && matches!(
             name,
@@ -98,15 +133,16 @@ pub(crate) fn call<'a>(name: &str, mut args: Vec<Val<'a>>, header: bool) -> FRes
         "len" => Val::owned(length(&args[0])?),
         "index" => index(args)?,
         "slice" => slice(args)?,
-        "print" => Val::owned(sprint(&values(args))),
-        "println" => Val::owned(gofmt::sprintln(&values(args))),
+        "print" => Val::owned(bounded(sprint(&values(args), MAX_VALUE_BYTES))?),
+        "println" => Val::owned(bounded(gofmt::sprintln(&values(args), MAX_VALUE_BYTES))?),
         "printf" => {
             let format = want_string(&args[0])?.to_string();
-            Val::owned(gofmt::sprintf(&format, &values(args.split_off(1))))
+            let text = gofmt::sprintf(&format, &values(args.split_off(1)), MAX_VALUE_BYTES);
+            Val::owned(bounded(text)?)
         }
-        "html" => Val::owned(html_escape(&eval_args(args))),
-        "js" => Val::owned(js_escape(&eval_args(args))),
-        "urlquery" => Val::owned(query_escape(&eval_args(args))),
+        "html" => Val::owned(html_escape(&eval_args(args)?)),
+        "js" => Val::owned(js_escape(&eval_args(args)?)),
+        "urlquery" => Val::owned(query_escape(&eval_args(args)?)),
         "eq" => Val::owned(eq(&args[0], &args[1..])?),
         "ne" => Val::owned(!eq(&args[0], &args[1..])?),
         "lt" => Val::owned(lt(&args[0], &args[1])?),
@@ -116,6 +152,14 @@ pub(crate) fn call<'a>(name: &str, mut args: Vec<Val<'a>>, header: bool) -> FRes
         "json" => Val::owned(gojson::to_string(args[0].get().unwrap_or(&Value::Null))),
         "split" => {
             let (s, sep) = (want_string(&args[0])?, want_string(&args[1])?);
+            let count = if sep.is_empty() {
+                s.chars().count()
+            } else {
+                s.matches(sep).count() + 1
+            };
+            if s.len().saturating_add(count.saturating_mul(ELEMENT_COST)) > MAX_VALUE_BYTES {
+                return too_large();
+            }
             let parts: Vec<Value> = if sep.is_empty() {
                 s.chars().map(|c| Value::from(c.to_string())).collect()
             } else {
@@ -133,10 +177,18 @@ pub(crate) fn call<'a>(name: &str, mut args: Vec<Val<'a>>, header: bool) -> FRes
         "pad" => {
             let s = want_string(&args[0])?;
             let (prefix, suffix) = (want_int(&args[1])?, want_int(&args[2])?);
+            let spaces = |n: i64| usize::try_from(n).unwrap_or(0);
             if s.is_empty() {
                 Val::owned("")
+            } else if s
+                .len()
+                .saturating_add(spaces(prefix))
+                .saturating_add(spaces(suffix))
+                > MAX_VALUE_BYTES
+            {
+                return too_large();
             } else {
-                let spaces = |n: i64| " ".repeat(n.max(0) as usize);
+                let spaces = |n: i64| " ".repeat(spaces(n));
                 Val::owned(format!("{}{s}{}", spaces(prefix), spaces(suffix)))
             }
         }
@@ -201,13 +253,14 @@ fn want_int(v: &Val<'_>) -> Result<i64, FuncError> {
 }
 
 /// Go's `evalArgs` for html/js/urlquery: a lone string as is, else `Sprint`.
-fn eval_args(args: Vec<Val<'_>>) -> String {
+fn eval_args(args: Vec<Val<'_>>) -> Result<String, FuncError> {
     if let [Val::V(v)] = args.as_slice() {
         if let Value::String(s) = v.as_ref() {
-            return s.clone();
+            return Ok(s.clone());
         }
     }
-    sprint(&args.into_iter().map(Val::into_value).collect::<Vec<_>>())
+    let values = args.into_iter().map(Val::into_value).collect::<Vec<_>>();
+    bounded(sprint(&values, MAX_VALUE_BYTES))
 }
 
 // ---------------------------------------------------------------------------
@@ -348,14 +401,22 @@ fn slice<'a>(mut args: Vec<Val<'a>>) -> FResult<'a> {
 fn join(v: &Val<'_>, sep: &str) -> Result<String, FuncError> {
     match v.get() {
         None | Some(Value::Null) => Ok(String::new()),
-        Some(Value::Array(items)) => Ok(items
-            .iter()
-            .map(|e| match e {
-                Value::String(s) => s.clone(),
-                other => sprint_value(other),
-            })
-            .collect::<Vec<_>>()
-            .join(sep)),
+        Some(Value::Array(items)) => {
+            let mut out = String::new();
+            for (i, e) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(sep);
+                }
+                match e {
+                    Value::String(s) => out.push_str(s),
+                    other => out.push_str(&sprint_value(other)),
+                }
+                if out.len() > MAX_VALUE_BYTES {
+                    return too_large();
+                }
+            }
+            Ok(out)
+        }
         Some(other) => Err(FuncError::Type(format!(
             "wrong type for value; expected []string; got {}",
             type_name(other)

@@ -46,20 +46,34 @@ impl Template {
 
     /// Executes the template with `data` as dot (and `$`).
     pub fn render(&self, data: &Value) -> Result<String, FormatError> {
-        exec::execute(&self.src, &self.root, data, None)
+        let mut out = Vec::new();
+        self.render_to(data, &mut out)?;
+        Ok(crate::output::into_string(out))
     }
 
-    /// Executes the template as a table header: every field `.X` yields
-    /// its column title from `headers` (or `X` upper-cased), and docker's
-    /// `HeaderFunctions` make `json split join title lower upper truncate`
-    /// return their first argument unchanged.
-    pub(crate) fn render_header(&self, headers: &[(&str, &str)]) -> Result<String, FormatError> {
+    /// Executes the template with `data` as dot, writing the text to `out`
+    /// as it is produced (Go's `Execute(w, data)`): memory stays bounded
+    /// however much a `range` prints. Text written before an error stays
+    /// written.
+    pub fn render_to(&self, data: &Value, out: &mut dyn std::io::Write) -> Result<(), FormatError> {
+        exec::execute(&self.src, &self.root, data, None, out)
+    }
+
+    /// Executes the template as a table header into `out`: every field `.X`
+    /// yields its column title from `headers` (or `X` upper-cased), and
+    /// docker's `HeaderFunctions` make `json split join title lower upper
+    /// truncate` return their first argument unchanged.
+    pub(crate) fn render_header_to(
+        &self,
+        headers: &[(&str, &str)],
+        out: &mut dyn std::io::Write,
+    ) -> Result<(), FormatError> {
         let data: Value = headers
             .iter()
             .map(|(k, v)| (k.to_string(), Value::from(*v)))
             .collect::<serde_json::Map<_, _>>()
             .into();
-        exec::execute(&self.src, &self.root, &data, Some(headers))
+        exec::execute(&self.src, &self.root, &data, Some(headers), out)
     }
 
     /// The template text.

@@ -633,3 +633,130 @@ fn odd_inputs_do_not_panic() {
         "template: :1: integer overflow: 99999999999999999999"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Memory bounds: `--format` must not be a way to exhaust memory.
+// ---------------------------------------------------------------------------
+
+/// A writer that fails once `limit` bytes went through it.
+struct Sink {
+    written: usize,
+    limit: usize,
+}
+
+impl std::io::Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.written + buf.len() > self.limit {
+            return Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        }
+        self.written += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `range` over an integer counts; it never collects the indexes first
+/// (this allocated 144 GB and aborted).
+#[test]
+fn range_over_a_huge_integer_is_lazy() {
+    assert_eq!(
+        render(
+            "{{range $i := 1000000000}}{{if eq $i 3}}{{break}}{{end}}{{$i}}{{end}}",
+            &json!({})
+        ),
+        "012"
+    );
+    assert_eq!(
+        render(
+            "{{range $i := 9223372036854775807}}{{if eq $i 2}}{{break}}{{end}}{{$i}}{{end}}",
+            &json!({})
+        ),
+        "01"
+    );
+}
+
+/// Output goes to the writer as it is made: a template printing a billion
+/// characters fills the writer, not memory.
+#[test]
+fn output_streams_into_the_writer() {
+    let t = Template::parse("{{range $i := 1000000000}}xxxxxxxx{{end}}").unwrap();
+    let mut sink = Sink {
+        written: 0,
+        limit: 4 << 20,
+    };
+    match t.render_to(&json!({}), &mut sink) {
+        Err(FormatError::Write { kind, .. }) => {
+            assert_eq!(kind, std::io::ErrorKind::BrokenPipe)
+        }
+        other => panic!("expected the writer's error, got {other:?}"),
+    }
+    assert_eq!(sink.written, 4 << 20);
+}
+
+/// Go's `tooLarge`: docker 20.10 prints `%!(BADWIDTH)` (this hung at
+/// 5.8 GB, padding to a billion).
+#[test]
+fn printf_widths_follow_gos_limits() {
+    let d = json!({});
+    assert_eq!(
+        render("{{printf \"%*d\" 1000000000 1}}", &d),
+        "%!(BADWIDTH)1"
+    );
+    assert_eq!(
+        render("{{printf \"%.*f\" 1000000000 1.5}}", &d),
+        "%!(BADPREC)1.500000"
+    );
+    assert_eq!(
+        render("{{printf \"%99999999d\" 1}}", &d),
+        "%!(NOVERB)%!(EXTRA int=1)"
+    );
+}
+
+/// Values made by functions are bounded: doubling a string in a range,
+/// padding or splitting into millions of parts is refused, not attempted.
+#[test]
+fn values_made_by_functions_are_bounded() {
+    let d = json!({});
+    let err = exec_err(
+        "{{$s := \"x\"}}{{range 64}}{{$s = printf \"%s%s\" $s $s}}{{end}}{{len $s}}",
+        &d,
+    );
+    assert!(
+        err.contains("error calling printf: result too large (over 16 MiB)"),
+        "{err}"
+    );
+    let err = exec_err("{{pad \"x\" 1000000000 0}}", &d);
+    assert!(err.contains("error calling pad: result too large"), "{err}");
+    let err = exec_err(
+        "{{$s := \"x\"}}{{range 22}}{{$s = print $s $s}}{{end}}{{len (split $s \"\")}}",
+        &d,
+    );
+    assert!(
+        err.contains("error calling split: result too large"),
+        "{err}"
+    );
+    let err = exec_err(
+        "{{$s := printf \"%1000000s\" \"\"}}{{join (split \"a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r\" \",\") $s}}",
+        &d,
+    );
+    assert!(
+        err.contains("error calling join: result too large"),
+        "{err}"
+    );
+    let err = exec_err(
+        "{{$s := printf \"%1000000s\" \"\"}}{{range 5}}{{$s = js (print $s \"<\" $s)}}{{end}}",
+        &d,
+    );
+    assert!(err.contains("result too large"), "{err}");
+    // Within the bound, nothing changes.
+    assert_eq!(
+        render(
+            "{{len (printf \"%1000000s\" \"\")}} {{len (pad \"x\" 5 5)}}",
+            &d
+        ),
+        "1000000 11"
+    );
+}

@@ -202,7 +202,8 @@ fn open_append(path: &Path) -> Result<File, LogError> {
     OpenOptions::new()
         .append(true)
         .create(true)
-        .mode(0o640)
+        // What the container prints may be secret (docker: 0640).
+        .mode(wharf_store::private::PRIVATE_FILE_MODE)
         .open(path)
         .map_err(|e| LogError::io("opening", path, e))
 }

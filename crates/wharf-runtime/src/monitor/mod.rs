@@ -128,7 +128,8 @@ impl MonitorConfig {
     pub fn save_step(&self, dir: &ContainerDir) -> Result<(), crate::RuntimeError> {
         let json = serde_json::to_vec(self)
             .map_err(|e| crate::RuntimeError::Unsupported(e.to_string()))?;
-        std::fs::write(dir.step_config(), json)
+        // It holds the env (`ENV`, build args): 0600.
+        wharf_store::private::write_private(&dir.step_config(), &json)
             .map_err(|e| crate::RuntimeError::io("writing step.json", e))
     }
 }

@@ -272,7 +272,9 @@ fn write_spec(
         code: 125,
     })?;
     let json = serde_json::to_vec(&spec).map_err(|e| RuntimeError::Unsupported(e.to_string()))?;
-    std::fs::write(dir.spec(), json).map_err(|e| RuntimeError::io("writing config.json", e))
+    // The process env (`-e` secrets) is in it: 0600.
+    wharf_store::private::write_private(&dir.spec(), &json)
+        .map_err(|e| RuntimeError::io("writing config.json", e))
 }
 
 trait AsFdOwned {

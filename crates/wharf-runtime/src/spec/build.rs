@@ -16,7 +16,7 @@ use oci_spec::runtime::{
 use super::caps::container_caps;
 use super::command::{check_hostname, command, default_hostname, with_init, working_dir};
 use super::devices::default_devices;
-use super::env::merge_env;
+use super::env::{check_env, merge_env};
 use super::host::CgroupLayout;
 use super::mounts::{build_mounts, MountPlan};
 use super::options::{NetworkMode, RunOptions, SpecInput};
@@ -109,6 +109,7 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
         }
     }
     let env = merge_env(&image.env, &opts.env, &hostname, opts.tty, &user.home);
+    check_env(&env)?;
 
     let caps = container_caps(
         &opts.cap_add,

@@ -13,6 +13,8 @@
 //! `NAME` without `=` takes the value from wharf's own environment; if wharf
 //! has none it unsets `NAME` (the image's value and the defaults included).
 
+use super::SpecError;
+
 /// Docker's default `PATH`.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -102,6 +104,25 @@ pub fn merge_env_with(
     env
 }
 
+/// A process environment cannot hold a NUL byte. runc refuses one when
+/// the container starts; an image's `Env` can carry one, so the check
+/// runs with the rest of the spec's validation, before anything is made,
+/// with runc's message.
+pub(crate) fn check_env(env: &[String]) -> Result<(), SpecError> {
+    let Some(entry) = env.iter().find(|e| e.contains('\0')) else {
+        return Ok(());
+    };
+    let part = if key(entry).contains('\0') {
+        "name"
+    } else {
+        "value"
+    };
+    Err(SpecError::invalid(format!(
+        "environment variable {part} can't contain null(\\x00): \"{}\"",
+        entry.replace('\0', "\\x00")
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +133,21 @@ mod tests {
 
     fn no_host(_: &str) -> Option<String> {
         None
+    }
+
+    #[test]
+    fn nul_bytes_are_refused_with_runcs_message() {
+        assert!(check_env(&strs(&["A=1", "B=x"])).is_ok());
+        assert_eq!(
+            check_env(&strs(&["A=1", "B=x\0y"]))
+                .unwrap_err()
+                .to_string(),
+            r#"environment variable value can't contain null(\x00): "B=x\x00y""#
+        );
+        assert_eq!(
+            check_env(&strs(&["B\0C=2"])).unwrap_err().to_string(),
+            r#"environment variable name can't contain null(\x00): "B\x00C=2""#
+        );
     }
 
     #[test]

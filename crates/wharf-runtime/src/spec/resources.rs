@@ -93,7 +93,7 @@ fn nano_cpus(cpus: Option<f64>, ncpu: usize) -> Result<Option<i64>, SpecError> {
     let max = ncpu as f64 * 1e9;
     if !(0.0..=max).contains(&nano) {
         return Err(SpecError::invalid(format!(
-            "range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available"
+            "Range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available"
         )));
     }
     Ok(Some(nano as i64))
@@ -206,7 +206,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "range of CPUs is from 0.01 to 4.00, as there are only 4 CPUs available"
+            "Range of CPUs is from 0.01 to 4.00, as there are only 4 CPUs available"
         );
         assert!(build(RunOptions {
             cpus: Some(-1.0),

@@ -574,7 +574,7 @@ fn resource_limits_and_their_errors() {
     });
     assert_eq!(
         e.to_string(),
-        "range of CPUs is from 0.01 to 4.00, as there are only 4 CPUs available"
+        "Range of CPUs is from 0.01 to 4.00, as there are only 4 CPUs available"
     );
 }
 

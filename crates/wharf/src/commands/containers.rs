@@ -22,14 +22,7 @@ use crate::output::print_list;
 fn merged_env(a: &RunArgs) -> anyhow::Result<Vec<String>> {
     let mut lines = Vec::new();
     for f in &a.env_file {
-        let text =
-            std::fs::read_to_string(f).map_err(|e| fail(format!("open {}: {e}", f.display())))?;
-        lines.extend(
-            text.lines()
-                .map(str::trim_start)
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .map(str::to_string),
-        );
+        lines.extend(crate::env_file::read(f).map_err(|e| fail(e.to_string()))?);
     }
     lines.extend(a.env.iter().cloned());
     let mut out = Vec::new();
@@ -220,7 +213,7 @@ pub fn run(root: &std::path::Path, a: RunArgs) -> anyhow::Result<ExitCode> {
         stdio,
         wharf_engine::containers::wants_bridge(&req.host_config),
     )?;
-    let engine = Engine::open(root)?;
+    let engine = super::open_engine(root)?;
     // Never dropped: this process ends with the container, and closing the
     // database (whose writes are all committed) only delayed that.
     let engine = &*std::mem::ManuallyDrop::new(engine);

@@ -14,11 +14,26 @@ mod system;
 mod transfer;
 mod volumes;
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use wharf_engine::Engine;
 
 use crate::cli::{BuilderCommand, Cli, Command, ImageCommand, SystemCommand, VolumeCommand};
+
+/// Opens the engine as a command does: a store root made by an older wharf
+/// that other users could read is narrowed by the store, and the user is
+/// told (once: the next open finds it narrow).
+pub(crate) fn open_engine(root: &Path) -> anyhow::Result<Engine> {
+    let engine = Engine::open(root)?;
+    if let Some(mode) = engine.narrowed_from() {
+        eprintln!(
+            "WARNING: {} was open to other users (mode {mode:04o}); it is now 0710, as only root may read containers' environment and files",
+            root.display()
+        );
+    }
+    Ok(engine)
+}
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::Version = cli.command {
@@ -31,7 +46,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Compose(a) => return compose::run(a),
         _ => {}
     }
-    let engine = Engine::open(&cli.global.root)?;
+    let engine = open_engine(&cli.global.root)?;
     match cli.command {
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::list(&engine, a),
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => images::tag(&engine, a),
