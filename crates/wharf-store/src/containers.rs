@@ -88,9 +88,8 @@ pub fn insert(conn: &Connection, c: &ContainerRecord) -> StoreResult<()> {
     if let Some(other) = taken {
         return Err(name_conflict(&c.name, &other));
     }
-    let s = &c.state;
     conn.execute(
-        &format!("INSERT INTO containers ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"),
+        "INSERT INTO containers (id, name, image_id, image_ref, created, config, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             c.id,
             c.name,
@@ -98,18 +97,10 @@ pub fn insert(conn: &Connection, c: &ContainerRecord) -> StoreResult<()> {
             c.definition.image_ref(),
             c.created,
             definition_json(&c.definition)?,
-            s.status.as_str(),
-            s.pid,
-            s.monitor_pid,
-            s.exit_code,
-            s.started_at,
-            s.finished_at,
-            s.restart_count as i64,
-            s.error,
-            s.oom_killed as i64,
-            health_json(&s.health)?,
+            c.state.status.as_str(),
         ],
     )?;
+    write_state(conn, &c.id, &c.state)?;
     Ok(())
 }
 
@@ -169,19 +160,8 @@ pub fn using_image(conn: &Connection, image: &Digest) -> StoreResult<Vec<Contain
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Move container `id` to status `to`, changing its state with `f` in the
-/// same transaction. A move the lifecycle forbids is refused with the
-/// model's error and nothing changes.
-pub fn transition(
-    conn: &Connection,
-    id: &str,
-    to: Status,
-    f: impl FnOnce(&mut ContainerState),
-) -> StoreResult<ContainerState> {
-    let mut s =
-        state(conn, id)?.ok_or_else(|| StoreError::NotFound(format!("No such container: {id}")))?;
-    s.status = s.status.transition(to)?;
-    f(&mut s);
+/// Write the state columns of container `id`.
+fn write_state(conn: &Connection, id: &str, s: &ContainerState) -> StoreResult<()> {
     conn.execute(
         "UPDATE containers SET state = ?2, pid = ?3, monitor_pid = ?4, exit_code = ?5, started_at = ?6, finished_at = ?7, restart_count = ?8, error = ?9, oom_killed = ?10, health = ?11 WHERE id = ?1",
         params![
@@ -198,6 +178,23 @@ pub fn transition(
             health_json(&s.health)?,
         ],
     )?;
+    Ok(())
+}
+
+/// Move container `id` to status `to`, changing its state with `f` in the
+/// same transaction. A move the lifecycle forbids is refused with the
+/// model's error and nothing changes.
+pub fn transition(
+    conn: &Connection,
+    id: &str,
+    to: Status,
+    f: impl FnOnce(&mut ContainerState),
+) -> StoreResult<ContainerState> {
+    let mut s =
+        state(conn, id)?.ok_or_else(|| StoreError::NotFound(format!("No such container: {id}")))?;
+    s.status = s.status.transition(to)?;
+    f(&mut s);
+    write_state(conn, id, &s)?;
     Ok(s)
 }
 

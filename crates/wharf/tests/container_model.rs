@@ -6,7 +6,9 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{docker, import_busybox_in_both, require_docker, unique, DockerImages, DockerObjects, Wharf};
+use common::{
+    docker, import_busybox_in_both, require_docker, unique, DockerImages, DockerObjects, Wharf,
+};
 use serde_json::Value;
 
 /// Every key path of a JSON document (`HostConfig.LogConfig.Type` ...),
@@ -56,8 +58,20 @@ fn inspect_has_dockers_keys() {
         volumes: Vec::new(),
     };
     let flags = [
-        "--name", &name, "-e", "A=1", "-p", "127.0.0.1::80", "--restart", "on-failure:2",
-        "-m", "64m", "--cap-add", "NET_ADMIN", "-v", "/data",
+        "--name",
+        &name,
+        "-e",
+        "A=1",
+        "-p",
+        "127.0.0.1::80",
+        "--restart",
+        "on-failure:2",
+        "-m",
+        "64m",
+        "--cap-add",
+        "NET_ADMIN",
+        "-v",
+        "/data",
     ];
     let mut args = vec!["create"];
     args.extend(flags);
@@ -143,10 +157,19 @@ fn status_moves_as_dockers() {
     let theirs = status(common::sh(docker().args(["inspect", "-f", fmt, &dn])));
     assert_eq!(ours, theirs);
     assert_eq!(ours, "paused true true");
-    let ps = w.ok(["ps", "--filter", "status=paused", "--format", "{{.Names}} {{.State}}"]);
+    let ps = w.ok([
+        "ps",
+        "--filter",
+        "status=paused",
+        "--format",
+        "{{.Names}} {{.State}}",
+    ]);
     assert_eq!(ps.trim(), format!("{wn} paused"));
     let ps = w.ok(["ps", "--filter", "status=running", "-q"]);
-    assert!(ps.trim().is_empty(), "a paused container is not running: {ps}");
+    assert!(
+        ps.trim().is_empty(),
+        "a paused container is not running: {ps}"
+    );
     // Pausing twice is refused, as docker refuses it.
     let (code, msg) = w.fails(["pause", &wn]);
     assert_eq!(code, 125);
