@@ -129,23 +129,19 @@ impl BuildHost for Host<'_> {
             ephemeral: true,
             volume_mounts: Vec::new(),
         };
-        // It holds the env (`-e` secrets): 0600.
-        wharf_store::private::write_private(
-            &dir.monitor_config(),
-            &serde_json::to_vec(&monitor).expect("serializes"),
-        )
-        .map_err(|e| io("writing monitor.json", e))?;
+        monitor
+            .save_step(&dir)
+            .map_err(|e| BuildError::StepFailed(e.to_string()))?;
         let mut spawned = self
             .engine
             .spawn_monitor(&id, MonitorStdio::Piped)
             .map_err(host_error)?;
-        if let Err(line) = &spawned.ready {
+        if let Err(said) = &spawned.ready {
             let _ = spawned.child.wait();
-            let msg = line
-                .strip_prefix("err ")
-                .and_then(|r| r.split_once(' '))
-                .map(|(_, m)| m.to_string())
-                .unwrap_or_else(|| "the build step's container did not start".into());
+            let msg = match said {
+                Some(wharf_runtime::monitor::Ready::Failed { message, .. }) => message.clone(),
+                _ => "the build step's container did not start".into(),
+            };
             return Err(BuildError::StepFailed(msg));
         }
         if let Some(mut pipe) = spawned.output.take() {

@@ -54,11 +54,13 @@ impl Engine {
     }
 
     fn with_store(root: &Path, store: Store) -> EngineResult<Engine> {
-        Ok(Engine {
+        let engine = Engine {
             store,
             root: root.to_path_buf(),
             monitor_exe: containers::start::monitor_exe()?,
-        })
+        };
+        engine.upgrade_legacy_containers()?;
+        Ok(engine)
     }
 
     pub fn root(&self) -> &Path {

@@ -412,8 +412,3 @@ impl Networking<'_> {
         Ok(self.store.read(|tx| networks::endpoints_of(tx, id))?)
     }
 }
-
-/// The file name of a container's namespace under its directory.
-pub fn netns_path(container_dir: &Path) -> PathBuf {
-    container_dir.join("netns")
-}

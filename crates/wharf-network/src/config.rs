@@ -1,21 +1,12 @@
-//! What a container asked for at create time (`network.json` next to it).
+//! What a container's networking needs, derived from its record by the
+//! engine at create and at each start.
 
 use serde::{Deserialize, Serialize};
 
 use crate::files::DnsOptions;
 use crate::ports::PortBinding;
 
-/// `--network`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum NetMode {
-    /// Bridge networks: the container's endpoints in the store.
-    #[default]
-    Bridge,
-    Host,
-    None,
-    /// `container:<id>`: share that container's namespace.
-    Container(String),
-}
+pub use wharf_model::NetMode;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -30,11 +21,4 @@ pub struct ContainerNetConfig {
     pub extra_hosts: Vec<(String, String)>,
     pub hostname: String,
     pub domainname: String,
-}
-
-impl ContainerNetConfig {
-    pub fn load(path: &std::path::Path) -> Option<ContainerNetConfig> {
-        let bytes = std::fs::read(path).ok()?;
-        serde_json::from_slice(&bytes).ok()
-    }
 }

@@ -25,7 +25,7 @@ pub mod ports;
 mod rules;
 pub mod subnet;
 
-pub use attach::{netns_path, Attached, ContainerFiles, Leaving, Wiring};
+pub use attach::{Attached, ContainerFiles, Leaving, Wiring};
 pub use config::{ContainerNetConfig, NetMode};
 pub use error::{NetResult, NetworkError};
 pub use manage::{CreateNetwork, Networking};

@@ -116,6 +116,66 @@ pub fn parse_expose(spec: &str) -> NetResult<Vec<(u16, String)>> {
     Ok((lo..=hi).map(|p| (p, proto.clone())).collect())
 }
 
+/// Bindings as docker's `HostConfig.PortBindings` carries them:
+/// `"80/tcp" -> [{HostIp, HostPort}]` (`HostPort` a port, a range or empty).
+pub fn to_port_map(bindings: &[PortBinding]) -> wharf_model::PortMap {
+    let mut out = wharf_model::PortMap::new();
+    for b in bindings {
+        let port = match b.host_ports {
+            (0, 0) => String::new(),
+            (lo, hi) if lo == hi => lo.to_string(),
+            (lo, hi) => format!("{lo}-{hi}"),
+        };
+        out.entry(format!("{}/{}", b.container_port, b.proto))
+            .or_default()
+            .get_or_insert_with(Vec::new)
+            .push(wharf_model::PortBinding {
+                host_ip: b.host_ip.map(|i| i.to_string()).unwrap_or_default(),
+                host_port: port,
+            });
+    }
+    out
+}
+
+/// The bindings of a `HostConfig.PortBindings` (an API client's as much
+/// as the CLI's), checked as docker's daemon checks them.
+pub fn from_port_map(map: &wharf_model::PortMap) -> NetResult<Vec<PortBinding>> {
+    let mut out = Vec::new();
+    for (key, list) in map {
+        let ports = parse_expose(key)?;
+        let [(container_port, proto)] = ports.as_slice() else {
+            return Err(NetworkError::Invalid(format!(
+                "invalid port specification: {key}"
+            )));
+        };
+        if proto == "sctp" {
+            return Err(NetworkError::Invalid(format!("Invalid proto: {proto}")));
+        }
+        for b in wharf_model::list(list) {
+            let host_ip = match b.host_ip.trim_start_matches('[').trim_end_matches(']') {
+                "" => None,
+                ip => {
+                    let parsed: Ipv4Addr = ip
+                        .parse()
+                        .map_err(|_| NetworkError::Invalid(format!("Invalid ip address: {ip}")))?;
+                    (!parsed.is_unspecified()).then_some(parsed)
+                }
+            };
+            let host_ports = match b.host_port.as_str() {
+                "" => (0, 0),
+                p => parse_range(p, "hostPort", true)?,
+            };
+            out.push(PortBinding {
+                proto: proto.clone(),
+                container_port: *container_port,
+                host_ip,
+                host_ports,
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// A bound host port: kept open while the container publishes it.
 pub enum Reservation {
     Tcp(TcpListener),

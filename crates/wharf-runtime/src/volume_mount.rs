@@ -11,23 +11,11 @@ use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
-use serde::{Deserialize, Serialize};
 
 use crate::rootfs::is_mounted;
 use crate::RuntimeError;
 
-/// One volume with driver options, as a container's monitor needs it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VolumeMount {
-    /// The volume's `_data` directory (the mount point).
-    pub data: PathBuf,
-    /// `-o type=`: the filesystem type (`none` for a bind).
-    pub fstype: String,
-    /// `-o device=`.
-    pub device: String,
-    /// `-o o=`: mount flags and filesystem options, comma-separated.
-    pub options: String,
-}
+pub use wharf_model::VolumeMount;
 
 /// moby/sys/mount's option words: (name, clear instead of set, flags).
 const FLAGS: &[(&str, bool, MsFlags)] = &[

@@ -22,6 +22,12 @@ pub enum StoreError {
     Conflict(String),
     #[error("the store at {0} is corrupt: {1}")]
     Corrupt(PathBuf, String),
+    /// A value that cannot be stored (it does not serialize).
+    #[error("{0}")]
+    Invalid(String),
+    /// A state change the container lifecycle refuses.
+    #[error(transparent)]
+    Model(#[from] wharf_model::ModelError),
 }
 
 impl StoreError {
@@ -29,6 +35,8 @@ impl StoreError {
         match self {
             StoreError::BlobNotFound(_) | StoreError::NotFound(_) => ErrorKind::NotFound,
             StoreError::Conflict(_) => ErrorKind::Conflict,
+            StoreError::Model(e) => e.kind(),
+            StoreError::Invalid(_) => ErrorKind::InvalidArgument,
             StoreError::Db(rusqlite::Error::SqliteFailure(e, _))
                 if e.code == rusqlite::ErrorCode::DatabaseBusy =>
             {

@@ -1,7 +1,7 @@
 //! Who may read the store: root only.
 //!
 //! The store holds secrets (`-e` values in `db.sqlite`, each container's
-//! `monitor.json` and `config.json`; whatever containers print in their
+//! `config.json` and a build step's `step.json`; whatever containers print in their
 //! logs) and every container's files. Like docker's `/var/lib/docker`, the
 //! root is mode 0710 (other users cannot even look up a name in it), and
 //! the files that hold secrets are 0600 in case a group is ever given
@@ -24,7 +24,7 @@ pub const PRIVATE_FILE_MODE: u32 = 0o600;
 
 /// The files of a container directory that hold secrets (the env, the
 /// output), by name or `-json.log` suffix.
-const CONTAINER_SECRETS: &[&str] = &["monitor.json", "config.json", "monitor.log"];
+const CONTAINER_SECRETS: &[&str] = &["monitor.json", "step.json", "config.json", "monitor.log"];
 
 /// The database and its journal files.
 const DB_FILES: &[&str] = &["db.sqlite", "db.sqlite-wal", "db.sqlite-shm"];

@@ -162,6 +162,22 @@ CREATE TABLE manifests (
 );
 CREATE INDEX manifests_by_image ON manifests(image_id);
 "#,
+    r#"
+-- The typed container model: the status is one of docker's seven
+-- (a paused container is `paused`, no longer a flag beside `running`),
+-- with the restart count, the last start error, OOM and health beside it.
+ALTER TABLE containers ADD COLUMN restart_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE containers ADD COLUMN error TEXT NOT NULL DEFAULT '';
+ALTER TABLE containers ADD COLUMN oom_killed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE containers ADD COLUMN health TEXT;
+UPDATE containers SET state = 'paused' WHERE paused = 1 AND state = 'running';
+ALTER TABLE containers DROP COLUMN paused;
+-- Rows made before this kept part of their definition in files next to
+-- the container (monitor.json, network.json); the engine folds those in
+-- and drops the row from this list.
+CREATE TABLE container_upgrades (id TEXT PRIMARY KEY);
+INSERT INTO container_upgrades SELECT id FROM containers;
+"#,
 ];
 
 pub(crate) fn open(path: &std::path::Path, create: bool) -> StoreResult<Connection> {

@@ -20,10 +20,6 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// `wharf monitor` as the engine starts it (`--root R monitor ID
-    /// [--attach] [--detach-keys K] [--netns] [--wait]`), read without clap: building
-    /// the whole command line took half a millisecond of every container
-    /// start. Any other shape goes through clap.
     /// A binary invoked as `wharf-compose` or `docker-compose` (a symlink)
     /// is `wharf compose`.
     pub fn compose_alias(args: Vec<OsString>) -> Vec<OsString> {
@@ -40,40 +36,6 @@ impl Cli {
         out.push(OsString::from("compose"));
         out.extend(args.into_iter().skip(1));
         out
-    }
-
-    pub fn internal_monitor(args: &[OsString]) -> Option<Cli> {
-        let [_, root_flag, root, verb, id, rest @ ..] = args else {
-            return None;
-        };
-        if root_flag != "--root" || verb != "monitor" {
-            return None;
-        }
-        let mut m = MonitorArgs {
-            attach: false,
-            detach_keys: None,
-            wait: false,
-            netns: false,
-            id: id.to_str()?.to_string(),
-        };
-        let mut rest = rest.iter();
-        while let Some(a) = rest.next() {
-            match a.to_str()? {
-                "--attach" => m.attach = true,
-                "--wait" => m.wait = true,
-                "--netns" => m.netns = true,
-                "--detach-keys" => m.detach_keys = Some(rest.next()?.to_str()?.to_string()),
-                _ => return None,
-            }
-        }
-        Some(Cli {
-            global: Global {
-                root: root.into(),
-                log_level: "warn".into(),
-                debug: false,
-            },
-            command: Command::Monitor(m),
-        })
     }
 }
 
@@ -182,9 +144,6 @@ pub enum Command {
     /// Runs a user-defined network's DNS server (internal)
     #[command(hide = true, name = "network-dns")]
     NetworkDns(NetworkDnsArgs),
-    /// Runs a container's monitor (internal)
-    #[command(hide = true)]
-    Monitor(MonitorArgs),
     /// Define and run multi-container applications (Docker Compose)
     Compose(ComposeArgs),
     /// Show the wharf version information
@@ -946,23 +905,6 @@ pub struct LogsArgs {
     #[arg(long)]
     pub until: Option<String>,
     pub container: String,
-}
-
-#[derive(Args, Debug)]
-pub struct MonitorArgs {
-    /// Copy the container's output to our stdout/stderr too
-    #[arg(long)]
-    pub attach: bool,
-    /// With --attach: the key sequence that detaches the CLI
-    #[arg(long)]
-    pub detach_keys: Option<String>,
-    /// Wait for `go` on fd 4 before starting (`run` creates the container meanwhile)
-    #[arg(long)]
-    pub wait: bool,
-    /// Start making the container's network namespace at once (it is on a bridge)
-    #[arg(long)]
-    pub netns: bool,
-    pub id: String,
 }
 
 #[derive(Args, Debug)]

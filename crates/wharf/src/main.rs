@@ -19,9 +19,16 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Cli::compose_alias(std::env::args_os().collect());
-    let cli = match cli::Cli::internal_monitor(&args)
-        .map_or_else(|| cli::Cli::try_parse_from(args), Ok)
-    {
+    // The engine starts container monitors with a fixed command line,
+    // read without clap (see wharf_runtime::monitor::boundary).
+    if let Some(m) = wharf_runtime::monitor::MonitorArgs::parse(&args) {
+        init_monitor_tracing(&m);
+        return match commands::containers::monitor(m) {
+            Ok(code) => code,
+            Err(e) => exit::report(&e),
+        };
+    }
+    let cli = match cli::Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => return exit::usage_error(e),
     };
@@ -32,46 +39,52 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_tracing(cli: &cli::Cli) {
-    let g = &cli.global;
-    let level = if g.debug {
-        "debug"
-    } else {
-        g.log_level.as_str()
-    };
+/// Libraries log through `tracing`; only the binary says where to.
+fn filter(level: &str, debug: bool) -> tracing_subscriber::EnvFilter {
+    let level = if debug { "debug" } else { level };
     let level = if level == "fatal" { "error" } else { level };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("WHARF_LOG").unwrap_or_else(|_| {
+    tracing_subscriber::EnvFilter::try_from_env("WHARF_LOG").unwrap_or_else(|_| {
         // libcontainer narrates every start at warn level; the user
         // gets our one-line errors instead unless debugging.
-        let quiet = if g.debug {
+        let quiet = if debug {
             ""
         } else {
             ",libcontainer=off,libcgroups=off"
         };
         tracing_subscriber::EnvFilter::new(format!("{level}{quiet}"))
-    });
-    let fmt = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
-    // A monitor's stderr may be the user's terminal: its own diagnostics
-    // (and libcontainer's) go to a file next to the container instead.
-    // Opened for each event: a prespawned monitor starts before its
-    // container's directory exists, and a monitor seldom logs.
-    if let cli::Command::Monitor(m) = &cli.command {
-        let path = g.root.join("containers").join(&m.id).join("monitor.log");
-        let writer = move || -> Box<dyn std::io::Write> {
-            match std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .mode(wharf_engine::PRIVATE_FILE_MODE)
-                .open(&path)
-            {
-                Ok(f) => Box::new(f),
-                Err(_) => Box::new(std::io::sink()),
-            }
-        };
-        fmt.with_ansi(false).with_writer(writer).init();
-        return;
-    }
-    fmt.with_writer(std::io::stderr).init();
+    })
+}
+
+fn init_tracing(cli: &cli::Cli) {
+    let g = &cli.global;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter(&g.log_level, g.debug))
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// A monitor's stderr may be the user's terminal: its own diagnostics
+/// (and libcontainer's) go to a file next to the container instead.
+/// Opened for each event: a prespawned monitor starts before its
+/// container's directory exists, and a monitor seldom logs.
+fn init_monitor_tracing(m: &wharf_runtime::monitor::MonitorArgs) {
+    let path = m.root.join("containers").join(&m.id).join("monitor.log");
+    let writer = move || -> Box<dyn std::io::Write> {
+        match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(wharf_engine::PRIVATE_FILE_MODE)
+            .open(&path)
+        {
+            Ok(f) => Box::new(f),
+            Err(_) => Box::new(std::io::sink()),
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter("warn", false))
+        .with_target(false)
+        .with_ansi(false)
+        .with_writer(writer)
+        .init();
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use wharf_engine::volumes::{BindOptions, DriverConfig, MountSpec, TmpfsOptions, VolumeOptions};
+use wharf_engine::volumes::{BindOptions, DriverConfig, Mount, TmpfsOptions, VolumeOptions};
 use wharf_format::parse_size;
 
 /// Go's `strconv.ParseBool`.
@@ -84,8 +84,8 @@ fn csv_fields(line: &str) -> Result<Vec<String>, String> {
 
 /// `--mount type=...,source=...,target=...,...` into docker's mount struct.
 /// The error is the cause only; the caller names the flag.
-pub fn parse_mount_flag(value: &str) -> Result<MountSpec, String> {
-    let mut m = MountSpec {
+pub fn parse_mount_flag(value: &str) -> Result<Mount, String> {
+    let mut m = Mount {
         kind: "volume".into(),
         ..Default::default()
     };

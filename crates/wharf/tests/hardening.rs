@@ -295,7 +295,6 @@ fn other_users_read_nothing_of_the_store() {
     let targets = [
         root.join("db.sqlite"),
         root.join("db.sqlite-wal"),
-        cdir.join("monitor.json"),
         cdir.join("config.json"),
         cdir.join(format!("{id}-json.log")),
         cdir.join("rootfs/root-file"),
@@ -330,7 +329,7 @@ fn other_users_read_nothing_of_the_store() {
     for f in ["db.sqlite", "db.sqlite-wal", "db.sqlite-shm"] {
         assert_eq!(mode(&root.join(f)), 0o600, "{f}");
     }
-    for f in ["monitor.json", "config.json", &format!("{id}-json.log")] {
+    for f in ["config.json", &format!("{id}-json.log")] {
         assert_eq!(mode(&cdir.join(f)), 0o600, "{f}");
     }
 

@@ -12,8 +12,9 @@ use wharf_runtime::monitor::ContainerDir;
 use wharf_runtime::relay::RelayEnd;
 use wharf_runtime::term::{self, Signals, PROXIED_SIGNALS};
 
-use super::start::{read_line, StartOutcome};
+use super::start::StartOutcome;
 use crate::{Engine, EngineError, EngineResult};
+use wharf_runtime::monitor::Ready;
 
 /// `docker attach`'s flags.
 #[derive(Debug, Clone)]
@@ -87,14 +88,12 @@ impl Engine {
                 }
             }
             if told {
-                let line = lifeline.as_mut().map(read_line).transpose();
-                match line.ok().flatten().as_deref() {
-                    Some("detach") => return Ok(None),
+                let message = lifeline.as_mut().map(Ready::receive).transpose();
+                match message.ok().flatten().flatten() {
+                    Some(Ready::Detached) => return Ok(None),
                     // Everything the user can see is done; the monitor
                     // finishes its own cleanup without us.
-                    Some(l) if l.starts_with("exit ") => {
-                        return Ok(Some(l[5..].trim().parse().unwrap_or(125)));
-                    }
+                    Some(Ready::Exited(code)) => return Ok(Some(code)),
                     // The monitor is finishing: SIGCHLD follows.
                     _ => lifeline = None,
                 }
@@ -104,26 +103,29 @@ impl Engine {
 
     /// Whether the container was made with `-t`.
     pub fn container_has_tty(&self, id: &str) -> bool {
-        self.monitor_config(id).is_ok_and(|c| c.options.tty)
+        self.store
+            .read(|tx| wharf_store::containers::get(tx, id))
+            .ok()
+            .flatten()
+            .is_some_and(|c| c.config().tty)
     }
 
     /// `docker attach`: the container's exit code once its output ends.
     pub fn attach_container(&self, name: &str, opts: &AttachOptions) -> EngineResult<i32> {
         let c = self.refresh(self.find_container(name)?)?;
-        if c.state != "running" {
+        if !c.state.status.is_running() {
             return Err(start_error(
                 "You cannot attach to a stopped container, start it first",
                 1,
             ));
         }
-        if c.paused {
+        if c.state.status == wharf_model::Status::Paused {
             return Err(start_error(
                 "You cannot attach to a paused container, unpause it first",
                 1,
             ));
         }
-        let config = self.monitor_config(&c.id)?;
-        let (tty, interactive) = (config.options.tty, config.options.interactive);
+        let (tty, interactive) = (c.config().tty, c.config().open_stdin);
         let stdin = opts.stdin && interactive;
         if stdin && tty && !term::is_terminal(0) {
             return Err(start_error("the input device is not a TTY", 1));

@@ -77,7 +77,7 @@ impl Engine {
         let c = self.refresh(self.find_container(name)?)?;
         let dir = ContainerDir::new(self.store.root(), &c.id);
         let path = dir.rootfs();
-        let m = self.monitor_config(&c.id)?;
+        let m = self.launch_config(&c);
         let binds = m
             .options
             .mounts

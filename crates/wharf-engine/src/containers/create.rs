@@ -1,11 +1,22 @@
-//! `docker create`: everything a container needs, before it first starts.
+//! `docker create`: the container's record and files, before it first
+//! starts. The caller fills Docker's `Config`, `HostConfig` and
+//! `NetworkingConfig` (the CLI from flags, Compose from a service, the API
+//! from a request body); create merges the image's config in, applies the
+//! daemon's defaults, checks everything before anything exists, and
+//! stores one record.
 
 use std::fs;
 
-use serde_json::json;
-use wharf_runtime::monitor::{ContainerDir, MonitorConfig};
-use wharf_runtime::spec::{build_spec, default_hostname, HostInfo, RunOptions, SpecInput};
-use wharf_store::containers::{self, ContainerRecord};
+use wharf_model::{
+    merge_with_image, Config, ContainerRecord, ContainerState, Definition, HostConfig,
+    NetworkingConfig, Resolved, Status,
+};
+use wharf_runtime::monitor::ContainerDir;
+use wharf_runtime::spec::{
+    build_spec, default_hostname, CgroupLayout, HostInfo, NetworkMode, RunOptions, SpecInput,
+    DEFAULT_SHM_SIZE, MASKED_PATHS, READONLY_PATHS,
+};
+use wharf_store::containers;
 
 use super::names::{new_id, random_name, valid_name};
 use crate::volumes::mounts::{self, ImageRoot, MadeMounts, MountPlan};
@@ -15,42 +26,67 @@ use crate::{Engine, EngineError, EngineResult};
 /// Where containers' cgroups go, under each controller (cgroupfs layout).
 pub(crate) const CGROUP_PARENT: &str = "/wharf";
 
+/// A container to create, as docker's API carries it.
 #[derive(Debug, Clone, Default)]
 pub struct CreateRequest {
-    pub image: String,
     pub name: Option<String>,
-    pub options: RunOptions,
-    /// `--rm`.
-    pub auto_remove: bool,
-    pub restart: wharf_runtime::monitor::RestartPolicy,
-    /// `-v`, `--mount`, `--tmpfs`; made into `options.mounts` at create.
-    pub mounts: MountRequest,
-    /// `--network`, `-p`, `--dns` ...
-    pub network: super::network::NetworkRequest,
+    /// `Config.Image` names the image.
+    pub config: Config,
+    pub host_config: HostConfig,
+    pub networking_config: NetworkingConfig,
 }
 
-/// docker's `HostConfig.PortBindings`: `{"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}`.
-fn port_bindings(publish: &[wharf_network::ports::PortBinding]) -> serde_json::Value {
-    let mut out = serde_json::Map::new();
-    for b in publish {
-        let key = format!("{}/{}", b.container_port, b.proto);
-        let port = match b.host_ports {
-            (0, 0) => String::new(),
-            (lo, hi) if lo == hi => lo.to_string(),
-            (lo, hi) => format!("{lo}-{hi}"),
+impl CreateRequest {
+    /// The image it is made from.
+    pub fn image(&self) -> &str {
+        &self.config.image
+    }
+}
+
+/// What docker's daemon fills into a new container's `HostConfig`.
+fn daemon_defaults(h: &mut HostConfig, host: &HostInfo) {
+    if h.shm_size == 0 {
+        h.shm_size = DEFAULT_SHM_SIZE;
+    }
+    if h.runtime.is_empty() {
+        h.runtime = "runc".into();
+    }
+    if h.cgroupns_mode.is_empty() {
+        h.cgroupns_mode = if host.cgroup == CgroupLayout::V2 {
+            "private".into()
+        } else {
+            "host".into()
         };
-        let entry = json!({
-            "HostIp": b.host_ip.map(|i| i.to_string()).unwrap_or_default(),
-            "HostPort": port,
-        });
-        match out.get_mut(&key).and_then(|v| v.as_array_mut()) {
-            Some(list) => list.push(entry),
-            None => {
-                out.insert(key, json!([entry]));
-            }
+    }
+    if h.ipc_mode.is_empty() {
+        h.ipc_mode = "private".into();
+    }
+    if h.log_config.kind.is_empty() {
+        h.log_config.kind = "json-file".into();
+    }
+    if !h.privileged {
+        if h.masked_paths.is_none() {
+            h.masked_paths = Some(MASKED_PATHS.iter().map(|p| p.to_string()).collect());
+        }
+        if h.readonly_paths.is_none() {
+            h.readonly_paths = Some(READONLY_PATHS.iter().map(|p| p.to_string()).collect());
         }
     }
-    out.into()
+}
+
+/// `HostConfig.Tmpfs` as `--tmpfs destination[:options]` entries.
+fn tmpfs_entries(h: &HostConfig) -> Vec<String> {
+    h.tmpfs
+        .iter()
+        .flatten()
+        .map(|(d, o)| {
+            if o.is_empty() {
+                d.clone()
+            } else {
+                format!("{d}:{o}")
+            }
+        })
+        .collect()
 }
 
 impl Engine {
@@ -62,9 +98,8 @@ impl Engine {
     /// [`Engine::create_container`] with the ID chosen beforehand (`run`,
     /// whose monitor is started ahead with it).
     pub fn create_container_as(&self, req: &CreateRequest, id: &str) -> EngineResult<String> {
-        let image_id = self.resolve_image(&req.image)?;
+        let image_id = self.resolve_image(req.image())?;
         let image = self.image_config(&image_id)?;
-        let image_config = image.config.clone().unwrap_or_default();
         if let Some(n) = &req.name {
             if !valid_name(n) {
                 return Err(EngineError::Invalid(format!(
@@ -72,18 +107,35 @@ impl Engine {
                 )));
             }
         }
-        let image_volumes: Vec<String> = image_config
+        let mut definition = Definition {
+            config: req.config.clone(),
+            host_config: req.host_config.clone(),
+            networking_config: req.networking_config.clone(),
+            ..Default::default()
+        };
+        merge_with_image(
+            &mut definition.config,
+            &image.config.clone().unwrap_or_default(),
+        );
+        let mount_request = MountRequest {
+            binds: wharf_model::list(&definition.host_config.binds).to_vec(),
+            mounts: wharf_model::list(&definition.host_config.mounts).to_vec(),
+            tmpfs: tmpfs_entries(&definition.host_config),
+        };
+        let volumes: Vec<String> = definition
+            .config
             .volumes
             .iter()
             .flat_map(|v| v.keys().cloned())
             .collect();
-        let plan = mounts::plan(&req.mounts, &image_volumes)?;
-        let id = id.to_string();
-        let dir = ContainerDir::new(self.store.root(), &id);
+        let plan = mounts::plan(&mount_request, &volumes)?;
+        definition.host_config.binds = plan.host_binds();
+        definition.config.volumes = plan.config_volumes();
+        let dir = ContainerDir::new(self.store.root(), id);
         let mut made = MadeMounts::default();
-        let result = self.prepare(&dir, req, &image_id, &image_config, &plan, &mut made);
+        let result = self.prepare(&dir, req, definition, &image_id, &plan, &mut made);
         match result {
-            Ok(()) => Ok(id),
+            Ok(()) => Ok(id.to_string()),
             Err(e) => {
                 self.forget_new_volumes(&made);
                 self.store.discard_tree(&dir.path);
@@ -96,76 +148,71 @@ impl Engine {
         &self,
         dir: &ContainerDir,
         req: &CreateRequest,
+        mut d: Definition,
         image_id: &wharf_oci::Digest,
-        image_config: &wharf_oci::ContainerConfig,
         mount_plan: &MountPlan,
         made: &mut MadeMounts,
     ) -> EngineResult<()> {
         let id = dir.id.as_str();
         let io = |what: &str, e| EngineError::io(format!("{what} for container {id}"), e);
-        for d in [dir.upper(), dir.work(), dir.rootfs(), dir.empty()] {
-            fs::create_dir_all(&d).map_err(|e| io("creating directories", e))?;
+        for p in [dir.upper(), dir.work(), dir.rootfs(), dir.empty()] {
+            fs::create_dir_all(&p).map_err(|e| io("creating directories", e))?;
         }
-        let host = HostInfo::detect_for(req.options.init);
-        let mut opts = req.options.clone();
-        let plan_hostname = |mode: &wharf_runtime::spec::NetworkMode| {
-            opts.hostname
-                .clone()
-                .unwrap_or_else(|| default_hostname(id, mode, &host.hostname))
+        let host = HostInfo::detect_for(d.host_config.init.unwrap_or(false));
+        daemon_defaults(&mut d.host_config, &host);
+        let plan = self.plan_network(&d)?;
+        d.resolved.net_mode = plan.mode.clone();
+        let spec_mode = match plan.mode {
+            wharf_model::NetMode::Host => NetworkMode::Host,
+            wharf_model::NetMode::Bridge => NetworkMode::Namespace(dir.netns()),
+            _ => NetworkMode::None,
         };
-        // The namespace mode decides the default hostname (the host's with
-        // --network host), so ask for the plan with a provisional one.
-        let provisional = plan_hostname(&wharf_runtime::spec::NetworkMode::None);
-        let domainname = opts.domainname.clone().unwrap_or_default();
-        let mut plan =
-            self.plan_network(&req.network, dir, image_config, &provisional, &domainname)?;
-        let hostname = plan_hostname(&plan.mode);
-        plan.config.hostname = hostname.clone();
-        opts.network_mode = plan.mode.clone();
-        let opts = &opts;
-        fs::write(dir.hostname(), format!("{hostname}\n"))
+        if d.config.hostname.is_empty() {
+            d.config.hostname = default_hostname(id, &spec_mode, &host.hostname);
+        }
+        let net = super::network::net_config(&d)?;
+        fs::write(dir.hostname(), format!("{}\n", d.config.hostname))
             .map_err(|e| io("writing hostname", e))?;
         let host_resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         fs::write(
             dir.hosts(),
-            wharf_network::files::hosts(&plan.config.extra_hosts, None, &hostname, &domainname),
+            wharf_network::files::hosts(&net.extra_hosts, None, &net.hostname, &net.domainname),
         )
         .map_err(|e| io("writing hosts", e))?;
         fs::write(
             dir.resolv_conf(),
-            wharf_network::files::resolv_conf(&host_resolv, &plan.config.dns, None),
+            wharf_network::files::resolv_conf(&host_resolv, &net.dns, None),
         )
         .map_err(|e| io("writing resolv.conf", e))?;
-        fs::write(
-            super::network::network_json(dir),
-            serde_json::to_vec(&plan.config).expect("serializes"),
-        )
-        .map_err(|e| io("writing network.json", e))?;
 
         let record = self
             .store
             .read(|tx| wharf_store::images::get(tx, image_id))?;
-        let layers: Vec<_> = record
+        d.resolved.layers = record
             .map(|r| r.layers)
             .unwrap_or_default()
-            .iter()
+            .into_iter()
             .rev()
-            .map(|d| self.store.layer_dir(d))
+            .collect();
+        let layers: Vec<_> = d
+            .resolved
+            .layers
+            .iter()
+            .map(|l| self.store.layer_dir(l))
             .collect();
 
         // The monitor builds the real spec at start, with the rootfs mounted
         // (users come from the image's /etc/passwd). Building one now, minus
         // the user lookup, rejects bad options before anything exists.
         let name = req.name.clone().unwrap_or_default();
-        let mut check = opts.clone();
-        check.user = None;
+        let mut check = RunOptions::from_definition(&d, spec_mode);
         check.mounts.extend(mount_plan.check_mounts());
-        let spec = build_spec(&SpecInput {
+        build_spec(&SpecInput {
             id,
             name: &name,
             image: &wharf_oci::ContainerConfig {
                 user: String::new(),
-                ..image_config.clone()
+                ..d.config.clone()
             },
             opts: &check,
             paths: &dir.paths(),
@@ -183,69 +230,14 @@ impl Engine {
                 empty: dir.empty(),
             },
         )?;
-        let mut options = opts.clone();
-        options.mounts.extend(made.spec.iter().cloned());
-        let monitor = MonitorConfig {
-            lowers: layers,
-            auto_remove: req.auto_remove,
-            name,
-            image: image_config.clone(),
-            options,
-            cgroup_parent: CGROUP_PARENT.to_string(),
-            restart: req.restart,
-            ephemeral: false,
+        d.mounts = made.points.clone();
+        d.resolved = Resolved {
+            mounts: made.spec.clone(),
             volume_mounts: made.volume_mounts.clone(),
+            ..d.resolved
         };
-        // It holds the env (`-e` secrets): 0600.
-        wharf_store::private::write_private(
-            &dir.monitor_config(),
-            &serde_json::to_vec(&monitor).expect("serializes"),
-        )
-        .map_err(|e| io("writing monitor.json", e))?;
 
-        let process = spec.process().clone().unwrap_or_default();
-        let args = process.args().clone().unwrap_or_default();
-        let config = json!({
-            "Path": args.first().cloned().unwrap_or_default(),
-            "Args": args.iter().skip(1).collect::<Vec<_>>(),
-            "Config": {
-                "Hostname": spec.hostname().clone().unwrap_or_default(),
-                "User": opts.user.clone().unwrap_or_else(|| image_config.user.clone()),
-                "Tty": opts.tty,
-                "OpenStdin": opts.interactive,
-                "Env": process.env().clone().unwrap_or_default(),
-                "Cmd": opts.cmd.clone().or_else(|| image_config.cmd.clone()),
-                "Image": req.image,
-                "WorkingDir": process.cwd().display().to_string(),
-                "Entrypoint": opts.entrypoint.clone().or_else(|| image_config.entrypoint.clone()),
-                "Labels": image_config.labels.clone().unwrap_or_default(),
-                "StopSignal": opts.stop_signal.clone().unwrap_or_else(|| image_config.stop_signal.clone()),
-                "Volumes": mount_plan.config_volumes_json(),
-            },
-            "HostConfig": {
-                "AutoRemove": req.auto_remove,
-                "NetworkMode": req.network.network.clone().unwrap_or_else(|| "default".into()),
-                "PortBindings": port_bindings(&plan.config.publish),
-                "PublishAllPorts": req.network.publish_all,
-                "Dns": plan.config.dns.servers,
-                "DnsSearch": plan.config.dns.search,
-                "DnsOptions": plan.config.dns.options,
-                "ExtraHosts": req.network.add_hosts,
-                "Binds": mount_plan.binds_json(),
-                "Mounts": req.mounts.mounts,
-                "Tmpfs": mount_plan.tmpfs_json(&req.mounts.tmpfs),
-            },
-            "Mounts": made.points,
-        });
-        let mut config = config;
-        config["Config"]["ExposedPorts"] = plan
-            .config
-            .exposed
-            .iter()
-            .map(|(p, proto)| (format!("{p}/{proto}"), json!({})))
-            .collect::<serde_json::Map<_, _>>()
-            .into();
-
+        let created = wharf_oci::config::format_time(chrono::Utc::now());
         let mut attempt = 0;
         loop {
             let name = match &req.name {
@@ -256,16 +248,12 @@ impl Engine {
                 id: id.to_string(),
                 name,
                 image_id: image_id.clone(),
-                image_ref: req.image.clone(),
-                created: wharf_oci::config::format_time(chrono::Utc::now()),
-                state: "created".into(),
-                pid: None,
-                monitor_pid: None,
-                exit_code: None,
-                started_at: None,
-                finished_at: None,
-                config: config.to_string(),
-                paused: false,
+                created: created.clone(),
+                state: ContainerState {
+                    status: Status::Created,
+                    ..Default::default()
+                },
+                definition: d.clone(),
             };
             let inserted = self.store.write(|tx| {
                 for v in &made.new_volumes {

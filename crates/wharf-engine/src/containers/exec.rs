@@ -13,7 +13,7 @@ impl Engine {
         req: &wharf_runtime::exec::ExecRequest,
     ) -> EngineResult<i32> {
         let c = self.refresh(self.find_container(name)?)?;
-        if c.state != "running" {
+        if !c.state.status.is_running() {
             return Err(EngineError::Start {
                 message: format!("Container {} is not running", c.id),
                 code: 1,

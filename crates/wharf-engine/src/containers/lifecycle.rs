@@ -7,8 +7,9 @@ use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use wharf_model::{ContainerRecord, Status};
 use wharf_runtime::monitor::ContainerDir;
-use wharf_store::containers::{self, ContainerRecord};
+use wharf_store::containers;
 
 use crate::{Engine, EngineError, EngineResult};
 
@@ -48,7 +49,7 @@ impl Engine {
     fn still_running(&self, id: &str) -> EngineResult<bool> {
         let c = self.store.read(|tx| containers::get(tx, id))?;
         match c {
-            Some(c) => Ok(self.refresh(c)?.state == "running"),
+            Some(c) => Ok(self.refresh(c)?.state.status.is_running()),
             None => Ok(false),
         }
     }
@@ -61,7 +62,7 @@ impl Engine {
         let monitor = self
             .store
             .read(|tx| containers::get(tx, id))?
-            .and_then(|c| c.monitor_pid)
+            .and_then(|c| c.state.monitor_pid)
             .and_then(pidfd_open);
         while self.still_running(id)? {
             if timeout.is_some_and(|t| start.elapsed() >= t) {
@@ -79,7 +80,7 @@ impl Engine {
     }
 
     fn signal(&self, c: &ContainerRecord, sig: Signal) -> EngineResult<()> {
-        if c.paused {
+        if c.state.status == Status::Paused {
             // A frozen process cannot act on a signal: thaw it first, as docker does.
             let dir = ContainerDir::new(self.store.root(), &c.id);
             let _ =
@@ -87,7 +88,7 @@ impl Engine {
             self.store
                 .write(|tx| containers::set_paused(tx, &c.id, false))?;
         }
-        if let Some(pid) = c.pid {
+        if let Some(pid) = c.state.pid {
             match kill(Pid::from_raw(pid), sig) {
                 Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
                 Err(e) => {
@@ -109,14 +110,10 @@ impl Engine {
         signal: Option<&str>,
     ) -> EngineResult<()> {
         let c = self.refresh(self.find_container(name)?)?;
-        if c.state != "running" {
+        if !c.state.status.is_running() {
             return Ok(());
         }
-        let config: serde_json::Value = serde_json::from_str(&c.config).unwrap_or_default();
-        let configured = config["Config"]["StopSignal"]
-            .as_str()
-            .filter(|s| !s.is_empty())
-            .map(str::to_string);
+        let configured = Some(c.config().stop_signal.clone()).filter(|s| !s.is_empty());
         mark_stop_requested(self, &c.id)?;
         let sig = parse_signal(
             signal
@@ -136,7 +133,7 @@ impl Engine {
     /// `docker kill [-s SIG]`.
     pub fn kill_container(&self, name: &str, signal: Option<&str>) -> EngineResult<String> {
         let c = self.refresh(self.find_container(name)?)?;
-        if c.state != "running" {
+        if !c.state.status.is_running() {
             return Err(EngineError::Conflict(format!(
                 "Cannot kill container: {name}: Container {} is not running",
                 c.id
@@ -150,7 +147,7 @@ impl Engine {
     /// this container uses.
     pub fn remove_container(&self, name: &str, force: bool, volumes: bool) -> EngineResult<String> {
         let c = self.refresh(self.find_container(name)?)?;
-        if c.state == "running" {
+        if c.state.status.is_running() {
             if !force {
                 return Err(EngineError::Conflict(format!(
                     "You cannot remove a running container {}. Stop the container before attempting removal or force remove",
@@ -161,9 +158,25 @@ impl Engine {
             self.signal(&c, Signal::SIGKILL)?;
             self.wait_stopped(&c.id, None)?;
         }
+        // `removing` while it is taken apart (it may have exited on its own
+        // meanwhile: re-read).
+        let marked = self
+            .store
+            .write(|tx| containers::transition(tx, &c.id, Status::Removing, |_| {}).map(|_| ()));
+        match marked {
+            // A `--rm` container's monitor removed it meanwhile.
+            Err(wharf_store::StoreError::NotFound(_)) => return Ok(c.id),
+            other => other?,
+        }
         self.release_network(&c.id)?;
         let dir = ContainerDir::new(self.store.root(), &c.id);
-        wharf_runtime::monitor::remove(&self.store, &dir, volumes).delete();
+        wharf_runtime::monitor::remove(
+            &self.store,
+            &dir,
+            volumes,
+            &c.definition.resolved.volume_mounts,
+        )
+        .delete();
         Ok(c.id)
     }
 
@@ -181,8 +194,8 @@ impl Engine {
     pub fn wait_container(&self, name: &str) -> EngineResult<i32> {
         let c = self.find_container(name)?;
         self.wait_stopped(&c.id, None)?;
-        let c = self.store.read(|tx| containers::get(tx, &c.id))?;
-        Ok(c.and_then(|c| c.exit_code).unwrap_or(0))
+        let s = self.store.read(|tx| containers::state(tx, &c.id))?;
+        Ok(s.and_then(|s| s.exit_code).unwrap_or(0))
     }
 }
 

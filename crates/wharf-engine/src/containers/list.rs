@@ -1,6 +1,9 @@
-//! `docker ps`.
+//! `docker ps`: a summary of each container, from its record.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use wharf_model::{HealthStatus, Status};
 use wharf_oci::config::parse_time;
 use wharf_store::containers;
 
@@ -14,11 +17,13 @@ pub struct ContainerSummary {
     /// Path and args, as docker's COMMAND column shows them.
     pub command: String,
     pub created: Option<DateTime<Utc>>,
-    pub state: String,
+    pub status: Status,
     pub exit_code: Option<i32>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
-    pub paused: bool,
+    /// While it runs with a health check.
+    pub health: Option<HealthStatus>,
+    pub labels: BTreeMap<String, String>,
     /// Published and exposed ports (while it runs).
     pub ports: Vec<super::PortView>,
 }
@@ -30,31 +35,26 @@ impl Engine {
         let mut out = Vec::new();
         for c in rows {
             let c = self.refresh(c)?;
-            if !all && c.state != "running" {
+            let up = c.state.status.is_running();
+            if !all && !up {
                 continue;
             }
-            let config: serde_json::Value = serde_json::from_str(&c.config).unwrap_or_default();
-            let mut command = vec![config["Path"].as_str().unwrap_or_default().to_string()];
-            command.extend(
-                config["Args"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|a| a.as_str().map(str::to_string)),
-            );
-            let ports = self.container_ports(&c.id, c.state == "running")?;
+            let (path, args) = c.definition.command();
+            let command = std::iter::once(path).chain(args).collect::<Vec<_>>();
+            let ports = self.container_ports(&c)?;
             out.push(ContainerSummary {
                 ports,
+                command: command.join(" "),
+                image: c.definition.image_ref().to_string(),
+                created: parse_time(&c.created),
+                status: c.state.status,
+                exit_code: c.state.exit_code,
+                started_at: c.state.started_at.as_deref().and_then(parse_time),
+                finished_at: c.state.finished_at.as_deref().and_then(parse_time),
+                health: c.state.health.as_ref().filter(|_| up).map(|h| h.status),
+                labels: c.definition.config.labels.clone().unwrap_or_default(),
                 id: c.id,
                 name: c.name,
-                image: c.image_ref,
-                command: command.join(" "),
-                created: parse_time(&c.created),
-                state: c.state,
-                exit_code: c.exit_code,
-                started_at: c.started_at.as_deref().and_then(parse_time),
-                finished_at: c.finished_at.as_deref().and_then(parse_time),
-                paused: c.paused,
             });
         }
         Ok(out)

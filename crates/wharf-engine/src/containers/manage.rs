@@ -51,13 +51,13 @@ impl Engine {
     /// `docker pause` / `docker unpause`: freeze or thaw the container's cgroup.
     pub fn pause_container(&self, name: &str, pause: bool) -> EngineResult<()> {
         let c = self.refresh(self.find_container(name)?)?;
-        if c.state != "running" {
+        if !c.state.status.is_running() {
             return Err(EngineError::Conflict(format!(
                 "Container {} is not running",
                 c.id
             )));
         }
-        if c.paused == pause {
+        if (c.state.status == wharf_model::Status::Paused) == pause {
             let what = if pause {
                 "already paused"
             } else {
@@ -81,7 +81,7 @@ impl Engine {
     pub fn container_changes(&self, name: &str) -> EngineResult<Vec<Change>> {
         let c = self.find_container(name)?;
         let dir = ContainerDir::new(self.store.root(), &c.id);
-        let lowers = self.monitor_config(&c.id)?.lowers;
+        let lowers = self.launch_config(&c).lowers;
         let mut out = Vec::new();
         walk_changes(&dir.upper(), Path::new("/"), &lowers, &mut out)?;
         // The runtime creates these as mount points for its own files;

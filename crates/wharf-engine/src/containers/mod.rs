@@ -10,6 +10,7 @@ pub(crate) mod copy;
 mod create;
 mod exec;
 mod inspect;
+mod legacy;
 mod lifecycle;
 mod list;
 mod lookup;
@@ -29,12 +30,13 @@ pub(crate) use create::CGROUP_PARENT;
 pub use list::ContainerSummary;
 pub use manage::Change;
 pub(crate) use names::new_id;
-pub use network::{NetHooks, NetworkRequest};
+pub use network::wants_bridge;
+pub use network::NetHooks;
 pub use ports::PortView;
 pub use snapshot::CommitRequest;
 pub use start::{
-    prespawn_monitor, ready_pipe, wait_for_go, AttachIo, MonitorChild, MonitorStdio, PreSpawned,
-    SpawnedMonitor, StartOutcome,
+    prespawn_monitor, AttachIo, MonitorChild, MonitorStdio, PreSpawned, SpawnedMonitor,
+    StartOutcome,
 };
 pub use top::Usage;
 pub use wharf_network::netlink::PendingNetns;

@@ -1,59 +1,35 @@
-//! A container's networking as the engine sees it: the `--network`, `-p`,
-//! `--dns` ... flags turned into `network.json` and endpoints at create
-//! time, the monitor hooks that bring it up and down around each start,
-//! and its release when a dead container is found or removed.
+//! A container's networking as the engine sees it: its record's
+//! `HostConfig` (`--network`, `-p`, `--dns` ...), `Config.ExposedPorts`
+//! and `NetworkingConfig` checked and resolved at create (the namespace
+//! mode and the endpoints), the config the network code needs derived
+//! from the record at each start, the monitor hooks that bring it up and
+//! down, and its release when a dead container is found or removed.
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 
-use wharf_network::config::{ContainerNetConfig, NetMode};
+use wharf_model::{ContainerRecord, Definition, HostConfig, NetMode};
+use wharf_network::config::ContainerNetConfig;
 use wharf_network::files::DnsOptions;
 use wharf_network::netlink::PendingNetns;
-use wharf_network::ports::{parse_expose, parse_publish, PortBinding};
-use wharf_network::{netns_path, Attached, ContainerFiles, Leaving, Networking};
-use wharf_runtime::monitor::{ContainerDir, MonitorHooks};
+use wharf_network::ports::{from_port_map, parse_expose, PortBinding};
+use wharf_network::{Attached, ContainerFiles, Leaving, Networking};
+use wharf_runtime::monitor::{ContainerDir, HookError, MonitorHooks};
 use wharf_runtime::spec::NetworkMode;
 use wharf_store::networks::{self, EndpointRecord};
 
 use super::names::new_id;
 use crate::{Engine, EngineError, EngineResult};
 
-/// The network flags of `docker run` / `docker create`.
-#[derive(Debug, Clone, Default)]
-pub struct NetworkRequest {
-    /// `--network`: `bridge` (default), `host`, `none`, `container:X`, or a
-    /// user-defined network's name or ID.
-    pub network: Option<String>,
-    /// `--network-alias`.
-    pub aliases: Vec<String>,
-    /// `--ip`.
-    pub ip: Option<String>,
-    /// `-p`.
-    pub publish: Vec<String>,
-    /// `-P`.
-    pub publish_all: bool,
-    /// `--expose`.
-    pub expose: Vec<String>,
-    pub dns: DnsOptions,
-    /// `--add-host name:ip`.
-    pub add_hosts: Vec<String>,
-}
-
-/// What create decided: the config to save, the endpoints to record, and
-/// the namespace mode for the spec.
+/// What create decided: the endpoints to record and the namespace mode.
 pub(crate) struct NetworkPlan {
-    pub config: ContainerNetConfig,
     pub endpoints: Vec<EndpointRecord>,
-    pub mode: NetworkMode,
-}
-
-pub(crate) fn network_json(dir: &ContainerDir) -> std::path::PathBuf {
-    dir.path.join("network.json")
+    pub mode: NetMode,
 }
 
 pub(crate) fn container_files(dir: &ContainerDir) -> ContainerFiles {
     ContainerFiles {
-        netns: netns_path(&dir.path),
+        netns: dir.netns(),
         hosts: dir.hosts(),
         resolv_conf: dir.resolv_conf(),
     }
@@ -63,15 +39,79 @@ fn invalid(e: wharf_network::NetworkError) -> EngineError {
     EngineError::Invalid(e.to_string())
 }
 
-impl NetworkRequest {
-    /// Whether the container gets a network namespace of wharf's making
-    /// (a bridge: the default, or a user-defined network).
-    pub fn wants_bridge(&self) -> bool {
-        match self.network.as_deref() {
-            None => true,
-            Some(n) => !matches!(n, "host" | "none") && !n.starts_with("container:"),
+/// Whether the container gets a network namespace of wharf's making (a
+/// bridge: the default, or a user-defined network).
+pub fn wants_bridge(h: &HostConfig) -> bool {
+    let n = h.network();
+    !matches!(n, "host" | "none") && !n.starts_with("container:")
+}
+
+/// `--add-host name:ip` entries, checked.
+fn extra_hosts(h: &HostConfig) -> EngineResult<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for e in wharf_model::list(&h.extra_hosts) {
+        match e.split_once(':') {
+            Some((name, ip)) if !name.is_empty() && ip.parse::<std::net::IpAddr>().is_ok() => {
+                out.push((name.to_string(), ip.to_string()))
+            }
+            _ => {
+                return Err(EngineError::Invalid(format!(
+                    "invalid argument \"{e}\" for \"--add-host\" flag: invalid IP address in add-host: \"{}\"",
+                    e.split_once(':').map(|x| x.1).unwrap_or("")
+                )))
+            }
         }
     }
+    Ok(out)
+}
+
+/// What the network code needs of a container, from its definition
+/// (`mode`: its resolved namespace mode).
+pub(crate) fn net_config(d: &Definition) -> EngineResult<ContainerNetConfig> {
+    let h = &d.host_config;
+    let mut exposed: BTreeSet<(u16, String)> = BTreeSet::new();
+    for key in d.config.exposed_ports.iter().flat_map(|m| m.keys()) {
+        exposed.extend(parse_expose(key).map_err(invalid)?);
+    }
+    let mut publish: Vec<PortBinding> = match &h.port_bindings {
+        Some(map) => from_port_map(map).map_err(invalid)?,
+        None => Vec::new(),
+    };
+    exposed.extend(publish.iter().map(|b| (b.container_port, b.proto.clone())));
+    if h.publish_all_ports {
+        for (port, proto) in &exposed {
+            if proto != "sctp"
+                && !publish
+                    .iter()
+                    .any(|b| b.container_port == *port && &b.proto == proto)
+            {
+                publish.push(PortBinding {
+                    proto: proto.clone(),
+                    container_port: *port,
+                    host_ip: None,
+                    host_ports: (0, 0),
+                });
+            }
+        }
+    }
+    let mode = d.resolved.net_mode.clone();
+    Ok(ContainerNetConfig {
+        publish: if mode == NetMode::Bridge {
+            publish
+        } else {
+            Vec::new()
+        },
+        mode,
+        exposed: exposed.into_iter().collect(),
+        dns: DnsOptions {
+            servers: wharf_model::list(&h.dns).to_vec(),
+            search: wharf_model::list(&h.dns_search).to_vec(),
+            options: wharf_model::list(&h.dns_options).to_vec(),
+        },
+        extra_hosts: extra_hosts(h)?,
+        hostname: d.config.hostname.clone(),
+        domainname: d.config.domainname.clone(),
+    })
 }
 
 impl Engine {
@@ -87,94 +127,53 @@ impl Engine {
         Networking::new(&self.store, self.monitor_exe.clone())
     }
 
-    pub(crate) fn plan_network(
-        &self,
-        req: &NetworkRequest,
-        dir: &ContainerDir,
-        image: &wharf_oci::ContainerConfig,
-        hostname: &str,
-        domainname: &str,
-    ) -> EngineResult<NetworkPlan> {
-        let mut exposed: BTreeSet<(u16, String)> = BTreeSet::new();
-        for key in image.exposed_ports.iter().flat_map(|m| m.keys()) {
-            exposed.extend(parse_expose(key).map_err(invalid)?);
-        }
-        for e in &req.expose {
-            exposed.extend(parse_expose(e).map_err(invalid)?);
-        }
-        let mut publish: Vec<PortBinding> = Vec::new();
-        for p in &req.publish {
-            let bindings = parse_publish(p).map_err(invalid)?;
-            exposed.extend(bindings.iter().map(|b| (b.container_port, b.proto.clone())));
-            publish.extend(bindings);
-        }
-        if req.publish_all {
-            for (port, proto) in &exposed {
-                if proto != "sctp"
-                    && !publish
-                        .iter()
-                        .any(|b| b.container_port == *port && &b.proto == proto)
-                {
-                    publish.push(PortBinding {
-                        proto: proto.clone(),
-                        container_port: *port,
-                        host_ip: None,
-                        host_ports: (0, 0),
-                    });
-                }
-            }
-        }
-        let mut extra_hosts = Vec::new();
-        for h in &req.add_hosts {
-            match h.split_once(':') {
-                Some((name, ip)) if !name.is_empty() && ip.parse::<std::net::IpAddr>().is_ok() => {
-                    extra_hosts.push((name.to_string(), ip.to_string()))
-                }
-                _ => return Err(EngineError::Invalid(format!("invalid argument \"{h}\" for \"--add-host\" flag: invalid IP address in add-host: \"{}\"", h.split_once(':').map(|x| x.1).unwrap_or("")))),
-            }
-        }
+    /// Check a new container's network options and resolve its namespace
+    /// mode and endpoints, as docker's daemon does at create.
+    pub(crate) fn plan_network(&self, d: &Definition) -> EngineResult<NetworkPlan> {
+        let h = &d.host_config;
+        extra_hosts(h)?;
         let net = self.networking()?;
-        let requested = req.network.as_deref().unwrap_or("bridge");
-        let requested = if requested == "default" {
-            "bridge"
-        } else {
-            requested
-        };
-        let (mode, spec_mode, network) = match requested {
-            "host" => (NetMode::Host, NetworkMode::Host, None),
-            "none" => (NetMode::None, NetworkMode::None, None),
+        let requested = h.network();
+        let (mode, network) = match requested {
+            "host" => (NetMode::Host, None),
+            "none" => (NetMode::None, None),
             other => match other.strip_prefix("container:") {
-                Some(c) => {
-                    let target = self.find_container(c)?;
-                    (NetMode::Container(target.id), NetworkMode::None, None)
-                }
+                Some(c) => (NetMode::Container(self.find_container(c)?.id), None),
                 None => {
                     let n = net.find(other)?;
                     match n.driver.as_str() {
-                        "host" => (NetMode::Host, NetworkMode::Host, None),
-                        "null" => (NetMode::None, NetworkMode::None, None),
-                        _ => (
-                            NetMode::Bridge,
-                            NetworkMode::Namespace(netns_path(&dir.path)),
-                            Some(n),
-                        ),
+                        "host" => (NetMode::Host, None),
+                        "null" => (NetMode::None, None),
+                        _ => (NetMode::Bridge, Some(n)),
                     }
                 }
             },
         };
+        let endpoint = d
+            .networking_config
+            .endpoints_config
+            .get(&h.network_mode)
+            .or_else(|| d.networking_config.endpoints_config.get(requested));
+        let ip = endpoint
+            .and_then(|e| e.ipam_config.as_ref())
+            .map(|c| c.ipv4_address.clone())
+            .filter(|ip| !ip.is_empty());
+        let aliases: Vec<String> = endpoint
+            .map(|e| wharf_model::list(&e.aliases).to_vec())
+            .unwrap_or_default();
         let user_defined = network.as_ref().is_some_and(|n| n.name != "bridge");
-        if req.ip.is_some() && !user_defined {
+        if ip.is_some() && !user_defined {
             return Err(EngineError::Invalid(
                 "user specified IP address is supported on user defined networks only".into(),
             ));
         }
-        if !req.aliases.is_empty() && !user_defined {
+        if !aliases.is_empty() && !user_defined {
             return Err(EngineError::Invalid(
                 "network-scoped alias is supported only for containers in user defined networks"
                     .into(),
             ));
         }
-        if let (Some(ip), Some(n)) = (&req.ip, &network) {
+        if let (Some(ip), Some(n)) = (&ip, &network) {
             let parsed: std::net::Ipv4Addr = ip
                 .parse()
                 .map_err(|_| EngineError::Invalid(format!("invalid IPv4 address: {ip}")))?;
@@ -191,35 +190,33 @@ impl Engine {
             .iter()
             .map(|n| EndpointRecord {
                 network_id: n.id.clone(),
-                aliases: req.aliases.clone(),
-                ip_requested: req.ip.clone(),
+                aliases: aliases.clone(),
+                ip_requested: ip.clone(),
                 ..Default::default()
             })
             .collect();
-        let bridged = mode == NetMode::Bridge;
-        Ok(NetworkPlan {
-            config: ContainerNetConfig {
-                mode,
-                publish: if bridged { publish } else { Vec::new() },
-                exposed: exposed.into_iter().collect(),
-                dns: req.dns.clone(),
-                extra_hosts,
-                hostname: hostname.to_string(),
-                domainname: domainname.to_string(),
-            },
-            endpoints,
-            mode: spec_mode,
+        Ok(NetworkPlan { endpoints, mode })
+    }
+
+    /// What the network code needs of container `rec`.
+    pub(crate) fn network_config(&self, rec: &ContainerRecord) -> ContainerNetConfig {
+        net_config(&rec.definition).unwrap_or_else(|e| {
+            // Checked at create: only a record damaged since gets here.
+            tracing::warn!(id = %rec.id, error = %e, "the container's network options");
+            ContainerNetConfig {
+                mode: NetMode::None,
+                ..Default::default()
+            }
         })
     }
 
-    /// The container's saved network config (none for containers made
-    /// before networking existed).
-    pub(crate) fn network_config(&self, id: &str) -> ContainerNetConfig {
-        let dir = ContainerDir::new(self.store.root(), id);
-        ContainerNetConfig::load(&network_json(&dir)).unwrap_or(ContainerNetConfig {
-            mode: NetMode::None,
-            ..Default::default()
-        })
+    /// [`Engine::network_config`] of container `id` (`None` when it is gone).
+    fn network_config_of(&self, id: &str) -> Option<ContainerNetConfig> {
+        let rec = self
+            .store
+            .read(|tx| wharf_store::containers::get(tx, id))
+            .ok()??;
+        Some(self.network_config(&rec))
     }
 
     /// Release a stopped container's network (its monitor died without
@@ -265,9 +262,20 @@ pub struct NetHooks<'a> {
 }
 
 impl MonitorHooks for NetHooks<'_> {
-    fn before_start(&self, dir: &ContainerDir) -> Result<Option<NetworkMode>, String> {
+    fn before_start(&self, dir: &ContainerDir) -> Result<Option<NetworkMode>, HookError> {
         let e = self.engine;
-        let cfg = e.network_config(&dir.id);
+        let failed = |e: EngineError| HookError::Network(Box::new(e));
+        let rec = e
+            .store
+            .read(|tx| wharf_store::containers::get(tx, &dir.id))
+            .map_err(|x| failed(x.into()))?
+            .ok_or_else(|| {
+                failed(EngineError::NotFound(format!(
+                    "No such container: {}",
+                    dir.id
+                )))
+            })?;
+        let cfg = e.network_config(&rec);
         // The namespace takes the kernel a while: made while the rest is
         // planned, if the monitor did not start it even earlier.
         let early = self.netns.borrow_mut().take();
@@ -276,11 +284,13 @@ impl MonitorHooks for NetHooks<'_> {
         let files = container_files(dir);
         if let NetMode::Container(other) = &cfg.mode {
             let c = e
-                .refresh(e.find_container(other).map_err(|e| e.to_string())?)
-                .map_err(|e| e.to_string())?;
-            let pid = c.pid.filter(|_| c.state == "running").ok_or_else(|| {
-                format!("cannot join network of a non running container: {}", c.id)
-            })?;
+                .refresh(e.find_container(other).map_err(failed)?)
+                .map_err(failed)?;
+            let pid = c
+                .state
+                .pid
+                .filter(|_| c.state.status.is_running())
+                .ok_or_else(|| HookError::PeerNotRunning(c.id.clone()))?;
             let theirs = ContainerDir::new(e.store.root(), &c.id);
             for (from, to) in [
                 (theirs.hosts(), &files.hosts),
@@ -293,19 +303,21 @@ impl MonitorHooks for NetHooks<'_> {
                 format!("/proc/{pid}/ns/net").into(),
             )));
         }
-        let name = e
-            .store
-            .read(|tx| wharf_store::containers::get(tx, &dir.id))
-            .ok()
-            .flatten()
-            .map(|c| c.name)
-            .unwrap_or_default();
         let net = e.attached_networking();
         let attached = net
-            .setup(&dir.id, &name, &cfg, &files, netns)
-            .map_err(|e| e.to_string())?;
+            .setup(&dir.id, &rec.name, &cfg, &files, netns)
+            .map_err(|e| HookError::Network(Box::new(e)))?;
         *self.attached.borrow_mut() = Some(attached);
         Ok(None)
+    }
+
+    fn restart_policy(&self, dir: &ContainerDir) -> Option<wharf_model::RestartPolicy> {
+        let rec = self
+            .engine
+            .store
+            .read(|tx| wharf_store::containers::get(tx, &dir.id))
+            .ok()??;
+        Some(rec.definition.host_config.restart_policy)
     }
 
     fn take_wiring(&self) -> Option<wharf_runtime::monitor::Wiring> {
@@ -316,7 +328,11 @@ impl MonitorHooks for NetHooks<'_> {
     fn before_removal(&self, dir: &ContainerDir) {
         // The host ports are free for the next container at once.
         self.attached.borrow_mut().take();
-        if self.engine.network_config(&dir.id).mode == NetMode::Bridge {
+        if self
+            .engine
+            .network_config_of(&dir.id)
+            .is_some_and(|c| c.mode == NetMode::Bridge)
+        {
             match self.engine.attached_networking().leaving(&dir.id) {
                 Ok(l) => *self.leaving.borrow_mut() = Some(l),
                 Err(e) => tracing::error!(error = %e, "reading the container's networks"),
@@ -326,7 +342,13 @@ impl MonitorHooks for NetHooks<'_> {
 
     fn after_stop(&self, dir: &ContainerDir) {
         self.attached.borrow_mut().take();
-        if self.engine.network_config(&dir.id).mode != NetMode::Bridge {
+        // A `--rm` container's row is gone by now: it said so before.
+        let bridged = self.leaving.borrow().is_some()
+            || self
+                .engine
+                .network_config_of(&dir.id)
+                .is_some_and(|c| c.mode == NetMode::Bridge);
+        if !bridged {
             return;
         }
         let net = self.engine.attached_networking();

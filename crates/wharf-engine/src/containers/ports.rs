@@ -1,7 +1,9 @@
 //! A container's ports and addresses as `ps`, `port` and `inspect` show
 //! them (docker's `types.Port` and `NetworkSettings`).
 
-use serde_json::{json, Map, Value};
+use wharf_model::{
+    ContainerRecord, EndpointIpamConfig, EndpointSettings, NetworkSettings, PortBinding, PortSet,
+};
 use wharf_store::networks;
 
 use crate::{Engine, EngineResult};
@@ -19,7 +21,9 @@ pub struct PortView {
 
 impl Engine {
     /// Published ports while it runs, plus exposed ones that are not.
-    pub fn container_ports(&self, id: &str, running: bool) -> EngineResult<Vec<PortView>> {
+    pub fn container_ports(&self, rec: &ContainerRecord) -> EngineResult<Vec<PortView>> {
+        let id = rec.id.as_str();
+        let running = rec.state.status.is_running();
         let published = if running {
             self.store.read(|tx| networks::ports(tx, Some(id)))?
         } else {
@@ -35,7 +39,7 @@ impl Engine {
             })
             .collect();
         if running {
-            for (port, proto) in self.network_config(id).exposed {
+            for (port, proto) in self.network_config(rec).exposed {
                 if !out.iter().any(|p| p.private == port && p.proto == proto) {
                     out.push(PortView {
                         ip: None,
@@ -50,28 +54,31 @@ impl Engine {
     }
 
     /// docker's `NetworkSettings` for `inspect`.
-    pub(crate) fn network_settings(&self, id: &str, running: bool) -> EngineResult<Value> {
-        let cfg = self.network_config(id);
-        let mut ports = Map::new();
-        for (port, proto) in &cfg.exposed {
-            ports.insert(format!("{port}/{proto}"), Value::Null);
+    pub(crate) fn network_settings(&self, rec: &ContainerRecord) -> EngineResult<NetworkSettings> {
+        let id = rec.id.as_str();
+        let running = rec.state.status.is_running();
+        let mut ports = PortSet::new();
+        for (port, proto) in &self.network_config(rec).exposed {
+            ports.insert(format!("{port}/{proto}"), None);
         }
-        for p in self.container_ports(id, running)? {
+        for p in self.container_ports(rec)? {
             let (Some(ip), Some(public)) = (p.ip, p.public) else {
                 continue;
             };
-            let key = format!("{}/{}", p.private, p.proto);
-            let entry = json!({"HostIp": ip, "HostPort": public.to_string()});
-            match ports.get_mut(&key).and_then(Value::as_array_mut) {
-                Some(list) => list.push(entry),
-                None => {
-                    ports.insert(key, json!([entry]));
-                }
-            }
+            ports
+                .entry(format!("{}/{}", p.private, p.proto))
+                .or_default()
+                .get_or_insert_with(Vec::new)
+                .push(PortBinding {
+                    host_ip: ip,
+                    host_port: public.to_string(),
+                });
         }
         let endpoints = self.store.read(|tx| networks::endpoints_of(tx, id))?;
-        let mut nets = Map::new();
-        let mut top = json!({"Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "MacAddress": ""});
+        let mut out = NetworkSettings {
+            ports,
+            ..Default::default()
+        };
         for ep in endpoints {
             let Some(net) = self.store.read(|tx| networks::get(tx, &ep.network_id))? else {
                 continue;
@@ -83,62 +90,47 @@ impl Engine {
                 .and_then(|(_, p)| p.parse().ok())
                 .unwrap_or(0);
             let up = ep.ip.is_some();
+            let default_bridge = net.name == "bridge";
             let mut aliases = ep.aliases.clone();
-            if net.name != "bridge" {
+            if !default_bridge {
                 aliases.push(id[..12].to_string());
             }
-            let entry = json!({
-                "IPAMConfig": ep.ip_requested.as_ref().map(|ip| json!({"IPv4Address": ip})),
-                "Links": null,
-                "Aliases": if net.name == "bridge" { Value::Null } else { json!(aliases) },
-                "NetworkID": net.id,
-                "EndpointID": if up { format!("{}{}", &id[..32], &net.id[..32]) } else { String::new() },
-                "Gateway": if up { net.gateway.clone().unwrap_or_default() } else { String::new() },
-                "IPAddress": ep.ip.clone().unwrap_or_default(),
-                "IPPrefixLen": if up { prefix } else { 0 },
-                "IPv6Gateway": "",
-                "GlobalIPv6Address": "",
-                "GlobalIPv6PrefixLen": 0,
-                "MacAddress": ep.mac.clone().unwrap_or_default(),
-                "DriverOpts": null,
-            });
-            if net.name == "bridge" {
-                for k in ["Gateway", "IPAddress", "IPPrefixLen", "MacAddress"] {
-                    top[k] = entry[k].clone();
-                }
+            let entry = EndpointSettings {
+                ipam_config: ep.ip_requested.as_ref().map(|ip| EndpointIpamConfig {
+                    ipv4_address: ip.clone(),
+                    ..Default::default()
+                }),
+                links: None,
+                aliases: (!default_bridge).then_some(aliases),
+                network_id: net.id.clone(),
+                endpoint_id: if up {
+                    format!("{}{}", &id[..32], &net.id[..32])
+                } else {
+                    String::new()
+                },
+                gateway: if up {
+                    net.gateway.clone().unwrap_or_default()
+                } else {
+                    String::new()
+                },
+                ip_address: ep.ip.clone().unwrap_or_default(),
+                ip_prefix_len: if up { prefix } else { 0 },
+                mac_address: ep.mac.clone().unwrap_or_default(),
+                ..Default::default()
+            };
+            if default_bridge {
+                out.gateway = entry.gateway.clone();
+                out.ip_address = entry.ip_address.clone();
+                out.ip_prefix_len = entry.ip_prefix_len;
+                out.mac_address = entry.mac_address.clone();
             }
-            nets.insert(net.name.clone(), entry);
+            out.networks.insert(net.name.clone(), entry);
         }
-        let sandbox = if running {
-            super::network::container_files(&wharf_runtime::monitor::ContainerDir::new(
-                self.store.root(),
-                id,
-            ))
-            .netns
-            .display()
-            .to_string()
-        } else {
-            String::new()
-        };
-        Ok(json!({
-            "Bridge": "",
-            "SandboxID": if running { id.to_string() } else { String::new() },
-            "HairpinMode": false,
-            "LinkLocalIPv6Address": "",
-            "LinkLocalIPv6PrefixLen": 0,
-            "Ports": ports,
-            "SandboxKey": sandbox,
-            "SecondaryIPAddresses": null,
-            "SecondaryIPv6Addresses": null,
-            "EndpointID": "",
-            "Gateway": top["Gateway"],
-            "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0,
-            "IPAddress": top["IPAddress"],
-            "IPPrefixLen": top["IPPrefixLen"],
-            "IPv6Gateway": "",
-            "MacAddress": top["MacAddress"],
-            "Networks": nets,
-        }))
+        if running {
+            out.sandbox_id = id.to_string();
+            let dir = wharf_runtime::monitor::ContainerDir::new(self.store.root(), id);
+            out.sandbox_key = dir.netns().display().to_string();
+        }
+        Ok(out)
     }
 }

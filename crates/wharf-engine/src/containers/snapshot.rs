@@ -1,6 +1,5 @@
 //! `docker commit`.
 
-use wharf_image::changes::set_env;
 use wharf_image::snapshot::{snapshot, SnapshotOptions};
 use wharf_oci::Reference;
 use wharf_runtime::monitor::ContainerDir;
@@ -29,37 +28,11 @@ impl Engine {
             .transpose()?;
         let c = self.find_container(name)?;
         let dir = ContainerDir::new(self.store.root(), &c.id);
-        let m = self.monitor_config(&c.id)?;
-        // The container's config: the image's, with the run options on top.
-        let mut config = m.image.clone();
-        for kv in &m.options.env {
-            if let Some((k, v)) = kv.split_once('=') {
-                set_env(&mut config.env, k, v);
-            }
-        }
-        if let Some(cmd) = &m.options.cmd {
-            config.cmd = Some(cmd.clone());
-        }
-        if let Some(ep) = &m.options.entrypoint {
-            config.entrypoint = Some(ep.clone());
-        }
-        if let Some(w) = &m.options.workdir {
-            config.working_dir = w.clone();
-        }
-        if let Some(u) = &m.options.user {
-            config.user = u.clone();
-        }
+        // The container's config: the image's merged with the run options.
+        let mut config = c.config().clone();
         config.hostname = String::new();
-        config.image = c.image_ref.clone();
-        let recorded: serde_json::Value = serde_json::from_str(&c.config).unwrap_or_default();
-        let mut created_by = vec![recorded["Path"].as_str().unwrap_or_default().to_string()];
-        created_by.extend(
-            recorded["Args"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|a| a.as_str().map(str::to_string)),
-        );
+        let (path, args) = c.definition.command();
+        let created_by = std::iter::once(path).chain(args).collect::<Vec<_>>();
         let opts = SnapshotOptions {
             changes: req.changes.clone(),
             message: req.message.clone(),

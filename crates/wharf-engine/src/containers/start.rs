@@ -2,14 +2,14 @@
 
 use std::ffi::OsStr;
 use std::fs::File;
-use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
 pub use super::spawn::MonitorChild;
 use wharf_runtime::cgroup_warmup::Warmup;
 use wharf_runtime::spec::cgroups_path;
 
+use wharf_runtime::monitor::boundary::{send_go, MonitorArgs, Ready, GO_FD, READY_FD};
 use wharf_runtime::monitor::ContainerDir;
 use wharf_store::containers;
 
@@ -32,11 +32,6 @@ pub struct AttachIo {
     pub detach_keys: Option<String>,
 }
 
-/// The fd the monitor finds its ready pipe on.
-pub const READY_FD: i32 = 3;
-/// The fd a prespawned monitor waits on for `go` (see [`Engine::prespawn_monitor`]).
-pub const GO_FD: i32 = 4;
-
 impl Engine {
     /// Start a created or exited container. `attach`: the monitor writes the
     /// container's output to our stdout/stderr (and feeds it our stdin when
@@ -47,7 +42,7 @@ impl Engine {
         attach: Option<&AttachIo>,
     ) -> EngineResult<StartOutcome> {
         let c = self.refresh(self.find_container(name)?)?;
-        if c.state == "running" {
+        if c.state.status.is_running() {
             return Ok(StartOutcome {
                 id: c.id,
                 monitor: None,
@@ -73,10 +68,7 @@ impl Engine {
             go,
             ready,
         } = pre;
-        let mut go = File::from(go);
-        go.write_all(b"go\n")
-            .map_err(|e| EngineError::io(format!("starting the monitor of {id}"), e))?;
-        drop(go);
+        send_go(go).map_err(|e| EngineError::io(format!("starting the monitor of {id}"), e))?;
         let spawned = finish_spawn(child, None, ready)?;
         self.started(id, spawned, attach)
     }
@@ -89,7 +81,7 @@ impl Engine {
         mut spawned: SpawnedMonitor,
         attach: bool,
     ) -> EngineResult<StartOutcome> {
-        let line = match spawned.ready {
+        let failed = match spawned.ready {
             Ok(()) => {
                 return Ok(StartOutcome {
                     id,
@@ -97,26 +89,26 @@ impl Engine {
                     lifeline: spawned.lifeline,
                 })
             }
-            Err(line) => {
+            Err(failed) => {
                 let _ = spawned.child.wait();
-                line
+                failed
             }
         };
-        let (code, message) = match line.strip_prefix("err ").and_then(|r| r.split_once(' ')) {
-            Some((code, msg)) => (code.parse().unwrap_or(125), msg.to_string()),
-            None => (
+        let (code, message) = match failed {
+            Some(Ready::Failed { code, message }) => (code, message),
+            _ => (
                 125,
                 format!("the monitor of {id} exited before starting the container"),
             ),
         };
         if self
             .store
-            .read(|tx| containers::get(tx, &id))?
-            .is_some_and(|r| r.state == "running")
+            .read(|tx| containers::state(tx, &id))?
+            .is_some_and(|s| s.status.is_running())
         {
             let now = wharf_oci::config::format_time(chrono::Utc::now());
             self.store
-                .write(|tx| containers::set_exited(tx, &id, code, &now))?;
+                .write(|tx| containers::set_exited(tx, &id, code, &message, &now))?;
         }
         Err(EngineError::Start { message, code })
     }
@@ -200,22 +192,16 @@ fn launch_monitor(
     // never see the CLI go.
     let (ready_r, ready_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| EngineError::io("creating ready pipe", e.into()))?;
-    let mut args: Vec<&OsStr> = vec![
-        "--root".as_ref(),
-        root.as_os_str(),
-        "monitor".as_ref(),
-        id.as_ref(),
-    ];
+    let mut args = MonitorArgs {
+        root: root.to_path_buf(),
+        id: id.to_string(),
+        ..Default::default()
+    };
     let mut fds: Vec<(OwnedFd, RawFd)> = vec![(ready_w, READY_FD)];
-    let keys;
     match stdio {
         MonitorStdio::Inherit(a) => {
-            args.push("--attach".as_ref());
-            if let Some(k) = a.detach_keys {
-                keys = k;
-                args.push(OsStr::new("--detach-keys"));
-                args.push(OsStr::new(&keys));
-            }
+            args.attach = true;
+            args.detach_keys = a.detach_keys;
         }
         MonitorStdio::Null => {
             let null = File::options()
@@ -238,24 +224,24 @@ fn launch_monitor(
             let w2 = w
                 .try_clone()
                 .map_err(|e| EngineError::io("creating an output pipe", e))?;
-            args.push("--attach".as_ref());
+            args.attach = true;
             fds.extend([(null.into(), 0), (w.into(), 1), (w2.into(), 2)]);
             output = Some(r);
         }
     }
     let mut warmup = None;
     if let Some(e) = early {
-        if e.netns {
-            args.push("--netns".as_ref());
-        }
-        args.push("--wait".as_ref());
+        args.netns = e.netns;
+        args.wait = true;
         fds.push((e.go, GO_FD));
         warmup = e.warmup;
     }
+    let argv = args.to_argv();
+    let argv: Vec<&OsStr> = argv.iter().map(|a| a.as_os_str()).collect();
     // Its own session: terminal signals (Ctrl-C) must not kill the
     // monitor, and it outlives the CLI. Our copies of its fds close here:
     // the ready pipe must reach EOF when the monitor dies.
-    let child = super::spawn::spawn(exe, &args, fds, warmup)?;
+    let child = super::spawn::spawn(exe, &argv, fds, warmup)?;
     Ok((child, output, ready_r))
 }
 
@@ -266,15 +252,14 @@ fn finish_spawn(
     ready_r: OwnedFd,
 ) -> EngineResult<SpawnedMonitor> {
     let mut ready = File::from(ready_r);
-    let line =
-        read_line(&mut ready).map_err(|e| EngineError::io("reading the monitor's answer", e))?;
+    let message = Ready::receive(&mut ready)
+        .map_err(|e| EngineError::io("reading the monitor's answer", e))?;
     Ok(SpawnedMonitor {
         child,
         output,
-        ready: if line == "ok" {
-            Ok(())
-        } else {
-            Err(line.to_string())
+        ready: match message {
+            Some(Ready::Started) => Ok(()),
+            other => Err(other),
         },
         lifeline: Some(ready),
     })
@@ -301,48 +286,10 @@ pub struct SpawnedMonitor {
     pub child: MonitorChild,
     /// Its output, with [`MonitorStdio::Piped`].
     pub output: Option<std::io::PipeReader>,
-    /// `Ok` once the container runs, else the `err <code> <message>` line.
-    pub ready: Result<(), String>,
+    /// `Ok` once the container runs, else what the monitor said instead
+    /// (`None`: it exited without a word).
+    pub ready: Result<(), Option<Ready>>,
     /// The ready pipe: an attached monitor writes to our terminal while
     /// this stays open (and reports a detach on it).
     pub lifeline: Option<File>,
-}
-
-/// One line from a pipe that may carry more lines later: byte by byte,
-/// so nothing after the newline is consumed.
-pub(crate) fn read_line(f: &mut File) -> std::io::Result<String> {
-    let mut line = Vec::new();
-    let mut b = [0u8; 1];
-    loop {
-        match f.read(&mut b) {
-            Ok(0) => break,
-            Ok(_) if b[0] == b'\n' => break,
-            Ok(_) => line.push(b[0]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(String::from_utf8_lossy(&line).into_owned())
-}
-
-/// For a prespawned monitor: wait until the CLI has created the container.
-/// False when it never will (the pipe closed without `go`).
-pub fn wait_for_go() -> bool {
-    // SAFETY: fcntl on an fd we only probe.
-    if unsafe { libc::fcntl(GO_FD, libc::F_GETFD) } < 0 {
-        return false;
-    }
-    // SAFETY: the fd is open (checked) and owned by nobody else in this process.
-    let mut go = File::from(unsafe { OwnedFd::from_raw_fd(GO_FD) });
-    read_line(&mut go).is_ok_and(|l| l == "go")
-}
-
-/// The ready pipe handed to a monitor, if this process is one.
-pub fn ready_pipe() -> Option<File> {
-    // SAFETY: fcntl on an fd we only probe.
-    let valid = unsafe { libc::fcntl(READY_FD, libc::F_GETFD) } >= 0;
-    // SAFETY: as above; the container must not inherit it.
-    unsafe { libc::fcntl(READY_FD, libc::F_SETFD, libc::FD_CLOEXEC) };
-    // SAFETY: the fd is open (checked) and owned by nobody else in this process.
-    valid.then(|| File::from(unsafe { OwnedFd::from_raw_fd(READY_FD) }))
 }

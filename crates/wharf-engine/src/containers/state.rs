@@ -1,10 +1,14 @@
-//! A container's true state: the database's word, checked against the
+//! A container's true state: the record's word, checked against the
 //! processes that should exist (a killed monitor means the container is
-//! gone, whatever the row says).
+//! gone, whatever the row says), and what its monitor runs, derived from
+//! the record.
 
-use wharf_store::containers::{self, ContainerRecord};
+use wharf_model::{ContainerRecord, NetMode};
+use wharf_runtime::monitor::{ContainerDir, MonitorConfig};
+use wharf_runtime::spec::{NetworkMode, RunOptions};
+use wharf_store::containers;
 
-use crate::{Engine, EngineResult};
+use crate::{Engine, EngineError, EngineResult};
 
 /// Whether `pid` is a live process (a zombie is not: it only waits to be reaped).
 pub(crate) fn alive(pid: i32) -> bool {
@@ -22,28 +26,56 @@ pub(crate) fn alive(pid: i32) -> bool {
 }
 
 impl Engine {
-    /// What the container was made from (`monitor.json`).
-    pub(crate) fn monitor_config(
-        &self,
-        id: &str,
-    ) -> EngineResult<wharf_runtime::monitor::MonitorConfig> {
-        let dir = wharf_runtime::monitor::ContainerDir::new(self.store.root(), id);
-        wharf_runtime::monitor::MonitorConfig::load(&dir)
-            .map_err(|e| crate::EngineError::Invalid(e.to_string()))
+    /// What the monitor of container `id` runs, derived from its record.
+    pub fn monitor_config(&self, id: &str) -> EngineResult<MonitorConfig> {
+        let rec = self
+            .store
+            .read(|tx| containers::get(tx, id))?
+            .ok_or_else(|| EngineError::NotFound(format!("No such container: {id}")))?;
+        Ok(self.launch_config(&rec))
+    }
+
+    /// [`Engine::monitor_config`] of a record in hand.
+    pub fn launch_config(&self, rec: &ContainerRecord) -> MonitorConfig {
+        let d = &rec.definition;
+        let dir = ContainerDir::new(self.store.root(), &rec.id);
+        // A bridge's namespace is made by the monitor's hooks at each
+        // start; `container:X` is joined there too.
+        let network = match d.resolved.net_mode {
+            NetMode::Host => NetworkMode::Host,
+            NetMode::Bridge => NetworkMode::Namespace(dir.netns()),
+            NetMode::None | NetMode::Container(_) => NetworkMode::None,
+        };
+        MonitorConfig {
+            lowers: d
+                .resolved
+                .layers
+                .iter()
+                .map(|l| self.store.layer_dir(l))
+                .collect(),
+            auto_remove: d.host_config.auto_remove,
+            name: rec.name.clone(),
+            image: d.config.clone(),
+            options: RunOptions::from_definition(d, network),
+            cgroup_parent: super::CGROUP_PARENT.to_string(),
+            restart: d.host_config.restart_policy,
+            ephemeral: false,
+            volume_mounts: d.resolved.volume_mounts.clone(),
+        }
     }
 
     /// Re-read a container and fix its row if its monitor died without
     /// recording the exit (kill -9 of the monitor, host crash).
     pub(crate) fn refresh(&self, c: ContainerRecord) -> EngineResult<ContainerRecord> {
-        if c.state != "running" {
+        if !c.state.status.is_running() {
             return Ok(c);
         }
-        let monitor_alive = c.monitor_pid.is_some_and(alive);
+        let monitor_alive = c.state.monitor_pid.is_some_and(alive);
         if monitor_alive {
             return Ok(c);
         }
         tracing::warn!(id = %c.id, "monitor is gone; marking the container exited");
-        if let Some(pid) = c.pid.filter(|p| alive(*p)) {
+        if let Some(pid) = c.state.pid.filter(|p| alive(*p)) {
             // Nobody can reap or log it any more: stop it.
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(pid),
@@ -51,8 +83,15 @@ impl Engine {
             );
         }
         let now = wharf_oci::config::format_time(chrono::Utc::now());
-        self.store
-            .write(|tx| containers::set_exited(tx, &c.id, 137, &now))?;
+        self.store.write(|tx| {
+            // Another process may have recorded it meanwhile.
+            match containers::state(tx, &c.id)? {
+                Some(s) if s.status.is_running() => {
+                    containers::set_exited(tx, &c.id, 137, "", &now)
+                }
+                _ => Ok(()),
+            }
+        })?;
         if let Err(e) = self.release_network(&c.id) {
             tracing::warn!(id = %c.id, error = %e, "releasing a dead container's network");
         }

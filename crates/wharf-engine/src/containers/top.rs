@@ -41,7 +41,7 @@ pub struct Usage {
 impl Engine {
     fn running_id(&self, name: &str) -> EngineResult<String> {
         let c = self.refresh(self.find_container(name)?)?;
-        if c.state != "running" {
+        if !c.state.status.is_running() {
             return Err(EngineError::Conflict(format!(
                 "Container {} is not running",
                 c.id

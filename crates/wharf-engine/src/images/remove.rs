@@ -111,7 +111,7 @@ impl Engine {
             )));
         }
         if let Some(c) = wharf_store::containers::using_image(tx, id)?.first() {
-            let how = if c.state == "running" {
+            let how = if c.state.status.is_running() {
                 "(cannot be forced) - image is being used by running"
             } else {
                 "(must be forced) - image is being used by stopped"

@@ -23,8 +23,7 @@ impl Engine {
                     .into(),
             ));
         }
-        let cfg = self.network_config(&c.id);
-        if cfg.mode != wharf_network::NetMode::Bridge {
+        if c.definition.resolved.net_mode != wharf_model::NetMode::Bridge {
             return Err(EngineError::Invalid("container sharing network namespace with another container or host cannot be connected to any other network".into()));
         }
         if n.name == "bridge" && (!aliases.is_empty() || ip.is_some()) {
@@ -52,10 +51,9 @@ impl Engine {
             }
             networks::add_endpoint(tx, &ep)
         })?;
-        if c.state == "running" {
+        if c.state.status.is_running() {
             let dir = ContainerDir::new(self.store.root(), &c.id);
-            if let Err(e) = net.connect_running(&c.id, &n.id, &wharf_network::netns_path(&dir.path))
-            {
+            if let Err(e) = net.connect_running(&c.id, &n.id, &dir.netns()) {
                 self.store
                     .write(|tx| networks::remove_endpoint(tx, &c.id, &n.id))?;
                 return Err(e.into());
@@ -89,7 +87,7 @@ impl Engine {
                 c.id, n.name
             )));
         }
-        if c.state == "running" {
+        if c.state.status.is_running() {
             net.disconnect_running(&c.id, &n.id)?;
         }
         self.store

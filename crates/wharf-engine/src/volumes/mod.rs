@@ -14,5 +14,5 @@ pub mod spec;
 
 pub use manage::{VolumeCreate, VolumePruneReport, VolumeSummary};
 pub use mounts::MountRequest;
-pub use spec::{BindOptions, DriverConfig, MountSpec, TmpfsOptions, VolumeOptions};
+pub use spec::{BindOptions, DriverConfig, Mount, TmpfsOptions, VolumeOptions};
 pub use wharf_store::VolumeRecord;

@@ -5,12 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
-use wharf_runtime::spec::{MountKind, SpecMount};
+use wharf_model::{MountKind, MountPoint, SpecMount};
 use wharf_store::volumes::{self, VolumeRecord};
 
 use super::manage::{check_name, check_options, volume_mount};
-use super::spec::{clean_path, parse_bind, parse_mount, parse_tmpfs, Kind, MountSpec, Planned};
+use super::spec::{clean_path, parse_bind, parse_mount, parse_tmpfs, Kind, Mount, Planned};
 use crate::{Engine, EngineError, EngineResult};
 
 /// What the user asked for, as docker's API carries it.
@@ -19,7 +18,7 @@ pub struct MountRequest {
     /// `-v` (`HostConfig.Binds`, plus `/dst` alone for an anonymous volume).
     pub binds: Vec<String>,
     /// `--mount` (`HostConfig.Mounts`).
-    pub mounts: Vec<MountSpec>,
+    pub mounts: Vec<Mount>,
     /// `--tmpfs destination[:options]` (`HostConfig.Tmpfs`).
     pub tmpfs: Vec<String>,
 }
@@ -127,13 +126,13 @@ pub(crate) fn plan(req: &MountRequest, image_volumes: &[String]) -> EngineResult
 pub(crate) struct MadeMounts {
     pub spec: Vec<SpecMount>,
     /// `inspect`'s `Mounts`.
-    pub points: Vec<Value>,
+    pub points: Vec<MountPoint>,
     /// (destination, volume, anonymous) for `container_volumes`.
     pub links: Vec<(String, String, bool)>,
     /// Volumes this create made, to insert with the container.
     pub new_volumes: Vec<VolumeRecord>,
     /// Volumes with driver options: the monitor mounts them.
-    pub volume_mounts: Vec<wharf_runtime::volume_mount::VolumeMount>,
+    pub volume_mounts: Vec<wharf_model::VolumeMount>,
 }
 
 /// The image's root filesystem, for copy-up: `lowers` (top first) and the
@@ -280,7 +279,7 @@ pub(crate) fn spec_mount(p: &Planned, volume_data: Option<&Path>) -> SpecMount {
 }
 
 /// One entry of `inspect`'s `Mounts`, as docker shows it.
-fn mount_point(p: &Planned, volume: Option<(&VolumeRecord, &Path)>) -> Value {
+fn mount_point(p: &Planned, volume: Option<(&VolumeRecord, &Path)>) -> MountPoint {
     let (kind, source, propagation) = match &p.kind {
         Kind::Volume { .. } => ("volume", String::new(), String::new()),
         Kind::Bind {
@@ -290,25 +289,24 @@ fn mount_point(p: &Planned, volume: Option<(&VolumeRecord, &Path)>) -> Value {
         } => ("bind", source.clone(), propagation.clone()),
         Kind::Tmpfs { .. } => ("tmpfs", String::new(), String::new()),
     };
-    // Docker's field order; Name and Driver only for volumes.
-    let mut point = serde_json::Map::new();
-    point.insert("Type".into(), json!(kind));
-    let source = match volume {
-        Some((record, data)) => {
-            point.insert("Name".into(), json!(record.name));
-            json!(data)
-        }
-        None => json!(source),
+    let (name, source, driver) = match volume {
+        Some((record, data)) => (
+            record.name.clone(),
+            data.display().to_string(),
+            record.driver.clone(),
+        ),
+        None => (String::new(), source, String::new()),
     };
-    point.insert("Source".into(), source);
-    point.insert("Destination".into(), json!(p.destination));
-    if let Some((record, _)) = volume {
-        point.insert("Driver".into(), json!(record.driver));
+    MountPoint {
+        kind: kind.into(),
+        name,
+        source,
+        destination: p.destination.clone(),
+        driver,
+        mode: p.mode.clone(),
+        rw: p.read_write,
+        propagation,
     }
-    point.insert("Mode".into(), json!(p.mode));
-    point.insert("RW".into(), json!(p.read_write));
-    point.insert("Propagation".into(), json!(propagation));
-    Value::Object(point)
 }
 
 impl MountPlan {
@@ -322,38 +320,20 @@ impl MountPlan {
     }
 
     /// `HostConfig.Binds`: null when there are none, as docker.
-    pub(crate) fn binds_json(&self) -> Value {
-        if self.binds.is_empty() {
-            Value::Null
-        } else {
-            json!(self.binds)
-        }
+    pub(crate) fn host_binds(&self) -> Option<Vec<String>> {
+        (!self.binds.is_empty()).then(|| self.binds.clone())
     }
 
     /// `Config.Volumes`: `{"/dst": {}}`, null when there are none.
-    pub(crate) fn config_volumes_json(&self) -> Value {
-        if self.config_volumes.is_empty() {
-            return Value::Null;
-        }
-        let mut sorted = self.config_volumes.clone();
-        sorted.sort();
-        Value::Object(sorted.into_iter().map(|d| (d, json!({}))).collect())
-    }
-
-    /// `HostConfig.Tmpfs`: `{"/dst": "options"}` from `--tmpfs`.
-    pub(crate) fn tmpfs_json(&self, tmpfs: &[String]) -> Value {
-        if tmpfs.is_empty() {
-            return Value::Null;
-        }
-        Value::Object(
-            tmpfs
+    pub(crate) fn config_volumes(
+        &self,
+    ) -> Option<std::collections::BTreeMap<String, wharf_oci::config::EmptyObject>> {
+        (!self.config_volumes.is_empty()).then(|| {
+            self.config_volumes
                 .iter()
-                .map(|t| {
-                    let (d, o) = t.split_once(':').unwrap_or((t, ""));
-                    (d.to_string(), json!(o))
-                })
-                .collect(),
-        )
+                .map(|d| (d.clone(), Default::default()))
+                .collect()
+        })
     }
 }
 

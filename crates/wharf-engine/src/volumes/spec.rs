@@ -6,83 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
 use crate::{EngineError, EngineResult};
 
-fn is_false(b: &bool) -> bool {
-    !*b
-}
-
-/// Docker's `mount.Mount` (one `--mount`), serialized as docker's
-/// `HostConfig.Mounts` entries are.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct MountSpec {
-    /// `volume`, `bind` or `tmpfs`.
-    #[serde(rename = "Type")]
-    pub kind: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub source: String,
-    pub target: String,
-    #[serde(skip_serializing_if = "is_false")]
-    pub read_only: bool,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub consistency: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bind_options: Option<BindOptions>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub volume_options: Option<VolumeOptions>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tmpfs_options: Option<TmpfsOptions>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct BindOptions {
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub propagation: String,
-    #[serde(skip_serializing_if = "is_false")]
-    pub non_recursive: bool,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct VolumeOptions {
-    #[serde(skip_serializing_if = "is_false")]
-    pub no_copy: bool,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub labels: BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub driver_config: Option<DriverConfig>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct DriverConfig {
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub name: String,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub options: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct TmpfsOptions {
-    #[serde(skip_serializing_if = "is_zero")]
-    pub size_bytes: i64,
-    /// Permission bits (docker's `os.FileMode`).
-    #[serde(skip_serializing_if = "is_zero_u32")]
-    pub mode: u32,
-}
-
-fn is_zero(n: &i64) -> bool {
-    *n == 0
-}
-
-fn is_zero_u32(n: &u32) -> bool {
-    *n == 0
-}
+pub use wharf_model::{BindOptions, DriverConfig, Mount, TmpfsOptions, VolumeOptions};
 
 /// One mount after docker's checks: what goes into the container.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,7 +125,7 @@ pub fn parse_bind(raw: &str) -> EngineResult<Planned> {
     if !valid_mode(mode) {
         return Err(invalid(format!("invalid mode: {mode}")));
     }
-    let mut spec = MountSpec {
+    let mut spec = Mount {
         kind: if source.starts_with('/') {
             "bind"
         } else {
@@ -237,7 +163,7 @@ pub fn parse_bind(raw: &str) -> EngineResult<Planned> {
 
 /// A `--mount` as docker's daemon checks `HostConfig.Mounts`: a bind
 /// source must exist.
-pub fn parse_mount(spec: &MountSpec) -> EngineResult<Planned> {
+pub fn parse_mount(spec: &Mount) -> EngineResult<Planned> {
     plan(spec, true).map_err(|e| invalid(e.to_string()))
 }
 
@@ -275,7 +201,7 @@ fn check_destination(target: &str) -> Result<(), String> {
 }
 
 /// moby's `validateMountConfig` + `parseMountSpec`.
-fn plan(spec: &MountSpec, bind_source_must_exist: bool) -> Result<Planned, MountConfigError> {
+fn plan(spec: &Mount, bind_source_must_exist: bool) -> Result<Planned, MountConfigError> {
     let fail = |cause: String| MountConfigError {
         kind: spec.kind.clone(),
         cause,

@@ -78,8 +78,8 @@ fn bad_binds_say_what_docker_says() {
     );
 }
 
-fn mount(kind: &str, source: &str, target: &str) -> MountSpec {
-    MountSpec {
+fn mount(kind: &str, source: &str, target: &str) -> Mount {
+    Mount {
         kind: kind.into(),
         source: source.into(),
         target: target.into(),

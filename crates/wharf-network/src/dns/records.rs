@@ -8,11 +8,11 @@ use wharf_store::networks;
 use wharf_store::{containers, Store, StoreResult};
 
 /// Names (lowercase, no trailing dot) a container answers to on a network.
-fn names_of(name: &str, id: &str, aliases: &[String], config: &str) -> Vec<String> {
-    let mut out = vec![name.to_lowercase(), id[..12].to_string()];
+fn names_of(c: &wharf_model::ContainerRecord, aliases: &[String]) -> Vec<String> {
+    let mut out = vec![c.name.to_lowercase(), c.short_id().to_string()];
     out.extend(aliases.iter().map(|a| a.to_lowercase()));
-    let config: serde_json::Value = serde_json::from_str(config).unwrap_or_default();
-    if let Some(service) = config["Config"]["Labels"]["com.docker.compose.service"].as_str() {
+    let labels = c.config().labels.as_ref();
+    if let Some(service) = labels.and_then(|l| l.get("com.docker.compose.service")) {
         out.push(service.to_lowercase());
     }
     out
@@ -70,7 +70,7 @@ fn on_network(store: &Store, network_id: &str, name: &str) -> StoreResult<Vec<Ip
             let Some(c) = containers::get(tx, &ep.container_id)? else {
                 continue;
             };
-            if names_of(&c.name, &c.id, &ep.aliases, &c.config).contains(&name) {
+            if names_of(&c, &ep.aliases).contains(&name) {
                 out.push(ip);
             }
         }

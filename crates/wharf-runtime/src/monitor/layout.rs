@@ -64,8 +64,18 @@ impl ContainerDir {
     pub fn cgroup_view(&self) -> PathBuf {
         self.path.join("cgroup")
     }
-    pub fn monitor_config(&self) -> PathBuf {
+    /// A build step's launch record (containers have theirs in the store).
+    pub fn step_config(&self) -> PathBuf {
+        self.path.join("step.json")
+    }
+    /// Where an older wharf kept what a container was made from (read once
+    /// to upgrade the container's record).
+    pub fn legacy_monitor_config(&self) -> PathBuf {
         self.path.join("monitor.json")
+    }
+    /// The container's network namespace, bind-mounted while it runs.
+    pub fn netns(&self) -> PathBuf {
+        self.path.join("netns")
     }
     /// The files the spec bind-mounts into the container.
     pub fn paths(&self) -> crate::spec::ContainerPaths {

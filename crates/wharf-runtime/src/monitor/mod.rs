@@ -11,37 +11,40 @@
 //! (cgroup, mount, and everything for `--rm`).
 
 pub(crate) mod attach;
+pub mod boundary;
 mod cgroup_view;
 mod executor;
 mod io;
 mod layout;
 mod memory;
 mod process;
-mod restart;
 mod tty;
 
 use std::fs::File;
-use std::io::Write;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use wharf_store::{containers, Store, Trashed};
 
+pub use boundary::{HookError, MonitorArgs, Ready};
 pub use cgroup_view::container_cgroup_dirs;
 pub(crate) use executor::OrderedEnvExecutor;
 pub use layout::ContainerDir;
 pub(crate) use process::start_failure;
 pub use process::wait;
 pub use process::{reap_children, remove_leftover_cgroups as remove_cgroups};
-pub use restart::RestartPolicy;
 pub(crate) use tty::{console_socket, receive_master};
+pub use wharf_model::RestartPolicy;
 
 /// What the engine does around each start of the container, in the
 /// monitor: bring its network up before (and say which namespace it
 /// joins), down after. Runs before libcontainer forks, single-threaded.
 pub trait MonitorHooks {
     /// `Ok(Some(mode))` replaces the configured network mode for this start.
-    fn before_start(&self, dir: &ContainerDir) -> Result<Option<crate::spec::NetworkMode>, String>;
+    fn before_start(
+        &self,
+        dir: &ContainerDir,
+    ) -> Result<Option<crate::spec::NetworkMode>, HookError>;
     fn after_stop(&self, dir: &ContainerDir);
     /// `--rm`: the container's rows are about to be deleted, before
     /// `after_stop`; release what must not outlive them and keep what
@@ -53,6 +56,13 @@ pub trait MonitorHooks {
     fn take_wiring(&self) -> Option<Wiring> {
         None
     }
+    /// The restart policy now (`update --restart` changes it while the
+    /// container runs); `None` keeps the one the monitor started with.
+    fn restart_policy(&self, _dir: &ContainerDir) -> Option<RestartPolicy> {
+        None
+    }
+    /// The container is waiting out its restart back-off.
+    fn restarting(&self, _dir: &ContainerDir, _restarts: u32) {}
 }
 
 /// See [`MonitorHooks::take_wiring`].
@@ -62,15 +72,20 @@ pub type Wiring = Box<dyn FnOnce() -> Result<(), String>>;
 pub struct NoHooks;
 
 impl MonitorHooks for NoHooks {
-    fn before_start(&self, _: &ContainerDir) -> Result<Option<crate::spec::NetworkMode>, String> {
+    fn before_start(
+        &self,
+        _: &ContainerDir,
+    ) -> Result<Option<crate::spec::NetworkMode>, HookError> {
         Ok(None)
     }
     fn after_stop(&self, _: &ContainerDir) {}
 }
 
-/// What the engine tells the monitor, in `monitor.json`. The OCI spec is
-/// built from it at each start, with the rootfs mounted (as docker does):
-/// users, groups and HOME come from the image's own /etc/passwd.
+/// What the monitor runs: derived from the container's record by the
+/// engine (`Engine::launch_config`), or, for a build step, which has no
+/// record, read from the step's `step.json`. The OCI spec is built from it
+/// at each start, with the rootfs mounted (as docker does): users, groups
+/// and HOME come from the image's own /etc/passwd.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MonitorConfig {
     /// Image layer trees, top first.
@@ -78,7 +93,8 @@ pub struct MonitorConfig {
     /// `--rm`: remove the container when it exits.
     pub auto_remove: bool,
     pub name: String,
-    /// The image's config (Env, Cmd, Entrypoint, WorkingDir, User ...).
+    /// The container's `Config`, merged with the image's at create (Env,
+    /// Cmd, Entrypoint, WorkingDir, User ...).
     pub image: wharf_oci::ContainerConfig,
     pub options: crate::spec::RunOptions,
     /// Where containers' cgroups go (`/wharf`).
@@ -91,21 +107,30 @@ pub struct MonitorConfig {
     pub ephemeral: bool,
     /// Volumes with driver options, mounted while the container runs.
     #[serde(default)]
-    pub volume_mounts: Vec<crate::volume_mount::VolumeMount>,
+    pub volume_mounts: Vec<wharf_model::VolumeMount>,
 }
 
 impl MonitorConfig {
-    /// Read a container's `monitor.json`.
-    pub fn load(dir: &ContainerDir) -> Result<MonitorConfig, crate::RuntimeError> {
-        let path = dir.monitor_config();
+    /// A build step's `step.json`.
+    pub fn load_step(dir: &ContainerDir) -> Result<MonitorConfig, crate::RuntimeError> {
+        let path = dir.step_config();
         let bytes = std::fs::read(&path)
             .map_err(|e| crate::RuntimeError::io(format!("reading {}", path.display()), e))?;
         serde_json::from_slice(&bytes).map_err(|e| {
             crate::RuntimeError::Unsupported(format!(
-                "container {} has an invalid record: {e}",
+                "build step {} has an invalid record: {e}",
                 dir.id
             ))
         })
+    }
+
+    /// Write a build step's `step.json`.
+    pub fn save_step(&self, dir: &ContainerDir) -> Result<(), crate::RuntimeError> {
+        let json = serde_json::to_vec(self)
+            .map_err(|e| crate::RuntimeError::Unsupported(e.to_string()))?;
+        // It holds the env (`ENV`, build args): 0600.
+        wharf_store::private::write_private(&dir.step_config(), &json)
+            .map_err(|e| crate::RuntimeError::io("writing step.json", e))
     }
 }
 
@@ -113,14 +138,15 @@ fn now() -> String {
     wharf_oci::config::format_time(chrono::Utc::now())
 }
 
-/// Run the monitor for container `id`; returns the exit code the monitor
-/// process should exit with (the container's, or docker's 125/126/127 when
-/// it could not start). `ready` gets one line: `ok` or `err <code> <message>`.
-/// `warmed`: the cgroup warm-up for the first start is under way (`run`'s
-/// spawn of this monitor started it).
+/// Run the monitor for container `id` with `config`; returns the exit code
+/// the monitor process should exit with (the container's, or docker's
+/// 125/126/127 when it could not start). `ready` gets one [`Ready`]
+/// message: started, or failed. `warmed`: the cgroup warm-up for the
+/// first start is under way (`run`'s spawn of this monitor started it).
 pub fn run(
     store: &Store,
     id: &str,
+    config: MonitorConfig,
     attach: Option<&str>,
     mut ready: Option<File>,
     hooks: &dyn MonitorHooks,
@@ -130,13 +156,6 @@ pub fn run(
     // SAFETY: prctl with these arguments has no memory effects.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     let dir = ContainerDir::new(store.root(), id);
-    let config = match MonitorConfig::load(&dir) {
-        Ok(c) => c,
-        Err(e) => {
-            report(&mut ready, &format!("err 125 reading monitor config: {e}"));
-            return 125;
-        }
-    };
     let mut restarts = 0;
     // The attached CLI's end of the ready pipe, while it waits.
     let mut lifeline = None;
@@ -158,7 +177,10 @@ pub fn run(
             (mode, prepared)
         });
         let started = mode
-            .map_err(|message| crate::RuntimeError::Start { message, code: 125 })
+            .map_err(|e| crate::RuntimeError::Start {
+                message: e.to_string(),
+                code: 125,
+            })
             .and_then(|mode| {
                 let prepared = prepared?;
                 let mut config = config.clone();
@@ -181,14 +203,21 @@ pub fn run(
                     crate::RuntimeError::Start { code, .. } => *code,
                     _ => 125,
                 };
-                report(&mut ready, &format!("err {code} {e}"));
-                process::teardown(&dir, false);
+                let message = e.to_string();
+                report(
+                    &mut ready,
+                    Ready::Failed {
+                        code,
+                        message: message.clone(),
+                    },
+                );
+                process::teardown(&dir, false, &config.volume_mounts);
                 hooks.after_stop(&dir);
                 if ready.is_some() || restarts == 0 {
                     // A first start that fails is the user's error, not a crash to retry.
                     drop(ready.take());
                     if !config.ephemeral {
-                        record_exit(store, id, code);
+                        record_exit(store, id, code, &message);
                     }
                     break code;
                 }
@@ -209,7 +238,7 @@ pub fn run(
                         tracing::error!(error = %e, "recording the container as running");
                     }
                 }
-                report(&mut ready, "ok");
+                report(&mut ready, Ready::Started);
                 let attached = attach.map(|keys| io::Attached {
                     lifeline: ready.take(),
                     tty_input: config.options.interactive,
@@ -229,10 +258,10 @@ pub fn run(
                 let code = process::wait_reaping(started.pid);
                 if config.auto_remove {
                     // `--rm` never restarts (the CLI refuses the pair).
-                    remove_exited(store, &dir, hooks, lifeline, code);
+                    remove_exited(store, &dir, hooks, lifeline, code, &config.volume_mounts);
                     return code;
                 }
-                process::teardown(&dir, true);
+                process::teardown(&dir, true, &config.volume_mounts);
                 hooks.after_stop(&dir);
                 code
             }
@@ -240,21 +269,29 @@ pub fn run(
         if config.ephemeral {
             break code;
         }
-        record_exit(store, id, code);
-        if !config
-            .restart
-            .should_restart(code, restarts, dir.stop_requested().exists())
-        {
+        let policy = hooks.restart_policy(&dir).unwrap_or(config.restart);
+        let stopped = dir.stop_requested().exists();
+        if !policy.should_restart(code, restarts, stopped) {
+            record_exit(store, id, code, "");
             break code;
         }
-        std::thread::sleep(restart::backoff(restarts));
+        // docker shows the container `restarting` through the back-off.
         restarts += 1;
+        if let Err(e) = store.write(|tx| containers::set_restarting(tx, id, code, &now(), restarts))
+        {
+            tracing::error!(error = %e, "recording the restart");
+        }
+        hooks.restarting(&dir, restarts);
+        std::thread::sleep(RestartPolicy::backoff(restarts - 1));
         if dir.stop_requested().exists() {
+            let _ = store.write(|tx| containers::set_exited(tx, id, code, "", &now()));
             break code;
         }
     };
     // `run --rm` takes the anonymous volumes along, as docker does.
-    let trashed = config.auto_remove.then(|| remove(store, &dir, true));
+    let trashed = config
+        .auto_remove
+        .then(|| remove(store, &dir, true, &config.volume_mounts));
     // The container is gone as far as anyone can see: the attached CLI
     // may exit with its code now, rather than when this process has freed
     // all it holds.
@@ -276,7 +313,7 @@ fn background() {
 fn tell_exit(lifeline: Option<File>, code: i32) {
     if let Some(mut l) = lifeline {
         io::release_stdio();
-        let _ = writeln!(l, "exit {code}");
+        Ready::Exited(code).send(&mut l);
     }
 }
 
@@ -292,6 +329,7 @@ fn remove_exited(
     hooks: &dyn MonitorHooks,
     lifeline: Option<File>,
     code: i32,
+    volume_mounts: &[wharf_model::VolumeMount],
 ) {
     hooks.before_removal(dir);
     if let Err(e) = store.remove_container_rows(&dir.id, true) {
@@ -302,19 +340,20 @@ fn remove_exited(
     // What is left is nobody's wait: it yields the CPU to anything else
     // (the user's next command).
     background();
-    process::teardown(dir, true);
+    process::teardown(dir, true, volume_mounts);
     store.trash_tree(&dir.path).delete();
 }
 
-fn record_exit(store: &Store, id: &str, code: i32) {
-    if let Err(e) = store.write(|tx| containers::set_exited(tx, id, code, &now())) {
+/// The container's exit (or failed start, with `error`) into its record.
+fn record_exit(store: &Store, id: &str, code: i32, error: &str) {
+    if let Err(e) = store.write(|tx| containers::set_exited(tx, id, code, error, &now())) {
         tracing::error!(error = %e, "recording the container's exit");
     }
 }
 
-fn report(ready: &mut Option<File>, line: &str) {
+fn report(ready: &mut Option<File>, message: Ready) {
     if let Some(f) = ready.as_mut() {
-        let _ = writeln!(f, "{line}");
+        message.send(f);
     }
 }
 
@@ -322,8 +361,13 @@ fn report(ready: &mut Option<File>, line: &str) {
 /// monitor could not: libcontainer state, cgroup, rootfs mount); with
 /// `volumes`, also the volumes it mounted anonymously and nobody else uses.
 /// The files are moved out of sight; the caller deletes them.
-pub fn remove(store: &Store, dir: &ContainerDir, volumes: bool) -> Trashed {
-    process::teardown(dir, false);
+pub fn remove(
+    store: &Store,
+    dir: &ContainerDir,
+    volumes: bool,
+    volume_mounts: &[wharf_model::VolumeMount],
+) -> Trashed {
+    process::teardown(dir, false, volume_mounts);
     let trashed = store.trash_tree(&dir.path);
     if let Err(e) = store.remove_container_rows(&dir.id, volumes) {
         tracing::error!(error = %e, "removing the container's row");

@@ -325,7 +325,7 @@ fn wait_for(pid: i32, which: Option<Pid>) -> i32 {
 /// with it) and libcontainer's delete, which would look for processes to
 /// kill through every cgroup hierarchy's mount info, is not needed: its
 /// state directory and cgroups are simply removed.
-pub fn teardown(dir: &ContainerDir, reaped: bool) {
+pub fn teardown(dir: &ContainerDir, reaped: bool, volume_mounts: &[wharf_model::VolumeMount]) {
     let state = dir.runtime_state().join(&dir.id);
     let container = (!reaped && state.join("state.json").exists())
         .then(|| Container::load(state).ok())
@@ -343,10 +343,8 @@ pub fn teardown(dir: &ContainerDir, reaped: bool) {
     if let Err(e) = unmount(&dir.rootfs()) {
         tracing::warn!(error = %e, "unmounting rootfs");
     }
-    if let Ok(config) = MonitorConfig::load(dir) {
-        for v in &config.volume_mounts {
-            crate::volume_mount::release(v, &dir.id);
-        }
+    for v in volume_mounts {
+        crate::volume_mount::release(v, &dir.id);
     }
 }
 

@@ -78,6 +78,53 @@ pub struct RunOptions {
     pub labels: BTreeMap<String, String>,
 }
 
+impl RunOptions {
+    /// What the spec needs of a container's record. The record's `Config`
+    /// is already merged with the image's (command, env, user, working
+    /// dir), so it is the spec's image config and none of those are set
+    /// here; `network` is the namespace its resolved network mode gives.
+    pub fn from_definition(d: &wharf_model::Definition, network: NetworkMode) -> RunOptions {
+        let c = &d.config;
+        let h = &d.host_config;
+        let r = &h.resources;
+        let nonzero = |v: i64| (v != 0).then_some(v);
+        RunOptions {
+            group_add: wharf_model::list(&h.group_add).to_vec(),
+            hostname: (!c.hostname.is_empty()).then(|| c.hostname.clone()),
+            domainname: (!c.domainname.is_empty()).then(|| c.domainname.clone()),
+            tty: c.tty,
+            interactive: c.open_stdin,
+            read_only: h.readonly_rootfs,
+            privileged: h.privileged,
+            cap_add: wharf_model::list(&h.cap_add).to_vec(),
+            cap_drop: wharf_model::list(&h.cap_drop).to_vec(),
+            security_opts: wharf_model::list(&h.security_opt).to_vec(),
+            memory: nonzero(r.memory),
+            memory_swap: nonzero(r.memory_swap),
+            cpus: nonzero(r.nano_cpus).map(|n| n as f64 / 1e9),
+            cpu_shares: nonzero(r.cpu_shares).map(|n| n as u64),
+            pids_limit: r.pids_limit,
+            ulimits: wharf_model::list(&r.ulimits)
+                .iter()
+                .map(|u| format!("{}={}:{}", u.name, u.soft, u.hard))
+                .collect(),
+            init: h.init.unwrap_or(false),
+            network_mode: network,
+            stop_signal: (!c.stop_signal.is_empty()).then(|| c.stop_signal.clone()),
+            mounts: d.resolved.mounts.clone(),
+            sysctls: h
+                .sysctls
+                .iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            shm_size: nonzero(h.shm_size),
+            labels: c.labels.clone().unwrap_or_default(),
+            ..Default::default()
+        }
+    }
+}
+
 /// Which network namespace the container gets.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum NetworkMode {
@@ -92,60 +139,7 @@ pub enum NetworkMode {
     Namespace(PathBuf),
 }
 
-/// One mount from `-v`, `--mount` or `--tmpfs`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SpecMount {
-    /// Absolute path inside the container.
-    pub destination: String,
-    pub kind: MountKind,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum MountKind {
-    /// A bind mount of a host path or a volume's directory.
-    Bind {
-        source: PathBuf,
-        read_only: bool,
-        /// `rprivate`, `private`, `rshared`, `shared`, `rslave`, `slave`;
-        /// Docker gives `-v` binds `rprivate` and named volumes none.
-        propagation: Option<String>,
-        /// `bind-recursive=disabled` sets this to false.
-        recursive: bool,
-    },
-    /// A tmpfs; `options` are the user's (`size=64m`, `mode=1777`, `exec` ...),
-    /// merged over Docker's `noexec,nosuid,nodev`.
-    Tmpfs { options: Vec<String> },
-}
-
-impl SpecMount {
-    /// `-v source:destination[:ro]` (Docker's bind defaults: recursive,
-    /// rprivate).
-    pub fn bind(
-        source: impl Into<PathBuf>,
-        destination: impl Into<String>,
-        read_only: bool,
-    ) -> SpecMount {
-        SpecMount {
-            destination: destination.into(),
-            kind: MountKind::Bind {
-                source: source.into(),
-                read_only,
-                propagation: Some("rprivate".into()),
-                recursive: true,
-            },
-        }
-    }
-
-    /// `--tmpfs destination[:options]`.
-    pub fn tmpfs(destination: impl Into<String>, options: &[&str]) -> SpecMount {
-        SpecMount {
-            destination: destination.into(),
-            kind: MountKind::Tmpfs {
-                options: options.iter().map(|s| s.to_string()).collect(),
-            },
-        }
-    }
-}
+pub use wharf_model::{MountKind, SpecMount};
 
 /// Host paths of the container's own files.
 #[derive(Debug, Clone, PartialEq, Eq)]

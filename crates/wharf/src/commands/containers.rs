@@ -5,17 +5,15 @@ use std::process::ExitCode;
 
 use chrono::Utc;
 use serde_json::json;
-use wharf_engine::containers::{
-    AttachIo, AttachOptions, CreateRequest, MonitorStdio, NetworkRequest,
-};
+use wharf_engine::containers::{AttachIo, AttachOptions, CreateRequest, MonitorStdio};
 use wharf_engine::registry::PullPolicy;
-use wharf_engine::volumes::MountRequest;
 use wharf_engine::{Engine, EngineError};
 use wharf_format::{ellipsis, human_duration, parse_size, since};
-use wharf_runtime::spec::RunOptions;
+use wharf_model::{Config, HostConfig, RestartPolicy, Status};
+use wharf_network::ports::{parse_expose, parse_publish, to_port_map};
 
 use super::progress::{Render, Stream};
-use crate::cli::{KillArgs, MonitorArgs, NamesArgs, PsArgs, RmArgs, RunArgs, StartArgs, StopArgs};
+use crate::cli::{KillArgs, NamesArgs, PsArgs, RmArgs, RunArgs, StartArgs, StopArgs};
 use crate::exit::{fail, fail_with};
 use crate::output::print_list;
 
@@ -42,49 +40,25 @@ fn merged_env(a: &RunArgs) -> anyhow::Result<Vec<String>> {
     Ok(out)
 }
 
-fn run_options(a: &RunArgs) -> anyhow::Result<RunOptions> {
-    let memory = match &a.memory {
-        Some(m) => Some(parse_size(m).map_err(|e| {
-            fail(format!(
-                "invalid argument \"{m}\" for \"-m, --memory\" flag: {e}"
-            ))
-        })?),
-        None => None,
-    };
-    Ok(RunOptions {
-        cmd: (!a.command.is_empty()).then(|| a.command.clone()),
-        entrypoint: a.entrypoint.as_ref().map(|e| {
-            if e.is_empty() {
-                Vec::new()
-            } else {
-                vec![e.clone()]
-            }
-        }),
-        env: merged_env(a)?,
-        workdir: a.workdir.clone(),
-        user: a.user.clone(),
-        hostname: a.hostname.clone(),
-        tty: a.tty,
-        interactive: a.interactive,
-        read_only: a.read_only,
-        privileged: a.privileged,
-        cap_add: a.cap_add.clone(),
-        cap_drop: a.cap_drop.clone(),
-        security_opts: a.security_opt.clone(),
-        memory,
-        cpus: a.cpus,
-        pids_limit: a.pids_limit,
-        ulimits: a.ulimit.clone(),
-        init: a.init,
-        stop_signal: a.stop_signal.clone(),
-        ..Default::default()
-    })
+/// `--memory`-style sizes, with docker's message for a bad one.
+fn size_flag(value: &Option<String>, flag: &str) -> anyhow::Result<i64> {
+    match value {
+        Some(m) => parse_size(m)
+            .map_err(|e| fail(format!("invalid argument \"{m}\" for \"{flag}\" flag: {e}"))),
+        None => Ok(0),
+    }
 }
 
+fn some_if<T>(v: Vec<T>) -> Option<Vec<T>> {
+    (!v.is_empty()).then_some(v)
+}
+
+/// The flags of `run`/`create` as docker's CLI turns them into the
+/// Engine API's `Config`, `HostConfig` and `NetworkingConfig` (docker's
+/// `cli/command/container/opts.go`).
 fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
-    let restart = wharf_runtime::monitor::RestartPolicy::parse(&a.restart)
-        .map_err(|e| fail(e.to_string()))?;
-    if a.rm && restart != wharf_runtime::monitor::RestartPolicy::No {
+    let restart = RestartPolicy::parse(&a.restart).map_err(|e| fail(e.to_string()))?;
+    if a.rm && restart != RestartPolicy::No {
         return Err(fail("Conflicting options: --restart and --rm"));
     }
     let mut mounts = Vec::new();
@@ -98,31 +72,109 @@ fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
     if a.network.as_deref() == Some("host") && (!a.publish.is_empty() || a.publish_all) {
         eprintln!("WARNING: Published ports are discarded when using host network mode");
     }
-    Ok(CreateRequest {
+    let mut exposed = std::collections::BTreeMap::new();
+    for e in &a.expose {
+        for (port, proto) in parse_expose(e).map_err(|e| fail(e.to_string()))? {
+            exposed.insert(format!("{port}/{proto}"), Default::default());
+        }
+    }
+    let mut bindings = Vec::new();
+    for p in &a.publish {
+        let b = parse_publish(p).map_err(|e| fail(e.to_string()))?;
+        for x in &b {
+            exposed.insert(
+                format!("{}/{}", x.container_port, x.proto),
+                Default::default(),
+            );
+        }
+        bindings.extend(b);
+    }
+    let mut ulimits = Vec::new();
+    for u in &a.ulimit {
+        let parsed = wharf_runtime::spec::parse_ulimit(u).map_err(|e| fail(e.to_string()))?;
+        ulimits.push(wharf_model::Ulimit {
+            name: parsed.resource.name().to_string(),
+            soft: parsed.soft,
+            hard: parsed.hard,
+        });
+    }
+    let attached = !a.detach;
+    let config = Config {
+        hostname: a.hostname.clone().unwrap_or_default(),
+        user: a.user.clone().unwrap_or_default(),
+        attach_stdin: attached && a.interactive,
+        attach_stdout: attached,
+        attach_stderr: attached,
+        exposed_ports: (!exposed.is_empty()).then_some(exposed),
+        tty: a.tty,
+        open_stdin: a.interactive,
+        stdin_once: attached && a.interactive,
+        env: merged_env(a)?,
+        cmd: (!a.command.is_empty()).then(|| a.command.clone()),
         image: a.image.clone(),
-        name: a.name.clone(),
-        options: run_options(a)?,
+        working_dir: a.workdir.clone().unwrap_or_default(),
+        // docker's CLI: one word, or [""] for `--entrypoint ""`.
+        entrypoint: a.entrypoint.clone().map(|e| vec![e]),
+        labels: Some(Default::default()),
+        stop_signal: a.stop_signal.clone().unwrap_or_default(),
+        ..Default::default()
+    };
+    let defaults = HostConfig::default();
+    let host_config = HostConfig {
+        binds: some_if(a.volume.clone()),
+        network_mode: a.network.clone().unwrap_or_else(|| "default".into()),
+        port_bindings: Some(to_port_map(&bindings)),
+        restart_policy: restart,
         auto_remove: a.rm,
-        restart,
-        mounts: MountRequest {
-            binds: a.volume.clone(),
-            mounts,
-            tmpfs: a.tmpfs.clone(),
+        cap_add: some_if(a.cap_add.clone()),
+        cap_drop: some_if(a.cap_drop.clone()),
+        dns: Some(a.dns.clone()),
+        dns_options: Some(a.dns_option.clone()),
+        dns_search: Some(a.dns_search.clone()),
+        extra_hosts: some_if(a.add_host.clone()),
+        privileged: a.privileged,
+        publish_all_ports: a.publish_all,
+        readonly_rootfs: a.read_only,
+        security_opt: some_if(a.security_opt.clone()),
+        tmpfs: (!a.tmpfs.is_empty()).then(|| {
+            a.tmpfs
+                .iter()
+                .map(|t| {
+                    let (d, o) = t.split_once(':').unwrap_or((t, ""));
+                    (d.to_string(), o.to_string())
+                })
+                .collect()
+        }),
+        resources: wharf_model::Resources {
+            memory: size_flag(&a.memory, "-m, --memory")?,
+            nano_cpus: a.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
+            pids_limit: a.pids_limit,
+            ulimits: Some(ulimits),
+            ..defaults.resources.clone()
         },
-        network: NetworkRequest {
-            network: a.network.clone(),
-            aliases: a.network_alias.clone(),
-            ip: a.ip.clone(),
-            publish: a.publish.clone(),
-            publish_all: a.publish_all,
-            expose: a.expose.clone(),
-            dns: wharf_engine::DnsOptions {
-                servers: a.dns.clone(),
-                search: a.dns_search.clone(),
-                options: a.dns_option.clone(),
+        mounts: some_if(mounts),
+        init: a.init.then_some(true),
+        ..defaults
+    };
+    let mut networking_config = wharf_model::NetworkingConfig::default();
+    if !a.network_alias.is_empty() || a.ip.is_some() {
+        networking_config.endpoints_config.insert(
+            host_config.network_mode.clone(),
+            wharf_model::EndpointSettings {
+                aliases: some_if(a.network_alias.clone()),
+                ipam_config: a.ip.clone().map(|ip| wharf_model::EndpointIpamConfig {
+                    ipv4_address: ip,
+                    ..Default::default()
+                }),
+                ..Default::default()
             },
-            add_hosts: a.add_host.clone(),
-        },
+        );
+    }
+    Ok(CreateRequest {
+        name: a.name.clone(),
+        config,
+        host_config,
+        networking_config,
     })
 }
 
@@ -156,8 +208,11 @@ pub fn run(root: &std::path::Path, a: RunArgs) -> anyhow::Result<ExitCode> {
     };
     // The monitor starts up while the image is found and the container
     // created (it exits untouched if either fails).
-    let monitor =
-        wharf_engine::containers::prespawn_monitor(root, stdio, req.network.wants_bridge())?;
+    let monitor = wharf_engine::containers::prespawn_monitor(
+        root,
+        stdio,
+        wharf_engine::containers::wants_bridge(&req.host_config),
+    )?;
     let engine = super::open_engine(root)?;
     // Never dropped: this process ends with the container, and closing the
     // database (whose writes are all committed) only delayed that.
@@ -273,6 +328,39 @@ const PS_HEADERS: &[(&str, &str)] = &[
     ("State", "STATE"),
 ];
 
+/// docker's STATUS column.
+fn ps_status(c: &wharf_engine::containers::ContainerSummary, now: chrono::DateTime<Utc>) -> String {
+    let up = || {
+        c.started_at
+            .map(|t| human_duration(now - t))
+            .unwrap_or_default()
+    };
+    let ago = |t: Option<chrono::DateTime<Utc>>| t.map(|t| since(t, now)).unwrap_or_default();
+    let health = match c.health {
+        Some(wharf_model::HealthStatus::Starting) => " (health: starting)",
+        Some(wharf_model::HealthStatus::Healthy) => " (healthy)",
+        Some(wharf_model::HealthStatus::Unhealthy) => " (unhealthy)",
+        _ => "",
+    };
+    match c.status {
+        Status::Running => format!("Up {}{health}", up()),
+        Status::Paused => format!("Up {} (Paused)", up()),
+        Status::Restarting => format!(
+            "Restarting ({}) {}",
+            c.exit_code.unwrap_or(0),
+            ago(c.finished_at)
+        ),
+        Status::Exited => format!(
+            "Exited ({}) {}",
+            c.exit_code.unwrap_or(0),
+            ago(c.finished_at)
+        ),
+        Status::Created => "Created".to_string(),
+        Status::Removing => "Removal In Progress".to_string(),
+        Status::Dead => "Dead".to_string(),
+    }
+}
+
 pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
     // docker's filters: several values of one key OR, different keys AND.
     let mut filters: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
@@ -287,12 +375,13 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
     let matches = |c: &wharf_engine::containers::ContainerSummary| {
         filters.iter().all(|(k, vs)| {
             vs.iter().any(|v| match *k {
-                "status" => *v == c.state || (*v == "paused" && c.paused),
+                "status" => *v == c.status.as_str(),
                 "name" => c.name.contains(v),
                 "id" => c.id.starts_with(v),
                 "ancestor" => c.image == *v || c.image.split(':').next() == Some(v),
                 "exited" => {
-                    c.state == "exited" && c.exit_code.map(|e| e.to_string()).as_deref() == Some(v)
+                    c.status == Status::Exited
+                        && c.exit_code.map(|e| e.to_string()).as_deref() == Some(v)
                 }
                 _ => false,
             })
@@ -326,22 +415,7 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
     let items: Vec<_> = rows
         .iter()
         .map(|c| {
-            let status = match c.state.as_str() {
-                "running" => format!(
-                    "Up {}{}",
-                    c.started_at
-                        .map(|t| human_duration(now - t))
-                        .unwrap_or_default(),
-                    if c.paused { " (Paused)" } else { "" }
-                ),
-                "exited" => format!(
-                    "Exited ({}) {}",
-                    c.exit_code.unwrap_or(0),
-                    c.finished_at.map(|t| since(t, now)).unwrap_or_default()
-                ),
-                "created" => "Created".to_string(),
-                other => other.to_string(),
-            };
+            let status = ps_status(c, now);
             let command = if a.no_trunc {
                 c.command.clone()
             } else {
@@ -355,7 +429,7 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
                 "Names": c.name,
                 "Ports": super::ports::displayable(&c.ports),
                 "RunningFor": c.created.map(|t| since(t, now)).unwrap_or_default(),
-                "State": if c.paused { "paused".to_string() } else { c.state.clone() },
+                "State": c.status.as_str(),
                 "Status": status,
             })
         })
@@ -364,9 +438,10 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The hidden `wharf monitor <id>`: runs until the container exits.
-/// The per-container monitor (started by the engine, not by users).
-pub fn monitor(root: &std::path::Path, a: MonitorArgs) -> anyhow::Result<ExitCode> {
+/// The per-container monitor (started by the engine, not by users):
+/// runs until the container exits.
+pub fn monitor(a: wharf_runtime::monitor::MonitorArgs) -> anyhow::Result<ExitCode> {
+    let root = a.root.as_path();
     // Ahead of everything: the kernel takes a millisecond to make one.
     let netns = a.netns.then(wharf_engine::containers::PendingNetns::start);
     // While `run` creates the container: but a run that fails must find
@@ -376,7 +451,7 @@ pub fn monitor(root: &std::path::Path, a: MonitorArgs) -> anyhow::Result<ExitCod
     } else {
         None
     };
-    if a.wait && !wharf_engine::containers::wait_for_go() {
+    if a.wait && !wharf_runtime::monitor::boundary::wait_for_go() {
         // The container was never created; our warm-up helper made its
         // cgroup directories (done once the helper is).
         wharf_runtime::monitor::reap_children();
@@ -387,18 +462,49 @@ pub fn monitor(root: &std::path::Path, a: MonitorArgs) -> anyhow::Result<ExitCod
         Some(e) => e,
         None => Engine::open(root)?,
     };
-    let ready = wharf_engine::containers::ready_pipe();
+    let ready = wharf_runtime::monitor::boundary::ready_pipe();
     let keys = a.detach_keys.as_deref().unwrap_or("ctrl-p,ctrl-q");
-    let hooks = engine.monitor_hooks(netns);
-    let code = wharf_runtime::monitor::run(
-        engine.store(),
-        &a.id,
-        a.attach.then_some(keys),
-        ready,
-        &hooks,
-        // A prespawned monitor's child started the cgroup warm-up.
-        a.wait,
-    );
+    let attach = a.attach.then_some(keys);
+    // A build step has no record: its step.json says what to run, and it
+    // keeps its own hosts and resolv.conf (no network hooks).
+    let dir = wharf_runtime::monitor::ContainerDir::new(root, &a.id);
+    let code = match wharf_runtime::monitor::MonitorConfig::load_step(&dir) {
+        Ok(step) => wharf_runtime::monitor::run(
+            engine.store(),
+            &a.id,
+            step,
+            attach,
+            ready,
+            &wharf_runtime::monitor::NoHooks,
+            a.wait,
+        ),
+        Err(_) => {
+            let config = match engine.monitor_config(&a.id) {
+                Ok(c) => c,
+                Err(e) => {
+                    if let Some(mut r) = ready {
+                        wharf_runtime::monitor::Ready::Failed {
+                            code: 125,
+                            message: e.to_string(),
+                        }
+                        .send(&mut r);
+                    }
+                    return Ok(ExitCode::from(125));
+                }
+            };
+            let hooks = engine.monitor_hooks(netns);
+            wharf_runtime::monitor::run(
+                engine.store(),
+                &a.id,
+                config,
+                attach,
+                ready,
+                &hooks,
+                // A prespawned monitor's child started the cgroup warm-up.
+                a.wait,
+            )
+        }
+    };
     Ok(ExitCode::from(code as u8))
 }
 

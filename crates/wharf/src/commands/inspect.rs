@@ -22,7 +22,10 @@ pub fn inspect(
     type Lookup = fn(&Engine, &str) -> Result<serde_json::Value, wharf_engine::EngineError>;
     // Like docker: containers, images, networks, volumes, unless --type says which.
     let lookups: [(&str, Lookup); 4] = [
-        ("container", |e, n| e.inspect_container(n)),
+        ("container", |e, n| {
+            e.inspect_container(n)
+                .map(|c| serde_json::to_value(c).unwrap_or_default())
+        }),
         ("image", |e, n| e.inspect_image(n)),
         ("network", |e, n| e.inspect_network(n)),
         ("volume", |e, n| e.inspect_volume(n)),

@@ -2,7 +2,7 @@
 
 mod build;
 mod compose;
-mod containers;
+pub(crate) mod containers;
 mod images;
 mod inspect;
 mod networks;
@@ -43,7 +43,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // These two open the store themselves, after starting other work.
     match cli.command {
         Command::Run(a) => return containers::run(&cli.global.root, a),
-        Command::Monitor(a) => return containers::monitor(&cli.global.root, a),
         Command::Compose(a) => return compose::run(a),
         _ => {}
     }
@@ -99,7 +98,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Network(c) => networks::run(&engine, c),
         Command::NetworkDns(a) => networks::dns(&cli.global.root, a),
         Command::System(SystemCommand::Prune(a)) => system::prune(&engine, a),
-        Command::Monitor(_) | Command::Compose(_) => unreachable!("handled above"),
+        Command::Compose(_) => unreachable!("handled above"),
         Command::Version => unreachable!("handled above"),
     }
 }

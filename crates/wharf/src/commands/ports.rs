@@ -63,9 +63,8 @@ fn form_group(key: &str, first: u16, last: u16) -> String {
 /// `docker port CONTAINER [PRIVATE_PORT[/PROTO]]`.
 pub fn port(engine: &Engine, a: PortArgs) -> anyhow::Result<ExitCode> {
     let c = engine.find_container(&a.container)?;
-    let running = engine.container_running(&c.id);
     let mut published: Vec<PortView> = engine
-        .container_ports(&c.id, running)?
+        .container_ports(&c)?
         .into_iter()
         .filter(|p| p.public.is_some())
         .collect();

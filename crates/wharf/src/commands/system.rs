@@ -61,7 +61,7 @@ pub fn prune(engine: &Engine, a: SystemPruneArgs) -> anyhow::Result<ExitCode> {
     }
     let mut containers = Vec::new();
     for c in engine.list_containers(true)? {
-        if c.state != "running" && engine.remove_container(&c.id, false, false).is_ok() {
+        if !c.status.is_running() && engine.remove_container(&c.id, false, false).is_ok() {
             containers.push(c.id);
         }
     }

@@ -1,0 +1,427 @@
+//! Docker's `HostConfig` (API 1.41, docker 20.10): how the container runs
+//! on the host. Field order and empty-value rules follow what docker's
+//! daemon returns from `inspect`, so key sets compare equal; the same
+//! types deserialize an Engine API create body.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::mount::Mount;
+use crate::ModelError;
+
+/// `HostConfig.PortBindings`: `"80/tcp" -> [{HostIp, HostPort}]`.
+pub type PortMap = BTreeMap<String, Option<Vec<PortBinding>>>;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct PortBinding {
+    pub host_ip: String,
+    pub host_port: String,
+}
+
+/// `HostConfig.LogConfig`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct LogConfig {
+    #[serde(rename = "Type")]
+    pub kind: String,
+    pub config: BTreeMap<String, String>,
+}
+
+impl Default for LogConfig {
+    fn default() -> LogConfig {
+        LogConfig {
+            kind: "json-file".into(),
+            config: BTreeMap::new(),
+        }
+    }
+}
+
+/// `--restart`: docker's policies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RestartPolicy {
+    #[default]
+    No,
+    Always,
+    UnlessStopped,
+    /// Restart after a non-zero exit, at most this many times (0 = no limit).
+    OnFailure(u32),
+}
+
+impl RestartPolicy {
+    /// Docker's `--restart` syntax.
+    pub fn parse(s: &str) -> Result<RestartPolicy, ModelError> {
+        let bad = || ModelError::Invalid(format!("invalid restart policy '{s}'"));
+        Ok(match s.split_once(':') {
+            None if s == "no" || s.is_empty() => RestartPolicy::No,
+            None if s == "always" => RestartPolicy::Always,
+            None if s == "unless-stopped" => RestartPolicy::UnlessStopped,
+            None if s == "on-failure" => RestartPolicy::OnFailure(0),
+            Some(("on-failure", n)) => RestartPolicy::OnFailure(n.parse().map_err(|_| {
+                ModelError::Invalid(format!(
+                    "invalid restart policy '{s}': maximum retry count must be an integer"
+                ))
+            })?),
+            Some((p @ ("always" | "unless-stopped" | "no"), _)) => {
+                return Err(ModelError::Invalid(format!(
+                    "maximum retry count cannot be used with restart policy '{p}'"
+                )))
+            }
+            _ => return Err(bad()),
+        })
+    }
+
+    /// Docker's `Name`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RestartPolicy::No => "no",
+            RestartPolicy::Always => "always",
+            RestartPolicy::UnlessStopped => "unless-stopped",
+            RestartPolicy::OnFailure(_) => "on-failure",
+        }
+    }
+
+    /// Whether to start again after an exit with `code`, `restarts` restarts
+    /// so far, and whether a user stopped it (`stop`, `rm -f`).
+    pub fn should_restart(self, code: i32, restarts: u32, stopped_by_user: bool) -> bool {
+        if stopped_by_user {
+            return false;
+        }
+        match self {
+            RestartPolicy::No => false,
+            RestartPolicy::Always | RestartPolicy::UnlessStopped => true,
+            RestartPolicy::OnFailure(max) => code != 0 && (max == 0 || restarts < max),
+        }
+    }
+
+    /// Docker's back-off before restart number `restarts + 1`: 100 ms
+    /// doubling per restart, capped at a minute.
+    pub fn backoff(restarts: u32) -> Duration {
+        Duration::from_millis(100u64.saturating_mul(1 << restarts.min(10)))
+            .min(Duration::from_secs(60))
+    }
+}
+
+#[derive(Serialize, Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct RestartPolicyJson {
+    name: String,
+    maximum_retry_count: i64,
+}
+
+impl Serialize for RestartPolicy {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        RestartPolicyJson {
+            name: self.name().into(),
+            maximum_retry_count: match self {
+                RestartPolicy::OnFailure(n) => *n as i64,
+                _ => 0,
+            },
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for RestartPolicy {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RestartPolicy, D::Error> {
+        let j = Option::<RestartPolicyJson>::deserialize(d)?.unwrap_or_default();
+        match j.name.as_str() {
+            "" | "no" => Ok(RestartPolicy::No),
+            "always" => Ok(RestartPolicy::Always),
+            "unless-stopped" => Ok(RestartPolicy::UnlessStopped),
+            "on-failure" => Ok(RestartPolicy::OnFailure(
+                j.maximum_retry_count.clamp(0, u32::MAX as i64) as u32,
+            )),
+            other => Err(serde::de::Error::custom(format!(
+                "invalid restart policy '{other}'"
+            ))),
+        }
+    }
+}
+
+/// `--ulimit name=soft[:hard]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Ulimit {
+    pub name: String,
+    pub hard: i64,
+    pub soft: i64,
+}
+
+/// `--device host[:container[:perms]]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DeviceMapping {
+    pub path_on_host: String,
+    pub path_in_container: String,
+    pub cgroup_permissions: String,
+}
+
+/// `--blkio-weight-device path:weight`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct WeightDevice {
+    pub path: String,
+    pub weight: u16,
+}
+
+/// `--device-read-bps path:rate` and the other throttles.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ThrottleDevice {
+    pub path: String,
+    pub rate: u64,
+}
+
+/// `--gpus` (docker's `DeviceRequest`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DeviceRequest {
+    pub driver: String,
+    pub count: i64,
+    #[serde(rename = "DeviceIDs")]
+    pub device_ids: Option<Vec<String>>,
+    pub capabilities: Option<Vec<Vec<String>>>,
+    pub options: Option<BTreeMap<String, String>>,
+}
+
+/// Docker's `container.Resources`, flattened into `HostConfig`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Resources {
+    pub cpu_shares: i64,
+    pub memory: i64,
+    pub nano_cpus: i64,
+    pub cgroup_parent: String,
+    pub blkio_weight: u16,
+    pub blkio_weight_device: Option<Vec<WeightDevice>>,
+    pub blkio_device_read_bps: Option<Vec<ThrottleDevice>>,
+    pub blkio_device_write_bps: Option<Vec<ThrottleDevice>>,
+    #[serde(rename = "BlkioDeviceReadIOps")]
+    pub blkio_device_read_iops: Option<Vec<ThrottleDevice>>,
+    #[serde(rename = "BlkioDeviceWriteIOps")]
+    pub blkio_device_write_iops: Option<Vec<ThrottleDevice>>,
+    pub cpu_period: i64,
+    pub cpu_quota: i64,
+    pub cpu_realtime_period: i64,
+    pub cpu_realtime_runtime: i64,
+    pub cpuset_cpus: String,
+    pub cpuset_mems: String,
+    pub devices: Option<Vec<DeviceMapping>>,
+    pub device_cgroup_rules: Option<Vec<String>>,
+    pub device_requests: Option<Vec<DeviceRequest>>,
+    pub kernel_memory: i64,
+    #[serde(rename = "KernelMemoryTCP")]
+    pub kernel_memory_tcp: i64,
+    pub memory_reservation: i64,
+    pub memory_swap: i64,
+    pub memory_swappiness: Option<i64>,
+    pub oom_kill_disable: Option<bool>,
+    pub pids_limit: Option<i64>,
+    pub ulimits: Option<Vec<Ulimit>>,
+    pub cpu_count: i64,
+    pub cpu_percent: i64,
+    #[serde(rename = "IOMaximumIOps")]
+    pub io_maximum_iops: u64,
+    #[serde(rename = "IOMaximumBandwidth")]
+    pub io_maximum_bandwidth: u64,
+}
+
+/// Docker's `container.HostConfig`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct HostConfig {
+    /// `-v` entries, as given (relative sources made absolute by the CLI).
+    pub binds: Option<Vec<String>>,
+    #[serde(rename = "ContainerIDFile")]
+    pub container_id_file: String,
+    pub log_config: LogConfig,
+    /// `--network`: `default`, `bridge`, `host`, `none`, `container:<id>`
+    /// or a user-defined network.
+    pub network_mode: String,
+    pub port_bindings: Option<PortMap>,
+    pub restart_policy: RestartPolicy,
+    pub auto_remove: bool,
+    pub volume_driver: String,
+    pub volumes_from: Option<Vec<String>>,
+    pub cap_add: Option<Vec<String>>,
+    pub cap_drop: Option<Vec<String>>,
+    pub cgroupns_mode: String,
+    pub dns: Option<Vec<String>>,
+    pub dns_options: Option<Vec<String>>,
+    pub dns_search: Option<Vec<String>>,
+    pub extra_hosts: Option<Vec<String>>,
+    pub group_add: Option<Vec<String>>,
+    pub ipc_mode: String,
+    pub cgroup: String,
+    pub links: Option<Vec<String>>,
+    pub oom_score_adj: i64,
+    pub pid_mode: String,
+    pub privileged: bool,
+    pub publish_all_ports: bool,
+    pub readonly_rootfs: bool,
+    pub security_opt: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage_opt: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmpfs: Option<BTreeMap<String, String>>,
+    #[serde(rename = "UTSMode")]
+    pub uts_mode: String,
+    pub userns_mode: String,
+    pub shm_size: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sysctls: Option<BTreeMap<String, String>>,
+    pub runtime: String,
+    pub console_size: [u32; 2],
+    pub isolation: String,
+    #[serde(flatten)]
+    pub resources: Resources,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mounts: Option<Vec<Mount>>,
+    pub masked_paths: Option<Vec<String>>,
+    pub readonly_paths: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init: Option<bool>,
+}
+
+impl Default for HostConfig {
+    /// What docker's CLI sends for `docker create IMAGE` with no flags
+    /// (the daemon's defaults are applied at create).
+    fn default() -> HostConfig {
+        HostConfig {
+            binds: None,
+            container_id_file: String::new(),
+            log_config: LogConfig::default(),
+            network_mode: "default".into(),
+            port_bindings: Some(PortMap::new()),
+            restart_policy: RestartPolicy::No,
+            auto_remove: false,
+            volume_driver: String::new(),
+            volumes_from: None,
+            cap_add: None,
+            cap_drop: None,
+            cgroupns_mode: String::new(),
+            dns: Some(Vec::new()),
+            dns_options: Some(Vec::new()),
+            dns_search: Some(Vec::new()),
+            extra_hosts: None,
+            group_add: None,
+            ipc_mode: String::new(),
+            cgroup: String::new(),
+            links: None,
+            oom_score_adj: 0,
+            pid_mode: String::new(),
+            privileged: false,
+            publish_all_ports: false,
+            readonly_rootfs: false,
+            security_opt: None,
+            storage_opt: None,
+            tmpfs: None,
+            uts_mode: String::new(),
+            userns_mode: String::new(),
+            shm_size: 0,
+            sysctls: None,
+            runtime: String::new(),
+            console_size: [0, 0],
+            isolation: String::new(),
+            resources: Resources {
+                blkio_weight_device: Some(Vec::new()),
+                blkio_device_read_bps: Some(Vec::new()),
+                blkio_device_write_bps: Some(Vec::new()),
+                blkio_device_read_iops: Some(Vec::new()),
+                blkio_device_write_iops: Some(Vec::new()),
+                devices: Some(Vec::new()),
+                ulimits: Some(Vec::new()),
+                ..Resources::default()
+            },
+            mounts: None,
+            masked_paths: None,
+            readonly_paths: None,
+            init: None,
+        }
+    }
+}
+
+/// An empty `Option<Vec<T>>` as a slice.
+pub fn list<T>(v: &Option<Vec<T>>) -> &[T] {
+    v.as_deref().unwrap_or(&[])
+}
+
+impl HostConfig {
+    /// The network mode with docker's `default` resolved (`bridge` on Linux).
+    pub fn network(&self) -> &str {
+        match self.network_mode.as_str() {
+            "" | "default" => "bridge",
+            other => other,
+        }
+    }
+
+    /// `-p` bindings as (`port/proto`, binding) pairs, in key order.
+    pub fn port_bindings(&self) -> impl Iterator<Item = (&str, &PortBinding)> {
+        self.port_bindings
+            .iter()
+            .flatten()
+            .flat_map(|(k, v)| list(v).iter().map(move |b| (k.as_str(), b)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restart_policies_parse_and_decide_like_docker() {
+        assert_eq!(
+            RestartPolicy::parse("on-failure:3").unwrap(),
+            RestartPolicy::OnFailure(3)
+        );
+        assert_eq!(
+            RestartPolicy::parse("unless-stopped").unwrap(),
+            RestartPolicy::UnlessStopped
+        );
+        assert!(RestartPolicy::parse("sometimes").is_err());
+        assert!(RestartPolicy::parse("always:2").is_err());
+        let p = RestartPolicy::OnFailure(3);
+        assert!(
+            p.should_restart(1, 2, false)
+                && !p.should_restart(1, 3, false)
+                && !p.should_restart(0, 0, false)
+        );
+        assert!(RestartPolicy::Always.should_restart(0, 99, false));
+        assert!(!RestartPolicy::Always.should_restart(1, 0, true));
+        assert_eq!(RestartPolicy::backoff(0), Duration::from_millis(100));
+        assert_eq!(RestartPolicy::backoff(20), Duration::from_secs(60));
+        let j = serde_json::to_string(&RestartPolicy::OnFailure(3)).unwrap();
+        assert_eq!(j, r#"{"Name":"on-failure","MaximumRetryCount":3}"#);
+        let back: RestartPolicy = serde_json::from_str(&j).unwrap();
+        assert_eq!(back, RestartPolicy::OnFailure(3));
+        let none: RestartPolicy = serde_json::from_str("null").unwrap();
+        assert_eq!(none, RestartPolicy::No);
+    }
+
+    /// The keys docker 20.10's `inspect` shows for a container made with
+    /// no flags, in its order.
+    #[test]
+    fn default_host_config_has_docker_keys_in_order() {
+        let v = serde_json::to_value(HostConfig::default()).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        let docker = "Binds ContainerIDFile LogConfig NetworkMode PortBindings RestartPolicy AutoRemove VolumeDriver VolumesFrom CapAdd CapDrop CgroupnsMode Dns DnsOptions DnsSearch ExtraHosts GroupAdd IpcMode Cgroup Links OomScoreAdj PidMode Privileged PublishAllPorts ReadonlyRootfs SecurityOpt UTSMode UsernsMode ShmSize Runtime ConsoleSize Isolation CpuShares Memory NanoCpus CgroupParent BlkioWeight BlkioWeightDevice BlkioDeviceReadBps BlkioDeviceWriteBps BlkioDeviceReadIOps BlkioDeviceWriteIOps CpuPeriod CpuQuota CpuRealtimePeriod CpuRealtimeRuntime CpusetCpus CpusetMems Devices DeviceCgroupRules DeviceRequests KernelMemory KernelMemoryTCP MemoryReservation MemorySwap MemorySwappiness OomKillDisable PidsLimit Ulimits CpuCount CpuPercent IOMaximumIOps IOMaximumBandwidth MaskedPaths ReadonlyPaths";
+        assert_eq!(keys.join(" "), docker);
+    }
+
+    #[test]
+    fn an_api_body_with_nulls_deserializes() {
+        let h: HostConfig = serde_json::from_str(
+            r#"{"Binds":null,"PortBindings":{"80/tcp":[{"HostIp":"","HostPort":"8080"}]},"RestartPolicy":{"Name":"always"},"Memory":1048576}"#,
+        )
+        .unwrap();
+        assert_eq!(h.resources.memory, 1 << 20);
+        assert_eq!(h.restart_policy, RestartPolicy::Always);
+        let b: Vec<_> = h.port_bindings().collect();
+        assert_eq!(b[0].0, "80/tcp");
+        assert_eq!(b[0].1.host_port, "8080");
+        assert_eq!(h.network(), "bridge");
+    }
+}
