@@ -33,6 +33,24 @@ fn start_error(message: &str, code: i32) -> EngineError {
     }
 }
 
+/// The signals an attached CLI handles, blocked (see [`watch_signals`]).
+pub struct AttachSignals(Signals);
+
+/// Block the signals an attached `run`/`start -a` handles: SIGCHLD,
+/// SIGWINCH, and with `sig_proxy` those it forwards to the container.
+/// Called before the container starts: from its first output on, a
+/// SIGTERM to the CLI must reach the container, not kill the CLI. The
+/// monitor, spawned with an empty mask, is not affected.
+pub fn watch_signals(sig_proxy: bool) -> EngineResult<AttachSignals> {
+    let mut wanted = vec![Signal::SIGCHLD, Signal::SIGWINCH];
+    if sig_proxy {
+        wanted.extend_from_slice(PROXIED_SIGNALS);
+    }
+    Signals::new(&wanted)
+        .map(AttachSignals)
+        .map_err(|e| EngineError::io("watching signals", e.into()))
+}
+
 impl Engine {
     /// Hand a signal the CLI received to the container (`--sig-proxy`).
     fn proxy_signal(&self, id: &str, sig: Signal) {
@@ -43,21 +61,16 @@ impl Engine {
 
     /// Wait for the monitor of an attached start: the container's exit
     /// code, or `None` when the user detached (the container runs on).
+    /// `signals`: taken before the start (see [`watch_signals`]).
     pub fn wait_attached(
         &self,
         started: StartOutcome,
-        sig_proxy: bool,
+        signals: AttachSignals,
     ) -> EngineResult<Option<i32>> {
         let Some(mut monitor) = started.monitor else {
             return Ok(Some(0));
         };
-        let mut wanted = vec![Signal::SIGCHLD, Signal::SIGWINCH];
-        if sig_proxy {
-            wanted.extend_from_slice(PROXIED_SIGNALS);
-        }
-        // Blocked only now: the monitor, already running, keeps its own mask.
-        let mut signals =
-            Signals::new(&wanted).map_err(|e| EngineError::io("watching signals", e.into()))?;
+        let mut signals = signals.0;
         let mut lifeline = started.lifeline;
         loop {
             if let Some(code) = monitor
@@ -99,15 +112,6 @@ impl Engine {
                 }
             }
         }
-    }
-
-    /// Whether the container was made with `-t`.
-    pub fn container_has_tty(&self, id: &str) -> bool {
-        self.store
-            .read(|tx| wharf_store::containers::get(tx, id))
-            .ok()
-            .flatten()
-            .is_some_and(|c| c.config().tty)
     }
 
     /// `docker attach`: the container's exit code once its output ends.

@@ -24,7 +24,7 @@ pub(crate) mod start;
 mod state;
 mod top;
 
-pub use attached::AttachOptions;
+pub use attached::{watch_signals, AttachOptions, AttachSignals};
 pub use create::CreateRequest;
 pub(crate) use create::CGROUP_PARENT;
 pub use list::ContainerSummary;

@@ -219,15 +219,18 @@ pub fn run(root: &std::path::Path, a: RunArgs) -> anyhow::Result<ExitCode> {
     let engine = &*std::mem::ManuallyDrop::new(engine);
     ensure_image(engine, &a)?;
     let id = engine.create_container_as(&req, monitor.id())?;
+    let signals = (!a.detach)
+        .then(|| wharf_engine::containers::watch_signals(a.sig_proxy))
+        .transpose()?;
     let started = engine
         .start_prespawned(monitor, !a.detach)
         .map_err(start_error)?;
-    if a.detach {
+    let Some(signals) = signals else {
         println!("{id}");
         return Ok(ExitCode::SUCCESS);
-    }
+    };
     // Detaching (ctrl-p ctrl-q) leaves `run` with 0, as docker's does.
-    let code = engine.wait_attached(started, a.sig_proxy)?.unwrap_or(0);
+    let code = engine.wait_attached(started, signals)?.unwrap_or(0);
     Ok(ExitCode::from(code as u8))
 }
 
@@ -250,16 +253,22 @@ pub fn start(engine: &Engine, a: StartArgs) -> anyhow::Result<ExitCode> {
         detach_keys: a.detach_keys.clone(),
     };
     for name in &a.containers {
+        // docker's `start -a` proxies signals to containers without a terminal.
+        let signals = if a.attach {
+            let tty = engine.find_container(name)?.config().tty;
+            Some(wharf_engine::containers::watch_signals(!tty)?)
+        } else {
+            None
+        };
         let started = engine
             .start_container(name, a.attach.then_some(&attach))
             .map_err(start_error)?;
-        if started.monitor.is_none() {
-            println!("{name}");
-            continue;
+        match signals {
+            Some(signals) if started.monitor.is_some() => {
+                last = engine.wait_attached(started, signals)?.unwrap_or(0)
+            }
+            _ => println!("{name}"),
         }
-        // docker's `start -a` proxies signals to containers without a terminal.
-        let tty = engine.container_has_tty(&started.id);
-        last = engine.wait_attached(started, !tty)?.unwrap_or(0);
     }
     Ok(ExitCode::from(last as u8))
 }
