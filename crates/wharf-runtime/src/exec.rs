@@ -127,7 +127,7 @@ pub fn exec(dir: &ContainerDir, req: &ExecRequest) -> Result<i32, RuntimeError> 
         .with_root_path(dir.runtime_state())
         .map_err(fail)?
         .with_executor(crate::monitor::OrderedEnvExecutor { window });
-    let console_path = dir.path.join(format!("exec-{me}.sock"));
+    let console_path = console_path(dir, &me.to_string())?;
     let console = if req.tty {
         let listener = crate::monitor::console_socket(&console_path)?;
         builder = builder.with_console_socket(Some(&console_path));
@@ -167,3 +167,24 @@ pub fn exec(dir: &ContainerDir, req: &ExecRequest) -> Result<i32, RuntimeError> 
         None => Ok(crate::monitor::wait(pid)),
     }
 }
+
+/// Where libcontainer hands an exec's pty master to us. It connects by
+/// path, and a socket address holds 107 bytes: a store root of more than
+/// ~20 characters puts the container's directory past that, so the
+/// socket then lives in a private directory under /run.
+fn console_path(dir: &ContainerDir, me: &str) -> Result<PathBuf, RuntimeError> {
+    let name = format!("exec-{me}.sock");
+    let near = dir.path.join(&name);
+    if near.as_os_str().len() < 100 {
+        return Ok(near);
+    }
+    let run = std::path::Path::new(SHORT_SOCKET_DIR);
+    std::fs::create_dir_all(run)
+        .map_err(|e| RuntimeError::io(format!("creating {SHORT_SOCKET_DIR}"), e))?;
+    std::fs::set_permissions(run, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .map_err(|e| RuntimeError::io(format!("chmod {SHORT_SOCKET_DIR}"), e))?;
+    Ok(run.join(format!("{}-{name}", &dir.id[..dir.id.len().min(12)])))
+}
+
+/// Console sockets whose natural place has too long a path.
+const SHORT_SOCKET_DIR: &str = "/run/wharf/console";

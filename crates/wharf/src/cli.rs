@@ -146,8 +146,33 @@ pub enum Command {
     NetworkDns(NetworkDnsArgs),
     /// Define and run multi-container applications (Docker Compose)
     Compose(ComposeArgs),
+    /// Serve the Docker Engine API (for the docker CLI, SDKs and Compose)
+    Serve(ServeArgs),
     /// Show the wharf version information
     Version,
+}
+
+/// `wharf serve`: dockerd's listener flags.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Socket(s) to listen on: unix:///path (default unix:///run/wharf/wharf.sock), tcp://host:port, fd://
+    #[arg(short = 'H', long = "host")]
+    pub host: Vec<String>,
+    /// Group of the unix socket (it is mode 0660, owned by root)
+    #[arg(short = 'G', long)]
+    pub group: Option<String>,
+    /// Use TLS and verify the client's certificate (needed for tcp off loopback)
+    #[arg(long)]
+    pub tlsverify: bool,
+    /// Trust certs signed only by this CA
+    #[arg(long, default_value = "/etc/wharf/ca.pem")]
+    pub tlscacert: PathBuf,
+    /// Path to TLS certificate file
+    #[arg(long, default_value = "/etc/wharf/cert.pem")]
+    pub tlscert: PathBuf,
+    /// Path to TLS key file
+    #[arg(long, default_value = "/etc/wharf/key.pem")]
+    pub tlskey: PathBuf,
 }
 
 /// `wharf compose`: Docker Compose v2's project flags, then a verb.

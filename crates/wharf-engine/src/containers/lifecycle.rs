@@ -15,6 +15,41 @@ use crate::{Engine, EngineError, EngineResult};
 
 const POLL: Duration = Duration::from_millis(5);
 
+/// What `wait` waits for (the API's `condition`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitCondition {
+    /// Stopped (now, if it is not running): docker's default.
+    NotRunning,
+    /// The exit after this call (a created container's first).
+    NextExit,
+    /// Its record is gone.
+    Removed,
+}
+
+/// How a [`Engine::wait_condition`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waited {
+    /// It exited with this code.
+    Exited(i32),
+    /// Its record went (`--rm`) before its exit could be seen: the
+    /// monitor's own exit code is the container's.
+    Gone,
+    Cancelled,
+}
+
+impl WaitCondition {
+    pub fn parse(s: &str) -> EngineResult<WaitCondition> {
+        match s {
+            "" | "not-running" => Ok(WaitCondition::NotRunning),
+            "next-exit" => Ok(WaitCondition::NextExit),
+            "removed" => Ok(WaitCondition::Removed),
+            other => Err(EngineError::Invalid(format!(
+                "invalid condition: \"{other}\""
+            ))),
+        }
+    }
+}
+
 /// A descriptor that polls readable once process `pid` has exited.
 fn pidfd_open(pid: i32) -> Option<OwnedFd> {
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
@@ -188,6 +223,70 @@ impl Engine {
     /// The container's json-file log.
     pub fn log_path(&self, id: &str) -> std::path::PathBuf {
         ContainerDir::new(self.store.root(), id).log()
+    }
+
+    /// `POST /containers/{id}/wait?condition=`: block until `condition`
+    /// holds, or `cancelled` says stop (the client went away).
+    pub fn wait_condition(
+        &self,
+        name: &str,
+        condition: WaitCondition,
+        cancelled: &dyn Fn() -> bool,
+    ) -> EngineResult<Waited> {
+        let c = self.refresh(self.find_container(name)?)?;
+        let id = c.id;
+        let was_running = c.state.status.is_running();
+        let first_finish = c.state.finished_at;
+        // The exit code, once an exit has been seen.
+        let mut code = c
+            .state
+            .exit_code
+            .filter(|_| c.state.status == Status::Exited);
+        let started = Instant::now();
+        loop {
+            if cancelled() {
+                return Ok(Waited::Cancelled);
+            }
+            let now = self.store.read(|tx| containers::get(tx, &id))?;
+            let Some(now) = now.map(|c| self.refresh(c)).transpose()? else {
+                // Gone: every condition holds.
+                return Ok(code.map_or(Waited::Gone, Waited::Exited));
+            };
+            let stopped = !now.state.status.is_running();
+            if stopped && now.state.finished_at != first_finish {
+                code = now.state.exit_code;
+            }
+            let code = code.or(now.state.exit_code).unwrap_or(0);
+            let done = match condition {
+                WaitCondition::NotRunning => stopped,
+                WaitCondition::NextExit => {
+                    stopped && (was_running || now.state.finished_at != first_finish)
+                }
+                WaitCondition::Removed => false,
+            };
+            if done {
+                return Ok(Waited::Exited(code));
+            }
+            // Closely at first (`run` waits on a short-lived container),
+            // then gently.
+            let pause = if started.elapsed() < Duration::from_secs(1) {
+                POLL
+            } else {
+                POLL * 10
+            };
+            match now
+                .state
+                .monitor_pid
+                .filter(|_| !stopped)
+                .and_then(pidfd_open)
+            {
+                Some(fd) => {
+                    let mut p = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+                    let _ = poll(&mut p, PollTimeout::from(pause.as_millis() as u16));
+                }
+                None => std::thread::sleep(pause),
+            }
+        }
     }
 
     /// `docker wait`: block until the container stops; its exit code.

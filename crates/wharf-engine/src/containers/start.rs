@@ -19,6 +19,9 @@ use crate::{Engine, EngineError, EngineResult};
 /// whose exit code is the container's (see [`Engine::wait_attached`]).
 pub struct StartOutcome {
     pub id: String,
+    /// The monitor this call spawned (`None`: the container was already
+    /// running). It is the caller's child: a long-lived caller (the API
+    /// server) reaps it; the CLI exits first and leaves that to init.
     pub monitor: Option<MonitorChild>,
     /// The ready pipe, held while attached: the monitor lets go of our
     /// terminal when it closes, and reports a detach on it.
@@ -41,6 +44,20 @@ impl Engine {
         name: &str,
         attach: Option<&AttachIo>,
     ) -> EngineResult<StartOutcome> {
+        let stdio = match attach {
+            Some(a) => MonitorStdio::Inherit(a.clone()),
+            None => MonitorStdio::Null,
+        };
+        self.start_container_with(name, stdio)
+    }
+
+    /// Start a created or exited container whose monitor gets `stdio`
+    /// (the API server's attached start: [`MonitorStdio::Fds`]).
+    pub fn start_container_with(
+        &self,
+        name: &str,
+        stdio: MonitorStdio,
+    ) -> EngineResult<StartOutcome> {
         let c = self.refresh(self.find_container(name)?)?;
         if c.state.status.is_running() {
             return Ok(StartOutcome {
@@ -49,13 +66,13 @@ impl Engine {
                 lifeline: None,
             });
         }
-        let _ = std::fs::remove_file(ContainerDir::new(self.store.root(), &c.id).stop_requested());
-        let stdio = match attach {
-            Some(a) => MonitorStdio::Inherit(a.clone()),
-            None => MonitorStdio::Null,
-        };
-        let spawned = self.spawn_monitor(&c.id, stdio)?;
-        self.started(c.id, spawned, attach.is_some())
+        self.start_with(c.id, stdio)
+    }
+
+    fn start_with(&self, id: String, stdio: MonitorStdio) -> EngineResult<StartOutcome> {
+        let _ = std::fs::remove_file(ContainerDir::new(self.store.root(), &id).stop_requested());
+        let spawned = self.spawn_monitor(&id, stdio)?;
+        self.started(id, spawned)
     }
 
     /// `run`'s start: the monitor is already up (see
@@ -70,22 +87,22 @@ impl Engine {
         } = pre;
         send_go(go).map_err(|e| EngineError::io(format!("starting the monitor of {id}"), e))?;
         let spawned = finish_spawn(child, None, ready)?;
-        self.started(id, spawned, attach)
+        let mut outcome = self.started(id, spawned)?;
+        if !attach {
+            // `run -d`: the CLI exits at once; nothing waits on the monitor.
+            outcome.monitor = None;
+        }
+        Ok(outcome)
     }
 
     /// The outcome of a start from the monitor's ready line; a container
     /// that never started is not left half-running.
-    fn started(
-        &self,
-        id: String,
-        mut spawned: SpawnedMonitor,
-        attach: bool,
-    ) -> EngineResult<StartOutcome> {
+    fn started(&self, id: String, mut spawned: SpawnedMonitor) -> EngineResult<StartOutcome> {
         let failed = match spawned.ready {
             Ok(()) => {
                 return Ok(StartOutcome {
                     id,
-                    monitor: attach.then_some(spawned.child),
+                    monitor: Some(spawned.child),
                     lifeline: spawned.lifeline,
                 })
             }
@@ -122,6 +139,13 @@ pub enum MonitorStdio {
     Inherit(AttachIo),
     /// One pipe for both, which the caller reads (build steps).
     Piped,
+    /// Attached, to these (the API server relays them to a client).
+    Fds {
+        stdin: OwnedFd,
+        stdout: OwnedFd,
+        stderr: OwnedFd,
+        detach_keys: Option<String>,
+    },
 }
 
 impl Engine {
@@ -227,6 +251,16 @@ fn launch_monitor(
             args.attach = true;
             fds.extend([(null.into(), 0), (w.into(), 1), (w2.into(), 2)]);
             output = Some(r);
+        }
+        MonitorStdio::Fds {
+            stdin,
+            stdout,
+            stderr,
+            detach_keys,
+        } => {
+            args.attach = true;
+            args.detach_keys = detach_keys;
+            fds.extend([(stdin, 0), (stdout, 1), (stderr, 2)]);
         }
     }
     let mut warmup = None;

@@ -38,6 +38,24 @@ impl Engine {
         username: &str,
         password: &str,
     ) -> EngineResult<LoginOutcome> {
+        let cred = self.check_login(server, username, password)?;
+        let host = server_host(server);
+        let opts = self.registry_options();
+        let mut config = DockerConfig::load(&opts.config_dir)?;
+        let plain = config.store(&host, &cred)?;
+        Ok(LoginOutcome {
+            plaintext_in: plain.then(|| config.path().to_path_buf()),
+        })
+    }
+
+    /// Check credentials against the registry without storing them (the
+    /// API's `/auth`: the client keeps its own).
+    pub fn check_login(
+        &self,
+        server: Option<&str>,
+        username: &str,
+        password: &str,
+    ) -> EngineResult<Credential> {
         if username.is_empty() {
             return Err(EngineError::Invalid(
                 "Error: Non-null Username Required".into(),
@@ -53,11 +71,7 @@ impl Engine {
             secret: password.to_string(),
         };
         Session::with_credential(&opts, &host, Some(cred.clone()))?.check_login()?;
-        let mut config = DockerConfig::load(&opts.config_dir)?;
-        let plain = config.store(&host, &cred)?;
-        Ok(LoginOutcome {
-            plaintext_in: plain.then(|| config.path().to_path_buf()),
-        })
+        Ok(cred)
     }
 
     /// Forget the credentials of `server`; false if there were none.

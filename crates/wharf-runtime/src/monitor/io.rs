@@ -130,7 +130,7 @@ pub fn copy_output(
                 return attached.and_then(|a| a.lifeline);
             }
         }
-        let mut ready: Vec<Source> = fds
+        let ready: Vec<Source> = fds
             .iter()
             .zip(&set)
             .filter(|(p, _)| p.revents().is_some_and(|r| !r.is_empty()))
@@ -138,14 +138,16 @@ pub fn copy_output(
             .collect();
         drop(fds);
         drop(set);
-        // Output in the order it was polled (stdout first, as it was
-        // written); clients, numbered by position, from the last, so one
-        // leaving does not renumber those still to serve.
-        let first_client = ready
-            .iter()
-            .position(|s| matches!(s, Source::Client(_)))
-            .unwrap_or(ready.len());
-        ready[first_client..].reverse();
+        // Clients first: one that sent its input (a resize) and closed
+        // must be read before a broadcast of output finds it gone and
+        // drops it. They are numbered by position and served from the
+        // last, so one leaving does not renumber those still to serve.
+        // Then the rest in the order polled (stdout first, as written).
+        let (mut ready, rest): (Vec<Source>, Vec<Source>) = ready
+            .into_iter()
+            .partition(|s| matches!(s, Source::Client(_)));
+        ready.reverse();
+        ready.extend(rest);
         for src in ready {
             match src {
                 Source::Out | Source::Err => {

@@ -10,7 +10,7 @@
 //! `attach.sock`), reaps the exit status into the database and tears down
 //! (cgroup, mount, and everything for `--rm`).
 
-pub(crate) mod attach;
+pub mod attach;
 pub mod boundary;
 mod cgroup_view;
 mod executor;

@@ -8,8 +8,8 @@ use serde_json::json;
 use wharf_engine::containers::{AttachIo, AttachOptions, CreateRequest, MonitorStdio};
 use wharf_engine::registry::PullPolicy;
 use wharf_engine::{Engine, EngineError};
-use wharf_format::{ellipsis, human_duration, parse_size, since};
-use wharf_model::{Config, HostConfig, RestartPolicy, Status};
+use wharf_format::{ellipsis, parse_size, since};
+use wharf_model::{Config, HostConfig, RestartPolicy};
 use wharf_network::ports::{parse_expose, parse_publish, to_port_map};
 
 use super::progress::{Render, Stream};
@@ -337,73 +337,18 @@ const PS_HEADERS: &[(&str, &str)] = &[
     ("State", "STATE"),
 ];
 
-/// docker's STATUS column.
-fn ps_status(c: &wharf_engine::containers::ContainerSummary, now: chrono::DateTime<Utc>) -> String {
-    let up = || {
-        c.started_at
-            .map(|t| human_duration(now - t))
-            .unwrap_or_default()
-    };
-    let ago = |t: Option<chrono::DateTime<Utc>>| t.map(|t| since(t, now)).unwrap_or_default();
-    let health = match c.health {
-        Some(wharf_model::HealthStatus::Starting) => " (health: starting)",
-        Some(wharf_model::HealthStatus::Healthy) => " (healthy)",
-        Some(wharf_model::HealthStatus::Unhealthy) => " (unhealthy)",
-        _ => "",
-    };
-    match c.status {
-        Status::Running => format!("Up {}{health}", up()),
-        Status::Paused => format!("Up {} (Paused)", up()),
-        Status::Restarting => format!(
-            "Restarting ({}) {}",
-            c.exit_code.unwrap_or(0),
-            ago(c.finished_at)
-        ),
-        Status::Exited => format!(
-            "Exited ({}) {}",
-            c.exit_code.unwrap_or(0),
-            ago(c.finished_at)
-        ),
-        Status::Created => "Created".to_string(),
-        Status::Removing => "Removal In Progress".to_string(),
-        Status::Dead => "Dead".to_string(),
-    }
-}
-
 pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
-    // docker's filters: several values of one key OR, different keys AND.
-    let mut filters: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    let mut filter = wharf_engine::containers::ContainerFilter::default();
     for f in &a.filter {
-        match f.split_once('=') {
-            Some((k @ ("status" | "name" | "id" | "ancestor" | "exited"), v)) => {
-                filters.entry(k).or_default().push(v)
-            }
-            _ => return Err(fail(format!("invalid filter '{f}'"))),
-        }
+        filter.add_flag(f).map_err(|e| fail(e.to_string()))?;
     }
-    let matches = |c: &wharf_engine::containers::ContainerSummary| {
-        filters.iter().all(|(k, vs)| {
-            vs.iter().any(|v| match *k {
-                "status" => *v == c.status.as_str(),
-                "name" => c.name.contains(v),
-                "id" => c.id.starts_with(v),
-                "ancestor" => c.image == *v || c.image.split(':').next() == Some(v),
-                "exited" => {
-                    c.status == Status::Exited
-                        && c.exit_code.map(|e| e.to_string()).as_deref() == Some(v)
-                }
-                _ => false,
-            })
-        })
-    };
     let last = if a.latest { Some(1) } else { a.last };
-    let all =
-        a.all || last.is_some() || filters.contains_key("status") || filters.contains_key("exited");
+    let all = a.all || last.is_some() || filter.wants_stopped();
     let now = Utc::now();
     let mut rows: Vec<_> = engine
         .list_containers(all)?
         .into_iter()
-        .filter(|c| matches(c))
+        .filter(|c| filter.matches(c))
         .collect();
     if let Some(n) = last {
         rows.truncate(n);
@@ -424,7 +369,7 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
     let items: Vec<_> = rows
         .iter()
         .map(|c| {
-            let status = ps_status(c, now);
+            let status = c.status_text(now);
             let command = if a.no_trunc {
                 c.command.clone()
             } else {

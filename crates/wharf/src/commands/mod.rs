@@ -9,6 +9,7 @@ mod networks;
 mod ports;
 mod progress;
 mod registry;
+mod serve;
 mod stats;
 mod system;
 mod transfer;
@@ -44,6 +45,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(a) => return containers::run(&cli.global.root, a),
         Command::Compose(a) => return compose::run(a),
+        Command::Serve(a) => return serve::serve(&cli.global.root, a),
         _ => {}
     }
     let engine = open_engine(&cli.global.root)?;
@@ -98,7 +100,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Network(c) => networks::run(&engine, c),
         Command::NetworkDns(a) => networks::dns(&cli.global.root, a),
         Command::System(SystemCommand::Prune(a)) => system::prune(&engine, a),
-        Command::Compose(_) => unreachable!("handled above"),
+        Command::Compose(_) | Command::Serve(_) => unreachable!("handled above"),
         Command::Version => unreachable!("handled above"),
     }
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 pub mod pty;
+pub mod serve;
 
 /// Tests drive the kernel for real; as non-root they must fail, not skip.
 pub fn require_root() {

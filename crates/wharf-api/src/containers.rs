@@ -1,0 +1,561 @@
+//! Container routes: list, create, inspect, start/stop/restart/kill,
+//! wait, rename, pause, remove, prune, top, changes, export, stats,
+//! commit. Each is the engine call the CLI's verb makes.
+
+use std::sync::Arc;
+
+use http::StatusCode;
+use serde_json::{json, Value};
+use wharf_engine::containers::{
+    ContainerFilter, ContainerSummary, CreateRequest, MonitorStdio, WaitCondition, Waited,
+};
+use wharf_model::{Config, HostConfig, NetworkingConfig};
+
+use crate::body::{self, json as json_resp, no_content, ok_json, Resp};
+use crate::error::{ApiError, ApiResult};
+use crate::router::Call;
+use crate::server::Ctx;
+
+/// How long `wait` gives the monitor of a container whose record went
+/// to report its exit code.
+const GONE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// docker's `types.Container`: one row of `GET /containers/json`.
+fn summary_json(c: &ContainerSummary, now: chrono::DateTime<chrono::Utc>) -> Value {
+    let ports: Vec<Value> = c
+        .ports
+        .iter()
+        .map(|p| {
+            let mut v = json!({"PrivatePort": p.private, "Type": p.proto});
+            if let (Some(ip), Some(public)) = (&p.ip, p.public) {
+                v["IP"] = json!(ip);
+                v["PublicPort"] = json!(public);
+            }
+            v
+        })
+        .collect();
+    json!({
+        "Id": c.id,
+        "Names": [format!("/{}", c.name)],
+        "Image": c.image,
+        "ImageID": c.image_id,
+        "Command": c.command,
+        "Created": c.created.map(|t| t.timestamp()).unwrap_or(0),
+        "Ports": ports,
+        "Labels": c.labels,
+        "State": c.status.as_str(),
+        "Status": c.status_text(now),
+        "HostConfig": {"NetworkMode": c.network_mode},
+        "NetworkSettings": {"Networks": {}},
+        "Mounts": c.mounts,
+    })
+}
+
+pub async fn list(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
+    let q = &call.query;
+    let mut filter = ContainerFilter::default();
+    for (k, vs) in q.filters()? {
+        for v in vs {
+            filter.add(&k, &v)?;
+        }
+    }
+    let limit: Option<i64> = q.int("limit")?;
+    let limit = limit.filter(|l| *l > 0).map(|l| l as usize);
+    let all = q.bool("all") || limit.is_some() || filter.wants_stopped();
+    let rows = ctx.blocking(move |e| Ok(e.list_containers(all)?)).await?;
+    let now = chrono::Utc::now();
+    let mut out: Vec<Value> = rows
+        .iter()
+        .filter(|c| filter.matches(c))
+        .map(|c| summary_json(c, now))
+        .collect();
+    if let Some(n) = limit {
+        out.truncate(n);
+    }
+    Ok(ok_json(&out))
+}
+
+/// The create body: docker's `Config` with `HostConfig` and
+/// `NetworkingConfig` beside its fields.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct CreateBody {
+    #[serde(flatten)]
+    config: Config,
+    #[serde(rename = "HostConfig")]
+    host_config: Option<HostConfig>,
+    #[serde(rename = "NetworkingConfig")]
+    networking_config: Option<NetworkingConfig>,
+}
+
+pub async fn create(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
+    let name = call
+        .query
+        .get("name")
+        .filter(|n| !n.is_empty())
+        .map(|n| n.trim_start_matches('/').to_string());
+    let bytes = body::read_limited(call.req.into_body(), body::JSON_LIMIT).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::BadRequest(
+            "config cannot be empty in order to create a container".into(),
+        ));
+    }
+    let b: CreateBody = body::parse_json(&bytes)?;
+    if b.config.image.is_empty() {
+        return Err(ApiError::BadRequest(
+            "Config.Image must be set to create a container".into(),
+        ));
+    }
+    let mut networking_config = b.networking_config.unwrap_or_default();
+    // docker 25+'s CLI names the endpoint of `--network default`
+    // "default": it is the default bridge.
+    if let Some(ep) = networking_config.endpoints_config.remove("default") {
+        networking_config
+            .endpoints_config
+            .entry("bridge".into())
+            .or_insert(ep);
+    }
+    let req = CreateRequest {
+        name,
+        config: b.config,
+        host_config: b.host_config.unwrap_or_default(),
+        networking_config,
+    };
+    let id = ctx.blocking(move |e| Ok(e.create_container(&req)?)).await?;
+    Ok(json_resp(
+        StatusCode::CREATED,
+        &json!({"Id": id, "Warnings": []}),
+    ))
+}
+
+pub async fn inspect(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
+    let id = id.to_string();
+    let size = call.query.bool("size");
+    let v = ctx
+        .blocking(move |e| {
+            let mut v = serde_json::to_value(e.inspect_container(&id)?)
+                .map_err(|e| ApiError::Task(e.to_string()))?;
+            if size {
+                v["SizeRw"] = json!(0);
+                v["SizeRootFs"] = json!(0);
+            }
+            Ok(v)
+        })
+        .await?;
+    Ok(ok_json(&v))
+}
+
+pub async fn start(ctx: Arc<Ctx>, _call: Call, id: &str) -> ApiResult<Resp> {
+    let name = id.to_string();
+    let c = ctx.clone();
+    let full_id = ctx
+        .blocking(move |e| Ok(e.find_container(&name)?.id))
+        .await?;
+    // A client attached before the start (`docker run`, `start -a`) gets
+    // the monitor's stdio from the very first byte.
+    let waiting = ctx.attaches.take(&full_id);
+    let outcome = match waiting {
+        Some(w) => {
+            let (stdio, ends) = crate::attach::pipes(&w)?;
+            let started = c
+                .blocking(move |e| Ok(e.start_container_with(&full_id, stdio)?))
+                .await;
+            match started {
+                Ok(outcome) => {
+                    let already = outcome.monitor.is_none();
+                    w.hand_over(ends, outcome, &ctx);
+                    already
+                }
+                Err(err) => {
+                    // The client is told by this answer; its stream ends.
+                    drop(w);
+                    return Err(err);
+                }
+            }
+        }
+        None => {
+            let outcome = c
+                .blocking(move |e| Ok(e.start_container_with(&full_id, MonitorStdio::Null)?))
+                .await?;
+            let already = outcome.monitor.is_none();
+            if let Some(m) = outcome.monitor {
+                ctx.adopt(&outcome.id, m);
+            }
+            already
+        }
+    };
+    if outcome {
+        return Ok(body::with_status(StatusCode::NOT_MODIFIED, body::empty()));
+    }
+    Ok(no_content())
+}
+
+fn timeout(call: &Call) -> ApiResult<Option<u64>> {
+    let t: Option<i64> = call.query.int("t")?;
+    Ok(t.map(|t| t.max(0) as u64))
+}
+
+pub async fn stop(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
+    let id = id.to_string();
+    let t = timeout(&call)?;
+    let signal = call.query.get("signal").map(str::to_string);
+    let was_running = ctx
+        .blocking(move |e| {
+            let running = e.container_running(&e.find_container(&id)?.id);
+            e.stop_container(&id, t, signal.as_deref())?;
+            Ok(running)
+        })
+        .await?;
+    if !was_running {
+        return Ok(body::with_status(StatusCode::NOT_MODIFIED, body::empty()));
+    }
+    Ok(no_content())
+}
+
+pub async fn restart(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
+    let id = id.to_string();
+    let t = timeout(&call)?;
+    let signal = call.query.get("signal").map(str::to_string);
+    let c = ctx.clone();
+    ctx.blocking(move |e| {
+        e.stop_container(&id, t, signal.as_deref())?;
+        let outcome = e.start_container_with(&id, MonitorStdio::Null)?;
+        if let Some(m) = outcome.monitor {
+            c.adopt(&outcome.id, m);
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(no_content())
+}
+
+pub async fn kill(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
+    let id = id.to_string();
+    let signal = call
+        .query
+        .get("signal")
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    ctx.blocking(move |e| Ok(e.kill_container(&id, signal.as_deref())?))
+        .await?;
+    Ok(no_content())
+}
+
+/// `POST /containers/{id}/wait`: the headers at once (the CLI starts the
+/// container meanwhile), the exit status when the condition holds.
+pub async fn wait(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
+    let condition = WaitCondition::parse(call.query.get("condition").unwrap_or_default())?;
+    let name = id.to_string();
+    let id = ctx
+        .blocking(move |e| Ok(e.find_container(&name)?.id))
+        .await?;
+    let (tx, resp) = body::streamed(StatusCode::OK, "application/json");
+    let gone = tx.clone();
+    let c = ctx.clone();
+    tokio::spawn(async move {
+        let cid = id.clone();
+        let r = c
+            .blocking(move |e| Ok(e.wait_condition(&cid, condition, &|| gone.is_closed())))
+            .await;
+        let msg = match r {
+            Ok(Ok(Waited::Exited(code))) => json!({"Error": null, "StatusCode": code}),
+            Ok(Ok(Waited::Gone)) => {
+                let code = c.exit_code(&id, GONE_PATIENCE).await.unwrap_or(0);
+                json!({"Error": null, "StatusCode": code})
+            }
+            Ok(Ok(Waited::Cancelled)) => return,
+            Ok(Err(err)) => json!({"Error": {"Message": err.to_string()}, "StatusCode": -1}),
+            Err(err) => json!({"Error": {"Message": err.to_string()}, "StatusCode": -1}),
+        };
+        let mut v = serde_json::to_vec(&msg).unwrap_or_default();
+        v.push(b'\n');
+        tx.send(v).await;
+    });
+    Ok(resp)
+}
+
+pub async fn rename(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
+    let id = id.to_string();
+    let new = call.query.get("name").unwrap_or_default().to_string();
+    ctx.blocking(move |e| Ok(e.rename_container(&id, &new)?))
+        .await?;
+    Ok(no_content())
+}
+
+pub async fn pause(ctx: Arc<Ctx>, _call: Call, id: &str, pause: bool) -> ApiResult<Resp> {
+    let id = id.to_string();
+    ctx.blocking(move |e| Ok(e.pause_container(&id, pause)?))
+        .await?;
+    Ok(no_content())
+}
+
+pub async fn remove(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
+    let id = id.to_string();
+    let force = call.query.bool("force");
+    let volumes = call.query.bool("v");
+    if call.query.bool("link") {
+        return Err(ApiError::BadRequest(
+            "links are not supported by wharf".into(),
+        ));
+    }
+    ctx.blocking(move |e| Ok(e.remove_container(&id, force, volumes)?))
+        .await?;
+    Ok(no_content())
+}
+
+pub async fn prune(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
+    let filters = call.query.filters()?;
+    let mut filter = ContainerFilter::default();
+    for (k, vs) in &filters {
+        if k == "until" {
+            continue;
+        }
+        for v in vs {
+            filter.add(k, v)?;
+        }
+    }
+    let deleted = ctx
+        .blocking(move |e| {
+            let mut deleted = Vec::new();
+            for c in e.list_containers(true)? {
+                if c.status.is_stopped() && filter.matches(&c) {
+                    e.remove_container(&c.id, false, false)?;
+                    deleted.push(c.id);
+                }
+            }
+            Ok(deleted)
+        })
+        .await?;
+    Ok(ok_json(
+        &json!({"ContainersDeleted": deleted, "SpaceReclaimed": 0}),
+    ))
+}
+
+pub async fn top(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
+    let id = id.to_string();
+    let args: Vec<String> = call
+        .query
+        .get("ps_args")
+        .map(|a| a.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    let (header, rows) = ctx
+        .blocking(move |e| Ok(e.container_top(&id, &args)?))
+        .await?;
+    let titles: Vec<&str> = header.split_whitespace().collect();
+    let n = titles.len().max(1);
+    let processes: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let mut cols: Vec<String> = Vec::with_capacity(n);
+            let mut rest = r.trim_start();
+            while cols.len() + 1 < n {
+                let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                cols.push(rest[..end].to_string());
+                rest = rest[end..].trim_start();
+            }
+            cols.push(rest.to_string());
+            cols
+        })
+        .collect();
+    Ok(ok_json(&json!({"Titles": titles, "Processes": processes})))
+}
+
+pub async fn changes(ctx: Arc<Ctx>, id: &str) -> ApiResult<Resp> {
+    let id = id.to_string();
+    let changes = ctx.blocking(move |e| Ok(e.container_changes(&id)?)).await?;
+    let v: Vec<Value> = changes
+        .iter()
+        .map(|c| {
+            let kind = match c.kind {
+                'C' => 0,
+                'A' => 1,
+                _ => 2,
+            };
+            json!({"Path": c.path, "Kind": kind})
+        })
+        .collect();
+    Ok(ok_json(&v))
+}
+
+/// A blocking writer that streams into a response body.
+pub struct StreamWriter(pub body::Streamer);
+
+impl std::io::Write for StreamWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.blocking_send(bytes::Bytes::copy_from_slice(buf)) {
+            Ok(buf.len())
+        } else {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the client went away",
+            ))
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub async fn export(ctx: Arc<Ctx>, id: &str) -> ApiResult<Resp> {
+    let id = id.to_string();
+    let check = id.clone();
+    ctx.blocking(move |e| Ok(e.find_container(&check).map(|_| ())?))
+        .await?;
+    let (tx, resp) = body::streamed(StatusCode::OK, "application/x-tar");
+    let c = ctx.clone();
+    tokio::spawn(async move {
+        let r = c
+            .blocking(move |e| {
+                let w = std::io::BufWriter::with_capacity(64 * 1024, StreamWriter(tx));
+                let mut w = e.export_container(&id, w)?;
+                std::io::Write::flush(&mut w).map_err(|e| ApiError::io("export", e))?;
+                Ok(())
+            })
+            .await;
+        if let Err(e) = r {
+            tracing::debug!(error = %e, "export ended early");
+        }
+    });
+    Ok(resp)
+}
+
+fn stats_json(
+    id: &str,
+    name: &str,
+    u: &wharf_engine::containers::Usage,
+    pre: Option<&Value>,
+) -> Value {
+    let now = wharf_oci::config::format_time(chrono::Utc::now());
+    let ncpu = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let system = system_cpu_ns();
+    json!({
+        "read": now,
+        "preread": pre.and_then(|p| p.get("read").cloned()).unwrap_or(json!("0001-01-01T00:00:00Z")),
+        "pids_stats": {"current": u.pids},
+        "blkio_stats": {},
+        "num_procs": 0,
+        "storage_stats": {},
+        "cpu_stats": {
+            "cpu_usage": {"total_usage": u.cpu_ns, "usage_in_kernelmode": 0, "usage_in_usermode": 0},
+            "system_cpu_usage": system,
+            "online_cpus": ncpu,
+            "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0},
+        },
+        "precpu_stats": pre.and_then(|p| p.get("cpu_stats").cloned()).unwrap_or(json!({"cpu_usage": {"total_usage": 0}, "throttling_data": {}})),
+        "memory_stats": {
+            "usage": u.memory,
+            "limit": u.memory_limit.unwrap_or_else(mem_total),
+            "stats": {},
+        },
+        "name": format!("/{name}"),
+        "id": id,
+    })
+}
+
+fn mem_total() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .unwrap_or(0)
+        * 1024
+}
+
+/// The host's CPU time in nanoseconds (`/proc/stat`'s first line, as
+/// docker computes `system_cpu_usage`).
+fn system_cpu_ns() -> u64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: u64 = stat
+        .lines()
+        .next()
+        .map(|l| {
+            l.split_whitespace()
+                .skip(1)
+                .take(7)
+                .filter_map(|x| x.parse::<u64>().ok())
+                .sum()
+        })
+        .unwrap_or(0);
+    // USER_HZ is 100 on Linux.
+    ticks * 10_000_000
+}
+
+pub async fn stats(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
+    let name = id.to_string();
+    let stream = call.query.bool_or("stream", true) && !call.query.bool("one-shot");
+    let (id, cname) = ctx
+        .blocking(move |e| {
+            let c = e.find_container(&name)?;
+            Ok((c.id, c.name))
+        })
+        .await?;
+    let sample = {
+        let id = id.clone();
+        let ctx = ctx.clone();
+        move || {
+            let id = id.clone();
+            let ctx = ctx.clone();
+            async move { ctx.blocking(move |e| Ok(e.container_usage(&id)?)).await }
+        }
+    };
+    if !stream {
+        let u = sample().await?;
+        return Ok(ok_json(&stats_json(&id, &cname, &u, None)));
+    }
+    let (tx, resp) = body::streamed(StatusCode::OK, "application/json");
+    tokio::spawn(async move {
+        let mut pre: Option<Value> = None;
+        loop {
+            let u = match sample().await {
+                Ok(u) => u,
+                Err(_) => break,
+            };
+            let v = stats_json(&id, &cname, &u, pre.as_ref());
+            let mut bytes = serde_json::to_vec(&v).unwrap_or_default();
+            bytes.push(b'\n');
+            if !tx.send(bytes).await {
+                break;
+            }
+            pre = Some(v);
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                _ = tx.closed() => break,
+            }
+        }
+    });
+    Ok(resp)
+}
+
+pub async fn commit(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
+    let q = &call.query;
+    let container = q.get("container").unwrap_or_default().to_string();
+    let repo = q.get("repo").unwrap_or_default();
+    let tag = q.get("tag").unwrap_or_default();
+    let reference = match (repo, tag) {
+        ("", _) => None,
+        (r, "") => Some(r.to_string()),
+        (r, t) => Some(format!("{r}:{t}")),
+    };
+    let req = wharf_engine::containers::CommitRequest {
+        reference,
+        changes: q.all("changes").iter().map(|s| s.to_string()).collect(),
+        message: q
+            .get("comment")
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+        author: q
+            .get("author")
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+    };
+    let id = ctx
+        .blocking(move |e| Ok(e.commit_container(&container, &req)?))
+        .await?;
+    Ok(json_resp(StatusCode::CREATED, &json!({"Id": id})))
+}

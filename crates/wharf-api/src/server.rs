@@ -1,0 +1,289 @@
+//! `wharf serve`: bind the listeners, then serve HTTP/1.1 on each
+//! connection (with upgrades, for attach and exec) until SIGTERM/SIGINT.
+//! The server holds no state of its own beyond in-flight sessions:
+//! containers are the store's and their monitors', and keep running when
+//! it stops.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use wharf_engine::containers::MonitorChild;
+use wharf_engine::Engine;
+
+use crate::error::{ApiError, ApiResult, ServeError};
+use crate::listen::{self, Bound, ListenSpec};
+
+/// Headers of one request are bounded by this buffer (hyper answers 431
+/// past it); bodies are bounded per route.
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// How long a monitor's exit code is kept for `wait`.
+const EXIT_MEMORY: Duration = Duration::from_secs(300);
+/// A client must send its request headers within this.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// TLS client verification for tcp listeners (`--tlsverify`).
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    pub root: PathBuf,
+    /// `-H` addresses; none: systemd's sockets if activated, else the
+    /// default unix socket.
+    pub hosts: Vec<String>,
+    /// `--group`: the unix socket's group.
+    pub group: Option<String>,
+    pub tls: Option<TlsFiles>,
+}
+
+/// What every handler shares.
+pub struct Ctx {
+    pub engine: Engine,
+    pub attaches: crate::attach::Pending,
+    pub execs: crate::exec::Registry,
+    reaped: Mutex<Vec<(String, MonitorChild)>>,
+    /// Exit codes of monitors this server started, by container ID: the
+    /// answer to a `wait` whose `--rm` container's record went first.
+    exits: Mutex<HashMap<String, (i32, Instant)>>,
+}
+
+impl Ctx {
+    /// Run engine work on the blocking pool (the engine is synchronous:
+    /// SQLite, file systems, forks).
+    pub async fn blocking<T, F>(self: &Arc<Self>, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Engine) -> ApiResult<T> + Send + 'static,
+    {
+        let ctx = self.clone();
+        tokio::task::spawn_blocking(move || f(&ctx.engine))
+            .await
+            .map_err(|e| ApiError::Task(e.to_string()))?
+    }
+
+    /// The monitor of container `id`, which this process spawned: reaped
+    /// (and its exit code, the container's, kept) when it exits.
+    pub fn adopt(&self, id: &str, child: MonitorChild) {
+        if let Ok(mut v) = self.reaped.lock() {
+            v.push((id.to_string(), child));
+        }
+        self.reap();
+    }
+
+    fn reap(&self) {
+        let mut done = Vec::new();
+        if let Ok(mut v) = self.reaped.lock() {
+            v.retain_mut(|(id, c)| match c.try_wait() {
+                Ok(None) => true,
+                Ok(Some(code)) => {
+                    done.push((id.clone(), code));
+                    false
+                }
+                Err(_) => false,
+            });
+        }
+        for (id, code) in done {
+            self.exited(&id, code);
+        }
+    }
+
+    /// Container `id`'s monitor reported (or ended with) `code`.
+    pub fn exited(&self, id: &str, code: i32) {
+        if let Ok(mut m) = self.exits.lock() {
+            let now = Instant::now();
+            m.retain(|_, (_, at)| now.duration_since(*at) < EXIT_MEMORY);
+            m.insert(id.to_string(), (code, now));
+        }
+    }
+
+    /// The exit code of container `id` once its monitor has told, waiting
+    /// up to `patience` for it.
+    pub async fn exit_code(&self, id: &str, patience: Duration) -> Option<i32> {
+        let deadline = Instant::now() + patience;
+        loop {
+            self.reap();
+            if let Some((code, _)) = self.exits.lock().ok().and_then(|m| m.get(id).copied()) {
+                return Some(code);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+/// Bind every listener, open the store, and serve until SIGTERM/SIGINT.
+pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
+    let gid = opts.group.as_deref().map(listen::group_id).transpose()?;
+    let tls_verify = opts.tls.is_some();
+    let mut specs = opts
+        .hosts
+        .iter()
+        .map(|h| ListenSpec::parse(h))
+        .collect::<Result<Vec<_>, _>>()?;
+    let activated = listen::systemd_sockets()?;
+    if specs.is_empty() && activated.is_empty() {
+        specs.push(ListenSpec::Unix(listen::DEFAULT_SOCKET.into()));
+    }
+    let mut bound = Vec::new();
+    let mut activated = Some(activated);
+    for spec in &specs {
+        match spec {
+            ListenSpec::Unix(p) => bound.push(listen::bind_unix(p, gid)?),
+            ListenSpec::Tcp(addr) => {
+                let addrs = listen::check_tcp(addr, tls_verify)?;
+                bound.push(listen::bind_tcp(&addrs)?);
+            }
+            ListenSpec::Systemd => bound.extend(activated.take().unwrap_or_default()),
+        }
+    }
+    if specs.is_empty() {
+        bound.extend(activated.take().unwrap_or_default());
+    }
+    let tls = opts.tls.as_ref().map(crate::tls::acceptor).transpose()?;
+    let engine = Engine::open(&opts.root)?;
+    let ctx = Arc::new(Ctx {
+        engine,
+        attaches: Default::default(),
+        execs: Default::default(),
+        reaped: Mutex::new(Vec::new()),
+        exits: Mutex::new(HashMap::new()),
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(256)
+        .thread_keep_alive(Duration::from_secs(10))
+        .enable_all()
+        .build()
+        .map_err(|e| ServeError::io("starting the runtime", e))?;
+    let result = rt.block_on(run(ctx, bound, tls));
+    // In-flight sessions end with the process; containers do not.
+    rt.shutdown_timeout(Duration::from_millis(200));
+    result
+}
+
+async fn run(
+    ctx: Arc<Ctx>,
+    bound: Vec<Bound>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> Result<(), ServeError> {
+    let mut paths = Vec::new();
+    for b in bound {
+        match b {
+            Bound::Unix(l, path) => {
+                l.set_nonblocking(true)
+                    .map_err(|e| ServeError::io("listener", e))?;
+                let l = tokio::net::UnixListener::from_std(l)
+                    .map_err(|e| ServeError::io("listener", e))?;
+                tracing::info!(path = %path.display(), "listening");
+                if !path.as_os_str().is_empty() {
+                    paths.push(path);
+                }
+                let ctx = ctx.clone();
+                tokio::spawn(async move {
+                    loop {
+                        match l.accept().await {
+                            Ok((s, _)) => spawn_conn(ctx.clone(), s),
+                            Err(e) => accept_failed(e).await,
+                        }
+                    }
+                });
+            }
+            Bound::Tcp(l) => {
+                l.set_nonblocking(true)
+                    .map_err(|e| ServeError::io("listener", e))?;
+                let l = tokio::net::TcpListener::from_std(l)
+                    .map_err(|e| ServeError::io("listener", e))?;
+                tracing::info!(addr = ?l.local_addr().ok(), "listening");
+                let ctx = ctx.clone();
+                let tls = tls.clone();
+                tokio::spawn(async move {
+                    loop {
+                        match l.accept().await {
+                            Ok((s, _)) => {
+                                let _ = s.set_nodelay(true);
+                                match &tls {
+                                    None => spawn_conn(ctx.clone(), s),
+                                    Some(acceptor) => {
+                                        let (acceptor, ctx) = (acceptor.clone(), ctx.clone());
+                                        tokio::spawn(async move {
+                                            match acceptor.accept(s).await {
+                                                Ok(s) => spawn_conn(ctx, s),
+                                                Err(e) => {
+                                                    tracing::debug!(error = %e, "TLS handshake")
+                                                }
+                                            }
+                                        });
+                                    }
+                                }
+                            }
+                            Err(e) => accept_failed(e).await,
+                        }
+                    }
+                });
+            }
+        }
+    }
+    let reaper = ctx.clone();
+    let mut sigchld = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::child())
+        .map_err(|e| ServeError::io("watching SIGCHLD", e))?;
+    tokio::spawn(async move {
+        loop {
+            // SIGCHLDs coalesce; a slow sweep catches any missed.
+            let _ = tokio::time::timeout(Duration::from_secs(30), sigchld.recv()).await;
+            reaper.reap();
+        }
+    });
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| ServeError::io("watching SIGTERM", e))?;
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|e| ServeError::io("watching SIGINT", e))?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    tracing::info!("stopping; containers keep running");
+    for p in paths {
+        let _ = std::fs::remove_file(p);
+    }
+    Ok(())
+}
+
+/// Out of descriptors (or similar): back off instead of spinning.
+async fn accept_failed(e: std::io::Error) {
+    tracing::warn!(error = %e, "accept");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
+fn spawn_conn<S>(ctx: Arc<Ctx>, stream: S)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        let svc = service_fn(move |req| {
+            let ctx = ctx.clone();
+            async move { Ok::<_, Infallible>(crate::router::handle(ctx, req).await) }
+        });
+        let conn = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_TIMEOUT)
+            .max_buf_size(MAX_HEADER_BYTES)
+            .serve_connection(TokioIo::new(stream), svc)
+            .with_upgrades();
+        if let Err(e) = conn.await {
+            tracing::debug!(error = %e, "connection");
+        }
+    });
+}

@@ -1,0 +1,417 @@
+//! `wharf serve`: the real docker CLIs (20.10 and 28.x) against the
+//! Engine API over a test's own store, compared with dockerd where the
+//! wording is the daemon's; bad input and clients that go mid-stream.
+
+mod common;
+
+use std::io::Write;
+use std::process::Stdio;
+
+use common::pty::Terminal;
+use common::serve::{Serve, DOCKER_CLIENTS};
+use common::{docker, eventually, import_busybox_in_both, require_docker, DockerImages, Wharf};
+
+/// Resize the window, then ask the shell for its size until the client
+/// has passed the change on (it does so asynchronously, on SIGWINCH).
+fn resized_to(t: &mut Terminal, rows: u16, cols: u16) {
+    t.resize(rows, cols);
+    let want = format!("{rows} {cols}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let from = t.screen.len();
+        t.type_str("busybox stty size\r");
+        t.expect_from(from, "# ", 10);
+        if t.screen[from..].contains(&want) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the terminal never became {want}:\n{}",
+            t.screen
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+fn stderr_of(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn ping_version_negotiation_and_errors_as_docker_sends_them() {
+    let w = Wharf::new();
+    let s = Serve::start(&w);
+    let ping = s.request("HEAD", "/_ping", b"");
+    assert_eq!(ping.status, 200);
+    assert_eq!(ping.header("api-version"), Some("1.47"));
+    assert_eq!(ping.header("ostype"), Some("linux"));
+    assert_eq!(s.request("GET", "/v1.41/_ping", b"").body, b"OK");
+    for v in ["1.41", "1.44", "1.47"] {
+        let r = s.request("GET", &format!("/v{v}/version"), b"");
+        assert_eq!(r.status, 200, "version {v}");
+        assert_eq!(r.json()["ApiVersion"], "1.47");
+    }
+    let too_new = s.request("GET", "/v1.99/info", b"");
+    assert_eq!(too_new.status, 400);
+    assert_eq!(
+        too_new.message(),
+        "client version 1.99 is too new. Maximum supported API version is 1.47"
+    );
+    assert_eq!(s.request("GET", "/v1.2/info", b"").status, 400);
+    let info = s.request("GET", "/v1.41/info", b"").json();
+    assert_eq!(info["Containers"], 0);
+    assert_eq!(info["OSType"], "linux");
+    let missing = s.request("GET", "/v1.41/containers/nope/json", b"");
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.message(), "No such container: nope");
+    assert_eq!(s.request("GET", "/v1.41/no/such/route", b"").status, 404);
+    for bin in DOCKER_CLIENTS {
+        let v = s.ok(bin, &["version", "--format", "{{.Server.APIVersion}}"]);
+        assert_eq!(v.trim(), "1.47", "{bin}");
+        // Negotiated down to what each client speaks, and the same error
+        // text the CLI prints for dockerd.
+        let ours = s.run(bin, &["rm", "nope"]);
+        let theirs = std::process::Command::new(bin)
+            .env("DOCKER_HOST", "unix:///var/run/docker.sock")
+            .args(["rm", "nope-api-test"])
+            .output()
+            .unwrap();
+        assert!(!ours.status.success());
+        assert_eq!(ours.status.code(), theirs.status.code(), "{bin}");
+        assert_eq!(
+            stderr_of(&ours).replace("nope", "X"),
+            stderr_of(&theirs).replace("nope-api-test", "X"),
+            "{bin}"
+        );
+    }
+}
+
+#[test]
+fn bad_input_is_refused_and_the_server_keeps_serving() {
+    let w = Wharf::new();
+    w.import_busybox("bb");
+    let s = Serve::start(&w);
+    let before = w.store_listing();
+    let bad_json = s.request("POST", "/v1.41/containers/create", b"{bad");
+    assert_eq!(bad_json.status, 400);
+    assert!(
+        bad_json.message().contains("invalid JSON"),
+        "{}",
+        bad_json.message()
+    );
+    let wrong_type = s.request("POST", "/v1.41/containers/create", br#"{"Image": 5}"#);
+    assert_eq!(wrong_type.status, 400);
+    let empty = s.request("POST", "/v1.41/containers/create", b"");
+    assert_eq!(empty.status, 400);
+    let no_image = s.request(
+        "POST",
+        "/v1.41/containers/create",
+        br#"{"Image":"nope:1","Cmd":["true"]}"#,
+    );
+    assert_eq!(no_image.status, 404);
+    assert_eq!(no_image.message(), "No such image: nope:1");
+    let bad_mem = s.request(
+        "POST",
+        "/v1.41/containers/create",
+        br#"{"Image":"bb","HostConfig":{"Memory":"lots"}}"#,
+    );
+    assert_eq!(bad_mem.status, 400);
+    let bad_filter = s.request("GET", "/v1.41/containers/json?filters=%7Bx", b"");
+    assert_eq!(bad_filter.status, 400);
+    let unknown_filter = s.request(
+        "GET",
+        "/v1.41/containers/json?filters=%7B%22bogus%22%3A%7B%22x%22%3Atrue%7D%7D",
+        b"",
+    );
+    assert_eq!(unknown_filter.status, 400);
+    assert_eq!(unknown_filter.message(), "Invalid filter 'bogus'");
+    // A body over the limit, and headers over theirs.
+    let huge = vec![b' '; 5 << 20];
+    let r = s.try_request("POST", "/v1.41/containers/create", &huge);
+    assert!(r.is_none_or(|r| r.status == 413));
+    let long = format!("/v1.41/containers/json?x={}", "a".repeat(100_000));
+    let r = s.try_request("GET", &long, b"");
+    assert!(r.is_none_or(|r| [400, 414, 431].contains(&r.status)));
+    // Nothing half-made, and it still answers.
+    assert_eq!(w.store_listing(), before);
+    assert_eq!(s.request("GET", "/_ping", b"").status, 200);
+    assert_eq!(s.ok(DOCKER_CLIENTS[0], &["ps", "-aq"]), "");
+}
+
+#[test]
+fn docker_cli_runs_containers_through_wharf_serve() {
+    let w = Wharf::new();
+    w.import_busybox("bb");
+    let s = Serve::start(&w);
+    for bin in DOCKER_CLIENTS {
+        assert_eq!(s.ok(bin, &["run", "--rm", "bb", "echo", "hi"]), "hi\n");
+        let out = s.run(
+            bin,
+            &[
+                "run",
+                "--rm",
+                "bb",
+                "sh",
+                "-c",
+                "echo out; echo err >&2; exit 3",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(3), "{bin}: {}", stderr_of(&out));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
+        assert_eq!(stderr_of(&out), "err\n");
+        // Input through the hijacked connection.
+        let mut child = s
+            .docker(bin)
+            .args(["run", "-i", "--rm", "bb", "cat"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(b"typed\n").unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "typed\n");
+        assert!(out.status.success());
+    }
+    // Nothing of the --rm containers is left.
+    assert_eq!(w.ok(["ps", "-aq"]), "");
+    let bin = DOCKER_CLIENTS[0];
+    let id = s.ok(
+        bin,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "svc",
+            "bb",
+            "sh",
+            "-c",
+            "echo started; exec sleep 100",
+        ],
+    );
+    assert_eq!(id.trim().len(), 64);
+    // The CLI and the API see the same container.
+    assert_eq!(
+        w.ok(["ps", "--format", "{{.Names}} {{.State}}"]),
+        "svc running\n"
+    );
+    let ps = s.ok(
+        bin,
+        &["ps", "--format", "{{.Names}}|{{.Status}}|{{.Command}}"],
+    );
+    assert!(ps.starts_with("svc|Up "), "{ps}");
+    assert!(ps.contains("\"sh -c 'echo started"), "{ps}");
+    assert_eq!(s.ok(bin, &["ps", "-q", "--filter", "name=nomatch"]), "");
+    eventually(10, "the first log line", || {
+        s.ok(bin, &["logs", "svc"]) == "started\n"
+    });
+    assert_eq!(s.ok(bin, &["exec", "svc", "echo", "in exec"]), "in exec\n");
+    let e = s.run(bin, &["exec", "svc", "sh", "-c", "exit 5"]);
+    assert_eq!(e.status.code(), Some(5));
+    let inspect = s.ok(
+        bin,
+        &["inspect", "--format", "{{.State.Status}} {{.Name}}", "svc"],
+    );
+    assert_eq!(inspect, "running /svc\n");
+    s.ok(bin, &["stop", "-t", "1", "svc"]);
+    assert_eq!(s.ok(bin, &["wait", "svc"]), "137\n");
+    s.ok(bin, &["start", "svc"]);
+    s.ok(bin, &["restart", "-t", "0", "svc"]);
+    s.ok(bin, &["kill", "svc"]);
+    assert_eq!(s.ok(bin, &["wait", "svc"]), "137\n");
+    let logs = s.ok(bin, &["logs", "--tail", "1", "svc"]);
+    assert_eq!(logs, "started\n");
+    s.ok(bin, &["rm", "-f", "svc"]);
+    assert_eq!(w.ok(["ps", "-aq"]), "");
+    let gone = s.run(bin, &["logs", "svc"]);
+    assert_eq!(stderr_of(&gone), "Error: No such container: svc\n");
+}
+
+#[test]
+fn logs_follow_and_wait_conditions() {
+    let w = Wharf::new();
+    w.import_busybox("bb");
+    let s = Serve::start(&w);
+    let bin = DOCKER_CLIENTS[1];
+    s.ok(
+        bin,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "ticker",
+            "bb",
+            "sh",
+            "-c",
+            "for i in 1 2 3; do echo t$i; sleep 0.3; done; echo bye >&2",
+        ],
+    );
+    // Follows until the container ends, stdout and stderr apart.
+    let out = s.run(bin, &["logs", "-f", "ticker"]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "t1\nt2\nt3\n");
+    assert_eq!(stderr_of(&out), "bye\n");
+    let ts = s.ok(bin, &["logs", "-t", "--tail", "2", "ticker"]);
+    assert!(ts.ends_with("Z t3\n") && ts.starts_with("20"), "{ts}");
+    let r = s.request("POST", "/v1.41/containers/ticker/wait?condition=bogus", b"");
+    assert_eq!(r.status, 400);
+    let r = s.request("POST", "/v1.41/containers/ticker/wait", b"");
+    assert_eq!(r.json()["StatusCode"], 0);
+}
+
+#[test]
+fn docker_cli_terminals_through_wharf_serve() {
+    let w = Wharf::new();
+    w.import_busybox("bb");
+    let s = Serve::start(&w);
+    for bin in DOCKER_CLIENTS {
+        let mut cmd = s.docker(bin);
+        cmd.args(["run", "-it", "--rm", "bb", "sh"]);
+        let mut t = Terminal::spawn(cmd, 30, 100);
+        t.expect("# ", 20);
+        t.type_str("busybox stty size; echo $((6*7))\r");
+        t.expect("30 100", 20);
+        t.expect("42", 10);
+        resized_to(&mut t, 40, 120);
+        t.type_str("exit 7\r");
+        assert_eq!(t.wait(20), Some(7), "{bin}");
+    }
+    let bin = DOCKER_CLIENTS[0];
+    s.ok(bin, &["run", "-d", "--name", "box", "bb", "sleep", "100"]);
+    for bin in DOCKER_CLIENTS {
+        let mut cmd = s.docker(bin);
+        cmd.args(["exec", "-it", "box", "sh"]);
+        let mut t = Terminal::spawn(cmd, 25, 90);
+        t.expect("# ", 20);
+        t.type_str("busybox stty size\r");
+        t.expect("25 90", 20);
+        resized_to(&mut t, 33, 77);
+        t.type_str("exit 4\r");
+        assert_eq!(t.wait(20), Some(4), "{bin}");
+    }
+    s.ok(bin, &["rm", "-f", "box"]);
+}
+
+#[test]
+fn clients_that_go_mid_stream_leak_nothing() {
+    let w = Wharf::new();
+    w.import_busybox("bb");
+    let s = Serve::start(&w);
+    let bin = DOCKER_CLIENTS[0];
+    s.ok(
+        bin,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "chatty",
+            "bb",
+            "sh",
+            "-c",
+            "while true; do echo tick; sleep 0.1; done",
+        ],
+    );
+    // Settle the server's own descriptors (blocking pool, store).
+    s.ok(bin, &["logs", "--tail", "1", "chatty"]);
+    let baseline = s.open_fds();
+    for args in [
+        vec!["logs", "-f", "chatty"],
+        vec!["attach", "chatty"],
+        vec![
+            "run",
+            "--rm",
+            "--name",
+            "fg",
+            "bb",
+            "sh",
+            "-c",
+            "while true; do echo x; sleep 0.1; done",
+        ],
+        vec!["stats", "chatty"],
+    ] {
+        let mut c = s
+            .docker(bin)
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut out = c.stdout.take().unwrap();
+        let mut first = [0u8; 1];
+        std::io::Read::read_exact(&mut out, &mut first).unwrap();
+        c.kill().unwrap();
+        c.wait().unwrap();
+        drop(out);
+    }
+    // The foreground container runs on, detached from the client that went.
+    eventually(10, "fg to be running on its own", || {
+        s.ok(
+            bin,
+            &["ps", "--filter", "name=fg", "--format", "{{.Names}}"],
+        ) == "fg\n"
+    });
+    s.ok(bin, &["rm", "-f", "fg", "chatty"]);
+    eventually(10, "the server's descriptors to settle", || {
+        s.open_fds() <= baseline
+    });
+    assert_eq!(s.request("GET", "/_ping", b"").status, 200);
+}
+
+#[test]
+fn ps_through_the_api_matches_dockerd() {
+    require_docker();
+    let w = Wharf::new();
+    let image = common::unique("apips");
+    let _img = DockerImages(vec![image.clone()]);
+    import_busybox_in_both(&w, &image, &["CMD [\"sh\"]"]);
+    let s = Serve::start(&w);
+    let name = common::unique("apips-c");
+    let bin = DOCKER_CLIENTS[0];
+    let _theirs = common::DockerObjects {
+        containers: vec![name.clone()],
+        volumes: vec![],
+    };
+    let fmt = "{{.Image}}|{{.Command}}|{{.Status}}|{{.Names}}|{{.State}}";
+    let ours = s.ok(bin, &["create", "--name", &name, &image, "echo", "x"]);
+    let theirs = common::sh(docker().args(["create", "--name", &name, &image, "echo", "x"]));
+    assert_eq!(ours.trim().len(), theirs.trim().len());
+    let a = s.ok(
+        bin,
+        &[
+            "ps",
+            "-a",
+            "--format",
+            fmt,
+            "--filter",
+            &format!("name={name}"),
+        ],
+    );
+    let b = common::sh(docker().args([
+        "ps",
+        "-a",
+        "--format",
+        fmt,
+        "--filter",
+        &format!("name={name}"),
+    ]));
+    assert_eq!(a, b);
+    s.ok(bin, &["start", "-a", &name]);
+    common::sh(docker().args(["start", "-a", &name]));
+    let fmt = "{{.Command}}|{{.Names}}|{{.State}}";
+    let a = s.ok(
+        bin,
+        &["ps", "-a", "--format", fmt, "--filter", "status=exited"],
+    );
+    let b = common::sh(docker().args([
+        "ps",
+        "-a",
+        "--format",
+        fmt,
+        "--filter",
+        "status=exited",
+        "--filter",
+        &format!("name={name}"),
+    ]));
+    assert_eq!(a, b);
+    s.ok(bin, &["rm", &name]);
+}
