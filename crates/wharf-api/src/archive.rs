@@ -1,12 +1,245 @@
 //! `GET|HEAD|PUT /containers/{id}/archive`: `docker cp` both ways.
+//!
+//! The copies themselves are the CLI's (`wharf cp`): the container's
+//! view walked through fds, never following a link out of it. A GET
+//! copies into a private directory under the store's `tmp/` and streams
+//! a tar of that; a PUT unpacks the client's tar there first, refusing
+//! any entry that names a path outside it (absolute, `..`, a link out),
+//! then copies each top-level entry into the container.
 
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use crate::body::Resp;
+use base64::Engine as _;
+use http::header::HeaderValue;
+use http::{Method, StatusCode};
+use serde_json::json;
+use wharf_engine::containers::PathStat;
+
+use crate::body::{self, BodyReader, Resp};
+use crate::containers::StreamWriter;
 use crate::error::{ApiError, ApiResult};
 use crate::router::Call;
 use crate::server::Ctx;
 
-pub async fn archive(_ctx: Arc<Ctx>, _call: Call, _id: &str) -> ApiResult<Resp> {
-    Err(ApiError::NotFound("page not found".into()))
+/// Go's `os.FileMode` of a `st_mode` (what docker's stat header holds).
+fn go_mode(st_mode: u32) -> u32 {
+    let mut m = st_mode & 0o777;
+    match st_mode & libc::S_IFMT {
+        libc::S_IFDIR => m |= 1 << 31,
+        libc::S_IFLNK => m |= 1 << 27,
+        libc::S_IFIFO => m |= 1 << 25,
+        libc::S_IFSOCK => m |= 1 << 24,
+        libc::S_IFBLK => m |= 1 << 26,
+        libc::S_IFCHR => m |= (1 << 26) | (1 << 21),
+        _ => {}
+    }
+    if st_mode & libc::S_ISUID != 0 {
+        m |= 1 << 23;
+    }
+    if st_mode & libc::S_ISGID != 0 {
+        m |= 1 << 22;
+    }
+    if st_mode & libc::S_ISVTX != 0 {
+        m |= 1 << 20;
+    }
+    m
+}
+
+fn stat_header(s: &PathStat) -> HeaderValue {
+    let mtime = chrono::DateTime::from_timestamp(s.mtime, s.mtime_nsec as u32)
+        .map(wharf_oci::config::format_time)
+        .unwrap_or_default();
+    let v = json!({
+        "name": s.name,
+        "size": s.size,
+        "mode": go_mode(s.mode),
+        "mtime": mtime,
+        "linkTarget": s.link_target,
+    });
+    let b64 = base64::engine::general_purpose::STANDARD.encode(v.to_string());
+    HeaderValue::from_str(&b64).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// A private directory under the store's `tmp/`, removed on drop.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch(e: &wharf_engine::Engine) -> ApiResult<Scratch> {
+    let p = e.store().temp_path("archive");
+    std::fs::create_dir_all(&p).map_err(|err| ApiError::io("creating a scratch directory", err))?;
+    Ok(Scratch(p))
+}
+
+pub async fn archive(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
+    let path = call
+        .query
+        .get("path")
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| ApiError::BadRequest("path is required".into()))?
+        .to_string();
+    let name = id.to_string();
+    match call.method {
+        Method::PUT => put(ctx, call, name, path).await,
+        Method::HEAD => {
+            let st = ctx
+                .blocking(move |e| Ok(e.stat_container_path(&name, &path)?))
+                .await?;
+            let mut r = body::with_status(StatusCode::OK, body::empty());
+            r.headers_mut()
+                .insert("X-Docker-Container-Path-Stat", stat_header(&st));
+            Ok(r)
+        }
+        _ => get(ctx, name, path).await,
+    }
+}
+
+async fn get(ctx: Arc<Ctx>, name: String, path: String) -> ApiResult<Resp> {
+    let (n, p) = (name.clone(), path.clone());
+    let (st, tmp) = ctx
+        .blocking(move |e| {
+            let st = e.stat_container_path(&n, &p)?;
+            let tmp = scratch(e)?;
+            e.copy_from_container(&n, &p, &tmp.0, true, false)?;
+            Ok((st, tmp))
+        })
+        .await?;
+    let (tx, mut resp) = body::streamed(StatusCode::OK, "application/x-tar");
+    resp.headers_mut()
+        .insert("X-Docker-Container-Path-Stat", stat_header(&st));
+    let c = ctx.clone();
+    tokio::spawn(async move {
+        let r = c
+            .blocking(move |_| {
+                let tmp = tmp;
+                let w = std::io::BufWriter::with_capacity(64 * 1024, StreamWriter(tx));
+                let mut b = tar::Builder::new(w);
+                b.follow_symlinks(false);
+                let item = std::fs::read_dir(&tmp.0)
+                    .map_err(|e| ApiError::io("reading the copy", e))?
+                    .next()
+                    .transpose()
+                    .map_err(|e| ApiError::io("reading the copy", e))?;
+                if let Some(item) = item {
+                    let p = item.path();
+                    let name = item.file_name();
+                    if p.symlink_metadata().is_ok_and(|m| m.is_dir()) {
+                        b.append_dir_all(&name, &p)
+                    } else {
+                        b.append_path_with_name(&p, &name)
+                    }
+                    .map_err(|e| ApiError::io("writing the archive", e))?;
+                }
+                let mut w = b
+                    .into_inner()
+                    .map_err(|e| ApiError::io("writing the archive", e))?;
+                std::io::Write::flush(&mut w)
+                    .map_err(|e| ApiError::io("writing the archive", e))?;
+                Ok(())
+            })
+            .await;
+        if let Err(e) = r {
+            tracing::debug!(error = %e, "archive ended early");
+        }
+    });
+    Ok(resp)
+}
+
+/// Whether a tar entry's path stays inside the directory it unpacks in.
+fn inside(p: &Path) -> bool {
+    p.components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+}
+
+/// Unpack `tar` into `dir`, refusing entries (and link targets) that
+/// would reach outside it.
+pub fn unpack(tar: impl std::io::Read, dir: &Path) -> ApiResult<()> {
+    let mut a = tar::Archive::new(tar);
+    a.set_preserve_permissions(true);
+    a.set_preserve_mtime(true);
+    a.set_overwrite(true);
+    let entries = a
+        .entries()
+        .map_err(|e| ApiError::BadRequest(format!("reading the archive: {e}")))?;
+    for entry in entries {
+        let mut entry =
+            entry.map_err(|e| ApiError::BadRequest(format!("reading the archive: {e}")))?;
+        let path = entry
+            .path()
+            .map_err(|e| ApiError::BadRequest(format!("reading the archive: {e}")))?
+            .into_owned();
+        if !inside(&path) {
+            return Err(ApiError::BadRequest(format!(
+                "archive entry {} is outside the destination",
+                path.display()
+            )));
+        }
+        if entry.header().entry_type().is_hard_link() {
+            let target = entry.link_name().ok().flatten().map(|t| t.into_owned());
+            if !target.as_deref().is_some_and(inside) {
+                return Err(ApiError::BadRequest(format!(
+                    "archive entry {} links outside the destination",
+                    path.display()
+                )));
+            }
+        }
+        let ok = entry
+            .unpack_in(dir)
+            .map_err(|e| ApiError::BadRequest(format!("unpacking {}: {e}", path.display())))?;
+        if !ok {
+            return Err(ApiError::BadRequest(format!(
+                "archive entry {} is outside the destination",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+async fn put(ctx: Arc<Ctx>, call: Call, name: String, path: String) -> ApiResult<Resp> {
+    let (n, p) = (name.clone(), path.clone());
+    let st = ctx
+        .blocking(move |e| Ok(e.stat_container_path(&n, &p)?))
+        .await?;
+    if go_mode(st.mode) & (1 << 31) == 0 {
+        return Err(ApiError::BadRequest(format!(
+            "extraction point is not a directory: {path}"
+        )));
+    }
+    let reader = BodyReader::new(call.req.into_body());
+    ctx.blocking(move |e| {
+        let tmp = scratch(e)?;
+        unpack(
+            std::io::BufReader::with_capacity(256 * 1024, reader),
+            &tmp.0,
+        )?;
+        let entries =
+            std::fs::read_dir(&tmp.0).map_err(|e| ApiError::io("reading the archive", e))?;
+        for item in entries {
+            let item = item.map_err(|e| ApiError::io("reading the archive", e))?;
+            e.copy_to_container(&name, &item.path(), &path)?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(body::with_status(StatusCode::OK, body::empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_outside_are_refused() {
+        assert!(inside(Path::new("a/b")) && inside(Path::new("./a")));
+        assert!(!inside(Path::new("../x")) && !inside(Path::new("/etc/passwd")));
+        assert!(!inside(Path::new("a/../../x")));
+        assert_eq!(go_mode(libc::S_IFDIR | 0o755), (1 << 31) | 0o755);
+        assert_eq!(go_mode(libc::S_IFLNK | 0o777), (1 << 27) | 0o777);
+    }
 }

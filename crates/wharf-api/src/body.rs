@@ -4,6 +4,7 @@
 //! rules, and response bodies (whole, or streamed from a channel).
 
 use std::collections::BTreeMap;
+use std::io::Read;
 
 use bytes::Bytes;
 use http::{header, Response, StatusCode};
@@ -100,6 +101,18 @@ impl Streamer {
         self.tx.is_closed()
     }
 
+    /// One JSON message and a newline (docker's progress streams).
+    pub fn blocking_json<T: Serialize>(&self, value: &T) -> bool {
+        match serde_json::to_vec(value) {
+            Ok(mut v) => {
+                v.push(b'\r');
+                v.push(b'\n');
+                self.blocking_send(v)
+            }
+            Err(_) => false,
+        }
+    }
+
     /// Resolves when the client has gone.
     pub async fn closed(&self) {
         self.tx.closed().await
@@ -168,6 +181,57 @@ pub async fn json_body<T: DeserializeOwned + Default>(body: Incoming) -> ApiResu
         return Ok(T::default());
     }
     parse_json(&bytes)
+}
+
+/// A request body read from a blocking task (tar streams: load, import,
+/// build contexts, archive uploads), bounded in memory by the channel.
+pub struct BodyReader {
+    rx: mpsc::Receiver<std::io::Result<Bytes>>,
+    current: Bytes,
+}
+
+impl BodyReader {
+    /// Start pulling `body`; must be called inside the runtime.
+    pub fn new(mut body: Incoming) -> BodyReader {
+        let (tx, rx) = mpsc::channel(8);
+        tokio::spawn(async move {
+            loop {
+                let item = match body.frame().await {
+                    None => break,
+                    Some(Ok(f)) => match f.into_data() {
+                        Ok(d) if d.is_empty() => continue,
+                        Ok(d) => Ok(d),
+                        Err(_) => continue,
+                    },
+                    Some(Err(e)) => Err(std::io::Error::other(e)),
+                };
+                let failed = item.is_err();
+                if tx.send(item).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        BodyReader {
+            rx,
+            current: Bytes::new(),
+        }
+    }
+}
+
+impl Read for BodyReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                None => return Ok(0),
+                Some(Ok(b)) => self.current = b,
+                Some(Err(e)) => return Err(e),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        let _ = self.current.split_to(n);
+        Ok(n)
+    }
 }
 
 /// The query string's parameters.

@@ -1,16 +1,165 @@
-//! `POST /build`: a tar context, docker's JSON message stream.
+//! `POST /build`: the client's tar context unpacked under the store's
+//! `tmp/` (entries outside it refused), built by the CLI's builder, its
+//! progress sent as docker's `{"stream": ...}` messages, the image's ID
+//! as `{"aux": {"ID": ...}}`.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::body::Resp;
+use http::StatusCode;
+use serde_json::json;
+use wharf_build::{BuildRequest, Progress, ProgressMode};
+use wharf_engine::Reference;
+
+use crate::body::{self, ok_json, BodyReader, Resp, Streamer};
 use crate::error::{ApiError, ApiResult};
 use crate::router::Call;
 use crate::server::Ctx;
 
-pub async fn build(_ctx: Arc<Ctx>, _call: Call) -> ApiResult<Resp> {
-    Err(ApiError::NotFound("page not found".into()))
+/// The builder's text output as `{"stream": ...}` messages.
+struct StreamMessages(Streamer);
+
+impl std::io::Write for StreamMessages {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        if self.0.blocking_json(&json!({"stream": text})) {
+            Ok(buf.len())
+        } else {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the client went away",
+            ))
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
-pub async fn prune(_ctx: Arc<Ctx>) -> ApiResult<Resp> {
-    Err(ApiError::NotFound("page not found".into()))
+fn json_map(raw: Option<&str>, what: &str) -> ApiResult<BTreeMap<String, Option<String>>> {
+    match raw.filter(|r| !r.is_empty()) {
+        None => Ok(BTreeMap::new()),
+        Some(r) => serde_json::from_str(r)
+            .map_err(|e| ApiError::BadRequest(format!("invalid {what}: {e}"))),
+    }
+}
+
+pub async fn build(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
+    let q = call.query.clone();
+    let quiet = q.bool("q");
+    let mut tags = Vec::new();
+    for t in q.all("t") {
+        tags.push(
+            Reference::parse_tagged(t)
+                .map_err(|e| ApiError::BadRequest(format!("invalid tag {t:?}: {e}")))?,
+        );
+    }
+    let build_args: Vec<(String, Option<String>)> = json_map(q.get("buildargs"), "buildargs")?
+        .into_iter()
+        .collect();
+    let labels: BTreeMap<String, String> = json_map(q.get("labels"), "labels")?
+        .into_iter()
+        .map(|(k, v)| (k, v.unwrap_or_default()))
+        .collect();
+    let dockerfile_name = q
+        .get("dockerfile")
+        .filter(|d| !d.is_empty())
+        .unwrap_or("Dockerfile")
+        .to_string();
+    let target = q
+        .get("target")
+        .filter(|t| !t.is_empty())
+        .map(str::to_string);
+    let network = q
+        .get("networkmode")
+        .filter(|n| !n.is_empty())
+        .map(str::to_string);
+    let no_cache = q.bool("nocache");
+    let reader = BodyReader::new(call.req.into_body());
+    let (out, resp) = body::streamed(StatusCode::OK, "application/json");
+    let c = ctx.clone();
+    tokio::spawn(async move {
+        let _ = c
+            .blocking(move |e| {
+                let fail = |err: &dyn std::fmt::Display| {
+                    out.blocking_json(&json!({"errorDetail": {"message": err.to_string()}, "error": err.to_string()}));
+                };
+                let dir = e.store().temp_path("build-context");
+                let _cleanup = Cleanup(dir.clone());
+                if let Err(err) = std::fs::create_dir_all(&dir) {
+                    fail(&err);
+                    return Ok(());
+                }
+                if let Err(err) = crate::archive::unpack(
+                    std::io::BufReader::with_capacity(256 * 1024, reader),
+                    &dir,
+                ) {
+                    fail(&err);
+                    return Ok(());
+                }
+                let dockerfile = match std::fs::read_to_string(dir.join(&dockerfile_name)) {
+                    Ok(d) => d,
+                    Err(_) => {
+                        fail(&format!(
+                            "Cannot locate specified Dockerfile: {dockerfile_name}"
+                        ));
+                        return Ok(());
+                    }
+                };
+                let req = BuildRequest {
+                    context: Some(dir.clone()),
+                    dockerfile,
+                    dockerfile_name,
+                    tags,
+                    target,
+                    build_args,
+                    labels,
+                    no_cache,
+                    secrets: BTreeMap::new(),
+                    network,
+                };
+                let mode = if quiet {
+                    ProgressMode::Quiet
+                } else {
+                    ProgressMode::Plain
+                };
+                let progress = Progress::new(mode, Box::new(StreamMessages(out.clone())));
+                match e.build(&req, &progress) {
+                    Ok(outcome) => {
+                        let id = outcome.image_id.to_string();
+                        out.blocking_json(&json!({"aux": {"ID": id}}));
+                        if quiet {
+                            out.blocking_json(&json!({"stream": format!("{id}\n")}));
+                        } else {
+                            let short = id.trim_start_matches("sha256:").get(..12).unwrap_or_default().to_string();
+                            out.blocking_json(&json!({"stream": format!("Successfully built {short}\n")}));
+                            for t in &req.tags {
+                                out.blocking_json(&json!({"stream": format!("Successfully tagged {}\n", t.familiar())}));
+                            }
+                        }
+                    }
+                    Err(err) => fail(&err),
+                }
+                Ok(())
+            })
+            .await;
+    });
+    Ok(resp)
+}
+
+/// Removes a build's unpacked context.
+struct Cleanup(std::path::PathBuf);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub async fn prune(ctx: Arc<Ctx>) -> ApiResult<Resp> {
+    let (n, bytes) = ctx.blocking(|e| Ok(e.prune_build_cache()?)).await?;
+    Ok(ok_json(
+        &json!({"CachesDeleted": [], "SpaceReclaimed": bytes, "Count": n}),
+    ))
 }

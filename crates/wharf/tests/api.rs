@@ -415,3 +415,157 @@ fn ps_through_the_api_matches_dockerd() {
     assert_eq!(a, b);
     s.ok(bin, &["rm", &name]);
 }
+
+/// A tar with one entry at `path` (not checked: the point is a bad one).
+fn tar_with(path: &str, data: &[u8]) -> Vec<u8> {
+    let mut h = [0u8; 512];
+    h[..path.len()].copy_from_slice(path.as_bytes());
+    h[100..107].copy_from_slice(b"0000644");
+    h[108..115].copy_from_slice(b"0000000");
+    h[116..123].copy_from_slice(b"0000000");
+    h[124..135].copy_from_slice(format!("{:011o}", data.len()).as_bytes());
+    h[136..147].copy_from_slice(b"00000000000");
+    h[156] = b'0';
+    h[257..263].copy_from_slice(b"ustar\0");
+    h[263..265].copy_from_slice(b"00");
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|b| *b as u32).sum();
+    h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+    let mut out = h.to_vec();
+    out.extend_from_slice(data);
+    out.resize(out.len().div_ceil(512) * 512 + 1024, 0);
+    out
+}
+
+#[test]
+fn images_volumes_networks_cp_and_build_through_wharf_serve() {
+    let w = Wharf::new();
+    w.import_busybox("bb");
+    let s = Serve::start(&w);
+    let bin = DOCKER_CLIENTS[0];
+    s.ok(bin, &["tag", "bb", "bb2:v1"]);
+    let images = s.ok(bin, &["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert_eq!(images, "bb:latest\nbb2:v1\n");
+    assert_eq!(s.ok(bin, &["rmi", "bb2:v1"]), "Untagged: bb2:v1\n");
+    let hist = s.ok(bin, &["history", "--format", "{{.Comment}}", "bb"]);
+    assert_eq!(hist, "Imported from -\n");
+    // save/load as tar streams, import from a body.
+    let saved = w.scratch().join("saved.tar");
+    s.ok(bin, &["save", "-o", saved.to_str().unwrap(), "bb"]);
+    assert_eq!(
+        s.ok(bin, &["load", "-i", saved.to_str().unwrap()]),
+        "Loaded image: bb:latest\n"
+    );
+    let rootfs = common::busybox_rootfs_tar(&w.scratch());
+    let imported = s.ok(bin, &["import", rootfs.to_str().unwrap(), "imp:1"]);
+    assert!(imported.starts_with("sha256:"), "{imported}");
+    // Volumes and networks.
+    s.ok(bin, &["volume", "create", "--label", "k=v", "vol1"]);
+    assert_eq!(
+        s.ok(bin, &["volume", "ls", "-q", "--filter", "label=k=v"]),
+        "vol1\n"
+    );
+    assert_eq!(w.ok(["volume", "ls", "-q"]), "vol1\n");
+    s.ok(bin, &["network", "create", "net1"]);
+    let nets = s.ok(bin, &["network", "ls", "--format", "{{.Name}}"]);
+    assert!(nets.lines().any(|l| l == "net1"), "{nets}");
+    // cp both ways.
+    s.ok(
+        bin,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "cpc",
+            "-v",
+            "vol1:/data",
+            "bb",
+            "sleep",
+            "100",
+        ],
+    );
+    let f = w.scratch().join("f.txt");
+    std::fs::write(&f, "hello\n").unwrap();
+    s.ok(bin, &["cp", f.to_str().unwrap(), "cpc:/data/"]);
+    assert_eq!(s.ok(bin, &["exec", "cpc", "cat", "/data/f.txt"]), "hello\n");
+    let back = w.scratch().join("back");
+    std::fs::create_dir_all(&back).unwrap();
+    s.ok(bin, &["cp", "cpc:/data/f.txt", back.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_to_string(back.join("f.txt")).unwrap(),
+        "hello\n"
+    );
+    let missing = s.run(bin, &["cp", "cpc:/nope", back.to_str().unwrap()]);
+    assert!(!missing.status.success());
+    // An archive naming a path outside the destination is refused.
+    for evil in ["../escape.txt", "a/../../escape.txt", "/escape.txt"] {
+        let r = s.request(
+            "PUT",
+            "/v1.41/containers/cpc/archive?path=/data",
+            &tar_with(evil, b"x"),
+        );
+        assert_eq!(
+            r.status,
+            400,
+            "{evil}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+    }
+    let ls = s.ok(bin, &["exec", "cpc", "ls", "/", "/data"]);
+    assert!(!ls.contains("escape"), "{ls}");
+    let ok = s.request(
+        "PUT",
+        "/v1.41/containers/cpc/archive?path=/data",
+        &tar_with("good.txt", b"fine"),
+    );
+    assert_eq!(ok.status, 200);
+    assert_eq!(s.ok(bin, &["exec", "cpc", "cat", "/data/good.txt"]), "fine");
+    s.ok(bin, &["rm", "-f", "cpc"]);
+    // The classic builder's protocol, from both clients.
+    let ctx_dir = w.scratch().join("ctx");
+    std::fs::create_dir_all(&ctx_dir).unwrap();
+    std::fs::write(
+        ctx_dir.join("Dockerfile"),
+        "FROM bb\nARG X=1\nRUN echo built-$X > /b\nLABEL a=b\n",
+    )
+    .unwrap();
+    for (i, bin) in DOCKER_CLIENTS.iter().enumerate() {
+        let tag = format!("built:{i}");
+        let out = s
+            .docker(bin)
+            .env("DOCKER_BUILDKIT", "0")
+            .args(["build", "--build-arg", "X=7", "-t", &tag])
+            .arg(&ctx_dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{bin}: {}", stderr_of(&out));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains(&format!("Successfully tagged {tag}")),
+            "{text}"
+        );
+        assert_eq!(s.ok(bin, &["run", "--rm", &tag, "cat", "/b"]), "built-7\n");
+    }
+    let q = s
+        .docker(bin)
+        .args(["build", "-q"])
+        .arg(&ctx_dir)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&q.stdout).starts_with("sha256:"));
+    let bad = s.request(
+        "POST",
+        "/v1.41/build",
+        &tar_with("../Dockerfile", b"FROM bb\n"),
+    );
+    assert!(String::from_utf8_lossy(&bad.body).contains("outside"));
+    let df = s.ok(
+        bin,
+        &["system", "df", "--format", "{{.Type}} {{.TotalCount}}"],
+    );
+    assert!(df.contains("Local Volumes 1"), "{df}");
+    s.ok(bin, &["volume", "rm", "vol1"]);
+    s.ok(bin, &["network", "rm", "net1"]);
+    let pruned = s.request("POST", "/v1.41/images/prune", b"");
+    assert_eq!(pruned.status, 200);
+}

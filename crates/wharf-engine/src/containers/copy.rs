@@ -205,6 +205,53 @@ impl Engine {
 
 /// Docker 20.10's CLI wording (its daemon says "Could not find the file
 /// PATH in container NAME"; newer CLIs show that).
+/// What `stat` says of a path in a container (docker's
+/// `X-Docker-Container-Path-Stat`).
+#[derive(Debug, Clone)]
+pub struct PathStat {
+    pub name: String,
+    pub size: i64,
+    /// `st_mode`.
+    pub mode: u32,
+    pub mtime: i64,
+    pub mtime_nsec: i64,
+    pub link_target: String,
+}
+
+impl Engine {
+    /// Stat `path` in the container's view (a final symlink not followed).
+    pub fn stat_container_path(&self, name: &str, path: &str) -> EngineResult<PathStat> {
+        let root = self.container_root(name)?;
+        let view = root.view()?;
+        let p = Path::new(path);
+        let entry = match view.lookup(p, false) {
+            Ok(Lookup::Found(e)) => e,
+            Ok(Lookup::Missing { .. }) | Err(ImageError::NotFound(_)) => {
+                return Err(not_found(p, name))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let st = nix::sys::stat::fstat(std::os::fd::AsRawFd::as_raw_fd(&entry.fd))
+            .map_err(|e| EngineError::io(format!("stat {path}"), e.into()))?;
+        let link_target = if entry.is_symlink() {
+            entry.link_target()?.display().to_string()
+        } else {
+            String::new()
+        };
+        Ok(PathStat {
+            name: entry
+                .name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "/".into()),
+            size: st.st_size,
+            mode: st.st_mode,
+            mtime: st.st_mtime,
+            mtime_nsec: st.st_mtime_nsec,
+            link_target,
+        })
+    }
+}
+
 fn not_found(path: &Path, container: &str) -> EngineError {
     EngineError::NotFound(format!(
         "No such container:path: {container}:{}",

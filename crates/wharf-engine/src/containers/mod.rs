@@ -25,6 +25,7 @@ mod state;
 mod top;
 
 pub use attached::{watch_signals, AttachOptions, AttachSignals};
+pub use copy::PathStat;
 pub use create::CreateRequest;
 pub(crate) use create::CGROUP_PARENT;
 pub use lifecycle::{WaitCondition, Waited};
