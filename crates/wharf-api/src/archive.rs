@@ -17,7 +17,6 @@ use serde_json::json;
 use wharf_engine::containers::PathStat;
 
 use crate::body::{self, BodyReader, Resp};
-use crate::containers::StreamWriter;
 use crate::error::{ApiError, ApiResult};
 use crate::router::Call;
 use crate::server::Ctx;
@@ -109,44 +108,29 @@ async fn get(ctx: Arc<Ctx>, name: String, path: String) -> ApiResult<Resp> {
             Ok((st, tmp))
         })
         .await?;
-    let (tx, mut resp) = body::streamed(StatusCode::OK, "application/x-tar");
+    let mut resp = ctx.stream_bytes("application/x-tar", "archive", move |_, w| {
+        let tmp = tmp;
+        let mut b = tar::Builder::new(w);
+        b.follow_symlinks(false);
+        let io = |e| ApiError::io("writing the archive", e);
+        let item = std::fs::read_dir(&tmp.0)
+            .map_err(io)?
+            .next()
+            .transpose()
+            .map_err(io)?;
+        if let Some(item) = item {
+            let (p, name) = (item.path(), item.file_name());
+            if p.symlink_metadata().is_ok_and(|m| m.is_dir()) {
+                b.append_dir_all(&name, &p)
+            } else {
+                b.append_path_with_name(&p, &name)
+            }
+            .map_err(io)?;
+        }
+        b.finish().map_err(io)
+    });
     resp.headers_mut()
         .insert("X-Docker-Container-Path-Stat", stat_header(&st));
-    let c = ctx.clone();
-    tokio::spawn(async move {
-        let r = c
-            .blocking(move |_| {
-                let tmp = tmp;
-                let w = std::io::BufWriter::with_capacity(64 * 1024, StreamWriter(tx));
-                let mut b = tar::Builder::new(w);
-                b.follow_symlinks(false);
-                let item = std::fs::read_dir(&tmp.0)
-                    .map_err(|e| ApiError::io("reading the copy", e))?
-                    .next()
-                    .transpose()
-                    .map_err(|e| ApiError::io("reading the copy", e))?;
-                if let Some(item) = item {
-                    let p = item.path();
-                    let name = item.file_name();
-                    if p.symlink_metadata().is_ok_and(|m| m.is_dir()) {
-                        b.append_dir_all(&name, &p)
-                    } else {
-                        b.append_path_with_name(&p, &name)
-                    }
-                    .map_err(|e| ApiError::io("writing the archive", e))?;
-                }
-                let mut w = b
-                    .into_inner()
-                    .map_err(|e| ApiError::io("writing the archive", e))?;
-                std::io::Write::flush(&mut w)
-                    .map_err(|e| ApiError::io("writing the archive", e))?;
-                Ok(())
-            })
-            .await;
-        if let Err(e) = r {
-            tracing::debug!(error = %e, "archive ended early");
-        }
-    });
     Ok(resp)
 }
 
@@ -156,9 +140,20 @@ fn inside(p: &Path) -> bool {
         .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
 }
 
-/// Unpack `tar` into `dir`, refusing entries (and link targets) that
-/// would reach outside it.
-pub fn unpack(tar: impl std::io::Read, dir: &Path) -> ApiResult<()> {
+/// Unpack `tar` (plain or gzipped, as docker accepts a build context)
+/// into `dir`, refusing entries (and link targets) that would reach
+/// outside it.
+pub fn unpack(tar: impl std::io::BufRead, dir: &Path) -> ApiResult<()> {
+    let mut tar = tar;
+    let gzipped = tar
+        .fill_buf()
+        .map_err(|e| ApiError::BadRequest(format!("reading the archive: {e}")))?
+        .starts_with(&[0x1f, 0x8b]);
+    let tar: Box<dyn std::io::Read> = if gzipped {
+        Box::new(flate2::bufread::MultiGzDecoder::new(tar))
+    } else {
+        Box::new(tar)
+    };
     let mut a = tar::Archive::new(tar);
     a.set_preserve_permissions(true);
     a.set_preserve_mtime(true);

@@ -119,6 +119,14 @@ impl Streamer {
     }
 }
 
+/// A JSON message stream's error line (`errorDetail`, as docker's).
+pub fn error_message(e: &dyn std::fmt::Display) -> Bytes {
+    let v = serde_json::json!({"errorDetail": {"message": e.to_string()}, "error": e.to_string()});
+    let mut b = serde_json::to_vec(&v).unwrap_or_default();
+    b.extend_from_slice(b"\r\n");
+    b.into()
+}
+
 /// A streamed response: the headers go out at once, the body as the
 /// returned [`Streamer`] sends it; it ends when every sender is dropped.
 pub fn streamed(status: StatusCode, content_type: &'static str) -> (Streamer, Resp) {

@@ -6,12 +6,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use http::StatusCode;
 use serde_json::json;
 use wharf_build::{BuildRequest, Progress, ProgressMode};
 use wharf_engine::Reference;
 
-use crate::body::{self, ok_json, BodyReader, Resp, Streamer};
+use crate::body::{ok_json, BodyReader, Resp, Streamer};
 use crate::error::{ApiError, ApiResult};
 use crate::router::Call;
 use crate::server::Ctx;
@@ -77,75 +76,55 @@ pub async fn build(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
         .map(str::to_string);
     let no_cache = q.bool("nocache");
     let reader = BodyReader::new(call.req.into_body());
-    let (out, resp) = body::streamed(StatusCode::OK, "application/json");
-    let c = ctx.clone();
-    tokio::spawn(async move {
-        let _ = c
-            .blocking(move |e| {
-                let fail = |err: &dyn std::fmt::Display| {
-                    out.blocking_json(&json!({"errorDetail": {"message": err.to_string()}, "error": err.to_string()}));
-                };
-                let dir = e.store().temp_path("build-context");
-                let _cleanup = Cleanup(dir.clone());
-                if let Err(err) = std::fs::create_dir_all(&dir) {
-                    fail(&err);
-                    return Ok(());
-                }
-                if let Err(err) = crate::archive::unpack(
-                    std::io::BufReader::with_capacity(256 * 1024, reader),
-                    &dir,
-                ) {
-                    fail(&err);
-                    return Ok(());
-                }
-                let dockerfile = match std::fs::read_to_string(dir.join(&dockerfile_name)) {
-                    Ok(d) => d,
-                    Err(_) => {
-                        fail(&format!(
-                            "Cannot locate specified Dockerfile: {dockerfile_name}"
-                        ));
-                        return Ok(());
-                    }
-                };
-                let req = BuildRequest {
-                    context: Some(dir.clone()),
-                    dockerfile,
-                    dockerfile_name,
-                    tags,
-                    target,
-                    build_args,
-                    labels,
-                    no_cache,
-                    secrets: BTreeMap::new(),
-                    network,
-                };
-                let mode = if quiet {
-                    ProgressMode::Quiet
-                } else {
-                    ProgressMode::Plain
-                };
-                let progress = Progress::new(mode, Box::new(StreamMessages(out.clone())));
-                match e.build(&req, &progress) {
-                    Ok(outcome) => {
-                        let id = outcome.image_id.to_string();
-                        out.blocking_json(&json!({"aux": {"ID": id}}));
-                        if quiet {
-                            out.blocking_json(&json!({"stream": format!("{id}\n")}));
-                        } else {
-                            let short = id.trim_start_matches("sha256:").get(..12).unwrap_or_default().to_string();
-                            out.blocking_json(&json!({"stream": format!("Successfully built {short}\n")}));
-                            for t in &req.tags {
-                                out.blocking_json(&json!({"stream": format!("Successfully tagged {}\n", t.familiar())}));
-                            }
-                        }
-                    }
-                    Err(err) => fail(&err),
-                }
-                Ok(())
-            })
-            .await;
-    });
-    Ok(resp)
+    Ok(ctx.stream_messages(move |e, out| {
+        let dir = e.store().temp_path("build-context");
+        let _cleanup = Cleanup(dir.clone());
+        std::fs::create_dir_all(&dir).map_err(|err| ApiError::io("creating the context", err))?;
+        crate::archive::unpack(std::io::BufReader::with_capacity(256 * 1024, reader), &dir)?;
+        let dockerfile = std::fs::read_to_string(dir.join(&dockerfile_name)).map_err(|_| {
+            ApiError::BadRequest(format!(
+                "Cannot locate specified Dockerfile: {dockerfile_name}"
+            ))
+        })?;
+        let req = BuildRequest {
+            context: Some(dir.clone()),
+            dockerfile,
+            dockerfile_name,
+            tags,
+            target,
+            build_args,
+            labels,
+            no_cache,
+            secrets: BTreeMap::new(),
+            network,
+        };
+        let mode = if quiet {
+            ProgressMode::Quiet
+        } else {
+            ProgressMode::Plain
+        };
+        let progress = Progress::new(mode, Box::new(StreamMessages(out.clone())));
+        let outcome = e
+            .build(&req, &progress)
+            .map_err(|err| ApiError::BadRequest(err.to_string()))?;
+        let id = outcome.image_id.to_string();
+        out.blocking_json(&json!({"aux": {"ID": id}}));
+        if quiet {
+            out.blocking_json(&json!({"stream": format!("{id}\n")}));
+            return Ok(());
+        }
+        let short = id
+            .trim_start_matches("sha256:")
+            .get(..12)
+            .unwrap_or_default();
+        out.blocking_json(&json!({"stream": format!("Successfully built {short}\n")}));
+        for t in &req.tags {
+            out.blocking_json(
+                &json!({"stream": format!("Successfully tagged {}\n", t.familiar())}),
+            );
+        }
+        Ok(())
+    }))
 }
 
 /// Removes a build's unpacked context.

@@ -20,6 +20,9 @@ use crate::server::Ctx;
 /// to report its exit code.
 const GONE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// How long a SIGKILL's answer waits for the container to go down.
+const KILL_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// docker's `types.Container`: one row of `GET /containers/json`.
 fn summary_json(c: &ContainerSummary, now: chrono::DateTime<chrono::Utc>) -> Value {
     let ports: Vec<Value> = c
@@ -236,8 +239,20 @@ pub async fn kill(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
         .get("signal")
         .filter(|s| !s.is_empty())
         .map(str::to_string);
-    ctx.blocking(move |e| Ok(e.kill_container(&id, signal.as_deref())?))
-        .await?;
+    ctx.blocking(move |e| {
+        let id = e.kill_container(&id, signal.as_deref())?;
+        // As dockerd: a SIGKILL is answered once the container is down
+        // (a client inspects it next), within a bound.
+        let sig = signal.as_deref().unwrap_or("KILL").to_ascii_uppercase();
+        if matches!(sig.as_str(), "KILL" | "SIGKILL" | "9") {
+            let deadline = std::time::Instant::now() + KILL_PATIENCE;
+            e.wait_condition(&id, WaitCondition::NotRunning, &|| {
+                std::time::Instant::now() > deadline
+            })?;
+        }
+        Ok(())
+    })
+    .await?;
     Ok(no_content())
 }
 
@@ -377,47 +392,17 @@ pub async fn changes(ctx: Arc<Ctx>, id: &str) -> ApiResult<Resp> {
     Ok(ok_json(&v))
 }
 
-/// A blocking writer that streams into a response body.
-pub struct StreamWriter(pub body::Streamer);
-
-impl std::io::Write for StreamWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.0.blocking_send(bytes::Bytes::copy_from_slice(buf)) {
-            Ok(buf.len())
-        } else {
-            Err(std::io::Error::new(
-                std::io::ErrorKind::BrokenPipe,
-                "the client went away",
-            ))
-        }
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 pub async fn export(ctx: Arc<Ctx>, id: &str) -> ApiResult<Resp> {
-    let id = id.to_string();
-    let check = id.clone();
-    ctx.blocking(move |e| Ok(e.find_container(&check).map(|_| ())?))
+    let name = id.to_string();
+    let id = ctx
+        .blocking(move |e| Ok(e.find_container(&name)?.id))
         .await?;
-    let (tx, resp) = body::streamed(StatusCode::OK, "application/x-tar");
-    let c = ctx.clone();
-    tokio::spawn(async move {
-        let r = c
-            .blocking(move |e| {
-                let w = std::io::BufWriter::with_capacity(64 * 1024, StreamWriter(tx));
-                let mut w = e.export_container(&id, w)?;
-                std::io::Write::flush(&mut w).map_err(|e| ApiError::io("export", e))?;
-                Ok(())
-            })
-            .await;
-        if let Err(e) = r {
-            tracing::debug!(error = %e, "export ended early");
-        }
-    });
-    Ok(resp)
+    Ok(
+        ctx.stream_bytes("application/x-tar", "export", move |e, w| {
+            e.export_container(&id, w)?;
+            Ok(())
+        }),
+    )
 }
 
 fn stats_json(
@@ -447,24 +432,13 @@ fn stats_json(
         "precpu_stats": pre.and_then(|p| p.get("cpu_stats").cloned()).unwrap_or(json!({"cpu_usage": {"total_usage": 0}, "throttling_data": {}})),
         "memory_stats": {
             "usage": u.memory,
-            "limit": u.memory_limit.unwrap_or_else(mem_total),
+            "limit": u.memory_limit.unwrap_or_else(crate::system::mem_total),
             "stats": {},
         },
+        "networks": {"eth0": {"rx_bytes": 0, "rx_packets": 0, "rx_errors": 0, "rx_dropped": 0, "tx_bytes": 0, "tx_packets": 0, "tx_errors": 0, "tx_dropped": 0}},
         "name": format!("/{name}"),
         "id": id,
     })
-}
-
-fn mem_total() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .unwrap_or(0)
-        * 1024
 }
 
 /// The host's CPU time in nanoseconds (`/proc/stat`'s first line, as
@@ -501,7 +475,16 @@ pub async fn stats(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
         move || {
             let id = id.clone();
             let ctx = ctx.clone();
-            async move { ctx.blocking(move |e| Ok(e.container_usage(&id)?)).await }
+            // A stopped container's numbers are zeros, as dockerd gives them.
+            async move {
+                ctx.blocking(move |e| match e.container_usage(&id) {
+                    Err(err) if err.kind() == wharf_engine::ErrorKind::Conflict => {
+                        Ok(Default::default())
+                    }
+                    other => Ok(other?),
+                })
+                .await
+            }
         }
     };
     if !stream {

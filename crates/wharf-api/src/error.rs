@@ -18,6 +18,10 @@ pub enum ApiError {
     /// The object's state forbids it (409).
     #[error("{0}")]
     Conflict(String),
+    /// Something this server does not offer (503, as docker answers
+    /// swarm requests off a swarm).
+    #[error("{0}")]
+    Unavailable(String),
     /// The request body is over the limit (413).
     #[error("request body too large (limit {0} bytes)")]
     TooLarge(usize),
@@ -59,6 +63,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Io { .. } | ApiError::Task(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -284,6 +284,12 @@ async fn run_attached(
             }
         };
         let slave = pty.slave;
+        // Raw, as docker's exec terminal: the container's own terminal
+        // does the line discipline (ours would add a second `\r`).
+        if let Ok(mut t) = nix::sys::termios::tcgetattr(&slave) {
+            nix::sys::termios::cfmakeraw(&mut t);
+            let _ = nix::sys::termios::tcsetattr(&slave, nix::sys::termios::SetArg::TCSANOW, &t);
+        }
         let spawn = (|| -> std::io::Result<tokio::process::Child> {
             cmd.stdin(slave.try_clone()?)
                 .stdout(slave.try_clone()?)

@@ -14,7 +14,6 @@ use wharf_engine::{Engine, Reference};
 use wharf_registry::progress::{Event, LayerStatus, Progress};
 
 use crate::body::{self, ok_json, BodyReader, Resp, Streamer};
-use crate::containers::StreamWriter;
 use crate::error::{ApiError, ApiResult};
 use crate::router::Call;
 use crate::server::Ctx;
@@ -201,60 +200,28 @@ async fn save(ctx: Arc<Ctx>, names: Vec<String>) -> ApiResult<Resp> {
         Ok(())
     })
     .await?;
-    let (tx, resp) = body::streamed(StatusCode::OK, "application/x-tar");
-    let c = ctx.clone();
-    tokio::spawn(async move {
-        let r = c
-            .blocking(move |e| {
-                let w = std::io::BufWriter::with_capacity(64 * 1024, StreamWriter(tx));
-                let mut w = e.save_images(&names, w)?;
-                std::io::Write::flush(&mut w).map_err(|e| ApiError::io("save", e))?;
-                Ok(())
-            })
-            .await;
-        if let Err(e) = r {
-            tracing::debug!(error = %e, "image save ended early");
-        }
-    });
-    Ok(resp)
-}
-
-/// A JSON message stream's error line.
-fn error_message(out: &Streamer, e: &dyn std::fmt::Display) {
-    out.blocking_json(&json!({"errorDetail": {"message": e.to_string()}, "error": e.to_string()}));
+    Ok(
+        ctx.stream_bytes("application/x-tar", "image save", move |e, w| {
+            e.save_images(&names, w)?;
+            Ok(())
+        }),
+    )
 }
 
 async fn load(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
-    let quiet = call.query.bool("quiet");
     let reader = BodyReader::new(call.req.into_body());
-    let (out, resp) = body::streamed(StatusCode::OK, "application/json");
-    let c = ctx.clone();
-    tokio::spawn(async move {
-        let _ = c
-            .blocking(move |e| {
-                match e.load_images(std::io::BufReader::with_capacity(256 * 1024, reader)) {
-                    Ok(loaded) => {
-                        for l in loaded {
-                            if l.tags.is_empty() {
-                                out.blocking_json(
-                                    &json!({"stream": format!("Loaded image ID: {}\n", l.id)}),
-                                );
-                            }
-                            for t in &l.tags {
-                                out.blocking_json(
-                                    &json!({"stream": format!("Loaded image: {}\n", t.familiar())}),
-                                );
-                            }
-                        }
-                    }
-                    Err(err) => error_message(&out, &err),
-                }
-                let _ = quiet;
-                Ok(())
-            })
-            .await;
-    });
-    Ok(resp)
+    Ok(ctx.stream_messages(move |e, out| {
+        let loaded = e.load_images(std::io::BufReader::with_capacity(256 * 1024, reader))?;
+        for l in loaded {
+            if l.tags.is_empty() {
+                out.blocking_json(&json!({"stream": format!("Loaded image ID: {}\n", l.id)}));
+            }
+            for t in &l.tags {
+                out.blocking_json(&json!({"stream": format!("Loaded image: {}\n", t.familiar())}));
+            }
+        }
+        Ok(())
+    }))
 }
 
 /// Registry progress as docker's JSON messages.
@@ -318,63 +285,49 @@ async fn create(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
         ));
     }
     let reader = (!from_src.is_empty()).then(|| BodyReader::new(call.req.into_body()));
-    let (out, resp) = body::streamed(StatusCode::OK, "application/json");
-    let c = ctx.clone();
-    tokio::spawn(async move {
-        let _ = c
-            .blocking(move |e| {
-                if let Some(reader) = reader {
-                    let repo = q.get("repo").unwrap_or_default();
-                    let reference = match (repo, tag.as_str()) {
-                        ("", _) => None,
-                        (r, "") => Some(r.to_string()),
-                        (r, t) => Some(format!("{r}:{t}")),
-                    };
-                    let req = ImportRequest {
-                        reference,
-                        changes: q.all("changes").iter().map(|s| s.to_string()).collect(),
-                        message: q.get("message").filter(|s| !s.is_empty()).map(str::to_string),
-                        source: "-".into(),
-                        platform,
-                    };
-                    match e.import_image(reader, &req) {
-                        Ok(id) => {
-                            out.blocking_json(&json!({"status": id.to_string()}));
-                        }
-                        Err(err) => error_message(&out, &err),
-                    }
-                    return Ok(());
-                }
-                let name = match tag.as_str() {
-                    "" => from_image.clone(),
-                    t if t.starts_with("sha256:") => format!("{from_image}@{t}"),
-                    t => format!("{from_image}:{t}"),
-                };
-                let name = match Reference::parse(&name) {
-                    Ok(r) => r.with_default_tag().to_string(),
-                    Err(err) => {
-                        error_message(&out, &err);
-                        return Ok(());
-                    }
-                };
-                let progress = JsonProgress(out.clone());
-                match e.pull(&PullRequest { name, platform }, &progress) {
-                    Ok(p) => {
-                        out.blocking_json(&json!({"status": format!("Digest: {}", p.digest)}));
-                        let status = if p.updated {
-                            "Downloaded newer image"
-                        } else {
-                            "Image is up to date"
-                        };
-                        out.blocking_json(&json!({"status": format!("Status: {status} for {}", p.reference.familiar())}));
-                    }
-                    Err(err) => error_message(&out, &err),
-                }
-                Ok(())
-            })
-            .await;
-    });
-    Ok(resp)
+    Ok(ctx.stream_messages(move |e, out| {
+        if let Some(reader) = reader {
+            let repo = q.get("repo").unwrap_or_default();
+            let reference = match (repo, tag.as_str()) {
+                ("", _) => None,
+                (r, "") => Some(r.to_string()),
+                (r, t) => Some(format!("{r}:{t}")),
+            };
+            let req = ImportRequest {
+                reference,
+                changes: q.all("changes").iter().map(|s| s.to_string()).collect(),
+                message: q
+                    .get("message")
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+                source: "-".into(),
+                platform,
+            };
+            let id = e.import_image(reader, &req)?;
+            out.blocking_json(&json!({"status": id.to_string()}));
+            return Ok(());
+        }
+        let name = match tag.as_str() {
+            "" => from_image.clone(),
+            t if t.starts_with("sha256:") => format!("{from_image}@{t}"),
+            t => format!("{from_image}:{t}"),
+        };
+        let name = Reference::parse(&name)
+            .map_err(wharf_engine::EngineError::from)?
+            .with_default_tag()
+            .to_string();
+        let p = e.pull(&PullRequest { name, platform }, &JsonProgress(out.clone()))?;
+        out.blocking_json(&json!({"status": format!("Digest: {}", p.digest)}));
+        let status = if p.updated {
+            "Downloaded newer image"
+        } else {
+            "Image is up to date"
+        };
+        out.blocking_json(
+            &json!({"status": format!("Status: {status} for {}", p.reference.familiar())}),
+        );
+        Ok(())
+    }))
 }
 
 async fn push(ctx: Arc<Ctx>, call: Call, name: String) -> ApiResult<Resp> {
@@ -389,32 +342,22 @@ async fn push(ctx: Arc<Ctx>, call: Call, name: String) -> ApiResult<Resp> {
     let targets = ctx
         .blocking(move |e| Ok(e.push_targets(&check, all)?))
         .await?;
-    let (out, resp) = body::streamed(StatusCode::OK, "application/json");
-    let c = ctx.clone();
-    tokio::spawn(async move {
-        let _ = c
-            .blocking(move |e| {
-                if let Some((r, _)) = targets.first() {
-                    out.blocking_json(&json!({"status": format!("The push refers to repository [{}]", r.repository())}));
-                }
-                let progress = JsonProgress(out.clone());
-                for (r, id) in &targets {
-                    match e.push(r, id, &progress) {
-                        Ok(p) => {
-                            out.blocking_json(&json!({"status": format!("{}: digest: {} size: {}", p.tag, p.digest, p.size)}));
-                            out.blocking_json(&json!({"progressDetail": {}, "aux": {"Tag": p.tag, "Digest": p.digest.to_string(), "Size": p.size}}));
-                        }
-                        Err(err) => {
-                            error_message(&out, &err);
-                            break;
-                        }
-                    }
-                }
-                Ok(())
-            })
-            .await;
-    });
-    Ok(resp)
+    Ok(ctx.stream_messages(move |e, out| {
+        if let Some((r, _)) = targets.first() {
+            out.blocking_json(
+                &json!({"status": format!("The push refers to repository [{}]", r.repository())}),
+            );
+        }
+        let progress = JsonProgress(out.clone());
+        for (r, id) in &targets {
+            let p = e.push(r, id, &progress)?;
+            out.blocking_json(
+                &json!({"status": format!("{}: digest: {} size: {}", p.tag, p.digest, p.size)}),
+            );
+            out.blocking_json(&json!({"progressDetail": {}, "aux": {"Tag": p.tag, "Digest": p.digest.to_string(), "Size": p.size}}));
+        }
+        Ok(())
+    }))
 }
 
 /// `GET /distribution/{name}/json`: what the registry has for `name`.

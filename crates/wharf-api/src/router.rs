@@ -115,6 +115,13 @@ async fn route(ctx: Arc<Ctx>, call: Call, segs: &[String]) -> ApiResult<Resp> {
         (Method::GET, ["system", "df"]) => system::df(ctx, call).await,
         (Method::GET, ["events"]) => system::events(ctx, call).await,
         (Method::POST, ["auth"]) => system::auth(ctx, call).await,
+        // Swarm mode is not wharf's (Kubernetes is for many hosts): the
+        // answers docker gives on a node that is not in a swarm.
+        (_, ["swarm", ..] | ["nodes", ..] | ["services", ..] | ["tasks", ..] | ["secrets", ..] | ["configs", ..]) => {
+            Err(ApiError::Unavailable(
+                "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.".into(),
+            ))
+        }
 
         (Method::GET, ["containers", "json"]) => containers::list(ctx, call).await,
         (Method::POST, ["containers", "create"]) => containers::create(ctx, call).await,

@@ -17,6 +17,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use wharf_engine::containers::MonitorChild;
 use wharf_engine::Engine;
 
+use crate::body::{self, Resp, Streamer};
 use crate::error::{ApiError, ApiResult, ServeError};
 use crate::listen::{self, Bound, ListenSpec};
 
@@ -72,6 +73,51 @@ impl Ctx {
             .map_err(|e| ApiError::Task(e.to_string()))?
     }
 
+    /// A streamed response whose bytes a blocking task writes (tar
+    /// streams); it stops when the client goes (writes fail).
+    pub fn stream_bytes<F>(
+        self: &Arc<Self>,
+        content_type: &'static str,
+        what: &'static str,
+        f: F,
+    ) -> Resp
+    where
+        F: FnOnce(&Engine, &mut dyn std::io::Write) -> ApiResult<()> + Send + 'static,
+    {
+        let (tx, resp) = body::streamed(http::StatusCode::OK, content_type);
+        let c = self.clone();
+        tokio::spawn(async move {
+            let r = c
+                .blocking(move |e| {
+                    let mut w = std::io::BufWriter::with_capacity(64 * 1024, StreamWriter(tx));
+                    f(e, &mut w)?;
+                    std::io::Write::flush(&mut w).map_err(|err| ApiError::io(what, err))
+                })
+                .await;
+            if let Err(e) = r {
+                tracing::debug!(error = %e, "{what} ended early");
+            }
+        });
+        resp
+    }
+
+    /// docker's JSON message stream (pull, push, load, build), written by
+    /// a blocking task; a failure is its last message, as docker sends it.
+    pub fn stream_messages<F>(self: &Arc<Self>, f: F) -> Resp
+    where
+        F: FnOnce(&Engine, &Streamer) -> ApiResult<()> + Send + 'static,
+    {
+        let (out, resp) = body::streamed(http::StatusCode::OK, "application/json");
+        let c = self.clone();
+        tokio::spawn(async move {
+            let o = out.clone();
+            if let Err(err) = c.blocking(move |e| f(e, &o)).await {
+                out.send(body::error_message(&err)).await;
+            }
+        });
+        resp
+    }
+
     /// The monitor of container `id`, which this process spawned: reaped
     /// (and its exit code, the container's, kept) when it exits.
     pub fn adopt(&self, id: &str, child: MonitorChild) {
@@ -121,6 +167,26 @@ impl Ctx {
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+    }
+}
+
+/// A blocking writer into a streamed response body.
+pub struct StreamWriter(pub Streamer);
+
+impl std::io::Write for StreamWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.blocking_send(bytes::Bytes::copy_from_slice(buf)) {
+            Ok(buf.len())
+        } else {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the client went away",
+            ))
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

@@ -92,7 +92,8 @@ fn os_release() -> (String, String) {
     (field("PRETTY_NAME"), field("VERSION_ID"))
 }
 
-fn mem_total() -> u64 {
+/// The host's memory in bytes.
+pub fn mem_total() -> u64 {
     std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|m| {

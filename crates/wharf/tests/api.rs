@@ -569,3 +569,67 @@ fn images_volumes_networks_cp_and_build_through_wharf_serve() {
     let pruned = s.request("POST", "/v1.41/images/prune", b"");
     assert_eq!(pruned.status, 200);
 }
+
+/// What SDKs (docker-py) rely on beyond the CLI's verbs.
+#[test]
+fn what_sdks_rely_on() {
+    let w = Wharf::new();
+    w.import_busybox("bb");
+    let s = Serve::start(&w);
+    let bin = DOCKER_CLIENTS[0];
+    // A SIGKILL is answered once the container is down.
+    s.ok(bin, &["run", "-d", "--name", "kk", "bb", "sleep", "100"]);
+    assert_eq!(
+        s.request("POST", "/v1.45/containers/kk/kill", b"").status,
+        204
+    );
+    let st = s.request("GET", "/v1.45/containers/kk/json", b"").json();
+    assert_eq!(st["State"]["Running"], false);
+    assert_eq!(st["State"]["ExitCode"], 137);
+    // A stopped container's stats are zeros, not an error.
+    let stats = s.request("GET", "/v1.45/containers/kk/stats?stream=0", b"");
+    assert_eq!(stats.status, 200);
+    assert!(stats.json()["networks"].is_object());
+    // `wait` returns on an exit even when a restart policy runs it again.
+    s.ok(
+        bin,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "again",
+            "--restart",
+            "always",
+            "bb",
+            "sh",
+            "-c",
+            "sleep 1; exit 3",
+        ],
+    );
+    let r = s.request("POST", "/v1.45/containers/again/wait", b"");
+    assert_eq!(r.json()["StatusCode"], 3);
+    s.ok(bin, &["rm", "-f", "again", "kk"]);
+    // Swarm mode is answered as on a node outside a swarm.
+    assert_eq!(
+        s.request("POST", "/v1.45/swarm/leave?force=1", b"").status,
+        503
+    );
+    assert_eq!(s.request("GET", "/v1.45/services", b"").status, 503);
+    // A gzipped build context.
+    let ctx = w.scratch().join("gzctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), "FROM bb\nRUN echo gz > /gz\n").unwrap();
+    let tgz = w.scratch().join("ctx.tar.gz");
+    common::sh(
+        std::process::Command::new("tar")
+            .arg("-czf")
+            .arg(&tgz)
+            .arg("-C")
+            .arg(&ctx)
+            .arg("."),
+    );
+    let r = s.request("POST", "/v1.45/build?t=gz:1", &std::fs::read(&tgz).unwrap());
+    let text = String::from_utf8_lossy(&r.body).into_owned();
+    assert!(text.contains("Successfully tagged gz:1"), "{text}");
+    assert_eq!(s.ok(bin, &["run", "--rm", "gz:1", "cat", "/gz"]), "gz\n");
+}

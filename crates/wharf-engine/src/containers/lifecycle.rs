@@ -235,7 +235,6 @@ impl Engine {
     ) -> EngineResult<Waited> {
         let c = self.refresh(self.find_container(name)?)?;
         let id = c.id;
-        let was_running = c.state.status.is_running();
         let first_finish = c.state.finished_at;
         // The exit code, once an exit has been seen.
         let mut code = c
@@ -253,15 +252,16 @@ impl Engine {
                 return Ok(code.map_or(Waited::Gone, Waited::Exited));
             };
             let stopped = !now.state.status.is_running();
-            if stopped && now.state.finished_at != first_finish {
+            // An exit recorded since the call: it counts even when a
+            // restart policy has started the container again meanwhile.
+            let exited_since = now.state.finished_at != first_finish;
+            if exited_since {
                 code = now.state.exit_code;
             }
             let code = code.or(now.state.exit_code).unwrap_or(0);
             let done = match condition {
-                WaitCondition::NotRunning => stopped,
-                WaitCondition::NextExit => {
-                    stopped && (was_running || now.state.finished_at != first_finish)
-                }
+                WaitCondition::NotRunning => stopped || exited_since,
+                WaitCondition::NextExit => exited_since,
                 WaitCondition::Removed => false,
             };
             if done {
