@@ -183,7 +183,7 @@ impl StageRun<'_, '_> {
                         Some(f) => {
                             let lowers = self.source_lowers(f)?;
                             let mounted = Mounted::new(self.b.store, &lowers)?;
-                            let p = wharf_image::fscopy::resolve_in_root(mounted.root(), &src);
+                            let p = wharf_image::fscopy::resolve_in_root(mounted.root(), &src)?;
                             keep.push(mounted);
                             p
                         }
