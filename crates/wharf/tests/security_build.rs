@@ -222,3 +222,103 @@ fn copy_and_add_sources_resolve_inside_the_context() {
     );
     assert_eq!(outputs[0], outputs[1], "wharf and docker differ");
 }
+
+/// Hole 4: `RUN --mount=type=bind` sources resolve inside the context
+/// (or the stage), the mounted context is the `.dockerignore`-filtered
+/// one, and `rw` writes go to a throw-away copy.
+#[test]
+fn run_bind_mounts_resolve_inside_the_filtered_context_and_never_write_it() {
+    require_docker();
+    let w = Wharf::new();
+    let scratch = w.scratch();
+    let canary = canary(&scratch);
+    let ctx = hostile_context(&scratch, &canary);
+    fs::create_dir_all(ctx.join("hidden")).unwrap();
+    fs::write(ctx.join("hidden/h"), "hidden\n").unwrap();
+    fs::write(ctx.join("sub/skip.txt"), "skipped\n").unwrap();
+    fs::write(ctx.join(".dockerignore"), "hidden\nsub/skip.txt\n").unwrap();
+    let base = format!("{}:1", unique("sec-build-bb"));
+    let tag = format!("{}:1", unique("sec-build-img"));
+    let _images = DockerImages(vec![base.clone(), tag.clone()]);
+    import_busybox_in_both(&w, &base, &[]);
+
+    let c = canary.display();
+    let nf = |p: &str| Some(format!("\"{p}\" not found: not found"));
+    let mount = |opts: &str, cmd: &str| format!("RUN --mount=type=bind,{opts},target=/m {cmd}");
+    let from_context = vec![
+        (
+            mount("source=link,rw", "busybox rm /m/secret"),
+            nf(&c.to_string()),
+        ),
+        (
+            mount("source=up,rw", "busybox rm /m/secret"),
+            nf(&c.to_string()),
+        ),
+        (mount("source=link/secret,rw", "cat /m"), nf("/link/secret")),
+        (mount("source=hidden", "cat /m/h"), nf("/hidden")),
+    ];
+    // BuildKit: "failed to walk <its mount>/<canary>: lstat ...".
+    let from_stage = vec![
+        (mount("from=a,source=/l,rw", "busybox rm /m/secret"), None),
+        (mount("from=a,source=/a0,rw", "busybox rm /m/secret"), None),
+    ];
+    let plain = format!("FROM {base}\n");
+    let staged = format!("{}FROM {base}\n", hostile_stage(&base, &canary));
+    let untouched = |tool: &Tool| {
+        for (p, want) in [
+            ("Dockerfile", None),
+            ("sub/f", Some("in context\n")),
+            ("hidden/h", Some("hidden\n")),
+            ("sub/skip.txt", Some("skipped\n")),
+        ] {
+            let got = fs::read_to_string(ctx.join(p));
+            assert!(got.is_ok(), "{}: context file {p} is gone", tool.name());
+            if let Some(want) = want {
+                assert_eq!(got.unwrap(), want, "{}: {p} changed", tool.name());
+            }
+        }
+        assert!(
+            !ctx.join("new").exists() && !ctx.join("sub/new").exists(),
+            "{}: a mount's write reached the context",
+            tool.name()
+        );
+    };
+    let mut outputs = Vec::new();
+    for tool in [Tool::Wharf(&w), Tool::Docker] {
+        refuse_all(&tool, &ctx, &plain, &from_context, &canary, &tag);
+        refuse_all(&tool, &ctx, &staged, &from_stage, &canary, &tag);
+        // The read-only mount comes first: BuildKit 20.10 lets a later
+        // step write to a read-only context mount once an earlier step had
+        // it `rw` (into a throw-away copy, but still).
+        let df = format!(
+            "{plain}{}\n{}\n{}\n{}\n",
+            mount("source=sub", "rm /m/f 2>/dev/null; cat /m/f > /seen"),
+            mount("rw", "ls -a /m /m/sub >> /seen"),
+            mount(
+                "rw",
+                "rm -rf /m/sub /m/Dockerfile && echo new > /m/new && ls /m >> /seen"
+            ),
+            mount(
+                "source=inside,rw",
+                "rm /m/f && echo new > /m/new && ls -a /m >> /seen"
+            ),
+        );
+        tool.build(&ctx, &df, &tag)
+            .unwrap_or_else(|e| panic!("{}: {e}", tool.name()));
+        untouched(&tool);
+        outputs.push(tool.sh(&tag, "cat /seen"));
+    }
+    assert!(
+        common::mounts_under(&w).is_empty(),
+        "the steps' context views are unmounted"
+    );
+    assert_eq!(
+        outputs[0],
+        "in context\n/m:\n.\n..\n.dockerignore\nDockerfile\nd\nflink\ninside\nlink\nrel\nsub\nup\n\n\
+         /m/sub:\n.\n..\nf\n\
+         d\nflink\ninside\nlink\nnew\nrel\nup\n\
+         .\n..\nnew\n",
+        "wharf"
+    );
+    assert_eq!(outputs[0], outputs[1], "wharf and docker differ");
+}
