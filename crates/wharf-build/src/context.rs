@@ -211,11 +211,14 @@ impl Context {
         store: &Store,
         sources: &[Matched],
     ) -> BuildResult<(String, Vec<String>)> {
-        let mut entries = Vec::new();
-        let mut excluded = Vec::new();
+        let mut w = Walked::default();
         for m in sources {
-            self.walk(&m.path, &m.resolved, &mut entries, &mut excluded)?;
+            self.walk(&m.path, &m.resolved, &mut w)?;
         }
+        let Walked {
+            mut entries,
+            excluded,
+        } = w;
         let mut h = Sha256::new();
         let mut misses = Vec::new();
         store.read(|tx| {
@@ -247,13 +250,7 @@ impl Context {
         Ok((hex::encode(h.finalize()), excluded))
     }
 
-    fn walk(
-        &self,
-        path: &Path,
-        rel: &str,
-        out: &mut Vec<Entry>,
-        excluded: &mut Vec<String>,
-    ) -> BuildResult<()> {
+    fn walk(&self, path: &Path, rel: &str, out: &mut Walked) -> BuildResult<()> {
         let meta = fs::symlink_metadata(path)
             .map_err(|e| BuildError::io(format!("reading {}", path.display()), e))?;
         let ft = meta.file_type();
@@ -268,10 +265,10 @@ impl Context {
             let target = fs::read_link(path)
                 .map_err(|e| BuildError::io(format!("reading {}", path.display()), e))?;
             entry.line.push_str(&format!("l{}", target.display()));
-            out.push(entry);
+            out.entries.push(entry);
         } else if ft.is_dir() {
             entry.line.push('d');
-            out.push(entry);
+            out.entries.push(entry);
             let mut names: Vec<_> = fs::read_dir(path)
                 .map_err(|e| BuildError::io(format!("reading {}", path.display()), e))?
                 .flatten()
@@ -287,11 +284,15 @@ impl Context {
                 let child = path.join(&n);
                 let is_dir = || fs::symlink_metadata(&child).is_ok_and(|m| m.is_dir());
                 if self.included(&child_rel) {
-                    self.walk(&child, &child_rel, out, excluded)?;
+                    self.walk(&child, &child_rel, out)?;
                 } else if self.ignore.may_include_below(&child_rel) && is_dir() {
-                    self.walk_excluded_dir(&child, &child_rel, out, excluded)?;
+                    // An excluded directory may hold re-included files
+                    // (`!dir/keep`): walked, without its own entry.
+                    let at = out.entries.len();
+                    self.walk(&child, &child_rel, out)?;
+                    out.entries.remove(at);
                 } else {
-                    excluded.push(child_rel);
+                    out.excluded.push(child_rel);
                 }
             }
         } else {
@@ -302,24 +303,18 @@ impl Context {
                 mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
                 ctime_ns: meta.ctime() * 1_000_000_000 + meta.ctime_nsec(),
             });
-            out.push(entry);
+            out.entries.push(entry);
         }
         Ok(())
     }
+}
 
-    /// An excluded directory may hold re-included files (`!dir/keep`).
-    fn walk_excluded_dir(
-        &self,
-        path: &Path,
-        rel: &str,
-        out: &mut Vec<Entry>,
-        excluded: &mut Vec<String>,
-    ) -> BuildResult<()> {
-        let mut inner = Vec::new();
-        self.walk(path, rel, &mut inner, excluded)?;
-        out.extend(inner.into_iter().skip(1));
-        Ok(())
-    }
+/// What a walk of the context found: entries to digest, and the paths
+/// `.dockerignore` left out.
+#[derive(Default)]
+struct Walked {
+    entries: Vec<Entry>,
+    excluded: Vec<String>,
 }
 
 struct Entry {

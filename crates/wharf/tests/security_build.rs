@@ -117,6 +117,40 @@ fn hostile_context(scratch: &Path, canary: &Path) -> PathBuf {
     ctx
 }
 
+/// What each test builds with: a store, the canary, the hostile context
+/// (`extra` adds to it), a base image in both tools, a tag for the result.
+struct Scene {
+    w: Wharf,
+    canary: PathBuf,
+    ctx: PathBuf,
+    base: String,
+    tag: String,
+    _images: DockerImages,
+}
+
+impl Scene {
+    fn new(extra: impl FnOnce(&Path)) -> Scene {
+        require_docker();
+        let w = Wharf::new();
+        let scratch = w.scratch();
+        let canary = canary(&scratch);
+        let ctx = hostile_context(&scratch, &canary);
+        extra(&ctx);
+        let base = format!("{}:1", unique("sec-build-bb"));
+        let tag = format!("{}:1", unique("sec-build-img"));
+        let _images = DockerImages(vec![base.clone(), tag.clone()]);
+        import_busybox_in_both(&w, &base, &[]);
+        Scene {
+            w,
+            canary,
+            ctx,
+            base,
+            tag,
+            _images,
+        }
+    }
+}
+
 /// A stage `a` whose `/l` links to the canary, and whose `/a0` reaches it
 /// through a chain of 41 links (one more than a kernel follows).
 fn hostile_stage(base: &str, canary: &Path) -> String {
@@ -168,15 +202,8 @@ fn refuse_all(
 /// copied as links.
 #[test]
 fn copy_and_add_sources_resolve_inside_the_context() {
-    require_docker();
-    let w = Wharf::new();
-    let scratch = w.scratch();
-    let canary = canary(&scratch);
-    let ctx = hostile_context(&scratch, &canary);
-    let base = format!("{}:1", unique("sec-build-bb"));
-    let tag = format!("{}:1", unique("sec-build-img"));
-    let _images = DockerImages(vec![base.clone(), tag.clone()]);
-    import_busybox_in_both(&w, &base, &[]);
+    let s = Scene::new(|_| {});
+    let (w, canary, ctx, base, tag) = (&s.w, &s.canary, &s.ctx, &s.base, &s.tag);
 
     let c = canary.display();
     let nf = |p: &str| Some(format!("\"{p}\" not found: not found"));
@@ -200,20 +227,20 @@ fn copy_and_add_sources_resolve_inside_the_context() {
         ("COPY --from=a /a0 /got/".into(), None),
     ];
     let plain = format!("FROM {base}\n");
-    let staged = format!("{}FROM {base}\n", hostile_stage(&base, &canary));
+    let staged = format!("{}FROM {base}\n", hostile_stage(base, canary));
     let mut outputs = Vec::new();
-    for tool in [Tool::Wharf(&w), Tool::Docker] {
-        refuse_all(&tool, &ctx, &plain, &from_context, &canary, &tag);
-        refuse_all(&tool, &ctx, &staged, &from_stage, &canary, &tag);
+    for tool in [Tool::Wharf(w), Tool::Docker] {
+        refuse_all(&tool, ctx, &plain, &from_context, canary, tag);
+        refuse_all(&tool, ctx, &staged, &from_stage, canary, tag);
         // Links that stay inside the context are followed there; a link
         // inside a copied directory is copied as the link.
         let df = format!(
             "{plain}COPY d /x/\nCOPY inside/f /y\nCOPY inside /z/\nCOPY rel /w\n\
              ADD rel /v\n"
         );
-        tool.build(&ctx, &df, &tag)
+        tool.build(ctx, &df, tag)
             .unwrap_or_else(|e| panic!("{}: {e}", tool.name()));
-        outputs.push(tool.sh(&tag, "busybox readlink /x/l; ls /x /z; cat /y /z/f /w /v"));
+        outputs.push(tool.sh(tag, "busybox readlink /x/l; ls /x /z; cat /y /z/f /w /v"));
     }
     assert_eq!(
         outputs[0],
@@ -228,19 +255,13 @@ fn copy_and_add_sources_resolve_inside_the_context() {
 /// one, and `rw` writes go to a throw-away copy.
 #[test]
 fn run_bind_mounts_resolve_inside_the_filtered_context_and_never_write_it() {
-    require_docker();
-    let w = Wharf::new();
-    let scratch = w.scratch();
-    let canary = canary(&scratch);
-    let ctx = hostile_context(&scratch, &canary);
-    fs::create_dir_all(ctx.join("hidden")).unwrap();
-    fs::write(ctx.join("hidden/h"), "hidden\n").unwrap();
-    fs::write(ctx.join("sub/skip.txt"), "skipped\n").unwrap();
-    fs::write(ctx.join(".dockerignore"), "hidden\nsub/skip.txt\n").unwrap();
-    let base = format!("{}:1", unique("sec-build-bb"));
-    let tag = format!("{}:1", unique("sec-build-img"));
-    let _images = DockerImages(vec![base.clone(), tag.clone()]);
-    import_busybox_in_both(&w, &base, &[]);
+    let s = Scene::new(|ctx| {
+        fs::create_dir_all(ctx.join("hidden")).unwrap();
+        fs::write(ctx.join("hidden/h"), "hidden\n").unwrap();
+        fs::write(ctx.join("sub/skip.txt"), "skipped\n").unwrap();
+        fs::write(ctx.join(".dockerignore"), "hidden\nsub/skip.txt\n").unwrap();
+    });
+    let (w, canary, ctx, base, tag) = (&s.w, &s.canary, &s.ctx, &s.base, &s.tag);
 
     let c = canary.display();
     let nf = |p: &str| Some(format!("\"{p}\" not found: not found"));
@@ -263,7 +284,7 @@ fn run_bind_mounts_resolve_inside_the_filtered_context_and_never_write_it() {
         (mount("from=a,source=/a0,rw", "busybox rm /m/secret"), None),
     ];
     let plain = format!("FROM {base}\n");
-    let staged = format!("{}FROM {base}\n", hostile_stage(&base, &canary));
+    let staged = format!("{}FROM {base}\n", hostile_stage(base, canary));
     let untouched = |tool: &Tool| {
         for (p, want) in [
             ("Dockerfile", None),
@@ -284,9 +305,9 @@ fn run_bind_mounts_resolve_inside_the_filtered_context_and_never_write_it() {
         );
     };
     let mut outputs = Vec::new();
-    for tool in [Tool::Wharf(&w), Tool::Docker] {
-        refuse_all(&tool, &ctx, &plain, &from_context, &canary, &tag);
-        refuse_all(&tool, &ctx, &staged, &from_stage, &canary, &tag);
+    for tool in [Tool::Wharf(w), Tool::Docker] {
+        refuse_all(&tool, ctx, &plain, &from_context, canary, tag);
+        refuse_all(&tool, ctx, &staged, &from_stage, canary, tag);
         // The read-only mount comes first: BuildKit 20.10 lets a later
         // step write to a read-only context mount once an earlier step had
         // it `rw` (into a throw-away copy, but still).
@@ -303,13 +324,13 @@ fn run_bind_mounts_resolve_inside_the_filtered_context_and_never_write_it() {
                 "rm /m/f && echo new > /m/new && ls -a /m >> /seen"
             ),
         );
-        tool.build(&ctx, &df, &tag)
+        tool.build(ctx, &df, tag)
             .unwrap_or_else(|e| panic!("{}: {e}", tool.name()));
         untouched(&tool);
-        outputs.push(tool.sh(&tag, "cat /seen"));
+        outputs.push(tool.sh(tag, "cat /seen"));
     }
     assert!(
-        common::mounts_under(&w).is_empty(),
+        common::mounts_under(w).is_empty(),
         "the steps' context views are unmounted"
     );
     assert_eq!(
