@@ -795,6 +795,42 @@ pub struct RunArgs {
     /// Suppress the pull output
     #[arg(short, long)]
     pub quiet: bool,
+    /// Skip image verification (accepted; wharf always verifies digests)
+    #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub disable_content_trust: bool,
+    /// Set meta data on a container
+    #[arg(short = 'l', long = "label")]
+    pub label: Vec<String>,
+    /// Read in a line delimited file of labels
+    #[arg(long = "label-file")]
+    pub label_file: Vec<PathBuf>,
+    /// Timeout (in seconds) to stop a container
+    #[arg(long = "stop-timeout", allow_hyphen_values = true)]
+    pub stop_timeout: Option<i64>,
+    /// Container NIS domain name
+    #[arg(long)]
+    pub domainname: Option<String>,
+    /// Write the container ID to the file
+    #[arg(long)]
+    pub cidfile: Option<PathBuf>,
+    /// Runtime to use for this container
+    #[arg(long)]
+    pub runtime: Option<String>,
+    /// Container isolation technology
+    #[arg(long)]
+    pub isolation: Option<String>,
+    /// GPU devices to add to the container ('all' to pass all GPUs)
+    #[arg(long)]
+    pub gpus: Vec<String>,
+    /// Kernel memory limit
+    #[arg(long = "kernel-memory")]
+    pub kernel_memory: Option<String>,
+    /// Storage driver options for the container
+    #[arg(long = "storage-opt")]
+    pub storage_opt: Vec<String>,
+    /// Optional volume driver for the container
+    #[arg(long = "volume-driver")]
+    pub volume_driver: Option<String>,
     pub image: String,
     /// COMMAND [ARG...]
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

@@ -23,10 +23,11 @@ mod spawn;
 pub(crate) mod start;
 mod state;
 mod top;
+mod verify;
 
 pub use attached::{watch_signals, AttachOptions, AttachSignals};
-pub use create::CreateRequest;
 pub(crate) use create::CGROUP_PARENT;
+pub use create::{CreateRequest, Created};
 pub use list::ContainerSummary;
 pub use manage::Change;
 pub(crate) use names::new_id;

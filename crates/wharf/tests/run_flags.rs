@@ -1,0 +1,266 @@
+//! `run`/`create` flags side by side with docker 20.10, one test per flag
+//! family: the same command through both gives the same `inspect` values
+//! for the flags, the same view from inside the container (cgroup limits,
+//! /dev, sysctls, ids, names, /dev/shm, log files) and the same errors.
+
+mod common;
+
+use std::process::Output;
+
+use common::{docker, import_busybox_in_both, require_docker, unique, DockerImages, Wharf};
+use serde_json::Value;
+
+/// One wharf store and docker, each with the same busybox image; docker
+/// containers made through it are removed on drop.
+struct Both {
+    w: Wharf,
+    image: String,
+    _images: DockerImages,
+    docker_names: std::cell::RefCell<Vec<String>>,
+}
+
+impl Drop for Both {
+    fn drop(&mut self) {
+        for c in self.docker_names.borrow().iter() {
+            let _ = docker().args(["rm", "-f", "-v", c]).output();
+        }
+    }
+}
+
+impl Both {
+    fn new(tag: &str) -> Both {
+        require_docker();
+        let w = Wharf::new();
+        let image = format!("{}:1", unique(&format!("wharf-rf/{tag}")));
+        let images = DockerImages(vec![image.clone()]);
+        import_busybox_in_both(&w, &image, &["CMD [\"sh\"]"]);
+        Both {
+            w,
+            image,
+            _images: images,
+            docker_names: Default::default(),
+        }
+    }
+
+    /// A container name for both, removed from docker at the end.
+    fn name(&self, prefix: &str) -> String {
+        let n = unique(&format!("rf-{prefix}"));
+        self.docker_names.borrow_mut().push(n.clone());
+        n
+    }
+
+    /// `verb flags... IMAGE cmd...` through both.
+    fn both(&self, verb: &str, flags: &[&str], cmd: &[&str]) -> (Output, Output) {
+        let mut args = vec![verb];
+        args.extend(flags);
+        args.push(&self.image);
+        args.extend(cmd);
+        let ours = self.w.run(&args);
+        let theirs = docker().args(&args).output().expect("run docker");
+        (ours, theirs)
+    }
+
+    /// `create --name N flags... IMAGE cmd...` in both; each one's inspect.
+    fn create(&self, flags: &[&str], cmd: &[&str]) -> (Value, Value) {
+        let name = self.name("c");
+        let mut all = vec!["--name", &name];
+        all.extend(flags);
+        let (ours, theirs) = self.both("create", &all, cmd);
+        ok(&ours, "wharf create");
+        ok(&theirs, "docker create");
+        (self.inspect_ours(&name), inspect_docker(&name))
+    }
+
+    fn inspect_ours(&self, name: &str) -> Value {
+        first(&self.w.ok(["inspect", name]))
+    }
+
+    /// `run --rm flags... IMAGE cmd...` in both; both must succeed with
+    /// the same stdout, which is returned.
+    fn same_output(&self, flags: &[&str], cmd: &[&str]) -> String {
+        let mut all = vec!["--rm"];
+        all.extend(flags);
+        let (ours, theirs) = self.both("run", &all, cmd);
+        ok(&ours, "wharf run");
+        ok(&theirs, "docker run");
+        let (a, b) = (text(&ours.stdout), text(&theirs.stdout));
+        assert_eq!(a, b, "output of {flags:?} {cmd:?}: wharf vs docker");
+        a
+    }
+
+    /// Both refuse `verb flags... IMAGE cmd...` with the same message;
+    /// wharf exits 125 (docker's `create` exits 1 for the daemon's
+    /// refusals, its `run` 125); nothing is left in wharf's store.
+    fn same_error(&self, verb: &str, flags: &[&str], cmd: &[&str]) -> String {
+        let before = self.w.ok(["ps", "-aq"]);
+        let (ours, theirs) = self.both(verb, flags, cmd);
+        assert_eq!(ours.status.code(), Some(125), "wharf {flags:?}: {ours:?}");
+        assert!(!theirs.status.success(), "docker {flags:?}: {theirs:?}");
+        if verb == "run" {
+            assert_eq!(theirs.status.code(), Some(125), "docker {flags:?}");
+        }
+        let (a, b) = (message(&ours.stderr), message(&theirs.stderr));
+        assert_eq!(a, b, "error of {flags:?}: wharf vs docker");
+        assert_eq!(
+            self.w.ok(["ps", "-aq"]),
+            before,
+            "{flags:?} left a container"
+        );
+        a
+    }
+}
+
+fn ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn first(json: &str) -> Value {
+    let v: Value = serde_json::from_str(json).expect("inspect prints JSON");
+    v[0].clone()
+}
+
+fn inspect_docker(name: &str) -> Value {
+    first(&common::sh(docker().args(["inspect", name])))
+}
+
+/// An error's message without each tool's framing (`Error: `, `docker:
+/// Error response from daemon: `, the trailing `.` and usage hint).
+fn message(stderr: &[u8]) -> String {
+    let s = text(stderr);
+    let line = s
+        .lines()
+        .find(|l| !l.starts_with("See ") && !l.starts_with("WARNING") && !l.is_empty())
+        .unwrap_or_default();
+    let line = line.strip_prefix("docker: ").unwrap_or(line);
+    let line = line.strip_prefix("Error: ").unwrap_or(line);
+    let line = line
+        .strip_prefix("Error response from daemon: ")
+        .unwrap_or(line);
+    line.trim_end_matches('.').to_string()
+}
+
+/// The same values at `paths` in both inspects.
+fn same_values(ours: &Value, theirs: &Value, paths: &[&str]) {
+    for p in paths {
+        assert_eq!(ours.pointer(p), theirs.pointer(p), "{p}: wharf vs docker");
+    }
+}
+
+/// Labels, label files, the stop timeout, the domain name, the ID file,
+/// the runtime; flags that cannot mean anything here fail as docker's do.
+#[test]
+fn metadata_flags() {
+    let b = Both::new("meta");
+    let files = b.w.scratch();
+    let label_file = files.join("labels");
+    std::fs::write(&label_file, "# comment\n  a=1\nbare\nc=x=y\n\n").unwrap();
+    let lf = label_file.display().to_string();
+    let (ours, theirs) = b.create(
+        &[
+            "-l",
+            "foo",
+            "--label",
+            "a=2",
+            "--label-file",
+            &lf,
+            "--stop-timeout",
+            "3",
+            "--domainname",
+            "example.com",
+            "--runtime",
+            "runc",
+            "--isolation",
+            "default",
+        ],
+        &["true"],
+    );
+    same_values(
+        &ours,
+        &theirs,
+        &[
+            "/Config/Labels",
+            "/Config/StopTimeout",
+            "/Config/Domainname",
+            "/HostConfig/Runtime",
+            "/HostConfig/Isolation",
+        ],
+    );
+    assert_eq!(ours["Config"]["Labels"]["a"], "2", "-l wins over the file");
+
+    // The domain name inside, and in /etc/hosts as docker writes it.
+    let out = b.same_output(
+        &["-h", "box", "--domainname", "example.com"],
+        &["sh", "-c", "hostname; cat /proc/sys/kernel/domainname"],
+    );
+    assert_eq!(out, "box\nexample.com\n");
+
+    // --cidfile: the ID written; a file already there refused up front.
+    let cid = files.join("cid");
+    let cid_s = cid.display().to_string();
+    let id = b.w.ok(["create", "--cidfile", &cid_s, &b.image]);
+    assert_eq!(std::fs::read_to_string(&cid).unwrap(), id.trim());
+    b.same_error("run", &["--cidfile", &cid_s], &["true"]);
+    let inspect = b.inspect_ours(id.trim());
+    assert_eq!(inspect["HostConfig"]["ContainerIDFile"], cid_s.as_str());
+
+    // --stop-timeout is what `stop` waits before SIGKILL.
+    let n = b.name("st");
+    b.w.ok([
+        "run",
+        "-d",
+        "--name",
+        &n,
+        "--stop-timeout",
+        "1",
+        &b.image,
+        "sh",
+        "-c",
+        "trap '' TERM; while true; do sleep 1; done",
+    ]);
+    let t = std::time::Instant::now();
+    b.w.ok(["stop", &n]);
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(6),
+        "stop waited {:?} despite --stop-timeout 1",
+        t.elapsed()
+    );
+    assert_eq!(
+        b.w.ok(["inspect", "-f", "{{.State.ExitCode}}", &n]).trim(),
+        "137"
+    );
+
+    // Refused by both, with the same words; nothing made.
+    b.same_error("create", &["--runtime", "foo"], &[]);
+    b.same_error("create", &["--isolation", "hyperv"], &[]);
+    b.same_error("create", &["--storage-opt", "size=1G"], &[]);
+    b.same_error("create", &["-l", "="], &[]);
+    let gpu = b.name("gpu");
+    b.same_error("run", &["--name", &gpu, "--gpus", "all"], &["true"]);
+
+    // --kernel-memory: docker's deprecation warning, the value kept.
+    let (ours, theirs) = b.both("create", &["--kernel-memory", "8m"], &[]);
+    ok(&ours, "wharf create --kernel-memory");
+    ok(&theirs, "docker create --kernel-memory");
+    assert!(text(&ours.stderr).contains(
+        "WARNING: Specifying a kernel memory limit is deprecated and will be removed in a future release."
+    ));
+    let id = text(&ours.stdout);
+    let inspect = b.inspect_ours(id.trim());
+    let theirs_id = text(&theirs.stdout);
+    b.docker_names
+        .borrow_mut()
+        .push(theirs_id.trim().to_string());
+    assert_eq!(
+        inspect["HostConfig"]["KernelMemory"],
+        inspect_docker(theirs_id.trim())["HostConfig"]["KernelMemory"]
+    );
+}
