@@ -264,3 +264,57 @@ fn metadata_flags() {
         inspect_docker(theirs_id.trim())["HostConfig"]["KernelMemory"]
     );
 }
+
+/// `--health-*` and `--no-healthcheck` into `Config.Healthcheck`, merged
+/// with the image's HEALTHCHECK as docker's daemon merges.
+#[test]
+fn health_flags() {
+    require_docker();
+    let w = Wharf::new();
+    let image = format!("{}:1", unique("wharf-rf/health"));
+    let images = DockerImages(vec![image.clone()]);
+    import_busybox_in_both(
+        &w,
+        &image,
+        &[
+            "CMD [\"sh\"]",
+            "HEALTHCHECK --interval=5s --timeout=2s --retries=4 CMD true",
+        ],
+    );
+    let b = Both {
+        w,
+        image,
+        _images: images,
+        docker_names: Default::default(),
+    };
+    for flags in [
+        &[][..],
+        &["--health-cmd", "exit 0", "--health-retries", "2"][..],
+        &[
+            "--health-interval",
+            "1m30s",
+            "--health-timeout",
+            "500ms",
+            "--health-start-period",
+            "3s",
+        ][..],
+        &["--no-healthcheck"][..],
+    ] {
+        let (ours, theirs) = b.create(flags, &[]);
+        same_values(&ours, &theirs, &["/Config/Healthcheck"]);
+    }
+    let (ours, _) = b.create(&["--health-cmd", "exit 0"], &[]);
+    assert_eq!(
+        ours["Config"]["Healthcheck"]["Test"],
+        serde_json::json!(["CMD-SHELL", "exit 0"])
+    );
+    for flags in [
+        &["--no-healthcheck", "--health-retries", "1"][..],
+        &["--health-interval", "-1s"][..],
+        &["--health-retries", "-1"][..],
+        &["--health-interval", "x"][..],
+        &["--health-timeout", "500us"][..],
+    ] {
+        b.same_error("run", flags, &["true"]);
+    }
+}

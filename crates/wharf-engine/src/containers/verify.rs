@@ -16,6 +16,9 @@ const RUNTIMES: [&str; 3] = [
     "io.containerd.runtime.v1.linux",
 ];
 
+/// Docker's floor for health check durations (`MinimumDuration`): 1 ms.
+const MIN_HEALTH_DURATION: i64 = 1_000_000;
+
 /// Docker's floor for `--kernel-memory` (its message says 4MB).
 const MIN_KERNEL_MEMORY: i64 = 6 * 1024 * 1024;
 
@@ -27,6 +30,22 @@ fn invalid(msg: impl Into<String>) -> EngineError {
 /// adjusts; returns docker's warnings.
 pub(crate) fn verify(d: &mut Definition, host: &HostInfo) -> EngineResult<Vec<String>> {
     let mut warnings = Vec::new();
+    if let Some(hc) = &d.config.healthcheck {
+        for (value, what) in [
+            (hc.interval, "Interval"),
+            (hc.timeout, "Timeout"),
+            (hc.start_period, "StartPeriod"),
+        ] {
+            if value != 0 && value < MIN_HEALTH_DURATION {
+                return Err(invalid(format!(
+                    "{what} in Healthcheck cannot be less than 1ms"
+                )));
+            }
+        }
+        if hc.retries < 0 {
+            return Err(invalid("Retries in Healthcheck cannot be negative"));
+        }
+    }
     let h = &mut d.host_config;
     if !h.runtime.is_empty() && !RUNTIMES.contains(&h.runtime.as_str()) {
         return Err(invalid(format!("Unknown runtime specified {}", h.runtime)));

@@ -81,6 +81,54 @@ fn labels(a: &RunArgs) -> anyhow::Result<BTreeMap<String, String>> {
     Ok(out)
 }
 
+/// A Go duration flag (`--health-interval 1m30s`) in nanoseconds.
+fn duration_flag(value: &Option<String>, flag: &str) -> anyhow::Result<i64> {
+    let Some(v) = value else { return Ok(0) };
+    let nanos = wharf_dockerfile::parse_go_duration(v).map_err(|e| bad_flag(v, flag, e))?;
+    i64::try_from(nanos).map_err(|_| bad_flag(v, flag, format!("time: invalid duration {v:?}")))
+}
+
+/// `--health-*` and `--no-healthcheck` as `Config.Healthcheck` (docker's
+/// CLI: the daemon fills what is left from the image's HEALTHCHECK).
+fn healthcheck(a: &RunArgs) -> anyhow::Result<Option<wharf_model::HealthConfig>> {
+    let interval = duration_flag(&a.health_interval, "--health-interval")?;
+    let timeout = duration_flag(&a.health_timeout, "--health-timeout")?;
+    let start_period = duration_flag(&a.health_start_period, "--health-start-period")?;
+    let retries = a.health_retries.unwrap_or(0);
+    let cmd = a.health_cmd.clone().unwrap_or_default();
+    let any = !cmd.is_empty() || interval != 0 || timeout != 0 || start_period != 0 || retries != 0;
+    if a.no_healthcheck {
+        if any {
+            return Err(fail("--no-healthcheck conflicts with --health-* options"));
+        }
+        return Ok(Some(wharf_model::HealthConfig {
+            test: Some(vec!["NONE".into()]),
+            ..Default::default()
+        }));
+    }
+    if !any {
+        return Ok(None);
+    }
+    for (value, flag) in [
+        (interval, "--health-interval"),
+        (timeout, "--health-timeout"),
+        (retries, "--health-retries"),
+        (start_period, "--health-start-period"),
+    ] {
+        if value < 0 {
+            return Err(fail(format!("{flag} cannot be negative")));
+        }
+    }
+    Ok(Some(wharf_model::HealthConfig {
+        test: (!cmd.is_empty()).then(|| vec!["CMD-SHELL".into(), cmd]),
+        interval,
+        timeout,
+        start_period,
+        retries,
+        ..Default::default()
+    }))
+}
+
 /// `--gpus` (docker's `GpuOpts.Set`): `all`, a count, or
 /// `driver=,count=,device=,capabilities=,options=` pairs.
 fn gpu_request(value: &str) -> anyhow::Result<wharf_model::DeviceRequest> {
@@ -238,6 +286,7 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
         stdin_once: attached && a.interactive,
         env: merged_env(&a.env_file, &a.env)?,
         cmd: (!a.command.is_empty()).then(|| a.command.clone()),
+        healthcheck: healthcheck(a)?,
         image: a.image.clone(),
         working_dir: a.workdir.clone().unwrap_or_default(),
         // docker's CLI: one word, or [""] for `--entrypoint ""`.
