@@ -318,3 +318,164 @@ fn health_flags() {
         b.same_error("run", flags, &["true"]);
     }
 }
+
+/// The block device the root filesystem is on (`/dev/vda` ...), for the
+/// block I/O throttles.
+fn root_block_device() -> String {
+    let out = common::sh(
+        std::process::Command::new("findmnt").args(["-n", "-o", "SOURCE", "--target", "/"]),
+    );
+    let dev = out.trim().to_string();
+    // A partition's parent disk: throttles apply to whole disks.
+    let name = dev.trim_start_matches("/dev/");
+    let parent = common::sh(std::process::Command::new("lsblk").args(["-no", "PKNAME", &dev]));
+    match parent.trim() {
+        "" => format!("/dev/{name}"),
+        p => format!("/dev/{p}"),
+    }
+}
+
+/// Removes a cgroup parent directory (in every v1 hierarchy and v2) that
+/// `--cgroup-parent` made, as docker leaves it behind too.
+struct CgroupParent(String);
+
+impl Drop for CgroupParent {
+    fn drop(&mut self) {
+        let Ok(dirs) = std::fs::read_dir("/sys/fs/cgroup") else {
+            return;
+        };
+        let rel = self.0.trim_start_matches('/');
+        let _ = std::fs::remove_dir(std::path::Path::new("/sys/fs/cgroup").join(rel));
+        for d in dirs.flatten() {
+            let _ = std::fs::remove_dir(d.path().join(rel));
+        }
+    }
+}
+
+/// CPU, memory, OOM, block I/O limits and the cgroup parent: recorded as
+/// docker records them, seen in the container's cgroup files as docker's
+/// containers see them, refused and warned about with docker's words.
+#[test]
+fn resource_flags() {
+    let b = Both::new("res");
+    let dev = root_block_device();
+    let read_bps = format!("{dev}:1mb");
+    let write_iops = format!("{dev}:100");
+    let parent = format!("/{}", unique("wharf-rf-parent"));
+    let _parent = CgroupParent(parent.clone());
+    let flags = [
+        "--cpu-shares",
+        "512",
+        "--cpu-period",
+        "50000",
+        "--cpu-quota",
+        "25000",
+        "--cpuset-cpus",
+        "0",
+        "--cpuset-mems",
+        "0",
+        "-m",
+        "64m",
+        "--memory-swap",
+        "128m",
+        "--memory-reservation",
+        "32m",
+        "--memory-swappiness",
+        "10",
+        "--oom-kill-disable",
+        "--oom-score-adj",
+        "100",
+        "--device-read-bps",
+        &read_bps,
+        "--device-write-iops",
+        &write_iops,
+        "--cpu-rt-period",
+        "1000000",
+        "--cgroup-parent",
+        &parent,
+    ];
+    let (ours, theirs) = b.create(&flags, &[]);
+    same_values(
+        &ours,
+        &theirs,
+        &[
+            "/HostConfig/CpuShares",
+            "/HostConfig/CpuPeriod",
+            "/HostConfig/CpuQuota",
+            "/HostConfig/CpuRealtimePeriod",
+            "/HostConfig/CpusetCpus",
+            "/HostConfig/CpusetMems",
+            "/HostConfig/Memory",
+            "/HostConfig/MemorySwap",
+            "/HostConfig/MemoryReservation",
+            "/HostConfig/MemorySwappiness",
+            "/HostConfig/OomKillDisable",
+            "/HostConfig/OomScoreAdj",
+            "/HostConfig/BlkioWeight",
+            "/HostConfig/BlkioWeightDevice",
+            "/HostConfig/BlkioDeviceReadBps",
+            "/HostConfig/BlkioDeviceWriteBps",
+            "/HostConfig/BlkioDeviceReadIOps",
+            "/HostConfig/BlkioDeviceWriteIOps",
+            "/HostConfig/CgroupParent",
+        ],
+    );
+    // What the process sees of its limits (cgroup v1 paths; the cgroup
+    // names differ: /wharf and /docker hold the containers).
+    let script = "cd /sys/fs/cgroup && cat cpu/cpu.shares cpu/cpu.cfs_period_us \
+        cpu/cpu.cfs_quota_us cpu/cpu.rt_period_us cpuset/cpuset.cpus cpuset/cpuset.mems \
+        memory/memory.limit_in_bytes memory/memory.memsw.limit_in_bytes \
+        memory/memory.soft_limit_in_bytes memory/memory.swappiness memory/memory.oom_control \
+        blkio/blkio.throttle.read_bps_device blkio/blkio.throttle.write_iops_device \
+        /proc/self/oom_score_adj; grep -cE '(memory|pids|cpuset):/wharf-rf-parent' /proc/self/cgroup";
+    let seen = b.same_output(&flags, &["sh", "-c", script]);
+    assert!(
+        seen.contains("oom_kill_disable 1") && seen.ends_with("\n3\n"),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("\n1048576\n") || seen.contains(" 1048576\n"),
+        "{seen}"
+    );
+
+    // Docker's defaults for a memory limit alone (swap twice memory), and
+    // a limit this kernel cannot apply: warned about, recorded as 0.
+    let (ours, theirs) = b.create(&["-m", "32m"], &[]);
+    same_values(&ours, &theirs, &["/HostConfig/MemorySwap"]);
+    let (o, t) = b.both("create", &["--blkio-weight", "300"], &[]);
+    ok(&o, "wharf create --blkio-weight");
+    ok(&t, "docker create --blkio-weight");
+    b.docker_names
+        .borrow_mut()
+        .push(text(&t.stdout).trim().to_string());
+    let warnings = |out: &Output| -> Vec<String> {
+        text(&out.stderr)
+            .lines()
+            .filter(|l| l.starts_with("WARNING"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(warnings(&o), warnings(&t));
+    assert_eq!(
+        b.inspect_ours(text(&o.stdout).trim())["HostConfig"]["BlkioWeight"],
+        inspect_docker(text(&t.stdout).trim())["HostConfig"]["BlkioWeight"]
+    );
+
+    for flags in [
+        &["--cpu-quota", "500"][..],
+        &["--cpu-period", "500"][..],
+        &["--cpus", "1", "--cpu-quota", "50000"][..],
+        &["--cpuset-cpus", "99"][..],
+        &["--cpuset-mems", "3"][..],
+        &["--cpuset-cpus", "x"][..],
+        &["--oom-score-adj", "-1001"][..],
+        &["--memory-swappiness", "101"][..],
+        &["-m", "32m", "--memory-reservation", "64m"][..],
+        &["--memory-swap", "64m"][..],
+        &["--device-read-bps", "foo:1"][..],
+        &["--device-write-iops", "/dev/foo:x"][..],
+        &["--blkio-weight-device", "/dev/foo"][..],
+    ] {
+        b.same_error("run", flags, &["true"]);
+    }
+}

@@ -23,8 +23,15 @@ use crate::volumes::mounts::{self, ImageRoot, MadeMounts, MountPlan};
 use crate::volumes::MountRequest;
 use crate::{Engine, EngineError, EngineResult};
 
-/// Where containers' cgroups go, under each controller (cgroupfs layout).
-pub(crate) const CGROUP_PARENT: &str = "/wharf";
+pub(crate) use wharf_runtime::spec::DEFAULT_CGROUP_PARENT as CGROUP_PARENT;
+
+/// The cgroup parent of a container: `--cgroup-parent`, else wharf's.
+pub fn cgroup_parent(h: &HostConfig) -> &str {
+    match h.resources.cgroup_parent.as_str() {
+        "" => CGROUP_PARENT,
+        p => p,
+    }
+}
 
 /// A container to create, as docker's API carries it.
 #[derive(Debug, Clone, Default)]
@@ -229,7 +236,7 @@ impl Engine {
             },
             opts: &check,
             paths: &dir.paths(),
-            cgroup_parent: CGROUP_PARENT,
+            cgroup_parent: cgroup_parent(&d.host_config),
             host: &host,
         })
         .map_err(|e| EngineError::Invalid(e.to_string()))?;

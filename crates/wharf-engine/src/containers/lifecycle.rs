@@ -182,6 +182,7 @@ impl Engine {
             &dir,
             volumes,
             &c.definition.resolved.volume_mounts,
+            super::cgroup_parent(&c.definition.host_config),
         )
         .delete();
         Ok(c.id)

@@ -26,6 +26,7 @@ mod top;
 mod verify;
 
 pub use attached::{watch_signals, AttachOptions, AttachSignals};
+pub use create::cgroup_parent;
 pub(crate) use create::CGROUP_PARENT;
 pub use create::{CreateRequest, Created};
 pub use list::ContainerSummary;

@@ -5,7 +5,7 @@
 //! cannot apply is recorded as 0, as docker records it).
 
 use wharf_model::Definition;
-use wharf_runtime::spec::{CgroupLayout, HostInfo};
+use wharf_runtime::spec::{verify_resources, CgroupLayout, HostInfo};
 
 use crate::{EngineError, EngineResult};
 
@@ -62,6 +62,18 @@ pub(crate) fn verify(d: &mut Definition, host: &HostInfo) -> EngineResult<Vec<St
             "--storage-opt is supported only for overlay over xfs with 'pquota' mount option",
         ));
     }
+    if !(-1000..=1000).contains(&h.oom_score_adj) {
+        return Err(invalid(format!(
+            "Invalid value {}, range for oom score adj is [-1000, 1000]",
+            h.oom_score_adj
+        )));
+    }
+    if h.runtime == "io.containerd.runtime.v1.linux" {
+        warnings.push(
+            "Configured runtime \"io.containerd.runtime.v1.linux\" is deprecated and will be removed in the next release."
+                .into(),
+        );
+    }
     let r = &mut h.resources;
     // No device plugin (GPU driver) exists here: docker's answer when none
     // matches.
@@ -92,6 +104,9 @@ pub(crate) fn verify(d: &mut Definition, host: &HostInfo) -> EngineResult<Vec<St
             return Err(invalid("Minimum kernel memory limit allowed is 4MB"));
         }
     }
+    warnings.extend(verify_resources(r, host).map_err(|e| EngineError::Invalid(e.to_string()))?);
+    // docker's CLI always sends it; the daemon keeps `false` for unset.
+    r.oom_kill_disable.get_or_insert(false);
     Ok(warnings)
 }
 

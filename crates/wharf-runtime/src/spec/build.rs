@@ -143,7 +143,15 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
         security.apparmor.as_deref(),
         opts.privileged,
     ));
-    process.set_oom_score_adj(None);
+    if !(-1000..=1000).contains(&opts.oom_score_adj) {
+        return Err(SpecError::invalid(format!(
+            "Invalid value {}, range for oom score adj is [-1000, 1000]",
+            opts.oom_score_adj
+        )));
+    }
+    // Only when asked: writing it costs a start, and lowering it needs
+    // CAP_SYS_RESOURCE.
+    process.set_oom_score_adj((opts.oom_score_adj != 0).then_some(opts.oom_score_adj as i32));
     process.set_selinux_label(None);
     process.set_io_priority(None);
     process.set_scheduler(None);
@@ -231,6 +239,10 @@ fn apparmor_profile(enabled: bool, requested: Option<&str>, privileged: bool) ->
         None => None,
     }
 }
+
+/// Where containers' cgroups go unless `--cgroup-parent` says otherwise,
+/// under each controller (cgroupfs layout).
+pub const DEFAULT_CGROUP_PARENT: &str = "/wharf";
 
 /// `<parent>/<id>`, always absolute (cgroupfs layout).
 pub fn cgroups_path(parent: &str, id: &str) -> PathBuf {

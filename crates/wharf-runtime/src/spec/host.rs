@@ -127,6 +127,16 @@ impl HostInfo {
         }
     }
 
+    /// The CPUs (`kind` = `cpus`) or memory nodes (`mems`) this host's
+    /// root cpuset has, in the kernel's list form; read when asked.
+    pub fn cpuset(&self, kind: &str) -> String {
+        let file = match self.cgroup {
+            CgroupLayout::V2 => format!("cpuset.{kind}.effective"),
+            _ => format!("cpuset/cpuset.{kind}"),
+        };
+        read_trimmed(Path::new(CGROUP_ROOT).join(file)).unwrap_or_default()
+    }
+
     pub fn nofile_hard(&self) -> u64 {
         self.hard_limit(Resource::Nofile)
     }

@@ -48,11 +48,7 @@ pub fn run(root: &std::path::Path, a: RunArgs) -> anyhow::Result<ExitCode> {
     };
     // The monitor starts up while the image is found and the container
     // created (it exits untouched if either fails).
-    let monitor = wharf_engine::containers::prespawn_monitor(
-        root,
-        stdio,
-        wharf_engine::containers::wants_bridge(&req.host_config),
-    )?;
+    let monitor = wharf_engine::containers::prespawn_monitor(root, stdio, &req.host_config)?;
     let engine = super::open_engine(root)?;
     // Never dropped: this process ends with the container, and closing the
     // database (whose writes are all committed) only delayed that.
@@ -315,7 +311,10 @@ pub fn monitor(a: wharf_runtime::monitor::MonitorArgs) -> anyhow::Result<ExitCod
         // The container was never created; our warm-up helper made its
         // cgroup directories (done once the helper is).
         wharf_runtime::monitor::reap_children();
-        wharf_runtime::monitor::remove_cgroups(&a.id);
+        wharf_runtime::monitor::remove_cgroups(
+            &a.id,
+            wharf_runtime::monitor::DEFAULT_CGROUP_PARENT,
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let engine = &match early {

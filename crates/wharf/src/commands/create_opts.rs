@@ -81,6 +81,112 @@ fn labels(a: &RunArgs) -> anyhow::Result<BTreeMap<String, String>> {
     Ok(out)
 }
 
+/// `--blkio-weight-device path:weight` (docker's `ValidateWeightDevice`).
+fn weight_device(v: &str) -> anyhow::Result<wharf_model::WeightDevice> {
+    let flag = "--blkio-weight-device";
+    let (path, weight) = device_and_value(v, flag)?;
+    let weight: u16 = weight
+        .parse()
+        .ok()
+        .filter(|w| *w == 0 || (10..=1000).contains(w))
+        .ok_or_else(|| bad_flag(v, flag, format!("invalid weight for device: {v}")))?;
+    Ok(wharf_model::WeightDevice {
+        path: path.to_string(),
+        weight,
+    })
+}
+
+/// `--device-read-bps path:rate` and the other throttles (docker's
+/// `ValidateThrottleBpsDevice`/`ValidateThrottleIOpsDevice`): bytes take
+/// units (`1mb`), operations a plain number.
+fn throttle(v: &str, flag: &str, bytes: bool) -> anyhow::Result<wharf_model::ThrottleDevice> {
+    let (path, rate) = device_and_value(v, flag)?;
+    let rate = if bytes {
+        parse_size(rate).ok().and_then(|r| u64::try_from(r).ok())
+    } else {
+        rate.parse().ok()
+    };
+    let rate = rate.ok_or_else(|| {
+        let unit = if bytes {
+            "[<unit>]. Number must be a positive integer. Unit is optional and can be kb, mb, or gb"
+        } else {
+            ". Number must be a positive integer"
+        };
+        bad_flag(
+            v,
+            flag,
+            format!(
+                "invalid rate for device: {v}. The correct format is <device-path>:<number>{unit}"
+            ),
+        )
+    })?;
+    Ok(wharf_model::ThrottleDevice {
+        path: path.to_string(),
+        rate,
+    })
+}
+
+/// `/dev/...:value`, split, with docker's messages.
+fn device_and_value<'a>(v: &'a str, flag: &str) -> anyhow::Result<(&'a str, &'a str)> {
+    let (path, value) = v
+        .split_once(':')
+        .ok_or_else(|| bad_flag(v, flag, format!("bad format: {v}")))?;
+    if !path.starts_with("/dev/") {
+        return Err(bad_flag(
+            v,
+            flag,
+            format!("bad format for device path: {v}"),
+        ));
+    }
+    Ok((path, value))
+}
+
+/// The cgroup limits of `run`/`create` (docker's `container.Resources`).
+fn resources(a: &RunArgs) -> anyhow::Result<wharf_model::Resources> {
+    let list = |values: &[String], f: &dyn Fn(&str) -> anyhow::Result<_>| {
+        values
+            .iter()
+            .map(|v| f(v))
+            .collect::<anyhow::Result<Vec<_>>>()
+    };
+    let throttles = |values: &[String], flag: &str, bytes: bool| {
+        let t = values
+            .iter()
+            .map(|v| throttle(v, flag, bytes))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        anyhow::Ok(some_if(t))
+    };
+    let memory_swap = match a.memory_swap.as_deref() {
+        Some("-1") => -1,
+        _ => size_flag(&a.memory_swap, "--memory-swap")?,
+    };
+    Ok(wharf_model::Resources {
+        cpu_shares: a.cpu_shares.unwrap_or(0),
+        memory: size_flag(&a.memory, "-m, --memory")?,
+        nano_cpus: a.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
+        cgroup_parent: a.cgroup_parent.clone().unwrap_or_default(),
+        blkio_weight: a.blkio_weight.unwrap_or(0),
+        blkio_weight_device: Some(list(&a.blkio_weight_device, &weight_device)?),
+        blkio_device_read_bps: throttles(&a.device_read_bps, "--device-read-bps", true)?,
+        blkio_device_write_bps: throttles(&a.device_write_bps, "--device-write-bps", true)?,
+        blkio_device_read_iops: throttles(&a.device_read_iops, "--device-read-iops", false)?,
+        blkio_device_write_iops: throttles(&a.device_write_iops, "--device-write-iops", false)?,
+        cpu_period: a.cpu_period.unwrap_or(0),
+        cpu_quota: a.cpu_quota.unwrap_or(0),
+        cpu_realtime_period: a.cpu_rt_period.unwrap_or(0),
+        cpu_realtime_runtime: a.cpu_rt_runtime.unwrap_or(0),
+        cpuset_cpus: a.cpuset_cpus.clone().unwrap_or_default(),
+        cpuset_mems: a.cpuset_mems.clone().unwrap_or_default(),
+        kernel_memory: size_flag(&a.kernel_memory, "--kernel-memory")?,
+        memory_reservation: size_flag(&a.memory_reservation, "--memory-reservation")?,
+        memory_swap,
+        memory_swappiness: a.memory_swappiness,
+        oom_kill_disable: Some(a.oom_kill_disable),
+        pids_limit: a.pids_limit,
+        ..HostConfig::default().resources
+    })
+}
+
 /// A Go duration flag (`--health-interval 1m30s`) in nanoseconds.
 fn duration_flag(value: &Option<String>, flag: &str) -> anyhow::Result<i64> {
     let Some(v) = value else { return Ok(0) };
@@ -331,14 +437,11 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
         }),
         runtime: a.runtime.clone().unwrap_or_default(),
         isolation: a.isolation.clone().unwrap_or_default(),
+        oom_score_adj: a.oom_score_adj.unwrap_or(0),
         resources: wharf_model::Resources {
-            memory: size_flag(&a.memory, "-m, --memory")?,
-            nano_cpus: a.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
-            kernel_memory: size_flag(&a.kernel_memory, "--kernel-memory")?,
-            pids_limit: a.pids_limit,
             ulimits: some_if(ulimits),
             device_requests: some_if(device_requests),
-            ..defaults.resources.clone()
+            ..resources(a)?
         },
         mounts: some_if(mounts),
         init: a.init.then_some(true),
