@@ -9,13 +9,13 @@
 use std::collections::BTreeSet;
 
 use oci_spec::runtime::{
-    LinuxBlockIo, LinuxBlockIoBuilder, LinuxCpuBuilder, LinuxMemory, LinuxMemoryBuilder,
-    LinuxPidsBuilder, LinuxResources, LinuxResourcesBuilder, LinuxThrottleDevice,
-    LinuxThrottleDeviceBuilder, LinuxWeightDeviceBuilder,
+    LinuxBlockIo, LinuxBlockIoBuilder, LinuxCpuBuilder, LinuxDeviceCgroup, LinuxMemory,
+    LinuxMemoryBuilder, LinuxPidsBuilder, LinuxResources, LinuxResourcesBuilder,
+    LinuxThrottleDevice, LinuxThrottleDeviceBuilder, LinuxWeightDeviceBuilder,
 };
 use wharf_model::{list, Resources, ThrottleDevice};
 
-use super::devices::device_rules;
+use super::devices::{cgroup_rule, device_rules};
 use super::host::{CgroupLayout, HostInfo};
 use super::options::RunOptions;
 use super::SpecError;
@@ -257,13 +257,23 @@ pub(crate) fn parse_list(s: &str) -> Option<BTreeSet<u32>> {
     Some(out)
 }
 
+/// `linux.resources`; `device_rules`: the rules of `--device` nodes, after
+/// docker's defaults (then `--device-cgroup-rule`).
 pub(crate) fn build_resources(
     opts: &RunOptions,
     host: &HostInfo,
+    device_rules_of_nodes: Vec<LinuxDeviceCgroup>,
 ) -> Result<LinuxResources, SpecError> {
     let r = &opts.resources;
     check_resources(r, host)?;
-    let mut resources = LinuxResourcesBuilder::default().devices(device_rules(opts.privileged)?);
+    let mut rules = device_rules(opts.privileged)?;
+    if !opts.privileged {
+        rules.extend(device_rules_of_nodes);
+        for text in list(&r.device_cgroup_rules) {
+            rules.push(cgroup_rule(text)?);
+        }
+    }
+    let mut resources = LinuxResourcesBuilder::default().devices(rules);
     if let Some(memory) = memory(r, host)? {
         resources = resources.memory(memory);
     }
@@ -438,7 +448,7 @@ mod tests {
             resources: r,
             ..Default::default()
         };
-        build_resources(&opts, &test_host())
+        build_resources(&opts, &test_host(), Vec::new())
     }
 
     #[test]
@@ -479,7 +489,7 @@ mod tests {
             },
             ..Default::default()
         };
-        let r = build_resources(&opts, &host).unwrap();
+        let r = build_resources(&opts, &host, Vec::new()).unwrap();
         assert_eq!(r.memory().unwrap().swap(), None);
     }
 

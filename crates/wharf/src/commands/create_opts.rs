@@ -52,6 +52,14 @@ fn size_flag(value: &Option<String>, flag: &str) -> anyhow::Result<i64> {
     }
 }
 
+/// Each value of a repeated flag through `parse`.
+fn parse_all<T>(
+    values: &[String],
+    parse: impl Fn(&str) -> anyhow::Result<T>,
+) -> anyhow::Result<Vec<T>> {
+    values.iter().map(|v| parse(v)).collect()
+}
+
 fn some_if<T>(v: Vec<T>) -> Option<Vec<T>> {
     (!v.is_empty()).then_some(v)
 }
@@ -141,20 +149,73 @@ fn device_and_value<'a>(v: &'a str, flag: &str) -> anyhow::Result<(&'a str, &'a 
     Ok((path, value))
 }
 
+/// Docker's `validDeviceMode`: some of `r`, `w`, `m`, each at most once.
+fn device_mode(mode: &str) -> bool {
+    !mode.is_empty()
+        && mode.chars().all(|c| "rwm".contains(c))
+        && mode.chars().collect::<std::collections::HashSet<_>>().len() == mode.len()
+}
+
+/// `--device host[:container][:permissions]` (docker's `ValidateDevice`
+/// then `parseDevice`).
+fn device(v: &str) -> anyhow::Result<wharf_model::DeviceMapping> {
+    // Checked after the flags are read: docker's message has no flag in it.
+    let bad = |why: String| fail(why);
+    let parts: Vec<&str> = v.split(':').collect();
+    if parts.len() > 3 || parts[0].is_empty() {
+        return Err(bad(format!("bad format for path: {v}")));
+    }
+    let (host, container, mode) = match parts[..] {
+        [h] => (h, h, "rwm"),
+        [h, m] if device_mode(m) => (h, h, m),
+        [h, c] => (h, c, "rwm"),
+        [h, c, m] => {
+            if !device_mode(m) {
+                return Err(bad(format!("bad mode specified: {m}")));
+            }
+            (h, c, m)
+        }
+        _ => return Err(bad(format!("bad format for path: {v}"))),
+    };
+    if !container.starts_with('/') {
+        return Err(bad(format!("{container} is not an absolute path")));
+    }
+    Ok(wharf_model::DeviceMapping {
+        path_on_host: host.to_string(),
+        path_in_container: container.to_string(),
+        cgroup_permissions: mode.to_string(),
+    })
+}
+
+/// `--device-cgroup-rule` (docker's `ValidateDeviceCgroupRule`:
+/// `^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$`).
+fn device_cgroup_rule(v: &str) -> anyhow::Result<String> {
+    let number = |n: &str| n == "*" || (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    let ok = match v.split(' ').collect::<Vec<_>>()[..] {
+        [t, numbers, access] => {
+            ["a", "b", "c"].contains(&t)
+                && numbers
+                    .split_once(':')
+                    .is_some_and(|(a, b)| number(a) && number(b))
+                && (1..=3).contains(&access.len())
+                && access.chars().all(|c| "rwm".contains(c))
+        }
+        _ => false,
+    };
+    if !ok {
+        return Err(bad_flag(
+            v,
+            "--device-cgroup-rule",
+            format!("invalid device cgroup format '{v}'"),
+        ));
+    }
+    Ok(v.to_string())
+}
+
 /// The cgroup limits of `run`/`create` (docker's `container.Resources`).
 fn resources(a: &RunArgs) -> anyhow::Result<wharf_model::Resources> {
-    let list = |values: &[String], f: &dyn Fn(&str) -> anyhow::Result<_>| {
-        values
-            .iter()
-            .map(|v| f(v))
-            .collect::<anyhow::Result<Vec<_>>>()
-    };
     let throttles = |values: &[String], flag: &str, bytes: bool| {
-        let t = values
-            .iter()
-            .map(|v| throttle(v, flag, bytes))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        anyhow::Ok(some_if(t))
+        anyhow::Ok(some_if(parse_all(values, |v| throttle(v, flag, bytes))?))
     };
     let memory_swap = match a.memory_swap.as_deref() {
         Some("-1") => -1,
@@ -166,7 +227,7 @@ fn resources(a: &RunArgs) -> anyhow::Result<wharf_model::Resources> {
         nano_cpus: a.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
         cgroup_parent: a.cgroup_parent.clone().unwrap_or_default(),
         blkio_weight: a.blkio_weight.unwrap_or(0),
-        blkio_weight_device: Some(list(&a.blkio_weight_device, &weight_device)?),
+        blkio_weight_device: Some(parse_all(&a.blkio_weight_device, weight_device)?),
         blkio_device_read_bps: throttles(&a.device_read_bps, "--device-read-bps", true)?,
         blkio_device_write_bps: throttles(&a.device_write_bps, "--device-write-bps", true)?,
         blkio_device_read_iops: throttles(&a.device_read_iops, "--device-read-iops", false)?,
@@ -177,6 +238,8 @@ fn resources(a: &RunArgs) -> anyhow::Result<wharf_model::Resources> {
         cpu_realtime_runtime: a.cpu_rt_runtime.unwrap_or(0),
         cpuset_cpus: a.cpuset_cpus.clone().unwrap_or_default(),
         cpuset_mems: a.cpuset_mems.clone().unwrap_or_default(),
+        devices: Some(parse_all(&a.device, device)?),
+        device_cgroup_rules: some_if(parse_all(&a.device_cgroup_rule, device_cgroup_rule)?),
         kernel_memory: size_flag(&a.kernel_memory, "--kernel-memory")?,
         memory_reservation: size_flag(&a.memory_reservation, "--memory-reservation")?,
         memory_swap,
