@@ -912,6 +912,30 @@ pub struct RunArgs {
     /// Add a rule to the cgroup allowed devices list
     #[arg(long = "device-cgroup-rule")]
     pub device_cgroup_rule: Vec<String>,
+    /// PID namespace to use
+    #[arg(long)]
+    pub pid: Option<String>,
+    /// IPC mode to use
+    #[arg(long)]
+    pub ipc: Option<String>,
+    /// UTS namespace to use
+    #[arg(long)]
+    pub uts: Option<String>,
+    /// User namespace to use
+    #[arg(long)]
+    pub userns: Option<String>,
+    /// Cgroup namespace to use (host|private)
+    #[arg(long)]
+    pub cgroupns: Option<String>,
+    /// Size of /dev/shm
+    #[arg(long = "shm-size")]
+    pub shm_size: Option<String>,
+    /// Sysctl options (default map[])
+    #[arg(long)]
+    pub sysctl: Vec<String>,
+    /// Add additional groups to join
+    #[arg(long = "group-add")]
+    pub group_add: Vec<String>,
     pub image: String,
     /// COMMAND [ARG...]
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

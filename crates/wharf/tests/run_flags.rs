@@ -523,3 +523,169 @@ fn device_flags() {
         b.same_error("run", flags, &["true"]);
     }
 }
+
+/// `--pid`, `--ipc`, `--uts`, `--userns`, `--cgroupns`, `--shm-size`,
+/// `--sysctl` and `--group-add`: recorded as docker records them, and the
+/// same namespaces, /dev/shm, names, sysctls and groups inside.
+#[test]
+fn namespace_flags() {
+    let b = Both::new("ns");
+    let flags = [
+        "--pid",
+        "host",
+        "--ipc",
+        "host",
+        "--uts",
+        "host",
+        "--userns",
+        "host",
+        "--cgroupns",
+        "private",
+        "--shm-size",
+        "32m",
+        "--sysctl",
+        "net.ipv4.ip_forward=1",
+        "--group-add",
+        "nogroup",
+    ];
+    let (ours, theirs) = b.create(&flags, &[]);
+    same_values(
+        &ours,
+        &theirs,
+        &[
+            "/HostConfig/PidMode",
+            "/HostConfig/IpcMode",
+            "/HostConfig/UTSMode",
+            "/HostConfig/UsernsMode",
+            "/HostConfig/CgroupnsMode",
+            "/HostConfig/ShmSize",
+            "/HostConfig/Sysctls",
+            "/HostConfig/GroupAdd",
+            "/HostConfig/SecurityOpt",
+        ],
+    );
+
+    // The view from inside.
+    let host_pid = "[ $$ -gt 1 ] && echo host pid namespace";
+    b.same_output(&["--pid", "host"], &["sh", "-c", host_pid]);
+    b.same_output(&["--uts", "host"], &["hostname"]);
+    b.same_output(&["--shm-size", "32m"], &["busybox", "df", "-k", "/dev/shm"]);
+    b.same_output(&["--ipc", "none"], &["sh", "-c", "ls /dev/shm 2>&1; true"]);
+    b.same_output(
+        &["--ipc", "host"],
+        &["busybox", "grep", " /dev/shm ", "/proc/mounts"],
+    );
+    b.same_output(
+        &["--cgroupns", "private"],
+        &["busybox", "grep", ":memory:", "/proc/self/cgroup"],
+    );
+    b.same_output(
+        &[
+            "--sysctl",
+            "net.ipv4.ip_forward=1",
+            "--sysctl",
+            "kernel.msgmax=1000",
+        ],
+        &[
+            "cat",
+            "/proc/sys/net/ipv4/ip_forward",
+            "/proc/sys/kernel/msgmax",
+        ],
+    );
+    let groups = b.same_output(&["--group-add", "nogroup", "--group-add", "1234"], &["id"]);
+    assert!(groups.contains("1234,65534(nogroup)"), "{groups}");
+
+    // Joining another container's PID and IPC namespaces (and its
+    // /dev/shm); the mode names it by ID in both.
+    let peer = b.name("peer");
+    let run_peer = [
+        "run",
+        "-d",
+        "--name",
+        &peer,
+        "--ipc",
+        "shareable",
+        &b.image,
+        "sh",
+        "-c",
+        "echo shared > /dev/shm/x; sleep 60",
+    ];
+    b.w.ok(run_peer);
+    common::sh(docker().args(run_peer));
+    let pid_mode = format!("container:{peer}");
+    common::eventually(10, "the peer's /dev/shm file", || {
+        b.w.run(["exec", &peer, "cat", "/dev/shm/x"])
+            .status
+            .success()
+            && docker()
+                .args(["exec", &peer, "cat", "/dev/shm/x"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+    });
+    let seen = b.same_output(
+        &["--pid", &pid_mode, "--ipc", &pid_mode],
+        &["sh", "-c", "ps -o comm; cat /dev/shm/x"],
+    );
+    assert!(
+        seen.contains("sleep") && seen.ends_with("shared\n"),
+        "{seen}"
+    );
+    let (ours, theirs) = b.create(&["--pid", &pid_mode], &[]);
+    let our_peer = b.inspect_ours(&peer)["Id"].as_str().unwrap().to_string();
+    let their_peer = inspect_docker(&peer)["Id"].as_str().unwrap().to_string();
+    assert_eq!(
+        ours["HostConfig"]["PidMode"],
+        format!("container:{our_peer}")
+    );
+    assert_eq!(
+        theirs["HostConfig"]["PidMode"],
+        format!("container:{their_peer}")
+    );
+
+    // A peer without a shareable /dev/shm, then a stopped one: refused at
+    // start, in docker's words.
+    let plain = b.name("plain");
+    let run_plain = ["run", "-d", "--name", &plain, &b.image, "sleep", "60"];
+    b.w.ok(run_plain);
+    common::sh(docker().args(run_plain));
+    let plain_mode = format!("container:{plain}");
+    let ids = |n: &str| {
+        (
+            b.inspect_ours(n)["Id"].as_str().unwrap().to_string(),
+            inspect_docker(n)["Id"].as_str().unwrap().to_string(),
+        )
+    };
+    let (our_plain, their_plain) = ids(&plain);
+    let same_start_error = |flags: &[&str]| {
+        let (o, t) = b.both("run", &[&["--rm"], flags].concat(), &["true"]);
+        assert_eq!(o.status.code(), Some(125));
+        assert_eq!(t.status.code(), Some(125));
+        assert_eq!(
+            message(&o.stderr).replace(&our_plain, "ID"),
+            message(&t.stderr).replace(&their_plain, "ID"),
+            "{flags:?}"
+        );
+    };
+    same_start_error(&["--ipc", &plain_mode]);
+    b.w.ok(["stop", "-t", "0", &plain]);
+    common::sh(docker().args(["stop", "-t", "0", &plain]));
+    same_start_error(&["--pid", &plain_mode]);
+
+    for flags in [
+        &["--pid", "foo"][..],
+        &["--uts", "private"][..],
+        &["--userns", "private"][..],
+        &["--cgroupns", "foo"][..],
+        &["-h", "box", "--uts", "host"][..],
+        &["--sysctl", "kernel.hostname=x"][..],
+        &["--pid", "container:nonexistent-wharf"][..],
+    ] {
+        b.same_error("run", flags, &["true"]);
+    }
+    // Refused by docker only once it starts (the container stays).
+    for flags in [&["--ipc", "foo"][..], &["--group-add", "nosuch"][..]] {
+        let (o, t) = b.both("run", &[&["--rm"], flags].concat(), &["true"]);
+        assert_eq!((o.status.code(), t.status.code()), (Some(125), Some(125)));
+        assert_eq!(message(&o.stderr), message(&t.stderr), "{flags:?}");
+    }
+}

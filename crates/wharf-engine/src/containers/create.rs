@@ -179,6 +179,7 @@ impl Engine {
         }
         let host = HostInfo::detect_for(d.host_config.init.unwrap_or(false));
         let warnings = super::verify::verify(&mut d, &host)?;
+        self.verify_namespaces(&mut d)?;
         daemon_defaults(&mut d.host_config, &host);
         let plan = self.plan_network(&d)?;
         d.resolved.net_mode = plan.mode.clone();
@@ -227,6 +228,8 @@ impl Engine {
         let name = req.name.clone().unwrap_or_default();
         let mut check = RunOptions::from_definition(&d, spec_mode);
         check.mounts.extend(mount_plan.check_mounts());
+        // Group names are the image's: looked up at start, as users are.
+        check.group_add.clear();
         build_spec(&SpecInput {
             id,
             name: &name,

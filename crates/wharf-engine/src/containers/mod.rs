@@ -17,6 +17,7 @@ mod lookup;
 mod manage;
 pub(crate) mod names;
 mod network;
+mod peers;
 mod ports;
 mod snapshot;
 mod spawn;

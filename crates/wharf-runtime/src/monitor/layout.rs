@@ -77,6 +77,10 @@ impl ContainerDir {
     pub fn netns(&self) -> PathBuf {
         self.path.join("netns")
     }
+    /// `--ipc shareable`'s /dev/shm, a tmpfs mounted while it runs.
+    pub fn shm(&self) -> PathBuf {
+        self.path.join("shm")
+    }
     /// The files the spec bind-mounts into the container.
     pub fn paths(&self) -> crate::spec::ContainerPaths {
         crate::spec::ContainerPaths {

@@ -64,6 +64,12 @@ pub trait MonitorHooks {
     }
     /// The container is waiting out its restart back-off.
     fn restarting(&self, _dir: &ContainerDir, _restarts: u32) {}
+    /// `--pid`/`--ipc container:<id>`: resolve `options`' other
+    /// containers into the namespaces (and /dev/shm) to join at this
+    /// start; `Ok(true)` when something was resolved.
+    fn join_peers(&self, _options: &mut crate::spec::RunOptions) -> Result<bool, HookError> {
+        Ok(false)
+    }
 }
 
 /// See [`MonitorHooks::take_wiring`].
@@ -185,10 +191,16 @@ pub fn run(
             .and_then(|mode| {
                 let prepared = prepared?;
                 let mut config = config.clone();
-                let respec = mode.is_some();
+                let mut respec = mode.is_some();
                 if let Some(mode) = mode {
                     config.options.network_mode = mode;
                 }
+                respec |= hooks.join_peers(&mut config.options).map_err(|e| {
+                    crate::RuntimeError::Start {
+                        message: e.to_string(),
+                        code: 125,
+                    }
+                })?;
                 process::start(
                     &dir,
                     &config,
