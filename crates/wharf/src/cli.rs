@@ -936,6 +936,12 @@ pub struct RunArgs {
     /// Add additional groups to join
     #[arg(long = "group-add")]
     pub group_add: Vec<String>,
+    /// Logging driver for the container
+    #[arg(long = "log-driver")]
+    pub log_driver: Option<String>,
+    /// Log driver options
+    #[arg(long = "log-opt")]
+    pub log_opt: Vec<String>,
     pub image: String,
     /// COMMAND [ARG...]
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -1045,6 +1051,9 @@ pub struct LogsArgs {
     /// Show logs before a timestamp or relative (e.g. 42m)
     #[arg(long)]
     pub until: Option<String>,
+    /// Show extra details provided to logs
+    #[arg(long)]
+    pub details: bool,
     pub container: String,
 }
 

@@ -689,3 +689,115 @@ fn namespace_flags() {
         assert_eq!(message(&o.stderr), message(&t.stderr), "{flags:?}");
     }
 }
+
+/// The names of the files in `dir` with the container's ID replaced.
+fn log_files(dir: &std::path::Path, id: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().replace(id, "ID"))
+                .filter(|n| n.contains("log"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// `--log-driver json-file|local|none` with `--log-opt`: the same files
+/// (rotated at `max-size`, `max-file` kept, `local`'s gzipped), the same
+/// `logs` output read back across them, `--details` with the `labels`
+/// and `env` attributes, and docker's refusals.
+#[test]
+fn log_flags() {
+    let b = Both::new("log");
+    let script = "for i in $(seq 1 100); do echo line $i; done";
+    for driver in ["json-file", "local"] {
+        let flags = [
+            "--log-driver",
+            driver,
+            "--log-opt",
+            "max-size=1k",
+            "--log-opt",
+            "max-file=3",
+        ];
+        let (ours, theirs) = b.create(&flags, &["sh", "-c", script]);
+        same_values(&ours, &theirs, &["/HostConfig/LogConfig"]);
+        assert_eq!(ours["LogPath"] == "", theirs["LogPath"] == "", "{driver}");
+        let (oid, tid) = (
+            ours["Id"].as_str().unwrap().to_string(),
+            theirs["Id"].as_str().unwrap().to_string(),
+        );
+        b.w.ok(["start", "-a", &oid]);
+        common::sh(docker().args(["start", "-a", &tid]));
+        let logs_ours = b.w.ok(["logs", &oid]);
+        let logs_theirs = common::sh(docker().args(["logs", &tid]));
+        assert_eq!(logs_ours, logs_theirs, "{driver}: logs after rotation");
+        assert!(logs_ours.ends_with("line 100\n"));
+        assert_eq!(
+            b.w.ok(["logs", "--tail", "3", &oid]),
+            common::sh(docker().args(["logs", "--tail", "3", &tid]))
+        );
+        let sub = if driver == "local" { "local-logs" } else { "" };
+        let ours_dir = b.w.root().join("containers").join(&oid).join(sub);
+        let theirs_dir = std::path::Path::new("/var/lib/docker/containers")
+            .join(&tid)
+            .join(sub);
+        assert_eq!(
+            log_files(&ours_dir, &oid),
+            log_files(&theirs_dir, &tid),
+            "{driver}: the log files"
+        );
+    }
+
+    // --log-driver none: nothing to read, in docker's words (exit 1).
+    let (ours, theirs) = b.create(&["--log-driver", "none"], &["echo", "hi"]);
+    same_values(&ours, &theirs, &["/HostConfig/LogConfig", "/LogPath"]);
+    let (oid, tid) = (ours["Id"].as_str().unwrap(), theirs["Id"].as_str().unwrap());
+    let o = b.w.run(["logs", oid]);
+    let t = docker().args(["logs", tid]).output().unwrap();
+    assert_eq!((o.status.code(), t.status.code()), (Some(1), Some(1)));
+    assert_eq!(message(&o.stderr), message(&t.stderr));
+
+    // --details: the attributes `labels=` and `env=` name, then the line.
+    let flags = [
+        "-l",
+        "app=web",
+        "-e",
+        "FOO=bar",
+        "--log-opt",
+        "labels=app",
+        "--log-opt",
+        "env=FOO",
+    ];
+    let (ours, theirs) = b.create(&flags, &["sh", "-c", "echo out; echo err >&2"]);
+    let (oid, tid) = (ours["Id"].as_str().unwrap(), theirs["Id"].as_str().unwrap());
+    b.w.ok(["start", "-a", oid]);
+    common::sh(docker().args(["start", "-a", tid]));
+    for args in [&["logs", "--details"][..], &["logs"][..]] {
+        let o = b.w.run([args, &[oid]].concat());
+        let t = docker().args([args, &[tid]].concat()).output().unwrap();
+        assert_eq!(text(&o.stdout), text(&t.stdout), "{args:?}");
+        assert_eq!(text(&o.stderr), text(&t.stderr), "{args:?}");
+    }
+    assert_eq!(b.w.ok(["logs", "--details", oid]), "FOO=bar,app=web out\n");
+
+    for flags in [
+        &["--log-driver", "nonexistent-wharf"][..],
+        &["--log-opt", "max-size=abc"][..],
+        &["--log-opt", "max-size=0"][..],
+        &["--log-opt", "foo=1"][..],
+        &["--log-driver", "none", "--log-opt", "max-size=1k"][..],
+        &["--log-driver", "local", "--log-opt", "labels=x"][..],
+        &[
+            "--log-driver",
+            "local",
+            "--log-opt",
+            "compress=true",
+            "--log-opt",
+            "max-file=1",
+        ][..],
+    ] {
+        b.same_error("run", flags, &["true"]);
+    }
+}

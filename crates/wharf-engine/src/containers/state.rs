@@ -61,6 +61,11 @@ impl Engine {
             restart: d.host_config.restart_policy,
             ephemeral: false,
             volume_mounts: d.resolved.volume_mounts.clone(),
+            // Checked at create: only a record damaged since falls back.
+            log: super::logging::log_options(d).unwrap_or_else(|e| {
+                tracing::warn!(id = %rec.id, error = %e, "the container's log options");
+                Some(Default::default())
+            }),
         }
     }
 

@@ -50,6 +50,7 @@ pub(crate) fn verify(d: &mut Definition, host: &HostInfo) -> EngineResult<Vec<St
             return Err(invalid("Retries in Healthcheck cannot be negative"));
         }
     }
+    super::logging::log_options(d)?;
     let h = &mut d.host_config;
     if !h.runtime.is_empty() && !RUNTIMES.contains(&h.runtime.as_str()) {
         return Err(invalid(format!("Unknown runtime specified {}", h.runtime)));

@@ -48,6 +48,14 @@ impl ContainerDir {
     pub fn log(&self) -> PathBuf {
         self.path.join(format!("{}-json.log", self.id))
     }
+    /// The log in `format`: the json-file one, or `local`'s
+    /// `local-logs/container.log`.
+    pub fn log_file(&self, format: crate::logs::LogFormat) -> PathBuf {
+        match format {
+            crate::logs::LogFormat::JsonFile => self.log(),
+            crate::logs::LogFormat::Local => self.path.join("local-logs").join("container.log"),
+        }
+    }
     /// libcontainer's state directory.
     pub fn runtime_state(&self) -> PathBuf {
         self.path.join("runtime")

@@ -115,6 +115,10 @@ pub struct MonitorConfig {
     /// Volumes with driver options, mounted while the container runs.
     #[serde(default)]
     pub volume_mounts: Vec<wharf_model::VolumeMount>,
+    /// Where its output is logged (`--log-driver`, `--log-opt`); `None`:
+    /// nowhere (`none`, build steps).
+    #[serde(default)]
+    pub log: Option<crate::logs::LogOptions>,
 }
 
 impl MonitorConfig {
@@ -259,10 +263,14 @@ pub fn run(
                         .unwrap_or_else(|_| crate::term::DEFAULT_DETACH_KEYS.to_vec()),
                 });
                 drop(ready.take());
-                let log = dir.log();
+                let log = config
+                    .log
+                    .as_ref()
+                    .filter(|_| !config.ephemeral)
+                    .map(|o| (dir.log_file(o.format), o));
                 let kept = io::copy_output(
                     &mut started,
-                    (!config.ephemeral).then_some(&*log),
+                    log.as_ref().map(|(p, o)| (p.as_path(), *o)),
                     attached,
                     store,
                 );

@@ -383,8 +383,13 @@ pub fn attach(engine: &Engine, a: crate::cli::AttachArgs) -> anyhow::Result<Exit
 /// `docker logs`: the json-file log, optionally followed while the container runs.
 pub fn logs(engine: &Engine, a: crate::cli::LogsArgs) -> anyhow::Result<ExitCode> {
     use std::io::Write;
-    use wharf_runtime::logs::{format_record, parse_time_arg, read_logs, ReadOptions, Stream};
+    use wharf_runtime::logs::{
+        format_record, format_record_details, parse_time_arg, read_logs_as, ReadOptions, Stream,
+    };
     let c = engine.find_container(&a.container)?;
+    let log = engine
+        .container_log(&c)
+        .map_err(|e| fail_with(e.to_string(), 1))?;
     let now = Utc::now();
     let tail = match a.tail.as_deref() {
         None | Some("all") => None,
@@ -403,19 +408,22 @@ pub fn logs(engine: &Engine, a: crate::cli::LogsArgs) -> anyhow::Result<ExitCode
         stdout: true,
         stderr: true,
     };
-    let path = engine.log_path(&c.id);
-    if !path.exists() {
+    if !log.path.exists() {
         return Ok(ExitCode::SUCCESS);
     }
     let mut sink = |rec: &wharf_runtime::logs::LogRecord| -> std::io::Result<()> {
-        let bytes = format_record(rec, a.timestamps);
+        let bytes = if a.details {
+            format_record_details(rec, a.timestamps)
+        } else {
+            format_record(rec, a.timestamps)
+        };
         match rec.stream {
             Stream::Stdout => std::io::stdout().lock().write_all(&bytes),
             Stream::Stderr => std::io::stderr().lock().write_all(&bytes),
         }
     };
     let stop = || !engine.container_running(&c.id);
-    read_logs(&path, &opts, &mut sink, &stop)?;
+    read_logs_as(log.format, &log.path, &opts, &mut sink, &stop)?;
     Ok(ExitCode::SUCCESS)
 }
 

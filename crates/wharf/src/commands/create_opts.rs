@@ -490,6 +490,18 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
         .map(|g| gpu_request(g))
         .collect::<anyhow::Result<Vec<_>>>()?;
     namespace_modes(a)?;
+    let log_driver = a.log_driver.clone().unwrap_or_default();
+    if log_driver == "none" && !a.log_opt.is_empty() {
+        return Err(fail("invalid logging opts for driver none"));
+    }
+    let log_opts: BTreeMap<String, String> = a
+        .log_opt
+        .iter()
+        .map(|o| {
+            let (k, v) = o.split_once('=').unwrap_or((o, ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect();
     let sysctls: BTreeMap<String, String> = parse_all(&a.sysctl, sysctl)?.into_iter().collect();
     let attached = !a.detach;
     let config = Config {
@@ -523,6 +535,11 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
             .as_ref()
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
+        log_config: wharf_model::LogConfig {
+            // The daemon's default (json-file) when empty.
+            kind: log_driver,
+            config: log_opts,
+        },
         network_mode: a.network.clone().unwrap_or_else(|| "default".into()),
         port_bindings: Some(to_port_map(&bindings)),
         restart_policy: restart,
