@@ -942,6 +942,9 @@ pub struct RunArgs {
     /// Log driver options
     #[arg(long = "log-opt")]
     pub log_opt: Vec<String>,
+    /// Mount volumes from the specified container(s)
+    #[arg(long = "volumes-from")]
+    pub volumes_from: Vec<String>,
     pub image: String,
     /// COMMAND [ARG...]
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

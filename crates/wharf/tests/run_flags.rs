@@ -801,3 +801,91 @@ fn log_flags() {
         b.same_error("run", flags, &["true"]);
     }
 }
+
+/// `Mounts` without what differs by nature (volume names and host paths
+/// of anonymous volumes), sorted by destination.
+fn mounts_shape(inspect: &Value) -> Vec<Value> {
+    let mut m: Vec<Value> = inspect["Mounts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|mut m| {
+            if m["Type"] == "volume" {
+                let named = m["Name"].as_str().is_some_and(|n| n.len() != 64);
+                if !named {
+                    m["Name"] = Value::from("ANON");
+                }
+                m["Source"] = Value::from("VOLUME");
+            }
+            m
+        })
+        .collect();
+    m.sort_by_key(|m| m["Destination"].as_str().unwrap_or_default().to_string());
+    m
+}
+
+/// `--volumes-from`: the other container's binds and volumes (not its
+/// tmpfs), read-only with `:ro`, replaced by the container's own mounts
+/// at the same place; shared for real between the two.
+#[test]
+fn volumes_from_flags() {
+    struct DockerVolume(String);
+    impl Drop for DockerVolume {
+        fn drop(&mut self) {
+            let _ = docker().args(["volume", "rm", "-f", &self.0]).output();
+        }
+    }
+    // Dropped after `b`, which removes the containers holding it.
+    let vol = unique("wharf-rf-vol");
+    let _vol = DockerVolume(vol.clone());
+    let b = Both::new("vf");
+    let host_dir = b.w.scratch().join("shared");
+    std::fs::create_dir_all(&host_dir).unwrap();
+    let bind = format!("{}:/hostdir:ro", host_dir.display());
+    let named = format!("{vol}:/named");
+    let src = b.name("src");
+    let src_flags = [
+        "--name", &src, "-v", "/anon", "-v", &named, "-v", &bind, "--tmpfs", "/tm",
+    ];
+    let (o, t) = b.both("create", &src_flags, &["true"]);
+    ok(&o, "wharf create");
+    ok(&t, "docker create");
+    let ro = format!("{src}:ro");
+    for flags in [
+        &["--volumes-from", &src][..],
+        &["--volumes-from", &ro, "-v", "/etc:/named"][..],
+    ] {
+        let (ours, theirs) = b.create(flags, &["true"]);
+        same_values(
+            &ours,
+            &theirs,
+            &[
+                "/HostConfig/VolumesFrom",
+                "/HostConfig/Binds",
+                "/Config/Volumes",
+            ],
+        );
+        assert_eq!(mounts_shape(&ours), mounts_shape(&theirs), "{flags:?}");
+    }
+    // What one container writes in a volume, the other reads; `:ro`
+    // cannot write.
+    let script = "echo hi > /named/f && cat /named/f; touch /hostdir/x 2>&1; true";
+    b.same_output(&["--volumes-from", &src], &["sh", "-c", script]);
+    b.same_output(
+        &["--volumes-from", &ro],
+        &["sh", "-c", "touch /named/g 2>&1; cat /named/f"],
+    );
+    b.same_error("run", &["--volumes-from", "nonexistent-wharf"], &["true"]);
+    let bad = format!("{src}:rshared");
+    b.same_error("run", &["--volumes-from", &bad], &["true"]);
+    // The containers go before the volume they hold.
+    for n in b.docker_names.borrow().iter() {
+        let _ = docker().args(["rm", "-f", n]).output();
+    }
+    let ids = b.w.ok(["ps", "-aq"]);
+    for id in ids.lines() {
+        b.w.ok(["rm", "-f", id]);
+    }
+    b.w.ok(["volume", "rm", &vol]);
+}

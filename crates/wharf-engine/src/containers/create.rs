@@ -137,6 +137,8 @@ impl Engine {
             mounts: wharf_model::list(&definition.host_config.mounts).to_vec(),
             tmpfs: tmpfs_entries(&definition.host_config),
             volume_driver: definition.host_config.volume_driver.clone(),
+            inherited: self
+                .volumes_from(wharf_model::list(&definition.host_config.volumes_from))?,
         };
         let volumes: Vec<String> = definition
             .config

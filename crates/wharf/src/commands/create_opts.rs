@@ -545,6 +545,7 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
         restart_policy: restart,
         auto_remove: a.rm,
         volume_driver: a.volume_driver.clone().unwrap_or_default(),
+        volumes_from: some_if(a.volumes_from.clone()),
         cap_add: some_if(a.cap_add.clone()),
         cap_drop: some_if(a.cap_drop.clone()),
         dns: Some(a.dns.clone()),
