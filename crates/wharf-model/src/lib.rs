@@ -16,6 +16,7 @@ mod error;
 pub mod host_config;
 pub mod inspect;
 mod merge;
+pub mod modes;
 pub mod mount;
 pub mod network;
 pub mod record;

@@ -57,10 +57,15 @@ impl Engine {
             name: rec.name.clone(),
             image: d.config.clone(),
             options: RunOptions::from_definition(d, network),
-            cgroup_parent: super::CGROUP_PARENT.to_string(),
+            cgroup_parent: super::cgroup_parent(&d.host_config).to_string(),
             restart: d.host_config.restart_policy,
             ephemeral: false,
             volume_mounts: d.resolved.volume_mounts.clone(),
+            // Checked at create: only a record damaged since falls back.
+            log: super::logging::log_options(d).unwrap_or_else(|e| {
+                tracing::warn!(id = %rec.id, error = %e, "the container's log options");
+                Some(Default::default())
+            }),
         }
     }
 
