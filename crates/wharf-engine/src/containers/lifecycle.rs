@@ -2,26 +2,18 @@
 
 use std::time::{Duration, Instant};
 
-use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::os::fd::AsFd;
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use wharf_model::{ContainerRecord, Status};
-use wharf_runtime::monitor::ContainerDir;
+use wharf_runtime::monitor::{pidfd_open, ContainerDir};
 use wharf_store::containers;
 
 use crate::{Engine, EngineError, EngineResult};
 
 const POLL: Duration = Duration::from_millis(5);
-
-/// A descriptor that polls readable once process `pid` has exited.
-fn pidfd_open(pid: i32) -> Option<OwnedFd> {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    // SAFETY: the kernel just returned this descriptor to us.
-    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
-}
 
 /// `SIGTERM`, `TERM`, `15` → the signal.
 pub fn parse_signal(s: &str) -> EngineResult<Signal> {
