@@ -146,6 +146,58 @@ pub fn after(
     Ok(out)
 }
 
+/// Wakes a reader that follows the journal when the database changes:
+/// inotify on the store's root, where every commit writes the WAL
+/// (`db.sqlite-wal`). Nothing polls the database while it is quiet.
+pub struct Watch {
+    fd: std::os::fd::OwnedFd,
+}
+
+impl Watch {
+    /// Watch the store at `root`; `None` when inotify is unavailable (the
+    /// caller then polls).
+    pub fn new(root: &std::path::Path) -> Option<Watch> {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        // SAFETY: inotify_init1 takes flags and returns a new descriptor.
+        let fd = unsafe { libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK) };
+        if fd < 0 {
+            return None;
+        }
+        // SAFETY: the kernel just returned this descriptor to us.
+        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+        let path = std::ffi::CString::new(root.as_os_str().as_bytes()).ok()?;
+        let mask = libc::IN_MODIFY | libc::IN_CREATE | libc::IN_MOVED_TO;
+        // SAFETY: a valid descriptor and a NUL-terminated path.
+        let wd = unsafe {
+            libc::inotify_add_watch(std::os::fd::AsRawFd::as_raw_fd(&fd), path.as_ptr(), mask)
+        };
+        (wd >= 0).then_some(Watch { fd })
+    }
+
+    /// Wait until the database may have changed or `timeout` passes
+    /// (`None`: no limit); true when woken by a change.
+    pub fn wait(&self, timeout: Option<std::time::Duration>) -> bool {
+        use std::os::fd::{AsFd, AsRawFd};
+        let ms = timeout.map_or(-1, |t| t.as_millis().min(i32::MAX as u128) as i32);
+        let mut fds = [nix::poll::PollFd::new(
+            self.fd.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        let ready = matches!(
+            nix::poll::poll(
+                &mut fds,
+                nix::poll::PollTimeout::try_from(ms).unwrap_or(nix::poll::PollTimeout::NONE)
+            ),
+            Ok(n) if n > 0
+        );
+        // Drain: one wake-up for however many writes.
+        let mut buf = [0u8; 4096];
+        while nix::unistd::read(self.fd.as_raw_fd(), &mut buf).is_ok_and(|n| n > 0) {}
+        ready
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

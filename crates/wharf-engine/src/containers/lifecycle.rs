@@ -71,7 +71,9 @@ impl Engine {
         Ok(true)
     }
 
+    /// Send `sig` to the container (docker's `kill` event first).
     fn signal(&self, c: &ContainerRecord, sig: Signal) -> EngineResult<()> {
+        self.container_event(&c.id, "kill", &[("signal", (sig as i32).to_string())])?;
         if c.state.status == Status::Paused {
             // A frozen process cannot act on a signal: thaw it first, as docker does.
             let dir = ContainerDir::new(self.store.root(), &c.id);
@@ -119,7 +121,7 @@ impl Engine {
             self.signal(&c, Signal::SIGKILL)?;
             self.wait_stopped(&c.id, None)?;
         }
-        Ok(())
+        self.container_event(&c.id, "stop", &[])
     }
 
     /// `docker kill [-s SIG]`.

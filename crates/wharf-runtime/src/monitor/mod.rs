@@ -235,6 +235,10 @@ pub fn run(
                             &now(),
                             wharf_model::Probe::from_config(&config.image).is_some(),
                         )?;
+                        // The attached CLI's `attach` comes before the start.
+                        if attach.is_some() && restarts == 0 {
+                            events::container(tx, id, "attach", &[])?;
+                        }
                         events::container_started(tx, id)
                     });
                     if let Err(e) = recorded {

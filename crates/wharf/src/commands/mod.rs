@@ -3,6 +3,7 @@
 mod build;
 mod compose;
 pub(crate) mod containers;
+mod events;
 mod images;
 mod inspect;
 mod networks;
@@ -67,6 +68,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(a) => inspect::inspect(&engine, a, None),
         Command::Image(ImageCommand::Inspect(a)) => inspect::inspect(&engine, a, Some("image")),
         Command::System(SystemCommand::Df(a)) => system::df(&engine, a),
+        Command::Events(a) | Command::System(SystemCommand::Events(a)) => {
+            events::events(&engine, a)
+        }
         Command::Volume(VolumeCommand::Create(a)) => volumes::create(&engine, a),
         Command::Volume(VolumeCommand::Ls(a)) => volumes::list(&engine, a),
         Command::Volume(VolumeCommand::Inspect(a)) => volumes::inspect(&engine, a),
