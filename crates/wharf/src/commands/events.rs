@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use wharf_engine::events::EventsQuery;
 use wharf_engine::Engine;
 use wharf_format::{unescape_cli, Template};
-use wharf_model::{Event, Filters, ModelError};
+use wharf_model::Event;
 
 use crate::cli::EventsArgs;
 use crate::exit::fail_with;
@@ -75,14 +75,7 @@ fn time_flag(flag: &'static str, value: Option<&str>) -> anyhow::Result<Option<i
 }
 
 pub fn events(engine: &Engine, a: EventsArgs) -> anyhow::Result<ExitCode> {
-    let filters = match Filters::parse(&a.filter) {
-        Ok(f) => f,
-        Err(e @ ModelError::FilterFormat(_)) => {
-            eprintln!("{e}\nSee 'wharf events --help'.");
-            return Err(fail_with("", 125));
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let filters = super::parse_filters(&a.filter, "events")?;
     let query = EventsQuery {
         since: time_flag("since", a.since.as_deref())?,
         until: time_flag("until", a.until.as_deref())?,

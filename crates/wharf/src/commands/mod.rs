@@ -36,6 +36,15 @@ pub(crate) fn open_engine(root: &Path) -> anyhow::Result<Engine> {
     Ok(engine)
 }
 
+/// `--filter` values as docker's CLI parses them; one without `=` is its
+/// usage error (exit 125, no `Error:` prefix).
+pub(crate) fn parse_filters(args: &[String], verb: &str) -> anyhow::Result<wharf_model::Filters> {
+    wharf_model::Filters::parse(args).map_err(|e| {
+        eprintln!("{e}\nSee 'wharf {verb} --help'.");
+        crate::exit::fail_with("", crate::exit::ENGINE_ERROR)
+    })
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::Version = cli.command {
         println!("wharf version {}", env!("CARGO_PKG_VERSION"));
