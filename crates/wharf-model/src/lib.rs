@@ -13,6 +13,9 @@
 //! The crate is data and rules only: no I/O.
 
 mod error;
+pub mod event;
+pub mod filters;
+pub mod health;
 pub mod host_config;
 pub mod inspect;
 mod merge;
@@ -23,6 +26,9 @@ pub mod record;
 pub mod state;
 
 pub use error::ModelError;
+pub use event::{Event, EventType};
+pub use filters::Filters;
+pub use health::Probe;
 pub use host_config::{
     list, DeviceMapping, DeviceRequest, HostConfig, LogConfig, PortBinding, PortMap, Resources,
     RestartPolicy, ThrottleDevice, Ulimit, WeightDevice,

@@ -80,6 +80,8 @@ pub enum Command {
     /// Manage wharf
     #[command(subcommand)]
     System(SystemCommand),
+    /// Get real time events from the server
+    Events(EventsArgs),
     /// Manage volumes
     #[command(subcommand)]
     Volume(VolumeCommand),
@@ -347,6 +349,24 @@ pub enum SystemCommand {
     Df(DfArgs),
     /// Remove unused data
     Prune(SystemPruneArgs),
+    /// Get real time events from the server
+    Events(EventsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    /// Filter output based on conditions provided
+    #[arg(short, long = "filter")]
+    pub filter: Vec<String>,
+    /// Format the output using the given Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Show all events created since timestamp
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Stream events until this timestamp
+    #[arg(long)]
+    pub until: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -2,26 +2,18 @@
 
 use std::time::{Duration, Instant};
 
-use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::os::fd::AsFd;
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use wharf_model::{ContainerRecord, Status};
-use wharf_runtime::monitor::ContainerDir;
+use wharf_runtime::monitor::{pidfd_open, ContainerDir};
 use wharf_store::containers;
 
 use crate::{Engine, EngineError, EngineResult};
 
 const POLL: Duration = Duration::from_millis(5);
-
-/// A descriptor that polls readable once process `pid` has exited.
-fn pidfd_open(pid: i32) -> Option<OwnedFd> {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    // SAFETY: the kernel just returned this descriptor to us.
-    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
-}
 
 /// `SIGTERM`, `TERM`, `15` → the signal.
 pub fn parse_signal(s: &str) -> EngineResult<Signal> {
@@ -79,7 +71,9 @@ impl Engine {
         Ok(true)
     }
 
+    /// Send `sig` to the container (docker's `kill` event first).
     fn signal(&self, c: &ContainerRecord, sig: Signal) -> EngineResult<()> {
+        self.container_event(&c.id, "kill", &[("signal", (sig as i32).to_string())])?;
         if c.state.status == Status::Paused {
             // A frozen process cannot act on a signal: thaw it first, as docker does.
             let dir = ContainerDir::new(self.store.root(), &c.id);
@@ -134,7 +128,7 @@ impl Engine {
             self.signal(&c, Signal::SIGKILL)?;
             self.wait_stopped(&c.id, None)?;
         }
-        Ok(())
+        self.container_event(&c.id, "stop", &[])
     }
 
     /// `docker kill [-s SIG]`.

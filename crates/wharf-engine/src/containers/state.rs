@@ -92,7 +92,8 @@ impl Engine {
             // Another process may have recorded it meanwhile.
             match containers::state(tx, &c.id)? {
                 Some(s) if s.status.is_running() => {
-                    containers::set_exited(tx, &c.id, 137, "", &now)
+                    containers::set_exited(tx, &c.id, 137, "", &now)?;
+                    wharf_store::events::container_died(tx, &c.id, 137)
                 }
                 _ => Ok(()),
             }

@@ -14,6 +14,7 @@ pub(crate) mod attach;
 pub mod boundary;
 mod cgroup_view;
 mod executor;
+pub mod health;
 mod io;
 mod layout;
 mod memory;
@@ -24,7 +25,7 @@ use std::fs::File;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use wharf_store::{containers, Store, Trashed};
+use wharf_store::{containers, events, Store, Trashed};
 
 pub use crate::spec::DEFAULT_CGROUP_PARENT;
 pub use boundary::{HookError, MonitorArgs, Ready};
@@ -32,7 +33,7 @@ pub use cgroup_view::container_cgroup_dirs;
 pub(crate) use executor::OrderedEnvExecutor;
 pub use layout::ContainerDir;
 pub(crate) use process::start_failure;
-pub use process::wait;
+pub use process::{pidfd_open, wait};
 pub use process::{reap_children, remove_leftover_cgroups as remove_cgroups};
 pub(crate) use tty::{console_socket, receive_master};
 pub use wharf_model::RestartPolicy;
@@ -249,7 +250,13 @@ pub fn run(
                             started.pid,
                             std::process::id() as i32,
                             &now(),
-                        )
+                            wharf_model::Probe::from_config(&config.image).is_some(),
+                        )?;
+                        // The attached CLI's `attach` comes before the start.
+                        if attach.is_some() && restarts == 0 {
+                            events::container(tx, id, "attach", &[])?;
+                        }
+                        events::container_started(tx, id)
                     });
                     if let Err(e) = recorded {
                         tracing::error!(error = %e, "recording the container as running");
@@ -268,11 +275,17 @@ pub fn run(
                     .as_ref()
                     .filter(|_| !config.ephemeral)
                     .map(|o| (dir.log_file(o.format), o));
+                let checker = if config.ephemeral {
+                    None
+                } else {
+                    health::Checker::new(store.root(), id, &config.image)
+                };
                 let kept = io::copy_output(
                     &mut started,
                     log.as_ref().map(|(p, o)| (p.as_path(), *o)),
                     attached,
                     store,
+                    checker,
                 );
                 // Only the first start has the CLI's pipe.
                 lifeline = lifeline.or(kept);
@@ -298,8 +311,10 @@ pub fn run(
         }
         // docker shows the container `restarting` through the back-off.
         restarts += 1;
-        if let Err(e) = store.write(|tx| containers::set_restarting(tx, id, code, &now(), restarts))
-        {
+        if let Err(e) = store.write(|tx| {
+            containers::set_restarting(tx, id, code, &now(), restarts)?;
+            events::container_died(tx, id, code)
+        }) {
             tracing::error!(error = %e, "recording the restart");
         }
         hooks.restarting(&dir, restarts);
@@ -359,6 +374,9 @@ fn remove_exited(
     config: &MonitorConfig,
 ) {
     hooks.before_removal(dir);
+    if let Err(e) = store.write(|tx| events::container_died(tx, &dir.id, code)) {
+        tracing::error!(error = %e, "recording the container's exit");
+    }
     if let Err(e) = store.remove_container_rows(&dir.id, true) {
         tracing::error!(error = %e, "removing the container's row");
     }
@@ -371,9 +389,17 @@ fn remove_exited(
     store.trash_tree(&dir.path).delete();
 }
 
-/// The container's exit (or failed start, with `error`) into its record.
+/// The container's exit (or failed start, with `error`: no `die`, as
+/// docker) into its record.
 fn record_exit(store: &Store, id: &str, code: i32, error: &str) {
-    if let Err(e) = store.write(|tx| containers::set_exited(tx, id, code, error, &now())) {
+    let recorded = store.write(|tx| {
+        containers::set_exited(tx, id, code, error, &now())?;
+        if error.is_empty() {
+            events::container_died(tx, id, code)?;
+        }
+        Ok(())
+    });
+    if let Err(e) = recorded {
         tracing::error!(error = %e, "recording the container's exit");
     }
 }

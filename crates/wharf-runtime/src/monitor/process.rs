@@ -326,6 +326,15 @@ pub fn wait(pid: i32) -> i32 {
     wait_for(pid, Some(Pid::from_raw(pid)))
 }
 
+/// A descriptor that polls readable once process `pid` has exited.
+pub fn pidfd_open(pid: i32) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    // SAFETY: the kernel just returned this descriptor to us.
+    (fd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
 /// Wait for every child of ours to exit.
 pub fn reap_children() {
     while !matches!(waitpid(None, None), Err(nix::errno::Errno::ECHILD)) {}
