@@ -198,15 +198,19 @@ pub fn transition(
     Ok(s)
 }
 
-/// The monitor started (or restarted) the container.
+/// The monitor started the container, or restarted it for the
+/// `restarts`th time by its restart policy (0: a user's start, which
+/// resets the count as docker's does).
 pub fn set_running(
     conn: &Connection,
     id: &str,
     pid: i32,
     monitor_pid: i32,
     started_at: &str,
+    restarts: u32,
 ) -> StoreResult<()> {
     transition(conn, id, Status::Running, |s| {
+        s.restart_count = restarts;
         s.pid = Some(pid);
         s.monitor_pid = Some(monitor_pid);
         s.started_at = Some(started_at.to_string());

@@ -27,6 +27,7 @@ mod top;
 pub use attached::{watch_signals, AttachOptions, AttachSignals};
 pub use create::CreateRequest;
 pub(crate) use create::CGROUP_PARENT;
+pub use lifecycle::ContainerPruneReport;
 pub use list::ContainerSummary;
 pub use manage::Change;
 pub(crate) use names::new_id;

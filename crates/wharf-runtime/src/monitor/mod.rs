@@ -160,6 +160,8 @@ pub fn run(
     // The attached CLI's end of the ready pipe, while it waits.
     let mut lifeline = None;
     let cgroups = crate::spec::cgroups_path(&config.cgroup_parent, id);
+    // `--rm`, unless a user's `restart` keeps the container (docker 20.10).
+    let mut auto_remove = config.auto_remove;
     let code = loop {
         // A second warm-up right after the spawn's only costs (measured).
         if restarts > 0 || !warmed {
@@ -232,6 +234,7 @@ pub fn run(
                             started.pid,
                             std::process::id() as i32,
                             &now(),
+                            restarts,
                         )
                     });
                     if let Err(e) = recorded {
@@ -256,7 +259,8 @@ pub fn run(
                 // Only the first start has the CLI's pipe.
                 lifeline = lifeline.or(kept);
                 let code = process::wait_reaping(started.pid);
-                if config.auto_remove {
+                auto_remove = config.auto_remove && !dir.restart_requested().exists();
+                if auto_remove {
                     // `--rm` never restarts (the CLI refuses the pair).
                     remove_exited(store, &dir, hooks, lifeline, code, &config.volume_mounts);
                     return code;
@@ -289,9 +293,7 @@ pub fn run(
         }
     };
     // `run --rm` takes the anonymous volumes along, as docker does.
-    let trashed = config
-        .auto_remove
-        .then(|| remove(store, &dir, true, &config.volume_mounts));
+    let trashed = auto_remove.then(|| remove(store, &dir, true, &config.volume_mounts));
     // The container is gone as far as anyone can see: the attached CLI
     // may exit with its code now, rather than when this process has freed
     // all it holds.
