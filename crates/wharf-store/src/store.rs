@@ -89,6 +89,12 @@ impl Store {
         self.root.join("layers").join(diff_id.hex()).join("diff")
     }
 
+    /// Docker's init layer, the containers' top lower dir (made by the
+    /// runtime's `rootfs::ensure_init_layer`).
+    pub fn init_layer_dir(&self) -> PathBuf {
+        self.root.join("init")
+    }
+
     /// A fresh path under `tmp/` for work in progress; nothing is created.
     pub fn temp_path(&self, what: &str) -> PathBuf {
         self.root.join("tmp").join(temp_name(what))

@@ -427,3 +427,109 @@ fn man_pages_cover_every_verb() {
     assert!(!dir.join("wharf-man-pages.1").exists());
     assert!(!dir.join("wharf-network-dns.1").exists());
 }
+
+/// `ls -l` lines without the date and time columns.
+fn without_dates(ls: &str) -> Vec<String> {
+    ls.lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f[..5]
+                .iter()
+                .chain(&f[8..])
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+/// A tar's entries as (path, kind, mode, link target), `bin/` left out.
+fn tar_entries(tar: &[u8]) -> BTreeSet<(String, String, u32, String)> {
+    let mut a = tar::Archive::new(tar);
+    a.entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let h = e.header();
+            let path = e.path().unwrap().display().to_string();
+            let path = path
+                .trim_start_matches("./")
+                .trim_end_matches('/')
+                .to_string();
+            let link = e
+                .link_name()
+                .unwrap()
+                .map(|l| l.display().to_string())
+                .unwrap_or_default();
+            // Permission bits: docker's tar writer adds the file type bits too.
+            let mode = h.mode().unwrap() & 0o7777;
+            (path, format!("{:?}", h.entry_type()), mode, link)
+        })
+        .filter(|(p, ..)| !p.starts_with("bin") && !p.is_empty())
+        .collect()
+}
+
+/// Docker's init layer: `/.dockerenv` and `/etc/mtab` in every container,
+/// in `export` but not in `diff` or a commit's layer.
+#[test]
+fn init_layer_files_match_docker() {
+    require_docker();
+    let w = Wharf::new();
+    let image = format!("{}:1", unique("wharf-verbs/init"));
+    let committed = format!("{}:1", unique("wharf-verbs/commit"));
+    let _images = DockerImages(vec![image.clone(), committed.clone()]);
+    import_busybox_in_both(&w, &image, &[]);
+    let name = unique("wharf-init");
+    let _dc = DockerObjects {
+        containers: vec![name.clone()],
+        volumes: Vec::new(),
+    };
+    let ls = [
+        "run",
+        "--rm",
+        &image,
+        "ls",
+        "-la",
+        "/.dockerenv",
+        "/etc/mtab",
+    ];
+    let ours = w.ok(ls);
+    let theirs = sh(docker().args(ls));
+    assert_eq!(without_dates(&ours), without_dates(&theirs));
+    assert!(ours.contains("/etc/mtab -> /proc/mounts"), "{ours}");
+    let create = [
+        "create",
+        "--name",
+        &name,
+        &image,
+        "sh",
+        "-c",
+        "echo hi > /tmp/x",
+    ];
+    w.ok(create);
+    sh(docker().args(create));
+    w.ok(["start", "-a", &name]);
+    sh(docker().args(["start", "-a", &name]));
+    let diff = w.ok(["diff", &name]);
+    assert_eq!(diff, sh(docker().args(["diff", &name])));
+    assert_eq!(diff, "C /tmp\nA /tmp/x\n");
+    let export = |tool: &mut std::process::Command| {
+        let out = tool.args(["export", &name]).output().unwrap();
+        assert!(out.status.success());
+        tar_entries(&out.stdout)
+    };
+    let ours = export(&mut w.command(Vec::<&str>::new()));
+    let theirs = export(&mut docker());
+    assert_eq!(ours, theirs);
+    assert!(ours.iter().any(|(p, ..)| p == ".dockerenv"));
+    // A commit's layer is the container's own changes: 3 bytes.
+    w.ok(["commit", &name, &committed]);
+    sh(docker().args(["commit", &name, &committed]));
+    let size = "{{.Size}}";
+    let top = |out: String| out.lines().next().unwrap_or_default().to_string();
+    assert_eq!(
+        top(w.ok(["history", "--format", size, &committed])),
+        top(sh(docker().args(["history", "--format", size, &committed])))
+    );
+    w.ok(["rm", &name]);
+}
