@@ -157,6 +157,8 @@ pub enum Command {
     Container(ContainerCommand),
     /// Restart one or more containers
     Restart(StopArgs),
+    /// Display system-wide information
+    Info(InfoArgs),
     /// Generate the autocompletion script for the specified shell
     Completion(CompletionArgs),
     /// Write wharf's man pages (for packaging)
@@ -364,6 +366,8 @@ pub enum SystemCommand {
     Df(DfArgs),
     /// Remove unused data
     Prune(SystemPruneArgs),
+    /// Display system-wide information
+    Info(InfoArgs),
 }
 
 #[derive(Args, Debug)]

@@ -11,6 +11,7 @@ use common::{
     docker, eventually, import_busybox_in_both, require_docker, sh, unique, DockerImages,
     DockerObjects, Wharf,
 };
+use serde_json::Value;
 
 /// The names listed under `heading` in a cobra/clap help text.
 fn listed(help: &str, heading: &str) -> Vec<String> {
@@ -532,4 +533,136 @@ fn init_layer_files_match_docker() {
         top(sh(docker().args(["history", "--format", size, &committed])))
     );
     w.ok(["rm", &name]);
+}
+
+/// `Key: value` lines of `docker info`'s text, indentation kept.
+fn info_lines(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            Some((k.to_string(), v.trim().to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn info_matches_docker() {
+    require_docker();
+    let w = Wharf::new();
+    w.import_busybox("bb");
+    w.ok(["run", "-d", "--name", "up", "bb", "sleep", "100"]);
+    w.ok(["run", "-d", "--name", "frozen", "bb", "sleep", "100"]);
+    w.ok(["pause", "frozen"]);
+    w.ok(["create", "--name", "down", "bb", "true"]);
+    let ours = w.ok(["info"]);
+    let theirs = sh(docker().args(["info"]));
+    let (a, b) = (info_lines(&ours), info_lines(&theirs));
+    let value = |lines: &[(String, String)], key: &str| {
+        lines
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no {key:?} in info"))
+    };
+    // The host as docker's daemon describes it.
+    for key in [
+        " Storage Driver",
+        "  Backing Filesystem",
+        "  Supports d_type",
+        "  Native Overlay Diff",
+        " Logging Driver",
+        " Cgroup Driver",
+        " Cgroup Version",
+        " Swarm",
+        " Default Runtime",
+        "   Profile",
+        " Kernel Version",
+        " Operating System",
+        " OSType",
+        " Architecture",
+        " CPUs",
+        " Total Memory",
+        " Name",
+        " Registry",
+        " Experimental",
+        " Live Restore Enabled",
+    ] {
+        assert_eq!(value(&a, key), value(&b, key), "{key}");
+    }
+    // Our objects.
+    assert_eq!(value(&a, " Containers"), "3");
+    assert_eq!(value(&a, "  Running"), "1");
+    assert_eq!(value(&a, "  Paused"), "1");
+    assert_eq!(value(&a, "  Stopped"), "1");
+    assert_eq!(value(&a, " Images"), "1");
+    assert_eq!(
+        value(&a, " Docker Root Dir"),
+        w.root().display().to_string()
+    );
+    assert_eq!(value(&a, " Server Version"), env!("CARGO_PKG_VERSION"));
+    // docker's top-level keys in docker's order, less containerd's and
+    // runc's (and the client's plugins: wharf's compose is built in).
+    let docker_only = [
+        " containerd version",
+        " runc version",
+        " init version",
+        " Plugins",
+    ];
+    let keys = |lines: &[(String, String)]| -> Vec<String> {
+        lines
+            .iter()
+            .map(|(k, _)| k.clone())
+            .filter(|k| !k.starts_with("  ") && !docker_only.contains(&k.as_str()))
+            .collect()
+    };
+    assert_eq!(keys(&a), keys(&b));
+    assert!(ours.starts_with("Client:\n Context:    default\n Debug Mode: false\n\nServer:\n"));
+    // `system info` is `info`; --format sees docker's JSON keys.
+    assert_eq!(
+        w.ok([
+            "system",
+            "info",
+            "--format",
+            "{{.Containers}} {{.ContainersPaused}} {{.Driver}}"
+        ]),
+        "3 1 overlay2\n"
+    );
+    let json = |out: String| -> Value { serde_json::from_str(&out).unwrap() };
+    let ours = json(w.ok(["info", "--format", "{{json .}}"]));
+    let theirs = json(sh(docker().args(["info", "--format", "{{json .}}"])));
+    let names = |v: &Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    let mut expected = names(&theirs);
+    expected.retain(|k| !["ContainerdCommit", "RuncCommit", "InitCommit"].contains(&k.as_str()));
+    assert_eq!(names(&ours), expected);
+    for key in [
+        "Driver",
+        "MemoryLimit",
+        "SwapLimit",
+        "CpuCfsPeriod",
+        "CpuCfsQuota",
+        "CPUShares",
+        "CPUSet",
+        "PidsLimit",
+        "OomKillDisable",
+        "IPv4Forwarding",
+        "LoggingDriver",
+        "CgroupDriver",
+        "CgroupVersion",
+        "KernelVersion",
+        "OperatingSystem",
+        "OSVersion",
+        "OSType",
+        "Architecture",
+        "IndexServerAddress",
+        "NCPU",
+        "MemTotal",
+        "Name",
+        "DefaultRuntime",
+        "SecurityOptions",
+        "Swarm",
+    ] {
+        assert_eq!(ours[key], theirs[key], "{key}");
+    }
+    assert_eq!(ours["ID"].as_str().unwrap().split(':').count(), 12);
+    assert_eq!(ours["ClientInfo"]["Context"], "default");
 }

@@ -4,6 +4,7 @@ mod build;
 mod compose;
 pub(crate) mod containers;
 mod images;
+mod info;
 mod inspect;
 mod manage;
 mod networks;
@@ -111,6 +112,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         | Command::Builder(BuilderCommand::Build(a)) => build::build(&engine, a),
         Command::Builder(BuilderCommand::Prune(a)) => build::prune(&engine, a),
         Command::Port(a) | Command::Container(C::Port(a)) => ports::port(&engine, a),
+        Command::Info(a) | Command::System(SystemCommand::Info(a)) => {
+            info::info(&engine, a, cli.global.debug)
+        }
         Command::Network(c) => networks::run(&engine, c),
         Command::NetworkDns(a) => networks::dns(&cli.global.root, a),
         Command::System(SystemCommand::Prune(a)) => system::prune(&engine, a),
