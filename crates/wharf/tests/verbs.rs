@@ -666,3 +666,113 @@ fn info_matches_docker() {
     assert_eq!(ours["ID"].as_str().unwrap().split(':').count(), 12);
     assert_eq!(ours["ClientInfo"]["Context"], "default");
 }
+
+/// The repository's scripts, from this crate's directory.
+fn script(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scripts")
+        .join(name)
+}
+
+/// Every file (and link) under `dir`, relative.
+fn files_under(dir: &std::path::Path) -> BTreeSet<String> {
+    fn walk(base: &std::path::Path, d: &std::path::Path, out: &mut BTreeSet<String>) {
+        for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+            let t = e.file_type().unwrap();
+            if t.is_dir() {
+                walk(base, &e.path(), out);
+            } else {
+                out.insert(e.path().strip_prefix(base).unwrap().display().to_string());
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// `scripts/install.sh` lays wharf out as a packaged tool, uninstall.sh
+/// takes all of it away, and deb.sh packages the same layout.
+#[test]
+fn install_scripts_lay_out_a_tool() {
+    let w = Wharf::new();
+    let dest = w.scratch().join("dest");
+    let bin = env!("CARGO_BIN_EXE_wharf");
+    let listed = sh(std::process::Command::new(script("install.sh"))
+        .arg(bin)
+        .env("DESTDIR", &dest)
+        .env("PREFIX", "/usr/local"));
+    let listed: BTreeSet<String> = listed
+        .lines()
+        .map(|l| l.trim_start_matches('/').to_string())
+        .collect();
+    assert_eq!(
+        listed,
+        files_under(&dest),
+        "install.sh lists what it installs"
+    );
+    for f in [
+        "usr/local/bin/wharf",
+        "usr/local/bin/wharf-compose",
+        "usr/lib/debug/usr/local/bin/wharf.debug",
+        "usr/local/share/bash-completion/completions/wharf",
+        "usr/local/share/zsh/site-functions/_wharf",
+        "usr/local/share/fish/vendor_completions.d/wharf.fish",
+        "usr/local/share/man/man1/wharf.1.gz",
+        "usr/local/share/man/man1/wharf-container-restart.1.gz",
+    ] {
+        assert!(listed.contains(f), "{f} not installed: {listed:?}");
+    }
+    // Stripped, pointing at its debug info; still the same program.
+    let installed = dest.join("usr/local/bin/wharf");
+    let sections = sh(std::process::Command::new("objdump")
+        .arg("-h")
+        .arg(&installed));
+    assert!(sections.contains(".gnu_debuglink"), "{sections}");
+    assert!(!sections.contains(".debug_line"), "not stripped");
+    let compose = dest.join("usr/local/bin/wharf-compose");
+    let out = std::process::Command::new(&compose)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: wharf compose"));
+    assert_eq!(
+        sh(std::process::Command::new(&installed).arg("--version")),
+        sh(std::process::Command::new(bin).arg("--version"))
+    );
+    sh(std::process::Command::new(script("uninstall.sh"))
+        .env("DESTDIR", &dest)
+        .env("PREFIX", "/usr/local"));
+    assert_eq!(
+        files_under(&dest),
+        BTreeSet::new(),
+        "uninstall.sh leaves files"
+    );
+    // The package holds the layout under /usr.
+    let out = w.scratch().join("deb");
+    let deb = sh(std::process::Command::new(script("deb.sh"))
+        .arg(&out)
+        .env("WHARF_BIN", bin)
+        .env("DEB_COMPRESS", "none"));
+    let contents = sh(std::process::Command::new("dpkg-deb")
+        .arg("--contents")
+        .arg(deb.trim()));
+    for f in [
+        "./usr/bin/wharf",
+        "./usr/bin/wharf-compose -> wharf",
+        "./usr/share/man/man1/wharf-run.1.gz",
+        "./usr/share/bash-completion/completions/wharf",
+    ] {
+        assert!(contents.contains(f), "{f} not in the package:\n{contents}");
+    }
+    let control = sh(std::process::Command::new("dpkg-deb").args([
+        "--field",
+        deb.trim(),
+        "Package",
+        "Version",
+    ]));
+    assert_eq!(
+        control,
+        format!("Package: wharf\nVersion: {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
