@@ -130,7 +130,14 @@ impl Engine {
                 .unwrap_or("SIGTERM"),
         )?;
         self.signal(&c, sig)?;
-        if !self.wait_stopped(&c.id, Some(Duration::from_secs(timeout.unwrap_or(10))))? {
+        // `-t`, else the container's `--stop-timeout`, else docker's 10 s;
+        // a negative one waits for as long as it takes.
+        let secs = timeout
+            .map(|t| t as i64)
+            .or(c.config().stop_timeout)
+            .unwrap_or(10);
+        let limit = u64::try_from(secs).ok().map(Duration::from_secs);
+        if !self.wait_stopped(&c.id, limit)? {
             self.signal(&c, Signal::SIGKILL)?;
             self.wait_stopped(&c.id, None)?;
         }
@@ -230,6 +237,7 @@ impl Engine {
             &dir,
             volumes,
             &c.definition.resolved.volume_mounts,
+            super::cgroup_parent(&c.definition.host_config),
         )
         .delete();
         Ok(c.id)

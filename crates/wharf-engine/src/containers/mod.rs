@@ -23,10 +23,12 @@ mod spawn;
 pub(crate) mod start;
 mod state;
 mod top;
+mod verify;
 
 pub use attached::{watch_signals, AttachOptions, AttachSignals};
-pub use create::CreateRequest;
+pub use create::cgroup_parent;
 pub(crate) use create::CGROUP_PARENT;
+pub use create::{CreateRequest, Created};
 pub use lifecycle::ContainerPruneReport;
 pub use list::ContainerSummary;
 pub use manage::Change;

@@ -52,7 +52,7 @@ impl Engine {
             name: rec.name.clone(),
             image: d.config.clone(),
             options: RunOptions::from_definition(d, network),
-            cgroup_parent: super::CGROUP_PARENT.to_string(),
+            cgroup_parent: super::cgroup_parent(&d.host_config).to_string(),
             restart: d.host_config.restart_policy,
             ephemeral: false,
             volume_mounts: d.resolved.volume_mounts.clone(),

@@ -21,6 +21,19 @@ pub struct MountRequest {
     pub mounts: Vec<Mount>,
     /// `--tmpfs destination[:options]` (`HostConfig.Tmpfs`).
     pub tmpfs: Vec<String>,
+    /// `--volume-driver` (`HostConfig.VolumeDriver`): the driver of `-v`
+    /// and image volumes; empty is `local`.
+    pub volume_driver: String,
+}
+
+/// `--volume-driver` for a volume `-v` or the image asks for.
+fn with_driver(mut planned: Planned, driver: &str) -> Planned {
+    if let Kind::Volume { driver: d, .. } = &mut planned.kind {
+        if !driver.is_empty() {
+            *d = driver.to_string();
+        }
+    }
+    planned
 }
 
 /// One planned mount and whether `inspect` lists it under `Mounts`
@@ -42,6 +55,31 @@ pub(crate) struct MountPlan {
     pub config_volumes: Vec<String>,
 }
 
+/// A volume's name, driver and options as docker checks them.
+fn check_volume(planned: &Planned) -> EngineResult<()> {
+    if let Kind::Volume { name: Some(n), .. } = &planned.kind {
+        check_name(n)?;
+    }
+    if let Kind::Volume {
+        driver,
+        driver_options,
+        ..
+    } = &planned.kind
+    {
+        let name = match &planned.kind {
+            Kind::Volume { name: Some(n), .. } => n.as_str(),
+            _ => "",
+        };
+        if driver != "local" {
+            return Err(EngineError::NotFound(format!(
+                "create {name}: error looking up volume plugin {driver}: plugin \"{driver}\" not found"
+            )));
+        }
+        check_options(name, driver_options)?;
+    }
+    Ok(())
+}
+
 /// Check everything docker checks; make nothing.
 pub(crate) fn plan(req: &MountRequest, image_volumes: &[String]) -> EngineResult<MountPlan> {
     let mut out = MountPlan::default();
@@ -57,31 +95,12 @@ pub(crate) fn plan(req: &MountRequest, image_volumes: &[String]) -> EngineResult
                 planned.destination
             )));
         }
-        if let Kind::Volume { name: Some(n), .. } = &planned.kind {
-            check_name(n)?;
-        }
-        if let Kind::Volume {
-            driver,
-            driver_options,
-            ..
-        } = &planned.kind
-        {
-            let name = match &planned.kind {
-                Kind::Volume { name: Some(n), .. } => n.as_str(),
-                _ => "",
-            };
-            if driver != "local" {
-                return Err(EngineError::NotFound(format!(
-                    "create {name}: error looking up volume plugin {driver}: plugin \"{driver}\" not found"
-                )));
-            }
-            check_options(name, driver_options)?;
-        }
+        check_volume(&planned)?;
         out.entries.push(Entry { planned, listed });
         Ok(())
     };
     for raw in &req.binds {
-        let planned = parse_bind(raw)?;
+        let planned = with_driver(parse_bind(raw)?, &req.volume_driver);
         if matches!(planned.kind, Kind::Volume { name: None, .. }) {
             // The CLI sends these as Config.Volumes, like an image's.
             anonymous.push((planned.destination.clone(), planned));
@@ -102,6 +121,7 @@ pub(crate) fn plan(req: &MountRequest, image_volumes: &[String]) -> EngineResult
             let planned = parse_bind(&destination).map_err(|_| {
                 EngineError::Invalid(format!("invalid volume in the image config: {v}"))
             })?;
+            let planned = with_driver(planned, &req.volume_driver);
             anonymous.push((destination, planned));
         }
     }
@@ -112,6 +132,7 @@ pub(crate) fn plan(req: &MountRequest, image_volumes: &[String]) -> EngineResult
             .iter()
             .any(|e| e.planned.destination == destination)
         {
+            check_volume(&planned)?;
             out.entries.push(Entry {
                 planned,
                 listed: true,
@@ -346,6 +367,7 @@ mod tests {
             binds: binds.iter().map(|s| s.to_string()).collect(),
             mounts: Vec::new(),
             tmpfs: tmpfs.iter().map(|s| s.to_string()).collect(),
+            volume_driver: String::new(),
         }
     }
 

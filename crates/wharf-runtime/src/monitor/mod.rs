@@ -26,6 +26,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use wharf_store::{containers, Store, Trashed};
 
+pub use crate::spec::DEFAULT_CGROUP_PARENT;
 pub use boundary::{HookError, MonitorArgs, Ready};
 pub use cgroup_view::container_cgroup_dirs;
 pub(crate) use executor::OrderedEnvExecutor;
@@ -213,7 +214,7 @@ pub fn run(
                         message: message.clone(),
                     },
                 );
-                process::teardown(&dir, false, &config.volume_mounts);
+                process::teardown(&dir, false, &config.volume_mounts, &config.cgroup_parent);
                 hooks.after_stop(&dir);
                 if ready.is_some() || restarts == 0 {
                     // A first start that fails is the user's error, not a crash to retry.
@@ -262,10 +263,10 @@ pub fn run(
                 auto_remove = config.auto_remove && !dir.restart_requested().exists();
                 if auto_remove {
                     // `--rm` never restarts (the CLI refuses the pair).
-                    remove_exited(store, &dir, hooks, lifeline, code, &config.volume_mounts);
+                    remove_exited(store, &dir, hooks, lifeline, code, &config);
                     return code;
                 }
-                process::teardown(&dir, true, &config.volume_mounts);
+                process::teardown(&dir, true, &config.volume_mounts, &config.cgroup_parent);
                 hooks.after_stop(&dir);
                 code
             }
@@ -293,7 +294,15 @@ pub fn run(
         }
     };
     // `run --rm` takes the anonymous volumes along, as docker does.
-    let trashed = auto_remove.then(|| remove(store, &dir, true, &config.volume_mounts));
+    let trashed = auto_remove.then(|| {
+        remove(
+            store,
+            &dir,
+            true,
+            &config.volume_mounts,
+            &config.cgroup_parent,
+        )
+    });
     // The container is gone as far as anyone can see: the attached CLI
     // may exit with its code now, rather than when this process has freed
     // all it holds.
@@ -331,7 +340,7 @@ fn remove_exited(
     hooks: &dyn MonitorHooks,
     lifeline: Option<File>,
     code: i32,
-    volume_mounts: &[wharf_model::VolumeMount],
+    config: &MonitorConfig,
 ) {
     hooks.before_removal(dir);
     if let Err(e) = store.remove_container_rows(&dir.id, true) {
@@ -342,7 +351,7 @@ fn remove_exited(
     // What is left is nobody's wait: it yields the CPU to anything else
     // (the user's next command).
     background();
-    process::teardown(dir, true, volume_mounts);
+    process::teardown(dir, true, &config.volume_mounts, &config.cgroup_parent);
     store.trash_tree(&dir.path).delete();
 }
 
@@ -362,14 +371,16 @@ fn report(ready: &mut Option<File>, message: Ready) {
 /// Remove a stopped container's files and row (tearing down what a killed
 /// monitor could not: libcontainer state, cgroup, rootfs mount); with
 /// `volumes`, also the volumes it mounted anonymously and nobody else uses.
-/// The files are moved out of sight; the caller deletes them.
+/// `cgroup_parent`: where its cgroups are. The files are moved out of
+/// sight; the caller deletes them.
 pub fn remove(
     store: &Store,
     dir: &ContainerDir,
     volumes: bool,
     volume_mounts: &[wharf_model::VolumeMount],
+    cgroup_parent: &str,
 ) -> Trashed {
-    process::teardown(dir, false, volume_mounts);
+    process::teardown(dir, false, volume_mounts, cgroup_parent);
     let trashed = store.trash_tree(&dir.path);
     if let Err(e) = store.remove_container_rows(&dir.id, volumes) {
         tracing::error!(error = %e, "removing the container's row");

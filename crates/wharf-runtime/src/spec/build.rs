@@ -15,7 +15,7 @@ use oci_spec::runtime::{
 
 use super::caps::container_caps;
 use super::command::{check_hostname, command, default_hostname, with_init, working_dir};
-use super::devices::default_devices;
+use super::devices::{default_devices, user_devices};
 use super::env::{check_env, merge_env};
 use super::host::CgroupLayout;
 use super::mounts::{build_mounts, MountPlan};
@@ -143,7 +143,15 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
         security.apparmor.as_deref(),
         opts.privileged,
     ));
-    process.set_oom_score_adj(None);
+    if !(-1000..=1000).contains(&opts.oom_score_adj) {
+        return Err(SpecError::invalid(format!(
+            "Invalid value {}, range for oom score adj is [-1000, 1000]",
+            opts.oom_score_adj
+        )));
+    }
+    // Only when asked: writing it costs a start, and lowering it needs
+    // CAP_SYS_RESOURCE.
+    process.set_oom_score_adj((opts.oom_score_adj != 0).then_some(opts.oom_score_adj as i32));
     process.set_selinux_label(None);
     process.set_io_priority(None);
     process.set_scheduler(None);
@@ -166,10 +174,13 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
     linux.set_gid_mappings(None);
     let sysctl = sysctls(opts, &host.default_net_sysctls)?;
     linux.set_sysctl((!sysctl.is_empty()).then_some(sysctl));
-    linux.set_resources(Some(build_resources(opts, host)?));
+    let (device_nodes, device_rules) = user_devices(wharf_model::list(&opts.resources.devices))?;
+    linux.set_resources(Some(build_resources(opts, host, device_rules)?));
     linux.set_cgroups_path(Some(cgroups_path(cgroup_parent, id)));
     linux.set_namespaces(Some(namespaces(&opts.network_mode, host.cgroup)?));
-    linux.set_devices(Some(default_devices()?));
+    let mut devices = default_devices()?;
+    devices.extend(device_nodes);
+    linux.set_devices(Some(devices));
     linux.set_seccomp(seccomp);
     linux.set_rootfs_propagation(rootfs_propagation);
     let (masked, readonly) = if opts.privileged {
@@ -231,6 +242,10 @@ fn apparmor_profile(enabled: bool, requested: Option<&str>, privileged: bool) ->
         None => None,
     }
 }
+
+/// Where containers' cgroups go unless `--cgroup-parent` says otherwise,
+/// under each controller (cgroupfs layout).
+pub const DEFAULT_CGROUP_PARENT: &str = "/wharf";
 
 /// `<parent>/<id>`, always absolute (cgroupfs layout).
 pub fn cgroups_path(parent: &str, id: &str) -> PathBuf {

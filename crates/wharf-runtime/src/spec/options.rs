@@ -49,16 +49,12 @@ pub struct RunOptions {
     /// `seccomp=unconfined|builtin|<file or JSON>`, `apparmor=<profile>`,
     /// `label=...`, `writable-cgroups[=bool]`.
     pub security_opts: Vec<String>,
-    /// `--memory` in bytes.
-    pub memory: Option<i64>,
-    /// `--memory-swap` in bytes (memory + swap); -1 = unlimited swap.
-    pub memory_swap: Option<i64>,
-    /// `--cpus`.
-    pub cpus: Option<f64>,
-    /// `--cpu-shares`.
-    pub cpu_shares: Option<u64>,
-    /// `--pids-limit`; 0 or negative = unlimited.
-    pub pids_limit: Option<i64>,
+    /// The cgroup limits (docker's `Resources`: `--memory`, `--cpus`,
+    /// `--pids-limit`, `--blkio-weight` ...); their `Ulimits` are not
+    /// read (see `ulimits`). `Default` is no limit.
+    pub resources: wharf_model::Resources,
+    /// `--oom-score-adj`; 0 leaves the monitor's.
+    pub oom_score_adj: i64,
     /// `--ulimit name=soft[:hard]`.
     pub ulimits: Vec<String>,
     /// `--init`: run the host's init binary (docker-init/tini) as PID 1.
@@ -99,11 +95,11 @@ impl RunOptions {
             cap_add: wharf_model::list(&h.cap_add).to_vec(),
             cap_drop: wharf_model::list(&h.cap_drop).to_vec(),
             security_opts: wharf_model::list(&h.security_opt).to_vec(),
-            memory: nonzero(r.memory),
-            memory_swap: nonzero(r.memory_swap),
-            cpus: nonzero(r.nano_cpus).map(|n| n as f64 / 1e9),
-            cpu_shares: nonzero(r.cpu_shares).map(|n| n as u64),
-            pids_limit: r.pids_limit,
+            resources: wharf_model::Resources {
+                ulimits: None,
+                ..r.clone()
+            },
+            oom_score_adj: h.oom_score_adj,
             ulimits: wharf_model::list(&r.ulimits)
                 .iter()
                 .map(|u| format!("{}={}:{}", u.name, u.soft, u.hard))

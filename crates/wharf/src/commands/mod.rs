@@ -3,6 +3,7 @@
 mod build;
 mod compose;
 pub(crate) mod containers;
+mod create_opts;
 mod images;
 mod info;
 mod inspect;
