@@ -24,6 +24,7 @@ pub mod mount;
 pub mod network;
 pub mod record;
 pub mod state;
+pub mod system_info;
 
 pub use error::ModelError;
 pub use event::{Event, EventType};
@@ -44,6 +45,7 @@ pub use network::{
 };
 pub use record::{ContainerRecord, Definition, Resolved};
 pub use state::{ContainerState, Health, HealthResult, HealthStatus, StateView, Status, ZERO_TIME};
+pub use system_info::{IndexInfo, PluginsInfo, RegistryConfig, RuntimeInfo, SwarmInfo, SystemInfo};
 pub use wharf_oci::config::HealthConfig;
 pub use wharf_oci::ContainerConfig;
 

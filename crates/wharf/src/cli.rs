@@ -5,12 +5,16 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+mod management;
+pub use management::*;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "wharf",
     version,
     about = "A Docker-compatible container engine",
-    disable_help_subcommand = true
+    disable_help_subcommand = true,
+    arg_required_else_help = true
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -150,6 +154,18 @@ pub enum Command {
     Compose(ComposeArgs),
     /// Show the wharf version information
     Version,
+    /// Manage containers
+    #[command(subcommand, disable_help_subcommand = true)]
+    Container(ContainerCommand),
+    /// Restart one or more containers
+    Restart(StopArgs),
+    /// Display system-wide information
+    Info(InfoArgs),
+    /// Generate the autocompletion script for the specified shell
+    Completion(CompletionArgs),
+    /// Write wharf's man pages (for packaging)
+    #[command(hide = true, name = "man-pages")]
+    ManPages(ManPagesArgs),
 }
 
 /// `wharf compose`: Docker Compose v2's project flags, then a verb.
@@ -238,6 +254,7 @@ pub struct ComposeConfigArgs {
 }
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum ImageCommand {
     /// List images
     #[command(visible_alias = "list")]
@@ -263,6 +280,8 @@ pub enum ImageCommand {
     Pull(PullArgs),
     /// Upload an image to a registry
     Push(PushArgs),
+    /// Build an image from a Dockerfile
+    Build(BuildArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -351,6 +370,8 @@ pub enum SystemCommand {
     Prune(SystemPruneArgs),
     /// Get real time events from the server
     Events(EventsArgs),
+    /// Display system-wide information
+    Info(InfoArgs),
 }
 
 #[derive(Args, Debug)]
@@ -618,10 +639,15 @@ pub struct BuildArgs {
     pub context: String,
 }
 
+// Parsed once per process: the size of the small variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum BuilderCommand {
     /// Remove build cache
     Prune(BuilderPruneArgs),
+    /// Build an image from a Dockerfile
+    Build(BuildArgs),
 }
 
 #[derive(Args, Debug)]

@@ -172,6 +172,8 @@ pub fn run(
     // The attached CLI's end of the ready pipe, while it waits.
     let mut lifeline = None;
     let cgroups = crate::spec::cgroups_path(&config.cgroup_parent, id);
+    // `--rm`, unless a user's `restart` keeps the container (docker 20.10).
+    let mut auto_remove = config.auto_remove;
     let code = loop {
         // A second warm-up right after the spawn's only costs (measured).
         if restarts > 0 || !warmed {
@@ -251,6 +253,7 @@ pub fn run(
                             std::process::id() as i32,
                             &now(),
                             wharf_model::Probe::from_config(&config.image).is_some(),
+                            restarts,
                         )?;
                         // The attached CLI's `attach` comes before the start.
                         if attach.is_some() && restarts == 0 {
@@ -290,7 +293,8 @@ pub fn run(
                 // Only the first start has the CLI's pipe.
                 lifeline = lifeline.or(kept);
                 let code = process::wait_reaping(started.pid);
-                if config.auto_remove {
+                auto_remove = config.auto_remove && !dir.restart_requested().exists();
+                if auto_remove {
                     // `--rm` never restarts (the CLI refuses the pair).
                     remove_exited(store, &dir, hooks, lifeline, code, &config);
                     return code;
@@ -325,7 +329,7 @@ pub fn run(
         }
     };
     // `run --rm` takes the anonymous volumes along, as docker does.
-    let trashed = config.auto_remove.then(|| {
+    let trashed = auto_remove.then(|| {
         remove(
             store,
             &dir,

@@ -121,7 +121,7 @@ pub fn start(engine: &Engine, a: StartArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Apply `f` to each name; like docker, report each failure and fail at the end.
-fn each(
+pub(crate) fn each(
     names: &[String],
     mut f: impl FnMut(&str) -> Result<Option<String>, EngineError>,
 ) -> anyhow::Result<ExitCode> {
