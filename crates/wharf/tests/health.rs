@@ -107,6 +107,9 @@ fn log(h: &Value) -> &Vec<Value> {
 fn without_duration(s: &str) -> String {
     match (s.find(' '), s.rfind(" (")) {
         (Some(a), Some(b)) if s.starts_with("Up ") && b > a => format!("Up{}", &s[b..]),
+        // No health part: the duration alone ("1 second" on one side can
+        // be "Less than a second" on the other).
+        (_, None) if s.starts_with("Up ") => "Up".to_string(),
         _ => s.to_string(),
     }
 }
