@@ -473,3 +473,63 @@ fn live_events_arrive_at_once_and_an_idle_stream_sleeps() {
         "{took:?}"
     );
 }
+
+#[test]
+fn an_attached_run_killed_for_memory_reports_attach_and_oom_as_docker() {
+    require_docker();
+    let w = Wharf::new();
+    let image = format!("{}:1", unique("wharf-ev/oom"));
+    let _images = DockerImages(vec![image.clone()]);
+    import_busybox_in_both(&w, &image, &["CMD [\"sh\"]"]);
+    let (ours, theirs) = (unique("wharf-evo-w"), unique("wharf-evo-d"));
+    let _dc = DockerObjects {
+        containers: vec![theirs.clone()],
+        volumes: Vec::new(),
+    };
+    let args = [
+        "events",
+        "--since",
+        &now_arg(),
+        "--filter",
+        &format!("image={image}"),
+        "--format",
+        FORMAT,
+    ]
+    .map(String::from);
+    let stream_ours = Stream::start(w.command(&args));
+    let stream_theirs = Stream::start({
+        let mut c = docker();
+        c.args(&args);
+        c
+    });
+    // The shell doubles a string until the kernel kills it.
+    let grow = "x=a; while true; do x=$x$x; done";
+    let run = |name: &str| {
+        ["run", "--name", name, "-m", "16m", &image, "sh", "-c", grow].map(String::from)
+    };
+    let a = w.run(run(&ours));
+    let b = docker().args(run(&theirs)).output().unwrap();
+    assert_eq!(a.status.code(), Some(137));
+    assert_eq!(a.status.code(), b.status.code());
+    let f = "{{.State.OOMKilled}} {{.State.ExitCode}}";
+    assert_eq!(w.ok(["inspect", "-f", f, &ours]).trim(), "true 137");
+    assert_eq!(
+        common::sh(docker().args(["inspect", "-f", f, &theirs])).trim(),
+        "true 137"
+    );
+    w.ok(["rm", &ours]);
+    common::sh(docker().args(["rm", &theirs]));
+    let lines = |s: &Stream, name: &str| -> Vec<String> {
+        s.until("destroy", |l| l.starts_with("container destroy"))
+            .iter()
+            .map(|l| normalize(l).replace(name, "NAME").replace(&image, "IMAGE"))
+            .collect()
+    };
+    let (a, b) = (lines(&stream_ours, &ours), lines(&stream_theirs, &theirs));
+    assert_eq!(a, b);
+    let actions: Vec<&str> = a.iter().map(|l| l.split(' ').nth(1).unwrap()).collect();
+    assert_eq!(
+        actions,
+        ["create", "attach", "start", "oom", "die", "destroy"]
+    );
+}

@@ -269,6 +269,17 @@ pub fn run(
                 // Only the first start has the CLI's pipe.
                 lifeline = lifeline.or(kept);
                 let code = process::wait_reaping(started.pid);
+                // Killed by the kernel's OOM killer: docker's `oom` event
+                // before the `die` (only a SIGKILL can be one).
+                if code == 137 && !config.ephemeral && process::oom_killed(&cgroups) {
+                    let recorded = store.write(|tx| {
+                        containers::set_oom_killed(tx, id)?;
+                        events::container(tx, id, "oom", &[])
+                    });
+                    if let Err(e) = recorded {
+                        tracing::error!(error = %e, "recording the OOM kill");
+                    }
+                }
                 if config.auto_remove {
                     // `--rm` never restarts (the CLI refuses the pair).
                     remove_exited(store, &dir, hooks, lifeline, code, &config.volume_mounts);
