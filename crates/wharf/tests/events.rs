@@ -6,64 +6,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{
-    docker, import_busybox_in_both, require_docker, unique, DockerImages, DockerObjects, Wharf,
+    docker, import_busybox_in_both, require_docker, unique, DockerImages, DockerObjects, Stream,
+    Wharf,
 };
 use serde_json::Value;
-
-/// A running `events` stream whose lines are collected as they come.
-struct Stream {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Stream {
-    fn start(mut cmd: Command) -> Stream {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start events");
-        let out = child.stdout.take().unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for l in BufReader::new(out).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(l);
-            }
-        });
-        Stream { child, lines }
-    }
-
-    /// Wait until a line satisfies `done`; all lines so far.
-    fn until(&self, what: &str, done: impl Fn(&str) -> bool) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let lines = self.lines.lock().unwrap().clone();
-            if lines.iter().any(|l| done(l)) {
-                return lines;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; got {lines:#?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Stream {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// `TYPE ACTION {attributes}` with every 64-digit ID replaced by `ID`.
 const FORMAT: &str = "{{.Type}} {{.Action}} {{json .Actor.Attributes}}";
