@@ -358,10 +358,7 @@ fn remove_exited(
     volume_mounts: &[wharf_model::VolumeMount],
 ) {
     hooks.before_removal(dir);
-    if let Err(e) = store.write(|tx| events::container_died(tx, &dir.id, code)) {
-        tracing::error!(error = %e, "recording the container's exit");
-    }
-    if let Err(e) = store.remove_container_rows(&dir.id, true) {
+    if let Err(e) = store.remove_container_rows(&dir.id, true, Some(code)) {
         tracing::error!(error = %e, "removing the container's row");
     }
     tell_exit(lifeline, code);
@@ -406,7 +403,7 @@ pub fn remove(
 ) -> Trashed {
     process::teardown(dir, false, volume_mounts);
     let trashed = store.trash_tree(&dir.path);
-    if let Err(e) = store.remove_container_rows(&dir.id, volumes) {
+    if let Err(e) = store.remove_container_rows(&dir.id, volumes, None) {
         tracing::error!(error = %e, "removing the container's row");
     }
     trashed
