@@ -133,6 +133,7 @@ impl BuildHost for Host<'_> {
             restart: Default::default(),
             ephemeral: true,
             volume_mounts: Vec::new(),
+            log: None,
         };
         monitor
             .save_step(&dir)

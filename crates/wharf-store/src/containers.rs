@@ -198,9 +198,11 @@ pub fn transition(
     Ok(s)
 }
 
-/// The monitor started (or restarted) the container. `checked`: it has a
-/// health check, which starts over (`starting`, no failures; docker keeps
-/// the log of earlier runs).
+/// The monitor started the container, or restarted it for the
+/// `restarts`th time by its restart policy (0: a user's start, which
+/// resets the count as docker's does). `checked`: it has a health check,
+/// which starts over (`starting`, no failures; docker keeps the log of
+/// earlier runs).
 pub fn set_running(
     conn: &Connection,
     id: &str,
@@ -208,8 +210,10 @@ pub fn set_running(
     monitor_pid: i32,
     started_at: &str,
     checked: bool,
+    restarts: u32,
 ) -> StoreResult<()> {
     transition(conn, id, Status::Running, |s| {
+        s.restart_count = restarts;
         s.pid = Some(pid);
         s.monitor_pid = Some(monitor_pid);
         s.started_at = Some(started_at.to_string());

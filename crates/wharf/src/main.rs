@@ -9,13 +9,12 @@ mod cli;
 mod commands;
 mod env_file;
 mod exit;
+mod help;
 mod mount_flag;
 mod output;
 
 use std::os::unix::fs::OpenOptionsExt;
 use std::process::ExitCode;
-
-use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Cli::compose_alias(std::env::args_os().collect());
@@ -31,9 +30,9 @@ fn main() -> ExitCode {
             Err(e) => exit::report(&e),
         };
     }
-    let cli = match cli::Cli::try_parse_from(args) {
+    let cli = match help::parse(args) {
         Ok(c) => c,
-        Err(e) => return exit::usage_error(e),
+        Err(code) => return code,
     };
     init_tracing(&cli);
     match commands::run(cli) {

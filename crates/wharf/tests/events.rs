@@ -124,6 +124,7 @@ fn container_events_match_dockers() {
         vec!["kill", "-s", "USR1", "{}"],
         vec!["stop", "-t", "1", "{}"],
         vec!["start", "{}"],
+        vec!["restart", "-t", "1", "{}"],
         vec!["rename", "{}", "{}-2"],
         vec!["rm", "-f", "{}-2"],
     ];

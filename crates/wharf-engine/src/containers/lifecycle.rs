@@ -1,4 +1,4 @@
-//! `stop`, `kill`, `rm`, `wait`.
+//! `stop`, `restart`, `kill`, `rm`, `wait`, `container prune`.
 
 use std::time::{Duration, Instant};
 
@@ -14,6 +14,13 @@ use wharf_store::containers;
 use crate::{Engine, EngineError, EngineResult};
 
 const POLL: Duration = Duration::from_millis(5);
+
+/// What `container prune` removed.
+#[derive(Debug, Default)]
+pub struct ContainerPruneReport {
+    pub deleted: Vec<String>,
+    pub reclaimed: u64,
+}
 
 /// `SIGTERM`, `TERM`, `15` → the signal.
 pub fn parse_signal(s: &str) -> EngineResult<Signal> {
@@ -117,11 +124,69 @@ impl Engine {
                 .unwrap_or("SIGTERM"),
         )?;
         self.signal(&c, sig)?;
-        if !self.wait_stopped(&c.id, Some(Duration::from_secs(timeout.unwrap_or(10))))? {
+        // `-t`, else the container's `--stop-timeout`, else docker's 10 s;
+        // a negative one waits for as long as it takes.
+        let secs = timeout
+            .map(|t| t as i64)
+            .or(c.config().stop_timeout)
+            .unwrap_or(10);
+        let limit = u64::try_from(secs).ok().map(Duration::from_secs);
+        if !self.wait_stopped(&c.id, limit)? {
             self.signal(&c, Signal::SIGKILL)?;
             self.wait_stopped(&c.id, None)?;
         }
         self.container_event(&c.id, "stop", &[])
+    }
+
+    /// `docker restart [-t N] [-s SIG]`: stop as `stop` does, then start;
+    /// a container that is not running is just started. As in docker
+    /// 20.10, a `--rm` container survives its restart, and the restart
+    /// count starts again from 0 (as at any start by a user).
+    pub fn restart_container(
+        &self,
+        name: &str,
+        timeout: Option<u64>,
+        signal: Option<&str>,
+    ) -> EngineResult<String> {
+        let c = self.refresh(self.find_container(name)?)?;
+        let keep = ContainerDir::new(self.store.root(), &c.id).restart_requested();
+        let auto_remove = c.definition.host_config.auto_remove && c.state.status.is_running();
+        if auto_remove {
+            std::fs::write(&keep, b"")
+                .map_err(|e| EngineError::io(format!("writing {}", keep.display()), e))?;
+        }
+        let restarted = self
+            .stop_container(&c.id, timeout, signal)
+            .and_then(|()| self.start_container(&c.id, None));
+        if auto_remove {
+            let _ = std::fs::remove_file(&keep);
+        }
+        let id = restarted?.id;
+        self.container_event(&id, "restart", &[])?;
+        Ok(id)
+    }
+
+    /// `docker container prune`: remove the stopped containers `select`
+    /// picks; their IDs, and the bytes their writable layers held.
+    pub fn prune_containers(
+        &self,
+        select: impl Fn(&super::ContainerSummary) -> bool,
+    ) -> EngineResult<ContainerPruneReport> {
+        let mut report = ContainerPruneReport::default();
+        for c in self.list_containers(true)? {
+            if c.status.is_running() || !select(&c) {
+                continue;
+            }
+            let size =
+                crate::volumes::tree_size(&ContainerDir::new(self.store.root(), &c.id).upper());
+            // One that started meanwhile is left alone, as docker's prune does.
+            if self.remove_container(&c.id, false, false).is_ok() {
+                report.reclaimed += size;
+                report.deleted.push(c.id);
+            }
+        }
+        self.record_prune(wharf_model::EventType::Container, report.reclaimed)?;
+        Ok(report)
     }
 
     /// `docker kill [-s SIG]`.
@@ -169,6 +234,7 @@ impl Engine {
             &dir,
             volumes,
             &c.definition.resolved.volume_mounts,
+            super::cgroup_parent(&c.definition.host_config),
         )
         .delete();
         Ok(c.id)

@@ -218,6 +218,9 @@ pub enum HookError {
     /// `--network container:X` with X not running.
     #[error("cannot join network of a non running container: {0}")]
     PeerNotRunning(String),
+    /// `--pid`/`--ipc container:X` that cannot be joined (docker's words).
+    #[error("{0}")]
+    Peer(String),
     /// Setting the network up failed (the cause names the object).
     #[error(transparent)]
     Network(Box<dyn std::error::Error + Send + Sync>),

@@ -59,12 +59,12 @@ enum Source {
 /// the attached CLI's lifeline if that CLI is still there.
 pub fn copy_output(
     started: &mut Started,
-    log_path: Option<&Path>,
+    log: Option<(&Path, &LogOptions)>,
     mut attached: Option<Attached>,
     store: &Store,
     mut health: Option<super::health::Checker>,
 ) -> Option<File> {
-    let mut log = match log_path.map(|p| LogWriter::open(p, LogOptions::default())) {
+    let mut log = match log.map(|(p, o)| LogWriter::open(p, o.clone())) {
         Some(Ok(l)) => Some(l),
         Some(Err(e)) => {
             tracing::error!(error = %e, "opening the container log");

@@ -27,6 +27,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use wharf_store::{containers, events, Store, Trashed};
 
+pub use crate::spec::DEFAULT_CGROUP_PARENT;
 pub use boundary::{HookError, MonitorArgs, Ready};
 pub use cgroup_view::container_cgroup_dirs;
 pub(crate) use executor::OrderedEnvExecutor;
@@ -64,6 +65,12 @@ pub trait MonitorHooks {
     }
     /// The container is waiting out its restart back-off.
     fn restarting(&self, _dir: &ContainerDir, _restarts: u32) {}
+    /// `--pid`/`--ipc container:<id>`: resolve `options`' other
+    /// containers into the namespaces (and /dev/shm) to join at this
+    /// start; `Ok(true)` when something was resolved.
+    fn join_peers(&self, _options: &mut crate::spec::RunOptions) -> Result<bool, HookError> {
+        Ok(false)
+    }
 }
 
 /// See [`MonitorHooks::take_wiring`].
@@ -109,6 +116,10 @@ pub struct MonitorConfig {
     /// Volumes with driver options, mounted while the container runs.
     #[serde(default)]
     pub volume_mounts: Vec<wharf_model::VolumeMount>,
+    /// Where its output is logged (`--log-driver`, `--log-opt`); `None`:
+    /// nowhere (`none`, build steps).
+    #[serde(default)]
+    pub log: Option<crate::logs::LogOptions>,
 }
 
 impl MonitorConfig {
@@ -161,6 +172,8 @@ pub fn run(
     // The attached CLI's end of the ready pipe, while it waits.
     let mut lifeline = None;
     let cgroups = crate::spec::cgroups_path(&config.cgroup_parent, id);
+    // `--rm`, unless a user's `restart` keeps the container (docker 20.10).
+    let mut auto_remove = config.auto_remove;
     let code = loop {
         // A second warm-up right after the spawn's only costs (measured).
         if restarts > 0 || !warmed {
@@ -185,10 +198,16 @@ pub fn run(
             .and_then(|mode| {
                 let prepared = prepared?;
                 let mut config = config.clone();
-                let respec = mode.is_some();
+                let mut respec = mode.is_some();
                 if let Some(mode) = mode {
                     config.options.network_mode = mode;
                 }
+                respec |= hooks.join_peers(&mut config.options).map_err(|e| {
+                    crate::RuntimeError::Start {
+                        message: e.to_string(),
+                        code: 125,
+                    }
+                })?;
                 process::start(
                     &dir,
                     &config,
@@ -212,7 +231,7 @@ pub fn run(
                         message: message.clone(),
                     },
                 );
-                process::teardown(&dir, false, &config.volume_mounts);
+                process::teardown(&dir, false, &config.volume_mounts, &config.cgroup_parent);
                 hooks.after_stop(&dir);
                 if ready.is_some() || restarts == 0 {
                     // A first start that fails is the user's error, not a crash to retry.
@@ -234,6 +253,7 @@ pub fn run(
                             std::process::id() as i32,
                             &now(),
                             wharf_model::Probe::from_config(&config.image).is_some(),
+                            restarts,
                         )?;
                         // The attached CLI's `attach` comes before the start.
                         if attach.is_some() && restarts == 0 {
@@ -253,7 +273,11 @@ pub fn run(
                         .unwrap_or_else(|_| crate::term::DEFAULT_DETACH_KEYS.to_vec()),
                 });
                 drop(ready.take());
-                let log = dir.log();
+                let log = config
+                    .log
+                    .as_ref()
+                    .filter(|_| !config.ephemeral)
+                    .map(|o| (dir.log_file(o.format), o));
                 let checker = if config.ephemeral {
                     None
                 } else {
@@ -261,7 +285,7 @@ pub fn run(
                 };
                 let kept = io::copy_output(
                     &mut started,
-                    (!config.ephemeral).then_some(&*log),
+                    log.as_ref().map(|(p, o)| (p.as_path(), *o)),
                     attached,
                     store,
                     checker,
@@ -280,12 +304,13 @@ pub fn run(
                         tracing::error!(error = %e, "recording the OOM kill");
                     }
                 }
-                if config.auto_remove {
+                auto_remove = config.auto_remove && !dir.restart_requested().exists();
+                if auto_remove {
                     // `--rm` never restarts (the CLI refuses the pair).
-                    remove_exited(store, &dir, hooks, lifeline, code, &config.volume_mounts);
+                    remove_exited(store, &dir, hooks, lifeline, code, &config);
                     return code;
                 }
-                process::teardown(&dir, true, &config.volume_mounts);
+                process::teardown(&dir, true, &config.volume_mounts, &config.cgroup_parent);
                 hooks.after_stop(&dir);
                 code
             }
@@ -315,9 +340,15 @@ pub fn run(
         }
     };
     // `run --rm` takes the anonymous volumes along, as docker does.
-    let trashed = config
-        .auto_remove
-        .then(|| remove(store, &dir, true, &config.volume_mounts));
+    let trashed = auto_remove.then(|| {
+        remove(
+            store,
+            &dir,
+            true,
+            &config.volume_mounts,
+            &config.cgroup_parent,
+        )
+    });
     // The container is gone as far as anyone can see: the attached CLI
     // may exit with its code now, rather than when this process has freed
     // all it holds.
@@ -355,7 +386,7 @@ fn remove_exited(
     hooks: &dyn MonitorHooks,
     lifeline: Option<File>,
     code: i32,
-    volume_mounts: &[wharf_model::VolumeMount],
+    config: &MonitorConfig,
 ) {
     hooks.before_removal(dir);
     if let Err(e) = store.remove_container_rows(&dir.id, true, Some(code)) {
@@ -366,7 +397,7 @@ fn remove_exited(
     // What is left is nobody's wait: it yields the CPU to anything else
     // (the user's next command).
     background();
-    process::teardown(dir, true, volume_mounts);
+    process::teardown(dir, true, &config.volume_mounts, &config.cgroup_parent);
     store.trash_tree(&dir.path).delete();
 }
 
@@ -394,14 +425,16 @@ fn report(ready: &mut Option<File>, message: Ready) {
 /// Remove a stopped container's files and row (tearing down what a killed
 /// monitor could not: libcontainer state, cgroup, rootfs mount); with
 /// `volumes`, also the volumes it mounted anonymously and nobody else uses.
-/// The files are moved out of sight; the caller deletes them.
+/// `cgroup_parent`: where its cgroups are. The files are moved out of
+/// sight; the caller deletes them.
 pub fn remove(
     store: &Store,
     dir: &ContainerDir,
     volumes: bool,
     volume_mounts: &[wharf_model::VolumeMount],
+    cgroup_parent: &str,
 ) -> Trashed {
-    process::teardown(dir, false, volume_mounts);
+    process::teardown(dir, false, volume_mounts, cgroup_parent);
     let trashed = store.trash_tree(&dir.path);
     if let Err(e) = store.remove_container_rows(&dir.id, volumes, None) {
         tracing::error!(error = %e, "removing the container's row");
