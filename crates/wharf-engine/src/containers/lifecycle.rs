@@ -161,7 +161,9 @@ impl Engine {
         if auto_remove {
             let _ = std::fs::remove_file(&keep);
         }
-        restarted.map(|s| s.id)
+        let id = restarted?.id;
+        self.container_event(&id, "restart", &[])?;
+        Ok(id)
     }
 
     /// `docker container prune`: remove the stopped containers `select`
@@ -183,6 +185,7 @@ impl Engine {
                 report.deleted.push(c.id);
             }
         }
+        self.record_prune(wharf_model::EventType::Container, report.reclaimed)?;
         Ok(report)
     }
 
