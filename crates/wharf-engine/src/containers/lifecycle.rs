@@ -123,7 +123,14 @@ impl Engine {
                 .unwrap_or("SIGTERM"),
         )?;
         self.signal(&c, sig)?;
-        if !self.wait_stopped(&c.id, Some(Duration::from_secs(timeout.unwrap_or(10))))? {
+        // `-t`, else the container's `StopTimeout` (Compose's
+        // `stop_grace_period`), else docker's 10 s; negative: no limit.
+        let secs = timeout
+            .map(|t| t as i64)
+            .or(c.config().stop_timeout)
+            .unwrap_or(10);
+        let limit = u64::try_from(secs).ok().map(Duration::from_secs);
+        if !self.wait_stopped(&c.id, limit)? {
             self.signal(&c, Signal::SIGKILL)?;
             self.wait_stopped(&c.id, None)?;
         }

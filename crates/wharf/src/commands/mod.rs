@@ -43,7 +43,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // These two open the store themselves, after starting other work.
     match cli.command {
         Command::Run(a) => return containers::run(&cli.global.root, a),
-        Command::Compose(a) => return compose::run(a),
+        Command::Compose(a) => return compose::run(&cli.global.root, a),
         _ => {}
     }
     let engine = open_engine(&cli.global.root)?;
