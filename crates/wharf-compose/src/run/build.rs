@@ -265,3 +265,65 @@ impl Runtime<'_> {
         }
     }
 }
+
+impl Runtime<'_> {
+    /// `pull`: the images of `services` (all when empty) from their
+    /// registries; `ignore_buildable` skips services with `build:`.
+    pub fn pull_images(
+        &self,
+        services: &[String],
+        ignore_buildable: bool,
+        ignore_failures: bool,
+        progress: &dyn Progress,
+    ) -> RunResult<()> {
+        for (name, s) in &self.project.services {
+            if !services.is_empty() && !services.contains(name) {
+                continue;
+            }
+            if s.image.is_empty() || (ignore_buildable && s.build.is_some()) {
+                continue;
+            }
+            progress.event(name, Status::Working, "Pulling");
+            let req = wharf_engine::registry::PullRequest {
+                name: s.image.clone(),
+                platform: (!s.platform.is_empty()).then(|| s.platform.clone()),
+            };
+            match self.engine.pull(&req, &wharf_engine::registry::Silent) {
+                Ok(_) => progress.event(name, Status::Done, "Pulled"),
+                Err(e) => {
+                    progress.event(name, Status::Error, &e.to_string());
+                    if !(ignore_failures || s.build.is_some()) {
+                        return Err(e.into());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `push`: the images of the services that build them.
+    pub fn push_images(&self, services: &[String], progress: &dyn Progress) -> RunResult<()> {
+        for (name, s) in &self.project.services {
+            if !services.is_empty() && !services.contains(name) {
+                continue;
+            }
+            if s.build.is_none() || s.image.is_empty() {
+                continue;
+            }
+            let id = format!("Image {}", s.image);
+            progress.event(&id, Status::Working, "Pushing");
+            let targets = self.engine.push_targets(&s.image, false)?;
+            for (reference, image_id) in &targets {
+                if let Err(e) =
+                    self.engine
+                        .push(reference, image_id, &wharf_engine::registry::Silent)
+                {
+                    progress.event(&id, Status::Error, &e.to_string());
+                    return Err(e.into());
+                }
+            }
+            progress.event(&id, Status::Done, "Pushed");
+        }
+        Ok(())
+    }
+}

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use super::convert::image_name;
 use super::order::dependency_levels;
+use super::parallel::for_each;
 use super::progress::{Progress, Status};
 use super::resources::warn;
 use super::state::{OneOff, ProjectContainer};
@@ -90,14 +91,18 @@ impl Runtime<'_> {
         let mut levels = dependency_levels(&self.project);
         levels.reverse();
         for level in levels {
-            for name in level {
-                if !selected.is_empty() && !selected.contains(name.as_str()) {
-                    continue;
-                }
-                for c in containers.iter().filter(|c| c.service() == name) {
-                    self.stop_and_remove(c, opts.timeout, opts.volumes, progress)?;
-                }
-            }
+            let names: Vec<&String> = level
+                .iter()
+                .filter(|n| selected.is_empty() || selected.contains(n.as_str()))
+                .collect();
+            for_each(&names, |name| {
+                let ours: Vec<&ProjectContainer> =
+                    containers.iter().filter(|c| c.service() == *name).collect();
+                for_each(&ours, |c| {
+                    self.stop_and_remove(c, opts.timeout, opts.volumes, progress)
+                })
+                .map(|_| ())
+            })?;
         }
         // Containers of services the file does not name (or all of them
         // when there is no file).
@@ -107,9 +112,9 @@ impl Runtime<'_> {
             .filter(|c| !known(c))
             .filter(|_| self.project.services.is_empty() || opts.remove_orphans)
             .collect();
-        for c in &rest {
-            self.stop_and_remove(c, opts.timeout, false, progress)?;
-        }
+        for_each(&rest, |c| {
+            self.stop_and_remove(c, opts.timeout, false, progress)
+        })?;
         if !opts.services.is_empty() {
             return Ok(());
         }

@@ -17,11 +17,15 @@ mod down;
 pub mod error;
 mod hash;
 pub mod labels;
+mod logs;
+mod oneoff;
 mod order;
+mod parallel;
 pub mod progress;
 mod resources;
 mod state;
 mod up;
+mod verbs;
 
 use std::collections::BTreeMap;
 
@@ -32,6 +36,8 @@ pub use convert::image_name;
 pub use down::DownOptions;
 pub use error::{RunError, RunResult};
 pub use hash::{network_hash, service_hash, volume_hash};
+pub use logs::{log_source, AttachOptions, Cascade, Ended, LogOptions, LogSink};
+pub use oneoff::{parse_publish, parse_volume, split_command, RunOptions};
 pub use order::dependency_levels;
 pub use progress::{Mode, Progress, Status};
 pub use state::{container_number, OneOff, ProjectContainer};
@@ -41,6 +47,7 @@ use crate::model::Project;
 use crate::Loaded;
 
 /// A project to act on, with the engine that acts.
+#[derive(Clone)]
 pub struct Runtime<'e> {
     pub engine: &'e Engine,
     pub project: Project,

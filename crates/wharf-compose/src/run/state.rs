@@ -93,3 +93,27 @@ impl Runtime<'_> {
             .collect()
     }
 }
+
+impl Runtime<'_> {
+    /// The container a verb on one container acts on (`exec`, `port`,
+    /// `cp`): replica `index`, else the lowest-numbered, one-off ones
+    /// last (`getSpecifiedContainer`).
+    pub fn one_container(&self, service: &str, index: Option<u32>) -> RunResult<ProjectContainer> {
+        if !self.project.services.is_empty() && !self.project.services.contains_key(service) {
+            return Err(super::error::invalid(format!("no such service: {service}")));
+        }
+        let mut found: Vec<ProjectContainer> = self
+            .containers(OneOff::Include)?
+            .into_iter()
+            .filter(|c| c.service() == service && c.running())
+            .filter(|c| index.is_none_or(|i| c.number() == Some(i)))
+            .collect();
+        found.sort_by_key(|c| (c.oneoff(), c.number().unwrap_or(0)));
+        found.into_iter().next().ok_or_else(|| {
+            super::error::invalid(match index {
+                Some(i) => format!("service {service:?} is not running container #{i}"),
+                None => format!("service {service:?} is not running"),
+            })
+        })
+    }
+}

@@ -13,6 +13,7 @@ use super::error::invalid;
 use super::hash::service_hash;
 use super::labels;
 use super::order::dependency_levels;
+use super::parallel::for_each;
 use super::progress::{container_id, Progress, Status};
 use super::resources::warn;
 use super::state::{OneOff, ProjectContainer};
@@ -49,6 +50,15 @@ pub struct UpOptions {
     /// `--wait`: until every container runs (and is healthy).
     pub wait: bool,
     pub wait_timeout: Option<Duration>,
+}
+
+/// What converging does to one container of a service.
+enum Action {
+    Keep(ProjectContainer),
+    Remove(ProjectContainer),
+    Restart(ProjectContainer),
+    Recreate(ProjectContainer),
+    Create(u32),
 }
 
 /// How often conditions are looked at.
@@ -91,18 +101,21 @@ impl Runtime<'_> {
             observed.entry(c.service().to_string()).or_default().push(c);
         }
         for level in dependency_levels(&self.project) {
-            for name in level {
-                let strategy = if opts.services.is_empty() || opts.services.contains(&name) {
+            let done = for_each(&level, |name| {
+                let strategy = if opts.services.is_empty() || opts.services.contains(name) {
                     opts.recreate
                 } else {
                     opts.recreate_deps
                 };
-                let image = image_name(self.name(), &name, self.service(&name)?);
+                let image = image_name(self.name(), name, self.service(name)?);
                 let image_id = images.get(&image).cloned().unwrap_or_default();
-                let current = observed.remove(&name).unwrap_or_default();
-                let converged = self.converge(
-                    &name, current, &image_id, strategy, opts, &observed, progress,
-                )?;
+                let current: Vec<ProjectContainer> =
+                    observed.get(name).cloned().unwrap_or_default();
+                self.converge(
+                    name, current, &image_id, strategy, opts, &observed, progress,
+                )
+            })?;
+            for (name, converged) in level.into_iter().zip(done) {
                 observed.insert(name, converged);
             }
         }
@@ -206,49 +219,72 @@ impl Runtime<'_> {
                 ))
             })
         };
-        let mut kept = Vec::new();
         let next = containers
             .iter()
             .filter_map(|c| c.number())
             .max()
             .unwrap_or(0)
             + 1;
+        let mut actions = Vec::new();
+        let mut count = 0;
         for (i, c) in containers.into_iter().enumerate() {
             if i >= expected {
-                self.stop_and_remove(&c, opts.timeout, false, progress)?;
+                actions.push(Action::Remove(c));
                 continue;
             }
+            count += 1;
             if self.must_recreate(s, &c, image_id, strategy, &hash) {
-                let number = c.number().unwrap_or(1);
-                let labels = self.container_labels(name, s, number, &hash, image_id);
-                kept.push(self.recreate(name, s, &c, number, labels, opts, &resolve, progress)?);
+                actions.push(Action::Recreate(c));
                 continue;
             }
             match c.status() {
                 CStatus::Running => progress.event(&c.event_id(), Status::Done, "Running"),
                 CStatus::Created | CStatus::Restarting | CStatus::Exited => {}
                 _ => {
+                    actions.push(Action::Restart(c));
+                    continue;
+                }
+            }
+            actions.push(Action::Keep(c));
+        }
+        for i in 0..expected.saturating_sub(count) as u32 {
+            actions.push(Action::Create(next + i));
+        }
+        // Independent of each other: in parallel, as Compose does.
+        let done = for_each(&actions, |a| -> RunResult<Option<ProjectContainer>> {
+            match a {
+                Action::Keep(c) => Ok(Some(c.clone())),
+                Action::Remove(c) => {
+                    self.stop_and_remove(c, opts.timeout, false, progress)?;
+                    Ok(None)
+                }
+                Action::Restart(c) => {
                     progress.event(&c.event_id(), Status::Working, "Restart");
                     self.engine.start_container(c.id(), None)?;
                     progress.event(&c.event_id(), Status::Done, "Restarted");
+                    Ok(Some(c.clone()))
+                }
+                Action::Recreate(c) => {
+                    let number = c.number().unwrap_or(1);
+                    let labels = self.container_labels(name, s, number, &hash, image_id);
+                    self.recreate(name, s, c, number, labels, opts, &resolve, progress)
+                        .map(Some)
+                }
+                Action::Create(number) => {
+                    let cname = self.container_name(name, s, *number);
+                    let labels = self.container_labels(name, s, *number, &hash, image_id);
+                    let inst = Instance {
+                        name: &cname,
+                        labels,
+                        use_aliases: true,
+                        resolve: &resolve,
+                    };
+                    self.create_one(name, s, &inst, Vec::new(), progress)
+                        .map(Some)
                 }
             }
-            kept.push(c);
-        }
-        let missing = expected.saturating_sub(kept.len());
-        for i in 0..missing as u32 {
-            let number = next + i;
-            let cname = self.container_name(name, s, number);
-            let labels = self.container_labels(name, s, number, &hash, image_id);
-            let inst = Instance {
-                name: &cname,
-                labels,
-                use_aliases: true,
-                resolve: &resolve,
-            };
-            kept.push(self.create_one(name, s, &inst, Vec::new(), progress)?);
-        }
-        Ok(kept)
+        })?;
+        Ok(done.into_iter().flatten().collect())
     }
 
     /// Create one container, reporting it.
@@ -386,9 +422,7 @@ impl Runtime<'_> {
     /// each service once its dependencies' conditions hold.
     pub fn start(&self, progress: &dyn Progress) -> RunResult<()> {
         for level in dependency_levels(&self.project) {
-            for name in level {
-                self.start_service(&name, progress)?;
-            }
+            for_each(&level, |name| self.start_service(name, progress))?;
         }
         Ok(())
     }
@@ -426,7 +460,12 @@ impl Runtime<'_> {
 
     /// Wait until the conditions of `s`'s dependencies hold
     /// (`waitDependencies`): healthy, or exited 0.
-    fn wait_dependencies(&self, name: &str, s: &Service, progress: &dyn Progress) -> RunResult<()> {
+    pub(crate) fn wait_dependencies(
+        &self,
+        name: &str,
+        s: &Service,
+        progress: &dyn Progress,
+    ) -> RunResult<()> {
         for (dep, cfg) in &s.depends_on {
             if cfg.condition.is_empty() || cfg.condition == "service_started" {
                 continue;

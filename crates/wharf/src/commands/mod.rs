@@ -6,7 +6,7 @@ pub(crate) mod containers;
 mod images;
 mod inspect;
 mod networks;
-mod ports;
+pub(crate) mod ports;
 mod progress;
 mod registry;
 mod stats;

@@ -6,6 +6,8 @@
 mod attach;
 mod config;
 mod lifecycle;
+mod oneoff;
+mod ps;
 mod up;
 
 use std::io::{IsTerminal, Write};
@@ -41,9 +43,27 @@ pub fn run(root: &Path, args: ComposeArgs) -> anyhow::Result<ExitCode> {
         ComposeCommand::Up(a) => up::up(&cx, a),
         ComposeCommand::Create(a) => up::create(&cx, a),
         ComposeCommand::Down(a) => lifecycle::down(&cx, a),
-        _ => Err(RunError::Invalid(
-            "this compose command is not implemented yet".into(),
-        )),
+        ComposeCommand::Ps(a) => ps::ps(&cx, a),
+        ComposeCommand::Logs(a) => attach::logs(&cx, a),
+        ComposeCommand::Start(a) => lifecycle::start(&cx, a),
+        ComposeCommand::Stop(a) => lifecycle::stop(&cx, a),
+        ComposeCommand::Restart(a) => lifecycle::restart(&cx, a),
+        ComposeCommand::Kill(a) => lifecycle::kill(&cx, a),
+        ComposeCommand::Pause(a) => lifecycle::pause(&cx, a, true),
+        ComposeCommand::Unpause(a) => lifecycle::pause(&cx, a, false),
+        ComposeCommand::Rm(a) => lifecycle::rm(&cx, a),
+        ComposeCommand::Wait(a) => lifecycle::wait(&cx, a),
+        ComposeCommand::Images(a) => ps::images(&cx, a),
+        ComposeCommand::Ls(a) => ps::ls(&cx, a),
+        ComposeCommand::Top(a) => ps::top(&cx, a),
+        ComposeCommand::Port(a) => ps::port(&cx, a),
+        ComposeCommand::Run(a) => oneoff::run(&cx, a),
+        ComposeCommand::Exec(a) => oneoff::exec(&cx, a),
+        ComposeCommand::Cp(a) => oneoff::cp(&cx, a),
+        ComposeCommand::Build(a) => oneoff::build(&cx, a),
+        ComposeCommand::Pull(a) => oneoff::pull(&cx, a),
+        ComposeCommand::Push(a) => oneoff::push(&cx, a),
+        ComposeCommand::Version(a) => oneoff::version(a),
     };
     Ok(match result {
         Ok(code) => code,
@@ -127,12 +147,11 @@ impl Cx<'_> {
 
     /// Progress on stderr, headed `title` on a terminal.
     fn progress(&self, title: &str) -> Box<dyn Progress> {
-        progress::writer(
-            self.mode(),
-            Box::new(std::io::stderr()),
-            title,
-            self.color(),
-        )
+        self.progress_mode(self.mode(), title)
+    }
+
+    fn progress_mode(&self, mode: Mode, title: &str) -> Box<dyn Progress> {
+        progress::writer(mode, Box::new(std::io::stderr()), title, self.color())
     }
 }
 
