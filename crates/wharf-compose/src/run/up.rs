@@ -449,10 +449,8 @@ impl Runtime<'_> {
         for c in containers.iter().filter(|c| !c.running()) {
             let event = c.event_id();
             progress.event(&event, Status::Working, "Starting");
-            if let Err(e) = self.engine.start_container(c.id(), None) {
-                progress.event(&event, Status::Error, &e.to_string());
-                return Err(e.into());
-            }
+            // Compose reports a failed start by its error alone.
+            self.engine.start_container(c.id(), None)?;
             progress.event(&event, Status::Done, "Started");
         }
         Ok(())

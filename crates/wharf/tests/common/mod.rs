@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+pub mod compose;
 pub mod pty;
 
 /// Tests drive the kernel for real; as non-root they must fail, not skip.
