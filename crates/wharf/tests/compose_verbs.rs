@@ -231,8 +231,7 @@ fn error_line(out: &std::process::Output) -> String {
     let text = String::from_utf8_lossy(&out.stderr);
     let last = text
         .lines()
-        .filter(|l| !l.starts_with("time=") && !l.starts_with(' '))
-        .next_back()
+        .rfind(|l| !l.starts_with("time=") && !l.starts_with(' '))
         .unwrap_or_default()
         .to_string();
     match (last.find(" ("), last.find("): ")) {
