@@ -205,7 +205,11 @@ impl Runtime<'_> {
         req.config.attach_stdin = opts.interactive;
         req.config.open_stdin = opts.interactive;
         req.config.stdin_once = opts.interactive;
-        Ok(self.engine.create_container(&req)?)
+        let created = self.engine.create_container(&req)?;
+        for w in &created.warnings {
+            super::resources::warn(w);
+        }
+        Ok(created.id)
     }
 }
 

@@ -328,8 +328,11 @@ impl Runtime<'_> {
             mounts.extend(inherited);
             req.host_config.mounts = Some(mounts);
         }
-        let id = self.engine.create_container(&req)?;
-        self.project_container(&id)
+        let created = self.engine.create_container(&req)?;
+        for w in &created.warnings {
+            warn(w);
+        }
+        self.project_container(&created.id)
     }
 
     /// The summary of container `id` (just made or changed).

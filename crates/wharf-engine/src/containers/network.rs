@@ -372,6 +372,10 @@ impl MonitorHooks for NetHooks<'_> {
         Some(rec.definition.host_config.restart_policy)
     }
 
+    fn join_peers(&self, options: &mut wharf_runtime::spec::RunOptions) -> Result<bool, HookError> {
+        self.engine.join_peers(options)
+    }
+
     fn take_wiring(&self) -> Option<wharf_runtime::monitor::Wiring> {
         let wiring = self.attached.borrow_mut().as_mut()?.take_wiring()?;
         Some(Box::new(move || wiring.run().map_err(|e| e.to_string())))
