@@ -10,6 +10,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod compose;
 pub mod pty;
 
 /// Tests drive the kernel for real; as non-root they must fail, not skip.
