@@ -7,7 +7,7 @@ use std::sync::Arc;
 use http::StatusCode;
 use serde_json::{json, Value};
 use wharf_engine::containers::{
-    ContainerFilter, ContainerSummary, CreateRequest, MonitorStdio, WaitCondition, Waited,
+    ContainerSummary, CreateRequest, MonitorStdio, WaitCondition, Waited,
 };
 use wharf_model::{Config, HostConfig, NetworkingConfig};
 
@@ -54,24 +54,25 @@ fn summary_json(c: &ContainerSummary, now: chrono::DateTime<chrono::Utc>) -> Val
     })
 }
 
-pub async fn list(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
-    let q = &call.query;
-    let mut filter = ContainerFilter::default();
-    for (k, vs) in q.filters()? {
+/// The query's `filters` as docker's filter set.
+pub fn filters(call: &Call) -> ApiResult<wharf_model::Filters> {
+    let mut f = wharf_model::Filters::default();
+    for (k, vs) in call.query.filters()? {
         for v in vs {
-            filter.add(&k, &v)?;
+            f.add(k.clone(), v);
         }
     }
-    let limit: Option<i64> = q.int("limit")?;
+    Ok(f)
+}
+
+pub async fn list(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
+    let filters = filters(&call)?;
+    let limit: Option<i64> = call.query.int("limit")?;
     let limit = limit.filter(|l| *l > 0).map(|l| l as usize);
-    let all = q.bool("all") || limit.is_some() || filter.wants_stopped();
-    let rows = ctx.blocking(move |e| Ok(e.list_containers(all)?)).await?;
+    let all = call.query.bool("all") || limit.is_some();
+    let rows = ctx.blocking(move |e| Ok(e.ps(all, &filters)?)).await?;
     let now = chrono::Utc::now();
-    let mut out: Vec<Value> = rows
-        .iter()
-        .filter(|c| filter.matches(c))
-        .map(|c| summary_json(c, now))
-        .collect();
+    let mut out: Vec<Value> = rows.iter().map(|c| summary_json(c, now)).collect();
     if let Some(n) = limit {
         out.truncate(n);
     }
@@ -124,10 +125,10 @@ pub async fn create(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
         host_config: b.host_config.unwrap_or_default(),
         networking_config,
     };
-    let id = ctx.blocking(move |e| Ok(e.create_container(&req)?)).await?;
+    let created = ctx.blocking(move |e| Ok(e.create_container(&req)?)).await?;
     Ok(json_resp(
         StatusCode::CREATED,
-        &json!({"Id": id, "Warnings": []}),
+        &json!({"Id": created.id, "Warnings": created.warnings}),
     ))
 }
 
@@ -221,8 +222,7 @@ pub async fn restart(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
     let signal = call.query.get("signal").map(str::to_string);
     let c = ctx.clone();
     ctx.blocking(move |e| {
-        e.stop_container(&id, t, signal.as_deref())?;
-        let outcome = e.start_container_with(&id, MonitorStdio::Null)?;
+        let outcome = e.restart_container_started(&id, t, signal.as_deref())?;
         if let Some(m) = outcome.monitor {
             c.adopt(&outcome.id, m);
         }
@@ -319,31 +319,22 @@ pub async fn remove(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
 }
 
 pub async fn prune(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
-    let filters = call.query.filters()?;
-    let mut filter = ContainerFilter::default();
-    for (k, vs) in &filters {
-        if k == "until" {
-            continue;
-        }
-        for v in vs {
-            filter.add(k, v)?;
-        }
-    }
-    let deleted = ctx
+    let filters = filters(&call)?;
+    let labels: Vec<String> = filters.get("label").to_vec();
+    let report = ctx
         .blocking(move |e| {
-            let mut deleted = Vec::new();
-            for c in e.list_containers(true)? {
-                if c.status.is_stopped() && filter.matches(&c) {
-                    e.remove_container(&c.id, false, false)?;
-                    deleted.push(c.id);
-                }
-            }
-            Ok(deleted)
+            Ok(e.prune_containers(|c| {
+                labels.iter().all(|l| match l.split_once('=') {
+                    Some((k, v)) => c.labels.get(k).is_some_and(|x| x == v),
+                    None => c.labels.contains_key(l),
+                })
+            })?)
         })
         .await?;
-    Ok(ok_json(
-        &json!({"ContainersDeleted": deleted, "SpaceReclaimed": 0}),
-    ))
+    Ok(ok_json(&json!({
+        "ContainersDeleted": if report.deleted.is_empty() { Value::Null } else { json!(report.deleted) },
+        "SpaceReclaimed": report.reclaimed,
+    })))
 }
 
 pub async fn top(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {

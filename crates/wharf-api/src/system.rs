@@ -212,28 +212,36 @@ pub async fn df(ctx: Arc<Ctx>, _call: Call) -> ApiResult<Resp> {
     Ok(ok_json(&v))
 }
 
-/// `GET /events`: wharf keeps no event journal yet; a client following
-/// events gets an open stream (ending at `until`), a history query an
-/// empty one.
-pub async fn events(_ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
-    let until = call
-        .query
-        .get("until")
-        .filter(|u| !u.is_empty())
-        .map(|u| wharf_runtime::logs::parse_time_arg(u, chrono::Utc::now()))
-        .transpose()
-        .map_err(|e| crate::error::ApiError::BadRequest(e.to_string()))?;
-    let (tx, resp) = body::streamed(StatusCode::OK, "application/json");
+/// `GET /events`: the store's journal (every wharf process records
+/// there), history from `since`, then live until `until` or the client
+/// goes (seen at the next event).
+pub async fn events(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
+    let now = chrono::Utc::now();
+    let time = |flag: &'static str| -> ApiResult<Option<i64>> {
+        call.query
+            .get(flag)
+            .filter(|v| !v.is_empty())
+            .map(|v| wharf_runtime::logs::parse_time_flag(flag, v, now))
+            .transpose()
+            .map(|t| t.and_then(|t| t.timestamp_nanos_opt()))
+            .map_err(|e| crate::error::ApiError::BadRequest(e.to_string()))
+    };
+    let query = wharf_engine::events::EventsQuery {
+        since: time("since")?,
+        until: time("until")?,
+        filters: crate::containers::filters(&call)?,
+    };
+    let (out, resp) = body::streamed(StatusCode::OK, "application/json");
+    let c = ctx.clone();
     tokio::spawn(async move {
-        match until {
-            Some(t) => {
-                let wait = (t - chrono::Utc::now()).to_std().unwrap_or_default();
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = tx.closed() => {}
-                }
-            }
-            None => tx.closed().await,
+        let r = c
+            .blocking(move |e| {
+                e.events(&query, &mut |ev| out.blocking_json(&ev.message()))?;
+                Ok(())
+            })
+            .await;
+        if let Err(e) = r {
+            tracing::debug!(error = %e, "events");
         }
     });
     Ok(resp)

@@ -1,8 +1,9 @@
 //! Go `time.ParseDuration` syntax, used by `HEALTHCHECK` options
-//! (`--interval=1m30s`, `--timeout=500ms`, ...).
+//! (`--interval=1m30s`, `--timeout=500ms`, ...) and by the docker CLI's
+//! duration flags (`run --health-interval`).
 
 /// Parses a Go duration string into signed nanoseconds.
-pub(crate) fn parse_go_duration(orig: &str) -> Result<i128, String> {
+pub fn parse_go_duration(orig: &str) -> Result<i128, String> {
     let invalid = || format!("time: invalid duration {orig:?}");
     let mut s = orig;
     let mut neg = false;

@@ -51,6 +51,7 @@ mod suggest;
 pub use changes::{parse_change, parse_changes, parse_trigger};
 pub use directives::Directives;
 pub use dockerfile::{parse, Dockerfile, Stage};
+pub use duration::parse_go_duration;
 pub use error::{LexError, ParseError};
 pub use expand::expand_heredoc_content;
 pub use glob::path_match;

@@ -326,14 +326,11 @@ impl Default for HostConfig {
             runtime: String::new(),
             console_size: [0, 0],
             isolation: String::new(),
+            // docker's CLI sends `[]` for these two and null for the
+            // throttles and ulimits it has none of.
             resources: Resources {
                 blkio_weight_device: Some(Vec::new()),
-                blkio_device_read_bps: Some(Vec::new()),
-                blkio_device_write_bps: Some(Vec::new()),
-                blkio_device_read_iops: Some(Vec::new()),
-                blkio_device_write_iops: Some(Vec::new()),
                 devices: Some(Vec::new()),
-                ulimits: Some(Vec::new()),
                 ..Resources::default()
             },
             mounts: None,

@@ -5,12 +5,16 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+mod management;
+pub use management::*;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "wharf",
     version,
     about = "A Docker-compatible container engine",
-    disable_help_subcommand = true
+    disable_help_subcommand = true,
+    arg_required_else_help = true
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -80,6 +84,8 @@ pub enum Command {
     /// Manage wharf
     #[command(subcommand)]
     System(SystemCommand),
+    /// Get real time events from the server
+    Events(EventsArgs),
     /// Manage volumes
     #[command(subcommand)]
     Volume(VolumeCommand),
@@ -145,11 +151,23 @@ pub enum Command {
     #[command(hide = true, name = "network-dns")]
     NetworkDns(NetworkDnsArgs),
     /// Define and run multi-container applications (Docker Compose)
-    Compose(ComposeArgs),
+    Compose(crate::cli_compose::ComposeArgs),
     /// Serve the Docker Engine API (for the docker CLI, SDKs and Compose)
     Serve(ServeArgs),
     /// Show the wharf version information
     Version,
+    /// Manage containers
+    #[command(subcommand, disable_help_subcommand = true)]
+    Container(ContainerCommand),
+    /// Restart one or more containers
+    Restart(StopArgs),
+    /// Display system-wide information
+    Info(InfoArgs),
+    /// Generate the autocompletion script for the specified shell
+    Completion(CompletionArgs),
+    /// Write wharf's man pages (for packaging)
+    #[command(hide = true, name = "man-pages")]
+    ManPages(ManPagesArgs),
 }
 
 /// `wharf serve`: dockerd's listener flags.
@@ -175,92 +193,8 @@ pub struct ServeArgs {
     pub tlskey: PathBuf,
 }
 
-/// `wharf compose`: Docker Compose v2's project flags, then a verb.
-#[derive(Args, Debug)]
-pub struct ComposeArgs {
-    /// Compose configuration files
-    #[arg(short = 'f', long = "file")]
-    pub file: Vec<PathBuf>,
-    /// Project name
-    #[arg(short = 'p', long = "project-name")]
-    pub project_name: Option<String>,
-    /// Specify an alternate working directory (default: the path of the, first specified, Compose file)
-    #[arg(long = "project-directory")]
-    pub project_directory: Option<PathBuf>,
-    /// Specify a profile to enable
-    #[arg(long = "profile")]
-    pub profile: Vec<String>,
-    /// Specify an alternate environment file
-    #[arg(long = "env-file")]
-    pub env_file: Vec<PathBuf>,
-    /// Control when to print ANSI control characters ("never"|"always"|"auto")
-    #[arg(long, default_value = "auto")]
-    pub ansi: String,
-    /// Set type of progress output (auto, tty, plain, json, quiet)
-    #[arg(long)]
-    pub progress: Option<String>,
-    /// Control max parallelism, -1 for unlimited
-    #[arg(long, default_value_t = -1, allow_hyphen_values = true)]
-    pub parallel: i64,
-    /// Include all resources, even those not used by services
-    #[arg(long = "all-resources")]
-    pub all_resources: bool,
-    #[command(subcommand)]
-    pub command: ComposeCommand,
-}
-
-/// Compose's verbs. Only `config` exists so far; the verbs that run
-/// containers (`up`, `down`, `ps`, `logs`, `build`, `run`, `exec`...) are
-/// added here as the engine side of compose lands.
 #[derive(Subcommand, Debug)]
-pub enum ComposeCommand {
-    /// Parse, resolve and render compose file in canonical format
-    Config(ComposeConfigArgs),
-}
-
-#[derive(Args, Debug)]
-pub struct ComposeConfigArgs {
-    /// Format the output. Values: [yaml | json]
-    #[arg(long)]
-    pub format: Option<String>,
-    /// Only validate the configuration, don't print anything
-    #[arg(short, long)]
-    pub quiet: bool,
-    /// Don't interpolate environment variables
-    #[arg(long = "no-interpolate")]
-    pub no_interpolate: bool,
-    /// Don't normalize compose model
-    #[arg(long = "no-normalize")]
-    pub no_normalize: bool,
-    /// Don't resolve file paths
-    #[arg(long = "no-path-resolution")]
-    pub no_path_resolution: bool,
-    /// Don't check model consistency - warning: may produce invalid Compose output
-    #[arg(long = "no-consistency")]
-    pub no_consistency: bool,
-    /// Print the service names, one per line.
-    #[arg(long)]
-    pub services: bool,
-    /// Print the volume names, one per line.
-    #[arg(long)]
-    pub volumes: bool,
-    /// Print the network names, one per line.
-    #[arg(long)]
-    pub networks: bool,
-    /// Print the profile names, one per line.
-    #[arg(long)]
-    pub profiles: bool,
-    /// Print the image names, one per line.
-    #[arg(long)]
-    pub images: bool,
-    /// Save to file (default to stdout)
-    #[arg(short, long)]
-    pub output: Option<PathBuf>,
-    /// [SERVICE...]
-    pub service: Vec<String>,
-}
-
-#[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum ImageCommand {
     /// List images
     #[command(visible_alias = "list")]
@@ -286,6 +220,8 @@ pub enum ImageCommand {
     Pull(PullArgs),
     /// Upload an image to a registry
     Push(PushArgs),
+    /// Build an image from a Dockerfile
+    Build(BuildArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -372,6 +308,26 @@ pub enum SystemCommand {
     Df(DfArgs),
     /// Remove unused data
     Prune(SystemPruneArgs),
+    /// Get real time events from the server
+    Events(EventsArgs),
+    /// Display system-wide information
+    Info(InfoArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    /// Filter output based on conditions provided
+    #[arg(short, long = "filter")]
+    pub filter: Vec<String>,
+    /// Format the output using the given Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Show all events created since timestamp
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Stream events until this timestamp
+    #[arg(long)]
+    pub until: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -623,10 +579,15 @@ pub struct BuildArgs {
     pub context: String,
 }
 
+// Parsed once per process: the size of the small variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum BuilderCommand {
     /// Remove build cache
     Prune(BuilderPruneArgs),
+    /// Build an image from a Dockerfile
+    Build(BuildArgs),
 }
 
 #[derive(Args, Debug)]
@@ -820,6 +781,156 @@ pub struct RunArgs {
     /// Suppress the pull output
     #[arg(short, long)]
     pub quiet: bool,
+    /// Skip image verification (accepted; wharf always verifies digests)
+    #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub disable_content_trust: bool,
+    /// Set meta data on a container
+    #[arg(short = 'l', long = "label")]
+    pub label: Vec<String>,
+    /// Read in a line delimited file of labels
+    #[arg(long = "label-file")]
+    pub label_file: Vec<PathBuf>,
+    /// Timeout (in seconds) to stop a container
+    #[arg(long = "stop-timeout", allow_hyphen_values = true)]
+    pub stop_timeout: Option<i64>,
+    /// Container NIS domain name
+    #[arg(long)]
+    pub domainname: Option<String>,
+    /// Write the container ID to the file
+    #[arg(long)]
+    pub cidfile: Option<PathBuf>,
+    /// Runtime to use for this container
+    #[arg(long)]
+    pub runtime: Option<String>,
+    /// Container isolation technology
+    #[arg(long)]
+    pub isolation: Option<String>,
+    /// GPU devices to add to the container ('all' to pass all GPUs)
+    #[arg(long)]
+    pub gpus: Vec<String>,
+    /// Kernel memory limit
+    #[arg(long = "kernel-memory")]
+    pub kernel_memory: Option<String>,
+    /// Storage driver options for the container
+    #[arg(long = "storage-opt")]
+    pub storage_opt: Vec<String>,
+    /// Optional volume driver for the container
+    #[arg(long = "volume-driver")]
+    pub volume_driver: Option<String>,
+    /// Command to run to check health
+    #[arg(long = "health-cmd")]
+    pub health_cmd: Option<String>,
+    /// Time between running the check (ms|s|m|h) (default 0s)
+    #[arg(long = "health-interval", allow_hyphen_values = true)]
+    pub health_interval: Option<String>,
+    /// Consecutive failures needed to report unhealthy
+    #[arg(long = "health-retries", allow_hyphen_values = true)]
+    pub health_retries: Option<i64>,
+    /// Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)
+    #[arg(long = "health-start-period", allow_hyphen_values = true)]
+    pub health_start_period: Option<String>,
+    /// Maximum time to allow one check to run (ms|s|m|h) (default 0s)
+    #[arg(long = "health-timeout", allow_hyphen_values = true)]
+    pub health_timeout: Option<String>,
+    /// Disable any container-specified HEALTHCHECK
+    #[arg(long = "no-healthcheck")]
+    pub no_healthcheck: bool,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long = "cpu-shares", allow_hyphen_values = true)]
+    pub cpu_shares: Option<i64>,
+    /// Limit CPU CFS (Completely Fair Scheduler) period
+    #[arg(long = "cpu-period", allow_hyphen_values = true)]
+    pub cpu_period: Option<i64>,
+    /// Limit CPU CFS (Completely Fair Scheduler) quota
+    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
+    pub cpu_quota: Option<i64>,
+    /// Limit CPU real-time period in microseconds
+    #[arg(long = "cpu-rt-period", allow_hyphen_values = true)]
+    pub cpu_rt_period: Option<i64>,
+    /// Limit CPU real-time runtime in microseconds
+    #[arg(long = "cpu-rt-runtime", allow_hyphen_values = true)]
+    pub cpu_rt_runtime: Option<i64>,
+    /// CPUs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    /// MEMs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-mems")]
+    pub cpuset_mems: Option<String>,
+    /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Memory soft limit
+    #[arg(long = "memory-reservation")]
+    pub memory_reservation: Option<String>,
+    /// Tune container memory swappiness (0 to 100) (default -1)
+    #[arg(long = "memory-swappiness", allow_hyphen_values = true)]
+    pub memory_swappiness: Option<i64>,
+    /// Disable OOM Killer
+    #[arg(long = "oom-kill-disable")]
+    pub oom_kill_disable: bool,
+    /// Tune host's OOM preferences (-1000 to 1000)
+    #[arg(long = "oom-score-adj", allow_hyphen_values = true)]
+    pub oom_score_adj: Option<i64>,
+    /// Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)
+    #[arg(long = "blkio-weight")]
+    pub blkio_weight: Option<u16>,
+    /// Block IO weight (relative device weight) (default [])
+    #[arg(long = "blkio-weight-device")]
+    pub blkio_weight_device: Vec<String>,
+    /// Limit read rate (bytes per second) from a device (default [])
+    #[arg(long = "device-read-bps")]
+    pub device_read_bps: Vec<String>,
+    /// Limit write rate (bytes per second) to a device (default [])
+    #[arg(long = "device-write-bps")]
+    pub device_write_bps: Vec<String>,
+    /// Limit read rate (IO per second) from a device (default [])
+    #[arg(long = "device-read-iops")]
+    pub device_read_iops: Vec<String>,
+    /// Limit write rate (IO per second) to a device (default [])
+    #[arg(long = "device-write-iops")]
+    pub device_write_iops: Vec<String>,
+    /// Optional parent cgroup for the container
+    #[arg(long = "cgroup-parent")]
+    pub cgroup_parent: Option<String>,
+    /// Add a host device to the container
+    #[arg(long)]
+    pub device: Vec<String>,
+    /// Add a rule to the cgroup allowed devices list
+    #[arg(long = "device-cgroup-rule")]
+    pub device_cgroup_rule: Vec<String>,
+    /// PID namespace to use
+    #[arg(long)]
+    pub pid: Option<String>,
+    /// IPC mode to use
+    #[arg(long)]
+    pub ipc: Option<String>,
+    /// UTS namespace to use
+    #[arg(long)]
+    pub uts: Option<String>,
+    /// User namespace to use
+    #[arg(long)]
+    pub userns: Option<String>,
+    /// Cgroup namespace to use (host|private)
+    #[arg(long)]
+    pub cgroupns: Option<String>,
+    /// Size of /dev/shm
+    #[arg(long = "shm-size")]
+    pub shm_size: Option<String>,
+    /// Sysctl options (default map[])
+    #[arg(long)]
+    pub sysctl: Vec<String>,
+    /// Add additional groups to join
+    #[arg(long = "group-add")]
+    pub group_add: Vec<String>,
+    /// Logging driver for the container
+    #[arg(long = "log-driver")]
+    pub log_driver: Option<String>,
+    /// Log driver options
+    #[arg(long = "log-opt")]
+    pub log_opt: Vec<String>,
+    /// Mount volumes from the specified container(s)
+    #[arg(long = "volumes-from")]
+    pub volumes_from: Vec<String>,
     pub image: String,
     /// COMMAND [ARG...]
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -929,6 +1040,9 @@ pub struct LogsArgs {
     /// Show logs before a timestamp or relative (e.g. 42m)
     #[arg(long)]
     pub until: Option<String>,
+    /// Show extra details provided to logs
+    #[arg(long)]
+    pub details: bool,
     pub container: String,
 }
 

@@ -23,8 +23,15 @@ use crate::volumes::mounts::{self, ImageRoot, MadeMounts, MountPlan};
 use crate::volumes::MountRequest;
 use crate::{Engine, EngineError, EngineResult};
 
-/// Where containers' cgroups go, under each controller (cgroupfs layout).
-pub(crate) const CGROUP_PARENT: &str = "/wharf";
+pub(crate) use wharf_runtime::spec::DEFAULT_CGROUP_PARENT as CGROUP_PARENT;
+
+/// The cgroup parent of a container: `--cgroup-parent`, else wharf's.
+pub fn cgroup_parent(h: &HostConfig) -> &str {
+    match h.resources.cgroup_parent.as_str() {
+        "" => CGROUP_PARENT,
+        p => p,
+    }
+}
 
 /// A container to create, as docker's API carries it.
 #[derive(Debug, Clone, Default)]
@@ -34,6 +41,14 @@ pub struct CreateRequest {
     pub config: Config,
     pub host_config: HostConfig,
     pub networking_config: NetworkingConfig,
+}
+
+/// A created container and docker's warnings about it (limits this host
+/// cannot apply, deprecated options), for the CLI to print.
+#[derive(Debug, Clone, Default)]
+pub struct Created {
+    pub id: String,
+    pub warnings: Vec<String>,
 }
 
 impl CreateRequest {
@@ -90,14 +105,14 @@ fn tmpfs_entries(h: &HostConfig) -> Vec<String> {
 }
 
 impl Engine {
-    /// Create a container; returns its ID. On failure nothing is left behind.
-    pub fn create_container(&self, req: &CreateRequest) -> EngineResult<String> {
+    /// Create a container. On failure nothing is left behind.
+    pub fn create_container(&self, req: &CreateRequest) -> EngineResult<Created> {
         self.create_container_as(req, &new_id())
     }
 
     /// [`Engine::create_container`] with the ID chosen beforehand (`run`,
     /// whose monitor is started ahead with it).
-    pub fn create_container_as(&self, req: &CreateRequest, id: &str) -> EngineResult<String> {
+    pub fn create_container_as(&self, req: &CreateRequest, id: &str) -> EngineResult<Created> {
         let image_id = self.resolve_image(req.image())?;
         let image = self.image_config(&image_id)?;
         if let Some(n) = &req.name {
@@ -121,6 +136,9 @@ impl Engine {
             binds: wharf_model::list(&definition.host_config.binds).to_vec(),
             mounts: wharf_model::list(&definition.host_config.mounts).to_vec(),
             tmpfs: tmpfs_entries(&definition.host_config),
+            volume_driver: definition.host_config.volume_driver.clone(),
+            inherited: self
+                .volumes_from(wharf_model::list(&definition.host_config.volumes_from))?,
         };
         let volumes: Vec<String> = definition
             .config
@@ -135,7 +153,10 @@ impl Engine {
         let mut made = MadeMounts::default();
         let result = self.prepare(&dir, req, definition, &image_id, &plan, &mut made);
         match result {
-            Ok(()) => Ok(id.to_string()),
+            Ok(warnings) => Ok(Created {
+                id: id.to_string(),
+                warnings,
+            }),
             Err(e) => {
                 self.forget_new_volumes(&made);
                 self.store.discard_tree(&dir.path);
@@ -152,13 +173,15 @@ impl Engine {
         image_id: &wharf_oci::Digest,
         mount_plan: &MountPlan,
         made: &mut MadeMounts,
-    ) -> EngineResult<()> {
+    ) -> EngineResult<Vec<String>> {
         let id = dir.id.as_str();
         let io = |what: &str, e| EngineError::io(format!("{what} for container {id}"), e);
         for p in [dir.upper(), dir.work(), dir.rootfs(), dir.empty()] {
             fs::create_dir_all(&p).map_err(|e| io("creating directories", e))?;
         }
         let host = HostInfo::detect_for(d.host_config.init.unwrap_or(false));
+        let warnings = super::verify::verify(&mut d, &host)?;
+        self.verify_namespaces(&mut d)?;
         daemon_defaults(&mut d.host_config, &host);
         let plan = self.plan_network(&d)?;
         d.resolved.net_mode = plan.mode.clone();
@@ -207,6 +230,8 @@ impl Engine {
         let name = req.name.clone().unwrap_or_default();
         let mut check = RunOptions::from_definition(&d, spec_mode);
         check.mounts.extend(mount_plan.check_mounts());
+        // Group names are the image's: looked up at start, as users are.
+        check.group_add.clear();
         build_spec(&SpecInput {
             id,
             name: &name,
@@ -216,7 +241,7 @@ impl Engine {
             },
             opts: &check,
             paths: &dir.paths(),
-            cgroup_parent: CGROUP_PARENT,
+            cgroup_parent: cgroup_parent(&d.host_config),
             host: &host,
         })
         .map_err(|e| EngineError::Invalid(e.to_string()))?;
@@ -270,14 +295,14 @@ impl Engine {
                     };
                     wharf_store::networks::add_endpoint(tx, &ep)?;
                 }
-                Ok(())
+                wharf_store::events::container(tx, id, "create", &[])
             });
             match inserted {
                 Err(wharf_store::StoreError::Conflict(_)) if req.name.is_none() && attempt < 10 => {
                     attempt += 1
                 }
                 Err(e) => return Err(e.into()),
-                Ok(()) => return Ok(()),
+                Ok(()) => return Ok(warnings),
             }
         }
     }

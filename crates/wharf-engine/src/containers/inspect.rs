@@ -14,11 +14,10 @@ impl Engine {
         let dir = ContainerDir::new(self.store.root(), &c.id);
         let d = &c.definition;
         let (path, args) = d.command();
-        let lowers = d
-            .resolved
-            .layers
+        let lowers = self
+            .container_lowers(&c)
             .iter()
-            .map(|l| self.store.layer_dir(l).display().to_string())
+            .map(|l| l.display().to_string())
             .collect::<Vec<_>>()
             .join(":");
         let graph = BTreeMap::from([
@@ -37,7 +36,7 @@ impl Engine {
             resolv_conf_path: dir.resolv_conf().display().to_string(),
             hostname_path: dir.hostname().display().to_string(),
             hosts_path: dir.hosts().display().to_string(),
-            log_path: dir.log().display().to_string(),
+            log_path: self.inspect_log_path(&c),
             name: format!("/{}", c.name),
             restart_count: c.state.restart_count,
             driver: "overlay2".into(),

@@ -163,20 +163,30 @@ impl Engine {
 /// initialises while the CLI writes the container's records, and waits
 /// (on [`GO_FD`]) for [`Engine::start_prespawned`]. Dropped instead
 /// (creation failed), it exits without touching anything.
-/// `netns`: the container will be on a bridge; its monitor may start
-/// making the network namespace before it knows more.
-pub fn prespawn_monitor(root: &Path, stdio: MonitorStdio, netns: bool) -> EngineResult<PreSpawned> {
+/// `host_config`: the container's to be; on a bridge, its monitor may
+/// start making the network namespace before it knows more.
+pub fn prespawn_monitor(
+    root: &Path,
+    stdio: MonitorStdio,
+    host_config: &wharf_model::HostConfig,
+) -> EngineResult<PreSpawned> {
     let id = super::names::new_id();
     let (go_r, go_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| EngineError::io("creating the monitor's go pipe", e.into()))?;
     let exe = monitor_exe()?;
     // The container's cgroup join waits out an RCU grace period unless one
-    // passed moments before: the monitor's child starts one on its way.
-    let warmup = Warmup::prepare(Some(&cgroups_path(super::CGROUP_PARENT, &id)));
+    // passed moments before: the monitor's child starts one on its way
+    // (in wharf's own parent: one the user names may not be writable).
+    let warmup = host_config
+        .resources
+        .cgroup_parent
+        .is_empty()
+        .then(|| Warmup::prepare(Some(&cgroups_path(super::CGROUP_PARENT, &id))))
+        .flatten();
     let early = Early {
         go: go_r,
         warmup: warmup.as_ref(),
-        netns,
+        netns: super::wants_bridge(host_config),
     };
     let (child, _, ready) = launch_monitor(&exe, root, &id, stdio, Some(early))?;
     Ok(PreSpawned {

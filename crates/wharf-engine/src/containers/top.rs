@@ -7,12 +7,14 @@ use std::path::PathBuf;
 
 use crate::{Engine, EngineError, EngineResult};
 
-/// A controller's directory for the container, on v1, v2 or hybrid hosts.
-fn cgroup_dir(controller: &str, id: &str) -> Option<PathBuf> {
+/// A controller's directory for the container (its cgroup `path`,
+/// `<parent>/<id>`), on v1, v2 or hybrid hosts.
+fn cgroup_dir(controller: &str, path: &str) -> Option<PathBuf> {
+    let path = path.trim_start_matches('/');
     [
-        format!("/sys/fs/cgroup/{controller}/wharf/{id}"),
-        format!("/sys/fs/cgroup/wharf/{id}"),
-        format!("/sys/fs/cgroup/unified/wharf/{id}"),
+        format!("/sys/fs/cgroup/{controller}/{path}"),
+        format!("/sys/fs/cgroup/{path}"),
+        format!("/sys/fs/cgroup/unified/{path}"),
     ]
     .into_iter()
     .map(PathBuf::from)
@@ -39,7 +41,8 @@ pub struct Usage {
 }
 
 impl Engine {
-    fn running_id(&self, name: &str) -> EngineResult<String> {
+    /// A running container's ID and cgroup path (`<parent>/<id>`).
+    fn running_id(&self, name: &str) -> EngineResult<(String, String)> {
         let c = self.refresh(self.find_container(name)?)?;
         if !c.state.status.is_running() {
             return Err(EngineError::Conflict(format!(
@@ -47,14 +50,18 @@ impl Engine {
                 c.id
             )));
         }
-        Ok(c.id)
+        let path = wharf_runtime::spec::cgroups_path(
+            super::cgroup_parent(&c.definition.host_config),
+            &c.id,
+        );
+        Ok((c.id, path.display().to_string()))
     }
 
     /// PIDs (host namespace) of the container's processes.
     pub fn container_pids(&self, name: &str) -> EngineResult<Vec<i32>> {
-        let id = self.running_id(name)?;
-        let dir = cgroup_dir("pids", &id)
-            .or_else(|| cgroup_dir("memory", &id))
+        let (id, path) = self.running_id(name)?;
+        let dir = cgroup_dir("pids", &path)
+            .or_else(|| cgroup_dir("memory", &path))
             .ok_or_else(|| EngineError::NotFound(format!("no cgroup found for container {id}")))?;
         let procs = fs::read_to_string(dir.join("cgroup.procs"))
             .map_err(|e| EngineError::io("reading cgroup.procs", e))?;
@@ -109,8 +116,8 @@ impl Engine {
     }
 
     pub fn container_usage(&self, name: &str) -> EngineResult<Usage> {
-        let id = self.running_id(name)?;
-        let memory = cgroup_dir("memory", &id);
+        let (_, path) = self.running_id(name)?;
+        let memory = cgroup_dir("memory", &path);
         let mem_usage = memory.as_ref().and_then(|d| {
             read_u64(d.join("memory.usage_in_bytes")).or_else(|| read_u64(d.join("memory.current")))
         });
@@ -121,10 +128,10 @@ impl Engine {
                 read_u64(d.join("memory.limit_in_bytes")).or_else(|| read_u64(d.join("memory.max")))
             })
             .filter(|l| *l < (1 << 62));
-        let cpu_ns = cgroup_dir("cpuacct", &id)
+        let cpu_ns = cgroup_dir("cpuacct", &path)
             .and_then(|d| read_u64(d.join("cpuacct.usage")))
             .or_else(|| {
-                let d = cgroup_dir("cpu", &id)?;
+                let d = cgroup_dir("cpu", &path)?;
                 let stat = fs::read_to_string(d.join("cpu.stat")).ok()?;
                 stat.lines()
                     .find_map(|l| l.strip_prefix("usage_usec ")?.trim().parse::<u64>().ok())

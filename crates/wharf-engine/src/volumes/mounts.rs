@@ -21,6 +21,23 @@ pub struct MountRequest {
     pub mounts: Vec<Mount>,
     /// `--tmpfs destination[:options]` (`HostConfig.Tmpfs`).
     pub tmpfs: Vec<String>,
+    /// `--volume-driver` (`HostConfig.VolumeDriver`): the driver of `-v`
+    /// and image volumes; empty is `local`.
+    pub volume_driver: String,
+    /// `--volumes-from`: the other containers' mounts (see
+    /// [`Engine::volumes_from`]); a mount the request names at the same
+    /// destination replaces one.
+    pub inherited: Vec<Planned>,
+}
+
+/// `--volume-driver` for a volume `-v` or the image asks for.
+fn with_driver(mut planned: Planned, driver: &str) -> Planned {
+    if let Kind::Volume { driver: d, .. } = &mut planned.kind {
+        if !driver.is_empty() {
+            *d = driver.to_string();
+        }
+    }
+    planned
 }
 
 /// One planned mount and whether `inspect` lists it under `Mounts`
@@ -29,6 +46,8 @@ pub struct MountRequest {
 pub(crate) struct Entry {
     pub planned: Planned,
     pub listed: bool,
+    /// From `--volumes-from`: yields to the request's own mounts.
+    pub inherited: bool,
 }
 
 /// Checked mounts, in docker's order: binds, mounts, tmpfs, then the
@@ -42,11 +61,49 @@ pub(crate) struct MountPlan {
     pub config_volumes: Vec<String>,
 }
 
+/// A volume's name, driver and options as docker checks them.
+fn check_volume(planned: &Planned) -> EngineResult<()> {
+    if let Kind::Volume { name: Some(n), .. } = &planned.kind {
+        check_name(n)?;
+    }
+    if let Kind::Volume {
+        driver,
+        driver_options,
+        ..
+    } = &planned.kind
+    {
+        let name = match &planned.kind {
+            Kind::Volume { name: Some(n), .. } => n.as_str(),
+            _ => "",
+        };
+        if driver != "local" {
+            return Err(EngineError::NotFound(format!(
+                "create {name}: error looking up volume plugin {driver}: plugin \"{driver}\" not found"
+            )));
+        }
+        check_options(name, driver_options)?;
+    }
+    Ok(())
+}
+
 /// Check everything docker checks; make nothing.
 pub(crate) fn plan(req: &MountRequest, image_volumes: &[String]) -> EngineResult<MountPlan> {
     let mut out = MountPlan::default();
     let mut anonymous = Vec::new();
+    // Docker's order: the other containers' mounts first, which the
+    // request's own replace.
+    for planned in &req.inherited {
+        out.entries
+            .retain(|e| e.planned.destination != planned.destination);
+        out.entries.push(Entry {
+            planned: planned.clone(),
+            listed: true,
+            inherited: true,
+        });
+    }
     let add = |out: &mut MountPlan, planned: Planned, listed: bool| -> EngineResult<()> {
+        out.entries
+            .retain(|e| !(e.inherited && e.planned.destination == planned.destination));
         if out
             .entries
             .iter()
@@ -57,31 +114,16 @@ pub(crate) fn plan(req: &MountRequest, image_volumes: &[String]) -> EngineResult
                 planned.destination
             )));
         }
-        if let Kind::Volume { name: Some(n), .. } = &planned.kind {
-            check_name(n)?;
-        }
-        if let Kind::Volume {
-            driver,
-            driver_options,
-            ..
-        } = &planned.kind
-        {
-            let name = match &planned.kind {
-                Kind::Volume { name: Some(n), .. } => n.as_str(),
-                _ => "",
-            };
-            if driver != "local" {
-                return Err(EngineError::NotFound(format!(
-                    "create {name}: error looking up volume plugin {driver}: plugin \"{driver}\" not found"
-                )));
-            }
-            check_options(name, driver_options)?;
-        }
-        out.entries.push(Entry { planned, listed });
+        check_volume(&planned)?;
+        out.entries.push(Entry {
+            planned,
+            listed,
+            inherited: false,
+        });
         Ok(())
     };
     for raw in &req.binds {
-        let planned = parse_bind(raw)?;
+        let planned = with_driver(parse_bind(raw)?, &req.volume_driver);
         if matches!(planned.kind, Kind::Volume { name: None, .. }) {
             // The CLI sends these as Config.Volumes, like an image's.
             anonymous.push((planned.destination.clone(), planned));
@@ -102,6 +144,7 @@ pub(crate) fn plan(req: &MountRequest, image_volumes: &[String]) -> EngineResult
             let planned = parse_bind(&destination).map_err(|_| {
                 EngineError::Invalid(format!("invalid volume in the image config: {v}"))
             })?;
+            let planned = with_driver(planned, &req.volume_driver);
             anonymous.push((destination, planned));
         }
     }
@@ -112,9 +155,11 @@ pub(crate) fn plan(req: &MountRequest, image_volumes: &[String]) -> EngineResult
             .iter()
             .any(|e| e.planned.destination == destination)
         {
+            check_volume(&planned)?;
             out.entries.push(Entry {
                 planned,
                 listed: true,
+                inherited: false,
             });
         }
     }
@@ -143,6 +188,65 @@ pub(crate) struct ImageRoot<'a> {
     pub work: PathBuf,
     pub rootfs: PathBuf,
     pub empty: PathBuf,
+}
+
+/// One `--volumes-from container[:mode]`: the container and whether its
+/// mounts may stay writable (docker's `ParseVolumesFrom`).
+fn parse_volumes_from(spec: &str) -> EngineResult<(&str, bool)> {
+    if spec.is_empty() {
+        return Err(EngineError::Invalid(
+            "volumes-from specification cannot be an empty string".into(),
+        ));
+    }
+    let (id, mode) = spec.split_once(':').unwrap_or((spec, "rw"));
+    let parts: Vec<&str> = mode.split(',').collect();
+    let rw_modes = parts.iter().filter(|p| matches!(**p, "ro" | "rw")).count();
+    // No propagation or copy modes: the mounts keep their own.
+    if rw_modes > 1 || !parts.iter().all(|p| matches!(*p, "ro" | "rw" | "z" | "Z")) {
+        return Err(EngineError::Invalid(format!("invalid mode: {mode}")));
+    }
+    Ok((id, !parts.contains(&"ro")))
+}
+
+impl Engine {
+    /// `--volumes-from`: the binds and volumes of the containers named
+    /// (not their tmpfs), read-only with `:ro` or where they were.
+    pub(crate) fn volumes_from(&self, specs: &[String]) -> EngineResult<Vec<Planned>> {
+        let mut out = Vec::new();
+        for spec in specs {
+            let (id, writable) = parse_volumes_from(spec)?;
+            let other = self.find_container(id)?;
+            for m in &other.definition.mounts {
+                let kind = match m.kind.as_str() {
+                    "volume" => Kind::Volume {
+                        name: Some(m.name.clone()),
+                        copy_data: false,
+                        labels: Default::default(),
+                        driver: if m.driver.is_empty() {
+                            "local".into()
+                        } else {
+                            m.driver.clone()
+                        },
+                        driver_options: Default::default(),
+                    },
+                    "bind" => Kind::Bind {
+                        source: m.source.clone(),
+                        propagation: m.propagation.clone(),
+                        recursive: true,
+                        create_source: false,
+                    },
+                    _ => continue,
+                };
+                out.push(Planned {
+                    kind,
+                    destination: m.destination.clone(),
+                    read_write: m.rw && writable,
+                    mode: String::new(),
+                });
+            }
+        }
+        Ok(out)
+    }
 }
 
 fn is_empty_dir(p: &Path) -> bool {
@@ -184,7 +288,10 @@ impl Engine {
         made: &mut MadeMounts,
     ) -> EngineResult<()> {
         let mut fill: Vec<(String, PathBuf)> = Vec::new();
-        for Entry { planned: p, listed } in &plan.entries {
+        for Entry {
+            planned: p, listed, ..
+        } in &plan.entries
+        {
             let mut volume = None;
             match &p.kind {
                 Kind::Volume {
@@ -346,6 +453,8 @@ mod tests {
             binds: binds.iter().map(|s| s.to_string()).collect(),
             mounts: Vec::new(),
             tmpfs: tmpfs.iter().map(|s| s.to_string()).collect(),
+            volume_driver: String::new(),
+            inherited: Vec::new(),
         }
     }
 

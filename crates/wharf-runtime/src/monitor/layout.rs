@@ -48,6 +48,14 @@ impl ContainerDir {
     pub fn log(&self) -> PathBuf {
         self.path.join(format!("{}-json.log", self.id))
     }
+    /// The log in `format`: the json-file one, or `local`'s
+    /// `local-logs/container.log`.
+    pub fn log_file(&self, format: crate::logs::LogFormat) -> PathBuf {
+        match format {
+            crate::logs::LogFormat::JsonFile => self.log(),
+            crate::logs::LogFormat::Local => self.path.join("local-logs").join("container.log"),
+        }
+    }
     /// libcontainer's state directory.
     pub fn runtime_state(&self) -> PathBuf {
         self.path.join("runtime")
@@ -55,6 +63,11 @@ impl ContainerDir {
     /// Present while a user's `stop`/`rm` is in progress: no restart.
     pub fn stop_requested(&self) -> PathBuf {
         self.path.join("stop-requested")
+    }
+    /// Present while a user's `restart` of a `--rm` container is in
+    /// progress: its exit does not remove it.
+    pub fn restart_requested(&self) -> PathBuf {
+        self.path.join("restart-requested")
     }
     /// Where the monitor serves `attach` while the container runs.
     pub fn attach_socket(&self) -> PathBuf {
@@ -76,6 +89,10 @@ impl ContainerDir {
     /// The container's network namespace, bind-mounted while it runs.
     pub fn netns(&self) -> PathBuf {
         self.path.join("netns")
+    }
+    /// `--ipc shareable`'s /dev/shm, a tmpfs mounted while it runs.
+    pub fn shm(&self) -> PathBuf {
+        self.path.join("shm")
     }
     /// The files the spec bind-mounts into the container.
     pub fn paths(&self) -> crate::spec::ContainerPaths {

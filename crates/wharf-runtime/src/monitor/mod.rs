@@ -14,6 +14,7 @@ pub mod attach;
 pub mod boundary;
 mod cgroup_view;
 mod executor;
+pub mod health;
 mod io;
 mod layout;
 mod memory;
@@ -24,14 +25,15 @@ use std::fs::File;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use wharf_store::{containers, Store, Trashed};
+use wharf_store::{containers, events, Store, Trashed};
 
+pub use crate::spec::DEFAULT_CGROUP_PARENT;
 pub use boundary::{HookError, MonitorArgs, Ready};
 pub use cgroup_view::container_cgroup_dirs;
 pub(crate) use executor::OrderedEnvExecutor;
 pub use layout::ContainerDir;
 pub(crate) use process::start_failure;
-pub use process::wait;
+pub use process::{pidfd_open, wait};
 pub use process::{reap_children, remove_leftover_cgroups as remove_cgroups};
 pub(crate) use tty::{console_socket, receive_master};
 pub use wharf_model::RestartPolicy;
@@ -63,6 +65,12 @@ pub trait MonitorHooks {
     }
     /// The container is waiting out its restart back-off.
     fn restarting(&self, _dir: &ContainerDir, _restarts: u32) {}
+    /// `--pid`/`--ipc container:<id>`: resolve `options`' other
+    /// containers into the namespaces (and /dev/shm) to join at this
+    /// start; `Ok(true)` when something was resolved.
+    fn join_peers(&self, _options: &mut crate::spec::RunOptions) -> Result<bool, HookError> {
+        Ok(false)
+    }
 }
 
 /// See [`MonitorHooks::take_wiring`].
@@ -108,6 +116,10 @@ pub struct MonitorConfig {
     /// Volumes with driver options, mounted while the container runs.
     #[serde(default)]
     pub volume_mounts: Vec<wharf_model::VolumeMount>,
+    /// Where its output is logged (`--log-driver`, `--log-opt`); `None`:
+    /// nowhere (`none`, build steps).
+    #[serde(default)]
+    pub log: Option<crate::logs::LogOptions>,
 }
 
 impl MonitorConfig {
@@ -160,6 +172,8 @@ pub fn run(
     // The attached CLI's end of the ready pipe, while it waits.
     let mut lifeline = None;
     let cgroups = crate::spec::cgroups_path(&config.cgroup_parent, id);
+    // `--rm`, unless a user's `restart` keeps the container (docker 20.10).
+    let mut auto_remove = config.auto_remove;
     let code = loop {
         // A second warm-up right after the spawn's only costs (measured).
         if restarts > 0 || !warmed {
@@ -184,10 +198,16 @@ pub fn run(
             .and_then(|mode| {
                 let prepared = prepared?;
                 let mut config = config.clone();
-                let respec = mode.is_some();
+                let mut respec = mode.is_some();
                 if let Some(mode) = mode {
                     config.options.network_mode = mode;
                 }
+                respec |= hooks.join_peers(&mut config.options).map_err(|e| {
+                    crate::RuntimeError::Start {
+                        message: e.to_string(),
+                        code: 125,
+                    }
+                })?;
                 process::start(
                     &dir,
                     &config,
@@ -211,7 +231,7 @@ pub fn run(
                         message: message.clone(),
                     },
                 );
-                process::teardown(&dir, false, &config.volume_mounts);
+                process::teardown(&dir, false, &config.volume_mounts, &config.cgroup_parent);
                 hooks.after_stop(&dir);
                 if ready.is_some() || restarts == 0 {
                     // A first start that fails is the user's error, not a crash to retry.
@@ -232,7 +252,14 @@ pub fn run(
                             started.pid,
                             std::process::id() as i32,
                             &now(),
-                        )
+                            wharf_model::Probe::from_config(&config.image).is_some(),
+                            restarts,
+                        )?;
+                        // The attached CLI's `attach` comes before the start.
+                        if attach.is_some() && restarts == 0 {
+                            events::container(tx, id, "attach", &[])?;
+                        }
+                        events::container_started(tx, id)
                     });
                     if let Err(e) = recorded {
                         tracing::error!(error = %e, "recording the container as running");
@@ -246,22 +273,44 @@ pub fn run(
                         .unwrap_or_else(|_| crate::term::DEFAULT_DETACH_KEYS.to_vec()),
                 });
                 drop(ready.take());
-                let log = dir.log();
+                let log = config
+                    .log
+                    .as_ref()
+                    .filter(|_| !config.ephemeral)
+                    .map(|o| (dir.log_file(o.format), o));
+                let checker = if config.ephemeral {
+                    None
+                } else {
+                    health::Checker::new(store.root(), id, &config.image)
+                };
                 let kept = io::copy_output(
                     &mut started,
-                    (!config.ephemeral).then_some(&*log),
+                    log.as_ref().map(|(p, o)| (p.as_path(), *o)),
                     attached,
                     store,
+                    checker,
                 );
                 // Only the first start has the CLI's pipe.
                 lifeline = lifeline.or(kept);
                 let code = process::wait_reaping(started.pid);
-                if config.auto_remove {
+                // Killed by the kernel's OOM killer: docker's `oom` event
+                // before the `die` (only a SIGKILL can be one).
+                if code == 137 && !config.ephemeral && process::oom_killed(&cgroups) {
+                    let recorded = store.write(|tx| {
+                        containers::set_oom_killed(tx, id)?;
+                        events::container(tx, id, "oom", &[])
+                    });
+                    if let Err(e) = recorded {
+                        tracing::error!(error = %e, "recording the OOM kill");
+                    }
+                }
+                auto_remove = config.auto_remove && !dir.restart_requested().exists();
+                if auto_remove {
                     // `--rm` never restarts (the CLI refuses the pair).
-                    remove_exited(store, &dir, hooks, lifeline, code, &config.volume_mounts);
+                    remove_exited(store, &dir, hooks, lifeline, code, &config);
                     return code;
                 }
-                process::teardown(&dir, true, &config.volume_mounts);
+                process::teardown(&dir, true, &config.volume_mounts, &config.cgroup_parent);
                 hooks.after_stop(&dir);
                 code
             }
@@ -277,8 +326,10 @@ pub fn run(
         }
         // docker shows the container `restarting` through the back-off.
         restarts += 1;
-        if let Err(e) = store.write(|tx| containers::set_restarting(tx, id, code, &now(), restarts))
-        {
+        if let Err(e) = store.write(|tx| {
+            containers::set_restarting(tx, id, code, &now(), restarts)?;
+            events::container_died(tx, id, code)
+        }) {
             tracing::error!(error = %e, "recording the restart");
         }
         hooks.restarting(&dir, restarts);
@@ -289,9 +340,15 @@ pub fn run(
         }
     };
     // `run --rm` takes the anonymous volumes along, as docker does.
-    let trashed = config
-        .auto_remove
-        .then(|| remove(store, &dir, true, &config.volume_mounts));
+    let trashed = auto_remove.then(|| {
+        remove(
+            store,
+            &dir,
+            true,
+            &config.volume_mounts,
+            &config.cgroup_parent,
+        )
+    });
     // The container is gone as far as anyone can see: the attached CLI
     // may exit with its code now, rather than when this process has freed
     // all it holds.
@@ -329,10 +386,10 @@ fn remove_exited(
     hooks: &dyn MonitorHooks,
     lifeline: Option<File>,
     code: i32,
-    volume_mounts: &[wharf_model::VolumeMount],
+    config: &MonitorConfig,
 ) {
     hooks.before_removal(dir);
-    if let Err(e) = store.remove_container_rows(&dir.id, true) {
+    if let Err(e) = store.remove_container_rows(&dir.id, true, Some(code)) {
         tracing::error!(error = %e, "removing the container's row");
     }
     tell_exit(lifeline, code);
@@ -340,13 +397,21 @@ fn remove_exited(
     // What is left is nobody's wait: it yields the CPU to anything else
     // (the user's next command).
     background();
-    process::teardown(dir, true, volume_mounts);
+    process::teardown(dir, true, &config.volume_mounts, &config.cgroup_parent);
     store.trash_tree(&dir.path).delete();
 }
 
-/// The container's exit (or failed start, with `error`) into its record.
+/// The container's exit (or failed start, with `error`: no `die`, as
+/// docker) into its record.
 fn record_exit(store: &Store, id: &str, code: i32, error: &str) {
-    if let Err(e) = store.write(|tx| containers::set_exited(tx, id, code, error, &now())) {
+    let recorded = store.write(|tx| {
+        containers::set_exited(tx, id, code, error, &now())?;
+        if error.is_empty() {
+            events::container_died(tx, id, code)?;
+        }
+        Ok(())
+    });
+    if let Err(e) = recorded {
         tracing::error!(error = %e, "recording the container's exit");
     }
 }
@@ -360,16 +425,18 @@ fn report(ready: &mut Option<File>, message: Ready) {
 /// Remove a stopped container's files and row (tearing down what a killed
 /// monitor could not: libcontainer state, cgroup, rootfs mount); with
 /// `volumes`, also the volumes it mounted anonymously and nobody else uses.
-/// The files are moved out of sight; the caller deletes them.
+/// `cgroup_parent`: where its cgroups are. The files are moved out of
+/// sight; the caller deletes them.
 pub fn remove(
     store: &Store,
     dir: &ContainerDir,
     volumes: bool,
     volume_mounts: &[wharf_model::VolumeMount],
+    cgroup_parent: &str,
 ) -> Trashed {
-    process::teardown(dir, false, volume_mounts);
+    process::teardown(dir, false, volume_mounts, cgroup_parent);
     let trashed = store.trash_tree(&dir.path);
-    if let Err(e) = store.remove_container_rows(&dir.id, volumes) {
+    if let Err(e) = store.remove_container_rows(&dir.id, volumes, None) {
         tracing::error!(error = %e, "removing the container's row");
     }
     trashed

@@ -12,7 +12,8 @@ use nix::unistd::{pipe, Pid};
 use super::{ContainerDir, MonitorConfig};
 use crate::rootfs::{mount_overlay, unmount};
 use crate::spec::{
-    build_spec, cgroups_path, ensure_working_dir, CgroupLayout, HostInfo, NetworkMode, SpecInput,
+    build_spec, cgroups_path, ensure_working_dir, CgroupLayout, HostInfo, IpcMode, NetworkMode,
+    SpecInput,
 };
 use crate::RuntimeError;
 
@@ -75,6 +76,14 @@ pub fn prepare(dir: &ContainerDir, config: &MonitorConfig) -> Result<Prepared, R
     )?;
     for v in &config.volume_mounts {
         crate::volume_mount::acquire(v, &dir.id)?;
+    }
+    if config.options.ipc == IpcMode::Shareable {
+        let size = config
+            .options
+            .shm_size
+            .filter(|s| *s > 0)
+            .unwrap_or(crate::spec::DEFAULT_SHM_SIZE);
+        crate::rootfs::mount_shm(&dir.shm(), size)?;
     }
     let host = HostInfo::detect_for(config.options.init);
     // Not with --privileged: libcontainer's own (writable) emulation then.
@@ -165,6 +174,9 @@ pub fn start(
     let wired = wiring.map(Forked::join).transpose();
     let mut container = built?;
     wired?;
+    if config.options.resources.oom_kill_disable == Some(true) {
+        disable_oom_killer(config, &dir.id)?;
+    }
     if config.options.network_mode == NetworkMode::None {
         if let Some(pid) = container.pid() {
             loopback_up(pid.as_raw())?;
@@ -199,6 +211,21 @@ pub fn start(
         tty,
         stdin: stdin_w,
         attach,
+    })
+}
+
+/// `--oom-kill-disable`, which libcontainer leaves out of the memory
+/// cgroup it sets up (v1 only: v2 has no such switch, and create dropped
+/// the flag there).
+fn disable_oom_killer(config: &MonitorConfig, id: &str) -> Result<(), RuntimeError> {
+    let cgroup = cgroups_path(&config.cgroup_parent, id);
+    let rel = cgroup.strip_prefix("/").unwrap_or(&cgroup);
+    let file = std::path::Path::new("/sys/fs/cgroup/memory")
+        .join(rel)
+        .join("memory.oom_control");
+    std::fs::write(&file, "1").map_err(|e| RuntimeError::Start {
+        message: format!("failed to disable the OOM killer: {}: {e}", file.display()),
+        code: 125,
     })
 }
 
@@ -249,6 +276,12 @@ fn write_spec(
 ) -> Result<(), RuntimeError> {
     let mut paths = dir.paths();
     paths.cgroup_view = cgroup_view;
+    paths.shm_dir = match &config.options.ipc {
+        IpcMode::Shareable => Some(dir.shm()),
+        IpcMode::Host => Some("/dev/shm".into()),
+        IpcMode::Join { shm, .. } => Some(shm.clone()),
+        _ => None,
+    };
     let spec = build_spec(&SpecInput {
         id: &dir.id,
         name: &config.name,
@@ -293,6 +326,34 @@ pub fn wait(pid: i32) -> i32 {
     wait_for(pid, Some(Pid::from_raw(pid)))
 }
 
+/// Whether the kernel's OOM killer struck in the container's memory cgroup
+/// (`cgroups`: `/wharf/<id>`): `oom_kill` in cgroup v1's
+/// `memory.oom_control` or v2's `memory.events`. Read before teardown.
+pub(crate) fn oom_killed(cgroups: &std::path::Path) -> bool {
+    let rel = cgroups.strip_prefix("/").unwrap_or(cgroups);
+    let base = std::path::Path::new("/sys/fs/cgroup");
+    [
+        base.join("memory").join(rel).join("memory.oom_control"),
+        base.join(rel).join("memory.events"),
+    ]
+    .iter()
+    .filter_map(|f| std::fs::read_to_string(f).ok())
+    .any(|text| {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("oom_kill "))
+            .any(|n| n.trim().parse::<u64>().is_ok_and(|n| n > 0))
+    })
+}
+
+/// A descriptor that polls readable once process `pid` has exited.
+pub fn pidfd_open(pid: i32) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    // SAFETY: the kernel just returned this descriptor to us.
+    (fd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
 /// Wait for every child of ours to exit.
 pub fn reap_children() {
     while !matches!(waitpid(None, None), Err(nix::errno::Errno::ECHILD)) {}
@@ -325,7 +386,12 @@ fn wait_for(pid: i32, which: Option<Pid>) -> i32 {
 /// with it) and libcontainer's delete, which would look for processes to
 /// kill through every cgroup hierarchy's mount info, is not needed: its
 /// state directory and cgroups are simply removed.
-pub fn teardown(dir: &ContainerDir, reaped: bool, volume_mounts: &[wharf_model::VolumeMount]) {
+pub fn teardown(
+    dir: &ContainerDir,
+    reaped: bool,
+    volume_mounts: &[wharf_model::VolumeMount],
+    cgroup_parent: &str,
+) {
     let state = dir.runtime_state().join(&dir.id);
     let container = (!reaped && state.join("state.json").exists())
         .then(|| Container::load(state).ok())
@@ -339,29 +405,44 @@ pub fn teardown(dir: &ContainerDir, reaped: bool, volume_mounts: &[wharf_model::
     let _ = std::fs::remove_file(dir.attach_socket());
     // Before the cgroups: a mounted cgroup directory cannot be removed.
     super::cgroup_view::release(&dir.cgroup_view());
-    remove_leftover_cgroups(&dir.id);
+    remove_leftover_cgroups(&dir.id, cgroup_parent);
     if let Err(e) = unmount(&dir.rootfs()) {
         tracing::warn!(error = %e, "unmounting rootfs");
+    }
+    // `--ipc shareable` (one stat otherwise).
+    let shm = dir.shm();
+    if shm.exists() {
+        if let Err(e) = unmount(&shm) {
+            tracing::warn!(error = %e, "unmounting /dev/shm");
+        }
+        let _ = std::fs::remove_dir(&shm);
     }
     for v in volume_mounts {
         crate::volume_mount::release(v, &dir.id);
     }
 }
 
-/// rmdir the container's cgroups (after a reaped container, or those
-/// libcontainer could not delete: its state was lost, e.g. the store was
-/// wiped under a running container). One stat per controller when none is
-/// left.
-pub fn remove_leftover_cgroups(id: &str) {
+/// rmdir the container's cgroups under `cgroup_parent` (after a reaped
+/// container, or those libcontainer could not delete: its state was lost,
+/// e.g. the store was wiped under a running container), and under the
+/// default parent, where `run`'s cgroup warm-up may have made them. One
+/// stat per controller when none is left.
+pub fn remove_leftover_cgroups(id: &str, cgroup_parent: &str) {
     let Ok(controllers) = std::fs::read_dir("/sys/fs/cgroup") else {
         return;
     };
-    let mut dirs = vec![std::path::Path::new("/sys/fs/cgroup/wharf").join(id)];
-    dirs.extend(
-        controllers
-            .flatten()
-            .map(|c| c.path().join("wharf").join(id)),
-    );
+    let controllers: Vec<PathBuf> = controllers.flatten().map(|c| c.path()).collect();
+    let mut dirs = Vec::new();
+    let mut parents = vec![crate::spec::DEFAULT_CGROUP_PARENT];
+    if cgroup_parent != crate::spec::DEFAULT_CGROUP_PARENT {
+        parents.push(cgroup_parent);
+    }
+    for parent in parents {
+        let own = cgroups_path(parent, id);
+        let rel = own.strip_prefix("/").unwrap_or(&own);
+        dirs.push(std::path::Path::new("/sys/fs/cgroup").join(rel));
+        dirs.extend(controllers.iter().map(|c| c.join(rel)));
+    }
     for d in dirs {
         if !d.is_dir() {
             continue;

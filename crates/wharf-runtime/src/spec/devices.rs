@@ -5,11 +5,17 @@
 //! character devices, deny fuse) followed by the ones runc always adds
 //! (mknod of anything, full, ptys, ptmx, tun), duplicates dropped.
 //! libcontainer adds runc's set again by itself; listing it keeps the spec
-//! complete for any runtime.
+//! complete for any runtime. Then `--device` (host nodes, or every node
+//! under a host directory, as moby's `DevicesFromPath` finds them) and
+//! `--device-cgroup-rule`.
+
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::Path;
 
 use oci_spec::runtime::{
     LinuxDevice, LinuxDeviceBuilder, LinuxDeviceCgroup, LinuxDeviceCgroupBuilder, LinuxDeviceType,
 };
+use wharf_model::DeviceMapping;
 
 use super::SpecError;
 
@@ -67,6 +73,147 @@ pub fn device_rules(privileged: bool) -> Result<Vec<LinuxDeviceCgroup>, SpecErro
     spec.into_iter()
         .map(|(allow, typ, major, minor, access)| rule(allow, typ, major, minor, access))
         .collect()
+}
+
+/// `--device` mappings as device nodes and the cgroup rules allowing
+/// them: a node's type, numbers, mode and owner are the host's.
+pub(crate) fn user_devices(
+    mappings: &[DeviceMapping],
+) -> Result<(Vec<LinuxDevice>, Vec<LinuxDeviceCgroup>), SpecError> {
+    let mut nodes = Vec::new();
+    let mut rules = Vec::new();
+    for m in mappings {
+        let host = Path::new(&m.path_on_host);
+        // A link is followed to its node (docker's EvalSymlinks).
+        let resolved = std::fs::canonicalize(host).unwrap_or_else(|_| host.to_path_buf());
+        let found = match device_node(&resolved, &m.path_in_container, &m.cgroup_permissions) {
+            Ok(d) => vec![d],
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput && resolved.is_dir() => {
+                let mut all = Vec::new();
+                walk_devices(&resolved, &resolved, m, &mut all);
+                if all.is_empty() {
+                    return Err(gathering(m, "not a device node"));
+                }
+                all
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+                return Err(gathering(m, "not a device node"))
+            }
+            Err(e) => {
+                let why = e
+                    .raw_os_error()
+                    .map(|n| super::resources::go_errno(nix::errno::Errno::from_raw(n)))
+                    .unwrap_or_else(|| e.to_string());
+                return Err(gathering(m, &why));
+            }
+        };
+        for (node, rule) in found {
+            nodes.push(node);
+            rules.push(rule);
+        }
+    }
+    Ok((nodes, rules))
+}
+
+fn gathering(m: &DeviceMapping, why: &str) -> SpecError {
+    SpecError::invalid(format!(
+        "error gathering device information while adding custom device {:?}: {why}",
+        m.path_on_host
+    ))
+}
+
+/// Every device node under `dir`, mapped under the container path.
+fn walk_devices(
+    root: &Path,
+    dir: &Path,
+    m: &DeviceMapping,
+    out: &mut Vec<(LinuxDevice, LinuxDeviceCgroup)>,
+) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() && !p.is_symlink() {
+            walk_devices(root, &p, m, out);
+            continue;
+        }
+        let Ok(rel) = p.strip_prefix(root) else {
+            continue;
+        };
+        let inside = Path::new(&m.path_in_container).join(rel);
+        if let Ok(d) = device_node(&p, &inside.to_string_lossy(), &m.cgroup_permissions) {
+            out.push(d);
+        }
+    }
+}
+
+/// The node at `host` (not followed) as a device at `inside`, with its
+/// cgroup rule; `InvalidInput` when it is no device node.
+fn device_node(
+    host: &Path,
+    inside: &str,
+    permissions: &str,
+) -> std::io::Result<(LinuxDevice, LinuxDeviceCgroup)> {
+    let meta = std::fs::symlink_metadata(host)?;
+    let ft = meta.file_type();
+    let typ = if ft.is_char_device() {
+        LinuxDeviceType::C
+    } else if ft.is_block_device() {
+        LinuxDeviceType::B
+    } else {
+        return Err(std::io::ErrorKind::InvalidInput.into());
+    };
+    let rdev = meta.rdev();
+    let (major, minor) = (
+        nix::sys::stat::major(rdev) as i64,
+        nix::sys::stat::minor(rdev) as i64,
+    );
+    let bad = |e: oci_spec::OciSpecError| std::io::Error::other(e.to_string());
+    let node = LinuxDeviceBuilder::default()
+        .path(inside)
+        .typ(typ)
+        .major(major)
+        .minor(minor)
+        .file_mode(meta.mode() & 0o777)
+        .uid(meta.uid())
+        .gid(meta.gid())
+        .build()
+        .map_err(bad)?;
+    let rule = rule(true, typ, Some(major), Some(minor), permissions).map_err(|e| match e {
+        SpecError::Oci(e) => bad(e),
+        other => std::io::Error::other(other.to_string()),
+    })?;
+    Ok((node, rule))
+}
+
+/// `--device-cgroup-rule 'c 42:* rmw'` (checked by the CLI as docker's is).
+pub(crate) fn cgroup_rule(text: &str) -> Result<LinuxDeviceCgroup, SpecError> {
+    let bad = || SpecError::invalid(format!("invalid device cgroup format '{text}'"));
+    let mut parts = text.split(' ');
+    let (Some(t), Some(numbers), Some(access), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
+    };
+    let typ = match t {
+        "a" => LinuxDeviceType::A,
+        "b" => LinuxDeviceType::B,
+        "c" => LinuxDeviceType::C,
+        _ => return Err(bad()),
+    };
+    let (major, minor) = numbers.split_once(':').ok_or_else(bad)?;
+    let number = |n: &str| -> Result<Option<i64>, SpecError> {
+        match n {
+            "*" => Ok(None),
+            n => n.parse().map(Some).map_err(|_| bad()),
+        }
+    };
+    if access.is_empty() || access.len() > 3 || !access.chars().all(|c| "rwm".contains(c)) {
+        return Err(bad());
+    }
+    rule(true, typ, number(major)?, number(minor)?, access)
 }
 
 /// The device nodes every container gets (runc's default set).

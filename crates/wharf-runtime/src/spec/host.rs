@@ -104,6 +104,39 @@ impl HostInfo {
         self.hard_limits.get(&resource).copied().unwrap_or(u64::MAX)
     }
 
+    /// Whether this host's cgroups can apply a limit: on v1, the
+    /// `controller` hierarchy has `v1_file`; on v2, the controller is
+    /// available (`blkio` is v2's `io`; limits v2 lacks are the caller's
+    /// to know). Probed only when a flag needs it, so a container without
+    /// such flags pays nothing.
+    pub fn cgroup_has(&self, controller: &str, v1_file: &str) -> bool {
+        match self.cgroup {
+            CgroupLayout::V1 | CgroupLayout::Hybrid => Path::new(CGROUP_ROOT)
+                .join(controller)
+                .join(v1_file)
+                .exists(),
+            CgroupLayout::V2 => {
+                let name = if controller == "blkio" {
+                    "io"
+                } else {
+                    controller
+                };
+                read_trimmed(Path::new(CGROUP_ROOT).join("cgroup.controllers"))
+                    .is_some_and(|c| c.split_whitespace().any(|c| c == name))
+            }
+        }
+    }
+
+    /// The CPUs (`kind` = `cpus`) or memory nodes (`mems`) this host's
+    /// root cpuset has, in the kernel's list form; read when asked.
+    pub fn cpuset(&self, kind: &str) -> String {
+        let file = match self.cgroup {
+            CgroupLayout::V2 => format!("cpuset.{kind}.effective"),
+            _ => format!("cpuset/cpuset.{kind}"),
+        };
+        read_trimmed(Path::new(CGROUP_ROOT).join(file)).unwrap_or_default()
+    }
+
     pub fn nofile_hard(&self) -> u64 {
         self.hard_limit(Resource::Nofile)
     }

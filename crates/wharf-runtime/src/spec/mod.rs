@@ -50,15 +50,19 @@ mod user;
 #[cfg(test)]
 mod tests;
 
-pub use build::{build_spec, cgroups_path, MASKED_PATHS, OCI_VERSION, READONLY_PATHS};
+pub use build::{
+    build_spec, cgroups_path, DEFAULT_CGROUP_PARENT, MASKED_PATHS, OCI_VERSION, READONLY_PATHS,
+};
 pub use caps::{all_known as all_capabilities, cap_name, DEFAULT_CAPS};
 pub use command::{default_hostname, ensure_working_dir, INIT_PATH};
 pub use env::{merge_env, merge_env_with, DEFAULT_PATH};
 pub use error::SpecError;
 pub use host::{CgroupLayout, HostInfo};
 pub use mounts::DEFAULT_SHM_SIZE;
-pub use options::{ContainerPaths, MountKind, NetworkMode, RunOptions, SpecInput, SpecMount};
-pub use resources::{CPU_PERIOD, MIN_MEMORY};
+pub use options::{
+    ContainerPaths, IpcMode, MountKind, Namespace, NetworkMode, RunOptions, SpecInput, SpecMount,
+};
+pub use resources::{verify_resources, CPU_PERIOD, MIN_MEMORY};
 pub use rlimits::{parse_ulimit, Resource, Ulimit, DEFAULT_NOFILE};
 pub use seccomp::{
     default_profile as default_seccomp_profile, load_profile as load_seccomp_profile,

@@ -49,22 +49,27 @@ pub struct RunOptions {
     /// `seccomp=unconfined|builtin|<file or JSON>`, `apparmor=<profile>`,
     /// `label=...`, `writable-cgroups[=bool]`.
     pub security_opts: Vec<String>,
-    /// `--memory` in bytes.
-    pub memory: Option<i64>,
-    /// `--memory-swap` in bytes (memory + swap); -1 = unlimited swap.
-    pub memory_swap: Option<i64>,
-    /// `--cpus`.
-    pub cpus: Option<f64>,
-    /// `--cpu-shares`.
-    pub cpu_shares: Option<u64>,
-    /// `--pids-limit`; 0 or negative = unlimited.
-    pub pids_limit: Option<i64>,
+    /// The cgroup limits (docker's `Resources`: `--memory`, `--cpus`,
+    /// `--pids-limit`, `--blkio-weight` ...); their `Ulimits` are not
+    /// read (see `ulimits`). `Default` is no limit.
+    pub resources: wharf_model::Resources,
+    /// `--oom-score-adj`; 0 leaves the monitor's.
+    pub oom_score_adj: i64,
     /// `--ulimit name=soft[:hard]`.
     pub ulimits: Vec<String>,
     /// `--init`: run the host's init binary (docker-init/tini) as PID 1.
     pub init: bool,
     /// `--network` as far as namespaces go.
     pub network_mode: NetworkMode,
+    /// `--pid`.
+    pub pid: Namespace,
+    /// `--ipc` (and with it, what /dev/shm is).
+    pub ipc: IpcMode,
+    /// `--uts host`: the host's names (`Container` is not a UTS mode).
+    pub uts: Namespace,
+    /// `--cgroupns`; `None`: a private one on cgroup v2 only (docker's
+    /// default, what build steps get).
+    pub cgroupns: Option<Namespace>,
     /// `--stop-signal` (used by the engine; not part of the spec).
     pub stop_signal: Option<String>,
     /// Extra mounts from `-v`, `--mount` and `--tmpfs`, sources already
@@ -99,17 +104,24 @@ impl RunOptions {
             cap_add: wharf_model::list(&h.cap_add).to_vec(),
             cap_drop: wharf_model::list(&h.cap_drop).to_vec(),
             security_opts: wharf_model::list(&h.security_opt).to_vec(),
-            memory: nonzero(r.memory),
-            memory_swap: nonzero(r.memory_swap),
-            cpus: nonzero(r.nano_cpus).map(|n| n as f64 / 1e9),
-            cpu_shares: nonzero(r.cpu_shares).map(|n| n as u64),
-            pids_limit: r.pids_limit,
+            resources: wharf_model::Resources {
+                ulimits: None,
+                ..r.clone()
+            },
+            oom_score_adj: h.oom_score_adj,
             ulimits: wharf_model::list(&r.ulimits)
                 .iter()
                 .map(|u| format!("{}={}:{}", u.name, u.soft, u.hard))
                 .collect(),
             init: h.init.unwrap_or(false),
             network_mode: network,
+            pid: Namespace::from_mode(&h.pid_mode),
+            ipc: IpcMode::from_mode(&h.ipc_mode),
+            uts: Namespace::from_mode(&h.uts_mode),
+            cgroupns: match h.cgroupns_mode.as_str() {
+                "" => None,
+                m => Some(Namespace::from_mode(m)),
+            },
             stop_signal: (!c.stop_signal.is_empty()).then(|| c.stop_signal.clone()),
             mounts: d.resolved.mounts.clone(),
             sysctls: h
@@ -137,6 +149,69 @@ pub enum NetworkMode {
     /// Join an existing namespace: a bridge network's namespace prepared by
     /// the engine, or `--network container:X` (`/proc/<pid>/ns/net`).
     Namespace(PathBuf),
+}
+
+/// A namespace the container gets (`--pid`, `--uts`, `--cgroupns`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Namespace {
+    /// Its own.
+    #[default]
+    Private,
+    /// The host's: none is made.
+    Host,
+    /// `container:<id>`'s: the engine resolves it to [`Namespace::Join`]
+    /// at each start (the other container must be running); unresolved,
+    /// the spec gives a private one (create's check of the options).
+    Container(String),
+    /// The namespace at this path (`/proc/<pid>/ns/pid`).
+    Join(PathBuf),
+}
+
+impl Namespace {
+    /// A checked `HostConfig` mode (`host`, `private`, `container:<id>`).
+    pub fn from_mode(mode: &str) -> Namespace {
+        match mode {
+            "host" => Namespace::Host,
+            m => match m.strip_prefix("container:") {
+                Some(id) => Namespace::Container(id.to_string()),
+                None => Namespace::Private,
+            },
+        }
+    }
+}
+
+/// `--ipc`: the IPC namespace and the /dev/shm that goes with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IpcMode {
+    /// Its own namespace and a private /dev/shm tmpfs.
+    #[default]
+    Private,
+    /// Its own, and a /dev/shm other containers may join (a tmpfs the
+    /// monitor mounts in the container's directory).
+    Shareable,
+    /// Its own, and no /dev/shm at all.
+    None,
+    /// The host's, and the host's /dev/shm.
+    Host,
+    /// `container:<id>`'s, resolved at each start into [`IpcMode::Join`].
+    Container(String),
+    /// The namespace at `ns`, and `shm` (the other container's /dev/shm).
+    Join { ns: PathBuf, shm: PathBuf },
+}
+
+impl IpcMode {
+    /// A checked `HostConfig.IpcMode`.
+    pub fn from_mode(mode: &str) -> IpcMode {
+        match mode {
+            "shareable" => IpcMode::Shareable,
+            "none" => IpcMode::None,
+            "host" => IpcMode::Host,
+            m => match m.strip_prefix("container:") {
+                Some(id) => IpcMode::Container(id.to_string()),
+                None => IpcMode::Private,
+            },
+        }
+    }
 }
 
 pub use wharf_model::{MountKind, SpecMount};

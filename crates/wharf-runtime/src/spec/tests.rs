@@ -277,9 +277,12 @@ fn default_spec_of_busybox_exit_3() {
 fn spec_json_round_trips_through_oci_spec() {
     let opts = RunOptions {
         tty: true,
-        memory: Some(64 << 20),
-        cpus: Some(0.5),
-        pids_limit: Some(50),
+        resources: wharf_model::Resources {
+            memory: 64 << 20,
+            nano_cpus: 500_000_000,
+            pids_limit: Some(50),
+            ..Default::default()
+        },
         ulimits: strs(&["nproc=100:200"]),
         mounts: vec![SpecMount::tmpfs("/run", &["size=1m"])],
         security_opts: strs(&["no-new-privileges"]),
@@ -547,10 +550,13 @@ fn ulimits_are_parsed_and_capped() {
 #[test]
 fn resource_limits_and_their_errors() {
     let s = spec(&RunOptions {
-        memory: Some(256 << 20),
-        cpus: Some(2.0),
-        cpu_shares: Some(1024),
-        pids_limit: Some(64),
+        resources: wharf_model::Resources {
+            memory: 256 << 20,
+            nano_cpus: 2_000_000_000,
+            cpu_shares: 1024,
+            pids_limit: Some(64),
+            ..Default::default()
+        },
         ..exit3()
     });
     let r = linux(&s).resources().clone().unwrap();
@@ -564,12 +570,18 @@ fn resource_limits_and_their_errors() {
     assert_eq!(r.pids().unwrap().limit(), 64);
 
     let e = err(&RunOptions {
-        memory: Some(4 << 20),
+        resources: wharf_model::Resources {
+            memory: 4 << 20,
+            ..Default::default()
+        },
         ..exit3()
     });
     assert_eq!(e.to_string(), "Minimum memory limit allowed is 6MB");
     let e = err(&RunOptions {
-        cpus: Some(8.0),
+        resources: wharf_model::Resources {
+            nano_cpus: 8_000_000_000,
+            ..Default::default()
+        },
         ..exit3()
     });
     assert_eq!(

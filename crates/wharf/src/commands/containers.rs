@@ -5,178 +5,16 @@ use std::process::ExitCode;
 
 use chrono::Utc;
 use serde_json::json;
-use wharf_engine::containers::{AttachIo, AttachOptions, CreateRequest, MonitorStdio};
+use wharf_engine::containers::{AttachIo, AttachOptions, MonitorStdio};
 use wharf_engine::registry::PullPolicy;
 use wharf_engine::{Engine, EngineError};
-use wharf_format::{ellipsis, parse_size, since};
-use wharf_model::{Config, HostConfig, RestartPolicy};
-use wharf_network::ports::{parse_expose, parse_publish, to_port_map};
+use wharf_format::{ellipsis, since};
 
+use super::create_opts::{check_cidfile, create_request, write_cidfile};
 use super::progress::{Render, Stream};
 use crate::cli::{KillArgs, NamesArgs, PsArgs, RmArgs, RunArgs, StartArgs, StopArgs};
 use crate::exit::{fail, fail_with};
 use crate::output::print_list;
-
-/// Docker's client-side env handling: `--env-file` lines first, then `-e`;
-/// a bare `NAME` takes the host's value, or is dropped when unset.
-fn merged_env(a: &RunArgs) -> anyhow::Result<Vec<String>> {
-    let mut lines = Vec::new();
-    for f in &a.env_file {
-        lines.extend(crate::env_file::read(f).map_err(|e| fail(e.to_string()))?);
-    }
-    lines.extend(a.env.iter().cloned());
-    let mut out = Vec::new();
-    for l in lines {
-        match l.split_once('=') {
-            Some(("", _)) => return Err(fail(format!("invalid environment variable: {l}"))),
-            Some(_) => out.push(l),
-            None => {
-                if let Ok(v) = std::env::var(&l) {
-                    out.push(format!("{l}={v}"));
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// `--memory`-style sizes, with docker's message for a bad one.
-fn size_flag(value: &Option<String>, flag: &str) -> anyhow::Result<i64> {
-    match value {
-        Some(m) => parse_size(m)
-            .map_err(|e| fail(format!("invalid argument \"{m}\" for \"{flag}\" flag: {e}"))),
-        None => Ok(0),
-    }
-}
-
-fn some_if<T>(v: Vec<T>) -> Option<Vec<T>> {
-    (!v.is_empty()).then_some(v)
-}
-
-/// The flags of `run`/`create` as docker's CLI turns them into the
-/// Engine API's `Config`, `HostConfig` and `NetworkingConfig` (docker's
-/// `cli/command/container/opts.go`).
-fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
-    let restart = RestartPolicy::parse(&a.restart).map_err(|e| fail(e.to_string()))?;
-    if a.rm && restart != RestartPolicy::No {
-        return Err(fail("Conflicting options: --restart and --rm"));
-    }
-    let mut mounts = Vec::new();
-    for m in &a.mount {
-        mounts.push(crate::mount_flag::parse_mount_flag(m).map_err(|e| {
-            fail(format!(
-                "invalid argument \"{m}\" for \"--mount\" flag: {e}"
-            ))
-        })?);
-    }
-    if a.network.as_deref() == Some("host") && (!a.publish.is_empty() || a.publish_all) {
-        eprintln!("WARNING: Published ports are discarded when using host network mode");
-    }
-    let mut exposed = std::collections::BTreeMap::new();
-    for e in &a.expose {
-        for (port, proto) in parse_expose(e).map_err(|e| fail(e.to_string()))? {
-            exposed.insert(format!("{port}/{proto}"), Default::default());
-        }
-    }
-    let mut bindings = Vec::new();
-    for p in &a.publish {
-        let b = parse_publish(p).map_err(|e| fail(e.to_string()))?;
-        for x in &b {
-            exposed.insert(
-                format!("{}/{}", x.container_port, x.proto),
-                Default::default(),
-            );
-        }
-        bindings.extend(b);
-    }
-    let mut ulimits = Vec::new();
-    for u in &a.ulimit {
-        let parsed = wharf_runtime::spec::parse_ulimit(u).map_err(|e| fail(e.to_string()))?;
-        ulimits.push(wharf_model::Ulimit {
-            name: parsed.resource.name().to_string(),
-            soft: parsed.soft,
-            hard: parsed.hard,
-        });
-    }
-    let attached = !a.detach;
-    let config = Config {
-        hostname: a.hostname.clone().unwrap_or_default(),
-        user: a.user.clone().unwrap_or_default(),
-        attach_stdin: attached && a.interactive,
-        attach_stdout: attached,
-        attach_stderr: attached,
-        exposed_ports: (!exposed.is_empty()).then_some(exposed),
-        tty: a.tty,
-        open_stdin: a.interactive,
-        stdin_once: attached && a.interactive,
-        env: merged_env(a)?,
-        cmd: (!a.command.is_empty()).then(|| a.command.clone()),
-        image: a.image.clone(),
-        working_dir: a.workdir.clone().unwrap_or_default(),
-        // docker's CLI: one word, or [""] for `--entrypoint ""`.
-        entrypoint: a.entrypoint.clone().map(|e| vec![e]),
-        labels: Some(Default::default()),
-        stop_signal: a.stop_signal.clone().unwrap_or_default(),
-        ..Default::default()
-    };
-    let defaults = HostConfig::default();
-    let host_config = HostConfig {
-        binds: some_if(a.volume.clone()),
-        network_mode: a.network.clone().unwrap_or_else(|| "default".into()),
-        port_bindings: Some(to_port_map(&bindings)),
-        restart_policy: restart,
-        auto_remove: a.rm,
-        cap_add: some_if(a.cap_add.clone()),
-        cap_drop: some_if(a.cap_drop.clone()),
-        dns: Some(a.dns.clone()),
-        dns_options: Some(a.dns_option.clone()),
-        dns_search: Some(a.dns_search.clone()),
-        extra_hosts: some_if(a.add_host.clone()),
-        privileged: a.privileged,
-        publish_all_ports: a.publish_all,
-        readonly_rootfs: a.read_only,
-        security_opt: some_if(a.security_opt.clone()),
-        tmpfs: (!a.tmpfs.is_empty()).then(|| {
-            a.tmpfs
-                .iter()
-                .map(|t| {
-                    let (d, o) = t.split_once(':').unwrap_or((t, ""));
-                    (d.to_string(), o.to_string())
-                })
-                .collect()
-        }),
-        resources: wharf_model::Resources {
-            memory: size_flag(&a.memory, "-m, --memory")?,
-            nano_cpus: a.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
-            pids_limit: a.pids_limit,
-            ulimits: Some(ulimits),
-            ..defaults.resources.clone()
-        },
-        mounts: some_if(mounts),
-        init: a.init.then_some(true),
-        ..defaults
-    };
-    let mut networking_config = wharf_model::NetworkingConfig::default();
-    if !a.network_alias.is_empty() || a.ip.is_some() {
-        networking_config.endpoints_config.insert(
-            host_config.network_mode.clone(),
-            wharf_model::EndpointSettings {
-                aliases: some_if(a.network_alias.clone()),
-                ipam_config: a.ip.clone().map(|ip| wharf_model::EndpointIpamConfig {
-                    ipv4_address: ip,
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-        );
-    }
-    Ok(CreateRequest {
-        name: a.name.clone(),
-        config,
-        host_config,
-        networking_config,
-    })
-}
 
 /// Start errors carry docker's exit code (126, 127, 125).
 fn start_error(e: EngineError) -> anyhow::Error {
@@ -199,6 +37,7 @@ pub fn run(root: &std::path::Path, a: RunArgs) -> anyhow::Result<ExitCode> {
         check_tty(a.interactive, a.tty)?;
     }
     let req = create_request(&a)?;
+    check_cidfile(&a)?;
     let stdio = if a.detach {
         MonitorStdio::Null
     } else {
@@ -208,17 +47,13 @@ pub fn run(root: &std::path::Path, a: RunArgs) -> anyhow::Result<ExitCode> {
     };
     // The monitor starts up while the image is found and the container
     // created (it exits untouched if either fails).
-    let monitor = wharf_engine::containers::prespawn_monitor(
-        root,
-        stdio,
-        wharf_engine::containers::wants_bridge(&req.host_config),
-    )?;
+    let monitor = wharf_engine::containers::prespawn_monitor(root, stdio, &req.host_config)?;
     let engine = super::open_engine(root)?;
     // Never dropped: this process ends with the container, and closing the
     // database (whose writes are all committed) only delayed that.
     let engine = &*std::mem::ManuallyDrop::new(engine);
     ensure_image(engine, &a)?;
-    let id = engine.create_container_as(&req, monitor.id())?;
+    let id = created(&a, engine.create_container_as(&req, monitor.id())?)?;
     let signals = (!a.detach)
         .then(|| wharf_engine::containers::watch_signals(a.sig_proxy))
         .transpose()?;
@@ -236,10 +71,21 @@ pub fn run(root: &std::path::Path, a: RunArgs) -> anyhow::Result<ExitCode> {
 
 pub fn create(engine: &Engine, a: RunArgs) -> anyhow::Result<ExitCode> {
     let req = create_request(&a)?;
+    check_cidfile(&a)?;
     ensure_image(engine, &a)?;
-    let id = engine.create_container(&req)?;
+    let id = created(&a, engine.create_container(&req)?)?;
     println!("{id}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// A new container: the daemon's warnings printed as docker's CLI prints
+/// them, its ID written to `--cidfile`.
+fn created(a: &RunArgs, c: wharf_engine::containers::Created) -> anyhow::Result<String> {
+    for w in &c.warnings {
+        eprintln!("WARNING: {w}");
+    }
+    write_cidfile(a, &c.id)?;
+    Ok(c.id)
 }
 
 pub fn start(engine: &Engine, a: StartArgs) -> anyhow::Result<ExitCode> {
@@ -274,7 +120,7 @@ pub fn start(engine: &Engine, a: StartArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Apply `f` to each name; like docker, report each failure and fail at the end.
-fn each(
+pub(crate) fn each(
     names: &[String],
     mut f: impl FnMut(&str) -> Result<Option<String>, EngineError>,
 ) -> anyhow::Result<ExitCode> {
@@ -337,19 +183,22 @@ const PS_HEADERS: &[(&str, &str)] = &[
     ("State", "STATE"),
 ];
 
+/// docker's STATUS column (the daemon's text: the engine's).
+pub(crate) fn ps_status(
+    c: &wharf_engine::containers::ContainerSummary,
+    now: chrono::DateTime<Utc>,
+) -> String {
+    c.status_text(now)
+}
+
 pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
-    let mut filter = wharf_engine::containers::ContainerFilter::default();
-    for f in &a.filter {
-        filter.add_flag(f).map_err(|e| fail(e.to_string()))?;
-    }
+    let filters = super::parse_filters(&a.filter, "ps")?;
     let last = if a.latest { Some(1) } else { a.last };
-    let all = a.all || last.is_some() || filter.wants_stopped();
     let now = Utc::now();
-    let mut rows: Vec<_> = engine
-        .list_containers(all)?
-        .into_iter()
-        .filter(|c| filter.matches(c))
-        .collect();
+    // docker's daemon errors of `ps` exit 1.
+    let mut rows = engine
+        .ps(a.all || last.is_some(), &filters)
+        .map_err(|e| fail_with(e.to_string(), 1))?;
     if let Some(n) = last {
         rows.truncate(n);
     }
@@ -409,7 +258,10 @@ pub fn monitor(a: wharf_runtime::monitor::MonitorArgs) -> anyhow::Result<ExitCod
         // The container was never created; our warm-up helper made its
         // cgroup directories (done once the helper is).
         wharf_runtime::monitor::reap_children();
-        wharf_runtime::monitor::remove_cgroups(&a.id);
+        wharf_runtime::monitor::remove_cgroups(
+            &a.id,
+            wharf_runtime::monitor::DEFAULT_CGROUP_PARENT,
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let engine = &match early {
@@ -478,8 +330,13 @@ pub fn attach(engine: &Engine, a: crate::cli::AttachArgs) -> anyhow::Result<Exit
 /// `docker logs`: the json-file log, optionally followed while the container runs.
 pub fn logs(engine: &Engine, a: crate::cli::LogsArgs) -> anyhow::Result<ExitCode> {
     use std::io::Write;
-    use wharf_runtime::logs::{format_record, parse_time_arg, read_logs, ReadOptions, Stream};
+    use wharf_runtime::logs::{
+        format_record, format_record_details, parse_time_arg, read_logs_as, ReadOptions, Stream,
+    };
     let c = engine.find_container(&a.container)?;
+    let log = engine
+        .container_log(&c)
+        .map_err(|e| fail_with(e.to_string(), 1))?;
     let now = Utc::now();
     let tail = match a.tail.as_deref() {
         None | Some("all") => None,
@@ -498,19 +355,22 @@ pub fn logs(engine: &Engine, a: crate::cli::LogsArgs) -> anyhow::Result<ExitCode
         stdout: true,
         stderr: true,
     };
-    let path = engine.log_path(&c.id);
-    if !path.exists() {
+    if !log.path.exists() {
         return Ok(ExitCode::SUCCESS);
     }
     let mut sink = |rec: &wharf_runtime::logs::LogRecord| -> std::io::Result<()> {
-        let bytes = format_record(rec, a.timestamps);
+        let bytes = if a.details {
+            format_record_details(rec, a.timestamps)
+        } else {
+            format_record(rec, a.timestamps)
+        };
         match rec.stream {
             Stream::Stdout => std::io::stdout().lock().write_all(&bytes),
             Stream::Stderr => std::io::stderr().lock().write_all(&bytes),
         }
     };
     let stop = || !engine.container_running(&c.id);
-    read_logs(&path, &opts, &mut sink, &stop)?;
+    read_logs_as(log.format, &log.path, &opts, &mut sink, &stop)?;
     Ok(ExitCode::SUCCESS)
 }
 
