@@ -14,7 +14,8 @@
 # and dockerd. Tests named *prune* are left out on both sides: against a
 # shared dockerd they would delete other users' objects. The swarm,
 # service, node, plugin, secret and config files need swarm mode or
-# plugins and are left out too. Logs go to $DOCKER_PY_LOGS (default /tmp).
+# plugins and are left out too. Logs and junit files go to
+# $DOCKER_PY_LOGS (default /tmp).
 set -euo pipefail
 
 checkout=${1:?usage: $0 PATH_TO_DOCKER_PY_CHECKOUT [pytest args...]}
@@ -83,6 +84,7 @@ suite() { # NAME DOCKER_HOST [pytest args...]
         --junitxml "$work/$name.xml" tests/integration "$@" >"$work/$name.log" 2>&1) || true
     tail -n 1 "$work/$name.log"
     cp "$work/$name.log" "${DOCKER_PY_LOGS:-/tmp}/docker-py-$name.log" 2>/dev/null || true
+    cp "$work/$name.xml" "${DOCKER_PY_LOGS:-/tmp}/docker-py-$name.xml" 2>/dev/null || true
 }
 
 sock=$work/api.sock
@@ -91,7 +93,13 @@ server=$!
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
 suite wharf "unix://$sock" "$@"
 kill "$server"; wait "$server" 2>/dev/null || true; server=
-suite dockerd "unix:///var/run/docker.sock" "$@"
+# DOCKER_PY_DOCKERD_XML: the junit file of an earlier dockerd run, to
+# compare with instead of running the suite against dockerd again.
+if [ -n "${DOCKER_PY_DOCKERD_XML:-}" ] && [ -f "$DOCKER_PY_DOCKERD_XML" ]; then
+    cp "$DOCKER_PY_DOCKERD_XML" "$work/dockerd.xml"
+else
+    suite dockerd "unix:///var/run/docker.sock" "$@"
+fi
 
 python3 - "$work/wharf.xml" "$work/dockerd.xml" <<'PY'
 import sys, xml.etree.ElementTree as ET
