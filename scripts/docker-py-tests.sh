@@ -37,6 +37,7 @@ if [ ! -x "$venv/bin/pytest" ]; then
 fi
 
 work=$(mktemp -d /tmp/wharf-docker-py.XXXXXX)
+before=" $(docker ps -aq --no-trunc | tr '\n' ' ') "
 server=
 made_in_docker=()
 cleanup() {
@@ -46,6 +47,13 @@ cleanup() {
             "$wharf" --root "$work/root" rm -f "$c" >/dev/null 2>&1 || true
         done
     fi
+    # The suite leaves some containers behind on dockerd: those that are
+    # new since the start and run a stand-in image are its.
+    for c in $(docker ps -aq --no-trunc 2>/dev/null); do
+        case " $before " in *" $c "*) continue ;; esac
+        img=$(docker inspect -f '{{.Config.Image}}' "$c" 2>/dev/null || true)
+        case "$img" in alpine|alpine:*|busybox|busybox:*) docker rm -f "$c" >/dev/null 2>&1 || true ;; esac
+    done
     for i in "${made_in_docker[@]}"; do docker rmi "$i" >/dev/null 2>&1 || true; done
     rm -rf "$work"
 }

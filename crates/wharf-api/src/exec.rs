@@ -173,6 +173,10 @@ pub async fn start(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
     let mut req = call.req;
     let on_upgrade = wants_upgrade(&req).then(|| hyper::upgrade::on(&mut req));
     let b: StartBody = body::json_body(req.into_body()).await?;
+    // The exec has a terminal if it was created with one; its output is
+    // framed unless the start asks for a terminal's raw stream (docker's
+    // rule: docker-py starts `Tty` execs with `Tty: false` and reads frames).
+    let raw = b.tty;
     let tty = {
         let mut st = lock(&exec);
         if st.started {
@@ -188,7 +192,7 @@ pub async fn start(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
             )));
         }
         st.started = true;
-        st.config.tty || b.tty
+        st.config.tty
     };
     if b.detach {
         let mut cmd = {
@@ -215,7 +219,7 @@ pub async fn start(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
         let (resp, client) = hijack(on_upgrade);
         tokio::spawn(async move {
             if let Some(c) = client.await {
-                run_attached(ctx, exec, tty, size, c).await;
+                run_attached(ctx, exec, tty, raw, size, c).await;
             }
         });
         Ok(resp)
@@ -232,6 +236,7 @@ pub async fn start(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
             ctx,
             exec,
             tty,
+            raw,
             size,
             Client { out, input, gone },
         ));
@@ -253,6 +258,7 @@ async fn run_attached(
     ctx: Arc<Ctx>,
     exec: Arc<Mutex<ExecState>>,
     tty: bool,
+    raw: bool,
     size: Option<[u16; 2]>,
     mut client: Client,
 ) {
@@ -329,7 +335,7 @@ async fn run_attached(
                 set_size(&master, size);
             }
         }
-        relay_terminal(&master, &mut client).await;
+        relay_terminal(&master, &mut client, raw).await;
         let status = child.wait().await;
         finish(&exec, status);
         return;
@@ -393,7 +399,7 @@ async fn run_attached(
 
 /// Relay between our terminal's master and the client until the exec's
 /// side closes (EIO once the process and its children are gone).
-async fn relay_terminal(master: &Arc<OwnedFd>, client: &mut Client) {
+async fn relay_terminal(master: &Arc<OwnedFd>, client: &mut Client, raw: bool) {
     let fd = match master.try_clone() {
         Ok(fd) => fd,
         Err(_) => return,
@@ -440,7 +446,12 @@ async fn relay_terminal(master: &Arc<OwnedFd>, client: &mut Client) {
         }) {
             Ok(Ok(0)) | Ok(Err(_)) => return,
             Ok(Ok(n)) => {
-                if !client.out.send(Bytes::copy_from_slice(&buf[..n])).await {
+                let chunk = if raw {
+                    Bytes::copy_from_slice(&buf[..n])
+                } else {
+                    crate::attach::frame(1, &buf[..n])
+                };
+                if !client.out.send(chunk).await {
                     return;
                 }
             }

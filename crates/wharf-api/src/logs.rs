@@ -23,8 +23,16 @@ pub fn send_logs(
     stop: &dyn Fn() -> bool,
 ) -> ApiResult<()> {
     let path = e.log_path(id);
-    if !path.exists() {
-        return Ok(());
+    // The monitor makes the log with the first output: a follower that
+    // came first (docker-py's `run`) waits for it.
+    while !path.exists() {
+        if !opts.follow || out.is_closed() || stop() {
+            if path.exists() {
+                break;
+            }
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let mut sink = |rec: &wharf_runtime::logs::LogRecord| -> std::io::Result<()> {
         let bytes = format_record(rec, opts.timestamps);
