@@ -54,6 +54,24 @@ impl Pending {
         }
     }
 
+    /// Take back session `token`'s entry: true if it was still there (no
+    /// start of ours has taken it, so none will hand it anything).
+    fn withdraw(&self, id: &str, token: u64) -> bool {
+        let Ok(mut m) = self.waiting.lock() else {
+            return false;
+        };
+        let Some(list) = m.get_mut(id) else {
+            return false;
+        };
+        let before = list.len();
+        list.retain(|w| w.token != token);
+        let found = list.len() < before;
+        if list.is_empty() {
+            m.remove(id);
+        }
+        found
+    }
+
     /// The oldest session still waiting for `id`.
     pub fn take(&self, id: &str) -> Option<Waiting> {
         let mut m = self.waiting.lock().ok()?;
@@ -70,6 +88,8 @@ impl Pending {
 /// A session waiting for its container to start.
 pub struct Waiting {
     tx: oneshot::Sender<Handover>,
+    /// Which session this is.
+    token: u64,
     stdin: bool,
     detach_keys: Option<String>,
 }
@@ -174,6 +194,23 @@ pub struct Client {
     pub input: mpsc::Receiver<Bytes>,
     /// Fires when the client is gone (a write to it failed).
     pub gone: oneshot::Receiver<()>,
+    /// Keeps `gone` pending when nothing else can fire it (a plain
+    /// response: there `out` closing says the client went).
+    pub _keep: Option<oneshot::Sender<()>>,
+}
+
+impl Client {
+    /// A client on a plain (not upgraded) response body: output only.
+    pub fn plain(out: Streamer) -> Client {
+        let (_no_input, input) = mpsc::channel(1);
+        let (keep, gone) = oneshot::channel();
+        Client {
+            out,
+            input,
+            gone,
+            _keep: Some(keep),
+        }
+    }
 }
 
 /// Take over the connection once hyper has sent the 101.
@@ -224,22 +261,10 @@ pub fn hijack(
             out: Streamer::from_sender(out_tx),
             input,
             gone,
+            _keep: None,
         })
     };
     (upgraded_response(), fut)
-}
-
-/// Output to a plain (not upgraded) response body: no stdin.
-fn plain_client() -> (Resp, Client) {
-    let (out, resp) = body::streamed(StatusCode::OK, "application/vnd.docker.raw-stream");
-    let (_no_input, input) = mpsc::channel(1);
-    let (gone_tx, gone) = oneshot::channel::<()>();
-    let watch = out.clone();
-    tokio::spawn(async move {
-        watch.closed().await;
-        let _ = gone_tx.send(());
-    });
-    (resp, Client { out, input, gone })
 }
 
 pub async fn attach(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
@@ -271,16 +296,19 @@ pub async fn attach(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
     // Registered before the answer: the client starts the container as
     // soon as it has it.
     let handed = (stream && !running).then(|| {
+        static TOKENS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let token = TOKENS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         ctx.attaches.add(
             &id,
             Waiting {
                 tx,
+                token,
                 stdin: want.stdin,
                 detach_keys: keys.map(str::to_string),
             },
         );
-        rx
+        (rx, token)
     });
     let mut req = call.req;
     let upgrade = wants_upgrade(&req).then(|| hyper::upgrade::on(&mut req));
@@ -301,8 +329,8 @@ pub async fn attach(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
         });
         Ok(resp)
     } else {
-        let (resp, client) = plain_client();
-        tokio::spawn(session(client));
+        let (out, resp) = body::streamed(StatusCode::OK, "application/vnd.docker.raw-stream");
+        tokio::spawn(session(Client::plain(out)));
         Ok(resp)
     }
 }
@@ -319,7 +347,7 @@ async fn session(
     want: Want,
     logs: bool,
     stream: bool,
-    handed: Option<oneshot::Receiver<Handover>>,
+    handed: Option<(oneshot::Receiver<Handover>, u64)>,
     mut client: Client,
 ) {
     if logs {
@@ -339,7 +367,7 @@ async fn session(
         return;
     }
     let source = match handed {
-        Some(mut rx) => loop {
+        Some((mut rx, token)) => loop {
             // Started through us, or by someone else (then the socket).
             tokio::select! {
                 h = &mut rx => match h {
@@ -347,11 +375,14 @@ async fn session(
                     Err(_) => return,
                 },
                 _ = &mut client.gone => return,
+                _ = client.out.closed() => return,
                 _ = tokio::time::sleep(Duration::from_millis(100)) => {
                     let c = ctx.clone();
                     let cid = id.clone();
                     let running = c.blocking(move |e| Ok(e.container_running(&cid))).await;
-                    if running.unwrap_or(false) {
+                    // Running, and no start of ours took this session
+                    // (one that did hands it the pipes in a moment).
+                    if running.unwrap_or(false) && ctx.attaches.withdraw(&id, token) {
                         match connect(&ctx, &id).await {
                             Some(s) => break Source::Socket(s),
                             None => return,
@@ -425,6 +456,7 @@ pub async fn relay_output(
             r = async { o.as_mut().expect("open").read(&mut b1).await }, if o.is_some() => (proto::STDOUT, r.unwrap_or(0)),
             r = async { e.as_mut().expect("open").read(&mut b2).await }, if e.is_some() => (proto::STDERR, r.unwrap_or(0)),
             _ = &mut *gone => return,
+            _ = out.closed() => return,
         };
         if n == 0 {
             if kind == proto::STDOUT {

@@ -225,21 +225,7 @@ pub async fn start(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
         Ok(resp)
     } else {
         let (out, resp) = body::streamed(StatusCode::OK, "application/vnd.docker.raw-stream");
-        let (_no_input, input) = tokio::sync::mpsc::channel(1);
-        let (gone_tx, gone) = tokio::sync::oneshot::channel();
-        let watch = out.clone();
-        tokio::spawn(async move {
-            watch.closed().await;
-            let _ = gone_tx.send(());
-        });
-        tokio::spawn(run_attached(
-            ctx,
-            exec,
-            tty,
-            raw,
-            size,
-            Client { out, input, gone },
-        ));
+        tokio::spawn(run_attached(ctx, exec, tty, raw, size, Client::plain(out)));
         Ok(resp)
     }
 }
@@ -439,6 +425,7 @@ async fn relay_terminal(master: &Arc<OwnedFd>, client: &mut Client, raw: bool) {
         let readable = tokio::select! {
             r = afd.readable() => r,
             _ = &mut client.gone => return,
+            _ = client.out.closed() => return,
         };
         let Ok(mut guard) = readable else { return };
         match guard.try_io(|f| {

@@ -445,7 +445,9 @@ fn images_volumes_networks_cp_and_build_through_wharf_serve() {
     let bin = DOCKER_CLIENTS[0];
     s.ok(bin, &["tag", "bb", "bb2:v1"]);
     let images = s.ok(bin, &["images", "--format", "{{.Repository}}:{{.Tag}}"]);
-    assert_eq!(images, "bb:latest\nbb2:v1\n");
+    let mut images: Vec<&str> = images.lines().collect();
+    images.sort();
+    assert_eq!(images, ["bb2:v1", "bb:latest"]);
     assert_eq!(s.ok(bin, &["rmi", "bb2:v1"]), "Untagged: bb2:v1\n");
     let hist = s.ok(bin, &["history", "--format", "{{.Comment}}", "bb"]);
     assert_eq!(hist, "Imported from -\n");
@@ -609,6 +611,47 @@ fn what_sdks_rely_on() {
     let r = s.request("POST", "/v1.45/containers/again/wait", b"");
     assert_eq!(r.json()["StatusCode"], 3);
     s.ok(bin, &["rm", "-f", "again", "kk"]);
+    // An exec made with a terminal but started without one: frames.
+    s.ok(bin, &["run", "-d", "--name", "ex", "bb", "sleep", "100"]);
+    let ex = s.request(
+        "POST",
+        "/v1.45/containers/ex/exec",
+        br#"{"Cmd":["echo","-n","yay"],"Tty":true,"AttachStdout":true}"#,
+    );
+    let exec_id = ex.json()["Id"].as_str().unwrap().to_string();
+    let started = s.request(
+        "POST",
+        &format!("/v1.45/exec/{exec_id}/start"),
+        br#"{"Detach":false,"Tty":false}"#,
+    );
+    assert_eq!(started.body, b"\x01\0\0\0\0\0\0\x03yay");
+    let inspect = s.request("GET", &format!("/v1.45/exec/{exec_id}/json"), b"");
+    assert_eq!(inspect.json()["ExitCode"], 0);
+    s.ok(bin, &["rm", "-f", "ex"]);
+    // The journal through /events: what the API did, in docker's words
+    // (history up to a second from now, then the stream ends).
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1;
+    let r = s.request(
+        "GET",
+        &format!(
+            "/v1.45/events?since=0&until={until}&filters=%7B%22container%22%3A%7B%22ex%22%3Atrue%7D%7D"
+        ),
+        b"",
+    );
+    let actions: Vec<String> = String::from_utf8_lossy(&r.body)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["Action"].to_string())
+        .collect();
+    for action in ["create", "start", "destroy"] {
+        assert!(
+            actions.iter().any(|a| a == &format!("\"{action}\"")),
+            "{action} in {actions:?}"
+        );
+    }
     // Swarm mode is answered as on a node outside a swarm.
     assert_eq!(
         s.request("POST", "/v1.45/swarm/leave?force=1", b"").status,
