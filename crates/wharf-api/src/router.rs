@@ -133,6 +133,7 @@ async fn route(ctx: Arc<Ctx>, call: Call, segs: &[String]) -> ApiResult<Resp> {
         (Method::POST, ["containers", id, "kill"]) => containers::kill(ctx, call, id).await,
         (Method::POST, ["containers", id, "wait"]) => containers::wait(ctx, call, id).await,
         (Method::POST, ["containers", id, "rename"]) => containers::rename(ctx, call, id).await,
+        (Method::POST, ["containers", id, "update"]) => containers::update(ctx, call, id).await,
         (Method::POST, ["containers", id, "pause"]) => containers::pause(ctx, call, id, true).await,
         (Method::POST, ["containers", id, "unpause"]) => {
             containers::pause(ctx, call, id, false).await

@@ -652,6 +652,19 @@ fn what_sdks_rely_on() {
             "{action} in {actions:?}"
         );
     }
+    // update: the record changes (the restart policy applies at the next
+    // exit, resources at the next start).
+    s.ok(bin, &["create", "--name", "upd", "bb", "true"]);
+    let r = s.request(
+        "POST",
+        "/v1.45/containers/upd/update",
+        br#"{"Memory":131072,"RestartPolicy":{"Name":"on-failure","MaximumRetryCount":2}}"#,
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let hc = s.request("GET", "/v1.45/containers/upd/json", b"").json()["HostConfig"].clone();
+    assert_eq!(hc["Memory"], 131072);
+    assert_eq!(hc["RestartPolicy"]["Name"], "on-failure");
+    s.ok(bin, &["rm", "upd"]);
     // Swarm mode is answered as on a node outside a swarm.
     assert_eq!(
         s.request("POST", "/v1.45/swarm/leave?force=1", b"").status,

@@ -25,6 +25,7 @@ mod spawn;
 pub(crate) mod start;
 mod state;
 mod top;
+mod update;
 mod verify;
 
 pub use attached::{watch_signals, AttachOptions, AttachSignals};
@@ -46,4 +47,5 @@ pub use start::{
     StartOutcome,
 };
 pub use top::Usage;
+pub use update::UpdateRequest;
 pub use wharf_network::netlink::PendingNetns;
