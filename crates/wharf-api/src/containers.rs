@@ -24,7 +24,7 @@ const GONE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
 const KILL_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// docker's `types.Container`: one row of `GET /containers/json`.
-fn summary_json(c: &ContainerSummary, now: chrono::DateTime<chrono::Utc>) -> Value {
+pub fn summary_json(c: &ContainerSummary, now: chrono::DateTime<chrono::Utc>) -> Value {
     let ports: Vec<Value> = c
         .ports
         .iter()

@@ -382,23 +382,10 @@ pub fn disk_usage(e: &Engine) -> ApiResult<Value> {
     let containers: Vec<Value> = containers
         .iter()
         .map(|c| {
-            json!({
-                "Id": c.id,
-                "Names": [format!("/{}", c.name)],
-                "Image": c.image,
-                "ImageID": c.image_id,
-                "Command": c.command,
-                "Created": c.created.map(|t| t.timestamp()).unwrap_or(0),
-                "Ports": [],
-                "SizeRw": 0,
-                "SizeRootFs": 0,
-                "Labels": c.labels,
-                "State": c.status.as_str(),
-                "Status": c.status_text(now),
-                "HostConfig": {"NetworkMode": c.network_mode},
-                "NetworkSettings": {"Networks": {}},
-                "Mounts": c.mounts,
-            })
+            let mut v = crate::containers::summary_json(c, now);
+            v["SizeRw"] = json!(0);
+            v["SizeRootFs"] = json!(0);
+            v
         })
         .collect();
     let volumes: Vec<Value> = e
