@@ -135,6 +135,8 @@ pub async fn create(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
 pub async fn inspect(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
     let id = id.to_string();
     let size = call.query.bool("size");
+    // API 1.44 dropped the container's short ID from endpoint aliases.
+    let short_id_alias = call.version < (1, 44);
     let v = ctx
         .blocking(move |e| {
             let mut v = serde_json::to_value(e.inspect_container(&id)?)
@@ -142,6 +144,24 @@ pub async fn inspect(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
             if size {
                 v["SizeRw"] = json!(0);
                 v["SizeRootFs"] = json!(0);
+            }
+            if !short_id_alias {
+                let short: String = v["Id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(12)
+                    .collect();
+                if let Some(nets) = v["NetworkSettings"]["Networks"].as_object_mut() {
+                    for ep in nets.values_mut() {
+                        if let Some(a) = ep["Aliases"].as_array_mut() {
+                            a.retain(|x| x.as_str() != Some(short.as_str()));
+                            if a.is_empty() {
+                                ep["Aliases"] = Value::Null;
+                            }
+                        }
+                    }
+                }
             }
             Ok(v)
         })

@@ -50,6 +50,8 @@ fn check_version(v: &str) -> ApiResult<()> {
 /// A request, parsed enough for the handlers.
 pub struct Call {
     pub method: Method,
+    /// The API version asked for (`/vX.Y`), else the newest.
+    pub version: (u32, u32),
     pub query: Query,
     pub req: Request<Incoming>,
 }
@@ -67,6 +69,10 @@ pub async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Resp {
                 .collect();
             let call = Call {
                 method: req.method().clone(),
+                version: version
+                    .and_then(version_number)
+                    .or_else(|| version_number(API_VERSION))
+                    .unwrap_or((1, 47)),
                 query: Query::parse(req.uri().query()),
                 req,
             };
