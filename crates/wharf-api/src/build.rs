@@ -104,9 +104,13 @@ pub async fn build(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
             ProgressMode::Plain
         };
         let progress = Progress::new(mode, Box::new(StreamMessages(out.clone())));
-        let outcome = e
-            .build(&req, &progress)
-            .map_err(|err| ApiError::BadRequest(err.to_string()))?;
+        let outcome = e.build(&req, &progress).map_err(|err| match err {
+            // The classic builder's words, as its protocol is the one spoken.
+            wharf_build::BuildError::RunFailed { command, code, .. } => ApiError::BadRequest(
+                format!("The command '{command}' returned a non-zero code: {code}"),
+            ),
+            other => ApiError::BadRequest(other.to_string()),
+        })?;
         let id = outcome.image_id.to_string();
         out.blocking_json(&json!({"aux": {"ID": id}}));
         if quiet {

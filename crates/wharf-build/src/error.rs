@@ -13,6 +13,14 @@ pub enum BuildError {
     /// A RUN step's command failed.
     #[error("{0}")]
     StepFailed(String),
+    /// A RUN step's command exited non-zero (`at`: its Dockerfile
+    /// location, `Dockerfile:7: `, once known).
+    #[error("{at}process \"{command}\" did not complete successfully: exit code: {code}")]
+    RunFailed {
+        at: String,
+        command: String,
+        code: i32,
+    },
     #[error(transparent)]
     Image(#[from] wharf_image::ImageError),
     #[error(transparent)]
@@ -30,7 +38,9 @@ pub enum BuildError {
 impl BuildError {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            BuildError::Invalid(_) | BuildError::StepFailed(_) => ErrorKind::InvalidArgument,
+            BuildError::Invalid(_) | BuildError::StepFailed(_) | BuildError::RunFailed { .. } => {
+                ErrorKind::InvalidArgument
+            }
             BuildError::NotFound(_) => ErrorKind::NotFound,
             BuildError::Image(e) => e.kind(),
             BuildError::Store(e) => e.kind(),
@@ -53,6 +63,11 @@ impl BuildError {
             BuildError::Invalid(m) => BuildError::Invalid(at(m)),
             BuildError::NotFound(m) => BuildError::NotFound(at(m)),
             BuildError::StepFailed(m) => BuildError::StepFailed(at(m)),
+            BuildError::RunFailed { command, code, .. } => BuildError::RunFailed {
+                at: format!("{file}:{line}: "),
+                command,
+                code,
+            },
             BuildError::Host { message, kind } => BuildError::Host {
                 message: at(message),
                 kind,

@@ -135,11 +135,11 @@ impl StageRun<'_, '_> {
             let output = run.b.host.run(&step, out)?;
             drop(keep);
             if output.exit_code != 0 {
-                return Err(BuildError::StepFailed(format!(
-                    "process \"{}\" did not complete successfully: exit code: {}",
-                    args.join(" "),
-                    output.exit_code
-                )));
+                return Err(BuildError::RunFailed {
+                    at: String::new(),
+                    command: args.join(" "),
+                    code: output.exit_code,
+                });
             }
             remove_stubs(&output.upper, &lowers, &mounts);
             commit_upper(run.b.store, &output.upper, result)
