@@ -15,7 +15,7 @@ use wharf_store::networks::{self, EndpointRecord, NetworkRecord, PortRecord};
 use crate::config::{ContainerNetConfig, NetMode};
 use crate::ipam::pick_address;
 use crate::manage::Networking;
-use crate::netlink::{self, Netlink, PendingNetns};
+use crate::netlink::{self, LowerKind, Netlink, PendingNetns};
 use crate::ports::{reserve, Reservation};
 use crate::subnet::Subnet;
 use crate::{files, NetResult, NetworkError};
@@ -60,9 +60,8 @@ pub struct Wiring {
 }
 
 struct VethPlan {
-    host: String,
+    link: LinkPlan,
     iface: String,
-    bridge_index: u32,
     ip: Ipv4Addr,
     prefix: u8,
     gateway: Option<Ipv4Addr>,
@@ -78,16 +77,25 @@ impl Wiring {
     }
 }
 
+/// How the container's interface is made: a veth on a bridge, or a child
+/// of a macvlan/ipvlan network's parent.
+enum LinkPlan {
+    Veth { host: String, bridge_index: u32 },
+    Lower { parent_index: u32, kind: LowerKind },
+}
+
 impl VethPlan {
     fn make(&self, nl: &Netlink, netns: &Path) -> NetResult<()> {
         let ns = File::open(netns).map_err(|e| io("opening the network namespace", e))?;
-        nl.add_veth(
-            &self.host,
-            &self.iface,
-            self.bridge_index,
-            &ns,
-            netlink::mac_for(self.ip),
-        )?;
+        let mac = netlink::mac_for(self.ip);
+        match &self.link {
+            LinkPlan::Veth { host, bridge_index } => {
+                nl.add_veth(host, &self.iface, *bridge_index, &ns, mac)?
+            }
+            LinkPlan::Lower { parent_index, kind } => {
+                nl.add_lower(&self.iface, *parent_index, *kind, &ns, mac)?
+            }
+        }
         netlink::configure_container(netns, &self.iface, self.ip, self.prefix, self.gateway)
     }
 }
@@ -102,11 +110,13 @@ pub(crate) struct Addressing {
 pub(crate) fn addressing(net: &NetworkRecord) -> NetResult<Addressing> {
     let bad = || NetworkError::Invalid(format!("network {} has no valid subnet", net.name));
     let subnet: Subnet = net.subnet.as_deref().ok_or_else(bad)?.parse()?;
-    let gateway = net
-        .gateway
-        .as_deref()
-        .and_then(|g| g.parse().ok())
-        .ok_or_else(bad)?;
+    // A macvlan/ipvlan network given no gateway keeps `.1` for the router.
+    let gateway = match net.gateway.as_deref() {
+        Some(g) => g.parse().ok(),
+        None if crate::lower::is_lower(&net.driver) => subnet.nth(1),
+        None => None,
+    }
+    .ok_or_else(bad)?;
     let range = net.ip_range.as_deref().map(str::parse).transpose()?;
     Ok(Addressing {
         subnet,
@@ -210,7 +220,7 @@ impl Networking<'_> {
                 first_ip = Some(ip);
             }
             if dns.is_none() && !self.is_default_bridge(&net) {
-                dns = Some(addressing(&net)?.gateway);
+                dns = crate::lower::dns_listen(&net, &addressing(&net)?);
             }
         }
         let ports: Vec<PortRecord> = published
@@ -267,11 +277,15 @@ impl Networking<'_> {
             })?;
             let a =
                 addressing(&net).map_err(|e| wharf_store::StoreError::NotFound(e.to_string()))?;
-            let used: HashSet<Ipv4Addr> = networks::endpoints_on(tx, &net.id)?
+            let mut used: HashSet<Ipv4Addr> = networks::endpoints_on(tx, &net.id)?
                 .iter()
                 .filter(|e| e.container_id != ep.container_id)
                 .filter_map(|e| e.ip.as_deref().and_then(|ip| ip.parse().ok()))
                 .collect();
+            // The DNS server's own address on a macvlan/ipvlan segment.
+            used.extend(
+                crate::lower::dns_listen(&net, &a).filter(|_| crate::lower::is_lower(&net.driver)),
+            );
             let ip = match ep.ip_requested.as_deref() {
                 Some(req) => {
                     let ip: Ipv4Addr = req.parse().map_err(|_| {
@@ -309,6 +323,26 @@ impl Networking<'_> {
             e => e.into(),
         })?;
         let a = addressing(&net)?;
+        if crate::lower::is_lower(&net.driver) {
+            let (parent, kind) = crate::lower::parent_of(&net)?;
+            let parent_index = nl.link_index(&parent)?.ok_or_else(|| {
+                NetworkError::NotFound(format!(
+                    "network {}: parent interface {parent} not found",
+                    net.name
+                ))
+            })?;
+            if self.ensure_dns_netns(nl, &net, &a.subnet)?.is_some() {
+                crate::dns::ensure_server(self, &net)?;
+            }
+            let link = VethPlan {
+                link: LinkPlan::Lower { parent_index, kind },
+                iface: format!("eth{}", ep.seq),
+                ip,
+                prefix: a.subnet.prefix,
+                gateway: (default_route && !net.internal).then_some(a.gateway),
+            };
+            return Ok((net, ip, link));
+        }
         let bridge = net.bridge.clone().unwrap_or_default();
         if nl.link_index(&bridge)?.is_none() {
             self.check_routes(&bridge, &a.subnet, &net.name)?;
@@ -321,9 +355,11 @@ impl Networking<'_> {
             .link_index(&bridge)?
             .ok_or_else(|| NetworkError::System(format!("bridge {bridge} vanished")))?;
         let link = VethPlan {
-            host: self.names.veth(&ep.container_id, ep.seq as usize),
+            link: LinkPlan::Veth {
+                host: self.names.veth(&ep.container_id, ep.seq as usize),
+                bridge_index,
+            },
             iface: format!("eth{}", ep.seq),
-            bridge_index,
             ip,
             prefix: a.subnet.prefix,
             gateway: (default_route && !net.internal).then_some(a.gateway),
