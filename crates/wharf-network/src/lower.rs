@@ -37,9 +37,11 @@ pub(crate) fn kind_of(driver: &str, options: &BTreeMap<String, String>) -> NetRe
             "" | "l2" => IpVlanMode::L2,
             "l3" => IpVlanMode::L3,
             "l3s" => IpVlanMode::L3S,
-            m => return Err(NetworkError::Invalid(format!(
+            m => {
+                return Err(NetworkError::Invalid(format!(
                 "requested ipvlan mode '{m}' is not valid, 'l2' mode is the ipvlan driver default"
-            ))),
+            )))
+            }
         }));
     }
     let mode = options.get("macvlan_mode").map_or("bridge", String::as_str);
