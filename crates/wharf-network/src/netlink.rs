@@ -364,19 +364,13 @@ impl Netlink {
     /// An 802.1Q sub-interface `name` of `parent`, up.
     pub fn add_vlan(&self, name: &str, parent: u32, vlan: u16) -> NetResult<()> {
         let msg = rtnetlink::LinkVlan::new(name, parent, vlan).up().build();
-        let h = self.handle.clone();
-        self.rt
-            .block_on(async move { h.link().add(msg).execute().await })
-            .map_err(|e| sys(format!("creating vlan link {name}"), e))
+        self.add_link(msg, format!("creating vlan link {name}"))
     }
 
     /// A dummy link `name`, up (the parent of a macvlan network given none).
     pub fn add_dummy(&self, name: &str) -> NetResult<()> {
         let msg = rtnetlink::LinkDummy::new(name).up().build();
-        let h = self.handle.clone();
-        self.rt
-            .block_on(async move { h.link().add(msg).execute().await })
-            .map_err(|e| sys(format!("creating dummy link {name}"), e))
+        self.add_link(msg, format!("creating dummy link {name}"))
     }
 
     /// Bring link `name` up.
@@ -413,9 +407,18 @@ impl Netlink {
                 .setns_by_fd(netns.as_raw_fd())
                 .build(),
         };
+        self.add_link(msg, format!("creating {kind:?} link {inside}"))
+    }
+
+    /// Send one RTM_NEWLINK; `what` names it in the error.
+    fn add_link(
+        &self,
+        msg: rtnetlink::packet_route::link::LinkMessage,
+        what: String,
+    ) -> NetResult<()> {
         let h = self.handle.clone();
         self.rt
             .block_on(async move { h.link().add(msg).execute().await })
-            .map_err(|e| sys(format!("creating {kind:?} link {inside}"), e))
+            .map_err(|e| sys(what, e))
     }
 }
