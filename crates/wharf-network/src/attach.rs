@@ -125,6 +125,20 @@ pub(crate) fn addressing(net: &NetworkRecord) -> NetResult<Addressing> {
     })
 }
 
+/// A network's `--aux-address`es, by name.
+pub fn aux_addresses(net: &NetworkRecord) -> std::collections::BTreeMap<String, Ipv4Addr> {
+    let opts: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&net.options).unwrap_or_default();
+    opts.iter()
+        .filter_map(|(k, v)| {
+            Some((
+                k.strip_prefix(crate::manage::AUX_ADDRESS)?.to_string(),
+                v.parse().ok()?,
+            ))
+        })
+        .collect()
+}
+
 fn io(what: &str, e: std::io::Error) -> NetworkError {
     NetworkError::io(what, e)
 }
@@ -282,6 +296,7 @@ impl Networking<'_> {
                 .filter(|e| e.container_id != ep.container_id)
                 .filter_map(|e| e.ip.as_deref().and_then(|ip| ip.parse().ok()))
                 .collect();
+            used.extend(aux_addresses(&net).into_values());
             // The DNS server's own address on a macvlan/ipvlan segment.
             used.extend(
                 crate::lower::dns_listen(&net, &a).filter(|_| crate::lower::is_lower(&net.driver)),

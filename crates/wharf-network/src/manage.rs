@@ -28,7 +28,12 @@ pub struct CreateNetwork {
     pub internal: bool,
     pub labels: BTreeMap<String, String>,
     pub options: BTreeMap<String, String>,
+    /// `--aux-address name=ip`, kept out of the pool.
+    pub aux_addresses: BTreeMap<String, String>,
 }
+
+/// Option key prefix under which a network keeps its `--aux-address`es.
+pub const AUX_ADDRESS: &str = "wharf.aux-address.";
 
 /// A store root's networking.
 pub struct Networking<'a> {
@@ -196,6 +201,18 @@ impl<'a> Networking<'a> {
                 )));
             }
         }
+        for ip in req.aux_addresses.values() {
+            let inside = ip
+                .parse::<Ipv4Addr>()
+                .ok()
+                .zip(requested)
+                .is_some_and(|(ip, s)| s.contains(ip));
+            if !inside {
+                return Err(NetworkError::Invalid(format!(
+                    "no matching subnet for aux-address {ip}"
+                )));
+            }
+        }
         let parent = lower.then(|| self.plan_lower(req)).transpose()?;
         let mut registry = Registry::open()?;
         let subnet = registry.allocate(self.root(), requested, &|dev| self.names.owns_link(dev))?;
@@ -206,6 +223,9 @@ impl<'a> Networking<'a> {
             false => Some(gateway.or_else(|| subnet.nth(1)).unwrap_or(subnet.addr)),
         };
         let mut options = req.options.clone();
+        for (name, ip) in &req.aux_addresses {
+            options.insert(format!("{AUX_ADDRESS}{name}"), ip.clone());
+        }
         let bridge = if lower {
             None
         } else {

@@ -352,6 +352,9 @@ pub struct NetworkCreateArgs {
     /// Allocate container ip from a sub-range
     #[arg(long = "ip-range")]
     pub ip_range: Option<String>,
+    /// Auxiliary IPv4 addresses used by Network driver
+    #[arg(long = "aux-address")]
+    pub aux_address: Vec<String>,
     /// Restrict external access to the network
     #[arg(long)]
     pub internal: bool,

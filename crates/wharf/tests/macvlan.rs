@@ -278,10 +278,18 @@ fn network_create_and_inspect_match_docker() {
     let dname = common::unique("wmv");
     let _gone = DockerNet(dname.clone());
     // Errors: same words.
-    let bad: [Vec<&str>; 4] = [
+    let bad: [Vec<&str>; 5] = [
         vec!["-d", "overlay"],
         vec!["-d", "macvlan", "-o", &parent, "-o", "macvlan_mode=foo"],
         vec!["-d", "macvlan", "-o", "parent=wmvnosuch0"],
+        vec![
+            "-d",
+            "macvlan",
+            "-o",
+            &parent,
+            "--aux-address",
+            "a=10.99.0.5",
+        ],
         vec![
             "-d",
             "macvlan",
@@ -320,6 +328,8 @@ fn network_create_and_inspect_match_docker() {
         "--ip-range",
         "10.213.12.128/25",
         "--internal",
+        "--aux-address",
+        "router2=10.213.12.253",
         "-o",
         &parent,
         "-o",

@@ -42,6 +42,10 @@ impl Engine {
                 if let Some(r) = &n.ip_range {
                     c["IPRange"] = json!(r);
                 }
+                let aux = wharf_network::attach::aux_addresses(&n);
+                if !aux.is_empty() {
+                    c["AuxiliaryAddresses"] = json!(aux);
+                }
                 json!([c])
             }
             _ => json!([]),
