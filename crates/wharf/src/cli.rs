@@ -945,6 +945,18 @@ pub struct RunArgs {
     /// Mount volumes from the specified container(s)
     #[arg(long = "volumes-from")]
     pub volumes_from: Vec<String>,
+    /// Add link to another container
+    #[arg(long)]
+    pub link: Vec<String>,
+    /// Container MAC address (e.g., 92:d0:c6:0a:29:33)
+    #[arg(long = "mac-address")]
+    pub mac_address: Option<String>,
+    /// IPv6 address (e.g., 2001:db8::33)
+    #[arg(long)]
+    pub ip6: Option<String>,
+    /// Container IPv4/IPv6 link-local addresses
+    #[arg(long = "link-local-ip")]
+    pub link_local_ip: Vec<String>,
     pub image: String,
     /// COMMAND [ARG...]
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

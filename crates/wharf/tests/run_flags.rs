@@ -889,3 +889,120 @@ fn volumes_from_flags() {
     }
     b.w.ok(["volume", "rm", &vol]);
 }
+
+/// `--link` (the linked container's address in /etc/hosts and its
+/// `ALIAS_*` variables, recorded as `/name:/me/alias`), `--mac-address`,
+/// `--link-local-ip` and `--ip6`, side by side with docker.
+#[test]
+fn network_flags() {
+    let b = Both::new("net");
+    let web = b.name("web");
+    let run_web = [
+        "run", "-d", "--name", &web, "-e", "FOO=bar", "--expose", "80", "--expose", "53/udp",
+        &b.image, "sleep", "60",
+    ];
+    b.w.ok(run_web);
+    common::sh(docker().args(run_web));
+    // What differs by nature: the linked container's address and ID, and
+    // the new one's.
+    let normalize = |out: &str, inspect: &Value| {
+        let ip = inspect["NetworkSettings"]["IPAddress"].as_str().unwrap();
+        let id = &inspect["Id"].as_str().unwrap()[..12];
+        out.replace(ip, "IP").replace(id, "ID")
+    };
+    let cli = b.name("cli");
+    let link = format!("{web}:web");
+    let flags = [
+        "--rm",
+        "--name",
+        &cli,
+        "--link",
+        &link,
+        "--link",
+        &web,
+        "--add-host",
+        "a:1.2.3.4",
+    ];
+    // Sorted: docker writes the links' lines in its map's order.
+    let script = "busybox grep -v $HOSTNAME /etc/hosts | busybox sort; \
+        env | busybox grep -v HOSTNAME | busybox sort";
+    let (o, t) = b.both("run", &flags, &["sh", "-c", script]);
+    ok(&o, "wharf run --link");
+    ok(&t, "docker run --link");
+    assert_eq!(
+        normalize(&text(&o.stdout), &b.inspect_ours(&web)),
+        normalize(&text(&t.stdout), &inspect_docker(&web)),
+    );
+    assert!(text(&o.stdout).contains("WEB_PORT_80_TCP_PROTO=tcp"));
+    let (ours, theirs) = b.create(&["--link", &link], &[]);
+    let name = |v: &Value| v["Name"].as_str().unwrap().to_string();
+    assert_eq!(
+        ours["HostConfig"]["Links"],
+        serde_json::json!([format!("/{web}:{}/web", name(&ours))])
+    );
+    assert_eq!(
+        theirs["HostConfig"]["Links"],
+        serde_json::json!([format!("/{web}:{}/web", name(&theirs))])
+    );
+
+    // --mac-address on the default bridge.
+    let mac = "02:42:ac:11:00:99";
+    b.same_output(
+        &["--mac-address", mac],
+        &["cat", "/sys/class/net/eth0/address"],
+    );
+    let (ours, theirs) = b.create(&["--mac-address", mac], &[]);
+    same_values(&ours, &theirs, &["/Config/MacAddress"]);
+
+    // A user-defined network: --link-local-ip added to eth0, --ip6 refused
+    // (no IPv6 subnet), both recorded in the endpoint's IPAMConfig.
+    let net = unique("wharf-rf-net");
+    struct DockerNetwork(String);
+    impl Drop for DockerNetwork {
+        fn drop(&mut self) {
+            let _ = docker().args(["network", "rm", &self.0]).output();
+        }
+    }
+    b.w.ok(["network", "create", &net]);
+    common::sh(docker().args(["network", "create", &net]));
+    let _net = DockerNetwork(net.clone());
+    let flags = ["--network", &net, "--link-local-ip", "169.254.1.1"];
+    let (ours, theirs) = b.create(&flags, &[]);
+    let ipam = |v: &Value| v["NetworkSettings"]["Networks"][&net]["IPAMConfig"].clone();
+    assert_eq!(ipam(&ours), ipam(&theirs));
+    let seen = b.same_output(
+        &flags,
+        &[
+            "sh",
+            "-c",
+            "ip -4 addr show eth0 | busybox grep -c 169.254.1.1/16",
+        ],
+    );
+    assert_eq!(seen, "1\n");
+    for flags in [
+        &["--network", &net, "--link-local-ip", "10.0.0.1"][..],
+        &["--network", &net, "--link-local-ip", "foo"][..],
+        &["--network", &net, "--ip6", "2001:db8::1"][..],
+        &["--mac-address", "foo"][..],
+        &["--link", "nonexistent-wharf:x"][..],
+        &["--network", "host", "--link", &link][..],
+    ] {
+        b.same_error("run", flags, &["true"]);
+    }
+    // docker ignores --ip6 on the default bridge.
+    b.same_output(&["--ip6", "2001:db8::1"], &["true"]);
+    // A link to a stopped container: refused at start.
+    b.w.ok(["stop", "-t", "0", &web]);
+    common::sh(docker().args(["stop", "-t", "0", &web]));
+    let (o, t) = b.both("run", &["--rm", "--name", &cli, "--link", &link], &["true"]);
+    assert_eq!((o.status.code(), t.status.code()), (Some(125), Some(125)));
+    assert_eq!(message(&o.stderr), message(&t.stderr));
+    // Removed before the network they are on.
+    for n in b.docker_names.borrow().iter() {
+        let _ = docker().args(["rm", "-f", n]).output();
+    }
+    for id in b.w.ok(["ps", "-aq"]).lines() {
+        b.w.ok(["rm", "-f", id]);
+    }
+    b.w.ok(["network", "rm", &net]);
+}

@@ -182,6 +182,7 @@ impl Engine {
         let host = HostInfo::detect_for(d.host_config.init.unwrap_or(false));
         let warnings = super::verify::verify(&mut d, &host)?;
         self.verify_namespaces(&mut d)?;
+        self.check_links(wharf_model::list(&d.host_config.links))?;
         daemon_defaults(&mut d.host_config, &host);
         let plan = self.plan_network(&d)?;
         d.resolved.net_mode = plan.mode.clone();
@@ -269,6 +270,10 @@ impl Engine {
                 Some(n) => n.clone(),
                 None => random_name(attempt),
             };
+            let mut definition = d.clone();
+            if let Some(links) = &d.host_config.links {
+                definition.host_config.links = Some(super::links::record_links(links, &name));
+            }
             let rec = ContainerRecord {
                 id: id.to_string(),
                 name,
@@ -278,7 +283,7 @@ impl Engine {
                     status: Status::Created,
                     ..Default::default()
                 },
-                definition: d.clone(),
+                definition,
             };
             let inserted = self.store.write(|tx| {
                 for v in &made.new_volumes {

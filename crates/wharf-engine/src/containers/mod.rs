@@ -12,6 +12,7 @@ mod exec;
 mod inspect;
 mod legacy;
 mod lifecycle;
+mod links;
 mod list;
 mod logging;
 mod lookup;

@@ -36,10 +36,38 @@ pub fn merge_env(
     })
 }
 
+/// [`merge_env`] with `--link`'s variables (`WEB_PORT`, `WEB_NAME` ...),
+/// which docker puts after its defaults, where the container's own env
+/// may replace them.
+pub fn merge_env_linked(
+    image_env: &[String],
+    run_env: &[String],
+    linked: &[String],
+    hostname: &str,
+    tty: bool,
+    home: &str,
+) -> Vec<String> {
+    merge(image_env, run_env, linked, hostname, tty, home, |name| {
+        std::env::var(name).ok()
+    })
+}
+
 /// [`merge_env`] with the lookup for `NAME`-only entries supplied.
 pub fn merge_env_with(
     image_env: &[String],
     run_env: &[String],
+    hostname: &str,
+    tty: bool,
+    home: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Vec<String> {
+    merge(image_env, run_env, &[], hostname, tty, home, lookup)
+}
+
+fn merge(
+    image_env: &[String],
+    run_env: &[String],
+    linked: &[String],
     hostname: &str,
     tty: bool,
     home: &str,
@@ -76,8 +104,9 @@ pub fn merge_env_with(
     if tty {
         env.push("TERM=xterm".into());
     }
-    // moby's ReplaceOrAppendEnvValues: only the defaults are replaced in
-    // place; an entry without `=` unsets a default.
+    env.extend(linked.iter().cloned());
+    // moby's ReplaceOrAppendEnvValues: only the defaults (and links) are
+    // replaced in place; an entry without `=` unsets one.
     let defaults = env.len();
     let mut removed = vec![false; defaults];
     for entry in config {

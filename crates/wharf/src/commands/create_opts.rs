@@ -490,6 +490,11 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
         .map(|g| gpu_request(g))
         .collect::<anyhow::Result<Vec<_>>>()?;
     namespace_modes(a)?;
+    if let Some(m) = &a.mac_address {
+        if wharf_network::config::parse_mac(m).is_none() {
+            return Err(fail(format!("{m} is not a valid mac address")));
+        }
+    }
     let log_driver = a.log_driver.clone().unwrap_or_default();
     if log_driver == "none" && !a.log_opt.is_empty() {
         return Err(fail("invalid logging opts for driver none"));
@@ -525,6 +530,7 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
         labels: Some(labels(a)?),
         stop_signal: a.stop_signal.clone().unwrap_or_default(),
         stop_timeout: a.stop_timeout,
+        mac_address: a.mac_address.clone().unwrap_or_default(),
         ..Default::default()
     };
     let defaults = HostConfig::default();
@@ -552,6 +558,7 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
         dns_options: Some(a.dns_option.clone()),
         dns_search: Some(a.dns_search.clone()),
         extra_hosts: some_if(a.add_host.clone()),
+        links: some_if(a.link.clone()),
         privileged: a.privileged,
         publish_all_ports: a.publish_all,
         readonly_rootfs: a.read_only,
@@ -587,14 +594,23 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
         ..defaults
     };
     let mut networking_config = wharf_model::NetworkingConfig::default();
-    if !a.network_alias.is_empty() || a.ip.is_some() {
+    let ipam = a.ip.is_some() || a.ip6.is_some() || !a.link_local_ip.is_empty();
+    // docker's CLI: links are the endpoint's on a user-defined network.
+    let user_defined = !matches!(
+        host_config.network_mode.as_str(),
+        "default" | "bridge" | "host" | "none"
+    ) && !host_config.network_mode.starts_with("container:");
+    let links = (user_defined && !a.link.is_empty()).then(|| a.link.clone());
+    if !a.network_alias.is_empty() || ipam || links.is_some() {
         networking_config.endpoints_config.insert(
             host_config.network_mode.clone(),
             wharf_model::EndpointSettings {
                 aliases: some_if(a.network_alias.clone()),
-                ipam_config: a.ip.clone().map(|ip| wharf_model::EndpointIpamConfig {
-                    ipv4_address: ip,
-                    ..Default::default()
+                links,
+                ipam_config: ipam.then(|| wharf_model::EndpointIpamConfig {
+                    ipv4_address: a.ip.clone().unwrap_or_default(),
+                    ipv6_address: a.ip6.clone().unwrap_or_default(),
+                    link_local_ips: some_if(a.link_local_ip.clone()),
                 }),
                 ..Default::default()
             },
