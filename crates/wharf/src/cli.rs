@@ -957,6 +957,9 @@ pub struct RunArgs {
     /// Container IPv4/IPv6 link-local addresses
     #[arg(long = "link-local-ip")]
     pub link_local_ip: Vec<String>,
+    /// Attach to STDIN, STDOUT or STDERR
+    #[arg(short = 'a', long)]
+    pub attach: Vec<String>,
     pub image: String,
     /// COMMAND [ARG...]
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

@@ -1006,3 +1006,46 @@ fn network_flags() {
     }
     b.w.ok(["network", "rm", &net]);
 }
+
+/// `-a/--attach`: only the streams named reach the terminal, the
+/// `Config.Attach*` fields say which, and docker's refusals.
+#[test]
+fn attach_flags() {
+    let b = Both::new("att");
+    let script = "echo out; echo err >&2; exit 3";
+    for flags in [
+        &["-a", "stdout"][..],
+        &["-a", "stderr"][..],
+        &["-a", "STDOUT", "-a", "stderr"][..],
+        &["-a", "stdin"][..],
+    ] {
+        let (ours, theirs) = b.create(flags, &[]);
+        same_values(
+            &ours,
+            &theirs,
+            &[
+                "/Config/AttachStdin",
+                "/Config/AttachStdout",
+                "/Config/AttachStderr",
+                "/Config/OpenStdin",
+                "/Config/StdinOnce",
+            ],
+        );
+        let (o, t) = b.both("run", &[&["--rm"], flags].concat(), &["sh", "-c", script]);
+        assert_eq!(o.status.code(), t.status.code(), "{flags:?}");
+        // `-a stdin` alone: the ID, as if detached.
+        let id = |out: &Output| text(&out.stdout).trim().len() == 64;
+        if flags == ["-a", "stdin"] {
+            assert!(id(&o) && id(&t), "{flags:?}: {o:?}");
+            continue;
+        }
+        assert_eq!(o.status.code(), Some(3), "{flags:?}");
+        assert_eq!(text(&o.stdout), text(&t.stdout), "{flags:?}: stdout");
+        assert_eq!(text(&o.stderr), text(&t.stderr), "{flags:?}: stderr");
+    }
+    b.same_error("run", &["-a", "foo"], &["true"]);
+    // -a with -d: docker's CLI refuses the pair with exit 1.
+    let (o, t) = b.both("run", &["-d", "-a", "stdout"], &["true"]);
+    assert_eq!((o.status.code(), t.status.code()), (Some(1), Some(1)));
+    assert_eq!(message(&o.stderr), message(&t.stderr));
+}

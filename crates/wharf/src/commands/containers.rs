@@ -34,16 +34,23 @@ fn ensure_image(engine: &Engine, a: &RunArgs) -> anyhow::Result<()> {
 /// `docker run`. The monitor starts first, even before the store is
 /// opened: it loads while this process creates the container.
 pub fn run(root: &std::path::Path, a: RunArgs) -> anyhow::Result<ExitCode> {
+    if a.detach && !a.attach.is_empty() {
+        return Err(fail_with("Conflicting options: -a and -d", 1));
+    }
     if !a.detach {
         check_tty(a.interactive, a.tty)?;
     }
     let req = create_request(&a)?;
     check_cidfile(&a)?;
-    let stdio = if a.detach {
+    // Neither stdout nor stderr attached (`-a stdin`): docker's CLI prints
+    // the ID and returns at once, as if detached.
+    let detach = a.detach || (!req.config.attach_stdout && !req.config.attach_stderr);
+    let stdio = if detach {
         MonitorStdio::Null
     } else {
         MonitorStdio::Inherit(AttachIo {
             detach_keys: a.detach_keys.clone(),
+            unattached: [!req.config.attach_stdout, !req.config.attach_stderr],
         })
     };
     // The monitor starts up while the image is found and the container
@@ -55,11 +62,11 @@ pub fn run(root: &std::path::Path, a: RunArgs) -> anyhow::Result<ExitCode> {
     let engine = &*std::mem::ManuallyDrop::new(engine);
     ensure_image(engine, &a)?;
     let id = created(&a, engine.create_container_as(&req, monitor.id())?)?;
-    let signals = (!a.detach)
+    let signals = (!detach)
         .then(|| wharf_engine::containers::watch_signals(a.sig_proxy))
         .transpose()?;
     let started = engine
-        .start_prespawned(monitor, !a.detach)
+        .start_prespawned(monitor, !detach)
         .map_err(start_error)?;
     let Some(signals) = signals else {
         println!("{id}");
@@ -98,6 +105,7 @@ pub fn start(engine: &Engine, a: StartArgs) -> anyhow::Result<ExitCode> {
     let mut last = 0;
     let attach = AttachIo {
         detach_keys: a.detach_keys.clone(),
+        ..Default::default()
     };
     for name in &a.containers {
         // docker's `start -a` proxies signals to containers without a terminal.

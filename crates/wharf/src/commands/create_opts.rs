@@ -508,14 +508,35 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
         })
         .collect();
     let sysctls: BTreeMap<String, String> = parse_all(&a.sysctl, sysctl)?.into_iter().collect();
+    // `-a`: only the streams named (stdin too with -i); without it,
+    // stdout and stderr. Detached, none.
+    let mut streams = [false; 3];
+    for s in &a.attach {
+        let i = ["stdin", "stdout", "stderr"]
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                bad_flag(
+                    s,
+                    "-a, --attach",
+                    "valid streams are STDIN, STDOUT and STDERR",
+                )
+            })?;
+        streams[i] = true;
+    }
+    if a.attach.is_empty() {
+        streams[1] = true;
+        streams[2] = true;
+    }
+    streams[0] |= a.interactive;
     let attached = !a.detach;
     let config = Config {
         hostname: a.hostname.clone().unwrap_or_default(),
         domainname: a.domainname.clone().unwrap_or_default(),
         user: a.user.clone().unwrap_or_default(),
-        attach_stdin: attached && a.interactive,
-        attach_stdout: attached,
-        attach_stderr: attached,
+        attach_stdin: attached && streams[0],
+        attach_stdout: attached && streams[1],
+        attach_stderr: attached && streams[2],
         exposed_ports: (!exposed.is_empty()).then_some(exposed),
         tty: a.tty,
         open_stdin: a.interactive,
