@@ -1049,3 +1049,71 @@ fn attach_flags() {
     assert_eq!((o.status.code(), t.status.code()), (Some(1), Some(1)));
     assert_eq!(message(&o.stderr), message(&t.stderr));
 }
+
+/// `build`'s container flags (`--add-host`, `--memory`, `--cpu-*`,
+/// `--shm-size`, `--ulimit`): what a RUN step sees, as under docker's
+/// builder; `--cache-from`, `--compress`, `--force-rm` accepted;
+/// `--security-opt` and `--isolation hyperv` refused as docker refuses.
+#[test]
+fn build_flags() {
+    let b = Both::new("build");
+    let ctx = b.w.scratch().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    let script = "busybox grep foo /etc/hosts; cd /sys/fs/cgroup; \
+        cat memory/memory.limit_in_bytes cpu/cpu.shares cpu/cpu.cfs_quota_us; \
+        busybox df -k /dev/shm; ulimit -n";
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        format!("FROM {}\nRUN sh -c '{script}' > /seen\n", b.image),
+    )
+    .unwrap();
+    let tag = format!("{}:1", unique("wharf-rf/built"));
+    let _built = DockerImages(vec![tag.clone()]);
+    let ctx_s = ctx.display().to_string();
+    let args = [
+        "build",
+        "--no-cache",
+        "-q",
+        "--add-host",
+        "foo:1.2.3.4",
+        "--memory",
+        "64m",
+        "--cpu-shares",
+        "512",
+        "--cpu-quota",
+        "50000",
+        "--shm-size",
+        "32m",
+        "--ulimit",
+        "nofile=1024:2048",
+        "--cache-from",
+        "x:y",
+        "--compress",
+        "--force-rm",
+        "-t",
+        &tag,
+        &ctx_s,
+    ];
+    b.w.ok(args);
+    common::sh(docker().args(args));
+    let ours = b.w.ok(["run", "--rm", &tag, "cat", "/seen"]);
+    let theirs = common::sh(docker().args(["run", "--rm", &tag, "cat", "/seen"]));
+    assert_eq!(ours, theirs);
+    assert!(
+        ours.starts_with("1.2.3.4\tfoo\n67108864\n512\n50000\n"),
+        "{ours}"
+    );
+    for flags in [
+        &["--security-opt", "seccomp=unconfined"][..],
+        &["--isolation", "hyperv"][..],
+        &["--add-host", "foo"][..],
+    ] {
+        let mut args = vec!["build"];
+        args.extend(flags);
+        args.push(&ctx_s);
+        let o = b.w.run(&args);
+        let t = docker().args(&args).output().unwrap();
+        assert!(!o.status.success() && !t.status.success(), "{flags:?}");
+        assert_eq!(message(&o.stderr), message(&t.stderr), "{flags:?}");
+    }
+}

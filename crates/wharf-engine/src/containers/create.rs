@@ -27,7 +27,12 @@ pub(crate) use wharf_runtime::spec::DEFAULT_CGROUP_PARENT as CGROUP_PARENT;
 
 /// The cgroup parent of a container: `--cgroup-parent`, else wharf's.
 pub fn cgroup_parent(h: &HostConfig) -> &str {
-    match h.resources.cgroup_parent.as_str() {
+    cgroup_parent_of(&h.resources)
+}
+
+/// [`cgroup_parent`] of a container's (or a build step's) limits.
+pub(crate) fn cgroup_parent_of(r: &wharf_model::Resources) -> &str {
+    match r.cgroup_parent.as_str() {
         "" => CGROUP_PARENT,
         p => p,
     }

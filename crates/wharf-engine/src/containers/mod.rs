@@ -30,14 +30,15 @@ mod verify;
 
 pub use attached::{watch_signals, AttachOptions, AttachSignals};
 pub use create::cgroup_parent;
+pub(crate) use create::cgroup_parent_of;
 pub(crate) use create::CGROUP_PARENT;
 pub use create::{CreateRequest, Created};
 pub use list::ContainerSummary;
 pub use logging::ContainerLog;
 pub use manage::Change;
 pub(crate) use names::new_id;
-pub use network::wants_bridge;
 pub use network::NetHooks;
+pub use network::{parse_extra_hosts, wants_bridge};
 pub use ports::PortView;
 pub use snapshot::CommitRequest;
 pub use start::{

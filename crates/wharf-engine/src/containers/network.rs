@@ -48,18 +48,25 @@ pub fn wants_bridge(h: &HostConfig) -> bool {
 
 /// `--add-host name:ip` entries, checked.
 fn extra_hosts(h: &HostConfig) -> EngineResult<Vec<(String, String)>> {
+    parse_extra_hosts(wharf_model::list(&h.extra_hosts))
+}
+
+/// `--add-host name:ip` entries (`run`'s and `build`'s) as (name, ip),
+/// with docker's message for a bad one.
+pub fn parse_extra_hosts(entries: &[String]) -> EngineResult<Vec<(String, String)>> {
     let mut out = Vec::new();
-    for e in wharf_model::list(&h.extra_hosts) {
+    for e in entries {
+        let bad = |why: String| {
+            EngineError::Invalid(format!(
+                "invalid argument \"{e}\" for \"--add-host\" flag: {why}"
+            ))
+        };
         match e.split_once(':') {
             Some((name, ip)) if !name.is_empty() && ip.parse::<std::net::IpAddr>().is_ok() => {
                 out.push((name.to_string(), ip.to_string()))
             }
-            _ => {
-                return Err(EngineError::Invalid(format!(
-                    "invalid argument \"{e}\" for \"--add-host\" flag: invalid IP address in add-host: \"{}\"",
-                    e.split_once(':').map(|x| x.1).unwrap_or("")
-                )))
-            }
+            Some((_, ip)) => return Err(bad(format!("invalid IP address in add-host: \"{ip}\""))),
+            None => return Err(bad(format!("bad format for add-host: \"{e}\""))),
         }
     }
     Ok(out)

@@ -45,7 +45,7 @@ fn bad_flag(value: &str, flag: &str, why: impl std::fmt::Display) -> anyhow::Err
 }
 
 /// `--memory`-style sizes, with docker's message for a bad one.
-fn size_flag(value: &Option<String>, flag: &str) -> anyhow::Result<i64> {
+pub(crate) fn size_flag(value: &Option<String>, flag: &str) -> anyhow::Result<i64> {
     match value {
         Some(m) => parse_size(m).map_err(|e| bad_flag(m, flag, e)),
         None => Ok(0),
@@ -260,15 +260,32 @@ fn namespace_modes(a: &RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--memory-swap`: a size, or -1 for unlimited swap.
+pub(crate) fn memory_swap_flag(value: &Option<String>) -> anyhow::Result<i64> {
+    match value.as_deref() {
+        Some("-1") => Ok(-1),
+        _ => size_flag(value, "--memory-swap"),
+    }
+}
+
+/// `--ulimit` values, checked as docker's CLI checks them.
+pub(crate) fn ulimits(values: &[String]) -> anyhow::Result<Vec<wharf_model::Ulimit>> {
+    parse_all(values, |u| {
+        let parsed = wharf_runtime::spec::parse_ulimit(u).map_err(|e| fail(e.to_string()))?;
+        Ok(wharf_model::Ulimit {
+            name: parsed.resource.name().to_string(),
+            soft: parsed.soft,
+            hard: parsed.hard,
+        })
+    })
+}
+
 /// The cgroup limits of `run`/`create` (docker's `container.Resources`).
 fn resources(a: &RunArgs) -> anyhow::Result<wharf_model::Resources> {
     let throttles = |values: &[String], flag: &str, bytes: bool| {
         anyhow::Ok(some_if(parse_all(values, |v| throttle(v, flag, bytes))?))
     };
-    let memory_swap = match a.memory_swap.as_deref() {
-        Some("-1") => -1,
-        _ => size_flag(&a.memory_swap, "--memory-swap")?,
-    };
+    let memory_swap = memory_swap_flag(&a.memory_swap)?;
     Ok(wharf_model::Resources {
         cpu_shares: a.cpu_shares.unwrap_or(0),
         memory: size_flag(&a.memory, "-m, --memory")?,
@@ -464,15 +481,7 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
         }
         bindings.extend(b);
     }
-    let mut ulimits = Vec::new();
-    for u in &a.ulimit {
-        let parsed = wharf_runtime::spec::parse_ulimit(u).map_err(|e| fail(e.to_string()))?;
-        ulimits.push(wharf_model::Ulimit {
-            name: parsed.resource.name().to_string(),
-            soft: parsed.soft,
-            hard: parsed.hard,
-        });
-    }
+    let ulimits = ulimits(&a.ulimit)?;
     let mut storage_opt = BTreeMap::new();
     for o in &a.storage_opt {
         match o.split_once('=') {
