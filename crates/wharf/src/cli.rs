@@ -1151,9 +1151,15 @@ pub struct ExecArgs {
     /// Set environment variables
     #[arg(short, long = "env")]
     pub env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long = "env-file")]
+    pub env_file: Vec<PathBuf>,
     /// Keep STDIN open even if not attached
     #[arg(short, long)]
     pub interactive: bool,
+    /// Give extended privileges to the command
+    #[arg(long)]
+    pub privileged: bool,
     /// Allocate a pseudo-TTY
     #[arg(short, long)]
     pub tty: bool,

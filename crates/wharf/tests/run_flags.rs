@@ -1117,3 +1117,53 @@ fn build_flags() {
         assert_eq!(message(&o.stderr), message(&t.stderr), "{flags:?}");
     }
 }
+
+/// `exec --env-file` (the file's lines, then `-e`) and `exec
+/// --privileged` (every capability the engine can give, as a privileged
+/// container gets them; docker here cannot give the ones its daemon lacks
+/// and fails such an exec).
+#[test]
+fn exec_flags() {
+    let b = Both::new("exec");
+    let n = b.name("ex");
+    let run = ["run", "-d", "--name", &n, &b.image, "sleep", "60"];
+    b.w.ok(run);
+    common::sh(docker().args(run));
+    let file = b.w.scratch().join("env");
+    std::fs::write(&file, "# vars\nA=1\nB=2\n").unwrap();
+    let f = file.display().to_string();
+    let args = [
+        "exec",
+        "--env-file",
+        &f,
+        "-e",
+        "B=3",
+        &n,
+        "sh",
+        "-c",
+        "echo $A $B",
+    ];
+    let ours = b.w.ok(args);
+    assert_eq!(ours, common::sh(docker().args(args)));
+    assert_eq!(ours, "1 3\n");
+    let args = ["exec", "--env-file", "/nonexistent-wharf", &n, "true"];
+    let (o, t) = (b.w.run(args), docker().args(args).output().unwrap());
+    assert_eq!((o.status.code(), t.status.code()), (Some(1), Some(1)));
+    assert_eq!(message(&o.stderr), message(&t.stderr));
+
+    let caps = "busybox grep CapEff /proc/self/status";
+    let privileged = b.w.ok(["exec", "--privileged", &n, "sh", "-c", caps]);
+    let plain = b.w.ok(["exec", &n, "sh", "-c", caps]);
+    let container =
+        b.w.ok(["run", "--rm", "--privileged", &b.image, "sh", "-c", caps]);
+    assert_eq!(
+        privileged, container,
+        "exec --privileged: a privileged container's caps"
+    );
+    assert_ne!(privileged, plain);
+    assert_eq!(
+        plain,
+        common::sh(docker().args(["exec", &n, "sh", "-c", caps])),
+        "without --privileged: the container's own set, as docker's"
+    );
+}

@@ -461,17 +461,10 @@ pub fn exec(engine: &Engine, a: crate::cli::ExecArgs) -> anyhow::Result<ExitCode
     if !a.detach {
         check_tty(a.interactive, a.tty)?;
     }
-    let mut env = Vec::new();
-    for e in &a.env {
-        match e.split_once('=') {
-            Some(_) => env.push(e.clone()),
-            None => {
-                if let Ok(v) = std::env::var(e) {
-                    env.push(format!("{e}={v}"));
-                }
-            }
-        }
-    }
+    // docker's CLI: the files' lines, then -e; bare names from our env.
+    // A bad file is the CLI's error: exit 1, as docker's exec.
+    let env = super::create_opts::merged_env(&a.env_file, &a.env)
+        .map_err(|e| fail_with(e.to_string(), 1))?;
     let req = wharf_runtime::exec::ExecRequest {
         args: a.command.clone(),
         env,
@@ -481,6 +474,7 @@ pub fn exec(engine: &Engine, a: crate::cli::ExecArgs) -> anyhow::Result<ExitCode
         interactive: a.interactive,
         tty: a.tty,
         detach_keys: detach_keys(a.detach_keys.as_deref()),
+        privileged: a.privileged,
     };
     let code = engine
         .exec_container(&a.container, &req)
