@@ -1167,3 +1167,55 @@ fn exec_flags() {
         "without --privileged: the container's own set, as docker's"
     );
 }
+
+/// `ps --size`: the writable layer's bytes and the virtual size (image
+/// included), docker's column and `{{.Size}}`.
+#[test]
+fn ps_size() {
+    let b = Both::new("size");
+    let n = b.name("sz");
+    let run = [
+        "run",
+        "-d",
+        "--name",
+        &n,
+        &b.image,
+        "sh",
+        "-c",
+        "echo hello > /f; sleep 60",
+    ];
+    b.w.ok(run);
+    common::sh(docker().args(run));
+    common::eventually(10, "the file written", || {
+        b.w.run(["exec", &n, "cat", "/f"]).status.success()
+            && docker()
+                .args(["exec", &n, "cat", "/f"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+    });
+    let filter = format!("name={n}");
+    for args in [
+        &[
+            "ps",
+            "--filter",
+            &filter,
+            "--format",
+            "{{.Names}} {{.Size}}",
+        ][..],
+        &[
+            "ps",
+            "-s",
+            "--filter",
+            &filter,
+            "--format",
+            "table {{.Names}}\t{{.Size}}",
+        ][..],
+    ] {
+        let ours = b.w.ok(args);
+        assert_eq!(ours, common::sh(docker().args(args)), "{args:?}");
+        assert!(ours.contains("6B (virtual "), "{ours}");
+    }
+    let ps = b.w.ok(["ps", "-s"]);
+    let header: Vec<&str> = ps.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header[header.len() - 2..], ["NAMES", "SIZE"], "{ps}");
+}

@@ -21,6 +21,7 @@ pub(crate) mod names;
 mod network;
 mod peers;
 mod ports;
+mod size;
 mod snapshot;
 mod spawn;
 pub(crate) mod start;
@@ -40,6 +41,7 @@ pub(crate) use names::new_id;
 pub use network::NetHooks;
 pub use network::{parse_extra_hosts, wants_bridge};
 pub use ports::PortView;
+pub use size::ContainerSize;
 pub use snapshot::CommitRequest;
 pub use start::{
     prespawn_monitor, AttachIo, MonitorChild, MonitorStdio, PreSpawned, SpawnedMonitor,

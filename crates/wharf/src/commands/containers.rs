@@ -190,6 +190,7 @@ const PS_HEADERS: &[(&str, &str)] = &[
     ("Ports", "PORTS"),
     ("Names", "NAMES"),
     ("State", "STATE"),
+    ("Size", "SIZE"),
 ];
 
 /// docker's STATUS column.
@@ -276,7 +277,7 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let items: Vec<_> = rows
+    let mut items: Vec<_> = rows
         .iter()
         .map(|c| {
             let status = ps_status(c, now);
@@ -298,8 +299,37 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
             })
         })
         .collect();
-    print_list(a.format.as_deref(), PS_TABLE, PS_HEADERS, &items)?;
+    let table = ps_sizes(engine, &a, &rows, &mut items)?;
+    print_list(a.format.as_deref(), &table, PS_HEADERS, &items)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `ps --size` (or a format naming `.Size`, as docker's CLI then asks
+/// for sizes too): each row's `Size`, docker's `6B (virtual 1.98MB)`;
+/// the table format to print (the SIZE column last with `--size`).
+fn ps_sizes(
+    engine: &Engine,
+    a: &PsArgs,
+    rows: &[wharf_engine::containers::ContainerSummary],
+    items: &mut [serde_json::Value],
+) -> anyhow::Result<String> {
+    let wanted = a.size || a.format.as_deref().is_some_and(|f| f.contains(".Size"));
+    if wanted {
+        for (c, item) in rows.iter().zip(items.iter_mut()) {
+            let size = engine.container_size(&c.id)?;
+            let human = |b: u64| wharf_format::human_size_with_precision(b as f64, 3);
+            item["Size"] = json!(format!(
+                "{} (virtual {})",
+                human(size.rw),
+                human(size.root_fs)
+            ));
+        }
+    }
+    Ok(if a.size {
+        format!("{PS_TABLE}\t{{{{.Size}}}}")
+    } else {
+        PS_TABLE.to_string()
+    })
 }
 
 /// The per-container monitor (started by the engine, not by users):
