@@ -71,6 +71,29 @@ impl Both {
         (self.inspect_ours(&name), inspect_docker(&name))
     }
 
+    /// `run -d --name NAME flags... IMAGE cmd...` in both.
+    fn run_detached(&self, name: &str, flags: &[&str], cmd: &[&str]) {
+        let mut args = vec!["run", "-d", "--name", name];
+        args.extend(flags);
+        args.push(&self.image);
+        args.extend(cmd);
+        self.w.ok(&args);
+        common::sh(docker().args(&args));
+    }
+
+    /// Wait until `exec NAME cmd...` succeeds in both.
+    fn wait_exec(&self, name: &str, cmd: &[&str], what: &str) {
+        let mut args = vec!["exec", name];
+        args.extend(cmd);
+        common::eventually(10, what, || {
+            self.w.run(&args).status.success()
+                && docker()
+                    .args(&args)
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+        });
+    }
+
     fn inspect_ours(&self, name: &str) -> Value {
         first(&self.w.ok(["inspect", name]))
     }
@@ -222,18 +245,11 @@ fn metadata_flags() {
 
     // --stop-timeout is what `stop` waits before SIGKILL.
     let n = b.name("st");
-    b.w.ok([
-        "run",
-        "-d",
-        "--name",
+    b.run_detached(
         &n,
-        "--stop-timeout",
-        "1",
-        &b.image,
-        "sh",
-        "-c",
-        "trap '' TERM; while true; do sleep 1; done",
-    ]);
+        &["--stop-timeout", "1"],
+        &["sh", "-c", "trap '' TERM; while true; do sleep 1; done"],
+    );
     let t = std::time::Instant::now();
     b.w.ok(["stop", &n]);
     assert!(
@@ -241,10 +257,10 @@ fn metadata_flags() {
         "stop waited {:?} despite --stop-timeout 1",
         t.elapsed()
     );
-    assert_eq!(
-        b.w.ok(["inspect", "-f", "{{.State.ExitCode}}", &n]).trim(),
-        "137"
-    );
+    common::sh(docker().args(["stop", &n]));
+    let code = ["inspect", "-f", "{{.State.ExitCode}}", &n];
+    assert_eq!(b.w.ok(code), common::sh(docker().args(code)));
+    assert_eq!(b.w.ok(code).trim(), "137");
 
     // Refused by both, with the same words; nothing made.
     b.same_error("create", &["--runtime", "foo"], &[]);
@@ -598,30 +614,13 @@ fn namespace_flags() {
     // Joining another container's PID and IPC namespaces (and its
     // /dev/shm); the mode names it by ID in both.
     let peer = b.name("peer");
-    let run_peer = [
-        "run",
-        "-d",
-        "--name",
+    b.run_detached(
         &peer,
-        "--ipc",
-        "shareable",
-        &b.image,
-        "sh",
-        "-c",
-        "echo shared > /dev/shm/x; sleep 60",
-    ];
-    b.w.ok(run_peer);
-    common::sh(docker().args(run_peer));
+        &["--ipc", "shareable"],
+        &["sh", "-c", "echo shared > /dev/shm/x; sleep 60"],
+    );
     let pid_mode = format!("container:{peer}");
-    common::eventually(10, "the peer's /dev/shm file", || {
-        b.w.run(["exec", &peer, "cat", "/dev/shm/x"])
-            .status
-            .success()
-            && docker()
-                .args(["exec", &peer, "cat", "/dev/shm/x"])
-                .output()
-                .is_ok_and(|o| o.status.success())
-    });
+    b.wait_exec(&peer, &["cat", "/dev/shm/x"], "the peer's /dev/shm file");
     let seen = b.same_output(
         &["--pid", &pid_mode, "--ipc", &pid_mode],
         &["sh", "-c", "ps -o comm; cat /dev/shm/x"],
@@ -645,9 +644,7 @@ fn namespace_flags() {
     // A peer without a shareable /dev/shm, then a stopped one: refused at
     // start, in docker's words.
     let plain = b.name("plain");
-    let run_plain = ["run", "-d", "--name", &plain, &b.image, "sleep", "60"];
-    b.w.ok(run_plain);
-    common::sh(docker().args(run_plain));
+    b.run_detached(&plain, &[], &["sleep", "60"]);
     let plain_mode = format!("container:{plain}");
     let ids = |n: &str| {
         (
@@ -897,12 +894,11 @@ fn volumes_from_flags() {
 fn network_flags() {
     let b = Both::new("net");
     let web = b.name("web");
-    let run_web = [
-        "run", "-d", "--name", &web, "-e", "FOO=bar", "--expose", "80", "--expose", "53/udp",
-        &b.image, "sleep", "60",
-    ];
-    b.w.ok(run_web);
-    common::sh(docker().args(run_web));
+    b.run_detached(
+        &web,
+        &["-e", "FOO=bar", "--expose", "80", "--expose", "53/udp"],
+        &["sleep", "60"],
+    );
     // What differs by nature: the linked container's address and ID, and
     // the new one's.
     let normalize = |out: &str, inspect: &Value| {
@@ -1126,9 +1122,7 @@ fn build_flags() {
 fn exec_flags() {
     let b = Both::new("exec");
     let n = b.name("ex");
-    let run = ["run", "-d", "--name", &n, &b.image, "sleep", "60"];
-    b.w.ok(run);
-    common::sh(docker().args(run));
+    b.run_detached(&n, &[], &["sleep", "60"]);
     let file = b.w.scratch().join("env");
     std::fs::write(&file, "# vars\nA=1\nB=2\n").unwrap();
     let f = file.display().to_string();
@@ -1174,25 +1168,8 @@ fn exec_flags() {
 fn ps_size() {
     let b = Both::new("size");
     let n = b.name("sz");
-    let run = [
-        "run",
-        "-d",
-        "--name",
-        &n,
-        &b.image,
-        "sh",
-        "-c",
-        "echo hello > /f; sleep 60",
-    ];
-    b.w.ok(run);
-    common::sh(docker().args(run));
-    common::eventually(10, "the file written", || {
-        b.w.run(["exec", &n, "cat", "/f"]).status.success()
-            && docker()
-                .args(["exec", &n, "cat", "/f"])
-                .output()
-                .is_ok_and(|o| o.status.success())
-    });
+    b.run_detached(&n, &[], &["sh", "-c", "echo hello > /f; sleep 60"]);
+    b.wait_exec(&n, &["cat", "/f"], "the file written");
     let filter = format!("name={n}");
     for args in [
         &[

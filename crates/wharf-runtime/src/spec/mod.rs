@@ -55,7 +55,7 @@ pub use build::{
 };
 pub use caps::{all_known as all_capabilities, cap_name, DEFAULT_CAPS};
 pub use command::{default_hostname, ensure_working_dir, INIT_PATH};
-pub use env::{merge_env, merge_env_linked, merge_env_with, DEFAULT_PATH};
+pub use env::{merge_env, merge_env_with, DEFAULT_PATH};
 pub use error::SpecError;
 pub use host::{CgroupLayout, HostInfo};
 pub use mounts::DEFAULT_SHM_SIZE;
