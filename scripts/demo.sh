@@ -3,14 +3,20 @@
 # build-and-run walkthrough (a Node.js app built in node:18, shipped in
 # node:18-slim), as the tutorial does it with docker:
 #   build -t node-multi-stage-app . ; run -d -p 3000:3000 ; curl ; images
-# Installs what it needs, builds wharf, makes the node base images locally
-# (debootstrap; Docker Hub is not needed) and imports them.
+# Installs what it needs, builds wharf and installs it as a tool
+# (/usr/local/bin/wharf, wharf-compose, completions, man pages;
+# scripts/uninstall.sh takes it away), makes the node base images locally
+# (debootstrap; Docker Hub is not needed) and imports them into wharf's
+# default store, so that `wharf images` afterwards shows what the
+# walkthrough made.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-wharf=$(scripts/build.sh demo)
-export WHARF_ROOT=${WHARF_ROOT:-/var/tmp/wharf-demo}
-PORT=${PORT:-3000}
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+built=$(scripts/build.sh demo)
+step scripts/install.sh
+scripts/install.sh "$built" | sed 's/^/  installed /'
+wharf=/usr/local/bin/wharf
+PORT=${PORT:-3000}
 
 # Base images: node:18 and node:18-slim from Debian bookworm's nodejs 18.
 mapfile -t tars < <(scripts/node-images.sh)
@@ -42,3 +48,12 @@ step wharf images
 "$wharf" images
 step wharf stop my_node_app '&&' wharf rm my_node_app
 "$wharf" stop my_node_app && "$wharf" rm my_node_app
+
+cat <<'DONE'
+
+wharf is installed (man wharf, tab completion in new shells). Go on from here:
+  wharf images                                  # the images the walkthrough built
+  wharf run -d -p 3000:3000 --name my_node_app node-multi-stage-app
+  wharf ps ; wharf logs my_node_app ; wharf rm -f my_node_app
+Uninstall: scripts/uninstall.sh (add --purge to remove the store, /var/lib/wharf).
+DONE

@@ -32,7 +32,12 @@ impl Engine {
             cache_dir: self.root.join("cache").join("mounts"),
             options: &req.step_options,
         };
-        wharf_build::build(&self.store, &host, req, progress)
+        let outcome = wharf_build::build(&self.store, &host, req, progress)?;
+        // docker's builder reports a build as the tags it set.
+        if let Err(e) = self.record_tags(&outcome.image_id, &req.tags) {
+            tracing::warn!(error = %e, "recording the build's events");
+        }
+        Ok(outcome)
     }
 
     /// `builder prune`: returns how many cache entries went and the bytes

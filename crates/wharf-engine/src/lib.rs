@@ -8,6 +8,7 @@
 mod build;
 pub mod containers;
 mod error;
+pub mod events;
 pub mod images;
 pub mod networks;
 pub mod registry;
@@ -60,6 +61,10 @@ impl Engine {
             monitor_exe: containers::start::monitor_exe()?,
         };
         engine.upgrade_legacy_containers()?;
+        // One stat once it exists: every container's root needs it.
+        let store = &engine.store;
+        wharf_runtime::rootfs::ensure_init_layer(&store.init_layer_dir(), &store.temp_path("init"))
+            .map_err(|e| EngineError::io("making the init layer", std::io::Error::other(e)))?;
         Ok(engine)
     }
 

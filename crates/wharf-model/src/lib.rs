@@ -13,6 +13,9 @@
 //! The crate is data and rules only: no I/O.
 
 mod error;
+pub mod event;
+pub mod filters;
+pub mod health;
 pub mod host_config;
 pub mod inspect;
 mod merge;
@@ -21,8 +24,12 @@ pub mod mount;
 pub mod network;
 pub mod record;
 pub mod state;
+pub mod system_info;
 
 pub use error::ModelError;
+pub use event::{Event, EventType};
+pub use filters::Filters;
+pub use health::Probe;
 pub use host_config::{
     list, DeviceMapping, DeviceRequest, HostConfig, LogConfig, PortBinding, PortMap, Resources,
     RestartPolicy, ThrottleDevice, Ulimit, WeightDevice,
@@ -38,6 +45,7 @@ pub use network::{
 };
 pub use record::{ContainerRecord, Definition, Resolved};
 pub use state::{ContainerState, Health, HealthResult, HealthStatus, StateView, Status, ZERO_TIME};
+pub use system_info::{IndexInfo, PluginsInfo, RegistryConfig, RuntimeInfo, SwarmInfo, SystemInfo};
 pub use wharf_oci::config::HealthConfig;
 pub use wharf_oci::ContainerConfig;
 

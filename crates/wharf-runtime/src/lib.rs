@@ -11,11 +11,13 @@
 //!   read by `logs`,
 //! - [`exec`], [`attach`], [`relay`], [`term`]: `exec`, `attach`, and the user's terminal
 //!   relayed to a container's (`exec -t`, `attach`),
+//! - [`cgroups`]: what the host's cgroups can limit,
 //! - [`volume_mount`]: volumes with driver options, mounted while a
 //!   container uses them.
 
 pub mod attach;
 pub mod cgroup_warmup;
+pub mod cgroups;
 mod error;
 pub mod exec;
 pub mod logs;

@@ -1,5 +1,5 @@
-//! The container's root filesystem: an overlay of the image's layer trees
-//! with a private upper dir.
+//! The container's root filesystem: an overlay of the image's layer trees,
+//! under docker's init layer, with a private upper dir.
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +17,79 @@ pub fn dedup_lowers(layers_top_first: &[PathBuf]) -> Vec<PathBuf> {
         .filter(|l| seen.insert((*l).clone()))
         .cloned()
         .collect()
+}
+
+/// Docker's init layer (moby's `initlayer.Setup`): what every container's
+/// root has on top of its image. `/.dockerenv` tells programs they run in a
+/// container, `/etc/mtab` lists the mounts; the others are mount points the
+/// runtime binds over, made here so that no container's writable layer
+/// gets them (docker's `diff` and `commit` do not see them; `export` does).
+/// Paths are relative; `None` is a directory, `Some("")` an empty file.
+const INIT_LAYER: &[(&str, Option<&str>)] = &[
+    ("dev/pts", None),
+    ("dev/shm", None),
+    ("proc", None),
+    ("sys", None),
+    (".dockerenv", Some("")),
+    ("etc/resolv.conf", Some("")),
+    ("etc/hosts", Some("")),
+    ("etc/hostname", Some("")),
+    ("dev/console", Some("")),
+    ("etc/mtab", Some("/proc/mounts")),
+];
+
+/// Make the init layer at `dir` unless it is there: built at `scratch`
+/// (a fresh path on the same filesystem) and renamed into place, so a
+/// reader sees all of it or nothing, and two makers do not clash. One
+/// per store: its files are the same for every container (docker makes
+/// one per container, at create).
+pub fn ensure_init_layer(dir: &Path, scratch: &Path) -> Result<(), RuntimeError> {
+    use std::os::unix::fs::{symlink, DirBuilderExt, OpenOptionsExt};
+    if dir.symlink_metadata().is_ok() {
+        return Ok(());
+    }
+    let io = |what: &str, p: &Path, e| RuntimeError::io(format!("{what} {}", p.display()), e);
+    let build = || -> Result<(), RuntimeError> {
+        let mut dirs = std::fs::DirBuilder::new();
+        dirs.recursive(true).mode(0o755);
+        dirs.create(scratch)
+            .map_err(|e| io("creating", scratch, e))?;
+        for (rel, kind) in INIT_LAYER {
+            let p = scratch.join(rel);
+            if let Some(parent) = p.parent() {
+                dirs.create(parent).map_err(|e| io("creating", parent, e))?;
+            }
+            match kind {
+                None => dirs.create(&p).map_err(|e| io("creating", &p, e))?,
+                Some("") => {
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .mode(0o755)
+                        .open(&p)
+                        .map_err(|e| io("creating", &p, e))?;
+                    // The umask may have narrowed it: docker's are 0755.
+                    std::fs::set_permissions(
+                        &p,
+                        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+                    )
+                    .map_err(|e| io("setting the mode of", &p, e))?;
+                }
+                Some(target) => symlink(target, &p).map_err(|e| io("creating", &p, e))?,
+            }
+        }
+        Ok(())
+    };
+    let built = build().and_then(|()| match std::fs::rename(scratch, dir) {
+        Ok(()) => Ok(()),
+        // Another process made it meanwhile.
+        Err(_) if dir.symlink_metadata().is_ok() => Ok(()),
+        Err(e) => Err(io("renaming into place", dir, e)),
+    });
+    if scratch.symlink_metadata().is_ok() {
+        let _ = std::fs::remove_dir_all(scratch);
+    }
+    built
 }
 
 /// Mount `lowers` (top first) + `upper`/`work` at `target`.
@@ -111,6 +184,26 @@ pub fn is_mounted(target: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn init_layer_has_dockers_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("init");
+        ensure_init_layer(&dir, &t.path().join("tmp-init")).unwrap();
+        let env = std::fs::symlink_metadata(dir.join(".dockerenv")).unwrap();
+        assert!(env.is_file() && env.len() == 0);
+        assert_eq!(env.permissions().mode() & 0o7777, 0o755);
+        assert_eq!(
+            std::fs::read_link(dir.join("etc/mtab")).unwrap(),
+            PathBuf::from("/proc/mounts")
+        );
+        assert!(dir.join("dev/pts").is_dir() && dir.join("etc/hosts").is_file());
+        assert!(!t.path().join("tmp-init").exists());
+        // Made once: a second call finds it.
+        ensure_init_layer(&dir, &t.path().join("tmp-init2")).unwrap();
+        assert!(!t.path().join("tmp-init2").exists());
+    }
 
     #[test]
     fn lower_dirs_keep_the_top_occurrence() {

@@ -89,6 +89,38 @@ impl Store {
         self.root.join("layers").join(diff_id.hex()).join("diff")
     }
 
+    /// Docker's init layer, the containers' top lower dir (made by the
+    /// runtime's `rootfs::ensure_init_layer`).
+    pub fn init_layer_dir(&self) -> PathBuf {
+        self.root.join("init")
+    }
+
+    /// This store's engine ID (`info`'s `ID`), in docker's form: twelve
+    /// groups of four base32 characters. Made from random bytes the first
+    /// time it is asked for and kept in `engine-id`.
+    pub fn engine_id(&self) -> StoreResult<String> {
+        let path = self.root.join("engine-id");
+        if let Ok(id) = fs::read_to_string(&path) {
+            return Ok(id.trim().to_string());
+        }
+        let mut bytes = [0u8; 30];
+        fs::File::open("/dev/urandom")
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
+            .map_err(|e| StoreError::io("reading", Path::new("/dev/urandom"), e))?;
+        let id = engine_id_text(&bytes);
+        let temp = self.temp_path("engine-id");
+        fs::write(&temp, format!("{id}\n")).map_err(|e| StoreError::io("writing", &temp, e))?;
+        // A link does not replace: the first writer's ID wins a race.
+        let linked = fs::hard_link(&temp, &path);
+        remove_any(&temp);
+        match linked {
+            Ok(()) => Ok(id),
+            Err(_) => fs::read_to_string(&path)
+                .map(|id| id.trim().to_string())
+                .map_err(|e| StoreError::io("reading", &path, e)),
+        }
+    }
+
     /// A fresh path under `tmp/` for work in progress; nothing is created.
     pub fn temp_path(&self, what: &str) -> PathBuf {
         self.root.join("tmp").join(temp_name(what))
@@ -230,5 +262,43 @@ impl Trashed {
         if let Some(p) = self.0 {
             remove_any(&p);
         }
+    }
+}
+
+/// Docker's key ID form (libtrust): RFC 4648 base32 of 30 bytes, in
+/// twelve colon-separated groups of four.
+fn engine_id_text(bytes: &[u8; 30]) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut chars = String::with_capacity(48);
+    for chunk in bytes.chunks(5) {
+        let n = chunk.iter().fold(0u64, |n, b| n << 8 | *b as u64);
+        for i in (0..8).rev() {
+            chars.push(ALPHABET[(n >> (i * 5)) as usize & 31] as char);
+        }
+    }
+    chars
+        .as_bytes()
+        .chunks(4)
+        .map(|g| std::str::from_utf8(g).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+#[cfg(test)]
+mod engine_id_tests {
+    use super::*;
+
+    #[test]
+    fn engine_ids_look_like_dockers_and_stay() {
+        assert_eq!(
+            engine_id_text(&[0; 30]),
+            "AAAA:AAAA:AAAA:AAAA:AAAA:AAAA:AAAA:AAAA:AAAA:AAAA:AAAA:AAAA"
+        );
+        let t = tempfile::tempdir().unwrap();
+        let store = Store::open(t.path()).unwrap();
+        let id = store.engine_id().unwrap();
+        assert_eq!(id.len(), 59);
+        assert!(id.split(':').all(|g| g.len() == 4));
+        assert_eq!(store.engine_id().unwrap(), id);
     }
 }

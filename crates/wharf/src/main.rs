@@ -6,16 +6,16 @@
 //! and exit with docker's codes (125 for engine and usage errors).
 
 mod cli;
+mod cli_compose;
 mod commands;
 mod env_file;
 mod exit;
+mod help;
 mod mount_flag;
 mod output;
 
 use std::os::unix::fs::OpenOptionsExt;
 use std::process::ExitCode;
-
-use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Cli::compose_alias(std::env::args_os().collect());
@@ -23,14 +23,17 @@ fn main() -> ExitCode {
     // read without clap (see wharf_runtime::monitor::boundary).
     if let Some(m) = wharf_runtime::monitor::MonitorArgs::parse(&args) {
         init_monitor_tracing(&m);
+        if m.probe {
+            return ExitCode::from(wharf_runtime::monitor::health::probe(&m));
+        }
         return match commands::containers::monitor(m) {
             Ok(code) => code,
             Err(e) => exit::report(&e),
         };
     }
-    let cli = match cli::Cli::try_parse_from(args) {
+    let cli = match help::parse(args) {
         Ok(c) => c,
-        Err(e) => return exit::usage_error(e),
+        Err(code) => return code,
     };
     init_tracing(&cli);
     match commands::run(cli) {

@@ -305,7 +305,7 @@ impl Engine {
                     };
                     wharf_store::networks::add_endpoint(tx, &ep)?;
                 }
-                Ok(())
+                wharf_store::events::container(tx, id, "create", &[])
             });
             match inserted {
                 Err(wharf_store::StoreError::Conflict(_)) if req.name.is_none() && attempt < 10 => {

@@ -14,11 +14,10 @@ impl Engine {
         let dir = ContainerDir::new(self.store.root(), &c.id);
         let d = &c.definition;
         let (path, args) = d.command();
-        let lowers = d
-            .resolved
-            .layers
+        let lowers = self
+            .container_lowers(&c)
             .iter()
-            .map(|l| self.store.layer_dir(l).display().to_string())
+            .map(|l| l.display().to_string())
             .collect::<Vec<_>>()
             .join(":");
         let graph = BTreeMap::from([

@@ -1,26 +1,25 @@
-//! `stop`, `kill`, `rm`, `wait`.
+//! `stop`, `restart`, `kill`, `rm`, `wait`, `container prune`.
 
 use std::time::{Duration, Instant};
 
-use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::os::fd::AsFd;
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use wharf_model::{ContainerRecord, Status};
-use wharf_runtime::monitor::ContainerDir;
+use wharf_runtime::monitor::{pidfd_open, ContainerDir};
 use wharf_store::containers;
 
 use crate::{Engine, EngineError, EngineResult};
 
 const POLL: Duration = Duration::from_millis(5);
 
-/// A descriptor that polls readable once process `pid` has exited.
-fn pidfd_open(pid: i32) -> Option<OwnedFd> {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    // SAFETY: the kernel just returned this descriptor to us.
-    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+/// What `container prune` removed.
+#[derive(Debug, Default)]
+pub struct ContainerPruneReport {
+    pub deleted: Vec<String>,
+    pub reclaimed: u64,
 }
 
 /// `SIGTERM`, `TERM`, `15` → the signal.
@@ -79,7 +78,9 @@ impl Engine {
         Ok(true)
     }
 
+    /// Send `sig` to the container (docker's `kill` event first).
     fn signal(&self, c: &ContainerRecord, sig: Signal) -> EngineResult<()> {
+        self.container_event(&c.id, "kill", &[("signal", (sig as i32).to_string())])?;
         if c.state.status == Status::Paused {
             // A frozen process cannot act on a signal: thaw it first, as docker does.
             let dir = ContainerDir::new(self.store.root(), &c.id);
@@ -134,7 +135,58 @@ impl Engine {
             self.signal(&c, Signal::SIGKILL)?;
             self.wait_stopped(&c.id, None)?;
         }
-        Ok(())
+        self.container_event(&c.id, "stop", &[])
+    }
+
+    /// `docker restart [-t N] [-s SIG]`: stop as `stop` does, then start;
+    /// a container that is not running is just started. As in docker
+    /// 20.10, a `--rm` container survives its restart, and the restart
+    /// count starts again from 0 (as at any start by a user).
+    pub fn restart_container(
+        &self,
+        name: &str,
+        timeout: Option<u64>,
+        signal: Option<&str>,
+    ) -> EngineResult<String> {
+        let c = self.refresh(self.find_container(name)?)?;
+        let keep = ContainerDir::new(self.store.root(), &c.id).restart_requested();
+        let auto_remove = c.definition.host_config.auto_remove && c.state.status.is_running();
+        if auto_remove {
+            std::fs::write(&keep, b"")
+                .map_err(|e| EngineError::io(format!("writing {}", keep.display()), e))?;
+        }
+        let restarted = self
+            .stop_container(&c.id, timeout, signal)
+            .and_then(|()| self.start_container(&c.id, None));
+        if auto_remove {
+            let _ = std::fs::remove_file(&keep);
+        }
+        let id = restarted?.id;
+        self.container_event(&id, "restart", &[])?;
+        Ok(id)
+    }
+
+    /// `docker container prune`: remove the stopped containers `select`
+    /// picks; their IDs, and the bytes their writable layers held.
+    pub fn prune_containers(
+        &self,
+        select: impl Fn(&super::ContainerSummary) -> bool,
+    ) -> EngineResult<ContainerPruneReport> {
+        let mut report = ContainerPruneReport::default();
+        for c in self.list_containers(true)? {
+            if c.status.is_running() || !select(&c) {
+                continue;
+            }
+            let size =
+                crate::volumes::tree_size(&ContainerDir::new(self.store.root(), &c.id).upper());
+            // One that started meanwhile is left alone, as docker's prune does.
+            if self.remove_container(&c.id, false, false).is_ok() {
+                report.reclaimed += size;
+                report.deleted.push(c.id);
+            }
+        }
+        self.record_prune(wharf_model::EventType::Container, report.reclaimed)?;
+        Ok(report)
     }
 
     /// `docker kill [-s SIG]`.

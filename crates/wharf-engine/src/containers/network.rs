@@ -171,6 +171,52 @@ pub(crate) fn net_config(d: &Definition) -> EngineResult<ContainerNetConfig> {
     })
 }
 
+/// The endpoint a container gets on network `n` with its
+/// `EndpointSettings` (`--ip`, `--network-alias`), checked as docker's
+/// daemon checks them.
+fn endpoint_for(
+    n: &wharf_store::networks::NetworkRecord,
+    settings: Option<&wharf_model::EndpointSettings>,
+) -> EngineResult<EndpointRecord> {
+    let ip = settings
+        .and_then(|e| e.ipam_config.as_ref())
+        .map(|c| c.ipv4_address.clone())
+        .filter(|ip| !ip.is_empty());
+    let aliases: Vec<String> = settings
+        .map(|e| wharf_model::list(&e.aliases).to_vec())
+        .unwrap_or_default();
+    let user_defined = n.name != "bridge";
+    if ip.is_some() && !user_defined {
+        return Err(EngineError::Invalid(
+            "user specified IP address is supported on user defined networks only".into(),
+        ));
+    }
+    if !aliases.is_empty() && !user_defined {
+        return Err(EngineError::Invalid(
+            "network-scoped alias is supported only for containers in user defined networks".into(),
+        ));
+    }
+    if let Some(ip) = &ip {
+        let parsed: std::net::Ipv4Addr = ip
+            .parse()
+            .map_err(|_| EngineError::Invalid(format!("invalid IPv4 address: {ip}")))?;
+        let subnet: Option<wharf_network::Subnet> =
+            n.subnet.as_deref().and_then(|s| s.parse().ok());
+        if !subnet.is_some_and(|s| s.contains(parsed)) {
+            return Err(EngineError::Invalid(format!(
+                "invalid IP address {ip}: it is not in network {}'s subnet",
+                n.name
+            )));
+        }
+    }
+    Ok(EndpointRecord {
+        network_id: n.id.clone(),
+        aliases,
+        ip_requested: ip,
+        ..Default::default()
+    })
+}
+
 impl Engine {
     /// This root's networking, with the predefined networks in place.
     pub fn networking(&self) -> EngineResult<Networking<'_>> {
@@ -207,68 +253,74 @@ impl Engine {
             },
         };
         if !wharf_model::list(&h.links).is_empty()
-            && (matches!(mode, NetMode::Host | NetMode::None | NetMode::Container(_)))
+            && matches!(mode, NetMode::Host | NetMode::None | NetMode::Container(_))
         {
             return Err(EngineError::Invalid(
                 "links are only supported for user-defined networks".into(),
             ));
         }
-        let endpoint = requested_endpoint(d);
-        let ip = endpoint
-            .and_then(|e| e.ipam_config.as_ref())
-            .map(|c| c.ipv4_address.clone())
-            .filter(|ip| !ip.is_empty());
-        let aliases: Vec<String> = endpoint
-            .map(|e| wharf_model::list(&e.aliases).to_vec())
-            .unwrap_or_default();
-        let user_defined = network.as_ref().is_some_and(|n| n.name != "bridge");
-        let ip6 = endpoint
-            .and_then(|e| e.ipam_config.as_ref())
-            .is_some_and(|c| !c.ipv6_address.is_empty());
+        let primary = requested_endpoint(d);
         // wharf's networks have no IPv6 subnet (docker ignores --ip6 on
         // the default bridge).
-        if ip6 && user_defined {
-            return Err(EngineError::Invalid(
-                "user specified IP address is supported only when connecting to networks with user configured subnets"
-                    .into(),
-            ));
-        }
-        if user_defined {
+        if network.as_ref().is_some_and(|n| n.name != "bridge") {
+            let ip6 = primary
+                .and_then(|e| e.ipam_config.as_ref())
+                .is_some_and(|c| !c.ipv6_address.is_empty());
+            if ip6 {
+                return Err(EngineError::Invalid(
+                    "user specified IP address is supported only when connecting to networks with user configured subnets"
+                        .into(),
+                ));
+            }
             link_local_ips(d)?;
         }
-        if ip.is_some() && !user_defined {
-            return Err(EngineError::Invalid(
-                "user specified IP address is supported on user defined networks only".into(),
-            ));
-        }
-        if !aliases.is_empty() && !user_defined {
-            return Err(EngineError::Invalid(
-                "network-scoped alias is supported only for containers in user defined networks"
-                    .into(),
-            ));
-        }
-        if let (Some(ip), Some(n)) = (&ip, &network) {
-            let parsed: std::net::Ipv4Addr = ip
-                .parse()
-                .map_err(|_| EngineError::Invalid(format!("invalid IPv4 address: {ip}")))?;
-            let subnet: Option<wharf_network::Subnet> =
-                n.subnet.as_deref().and_then(|s| s.parse().ok());
-            if !subnet.is_some_and(|s| s.contains(parsed)) {
-                return Err(EngineError::Invalid(format!(
-                    "invalid IP address {ip}: it is not in network {}'s subnet",
-                    n.name
-                )));
+        let mut endpoints = Vec::new();
+        match &network {
+            Some(n) => endpoints.push(endpoint_for(n, primary)?),
+            None => {
+                if let Some(p) = primary {
+                    let ip = p
+                        .ipam_config
+                        .as_ref()
+                        .is_some_and(|c| !c.ipv4_address.is_empty());
+                    if ip {
+                        return Err(EngineError::Invalid(
+                            "user specified IP address is supported on user defined networks only"
+                                .into(),
+                        ));
+                    }
+                    if !wharf_model::list(&p.aliases).is_empty() {
+                        return Err(EngineError::Invalid(
+                            "network-scoped alias is supported only for containers in user defined networks"
+                                .into(),
+                        ));
+                    }
+                }
             }
         }
-        let endpoints = network
-            .iter()
-            .map(|n| EndpointRecord {
-                network_id: n.id.clone(),
-                aliases: aliases.clone(),
-                ip_requested: ip.clone(),
-                ..Default::default()
-            })
-            .collect();
+        // The other networks of `NetworkingConfig` (Engine API 1.44's
+        // multi-network create, which Compose uses): on a bridge only.
+        let mut seen = BTreeSet::new();
+        for (name, settings) in &d.networking_config.endpoints_config {
+            if name == &h.network_mode || name == requested {
+                continue;
+            }
+            if network.is_none() {
+                return Err(EngineError::Invalid(
+                    "Container cannot be connected to network endpoints".into(),
+                ));
+            }
+            let n = net.find(name)?;
+            if n.driver != "bridge" || n.name == "bridge" {
+                return Err(EngineError::Invalid(format!(
+                    "Container cannot be connected to {name}: only user-defined bridge networks can be added at create"
+                )));
+            }
+            if network.as_ref().is_some_and(|p| p.id == n.id) || !seen.insert(n.id.clone()) {
+                continue;
+            }
+            endpoints.push(endpoint_for(&n, Some(settings))?);
+        }
         Ok(NetworkPlan { endpoints, mode })
     }
 

@@ -47,12 +47,7 @@ impl Engine {
             NetMode::None | NetMode::Container(_) => NetworkMode::None,
         };
         MonitorConfig {
-            lowers: d
-                .resolved
-                .layers
-                .iter()
-                .map(|l| self.store.layer_dir(l))
-                .collect(),
+            lowers: self.container_lowers(rec),
             auto_remove: d.host_config.auto_remove,
             name: rec.name.clone(),
             image: d.config.clone(),
@@ -67,6 +62,20 @@ impl Engine {
                 Some(Default::default())
             }),
         }
+    }
+
+    /// A container's overlay lower dirs, top first: docker's init layer,
+    /// then the image's layers.
+    pub(crate) fn container_lowers(&self, rec: &ContainerRecord) -> Vec<std::path::PathBuf> {
+        std::iter::once(self.store.init_layer_dir())
+            .chain(
+                rec.definition
+                    .resolved
+                    .layers
+                    .iter()
+                    .map(|l| self.store.layer_dir(l)),
+            )
+            .collect()
     }
 
     /// Re-read a container and fix its row if its monitor died without
@@ -92,7 +101,8 @@ impl Engine {
             // Another process may have recorded it meanwhile.
             match containers::state(tx, &c.id)? {
                 Some(s) if s.status.is_running() => {
-                    containers::set_exited(tx, &c.id, 137, "", &now)
+                    containers::set_exited(tx, &c.id, 137, "", &now)?;
+                    wharf_store::events::container_died(tx, &c.id, 137)
                 }
                 _ => Ok(()),
             }

@@ -12,6 +12,7 @@ pub(crate) mod manage;
 pub(crate) mod mounts;
 pub mod spec;
 
+pub(crate) use manage::tree_size;
 pub use manage::{VolumeCreate, VolumePruneReport, VolumeSummary};
 pub use mounts::MountRequest;
 pub use spec::{BindOptions, DriverConfig, Mount, TmpfsOptions, VolumeOptions};

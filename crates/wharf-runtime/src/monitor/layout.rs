@@ -64,6 +64,11 @@ impl ContainerDir {
     pub fn stop_requested(&self) -> PathBuf {
         self.path.join("stop-requested")
     }
+    /// Present while a user's `restart` of a `--rm` container is in
+    /// progress: its exit does not remove it.
+    pub fn restart_requested(&self) -> PathBuf {
+        self.path.join("restart-requested")
+    }
     /// Where the monitor serves `attach` while the container runs.
     pub fn attach_socket(&self) -> PathBuf {
         self.path.join("attach.sock")

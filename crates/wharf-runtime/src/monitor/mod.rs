@@ -14,6 +14,7 @@ pub(crate) mod attach;
 pub mod boundary;
 mod cgroup_view;
 mod executor;
+pub mod health;
 mod io;
 mod layout;
 mod memory;
@@ -24,7 +25,7 @@ use std::fs::File;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use wharf_store::{containers, Store, Trashed};
+use wharf_store::{containers, events, Store, Trashed};
 
 pub use crate::spec::DEFAULT_CGROUP_PARENT;
 pub use boundary::{HookError, MonitorArgs, Ready};
@@ -32,7 +33,7 @@ pub use cgroup_view::container_cgroup_dirs;
 pub(crate) use executor::OrderedEnvExecutor;
 pub use layout::ContainerDir;
 pub(crate) use process::start_failure;
-pub use process::wait;
+pub use process::{pidfd_open, wait};
 pub use process::{reap_children, remove_leftover_cgroups as remove_cgroups};
 pub(crate) use tty::{console_socket, receive_master};
 pub use wharf_model::RestartPolicy;
@@ -171,6 +172,8 @@ pub fn run(
     // The attached CLI's end of the ready pipe, while it waits.
     let mut lifeline = None;
     let cgroups = crate::spec::cgroups_path(&config.cgroup_parent, id);
+    // `--rm`, unless a user's `restart` keeps the container (docker 20.10).
+    let mut auto_remove = config.auto_remove;
     let code = loop {
         // A second warm-up right after the spawn's only costs (measured).
         if restarts > 0 || !warmed {
@@ -249,7 +252,14 @@ pub fn run(
                             started.pid,
                             std::process::id() as i32,
                             &now(),
-                        )
+                            wharf_model::Probe::from_config(&config.image).is_some(),
+                            restarts,
+                        )?;
+                        // The attached CLI's `attach` comes before the start.
+                        if attach.is_some() && restarts == 0 {
+                            events::container(tx, id, "attach", &[])?;
+                        }
+                        events::container_started(tx, id)
                     });
                     if let Err(e) = recorded {
                         tracing::error!(error = %e, "recording the container as running");
@@ -268,16 +278,34 @@ pub fn run(
                     .as_ref()
                     .filter(|_| !config.ephemeral)
                     .map(|o| (dir.log_file(o.format), o));
+                let checker = if config.ephemeral {
+                    None
+                } else {
+                    health::Checker::new(store.root(), id, &config.image)
+                };
                 let kept = io::copy_output(
                     &mut started,
                     log.as_ref().map(|(p, o)| (p.as_path(), *o)),
                     attached,
                     store,
+                    checker,
                 );
                 // Only the first start has the CLI's pipe.
                 lifeline = lifeline.or(kept);
                 let code = process::wait_reaping(started.pid);
-                if config.auto_remove {
+                // Killed by the kernel's OOM killer: docker's `oom` event
+                // before the `die` (only a SIGKILL can be one).
+                if code == 137 && !config.ephemeral && process::oom_killed(&cgroups) {
+                    let recorded = store.write(|tx| {
+                        containers::set_oom_killed(tx, id)?;
+                        events::container(tx, id, "oom", &[])
+                    });
+                    if let Err(e) = recorded {
+                        tracing::error!(error = %e, "recording the OOM kill");
+                    }
+                }
+                auto_remove = config.auto_remove && !dir.restart_requested().exists();
+                if auto_remove {
                     // `--rm` never restarts (the CLI refuses the pair).
                     remove_exited(store, &dir, hooks, lifeline, code, &config);
                     return code;
@@ -298,8 +326,10 @@ pub fn run(
         }
         // docker shows the container `restarting` through the back-off.
         restarts += 1;
-        if let Err(e) = store.write(|tx| containers::set_restarting(tx, id, code, &now(), restarts))
-        {
+        if let Err(e) = store.write(|tx| {
+            containers::set_restarting(tx, id, code, &now(), restarts)?;
+            events::container_died(tx, id, code)
+        }) {
             tracing::error!(error = %e, "recording the restart");
         }
         hooks.restarting(&dir, restarts);
@@ -310,7 +340,7 @@ pub fn run(
         }
     };
     // `run --rm` takes the anonymous volumes along, as docker does.
-    let trashed = config.auto_remove.then(|| {
+    let trashed = auto_remove.then(|| {
         remove(
             store,
             &dir,
@@ -359,7 +389,7 @@ fn remove_exited(
     config: &MonitorConfig,
 ) {
     hooks.before_removal(dir);
-    if let Err(e) = store.remove_container_rows(&dir.id, true) {
+    if let Err(e) = store.remove_container_rows(&dir.id, true, Some(code)) {
         tracing::error!(error = %e, "removing the container's row");
     }
     tell_exit(lifeline, code);
@@ -371,9 +401,17 @@ fn remove_exited(
     store.trash_tree(&dir.path).delete();
 }
 
-/// The container's exit (or failed start, with `error`) into its record.
+/// The container's exit (or failed start, with `error`: no `die`, as
+/// docker) into its record.
 fn record_exit(store: &Store, id: &str, code: i32, error: &str) {
-    if let Err(e) = store.write(|tx| containers::set_exited(tx, id, code, error, &now())) {
+    let recorded = store.write(|tx| {
+        containers::set_exited(tx, id, code, error, &now())?;
+        if error.is_empty() {
+            events::container_died(tx, id, code)?;
+        }
+        Ok(())
+    });
+    if let Err(e) = recorded {
         tracing::error!(error = %e, "recording the container's exit");
     }
 }
@@ -398,7 +436,7 @@ pub fn remove(
 ) -> Trashed {
     process::teardown(dir, false, volume_mounts, cgroup_parent);
     let trashed = store.trash_tree(&dir.path);
-    if let Err(e) = store.remove_container_rows(&dir.id, volumes) {
+    if let Err(e) = store.remove_container_rows(&dir.id, volumes, None) {
         tracing::error!(error = %e, "removing the container's row");
     }
     trashed

@@ -129,7 +129,7 @@ pub fn start(engine: &Engine, a: StartArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Apply `f` to each name; like docker, report each failure and fail at the end.
-fn each(
+pub(crate) fn each(
     names: &[String],
     mut f: impl FnMut(&str) -> Result<Option<String>, EngineError>,
 ) -> anyhow::Result<ExitCode> {
@@ -194,7 +194,10 @@ const PS_HEADERS: &[(&str, &str)] = &[
 ];
 
 /// docker's STATUS column.
-fn ps_status(c: &wharf_engine::containers::ContainerSummary, now: chrono::DateTime<Utc>) -> String {
+pub(crate) fn ps_status(
+    c: &wharf_engine::containers::ContainerSummary,
+    now: chrono::DateTime<Utc>,
+) -> String {
     let up = || {
         c.started_at
             .map(|t| human_duration(now - t))
@@ -227,40 +230,13 @@ fn ps_status(c: &wharf_engine::containers::ContainerSummary, now: chrono::DateTi
 }
 
 pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
-    // docker's filters: several values of one key OR, different keys AND.
-    let mut filters: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
-    for f in &a.filter {
-        match f.split_once('=') {
-            Some((k @ ("status" | "name" | "id" | "ancestor" | "exited"), v)) => {
-                filters.entry(k).or_default().push(v)
-            }
-            _ => return Err(fail(format!("invalid filter '{f}'"))),
-        }
-    }
-    let matches = |c: &wharf_engine::containers::ContainerSummary| {
-        filters.iter().all(|(k, vs)| {
-            vs.iter().any(|v| match *k {
-                "status" => *v == c.status.as_str(),
-                "name" => c.name.contains(v),
-                "id" => c.id.starts_with(v),
-                "ancestor" => c.image == *v || c.image.split(':').next() == Some(v),
-                "exited" => {
-                    c.status == Status::Exited
-                        && c.exit_code.map(|e| e.to_string()).as_deref() == Some(v)
-                }
-                _ => false,
-            })
-        })
-    };
+    let filters = super::parse_filters(&a.filter, "ps")?;
     let last = if a.latest { Some(1) } else { a.last };
-    let all =
-        a.all || last.is_some() || filters.contains_key("status") || filters.contains_key("exited");
     let now = Utc::now();
-    let mut rows: Vec<_> = engine
-        .list_containers(all)?
-        .into_iter()
-        .filter(|c| matches(c))
-        .collect();
+    // docker's daemon errors of `ps` exit 1.
+    let mut rows = engine
+        .ps(a.all || last.is_some(), &filters)
+        .map_err(|e| fail_with(e.to_string(), 1))?;
     if let Some(n) = last {
         rows.truncate(n);
     }

@@ -4,11 +4,15 @@ mod build;
 mod compose;
 pub(crate) mod containers;
 mod create_opts;
+mod events;
 mod images;
+mod info;
 mod inspect;
+mod manage;
 mod networks;
-mod ports;
+pub(crate) mod ports;
 mod progress;
+mod prune_filter;
 mod registry;
 mod stats;
 mod system;
@@ -20,7 +24,9 @@ use std::process::ExitCode;
 
 use wharf_engine::Engine;
 
-use crate::cli::{BuilderCommand, Cli, Command, ImageCommand, SystemCommand, VolumeCommand};
+use crate::cli::{
+    BuilderCommand, Cli, Command, ContainerCommand as C, ImageCommand, SystemCommand, VolumeCommand,
+};
 
 /// Opens the engine as a command does: a store root made by an older wharf
 /// that other users could read is narrowed by the store, and the user is
@@ -36,15 +42,29 @@ pub(crate) fn open_engine(root: &Path) -> anyhow::Result<Engine> {
     Ok(engine)
 }
 
+/// `--filter` values as docker's CLI parses them; one without `=` is its
+/// usage error (exit 125, no `Error:` prefix).
+pub(crate) fn parse_filters(args: &[String], verb: &str) -> anyhow::Result<wharf_model::Filters> {
+    wharf_model::Filters::parse(args).map_err(|e| {
+        eprintln!("{e}\nSee 'wharf {verb} --help'.");
+        crate::exit::fail_with("", crate::exit::ENGINE_ERROR)
+    })
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::Version = cli.command {
         println!("wharf version {}", env!("CARGO_PKG_VERSION"));
         return Ok(ExitCode::SUCCESS);
     }
-    // These two open the store themselves, after starting other work.
+    // These open the store themselves, after starting other work, or
+    // need no store at all.
     match cli.command {
-        Command::Run(a) => return containers::run(&cli.global.root, a),
-        Command::Compose(a) => return compose::run(a),
+        Command::Run(a) | Command::Container(C::Run(a)) => {
+            return containers::run(&cli.global.root, a)
+        }
+        Command::Compose(a) => return compose::run(&cli.global.root, a),
+        Command::Completion(a) => return crate::help::completion(a),
+        Command::ManPages(a) => return crate::help::man_pages(a),
         _ => {}
     }
     let engine = open_engine(&cli.global.root)?;
@@ -66,40 +86,55 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             transfer::import(&engine, a)
         }
         Command::Inspect(a) => inspect::inspect(&engine, a, None),
+        Command::Container(C::Inspect(a)) => inspect::inspect(&engine, a, Some("container")),
         Command::Image(ImageCommand::Inspect(a)) => inspect::inspect(&engine, a, Some("image")),
         Command::System(SystemCommand::Df(a)) => system::df(&engine, a),
+        Command::Events(a) | Command::System(SystemCommand::Events(a)) => {
+            events::events(&engine, a)
+        }
         Command::Volume(VolumeCommand::Create(a)) => volumes::create(&engine, a),
         Command::Volume(VolumeCommand::Ls(a)) => volumes::list(&engine, a),
         Command::Volume(VolumeCommand::Inspect(a)) => volumes::inspect(&engine, a),
         Command::Volume(VolumeCommand::Rm(a)) => volumes::remove(&engine, a),
         Command::Volume(VolumeCommand::Prune(a)) => volumes::prune(&engine, a),
-        Command::Run(_) => unreachable!("handled above"),
-        Command::Create(a) => containers::create(&engine, a),
-        Command::Start(a) => containers::start(&engine, a),
-        Command::Ps(a) => containers::ps(&engine, a),
-        Command::Stop(a) => containers::stop(&engine, a),
-        Command::Kill(a) => containers::kill(&engine, a),
-        Command::Rm(a) => containers::rm(&engine, a),
-        Command::Wait(a) => containers::wait(&engine, a),
-        Command::Logs(a) => containers::logs(&engine, a),
-        Command::Exec(a) => containers::exec(&engine, a),
-        Command::Attach(a) => containers::attach(&engine, a),
-        Command::Rename(a) => containers::rename(&engine, a),
-        Command::Pause(a) => containers::pause(&engine, a, true),
-        Command::Unpause(a) => containers::pause(&engine, a, false),
-        Command::Diff(a) => containers::diff(&engine, a),
-        Command::Export(a) => containers::export(&engine, a),
-        Command::Commit(a) => containers::commit(&engine, a),
-        Command::Top(a) => stats::top(&engine, a),
-        Command::Cp(a) => containers::cp(&engine, a),
-        Command::Stats(a) => stats::stats(&engine, a),
-        Command::Build(a) => build::build(&engine, a),
+        Command::Run(_) | Command::Container(C::Run(_)) => unreachable!("handled above"),
+        Command::Create(a) | Command::Container(C::Create(a)) => containers::create(&engine, a),
+        Command::Start(a) | Command::Container(C::Start(a)) => containers::start(&engine, a),
+        Command::Ps(a) | Command::Container(C::Ls(a)) => containers::ps(&engine, a),
+        Command::Stop(a) | Command::Container(C::Stop(a)) => containers::stop(&engine, a),
+        Command::Restart(a) | Command::Container(C::Restart(a)) => manage::restart(&engine, a),
+        Command::Kill(a) | Command::Container(C::Kill(a)) => containers::kill(&engine, a),
+        Command::Rm(a) | Command::Container(C::Rm(a)) => containers::rm(&engine, a),
+        Command::Container(C::Prune(a)) => manage::prune(&engine, a),
+        Command::Wait(a) | Command::Container(C::Wait(a)) => containers::wait(&engine, a),
+        Command::Logs(a) | Command::Container(C::Logs(a)) => containers::logs(&engine, a),
+        Command::Exec(a) | Command::Container(C::Exec(a)) => containers::exec(&engine, a),
+        Command::Attach(a) | Command::Container(C::Attach(a)) => containers::attach(&engine, a),
+        Command::Rename(a) | Command::Container(C::Rename(a)) => containers::rename(&engine, a),
+        Command::Pause(a) | Command::Container(C::Pause(a)) => containers::pause(&engine, a, true),
+        Command::Unpause(a) | Command::Container(C::Unpause(a)) => {
+            containers::pause(&engine, a, false)
+        }
+        Command::Diff(a) | Command::Container(C::Diff(a)) => containers::diff(&engine, a),
+        Command::Export(a) | Command::Container(C::Export(a)) => containers::export(&engine, a),
+        Command::Commit(a) | Command::Container(C::Commit(a)) => containers::commit(&engine, a),
+        Command::Top(a) | Command::Container(C::Top(a)) => stats::top(&engine, a),
+        Command::Cp(a) | Command::Container(C::Cp(a)) => containers::cp(&engine, a),
+        Command::Stats(a) | Command::Container(C::Stats(a)) => stats::stats(&engine, a),
+        Command::Build(a)
+        | Command::Image(ImageCommand::Build(a))
+        | Command::Builder(BuilderCommand::Build(a)) => build::build(&engine, a),
         Command::Builder(BuilderCommand::Prune(a)) => build::prune(&engine, a),
-        Command::Port(a) => ports::port(&engine, a),
+        Command::Port(a) | Command::Container(C::Port(a)) => ports::port(&engine, a),
+        Command::Info(a) | Command::System(SystemCommand::Info(a)) => {
+            info::info(&engine, a, cli.global.debug)
+        }
         Command::Network(c) => networks::run(&engine, c),
         Command::NetworkDns(a) => networks::dns(&cli.global.root, a),
         Command::System(SystemCommand::Prune(a)) => system::prune(&engine, a),
         Command::Compose(_) => unreachable!("handled above"),
-        Command::Version => unreachable!("handled above"),
+        Command::Version | Command::Completion(_) | Command::ManPages(_) => {
+            unreachable!("handled above")
+        }
     }
 }

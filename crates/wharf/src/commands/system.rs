@@ -59,15 +59,10 @@ pub fn prune(engine: &Engine, a: SystemPruneArgs) -> anyhow::Result<ExitCode> {
     if !a.force && !confirm(&warning) {
         return Ok(ExitCode::SUCCESS);
     }
-    let mut containers = Vec::new();
-    for c in engine.list_containers(true)? {
-        if !c.status.is_running() && engine.remove_container(&c.id, false, false).is_ok() {
-            containers.push(c.id);
-        }
-    }
-    if !containers.is_empty() {
+    let containers = engine.prune_containers(|_| true)?;
+    if !containers.deleted.is_empty() {
         println!("Deleted Containers:");
-        for id in containers {
+        for id in &containers.deleted {
             println!("{id}");
         }
         println!();
@@ -89,7 +84,7 @@ pub fn prune(engine: &Engine, a: SystemPruneArgs) -> anyhow::Result<ExitCode> {
     }
     println!(
         "Total reclaimed space: {}",
-        human_size(report.reclaimed as f64)
+        human_size((report.reclaimed + containers.reclaimed) as f64)
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -9,6 +9,7 @@ use wharf_engine::volumes::VolumeRecord;
 use wharf_engine::{Engine, ErrorKind};
 use wharf_format::human_size;
 
+use super::prune_filter::{has_label, PruneFilter};
 use crate::cli::{
     VolumeCreateArgs, VolumeInspectArgs, VolumeLsArgs, VolumePruneArgs, VolumeRmArgs,
 };
@@ -40,14 +41,6 @@ pub fn create(engine: &Engine, a: VolumeCreateArgs) -> anyhow::Result<ExitCode> 
     })?;
     println!("{name}");
     Ok(ExitCode::SUCCESS)
-}
-
-/// Whether `labels` has `key` (or `key=value`), as docker's label filter.
-fn has_label(labels: &BTreeMap<String, String>, want: &str) -> bool {
-    match want.split_once('=') {
-        Some((k, v)) => labels.get(k).is_some_and(|have| have == v),
-        None => labels.contains_key(want),
-    }
 }
 
 const LS_TABLE: &str = "table {{.Driver}}\t{{.Name}}";
@@ -161,31 +154,9 @@ pub fn remove(engine: &Engine, a: VolumeRmArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// `label=k[=v]` / `label!=k[=v]` for prune: which volumes to keep.
-fn prune_filter(filters: &[String]) -> anyhow::Result<impl Fn(&VolumeRecord) -> bool> {
-    let mut with = Vec::new();
-    let mut without = Vec::new();
-    for f in filters {
-        if let Some(v) = f.strip_prefix("label!=") {
-            without.push(v.to_string());
-        } else if let Some(v) = f.strip_prefix("label=") {
-            with.push(v.to_string());
-        } else {
-            return Err(fail(format!(
-                "Invalid filter '{}'",
-                f.split(['=', '!']).next().unwrap_or(f)
-            )));
-        }
-    }
-    Ok(move |v: &VolumeRecord| {
-        let selected = with.iter().all(|w| has_label(&v.labels, w))
-            && !without.iter().any(|w| has_label(&v.labels, w));
-        !selected
-    })
-}
-
 pub fn prune(engine: &Engine, a: VolumePruneArgs) -> anyhow::Result<ExitCode> {
-    let keep = prune_filter(&a.filter)?;
+    let filter = PruneFilter::parse(&a.filter, false)?;
+    let keep = move |v: &VolumeRecord| !filter.selects(&v.labels, None);
     if !a.force
         && !confirm(
             "WARNING! This will remove all local volumes not used by at least one container.",

@@ -1,0 +1,133 @@
+//! `wharf --help` grouped as docker's (Common Commands, Management
+//! Commands, Commands, Global Options), the `completion` scripts
+//! (clap_complete) and the man pages (clap_mangen, `wharf man-pages DIR`).
+//! All three are derived from the clap definition, so they cannot miss a
+//! verb.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use crate::cli::{Cli, CompletionArgs, CompletionShell, ManPagesArgs};
+use crate::exit::fail;
+
+/// Docker 23+'s "Common Commands", in its order (`search` has no wharf
+/// counterpart).
+const COMMON: &[&str] = &[
+    "run", "exec", "ps", "build", "pull", "push", "images", "login", "logout", "version", "info",
+];
+
+/// Cobra's minimum name padding: `{{rpad .Name .NamePadding}}`.
+const NAME_PADDING: usize = 11;
+
+/// Whether a verb is a management command: a group of subverbs (those
+/// whose arguments are deferred cannot tell yet: named here), or
+/// `completion` (a management command in docker's help).
+fn is_management(c: &clap::Command) -> bool {
+    c.has_subcommands() || matches!(c.get_name(), "completion" | "compose")
+}
+
+fn line(out: &mut String, c: &clap::Command) {
+    let about = c.get_about().map(|a| a.to_string()).unwrap_or_default();
+    out.push_str(&format!("  {:<NAME_PADDING$} {about}\n", c.get_name()));
+}
+
+/// The top-level help text's template: docker's sections, with clap's own
+/// rendering of the global options.
+fn template(cmd: &clap::Command) -> String {
+    let visible: Vec<&clap::Command> = cmd.get_subcommands().filter(|c| !c.is_hide_set()).collect();
+    let mut common = String::new();
+    for name in COMMON {
+        if let Some(c) = visible.iter().find(|c| c.get_name() == *name) {
+            line(&mut common, c);
+        }
+    }
+    let mut sorted = visible.clone();
+    sorted.sort_by_key(|c| c.get_name());
+    let (mut management, mut others) = (String::new(), String::new());
+    for c in sorted {
+        if is_management(c) {
+            line(&mut management, c);
+        } else if !COMMON.contains(&c.get_name()) {
+            line(&mut others, c);
+        }
+    }
+    format!(
+        "\nUsage:  {{usage}}\n\n{{about}}\n\nCommon Commands:\n{common}\nManagement Commands:\n{management}\nCommands:\n{others}\nGlobal Options:\n{{options}}\n\nRun 'wharf COMMAND --help' for more information on a command.\n"
+    )
+}
+
+/// The whole command line, with the grouped top-level help.
+pub fn command() -> clap::Command {
+    let cmd = Cli::command().override_usage("wharf [OPTIONS] COMMAND");
+    let t = template(&cmd);
+    cmd.help_template(t)
+}
+
+/// Parse the command line, or say why not (usage errors, help) and give
+/// the exit code. A request for help is parsed again with the grouped
+/// top-level help: only the help path pays for its template.
+pub fn parse(args: Vec<OsString>) -> Result<Cli, ExitCode> {
+    use clap::error::ErrorKind;
+    let e = match Cli::try_parse_from(&args) {
+        Ok(cli) => return Ok(cli),
+        Err(e) => e,
+    };
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let mut cmd = command();
+            match cmd.try_get_matches_from_mut(args) {
+                Err(e) => Err(crate::exit::usage_error(e)),
+                Ok(_) => Err(crate::exit::usage_error(e)),
+            }
+        }
+        // A verb missing after global flags (`wharf --root X`, `wharf
+        // container -D`): that command's help, as docker prints it.
+        ErrorKind::MissingSubcommand => {
+            let mut cmd = command();
+            cmd.build();
+            let mut at = &mut cmd;
+            for a in args.iter().skip(1).filter_map(|a| a.to_str()) {
+                let Some(name) = at
+                    .find_subcommand(a)
+                    .filter(|c| !c.is_hide_set())
+                    .map(|c| c.get_name().to_string())
+                else {
+                    continue;
+                };
+                at = at.find_subcommand_mut(&name).expect("found above");
+            }
+            eprintln!("{}", at.render_help());
+            Err(ExitCode::SUCCESS)
+        }
+        _ => Err(crate::exit::usage_error(e)),
+    }
+}
+
+/// `wharf completion bash|zsh|fish`: the script on stdout.
+pub fn completion(a: CompletionArgs) -> anyhow::Result<ExitCode> {
+    use clap_complete::Shell;
+    let shell = match a.shell {
+        CompletionShell::Bash => Shell::Bash,
+        CompletionShell::Zsh => Shell::Zsh,
+        CompletionShell::Fish => Shell::Fish,
+    };
+    // Into memory first: clap_complete panics on a failed write, and a
+    // closed pipe must end quietly (exit::report).
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "wharf", &mut script);
+    std::io::stdout().lock().write_all(&script)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `wharf man-pages DIR`: `wharf.1` and one page per verb and subverb
+/// (`wharf-container-ls.1`), for packaging.
+pub fn man_pages(a: ManPagesArgs) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(&a.dir)
+        .map_err(|e| fail(format!("creating {}: {e}", a.dir.display())))?;
+    clap_mangen::generate_to(Cli::command(), &a.dir)
+        .map_err(|e| fail(format!("writing man pages to {}: {e}", a.dir.display())))?;
+    Ok(ExitCode::SUCCESS)
+}
