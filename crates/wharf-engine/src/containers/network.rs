@@ -320,6 +320,19 @@ impl MonitorHooks for NetHooks<'_> {
         Some(rec.definition.host_config.restart_policy)
     }
 
+    fn resources(&self, dir: &ContainerDir) -> Option<wharf_model::Resources> {
+        let rec = self
+            .engine
+            .store
+            .read(|tx| wharf_store::containers::get(tx, &dir.id))
+            .ok()??;
+        let opts = wharf_runtime::spec::RunOptions::from_definition(
+            &rec.definition,
+            wharf_runtime::spec::NetworkMode::None,
+        );
+        Some(opts.resources)
+    }
+
     fn take_wiring(&self) -> Option<wharf_runtime::monitor::Wiring> {
         let wiring = self.attached.borrow_mut().as_mut()?.take_wiring()?;
         Some(Box::new(move || wiring.run().map_err(|e| e.to_string())))

@@ -60,6 +60,7 @@ pub use error::SpecError;
 pub use host::{CgroupLayout, HostInfo};
 pub use mounts::DEFAULT_SHM_SIZE;
 pub use options::{ContainerPaths, MountKind, NetworkMode, RunOptions, SpecInput, SpecMount};
+pub(crate) use resources::build_resources;
 pub use resources::{verify_resources, CPU_PERIOD, MIN_MEMORY};
 pub use rlimits::{parse_ulimit, Resource, Ulimit, DEFAULT_NOFILE};
 pub use seccomp::{
