@@ -75,7 +75,7 @@ pub fn mkdir_all(root: &Path, path: &str, owner: (u32, u32)) -> BuildResult<Path
     for part in path.split('/').filter(|p| !p.is_empty()) {
         prefix.push('/');
         prefix.push_str(part);
-        resolved = resolve_in_root(root, &prefix);
+        resolved = resolve_in_root(root, &prefix)?;
         match fs::symlink_metadata(&resolved) {
             Ok(m) if m.is_dir() => {}
             Ok(_) => {
@@ -137,7 +137,7 @@ impl StageRun<'_, '_> {
                 for s in &spec.sources {
                     let ctx = ctx.ok_or_else(|| {
                         BuildError::NotFound(format!(
-                            "failed to compute cache key: \"/{s}\": not found (the build has no context)"
+                            "failed to compute cache key: \"/{s}\" not found: not found (the build has no context)"
                         ))
                     })?;
                     all.extend(ctx.matches(s)?);
@@ -220,27 +220,7 @@ impl StageRun<'_, '_> {
         for s in &spec.sources {
             match origin {
                 Origin::Context(ctx) => matched.extend(ctx.matches(s)?),
-                Origin::Tree(tree) => {
-                    let view = Context {
-                        root: tree.to_path_buf(),
-                        ignore: Default::default(),
-                    };
-                    if s.contains(['*', '?', '[']) {
-                        matched.extend(view.matches(s)?);
-                    } else {
-                        let p = resolve_in_root(tree, s);
-                        if fs::symlink_metadata(&p).is_err() {
-                            return Err(BuildError::NotFound(format!(
-                                "failed to compute cache key: \"/{}\": not found",
-                                crate::ignore::clean(s)
-                            )));
-                        }
-                        matched.push(Matched {
-                            rel: crate::ignore::clean(s),
-                            path: p,
-                        });
-                    }
-                }
+                Origin::Tree(tree) => matched.extend(Context::tree(tree).matches(s)?),
             }
         }
         let total = matched.len() + spec.contents.len();
@@ -263,7 +243,7 @@ impl StageRun<'_, '_> {
             )));
         }
         let dest_clean = format!("/{}", crate::ignore::clean(&dest_abs));
-        let dest_is_dir = dir_form || resolve_in_root(root, &dest_clean).is_dir();
+        let dest_is_dir = dir_form || resolve_in_root(root, &dest_clean)?.is_dir();
         let excludes = crate::Ignore::parse(&spec.excludes.join("\n"));
         let ignored = |p: &Path| match origin {
             // An excluded directory is still entered when an exception
@@ -312,8 +292,8 @@ impl StageRun<'_, '_> {
                 }
                 continue;
             }
-            // A symlink named as a source is followed.
-            let src = fs::canonicalize(&m.path).unwrap_or_else(|_| m.path.clone());
+            // A symlink named as a source was followed (inside the root).
+            let src = &m.path;
             let base = Path::new(&m.rel)
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -321,9 +301,9 @@ impl StageRun<'_, '_> {
             if !excludes.is_empty() && excludes.excludes(&base) {
                 continue;
             }
-            if spec.add && is_archive(&src) {
+            if spec.add && is_archive(src) {
                 let target = mkdir_all(root, &dest_here, dir_owner)?;
-                unpack_archive(&src, &target)?;
+                unpack_archive(src, &target)?;
                 continue;
             }
             let target_path = if dest_is_dir || spec.parents {
@@ -332,7 +312,7 @@ impl StageRun<'_, '_> {
                 dest_clean.clone()
             };
             let target = place(root, &target_path, dir_owner)?;
-            copy_tree_filtered(&src, &target, opts, &keep)?;
+            copy_tree_filtered(src, &target, opts, &keep)?;
         }
         for c in &spec.contents {
             let target_path = if dest_is_dir {

@@ -2,10 +2,17 @@
 //! layer trees with a fresh upper dir, under the store's `tmp/` (so a
 //! killed build leaves nothing a later command trips on). COPY writes into
 //! it and the upper dir becomes the step's layer; COPY --from reads the
-//! source stage's one.
+//! source stage's one; a RUN step's bind mount of the context gets a
+//! throw-away view of it.
 
+use std::collections::BTreeSet;
 use std::fs;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+use nix::sys::stat::{Mode, SFlag};
+use nix::sys::time::TimeSpec;
 
 use wharf_image::ingest::adopt_upper;
 use wharf_oci::Digest;
@@ -24,6 +31,56 @@ pub struct Mounted {
 impl Mounted {
     /// Mount `lowers` (top first) with an empty upper dir.
     pub fn new(store: &Store, lowers: &[PathBuf]) -> BuildResult<Mounted> {
+        Mounted::mount(store, lowers, |_| Ok(()))
+    }
+
+    /// A throw-away view of the host directory `dir` (a context directory
+    /// a RUN step bind-mounts): `dir` is the overlay's only lower, so `rw`
+    /// writes land in the upper and are dropped with it, as in BuildKit;
+    /// `hidden` (paths relative to `dir`, what `.dockerignore` excludes)
+    /// are whited out in the upper before the mount, so they are not there.
+    pub fn throwaway(store: &Store, dir: &Path, hidden: &[&str]) -> BuildResult<Mounted> {
+        // Overlay options cannot hold a path with `,` or `:` (a context
+        // may be anywhere): the lower is named by its fd.
+        let lower = wharf_image::fscopy::open_dir(dir)?;
+        let by_fd = PathBuf::from(format!("/proc/self/fd/{}", lower.as_raw_fd()));
+        Mounted::mount(store, &[by_fd], |upper| {
+            let mut made = BTreeSet::new();
+            for rel in hidden {
+                whiteout(upper, rel, &mut made)?;
+            }
+            // Made directories stand for the lower ones: same owner, mode
+            // and times (set last, as the whiteouts touched them).
+            for d in made {
+                let m = fs::symlink_metadata(dir.join(&d))
+                    .map_err(|e| BuildError::io(format!("reading {d}"), e))?;
+                let at = upper.join(&d);
+                std::os::unix::fs::lchown(&at, Some(m.uid()), Some(m.gid()))
+                    .and_then(|()| fs::set_permissions(&at, m.permissions()))
+                    .map_err(|e| BuildError::io(format!("hiding below {d}"), e))?;
+                let times = [
+                    TimeSpec::new(m.atime(), m.atime_nsec()),
+                    TimeSpec::new(m.mtime(), m.mtime_nsec()),
+                ];
+                nix::sys::stat::utimensat(
+                    None,
+                    &at,
+                    &times[0],
+                    &times[1],
+                    nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+                )
+                .map_err(|e| BuildError::io(format!("hiding below {d}"), e.into()))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Mount `lowers` with a fresh upper dir, `prepare`d first.
+    fn mount(
+        store: &Store,
+        lowers: &[PathBuf],
+        prepare: impl FnOnce(&Path) -> BuildResult<()>,
+    ) -> BuildResult<Mounted> {
         let dir = store.temp_path("build");
         let merged = dir.join("merged");
         let mut m = Mounted {
@@ -35,6 +92,7 @@ impl Mounted {
             fs::create_dir_all(m.dir.join(d))
                 .map_err(|e| BuildError::io("creating a build mount", e))?;
         }
+        prepare(&m.dir.join("upper"))?;
         rootfs::mount_overlay(
             lowers,
             &m.dir.join("upper"),
@@ -80,6 +138,26 @@ impl Drop for Mounted {
         let _ = self.unmount();
         let _ = fs::remove_dir_all(&self.dir);
     }
+}
+
+/// An overlayfs whiteout (a 0:0 character device) at `rel` in `upper`,
+/// hiding the lower's entry; the directories on the way are made and
+/// listed in `made` (relative paths).
+fn whiteout(upper: &Path, rel: &str, made: &mut BTreeSet<String>) -> BuildResult<()> {
+    let (parent, _) = rel.rsplit_once('/').unwrap_or(("", rel));
+    let mut prefix = String::new();
+    for part in parent.split('/').filter(|p| !p.is_empty()) {
+        if !prefix.is_empty() {
+            prefix.push('/');
+        }
+        prefix.push_str(part);
+        if made.insert(prefix.clone()) {
+            fs::create_dir(upper.join(&prefix))
+                .map_err(|e| BuildError::io(format!("hiding below {prefix}"), e))?;
+        }
+    }
+    nix::sys::stat::mknod(&upper.join(rel), SFlag::S_IFCHR, Mode::empty(), 0)
+        .map_err(|e| BuildError::io(format!("hiding {rel}"), e.into()))
 }
 
 /// Store an upper dir as a layer (moving it into the store), recording

@@ -2,7 +2,10 @@
 //! with the stage's env, user and working directory, the build args in
 //! scope as environment, `--mount` (cache, bind, tmpfs, secret) and
 //! `--network`; its upper dir becomes the layer, minus the mount points the
-//! runtime had to create (BuildKit removes those stubs too).
+//! runtime had to create (BuildKit removes those stubs too). Bind mount
+//! sources resolve inside the context (or the stage) like COPY's, and are
+//! mounted through a throw-away overlay: the step sees the filtered
+//! context, and `rw` writes never reach the real one.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -11,6 +14,7 @@ use wharf_dockerfile::{CommandForm, Instruction, Mount, MountType, NetworkMode, 
 use wharf_runtime::spec::{self, SpecMount};
 
 use crate::cache;
+use crate::context::{Context, Matched};
 use crate::mounted::{commit_upper, Mounted};
 use crate::plan::Source;
 use crate::stage::{lowers_of, StageRun};
@@ -88,13 +92,23 @@ impl StageRun<'_, '_> {
             format!("{:?}", r.security),
         ];
         key_parts.extend(r.mounts.iter().cloned());
+        // Context binds: the source resolved in the context, the digest of
+        // what it holds, and what `.dockerignore` takes out of it, from
+        // the one walk the cache key needs anyway.
+        let mut binds: Vec<Option<ContextBind>> = Vec::new();
         for m in &mounts {
-            if m.mount_type == MountType::Bind && m.from.is_none() {
-                if let Some(ctx) = &self.b.ctx {
+            let bind = match (&m.mount_type, &m.from, &self.b.ctx) {
+                (MountType::Bind, None, Some(ctx)) => {
                     let src = m.source.clone().unwrap_or_else(|| ".".into());
-                    key_parts.push(ctx.digest(self.b.store, &ctx.matches(&src)?)?);
+                    let found = ctx.resolve(&src)?;
+                    let (digest, excluded) =
+                        ctx.digest_and_excluded(self.b.store, std::slice::from_ref(&found))?;
+                    key_parts.push(digest);
+                    Some(ContextBind { found, excluded })
                 }
-            }
+                _ => None,
+            };
+            binds.push(bind);
         }
         let refs: Vec<&str> = key_parts.iter().map(String::as_str).collect();
         let key = cache::key(&self.key, &refs);
@@ -102,7 +116,7 @@ impl StageRun<'_, '_> {
         let privileged = matches!(r.security, wharf_dockerfile::SecurityMode::Insecure);
         self.layer_step(step, key, created_by, |run, result, out| {
             let mut keep = Vec::new();
-            let spec_mounts = run.spec_mounts(&mounts, &mut keep)?;
+            let spec_mounts = run.spec_mounts(&mounts, &binds, &mut keep)?;
             let mut config = run.config.clone();
             for (k, v) in &run.args {
                 if !config.env.iter().any(|e| e.split('=').next() == Some(k)) {
@@ -132,15 +146,17 @@ impl StageRun<'_, '_> {
         })
     }
 
-    /// `--mount` specs as runtime mounts; `keep` holds mounted stages alive
-    /// for the step.
+    /// `--mount` specs as runtime mounts (`binds` holds, at the same
+    /// index, what a context bind resolved to); `keep` holds mounted
+    /// stages and context views alive for the step.
     fn spec_mounts(
         &self,
         mounts: &[Mount],
+        binds: &[Option<ContextBind>],
         keep: &mut Vec<Mounted>,
     ) -> BuildResult<Vec<SpecMount>> {
         let mut out = Vec::new();
-        for m in mounts {
+        for (m, bind) in mounts.iter().zip(binds) {
             let target = m.target.clone().unwrap_or_default();
             match m.mount_type {
                 MountType::Cache => {
@@ -171,28 +187,26 @@ impl StageRun<'_, '_> {
                 }
                 MountType::Bind => {
                     let src = m.source.clone().unwrap_or_else(|| "/".into());
-                    let host_path = match &m.from {
-                        None => {
-                            let ctx = self.b.ctx.as_ref().ok_or_else(|| {
-                                BuildError::NotFound(
-                                    "RUN --mount=type=bind: the build has no context".into(),
-                                )
-                            })?;
-                            ctx.root.join(crate::ignore::clean(&src))
+                    let host_path = match (&m.from, bind) {
+                        (None, Some(bind)) => {
+                            let (view, path) = bind.view(self.b.store)?;
+                            keep.push(view);
+                            path
                         }
-                        Some(f) => {
+                        (None, None) => {
+                            return Err(BuildError::NotFound(
+                                "RUN --mount=type=bind: the build has no context".into(),
+                            ))
+                        }
+                        // The stage's overlay has its own throw-away upper.
+                        (Some(f), _) => {
                             let lowers = self.source_lowers(f)?;
                             let mounted = Mounted::new(self.b.store, &lowers)?;
-                            let p = wharf_image::fscopy::resolve_in_root(mounted.root(), &src);
+                            let p = Context::tree(mounted.root()).resolve(&src)?.path;
                             keep.push(mounted);
                             p
                         }
                     };
-                    if !host_path.exists() {
-                        return Err(BuildError::NotFound(format!(
-                            "RUN --mount=type=bind: source {src} not found"
-                        )));
-                    }
                     out.push(SpecMount::bind(host_path, target, m.readonly));
                 }
                 MountType::Secret => {
@@ -231,6 +245,50 @@ impl StageRun<'_, '_> {
             Source::Image(n) => lowers_of(self.b.store, &self.b.image_config(&n)?),
             Source::Scratch => Vec::new(),
         })
+    }
+}
+
+/// A `RUN --mount=type=bind` of the context.
+struct ContextBind {
+    found: Matched,
+    /// Excluded paths, relative to the context root.
+    excluded: Vec<String>,
+}
+
+impl ContextBind {
+    /// What the step mounts: a throw-away view of the source's directory
+    /// (for a file, the one holding it) without what `.dockerignore`
+    /// excludes, and the path of the source in it.
+    fn view(&self, store: &wharf_store::Store) -> BuildResult<(Mounted, PathBuf)> {
+        let f = &self.found;
+        let is_dir = fs::symlink_metadata(&f.path)
+            .map_err(|e| BuildError::io(format!("reading {}", f.rel), e))?
+            .is_dir();
+        if is_dir {
+            let hidden: Vec<&str> = self
+                .excluded
+                .iter()
+                .filter_map(|e| match f.resolved.as_str() {
+                    "" => Some(e.as_str()),
+                    r => e.strip_prefix(r)?.strip_prefix('/'),
+                })
+                .collect();
+            let view = Mounted::throwaway(store, &f.path, &hidden)?;
+            let path = view.root().to_path_buf();
+            return Ok((view, path));
+        }
+        let (dir, name) = match (f.path.parent(), f.path.file_name()) {
+            (Some(d), Some(n)) => (d, n),
+            _ => {
+                return Err(BuildError::Invalid(format!(
+                    "RUN --mount=type=bind: {} is not a directory or a file in the context",
+                    f.rel
+                )))
+            }
+        };
+        let view = Mounted::throwaway(store, dir, &[])?;
+        let path = view.root().join(name);
+        Ok((view, path))
     }
 }
 

@@ -31,7 +31,12 @@ impl Engine {
             engine: self,
             cache_dir: self.root.join("cache").join("mounts"),
         };
-        wharf_build::build(&self.store, &host, req, progress)
+        let outcome = wharf_build::build(&self.store, &host, req, progress)?;
+        // docker's builder reports a build as the tags it set.
+        if let Err(e) = self.record_tags(&outcome.image_id, &req.tags) {
+            tracing::warn!(error = %e, "recording the build's events");
+        }
+        Ok(outcome)
     }
 
     /// `builder prune`: returns how many cache entries went and the bytes
@@ -128,6 +133,7 @@ impl BuildHost for Host<'_> {
             restart: Default::default(),
             ephemeral: true,
             volume_mounts: Vec::new(),
+            log: None,
         };
         monitor
             .save_step(&dir)

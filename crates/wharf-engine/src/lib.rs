@@ -8,6 +8,7 @@
 mod build;
 pub mod containers;
 mod error;
+pub mod events;
 pub mod images;
 pub mod networks;
 pub mod registry;

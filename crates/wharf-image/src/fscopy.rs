@@ -25,6 +25,9 @@ pub use view::{Entry, Lookup, RootView};
 
 use crate::ImageResult;
 
+/// Symlinks followed in one lookup before giving up, as Linux does.
+pub const MAX_LINKS: usize = 40;
+
 /// A path's normal and `..` components, last first (a walk pops them);
 /// `/` and `.` say nothing once the walk starts at the root.
 fn pending(path: &Path) -> Vec<std::ffi::OsString> {
@@ -38,8 +41,10 @@ fn pending(path: &Path) -> Vec<std::ffi::OsString> {
         .collect()
 }
 
-/// Resolve `path` inside `root` the way a chrooted process would.
-pub fn resolve_in_root(root: &Path, path: &str) -> PathBuf {
+/// Resolve `path` inside `root` the way a chrooted process would. The
+/// result holds no symlink (a chain longer than the kernel follows is an
+/// error, never a link left for the kernel to follow out of the root).
+pub fn resolve_in_root(root: &Path, path: &str) -> ImageResult<PathBuf> {
     let mut parts: Vec<std::ffi::OsString> = Vec::new();
     let mut pending = pending(Path::new(path));
     let mut hops = 0;
@@ -50,17 +55,22 @@ pub fn resolve_in_root(root: &Path, path: &str) -> PathBuf {
         }
         let candidate: PathBuf = parts.iter().chain(std::iter::once(&part)).collect();
         match fs::read_link(root.join(&candidate)) {
-            Ok(target) if hops < 40 => {
+            Ok(_) if hops == MAX_LINKS => {
+                return Err(crate::ImageError::invalid(format!(
+                    "{path}: too many levels of symbolic links"
+                )))
+            }
+            Ok(target) => {
                 hops += 1;
                 if target.is_absolute() {
                     parts.clear();
                 }
                 pending.extend(self::pending(&target));
             }
-            _ => parts.push(part),
+            Err(_) => parts.push(part),
         }
     }
-    root.join(parts.iter().collect::<PathBuf>())
+    Ok(root.join(parts.iter().collect::<PathBuf>()))
 }
 
 /// How [`copy_tree`] sets what it creates.
@@ -107,10 +117,19 @@ mod tests {
         symlink("usr/bin", r.join("bin")).unwrap();
         symlink("/etc/passwd", r.join("abs")).unwrap();
         symlink("../../..", r.join("usr/bin/up")).unwrap();
-        assert_eq!(resolve_in_root(r, "/bin/x"), r.join("usr/bin/x"));
-        assert_eq!(resolve_in_root(r, "abs"), r.join("etc/passwd"));
-        assert_eq!(resolve_in_root(r, "/usr/bin/up/etc"), r.join("etc"));
-        assert_eq!(resolve_in_root(r, "../../x"), r.join("x"));
+        let at = |p| resolve_in_root(r, p).unwrap();
+        assert_eq!(at("/bin/x"), r.join("usr/bin/x"));
+        assert_eq!(at("abs"), r.join("etc/passwd"));
+        assert_eq!(at("/usr/bin/up/etc"), r.join("etc"));
+        assert_eq!(at("../../x"), r.join("x"));
+        // A chain one link longer than the kernel follows, ending outside
+        // the root: an error, not a path through the last link.
+        symlink(d.path(), r.join("a40")).unwrap();
+        for i in 0..40 {
+            symlink(format!("/a{}", i + 1), r.join(format!("a{i}"))).unwrap();
+        }
+        assert!(resolve_in_root(r, "/a1/x").is_ok());
+        assert!(resolve_in_root(r, "/a0/x").is_err());
     }
 
     #[test]

@@ -13,13 +13,16 @@ pub enum ModelError {
     /// A value Docker would refuse; the message is Docker's.
     #[error("{0}")]
     Invalid(String),
+    /// A `--filter` argument without `=` (the docker CLI's usage error).
+    #[error("invalid argument \"{0}\" for \"-f, --filter\" flag: bad format of filter (expected name=value)")]
+    FilterFormat(String),
 }
 
 impl ModelError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             ModelError::Transition { .. } => ErrorKind::Conflict,
-            ModelError::Invalid(_) => ErrorKind::InvalidArgument,
+            ModelError::Invalid(_) | ModelError::FilterFormat(_) => ErrorKind::InvalidArgument,
         }
     }
 }

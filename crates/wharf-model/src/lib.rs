@@ -13,9 +13,13 @@
 //! The crate is data and rules only: no I/O.
 
 mod error;
+pub mod event;
+pub mod filters;
+pub mod health;
 pub mod host_config;
 pub mod inspect;
 mod merge;
+pub mod modes;
 pub mod mount;
 pub mod network;
 pub mod record;
@@ -24,6 +28,9 @@ pub mod system_info;
 pub mod update;
 
 pub use error::ModelError;
+pub use event::{Event, EventType};
+pub use filters::Filters;
+pub use health::Probe;
 pub use host_config::{
     list, DeviceMapping, DeviceRequest, HostConfig, LogConfig, PortBinding, PortMap, Resources,
     RestartPolicy, ThrottleDevice, Ulimit, WeightDevice,

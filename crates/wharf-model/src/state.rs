@@ -190,13 +190,13 @@ impl Health {
 
     /// Record a probe: docker's rules (moby `daemon/health.go`): success
     /// makes it healthy and resets the streak; a failure within the start
-    /// period does not count; `retries` consecutive failures make it
-    /// unhealthy.
+    /// period does not count while the container was never healthy;
+    /// `retries` consecutive failures make it unhealthy.
     pub fn record(&mut self, result: HealthResult, retries: u32, in_start_period: bool) {
         if result.exit_code == 0 {
             self.failing_streak = 0;
             self.status = HealthStatus::Healthy;
-        } else if !in_start_period {
+        } else if !(in_start_period && self.status == HealthStatus::Starting) {
             self.failing_streak += 1;
             if self.failing_streak >= retries.max(1) {
                 self.status = HealthStatus::Unhealthy;
@@ -347,5 +347,10 @@ mod tests {
         }
         assert_eq!(h.log.len(), Health::KEEP);
         assert_eq!(h.log[4].output, "f9");
+        // Once healthy, the start period no longer excuses a failure.
+        let mut h = Health::default();
+        h.record(HealthResult::default(), 1, true);
+        h.record(fail(0), 1, true);
+        assert_eq!(h.status, HealthStatus::Unhealthy);
     }
 }

@@ -24,6 +24,13 @@ impl UpdateConfig {
     }
 }
 
+/// Docker's rule for an update's field: its zero value leaves it as is.
+fn set_if_given<T: PartialEq + Default + Clone>(field: &mut T, given: &T) {
+    if *given != T::default() {
+        *field = given.clone();
+    }
+}
+
 fn conflict(m: &str) -> ModelError {
     ModelError::Invalid(m.to_string())
 }
@@ -60,45 +67,19 @@ impl HostConfig {
             }
         }
         let c = &mut self.resources;
-        if r.blkio_weight != 0 {
-            c.blkio_weight = r.blkio_weight;
-        }
-        if r.cpu_shares != 0 {
-            c.cpu_shares = r.cpu_shares;
-        }
-        if r.nano_cpus != 0 {
-            c.nano_cpus = r.nano_cpus;
-        }
-        if r.cpu_period != 0 {
-            c.cpu_period = r.cpu_period;
-        }
-        if r.cpu_quota != 0 {
-            c.cpu_quota = r.cpu_quota;
-        }
-        if !r.cpuset_cpus.is_empty() {
-            c.cpuset_cpus = r.cpuset_cpus.clone();
-        }
-        if !r.cpuset_mems.is_empty() {
-            c.cpuset_mems = r.cpuset_mems.clone();
-        }
-        if r.memory != 0 {
-            c.memory = r.memory;
-        }
-        if r.memory_swap != 0 {
-            c.memory_swap = r.memory_swap;
-        }
-        if r.memory_reservation != 0 {
-            c.memory_reservation = r.memory_reservation;
-        }
-        if r.kernel_memory != 0 {
-            c.kernel_memory = r.kernel_memory;
-        }
-        if r.cpu_realtime_period != 0 {
-            c.cpu_realtime_period = r.cpu_realtime_period;
-        }
-        if r.cpu_realtime_runtime != 0 {
-            c.cpu_realtime_runtime = r.cpu_realtime_runtime;
-        }
+        set_if_given(&mut c.blkio_weight, &r.blkio_weight);
+        set_if_given(&mut c.cpu_shares, &r.cpu_shares);
+        set_if_given(&mut c.nano_cpus, &r.nano_cpus);
+        set_if_given(&mut c.cpu_period, &r.cpu_period);
+        set_if_given(&mut c.cpu_quota, &r.cpu_quota);
+        set_if_given(&mut c.cpuset_cpus, &r.cpuset_cpus);
+        set_if_given(&mut c.cpuset_mems, &r.cpuset_mems);
+        set_if_given(&mut c.memory, &r.memory);
+        set_if_given(&mut c.memory_swap, &r.memory_swap);
+        set_if_given(&mut c.memory_reservation, &r.memory_reservation);
+        set_if_given(&mut c.kernel_memory, &r.kernel_memory);
+        set_if_given(&mut c.cpu_realtime_period, &r.cpu_realtime_period);
+        set_if_given(&mut c.cpu_realtime_runtime, &r.cpu_realtime_runtime);
         if r.pids_limit.is_some() {
             c.pids_limit = r.pids_limit;
         }

@@ -101,14 +101,47 @@ fn write_process(path: &Path, process: &Process) -> Result<TempFile, RuntimeErro
     Ok(TempFile(path.to_path_buf()))
 }
 
+/// A started exec: its pid on the host, its pty master (`-t`), and the
+/// files libcontainer was handed, removed when this is dropped.
+struct Launched {
+    pid: i32,
+    master: Option<OwnedFd>,
+    _files: Vec<TempFile>,
+}
+
 /// Start the process; returns its exit code (0 at once with `detach`).
 pub fn exec(dir: &ContainerDir, req: &ExecRequest) -> Result<i32, RuntimeError> {
+    let launched = launch(dir, req)?;
+    if req.detach {
+        return Ok(0);
+    }
+    match launched.master {
+        Some(master) => crate::relay::exec_tty(master, launched.pid, req),
+        None => Ok(crate::monitor::wait(launched.pid)),
+    }
+}
+
+/// Start the process (without a terminal) and return its pid on the
+/// host; it is our child, for the caller to wait for. Its stdio is ours.
+pub(crate) fn spawn(dir: &ContainerDir, req: &ExecRequest) -> Result<i32, RuntimeError> {
+    let req = ExecRequest {
+        tty: false,
+        detach: false,
+        ..req.clone()
+    };
+    Ok(launch(dir, &req)?.pid)
+}
+
+fn launch(dir: &ContainerDir, req: &ExecRequest) -> Result<Launched, RuntimeError> {
     // The new process is reparented to us when libcontainer's intermediate exits.
     // SAFETY: prctl with these arguments has no memory effects.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     let process = exec_process(dir, req)?;
     let me = std::process::id();
-    let _process_file = write_process(&dir.path.join(format!("exec-{me}.json")), &process)?;
+    let mut files = vec![write_process(
+        &dir.path.join(format!("exec-{me}.json")),
+        &process,
+    )?];
     // Docker reports every exec that cannot start as 126.
     let fail = |e: libcontainer::error::LibcontainerError| match crate::monitor::start_failure(
         e.to_string(),
@@ -131,7 +164,8 @@ pub fn exec(dir: &ContainerDir, req: &ExecRequest) -> Result<i32, RuntimeError> 
     let console = if req.tty {
         let listener = crate::monitor::console_socket(&console_path)?;
         builder = builder.with_console_socket(Some(&console_path));
-        Some((listener, TempFile(console_path)))
+        files.push(TempFile(console_path));
+        Some(listener)
     } else {
         let stdin = if req.interactive {
             dup(std::io::stdin())?
@@ -157,13 +191,11 @@ pub fn exec(dir: &ContainerDir, req: &ExecRequest) -> Result<i32, RuntimeError> 
         .map_err(fail)?
         .as_raw();
     let master = console
-        .map(|(listener, _file)| crate::monitor::receive_master(&listener))
+        .map(|listener| crate::monitor::receive_master(&listener))
         .transpose()?;
-    if req.detach {
-        return Ok(0);
-    }
-    match master {
-        Some(master) => crate::relay::exec_tty(master, pid, req),
-        None => Ok(crate::monitor::wait(pid)),
-    }
+    Ok(Launched {
+        pid,
+        master,
+        _files: files,
+    })
 }

@@ -137,6 +137,28 @@ pub fn mount_overlay(
     })
 }
 
+/// `--ipc shareable`'s /dev/shm: a tmpfs of `size` bytes at `target`
+/// (docker's `containers/<id>/mounts/shm`), which containers joining this
+/// one's IPC namespace bind too.
+pub fn mount_shm(target: &Path, size: i64) -> Result<(), RuntimeError> {
+    let failed = |source: std::io::Error| RuntimeError::Mount {
+        target: target.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(target).map_err(failed)?;
+    if is_mounted(target) {
+        return Ok(());
+    }
+    mount(
+        Some("shm"),
+        target,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        Some(format!("mode=1777,size={size}").as_str()),
+    )
+    .map_err(|e| failed(e.into()))
+}
+
 /// Unmount, tolerating "not mounted".
 pub fn unmount(target: &Path) -> Result<(), RuntimeError> {
     match umount2(target, MntFlags::MNT_DETACH) {

@@ -200,13 +200,16 @@ pub fn transition(
 
 /// The monitor started the container, or restarted it for the
 /// `restarts`th time by its restart policy (0: a user's start, which
-/// resets the count as docker's does).
+/// resets the count as docker's does). `checked`: it has a health check,
+/// which starts over (`starting`, no failures; docker keeps the log of
+/// earlier runs).
 pub fn set_running(
     conn: &Connection,
     id: &str,
     pid: i32,
     monitor_pid: i32,
     started_at: &str,
+    checked: bool,
     restarts: u32,
 ) -> StoreResult<()> {
     transition(conn, id, Status::Running, |s| {
@@ -217,8 +220,10 @@ pub fn set_running(
         s.exit_code = None;
         s.error.clear();
         s.oom_killed = false;
-        if s.health.is_some() {
-            s.health = Some(Health::default());
+        if checked {
+            let h = s.health.get_or_insert_with(Health::default);
+            h.status = wharf_model::HealthStatus::Starting;
+            h.failing_streak = 0;
         }
     })?;
     Ok(())
@@ -280,6 +285,26 @@ pub fn set_paused(conn: &Connection, id: &str, paused: bool) -> StoreResult<()> 
     };
     transition(conn, id, to, |_| {})?;
     Ok(())
+}
+
+/// Record a health probe of container `id` with `record` (only while it
+/// runs): its health status before and after, or `None` when it no
+/// longer runs or has no health check.
+pub fn update_health(
+    conn: &Connection,
+    id: &str,
+    record: impl FnOnce(&mut Health),
+) -> StoreResult<Option<(wharf_model::HealthStatus, wharf_model::HealthStatus)>> {
+    let Some(mut h) = state(conn, id)?
+        .filter(|s| matches!(s.status, Status::Running | Status::Paused))
+        .and_then(|s| s.health)
+    else {
+        return Ok(None);
+    };
+    let before = h.status;
+    record(&mut h);
+    set_health(conn, id, &h)?;
+    Ok(Some((before, h.status)))
 }
 
 /// A health check's verdict (only while the container runs).

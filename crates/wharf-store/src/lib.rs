@@ -33,6 +33,7 @@ pub mod build_cache;
 pub mod containers;
 pub mod distribution;
 mod error;
+pub mod events;
 mod gc;
 pub mod images;
 pub mod layers;

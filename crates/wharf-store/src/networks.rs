@@ -2,7 +2,19 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use wharf_model::{Event, EventType};
+
 use crate::{StoreError, StoreResult};
+
+/// The networks every store has, made on demand: no events for them.
+const PREDEFINED: [&str; 3] = ["bridge", "host", "none"];
+
+/// A network's event (docker's attributes: its name and driver).
+fn network_event(n: &NetworkRecord, action: &str) -> Event {
+    Event::new(EventType::Network, action, n.id.as_str())
+        .with("name", n.name.as_str())
+        .with("type", n.driver.as_str())
+}
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NetworkRecord {
@@ -66,6 +78,9 @@ pub fn insert(conn: &Connection, n: &NetworkRecord) -> StoreResult<()> {
             n.options
         ],
     )?;
+    if !PREDEFINED.contains(&n.name.as_str()) {
+        crate::events::insert(conn, &network_event(n, "create"))?;
+    }
     Ok(())
 }
 
@@ -98,7 +113,34 @@ pub fn list(conn: &Connection) -> StoreResult<Vec<NetworkRecord>> {
 }
 
 pub fn delete(conn: &Connection, id: &str) -> StoreResult<bool> {
-    Ok(conn.execute("DELETE FROM networks WHERE id = ?1", [id])? > 0)
+    let Some(n) = get(conn, id)? else {
+        return Ok(false);
+    };
+    conn.execute("DELETE FROM networks WHERE id = ?1", [id])?;
+    crate::events::insert(conn, &network_event(&n, "destroy"))?;
+    Ok(true)
+}
+
+/// `connect`/`disconnect` events for container `container_id` on one
+/// network (`Some`) or on each of its networks in attach order.
+pub fn endpoint_events(
+    conn: &Connection,
+    container_id: &str,
+    network_id: Option<&str>,
+    action: &str,
+) -> StoreResult<()> {
+    for ep in endpoints_of(conn, container_id)? {
+        if network_id.is_some_and(|n| n != ep.network_id) {
+            continue;
+        }
+        if let Some(n) = get(conn, &ep.network_id)? {
+            crate::events::insert(
+                conn,
+                &network_event(&n, action).with("container", container_id),
+            )?;
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -178,6 +178,19 @@ ALTER TABLE containers DROP COLUMN paused;
 CREATE TABLE container_upgrades (id TEXT PRIMARY KEY);
 INSERT INTO container_upgrades SELECT id FROM containers;
 "#,
+    r#"
+-- Docker's events (`docker events`), numbered in commit order; written in
+-- the transaction of the change they report, the last 10000 kept.
+CREATE TABLE events (
+    seq        INTEGER PRIMARY KEY,
+    time_nano  INTEGER NOT NULL,    -- nanoseconds since the Unix epoch
+    type       TEXT NOT NULL,       -- container | image | network | volume
+    action     TEXT NOT NULL,       -- create, die, health_status: healthy ...
+    actor_id   TEXT NOT NULL,
+    attributes TEXT NOT NULL        -- JSON object
+);
+CREATE INDEX events_by_time ON events(time_nano);
+"#,
 ];
 
 pub(crate) fn open(path: &std::path::Path, create: bool) -> StoreResult<Connection> {

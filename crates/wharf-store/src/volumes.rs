@@ -12,6 +12,8 @@ use std::path::PathBuf;
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use wharf_model::{Event, EventType};
+
 use crate::{Store, StoreError, StoreResult};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +65,50 @@ pub fn insert(conn: &Connection, v: &VolumeRecord) -> StoreResult<bool> {
             v.anonymous as i64
         ],
     )?;
+    if n > 0 {
+        crate::events::insert(conn, &volume_event(&v.name, &v.driver, "create"))?;
+    }
     Ok(n > 0)
+}
+
+/// A volume's event (docker's attributes: its driver).
+fn volume_event(name: &str, driver: &str, action: &str) -> Event {
+    Event::new(EventType::Volume, action, name).with("driver", driver)
+}
+
+/// Container `id`'s volumes as `mount` (at start) or `unmount` (at
+/// removal) events, as docker's daemon reports them.
+pub fn mount_events(conn: &Connection, id: &str, action: &str) -> StoreResult<()> {
+    // What docker reports comes from the container's `Mounts`.
+    let mut st = conn.prepare_cached(
+        "SELECT json_extract(m.value, '$.Name'), json_extract(m.value, '$.Destination'), \
+         json_extract(m.value, '$.RW'), json_extract(m.value, '$.Propagation'), v.driver \
+         FROM containers c, json_each(c.config, '$.Mounts') m \
+         JOIN volumes v ON v.name = json_extract(m.value, '$.Name') \
+         WHERE c.id = ?1 AND json_extract(m.value, '$.Type') = 'volume'",
+    )?;
+    let rows = st
+        .query_map([id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, bool>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    for (volume, destination, rw, propagation, driver) in rows {
+        let mut e = volume_event(&volume, &driver, action).with("container", id);
+        if action == "mount" {
+            e = e
+                .with("destination", destination)
+                .with("propagation", propagation.unwrap_or_default())
+                .with("read/write", rw.to_string());
+        }
+        crate::events::insert(conn, &e)?;
+    }
+    Ok(())
 }
 
 pub fn get(conn: &Connection, name: &str) -> StoreResult<Option<VolumeRecord>> {
@@ -111,10 +156,16 @@ pub fn delete(conn: &Connection, name: &str) -> StoreResult<()> {
             users.join(", ")
         )));
     }
-    if conn.execute("DELETE FROM volumes WHERE name = ?1", [name])? == 0 {
+    let driver: Option<String> = conn
+        .query_row("SELECT driver FROM volumes WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let Some(driver) = driver else {
         return Err(StoreError::NotFound(format!("get {name}: no such volume")));
-    }
-    Ok(())
+    };
+    conn.execute("DELETE FROM volumes WHERE name = ?1", [name])?;
+    crate::events::insert(conn, &volume_event(name, &driver, "destroy"))
 }
 
 /// Record that container `id` mounts `volume` at `destination`;
@@ -168,6 +219,8 @@ impl Store {
             } else {
                 Vec::new()
             };
+            mount_events(tx, id, "unmount")?;
+            crate::events::container(tx, id, "destroy", &[])?;
             crate::containers::delete(tx, id)?;
             for v in &doomed {
                 delete(tx, v)?;

@@ -22,6 +22,9 @@ fn main() -> ExitCode {
     // read without clap (see wharf_runtime::monitor::boundary).
     if let Some(m) = wharf_runtime::monitor::MonitorArgs::parse(&args) {
         init_monitor_tracing(&m);
+        if m.probe {
+            return ExitCode::from(wharf_runtime::monitor::health::probe(&m));
+        }
         return match commands::containers::monitor(m) {
             Ok(code) => code,
             Err(e) => exit::report(&e),

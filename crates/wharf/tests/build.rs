@@ -226,7 +226,7 @@ fn bad_dockerfiles_fail_with_the_line_and_leave_no_image() {
         ("FROM busybox:local\nCOPPY a b\n", "Dockerfile:2"),
         (
             "FROM busybox:local\nCOPY missing.txt /x\n",
-            "\"/missing.txt\": not found",
+            "\"/missing.txt\" not found: not found",
         ),
         ("FROM busybox:local\nRUN echo out; exit 3\n", "exit code: 3"),
         ("FROM 127.0.0.1:1/nosuchimage:1\n", "nosuchimage"),

@@ -523,3 +523,369 @@ fn device_flags() {
         b.same_error("run", flags, &["true"]);
     }
 }
+
+/// `--pid`, `--ipc`, `--uts`, `--userns`, `--cgroupns`, `--shm-size`,
+/// `--sysctl` and `--group-add`: recorded as docker records them, and the
+/// same namespaces, /dev/shm, names, sysctls and groups inside.
+#[test]
+fn namespace_flags() {
+    let b = Both::new("ns");
+    let flags = [
+        "--pid",
+        "host",
+        "--ipc",
+        "host",
+        "--uts",
+        "host",
+        "--userns",
+        "host",
+        "--cgroupns",
+        "private",
+        "--shm-size",
+        "32m",
+        "--sysctl",
+        "net.ipv4.ip_forward=1",
+        "--group-add",
+        "nogroup",
+    ];
+    let (ours, theirs) = b.create(&flags, &[]);
+    same_values(
+        &ours,
+        &theirs,
+        &[
+            "/HostConfig/PidMode",
+            "/HostConfig/IpcMode",
+            "/HostConfig/UTSMode",
+            "/HostConfig/UsernsMode",
+            "/HostConfig/CgroupnsMode",
+            "/HostConfig/ShmSize",
+            "/HostConfig/Sysctls",
+            "/HostConfig/GroupAdd",
+            "/HostConfig/SecurityOpt",
+        ],
+    );
+
+    // The view from inside.
+    let host_pid = "[ $$ -gt 1 ] && echo host pid namespace";
+    b.same_output(&["--pid", "host"], &["sh", "-c", host_pid]);
+    b.same_output(&["--uts", "host"], &["hostname"]);
+    b.same_output(&["--shm-size", "32m"], &["busybox", "df", "-k", "/dev/shm"]);
+    b.same_output(&["--ipc", "none"], &["sh", "-c", "ls /dev/shm 2>&1; true"]);
+    b.same_output(
+        &["--ipc", "host"],
+        &["busybox", "grep", " /dev/shm ", "/proc/mounts"],
+    );
+    b.same_output(
+        &["--cgroupns", "private"],
+        &["busybox", "grep", ":memory:", "/proc/self/cgroup"],
+    );
+    b.same_output(
+        &[
+            "--sysctl",
+            "net.ipv4.ip_forward=1",
+            "--sysctl",
+            "kernel.msgmax=1000",
+        ],
+        &[
+            "cat",
+            "/proc/sys/net/ipv4/ip_forward",
+            "/proc/sys/kernel/msgmax",
+        ],
+    );
+    let groups = b.same_output(&["--group-add", "nogroup", "--group-add", "1234"], &["id"]);
+    assert!(groups.contains("1234,65534(nogroup)"), "{groups}");
+
+    // Joining another container's PID and IPC namespaces (and its
+    // /dev/shm); the mode names it by ID in both.
+    let peer = b.name("peer");
+    let run_peer = [
+        "run",
+        "-d",
+        "--name",
+        &peer,
+        "--ipc",
+        "shareable",
+        &b.image,
+        "sh",
+        "-c",
+        "echo shared > /dev/shm/x; sleep 60",
+    ];
+    b.w.ok(run_peer);
+    common::sh(docker().args(run_peer));
+    let pid_mode = format!("container:{peer}");
+    common::eventually(10, "the peer's /dev/shm file", || {
+        b.w.run(["exec", &peer, "cat", "/dev/shm/x"])
+            .status
+            .success()
+            && docker()
+                .args(["exec", &peer, "cat", "/dev/shm/x"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+    });
+    let seen = b.same_output(
+        &["--pid", &pid_mode, "--ipc", &pid_mode],
+        &["sh", "-c", "ps -o comm; cat /dev/shm/x"],
+    );
+    assert!(
+        seen.contains("sleep") && seen.ends_with("shared\n"),
+        "{seen}"
+    );
+    let (ours, theirs) = b.create(&["--pid", &pid_mode], &[]);
+    let our_peer = b.inspect_ours(&peer)["Id"].as_str().unwrap().to_string();
+    let their_peer = inspect_docker(&peer)["Id"].as_str().unwrap().to_string();
+    assert_eq!(
+        ours["HostConfig"]["PidMode"],
+        format!("container:{our_peer}")
+    );
+    assert_eq!(
+        theirs["HostConfig"]["PidMode"],
+        format!("container:{their_peer}")
+    );
+
+    // A peer without a shareable /dev/shm, then a stopped one: refused at
+    // start, in docker's words.
+    let plain = b.name("plain");
+    let run_plain = ["run", "-d", "--name", &plain, &b.image, "sleep", "60"];
+    b.w.ok(run_plain);
+    common::sh(docker().args(run_plain));
+    let plain_mode = format!("container:{plain}");
+    let ids = |n: &str| {
+        (
+            b.inspect_ours(n)["Id"].as_str().unwrap().to_string(),
+            inspect_docker(n)["Id"].as_str().unwrap().to_string(),
+        )
+    };
+    let (our_plain, their_plain) = ids(&plain);
+    let same_start_error = |flags: &[&str]| {
+        let (o, t) = b.both("run", &[&["--rm"], flags].concat(), &["true"]);
+        assert_eq!(o.status.code(), Some(125));
+        assert_eq!(t.status.code(), Some(125));
+        assert_eq!(
+            message(&o.stderr).replace(&our_plain, "ID"),
+            message(&t.stderr).replace(&their_plain, "ID"),
+            "{flags:?}"
+        );
+    };
+    same_start_error(&["--ipc", &plain_mode]);
+    b.w.ok(["stop", "-t", "0", &plain]);
+    common::sh(docker().args(["stop", "-t", "0", &plain]));
+    same_start_error(&["--pid", &plain_mode]);
+
+    for flags in [
+        &["--pid", "foo"][..],
+        &["--uts", "private"][..],
+        &["--userns", "private"][..],
+        &["--cgroupns", "foo"][..],
+        &["-h", "box", "--uts", "host"][..],
+        &["--sysctl", "kernel.hostname=x"][..],
+        &["--pid", "container:nonexistent-wharf"][..],
+    ] {
+        b.same_error("run", flags, &["true"]);
+    }
+    // Refused by docker only once it starts (the container stays).
+    for flags in [&["--ipc", "foo"][..], &["--group-add", "nosuch"][..]] {
+        let (o, t) = b.both("run", &[&["--rm"], flags].concat(), &["true"]);
+        assert_eq!((o.status.code(), t.status.code()), (Some(125), Some(125)));
+        assert_eq!(message(&o.stderr), message(&t.stderr), "{flags:?}");
+    }
+}
+
+/// The names of the files in `dir` with the container's ID replaced.
+fn log_files(dir: &std::path::Path, id: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().replace(id, "ID"))
+                .filter(|n| n.contains("log"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// `--log-driver json-file|local|none` with `--log-opt`: the same files
+/// (rotated at `max-size`, `max-file` kept, `local`'s gzipped), the same
+/// `logs` output read back across them, `--details` with the `labels`
+/// and `env` attributes, and docker's refusals.
+#[test]
+fn log_flags() {
+    let b = Both::new("log");
+    let script = "for i in $(seq 1 100); do echo line $i; done";
+    for driver in ["json-file", "local"] {
+        let flags = [
+            "--log-driver",
+            driver,
+            "--log-opt",
+            "max-size=1k",
+            "--log-opt",
+            "max-file=3",
+        ];
+        let (ours, theirs) = b.create(&flags, &["sh", "-c", script]);
+        same_values(&ours, &theirs, &["/HostConfig/LogConfig"]);
+        assert_eq!(ours["LogPath"] == "", theirs["LogPath"] == "", "{driver}");
+        let (oid, tid) = (
+            ours["Id"].as_str().unwrap().to_string(),
+            theirs["Id"].as_str().unwrap().to_string(),
+        );
+        b.w.ok(["start", "-a", &oid]);
+        common::sh(docker().args(["start", "-a", &tid]));
+        let logs_ours = b.w.ok(["logs", &oid]);
+        let logs_theirs = common::sh(docker().args(["logs", &tid]));
+        assert_eq!(logs_ours, logs_theirs, "{driver}: logs after rotation");
+        assert!(logs_ours.ends_with("line 100\n"));
+        assert_eq!(
+            b.w.ok(["logs", "--tail", "3", &oid]),
+            common::sh(docker().args(["logs", "--tail", "3", &tid]))
+        );
+        let sub = if driver == "local" { "local-logs" } else { "" };
+        let ours_dir = b.w.root().join("containers").join(&oid).join(sub);
+        let theirs_dir = std::path::Path::new("/var/lib/docker/containers")
+            .join(&tid)
+            .join(sub);
+        assert_eq!(
+            log_files(&ours_dir, &oid),
+            log_files(&theirs_dir, &tid),
+            "{driver}: the log files"
+        );
+    }
+
+    // --log-driver none: nothing to read, in docker's words (exit 1).
+    let (ours, theirs) = b.create(&["--log-driver", "none"], &["echo", "hi"]);
+    same_values(&ours, &theirs, &["/HostConfig/LogConfig", "/LogPath"]);
+    let (oid, tid) = (ours["Id"].as_str().unwrap(), theirs["Id"].as_str().unwrap());
+    let o = b.w.run(["logs", oid]);
+    let t = docker().args(["logs", tid]).output().unwrap();
+    assert_eq!((o.status.code(), t.status.code()), (Some(1), Some(1)));
+    assert_eq!(message(&o.stderr), message(&t.stderr));
+
+    // --details: the attributes `labels=` and `env=` name, then the line.
+    let flags = [
+        "-l",
+        "app=web",
+        "-e",
+        "FOO=bar",
+        "--log-opt",
+        "labels=app",
+        "--log-opt",
+        "env=FOO",
+    ];
+    let (ours, theirs) = b.create(&flags, &["sh", "-c", "echo out; echo err >&2"]);
+    let (oid, tid) = (ours["Id"].as_str().unwrap(), theirs["Id"].as_str().unwrap());
+    b.w.ok(["start", "-a", oid]);
+    common::sh(docker().args(["start", "-a", tid]));
+    for args in [&["logs", "--details"][..], &["logs"][..]] {
+        let o = b.w.run([args, &[oid]].concat());
+        let t = docker().args([args, &[tid]].concat()).output().unwrap();
+        assert_eq!(text(&o.stdout), text(&t.stdout), "{args:?}");
+        assert_eq!(text(&o.stderr), text(&t.stderr), "{args:?}");
+    }
+    assert_eq!(b.w.ok(["logs", "--details", oid]), "FOO=bar,app=web out\n");
+
+    for flags in [
+        &["--log-driver", "nonexistent-wharf"][..],
+        &["--log-opt", "max-size=abc"][..],
+        &["--log-opt", "max-size=0"][..],
+        &["--log-opt", "foo=1"][..],
+        &["--log-driver", "none", "--log-opt", "max-size=1k"][..],
+        &["--log-driver", "local", "--log-opt", "labels=x"][..],
+        &[
+            "--log-driver",
+            "local",
+            "--log-opt",
+            "compress=true",
+            "--log-opt",
+            "max-file=1",
+        ][..],
+    ] {
+        b.same_error("run", flags, &["true"]);
+    }
+}
+
+/// `Mounts` without what differs by nature (volume names and host paths
+/// of anonymous volumes), sorted by destination.
+fn mounts_shape(inspect: &Value) -> Vec<Value> {
+    let mut m: Vec<Value> = inspect["Mounts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|mut m| {
+            if m["Type"] == "volume" {
+                let named = m["Name"].as_str().is_some_and(|n| n.len() != 64);
+                if !named {
+                    m["Name"] = Value::from("ANON");
+                }
+                m["Source"] = Value::from("VOLUME");
+            }
+            m
+        })
+        .collect();
+    m.sort_by_key(|m| m["Destination"].as_str().unwrap_or_default().to_string());
+    m
+}
+
+/// `--volumes-from`: the other container's binds and volumes (not its
+/// tmpfs), read-only with `:ro`, replaced by the container's own mounts
+/// at the same place; shared for real between the two.
+#[test]
+fn volumes_from_flags() {
+    struct DockerVolume(String);
+    impl Drop for DockerVolume {
+        fn drop(&mut self) {
+            let _ = docker().args(["volume", "rm", "-f", &self.0]).output();
+        }
+    }
+    // Dropped after `b`, which removes the containers holding it.
+    let vol = unique("wharf-rf-vol");
+    let _vol = DockerVolume(vol.clone());
+    let b = Both::new("vf");
+    let host_dir = b.w.scratch().join("shared");
+    std::fs::create_dir_all(&host_dir).unwrap();
+    let bind = format!("{}:/hostdir:ro", host_dir.display());
+    let named = format!("{vol}:/named");
+    let src = b.name("src");
+    let src_flags = [
+        "--name", &src, "-v", "/anon", "-v", &named, "-v", &bind, "--tmpfs", "/tm",
+    ];
+    let (o, t) = b.both("create", &src_flags, &["true"]);
+    ok(&o, "wharf create");
+    ok(&t, "docker create");
+    let ro = format!("{src}:ro");
+    for flags in [
+        &["--volumes-from", &src][..],
+        &["--volumes-from", &ro, "-v", "/etc:/named"][..],
+    ] {
+        let (ours, theirs) = b.create(flags, &["true"]);
+        same_values(
+            &ours,
+            &theirs,
+            &[
+                "/HostConfig/VolumesFrom",
+                "/HostConfig/Binds",
+                "/Config/Volumes",
+            ],
+        );
+        assert_eq!(mounts_shape(&ours), mounts_shape(&theirs), "{flags:?}");
+    }
+    // What one container writes in a volume, the other reads; `:ro`
+    // cannot write.
+    let script = "echo hi > /named/f && cat /named/f; touch /hostdir/x 2>&1; true";
+    b.same_output(&["--volumes-from", &src], &["sh", "-c", script]);
+    b.same_output(
+        &["--volumes-from", &ro],
+        &["sh", "-c", "touch /named/g 2>&1; cat /named/f"],
+    );
+    b.same_error("run", &["--volumes-from", "nonexistent-wharf"], &["true"]);
+    let bad = format!("{src}:rshared");
+    b.same_error("run", &["--volumes-from", &bad], &["true"]);
+    // The containers go before the volume they hold.
+    for n in b.docker_names.borrow().iter() {
+        let _ = docker().args(["rm", "-f", n]).output();
+    }
+    let ids = b.w.ok(["ps", "-aq"]);
+    for id in ids.lines() {
+        b.w.ok(["rm", "-f", id]);
+    }
+    b.w.ok(["volume", "rm", &vol]);
+}

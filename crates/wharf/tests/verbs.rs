@@ -1040,3 +1040,55 @@ fn forced_removal_ends_a_restarting_container() {
     }
     assert_eq!(w.ok(["ps", "-aq"]), "");
 }
+
+/// `restart` and `update` record docker's events, in docker's order.
+#[test]
+fn restart_and_update_events_match_docker() {
+    require_docker();
+    let w = Wharf::new();
+    let image = format!("{}:1", unique("wharf-verbs/ev"));
+    let _images = DockerImages(vec![image.clone()]);
+    import_busybox_in_both(&w, &image, &[]);
+    let name = unique("wharf-events");
+    let _dc = DockerObjects {
+        containers: vec![name.clone()],
+        volumes: Vec::new(),
+    };
+    let secs = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    type Tool<'a> = &'a dyn Fn(&[&str]) -> String;
+    let ours = |args: &[&str]| w.ok(args);
+    let theirs = |args: &[&str]| sh(docker().args(args));
+    let tools: [Tool; 2] = [&ours, &theirs];
+    let mut seen = Vec::new();
+    for run in tools {
+        let since = secs().to_string();
+        run(&["run", "-d", "--name", &name, &image, "sleep", "100"]);
+        run(&["restart", "-t", "0", &name]);
+        run(&["update", "--cpu-shares", "512", &name]);
+        run(&["rm", "-f", &name]);
+        let until = (secs() + 1).to_string();
+        let filter = format!("container={name}");
+        seen.push(run(&[
+            "events",
+            "--since",
+            &since,
+            "--until",
+            &until,
+            "--filter",
+            &filter,
+            "--format",
+            "{{.Action}} {{.Actor.Attributes.signal}}",
+        ]));
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert!(
+        seen[0].contains("restart") && seen[0].contains("update"),
+        "{}",
+        seen[0]
+    );
+}

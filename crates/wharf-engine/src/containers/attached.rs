@@ -134,6 +134,7 @@ impl Engine {
         if stdin && tty && !term::is_terminal(0) {
             return Err(start_error("the input device is not a TTY", 1));
         }
+        self.container_event(&c.id, "attach", &[])?;
         // docker proxies signals only to containers without a terminal
         // (with one, Ctrl-C is a keystroke for it).
         let proxied = if opts.sig_proxy && !tty {

@@ -137,6 +137,8 @@ impl Engine {
             mounts: wharf_model::list(&definition.host_config.mounts).to_vec(),
             tmpfs: tmpfs_entries(&definition.host_config),
             volume_driver: definition.host_config.volume_driver.clone(),
+            inherited: self
+                .volumes_from(wharf_model::list(&definition.host_config.volumes_from))?,
         };
         let volumes: Vec<String> = definition
             .config
@@ -179,6 +181,7 @@ impl Engine {
         }
         let host = HostInfo::detect_for(d.host_config.init.unwrap_or(false));
         let warnings = super::verify::verify(&mut d, &host)?;
+        self.verify_namespaces(&mut d)?;
         daemon_defaults(&mut d.host_config, &host);
         let plan = self.plan_network(&d)?;
         d.resolved.net_mode = plan.mode.clone();
@@ -227,6 +230,8 @@ impl Engine {
         let name = req.name.clone().unwrap_or_default();
         let mut check = RunOptions::from_definition(&d, spec_mode);
         check.mounts.extend(mount_plan.check_mounts());
+        // Group names are the image's: looked up at start, as users are.
+        check.group_add.clear();
         build_spec(&SpecInput {
             id,
             name: &name,
@@ -290,7 +295,7 @@ impl Engine {
                     };
                     wharf_store::networks::add_endpoint(tx, &ep)?;
                 }
-                Ok(())
+                wharf_store::events::container(tx, id, "create", &[])
             });
             match inserted {
                 Err(wharf_store::StoreError::Conflict(_)) if req.name.is_none() && attempt < 10 => {

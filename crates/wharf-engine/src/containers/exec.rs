@@ -20,11 +20,35 @@ impl Engine {
             });
         }
         let dir = ContainerDir::new(self.store.root(), &c.id);
-        wharf_runtime::exec::exec(&dir, req).map_err(|e| match e {
+        // docker's exec events: `exec_create: CMD ARGS`, `exec_start: ...`,
+        // then `exec_die` with the exit code, all naming the exec.
+        let exec_id = super::names::new_id();
+        let (first, rest) = req
+            .args
+            .split_first()
+            .map_or(("", &[][..]), |(f, r)| (f.as_str(), r));
+        let command = format!("{first} {}", rest.join(" "));
+        let exec_attr = || [("execID", exec_id.clone())];
+        for what in ["exec_create", "exec_start"] {
+            self.container_event(&c.id, &format!("{what}: {command}"), &exec_attr())?;
+        }
+        let code = wharf_runtime::exec::exec(&dir, req).map_err(|e| match e {
             wharf_runtime::RuntimeError::Start { message, code } => {
                 EngineError::Start { message, code }
             }
             other => EngineError::Invalid(other.to_string()),
-        })
+        });
+        if !req.detach {
+            let exit = match &code {
+                Ok(c) => *c,
+                Err(e) => e.exit_code(),
+            };
+            self.container_event(
+                &c.id,
+                "exec_die",
+                &[("execID", exec_id), ("exitCode", exit.to_string())],
+            )?;
+        }
+        code
     }
 }

@@ -36,7 +36,7 @@ impl Engine {
             resolv_conf_path: dir.resolv_conf().display().to_string(),
             hostname_path: dir.hostname().display().to_string(),
             hosts_path: dir.hosts().display().to_string(),
-            log_path: dir.log().display().to_string(),
+            log_path: self.inspect_log_path(&c),
             name: format!("/{}", c.name),
             restart_count: c.state.restart_count,
             driver: "overlay2".into(),

@@ -2,13 +2,13 @@
 
 use std::time::{Duration, Instant};
 
-use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::os::fd::AsFd;
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use wharf_model::{ContainerRecord, Status};
-use wharf_runtime::monitor::ContainerDir;
+use wharf_runtime::monitor::{pidfd_open, ContainerDir};
 use wharf_store::containers;
 
 use crate::{Engine, EngineError, EngineResult};
@@ -20,14 +20,6 @@ const POLL: Duration = Duration::from_millis(5);
 pub struct ContainerPruneReport {
     pub deleted: Vec<String>,
     pub reclaimed: u64,
-}
-
-/// A descriptor that polls readable once process `pid` has exited.
-fn pidfd_open(pid: i32) -> Option<OwnedFd> {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    // SAFETY: the kernel just returned this descriptor to us.
-    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 /// `SIGTERM`, `TERM`, `15` → the signal.
@@ -106,7 +98,9 @@ impl Engine {
         }
     }
 
+    /// Send `sig` to the container (docker's `kill` event first).
     fn signal(&self, c: &ContainerRecord, sig: Signal) -> EngineResult<()> {
+        self.container_event(&c.id, "kill", &[("signal", (sig as i32).to_string())])?;
         if c.state.status == Status::Paused {
             // A frozen process cannot act on a signal: thaw it first, as docker does.
             let dir = ContainerDir::new(self.store.root(), &c.id);
@@ -160,7 +154,7 @@ impl Engine {
         if !self.wait_stopped(&c.id, limit)? {
             self.kill_until_stopped(&c.id)?;
         }
-        Ok(())
+        self.container_event(&c.id, "stop", &[])
     }
 
     /// `docker restart [-t N] [-s SIG]`: stop as `stop` does, then start;
@@ -186,7 +180,9 @@ impl Engine {
         if auto_remove {
             let _ = std::fs::remove_file(&keep);
         }
-        restarted.map(|s| s.id)
+        let id = restarted?.id;
+        self.container_event(&id, "restart", &[])?;
+        Ok(id)
     }
 
     /// `docker container prune`: remove the stopped containers `select`
@@ -208,6 +204,9 @@ impl Engine {
                 report.deleted.push(c.id);
             }
         }
+        let event = wharf_model::Event::new(wharf_model::EventType::Container, "prune", "")
+            .with("reclaimed", report.reclaimed.to_string());
+        self.record_events(&[event])?;
         Ok(report)
     }
 

@@ -43,9 +43,11 @@ impl Engine {
                 "Renaming a container with the same name as its current name".into(),
             ));
         }
-        Ok(self
-            .store
-            .write(|tx| containers::rename(tx, &c.id, new_name))?)
+        let old_name = format!("/{}", c.name);
+        Ok(self.store.write(|tx| {
+            containers::rename(tx, &c.id, new_name)?;
+            wharf_store::events::container(tx, &c.id, "rename", &[("oldName", old_name)])
+        })?)
     }
 
     /// `docker pause` / `docker unpause`: freeze or thaw the container's cgroup.
@@ -72,9 +74,11 @@ impl Engine {
         with_container(&dir, |lc| {
             if pause { lc.pause() } else { lc.resume() }.map_err(|e| e.to_string())
         })?;
-        Ok(self
-            .store
-            .write(|tx| containers::set_paused(tx, &c.id, pause))?)
+        Ok(self.store.write(|tx| {
+            containers::set_paused(tx, &c.id, pause)?;
+            let action = if pause { "pause" } else { "unpause" };
+            wharf_store::events::container(tx, &c.id, action, &[])
+        })?)
     }
 
     /// `docker diff`: changes in the container's upper dir, sorted.

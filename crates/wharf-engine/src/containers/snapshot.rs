@@ -41,6 +41,8 @@ impl Engine {
             container_id: c.id.clone(),
             created_by: created_by.join(" "),
         };
-        Ok(snapshot(&self.store, &dir.upper(), &c.image_id, config, &opts)?.id)
+        let id = snapshot(&self.store, &dir.upper(), &c.image_id, config, &opts)?.id;
+        self.record_tags(&id, opts.tag.iter())?;
+        Ok(id)
     }
 }

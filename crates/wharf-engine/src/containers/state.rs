@@ -56,6 +56,11 @@ impl Engine {
             restart: d.host_config.restart_policy,
             ephemeral: false,
             volume_mounts: d.resolved.volume_mounts.clone(),
+            // Checked at create: only a record damaged since falls back.
+            log: super::logging::log_options(d).unwrap_or_else(|e| {
+                tracing::warn!(id = %rec.id, error = %e, "the container's log options");
+                Some(Default::default())
+            }),
         }
     }
 
@@ -96,7 +101,8 @@ impl Engine {
             // Another process may have recorded it meanwhile.
             match containers::state(tx, &c.id)? {
                 Some(s) if s.status.is_running() => {
-                    containers::set_exited(tx, &c.id, 137, "", &now)
+                    containers::set_exited(tx, &c.id, 137, "", &now)?;
+                    wharf_store::events::container_died(tx, &c.id, 137)
                 }
                 _ => Ok(()),
             }

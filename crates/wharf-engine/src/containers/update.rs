@@ -56,6 +56,7 @@ impl Engine {
                 return Err(cannot(e.to_string()));
             }
         }
+        self.container_event(&c.id, "update", &[])?;
         Ok(warnings)
     }
 }

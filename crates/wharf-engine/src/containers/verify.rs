@@ -4,10 +4,14 @@
 //! the values docker adjusts before storing them (a limit this kernel
 //! cannot apply is recorded as 0, as docker records it).
 
+use wharf_model::modes::{
+    mode_container, valid_cgroupns_mode, valid_ipc_mode, valid_pid_mode, valid_userns_mode,
+    valid_uts_mode, ModeCheck,
+};
 use wharf_model::Definition;
 use wharf_runtime::spec::{verify_resources, CgroupLayout, HostInfo};
 
-use crate::{EngineError, EngineResult};
+use crate::{Engine, EngineError, EngineResult};
 
 /// The runtimes docker 20.10 knows by default; all mean wharf's own here.
 const RUNTIMES: [&str; 3] = [
@@ -46,6 +50,7 @@ pub(crate) fn verify(d: &mut Definition, host: &HostInfo) -> EngineResult<Vec<St
             return Err(invalid("Retries in Healthcheck cannot be negative"));
         }
     }
+    super::logging::log_options(d)?;
     let h = &mut d.host_config;
     if !h.runtime.is_empty() && !RUNTIMES.contains(&h.runtime.as_str()) {
         return Err(invalid(format!("Unknown runtime specified {}", h.runtime)));
@@ -108,6 +113,47 @@ pub(crate) fn verify(d: &mut Definition, host: &HostInfo) -> EngineResult<Vec<St
     // docker's CLI always sends it; the daemon keeps `false` for unset.
     r.oom_kill_disable.get_or_insert(false);
     Ok(warnings)
+}
+
+impl Engine {
+    /// The namespace modes as docker's daemon takes them: checked, a
+    /// `container:<name>` mode turned into the container's ID (docker's
+    /// `adaptSharedNamespaceContainer`: a rename does not break the
+    /// link), and SELinux labels off where docker turns them off.
+    pub(crate) fn verify_namespaces(&self, d: &mut Definition) -> EngineResult<()> {
+        let h = &mut d.host_config;
+        let checks: [(&str, ModeCheck, &str); 5] = [
+            (&h.ipc_mode, valid_ipc_mode, "Invalid IPC mode"),
+            (&h.pid_mode, valid_pid_mode, "invalid PID mode"),
+            (&h.uts_mode, valid_uts_mode, "invalid UTS mode"),
+            (&h.userns_mode, valid_userns_mode, "invalid USER mode"),
+            (
+                &h.cgroupns_mode,
+                valid_cgroupns_mode,
+                "invalid cgroup namespace mode",
+            ),
+        ];
+        for (mode, valid, message) in checks {
+            if !valid(mode) {
+                return Err(invalid(format!("{message}: {mode}")));
+            }
+        }
+        if h.uts_mode == "host" && !d.config.hostname.is_empty() {
+            return Err(invalid("conflicting options: hostname and the UTS mode"));
+        }
+        for mode in [&mut h.pid_mode, &mut h.ipc_mode, &mut h.network_mode] {
+            if let Some(name) = mode_container(mode) {
+                let id = self.find_container(name)?.id;
+                *mode = format!("container:{id}");
+            }
+        }
+        if h.privileged || h.ipc_mode == "host" || h.pid_mode == "host" {
+            h.security_opt
+                .get_or_insert_with(Vec::new)
+                .push("label=disable".into());
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ impl Engine {
         }
         self.store
             .write(|tx| images::set_tag(tx, &target.to_string(), &id))?;
-        Ok(())
+        self.record_tags(&id, [&target])
     }
 
     /// `docker rmi [-f] NAME`.
@@ -61,6 +61,7 @@ impl Engine {
                         images::remove_tag(tx, &key)?;
                     }
                     events.push(RemoveEvent::Untagged(r.familiar()));
+                    self.untag_event(tx, &id)?;
                     if tags.iter().any(|t| *t != key) {
                         return Ok(None);
                     }
@@ -85,6 +86,7 @@ impl Engine {
                     for t in &tags {
                         images::remove_tag(tx, t)?;
                         events.push(RemoveEvent::Untagged(familiar(t)));
+                        self.untag_event(tx, &id)?;
                     }
                 }
             }
@@ -94,6 +96,12 @@ impl Engine {
             self.store.discard(&g);
         }
         Ok(events)
+    }
+
+    /// docker's `untag` event, which names the image by its ID.
+    fn untag_event(&self, tx: &Transaction, id: &Digest) -> StoreResult<()> {
+        let name = id.to_string();
+        wharf_store::events::insert(tx, &self.image_event(&name, id, "untag", &name, true))
     }
 
     /// Delete an untagged image (and its untagged parents that nothing else
@@ -131,6 +139,9 @@ impl Engine {
             };
             images::delete(tx, &cur)?;
             events.push(RemoveEvent::Deleted(cur.clone()));
+            let name = cur.to_string();
+            let deleted = self.image_event(&name, &cur, "delete", &name, false);
+            wharf_store::events::insert(tx, &deleted)?;
             configs.push(cur);
             if diff_ids.is_empty() {
                 diff_ids = rec.layers.clone();
@@ -176,6 +187,7 @@ impl Engine {
                     for t in &tags {
                         images::remove_tag(tx, t)?;
                         report.events.push(RemoveEvent::Untagged(familiar(t)));
+                        self.untag_event(tx, &img.id)?;
                     }
                     let g = self.delete_image_rows(tx, &img.id, &mut report.events)?;
                     garbage.layers.extend(g.layers);

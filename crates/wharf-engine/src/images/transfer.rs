@@ -41,9 +41,13 @@ impl Engine {
             changes: req.changes.clone(),
             message: req.message.clone(),
             source: req.source.clone(),
-            tag,
+            tag: tag.clone(),
         };
-        Ok(import_rootfs(&self.store, src, &opts)?.id)
+        let id = import_rootfs(&self.store, src, &opts)?.id;
+        self.record_tags(&id, tag.iter())?;
+        let name = id.to_string();
+        self.record_events(&[self.image_event(&name, &id, "import", &name, true)])?;
+        Ok(id)
     }
 
     /// Write the named images to `out` as one archive, with docker's rules
@@ -79,7 +83,16 @@ impl Engine {
                 _ => add(id, Vec::new()),
             }
         }
-        Ok(archive::save(&self.store, &items, out)?)
+        let out = archive::save(&self.store, &items, out)?;
+        let saved: Vec<_> = items
+            .iter()
+            .map(|i| {
+                let name = i.id.to_string();
+                self.image_event(&name, &i.id, "save", &name, true)
+            })
+            .collect();
+        self.record_events(&saved)?;
+        Ok(out)
     }
 
     /// Every tag of one repository (`docker.io/library/busybox`).
@@ -96,6 +109,15 @@ impl Engine {
     }
 
     pub fn load_images<R: Read>(&self, src: R) -> EngineResult<Vec<Loaded>> {
-        Ok(archive::load(&self.store, src)?)
+        let loaded = archive::load(&self.store, src)?;
+        let events: Vec<_> = loaded
+            .iter()
+            .map(|l| {
+                let name = l.id.to_string();
+                self.image_event(&name, &l.id, "load", &name, true)
+            })
+            .collect();
+        self.record_events(&events)?;
+        Ok(loaded)
     }
 }

@@ -58,6 +58,9 @@ impl Engine {
                     .write(|tx| networks::remove_endpoint(tx, &c.id, &n.id))?;
                 return Err(e.into());
             }
+            // docker reports the connection of a running container.
+            self.store
+                .write(|tx| networks::endpoint_events(tx, &c.id, Some(&n.id), "connect"))?;
         }
         Ok(())
     }
@@ -87,11 +90,16 @@ impl Engine {
                 c.id, n.name
             )));
         }
-        if c.state.status.is_running() {
+        let running = c.state.status.is_running();
+        if running {
             net.disconnect_running(&c.id, &n.id)?;
         }
-        self.store
-            .write(|tx| networks::remove_endpoint(tx, &c.id, &n.id))?;
+        self.store.write(|tx| {
+            if running {
+                networks::endpoint_events(tx, &c.id, Some(&n.id), "disconnect")?;
+            }
+            networks::remove_endpoint(tx, &c.id, &n.id)
+        })?;
         Ok(())
     }
 }

@@ -59,6 +59,14 @@ impl Engine {
             &PullOptions { platform },
             progress,
         )?;
+        let pull = self.image_event(
+            &reference.familiar(),
+            &pulled.image_id,
+            "pull",
+            &reference.familiar_repository(),
+            true,
+        );
+        self.record_events(&[pull])?;
         Ok(PulledImage {
             reference,
             image_id: pulled.image_id,

@@ -57,12 +57,15 @@ impl Engine {
     ) -> EngineResult<Pushed> {
         self.store.sweep();
         let session = self.session(reference.domain())?;
-        Ok(wharf_registry::push(
-            &session,
-            &self.store,
-            reference,
+        let pushed = wharf_registry::push(&session, &self.store, reference, image_id, progress)?;
+        let push = self.image_event(
+            &reference.familiar(),
             image_id,
-            progress,
-        )?)
+            "push",
+            &reference.familiar_repository(),
+            true,
+        );
+        self.record_events(&[push])?;
+        Ok(pushed)
     }
 }

@@ -39,7 +39,7 @@ pub(crate) fn copy_up(image: &ImageRoot, fill: &[(String, PathBuf)]) -> EngineRe
     .map_err(|e| EngineError::Invalid(e.to_string()))?;
     let root = Mounted(image.rootfs.clone());
     for (destination, data) in fill {
-        let src = resolve_in_root(&root.0, destination);
+        let src = resolve_in_root(&root.0, destination)?;
         match std::fs::symlink_metadata(&src) {
             Ok(m) if m.is_dir() => {
                 tracing::debug!(%destination, volume = %data.display(), "copy-up");

@@ -24,6 +24,10 @@ pub struct MountRequest {
     /// `--volume-driver` (`HostConfig.VolumeDriver`): the driver of `-v`
     /// and image volumes; empty is `local`.
     pub volume_driver: String,
+    /// `--volumes-from`: the other containers' mounts (see
+    /// [`Engine::volumes_from`]); a mount the request names at the same
+    /// destination replaces one.
+    pub inherited: Vec<Planned>,
 }
 
 /// `--volume-driver` for a volume `-v` or the image asks for.
@@ -42,6 +46,8 @@ fn with_driver(mut planned: Planned, driver: &str) -> Planned {
 pub(crate) struct Entry {
     pub planned: Planned,
     pub listed: bool,
+    /// From `--volumes-from`: yields to the request's own mounts.
+    pub inherited: bool,
 }
 
 /// Checked mounts, in docker's order: binds, mounts, tmpfs, then the
@@ -84,7 +90,20 @@ fn check_volume(planned: &Planned) -> EngineResult<()> {
 pub(crate) fn plan(req: &MountRequest, image_volumes: &[String]) -> EngineResult<MountPlan> {
     let mut out = MountPlan::default();
     let mut anonymous = Vec::new();
+    // Docker's order: the other containers' mounts first, which the
+    // request's own replace.
+    for planned in &req.inherited {
+        out.entries
+            .retain(|e| e.planned.destination != planned.destination);
+        out.entries.push(Entry {
+            planned: planned.clone(),
+            listed: true,
+            inherited: true,
+        });
+    }
     let add = |out: &mut MountPlan, planned: Planned, listed: bool| -> EngineResult<()> {
+        out.entries
+            .retain(|e| !(e.inherited && e.planned.destination == planned.destination));
         if out
             .entries
             .iter()
@@ -96,7 +115,11 @@ pub(crate) fn plan(req: &MountRequest, image_volumes: &[String]) -> EngineResult
             )));
         }
         check_volume(&planned)?;
-        out.entries.push(Entry { planned, listed });
+        out.entries.push(Entry {
+            planned,
+            listed,
+            inherited: false,
+        });
         Ok(())
     };
     for raw in &req.binds {
@@ -136,6 +159,7 @@ pub(crate) fn plan(req: &MountRequest, image_volumes: &[String]) -> EngineResult
             out.entries.push(Entry {
                 planned,
                 listed: true,
+                inherited: false,
             });
         }
     }
@@ -164,6 +188,65 @@ pub(crate) struct ImageRoot<'a> {
     pub work: PathBuf,
     pub rootfs: PathBuf,
     pub empty: PathBuf,
+}
+
+/// One `--volumes-from container[:mode]`: the container and whether its
+/// mounts may stay writable (docker's `ParseVolumesFrom`).
+fn parse_volumes_from(spec: &str) -> EngineResult<(&str, bool)> {
+    if spec.is_empty() {
+        return Err(EngineError::Invalid(
+            "volumes-from specification cannot be an empty string".into(),
+        ));
+    }
+    let (id, mode) = spec.split_once(':').unwrap_or((spec, "rw"));
+    let parts: Vec<&str> = mode.split(',').collect();
+    let rw_modes = parts.iter().filter(|p| matches!(**p, "ro" | "rw")).count();
+    // No propagation or copy modes: the mounts keep their own.
+    if rw_modes > 1 || !parts.iter().all(|p| matches!(*p, "ro" | "rw" | "z" | "Z")) {
+        return Err(EngineError::Invalid(format!("invalid mode: {mode}")));
+    }
+    Ok((id, !parts.contains(&"ro")))
+}
+
+impl Engine {
+    /// `--volumes-from`: the binds and volumes of the containers named
+    /// (not their tmpfs), read-only with `:ro` or where they were.
+    pub(crate) fn volumes_from(&self, specs: &[String]) -> EngineResult<Vec<Planned>> {
+        let mut out = Vec::new();
+        for spec in specs {
+            let (id, writable) = parse_volumes_from(spec)?;
+            let other = self.find_container(id)?;
+            for m in &other.definition.mounts {
+                let kind = match m.kind.as_str() {
+                    "volume" => Kind::Volume {
+                        name: Some(m.name.clone()),
+                        copy_data: false,
+                        labels: Default::default(),
+                        driver: if m.driver.is_empty() {
+                            "local".into()
+                        } else {
+                            m.driver.clone()
+                        },
+                        driver_options: Default::default(),
+                    },
+                    "bind" => Kind::Bind {
+                        source: m.source.clone(),
+                        propagation: m.propagation.clone(),
+                        recursive: true,
+                        create_source: false,
+                    },
+                    _ => continue,
+                };
+                out.push(Planned {
+                    kind,
+                    destination: m.destination.clone(),
+                    read_write: m.rw && writable,
+                    mode: String::new(),
+                });
+            }
+        }
+        Ok(out)
+    }
 }
 
 fn is_empty_dir(p: &Path) -> bool {
@@ -205,7 +288,10 @@ impl Engine {
         made: &mut MadeMounts,
     ) -> EngineResult<()> {
         let mut fill: Vec<(String, PathBuf)> = Vec::new();
-        for Entry { planned: p, listed } in &plan.entries {
+        for Entry {
+            planned: p, listed, ..
+        } in &plan.entries
+        {
             let mut volume = None;
             match &p.kind {
                 Kind::Volume {
@@ -368,6 +454,7 @@ mod tests {
             mounts: Vec::new(),
             tmpfs: tmpfs.iter().map(|s| s.to_string()).collect(),
             volume_driver: String::new(),
+            inherited: Vec::new(),
         }
     }
 

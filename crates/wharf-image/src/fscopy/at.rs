@@ -383,8 +383,8 @@ fn times(st: &FileStat) -> (TimeSpec, TimeSpec) {
     )
 }
 
-/// The names in the directory open as `dir`.
-fn list(dir: BorrowedFd, path: &Path) -> ImageResult<Vec<OsString>> {
+/// The names in the directory open as `dir` (`O_PATH` will do).
+pub(crate) fn list(dir: BorrowedFd, path: &Path) -> ImageResult<Vec<OsString>> {
     let mut d = Dir::openat(
         Some(dir.as_raw_fd()),
         ".",

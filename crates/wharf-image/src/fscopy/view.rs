@@ -14,6 +14,10 @@
 //! is ever taken. (`openat2(RESOLVE_IN_ROOT)` does the same for a single
 //! tree, but cannot cross into mounts that exist only in the container's
 //! namespace; this is filepath-securejoin's component walk, with mounts.)
+//!
+//! A lookup may also hide entries ([`RootView::lookup_visible`]): the
+//! builder's context minus what `.dockerignore` excludes, where a link to an
+//! excluded path leads nowhere, as in BuildKit's transferred context.
 
 use std::ffi::OsString;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -22,11 +26,9 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use nix::sys::stat::SFlag;
 
-use super::at::{kind, link_target, open_dir, open_entry, owned, stat};
+use super::at::{kind, link_target, list, open_dir, open_entry, owned, stat};
+use super::MAX_LINKS;
 use crate::{ImageError, ImageResult};
-
-/// Symlinks followed in one lookup before giving up, as Linux does.
-const MAX_LINKS: usize = 40;
 
 /// A root with mounts; see the module docs.
 pub struct RootView {
@@ -79,6 +81,16 @@ impl Entry {
         self.at.last().map(OsString::as_os_str)
     }
 
+    /// Its resolved path, relative to the view's root (empty for the root).
+    pub fn path(&self) -> PathBuf {
+        self.at.iter().collect()
+    }
+
+    /// The names in the directory it is.
+    pub fn names(&self) -> ImageResult<Vec<OsString>> {
+        list(self.fd.as_fd(), &self.path())
+    }
+
     /// Where the symlink it is points.
     pub fn link_target(&self) -> ImageResult<PathBuf> {
         link_target(self.fd.as_fd())
@@ -126,7 +138,7 @@ impl RootView {
         )
         .map(owned)
         .map_err(|e| ImageError::io(format!("opening {}", source.display()), e.into()))?;
-        let walk = self.walk(destination, true)?;
+        let walk = self.walk(destination, true, &|_, _| true)?;
         let mut at: Vec<OsString> = walk.steps.into_iter().map(|s| s.name).collect();
         if let Some((name, mut rest)) = walk.missing {
             rest.push(name);
@@ -146,7 +158,19 @@ impl RootView {
     /// the view; the last component's only if `follow`. An intermediate
     /// component that is missing or not a directory is `NotFound`.
     pub fn lookup(&self, path: &Path, follow: bool) -> ImageResult<Lookup> {
-        let mut walk = self.walk(path, follow)?;
+        self.lookup_visible(path, follow, &|_, _| true)
+    }
+
+    /// [`RootView::lookup`] in the view without the entries for which
+    /// `visible(resolved path relative to the root, is a directory)` is
+    /// false: they, and what is below them, do not exist.
+    pub fn lookup_visible(
+        &self,
+        path: &Path,
+        follow: bool,
+        visible: &dyn Fn(&Path, bool) -> bool,
+    ) -> ImageResult<Lookup> {
+        let mut walk = self.walk(path, follow, visible)?;
         if let Some((name, rest)) = walk.missing {
             if !rest.is_empty() {
                 return Err(ImageError::NotFound(path.display().to_string()));
@@ -193,7 +217,12 @@ impl RootView {
         })
     }
 
-    fn walk(&self, path: &Path, follow: bool) -> ImageResult<Walk> {
+    fn walk(
+        &self,
+        path: &Path,
+        follow: bool,
+        visible: &dyn Fn(&Path, bool) -> bool,
+    ) -> ImageResult<Walk> {
         let mut pending = super::pending(path);
         let mut steps: Vec<Step> = Vec::new();
         let mut kind_of_last = SFlag::S_IFDIR;
@@ -218,6 +247,11 @@ impl RootView {
                 Some(fd) => kind(&stat(fd.as_fd()).map_err(|e| io(path, e))?),
                 None => SFlag::empty(),
             };
+            let shown = || {
+                let at: PathBuf = steps.iter().map(|s| &s.name).chain([&part]).collect();
+                visible(&at, k == SFlag::S_IFDIR)
+            };
+            let entry = entry.filter(|_| mount || shown());
             let Some(fd) = entry.filter(|_| last || k == SFlag::S_IFDIR || k == SFlag::S_IFLNK)
             else {
                 // Missing, or (like ENOTDIR) nothing can be below it.

@@ -17,6 +17,8 @@ struct RawRecord<'a> {
     stream: Cow<'a, str>,
     #[serde(borrow)]
     time: Cow<'a, str>,
+    #[serde(default)]
+    attrs: std::collections::BTreeMap<String, String>,
 }
 
 /// Decode one record (without or with its trailing `\n`).
@@ -31,5 +33,6 @@ pub(crate) fn decode_record(line: &[u8]) -> Result<LogRecord, String> {
         stream,
         time,
         line: raw.log.into_bytes(),
+        attrs: raw.attrs,
     })
 }

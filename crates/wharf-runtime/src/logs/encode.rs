@@ -18,21 +18,45 @@ const SAFE: [bool; 128] = {
     t
 };
 
-/// Append one record and its `\n`: `{"log":...,"stream":...,"time":...}`.
+/// Append one record and its `\n`: `{"log":...,"stream":...,"time":...}`,
+/// with `attrs` (from [`attrs_fragment`]) before the time.
 pub(crate) fn encode_record(
     out: &mut Vec<u8>,
     line: &[u8],
     stream: Stream,
     time: DateTime<Utc>,
     fmt: &mut TimeFormatter,
+    attrs: &[u8],
 ) {
     out.extend_from_slice(b"{\"log\":");
     escape_into(out, line);
     out.extend_from_slice(b",\"stream\":\"");
     out.extend_from_slice(stream.as_str().as_bytes());
-    out.extend_from_slice(b"\",\"time\":\"");
+    out.push(b'"');
+    out.extend_from_slice(attrs);
+    out.extend_from_slice(b",\"time\":\"");
     fmt.write_nano(time, out);
     out.extend_from_slice(b"\"}\n");
+}
+
+/// `,"attrs":{"k":"v",...}` (keys sorted, as Go marshals a map), or
+/// nothing without attributes.
+pub(crate) fn attrs_fragment(attrs: &std::collections::BTreeMap<String, String>) -> Vec<u8> {
+    let mut out = Vec::new();
+    if attrs.is_empty() {
+        return out;
+    }
+    out.extend_from_slice(b",\"attrs\":{");
+    for (i, (k, v)) in attrs.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        escape_into(&mut out, k.as_bytes());
+        out.push(b':');
+        escape_into(&mut out, v.as_bytes());
+    }
+    out.push(b'}');
+    out
 }
 
 /// Append `s` as a JSON string the way moby's `ffjsonWriteJSONBytesAsString`

@@ -1,6 +1,7 @@
-//! Docker's `json-file` log driver: the on-disk format of `<id>-json.log`,
-//! the [`LogWriter`] the per-container monitor copies output through, and
-//! the reader ([`read_logs`]) behind `logs`.
+//! Docker's `json-file` log driver (and its `local` one, in `local`): the
+//! on-disk format of `<id>-json.log`, the [`LogWriter`] the per-container
+//! monitor copies output through, and the reader ([`read_logs`]) behind
+//! `logs`.
 //!
 //! # Format
 //!
@@ -50,6 +51,7 @@ mod decode;
 mod encode;
 mod error;
 mod follow;
+mod local;
 mod options;
 mod reader;
 mod timearg;
@@ -62,8 +64,8 @@ mod tests;
 use chrono::{DateTime, Utc};
 
 pub use error::LogError;
-pub use options::LogOptions;
-pub use reader::{format_record, read_logs, ReadOptions};
+pub use options::{AttrSources, LogFormat, LogOptions};
+pub use reader::{format_record, format_record_details, read_logs, read_logs_as, ReadOptions};
 pub use timearg::{parse_time_arg, parse_time_flag};
 pub use writer::LogWriter;
 
@@ -100,4 +102,6 @@ pub struct LogRecord {
     pub time: DateTime<Utc>,
     /// The line as logged, with its `\n` unless it was a partial line.
     pub line: Vec<u8>,
+    /// json-file's `attrs` (`--log-opt labels=`/`env=`), for `--details`.
+    pub attrs: std::collections::BTreeMap<String, String>,
 }

@@ -95,14 +95,50 @@ pub fn read_logs(
     Ok(())
 }
 
+/// [`read_logs`] for a log in `format` (`local`'s own files and framing).
+pub fn read_logs_as(
+    format: super::LogFormat,
+    path: &Path,
+    opts: &ReadOptions,
+    sink: &mut dyn FnMut(&LogRecord) -> std::io::Result<()>,
+    stop: &dyn Fn() -> bool,
+) -> Result<(), LogError> {
+    match format {
+        super::LogFormat::JsonFile => read_logs(path, opts, sink, stop),
+        super::LogFormat::Local => {
+            let mut out = Output {
+                opts,
+                sink,
+                done: false,
+            };
+            super::local::read_local(path, opts, &mut out, stop)
+        }
+    }
+}
+
+/// `docker logs --details`: [`format_record`] with the record's `attrs`
+/// first (`k=v,k=v` and a space; a lone space without any).
+pub fn format_record_details(rec: &LogRecord, timestamps: bool) -> Vec<u8> {
+    render(rec, timestamps, true)
+}
+
 /// What `docker logs` prints for a record: with `timestamps`, the time in
 /// moby's `RFC3339NanoFixed` (always nine fraction digits) and a space,
 /// then the line's bytes. The caller routes stdout and stderr records to
 /// its own stdout and stderr.
 pub fn format_record(rec: &LogRecord, timestamps: bool) -> Vec<u8> {
+    render(rec, timestamps, false)
+}
+
+fn render(rec: &LogRecord, timestamps: bool, details: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(rec.line.len() + if timestamps { 31 } else { 0 });
     if timestamps {
         rfc3339_nano_fixed(rec.time, &mut out);
+        out.push(b' ');
+    }
+    if details {
+        let attrs: Vec<String> = rec.attrs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        out.extend_from_slice(attrs.join(",").as_bytes());
         out.push(b' ');
     }
     out.extend_from_slice(&rec.line);
@@ -139,6 +175,14 @@ impl Output<'_> {
                 return Ok(());
             }
         };
+        self.record(rec)
+    }
+
+    /// One decoded record, through the filters.
+    pub(crate) fn record(&mut self, rec: LogRecord) -> Result<(), LogError> {
+        if self.done {
+            return Ok(());
+        }
         if self.opts.since.is_some_and(|s| rec.time < s) {
             return Ok(());
         }

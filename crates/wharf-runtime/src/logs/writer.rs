@@ -1,16 +1,18 @@
-//! The writer the monitor copies the container's output through.
+//! The writer the monitor copies the container's output through, in the
+//! json-file or the local format.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
 use super::cursor::rotated_path;
 use super::encode::encode_record;
+use super::local::{encode_local, Piece};
 use super::timefmt::TimeFormatter;
-use super::{LogError, LogOptions, Stream};
+use super::{LogError, LogFormat, LogOptions, Stream};
 
 /// Docker's copier buffer: a line longer than this is logged in pieces.
 pub(crate) const MAX_LINE: usize = 16 * 1024;
@@ -31,6 +33,8 @@ pub struct LogWriter {
     /// Records waiting for the single write(2) at the end of `write`.
     out: Vec<u8>,
     fmt: TimeFormatter,
+    /// json-file's `,"attrs":{...}`, made once.
+    attrs: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -39,6 +43,10 @@ struct Pending {
     /// Set once a 16 KiB piece of the line was logged: docker stamps all
     /// pieces of a line with the time of the first one.
     time: Option<DateTime<Utc>>,
+    /// The pieces of a line logged so far, and the line's ID (the local
+    /// format records both).
+    ordinal: u32,
+    id: String,
 }
 
 impl LogWriter {
@@ -61,9 +69,10 @@ impl LogWriter {
         Ok(LogWriter {
             path: path.to_path_buf(),
             file,
-            opts,
             size,
             clock: Box::new(clock),
+            attrs: super::encode::attrs_fragment(&opts.attrs),
+            opts,
             pending: Default::default(),
             out: Vec::with_capacity(64 * 1024),
             fmt: TimeFormatter::default(),
@@ -87,20 +96,17 @@ impl LogWriter {
                 Some(nl) => {
                     let (line, tail) = rest.split_at(nl + 1);
                     rest = tail;
-                    let time = match self.pending[idx].time.take() {
-                        Some(t) => t,
-                        None => (self.clock)(),
+                    // The end of a line logged in pieces is its last piece.
+                    let (time, ends) = match self.pending[idx].time.take() {
+                        Some(t) => (t, true),
+                        None => ((self.clock)(), false),
                     };
-                    if self.pending[idx].buf.is_empty() {
-                        self.record(stream, line, time)?;
-                    } else {
-                        let mut buf = std::mem::take(&mut self.pending[idx].buf);
-                        buf.extend_from_slice(line);
-                        let res = self.record(stream, &buf, time);
-                        buf.clear();
-                        self.pending[idx].buf = buf;
-                        res?;
-                    }
+                    let mut buf = std::mem::take(&mut self.pending[idx].buf);
+                    buf.extend_from_slice(line);
+                    let res = self.piece(idx, stream, &buf, time, ends);
+                    buf.clear();
+                    self.pending[idx].buf = buf;
+                    res?;
                 }
                 None => {
                     self.pending[idx].buf.extend_from_slice(window);
@@ -139,22 +145,83 @@ impl LogWriter {
         // Later pieces of this line carry the same time.
         self.pending[idx].time = if last { None } else { Some(time) };
         let buf = std::mem::take(&mut self.pending[idx].buf);
-        let res = self.record(stream, &buf, time);
+        let res = self.piece(idx, stream, &buf, time, false);
         self.pending[idx].buf = buf;
         self.pending[idx].buf.clear();
+        if last {
+            self.pending[idx].ordinal = 0;
+        }
+        res
+    }
+
+    /// Log `line` of stream `idx`: a whole line, or the next piece of one
+    /// (`ends`: the piece that ends it; `line` without `\n`: one that
+    /// does not).
+    fn piece(
+        &mut self,
+        idx: usize,
+        stream: Stream,
+        line: &[u8],
+        time: DateTime<Utc>,
+        ends: bool,
+    ) -> Result<(), LogError> {
+        if !ends && line.ends_with(b"\n") {
+            return self.record(stream, line, time, Piece::Whole);
+        }
+        let p = &mut self.pending[idx];
+        if p.ordinal == 0 && self.opts.format == LogFormat::Local {
+            p.id = random_id();
+        }
+        p.ordinal += 1;
+        let (ordinal, id) = (p.ordinal, std::mem::take(&mut p.id));
+        if ends {
+            p.ordinal = 0;
+        }
+        let res = self.record(
+            stream,
+            line,
+            time,
+            Piece::Part {
+                id: &id,
+                ordinal,
+                last: ends,
+            },
+        );
+        if !ends {
+            self.pending[idx].id = id;
+        }
         res
     }
 
     /// Queue one record, rotating first when the file is full (docker
     /// checks before each record).
-    fn record(&mut self, stream: Stream, line: &[u8], time: DateTime<Utc>) -> Result<(), LogError> {
+    fn record(
+        &mut self,
+        stream: Stream,
+        line: &[u8],
+        time: DateTime<Utc>,
+        piece: Piece,
+    ) -> Result<(), LogError> {
         if let Some(max) = self.opts.max_size {
             if self.size + self.out.len() as u64 >= max {
                 self.flush_out()?;
                 self.rotate()?;
             }
         }
-        encode_record(&mut self.out, line, stream, time, &mut self.fmt);
+        match self.opts.format {
+            LogFormat::JsonFile => encode_record(
+                &mut self.out,
+                line,
+                stream,
+                time,
+                &mut self.fmt,
+                &self.attrs,
+            ),
+            LogFormat::Local => {
+                let line = line.strip_suffix(b"\n").unwrap_or(line);
+                encode_local(&mut self.out, line, stream, time, piece)
+            }
+        }
         Ok(())
     }
 
@@ -174,21 +241,33 @@ impl LogWriter {
     /// `<path>` to `.1`, start an empty `<path>`. Unlike docker, only the
     /// files up to the first missing number are shifted (docker tries every
     /// number up to max-file, which is slow for a large max-file).
+    /// With `compress`, rotated files are `<path>.N.gz` and `<path>.1` is
+    /// gzipped as it is made (docker does that in the background).
     fn rotate(&mut self) -> Result<(), LogError> {
         let max = self.opts.max_file.max(1);
         let err = |e| LogError::io("rotating", &self.path, e);
+        let compress = self.opts.compress;
+        let rotated = |n: u32| {
+            let mut p = rotated_path(&self.path, n).into_os_string();
+            if compress {
+                p.push(".gz");
+            }
+            PathBuf::from(p)
+        };
         if max >= 2 {
-            ignore_missing(std::fs::remove_file(rotated_path(&self.path, max - 1))).map_err(err)?;
+            ignore_missing(std::fs::remove_file(rotated(max - 1))).map_err(err)?;
             let mut last = 1;
-            while last + 1 < max && rotated_path(&self.path, last).exists() {
+            while last + 1 < max && rotated(last).exists() {
                 last += 1;
             }
             for i in (2..=last).rev() {
-                let from = rotated_path(&self.path, i - 1);
-                ignore_missing(std::fs::rename(from, rotated_path(&self.path, i))).map_err(err)?;
+                ignore_missing(std::fs::rename(rotated(i - 1), rotated(i))).map_err(err)?;
             }
-            ignore_missing(std::fs::rename(&self.path, rotated_path(&self.path, 1)))
-                .map_err(err)?;
+            let first = rotated_path(&self.path, 1);
+            ignore_missing(std::fs::rename(&self.path, &first)).map_err(err)?;
+            if compress {
+                gzip(&first, &rotated(1)).map_err(err)?;
+            }
         }
         let file = open_append(&self.path)?;
         file.set_len(0).map_err(err)?;
@@ -198,7 +277,44 @@ impl LogWriter {
     }
 }
 
+/// `from` gzipped into `to` (made 0640 like the log), then removed.
+fn gzip(from: &Path, to: &Path) -> std::io::Result<()> {
+    let mut input = File::open(from)?;
+    let out = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(wharf_store::private::PRIVATE_FILE_MODE)
+        .open(to)?;
+    let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::default());
+    std::io::copy(&mut input, &mut gz)?;
+    gz.finish()?;
+    std::fs::remove_file(from)
+}
+
+/// 64 random hex digits: the ID of a line logged in pieces.
+fn random_id() -> String {
+    let mut bytes = [0u8; 32];
+    let _ =
+        File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes));
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn open_append(path: &Path) -> Result<File, LogError> {
+    // `local-logs/` (0700, as docker makes it) the first time.
+    if let Some(dir) = path
+        .parent()
+        .filter(|d| d.ends_with("local-logs") && !d.exists())
+    {
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(dir)
+            .or_else(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => Ok(()),
+                _ => Err(e),
+            })
+            .map_err(|e| LogError::io("opening", dir, e))?;
+    }
     OpenOptions::new()
         .append(true)
         .create(true)

@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! wharf --root ROOT monitor ID [--attach [--detach-keys K]] [--netns] [--wait]
+//! wharf --root ROOT monitor ID --probe [--start-period]
 //! fd 3  ready pipe: one message per line, monitor -> CLI
 //! fd 4  (with --wait) go pipe: `go` once the container exists, CLI -> monitor
 //! ```
@@ -39,6 +40,12 @@ pub struct MonitorArgs {
     /// Start making the container's network namespace at once (it is on a
     /// bridge).
     pub netns: bool,
+    /// Not a monitor: the helper that runs and records one health probe
+    /// of the container (started by its monitor, see `monitor::health`).
+    pub probe: bool,
+    /// With `probe`: the container is within its health check's start
+    /// period.
+    pub in_start_period: bool,
 }
 
 impl MonitorArgs {
@@ -63,6 +70,12 @@ impl MonitorArgs {
         if self.wait {
             v.push("--wait".into());
         }
+        if self.probe {
+            v.push("--probe".into());
+        }
+        if self.in_start_period {
+            v.push("--start-period".into());
+        }
         v
     }
 
@@ -86,6 +99,8 @@ impl MonitorArgs {
                 "--attach" => m.attach = true,
                 "--wait" => m.wait = true,
                 "--netns" => m.netns = true,
+                "--probe" => m.probe = true,
+                "--start-period" => m.in_start_period = true,
                 "--detach-keys" => {
                     m.detach_keys = Some(rest.next().and_then(OsStr::to_str)?.to_string())
                 }
@@ -203,6 +218,9 @@ pub enum HookError {
     /// `--network container:X` with X not running.
     #[error("cannot join network of a non running container: {0}")]
     PeerNotRunning(String),
+    /// `--pid`/`--ipc container:X` that cannot be joined (docker's words).
+    #[error("{0}")]
+    Peer(String),
     /// Setting the network up failed (the cause names the object).
     #[error(transparent)]
     Network(Box<dyn std::error::Error + Send + Sync>),
@@ -221,6 +239,7 @@ mod tests {
             detach_keys: Some("ctrl-x".into()),
             wait: true,
             netns: true,
+            ..Default::default()
         };
         let mut argv = vec![OsString::from("wharf")];
         argv.extend(m.to_argv());
@@ -233,6 +252,16 @@ mod tests {
         let mut argv = vec![OsString::from("wharf")];
         argv.extend(plain.to_argv());
         assert_eq!(MonitorArgs::parse(&argv), Some(plain));
+        let probe = MonitorArgs {
+            root: "/r".into(),
+            id: "x".into(),
+            probe: true,
+            in_start_period: true,
+            ..Default::default()
+        };
+        let mut argv = vec![OsString::from("wharf")];
+        argv.extend(probe.to_argv());
+        assert_eq!(MonitorArgs::parse(&argv), Some(probe));
         let other: Vec<OsString> = ["wharf", "--root", "/r", "ps"].map(Into::into).to_vec();
         assert_eq!(MonitorArgs::parse(&other), None);
     }

@@ -51,17 +51,20 @@ enum Source {
     Winch,
     Listener,
     Client(usize),
+    /// A health probe's result.
+    Health,
 }
 
 /// Until the container's output ends, move it where it goes. Gives back
 /// the attached CLI's lifeline if that CLI is still there.
 pub fn copy_output(
     started: &mut Started,
-    log_path: Option<&Path>,
+    log: Option<(&Path, &LogOptions)>,
     mut attached: Option<Attached>,
     store: &Store,
+    mut health: Option<super::health::Checker>,
 ) -> Option<File> {
-    let mut log = match log_path.map(|p| LogWriter::open(p, LogOptions::default())) {
+    let mut log = match log.map(|(p, o)| LogWriter::open(p, o.clone())) {
         Some(Ok(l)) => Some(l),
         Some(Err(e)) => {
             tracing::error!(error = %e, "opening the container log");
@@ -110,18 +113,40 @@ pub fn copy_output(
                 set.push((src, fd));
             }
         }
+        if let Some(fd) = health.as_ref().and_then(|h| h.fd()) {
+            set.push((Source::Health, fd));
+        }
         let mut fds: Vec<PollFd> = set
             .iter()
             .map(|(_, fd)| PollFd::new(*fd, PollFlags::POLLIN))
             .collect();
-        let polled = if std::mem::take(&mut quiet) {
-            super::memory::shed_and_poll(&mut fds, store)
+        // The next health probe bounds every wait (-1: none due).
+        let probe_due = health.as_ref().and_then(|h| h.wait_ms()).unwrap_or(-1);
+        let shed = std::mem::take(&mut quiet);
+        let polled = if shed {
+            super::memory::shed_and_poll(&mut fds, store, probe_due)
         } else {
-            poll(&mut fds, PollTimeout::from(SHED_AFTER_MS))
+            let ms = match probe_due {
+                -1 => i32::from(SHED_AFTER_MS),
+                due => due.min(i32::from(SHED_AFTER_MS)),
+            };
+            poll(
+                &mut fds,
+                PollTimeout::try_from(ms).unwrap_or(PollTimeout::ZERO),
+            )
         };
         match polled {
             Ok(0) => {
-                quiet = true;
+                drop(fds);
+                drop(set);
+                let due = health.as_ref().and_then(|h| h.wait_ms()) == Some(0);
+                if let Some(h) = health.as_mut().filter(|_| due) {
+                    h.start_if_due();
+                    // The helper does the probe: wait for it shed.
+                    quiet = true;
+                } else if !shed {
+                    quiet = true;
+                }
                 continue;
             }
             Ok(_) | Err(nix::errno::Errno::EINTR) => {}
@@ -213,6 +238,14 @@ pub fn copy_output(
                     }
                 }
                 Source::Lifeline => let_go(&mut attached, &mut terminal),
+                Source::Health => {
+                    if let Some(h) = health.as_mut() {
+                        h.finished();
+                    }
+                    // Nothing else to do until the next probe: hand back
+                    // what starting this one touched.
+                    quiet = true;
+                }
                 Source::Listener => {
                     if let Some(s) = server.as_mut() {
                         s.accept();

@@ -48,6 +48,14 @@ impl ContainerDir {
     pub fn log(&self) -> PathBuf {
         self.path.join(format!("{}-json.log", self.id))
     }
+    /// The log in `format`: the json-file one, or `local`'s
+    /// `local-logs/container.log`.
+    pub fn log_file(&self, format: crate::logs::LogFormat) -> PathBuf {
+        match format {
+            crate::logs::LogFormat::JsonFile => self.log(),
+            crate::logs::LogFormat::Local => self.path.join("local-logs").join("container.log"),
+        }
+    }
     /// libcontainer's state directory.
     pub fn runtime_state(&self) -> PathBuf {
         self.path.join("runtime")
@@ -81,6 +89,10 @@ impl ContainerDir {
     /// The container's network namespace, bind-mounted while it runs.
     pub fn netns(&self) -> PathBuf {
         self.path.join("netns")
+    }
+    /// `--ipc shareable`'s /dev/shm, a tmpfs mounted while it runs.
+    pub fn shm(&self) -> PathBuf {
+        self.path.join("shm")
     }
     /// The files the spec bind-mounts into the container.
     pub fn paths(&self) -> crate::spec::ContainerPaths {

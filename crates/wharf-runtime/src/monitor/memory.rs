@@ -12,7 +12,8 @@
 
 use wharf_store::Store;
 
-/// Drop the resident pages we can fault in again, then block in poll(2).
+/// Drop the resident pages we can fault in again, then block in poll(2)
+/// for at most `timeout_ms` (-1: until something happens).
 ///
 /// The kernel maps up to 64 KiB around every page that faults in
 /// ("fault-around"), so every code page run after the drop comes back
@@ -20,13 +21,17 @@ use wharf_store::Store;
 /// wait, and the drop and the wait are raw system calls inside one small
 /// function (on x86-64): nothing else runs, and nothing comes back, until
 /// the container does something.
-pub fn shed_and_poll(fds: &mut [nix::poll::PollFd], store: &Store) -> nix::Result<i32> {
+pub fn shed_and_poll(
+    fds: &mut [nix::poll::PollFd],
+    store: &Store,
+    timeout_ms: i32,
+) -> nix::Result<i32> {
     store.release_memory();
     // SAFETY: malloc_trim only releases free heap memory.
     unsafe { libc::malloc_trim(0) };
     let ranges = droppable_ranges();
     // PollFd is a transparent wrapper of struct pollfd.
-    let rc = drop_then_poll(&ranges, fds.as_mut_ptr().cast(), fds.len());
+    let rc = drop_then_poll(&ranges, fds.as_mut_ptr().cast(), fds.len(), timeout_ms);
     if rc < 0 {
         Err(nix::errno::Errno::from_raw(-rc as i32))
     } else {
@@ -98,10 +103,15 @@ unsafe fn syscall3(n: i64, a: usize, b: usize, c: usize) -> i64 {
     }
 }
 
-/// madvise(DONTNEED) each range, then poll with no timeout; poll's result
-/// or -errno.
+/// madvise(DONTNEED) each range, then poll with `timeout_ms`; poll's
+/// result or -errno.
 #[inline(never)]
-fn drop_then_poll(ranges: &[(usize, usize)], fds: *mut libc::pollfd, n: usize) -> i64 {
+fn drop_then_poll(
+    ranges: &[(usize, usize)],
+    fds: *mut libc::pollfd,
+    n: usize,
+    timeout_ms: i32,
+) -> i64 {
     // SAFETY: the ranges hold only pages whose contents come back from
     // their file, or stack below the frames in use (see droppable_ranges);
     // `fds` points to `n` pollfds that outlive the call.
@@ -109,7 +119,7 @@ fn drop_then_poll(ranges: &[(usize, usize)], fds: *mut libc::pollfd, n: usize) -
         for &(start, len) in ranges {
             syscall3(libc::SYS_madvise, start, len, libc::MADV_DONTNEED as usize);
         }
-        syscall3(libc::SYS_poll, fds as usize, n, -1i64 as usize)
+        syscall3(libc::SYS_poll, fds as usize, n, timeout_ms as i64 as usize)
     }
 }
 

@@ -14,6 +14,7 @@ pub(crate) mod attach;
 pub mod boundary;
 mod cgroup_view;
 mod executor;
+pub mod health;
 mod io;
 mod layout;
 mod memory;
@@ -24,7 +25,7 @@ use std::fs::File;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use wharf_store::{containers, Store, Trashed};
+use wharf_store::{containers, events, Store, Trashed};
 
 pub use crate::spec::DEFAULT_CGROUP_PARENT;
 pub use boundary::{HookError, MonitorArgs, Ready};
@@ -32,7 +33,7 @@ pub use cgroup_view::container_cgroup_dirs;
 pub(crate) use executor::OrderedEnvExecutor;
 pub use layout::ContainerDir;
 pub(crate) use process::start_failure;
-pub use process::wait;
+pub use process::{pidfd_open, wait};
 pub use process::{reap_children, remove_leftover_cgroups as remove_cgroups};
 pub(crate) use tty::{console_socket, receive_master};
 pub use wharf_model::RestartPolicy;
@@ -69,6 +70,12 @@ pub trait MonitorHooks {
     }
     /// The container is waiting out its restart back-off.
     fn restarting(&self, _dir: &ContainerDir, _restarts: u32) {}
+    /// `--pid`/`--ipc container:<id>`: resolve `options`' other
+    /// containers into the namespaces (and /dev/shm) to join at this
+    /// start; `Ok(true)` when something was resolved.
+    fn join_peers(&self, _options: &mut crate::spec::RunOptions) -> Result<bool, HookError> {
+        Ok(false)
+    }
 }
 
 /// See [`MonitorHooks::take_wiring`].
@@ -114,6 +121,10 @@ pub struct MonitorConfig {
     /// Volumes with driver options, mounted while the container runs.
     #[serde(default)]
     pub volume_mounts: Vec<wharf_model::VolumeMount>,
+    /// Where its output is logged (`--log-driver`, `--log-opt`); `None`:
+    /// nowhere (`none`, build steps).
+    #[serde(default)]
+    pub log: Option<crate::logs::LogOptions>,
 }
 
 impl MonitorConfig {
@@ -192,10 +203,16 @@ pub fn run(
             .and_then(|mode| {
                 let prepared = prepared?;
                 let mut config = config.clone();
-                let respec = mode.is_some();
+                let mut respec = mode.is_some();
                 if let Some(mode) = mode {
                     config.options.network_mode = mode;
                 }
+                respec |= hooks.join_peers(&mut config.options).map_err(|e| {
+                    crate::RuntimeError::Start {
+                        message: e.to_string(),
+                        code: 125,
+                    }
+                })?;
                 process::start(
                     &dir,
                     &config,
@@ -240,8 +257,14 @@ pub fn run(
                             started.pid,
                             std::process::id() as i32,
                             &now(),
+                            wharf_model::Probe::from_config(&config.image).is_some(),
                             restarts,
-                        )
+                        )?;
+                        // The attached CLI's `attach` comes before the start.
+                        if attach.is_some() && restarts == 0 {
+                            events::container(tx, id, "attach", &[])?;
+                        }
+                        events::container_started(tx, id)
                     });
                     if let Err(e) = recorded {
                         tracing::error!(error = %e, "recording the container as running");
@@ -255,12 +278,22 @@ pub fn run(
                         .unwrap_or_else(|_| crate::term::DEFAULT_DETACH_KEYS.to_vec()),
                 });
                 drop(ready.take());
-                let log = dir.log();
+                let log = config
+                    .log
+                    .as_ref()
+                    .filter(|_| !config.ephemeral)
+                    .map(|o| (dir.log_file(o.format), o));
+                let checker = if config.ephemeral {
+                    None
+                } else {
+                    health::Checker::new(store.root(), id, &config.image)
+                };
                 let kept = io::copy_output(
                     &mut started,
-                    (!config.ephemeral).then_some(&*log),
+                    log.as_ref().map(|(p, o)| (p.as_path(), *o)),
                     attached,
                     store,
+                    checker,
                 );
                 // Only the first start has the CLI's pipe.
                 lifeline = lifeline.or(kept);
@@ -287,8 +320,10 @@ pub fn run(
         }
         // docker shows the container `restarting` through the back-off.
         restarts += 1;
-        if let Err(e) = store.write(|tx| containers::set_restarting(tx, id, code, &now(), restarts))
-        {
+        if let Err(e) = store.write(|tx| {
+            containers::set_restarting(tx, id, code, &now(), restarts)?;
+            events::container_died(tx, id, code)
+        }) {
             tracing::error!(error = %e, "recording the restart");
         }
         hooks.restarting(&dir, restarts);
@@ -351,6 +386,9 @@ fn remove_exited(
     config: &MonitorConfig,
 ) {
     hooks.before_removal(dir);
+    if let Err(e) = store.write(|tx| events::container_died(tx, &dir.id, code)) {
+        tracing::error!(error = %e, "recording the container's exit");
+    }
     if let Err(e) = store.remove_container_rows(&dir.id, true) {
         tracing::error!(error = %e, "removing the container's row");
     }
@@ -363,9 +401,17 @@ fn remove_exited(
     store.trash_tree(&dir.path).delete();
 }
 
-/// The container's exit (or failed start, with `error`) into its record.
+/// The container's exit (or failed start, with `error`: no `die`, as
+/// docker) into its record.
 fn record_exit(store: &Store, id: &str, code: i32, error: &str) {
-    if let Err(e) = store.write(|tx| containers::set_exited(tx, id, code, error, &now())) {
+    let recorded = store.write(|tx| {
+        containers::set_exited(tx, id, code, error, &now())?;
+        if error.is_empty() {
+            events::container_died(tx, id, code)?;
+        }
+        Ok(())
+    });
+    if let Err(e) = recorded {
         tracing::error!(error = %e, "recording the container's exit");
     }
 }

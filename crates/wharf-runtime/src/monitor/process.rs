@@ -12,7 +12,8 @@ use nix::unistd::{pipe, Pid};
 use super::{ContainerDir, MonitorConfig};
 use crate::rootfs::{mount_overlay, unmount};
 use crate::spec::{
-    build_spec, cgroups_path, ensure_working_dir, CgroupLayout, HostInfo, NetworkMode, SpecInput,
+    build_spec, cgroups_path, ensure_working_dir, CgroupLayout, HostInfo, IpcMode, NetworkMode,
+    SpecInput,
 };
 use crate::RuntimeError;
 
@@ -75,6 +76,14 @@ pub fn prepare(dir: &ContainerDir, config: &MonitorConfig) -> Result<Prepared, R
     )?;
     for v in &config.volume_mounts {
         crate::volume_mount::acquire(v, &dir.id)?;
+    }
+    if config.options.ipc == IpcMode::Shareable {
+        let size = config
+            .options
+            .shm_size
+            .filter(|s| *s > 0)
+            .unwrap_or(crate::spec::DEFAULT_SHM_SIZE);
+        crate::rootfs::mount_shm(&dir.shm(), size)?;
     }
     let host = HostInfo::detect_for(config.options.init);
     // Not with --privileged: libcontainer's own (writable) emulation then.
@@ -267,6 +276,12 @@ fn write_spec(
 ) -> Result<(), RuntimeError> {
     let mut paths = dir.paths();
     paths.cgroup_view = cgroup_view;
+    paths.shm_dir = match &config.options.ipc {
+        IpcMode::Shareable => Some(dir.shm()),
+        IpcMode::Host => Some("/dev/shm".into()),
+        IpcMode::Join { shm, .. } => Some(shm.clone()),
+        _ => None,
+    };
     let spec = build_spec(&SpecInput {
         id: &dir.id,
         name: &config.name,
@@ -309,6 +324,15 @@ impl AsFdOwned for std::io::Stdin {
 /// Reap `pid`; docker's exit code (128+n for signal n).
 pub fn wait(pid: i32) -> i32 {
     wait_for(pid, Some(Pid::from_raw(pid)))
+}
+
+/// A descriptor that polls readable once process `pid` has exited.
+pub fn pidfd_open(pid: i32) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    // SAFETY: the kernel just returned this descriptor to us.
+    (fd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
 }
 
 /// Wait for every child of ours to exit.
@@ -365,6 +389,14 @@ pub fn teardown(
     remove_leftover_cgroups(&dir.id, cgroup_parent);
     if let Err(e) = unmount(&dir.rootfs()) {
         tracing::warn!(error = %e, "unmounting rootfs");
+    }
+    // `--ipc shareable` (one stat otherwise).
+    let shm = dir.shm();
+    if shm.exists() {
+        if let Err(e) = unmount(&shm) {
+            tracing::warn!(error = %e, "unmounting /dev/shm");
+        }
+        let _ = std::fs::remove_dir(&shm);
     }
     for v in volume_mounts {
         crate::volume_mount::release(v, &dir.id);

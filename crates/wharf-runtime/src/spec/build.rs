@@ -19,7 +19,7 @@ use super::devices::{default_devices, user_devices};
 use super::env::{check_env, merge_env};
 use super::host::CgroupLayout;
 use super::mounts::{build_mounts, MountPlan};
-use super::options::{NetworkMode, RunOptions, SpecInput};
+use super::options::{IpcMode, Namespace, NetworkMode, RunOptions, SpecInput};
 use super::resources::build_resources;
 use super::rlimits::build_rlimits;
 use super::seccomp::container_seccomp;
@@ -93,6 +93,9 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
         _ => default_hostname(id, &opts.network_mode, &host.hostname),
     };
     check_hostname(&hostname)?;
+    // In the host's UTS namespace the names are the host's: the spec sets
+    // none (HOSTNAME and /etc/hostname still say the container's).
+    let uts_host = opts.uts == super::options::Namespace::Host;
     let cwd = working_dir(image, opts)?;
 
     let user_spec = opts.user.as_deref().unwrap_or(&image.user);
@@ -166,6 +169,7 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
         read_only: opts.read_only,
         privileged: opts.privileged,
         writable_cgroups,
+        no_shm: opts.ipc == IpcMode::None,
     })?;
 
     let mut linux = oci_spec::runtime::Linux::default();
@@ -177,7 +181,7 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
     let (device_nodes, device_rules) = user_devices(wharf_model::list(&opts.resources.devices))?;
     linux.set_resources(Some(build_resources(opts, host, device_rules)?));
     linux.set_cgroups_path(Some(cgroups_path(cgroup_parent, id)));
-    linux.set_namespaces(Some(namespaces(&opts.network_mode, host.cgroup)?));
+    linux.set_namespaces(Some(namespaces(opts, host.cgroup)?));
     let mut devices = default_devices()?;
     devices.extend(device_nodes);
     linux.set_devices(Some(devices));
@@ -208,8 +212,12 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
     spec.set_root(Some(root));
     spec.set_mounts(Some(mounts));
     spec.set_process(Some(process));
-    spec.set_hostname(Some(hostname));
-    spec.set_domainname(opts.domainname.clone().filter(|d| !d.is_empty()));
+    spec.set_hostname((!uts_host).then_some(hostname));
+    spec.set_domainname(
+        opts.domainname
+            .clone()
+            .filter(|d| !d.is_empty() && !uts_host),
+    );
     spec.set_hooks(None);
     spec.set_annotations(None);
     spec.set_linux(Some(linux));
@@ -252,28 +260,43 @@ pub fn cgroups_path(parent: &str, id: &str) -> PathBuf {
     Path::new("/").join(parent.trim_start_matches('/')).join(id)
 }
 
-/// Docker's order: mount, network, uts, pid, ipc; a private cgroup
-/// namespace only on cgroup v2.
-fn namespaces(
-    network: &NetworkMode,
-    cgroup: CgroupLayout,
-) -> Result<Vec<LinuxNamespace>, SpecError> {
+/// Docker's order: mount, network, uts, pid, ipc, cgroup; each left out
+/// when the host's is used, or joined by path. The cgroup namespace is
+/// private by default only on cgroup v2.
+fn namespaces(opts: &RunOptions, cgroup: CgroupLayout) -> Result<Vec<LinuxNamespace>, SpecError> {
     let ns = |typ| LinuxNamespaceBuilder::default().typ(typ).build();
+    let join = |typ, path: &Path| {
+        LinuxNamespaceBuilder::default()
+            .typ(typ)
+            .path(path.to_path_buf())
+            .build()
+    };
     let mut list = vec![ns(LinuxNamespaceType::Mount)?];
-    match network {
+    match &opts.network_mode {
         NetworkMode::Host => {}
         NetworkMode::None => list.push(ns(LinuxNamespaceType::Network)?),
-        NetworkMode::Namespace(path) => list.push(
-            LinuxNamespaceBuilder::default()
-                .typ(LinuxNamespaceType::Network)
-                .path(path.clone())
-                .build()?,
-        ),
+        NetworkMode::Namespace(path) => list.push(join(LinuxNamespaceType::Network, path)?),
     }
-    list.push(ns(LinuxNamespaceType::Uts)?);
-    list.push(ns(LinuxNamespaceType::Pid)?);
-    list.push(ns(LinuxNamespaceType::Ipc)?);
-    if cgroup == CgroupLayout::V2 {
+    for (mode, typ) in [
+        (&opts.uts, LinuxNamespaceType::Uts),
+        (&opts.pid, LinuxNamespaceType::Pid),
+    ] {
+        match mode {
+            Namespace::Host => {}
+            Namespace::Join(path) => list.push(join(typ, path)?),
+            Namespace::Private | Namespace::Container(_) => list.push(ns(typ)?),
+        }
+    }
+    match &opts.ipc {
+        IpcMode::Host => {}
+        IpcMode::Join { ns: path, .. } => list.push(join(LinuxNamespaceType::Ipc, path)?),
+        _ => list.push(ns(LinuxNamespaceType::Ipc)?),
+    }
+    let private_cgroup = match &opts.cgroupns {
+        None => cgroup == CgroupLayout::V2,
+        Some(mode) => *mode != Namespace::Host,
+    };
+    if private_cgroup {
         list.push(ns(LinuxNamespaceType::Cgroup)?);
     }
     Ok(list)
@@ -303,6 +326,11 @@ fn sysctls(
         if host_network && key.starts_with("net.") {
             return Err(SpecError::invalid(format!(
                 "sysctl {key:?} not allowed in host network namespace"
+            )));
+        }
+        if opts.ipc == IpcMode::Host && !key.starts_with("net.") {
+            return Err(SpecError::invalid(format!(
+                "sysctl {key:?} not allowed in host ipc namespace"
             )));
         }
         sysctl.insert(key.clone(), value.clone());

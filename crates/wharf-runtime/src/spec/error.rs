@@ -23,6 +23,10 @@ pub enum SpecError {
     UserNotFound(String),
     #[error("unable to find group {0}: no matching entries in group file")]
     GroupNotFound(String),
+    /// `--group-add` naming a group the image lacks (docker's daemon
+    /// words it, capitalized, unlike runc's `-u user:group` one).
+    #[error("Unable to find group {0}: no matching entries in group file")]
+    AddGroupNotFound(String),
     #[error("--init requires an init binary (none found)")]
     NoInitBinary,
     #[error("opening seccomp profile ({path}) failed: {source}")]

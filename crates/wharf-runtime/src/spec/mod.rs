@@ -59,7 +59,9 @@ pub use env::{merge_env, merge_env_with, DEFAULT_PATH};
 pub use error::SpecError;
 pub use host::{CgroupLayout, HostInfo};
 pub use mounts::DEFAULT_SHM_SIZE;
-pub use options::{ContainerPaths, MountKind, NetworkMode, RunOptions, SpecInput, SpecMount};
+pub use options::{
+    ContainerPaths, IpcMode, MountKind, Namespace, NetworkMode, RunOptions, SpecInput, SpecMount,
+};
 pub(crate) use resources::build_resources;
 pub use resources::{verify_resources, CPU_PERIOD, MIN_MEMORY};
 pub use rlimits::{parse_ulimit, Resource, Ulimit, DEFAULT_NOFILE};

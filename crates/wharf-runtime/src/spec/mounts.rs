@@ -36,6 +36,8 @@ pub(crate) struct MountPlan<'a> {
     pub read_only: bool,
     pub privileged: bool,
     pub writable_cgroups: bool,
+    /// `--ipc none`: no /dev/shm at all.
+    pub no_shm: bool,
 }
 
 /// The mounts, and the rootfs propagation they need (`None` = default).
@@ -85,6 +87,9 @@ pub(crate) fn build_mounts(plan: &MountPlan) -> Result<(Vec<Mount>, Option<Strin
     let mut mounts: Vec<Mount> = Vec::new();
     for (destination, typ, source, options) in default_mounts(shm_size) {
         if taken(destination) || (dev_replaced && destination.starts_with("/dev/")) {
+            continue;
+        }
+        if plan.no_shm && destination == "/dev/shm" {
             continue;
         }
         mounts.push(mount(destination, typ, source, &options)?);
@@ -399,6 +404,7 @@ mod tests {
             read_only: false,
             privileged: false,
             writable_cgroups: false,
+            no_shm: false,
         }
     }
 

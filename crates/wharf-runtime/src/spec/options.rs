@@ -61,6 +61,15 @@ pub struct RunOptions {
     pub init: bool,
     /// `--network` as far as namespaces go.
     pub network_mode: NetworkMode,
+    /// `--pid`.
+    pub pid: Namespace,
+    /// `--ipc` (and with it, what /dev/shm is).
+    pub ipc: IpcMode,
+    /// `--uts host`: the host's names (`Container` is not a UTS mode).
+    pub uts: Namespace,
+    /// `--cgroupns`; `None`: a private one on cgroup v2 only (docker's
+    /// default, what build steps get).
+    pub cgroupns: Option<Namespace>,
     /// `--stop-signal` (used by the engine; not part of the spec).
     pub stop_signal: Option<String>,
     /// Extra mounts from `-v`, `--mount` and `--tmpfs`, sources already
@@ -106,6 +115,13 @@ impl RunOptions {
                 .collect(),
             init: h.init.unwrap_or(false),
             network_mode: network,
+            pid: Namespace::from_mode(&h.pid_mode),
+            ipc: IpcMode::from_mode(&h.ipc_mode),
+            uts: Namespace::from_mode(&h.uts_mode),
+            cgroupns: match h.cgroupns_mode.as_str() {
+                "" => None,
+                m => Some(Namespace::from_mode(m)),
+            },
             stop_signal: (!c.stop_signal.is_empty()).then(|| c.stop_signal.clone()),
             mounts: d.resolved.mounts.clone(),
             sysctls: h
@@ -133,6 +149,69 @@ pub enum NetworkMode {
     /// Join an existing namespace: a bridge network's namespace prepared by
     /// the engine, or `--network container:X` (`/proc/<pid>/ns/net`).
     Namespace(PathBuf),
+}
+
+/// A namespace the container gets (`--pid`, `--uts`, `--cgroupns`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Namespace {
+    /// Its own.
+    #[default]
+    Private,
+    /// The host's: none is made.
+    Host,
+    /// `container:<id>`'s: the engine resolves it to [`Namespace::Join`]
+    /// at each start (the other container must be running); unresolved,
+    /// the spec gives a private one (create's check of the options).
+    Container(String),
+    /// The namespace at this path (`/proc/<pid>/ns/pid`).
+    Join(PathBuf),
+}
+
+impl Namespace {
+    /// A checked `HostConfig` mode (`host`, `private`, `container:<id>`).
+    pub fn from_mode(mode: &str) -> Namespace {
+        match mode {
+            "host" => Namespace::Host,
+            m => match m.strip_prefix("container:") {
+                Some(id) => Namespace::Container(id.to_string()),
+                None => Namespace::Private,
+            },
+        }
+    }
+}
+
+/// `--ipc`: the IPC namespace and the /dev/shm that goes with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IpcMode {
+    /// Its own namespace and a private /dev/shm tmpfs.
+    #[default]
+    Private,
+    /// Its own, and a /dev/shm other containers may join (a tmpfs the
+    /// monitor mounts in the container's directory).
+    Shareable,
+    /// Its own, and no /dev/shm at all.
+    None,
+    /// The host's, and the host's /dev/shm.
+    Host,
+    /// `container:<id>`'s, resolved at each start into [`IpcMode::Join`].
+    Container(String),
+    /// The namespace at `ns`, and `shm` (the other container's /dev/shm).
+    Join { ns: PathBuf, shm: PathBuf },
+}
+
+impl IpcMode {
+    /// A checked `HostConfig.IpcMode`.
+    pub fn from_mode(mode: &str) -> IpcMode {
+        match mode {
+            "shareable" => IpcMode::Shareable,
+            "none" => IpcMode::None,
+            "host" => IpcMode::Host,
+            m => match m.strip_prefix("container:") {
+                Some(id) => IpcMode::Container(id.to_string()),
+                None => IpcMode::Private,
+            },
+        }
+    }
 }
 
 pub use wharf_model::{MountKind, SpecMount};

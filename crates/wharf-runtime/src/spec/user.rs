@@ -201,7 +201,7 @@ pub fn resolve_group_add(rootfs: &Path, groups: &[String]) -> Result<Vec<u32>, S
         let gid = match (found, numeric) {
             (Some(g), _) => to_id(g.gid)?,
             (None, Some(gid)) => gid,
-            (None, None) => return Err(SpecError::GroupNotFound(name.clone())),
+            (None, None) => return Err(SpecError::AddGroupNotFound(name.clone())),
         };
         if !gids.contains(&gid) {
             gids.push(gid);
@@ -407,6 +407,6 @@ nogroup:x:65534:
             [50, 777, 10]
         );
         let e = resolve_group_add(dir.path(), &["nosuch".to_string()]).unwrap_err();
-        assert!(matches!(e, SpecError::GroupNotFound(_)));
+        assert!(matches!(e, SpecError::AddGroupNotFound(_)));
     }
 }

@@ -218,40 +218,13 @@ fn ps_status(c: &wharf_engine::containers::ContainerSummary, now: chrono::DateTi
 }
 
 pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
-    // docker's filters: several values of one key OR, different keys AND.
-    let mut filters: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
-    for f in &a.filter {
-        match f.split_once('=') {
-            Some((k @ ("status" | "name" | "id" | "ancestor" | "exited"), v)) => {
-                filters.entry(k).or_default().push(v)
-            }
-            _ => return Err(fail(format!("invalid filter '{f}'"))),
-        }
-    }
-    let matches = |c: &wharf_engine::containers::ContainerSummary| {
-        filters.iter().all(|(k, vs)| {
-            vs.iter().any(|v| match *k {
-                "status" => *v == c.status.as_str(),
-                "name" => c.name.contains(v),
-                "id" => c.id.starts_with(v),
-                "ancestor" => c.image == *v || c.image.split(':').next() == Some(v),
-                "exited" => {
-                    c.status == Status::Exited
-                        && c.exit_code.map(|e| e.to_string()).as_deref() == Some(v)
-                }
-                _ => false,
-            })
-        })
-    };
+    let filters = super::parse_filters(&a.filter, "ps")?;
     let last = if a.latest { Some(1) } else { a.last };
-    let all =
-        a.all || last.is_some() || filters.contains_key("status") || filters.contains_key("exited");
     let now = Utc::now();
-    let mut rows: Vec<_> = engine
-        .list_containers(all)?
-        .into_iter()
-        .filter(|c| matches(c))
-        .collect();
+    // docker's daemon errors of `ps` exit 1.
+    let mut rows = engine
+        .ps(a.all || last.is_some(), &filters)
+        .map_err(|e| fail_with(e.to_string(), 1))?;
     if let Some(n) = last {
         rows.truncate(n);
     }
@@ -383,8 +356,13 @@ pub fn attach(engine: &Engine, a: crate::cli::AttachArgs) -> anyhow::Result<Exit
 /// `docker logs`: the json-file log, optionally followed while the container runs.
 pub fn logs(engine: &Engine, a: crate::cli::LogsArgs) -> anyhow::Result<ExitCode> {
     use std::io::Write;
-    use wharf_runtime::logs::{format_record, parse_time_arg, read_logs, ReadOptions, Stream};
+    use wharf_runtime::logs::{
+        format_record, format_record_details, parse_time_arg, read_logs_as, ReadOptions, Stream,
+    };
     let c = engine.find_container(&a.container)?;
+    let log = engine
+        .container_log(&c)
+        .map_err(|e| fail_with(e.to_string(), 1))?;
     let now = Utc::now();
     let tail = match a.tail.as_deref() {
         None | Some("all") => None,
@@ -403,19 +381,22 @@ pub fn logs(engine: &Engine, a: crate::cli::LogsArgs) -> anyhow::Result<ExitCode
         stdout: true,
         stderr: true,
     };
-    let path = engine.log_path(&c.id);
-    if !path.exists() {
+    if !log.path.exists() {
         return Ok(ExitCode::SUCCESS);
     }
     let mut sink = |rec: &wharf_runtime::logs::LogRecord| -> std::io::Result<()> {
-        let bytes = format_record(rec, a.timestamps);
+        let bytes = if a.details {
+            format_record_details(rec, a.timestamps)
+        } else {
+            format_record(rec, a.timestamps)
+        };
         match rec.stream {
             Stream::Stdout => std::io::stdout().lock().write_all(&bytes),
             Stream::Stderr => std::io::stderr().lock().write_all(&bytes),
         }
     };
     let stop = || !engine.container_running(&c.id);
-    read_logs(&path, &opts, &mut sink, &stop)?;
+    read_logs_as(log.format, &log.path, &opts, &mut sink, &stop)?;
     Ok(ExitCode::SUCCESS)
 }
 

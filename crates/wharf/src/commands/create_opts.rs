@@ -220,6 +220,54 @@ fn device_cgroup_rule(v: &str) -> anyhow::Result<String> {
     Ok(v.to_string())
 }
 
+/// `--sysctl key=value` (docker's `ValidateSysctl`): the IPC namespace's
+/// `kernel.*` keys, `fs.mqueue.*` and `net.*`.
+fn sysctl(v: &str) -> anyhow::Result<(String, String)> {
+    const IPC: [&str; 8] = [
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    let allowed = v.split_once('=').is_some_and(|(k, _)| {
+        IPC.contains(&k) || k.starts_with("net.") || k.starts_with("fs.mqueue.")
+    });
+    if !allowed {
+        return Err(bad_flag(
+            v,
+            "--sysctl",
+            format!("sysctl '{v}' is not whitelisted"),
+        ));
+    }
+    let (k, val) = v.split_once('=').unwrap_or((v, ""));
+    Ok((k.to_string(), val.to_string()))
+}
+
+/// `--pid`, `--uts`, `--userns`, `--cgroupns` as docker's CLI checks them.
+fn namespace_modes(a: &RunArgs) -> anyhow::Result<()> {
+    use wharf_model::modes::*;
+    let checks: [(&Option<String>, ModeCheck, &str); 4] = [
+        (&a.pid, valid_pid_mode, "--pid: invalid PID mode"),
+        (&a.uts, valid_uts_mode, "--uts: invalid UTS mode"),
+        (&a.userns, valid_userns_mode, "--userns: invalid USER mode"),
+        (
+            &a.cgroupns,
+            valid_cgroupns_mode,
+            "--cgroupns: invalid CGROUP mode",
+        ),
+    ];
+    for (value, valid, message) in checks {
+        if value.as_deref().is_some_and(|v| !valid(v)) {
+            return Err(fail(message));
+        }
+    }
+    Ok(())
+}
+
 /// The cgroup limits of `run`/`create` (docker's `container.Resources`).
 fn resources(a: &RunArgs) -> anyhow::Result<wharf_model::Resources> {
     let throttles = |values: &[String], flag: &str, bytes: bool| {
@@ -446,6 +494,20 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
         .iter()
         .map(|g| gpu_request(g))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    namespace_modes(a)?;
+    let log_driver = a.log_driver.clone().unwrap_or_default();
+    if log_driver == "none" && !a.log_opt.is_empty() {
+        return Err(fail("invalid logging opts for driver none"));
+    }
+    let log_opts: BTreeMap<String, String> = a
+        .log_opt
+        .iter()
+        .map(|o| {
+            let (k, v) = o.split_once('=').unwrap_or((o, ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    let sysctls: BTreeMap<String, String> = parse_all(&a.sysctl, sysctl)?.into_iter().collect();
     let attached = !a.detach;
     let config = Config {
         hostname: a.hostname.clone().unwrap_or_default(),
@@ -478,11 +540,17 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
             .as_ref()
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
+        log_config: wharf_model::LogConfig {
+            // The daemon's default (json-file) when empty.
+            kind: log_driver,
+            config: log_opts,
+        },
         network_mode: a.network.clone().unwrap_or_else(|| "default".into()),
         port_bindings: Some(to_port_map(&bindings)),
         restart_policy: restart,
         auto_remove: a.rm,
         volume_driver: a.volume_driver.clone().unwrap_or_default(),
+        volumes_from: some_if(a.volumes_from.clone()),
         cap_add: some_if(a.cap_add.clone()),
         cap_drop: some_if(a.cap_drop.clone()),
         dns: Some(a.dns.clone()),
@@ -506,6 +574,14 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
         runtime: a.runtime.clone().unwrap_or_default(),
         isolation: a.isolation.clone().unwrap_or_default(),
         oom_score_adj: a.oom_score_adj.unwrap_or(0),
+        pid_mode: a.pid.clone().unwrap_or_default(),
+        ipc_mode: a.ipc.clone().unwrap_or_default(),
+        uts_mode: a.uts.clone().unwrap_or_default(),
+        userns_mode: a.userns.clone().unwrap_or_default(),
+        cgroupns_mode: a.cgroupns.clone().unwrap_or_default(),
+        shm_size: size_flag(&a.shm_size, "--shm-size")?,
+        sysctls: (!sysctls.is_empty()).then_some(sysctls),
+        group_add: some_if(a.group_add.clone()),
         resources: wharf_model::Resources {
             ulimits: some_if(ulimits),
             device_requests: some_if(device_requests),

@@ -4,6 +4,7 @@ mod build;
 mod compose;
 pub(crate) mod containers;
 mod create_opts;
+mod events;
 mod images;
 mod info;
 mod inspect;
@@ -39,6 +40,15 @@ pub(crate) fn open_engine(root: &Path) -> anyhow::Result<Engine> {
         );
     }
     Ok(engine)
+}
+
+/// `--filter` values as docker's CLI parses them; one without `=` is its
+/// usage error (exit 125, no `Error:` prefix).
+pub(crate) fn parse_filters(args: &[String], verb: &str) -> anyhow::Result<wharf_model::Filters> {
+    wharf_model::Filters::parse(args).map_err(|e| {
+        eprintln!("{e}\nSee 'wharf {verb} --help'.");
+        crate::exit::fail_with("", crate::exit::ENGINE_ERROR)
+    })
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -79,6 +89,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Container(C::Inspect(a)) => inspect::inspect(&engine, a, Some("container")),
         Command::Image(ImageCommand::Inspect(a)) => inspect::inspect(&engine, a, Some("image")),
         Command::System(SystemCommand::Df(a)) => system::df(&engine, a),
+        Command::Events(a) | Command::System(SystemCommand::Events(a)) => {
+            events::events(&engine, a)
+        }
         Command::Volume(VolumeCommand::Create(a)) => volumes::create(&engine, a),
         Command::Volume(VolumeCommand::Ls(a)) => volumes::list(&engine, a),
         Command::Volume(VolumeCommand::Inspect(a)) => volumes::inspect(&engine, a),

@@ -73,6 +73,7 @@ fn follow_sees_lines_appended_by_another_writer_across_rotation() {
     let opts = LogOptions {
         max_size: Some(2_000),
         max_file: 1_000,
+        ..Default::default()
     };
     let mut w = LogWriter::open(&path, opts).unwrap();
     write_lines(&mut w, 0..10, 100, Duration::ZERO);
@@ -95,6 +96,7 @@ fn follow_keeps_up_with_many_rotations_between_polls() {
     let opts = LogOptions {
         max_size: Some(300),
         max_file: 10_000,
+        ..Default::default()
     };
     let writer_path = path.clone();
     let got = follow_while(&path, &follow_opts(), move || {

@@ -17,6 +17,7 @@ fn rotated_log(dir: &Path, n: usize) -> PathBuf {
     let opts = LogOptions {
         max_size: Some(100),
         max_file: 100,
+        ..Default::default()
     };
     let mut w = LogWriter::with_clock(&path, opts, ticking(START)).unwrap();
     for i in 0..n {
@@ -129,6 +130,7 @@ fn format_record_like_docker_logs() {
         stream: Stream::Stdout,
         time: t("2026-11-22T05:00:21.1Z"),
         line: b"hello\n".to_vec(),
+        attrs: Default::default(),
     };
     assert_eq!(format_record(&rec, false), b"hello\n");
     assert_eq!(

@@ -22,6 +22,7 @@ fn write_seven(path: &Path, max_file: u32, one_call: bool) {
     let opts = LogOptions {
         max_size: Some(100),
         max_file,
+        ..Default::default()
     };
     let mut w = LogWriter::with_clock(path, opts, clock(&[TIME])).unwrap();
     let all: String = (0..7).map(|n| format!("line {n}\n")).collect();
@@ -75,6 +76,7 @@ fn reopened_writer_counts_the_existing_size() {
     let opts = LogOptions {
         max_size: Some(100),
         max_file: 2,
+        ..Default::default()
     };
     let mut w = LogWriter::with_clock(&path, opts.clone(), clock(&[TIME])).unwrap();
     w.write(Stream::Stdout, b"line 0\nline 1\n").unwrap();
@@ -96,7 +98,8 @@ fn log_opts_like_docker() {
         opts,
         LogOptions {
             max_size: Some(10_000_000),
-            max_file: 3
+            max_file: 3,
+            ..Default::default()
         }
     );
     assert_eq!(
@@ -122,10 +125,13 @@ fn log_opts_like_docker() {
             .unwrap_err()
             .to_string()
     };
-    assert_eq!(err(&[("max-file", "0")]), "max-file cannot be less than 1");
+    assert_eq!(
+        err(&[("max-file", "0")]),
+        "failed to initialize logging driver: max-file cannot be less than 1"
+    );
     assert_eq!(
         err(&[("max-size", "0")]),
-        "max-size must be a positive number"
+        "failed to initialize logging driver: max-size must be a positive number"
     );
     assert_eq!(
         err(&[("max-buffer", "1")]),
@@ -133,4 +139,60 @@ fn log_opts_like_docker() {
     );
     let e = LogOptions::from_log_opts([("max-size", "lots")]).unwrap_err();
     assert_eq!(e.kind(), wharf_oci::ErrorKind::InvalidArgument);
+}
+
+/// docker's `local` format rotates into gzipped files and `logs` reads
+/// them back, oldest first, with `--tail` over all of them.
+#[test]
+fn local_logs_rotate_compressed_and_read_back() {
+    use crate::logs::{read_logs_as, LogFormat};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("local-logs").join("container.log");
+    let opts = LogOptions {
+        max_size: Some(100),
+        max_file: 3,
+        format: LogFormat::Local,
+        compress: true,
+        ..Default::default()
+    };
+    let mut w = LogWriter::with_clock(&path, opts, clock(&[TIME])).unwrap();
+    for n in 0..10 {
+        w.write(Stream::Stdout, format!("line {n}\n").as_bytes())
+            .unwrap();
+    }
+    drop(w);
+    let gz = |n: u32| {
+        let mut p = rotated_path(&path, n).into_os_string();
+        p.push(".gz");
+        std::path::PathBuf::from(p)
+    };
+    assert!(gz(1).exists() && gz(2).exists() && !gz(3).exists());
+    assert!(
+        !rotated_path(&path, 1).exists(),
+        "compressed, not kept plain"
+    );
+    let read = |opts: &ReadOptions| {
+        let mut got = Vec::new();
+        read_logs_as(
+            LogFormat::Local,
+            &path,
+            opts,
+            &mut |r| {
+                got.push(String::from_utf8(r.line.clone()).unwrap());
+                Ok(())
+            },
+            &|| true,
+        )
+        .unwrap();
+        got
+    };
+    let all = read(&ReadOptions::default());
+    let first: usize = all[0]["line ".len()..].trim().parse().unwrap();
+    let expected: Vec<String> = (first..10).map(|n| format!("line {n}\n")).collect();
+    assert_eq!(all, expected, "in order, across the rotated files");
+    let tail = read(&ReadOptions {
+        tail: Some(2),
+        ..Default::default()
+    });
+    assert_eq!(tail, ["line 8\n", "line 9\n"]);
 }
