@@ -1,4 +1,6 @@
-//! `restart`, `update` and `container prune`.
+//! `restart`, `update` and `container prune`. Their refusals exit 1, as
+//! docker 20.10's CLI exits on an error of the daemon (bad flag values
+//! are the CLI's own: 125).
 
 use std::process::ExitCode;
 
@@ -9,8 +11,15 @@ use super::containers::each;
 use super::create_opts::{memory_swap_flag, size_flag};
 use super::prune_filter::PruneFilter;
 use crate::cli::{ContainerPruneArgs, StopArgs, UpdateArgs};
-use crate::exit::fail;
+use crate::exit::fail_with;
 use crate::output::confirm;
+
+/// Docker's exit code for an error the daemon answers.
+const DAEMON_ERROR: u8 = 1;
+
+fn daemon_error(e: anyhow::Error) -> anyhow::Error {
+    fail_with(e.to_string(), DAEMON_ERROR)
+}
 
 /// `docker restart [-t N]`: prints each name as given.
 pub fn restart(engine: &Engine, a: StopArgs) -> anyhow::Result<ExitCode> {
@@ -19,11 +28,12 @@ pub fn restart(engine: &Engine, a: StopArgs) -> anyhow::Result<ExitCode> {
             .restart_container(n, a.time, a.signal.as_deref())
             .map(|_| Some(n.to_string()))
     })
+    .map_err(daemon_error)
 }
 
 /// `docker container prune [--filter until=|label=] [-f]`.
 pub fn prune(engine: &Engine, a: ContainerPruneArgs) -> anyhow::Result<ExitCode> {
-    let filter = PruneFilter::parse(&a.filter, true)?;
+    let filter = PruneFilter::parse(&a.filter, true).map_err(daemon_error)?;
     // Declined, docker's CLI still reports what it reclaimed: nothing.
     let confirmed = a.force || confirm("WARNING! This will remove all stopped containers.");
     let mut reclaimed = 0;
@@ -50,7 +60,7 @@ pub fn update(engine: &Engine, a: UpdateArgs) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(wharf_model::RestartPolicy::parse)
         .transpose()
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|e| fail_with(e.to_string(), DAEMON_ERROR))?;
     let update = wharf_model::UpdateConfig {
         resources: wharf_model::Resources {
             blkio_weight: a.blkio_weight.unwrap_or(0),
@@ -69,8 +79,9 @@ pub fn update(engine: &Engine, a: UpdateArgs) -> anyhow::Result<ExitCode> {
         restart_policy,
     };
     if update.is_empty() {
-        return Err(fail(
+        return Err(fail_with(
             "you must provide one or more flags when using this command",
+            DAEMON_ERROR,
         ));
     }
     each(&a.containers, |n| {
@@ -80,4 +91,5 @@ pub fn update(engine: &Engine, a: UpdateArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(Some(n.to_string()))
     })
+    .map_err(daemon_error)
 }
