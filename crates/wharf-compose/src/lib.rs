@@ -24,6 +24,7 @@ mod normalize;
 pub mod output;
 mod path;
 mod ports;
+pub mod run;
 mod schema;
 mod shellwords;
 pub mod template;

@@ -337,11 +337,20 @@ impl ser::SerializeStructVariant for StructSer {
 /// Go's `json.MarshalIndent(v, "", "  ")`.
 pub fn to_json(o: &Out) -> String {
     let mut s = String::new();
-    json_value(o, 0, &mut s);
+    json_value(o, Some(0), &mut s);
     s
 }
 
-fn json_value(o: &Out, depth: usize, s: &mut String) {
+/// Go's `json.Marshal(v)`: no whitespace (what Compose hashes).
+pub fn to_json_compact(o: &Out) -> String {
+    let mut s = String::new();
+    json_value(o, None, &mut s);
+    s
+}
+
+/// `depth`: the indentation level, `None` for compact output.
+fn json_value(o: &Out, depth: Option<usize>, s: &mut String) {
+    let inner = depth.map(|d| d + 1);
     match o {
         Out::Null => s.push_str("null"),
         Out::Bool(b) => s.push_str(if *b { "true" } else { "false" }),
@@ -360,8 +369,8 @@ fn json_value(o: &Out, depth: usize, s: &mut String) {
                 if i > 0 {
                     s.push(',');
                 }
-                newline(depth + 1, s);
-                json_value(e, depth + 1, s);
+                newline(inner, s);
+                json_value(e, inner, s);
             }
             newline(depth, s);
             s.push(']');
@@ -380,10 +389,10 @@ fn json_value(o: &Out, depth: usize, s: &mut String) {
                 if i > 0 {
                     s.push(',');
                 }
-                newline(depth + 1, s);
+                newline(inner, s);
                 json_string(k, s);
-                s.push_str(": ");
-                json_value(v, depth + 1, s);
+                s.push_str(if depth.is_some() { ": " } else { ":" });
+                json_value(v, inner, s);
             }
             newline(depth, s);
             s.push('}');
@@ -391,7 +400,10 @@ fn json_value(o: &Out, depth: usize, s: &mut String) {
     }
 }
 
-fn newline(depth: usize, s: &mut String) {
+fn newline(depth: Option<usize>, s: &mut String) {
+    let Some(depth) = depth else {
+        return;
+    };
     s.push('\n');
     for _ in 0..depth {
         s.push_str("  ");

@@ -151,7 +151,7 @@ pub enum Command {
     #[command(hide = true, name = "network-dns")]
     NetworkDns(NetworkDnsArgs),
     /// Define and run multi-container applications (Docker Compose)
-    Compose(ComposeArgs),
+    Compose(crate::cli_compose::ComposeArgs),
     /// Show the wharf version information
     Version,
     /// Manage containers
@@ -168,91 +168,6 @@ pub enum Command {
     /// Write wharf's man pages (for packaging)
     #[command(hide = true, name = "man-pages")]
     ManPages(ManPagesArgs),
-}
-
-/// `wharf compose`: Docker Compose v2's project flags, then a verb.
-#[derive(Args, Debug)]
-pub struct ComposeArgs {
-    /// Compose configuration files
-    #[arg(short = 'f', long = "file")]
-    pub file: Vec<PathBuf>,
-    /// Project name
-    #[arg(short = 'p', long = "project-name")]
-    pub project_name: Option<String>,
-    /// Specify an alternate working directory (default: the path of the, first specified, Compose file)
-    #[arg(long = "project-directory")]
-    pub project_directory: Option<PathBuf>,
-    /// Specify a profile to enable
-    #[arg(long = "profile")]
-    pub profile: Vec<String>,
-    /// Specify an alternate environment file
-    #[arg(long = "env-file")]
-    pub env_file: Vec<PathBuf>,
-    /// Control when to print ANSI control characters ("never"|"always"|"auto")
-    #[arg(long, default_value = "auto")]
-    pub ansi: String,
-    /// Set type of progress output (auto, tty, plain, json, quiet)
-    #[arg(long)]
-    pub progress: Option<String>,
-    /// Control max parallelism, -1 for unlimited
-    #[arg(long, default_value_t = -1, allow_hyphen_values = true)]
-    pub parallel: i64,
-    /// Include all resources, even those not used by services
-    #[arg(long = "all-resources")]
-    pub all_resources: bool,
-    #[command(subcommand)]
-    pub command: ComposeCommand,
-}
-
-/// Compose's verbs. Only `config` exists so far; the verbs that run
-/// containers (`up`, `down`, `ps`, `logs`, `build`, `run`, `exec`...) are
-/// added here as the engine side of compose lands.
-#[derive(Subcommand, Debug)]
-pub enum ComposeCommand {
-    /// Parse, resolve and render compose file in canonical format
-    Config(ComposeConfigArgs),
-}
-
-#[derive(Args, Debug)]
-pub struct ComposeConfigArgs {
-    /// Format the output. Values: [yaml | json]
-    #[arg(long)]
-    pub format: Option<String>,
-    /// Only validate the configuration, don't print anything
-    #[arg(short, long)]
-    pub quiet: bool,
-    /// Don't interpolate environment variables
-    #[arg(long = "no-interpolate")]
-    pub no_interpolate: bool,
-    /// Don't normalize compose model
-    #[arg(long = "no-normalize")]
-    pub no_normalize: bool,
-    /// Don't resolve file paths
-    #[arg(long = "no-path-resolution")]
-    pub no_path_resolution: bool,
-    /// Don't check model consistency - warning: may produce invalid Compose output
-    #[arg(long = "no-consistency")]
-    pub no_consistency: bool,
-    /// Print the service names, one per line.
-    #[arg(long)]
-    pub services: bool,
-    /// Print the volume names, one per line.
-    #[arg(long)]
-    pub volumes: bool,
-    /// Print the network names, one per line.
-    #[arg(long)]
-    pub networks: bool,
-    /// Print the profile names, one per line.
-    #[arg(long)]
-    pub profiles: bool,
-    /// Print the image names, one per line.
-    #[arg(long)]
-    pub images: bool,
-    /// Save to file (default to stdout)
-    #[arg(short, long)]
-    pub output: Option<PathBuf>,
-    /// [SERVICE...]
-    pub service: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -6,6 +6,7 @@
 //! and exit with docker's codes (125 for engine and usage errors).
 
 mod cli;
+mod cli_compose;
 mod commands;
 mod env_file;
 mod exit;

@@ -204,9 +204,7 @@ impl Engine {
                 report.deleted.push(c.id);
             }
         }
-        let event = wharf_model::Event::new(wharf_model::EventType::Container, "prune", "")
-            .with("reclaimed", report.reclaimed.to_string());
-        self.record_events(&[event])?;
+        self.record_prune(wharf_model::EventType::Container, report.reclaimed)?;
         Ok(report)
     }
 

@@ -114,6 +114,52 @@ pub(crate) fn net_config(d: &Definition) -> EngineResult<ContainerNetConfig> {
     })
 }
 
+/// The endpoint a container gets on network `n` with its
+/// `EndpointSettings` (`--ip`, `--network-alias`), checked as docker's
+/// daemon checks them.
+fn endpoint_for(
+    n: &wharf_store::networks::NetworkRecord,
+    settings: Option<&wharf_model::EndpointSettings>,
+) -> EngineResult<EndpointRecord> {
+    let ip = settings
+        .and_then(|e| e.ipam_config.as_ref())
+        .map(|c| c.ipv4_address.clone())
+        .filter(|ip| !ip.is_empty());
+    let aliases: Vec<String> = settings
+        .map(|e| wharf_model::list(&e.aliases).to_vec())
+        .unwrap_or_default();
+    let user_defined = n.name != "bridge";
+    if ip.is_some() && !user_defined {
+        return Err(EngineError::Invalid(
+            "user specified IP address is supported on user defined networks only".into(),
+        ));
+    }
+    if !aliases.is_empty() && !user_defined {
+        return Err(EngineError::Invalid(
+            "network-scoped alias is supported only for containers in user defined networks".into(),
+        ));
+    }
+    if let Some(ip) = &ip {
+        let parsed: std::net::Ipv4Addr = ip
+            .parse()
+            .map_err(|_| EngineError::Invalid(format!("invalid IPv4 address: {ip}")))?;
+        let subnet: Option<wharf_network::Subnet> =
+            n.subnet.as_deref().and_then(|s| s.parse().ok());
+        if !subnet.is_some_and(|s| s.contains(parsed)) {
+            return Err(EngineError::Invalid(format!(
+                "invalid IP address {ip}: it is not in network {}'s subnet",
+                n.name
+            )));
+        }
+    }
+    Ok(EndpointRecord {
+        network_id: n.id.clone(),
+        aliases,
+        ip_requested: ip,
+        ..Default::default()
+    })
+}
+
 impl Engine {
     /// This root's networking, with the predefined networks in place.
     pub fn networking(&self) -> EngineResult<Networking<'_>> {
@@ -149,52 +195,58 @@ impl Engine {
                 }
             },
         };
-        let endpoint = d
+        let primary = d
             .networking_config
             .endpoints_config
             .get(&h.network_mode)
             .or_else(|| d.networking_config.endpoints_config.get(requested));
-        let ip = endpoint
-            .and_then(|e| e.ipam_config.as_ref())
-            .map(|c| c.ipv4_address.clone())
-            .filter(|ip| !ip.is_empty());
-        let aliases: Vec<String> = endpoint
-            .map(|e| wharf_model::list(&e.aliases).to_vec())
-            .unwrap_or_default();
-        let user_defined = network.as_ref().is_some_and(|n| n.name != "bridge");
-        if ip.is_some() && !user_defined {
-            return Err(EngineError::Invalid(
-                "user specified IP address is supported on user defined networks only".into(),
-            ));
-        }
-        if !aliases.is_empty() && !user_defined {
-            return Err(EngineError::Invalid(
-                "network-scoped alias is supported only for containers in user defined networks"
-                    .into(),
-            ));
-        }
-        if let (Some(ip), Some(n)) = (&ip, &network) {
-            let parsed: std::net::Ipv4Addr = ip
-                .parse()
-                .map_err(|_| EngineError::Invalid(format!("invalid IPv4 address: {ip}")))?;
-            let subnet: Option<wharf_network::Subnet> =
-                n.subnet.as_deref().and_then(|s| s.parse().ok());
-            if !subnet.is_some_and(|s| s.contains(parsed)) {
-                return Err(EngineError::Invalid(format!(
-                    "invalid IP address {ip}: it is not in network {}'s subnet",
-                    n.name
-                )));
+        let mut endpoints = Vec::new();
+        match &network {
+            Some(n) => endpoints.push(endpoint_for(n, primary)?),
+            None => {
+                if let Some(p) = primary {
+                    let ip = p
+                        .ipam_config
+                        .as_ref()
+                        .is_some_and(|c| !c.ipv4_address.is_empty());
+                    if ip {
+                        return Err(EngineError::Invalid(
+                            "user specified IP address is supported on user defined networks only"
+                                .into(),
+                        ));
+                    }
+                    if !wharf_model::list(&p.aliases).is_empty() {
+                        return Err(EngineError::Invalid(
+                            "network-scoped alias is supported only for containers in user defined networks"
+                                .into(),
+                        ));
+                    }
+                }
             }
         }
-        let endpoints = network
-            .iter()
-            .map(|n| EndpointRecord {
-                network_id: n.id.clone(),
-                aliases: aliases.clone(),
-                ip_requested: ip.clone(),
-                ..Default::default()
-            })
-            .collect();
+        // The other networks of `NetworkingConfig` (Engine API 1.44's
+        // multi-network create, which Compose uses): on a bridge only.
+        let mut seen = BTreeSet::new();
+        for (name, settings) in &d.networking_config.endpoints_config {
+            if name == &h.network_mode || name == requested {
+                continue;
+            }
+            if network.is_none() {
+                return Err(EngineError::Invalid(
+                    "Container cannot be connected to network endpoints".into(),
+                ));
+            }
+            let n = net.find(name)?;
+            if n.driver != "bridge" || n.name == "bridge" {
+                return Err(EngineError::Invalid(format!(
+                    "Container cannot be connected to {name}: only user-defined bridge networks can be added at create"
+                )));
+            }
+            if network.as_ref().is_some_and(|p| p.id == n.id) || !seen.insert(n.id.clone()) {
+                continue;
+            }
+            endpoints.push(endpoint_for(&n, Some(settings))?);
+        }
         Ok(NetworkPlan { endpoints, mode })
     }
 

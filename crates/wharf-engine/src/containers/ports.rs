@@ -94,6 +94,12 @@ impl Engine {
             let mut aliases = ep.aliases.clone();
             if !default_bridge {
                 aliases.push(id[..12].to_string());
+                // Docker also names a container by a hostname of its own
+                // on user-defined networks.
+                let hostname = &rec.definition.config.hostname;
+                if !hostname.is_empty() && hostname != &id[..12] {
+                    aliases.push(hostname.clone());
+                }
             }
             let entry = EndpointSettings {
                 ipam_config: ep.ip_requested.as_ref().map(|ip| EndpointIpamConfig {

@@ -11,6 +11,11 @@ use wharf_store::{containers, Store, StoreResult};
 fn names_of(c: &wharf_model::ContainerRecord, aliases: &[String]) -> Vec<String> {
     let mut out = vec![c.name.to_lowercase(), c.short_id().to_string()];
     out.extend(aliases.iter().map(|a| a.to_lowercase()));
+    // Its own hostname, an alias on user-defined networks as in docker.
+    let hostname = &c.config().hostname;
+    if !hostname.is_empty() {
+        out.push(hostname.to_lowercase());
+    }
     let labels = c.config().labels.as_ref();
     if let Some(service) = labels.and_then(|l| l.get("com.docker.compose.service")) {
         out.push(service.to_lowercase());

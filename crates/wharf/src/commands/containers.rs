@@ -185,7 +185,10 @@ const PS_HEADERS: &[(&str, &str)] = &[
 ];
 
 /// docker's STATUS column.
-fn ps_status(c: &wharf_engine::containers::ContainerSummary, now: chrono::DateTime<Utc>) -> String {
+pub(crate) fn ps_status(
+    c: &wharf_engine::containers::ContainerSummary,
+    now: chrono::DateTime<Utc>,
+) -> String {
     let up = || {
         c.started_at
             .map(|t| human_duration(now - t))

@@ -10,7 +10,7 @@ mod info;
 mod inspect;
 mod manage;
 mod networks;
-mod ports;
+pub(crate) mod ports;
 mod progress;
 mod prune_filter;
 mod registry;
@@ -62,7 +62,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(a) | Command::Container(C::Run(a)) => {
             return containers::run(&cli.global.root, a)
         }
-        Command::Compose(a) => return compose::run(a),
+        Command::Compose(a) => return compose::run(&cli.global.root, a),
         Command::Completion(a) => return crate::help::completion(a),
         Command::ManPages(a) => return crate::help::man_pages(a),
         _ => {}

@@ -1,71 +1,16 @@
-//! `wharf compose`: Docker Compose v2's command line. The project is loaded
-//! by wharf-compose; `config` prints it as `docker compose config` does.
-//! Errors print as Compose prints them (one line, no `Error:` prefix) and
-//! exit 1, as Compose does.
+//! `compose config`: the project printed as `docker compose config`
+//! prints it.
 
 use std::collections::BTreeSet;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 use wharf_compose::{load, render_json, render_model, render_yaml, Loaded, Options};
 
-use crate::cli::{ComposeArgs, ComposeCommand, ComposeConfigArgs};
+use super::{compose_error, options, print_warnings};
+use crate::cli_compose::{ComposeArgs, ComposeConfigArgs};
 
-pub fn run(args: ComposeArgs) -> anyhow::Result<ExitCode> {
-    if let Some(p) = &args.progress {
-        if !matches!(
-            p.as_str(),
-            "auto" | "tty" | "plain" | "json" | "quiet" | "none"
-        ) {
-            return Ok(compose_error(&format!(
-                "unsupported --progress value {p:?}"
-            )));
-        }
-    }
-    if !matches!(args.ansi.as_str(), "never" | "always" | "auto") {
-        return Ok(compose_error(&format!(
-            "invalid --ansi value {:?}: must be one of never, always, auto",
-            args.ansi
-        )));
-    }
-    match &args.command {
-        ComposeCommand::Config(c) => config(&args, c),
-    }
-}
-
-fn options(args: &ComposeArgs) -> Options {
-    Options {
-        files: args.file.clone(),
-        project_name: args.project_name.clone(),
-        project_directory: args.project_directory.clone(),
-        profiles: args.profile.clone(),
-        env_files: args.env_file.clone(),
-        all_resources: args.all_resources,
-        ..Options::default()
-    }
-}
-
-/// Compose's own error line and exit code.
-fn compose_error(message: &str) -> ExitCode {
-    eprintln!("{message}");
-    ExitCode::from(1)
-}
-
-/// Warnings as Compose's logrus prints them.
-fn print_warnings(warnings: &[String]) {
-    let mut err = std::io::stderr().lock();
-    let tty = std::io::stderr().is_terminal();
-    for w in warnings {
-        let _ = if tty {
-            writeln!(err, "\x1b[33mWARN\x1b[0m[0000] {w}")
-        } else {
-            let now = chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-            writeln!(err, "time={now:?} level=warning msg={w:?}")
-        };
-    }
-}
-
-fn config(args: &ComposeArgs, c: &ComposeConfigArgs) -> anyhow::Result<ExitCode> {
+pub fn config(args: &ComposeArgs, c: &ComposeConfigArgs) -> anyhow::Result<ExitCode> {
     let mut opts = options(args);
     opts.interpolate = !c.no_interpolate;
     opts.normalize = !c.no_normalize;

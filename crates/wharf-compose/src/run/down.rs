@@ -1,0 +1,170 @@
+//! `down`: the project's containers stopped and removed in reverse
+//! dependency order, then its networks, and with `-v` its volumes, with
+//! `--rmi` its images (Compose's `down`).
+
+use std::collections::BTreeSet;
+
+use super::convert::image_name;
+use super::order::dependency_levels;
+use super::parallel::for_each;
+use super::progress::{Progress, Status};
+use super::resources::warn;
+use super::state::{OneOff, ProjectContainer};
+use super::{RunResult, Runtime};
+
+/// `down`'s flags.
+#[derive(Debug, Clone, Default)]
+pub struct DownOptions {
+    pub volumes: bool,
+    /// `--rmi local|all`.
+    pub images: Option<String>,
+    pub remove_orphans: bool,
+    pub timeout: Option<u64>,
+    /// Services named on the command line (empty: all).
+    pub services: Vec<String>,
+}
+
+impl Runtime<'_> {
+    /// Stop a container, reporting it (`stopContainer`).
+    pub(crate) fn stop_one(
+        &self,
+        c: &ProjectContainer,
+        timeout: Option<u64>,
+        progress: &dyn Progress,
+    ) -> RunResult<()> {
+        let event = c.event_id();
+        progress.event(&event, Status::Working, "Stopping");
+        if let Err(e) = self.engine.stop_container(c.id(), timeout, None) {
+            progress.event(&event, Status::Error, "Error while Stopping");
+            return Err(e.into());
+        }
+        progress.event(&event, Status::Done, "Stopped");
+        Ok(())
+    }
+
+    /// Stop and remove a container (`stopAndRemoveContainer`).
+    pub(crate) fn stop_and_remove(
+        &self,
+        c: &ProjectContainer,
+        timeout: Option<u64>,
+        volumes: bool,
+        progress: &dyn Progress,
+    ) -> RunResult<()> {
+        self.stop_one(c, timeout, progress)?;
+        let event = c.event_id();
+        progress.event(&event, Status::Working, "Removing");
+        match self.engine.remove_container(c.id(), true, volumes) {
+            Ok(_) => {}
+            Err(e) if e.kind() == wharf_oci::ErrorKind::NotFound => {}
+            Err(e) => {
+                progress.event(&event, Status::Error, "Error while Removing");
+                return Err(e.into());
+            }
+        }
+        progress.event(&event, Status::Done, "Removed");
+        Ok(())
+    }
+
+    /// `down`.
+    pub fn down(&mut self, opts: &DownOptions, progress: &dyn Progress) -> RunResult<()> {
+        let include = if opts.remove_orphans {
+            OneOff::Include
+        } else {
+            OneOff::Exclude
+        };
+        let containers = self.containers(include)?;
+        // Without a file: what the labels say the project is.
+        if self.project.services.is_empty() {
+            self.adopt_resources()?;
+        }
+        let mut selected: BTreeSet<&str> = BTreeSet::new();
+        for s in &opts.services {
+            if self.project.services.contains_key(s) {
+                selected.insert(s);
+            } else if !self.config_files.is_empty() {
+                return Err(super::error::invalid(format!("no such service: {s}")));
+            }
+        }
+        if !opts.services.is_empty() && selected.is_empty() {
+            return Ok(());
+        }
+        let mut levels = dependency_levels(&self.project);
+        levels.reverse();
+        for level in levels {
+            let names: Vec<&String> = level
+                .iter()
+                .filter(|n| selected.is_empty() || selected.contains(n.as_str()))
+                .collect();
+            for_each(&names, |name| {
+                let ours: Vec<&ProjectContainer> =
+                    containers.iter().filter(|c| c.service() == *name).collect();
+                for_each(&ours, |c| {
+                    self.stop_and_remove(c, opts.timeout, opts.volumes, progress)
+                })
+                .map(|_| ())
+            })?;
+        }
+        // Containers of services the file does not name (or all of them
+        // when there is no file).
+        let known = |c: &&ProjectContainer| self.project.services.contains_key(c.service());
+        let rest: Vec<&ProjectContainer> = containers
+            .iter()
+            .filter(|c| !known(c))
+            .filter(|_| self.project.services.is_empty() || opts.remove_orphans)
+            .collect();
+        for_each(&rest, |c| {
+            self.stop_and_remove(c, opts.timeout, false, progress)
+        })?;
+        if !opts.services.is_empty() {
+            return Ok(());
+        }
+        let nothing = containers.is_empty()
+            && self.project.networks.values().all(|n| n.external)
+            && (opts.images.is_none())
+            && (!opts.volumes || self.project.volumes.values().all(|v| v.external));
+        self.remove_networks(progress)?;
+        if let Some(mode) = &opts.images {
+            self.remove_images(mode, progress)?;
+        }
+        if opts.volumes {
+            self.remove_volumes(progress)?;
+        }
+        if nothing {
+            warn(&format!(
+                "Warning: No resource found to remove for project {:?}.",
+                self.name()
+            ));
+        }
+        Ok(())
+    }
+
+    /// `down --rmi local|all`: the images the project's services use;
+    /// `local` only those without a custom tag (built as `PROJECT-SERVICE`).
+    fn remove_images(&self, mode: &str, progress: &dyn Progress) -> RunResult<()> {
+        let mut names = BTreeSet::new();
+        for (name, s) in &self.project.services {
+            if mode == "local" && !s.image.is_empty() {
+                continue;
+            }
+            names.insert(image_name(self.name(), name, s));
+        }
+        for image in names {
+            let id = format!("Image {image}");
+            if self.engine.resolve_image(&image).is_err() {
+                continue;
+            }
+            progress.event(&id, Status::Working, "Removing");
+            match self.engine.remove_image(&image, false) {
+                Ok(_) => progress.event(&id, Status::Done, "Removed"),
+                Err(e) if e.kind() == wharf_oci::ErrorKind::Conflict => {
+                    progress.event(&id, Status::Warning, "Resource is still in use")
+                }
+                Err(e) if e.kind() == wharf_oci::ErrorKind::NotFound => {
+                    progress.event(&id, Status::Done, "Warning: No resource found to remove")
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+}

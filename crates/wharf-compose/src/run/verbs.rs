@@ -1,0 +1,223 @@
+//! The verbs that act on a project's existing containers: `stop`,
+//! `kill`, `pause`, `unpause`, `restart`, `rm`, `start`, `wait`, each
+//! with Compose's events and order (stops in reverse dependency order,
+//! the containers of a service in parallel).
+
+use super::error::invalid;
+use super::order::dependency_levels;
+use super::parallel::for_each;
+use super::progress::{Progress, Status};
+use super::state::{OneOff, ProjectContainer};
+use super::{RunResult, Runtime};
+
+impl Runtime<'_> {
+    /// The project's (non one-off) containers of `services` (all when
+    /// empty), grouped in dependency levels of their services; reversed
+    /// for stopping. A project known only by name is one group.
+    fn grouped(
+        &self,
+        services: &[String],
+        reverse: bool,
+    ) -> RunResult<Vec<Vec<Vec<ProjectContainer>>>> {
+        for s in services {
+            if !self.project.services.is_empty() && !self.project.services.contains_key(s) {
+                return Err(invalid(format!("no such service: {s}")));
+            }
+        }
+        let all = self.containers(OneOff::Exclude)?;
+        let wanted =
+            |c: &ProjectContainer| services.is_empty() || services.iter().any(|s| s == c.service());
+        if self.project.services.is_empty() {
+            let group: Vec<ProjectContainer> = all.into_iter().filter(|c| wanted(c)).collect();
+            return Ok(vec![vec![group]]);
+        }
+        let mut levels = dependency_levels(&self.project);
+        if reverse {
+            levels.reverse();
+        }
+        Ok(levels
+            .into_iter()
+            .map(|level| {
+                level
+                    .iter()
+                    .map(|name| {
+                        all.iter()
+                            .filter(|c| c.service() == name && wanted(c))
+                            .cloned()
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// `stop`.
+    pub fn stop(
+        &self,
+        services: &[String],
+        timeout: Option<u64>,
+        progress: &dyn Progress,
+    ) -> RunResult<()> {
+        for level in self.grouped(services, true)? {
+            for_each(&level, |group| {
+                for_each(group, |c| self.stop_one(c, timeout, progress)).map(|_| ())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// `kill [-s SIGNAL]`: the running containers.
+    pub fn kill(
+        &self,
+        services: &[String],
+        signal: &str,
+        progress: &dyn Progress,
+    ) -> RunResult<()> {
+        let running: Vec<ProjectContainer> = self
+            .grouped(services, false)?
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|c| c.running())
+            .collect();
+        if running.is_empty() {
+            eprint!("no container to kill");
+            return Ok(());
+        }
+        for_each(&running, |c| {
+            let event = c.event_id();
+            progress.event(&event, Status::Working, "Killing");
+            match self.engine.kill_container(c.id(), Some(signal)) {
+                Ok(_) => {
+                    progress.event(&event, Status::Done, "Killed");
+                    Ok(())
+                }
+                Err(e) => {
+                    progress.event(&event, Status::Error, "Error while Killing");
+                    Err(e.into())
+                }
+            }
+        })
+        .map(|_| ())
+    }
+
+    /// `pause` / `unpause`: the running containers.
+    pub fn pause(
+        &self,
+        services: &[String],
+        pause: bool,
+        progress: &dyn Progress,
+    ) -> RunResult<()> {
+        let running: Vec<ProjectContainer> = self
+            .grouped(services, false)?
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|c| c.running())
+            .collect();
+        for_each(&running, |c| {
+            self.engine.pause_container(c.id(), pause)?;
+            let text = if pause { "Paused" } else { "Unpaused" };
+            progress.event(&c.event_id(), Status::Done, text);
+            Ok(())
+        })
+        .map(|_| ())
+    }
+
+    /// `restart`: every container, in dependency order.
+    pub fn restart(
+        &self,
+        services: &[String],
+        timeout: Option<u64>,
+        progress: &dyn Progress,
+    ) -> RunResult<()> {
+        for level in self.grouped(services, false)? {
+            for_each(&level, |group| {
+                for_each(group, |c| {
+                    let event = c.event_id();
+                    progress.event(&event, Status::Working, "Restarting");
+                    self.engine.stop_container(c.id(), timeout, None)?;
+                    self.engine.start_container(c.id(), None)?;
+                    progress.event(&event, Status::Done, "Started");
+                    Ok(())
+                })
+                .map(|_| ())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The stopped containers `rm` would remove.
+    pub fn stopped(&self, services: &[String]) -> RunResult<Vec<ProjectContainer>> {
+        Ok(self
+            .grouped(services, false)?
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|c| !c.running())
+            .collect())
+    }
+
+    /// `rm`: remove `containers` (already stopped).
+    pub fn remove(
+        &self,
+        containers: &[ProjectContainer],
+        volumes: bool,
+        progress: &dyn Progress,
+    ) -> RunResult<()> {
+        for_each(containers, |c| {
+            let event = c.event_id();
+            progress.event(&event, Status::Working, "Removing");
+            self.engine.remove_container(c.id(), true, volumes)?;
+            progress.event(&event, Status::Done, "Removed");
+            Ok(())
+        })
+        .map(|_| ())
+    }
+
+    /// `start [SERVICE...]`: the named services' containers (all when
+    /// none), in dependency order.
+    pub fn start_services(&self, services: &[String], progress: &dyn Progress) -> RunResult<()> {
+        if services.is_empty() {
+            return self.start(progress);
+        }
+        for s in services {
+            self.service(s)?;
+        }
+        for level in dependency_levels(&self.project) {
+            let names: Vec<&String> = level.iter().filter(|n| services.contains(n)).collect();
+            for_each(&names, |n| self.start_service(n, progress))?;
+        }
+        Ok(())
+    }
+
+    /// `wait SERVICE...`: until their containers stop, each exit told to
+    /// `on_exit`; the code of the last to exit.
+    pub fn wait(
+        &self,
+        services: &[String],
+        on_exit: &(dyn Fn(&ProjectContainer, i32) + Sync),
+    ) -> RunResult<i32> {
+        let containers: Vec<ProjectContainer> = self
+            .grouped(services, false)?
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect();
+        if containers.is_empty() {
+            return Err(invalid(format!(
+                "no containers for project {:?}",
+                self.name()
+            )));
+        }
+        let last = std::sync::Mutex::new(0);
+        for_each(&containers, |c| {
+            let code = self.engine.wait_container(c.id())?;
+            on_exit(c, code);
+            *last.lock().unwrap_or_else(|p| p.into_inner()) = code;
+            Ok(())
+        })?;
+        let code = *last.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(code)
+    }
+}

@@ -1,0 +1,197 @@
+//! `wharf compose`: Docker Compose v2's command line. The project is loaded
+//! by wharf-compose and run by its runtime, which calls the engine in
+//! this process. Errors print as Compose prints them (one line, no
+//! `Error:` prefix) and exit as Compose does (1, or a container's code).
+
+mod attach;
+mod config;
+mod lifecycle;
+mod oneoff;
+mod ps;
+mod up;
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use wharf_compose::run::{progress, Mode, Progress, RunError, Runtime};
+use wharf_compose::{load, Loaded, Options};
+use wharf_engine::Engine;
+
+use crate::cli_compose::{ComposeArgs, ComposeCommand};
+
+pub fn run(root: &Path, args: ComposeArgs) -> anyhow::Result<ExitCode> {
+    if let Some(p) = &args.progress {
+        if !matches!(
+            p.as_str(),
+            "auto" | "tty" | "plain" | "json" | "quiet" | "none"
+        ) {
+            return Ok(compose_error(&format!(
+                "unsupported --progress value {p:?}"
+            )));
+        }
+    }
+    if !matches!(args.ansi.as_str(), "never" | "always" | "auto") {
+        return Ok(compose_error(&format!(
+            "invalid --ansi value {:?}: must be one of never, always, auto",
+            args.ansi
+        )));
+    }
+    let cx = Cx { root, args: &args };
+    let result = match &args.command {
+        ComposeCommand::Config(c) => return config::config(&args, c),
+        ComposeCommand::Up(a) => up::up(&cx, a),
+        ComposeCommand::Create(a) => up::create(&cx, a),
+        ComposeCommand::Down(a) => lifecycle::down(&cx, a),
+        ComposeCommand::Ps(a) => ps::ps(&cx, a),
+        ComposeCommand::Logs(a) => attach::logs(&cx, a),
+        ComposeCommand::Start(a) => lifecycle::start(&cx, a),
+        ComposeCommand::Stop(a) => lifecycle::stop(&cx, a),
+        ComposeCommand::Restart(a) => lifecycle::restart(&cx, a),
+        ComposeCommand::Kill(a) => lifecycle::kill(&cx, a),
+        ComposeCommand::Pause(a) => lifecycle::pause(&cx, a, true),
+        ComposeCommand::Unpause(a) => lifecycle::pause(&cx, a, false),
+        ComposeCommand::Rm(a) => lifecycle::rm(&cx, a),
+        ComposeCommand::Wait(a) => lifecycle::wait(&cx, a),
+        ComposeCommand::Images(a) => ps::images(&cx, a),
+        ComposeCommand::Ls(a) => ps::ls(&cx, a),
+        ComposeCommand::Top(a) => ps::top(&cx, a),
+        ComposeCommand::Port(a) => ps::port(&cx, a),
+        ComposeCommand::Run(a) => oneoff::run(&cx, a),
+        ComposeCommand::Exec(a) => oneoff::exec(&cx, a),
+        ComposeCommand::Cp(a) => oneoff::cp(&cx, a),
+        ComposeCommand::Build(a) => oneoff::build(&cx, a),
+        ComposeCommand::Pull(a) => oneoff::pull(&cx, a),
+        ComposeCommand::Push(a) => oneoff::push(&cx, a),
+        ComposeCommand::Version(a) => oneoff::version(a),
+    };
+    Ok(match result {
+        Ok(code) => code,
+        Err(e) => report(&e),
+    })
+}
+
+/// What every verb needs: the store root and the project flags.
+pub(crate) struct Cx<'a> {
+    pub root: &'a Path,
+    pub args: &'a ComposeArgs,
+}
+
+impl Cx<'_> {
+    /// The loader's options from the project flags; `services`: those
+    /// named on the command line.
+    fn options(&self, services: &[String]) -> Options {
+        Options {
+            services: services.to_vec(),
+            ..options(self.args)
+        }
+    }
+
+    /// The project, loaded (warnings printed).
+    fn load(&self, services: &[String]) -> Result<Loaded, RunError> {
+        let loaded = load(&self.options(services))?;
+        print_warnings(&loaded.warnings);
+        Ok(loaded)
+    }
+
+    fn engine(&self) -> Result<Engine, RunError> {
+        super::open_engine(self.root).map_err(|e| match e.downcast::<wharf_engine::EngineError>() {
+            Ok(e) => RunError::Engine(e),
+            Err(e) => RunError::Invalid(e.to_string()),
+        })
+    }
+
+    /// The `--env-file`s given, for the label.
+    fn env_files(&self) -> Vec<String> {
+        self.args
+            .env_file
+            .iter()
+            .map(|p| {
+                std::path::absolute(p)
+                    .unwrap_or_else(|_| p.clone())
+                    .display()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    fn runtime<'e>(&self, engine: &'e Engine, loaded: Loaded) -> Runtime<'e> {
+        Runtime::new(engine, loaded, self.env_files())
+    }
+
+    /// How progress is shown: `--progress`, else `--ansi`, else a
+    /// terminal on stderr gets the redrawn block.
+    fn mode(&self) -> Mode {
+        match self.args.progress.as_deref() {
+            Some("plain") => Mode::Plain,
+            Some("tty") => Mode::Tty,
+            Some("json") => Mode::Json,
+            Some("quiet" | "none") => Mode::Quiet,
+            _ => match self.args.ansi.as_str() {
+                "never" => Mode::Plain,
+                "always" => Mode::Tty,
+                _ if std::io::stderr().is_terminal() => Mode::Tty,
+                _ => Mode::Plain,
+            },
+        }
+    }
+
+    /// Whether output may carry ANSI colours.
+    fn color(&self) -> bool {
+        match self.args.ansi.as_str() {
+            "never" => false,
+            "always" => true,
+            _ => std::io::stdout().is_terminal(),
+        }
+    }
+
+    /// Progress on stderr, headed `title` on a terminal.
+    fn progress(&self, title: &str) -> Box<dyn Progress> {
+        self.progress_mode(self.mode(), title)
+    }
+
+    fn progress_mode(&self, mode: Mode, title: &str) -> Box<dyn Progress> {
+        progress::writer(mode, Box::new(std::io::stderr()), title, self.color())
+    }
+}
+
+pub(crate) fn options(args: &ComposeArgs) -> Options {
+    Options {
+        files: args.file.clone(),
+        project_name: args.project_name.clone(),
+        project_directory: args.project_directory.clone(),
+        profiles: args.profile.clone(),
+        env_files: args.env_file.clone(),
+        all_resources: args.all_resources,
+        ..Options::default()
+    }
+}
+
+/// Compose's own error line and exit code.
+pub(crate) fn compose_error(message: &str) -> ExitCode {
+    eprintln!("{message}");
+    ExitCode::from(1)
+}
+
+/// A runtime error as Compose reports it.
+fn report(e: &RunError) -> ExitCode {
+    let text = e.to_string();
+    if !text.is_empty() {
+        eprintln!("{text}");
+    }
+    ExitCode::from(e.exit_code().clamp(0, 255) as u8)
+}
+
+/// Warnings as Compose's logrus prints them.
+pub(crate) fn print_warnings(warnings: &[String]) {
+    let mut err = std::io::stderr().lock();
+    let tty = std::io::stderr().is_terminal();
+    for w in warnings {
+        let _ = if tty {
+            writeln!(err, "\x1b[33mWARN\x1b[0m[0000] {w}")
+        } else {
+            let now = chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            writeln!(err, "time={now:?} level=warning msg={w:?}")
+        };
+    }
+}

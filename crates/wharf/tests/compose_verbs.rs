@@ -1,0 +1,307 @@
+//! `wharf compose` verbs against Docker Compose v2.40.3 on dockerd: exit
+//! codes and output of `run` and `exec`, attached `up` (prefixed logs,
+//! `--abort-on-container-exit`, `--exit-code-from`), `logs`, `ps`, and
+//! bad input (one line, Compose's exit code, nothing half-created).
+
+mod common;
+
+use common::compose::{
+    free_port, ok, require_docker_compose, sorted_lines, DockerProject, Project, WharfProject,
+};
+use common::{import_busybox_in_both, unique, DockerImages, Wharf};
+
+/// One image of the same name in wharf and docker, removed from docker
+/// at the end.
+fn image(w: &Wharf, prefix: &str) -> (String, DockerImages) {
+    let image = unique(prefix).to_lowercase();
+    let guard = DockerImages(vec![image.clone()]);
+    import_busybox_in_both(w, &image, &["CMD [\"sh\"]"]);
+    (image, guard)
+}
+
+fn code(out: &std::process::Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn run_and_exec_exit_codes_match() {
+    require_docker_compose();
+    let w = Wharf::new();
+    let (image, _images) = image(&w, "cmp-run-img");
+    let name = unique("cmprun");
+    let yaml = format!(
+        "services:\n  app:\n    image: {image}\n    command: [\"sleep\", \"300\"]\n    stop_signal: SIGKILL\n    environment:\n      FROM_FILE: yes\n"
+    );
+    let p = Project::new(&w, &name, &yaml);
+    let cases: &[&[&str]] = &[
+        &["run", "--rm", "-T", "app", "sh", "-c", "echo out; exit 3"],
+        &[
+            "run",
+            "--rm",
+            "-T",
+            "-e",
+            "X=1",
+            "app",
+            "sh",
+            "-c",
+            "echo $X $FROM_FILE",
+        ],
+        &["run", "--rm", "-T", "--entrypoint", "echo", "app", "hi"],
+        &[
+            "run",
+            "--rm",
+            "-T",
+            "-w",
+            "/tmp",
+            "-u",
+            "nobody",
+            "app",
+            "sh",
+            "-c",
+            "pwd; id -u",
+        ],
+        &["exec", "-T", "app", "sh", "-c", "echo in; exit 5"],
+        &["exec", "-T", "-e", "Y=2", "app", "sh", "-c", "echo $Y"],
+    ];
+    let mut docker_results = Vec::new();
+    {
+        let _down = DockerProject(&p);
+        ok(&p.docker(["up", "-d"]), "docker compose up -d");
+        for c in cases {
+            let out = p.docker(*c);
+            docker_results.push((code(&out), stdout(&out)));
+        }
+        let left = ok(&p.docker(["ps", "-a", "--format", "{{.Name}}"]), "ps");
+        docker_results.push((0, left));
+    }
+    let _down = WharfProject(&w, &p);
+    ok(&p.wharf(&w, ["up", "-d"]), "wharf compose up -d");
+    let mut wharf_results = Vec::new();
+    for c in cases {
+        let out = p.wharf(&w, *c);
+        wharf_results.push((code(&out), stdout(&out)));
+    }
+    let left = ok(&p.wharf(&w, ["ps", "-a", "--format", "{{.Name}}"]), "ps");
+    wharf_results.push((0, left));
+    assert_eq!(wharf_results, docker_results);
+    assert_eq!(wharf_results[0], (3, "out\n".to_string()));
+    // A detached one-off container: its ID, then it runs on.
+    let detached = p.wharf(&w, ["run", "-d", "app", "sleep", "30"]);
+    let id = ok(&detached, "run -d");
+    assert_eq!(id.trim().len(), 64);
+    let all = ok(
+        &p.wharf(&w, ["ps", "-a", "--format", "{{.Name}} {{.Service}}"]),
+        "ps -a",
+    );
+    assert!(
+        all.lines()
+            .any(|l| l.starts_with(&format!("{name}-app-run-")) && l.ends_with(" app")),
+        "{all}"
+    );
+}
+
+#[test]
+fn attached_up_matches() {
+    require_docker_compose();
+    let w = Wharf::new();
+    let (image, _images) = image(&w, "cmp-att-img");
+    let name = unique("cmpatt");
+    let yaml = format!(
+        "services:\n  hello:\n    image: {image}\n    command: [\"sh\", \"-c\", \"echo hi from hello; echo err >&2; sleep 1; echo bye\"]\n  other:\n    image: {image}\n    command: [\"sh\", \"-c\", \"echo other; exit 3\"]\n"
+    );
+    let p = Project::new(&w, &name, &yaml);
+    let flags: &[&[&str]] = &[
+        &["up"],
+        &["up", "--abort-on-container-exit"],
+        &["up", "--exit-code-from", "hello"],
+        &["up", "--no-log-prefix", "--abort-on-container-exit"],
+    ];
+    let run = |f: &dyn Fn(&[&str]) -> std::process::Output| -> Vec<(i32, Vec<String>, String)> {
+        flags
+            .iter()
+            .map(|args| {
+                let out = f(args);
+                let text = stdout(&out);
+                let first = text.lines().next().unwrap_or_default().to_string();
+                // Lines of different containers interleave as they come.
+                (code(&out), sorted_lines(&text), first)
+            })
+            .collect()
+    };
+    let docker_side = {
+        let _down = DockerProject(&p);
+        run(&|a| p.docker(a))
+    };
+    let _down = WharfProject(&w, &p);
+    let wharf_side = run(&|a| p.wharf(&w, a));
+    assert_eq!(wharf_side, docker_side);
+    assert_eq!(
+        wharf_side[1].0, 3,
+        "--abort-on-container-exit exits with other's 3"
+    );
+    assert_eq!(wharf_side[2].0, 0, "--exit-code-from hello");
+    assert!(wharf_side[0]
+        .1
+        .contains(&"hello-1  | hi from hello".to_string()));
+}
+
+#[test]
+fn logs_and_ps_match() {
+    require_docker_compose();
+    let w = Wharf::new();
+    let (image, _images) = image(&w, "cmp-logs-img");
+    let name = unique("cmplogs");
+    let yaml = format!(
+        "services:\n  talk:\n    image: {image}\n    command: [\"sh\", \"-c\", \"echo one; echo two; sleep 0.5; echo three >&2; sleep 300\"]\n    stop_signal: SIGKILL\n  quiet:\n    image: {image}\n    command: [\"sh\", \"-c\", \"echo done\"]\n"
+    );
+    let p = Project::new(&w, &name, &yaml);
+    let queries: &[&[&str]] = &[
+        &["logs", "--no-color"],
+        &["logs", "--no-color", "talk"],
+        &["logs", "--no-color", "--tail", "1", "talk"],
+        &["logs", "--no-color", "--no-log-prefix", "quiet"],
+        &["ps", "--format", "{{.Name}} {{.Service}} {{.State}}"],
+        &[
+            "ps",
+            "-a",
+            "--format",
+            "{{.Name}} {{.Service}} {{.State}} {{.ExitCode}}",
+        ],
+        &["ps", "--services"],
+        &["ps", "--status", "exited", "--format", "{{.Name}}"],
+    ];
+    let until_done = |ps: &dyn Fn() -> String| {
+        common::eventually(20, "the quiet service to exit", || {
+            ps().contains(&format!("{name}-quiet-1 exited"))
+                && ps().contains(&format!("{name}-talk-1 running"))
+        })
+    };
+    // Compose pads the prefixes to the longest name it has met so far,
+    // which depends on which container's lines it reads first: compare
+    // them unpadded.
+    let unpadded = |text: &str| -> Vec<String> {
+        sorted_lines(text)
+            .into_iter()
+            .map(|l| match l.split_once(" | ") {
+                Some((name, rest)) => format!("{} | {rest}", name.trim_end()),
+                None => l,
+            })
+            .collect()
+    };
+    let collect = |f: &dyn Fn(&[&str]) -> std::process::Output| -> Vec<(i32, Vec<String>)> {
+        queries
+            .iter()
+            .map(|q| {
+                let out = f(q);
+                (code(&out), unpadded(&stdout(&out)))
+            })
+            .collect()
+    };
+    let docker_side = {
+        let _down = DockerProject(&p);
+        ok(&p.docker(["up", "-d"]), "docker compose up -d");
+        until_done(&|| stdout(&p.docker(["ps", "-a", "--format", "{{.Name}} {{.State}}"])));
+        // Compose prints both streams of `logs` on stdout.
+        common::eventually(20, "talk's output", || {
+            stdout(&p.docker(["logs", "talk"])).lines().count() == 3
+        });
+        collect(&|a| p.docker(a))
+    };
+    let _down = WharfProject(&w, &p);
+    ok(&p.wharf(&w, ["up", "-d"]), "wharf compose up -d");
+    until_done(&|| stdout(&p.wharf(&w, ["ps", "-a", "--format", "{{.Name}} {{.State}}"])));
+    common::eventually(20, "talk's output", || {
+        stdout(&p.wharf(&w, ["logs", "talk"])).lines().count() == 3
+    });
+    let wharf_side = collect(&|a| p.wharf(&w, a));
+    assert_eq!(wharf_side, docker_side);
+    assert!(wharf_side[0].1.contains(&"talk-1 | one".to_string()));
+    // wharf knows every name first: one width from the first line on.
+    let all = stdout(&p.wharf(&w, ["logs", "--no-color"]));
+    assert!(all.lines().any(|l| l == "talk-1   | one"), "{all}");
+}
+
+/// The last line a failing compose printed, with what only docker adds
+/// (its endpoint IDs) taken out.
+fn error_line(out: &std::process::Output) -> String {
+    let text = String::from_utf8_lossy(&out.stderr);
+    let last = text
+        .lines()
+        .rfind(|l| !l.starts_with("time=") && !l.starts_with(' '))
+        .unwrap_or_default()
+        .to_string();
+    match (last.find(" ("), last.find("): ")) {
+        (Some(a), Some(b)) if b > a => format!("{}{}", &last[..a], &last[b + 1..]),
+        _ => last,
+    }
+}
+
+#[test]
+fn bad_input_matches() {
+    require_docker_compose();
+    let w = Wharf::new();
+    let (image, _images) = image(&w, "cmp-bad-img");
+    let port = free_port();
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "undefined dependency",
+            format!("services:\n  web:\n    image: {image}\n    depends_on: [nope]\n"),
+        ),
+        (
+            "cycle",
+            format!("services:\n  a:\n    image: {image}\n    depends_on: [b]\n  b:\n    image: {image}\n    depends_on: [a]\n"),
+        ),
+        (
+            "missing build context",
+            "services:\n  a:\n    build: ./missing\n".to_string(),
+        ),
+        (
+            "missing external network",
+            format!("services:\n  a:\n    image: {image}\n    networks: [outside]\nnetworks:\n  outside:\n    external: true\n    name: {}\n", unique("nonet")),
+        ),
+        (
+            "missing external volume",
+            format!("services:\n  a:\n    image: {image}\n    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    external: true\n    name: {}\n", unique("novol")),
+        ),
+        (
+            "port already allocated",
+            format!("services:\n  a:\n    image: {image}\n    command: [\"sleep\", \"300\"]\n    stop_signal: SIGKILL\n    ports: [\"{port}:80\"]\n  b:\n    image: {image}\n    command: [\"sleep\", \"300\"]\n    stop_signal: SIGKILL\n    ports: [\"{port}:80\"]\n    depends_on: [a]\n"),
+        ),
+    ];
+    for (what, yaml) in cases {
+        let name = unique("cmpbad");
+        let p = Project::new(&w, &name, &yaml);
+        let (d_code, d_line, d_left) = {
+            let _down = DockerProject(&p);
+            let out = p.docker(["up", "-d"]);
+            let left = sorted_lines(&stdout(&p.docker([
+                "ps",
+                "-a",
+                "--format",
+                "{{.Name}} {{.State}}",
+            ])));
+            (code(&out), error_line(&out), left)
+        };
+        let _down = WharfProject(&w, &p);
+        let out = p.wharf(&w, ["up", "-d"]);
+        let left = sorted_lines(&stdout(
+            &p.wharf(&w, ["ps", "-a", "--format", "{{.Name}} {{.State}}"]),
+        ));
+        assert_eq!(code(&out), d_code, "{what}: exit code");
+        assert_eq!(error_line(&out), d_line, "{what}: the error");
+        assert_eq!(left, d_left, "{what}: what is left");
+        // Whatever a failed `up` left, `down` takes away (a file that
+        // does not load has nothing to take: `down` refuses it too).
+        let _ = p.wharf(&w, ["down", "-t", "0"]);
+        assert!(w.ok(["ps", "-aq"]).is_empty(), "{what}: containers left");
+        assert!(
+            !w.ok(["network", "ls", "--format", "{{.Name}}"])
+                .contains(&name),
+            "{what}: networks left"
+        );
+    }
+}
