@@ -52,6 +52,14 @@ pub(crate) fn size_flag(value: &Option<String>, flag: &str) -> anyhow::Result<i6
     }
 }
 
+/// `--memory-swap`: a size, or -1 for unlimited swap.
+pub(crate) fn memory_swap_flag(value: &Option<String>) -> anyhow::Result<i64> {
+    match value.as_deref() {
+        Some("-1") => Ok(-1),
+        _ => size_flag(value, "--memory-swap"),
+    }
+}
+
 /// Each value of a repeated flag through `parse`.
 fn parse_all<T>(
     values: &[String],
@@ -258,14 +266,6 @@ fn namespace_modes(a: &RunArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// `--memory-swap`: a size, or -1 for unlimited swap.
-pub(crate) fn memory_swap_flag(value: &Option<String>) -> anyhow::Result<i64> {
-    match value.as_deref() {
-        Some("-1") => Ok(-1),
-        _ => size_flag(value, "--memory-swap"),
-    }
 }
 
 /// `--ulimit` values, checked as docker's CLI checks them.
