@@ -65,6 +65,16 @@ struct VethPlan {
     ip: Ipv4Addr,
     prefix: u8,
     gateway: Option<Ipv4Addr>,
+    mac: [u8; 6],
+    /// `--link-local-ip`s, each a /16 as docker adds them.
+    link_local: Vec<Ipv4Addr>,
+}
+
+/// What the first endpoint of a container gets beyond its address.
+#[derive(Default)]
+struct Primary<'a> {
+    mac: Option<[u8; 6]>,
+    link_local: &'a [Ipv4Addr],
 }
 
 impl Wiring {
@@ -87,16 +97,17 @@ enum LinkPlan {
 impl VethPlan {
     fn make(&self, nl: &Netlink, netns: &Path) -> NetResult<()> {
         let ns = File::open(netns).map_err(|e| io("opening the network namespace", e))?;
-        let mac = netlink::mac_for(self.ip);
         match &self.link {
             LinkPlan::Veth { host, bridge_index } => {
-                nl.add_veth(host, &self.iface, *bridge_index, &ns, mac)?
+                nl.add_veth(host, &self.iface, *bridge_index, &ns, self.mac)?
             }
             LinkPlan::Lower { parent_index, kind } => {
-                nl.add_lower(&self.iface, *parent_index, *kind, &ns, mac)?
+                nl.add_lower(&self.iface, *parent_index, *kind, &ns, self.mac)?
             }
         }
-        netlink::configure_container(netns, &self.iface, self.ip, self.prefix, self.gateway)
+        let mut addrs = vec![(self.ip, self.prefix)];
+        addrs.extend(self.link_local.iter().map(|ip| (*ip, 16)));
+        netlink::configure_container(netns, &self.iface, &addrs, self.gateway)
     }
 }
 
@@ -228,7 +239,12 @@ impl Networking<'_> {
         let mut dns = None;
         let mut links = Vec::new();
         for (i, ep) in eps.iter().enumerate() {
-            let (net, ip, link) = self.plan_endpoint(&nl, ep, i == 0)?;
+            let primary = Primary {
+                mac: cfg.mac_address,
+                link_local: &cfg.link_local_ips,
+            };
+            let primary = if i == 0 { primary } else { Primary::default() };
+            let (net, ip, link) = self.plan_endpoint(&nl, ep, i == 0, primary)?;
             links.push(link);
             if i == 0 {
                 first_ip = Some(ip);
@@ -273,7 +289,7 @@ impl Networking<'_> {
         files: &ContainerFiles,
         default_route: bool,
     ) -> NetResult<(NetworkRecord, Ipv4Addr)> {
-        let (net, ip, link) = self.plan_endpoint(nl, ep, default_route)?;
+        let (net, ip, link) = self.plan_endpoint(nl, ep, default_route, Primary::default())?;
         link.make(nl, &files.netns)?;
         Ok((net, ip))
     }
@@ -284,6 +300,7 @@ impl Networking<'_> {
         nl: &Netlink,
         ep: &EndpointRecord,
         default_route: bool,
+        primary: Primary,
     ) -> NetResult<(NetworkRecord, Ipv4Addr, VethPlan)> {
         let ip = self.store.write(|tx| {
             let net = networks::get(tx, &ep.network_id)?.ok_or_else(|| {
@@ -322,7 +339,7 @@ impl Networking<'_> {
                     },
                 )?,
             };
-            let mac = netlink::format_mac(netlink::mac_for(ip));
+            let mac = netlink::format_mac(primary.mac.unwrap_or_else(|| netlink::mac_for(ip)));
             networks::set_endpoint_address(
                 tx,
                 &ep.container_id,
@@ -355,6 +372,8 @@ impl Networking<'_> {
                 ip,
                 prefix: a.subnet.prefix,
                 gateway: (default_route && !net.internal).then_some(a.gateway),
+                mac: primary.mac.unwrap_or_else(|| netlink::mac_for(ip)),
+                link_local: primary.link_local.to_vec(),
             };
             return Ok((net, ip, link));
         }
@@ -378,6 +397,8 @@ impl Networking<'_> {
             ip,
             prefix: a.subnet.prefix,
             gateway: (default_route && !net.internal).then_some(a.gateway),
+            mac: primary.mac.unwrap_or_else(|| netlink::mac_for(ip)),
+            link_local: primary.link_local.to_vec(),
         };
         if !self.is_default_bridge(&net) {
             crate::dns::ensure_server(self, &net)?;

@@ -240,7 +240,9 @@ impl Networking<'_> {
         let made = File::open(&path)
             .map_err(|e| NetworkError::io("opening the DNS namespace", e))
             .and_then(|ns| nl.add_lower("dns0", parent_index, kind, &ns, netlink::mac_for(ip)))
-            .and_then(|()| netlink::configure_container(&path, "dns0", ip, subnet.prefix, None));
+            .and_then(|()| {
+                netlink::configure_container(&path, "dns0", &[(ip, subnet.prefix)], None)
+            });
         if let Err(e) = made {
             netlink::delete_netns(&path);
             return Err(e);

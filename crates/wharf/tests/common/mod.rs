@@ -326,6 +326,15 @@ pub fn docker() -> Command {
     Command::new(bin)
 }
 
+/// Tests that read a container's cgroup files find them in cgroup v1
+/// hierarchies (v1 or hybrid hosts); elsewhere they fail, saying why.
+pub fn require_cgroup_v1() {
+    assert!(
+        Path::new("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists(),
+        "this test reads cgroup v1 files: it needs a v1 or hybrid cgroup host"
+    );
+}
+
 pub fn require_docker() {
     let out = docker()
         .args(["version", "--format", "{{.Server.Version}}"])
