@@ -136,6 +136,12 @@ pub(crate) fn addressing(net: &NetworkRecord) -> NetResult<Addressing> {
     })
 }
 
+/// The gateway a container on `net` routes through (a macvlan/ipvlan
+/// network given none still has its `.1`, as docker's IPAM gives it).
+pub fn gateway_of(net: &NetworkRecord) -> Option<Ipv4Addr> {
+    addressing(net).ok().map(|a| a.gateway)
+}
+
 /// A network's `--aux-address`es, by name.
 pub fn aux_addresses(net: &NetworkRecord) -> std::collections::BTreeMap<String, Ipv4Addr> {
     let opts: std::collections::BTreeMap<String, String> =

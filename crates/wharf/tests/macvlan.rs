@@ -124,6 +124,13 @@ fn macvlan_containers_reach_each_other_by_name_and_the_segment() {
         .to_string()
     };
     let (ip1, ip2) = (ip_of("c1"), ip_of("c2"));
+    let gw = w.ok([
+        "inspect",
+        "--format",
+        "{{.NetworkSettings.Networks.mv.Gateway}}",
+        "c1",
+    ]);
+    assert_eq!(gw.trim(), "10.213.7.1");
     assert_eq!(ip1, "10.213.7.2");
     assert_eq!(ip2, "10.213.7.3");
     // By name, through the network's DNS server.

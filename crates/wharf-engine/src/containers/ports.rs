@@ -124,7 +124,9 @@ impl Engine {
                     String::new()
                 },
                 gateway: if up {
-                    net.gateway.clone().unwrap_or_default()
+                    wharf_network::attach::gateway_of(&net)
+                        .map(|g| g.to_string())
+                        .unwrap_or_default()
                 } else {
                     String::new()
                 },
