@@ -361,6 +361,15 @@ impl Networking<'_> {
             e => e.into(),
         })?;
         let a = addressing(&net)?;
+        let plan = |link| VethPlan {
+            link,
+            iface: format!("eth{}", ep.seq),
+            ip,
+            prefix: a.subnet.prefix,
+            gateway: (default_route && !net.internal).then_some(a.gateway),
+            mac: primary.mac.unwrap_or_else(|| netlink::mac_for(ip)),
+            link_local: primary.link_local.to_vec(),
+        };
         if crate::lower::is_lower(&net.driver) {
             let (parent, kind) = crate::lower::parent_of(&net)?;
             let parent_index = nl.link_index(&parent)?.ok_or_else(|| {
@@ -372,15 +381,7 @@ impl Networking<'_> {
             if self.ensure_dns_netns(nl, &net, &a.subnet)?.is_some() {
                 crate::dns::ensure_server(self, &net)?;
             }
-            let link = VethPlan {
-                link: LinkPlan::Lower { parent_index, kind },
-                iface: format!("eth{}", ep.seq),
-                ip,
-                prefix: a.subnet.prefix,
-                gateway: (default_route && !net.internal).then_some(a.gateway),
-                mac: primary.mac.unwrap_or_else(|| netlink::mac_for(ip)),
-                link_local: primary.link_local.to_vec(),
-            };
+            let link = plan(LinkPlan::Lower { parent_index, kind });
             return Ok((net, ip, link));
         }
         let bridge = net.bridge.clone().unwrap_or_default();
@@ -394,18 +395,10 @@ impl Networking<'_> {
         let bridge_index = nl
             .link_index(&bridge)?
             .ok_or_else(|| NetworkError::System(format!("bridge {bridge} vanished")))?;
-        let link = VethPlan {
-            link: LinkPlan::Veth {
-                host: self.names.veth(&ep.container_id, ep.seq as usize),
-                bridge_index,
-            },
-            iface: format!("eth{}", ep.seq),
-            ip,
-            prefix: a.subnet.prefix,
-            gateway: (default_route && !net.internal).then_some(a.gateway),
-            mac: primary.mac.unwrap_or_else(|| netlink::mac_for(ip)),
-            link_local: primary.link_local.to_vec(),
-        };
+        let link = plan(LinkPlan::Veth {
+            host: self.names.veth(&ep.container_id, ep.seq as usize),
+            bridge_index,
+        });
         if !self.is_default_bridge(&net) {
             crate::dns::ensure_server(self, &net)?;
         }
