@@ -305,3 +305,71 @@ fn bad_input_matches() {
         );
     }
 }
+
+#[test]
+fn depends_on_conditions_match() {
+    require_docker_compose();
+    let w = Wharf::new();
+    let (image, _images) = image(&w, "cmp-dep-img");
+    let project = |init_exit: u8, ready: &str| {
+        format!(
+            r#"services:
+  init:
+    image: {image}
+    command: ["sh", "-c", "sleep 1; exit {init_exit}"]
+  db:
+    image: {image}
+    command: ["sh", "-c", "sleep 1; touch /tmp/ready; sleep 300"]
+    stop_signal: SIGKILL
+    healthcheck:
+      test: ["CMD-SHELL", "[ -f {ready} ]"]
+      interval: 500ms
+      retries: 3
+  app:
+    image: {image}
+    command: ["sleep", "300"]
+    stop_signal: SIGKILL
+    depends_on:
+      init:
+        condition: service_completed_successfully
+      db:
+        condition: service_healthy
+"#
+        )
+    };
+    let cases: Vec<(&str, String, &[&str])> = vec![
+        ("conditions hold", project(0, "/tmp/ready"), &["up", "-d"]),
+        ("init fails", project(1, "/tmp/ready"), &["up", "-d"]),
+        ("db unhealthy", project(0, "/tmp/never"), &["up", "-d"]),
+        (
+            "up --wait",
+            project(0, "/tmp/ready"),
+            &["up", "-d", "--wait"],
+        ),
+    ];
+    for (what, yaml, args) in cases {
+        let name = unique("cmpdep");
+        let p = Project::new(&w, &name, &yaml);
+        let states = |out: &std::process::Output| sorted_lines(&stdout(out));
+        let docker_side = {
+            let _down = DockerProject(&p);
+            let out = p.docker(args);
+            let ps = p.docker(["ps", "-a", "--format", "{{.Service}} {{.State}}"]);
+            (code(&out), error_line(&out), progress_of(&out), states(&ps))
+        };
+        let _down = WharfProject(&w, &p);
+        let out = p.wharf(&w, args);
+        let ps = p.wharf(&w, ["ps", "-a", "--format", "{{.Service}} {{.State}}"]);
+        let wharf_side = (code(&out), error_line(&out), progress_of(&out), states(&ps));
+        assert_eq!(wharf_side, docker_side, "{what}");
+    }
+}
+
+/// A compose run's progress lines, sorted (parallel steps print in any
+/// order), without warnings only Docker prints.
+fn progress_of(out: &std::process::Output) -> Vec<String> {
+    common::compose::progress_lines(out)
+        .into_iter()
+        .filter(|l| l.starts_with(' '))
+        .collect()
+}
