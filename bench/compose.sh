@@ -73,15 +73,13 @@ cd - >/dev/null
 out=$(
   echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), runs: $RUNS"
   printf '\n%-40s %10s %10s %8s\n' metric docker wharf docker/wharf
-  for m in up again down; do
-    d=${res[$m.docker]} w=${res[$m.wharf]}
-    case $m in
-      up) label="up -d, app=3 + redis, from nothing (ms)" ;;
-      again) label="up -d again, nothing changed (ms)" ;;
-      down) label="down (ms)" ;;
-    esac
-    printf '%-40s %10.1f %10.1f %7.1fx\n' "$label" "$(echo "$d/1000" | bc -l)" "$(echo "$w/1000" | bc -l)" "$(echo "$d/$w" | bc -l)"
-  done
+  row() { # row LABEL METRIC: the medians in ms and their ratio
+    local d=${res[$2.docker]} w=${res[$2.wharf]}
+    printf '%-40s %10.1f %10.1f %7.1fx\n' "$1" "$(echo "$d/1000" | bc -l)" "$(echo "$w/1000" | bc -l)" "$(echo "$d/$w" | bc -l)"
+  }
+  row "up -d, app=3 + redis, from nothing (ms)" up
+  row "up -d again, nothing changed (ms)" again
+  row "down (ms)" down
 )
 echo "$out"
 mkdir -p bench/results

@@ -7,10 +7,9 @@
 mod common;
 
 use common::compose::{
-    free_port, ok, progress_lines, require_docker_compose, sorted_lines, DockerProject, Project,
-    WharfProject,
+    ok, progress_lines, require_docker_compose, sorted_lines, DockerProject, Project, WharfProject,
 };
-use common::{docker, import_busybox_in_both, unique, DockerImages, Wharf};
+use common::{docker, free_port, import_busybox_in_both, unique, DockerImages, Wharf};
 use serde_json::Value;
 
 fn project_yaml(image: &str, port: u16) -> String {

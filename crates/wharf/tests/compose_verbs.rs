@@ -6,9 +6,9 @@
 mod common;
 
 use common::compose::{
-    free_port, ok, require_docker_compose, sorted_lines, DockerProject, Project, WharfProject,
+    ok, require_docker_compose, sorted_lines, DockerProject, Project, WharfProject,
 };
-use common::{import_busybox_in_both, unique, DockerImages, Wharf};
+use common::{free_port, import_busybox_in_both, unique, DockerImages, Wharf};
 
 /// One image of the same name in wharf and docker, removed from docker
 /// at the end.

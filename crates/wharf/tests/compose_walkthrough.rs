@@ -8,35 +8,18 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::compose::{ok, Project, WharfProject};
-use common::{sh, Wharf};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn http_get(port: u16) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
-        .ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    let body = out.split_once("\r\n\r\n")?.1.to_string();
-    Some(body)
-}
+use common::{http_get, import_node_image, repo, sh, Wharf};
 
 /// The app's answer on `port` once it listens.
 fn visit(port: u16) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        if let Some(body) = http_get(port).filter(|b| b.contains("Visits")) {
+        let body = http_get(port).and_then(|r| Some(r.split_once("\r\n\r\n")?.1.to_string()));
+        if let Some(body) = body.filter(|b| b.contains("Visits")) {
             return body;
         }
         assert!(Instant::now() < deadline, "no answer on port {port}");
@@ -46,6 +29,17 @@ fn visit(port: u16) -> String {
 
 fn port_free(port: u16) -> bool {
     std::net::TcpListener::bind(("0.0.0.0", port)).is_ok()
+}
+
+/// The first of `n` consecutive ports nothing listens on.
+fn free_ports(n: u16) -> u16 {
+    let mut base = 20000 + (std::process::id() % 20000) as u16;
+    loop {
+        if (base..base + n).all(port_free) {
+            return base;
+        }
+        base += n;
+    }
 }
 
 #[test]
@@ -61,15 +55,7 @@ fn seed_compose_walkthrough() {
         "--no-install-recommends",
         "redis-server",
     ]));
-    w.ok([
-        "import",
-        "--change",
-        "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        "--change",
-        "CMD [\"node\"]",
-        node,
-        "node:18",
-    ]);
+    import_node_image(&w, node, "node:18");
     w.ok([
         "import",
         "--change",
@@ -79,13 +65,6 @@ fn seed_compose_walkthrough() {
         redis.trim(),
         "redis:7",
     ]);
-    // The walkthrough publishes 3000-3002, as the seed does.
-    for port in [3000, 3001, 3002] {
-        assert!(
-            port_free(port),
-            "port {port} is in use: the walkthrough needs it"
-        );
-    }
     let p = Project {
         dir: w.scratch().join("my-app"),
         name: "my-app".into(),
@@ -94,6 +73,27 @@ fn seed_compose_walkthrough() {
         .arg("-a")
         .arg(repo().join("examples/compose-visits/."))
         .arg(&p.dir));
+    // The seed publishes 3000 (3000-3002 scaled); tests running in
+    // parallel must not collide on fixed ports: three free ones instead.
+    let base = free_ports(3);
+    let (p0, p1, p2) = (base, base + 1, base + 2);
+    for (file, from, to) in [
+        (
+            "docker-compose.yml",
+            "\"3000:3000\"",
+            format!("\"{p0}:3000\""),
+        ),
+        (
+            "docker-compose.scale.yml",
+            "\"3000-3002:3000\"",
+            format!("\"{p0}-{p2}:3000\""),
+        ),
+    ] {
+        let path = p.dir.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{file} publishes {from}");
+        std::fs::write(&path, text.replace(from, &to)).unwrap();
+    }
     let _down = WharfProject(&w, &p);
 
     let up = p.wharf(&w, ["up", "-d"]);
@@ -108,20 +108,20 @@ fn seed_compose_walkthrough() {
     ] {
         assert!(progress.contains(line), "{line:?} missing in:\n{progress}");
     }
-    assert_eq!(visit(3000), "Hello from Node.js app! Visits: 1\n");
-    assert_eq!(visit(3000), "Hello from Node.js app! Visits: 2\n");
+    assert_eq!(visit(p0), "Hello from Node.js app! Visits: 1\n");
+    assert_eq!(visit(p0), "Hello from Node.js app! Visits: 2\n");
 
     // The count lives in the named volume: down and up again keep it.
     ok(&p.wharf(&w, ["down"]), "compose down");
     assert!(w.ok(["ps", "-aq"]).is_empty());
     ok(&p.wharf(&w, ["up", "-d"]), "compose up -d");
-    assert_eq!(visit(3000), "Hello from Node.js app! Visits: 3\n");
+    assert_eq!(visit(p0), "Hello from Node.js app! Visits: 3\n");
 
     let ps = ok(&p.wharf(&w, ["ps"]), "compose ps");
     let mut lines = ps.lines();
     assert!(lines.next().unwrap().starts_with("NAME "), "{ps}");
     assert!(
-        ps.contains("my-app-app-1") && ps.contains("0.0.0.0:3000->3000/tcp"),
+        ps.contains("my-app-app-1") && ps.contains(&format!("0.0.0.0:{p0}->3000/tcp")),
         "{ps}"
     );
     assert!(ps.contains("my-app-db-1") && ps.contains("redis:7"), "{ps}");
@@ -142,7 +142,7 @@ fn seed_compose_walkthrough() {
             && progress.contains(" Container my-app-db-1  Running"),
         "{progress}"
     );
-    assert_eq!(visit(3000), "Hello again from Node.js app! Visits: 4\n");
+    assert_eq!(visit(p0), "Hello again from Node.js app! Visits: 4\n");
 
     // Three replicas, each on a port of the range.
     ok(
@@ -173,7 +173,7 @@ fn seed_compose_walkthrough() {
             "my-app-db-1"
         ]
     );
-    let mut counts: Vec<String> = [3000, 3001, 3002].iter().map(|p| visit(*p)).collect();
+    let mut counts: Vec<String> = [p0, p1, p2].iter().map(|p| visit(*p)).collect();
     counts.sort();
     assert_eq!(
         counts,
@@ -188,7 +188,7 @@ fn seed_compose_walkthrough() {
     assert!(w.ok(["ps", "-aq"]).is_empty());
     assert!(!w.ok(["volume", "ls", "-q"]).contains("my-app"));
     assert!(!w.ok(["network", "ls"]).contains("my-app"));
-    for port in [3000, 3001, 3002] {
+    for port in [p0, p1, p2] {
         assert!(port_free(port), "port {port} still taken after down");
     }
 }
