@@ -373,3 +373,29 @@ fn progress_of(out: &std::process::Output) -> Vec<String> {
         .filter(|l| l.starts_with(' '))
         .collect()
 }
+
+#[test]
+fn usage_errors_match() {
+    require_docker_compose();
+    let w = Wharf::new();
+    let p = Project::new(&w, &unique("cmpusage"), "services:\n  a:\n    image: x\n");
+    for args in [
+        &["up", "--foo"][..],
+        &["up", "-Z"],
+        &["frob"],
+        &["up", "--build", "--no-build"],
+        &["up", "-d", "--abort-on-container-exit"],
+        &["down", "--rmi", "some"],
+    ] {
+        let d = p.docker(args);
+        let wh = p.wharf(&w, args);
+        let first = |o: &std::process::Output| {
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        };
+        assert_eq!((code(&wh), first(&wh)), (code(&d), first(&d)), "{args:?}");
+    }
+}

@@ -152,13 +152,9 @@ fn ports(
     wharf_model::PortMap,
 ) {
     let mut exposed = BTreeMap::new();
+    // As given (`9000`, `9000/udp`): docker keeps what Compose sends.
     for e in &s.expose {
-        let key = if e.contains('/') {
-            e.clone()
-        } else {
-            format!("{e}/tcp")
-        };
-        exposed.insert(key, Default::default());
+        exposed.insert(e.clone(), Default::default());
     }
     let mut bindings: wharf_model::PortMap = BTreeMap::new();
     for p in &s.ports {
