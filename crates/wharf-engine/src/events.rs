@@ -80,6 +80,12 @@ impl Engine {
         })?)
     }
 
+    /// docker's `prune` event of an object type: the bytes reclaimed.
+    pub(crate) fn record_prune(&self, typ: EventType, reclaimed: u64) -> EngineResult<()> {
+        let e = Event::new(typ, "prune", "").with("reclaimed", reclaimed.to_string());
+        self.record_events(&[e])
+    }
+
     /// A container's event with `extra` attributes, attributed from its
     /// record, in a transaction of its own.
     pub(crate) fn container_event(

@@ -11,7 +11,7 @@
 //!   read by `logs`,
 //! - [`exec`], [`attach`], [`relay`], [`term`]: `exec`, `attach`, and the user's terminal
 //!   relayed to a container's (`exec -t`, `attach`),
-//! - [`cgroups`]: what the host's cgroups can limit,
+//! - [`cgroups`]: a running container's limits changed live (`update`),
 //! - [`volume_mount`]: volumes with driver options, mounted while a
 //!   container uses them.
 

@@ -259,6 +259,16 @@ pub fn set_exited(
     Ok(())
 }
 
+/// The kernel's OOM killer ended the container's process (docker's
+/// `State.OOMKilled`, until the next start).
+pub fn set_oom_killed(conn: &Connection, id: &str) -> StoreResult<()> {
+    conn.execute(
+        "UPDATE containers SET oom_killed = 1 WHERE id = ?1",
+        params![id],
+    )?;
+    Ok(())
+}
+
 /// The container exited with `exit_code` and its monitor waits out the
 /// restart back-off before restart number `restarts`.
 pub fn set_restarting(

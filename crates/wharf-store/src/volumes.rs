@@ -212,8 +212,18 @@ impl Store {
 
     /// Delete the rows of container `id` and, with `volumes`, of the
     /// anonymous volumes only it used (whose files then go too).
-    pub fn remove_container_rows(&self, id: &str, volumes: bool) -> StoreResult<()> {
+    /// `died`: the container's process just ended with this code (`run
+    /// --rm`): its `die` goes in the same transaction.
+    pub fn remove_container_rows(
+        &self,
+        id: &str,
+        volumes: bool,
+        died: Option<i32>,
+    ) -> StoreResult<()> {
         let doomed = self.write(|tx| {
+            if let Some(code) = died {
+                crate::events::container_died(tx, id, code)?;
+            }
             let doomed = if volumes {
                 anonymous_only_used_by(tx, id)?
             } else {
@@ -320,7 +330,7 @@ mod tests {
         );
 
         std::fs::create_dir_all(store.volume_data("anon1")).unwrap();
-        store.remove_container_rows("c1", true).unwrap();
+        store.remove_container_rows("c1", true, None).unwrap();
         assert!(!store.volume_dir("anon1").exists());
         let names: Vec<_> = store
             .read(|tx| list(tx))

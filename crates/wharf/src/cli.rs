@@ -159,6 +159,8 @@ pub enum Command {
     Container(ContainerCommand),
     /// Restart one or more containers
     Restart(StopArgs),
+    /// Update configuration of one or more containers
+    Update(UpdateArgs),
     /// Display system-wide information
     Info(InfoArgs),
     /// Generate the autocompletion script for the specified shell

@@ -743,7 +743,8 @@ fn ps_filters_and_latest() {
         names(&["-a", "--filter", "ancestor=busybox:local"]).len(),
         4
     );
-    // docker 20.10: "Error response from daemon: Invalid filter 'bogus'", exit 1.
-    let (code, _) = w.fails(["ps", "--filter", "bogus=1"]);
+    // docker: "Error response from daemon: Invalid filter 'bogus'", exit 1.
+    let (code, err) = w.fails(["ps", "--filter", "bogus=1"]);
     assert_eq!(code, 1);
+    assert!(err.contains("Invalid filter 'bogus'"), "{err}");
 }

@@ -6,64 +6,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{
-    docker, import_busybox_in_both, require_docker, unique, DockerImages, DockerObjects, Wharf,
+    docker, import_busybox_in_both, require_docker, unique, DockerImages, DockerObjects, Stream,
+    Wharf,
 };
 use serde_json::Value;
-
-/// A running `events` stream whose lines are collected as they come.
-struct Stream {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Stream {
-    fn start(mut cmd: Command) -> Stream {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start events");
-        let out = child.stdout.take().unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for l in BufReader::new(out).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(l);
-            }
-        });
-        Stream { child, lines }
-    }
-
-    /// Wait until a line satisfies `done`; all lines so far.
-    fn until(&self, what: &str, done: impl Fn(&str) -> bool) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let lines = self.lines.lock().unwrap().clone();
-            if lines.iter().any(|l| done(l)) {
-                return lines;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; got {lines:#?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Stream {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// `TYPE ACTION {attributes}` with every 64-digit ID replaced by `ID`.
 const FORMAT: &str = "{{.Type}} {{.Action}} {{json .Actor.Attributes}}";
@@ -175,6 +124,7 @@ fn container_events_match_dockers() {
         vec!["kill", "-s", "USR1", "{}"],
         vec!["stop", "-t", "1", "{}"],
         vec!["start", "{}"],
+        vec!["restart", "-t", "1", "{}"],
         vec!["rename", "{}", "{}-2"],
         vec!["rm", "-f", "{}-2"],
     ];
@@ -471,5 +421,65 @@ fn live_events_arrive_at_once_and_an_idle_stream_sleeps() {
     assert!(
         took >= Duration::from_millis(500) && took < Duration::from_secs(5),
         "{took:?}"
+    );
+}
+
+#[test]
+fn an_attached_run_killed_for_memory_reports_attach_and_oom_as_docker() {
+    require_docker();
+    let w = Wharf::new();
+    let image = format!("{}:1", unique("wharf-ev/oom"));
+    let _images = DockerImages(vec![image.clone()]);
+    import_busybox_in_both(&w, &image, &["CMD [\"sh\"]"]);
+    let (ours, theirs) = (unique("wharf-evo-w"), unique("wharf-evo-d"));
+    let _dc = DockerObjects {
+        containers: vec![theirs.clone()],
+        volumes: Vec::new(),
+    };
+    let args = [
+        "events",
+        "--since",
+        &now_arg(),
+        "--filter",
+        &format!("image={image}"),
+        "--format",
+        FORMAT,
+    ]
+    .map(String::from);
+    let stream_ours = Stream::start(w.command(&args));
+    let stream_theirs = Stream::start({
+        let mut c = docker();
+        c.args(&args);
+        c
+    });
+    // The shell doubles a string until the kernel kills it.
+    let grow = "x=a; while true; do x=$x$x; done";
+    let run = |name: &str| {
+        ["run", "--name", name, "-m", "16m", &image, "sh", "-c", grow].map(String::from)
+    };
+    let a = w.run(run(&ours));
+    let b = docker().args(run(&theirs)).output().unwrap();
+    assert_eq!(a.status.code(), Some(137));
+    assert_eq!(a.status.code(), b.status.code());
+    let f = "{{.State.OOMKilled}} {{.State.ExitCode}}";
+    assert_eq!(w.ok(["inspect", "-f", f, &ours]).trim(), "true 137");
+    assert_eq!(
+        common::sh(docker().args(["inspect", "-f", f, &theirs])).trim(),
+        "true 137"
+    );
+    w.ok(["rm", &ours]);
+    common::sh(docker().args(["rm", &theirs]));
+    let lines = |s: &Stream, name: &str| -> Vec<String> {
+        s.until("destroy", |l| l.starts_with("container destroy"))
+            .iter()
+            .map(|l| normalize(l).replace(name, "NAME").replace(&image, "IMAGE"))
+            .collect()
+    };
+    let (a, b) = (lines(&stream_ours, &ours), lines(&stream_theirs, &theirs));
+    assert_eq!(a, b);
+    let actions: Vec<&str> = a.iter().map(|l| l.split(' ').nth(1).unwrap()).collect();
+    assert_eq!(
+        actions,
+        ["create", "attach", "start", "oom", "die", "destroy"]
     );
 }

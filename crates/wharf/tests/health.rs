@@ -10,7 +10,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    docker, import_busybox_in_both, require_docker, unique, DockerImages, DockerObjects, Wharf,
+    docker, import_busybox_in_both, require_docker, unique, DockerImages, DockerObjects, Stream,
+    Wharf,
 };
 use serde_json::Value;
 
@@ -19,6 +20,8 @@ struct Pair<'w> {
     w: &'w Wharf,
     ours: String,
     theirs: String,
+    /// `State.Health` and the `ps` status of each, right after its start.
+    started: [(String, String); 2],
     _docker: DockerObjects,
 }
 
@@ -30,19 +33,29 @@ impl<'w> Pair<'w> {
             containers: vec![theirs.clone()],
             volumes: Vec::new(),
         };
-        for (name, docker_side) in [(&ours, false), (&theirs, true)] {
+        let mut started: [(String, String); 2] = Default::default();
+        for (i, name) in [&ours, &theirs].into_iter().enumerate() {
             let mut a = vec!["run", "-d", "--name", name.as_str(), image];
             a.extend(args);
-            if docker_side {
+            let health = ["inspect", "-f", "{{json .State.Health}}", name];
+            let filter = format!("name=^{name}$");
+            let ps = ["ps", "--format", "{{.Status}}", "--filter", &filter];
+            started[i] = if i == 1 {
                 common::sh(docker().args(&a));
+                (
+                    common::sh(docker().args(health)),
+                    common::sh(docker().args(ps)),
+                )
             } else {
                 w.ok(&a);
-            }
+                (w.ok(health), w.ok(ps))
+            };
         }
         Pair {
             w,
             ours,
             theirs,
+            started: started.map(|(h, s)| (h.trim().to_string(), s.trim().to_string())),
             _docker,
         }
     }
@@ -103,10 +116,12 @@ fn log(h: &Value) -> &Vec<Value> {
     h["Log"].as_array().expect("Log is a list")
 }
 
-/// `Up 3 seconds (healthy)` → `Up (healthy)`: the duration differs.
+/// `Up 3 seconds (healthy)` → `Up (healthy)`, `Up 1 second` → `Up`: the
+/// durations differ.
 fn without_duration(s: &str) -> String {
-    match (s.find(' '), s.rfind(" (")) {
-        (Some(a), Some(b)) if s.starts_with("Up ") && b > a => format!("Up{}", &s[b..]),
+    match (s.starts_with("Up "), s.rfind(" (")) {
+        (true, Some(b)) => format!("Up{}", &s[b..]),
+        (true, None) => "Up".to_string(),
         _ => s.to_string(),
     }
 }
@@ -132,17 +147,36 @@ fn a_passing_check_makes_it_healthy_as_docker() {
             "HEALTHCHECK --interval=1s --timeout=5s --retries=2 CMD echo ok",
         ],
     );
+    // docker's events of the check, from before the start.
+    let t = chrono::Utc::now();
+    let since = format!("{}.{:09}", t.timestamp(), t.timestamp_subsec_nanos());
+    let args = [
+        "events",
+        "--since",
+        &since,
+        "--filter",
+        &format!("image={image}"),
+        "--format",
+        "{{.Action}} {{json .Actor.Attributes}}",
+    ]
+    .map(String::from);
+    let events_ours = Stream::start(w.command(&args));
+    let events_theirs = Stream::start({
+        let mut c = docker();
+        c.args(&args);
+        c
+    });
     let p = Pair::run(&w, &image, &["sleep", "60"]);
     // Before the first probe (an interval after the start).
-    let (ours, theirs) = p.health();
+    let [(ours, ours_ps), (theirs, theirs_ps)] = &p.started;
     assert_eq!(ours, theirs, "State.Health at the start");
+    assert_eq!(ours, r#"{"Status":"starting","FailingStreak":0,"Log":[]}"#);
     assert_eq!(
-        ours.to_string(),
-        r#"{"Status":"starting","FailingStreak":0,"Log":[]}"#
+        without_duration(ours_ps),
+        "Up (health: starting)",
+        "{ours_ps}"
     );
-    let (ours, theirs) = p.ps_status();
-    assert_eq!(without_duration(&ours), "Up (health: starting)", "{ours}");
-    assert_eq!(without_duration(&theirs), without_duration(&ours));
+    assert_eq!(without_duration(theirs_ps), without_duration(ours_ps));
 
     let (ours, theirs) = p.wait_health("healthy", |h| status(h) == "healthy");
     assert_eq!(ours["FailingStreak"], theirs["FailingStreak"]);
@@ -166,6 +200,49 @@ fn a_passing_check_makes_it_healthy_as_docker() {
     let healthy = w.ok(["ps", "-q", "--no-trunc", "--filter", "health=healthy"]);
     let id = w.ok(["inspect", "-f", "{{.Id}}", &p.ours]);
     assert_eq!(healthy.trim(), id.trim());
+
+    // Each probe is an exec (`exec_create`, `exec_start`, `exec_die`); a
+    // change of status is a `health_status` event.
+    let events = |s: &Stream, name: &str| -> Vec<String> {
+        let lines = s.until("health_status", |l| l.starts_with("health_status"));
+        let mut out = Vec::new();
+        for l in lines {
+            let mut words: Vec<String> = Vec::new();
+            for word in l.split('"') {
+                // execIDs differ, so do the names.
+                let w = if word.len() == 64 && word.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    "ID"
+                } else if word == name {
+                    "NAME"
+                } else {
+                    word
+                };
+                words.push(w.to_string());
+            }
+            let done = l.starts_with("health_status");
+            out.push(words.join("\""));
+            if done {
+                break;
+            }
+        }
+        out
+    };
+    let (a, b) = (
+        events(&events_ours, &p.ours),
+        events(&events_theirs, &p.theirs),
+    );
+    assert_eq!(a, b);
+    let image_attr = format!(r#""image":"{image}""#);
+    assert_eq!(
+        a.last().unwrap(),
+        &format!(r#"health_status: healthy {{{image_attr},"name":"NAME"}}"#)
+    );
+    assert!(
+        a.contains(&format!(
+            r#"exec_create: /bin/sh -c echo ok {{"execID":"ID",{image_attr},"name":"NAME"}}"#
+        )),
+        "{a:#?}"
+    );
 
     // docker keeps five results.
     let (ours, theirs) = p.wait_health("five results", |h| log(h).len() == 5);

@@ -146,7 +146,14 @@ fn message(stderr: &[u8]) -> String {
     let s = text(stderr);
     let line = s
         .lines()
-        .find(|l| !l.starts_with("See ") && !l.starts_with("WARNING") && !l.is_empty())
+        // docker's CLI may also log its own `time="…" level=error` lines
+        // (a wait cancelled by the failed start).
+        .find(|l| {
+            !l.starts_with("See ")
+                && !l.starts_with("WARNING")
+                && !l.starts_with("time=")
+                && !l.is_empty()
+        })
         .unwrap_or_default();
     let line = line.strip_prefix("docker: ").unwrap_or(line);
     let line = line.strip_prefix("Error: ").unwrap_or(line);

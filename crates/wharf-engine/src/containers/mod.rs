@@ -1,4 +1,5 @@
-//! Container verbs: create, start, run, ps, stop, kill, rm, wait, logs.
+//! Container verbs: create, start, run, ps, stop, restart, kill, rm, wait,
+//! logs, update.
 //!
 //! A container is a row in the store, a directory `containers/<id>/` (the
 //! OCI bundle: `config.json`, `rootfs/` mounted over the image layers,
@@ -25,6 +26,7 @@ mod spawn;
 pub(crate) mod start;
 mod state;
 mod top;
+mod update;
 mod verify;
 
 pub use attached::{watch_signals, AttachOptions, AttachSignals};

@@ -313,6 +313,17 @@ pub struct NetHooks<'a> {
     leaving: RefCell<Option<Leaving>>,
 }
 
+impl NetHooks<'_> {
+    /// The container's record as it is now (`update` may have changed it
+    /// since the monitor started).
+    fn record(&self, dir: &ContainerDir) -> Option<wharf_model::ContainerRecord> {
+        self.engine
+            .store
+            .read(|tx| wharf_store::containers::get(tx, &dir.id))
+            .ok()?
+    }
+}
+
 impl MonitorHooks for NetHooks<'_> {
     fn before_start(&self, dir: &ContainerDir) -> Result<Option<NetworkMode>, HookError> {
         let e = self.engine;
@@ -364,12 +375,16 @@ impl MonitorHooks for NetHooks<'_> {
     }
 
     fn restart_policy(&self, dir: &ContainerDir) -> Option<wharf_model::RestartPolicy> {
-        let rec = self
-            .engine
-            .store
-            .read(|tx| wharf_store::containers::get(tx, &dir.id))
-            .ok()??;
-        Some(rec.definition.host_config.restart_policy)
+        Some(self.record(dir)?.definition.host_config.restart_policy)
+    }
+
+    fn resources(&self, dir: &ContainerDir) -> Option<wharf_model::Resources> {
+        let rec = self.record(dir)?;
+        let opts = wharf_runtime::spec::RunOptions::from_definition(
+            &rec.definition,
+            wharf_runtime::spec::NetworkMode::None,
+        );
+        Some(opts.resources)
     }
 
     fn join_peers(&self, options: &mut wharf_runtime::spec::RunOptions) -> Result<bool, HookError> {

@@ -201,6 +201,7 @@ impl Engine {
             Ok(garbage)
         })?;
         report.reclaimed = garbage.layer_bytes();
+        self.record_prune(wharf_model::EventType::Image, report.reclaimed)?;
         self.store.discard(&garbage);
         drop(_gc);
         self.store.sweep_orphans()?;

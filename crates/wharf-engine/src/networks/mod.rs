@@ -105,6 +105,7 @@ impl Engine {
                 removed.push(n.record.name);
             }
         }
+        self.record_prune(wharf_model::EventType::Network, 0)?;
         Ok(removed)
     }
 }

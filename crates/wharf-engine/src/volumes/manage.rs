@@ -257,6 +257,7 @@ impl Engine {
                 Err(e) => return Err(e.into()),
             }
         }
+        self.record_prune(wharf_model::EventType::Volume, report.reclaimed)?;
         Ok(report)
     }
 

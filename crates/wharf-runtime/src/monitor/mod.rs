@@ -63,6 +63,11 @@ pub trait MonitorHooks {
     fn restart_policy(&self, _dir: &ContainerDir) -> Option<RestartPolicy> {
         None
     }
+    /// The cgroup limits now (`update` changes them while the container
+    /// runs), for the next restart; `None` keeps the monitor's.
+    fn resources(&self, _dir: &ContainerDir) -> Option<wharf_model::Resources> {
+        None
+    }
     /// The container is waiting out its restart back-off.
     fn restarting(&self, _dir: &ContainerDir, _restarts: u32) {}
     /// `--pid`/`--ipc container:<id>`: resolve `options`' other
@@ -158,7 +163,7 @@ fn now() -> String {
 pub fn run(
     store: &Store,
     id: &str,
-    config: MonitorConfig,
+    mut config: MonitorConfig,
     attach: Option<&str>,
     mut ready: Option<File>,
     hooks: &dyn MonitorHooks,
@@ -293,6 +298,17 @@ pub fn run(
                 // Only the first start has the CLI's pipe.
                 lifeline = lifeline.or(kept);
                 let code = process::wait_reaping(started.pid);
+                // Killed by the kernel's OOM killer: docker's `oom` event
+                // before the `die` (only a SIGKILL can be one).
+                if code == 137 && !config.ephemeral && process::oom_killed(&cgroups) {
+                    let recorded = store.write(|tx| {
+                        containers::set_oom_killed(tx, id)?;
+                        events::container(tx, id, "oom", &[])
+                    });
+                    if let Err(e) = recorded {
+                        tracing::error!(error = %e, "recording the OOM kill");
+                    }
+                }
                 auto_remove = config.auto_remove && !dir.restart_requested().exists();
                 if auto_remove {
                     // `--rm` never restarts (the CLI refuses the pair).
@@ -323,6 +339,9 @@ pub fn run(
         }
         hooks.restarting(&dir, restarts);
         std::thread::sleep(RestartPolicy::backoff(restarts - 1));
+        if let Some(r) = hooks.resources(&dir) {
+            config.options.resources = r;
+        }
         if dir.stop_requested().exists() {
             let _ = store.write(|tx| containers::set_exited(tx, id, code, "", &now()));
             break code;
@@ -378,10 +397,7 @@ fn remove_exited(
     config: &MonitorConfig,
 ) {
     hooks.before_removal(dir);
-    if let Err(e) = store.write(|tx| events::container_died(tx, &dir.id, code)) {
-        tracing::error!(error = %e, "recording the container's exit");
-    }
-    if let Err(e) = store.remove_container_rows(&dir.id, true) {
+    if let Err(e) = store.remove_container_rows(&dir.id, true, Some(code)) {
         tracing::error!(error = %e, "removing the container's row");
     }
     tell_exit(lifeline, code);
@@ -428,7 +444,7 @@ pub fn remove(
 ) -> Trashed {
     process::teardown(dir, false, volume_mounts, cgroup_parent);
     let trashed = store.trash_tree(&dir.path);
-    if let Err(e) = store.remove_container_rows(&dir.id, volumes) {
+    if let Err(e) = store.remove_container_rows(&dir.id, volumes, None) {
         tracing::error!(error = %e, "removing the container's row");
     }
     trashed

@@ -326,6 +326,25 @@ pub fn wait(pid: i32) -> i32 {
     wait_for(pid, Some(Pid::from_raw(pid)))
 }
 
+/// Whether the kernel's OOM killer struck in the container's memory cgroup
+/// (`cgroups`: `/wharf/<id>`): `oom_kill` in cgroup v1's
+/// `memory.oom_control` or v2's `memory.events`. Read before teardown.
+pub(crate) fn oom_killed(cgroups: &std::path::Path) -> bool {
+    let rel = cgroups.strip_prefix("/").unwrap_or(cgroups);
+    let base = std::path::Path::new("/sys/fs/cgroup");
+    [
+        base.join("memory").join(rel).join("memory.oom_control"),
+        base.join(rel).join("memory.events"),
+    ]
+    .iter()
+    .filter_map(|f| std::fs::read_to_string(f).ok())
+    .any(|text| {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("oom_kill "))
+            .any(|n| n.trim().parse::<u64>().is_ok_and(|n| n > 0))
+    })
+}
+
 /// A descriptor that polls readable once process `pid` has exited.
 pub fn pidfd_open(pid: i32) -> Option<std::os::fd::OwnedFd> {
     use std::os::fd::FromRawFd;

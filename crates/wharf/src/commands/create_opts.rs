@@ -45,10 +45,18 @@ fn bad_flag(value: &str, flag: &str, why: impl std::fmt::Display) -> anyhow::Err
 }
 
 /// `--memory`-style sizes, with docker's message for a bad one.
-fn size_flag(value: &Option<String>, flag: &str) -> anyhow::Result<i64> {
+pub(crate) fn size_flag(value: &Option<String>, flag: &str) -> anyhow::Result<i64> {
     match value {
         Some(m) => parse_size(m).map_err(|e| bad_flag(m, flag, e)),
         None => Ok(0),
+    }
+}
+
+/// `--memory-swap`: a size, or -1 for unlimited swap.
+pub(crate) fn memory_swap_flag(value: &Option<String>) -> anyhow::Result<i64> {
+    match value.as_deref() {
+        Some("-1") => Ok(-1),
+        _ => size_flag(value, "--memory-swap"),
     }
 }
 
@@ -265,10 +273,7 @@ fn resources(a: &RunArgs) -> anyhow::Result<wharf_model::Resources> {
     let throttles = |values: &[String], flag: &str, bytes: bool| {
         anyhow::Ok(some_if(parse_all(values, |v| throttle(v, flag, bytes))?))
     };
-    let memory_swap = match a.memory_swap.as_deref() {
-        Some("-1") => -1,
-        _ => size_flag(&a.memory_swap, "--memory-swap")?,
-    };
+    let memory_swap = memory_swap_flag(&a.memory_swap)?;
     Ok(wharf_model::Resources {
         cpu_shares: a.cpu_shares.unwrap_or(0),
         memory: size_flag(&a.memory, "-m, --memory")?,

@@ -4,9 +4,11 @@
 
 use std::ffi::OsStr;
 use std::fs;
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub mod compose;
 pub mod pty;
@@ -324,6 +326,15 @@ pub fn docker() -> Command {
     Command::new(bin)
 }
 
+/// Tests that read a container's cgroup files find them in cgroup v1
+/// hierarchies (v1 or hybrid hosts); elsewhere they fail, saying why.
+pub fn require_cgroup_v1() {
+    assert!(
+        Path::new("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists(),
+        "this test reads cgroup v1 files: it needs a v1 or hybrid cgroup host"
+    );
+}
+
 pub fn require_docker() {
     let out = docker()
         .args(["version", "--format", "{{.Server.Version}}"])
@@ -441,4 +452,54 @@ pub fn tar_names(tar: &[u8]) -> Vec<String> {
         .unwrap()
         .map(|e| e.unwrap().path().unwrap().display().to_string())
         .collect()
+}
+
+/// A running command (an `events` stream, `logs -f`) whose output lines
+/// are collected as they come; killed on drop.
+pub struct Stream {
+    pub child: Child,
+    pub lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Stream {
+    pub fn start(mut cmd: Command) -> Stream {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the command");
+        let out = child.stdout.take().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for l in BufReader::new(out).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(l);
+            }
+        });
+        Stream { child, lines }
+    }
+
+    /// Wait until a line satisfies `done`; all lines so far.
+    pub fn until(&self, what: &str, done: impl Fn(&str) -> bool) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let lines = self.lines.lock().unwrap().clone();
+            if lines.iter().any(|l| done(l)) {
+                return lines;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; got {lines:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
