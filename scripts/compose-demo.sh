@@ -7,20 +7,18 @@
 # its visits in it (Docker's Compose getting-started app, in Node):
 #   up -d ; curl ; down ; up -d (the count survives: named volume) ;
 #   logs ; ps ; build after an edit ; up -d --scale app=3 ; down -v
-# Installs wharf as a tool like scripts/demo.sh (unless WHARF names a
-# wharf binary to use as it is), makes node:18 and redis:7 locally
+# Installs wharf as a tool like scripts/demo.sh (WHARF_BIN: a wharf
+# already built, installed as it is), makes node:18 and redis:7 locally
 # (scripts/debian-image.sh) and imports them into wharf's store.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
-if [[ -n ${WHARF:-} ]]; then
-  wharf=$WHARF
-else
-  built=$(scripts/build.sh demo)
-  step scripts/install.sh
-  scripts/install.sh "$built" | sed 's/^/  installed /'
-  wharf=/usr/local/bin/wharf
-fi
+built=${WHARF_BIN:-$(scripts/build.sh demo)}   # WHARF_BIN: a wharf already built
+step scripts/install.sh
+installed=$(scripts/install.sh "$built")
+grep -v '/man1/' <<<"$installed" | sed 's/^/  installed /'
+echo "  installed $(grep -c '/man1/' <<<"$installed") man pages (man wharf, man wharf-compose-up ...)"
+wharf=/usr/local/bin/wharf
 
 # Base images: node:18 (Debian's nodejs 18) and redis:7 (Debian's redis 7.0).
 node_tar=$(scripts/node-images.sh | sed -n 1p)
