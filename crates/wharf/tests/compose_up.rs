@@ -106,6 +106,11 @@ fn essentials(c: &Value) -> Value {
         })
         .collect();
     mounts.sort_by_key(|m| m["Destination"].as_str().unwrap().to_string());
+    let binds = c["HostConfig"]["Binds"].as_array().map(|b| {
+        let mut b: Vec<String> = b.iter().map(|x| x.as_str().unwrap().to_string()).collect();
+        b.sort();
+        b
+    });
     serde_json::json!({
         "Name": c["Name"],
         "Labels": labels,
@@ -115,7 +120,8 @@ fn essentials(c: &Value) -> Value {
         "ExposedPorts": c["Config"]["ExposedPorts"],
         "PortBindings": c["HostConfig"]["PortBindings"],
         "NetworkMode": c["HostConfig"]["NetworkMode"],
-        "Binds": c["HostConfig"]["Binds"],
+        // Compose builds them from a Go map: in any order.
+        "Binds": binds,
         "StopSignal": c["Config"]["StopSignal"],
         "Networks": networks,
         "Mounts": mounts,
