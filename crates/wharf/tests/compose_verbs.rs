@@ -399,3 +399,47 @@ fn usage_errors_match() {
         assert_eq!((code(&wh), first(&wh)), (code(&d), first(&d)), "{args:?}");
     }
 }
+
+/// Ctrl-C in an attached `up` stops the project gracefully and exits 130,
+/// as Compose does (a second one would kill).
+#[test]
+fn attached_up_stops_on_interrupt() {
+    use std::io::{BufRead, BufReader};
+    let w = Wharf::new();
+    let image = unique("cmp-int-img").to_lowercase();
+    w.import_busybox(&image);
+    let name = unique("cmpint");
+    let yaml = format!(
+        "services:\n  loop:\n    image: {image}\n    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; while true; do echo tick; sleep 0.2; done\"]\n"
+    );
+    let p = Project::new(&w, &name, &yaml);
+    let _down = WharfProject(&w, &p);
+    let mut child = w
+        .command(["compose", "-p", &name, "up"])
+        .current_dir(&p.dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "Attaching to loop-1");
+    assert_eq!(lines.next().unwrap().unwrap(), "loop-1  | tick");
+    // SAFETY: kill(2) on our own child's PID.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        rest.contains(&"Gracefully Stopping... press Ctrl+C again to force".to_string()),
+        "{rest:?}"
+    );
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(
+        err.contains(&format!(" Container {name}-loop-1  Stopped")),
+        "{err}"
+    );
+    let state = ok(&p.wharf(&w, ["ps", "-a", "--format", "{{.State}}"]), "ps");
+    assert_eq!(state, "exited\n");
+}
