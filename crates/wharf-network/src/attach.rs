@@ -66,6 +66,16 @@ struct VethPlan {
     ip: Ipv4Addr,
     prefix: u8,
     gateway: Option<Ipv4Addr>,
+    mac: [u8; 6],
+    /// `--link-local-ip`s, each a /16 as docker adds them.
+    link_local: Vec<Ipv4Addr>,
+}
+
+/// What the first endpoint of a container gets beyond its address.
+#[derive(Default)]
+struct Primary<'a> {
+    mac: Option<[u8; 6]>,
+    link_local: &'a [Ipv4Addr],
 }
 
 impl Wiring {
@@ -81,14 +91,10 @@ impl Wiring {
 impl VethPlan {
     fn make(&self, nl: &Netlink, netns: &Path) -> NetResult<()> {
         let ns = File::open(netns).map_err(|e| io("opening the network namespace", e))?;
-        nl.add_veth(
-            &self.host,
-            &self.iface,
-            self.bridge_index,
-            &ns,
-            netlink::mac_for(self.ip),
-        )?;
-        netlink::configure_container(netns, &self.iface, self.ip, self.prefix, self.gateway)
+        nl.add_veth(&self.host, &self.iface, self.bridge_index, &ns, self.mac)?;
+        let mut addrs = vec![(self.ip, self.prefix)];
+        addrs.extend(self.link_local.iter().map(|ip| (*ip, 16)));
+        netlink::configure_container(netns, &self.iface, &addrs, self.gateway)
     }
 }
 
@@ -204,7 +210,12 @@ impl Networking<'_> {
         let mut dns = None;
         let mut links = Vec::new();
         for (i, ep) in eps.iter().enumerate() {
-            let (net, ip, link) = self.plan_endpoint(&nl, ep, i == 0)?;
+            let primary = Primary {
+                mac: cfg.mac_address,
+                link_local: &cfg.link_local_ips,
+            };
+            let primary = if i == 0 { primary } else { Primary::default() };
+            let (net, ip, link) = self.plan_endpoint(&nl, ep, i == 0, primary)?;
             links.push(link);
             if i == 0 {
                 first_ip = Some(ip);
@@ -249,7 +260,7 @@ impl Networking<'_> {
         files: &ContainerFiles,
         default_route: bool,
     ) -> NetResult<(NetworkRecord, Ipv4Addr)> {
-        let (net, ip, link) = self.plan_endpoint(nl, ep, default_route)?;
+        let (net, ip, link) = self.plan_endpoint(nl, ep, default_route, Primary::default())?;
         link.make(nl, &files.netns)?;
         Ok((net, ip))
     }
@@ -260,6 +271,7 @@ impl Networking<'_> {
         nl: &Netlink,
         ep: &EndpointRecord,
         default_route: bool,
+        primary: Primary,
     ) -> NetResult<(NetworkRecord, Ipv4Addr, VethPlan)> {
         let ip = self.store.write(|tx| {
             let net = networks::get(tx, &ep.network_id)?.ok_or_else(|| {
@@ -293,7 +305,7 @@ impl Networking<'_> {
                     },
                 )?,
             };
-            let mac = netlink::format_mac(netlink::mac_for(ip));
+            let mac = netlink::format_mac(primary.mac.unwrap_or_else(|| netlink::mac_for(ip)));
             networks::set_endpoint_address(
                 tx,
                 &ep.container_id,
@@ -327,6 +339,8 @@ impl Networking<'_> {
             ip,
             prefix: a.subnet.prefix,
             gateway: (default_route && !net.internal).then_some(a.gateway),
+            mac: primary.mac.unwrap_or_else(|| netlink::mac_for(ip)),
+            link_local: primary.link_local.to_vec(),
         };
         if !self.is_default_bridge(&net) {
             crate::dns::ensure_server(self, &net)?;

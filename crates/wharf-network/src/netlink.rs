@@ -179,8 +179,7 @@ impl Netlink {
     fn configure_inside(
         &self,
         iface: &str,
-        ip: Ipv4Addr,
-        prefix: u8,
+        addrs: &[(Ipv4Addr, u8)],
         gateway: Option<Ipv4Addr>,
     ) -> NetResult<()> {
         for name in ["lo", iface] {
@@ -197,15 +196,17 @@ impl Netlink {
         let eth0 = self
             .link_index(iface)?
             .ok_or_else(|| sys("configuring the container's network", format!("no {iface}")))?;
-        let h = self.handle.clone();
-        self.rt
-            .block_on(async move {
-                h.address()
-                    .add(eth0, IpAddr::V4(ip), prefix)
-                    .execute()
-                    .await
-            })
-            .map_err(|e| sys(format!("adding {ip}/{prefix} to {iface}"), e))?;
+        for &(ip, prefix) in addrs {
+            let h = self.handle.clone();
+            self.rt
+                .block_on(async move {
+                    h.address()
+                        .add(eth0, IpAddr::V4(ip), prefix)
+                        .execute()
+                        .await
+                })
+                .map_err(|e| sys(format!("adding {ip}/{prefix} to {iface}"), e))?;
+        }
         if let Some(gw) = gateway {
             let h = self.handle.clone();
             let route = rtnetlink::RouteMessageBuilder::<Ipv4Addr>::new()
@@ -221,20 +222,21 @@ impl Netlink {
 }
 
 /// Configure the container side from a thread inside `netns`.
+/// `addrs`: the endpoint's address first, then any more (`--link-local-ip`).
 pub fn configure_container(
     netns: &Path,
     iface: &str,
-    ip: Ipv4Addr,
-    prefix: u8,
+    addrs: &[(Ipv4Addr, u8)],
     gateway: Option<Ipv4Addr>,
 ) -> NetResult<()> {
     let ns = File::open(netns)
         .map_err(|e| NetworkError::io(format!("opening {}", netns.display()), e))?;
     let iface = iface.to_string();
+    let addrs = addrs.to_vec();
     std::thread::spawn(move || {
         setns(&ns, CloneFlags::CLONE_NEWNET)
             .map_err(|e| sys("entering the container's network namespace", e))?;
-        Netlink::new()?.configure_inside(&iface, ip, prefix, gateway)
+        Netlink::new()?.configure_inside(&iface, &addrs, gateway)
     })
     .join()
     .map_err(|_| sys("configuring the container's network", "the thread panicked"))?

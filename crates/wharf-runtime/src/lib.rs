@@ -28,7 +28,7 @@ pub mod spec;
 pub mod term;
 pub mod volume_mount;
 
-pub use error::RuntimeError;
+pub use error::{go_errno, go_io_error, RuntimeError};
 
 pub use libcontainer::container::Container;
 

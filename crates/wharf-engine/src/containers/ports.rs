@@ -101,10 +101,19 @@ impl Engine {
                     aliases.push(hostname.clone());
                 }
             }
+            // The first endpoint is what create was asked for (`--ip`,
+            // `--ip6`, `--link-local-ip`); docker drops it on the default
+            // bridge.
+            let requested = (ep.seq == 0 && !default_bridge)
+                .then(|| super::network::requested_endpoint(&rec.definition))
+                .flatten()
+                .and_then(|e| e.ipam_config.clone());
             let entry = EndpointSettings {
-                ipam_config: ep.ip_requested.as_ref().map(|ip| EndpointIpamConfig {
-                    ipv4_address: ip.clone(),
-                    ..Default::default()
+                ipam_config: requested.or_else(|| {
+                    ep.ip_requested.as_ref().map(|ip| EndpointIpamConfig {
+                        ipv4_address: ip.clone(),
+                        ..Default::default()
+                    })
                 }),
                 links: None,
                 aliases: (!default_bridge).then_some(aliases),
