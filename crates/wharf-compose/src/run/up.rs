@@ -181,6 +181,31 @@ impl Runtime<'_> {
         l
     }
 
+    /// `links` and `external_links` of container `number` as Compose
+    /// writes them (`getLinks`): each container of a linked service under
+    /// the link's alias, `SERVICE-N` and `PROJECT-SERVICE-N`.
+    pub(crate) fn links(
+        &self,
+        s: &Service,
+        number: u32,
+        others: &BTreeMap<String, Vec<ProjectContainer>>,
+    ) -> Vec<String> {
+        let mut out = Vec::new();
+        for raw in &s.links {
+            let (svc, alias) = raw.split_once(':').unwrap_or((raw, raw));
+            for c in others.get(svc).into_iter().flatten() {
+                out.push(format!("{}:{alias}", c.name()));
+                out.push(format!("{}:{svc}-{number}", c.name()));
+                out.push(format!("{}:{}-{svc}-{number}", c.name(), self.name()));
+            }
+        }
+        for raw in &s.external_links {
+            let (ext, alias) = raw.split_once(':').unwrap_or((raw, raw));
+            out.push(format!("{ext}:{alias}"));
+        }
+        out
+    }
+
     /// The name of container `number` of service `name`.
     pub(crate) fn container_name(&self, name: &str, s: &Service, number: u32) -> String {
         if s.container_name.is_empty() {
@@ -270,8 +295,18 @@ impl Runtime<'_> {
                 Action::Recreate(c) => {
                     let number = c.number().unwrap_or(1);
                     let labels = self.container_labels(name, s, number, &hash, image_id);
-                    self.recreate(name, s, c, number, labels, opts, &resolve, progress)
-                        .map(Some)
+                    let links = self.links(s, number, others);
+                    self.recreate(
+                        name,
+                        s,
+                        c,
+                        number,
+                        (labels, links),
+                        opts,
+                        &resolve,
+                        progress,
+                    )
+                    .map(Some)
                 }
                 Action::Create(number) => {
                     let cname = self.container_name(name, s, *number);
@@ -280,6 +315,7 @@ impl Runtime<'_> {
                         name: &cname,
                         labels,
                         use_aliases: true,
+                        links: self.links(s, *number, others),
                         resolve: &resolve,
                     };
                     self.create_one(name, s, &inst, Vec::new(), progress)
@@ -358,7 +394,7 @@ impl Runtime<'_> {
         s: &Service,
         old: &ProjectContainer,
         number: u32,
-        mut labels: BTreeMap<String, String>,
+        (mut labels, links): (BTreeMap<String, String>, Vec<String>),
         opts: &UpOptions,
         resolve: &dyn Fn(&str) -> RunResult<String>,
         progress: &dyn Progress,
@@ -383,6 +419,7 @@ impl Runtime<'_> {
                 name: &tmp,
                 labels,
                 use_aliases: true,
+                links,
                 resolve,
             };
             let made = self.create_container(name, s, &inst, inherited)?;
