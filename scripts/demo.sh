@@ -12,11 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
-built=${WHARF_BIN:-$(scripts/build.sh demo)}   # WHARF_BIN: a wharf already built
-step scripts/install.sh
-installed=$(scripts/install.sh "$built")
-grep -v '/man1/' <<<"$installed" | sed 's/^/  installed /'
-echo "  installed $(grep -c '/man1/' <<<"$installed") man pages (man wharf, man wharf-run ...)"
+scripts/demo-install.sh wharf-run   # WHARF_BIN: a wharf already built
 wharf=/usr/local/bin/wharf
 PORT=${PORT:-3000}
 

@@ -115,7 +115,14 @@ impl Engine {
                         ..Default::default()
                     })
                 }),
-                links: None,
+                // A user-defined network's links are its endpoint's.
+                links: rec
+                    .definition
+                    .networking_config
+                    .endpoints_config
+                    .get(&net.name)
+                    .and_then(|e| e.links.clone())
+                    .filter(|_| !default_bridge),
                 aliases: (!default_bridge).then_some(aliases),
                 network_id: net.id.clone(),
                 endpoint_id: if up {

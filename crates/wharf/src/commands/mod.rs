@@ -1,7 +1,7 @@
 //! One function per verb: open the engine, call it, print like docker.
 
 mod build;
-mod compose;
+pub(crate) mod compose;
 pub(crate) mod containers;
 mod create_opts;
 mod events;

@@ -403,6 +403,48 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// The repository's top directory (scripts/, examples/).
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Import a `scripts/node-images.sh` tarball as `name`, with the official
+/// node image's `PATH` and `CMD`.
+pub fn import_node_image(w: &Wharf, tar: &str, name: &str) {
+    w.ok([
+        "import",
+        "--change",
+        "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "--change",
+        "CMD [\"node\"]",
+        tar,
+        name,
+    ]);
+}
+
+/// `GET /` on 127.0.0.1:`port`: the whole response, or `None` while
+/// nothing answers.
+pub fn http_get(port: u16) -> Option<String> {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .ok()?;
+    s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+/// A TCP port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Entry names of a tar stream, in order.
 pub fn tar_names(tar: &[u8]) -> Vec<String> {
     let mut a = tar::Archive::new(tar);
