@@ -12,9 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
-built=$(scripts/build.sh demo)
-step scripts/install.sh
-scripts/install.sh "$built" | sed 's/^/  installed /'
+scripts/demo-install.sh wharf-run   # WHARF_BIN: a wharf already built
 wharf=/usr/local/bin/wharf
 PORT=${PORT:-3000}
 

@@ -44,6 +44,35 @@ fn json_map(raw: Option<&str>, what: &str) -> ApiResult<BTreeMap<String, Option<
     }
 }
 
+/// What the query asks of every RUN step (`extrahosts`, the cgroup
+/// limits, `shmsize`), checked as the CLI's flags are.
+fn step_options(q: &crate::body::Query) -> ApiResult<wharf_build::StepOptions> {
+    let mut hosts = Vec::new();
+    for h in q.all("extrahosts") {
+        hosts.extend(h.split(',').filter(|x| !x.is_empty()).map(str::to_string));
+    }
+    let mut resources = wharf_model::Resources {
+        memory: q.int("memory")?.unwrap_or(0),
+        memory_swap: q.int("memswap")?.unwrap_or(0),
+        cpu_shares: q.int("cpushares")?.unwrap_or(0),
+        cpu_period: q.int("cpuperiod")?.unwrap_or(0),
+        cpu_quota: q.int("cpuquota")?.unwrap_or(0),
+        cpuset_cpus: q.get("cpusetcpus").unwrap_or_default().to_string(),
+        cpuset_mems: q.get("cpusetmems").unwrap_or_default().to_string(),
+        cgroup_parent: q.get("cgroupparent").unwrap_or_default().to_string(),
+        ..Default::default()
+    };
+    let host = wharf_runtime::spec::HostInfo::detect_for(false);
+    wharf_runtime::spec::verify_resources(&mut resources, &host)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok(wharf_build::StepOptions {
+        extra_hosts: wharf_engine::containers::parse_extra_hosts(&hosts)?,
+        resources,
+        shm_size: q.int("shmsize")?.unwrap_or(0),
+        ulimits: Vec::new(),
+    })
+}
+
 pub async fn build(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
     let q = call.query.clone();
     let quiet = q.bool("q");
@@ -75,6 +104,7 @@ pub async fn build(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
         .filter(|n| !n.is_empty())
         .map(str::to_string);
     let no_cache = q.bool("nocache");
+    let step_options = step_options(&q)?;
     let reader = BodyReader::new(call.req.into_body());
     Ok(ctx.stream_messages(move |e, out| {
         let dir = e.store().temp_path("build-context");
@@ -97,6 +127,7 @@ pub async fn build(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
             no_cache,
             secrets: BTreeMap::new(),
             network,
+            step_options,
         };
         let mode = if quiet {
             ProgressMode::Quiet

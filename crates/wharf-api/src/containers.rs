@@ -309,25 +309,11 @@ pub async fn wait(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
     Ok(resp)
 }
 
-/// docker's `UpdateConfig` body: `Resources` fields and `RestartPolicy`.
-#[derive(serde::Deserialize, Default)]
-#[serde(default)]
-struct UpdateBody {
-    #[serde(flatten)]
-    resources: wharf_model::Resources,
-    #[serde(rename = "RestartPolicy")]
-    restart_policy: Option<wharf_model::RestartPolicy>,
-}
-
 pub async fn update(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
-    let b: UpdateBody = body::json_body(call.req.into_body()).await?;
+    let u: wharf_model::UpdateConfig = body::json_body(call.req.into_body()).await?;
     let id = id.to_string();
-    let req = wharf_engine::containers::UpdateRequest {
-        resources: b.resources,
-        restart_policy: b.restart_policy,
-    };
     let warnings = ctx
-        .blocking(move |e| Ok(e.update_container(&id, &req)?))
+        .blocking(move |e| Ok(e.update_container(&id, &u)?))
         .await?;
     Ok(ok_json(&json!({"Warnings": warnings})))
 }

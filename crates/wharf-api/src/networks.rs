@@ -66,6 +66,7 @@ struct IpamConfig {
     gateway: String,
     #[serde(rename = "IPRange")]
     ip_range: String,
+    auxiliary_addresses: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -91,8 +92,9 @@ pub async fn create(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
     if b.name.is_empty() {
         return Err(ApiError::BadRequest("network name must be given".into()));
     }
-    let ipam = b.ipam.config.into_iter().next().unwrap_or_default();
+    let mut ipam = b.ipam.config.into_iter().next().unwrap_or_default();
     let some = |s: String| Some(s).filter(|s| !s.is_empty());
+    let ipam_aux = std::mem::take(&mut ipam.auxiliary_addresses);
     let req = NetworkCreateRequest {
         name: b.name,
         driver: if b.driver.is_empty() {
@@ -106,6 +108,7 @@ pub async fn create(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
         internal: b.internal,
         labels: b.labels,
         options: b.options,
+        aux_addresses: ipam_aux,
     };
     let id = ctx.blocking(move |e| Ok(e.create_network(&req)?)).await?;
     Ok(json_resp(

@@ -41,7 +41,7 @@ pub use export::{build, BuildOutcome};
 pub use host::{BuildHost, RunOutput, RunStep};
 pub use ignore::Ignore;
 pub use progress::{Progress, ProgressMode};
-pub use request::BuildRequest;
+pub use request::{BuildRequest, StepOptions};
 
 /// Remove every build cache entry; returns how many there were and the
 /// bytes of layer content that went with them.

@@ -28,4 +28,22 @@ pub struct BuildRequest {
     pub secrets: BTreeMap<String, PathBuf>,
     /// `--network` for RUN steps: `default`, `host`, `none`.
     pub network: Option<String>,
+    /// What the other flags ask of every RUN step's container (the host
+    /// applies it; the builder does not look).
+    pub step_options: StepOptions,
+}
+
+/// `build`'s `--add-host`, `--memory`, `--memory-swap`, `--cpu-*`,
+/// `--cpuset-*`, `--cgroup-parent`, `--shm-size` and `--ulimit`, for
+/// every RUN step's container (docker's classic builder applies them).
+#[derive(Debug, Clone, Default)]
+pub struct StepOptions {
+    /// `--add-host`, checked: (name, ip), after BuildKit's own lines.
+    pub extra_hosts: Vec<(String, String)>,
+    /// The cgroup limits (and parent), checked.
+    pub resources: wharf_model::Resources,
+    /// `--shm-size`; 0 is docker's 64 MiB.
+    pub shm_size: i64,
+    /// `--ulimit name=soft[:hard]`.
+    pub ulimits: Vec<String>,
 }

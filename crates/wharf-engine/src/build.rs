@@ -15,7 +15,7 @@ use wharf_runtime::monitor::{ContainerDir, MonitorConfig};
 use wharf_runtime::spec::RunOptions;
 
 use crate::containers::start::MonitorStdio;
-use crate::containers::{new_id, CGROUP_PARENT};
+use crate::containers::{cgroup_parent_of, new_id};
 use crate::{Engine, EngineError, EngineResult};
 
 /// BuildKit's hostname for RUN steps.
@@ -30,6 +30,7 @@ impl Engine {
         let host = Host {
             engine: self,
             cache_dir: self.root.join("cache").join("mounts"),
+            options: &req.step_options,
         };
         let outcome = wharf_build::build(&self.store, &host, req, progress)?;
         // docker's builder reports a build as the tags it set.
@@ -52,6 +53,8 @@ impl Engine {
 struct Host<'e> {
     engine: &'e Engine,
     cache_dir: PathBuf,
+    /// `build`'s flags for every RUN step.
+    options: &'e wharf_build::StepOptions,
 }
 
 fn host_error(e: EngineError) -> BuildError {
@@ -108,11 +111,13 @@ impl BuildHost for Host<'_> {
         }
         fs::write(dir.hostname(), format!("{BUILD_HOSTNAME}\n"))
             .map_err(|e| io("writing hostname", e))?;
-        fs::write(
-            dir.hosts(),
-            format!("127.0.0.1\tlocalhost {BUILD_HOSTNAME}\n::1\tlocalhost ip6-localhost ip6-loopback\n"),
-        )
-        .map_err(|e| io("writing hosts", e))?;
+        let mut hosts = format!(
+            "127.0.0.1\tlocalhost {BUILD_HOSTNAME}\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+        );
+        for (name, ip) in &self.options.extra_hosts {
+            hosts.push_str(&format!("{ip}\t{name}\n"));
+        }
+        fs::write(dir.hosts(), hosts).map_err(|e| io("writing hosts", e))?;
         let resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         fs::write(dir.resolv_conf(), resolv).map_err(|e| io("writing resolv.conf", e))?;
         let monitor = MonitorConfig {
@@ -127,9 +132,12 @@ impl BuildHost for Host<'_> {
                 network_mode: step.network.clone(),
                 mounts: step.mounts.clone(),
                 privileged: step.privileged,
+                resources: self.options.resources.clone(),
+                shm_size: (self.options.shm_size > 0).then_some(self.options.shm_size),
+                ulimits: self.options.ulimits.clone(),
                 ..Default::default()
             },
-            cgroup_parent: CGROUP_PARENT.to_string(),
+            cgroup_parent: cgroup_parent_of(&self.options.resources).to_string(),
             restart: Default::default(),
             ephemeral: true,
             volume_mounts: Vec::new(),

@@ -132,7 +132,8 @@ impl Engine {
         use wharf_model::{IndexInfo, RegistryConfig, RuntimeInfo, SystemInfo};
         use wharf_runtime::spec::{CgroupLayout, HostInfo};
         let host = HostInfo::detect();
-        let features = wharf_runtime::cgroups::CgroupFeatures::detect(host.cgroup);
+        let v1 = host.cgroup != CgroupLayout::V2;
+        let has = |controller: &str, file: &str| host.cgroup_has(controller, file);
         let mut info = SystemInfo {
             id: self.store.engine_id()?,
             images: self.store.read(|tx| images::list(tx))?.len() as u64,
@@ -161,16 +162,17 @@ impl Engine {
         info.plugins.volume = vec!["local".into()];
         info.plugins.network = NETWORK_DRIVERS.iter().map(|s| s.to_string()).collect();
         info.plugins.log = LOG_DRIVERS.iter().map(|s| s.to_string()).collect();
-        info.memory_limit = features.memory;
-        info.swap_limit = features.swap;
-        info.kernel_memory = features.kernel_memory;
-        info.kernel_memory_tcp = features.kernel_memory_tcp;
-        info.cpu_cfs_period = features.cpu_cfs_period;
-        info.cpu_cfs_quota = features.cpu_cfs_quota;
-        info.cpu_shares = features.cpu_shares;
-        info.cpu_set = features.cpuset;
-        info.pids_limit = features.pids;
-        info.oom_kill_disable = features.oom_kill_disable;
+        info.memory_limit = has("memory", "memory.limit_in_bytes");
+        info.swap_limit = host.swap_limit;
+        info.kernel_memory = v1 && has("memory", "memory.kmem.limit_in_bytes");
+        info.kernel_memory_tcp = v1 && has("memory", "memory.kmem.tcp.limit_in_bytes");
+        info.cpu_cfs_period = has("cpu", "cpu.cfs_period_us");
+        info.cpu_cfs_quota = has("cpu", "cpu.cfs_quota_us");
+        info.cpu_shares = has("cpu", "cpu.shares");
+        info.cpu_set = has("cpuset", "cpuset.cpus");
+        // The root of v1's pids hierarchy has no pids.max: its mount counts.
+        info.pids_limit = has("pids", "cgroup.procs");
+        info.oom_kill_disable = v1 && has("memory", "memory.oom_control");
         let sysctl_on = |p: &str| read_trimmed(p).is_some_and(|v| v == "1");
         info.ipv4_forwarding = sysctl_on("/proc/sys/net/ipv4/ip_forward");
         info.bridge_nf_iptables = sysctl_on("/proc/sys/net/bridge/bridge-nf-call-iptables");
@@ -257,16 +259,16 @@ impl Engine {
         }
         // docker's daemon's warnings, where they apply here.
         let mut warnings = Vec::new();
-        if !features.memory {
+        if !info.memory_limit {
             warnings.push("WARNING: No memory limit support".to_string());
         }
-        if features.memory && !features.swap {
+        if info.memory_limit && !info.swap_limit {
             warnings.push("WARNING: No swap limit support".to_string());
         }
-        if !features.cpu_cfs_quota {
+        if !info.cpu_cfs_quota {
             warnings.push("WARNING: No cpu cfs quota support".to_string());
         }
-        if !features.cpu_shares {
+        if !info.cpu_shares {
             warnings.push("WARNING: No cpu shares support".to_string());
         }
         if !info.ipv4_forwarding {

@@ -25,6 +25,7 @@ pub mod network;
 pub mod record;
 pub mod state;
 pub mod system_info;
+pub mod update;
 
 pub use error::ModelError;
 pub use event::{Event, EventType};
@@ -46,6 +47,7 @@ pub use network::{
 pub use record::{ContainerRecord, Definition, Resolved};
 pub use state::{ContainerState, Health, HealthResult, HealthStatus, StateView, Status, ZERO_TIME};
 pub use system_info::{IndexInfo, PluginsInfo, RegistryConfig, RuntimeInfo, SwarmInfo, SystemInfo};
+pub use update::UpdateConfig;
 pub use wharf_oci::config::HealthConfig;
 pub use wharf_oci::ContainerConfig;
 

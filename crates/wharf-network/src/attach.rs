@@ -15,7 +15,7 @@ use wharf_store::networks::{self, EndpointRecord, NetworkRecord, PortRecord};
 use crate::config::{ContainerNetConfig, NetMode};
 use crate::ipam::pick_address;
 use crate::manage::Networking;
-use crate::netlink::{self, Netlink, PendingNetns};
+use crate::netlink::{self, LowerKind, Netlink, PendingNetns};
 use crate::ports::{reserve, Reservation};
 use crate::subnet::Subnet;
 use crate::{files, NetResult, NetworkError};
@@ -60,12 +60,21 @@ pub struct Wiring {
 }
 
 struct VethPlan {
-    host: String,
+    link: LinkPlan,
     iface: String,
-    bridge_index: u32,
     ip: Ipv4Addr,
     prefix: u8,
     gateway: Option<Ipv4Addr>,
+    mac: [u8; 6],
+    /// `--link-local-ip`s, each a /16 as docker adds them.
+    link_local: Vec<Ipv4Addr>,
+}
+
+/// What the first endpoint of a container gets beyond its address.
+#[derive(Default)]
+struct Primary<'a> {
+    mac: Option<[u8; 6]>,
+    link_local: &'a [Ipv4Addr],
 }
 
 impl Wiring {
@@ -78,17 +87,27 @@ impl Wiring {
     }
 }
 
+/// How the container's interface is made: a veth on a bridge, or a child
+/// of a macvlan/ipvlan network's parent.
+enum LinkPlan {
+    Veth { host: String, bridge_index: u32 },
+    Lower { parent_index: u32, kind: LowerKind },
+}
+
 impl VethPlan {
     fn make(&self, nl: &Netlink, netns: &Path) -> NetResult<()> {
         let ns = File::open(netns).map_err(|e| io("opening the network namespace", e))?;
-        nl.add_veth(
-            &self.host,
-            &self.iface,
-            self.bridge_index,
-            &ns,
-            netlink::mac_for(self.ip),
-        )?;
-        netlink::configure_container(netns, &self.iface, self.ip, self.prefix, self.gateway)
+        match &self.link {
+            LinkPlan::Veth { host, bridge_index } => {
+                nl.add_veth(host, &self.iface, *bridge_index, &ns, self.mac)?
+            }
+            LinkPlan::Lower { parent_index, kind } => {
+                nl.add_lower(&self.iface, *parent_index, *kind, &ns, self.mac)?
+            }
+        }
+        let mut addrs = vec![(self.ip, self.prefix)];
+        addrs.extend(self.link_local.iter().map(|ip| (*ip, 16)));
+        netlink::configure_container(netns, &self.iface, &addrs, self.gateway)
     }
 }
 
@@ -102,17 +121,39 @@ pub(crate) struct Addressing {
 pub(crate) fn addressing(net: &NetworkRecord) -> NetResult<Addressing> {
     let bad = || NetworkError::Invalid(format!("network {} has no valid subnet", net.name));
     let subnet: Subnet = net.subnet.as_deref().ok_or_else(bad)?.parse()?;
-    let gateway = net
-        .gateway
-        .as_deref()
-        .and_then(|g| g.parse().ok())
-        .ok_or_else(bad)?;
+    // A macvlan/ipvlan network given no gateway keeps `.1` for the router.
+    let gateway = match net.gateway.as_deref() {
+        Some(g) => g.parse().ok(),
+        None if crate::lower::is_lower(&net.driver) => subnet.nth(1),
+        None => None,
+    }
+    .ok_or_else(bad)?;
     let range = net.ip_range.as_deref().map(str::parse).transpose()?;
     Ok(Addressing {
         subnet,
         gateway,
         range,
     })
+}
+
+/// The gateway a container on `net` routes through (a macvlan/ipvlan
+/// network given none still has its `.1`, as docker's IPAM gives it).
+pub fn gateway_of(net: &NetworkRecord) -> Option<Ipv4Addr> {
+    addressing(net).ok().map(|a| a.gateway)
+}
+
+/// A network's `--aux-address`es, by name.
+pub fn aux_addresses(net: &NetworkRecord) -> std::collections::BTreeMap<String, Ipv4Addr> {
+    let opts: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&net.options).unwrap_or_default();
+    opts.iter()
+        .filter_map(|(k, v)| {
+            Some((
+                k.strip_prefix(crate::manage::AUX_ADDRESS)?.to_string(),
+                v.parse().ok()?,
+            ))
+        })
+        .collect()
 }
 
 fn io(what: &str, e: std::io::Error) -> NetworkError {
@@ -204,13 +245,18 @@ impl Networking<'_> {
         let mut dns = None;
         let mut links = Vec::new();
         for (i, ep) in eps.iter().enumerate() {
-            let (net, ip, link) = self.plan_endpoint(&nl, ep, i == 0)?;
+            let primary = Primary {
+                mac: cfg.mac_address,
+                link_local: &cfg.link_local_ips,
+            };
+            let primary = if i == 0 { primary } else { Primary::default() };
+            let (net, ip, link) = self.plan_endpoint(&nl, ep, i == 0, primary)?;
             links.push(link);
             if i == 0 {
                 first_ip = Some(ip);
             }
             if dns.is_none() && !self.is_default_bridge(&net) {
-                dns = Some(addressing(&net)?.gateway);
+                dns = crate::lower::dns_listen(&net, &addressing(&net)?);
             }
         }
         let ports: Vec<PortRecord> = published
@@ -249,7 +295,7 @@ impl Networking<'_> {
         files: &ContainerFiles,
         default_route: bool,
     ) -> NetResult<(NetworkRecord, Ipv4Addr)> {
-        let (net, ip, link) = self.plan_endpoint(nl, ep, default_route)?;
+        let (net, ip, link) = self.plan_endpoint(nl, ep, default_route, Primary::default())?;
         link.make(nl, &files.netns)?;
         Ok((net, ip))
     }
@@ -260,6 +306,7 @@ impl Networking<'_> {
         nl: &Netlink,
         ep: &EndpointRecord,
         default_route: bool,
+        primary: Primary,
     ) -> NetResult<(NetworkRecord, Ipv4Addr, VethPlan)> {
         let ip = self.store.write(|tx| {
             let net = networks::get(tx, &ep.network_id)?.ok_or_else(|| {
@@ -267,11 +314,16 @@ impl Networking<'_> {
             })?;
             let a =
                 addressing(&net).map_err(|e| wharf_store::StoreError::NotFound(e.to_string()))?;
-            let used: HashSet<Ipv4Addr> = networks::endpoints_on(tx, &net.id)?
+            let mut used: HashSet<Ipv4Addr> = networks::endpoints_on(tx, &net.id)?
                 .iter()
                 .filter(|e| e.container_id != ep.container_id)
                 .filter_map(|e| e.ip.as_deref().and_then(|ip| ip.parse().ok()))
                 .collect();
+            used.extend(aux_addresses(&net).into_values());
+            // The DNS server's own address on a macvlan/ipvlan segment.
+            used.extend(
+                crate::lower::dns_listen(&net, &a).filter(|_| crate::lower::is_lower(&net.driver)),
+            );
             let ip = match ep.ip_requested.as_deref() {
                 Some(req) => {
                     let ip: Ipv4Addr = req.parse().map_err(|_| {
@@ -293,7 +345,7 @@ impl Networking<'_> {
                     },
                 )?,
             };
-            let mac = netlink::format_mac(netlink::mac_for(ip));
+            let mac = netlink::format_mac(primary.mac.unwrap_or_else(|| netlink::mac_for(ip)));
             networks::set_endpoint_address(
                 tx,
                 &ep.container_id,
@@ -309,6 +361,29 @@ impl Networking<'_> {
             e => e.into(),
         })?;
         let a = addressing(&net)?;
+        let plan = |link| VethPlan {
+            link,
+            iface: format!("eth{}", ep.seq),
+            ip,
+            prefix: a.subnet.prefix,
+            gateway: (default_route && !net.internal).then_some(a.gateway),
+            mac: primary.mac.unwrap_or_else(|| netlink::mac_for(ip)),
+            link_local: primary.link_local.to_vec(),
+        };
+        if crate::lower::is_lower(&net.driver) {
+            let (parent, kind) = crate::lower::parent_of(&net)?;
+            let parent_index = nl.link_index(&parent)?.ok_or_else(|| {
+                NetworkError::NotFound(format!(
+                    "network {}: parent interface {parent} not found",
+                    net.name
+                ))
+            })?;
+            if self.ensure_dns_netns(nl, &net, &a.subnet)?.is_some() {
+                crate::dns::ensure_server(self, &net)?;
+            }
+            let link = plan(LinkPlan::Lower { parent_index, kind });
+            return Ok((net, ip, link));
+        }
         let bridge = net.bridge.clone().unwrap_or_default();
         if nl.link_index(&bridge)?.is_none() {
             self.check_routes(&bridge, &a.subnet, &net.name)?;
@@ -320,14 +395,10 @@ impl Networking<'_> {
         let bridge_index = nl
             .link_index(&bridge)?
             .ok_or_else(|| NetworkError::System(format!("bridge {bridge} vanished")))?;
-        let link = VethPlan {
+        let link = plan(LinkPlan::Veth {
             host: self.names.veth(&ep.container_id, ep.seq as usize),
-            iface: format!("eth{}", ep.seq),
             bridge_index,
-            ip,
-            prefix: a.subnet.prefix,
-            gateway: (default_route && !net.internal).then_some(a.gateway),
-        };
+        });
         if !self.is_default_bridge(&net) {
             crate::dns::ensure_server(self, &net)?;
         }

@@ -21,4 +21,27 @@ pub struct ContainerNetConfig {
     pub extra_hosts: Vec<(String, String)>,
     pub hostname: String,
     pub domainname: String,
+    /// `--mac-address`: the first endpoint's, instead of the one derived
+    /// from its address.
+    pub mac_address: Option<[u8; 6]>,
+    /// `--link-local-ip` (IPv4): more addresses on the first endpoint.
+    pub link_local_ips: Vec<std::net::Ipv4Addr>,
+}
+
+/// A MAC address as `--mac-address` takes it (`02:42:ac:11:00:02`, or
+/// with `-`), `None` if it is not one (docker: "is not a valid mac
+/// address").
+pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let parts: Vec<&str> = s.split([':', '-']).collect();
+    if parts.len() != 6 {
+        return None;
+    }
+    let mut mac = [0u8; 6];
+    for (b, p) in mac.iter_mut().zip(parts) {
+        if p.len() != 2 {
+            return None;
+        }
+        *b = u8::from_str_radix(p, 16).ok()?;
+    }
+    Some(mac)
 }

@@ -7,6 +7,7 @@
 //!   nftables table through [`nft`], host ports through [`ports`],
 //!   /etc/hosts and resolv.conf through [`files`].
 //! - [`dns`]: the per-network DNS server of user-defined networks.
+//! - [`lower`]: the macvlan and ipvlan drivers (a parent link's children).
 //! - [`names`]: kernel object names, unique per store root.
 
 pub mod attach;
@@ -17,6 +18,7 @@ mod error;
 pub mod files;
 mod hotplug;
 pub mod ipam;
+mod lower;
 pub mod manage;
 pub mod names;
 pub mod netlink;
@@ -28,5 +30,6 @@ pub mod subnet;
 pub use attach::{Attached, ContainerFiles, Leaving, Wiring};
 pub use config::{ContainerNetConfig, NetMode};
 pub use error::{NetResult, NetworkError};
+pub use lower::is_lower;
 pub use manage::{CreateNetwork, Networking};
 pub use subnet::Subnet;

@@ -13,6 +13,9 @@ use crate::names::RootNames;
 use crate::subnet::Subnet;
 use crate::{NetResult, NetworkError};
 
+/// Docker 20.10's answer to swarm-scoped networks on a node outside a swarm.
+pub const SWARM_MANAGER: &str = "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.";
+
 /// `docker network create` options.
 #[derive(Debug, Clone, Default)]
 pub struct CreateNetwork {
@@ -25,7 +28,12 @@ pub struct CreateNetwork {
     pub internal: bool,
     pub labels: BTreeMap<String, String>,
     pub options: BTreeMap<String, String>,
+    /// `--aux-address name=ip`, kept out of the pool.
+    pub aux_addresses: BTreeMap<String, String>,
 }
+
+/// Option key prefix under which a network keeps its `--aux-address`es.
+pub const AUX_ADDRESS: &str = "wharf.aux-address.";
 
 /// A store root's networking.
 pub struct Networking<'a> {
@@ -134,8 +142,12 @@ impl<'a> Networking<'a> {
     /// `docker network create`: a row and a subnet; the bridge itself is
     /// made when the first container attaches.
     pub fn create(&self, req: &CreateNetwork) -> NetResult<NetworkRecord> {
+        let lower = crate::lower::is_lower(&req.driver);
         match req.driver.as_str() {
-            "bridge" => {}
+            "bridge" | "macvlan" | "ipvlan" => {}
+            "overlay" => {
+                return Err(NetworkError::Invalid(SWARM_MANAGER.into()));
+            }
             "host" | "null" => {
                 return Err(NetworkError::Conflict(format!(
                     "only one instance of \"{}\" network is allowed",
@@ -189,30 +201,69 @@ impl<'a> Networking<'a> {
                 )));
             }
         }
+        for ip in req.aux_addresses.values() {
+            let inside = ip
+                .parse::<Ipv4Addr>()
+                .ok()
+                .zip(requested)
+                .is_some_and(|(ip, s)| s.contains(ip));
+            if !inside {
+                return Err(NetworkError::Invalid(format!(
+                    "no matching subnet for aux-address {ip}"
+                )));
+            }
+        }
+        let parent = lower.then(|| self.plan_lower(req)).transpose()?;
         let mut registry = Registry::open()?;
         let subnet = registry.allocate(self.root(), requested, &|dev| self.names.owns_link(dev))?;
-        let gateway = gateway.or_else(|| subnet.nth(1)).unwrap_or(subnet.addr);
+        // Docker shows a macvlan/ipvlan gateway only when one was given
+        // (it is the segment's router, not ours); `.1` is kept free anyway.
+        let gateway = match lower {
+            true => gateway,
+            false => Some(gateway.or_else(|| subnet.nth(1)).unwrap_or(subnet.addr)),
+        };
         let mut options = req.options.clone();
-        let bridge = options
-            .get("com.docker.network.bridge.name")
-            .cloned()
-            .unwrap_or_else(|| self.names.user_bridge(&req.id));
-        options.remove("com.docker.network.bridge.name");
+        for (name, ip) in &req.aux_addresses {
+            options.insert(format!("{AUX_ADDRESS}{name}"), ip.clone());
+        }
+        let bridge = if lower {
+            None
+        } else {
+            let b = options
+                .get("com.docker.network.bridge.name")
+                .cloned()
+                .unwrap_or_else(|| self.names.user_bridge(&req.id));
+            options.remove("com.docker.network.bridge.name");
+            Some(b)
+        };
+        if let Some(plan) = &parent {
+            match self.make_parent(plan) {
+                Ok(true) => {
+                    options.insert(crate::lower::CREATED_PARENT.into(), "true".into());
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    registry.release(self.root(), subnet)?;
+                    return Err(e);
+                }
+            }
+        }
         let rec = NetworkRecord {
             id: req.id.clone(),
             name: req.name.clone(),
-            driver: "bridge".into(),
+            driver: req.driver.clone(),
             created: now(),
             subnet: Some(subnet.to_string()),
-            gateway: Some(gateway.to_string()),
+            gateway: gateway.map(|g| g.to_string()),
             ip_range: range.map(|r| r.to_string()),
             internal: req.internal,
-            bridge: Some(bridge),
+            bridge,
             labels: serde_json::to_string(&req.labels).expect("serializes"),
             options: serde_json::to_string(&options).expect("serializes"),
         };
         if let Err(e) = self.store.write(|tx| networks::insert(tx, &rec)) {
             registry.release(self.root(), subnet)?;
+            self.remove_parent(&rec)?;
             return Err(e.into());
         }
         Ok(rec)
@@ -243,6 +294,7 @@ impl<'a> Networking<'a> {
         if let Some(s) = net.subnet.as_deref().and_then(|s| s.parse().ok()) {
             Registry::open()?.release(self.root(), s)?;
         }
+        self.remove_parent(&net)?;
         Ok(net)
     }
 }

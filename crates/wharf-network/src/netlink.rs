@@ -179,8 +179,7 @@ impl Netlink {
     fn configure_inside(
         &self,
         iface: &str,
-        ip: Ipv4Addr,
-        prefix: u8,
+        addrs: &[(Ipv4Addr, u8)],
         gateway: Option<Ipv4Addr>,
     ) -> NetResult<()> {
         for name in ["lo", iface] {
@@ -197,15 +196,17 @@ impl Netlink {
         let eth0 = self
             .link_index(iface)?
             .ok_or_else(|| sys("configuring the container's network", format!("no {iface}")))?;
-        let h = self.handle.clone();
-        self.rt
-            .block_on(async move {
-                h.address()
-                    .add(eth0, IpAddr::V4(ip), prefix)
-                    .execute()
-                    .await
-            })
-            .map_err(|e| sys(format!("adding {ip}/{prefix} to {iface}"), e))?;
+        for &(ip, prefix) in addrs {
+            let h = self.handle.clone();
+            self.rt
+                .block_on(async move {
+                    h.address()
+                        .add(eth0, IpAddr::V4(ip), prefix)
+                        .execute()
+                        .await
+                })
+                .map_err(|e| sys(format!("adding {ip}/{prefix} to {iface}"), e))?;
+        }
         if let Some(gw) = gateway {
             let h = self.handle.clone();
             let route = rtnetlink::RouteMessageBuilder::<Ipv4Addr>::new()
@@ -221,20 +222,21 @@ impl Netlink {
 }
 
 /// Configure the container side from a thread inside `netns`.
+/// `addrs`: the endpoint's address first, then any more (`--link-local-ip`).
 pub fn configure_container(
     netns: &Path,
     iface: &str,
-    ip: Ipv4Addr,
-    prefix: u8,
+    addrs: &[(Ipv4Addr, u8)],
     gateway: Option<Ipv4Addr>,
 ) -> NetResult<()> {
     let ns = File::open(netns)
         .map_err(|e| NetworkError::io(format!("opening {}", netns.display()), e))?;
     let iface = iface.to_string();
+    let addrs = addrs.to_vec();
     std::thread::spawn(move || {
         setns(&ns, CloneFlags::CLONE_NEWNET)
             .map_err(|e| sys("entering the container's network namespace", e))?;
-        Netlink::new()?.configure_inside(&iface, ip, prefix, gateway)
+        Netlink::new()?.configure_inside(&iface, &addrs, gateway)
     })
     .join()
     .map_err(|_| sys("configuring the container's network", "the thread panicked"))?
@@ -327,4 +329,98 @@ pub fn format_mac(mac: [u8; 6]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect::<Vec<_>>()
         .join(":")
+}
+
+/// The link a container gets on a macvlan or ipvlan network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LowerKind {
+    MacVlan(rtnetlink::packet_route::link::MacVlanMode),
+    IpVlan(rtnetlink::packet_route::link::IpVlanMode),
+}
+
+impl Netlink {
+    /// Whether this kernel knows link type `kind` (`ipvlan`, `vlan`,
+    /// `dummy`, …): a bare RTM_NEWLINK of that kind is answered
+    /// EOPNOTSUPP only when the kernel has no such driver (after trying to
+    /// load its module); with the driver, it fails validation (no parent)
+    /// or, for a kind that needs nothing, makes a link deleted at once.
+    pub fn has_link_kind(&self, kind: InfoKind) -> NetResult<bool> {
+        let name = format!("wharfprobe{}", std::process::id() % 100_000);
+        let msg = LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(kind)
+            .name(name.clone())
+            .build();
+        let h = self.handle.clone();
+        let made = self
+            .rt
+            .block_on(async move { h.link().add(msg).execute().await });
+        match made {
+            Ok(()) => {
+                self.delete_link(&name)?;
+                Ok(true)
+            }
+            Err(e) if errno(&e) == Some(libc::EOPNOTSUPP) => Ok(false),
+            Err(_) => Ok(true),
+        }
+    }
+
+    /// An 802.1Q sub-interface `name` of `parent`, up.
+    pub fn add_vlan(&self, name: &str, parent: u32, vlan: u16) -> NetResult<()> {
+        let msg = rtnetlink::LinkVlan::new(name, parent, vlan).up().build();
+        self.add_link(msg, format!("creating vlan link {name}"))
+    }
+
+    /// A dummy link `name`, up (the parent of a macvlan network given none).
+    pub fn add_dummy(&self, name: &str) -> NetResult<()> {
+        let msg = rtnetlink::LinkDummy::new(name).up().build();
+        self.add_link(msg, format!("creating dummy link {name}"))
+    }
+
+    /// Bring link `name` up.
+    pub fn set_up(&self, name: &str) -> NetResult<()> {
+        let h = self.handle.clone();
+        let n = name.to_string();
+        self.rt
+            .block_on(async move {
+                h.link()
+                    .set(LinkUnspec::new_with_name(&n).up().build())
+                    .execute()
+                    .await
+            })
+            .map_err(|e| sys(format!("bringing {name} up"), e))
+    }
+
+    /// A macvlan or ipvlan child of link `parent`, made straight inside
+    /// the namespace `netns` as `inside` (ipvlan children share the
+    /// parent's MAC, so `mac` is for macvlan only).
+    pub fn add_lower(
+        &self,
+        inside: &str,
+        parent: u32,
+        kind: LowerKind,
+        netns: &File,
+        mac: [u8; 6],
+    ) -> NetResult<()> {
+        let msg = match kind {
+            LowerKind::MacVlan(mode) => rtnetlink::LinkMacVlan::new(inside, parent, mode)
+                .address(mac.to_vec())
+                .setns_by_fd(netns.as_raw_fd())
+                .build(),
+            LowerKind::IpVlan(mode) => rtnetlink::LinkIpVlan::new(inside, parent, mode)
+                .setns_by_fd(netns.as_raw_fd())
+                .build(),
+        };
+        self.add_link(msg, format!("creating {kind:?} link {inside}"))
+    }
+
+    /// Send one RTM_NEWLINK; `what` names it in the error.
+    fn add_link(
+        &self,
+        msg: rtnetlink::packet_route::link::LinkMessage,
+        what: String,
+    ) -> NetResult<()> {
+        let h = self.handle.clone();
+        self.rt
+            .block_on(async move { h.link().add(msg).execute().await })
+            .map_err(|e| sys(what, e))
+    }
 }

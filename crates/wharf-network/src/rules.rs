@@ -31,6 +31,9 @@ impl Networking<'_> {
             }
         }
         crate::dns::stop_server(self, &net.id);
+        if crate::lower::is_lower(&net.driver) {
+            crate::netlink::delete_netns(&self.dns_netns(&net.id));
+        }
         Ok(())
     }
 

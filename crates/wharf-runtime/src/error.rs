@@ -4,6 +4,24 @@ use std::path::PathBuf;
 
 use wharf_oci::ErrorKind;
 
+/// Go's error text for an errno, as docker's messages carry it: strerror,
+/// lower-cased (`no such file or directory`).
+pub fn go_errno(e: nix::errno::Errno) -> String {
+    let s = e.desc();
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_lowercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+/// [`go_errno`] of an I/O error from the OS (others as they are).
+pub fn go_io_error(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => go_errno(nix::errno::Errno::from_raw(n)),
+        None => e.to_string(),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
     #[error("mounting {target}: {source}")]

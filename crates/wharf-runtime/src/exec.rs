@@ -31,6 +31,9 @@ pub struct ExecRequest {
     pub tty: bool,
     /// `--detach-keys` (docker's default when empty), with `-t`.
     pub detach_keys: Vec<u8>,
+    /// `--privileged`: every capability (this process can grant), in all
+    /// sets, as docker gives an exec; no AppArmor confinement.
+    pub privileged: bool,
 }
 
 fn dup<F: AsFd>(f: F) -> Result<OwnedFd, RuntimeError> {
@@ -76,6 +79,24 @@ fn exec_process(dir: &ContainerDir, req: &ExecRequest) -> Result<Process, Runtim
     }
     if let Some(w) = &req.workdir {
         process.set_cwd(PathBuf::from(w));
+    }
+    if req.privileged {
+        let host = crate::spec::HostInfo::detect_for(false);
+        let all: std::collections::HashSet<_> = crate::spec::all_capabilities()
+            .filter(|c| host.capabilities.contains(c))
+            .collect();
+        let caps = libcontainer::oci_spec::runtime::LinuxCapabilitiesBuilder::default()
+            .bounding(all.clone())
+            .effective(all.clone())
+            .permitted(all.clone())
+            .inheritable(all)
+            .ambient(std::collections::HashSet::new())
+            .build()
+            .map_err(|e| RuntimeError::Unsupported(e.to_string()))?;
+        process.set_capabilities(Some(caps));
+        if process.apparmor_profile().is_some() {
+            process.set_apparmor_profile(Some("unconfined".into()));
+        }
     }
     process
         .set_args(Some(req.args.clone()))

@@ -11,7 +11,7 @@
 //!   read by `logs`,
 //! - [`exec`], [`attach`], [`relay`], [`term`]: `exec`, `attach`, and the user's terminal
 //!   relayed to a container's (`exec -t`, `attach`),
-//! - [`cgroups`]: what the host's cgroups can limit,
+//! - [`cgroups`]: a running container's limits changed live (`update`),
 //! - [`volume_mount`]: volumes with driver options, mounted while a
 //!   container uses them.
 
@@ -28,7 +28,7 @@ pub mod spec;
 pub mod term;
 pub mod volume_mount;
 
-pub use error::RuntimeError;
+pub use error::{go_errno, go_io_error, RuntimeError};
 
 pub use libcontainer::container::Container;
 

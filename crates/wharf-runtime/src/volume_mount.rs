@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use nix::fcntl::{Flock, FlockArg};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 
+use crate::error::go_errno;
 use crate::rootfs::is_mounted;
 use crate::RuntimeError;
 
@@ -58,15 +59,6 @@ pub fn parse_options(options: &str) -> (MsFlags, String) {
         }
     }
     (flags, data.join(","))
-}
-
-/// Go's error text for an errno: strerror, lower-cased.
-fn go_errno(e: nix::errno::Errno) -> String {
-    let s = e.desc();
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_lowercase().collect::<String>() + c.as_str())
-        .unwrap_or_default()
 }
 
 struct Held {

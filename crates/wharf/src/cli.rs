@@ -161,6 +161,8 @@ pub enum Command {
     Container(ContainerCommand),
     /// Restart one or more containers
     Restart(StopArgs),
+    /// Update configuration of one or more containers
+    Update(UpdateArgs),
     /// Display system-wide information
     Info(InfoArgs),
     /// Generate the autocompletion script for the specified shell
@@ -193,6 +195,8 @@ pub struct ServeArgs {
     pub tlskey: PathBuf,
 }
 
+// Parsed once per process: the size of the small variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 #[command(defer = true)]
 pub enum ImageCommand {
@@ -377,6 +381,9 @@ pub struct NetworkCreateArgs {
     /// Allocate container ip from a sub-range
     #[arg(long = "ip-range")]
     pub ip_range: Option<String>,
+    /// Auxiliary IPv4 addresses used by Network driver
+    #[arg(long = "aux-address")]
+    pub aux_address: Vec<String>,
     /// Restrict external access to the network
     #[arg(long)]
     pub internal: bool,
@@ -575,6 +582,57 @@ pub struct BuildArgs {
     /// Remove intermediate containers after a successful build (always)
     #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub rm: bool,
+    /// Always remove intermediate containers (they always are)
+    #[arg(long = "force-rm")]
+    pub force_rm: bool,
+    /// Add a custom host-to-IP mapping (host:ip)
+    #[arg(long = "add-host")]
+    pub add_host: Vec<String>,
+    /// Images to consider as cache sources (accepted; the local cache is used)
+    #[arg(long = "cache-from", value_delimiter = ',')]
+    pub cache_from: Vec<String>,
+    /// Optional parent cgroup for the container
+    #[arg(long = "cgroup-parent")]
+    pub cgroup_parent: Option<String>,
+    /// Compress the build context using gzip (accepted; the context is read in place)
+    #[arg(long)]
+    pub compress: bool,
+    /// Limit the CPU CFS (Completely Fair Scheduler) period
+    #[arg(long = "cpu-period", allow_hyphen_values = true)]
+    pub cpu_period: Option<i64>,
+    /// Limit the CPU CFS (Completely Fair Scheduler) quota
+    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
+    pub cpu_quota: Option<i64>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long = "cpu-shares", allow_hyphen_values = true)]
+    pub cpu_shares: Option<i64>,
+    /// CPUs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    /// MEMs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-mems")]
+    pub cpuset_mems: Option<String>,
+    /// Skip image verification (accepted; wharf always verifies digests)
+    #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub disable_content_trust: bool,
+    /// Container isolation technology
+    #[arg(long)]
+    pub isolation: Option<String>,
+    /// Memory limit
+    #[arg(short, long)]
+    pub memory: Option<String>,
+    /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Security options
+    #[arg(long = "security-opt", value_delimiter = ',')]
+    pub security_opt: Vec<String>,
+    /// Size of /dev/shm
+    #[arg(long = "shm-size")]
+    pub shm_size: Option<String>,
+    /// Ulimit options
+    #[arg(long)]
+    pub ulimit: Vec<String>,
     /// PATH | URL | -
     pub context: String,
 }
@@ -931,6 +989,21 @@ pub struct RunArgs {
     /// Mount volumes from the specified container(s)
     #[arg(long = "volumes-from")]
     pub volumes_from: Vec<String>,
+    /// Add link to another container
+    #[arg(long)]
+    pub link: Vec<String>,
+    /// Container MAC address (e.g., 92:d0:c6:0a:29:33)
+    #[arg(long = "mac-address")]
+    pub mac_address: Option<String>,
+    /// IPv6 address (e.g., 2001:db8::33)
+    #[arg(long)]
+    pub ip6: Option<String>,
+    /// Container IPv4/IPv6 link-local addresses
+    #[arg(long = "link-local-ip")]
+    pub link_local_ip: Vec<String>,
+    /// Attach to STDIN, STDOUT or STDERR
+    #[arg(short = 'a', long)]
+    pub attach: Vec<String>,
     pub image: String,
     /// COMMAND [ARG...]
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -982,6 +1055,9 @@ pub struct PsArgs {
     /// Show the latest created container (includes all states)
     #[arg(short, long)]
     pub latest: bool,
+    /// Display total file sizes
+    #[arg(short, long)]
+    pub size: bool,
 }
 
 #[derive(Args, Debug)]
@@ -1071,9 +1147,15 @@ pub struct ExecArgs {
     /// Set environment variables
     #[arg(short, long = "env")]
     pub env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long = "env-file")]
+    pub env_file: Vec<PathBuf>,
     /// Keep STDIN open even if not attached
     #[arg(short, long)]
     pub interactive: bool,
+    /// Give extended privileges to the command
+    #[arg(long)]
+    pub privileged: bool,
     /// Allocate a pseudo-TTY
     #[arg(short, long)]
     pub tty: bool,

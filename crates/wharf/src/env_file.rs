@@ -14,7 +14,8 @@ const WHITE_SPACES: &[char] = &[' ', '\t'];
 /// Why an env file is refused; printed as docker's `invalid env file (PATH): ...`.
 #[derive(Debug, thiserror::Error)]
 pub enum EnvFileError {
-    #[error("open {0}: {1}")]
+    /// docker's words: `open FILE: no such file or directory`.
+    #[error("open {0}: {why}", why = wharf_runtime::go_io_error(.1))]
     Open(String, #[source] std::io::Error),
     /// `bytes` as Go prints a `[]byte`: `[66 61 255]`.
     #[error("invalid env file ({file}): invalid utf8 bytes at line {line}: {bytes}")]

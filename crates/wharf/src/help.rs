@@ -75,6 +75,9 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli, ExitCode> {
         Ok(cli) => return Ok(cli),
         Err(e) => e,
     };
+    if crate::commands::compose::is_compose(&args) {
+        return Err(crate::commands::compose::usage_error(e));
+    }
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let mut cmd = command();

@@ -652,17 +652,23 @@ fn what_sdks_rely_on() {
             "{action} in {actions:?}"
         );
     }
-    // update: the record changes (the restart policy applies at the next
-    // exit, resources at the next start).
+    // update: the engine's (docker's rules and messages).
     s.ok(bin, &["create", "--name", "upd", "bb", "true"]);
     let r = s.request(
         "POST",
         "/v1.45/containers/upd/update",
-        br#"{"Memory":131072,"RestartPolicy":{"Name":"on-failure","MaximumRetryCount":2}}"#,
+        br#"{"Memory":16777216,"MemorySwap":33554432,"RestartPolicy":{"Name":"on-failure","MaximumRetryCount":2}}"#,
     );
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let hc = s.request("GET", "/v1.45/containers/upd/json", b"").json()["HostConfig"].clone();
-    assert_eq!(hc["Memory"], 131072);
+    assert_eq!(hc["Memory"], 16777216);
+    let small = s.request(
+        "POST",
+        "/v1.45/containers/upd/update",
+        br#"{"Memory":131072}"#,
+    );
+    assert_eq!(small.status, 400);
+    assert_eq!(small.message(), "Minimum memory limit allowed is 6MB");
     assert_eq!(hc["RestartPolicy"]["Name"], "on-failure");
     s.ok(bin, &["rm", "upd"]);
     // Swarm mode is answered as on a node outside a swarm.

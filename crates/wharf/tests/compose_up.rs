@@ -7,10 +7,9 @@
 mod common;
 
 use common::compose::{
-    free_port, ok, progress_lines, require_docker_compose, sorted_lines, DockerProject, Project,
-    WharfProject,
+    ok, progress_lines, require_docker_compose, sorted_lines, DockerProject, Project, WharfProject,
 };
-use common::{docker, import_busybox_in_both, unique, DockerImages, Wharf};
+use common::{docker, free_port, import_busybox_in_both, unique, DockerImages, Wharf};
 use serde_json::Value;
 
 fn project_yaml(image: &str, port: u16) -> String {
@@ -34,6 +33,7 @@ fn project_yaml(image: &str, port: u16) -> String {
         aliases: [www]
     labels:
       tier: front
+    links: ["db:database"]
   db:
     image: {image}
     command: ["sleep", "300"]
@@ -46,6 +46,15 @@ networks:
   back:
 "#
     )
+}
+
+/// Whether `database` (web's link to db) resolves in web: wget reaches
+/// an address (and finds no server on port 1).
+const LINKED: &str =
+    "wget -qO- http://database:1/ 2>&1 | grep -q \"can't connect\" && echo resolved";
+
+fn stdout_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// `inspect` of one container.
@@ -90,7 +99,10 @@ fn essentials(c: &Value) -> Value {
                 })
                 .unwrap_or_default();
             aliases.sort();
-            (k.clone(), serde_json::json!(aliases))
+            (
+                k.clone(),
+                serde_json::json!({"Aliases": aliases, "Links": v["Links"]}),
+            )
         })
         .collect();
     let mut mounts: Vec<Value> = c["Mounts"]
@@ -107,6 +119,11 @@ fn essentials(c: &Value) -> Value {
         })
         .collect();
     mounts.sort_by_key(|m| m["Destination"].as_str().unwrap().to_string());
+    let binds = c["HostConfig"]["Binds"].as_array().map(|b| {
+        let mut b: Vec<String> = b.iter().map(|x| x.as_str().unwrap().to_string()).collect();
+        b.sort();
+        b
+    });
     serde_json::json!({
         "Name": c["Name"],
         "Labels": labels,
@@ -116,7 +133,8 @@ fn essentials(c: &Value) -> Value {
         "ExposedPorts": c["Config"]["ExposedPorts"],
         "PortBindings": c["HostConfig"]["PortBindings"],
         "NetworkMode": c["HostConfig"]["NetworkMode"],
-        "Binds": c["HostConfig"]["Binds"],
+        // Compose builds them from a Go map: in any order.
+        "Binds": binds,
         "StopSignal": c["Config"]["StopSignal"],
         "Networks": networks,
         "Mounts": mounts,
@@ -154,6 +172,7 @@ fn up_and_down_match_docker_compose() {
         ok(&again, "docker compose up -d (again)");
         let reply = p.docker(["exec", "-T", "db", "wget", "-qO-", "http://www:8080/"]);
         let by_name = p.docker(["exec", "-T", "db", "wget", "-qO-", "http://web:8080/"]);
+        let link = p.docker(["exec", "-T", "web", "sh", "-c", LINKED]);
         let ps = ok(&p.docker(["ps", "-a", "--format", "{{.Name}}"]), "ps");
         let containers: Vec<Value> = names
             .iter()
@@ -210,6 +229,7 @@ fn up_and_down_match_docker_compose() {
             progress_lines(&again),
             reply,
             by_name,
+            link,
             ps,
             containers,
             net_labels,
@@ -226,6 +246,7 @@ fn up_and_down_match_docker_compose() {
     ok(&again, "wharf compose up -d (again)");
     let reply = p.wharf(&w, ["exec", "-T", "db", "wget", "-qO-", "http://www:8080/"]);
     let by_name = p.wharf(&w, ["exec", "-T", "db", "wget", "-qO-", "http://web:8080/"]);
+    let link = p.wharf(&w, ["exec", "-T", "web", "sh", "-c", LINKED]);
     let ps = ok(&p.wharf(&w, ["ps", "-a", "--format", "{{.Name}}"]), "ps");
     let containers: Vec<Value> = names
         .iter()
@@ -255,8 +276,19 @@ fn up_and_down_match_docker_compose() {
         .map(str::to_string)
         .collect();
 
-    let (d_up, d_again, d_reply, d_by_name, d_ps, d_containers, d_nets, d_vols, d_down, d_left) =
-        docker_side;
+    let (
+        d_up,
+        d_again,
+        d_reply,
+        d_by_name,
+        d_link,
+        d_ps,
+        d_containers,
+        d_nets,
+        d_vols,
+        d_down,
+        d_left,
+    ) = docker_side;
     assert_eq!(progress_lines(&up), d_up, "up -d's progress");
     assert_eq!(progress_lines(&again), d_again, "a second up -d's progress");
     assert_eq!(
@@ -268,6 +300,8 @@ fn up_and_down_match_docker_compose() {
     assert_eq!(ok(&reply, "wharf exec"), ok(&d_reply, "docker exec"));
     assert_eq!(ok(&reply, "wharf exec"), "hello from busybox\n");
     assert_eq!(ok(&by_name, "wharf exec"), ok(&d_by_name, "docker exec"));
+    assert_eq!(stdout_of(&link), stdout_of(&d_link), "the link's name");
+    assert_eq!(stdout_of(&link), "resolved\n");
     assert_eq!(sorted_lines(&ps), sorted_lines(&d_ps));
     assert_eq!(containers, d_containers, "the containers");
     assert_eq!(net_labels, d_nets, "the networks' labels");

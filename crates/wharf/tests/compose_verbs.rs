@@ -6,9 +6,9 @@
 mod common;
 
 use common::compose::{
-    free_port, ok, require_docker_compose, sorted_lines, DockerProject, Project, WharfProject,
+    ok, require_docker_compose, sorted_lines, DockerProject, Project, WharfProject,
 };
-use common::{import_busybox_in_both, unique, DockerImages, Wharf};
+use common::{free_port, import_busybox_in_both, unique, DockerImages, Wharf};
 
 /// One image of the same name in wharf and docker, removed from docker
 /// at the end.
@@ -304,4 +304,142 @@ fn bad_input_matches() {
             "{what}: networks left"
         );
     }
+}
+
+#[test]
+fn depends_on_conditions_match() {
+    require_docker_compose();
+    let w = Wharf::new();
+    let (image, _images) = image(&w, "cmp-dep-img");
+    let project = |init_exit: u8, ready: &str| {
+        format!(
+            r#"services:
+  init:
+    image: {image}
+    command: ["sh", "-c", "sleep 1; exit {init_exit}"]
+  db:
+    image: {image}
+    command: ["sh", "-c", "sleep 1; touch /tmp/ready; sleep 300"]
+    stop_signal: SIGKILL
+    healthcheck:
+      test: ["CMD-SHELL", "[ -f {ready} ]"]
+      interval: 500ms
+      retries: 3
+  app:
+    image: {image}
+    command: ["sleep", "300"]
+    stop_signal: SIGKILL
+    depends_on:
+      init:
+        condition: service_completed_successfully
+      db:
+        condition: service_healthy
+"#
+        )
+    };
+    let cases: Vec<(&str, String, &[&str])> = vec![
+        ("conditions hold", project(0, "/tmp/ready"), &["up", "-d"]),
+        ("init fails", project(1, "/tmp/ready"), &["up", "-d"]),
+        ("db unhealthy", project(0, "/tmp/never"), &["up", "-d"]),
+        (
+            "up --wait",
+            project(0, "/tmp/ready"),
+            &["up", "-d", "--wait"],
+        ),
+    ];
+    for (what, yaml, args) in cases {
+        let name = unique("cmpdep");
+        let p = Project::new(&w, &name, &yaml);
+        let states = |out: &std::process::Output| sorted_lines(&stdout(out));
+        let docker_side = {
+            let _down = DockerProject(&p);
+            let out = p.docker(args);
+            let ps = p.docker(["ps", "-a", "--format", "{{.Service}} {{.State}}"]);
+            (code(&out), error_line(&out), progress_of(&out), states(&ps))
+        };
+        let _down = WharfProject(&w, &p);
+        let out = p.wharf(&w, args);
+        let ps = p.wharf(&w, ["ps", "-a", "--format", "{{.Service}} {{.State}}"]);
+        let wharf_side = (code(&out), error_line(&out), progress_of(&out), states(&ps));
+        assert_eq!(wharf_side, docker_side, "{what}");
+    }
+}
+
+/// A compose run's progress lines, sorted (parallel steps print in any
+/// order), without warnings only Docker prints.
+fn progress_of(out: &std::process::Output) -> Vec<String> {
+    common::compose::progress_lines(out)
+        .into_iter()
+        .filter(|l| l.starts_with(' '))
+        .collect()
+}
+
+#[test]
+fn usage_errors_match() {
+    require_docker_compose();
+    let w = Wharf::new();
+    let p = Project::new(&w, &unique("cmpusage"), "services:\n  a:\n    image: x\n");
+    for args in [
+        &["up", "--foo"][..],
+        &["up", "-Z"],
+        &["frob"],
+        &["up", "--build", "--no-build"],
+        &["up", "-d", "--abort-on-container-exit"],
+        &["down", "--rmi", "some"],
+    ] {
+        let d = p.docker(args);
+        let wh = p.wharf(&w, args);
+        let first = |o: &std::process::Output| {
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        };
+        assert_eq!((code(&wh), first(&wh)), (code(&d), first(&d)), "{args:?}");
+    }
+}
+
+/// Ctrl-C in an attached `up` stops the project gracefully and exits 130,
+/// as Compose does (a second one would kill).
+#[test]
+fn attached_up_stops_on_interrupt() {
+    use std::io::{BufRead, BufReader};
+    let w = Wharf::new();
+    let image = unique("cmp-int-img").to_lowercase();
+    w.import_busybox(&image);
+    let name = unique("cmpint");
+    let yaml = format!(
+        "services:\n  loop:\n    image: {image}\n    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; while true; do echo tick; sleep 0.2; done\"]\n"
+    );
+    let p = Project::new(&w, &name, &yaml);
+    let _down = WharfProject(&w, &p);
+    let mut child = w
+        .command(["compose", "-p", &name, "up"])
+        .current_dir(&p.dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "Attaching to loop-1");
+    assert_eq!(lines.next().unwrap().unwrap(), "loop-1  | tick");
+    // SAFETY: kill(2) on our own child's PID.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        rest.contains(&"Gracefully Stopping... press Ctrl+C again to force".to_string()),
+        "{rest:?}"
+    );
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(
+        err.contains(&format!(" Container {name}-loop-1  Stopped")),
+        "{err}"
+    );
+    let state = ok(&p.wharf(&w, ["ps", "-a", "--format", "{{.State}}"]), "ps");
+    assert_eq!(state, "exited\n");
 }

@@ -71,6 +71,29 @@ impl Both {
         (self.inspect_ours(&name), inspect_docker(&name))
     }
 
+    /// `run -d --name NAME flags... IMAGE cmd...` in both.
+    fn run_detached(&self, name: &str, flags: &[&str], cmd: &[&str]) {
+        let mut args = vec!["run", "-d", "--name", name];
+        args.extend(flags);
+        args.push(&self.image);
+        args.extend(cmd);
+        self.w.ok(&args);
+        common::sh(docker().args(&args));
+    }
+
+    /// Wait until `exec NAME cmd...` succeeds in both.
+    fn wait_exec(&self, name: &str, cmd: &[&str], what: &str) {
+        let mut args = vec!["exec", name];
+        args.extend(cmd);
+        common::eventually(10, what, || {
+            self.w.run(&args).status.success()
+                && docker()
+                    .args(&args)
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+        });
+    }
+
     fn inspect_ours(&self, name: &str) -> Value {
         first(&self.w.ok(["inspect", name]))
     }
@@ -229,18 +252,11 @@ fn metadata_flags() {
 
     // --stop-timeout is what `stop` waits before SIGKILL.
     let n = b.name("st");
-    b.w.ok([
-        "run",
-        "-d",
-        "--name",
+    b.run_detached(
         &n,
-        "--stop-timeout",
-        "1",
-        &b.image,
-        "sh",
-        "-c",
-        "trap '' TERM; while true; do sleep 1; done",
-    ]);
+        &["--stop-timeout", "1"],
+        &["sh", "-c", "trap '' TERM; while true; do sleep 1; done"],
+    );
     let t = std::time::Instant::now();
     b.w.ok(["stop", &n]);
     assert!(
@@ -248,10 +264,10 @@ fn metadata_flags() {
         "stop waited {:?} despite --stop-timeout 1",
         t.elapsed()
     );
-    assert_eq!(
-        b.w.ok(["inspect", "-f", "{{.State.ExitCode}}", &n]).trim(),
-        "137"
-    );
+    common::sh(docker().args(["stop", &n]));
+    let code = ["inspect", "-f", "{{.State.ExitCode}}", &n];
+    assert_eq!(b.w.ok(code), common::sh(docker().args(code)));
+    assert_eq!(b.w.ok(code).trim(), "137");
 
     // Refused by both, with the same words; nothing made.
     b.same_error("create", &["--runtime", "foo"], &[]);
@@ -605,30 +621,13 @@ fn namespace_flags() {
     // Joining another container's PID and IPC namespaces (and its
     // /dev/shm); the mode names it by ID in both.
     let peer = b.name("peer");
-    let run_peer = [
-        "run",
-        "-d",
-        "--name",
+    b.run_detached(
         &peer,
-        "--ipc",
-        "shareable",
-        &b.image,
-        "sh",
-        "-c",
-        "echo shared > /dev/shm/x; sleep 60",
-    ];
-    b.w.ok(run_peer);
-    common::sh(docker().args(run_peer));
+        &["--ipc", "shareable"],
+        &["sh", "-c", "echo shared > /dev/shm/x; sleep 60"],
+    );
     let pid_mode = format!("container:{peer}");
-    common::eventually(10, "the peer's /dev/shm file", || {
-        b.w.run(["exec", &peer, "cat", "/dev/shm/x"])
-            .status
-            .success()
-            && docker()
-                .args(["exec", &peer, "cat", "/dev/shm/x"])
-                .output()
-                .is_ok_and(|o| o.status.success())
-    });
+    b.wait_exec(&peer, &["cat", "/dev/shm/x"], "the peer's /dev/shm file");
     let seen = b.same_output(
         &["--pid", &pid_mode, "--ipc", &pid_mode],
         &["sh", "-c", "ps -o comm; cat /dev/shm/x"],
@@ -652,9 +651,7 @@ fn namespace_flags() {
     // A peer without a shareable /dev/shm, then a stopped one: refused at
     // start, in docker's words.
     let plain = b.name("plain");
-    let run_plain = ["run", "-d", "--name", &plain, &b.image, "sleep", "60"];
-    b.w.ok(run_plain);
-    common::sh(docker().args(run_plain));
+    b.run_detached(&plain, &[], &["sleep", "60"]);
     let plain_mode = format!("container:{plain}");
     let ids = |n: &str| {
         (
@@ -895,4 +892,314 @@ fn volumes_from_flags() {
         b.w.ok(["rm", "-f", id]);
     }
     b.w.ok(["volume", "rm", &vol]);
+}
+
+/// `--link` (the linked container's address in /etc/hosts and its
+/// `ALIAS_*` variables, recorded as `/name:/me/alias`), `--mac-address`,
+/// `--link-local-ip` and `--ip6`, side by side with docker.
+#[test]
+fn network_flags() {
+    let b = Both::new("net");
+    let web = b.name("web");
+    b.run_detached(
+        &web,
+        &["-e", "FOO=bar", "--expose", "80", "--expose", "53/udp"],
+        &["sleep", "60"],
+    );
+    // What differs by nature: the linked container's address and ID, and
+    // the new one's.
+    let normalize = |out: &str, inspect: &Value| {
+        let ip = inspect["NetworkSettings"]["IPAddress"].as_str().unwrap();
+        let id = &inspect["Id"].as_str().unwrap()[..12];
+        out.replace(ip, "IP").replace(id, "ID")
+    };
+    let cli = b.name("cli");
+    let link = format!("{web}:web");
+    let flags = [
+        "--rm",
+        "--name",
+        &cli,
+        "--link",
+        &link,
+        "--link",
+        &web,
+        "--add-host",
+        "a:1.2.3.4",
+    ];
+    // Sorted: docker writes the links' lines in its map's order.
+    let script = "busybox grep -v $HOSTNAME /etc/hosts | busybox sort; \
+        env | busybox grep -v HOSTNAME | busybox sort";
+    let (o, t) = b.both("run", &flags, &["sh", "-c", script]);
+    ok(&o, "wharf run --link");
+    ok(&t, "docker run --link");
+    assert_eq!(
+        normalize(&text(&o.stdout), &b.inspect_ours(&web)),
+        normalize(&text(&t.stdout), &inspect_docker(&web)),
+    );
+    assert!(text(&o.stdout).contains("WEB_PORT_80_TCP_PROTO=tcp"));
+    let (ours, theirs) = b.create(&["--link", &link], &[]);
+    let name = |v: &Value| v["Name"].as_str().unwrap().to_string();
+    assert_eq!(
+        ours["HostConfig"]["Links"],
+        serde_json::json!([format!("/{web}:{}/web", name(&ours))])
+    );
+    assert_eq!(
+        theirs["HostConfig"]["Links"],
+        serde_json::json!([format!("/{web}:{}/web", name(&theirs))])
+    );
+
+    // --mac-address on the default bridge.
+    let mac = "02:42:ac:11:00:99";
+    b.same_output(
+        &["--mac-address", mac],
+        &["cat", "/sys/class/net/eth0/address"],
+    );
+    let (ours, theirs) = b.create(&["--mac-address", mac], &[]);
+    same_values(&ours, &theirs, &["/Config/MacAddress"]);
+
+    // A user-defined network: --link-local-ip added to eth0, --ip6 refused
+    // (no IPv6 subnet), both recorded in the endpoint's IPAMConfig.
+    let net = unique("wharf-rf-net");
+    struct DockerNetwork(String);
+    impl Drop for DockerNetwork {
+        fn drop(&mut self) {
+            let _ = docker().args(["network", "rm", &self.0]).output();
+        }
+    }
+    b.w.ok(["network", "create", &net]);
+    common::sh(docker().args(["network", "create", &net]));
+    let _net = DockerNetwork(net.clone());
+    let flags = ["--network", &net, "--link-local-ip", "169.254.1.1"];
+    let (ours, theirs) = b.create(&flags, &[]);
+    let ipam = |v: &Value| v["NetworkSettings"]["Networks"][&net]["IPAMConfig"].clone();
+    assert_eq!(ipam(&ours), ipam(&theirs));
+    let seen = b.same_output(
+        &flags,
+        &[
+            "sh",
+            "-c",
+            "ip -4 addr show eth0 | busybox grep -c 169.254.1.1/16",
+        ],
+    );
+    assert_eq!(seen, "1\n");
+    for flags in [
+        &["--network", &net, "--link-local-ip", "10.0.0.1"][..],
+        &["--network", &net, "--link-local-ip", "foo"][..],
+        &["--network", &net, "--ip6", "2001:db8::1"][..],
+        &["--mac-address", "foo"][..],
+        &["--link", "nonexistent-wharf:x"][..],
+        &["--network", "host", "--link", &link][..],
+    ] {
+        b.same_error("run", flags, &["true"]);
+    }
+    // docker ignores --ip6 on the default bridge.
+    b.same_output(&["--ip6", "2001:db8::1"], &["true"]);
+    // A link to a stopped container: refused at start.
+    b.w.ok(["stop", "-t", "0", &web]);
+    common::sh(docker().args(["stop", "-t", "0", &web]));
+    let (o, t) = b.both("run", &["--rm", "--name", &cli, "--link", &link], &["true"]);
+    assert_eq!((o.status.code(), t.status.code()), (Some(125), Some(125)));
+    assert_eq!(message(&o.stderr), message(&t.stderr));
+    // Removed before the network they are on.
+    for n in b.docker_names.borrow().iter() {
+        let _ = docker().args(["rm", "-f", n]).output();
+    }
+    for id in b.w.ok(["ps", "-aq"]).lines() {
+        b.w.ok(["rm", "-f", id]);
+    }
+    b.w.ok(["network", "rm", &net]);
+}
+
+/// `-a/--attach`: only the streams named reach the terminal, the
+/// `Config.Attach*` fields say which, and docker's refusals.
+#[test]
+fn attach_flags() {
+    let b = Both::new("att");
+    let script = "echo out; echo err >&2; exit 3";
+    for flags in [
+        &["-a", "stdout"][..],
+        &["-a", "stderr"][..],
+        &["-a", "STDOUT", "-a", "stderr"][..],
+        &["-a", "stdin"][..],
+    ] {
+        let (ours, theirs) = b.create(flags, &[]);
+        same_values(
+            &ours,
+            &theirs,
+            &[
+                "/Config/AttachStdin",
+                "/Config/AttachStdout",
+                "/Config/AttachStderr",
+                "/Config/OpenStdin",
+                "/Config/StdinOnce",
+            ],
+        );
+        let (o, t) = b.both("run", &[&["--rm"], flags].concat(), &["sh", "-c", script]);
+        assert_eq!(o.status.code(), t.status.code(), "{flags:?}");
+        // `-a stdin` alone: the ID, as if detached.
+        let id = |out: &Output| text(&out.stdout).trim().len() == 64;
+        if flags == ["-a", "stdin"] {
+            assert!(id(&o) && id(&t), "{flags:?}: {o:?}");
+            continue;
+        }
+        assert_eq!(o.status.code(), Some(3), "{flags:?}");
+        assert_eq!(text(&o.stdout), text(&t.stdout), "{flags:?}: stdout");
+        assert_eq!(text(&o.stderr), text(&t.stderr), "{flags:?}: stderr");
+    }
+    b.same_error("run", &["-a", "foo"], &["true"]);
+    // -a with -d: docker's CLI refuses the pair with exit 1.
+    let (o, t) = b.both("run", &["-d", "-a", "stdout"], &["true"]);
+    assert_eq!((o.status.code(), t.status.code()), (Some(1), Some(1)));
+    assert_eq!(message(&o.stderr), message(&t.stderr));
+}
+
+/// `build`'s container flags (`--add-host`, `--memory`, `--cpu-*`,
+/// `--shm-size`, `--ulimit`): what a RUN step sees, as under docker's
+/// builder; `--cache-from`, `--compress`, `--force-rm` accepted;
+/// `--security-opt` and `--isolation hyperv` refused as docker refuses.
+#[test]
+fn build_flags() {
+    let b = Both::new("build");
+    let ctx = b.w.scratch().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    let script = "busybox grep foo /etc/hosts; cd /sys/fs/cgroup; \
+        cat memory/memory.limit_in_bytes cpu/cpu.shares cpu/cpu.cfs_quota_us; \
+        busybox df -k /dev/shm; ulimit -n";
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        format!("FROM {}\nRUN sh -c '{script}' > /seen\n", b.image),
+    )
+    .unwrap();
+    let tag = format!("{}:1", unique("wharf-rf/built"));
+    let _built = DockerImages(vec![tag.clone()]);
+    let ctx_s = ctx.display().to_string();
+    let args = [
+        "build",
+        "--no-cache",
+        "-q",
+        "--add-host",
+        "foo:1.2.3.4",
+        "--memory",
+        "64m",
+        "--cpu-shares",
+        "512",
+        "--cpu-quota",
+        "50000",
+        "--shm-size",
+        "32m",
+        "--ulimit",
+        "nofile=1024:2048",
+        "--cache-from",
+        "x:y",
+        "--compress",
+        "--force-rm",
+        "-t",
+        &tag,
+        &ctx_s,
+    ];
+    b.w.ok(args);
+    common::sh(docker().args(args));
+    let ours = b.w.ok(["run", "--rm", &tag, "cat", "/seen"]);
+    let theirs = common::sh(docker().args(["run", "--rm", &tag, "cat", "/seen"]));
+    assert_eq!(ours, theirs);
+    assert!(
+        ours.starts_with("1.2.3.4\tfoo\n67108864\n512\n50000\n"),
+        "{ours}"
+    );
+    for flags in [
+        &["--security-opt", "seccomp=unconfined"][..],
+        &["--isolation", "hyperv"][..],
+        &["--add-host", "foo"][..],
+    ] {
+        let mut args = vec!["build"];
+        args.extend(flags);
+        args.push(&ctx_s);
+        let o = b.w.run(&args);
+        let t = docker().args(&args).output().unwrap();
+        assert!(!o.status.success() && !t.status.success(), "{flags:?}");
+        assert_eq!(message(&o.stderr), message(&t.stderr), "{flags:?}");
+    }
+}
+
+/// `exec --env-file` (the file's lines, then `-e`) and `exec
+/// --privileged` (every capability the engine can give, as a privileged
+/// container gets them; docker here cannot give the ones its daemon lacks
+/// and fails such an exec).
+#[test]
+fn exec_flags() {
+    let b = Both::new("exec");
+    let n = b.name("ex");
+    b.run_detached(&n, &[], &["sleep", "60"]);
+    let file = b.w.scratch().join("env");
+    std::fs::write(&file, "# vars\nA=1\nB=2\n").unwrap();
+    let f = file.display().to_string();
+    let args = [
+        "exec",
+        "--env-file",
+        &f,
+        "-e",
+        "B=3",
+        &n,
+        "sh",
+        "-c",
+        "echo $A $B",
+    ];
+    let ours = b.w.ok(args);
+    assert_eq!(ours, common::sh(docker().args(args)));
+    assert_eq!(ours, "1 3\n");
+    let args = ["exec", "--env-file", "/nonexistent-wharf", &n, "true"];
+    let (o, t) = (b.w.run(args), docker().args(args).output().unwrap());
+    assert_eq!((o.status.code(), t.status.code()), (Some(1), Some(1)));
+    assert_eq!(message(&o.stderr), message(&t.stderr));
+
+    let caps = "busybox grep CapEff /proc/self/status";
+    let privileged = b.w.ok(["exec", "--privileged", &n, "sh", "-c", caps]);
+    let plain = b.w.ok(["exec", &n, "sh", "-c", caps]);
+    let container =
+        b.w.ok(["run", "--rm", "--privileged", &b.image, "sh", "-c", caps]);
+    assert_eq!(
+        privileged, container,
+        "exec --privileged: a privileged container's caps"
+    );
+    assert_ne!(privileged, plain);
+    assert_eq!(
+        plain,
+        common::sh(docker().args(["exec", &n, "sh", "-c", caps])),
+        "without --privileged: the container's own set, as docker's"
+    );
+}
+
+/// `ps --size`: the writable layer's bytes and the virtual size (image
+/// included), docker's column and `{{.Size}}`.
+#[test]
+fn ps_size() {
+    let b = Both::new("size");
+    let n = b.name("sz");
+    b.run_detached(&n, &[], &["sh", "-c", "echo hello > /f; sleep 60"]);
+    b.wait_exec(&n, &["cat", "/f"], "the file written");
+    let filter = format!("name={n}");
+    for args in [
+        &[
+            "ps",
+            "--filter",
+            &filter,
+            "--format",
+            "{{.Names}} {{.Size}}",
+        ][..],
+        &[
+            "ps",
+            "-s",
+            "--filter",
+            &filter,
+            "--format",
+            "table {{.Names}}\t{{.Size}}",
+        ][..],
+    ] {
+        let ours = b.w.ok(args);
+        assert_eq!(ours, common::sh(docker().args(args)), "{args:?}");
+        assert!(ours.contains("6B (virtual "), "{ours}");
+    }
+    let ps = b.w.ok(["ps", "-s"]);
+    let header: Vec<&str> = ps.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header[header.len() - 2..], ["NAMES", "SIZE"], "{ps}");
 }

@@ -6,35 +6,10 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{sh, Wharf};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn http_get(port: u16) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
-        .ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    Some(out)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use common::{free_port, http_get, import_node_image, repo, sh, Wharf};
 
 #[test]
 fn seed_multi_stage_walkthrough() {
@@ -43,15 +18,7 @@ fn seed_multi_stage_walkthrough() {
     let tars: Vec<&str> = tars.lines().collect();
     assert_eq!(tars.len(), 2, "node-images.sh prints two tarballs");
     for (tar, name) in tars.iter().zip(["node:18", "node:18-slim"]) {
-        w.ok([
-            "import",
-            "--change",
-            "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "--change",
-            "CMD [\"node\"]",
-            tar,
-            name,
-        ]);
+        import_node_image(&w, tar, name);
     }
     let app = w.scratch().join("node-multi-stage");
     sh(Command::new("cp")

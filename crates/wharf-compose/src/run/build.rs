@@ -151,6 +151,7 @@ impl Runtime<'_> {
             no_cache: opts.no_cache || b.no_cache,
             secrets,
             network: (!b.network.is_empty()).then(|| b.network.clone()),
+            step_options: Default::default(),
         })
     }
 

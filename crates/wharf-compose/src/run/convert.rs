@@ -24,6 +24,8 @@ pub(crate) struct Instance<'a> {
     /// Service aliases on the networks (not for `run` without
     /// `--use-aliases`).
     pub use_aliases: bool,
+    /// `links` and `external_links` as `container:alias` (`getLinks`).
+    pub links: Vec<String>,
     /// `service:NAME` (network_mode, ipc, pid, volumes_from) → a
     /// container ID of that service.
     pub resolve: &'a dyn Fn(&str) -> RunResult<String>,
@@ -152,13 +154,9 @@ fn ports(
     wharf_model::PortMap,
 ) {
     let mut exposed = BTreeMap::new();
+    // As given (`9000`, `9000/udp`): docker keeps what Compose sends.
     for e in &s.expose {
-        let key = if e.contains('/') {
-            e.clone()
-        } else {
-            format!("{e}/tcp")
-        };
-        exposed.insert(key, Default::default());
+        exposed.insert(e.clone(), Default::default());
     }
     let mut bindings: wharf_model::PortMap = BTreeMap::new();
     for p in &s.ports {
@@ -445,7 +443,7 @@ pub(crate) fn create_request(
             })
             .unwrap_or_default(),
         group_add: some_if(s.group_add.clone()),
-        links: None,
+        links: some_if(inst.links.clone()),
         oom_score_adj: s.oom_score_adj,
         ..Default::default()
     };
@@ -493,6 +491,7 @@ fn networking(
         }
         let endpoint = EndpointSettings {
             aliases: Some(aliases),
+            links: some_if(inst.links.clone()),
             ipam_config: sn.map(|sn| EndpointIpamConfig {
                 ipv4_address: sn.ipv4_address.clone(),
                 ipv6_address: sn.ipv6_address.clone(),

@@ -18,6 +18,9 @@ pub enum RunError {
     /// Compose's own checks (flags, model, dependencies).
     #[error("{0}")]
     Invalid(String),
+    /// A wait ran out of time.
+    #[error("timeout waiting for dependencies")]
+    Timeout,
     /// A container's exit code becomes Compose's (with a message or not).
     #[error("{message}")]
     Exit { code: i32, message: String },

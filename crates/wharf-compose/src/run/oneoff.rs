@@ -10,7 +10,7 @@ use super::error::invalid;
 use super::hash::service_hash;
 use super::labels;
 use super::progress::Progress;
-use super::state::OneOff;
+use super::state::{OneOff, ProjectContainer};
 use super::up::UpOptions;
 use super::{RunResult, Runtime};
 use crate::model::{EnvMap, Port};
@@ -193,10 +193,28 @@ impl Runtime<'_> {
         if !image_id.is_empty() {
             l.insert(labels::IMAGE.into(), image_id);
         }
+        // `run`'s links: the services it links to, and the service's own
+        // containers by service name, short and full name (`getLinks`).
+        let mut by_service: BTreeMap<String, Vec<ProjectContainer>> = BTreeMap::new();
+        for c in &observed {
+            by_service
+                .entry(c.service().to_string())
+                .or_default()
+                .push(c.clone());
+        }
+        let mut links = self.links(&service, 1, &by_service);
+        let prefix = format!("{}-", self.name());
+        for c in by_service.get(&opts.service).into_iter().flatten() {
+            let n = c.name();
+            links.push(format!("{n}:{}", opts.service));
+            links.push(format!("{n}:{}", n.strip_prefix(&prefix).unwrap_or(n)));
+            links.push(format!("{n}:{n}"));
+        }
         let inst = Instance {
             name: &name,
             labels: l,
             use_aliases: opts.use_aliases,
+            links,
             resolve: &resolve,
         };
         let mut req =

@@ -131,6 +131,7 @@ impl Runtime<'_> {
             internal: n.internal,
             labels: l,
             options: n.driver_opts.0.clone(),
+            ..Default::default()
         };
         let id = format!("Network {}", n.name);
         progress.event(&id, Status::Working, "Creating");

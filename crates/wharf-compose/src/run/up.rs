@@ -61,6 +61,9 @@ enum Action {
     Create(u32),
 }
 
+/// `--wait`'s condition: healthy, or running without a check.
+const RUNNING_OR_HEALTHY: &str = "running_or_healthy";
+
 /// How often conditions are looked at.
 const POLL: Duration = Duration::from_millis(50);
 
@@ -178,6 +181,31 @@ impl Runtime<'_> {
         l
     }
 
+    /// `links` and `external_links` of container `number` as Compose
+    /// writes them (`getLinks`): each container of a linked service under
+    /// the link's alias, `SERVICE-N` and `PROJECT-SERVICE-N`.
+    pub(crate) fn links(
+        &self,
+        s: &Service,
+        number: u32,
+        others: &BTreeMap<String, Vec<ProjectContainer>>,
+    ) -> Vec<String> {
+        let mut out = Vec::new();
+        for raw in &s.links {
+            let (svc, alias) = raw.split_once(':').unwrap_or((raw, raw));
+            for c in others.get(svc).into_iter().flatten() {
+                out.push(format!("{}:{alias}", c.name()));
+                out.push(format!("{}:{svc}-{number}", c.name()));
+                out.push(format!("{}:{}-{svc}-{number}", c.name(), self.name()));
+            }
+        }
+        for raw in &s.external_links {
+            let (ext, alias) = raw.split_once(':').unwrap_or((raw, raw));
+            out.push(format!("{ext}:{alias}"));
+        }
+        out
+    }
+
     /// The name of container `number` of service `name`.
     pub(crate) fn container_name(&self, name: &str, s: &Service, number: u32) -> String {
         if s.container_name.is_empty() {
@@ -267,8 +295,18 @@ impl Runtime<'_> {
                 Action::Recreate(c) => {
                     let number = c.number().unwrap_or(1);
                     let labels = self.container_labels(name, s, number, &hash, image_id);
-                    self.recreate(name, s, c, number, labels, opts, &resolve, progress)
-                        .map(Some)
+                    let links = self.links(s, number, others);
+                    self.recreate(
+                        name,
+                        s,
+                        c,
+                        number,
+                        (labels, links),
+                        opts,
+                        &resolve,
+                        progress,
+                    )
+                    .map(Some)
                 }
                 Action::Create(number) => {
                     let cname = self.container_name(name, s, *number);
@@ -277,6 +315,7 @@ impl Runtime<'_> {
                         name: &cname,
                         labels,
                         use_aliases: true,
+                        links: self.links(s, *number, others),
                         resolve: &resolve,
                     };
                     self.create_one(name, s, &inst, Vec::new(), progress)
@@ -355,7 +394,7 @@ impl Runtime<'_> {
         s: &Service,
         old: &ProjectContainer,
         number: u32,
-        mut labels: BTreeMap<String, String>,
+        (mut labels, links): (BTreeMap<String, String>, Vec<String>),
         opts: &UpOptions,
         resolve: &dyn Fn(&str) -> RunResult<String>,
         progress: &dyn Progress,
@@ -380,6 +419,7 @@ impl Runtime<'_> {
                 name: &tmp,
                 labels,
                 use_aliases: true,
+                links,
                 resolve,
             };
             let made = self.create_container(name, s, &inst, inherited)?;
@@ -467,8 +507,28 @@ impl Runtime<'_> {
         s: &Service,
         progress: &dyn Progress,
     ) -> RunResult<()> {
-        for (dep, cfg) in &s.depends_on {
-            if cfg.condition.is_empty() || cfg.condition == "service_started" {
+        let deps: Vec<(String, String, bool)> = s
+            .depends_on
+            .iter()
+            .map(|(d, c)| (d.clone(), c.condition.clone(), c.required))
+            .collect();
+        self.wait_conditions(name, &deps, None, progress)
+    }
+
+    /// Wait for each `(service, condition, required)` of `deps`, all at
+    /// once as Compose's errgroup does: `service_healthy`,
+    /// `service_completed_successfully`, or `running_or_healthy` (what
+    /// `--wait` asks), until `deadline`.
+    fn wait_conditions(
+        &self,
+        owner: &str,
+        deps: &[(String, String, bool)],
+        deadline: Option<Instant>,
+        progress: &dyn Progress,
+    ) -> RunResult<()> {
+        let mut waits = Vec::new();
+        for (dep, condition, required) in deps {
+            if condition.is_empty() || condition == "service_started" {
                 continue;
             }
             let Some(ds) = self.project.services.get(dep) else {
@@ -482,56 +542,60 @@ impl Runtime<'_> {
                 .into_iter()
                 .filter(|c| c.service() == dep)
                 .collect();
-            if waiting.is_empty() {
-                if cfg.required {
-                    return Err(invalid(format!("{name} is missing dependency {dep}")));
-                }
-                warn(&format!("{name} is missing dependency {dep}"));
-                continue;
-            }
             for c in &waiting {
                 progress.event(&c.event_id(), Status::Working, "Waiting");
             }
-            let outcome = match cfg.condition.as_str() {
-                "service_healthy" => self.wait_healthy(&waiting, None),
-                "service_completed_successfully" => self.wait_completed(dep, &waiting),
+            if waiting.is_empty() {
+                if *required {
+                    return Err(invalid(format!("{owner} is missing dependency {dep}")));
+                }
+                warn(&format!("{owner} is missing dependency {dep}"));
+                continue;
+            }
+            waits.push((dep, condition, *required, waiting));
+        }
+        for_each(&waits, |(dep, condition, required, waiting)| {
+            let outcome = match condition.as_str() {
+                "service_healthy" => self.wait_healthy(waiting, false, deadline),
+                RUNNING_OR_HEALTHY => self.wait_healthy(waiting, true, deadline),
+                "service_completed_successfully" => self.wait_completed(dep, waiting, deadline),
                 other => {
                     warn(&format!("unsupported depends_on condition: {other}"));
-                    Ok(())
+                    return Ok(());
                 }
             };
+            let each = |status: Status, text: &str| {
+                for c in waiting {
+                    progress.event(&c.event_id(), status, text);
+                }
+            };
+            let completed = condition.as_str() == "service_completed_successfully";
             match outcome {
                 Ok(()) => {
-                    let text = if cfg.condition == "service_healthy" {
-                        "Healthy"
+                    each(Status::Done, if completed { "Exited" } else { "Healthy" });
+                    Ok(())
+                }
+                Err(e) if !required => {
+                    let why = if completed {
+                        format!("optional dependency {e}")
                     } else {
-                        "Exited"
+                        format!("optional dependency {dep:?} failed to start")
                     };
-                    for c in &waiting {
-                        progress.event(&c.event_id(), Status::Done, text);
-                    }
+                    each(Status::Warning, &format!("Skipped: {why}"));
+                    warn(&format!("{why}: {e}"));
+                    Ok(())
                 }
-                Err(e) if !cfg.required => {
-                    for c in &waiting {
-                        progress.event(
-                            &c.event_id(),
-                            Status::Warning,
-                            &format!("Skipped: optional dependency {dep:?} failed to start"),
-                        );
-                    }
-                    warn(&format!("optional dependency {dep:?} failed to start: {e}"));
+                Err(e) if condition.as_str() == "service_healthy" => {
+                    each(Status::Error, "Error");
+                    Err(invalid(format!("dependency failed to start: {e}")))
                 }
-                Err(e) => {
-                    for c in &waiting {
-                        progress.event(&c.event_id(), Status::Error, "Error");
-                    }
-                    return Err(match cfg.condition.as_str() {
-                        "service_healthy" => invalid(format!("dependency failed to start: {e}")),
-                        _ => e,
-                    });
+                Err(e) if completed => {
+                    each(Status::Error, &e.to_string());
+                    Err(e)
                 }
+                Err(e) => Err(e),
             }
-        }
+        })?;
         Ok(())
     }
 
@@ -541,6 +605,7 @@ impl Runtime<'_> {
     fn wait_healthy(
         &self,
         containers: &[ProjectContainer],
+        fallback_running: bool,
         deadline: Option<Instant>,
     ) -> RunResult<()> {
         let has_check: BTreeMap<String, bool> = containers
@@ -571,7 +636,7 @@ impl Runtime<'_> {
                     )));
                 }
                 if !has_check[c.id()] {
-                    if deadline.is_some() {
+                    if fallback_running {
                         all &= cur.status.is_running();
                         continue;
                     }
@@ -592,7 +657,7 @@ impl Runtime<'_> {
                 return Ok(());
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(invalid("timeout waiting for dependencies"));
+                return Err(RunError::Timeout);
             }
             std::thread::sleep(POLL);
         }
@@ -600,8 +665,16 @@ impl Runtime<'_> {
 
     /// Until a container of `dep` has exited; 0 is success
     /// (`service_completed_successfully`).
-    fn wait_completed(&self, dep: &str, containers: &[ProjectContainer]) -> RunResult<()> {
+    fn wait_completed(
+        &self,
+        dep: &str,
+        containers: &[ProjectContainer],
+        deadline: Option<Instant>,
+    ) -> RunResult<()> {
         loop {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(RunError::Timeout);
+            }
             for c in self.engine.list_containers(true)? {
                 if !containers.iter().any(|w| w.id() == c.id) || c.status != CStatus::Exited {
                     continue;
@@ -618,30 +691,35 @@ impl Runtime<'_> {
         }
     }
 
-    /// `up --wait`: every container of the project running, and healthy
-    /// when it has a check.
+    /// `up --wait`: every service running (and healthy when it has a
+    /// check), or exited 0 when another waits for it to complete
+    /// (`getDependencyCondition`).
     fn wait_running(&self, timeout: Option<Duration>, progress: &dyn Progress) -> RunResult<()> {
         let deadline = timeout.map(|t| Instant::now() + t);
-        let containers = self.containers(OneOff::Exclude)?;
-        for c in &containers {
-            progress.event(&c.event_id(), Status::Working, "Waiting");
-        }
-        // Far away rather than never: a container without a check that
-        // keeps running is done at once.
-        let limit = deadline.or_else(|| Some(Instant::now() + Duration::from_secs(365 * 86400)));
-        match self.wait_healthy(&containers, limit) {
-            Ok(()) => {
-                for c in &containers {
-                    progress.event(&c.event_id(), Status::Done, "Healthy");
-                }
-                Ok(())
-            }
-            Err(e) => {
-                for c in &containers {
-                    progress.event(&c.event_id(), Status::Error, "Error");
-                }
-                Err(e)
-            }
+        let deps: Vec<(String, String, bool)> = self
+            .project
+            .services
+            .keys()
+            .map(|name| {
+                let completes = self.project.services.values().any(|s| {
+                    s.depends_on
+                        .get(name)
+                        .is_some_and(|d| d.condition == "service_completed_successfully")
+                });
+                let condition = if completes {
+                    "service_completed_successfully"
+                } else {
+                    RUNNING_OR_HEALTHY
+                };
+                (name.clone(), condition.to_string(), true)
+            })
+            .collect();
+        match self.wait_conditions(self.name(), &deps, deadline, progress) {
+            Err(RunError::Timeout) => Err(invalid(format!(
+                "application not healthy after {}",
+                crate::units::format_duration(timeout.map(|t| t.as_nanos() as i64).unwrap_or(0))
+            ))),
+            other => other,
         }
     }
 }

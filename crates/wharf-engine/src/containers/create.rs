@@ -27,7 +27,12 @@ pub(crate) use wharf_runtime::spec::DEFAULT_CGROUP_PARENT as CGROUP_PARENT;
 
 /// The cgroup parent of a container: `--cgroup-parent`, else wharf's.
 pub fn cgroup_parent(h: &HostConfig) -> &str {
-    match h.resources.cgroup_parent.as_str() {
+    cgroup_parent_of(&h.resources)
+}
+
+/// [`cgroup_parent`] of a container's (or a build step's) limits.
+pub(crate) fn cgroup_parent_of(r: &wharf_model::Resources) -> &str {
+    match r.cgroup_parent.as_str() {
         "" => CGROUP_PARENT,
         p => p,
     }
@@ -182,6 +187,7 @@ impl Engine {
         let host = HostInfo::detect_for(d.host_config.init.unwrap_or(false));
         let warnings = super::verify::verify(&mut d, &host)?;
         self.verify_namespaces(&mut d)?;
+        self.check_links(wharf_model::list(&d.host_config.links))?;
         daemon_defaults(&mut d.host_config, &host);
         let plan = self.plan_network(&d)?;
         d.resolved.net_mode = plan.mode.clone();
@@ -269,6 +275,10 @@ impl Engine {
                 Some(n) => n.clone(),
                 None => random_name(attempt),
             };
+            let mut definition = d.clone();
+            if let Some(links) = &d.host_config.links {
+                definition.host_config.links = Some(super::links::record_links(links, &name));
+            }
             let rec = ContainerRecord {
                 id: id.to_string(),
                 name,
@@ -278,7 +288,7 @@ impl Engine {
                     status: Status::Created,
                     ..Default::default()
                 },
-                definition: d.clone(),
+                definition,
             };
             let inserted = self.store.write(|tx| {
                 for v in &made.new_volumes {

@@ -113,6 +113,26 @@ impl Engine {
         Ok(true)
     }
 
+    /// SIGKILL the container until it has stopped. One waiting out its
+    /// restart back-off has no process to signal, and its monitor may
+    /// start it again before it sees the stop request: whatever runs then
+    /// is killed too.
+    fn kill_until_stopped(&self, id: &str) -> EngineResult<()> {
+        loop {
+            let Some(c) = self.store.read(|tx| containers::get(tx, id))? else {
+                return Ok(());
+            };
+            let c = self.refresh(c)?;
+            if !c.state.status.is_running() {
+                return Ok(());
+            }
+            self.signal(&c, Signal::SIGKILL)?;
+            if self.wait_stopped(id, Some(Duration::from_millis(500)))? {
+                return Ok(());
+            }
+        }
+    }
+
     /// Send `sig` to the container (docker's `kill` event first).
     fn signal(&self, c: &ContainerRecord, sig: Signal) -> EngineResult<()> {
         self.container_event(&c.id, "kill", &[("signal", (sig as i32).to_string())])?;
@@ -167,8 +187,7 @@ impl Engine {
             .unwrap_or(10);
         let limit = u64::try_from(secs).ok().map(Duration::from_secs);
         if !self.wait_stopped(&c.id, limit)? {
-            self.signal(&c, Signal::SIGKILL)?;
-            self.wait_stopped(&c.id, None)?;
+            self.kill_until_stopped(&c.id)?;
         }
         self.container_event(&c.id, "stop", &[])
     }
@@ -260,8 +279,7 @@ impl Engine {
                 )));
             }
             mark_stop_requested(self, &c.id)?;
-            self.signal(&c, Signal::SIGKILL)?;
-            self.wait_stopped(&c.id, None)?;
+            self.kill_until_stopped(&c.id)?;
         }
         // `removing` while it is taken apart (it may have exited on its own
         // meanwhile: re-read).

@@ -1,4 +1,5 @@
-//! Container verbs: create, start, run, ps, stop, kill, rm, wait, logs.
+//! Container verbs: create, start, run, ps, stop, restart, kill, rm, wait,
+//! logs, update.
 //!
 //! A container is a row in the store, a directory `containers/<id>/` (the
 //! OCI bundle: `config.json`, `rootfs/` mounted over the image layers,
@@ -12,6 +13,7 @@ mod exec;
 mod inspect;
 mod legacy;
 mod lifecycle;
+mod links;
 mod list;
 mod logging;
 mod lookup;
@@ -20,6 +22,7 @@ pub(crate) mod names;
 mod network;
 mod peers;
 mod ports;
+mod size;
 mod snapshot;
 mod spawn;
 pub(crate) mod start;
@@ -31,6 +34,7 @@ mod verify;
 pub use attached::{watch_signals, AttachOptions, AttachSignals};
 pub use copy::PathStat;
 pub use create::cgroup_parent;
+pub(crate) use create::cgroup_parent_of;
 pub(crate) use create::CGROUP_PARENT;
 pub use create::{CreateRequest, Created};
 pub use lifecycle::{ContainerPruneReport, WaitCondition, Waited};
@@ -38,14 +42,14 @@ pub use list::ContainerSummary;
 pub use logging::ContainerLog;
 pub use manage::Change;
 pub use names::new_id;
-pub use network::wants_bridge;
 pub use network::NetHooks;
+pub use network::{parse_extra_hosts, wants_bridge};
 pub use ports::PortView;
+pub use size::ContainerSize;
 pub use snapshot::CommitRequest;
 pub use start::{
     prespawn_monitor, AttachIo, MonitorChild, MonitorStdio, PreSpawned, SpawnedMonitor,
     StartOutcome,
 };
 pub use top::Usage;
-pub use update::UpdateRequest;
 pub use wharf_network::netlink::PendingNetns;

@@ -48,16 +48,64 @@ pub fn wants_bridge(h: &HostConfig) -> bool {
 
 /// `--add-host name:ip` entries, checked.
 fn extra_hosts(h: &HostConfig) -> EngineResult<Vec<(String, String)>> {
+    parse_extra_hosts(wharf_model::list(&h.extra_hosts))
+}
+
+/// `--add-host name:ip` entries (`run`'s and `build`'s) as (name, ip),
+/// with docker's message for a bad one.
+pub fn parse_extra_hosts(entries: &[String]) -> EngineResult<Vec<(String, String)>> {
     let mut out = Vec::new();
-    for e in wharf_model::list(&h.extra_hosts) {
+    for e in entries {
+        let bad = |why: String| {
+            EngineError::Invalid(format!(
+                "invalid argument \"{e}\" for \"--add-host\" flag: {why}"
+            ))
+        };
         match e.split_once(':') {
             Some((name, ip)) if !name.is_empty() && ip.parse::<std::net::IpAddr>().is_ok() => {
                 out.push((name.to_string(), ip.to_string()))
             }
-            _ => {
+            Some((_, ip)) => return Err(bad(format!("invalid IP address in add-host: \"{ip}\""))),
+            None => return Err(bad(format!("bad format for add-host: \"{e}\""))),
+        }
+    }
+    Ok(out)
+}
+
+/// The endpoint create was asked for (`--ip`, `--ip6`, `--network-alias`,
+/// `--link-local-ip`), keyed by the network as given.
+pub(crate) fn requested_endpoint(d: &Definition) -> Option<&wharf_model::EndpointSettings> {
+    let h = &d.host_config;
+    d.networking_config
+        .endpoints_config
+        .get(&h.network_mode)
+        .or_else(|| d.networking_config.endpoints_config.get(h.network()))
+}
+
+/// `--link-local-ip`s, IPv4 link-local ones only (docker's messages).
+fn link_local_ips(d: &Definition) -> EngineResult<Vec<std::net::Ipv4Addr>> {
+    let ips = requested_endpoint(d)
+        .and_then(|e| e.ipam_config.as_ref())
+        .map(|c| wharf_model::list(&c.link_local_ips).to_vec())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for ip in &ips {
+        match ip.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V4(v4)) if v4.is_link_local() => out.push(v4),
+            Ok(std::net::IpAddr::V4(_)) => {
                 return Err(EngineError::Invalid(format!(
-                    "invalid argument \"{e}\" for \"--add-host\" flag: invalid IP address in add-host: \"{}\"",
-                    e.split_once(':').map(|x| x.1).unwrap_or("")
+                    "invalid link local IP address: {ip}"
+                )))
+            }
+            Ok(std::net::IpAddr::V6(_)) => {
+                return Err(EngineError::Invalid(format!(
+                    "IPv6 is not supported by wharf's networks: link-local IP address {ip}"
+                )))
+            }
+            Err(_) => {
+                return Err(EngineError::Invalid(format!(
+                    "Invalid link-local IP address: [{}]",
+                    ips.join(" ")
                 )))
             }
         }
@@ -69,6 +117,13 @@ fn extra_hosts(h: &HostConfig) -> EngineResult<Vec<(String, String)>> {
 /// (`mode`: its resolved namespace mode).
 pub(crate) fn net_config(d: &Definition) -> EngineResult<ContainerNetConfig> {
     let h = &d.host_config;
+    let mac_address = match d.config.mac_address.as_str() {
+        "" => None,
+        m => Some(
+            wharf_network::config::parse_mac(m)
+                .ok_or_else(|| EngineError::Invalid(format!("{m} is not a valid mac address")))?,
+        ),
+    };
     let mut exposed: BTreeSet<(u16, String)> = BTreeSet::new();
     for key in d.config.exposed_ports.iter().flat_map(|m| m.keys()) {
         exposed.extend(parse_expose(key).map_err(invalid)?);
@@ -111,6 +166,8 @@ pub(crate) fn net_config(d: &Definition) -> EngineResult<ContainerNetConfig> {
         extra_hosts: extra_hosts(h)?,
         hostname: d.config.hostname.clone(),
         domainname: d.config.domainname.clone(),
+        mac_address,
+        link_local_ips: link_local_ips(d)?,
     })
 }
 
@@ -195,11 +252,28 @@ impl Engine {
                 }
             },
         };
-        let primary = d
-            .networking_config
-            .endpoints_config
-            .get(&h.network_mode)
-            .or_else(|| d.networking_config.endpoints_config.get(requested));
+        if !wharf_model::list(&h.links).is_empty()
+            && matches!(mode, NetMode::Host | NetMode::None | NetMode::Container(_))
+        {
+            return Err(EngineError::Invalid(
+                "links are only supported for user-defined networks".into(),
+            ));
+        }
+        let primary = requested_endpoint(d);
+        // wharf's networks have no IPv6 subnet (docker ignores --ip6 on
+        // the default bridge).
+        if network.as_ref().is_some_and(|n| n.name != "bridge") {
+            let ip6 = primary
+                .and_then(|e| e.ipam_config.as_ref())
+                .is_some_and(|c| !c.ipv6_address.is_empty());
+            if ip6 {
+                return Err(EngineError::Invalid(
+                    "user specified IP address is supported only when connecting to networks with user configured subnets"
+                        .into(),
+                ));
+            }
+            link_local_ips(d)?;
+        }
         let mut endpoints = Vec::new();
         match &network {
             Some(n) => endpoints.push(endpoint_for(n, primary)?),
@@ -300,6 +374,7 @@ impl Engine {
             attached: RefCell::new(None),
             netns: RefCell::new(netns),
             leaving: RefCell::new(None),
+            link_env: RefCell::new(Vec::new()),
         }
     }
 }
@@ -311,6 +386,19 @@ pub struct NetHooks<'a> {
     attached: RefCell<Option<Attached>>,
     netns: RefCell<Option<PendingNetns>>,
     leaving: RefCell<Option<Leaving>>,
+    /// `--link`'s variables for this start, found with its hosts entries.
+    link_env: RefCell<Vec<String>>,
+}
+
+impl NetHooks<'_> {
+    /// The container's record as it is now (`update` may have changed it
+    /// since the monitor started).
+    fn record(&self, dir: &ContainerDir) -> Option<wharf_model::ContainerRecord> {
+        self.engine
+            .store
+            .read(|tx| wharf_store::containers::get(tx, &dir.id))
+            .ok()?
+    }
 }
 
 impl MonitorHooks for NetHooks<'_> {
@@ -327,7 +415,16 @@ impl MonitorHooks for NetHooks<'_> {
                     dir.id
                 )))
             })?;
-        let cfg = e.network_config(&rec);
+        let mut cfg = e.network_config(&rec);
+        // Legacy links: on the default bridge only, as docker's.
+        if cfg.mode == NetMode::Bridge
+            && rec.definition.host_config.network() == "bridge"
+            && !wharf_model::list(&rec.definition.host_config.links).is_empty()
+        {
+            let linked = e.linked(&rec)?;
+            cfg.extra_hosts.extend(super::links::hosts_entries(&linked));
+            *self.link_env.borrow_mut() = super::links::link_env(&linked);
+        }
         // The namespace takes the kernel a while: made while the rest is
         // planned, if the monitor did not start it even earlier.
         let early = self.netns.borrow_mut().take();
@@ -364,16 +461,25 @@ impl MonitorHooks for NetHooks<'_> {
     }
 
     fn restart_policy(&self, dir: &ContainerDir) -> Option<wharf_model::RestartPolicy> {
-        let rec = self
-            .engine
-            .store
-            .read(|tx| wharf_store::containers::get(tx, &dir.id))
-            .ok()??;
-        Some(rec.definition.host_config.restart_policy)
+        Some(self.record(dir)?.definition.host_config.restart_policy)
+    }
+
+    fn resources(&self, dir: &ContainerDir) -> Option<wharf_model::Resources> {
+        let rec = self.record(dir)?;
+        let opts = wharf_runtime::spec::RunOptions::from_definition(
+            &rec.definition,
+            wharf_runtime::spec::NetworkMode::None,
+        );
+        Some(opts.resources)
     }
 
     fn join_peers(&self, options: &mut wharf_runtime::spec::RunOptions) -> Result<bool, HookError> {
-        self.engine.join_peers(options)
+        let linked = std::mem::take(&mut *self.link_env.borrow_mut());
+        let with_links = !linked.is_empty();
+        if with_links {
+            options.link_env = linked;
+        }
+        Ok(self.engine.join_peers(options)? || with_links)
     }
 
     fn take_wiring(&self) -> Option<wharf_runtime::monitor::Wiring> {

@@ -101,12 +101,28 @@ impl Engine {
                     aliases.push(hostname.clone());
                 }
             }
+            // The first endpoint is what create was asked for (`--ip`,
+            // `--ip6`, `--link-local-ip`); docker drops it on the default
+            // bridge.
+            let requested = (ep.seq == 0 && !default_bridge)
+                .then(|| super::network::requested_endpoint(&rec.definition))
+                .flatten()
+                .and_then(|e| e.ipam_config.clone());
             let entry = EndpointSettings {
-                ipam_config: ep.ip_requested.as_ref().map(|ip| EndpointIpamConfig {
-                    ipv4_address: ip.clone(),
-                    ..Default::default()
+                ipam_config: requested.or_else(|| {
+                    ep.ip_requested.as_ref().map(|ip| EndpointIpamConfig {
+                        ipv4_address: ip.clone(),
+                        ..Default::default()
+                    })
                 }),
-                links: None,
+                // A user-defined network's links are its endpoint's.
+                links: rec
+                    .definition
+                    .networking_config
+                    .endpoints_config
+                    .get(&net.name)
+                    .and_then(|e| e.links.clone())
+                    .filter(|_| !default_bridge),
                 aliases: (!default_bridge).then_some(aliases),
                 network_id: net.id.clone(),
                 endpoint_id: if up {
@@ -115,7 +131,9 @@ impl Engine {
                     String::new()
                 },
                 gateway: if up {
-                    net.gateway.clone().unwrap_or_default()
+                    wharf_network::attach::gateway_of(&net)
+                        .map(|g| g.to_string())
+                        .unwrap_or_default()
                 } else {
                     String::new()
                 },

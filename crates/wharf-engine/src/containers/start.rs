@@ -33,6 +33,9 @@ pub struct StartOutcome {
 pub struct AttachIo {
     /// `--detach-keys` (docker's when unset).
     pub detach_keys: Option<String>,
+    /// `run -a` left the container's stdout (`[0]`) or stderr (`[1]`)
+    /// out: the monitor gets /dev/null for it instead of ours.
+    pub unattached: [bool; 2],
 }
 
 impl Engine {
@@ -236,6 +239,15 @@ fn launch_monitor(
         MonitorStdio::Inherit(a) => {
             args.attach = true;
             args.detach_keys = a.detach_keys;
+            for (target, off) in [(1, a.unattached[0]), (2, a.unattached[1])] {
+                if off {
+                    let null = File::options()
+                        .write(true)
+                        .open("/dev/null")
+                        .map_err(|e| EngineError::io("opening /dev/null", e))?;
+                    fds.push((null.into(), target));
+                }
+            }
         }
         MonitorStdio::Null => {
             let null = File::options()

@@ -1,68 +1,62 @@
-//! `docker update` / `POST /containers/{id}/update`: a container's
-//! resources and restart policy, changed in its record.
+//! `docker update`: new limits and restart policy into the container's
+//! record, and into its cgroup while it runs (paused included), as moby's
+//! `ContainerUpdate` does: the request is checked alone (its warnings
+//! returned), folded into `HostConfig` by docker's rules, stored, then
+//! applied; a failed apply puts the old record back.
 
-use wharf_model::{Resources, RestartPolicy};
+use wharf_model::{Status, UpdateConfig};
+use wharf_runtime::spec::{verify_resources, HostInfo, NetworkMode, RunOptions};
 use wharf_store::containers;
 
-use crate::{Engine, EngineResult};
-
-/// docker's `UpdateConfig`: resources (a zero or empty value leaves the
-/// setting as it is, as in docker's daemon) and the restart policy.
-#[derive(Debug, Clone, Default)]
-pub struct UpdateRequest {
-    pub resources: Resources,
-    pub restart_policy: Option<RestartPolicy>,
-}
-
-/// `*dst = src` unless `src` is its type's zero; whether it was set.
-fn set<T: Default + PartialEq + Clone>(dst: &mut T, src: &T) -> bool {
-    let set = *src != T::default();
-    if set {
-        *dst = src.clone();
-    }
-    set
-}
+use crate::{Engine, EngineError, EngineResult};
 
 impl Engine {
-    /// Apply `u` to the container's record; the warnings to show. The
-    /// restart policy takes effect at the container's next exit (its
-    /// monitor reads it then); resources at its next start: a running
-    /// container's cgroup is not changed in place.
-    pub fn update_container(&self, name: &str, u: &UpdateRequest) -> EngineResult<Vec<String>> {
+    /// Update container `name`; docker's warnings (limits this host drops).
+    pub fn update_container(&self, name: &str, update: &UpdateConfig) -> EngineResult<Vec<String>> {
+        let host = HostInfo::detect_for(false);
+        let mut request = update.clone();
+        let r = &mut request.resources;
+        // Both 0 and -1 mean "unlimited"; docker's API records 0.
+        if r.pids_limit.is_some_and(|p| p < 0) {
+            r.pids_limit = Some(0);
+        }
+        let asked_swap = r.memory_swap;
+        let warnings =
+            verify_resources(r, &host).map_err(|e| EngineError::Invalid(e.to_string()))?;
+        // The check fills in create's default swap (twice the memory):
+        // not an update's, which leaves an unset field unchanged.
+        if asked_swap == 0 && r.memory_swap == r.memory.saturating_mul(2) {
+            r.memory_swap = 0;
+        }
         let c = self.refresh(self.find_container(name)?)?;
-        let mut d = c.definition.clone();
-        let (r, new) = (&mut d.host_config.resources, &u.resources);
-        let mut changed_resources = false;
-        let mut take = |changed: bool| changed_resources |= changed;
-        take(set(&mut r.cpu_shares, &new.cpu_shares));
-        take(set(&mut r.memory, &new.memory));
-        take(set(&mut r.nano_cpus, &new.nano_cpus));
-        take(set(&mut r.blkio_weight, &new.blkio_weight));
-        take(set(&mut r.cpu_period, &new.cpu_period));
-        take(set(&mut r.cpu_quota, &new.cpu_quota));
-        take(set(&mut r.cpu_realtime_period, &new.cpu_realtime_period));
-        take(set(&mut r.cpu_realtime_runtime, &new.cpu_realtime_runtime));
-        take(set(&mut r.cpuset_cpus, &new.cpuset_cpus));
-        take(set(&mut r.cpuset_mems, &new.cpuset_mems));
-        take(set(&mut r.memory_reservation, &new.memory_reservation));
-        take(set(&mut r.memory_swap, &new.memory_swap));
-        take(set(&mut r.pids_limit, &new.pids_limit));
-        if let Some(p) = u.restart_policy {
-            if p != RestartPolicy::No && d.host_config.auto_remove {
-                return Err(crate::EngineError::Conflict(
-                    "Restart policy cannot be updated because AutoRemove is enabled for the container"
-                        .into(),
-                ));
-            }
-            d.host_config.restart_policy = p;
+        let cannot =
+            |why: String| EngineError::Invalid(format!("Cannot update container {}: {why}", c.id));
+        if matches!(c.state.status, Status::Removing | Status::Dead) {
+            return Err(cannot(
+                "container is marked for removal and cannot be \"update\"".into(),
+            ));
         }
+        let before = c.definition.clone();
+        let mut after = before.clone();
+        after
+            .host_config
+            .apply_update(&request)
+            .map_err(|e| cannot(e.to_string()))?;
         self.store
-            .write(|tx| containers::set_definition(tx, &c.id, &d))?;
-        let mut warnings = Vec::new();
-        if changed_resources && c.state.status.is_running() {
-            warnings
-                .push("the new resource limits apply from the container's next start".to_string());
+            .write(|tx| containers::set_definition(tx, &c.id, &after))?;
+        // A stopped container gets its limits at its next start, and one
+        // waiting to restart at that restart.
+        let live = matches!(c.state.status, Status::Running | Status::Paused);
+        if live && after.host_config.resources != before.host_config.resources {
+            let opts = RunOptions::from_definition(&after, NetworkMode::None);
+            let parent = super::cgroup_parent(&after.host_config);
+            if let Err(e) = wharf_runtime::cgroups::update_resources(&c.id, parent, &opts, &host) {
+                self.store
+                    .write(|tx| containers::set_definition(tx, &c.id, &before))?;
+                return Err(cannot(e.to_string()));
+            }
         }
+        self.container_event(&c.id, "update", &[])?;
         Ok(warnings)
     }
 }

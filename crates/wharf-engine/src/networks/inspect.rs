@@ -34,16 +34,25 @@ impl Engine {
             );
         }
         let config: Value = match (&n.subnet, &n.gateway) {
-            (Some(subnet), Some(gateway)) => {
-                let mut c = json!({"Subnet": subnet, "Gateway": gateway});
+            (Some(subnet), gateway) => {
+                let mut c = json!({"Subnet": subnet});
+                if let Some(g) = gateway {
+                    c["Gateway"] = json!(g);
+                }
                 if let Some(r) = &n.ip_range {
                     c["IPRange"] = json!(r);
+                }
+                let aux = wharf_network::attach::aux_addresses(&n);
+                if !aux.is_empty() {
+                    c["AuxiliaryAddresses"] = json!(aux);
                 }
                 json!([c])
             }
             _ => json!([]),
         };
         let mut options: Map<String, Value> = serde_json::from_str(&n.options).unwrap_or_default();
+        // wharf's own bookkeeping, not an option the user gave.
+        options.retain(|k, _| !k.starts_with("wharf."));
         if let Some(b) = &n.bridge {
             options
                 .entry("com.docker.network.bridge.name")

@@ -25,6 +25,8 @@ pub struct NetworkCreateRequest {
     pub internal: bool,
     pub labels: BTreeMap<String, String>,
     pub options: BTreeMap<String, String>,
+    /// `--aux-address name=ip`: addresses the IPAM never hands out.
+    pub aux_addresses: BTreeMap<String, String>,
 }
 
 /// A network as `network ls` shows it.
@@ -65,6 +67,7 @@ impl Engine {
             internal: req.internal,
             labels: req.labels.clone(),
             options: req.options.clone(),
+            aux_addresses: req.aux_addresses.clone(),
         })?;
         Ok(rec.id)
     }

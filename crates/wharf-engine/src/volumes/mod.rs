@@ -8,7 +8,7 @@
 //! image, and [`manage`] holds the `volume` verbs.
 
 mod copyup;
-mod manage;
+pub(crate) mod manage;
 pub(crate) mod mounts;
 pub mod spec;
 

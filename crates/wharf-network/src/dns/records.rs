@@ -39,13 +39,14 @@ pub fn lookup(
         return Ok(found);
     };
     let asker = asker.to_string();
-    let others = store.read(|tx| {
+    let (linked, others) = store.read(|tx| {
         let Some(me) = networks::endpoints_on(tx, network_id)?
             .into_iter()
             .find(|e| e.ip.as_deref() == Some(asker.as_str()))
         else {
-            return Ok(Vec::new());
+            return Ok((None, Vec::new()));
         };
+        let linked = containers::get(tx, &me.container_id)?.and_then(|c| link_target(&c, &name));
         let mut out = Vec::new();
         for ep in networks::endpoints_of(tx, &me.container_id)? {
             let user = networks::get(tx, &ep.network_id)?.is_some_and(|n| n.name != "bridge");
@@ -53,8 +54,16 @@ pub fn lookup(
                 out.push(ep.network_id);
             }
         }
-        Ok(out)
+        Ok((linked, out))
     })?;
+    // The asker's links are names only it resolves (docker's links on a
+    // user-defined network: `--link db:database`, Compose's `links`).
+    if let Some(target) = linked {
+        let ips = on_network(store, network_id, &target)?;
+        if !ips.is_empty() {
+            return Ok(ips);
+        }
+    }
     for other in others {
         let ips = on_network(store, &other, &name)?;
         if !ips.is_empty() {
@@ -62,6 +71,26 @@ pub fn lookup(
         }
     }
     Ok(Vec::new())
+}
+
+/// The container `c` links to under `alias`: its `HostConfig.Links`
+/// (recorded `/name:/container/alias`) and its endpoints' links
+/// (`name:alias`).
+fn link_target(c: &wharf_model::ContainerRecord, alias: &str) -> Option<String> {
+    let endpoint_links = c
+        .definition
+        .networking_config
+        .endpoints_config
+        .values()
+        .flat_map(|e| e.links.iter().flatten());
+    wharf_model::list(&c.host_config().links)
+        .iter()
+        .chain(endpoint_links)
+        .find_map(|l| {
+            let (name, path) = l.split_once(':').unwrap_or((l, l));
+            let linked_as = path.rsplit('/').next().unwrap_or(path);
+            (linked_as.to_lowercase() == alias).then(|| name.trim_start_matches('/').to_lowercase())
+        })
 }
 
 fn on_network(store: &Store, network_id: &str, name: &str) -> StoreResult<Vec<Ipv4Addr>> {

@@ -181,11 +181,35 @@ pub fn serve(root: &Path, network_id: &str, mut ready: Option<std::fs::File>) ->
         .read(|tx| wharf_store::networks::get(tx, network_id))?
         .ok_or_else(|| NetworkError::NotFound(format!("network {network_id} not found")))?;
     let a = addressing(&net)?;
-    let addr = SocketAddrV4::new(a.gateway, 53);
-    let udp = std::net::UdpSocket::bind(addr)
-        .map_err(|e| NetworkError::io(format!("binding {addr}/udp"), e))?;
-    let tcp = std::net::TcpListener::bind(addr)
-        .map_err(|e| NetworkError::io(format!("binding {addr}/tcp"), e))?;
+    let listen = crate::lower::dns_listen(&net, &a)
+        .ok_or_else(|| NetworkError::Invalid(format!("network {} has no DNS server", net.name)))?;
+    let addr = SocketAddrV4::new(listen, 53);
+    let bind = move || -> NetResult<(std::net::UdpSocket, std::net::TcpListener)> {
+        let udp = std::net::UdpSocket::bind(addr)
+            .map_err(|e| NetworkError::io(format!("binding {addr}/udp"), e))?;
+        let tcp = std::net::TcpListener::bind(addr)
+            .map_err(|e| NetworkError::io(format!("binding {addr}/tcp"), e))?;
+        Ok((udp, tcp))
+    };
+    let (udp, tcp) = if crate::lower::is_lower(&net.driver) {
+        // The host cannot reach its own macvlan children: the sockets are
+        // made in the network's DNS namespace (a thread enters it), while
+        // the process stays in the host's, where the upstreams are.
+        let ns = crate::lower::dns_netns_path(root, &net.id);
+        let ns = std::fs::File::open(&ns)
+            .map_err(|e| NetworkError::io(format!("opening {}", ns.display()), e))?;
+        std::thread::spawn(move || {
+            nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET)
+                .map_err(|e| NetworkError::System(format!("entering the DNS namespace: {e}")))?;
+            bind()
+        })
+        .join()
+        .map_err(|_| {
+            NetworkError::System("binding the DNS sockets: the thread panicked".into())
+        })??
+    } else {
+        bind()?
+    };
     for r in [udp.set_nonblocking(true), tcp.set_nonblocking(true)] {
         r.map_err(|e| NetworkError::io("configuring the DNS sockets", e))?;
     }

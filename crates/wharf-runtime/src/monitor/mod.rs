@@ -63,6 +63,11 @@ pub trait MonitorHooks {
     fn restart_policy(&self, _dir: &ContainerDir) -> Option<RestartPolicy> {
         None
     }
+    /// The cgroup limits now (`update` changes them while the container
+    /// runs), for the next restart; `None` keeps the monitor's.
+    fn resources(&self, _dir: &ContainerDir) -> Option<wharf_model::Resources> {
+        None
+    }
     /// The container is waiting out its restart back-off.
     fn restarting(&self, _dir: &ContainerDir, _restarts: u32) {}
     /// `--pid`/`--ipc container:<id>`: resolve `options`' other
@@ -158,7 +163,7 @@ fn now() -> String {
 pub fn run(
     store: &Store,
     id: &str,
-    config: MonitorConfig,
+    mut config: MonitorConfig,
     attach: Option<&str>,
     mut ready: Option<File>,
     hooks: &dyn MonitorHooks,
@@ -334,6 +339,9 @@ pub fn run(
         }
         hooks.restarting(&dir, restarts);
         std::thread::sleep(RestartPolicy::backoff(restarts - 1));
+        if let Some(r) = hooks.resources(&dir) {
+            config.options.resources = r;
+        }
         if dir.stop_requested().exists() {
             let _ = store.write(|tx| containers::set_exited(tx, id, code, "", &now()));
             break code;

@@ -16,7 +16,7 @@ use oci_spec::runtime::{
 use super::caps::container_caps;
 use super::command::{check_hostname, command, default_hostname, with_init, working_dir};
 use super::devices::{default_devices, user_devices};
-use super::env::{check_env, merge_env};
+use super::env::{check_env, merge_env_with};
 use super::host::CgroupLayout;
 use super::mounts::{build_mounts, MountPlan};
 use super::options::{IpcMode, Namespace, NetworkMode, RunOptions, SpecInput};
@@ -111,7 +111,15 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
             gids.push(*gid);
         }
     }
-    let env = merge_env(&image.env, &opts.env, &hostname, opts.tty, &user.home);
+    let env = merge_env_with(
+        &image.env,
+        &opts.env,
+        &opts.link_env,
+        &hostname,
+        opts.tty,
+        &user.home,
+        |name| std::env::var(name).ok(),
+    );
     check_env(&env)?;
 
     let caps = container_caps(

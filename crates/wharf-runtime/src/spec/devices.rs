@@ -100,11 +100,7 @@ pub(crate) fn user_devices(
                 return Err(gathering(m, "not a device node"))
             }
             Err(e) => {
-                let why = e
-                    .raw_os_error()
-                    .map(|n| super::resources::go_errno(nix::errno::Errno::from_raw(n)))
-                    .unwrap_or_else(|| e.to_string());
-                return Err(gathering(m, &why));
+                return Err(gathering(m, &crate::error::go_io_error(&e)));
             }
         };
         for (node, rule) in found {

@@ -31,15 +31,17 @@ pub fn merge_env(
     tty: bool,
     home: &str,
 ) -> Vec<String> {
-    merge_env_with(image_env, run_env, hostname, tty, home, |name| {
-        std::env::var(name).ok()
-    })
+    let lookup = |name: &str| std::env::var(name).ok();
+    merge_env_with(image_env, run_env, &[], hostname, tty, home, lookup)
 }
 
-/// [`merge_env`] with the lookup for `NAME`-only entries supplied.
+/// [`merge_env`] with the lookup for `NAME`-only entries supplied, and
+/// `--link`'s variables (`WEB_PORT`, `WEB_NAME` ...), which docker puts
+/// after its defaults, where the container's own env may replace them.
 pub fn merge_env_with(
     image_env: &[String],
     run_env: &[String],
+    linked: &[String],
     hostname: &str,
     tty: bool,
     home: &str,
@@ -76,8 +78,9 @@ pub fn merge_env_with(
     if tty {
         env.push("TERM=xterm".into());
     }
-    // moby's ReplaceOrAppendEnvValues: only the defaults are replaced in
-    // place; an entry without `=` unsets a default.
+    env.extend(linked.iter().cloned());
+    // moby's ReplaceOrAppendEnvValues: only the defaults (and links) are
+    // replaced in place; an entry without `=` unsets one.
     let defaults = env.len();
     let mut removed = vec![false; defaults];
     for entry in config {
@@ -152,7 +155,7 @@ mod tests {
 
     #[test]
     fn defaults_path_hostname_home() {
-        let env = merge_env_with(&[], &[], "0123456789ab", false, "/root", no_host);
+        let env = merge_env_with(&[], &[], &[], "0123456789ab", false, "/root", no_host);
         assert_eq!(
             env,
             [
@@ -165,14 +168,14 @@ mod tests {
 
     #[test]
     fn tty_adds_term_after_hostname() {
-        let env = merge_env_with(&[], &[], "h", true, "/root", no_host);
+        let env = merge_env_with(&[], &[], &[], "h", true, "/root", no_host);
         assert_eq!(env[1..], ["HOSTNAME=h", "TERM=xterm", "HOME=/root"]);
     }
 
     #[test]
     fn image_path_replaces_the_default_in_place() {
         let image = strs(&["PATH=/opt/bin:/usr/bin", "LANG=C.UTF-8"]);
-        let env = merge_env_with(&image, &[], "h", false, "/root", no_host);
+        let env = merge_env_with(&image, &[], &[], "h", false, "/root", no_host);
         assert_eq!(
             env,
             [
@@ -182,7 +185,7 @@ mod tests {
                 "HOME=/root"
             ]
         );
-        let env = merge_env_with(&image, &strs(&["PATH=/x"]), "h", false, "/", no_host);
+        let env = merge_env_with(&image, &strs(&["PATH=/x"]), &[], "h", false, "/", no_host);
         assert_eq!(env[0], "PATH=/x");
     }
 
@@ -193,7 +196,7 @@ mod tests {
         let image = strs(&["A=1", "B=2", "C=3"]);
         let run = strs(&["B=3", "A=4", "WHARF_TEST_NAME"]);
         let host = |k: &str| (k == "WHARF_TEST_NAME").then(|| "from-host".to_string());
-        let env = merge_env_with(&image, &run, "h", false, "/root", host);
+        let env = merge_env_with(&image, &run, &[], "h", false, "/root", host);
         assert_eq!(
             env[2..],
             [
@@ -210,20 +213,36 @@ mod tests {
     fn dash_e_beats_env_file_for_the_same_name() {
         let image = strs(&["B=2"]);
         let run = strs(&["B=3", "X=1", "B=5"]);
-        let env = merge_env_with(&image, &run, "h", false, "", no_host);
+        let env = merge_env_with(&image, &run, &[], "h", false, "", no_host);
         assert_eq!(env[2..], ["B=5", "X=1"]);
     }
 
     #[test]
     fn name_missing_on_the_host_unsets_it() {
         let image = strs(&["A=1", "B=2"]);
-        let env = merge_env_with(&image, &strs(&["A", "HOSTNAME"]), "h", false, "", no_host);
+        let env = merge_env_with(
+            &image,
+            &strs(&["A", "HOSTNAME"]),
+            &[],
+            "h",
+            false,
+            "",
+            no_host,
+        );
         assert_eq!(env, [format!("PATH={DEFAULT_PATH}"), "B=2".to_string()]);
     }
 
     #[test]
     fn explicit_home_is_kept() {
-        let env = merge_env_with(&strs(&["HOME=/srv"]), &[], "h", false, "/root", no_host);
+        let env = merge_env_with(
+            &strs(&["HOME=/srv"]),
+            &[],
+            &[],
+            "h",
+            false,
+            "/root",
+            no_host,
+        );
         assert_eq!(env.last().unwrap(), "HOME=/srv");
         assert_eq!(env.iter().filter(|e| e.starts_with("HOME=")).count(), 1);
     }

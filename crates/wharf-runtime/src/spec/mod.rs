@@ -62,6 +62,7 @@ pub use mounts::DEFAULT_SHM_SIZE;
 pub use options::{
     ContainerPaths, IpcMode, MountKind, Namespace, NetworkMode, RunOptions, SpecInput, SpecMount,
 };
+pub(crate) use resources::build_resources;
 pub use resources::{verify_resources, CPU_PERIOD, MIN_MEMORY};
 pub use rlimits::{parse_ulimit, Resource, Ulimit, DEFAULT_NOFILE};
 pub use seccomp::{

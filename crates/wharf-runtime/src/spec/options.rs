@@ -70,6 +70,9 @@ pub struct RunOptions {
     /// `--cgroupns`; `None`: a private one on cgroup v2 only (docker's
     /// default, what build steps get).
     pub cgroupns: Option<Namespace>,
+    /// `--link`'s variables, found at each start (the linked containers'
+    /// addresses may change).
+    pub link_env: Vec<String>,
     /// `--stop-signal` (used by the engine; not part of the spec).
     pub stop_signal: Option<String>,
     /// Extra mounts from `-v`, `--mount` and `--tmpfs`, sources already

@@ -19,6 +19,7 @@ use super::devices::{cgroup_rule, device_rules};
 use super::host::{CgroupLayout, HostInfo};
 use super::options::RunOptions;
 use super::SpecError;
+use crate::error::go_errno;
 
 /// Docker's floor for `--memory` and `--memory-reservation`: 6 MiB.
 pub const MIN_MEMORY: i64 = 6 * 1024 * 1024;
@@ -360,16 +361,6 @@ fn memory(r: &Resources, host: &HostInfo) -> Result<Option<LinuxMemory>, SpecErr
         b = b.disable_oom_killer(true);
     }
     Ok(Some(b.build()?))
-}
-
-/// An errno as Go's syscall package words it (`no such file or directory`).
-pub(crate) fn go_errno(e: nix::errno::Errno) -> String {
-    let desc = e.desc();
-    let mut c = desc.chars();
-    match c.next() {
-        Some(first) => first.to_lowercase().chain(c).collect(),
-        None => desc.to_string(),
-    }
 }
 
 /// The block device `path` names: (major, minor), as docker stats it.

@@ -66,6 +66,8 @@ pub enum ContainerCommand {
     Top(TopArgs),
     /// Unpause all processes within one or more containers
     Unpause(NamesArgs),
+    /// Update configuration of one or more containers
+    Update(UpdateArgs),
     /// Block until one or more containers stop, then print their exit codes
     Wait(NamesArgs),
 }

@@ -118,6 +118,56 @@ fn request(a: &BuildArgs) -> anyhow::Result<BuildRequest> {
         no_cache: a.no_cache,
         secrets,
         network: a.network.clone(),
+        step_options: step_options(a)?,
+    })
+}
+
+/// What `build`'s container flags ask of every RUN step, checked as
+/// docker's daemon checks them (its warnings printed as docker prints
+/// them); `--security-opt` and a non-default `--isolation` are refused
+/// with docker's words, `--cache-from`, `--compress` and `--force-rm`
+/// change nothing here.
+fn step_options(a: &BuildArgs) -> anyhow::Result<wharf_build::StepOptions> {
+    use super::create_opts::{memory_swap_flag, size_flag, ulimits};
+    if !a.security_opt.is_empty() {
+        return Err(fail_with(
+            "The daemon on this platform does not support setting security options on build",
+            BUILD_FAILED,
+        ));
+    }
+    if let Some(i) = a.isolation.as_deref() {
+        if !i.is_empty() && !i.eq_ignore_ascii_case("default") {
+            return Err(fail_with(
+                format!("Unsupported isolation: {i:?}"),
+                BUILD_FAILED,
+            ));
+        }
+    }
+    let mut resources = wharf_model::Resources {
+        memory: size_flag(&a.memory, "-m, --memory")?,
+        memory_swap: memory_swap_flag(&a.memory_swap)?,
+        cpu_shares: a.cpu_shares.unwrap_or(0),
+        cpu_period: a.cpu_period.unwrap_or(0),
+        cpu_quota: a.cpu_quota.unwrap_or(0),
+        cpuset_cpus: a.cpuset_cpus.clone().unwrap_or_default(),
+        cpuset_mems: a.cpuset_mems.clone().unwrap_or_default(),
+        cgroup_parent: a.cgroup_parent.clone().unwrap_or_default(),
+        ..Default::default()
+    };
+    let host = wharf_runtime::spec::HostInfo::detect_for(false);
+    let warnings = wharf_runtime::spec::verify_resources(&mut resources, &host)
+        .map_err(|e| fail_with(e.to_string(), BUILD_FAILED))?;
+    for w in warnings {
+        eprintln!("WARNING: {w}");
+    }
+    Ok(wharf_build::StepOptions {
+        extra_hosts: wharf_engine::containers::parse_extra_hosts(&a.add_host)?,
+        resources,
+        shm_size: size_flag(&a.shm_size, "--shm-size")?,
+        ulimits: ulimits(&a.ulimit)?
+            .iter()
+            .map(|u| format!("{}={}:{}", u.name, u.soft, u.hard))
+            .collect(),
     })
 }
 

@@ -33,16 +33,23 @@ fn ensure_image(engine: &Engine, a: &RunArgs) -> anyhow::Result<()> {
 /// `docker run`. The monitor starts first, even before the store is
 /// opened: it loads while this process creates the container.
 pub fn run(root: &std::path::Path, a: RunArgs) -> anyhow::Result<ExitCode> {
+    if a.detach && !a.attach.is_empty() {
+        return Err(fail_with("Conflicting options: -a and -d", 1));
+    }
     if !a.detach {
         check_tty(a.interactive, a.tty)?;
     }
     let req = create_request(&a)?;
     check_cidfile(&a)?;
-    let stdio = if a.detach {
+    // Neither stdout nor stderr attached (`-a stdin`): docker's CLI prints
+    // the ID and returns at once, as if detached.
+    let detach = a.detach || (!req.config.attach_stdout && !req.config.attach_stderr);
+    let stdio = if detach {
         MonitorStdio::Null
     } else {
         MonitorStdio::Inherit(AttachIo {
             detach_keys: a.detach_keys.clone(),
+            unattached: [!req.config.attach_stdout, !req.config.attach_stderr],
         })
     };
     // The monitor starts up while the image is found and the container
@@ -54,11 +61,11 @@ pub fn run(root: &std::path::Path, a: RunArgs) -> anyhow::Result<ExitCode> {
     let engine = &*std::mem::ManuallyDrop::new(engine);
     ensure_image(engine, &a)?;
     let id = created(&a, engine.create_container_as(&req, monitor.id())?)?;
-    let signals = (!a.detach)
+    let signals = (!detach)
         .then(|| wharf_engine::containers::watch_signals(a.sig_proxy))
         .transpose()?;
     let started = engine
-        .start_prespawned(monitor, !a.detach)
+        .start_prespawned(monitor, !detach)
         .map_err(start_error)?;
     let Some(signals) = signals else {
         println!("{id}");
@@ -97,6 +104,7 @@ pub fn start(engine: &Engine, a: StartArgs) -> anyhow::Result<ExitCode> {
     let mut last = 0;
     let attach = AttachIo {
         detach_keys: a.detach_keys.clone(),
+        ..Default::default()
     };
     for name in &a.containers {
         // docker's `start -a` proxies signals to containers without a terminal.
@@ -181,6 +189,7 @@ const PS_HEADERS: &[(&str, &str)] = &[
     ("Ports", "PORTS"),
     ("Names", "NAMES"),
     ("State", "STATE"),
+    ("Size", "SIZE"),
 ];
 
 /// docker's STATUS column (the daemon's text: the engine's).
@@ -215,7 +224,7 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let items: Vec<_> = rows
+    let mut items: Vec<_> = rows
         .iter()
         .map(|c| {
             let status = c.status_text(now);
@@ -237,8 +246,37 @@ pub fn ps(engine: &Engine, a: PsArgs) -> anyhow::Result<ExitCode> {
             })
         })
         .collect();
-    print_list(a.format.as_deref(), PS_TABLE, PS_HEADERS, &items)?;
+    let table = ps_sizes(engine, &a, &rows, &mut items)?;
+    print_list(a.format.as_deref(), &table, PS_HEADERS, &items)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `ps --size` (or a format naming `.Size`, as docker's CLI then asks
+/// for sizes too): each row's `Size`, docker's `6B (virtual 1.98MB)`;
+/// the table format to print (the SIZE column last with `--size`).
+fn ps_sizes(
+    engine: &Engine,
+    a: &PsArgs,
+    rows: &[wharf_engine::containers::ContainerSummary],
+    items: &mut [serde_json::Value],
+) -> anyhow::Result<String> {
+    let wanted = a.size || a.format.as_deref().is_some_and(|f| f.contains(".Size"));
+    if wanted {
+        for (c, item) in rows.iter().zip(items.iter_mut()) {
+            let size = engine.container_size(&c.id)?;
+            let human = |b: u64| wharf_format::human_size_with_precision(b as f64, 3);
+            item["Size"] = json!(format!(
+                "{} (virtual {})",
+                human(size.rw),
+                human(size.root_fs)
+            ));
+        }
+    }
+    Ok(if a.size {
+        format!("{PS_TABLE}\t{{{{.Size}}}}")
+    } else {
+        PS_TABLE.to_string()
+    })
 }
 
 /// The per-container monitor (started by the engine, not by users):
@@ -400,17 +438,10 @@ pub fn exec(engine: &Engine, a: crate::cli::ExecArgs) -> anyhow::Result<ExitCode
     if !a.detach {
         check_tty(a.interactive, a.tty)?;
     }
-    let mut env = Vec::new();
-    for e in &a.env {
-        match e.split_once('=') {
-            Some(_) => env.push(e.clone()),
-            None => {
-                if let Ok(v) = std::env::var(e) {
-                    env.push(format!("{e}={v}"));
-                }
-            }
-        }
-    }
+    // docker's CLI: the files' lines, then -e; bare names from our env.
+    // A bad file is the CLI's error: exit 1, as docker's exec.
+    let env = super::create_opts::merged_env(&a.env_file, &a.env)
+        .map_err(|e| fail_with(e.to_string(), 1))?;
     let req = wharf_runtime::exec::ExecRequest {
         args: a.command.clone(),
         env,
@@ -420,6 +451,7 @@ pub fn exec(engine: &Engine, a: crate::cli::ExecArgs) -> anyhow::Result<ExitCode
         interactive: a.interactive,
         tty: a.tty,
         detach_keys: detach_keys(a.detach_keys.as_deref()),
+        privileged: a.privileged,
     };
     let code = engine
         .exec_container(&a.container, &req)

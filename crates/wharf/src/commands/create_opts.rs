@@ -45,10 +45,18 @@ fn bad_flag(value: &str, flag: &str, why: impl std::fmt::Display) -> anyhow::Err
 }
 
 /// `--memory`-style sizes, with docker's message for a bad one.
-fn size_flag(value: &Option<String>, flag: &str) -> anyhow::Result<i64> {
+pub(crate) fn size_flag(value: &Option<String>, flag: &str) -> anyhow::Result<i64> {
     match value {
         Some(m) => parse_size(m).map_err(|e| bad_flag(m, flag, e)),
         None => Ok(0),
+    }
+}
+
+/// `--memory-swap`: a size, or -1 for unlimited swap.
+pub(crate) fn memory_swap_flag(value: &Option<String>) -> anyhow::Result<i64> {
+    match value.as_deref() {
+        Some("-1") => Ok(-1),
+        _ => size_flag(value, "--memory-swap"),
     }
 }
 
@@ -260,15 +268,24 @@ fn namespace_modes(a: &RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--ulimit` values, checked as docker's CLI checks them.
+pub(crate) fn ulimits(values: &[String]) -> anyhow::Result<Vec<wharf_model::Ulimit>> {
+    parse_all(values, |u| {
+        let parsed = wharf_runtime::spec::parse_ulimit(u).map_err(|e| fail(e.to_string()))?;
+        Ok(wharf_model::Ulimit {
+            name: parsed.resource.name().to_string(),
+            soft: parsed.soft,
+            hard: parsed.hard,
+        })
+    })
+}
+
 /// The cgroup limits of `run`/`create` (docker's `container.Resources`).
 fn resources(a: &RunArgs) -> anyhow::Result<wharf_model::Resources> {
     let throttles = |values: &[String], flag: &str, bytes: bool| {
         anyhow::Ok(some_if(parse_all(values, |v| throttle(v, flag, bytes))?))
     };
-    let memory_swap = match a.memory_swap.as_deref() {
-        Some("-1") => -1,
-        _ => size_flag(&a.memory_swap, "--memory-swap")?,
-    };
+    let memory_swap = memory_swap_flag(&a.memory_swap)?;
     Ok(wharf_model::Resources {
         cpu_shares: a.cpu_shares.unwrap_or(0),
         memory: size_flag(&a.memory, "-m, --memory")?,
@@ -464,15 +481,7 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
         }
         bindings.extend(b);
     }
-    let mut ulimits = Vec::new();
-    for u in &a.ulimit {
-        let parsed = wharf_runtime::spec::parse_ulimit(u).map_err(|e| fail(e.to_string()))?;
-        ulimits.push(wharf_model::Ulimit {
-            name: parsed.resource.name().to_string(),
-            soft: parsed.soft,
-            hard: parsed.hard,
-        });
-    }
+    let ulimits = ulimits(&a.ulimit)?;
     let mut storage_opt = BTreeMap::new();
     for o in &a.storage_opt {
         match o.split_once('=') {
@@ -490,6 +499,11 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
         .map(|g| gpu_request(g))
         .collect::<anyhow::Result<Vec<_>>>()?;
     namespace_modes(a)?;
+    if let Some(m) = &a.mac_address {
+        if wharf_network::config::parse_mac(m).is_none() {
+            return Err(fail(format!("{m} is not a valid mac address")));
+        }
+    }
     let log_driver = a.log_driver.clone().unwrap_or_default();
     if log_driver == "none" && !a.log_opt.is_empty() {
         return Err(fail("invalid logging opts for driver none"));
@@ -503,14 +517,35 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
         })
         .collect();
     let sysctls: BTreeMap<String, String> = parse_all(&a.sysctl, sysctl)?.into_iter().collect();
+    // `-a`: only the streams named (stdin too with -i); without it,
+    // stdout and stderr. Detached, none.
+    let mut streams = [false; 3];
+    for s in &a.attach {
+        let i = ["stdin", "stdout", "stderr"]
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                bad_flag(
+                    s,
+                    "-a, --attach",
+                    "valid streams are STDIN, STDOUT and STDERR",
+                )
+            })?;
+        streams[i] = true;
+    }
+    if a.attach.is_empty() {
+        streams[1] = true;
+        streams[2] = true;
+    }
+    streams[0] |= a.interactive;
     let attached = !a.detach;
     let config = Config {
         hostname: a.hostname.clone().unwrap_or_default(),
         domainname: a.domainname.clone().unwrap_or_default(),
         user: a.user.clone().unwrap_or_default(),
-        attach_stdin: attached && a.interactive,
-        attach_stdout: attached,
-        attach_stderr: attached,
+        attach_stdin: attached && streams[0],
+        attach_stdout: attached && streams[1],
+        attach_stderr: attached && streams[2],
         exposed_ports: (!exposed.is_empty()).then_some(exposed),
         tty: a.tty,
         open_stdin: a.interactive,
@@ -525,6 +560,7 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
         labels: Some(labels(a)?),
         stop_signal: a.stop_signal.clone().unwrap_or_default(),
         stop_timeout: a.stop_timeout,
+        mac_address: a.mac_address.clone().unwrap_or_default(),
         ..Default::default()
     };
     let defaults = HostConfig::default();
@@ -552,6 +588,7 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
         dns_options: Some(a.dns_option.clone()),
         dns_search: Some(a.dns_search.clone()),
         extra_hosts: some_if(a.add_host.clone()),
+        links: some_if(a.link.clone()),
         privileged: a.privileged,
         publish_all_ports: a.publish_all,
         readonly_rootfs: a.read_only,
@@ -587,14 +624,23 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
         ..defaults
     };
     let mut networking_config = wharf_model::NetworkingConfig::default();
-    if !a.network_alias.is_empty() || a.ip.is_some() {
+    let ipam = a.ip.is_some() || a.ip6.is_some() || !a.link_local_ip.is_empty();
+    // docker's CLI: links are the endpoint's on a user-defined network.
+    let user_defined = !matches!(
+        host_config.network_mode.as_str(),
+        "default" | "bridge" | "host" | "none"
+    ) && !host_config.network_mode.starts_with("container:");
+    let links = (user_defined && !a.link.is_empty()).then(|| a.link.clone());
+    if !a.network_alias.is_empty() || ipam || links.is_some() {
         networking_config.endpoints_config.insert(
             host_config.network_mode.clone(),
             wharf_model::EndpointSettings {
                 aliases: some_if(a.network_alias.clone()),
-                ipam_config: a.ip.clone().map(|ip| wharf_model::EndpointIpamConfig {
-                    ipv4_address: ip,
-                    ..Default::default()
+                links,
+                ipam_config: ipam.then(|| wharf_model::EndpointIpamConfig {
+                    ipv4_address: a.ip.clone().unwrap_or_default(),
+                    ipv6_address: a.ip6.clone().unwrap_or_default(),
+                    link_local_ips: some_if(a.link_local_ip.clone()),
                 }),
                 ..Default::default()
             },

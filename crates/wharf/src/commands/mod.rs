@@ -1,7 +1,7 @@
 //! One function per verb: open the engine, call it, print like docker.
 
 mod build;
-mod compose;
+pub(crate) mod compose;
 pub(crate) mod containers;
 mod create_opts;
 mod events;
@@ -105,6 +105,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ps(a) | Command::Container(C::Ls(a)) => containers::ps(&engine, a),
         Command::Stop(a) | Command::Container(C::Stop(a)) => containers::stop(&engine, a),
         Command::Restart(a) | Command::Container(C::Restart(a)) => manage::restart(&engine, a),
+        Command::Update(a) | Command::Container(C::Update(a)) => manage::update(&engine, a),
         Command::Kill(a) | Command::Container(C::Kill(a)) => containers::kill(&engine, a),
         Command::Rm(a) | Command::Container(C::Rm(a)) => containers::rm(&engine, a),
         Command::Container(C::Prune(a)) => manage::prune(&engine, a),

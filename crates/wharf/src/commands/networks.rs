@@ -52,6 +52,15 @@ pub fn run(engine: &Engine, c: NetworkCommand) -> anyhow::Result<ExitCode> {
                     internal: a.internal,
                     labels: key_values(&a.label, "label")?,
                     options: key_values(&a.opt, "option")?,
+                    // docker's map flag: `name=ip`, a bare word maps to "".
+                    aux_addresses: a
+                        .aux_address
+                        .iter()
+                        .map(|kv| match kv.split_once('=') {
+                            Some((k, v)) => (k.to_string(), v.to_string()),
+                            None => (kv.clone(), String::new()),
+                        })
+                        .collect(),
                 })
                 .map_err(daemon_error)?;
             println!("{id}");

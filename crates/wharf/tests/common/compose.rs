@@ -99,12 +99,6 @@ impl Drop for WharfProject<'_> {
     }
 }
 
-/// A TCP port nothing listens on right now.
-pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
 pub fn ok(out: &Output, what: &str) -> String {
     assert!(
         out.status.success(),

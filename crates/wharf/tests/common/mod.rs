@@ -327,6 +327,15 @@ pub fn docker() -> Command {
     Command::new(bin)
 }
 
+/// Tests that read a container's cgroup files find them in cgroup v1
+/// hierarchies (v1 or hybrid hosts); elsewhere they fail, saying why.
+pub fn require_cgroup_v1() {
+    assert!(
+        Path::new("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists(),
+        "this test reads cgroup v1 files: it needs a v1 or hybrid cgroup host"
+    );
+}
+
 pub fn require_docker() {
     let out = docker()
         .args(["version", "--format", "{{.Server.Version}}"])
@@ -393,6 +402,48 @@ pub fn unique(prefix: &str) -> String {
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// The repository's top directory (scripts/, examples/).
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Import a `scripts/node-images.sh` tarball as `name`, with the official
+/// node image's `PATH` and `CMD`.
+pub fn import_node_image(w: &Wharf, tar: &str, name: &str) {
+    w.ok([
+        "import",
+        "--change",
+        "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "--change",
+        "CMD [\"node\"]",
+        tar,
+        name,
+    ]);
+}
+
+/// `GET /` on 127.0.0.1:`port`: the whole response, or `None` while
+/// nothing answers.
+pub fn http_get(port: u16) -> Option<String> {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .ok()?;
+    s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+/// A TCP port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Entry names of a tar stream, in order.

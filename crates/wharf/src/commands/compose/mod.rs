@@ -195,3 +195,60 @@ pub(crate) fn print_warnings(warnings: &[String]) {
         };
     }
 }
+
+/// Whether `args` run `wharf compose` (after wharf's global flags).
+pub(crate) fn is_compose(args: &[std::ffi::OsString]) -> bool {
+    let mut expect_value = false;
+    for a in args.iter().skip(1).filter_map(|a| a.to_str()) {
+        if expect_value {
+            expect_value = false;
+            continue;
+        }
+        match a {
+            "--root" | "-l" | "--log-level" => expect_value = true,
+            "compose" => return true,
+            f if f.starts_with('-') => {}
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// A command line `wharf compose` cannot parse, worded as Compose's
+/// (cobra's) errors and exiting 1; help exits 0.
+pub(crate) fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let value = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => s.clone(),
+        Some(ContextValue::Strings(v)) => v.join(" "),
+        _ => String::new(),
+    };
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        ErrorKind::UnknownArgument => {
+            let arg = value(ContextKind::InvalidArg);
+            let flag = arg.split('=').next().unwrap_or(&arg).to_string();
+            if flag.starts_with("--") || flag.len() != 2 {
+                compose_error(&format!("unknown flag: {flag}"))
+            } else {
+                compose_error(&format!(
+                    "unknown shorthand flag: '{}' in {flag}",
+                    flag.trim_start_matches('-')
+                ))
+            }
+        }
+        ErrorKind::InvalidSubcommand => compose_error(&format!(
+            "unknown docker command: \"compose {}\"",
+            value(ContextKind::InvalidSubcommand)
+        )),
+        _ => {
+            let _ = e.print();
+            ExitCode::from(1)
+        }
+    }
+}

@@ -127,11 +127,6 @@ pub fn exec(cx: &Cx, a: &ComposeExecArgs) -> Result<ExitCode, RunError> {
     let engine = cx.engine()?;
     let rt = cx.project_or_name(&engine, &[])?;
     let c = rt.one_container(&a.service, a.index)?;
-    if a.privileged {
-        return Err(RunError::Invalid(
-            "exec --privileged is not supported by wharf".into(),
-        ));
-    }
     let tty =
         !a.no_tty && crate::output::stdout_is_terminal() && crate::output::stdin_is_terminal();
     let req = wharf_runtime::exec::ExecRequest {
@@ -143,6 +138,7 @@ pub fn exec(cx: &Cx, a: &ComposeExecArgs) -> Result<ExitCode, RunError> {
         interactive: !a.detach,
         tty,
         detach_keys: wharf_runtime::term::DEFAULT_DETACH_KEYS.to_vec(),
+        privileged: a.privileged,
     };
     let code = engine.exec_container(c.id(), &req).map_err(start_err)?;
     if code != 0 {
