@@ -695,3 +695,74 @@ fn what_sdks_rely_on() {
     assert!(text.contains("Successfully tagged gz:1"), "{text}");
     assert_eq!(s.ok(bin, &["run", "--rm", "gz:1", "cat", "/gz"]), "gz\n");
 }
+
+#[test]
+fn listeners_socket_mode_loopback_tcp_and_socket_activation() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let w = Wharf::new();
+    w.import_busybox("bb");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let tcp = format!("tcp://127.0.0.1:{port}");
+    let s = Serve::start_with(&w, &["-H", &tcp, "--group", "1"]);
+    let meta = std::fs::metadata(&s.sock).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660);
+    assert_eq!((meta.uid(), meta.gid()), (0, 1));
+    let over_tcp = std::process::Command::new(DOCKER_CLIENTS[0])
+        .env("DOCKER_HOST", &tcp)
+        .args(["run", "--rm", "bb", "echo", "over tcp"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&over_tcp.stdout), "over tcp\n");
+    drop(s);
+    // Off loopback without client certificates: refused, before anything.
+    let refused = w.run(["serve", "-H", "tcp://0.0.0.0:0"]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr_of(&refused).contains("refusing to listen on 0.0.0.0:0 without --tlsverify"),
+        "{}",
+        stderr_of(&refused)
+    );
+    let bad = w.run(["serve", "-H", "http://x"]);
+    assert!(
+        stderr_of(&bad).contains("invalid -H address"),
+        "{}",
+        stderr_of(&bad)
+    );
+    // Socket activation: systemd's sockets on fd 3.. (`-H fd://`).
+    let activate = "/usr/bin/systemd-socket-activate";
+    assert!(
+        std::path::Path::new(activate).exists(),
+        "{activate} is missing (package systemd)"
+    );
+    let sock = w.dir.path().join("activated.sock");
+    let mut server = std::process::Command::new(activate)
+        .arg("-l")
+        .arg(&sock)
+        .arg(env!("CARGO_BIN_EXE_wharf"))
+        .arg("--root")
+        .arg(w.root())
+        .args(["serve", "-H", "fd://"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    eventually(10, "the activation socket", || sock.exists());
+    let out = std::process::Command::new(DOCKER_CLIENTS[1])
+        .env("DOCKER_HOST", format!("unix://{}", sock.display()))
+        .args(["run", "--rm", "bb", "echo", "activated"])
+        .output()
+        .unwrap();
+    // SAFETY: signalling the process this test started.
+    unsafe { libc::kill(server.id() as i32, libc::SIGTERM) };
+    let _ = server.wait();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "activated\n",
+        "{}",
+        stderr_of(&out)
+    );
+}

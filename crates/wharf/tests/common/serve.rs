@@ -21,6 +21,11 @@ pub struct Serve {
 
 impl Serve {
     pub fn start(w: &Wharf) -> Serve {
+        Serve::start_with(w, &[])
+    }
+
+    /// With more `serve` arguments (listeners, `--group`).
+    pub fn start_with(w: &Wharf, extra: &[&str]) -> Serve {
         let sock = w.dir.path().join("api.sock");
         let log = std::fs::File::create(w.dir.path().join("serve.log")).unwrap();
         let child = w
@@ -31,6 +36,7 @@ impl Serve {
                 "-H".into(),
                 format!("unix://{}", sock.display()),
             ])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
