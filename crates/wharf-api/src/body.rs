@@ -101,16 +101,9 @@ impl Streamer {
         self.tx.is_closed()
     }
 
-    /// One JSON message and a newline (docker's progress streams).
+    /// One JSON message (docker's progress streams).
     pub fn blocking_json<T: Serialize>(&self, value: &T) -> bool {
-        match serde_json::to_vec(value) {
-            Ok(mut v) => {
-                v.push(b'\r');
-                v.push(b'\n');
-                self.blocking_send(v)
-            }
-            Err(_) => false,
-        }
+        self.blocking_send(json_line(value))
     }
 
     /// Resolves when the client has gone.
@@ -119,12 +112,18 @@ impl Streamer {
     }
 }
 
-/// A JSON message stream's error line (`errorDetail`, as docker's).
-pub fn error_message(e: &dyn std::fmt::Display) -> Bytes {
-    let v = serde_json::json!({"errorDetail": {"message": e.to_string()}, "error": e.to_string()});
-    let mut b = serde_json::to_vec(&v).unwrap_or_default();
+/// One message of a JSON message stream, with docker's line end.
+pub fn json_line<T: Serialize>(value: &T) -> Bytes {
+    let mut b = serde_json::to_vec(value).unwrap_or_default();
     b.extend_from_slice(b"\r\n");
     b.into()
+}
+
+/// A JSON message stream's error line (`errorDetail`, as docker's).
+pub fn error_message(e: &dyn std::fmt::Display) -> Bytes {
+    json_line(
+        &serde_json::json!({"errorDetail": {"message": e.to_string()}, "error": e.to_string()}),
+    )
 }
 
 /// A streamed response: the headers go out at once, the body as the

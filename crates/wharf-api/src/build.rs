@@ -10,30 +10,14 @@ use serde_json::json;
 use wharf_build::{BuildRequest, Progress, ProgressMode};
 use wharf_engine::Reference;
 
-use crate::body::{ok_json, BodyReader, Resp, Streamer};
+use crate::body::{json_line, ok_json, BodyReader, Resp};
 use crate::error::{ApiError, ApiResult};
 use crate::router::Call;
 use crate::server::Ctx;
 
-/// The builder's text output as `{"stream": ...}` messages.
-struct StreamMessages(Streamer);
-
-impl std::io::Write for StreamMessages {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let text = String::from_utf8_lossy(buf);
-        if self.0.blocking_json(&json!({"stream": text})) {
-            Ok(buf.len())
-        } else {
-            Err(std::io::Error::new(
-                std::io::ErrorKind::BrokenPipe,
-                "the client went away",
-            ))
-        }
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+/// A piece of the builder's text output as a `{"stream": ...}` message.
+fn stream_message(text: &[u8]) -> bytes::Bytes {
+    json_line(&json!({"stream": String::from_utf8_lossy(text)}))
 }
 
 fn json_map(raw: Option<&str>, what: &str) -> ApiResult<BTreeMap<String, Option<String>>> {
@@ -134,7 +118,10 @@ pub async fn build(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
         } else {
             ProgressMode::Plain
         };
-        let progress = Progress::new(mode, Box::new(StreamMessages(out.clone())));
+        let progress = Progress::new(
+            mode,
+            Box::new(crate::server::StreamWriter(out.clone(), stream_message)),
+        );
         let outcome = e.build(&req, &progress).map_err(|err| match err {
             // The classic builder's words, as its protocol is the one spoken.
             wharf_build::BuildError::RunFailed { command, code, .. } => ApiError::BadRequest(

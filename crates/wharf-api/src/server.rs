@@ -89,7 +89,10 @@ impl Ctx {
         tokio::spawn(async move {
             let r = c
                 .blocking(move |e| {
-                    let mut w = std::io::BufWriter::with_capacity(64 * 1024, StreamWriter(tx));
+                    let mut w = std::io::BufWriter::with_capacity(
+                        64 * 1024,
+                        StreamWriter(tx, bytes::Bytes::copy_from_slice),
+                    );
                     f(e, &mut w)?;
                     std::io::Write::flush(&mut w).map_err(|err| ApiError::io(what, err))
                 })
@@ -170,12 +173,13 @@ impl Ctx {
     }
 }
 
-/// A blocking writer into a streamed response body.
-pub struct StreamWriter(pub Streamer);
+/// A blocking writer into a streamed response body; each write goes out
+/// as its second field makes it (the bytes as they are, or a message).
+pub struct StreamWriter(pub Streamer, pub fn(&[u8]) -> bytes::Bytes);
 
 impl std::io::Write for StreamWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.0.blocking_send(bytes::Bytes::copy_from_slice(buf)) {
+        if self.0.blocking_send((self.1)(buf)) {
             Ok(buf.len())
         } else {
             Err(std::io::Error::new(

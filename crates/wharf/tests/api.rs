@@ -11,6 +11,14 @@ use common::pty::Terminal;
 use common::serve::{Serve, DOCKER_CLIENTS};
 use common::{docker, eventually, import_busybox_in_both, require_docker, DockerImages, Wharf};
 
+/// A store with busybox as `bb`, and `wharf serve` over it.
+fn served() -> (Wharf, Serve) {
+    let w = Wharf::new();
+    w.import_busybox("bb");
+    let s = Serve::start(&w);
+    (w, s)
+}
+
 /// Resize the window, then ask the shell for its size until the client
 /// has passed the change on (it does so asynchronously, on SIGWINCH).
 fn resized_to(t: &mut Terminal, rows: u16, cols: u16) {
@@ -88,9 +96,7 @@ fn ping_version_negotiation_and_errors_as_docker_sends_them() {
 
 #[test]
 fn bad_input_is_refused_and_the_server_keeps_serving() {
-    let w = Wharf::new();
-    w.import_busybox("bb");
-    let s = Serve::start(&w);
+    let (w, s) = served();
     let before = w.store_listing();
     let bad_json = s.request("POST", "/v1.41/containers/create", b"{bad");
     assert_eq!(bad_json.status, 400);
@@ -140,9 +146,7 @@ fn bad_input_is_refused_and_the_server_keeps_serving() {
 
 #[test]
 fn docker_cli_runs_containers_through_wharf_serve() {
-    let w = Wharf::new();
-    w.import_busybox("bb");
-    let s = Serve::start(&w);
+    let (w, s) = served();
     for bin in DOCKER_CLIENTS {
         assert_eq!(s.ok(bin, &["run", "--rm", "bb", "echo", "hi"]), "hi\n");
         let out = s.run(
@@ -228,9 +232,7 @@ fn docker_cli_runs_containers_through_wharf_serve() {
 
 #[test]
 fn logs_follow_and_wait_conditions() {
-    let w = Wharf::new();
-    w.import_busybox("bb");
-    let s = Serve::start(&w);
+    let (_w, s) = served();
     let bin = DOCKER_CLIENTS[1];
     s.ok(
         bin,
@@ -260,9 +262,7 @@ fn logs_follow_and_wait_conditions() {
 
 #[test]
 fn docker_cli_terminals_through_wharf_serve() {
-    let w = Wharf::new();
-    w.import_busybox("bb");
-    let s = Serve::start(&w);
+    let (_w, s) = served();
     for bin in DOCKER_CLIENTS {
         let mut cmd = s.docker(bin);
         cmd.args(["run", "-it", "--rm", "bb", "sh"]);
@@ -293,9 +293,7 @@ fn docker_cli_terminals_through_wharf_serve() {
 
 #[test]
 fn clients_that_go_mid_stream_leak_nothing() {
-    let w = Wharf::new();
-    w.import_busybox("bb");
-    let s = Serve::start(&w);
+    let (_w, s) = served();
     let bin = DOCKER_CLIENTS[0];
     s.ok(
         bin,
@@ -439,9 +437,7 @@ fn tar_with(path: &str, data: &[u8]) -> Vec<u8> {
 
 #[test]
 fn images_volumes_networks_cp_and_build_through_wharf_serve() {
-    let w = Wharf::new();
-    w.import_busybox("bb");
-    let s = Serve::start(&w);
+    let (w, s) = served();
     let bin = DOCKER_CLIENTS[0];
     s.ok(bin, &["tag", "bb", "bb2:v1"]);
     let images = s.ok(bin, &["images", "--format", "{{.Repository}}:{{.Tag}}"]);
@@ -575,9 +571,7 @@ fn images_volumes_networks_cp_and_build_through_wharf_serve() {
 /// What SDKs (docker-py) rely on beyond the CLI's verbs.
 #[test]
 fn what_sdks_rely_on() {
-    let w = Wharf::new();
-    w.import_busybox("bb");
-    let s = Serve::start(&w);
+    let (w, s) = served();
     let bin = DOCKER_CLIENTS[0];
     // A SIGKILL is answered once the container is down.
     s.ok(bin, &["run", "-d", "--name", "kk", "bb", "sleep", "100"]);
