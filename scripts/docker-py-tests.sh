@@ -56,6 +56,8 @@ cleanup() {
         case "$img" in alpine|alpine:*|busybox|busybox:*) docker rm -f "$c" >/dev/null 2>&1 || true ;; esac
     done
     for i in "${made_in_docker[@]}"; do docker rmi "$i" >/dev/null 2>&1 || true; done
+    # And volumes named by its helpers.
+    docker volume ls -q 2>/dev/null | grep '^dockerpytest_' | xargs -r docker volume rm >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
