@@ -67,6 +67,12 @@ const IPC_SYSCTLS: [&str; 8] = [
     "kernel.shm_rmid_forced",
 ];
 
+/// Whether `--sysctl key=…` may be set (docker's `ValidateSysctl`): the
+/// CLI's check and the spec builder's are this one.
+pub fn sysctl_allowed(key: &str) -> bool {
+    IPC_SYSCTLS.contains(&key) || key.starts_with("fs.mqueue.") || key.starts_with("net.")
+}
+
 /// The OCI runtime spec of a container, as Docker would write it.
 pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
     let SpecInput {
@@ -323,10 +329,7 @@ fn sysctls(
         defaults.iter().cloned().collect()
     };
     for (key, value) in &opts.sysctls {
-        let allowed = IPC_SYSCTLS.contains(&key.as_str())
-            || key.starts_with("fs.mqueue.")
-            || key.starts_with("net.");
-        if !allowed {
+        if !sysctl_allowed(key) {
             return Err(SpecError::invalid(format!(
                 "sysctl '{key}={value}' is not allowed"
             )));

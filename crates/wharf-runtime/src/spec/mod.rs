@@ -51,7 +51,8 @@ mod user;
 mod tests;
 
 pub use build::{
-    build_spec, cgroups_path, DEFAULT_CGROUP_PARENT, MASKED_PATHS, OCI_VERSION, READONLY_PATHS,
+    build_spec, cgroups_path, sysctl_allowed, DEFAULT_CGROUP_PARENT, MASKED_PATHS, OCI_VERSION,
+    READONLY_PATHS,
 };
 pub use caps::{all_known as all_capabilities, cap_name, DEFAULT_CAPS};
 pub use command::{default_hostname, ensure_working_dir, INIT_PATH};

@@ -223,19 +223,9 @@ fn device_cgroup_rule(v: &str) -> anyhow::Result<String> {
 /// `--sysctl key=value` (docker's `ValidateSysctl`): the IPC namespace's
 /// `kernel.*` keys, `fs.mqueue.*` and `net.*`.
 fn sysctl(v: &str) -> anyhow::Result<(String, String)> {
-    const IPC: [&str; 8] = [
-        "kernel.msgmax",
-        "kernel.msgmnb",
-        "kernel.msgmni",
-        "kernel.sem",
-        "kernel.shmall",
-        "kernel.shmmax",
-        "kernel.shmmni",
-        "kernel.shm_rmid_forced",
-    ];
-    let allowed = v.split_once('=').is_some_and(|(k, _)| {
-        IPC.contains(&k) || k.starts_with("net.") || k.starts_with("fs.mqueue.")
-    });
+    let allowed = v
+        .split_once('=')
+        .is_some_and(|(k, _)| wharf_runtime::spec::sysctl_allowed(k));
     if !allowed {
         return Err(bad_flag(
             v,
