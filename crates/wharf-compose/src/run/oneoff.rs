@@ -179,20 +179,14 @@ impl Runtime<'_> {
                     ))
                 })
         };
-        let mut l: BTreeMap<String, String> = service.labels.0.clone();
-        l.extend(self.custom_labels(&opts.service));
+        let mut l = self.service_container_labels(
+            &opts.service,
+            &service,
+            &service_hash(&service),
+            &image_id,
+        );
         l.insert(labels::ONEOFF.into(), "True".into());
         l.insert(labels::SLUG.into(), slug);
-        l.insert(labels::CONFIG_HASH.into(), service_hash(&service));
-        let deps: Vec<String> = service
-            .depends_on
-            .iter()
-            .map(|(d, c)| format!("{d}:{}:{}", c.condition, c.restart))
-            .collect();
-        l.insert(labels::DEPENDS_ON.into(), deps.join(","));
-        if !image_id.is_empty() {
-            l.insert(labels::IMAGE.into(), image_id);
-        }
         // `run`'s links: the services it links to, and the service's own
         // containers by service name, short and full name (`getLinks`).
         let mut by_service: BTreeMap<String, Vec<ProjectContainer>> = BTreeMap::new();

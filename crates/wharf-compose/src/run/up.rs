@@ -165,10 +165,24 @@ impl Runtime<'_> {
         hash: &str,
         image_id: &str,
     ) -> BTreeMap<String, String> {
+        let mut l = self.service_container_labels(name, s, hash, image_id);
+        l.insert(labels::CONTAINER_NUMBER.into(), number.to_string());
+        l
+    }
+
+    /// What every container of service `name` carries, `up`'s and `run`'s
+    /// alike: the service's own labels, the project's, the config hash,
+    /// `depends_on` and the image.
+    pub(super) fn service_container_labels(
+        &self,
+        name: &str,
+        s: &Service,
+        hash: &str,
+        image_id: &str,
+    ) -> BTreeMap<String, String> {
         let mut l = s.labels.0.clone();
         l.extend(self.custom_labels(name));
         l.insert(labels::CONFIG_HASH.into(), hash.to_string());
-        l.insert(labels::CONTAINER_NUMBER.into(), number.to_string());
         let deps: Vec<String> = s
             .depends_on
             .iter()
