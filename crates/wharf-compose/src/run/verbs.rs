@@ -14,6 +14,22 @@ impl Runtime<'_> {
     /// The project's (non one-off) containers of `services` (all when
     /// empty), grouped in dependency levels of their services; reversed
     /// for stopping. A project known only by name is one group.
+    /// The containers of `services` (all when empty) that `keep` keeps, in
+    /// dependency order, ungrouped.
+    fn flat(
+        &self,
+        services: &[String],
+        keep: impl Fn(&ProjectContainer) -> bool,
+    ) -> RunResult<Vec<ProjectContainer>> {
+        Ok(self
+            .grouped(services, false)?
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|c| keep(c))
+            .collect())
+    }
+
     fn grouped(
         &self,
         services: &[String],
@@ -73,13 +89,7 @@ impl Runtime<'_> {
         signal: &str,
         progress: &dyn Progress,
     ) -> RunResult<()> {
-        let running: Vec<ProjectContainer> = self
-            .grouped(services, false)?
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|c| c.running())
-            .collect();
+        let running: Vec<ProjectContainer> = self.flat(services, |c| c.running())?;
         if running.is_empty() {
             eprint!("no container to kill");
             return Ok(());
@@ -108,13 +118,7 @@ impl Runtime<'_> {
         pause: bool,
         progress: &dyn Progress,
     ) -> RunResult<()> {
-        let running: Vec<ProjectContainer> = self
-            .grouped(services, false)?
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|c| c.running())
-            .collect();
+        let running: Vec<ProjectContainer> = self.flat(services, |c| c.running())?;
         for_each(&running, |c| {
             self.engine.pause_container(c.id(), pause)?;
             let text = if pause { "Paused" } else { "Unpaused" };
@@ -149,13 +153,7 @@ impl Runtime<'_> {
 
     /// The stopped containers `rm` would remove.
     pub fn stopped(&self, services: &[String]) -> RunResult<Vec<ProjectContainer>> {
-        Ok(self
-            .grouped(services, false)?
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|c| !c.running())
-            .collect())
+        self.flat(services, |c| !c.running())
     }
 
     /// `rm`: remove `containers` (already stopped).
@@ -198,12 +196,7 @@ impl Runtime<'_> {
         services: &[String],
         on_exit: &(dyn Fn(&ProjectContainer, i32) + Sync),
     ) -> RunResult<i32> {
-        let containers: Vec<ProjectContainer> = self
-            .grouped(services, false)?
-            .into_iter()
-            .flatten()
-            .flatten()
-            .collect();
+        let containers: Vec<ProjectContainer> = self.flat(services, |_| true)?;
         if containers.is_empty() {
             return Err(invalid(format!(
                 "no containers for project {:?}",
