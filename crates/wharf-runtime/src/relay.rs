@@ -5,7 +5,7 @@
 //! threads. The far side is either a pty master (`exec -t`) or a monitor's
 //! attach socket (`attach`).
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
@@ -177,19 +177,6 @@ impl Remote for PtyRemote {
     }
 }
 
-fn pidfd_open(pid: i32) -> Result<OwnedFd, RuntimeError> {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    if fd < 0 {
-        return Err(RuntimeError::io(
-            "watching the exec'd process",
-            std::io::Error::last_os_error(),
-        ));
-    }
-    // SAFETY: the kernel just returned this descriptor to us.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
-}
-
 /// `exec -t`: relay the user's terminal to the process's pty until it
 /// exits; its exit code (docker's 1 and "read escape sequence" on detach).
 pub fn exec_tty(
@@ -197,7 +184,12 @@ pub fn exec_tty(
     pid: i32,
     req: &crate::exec::ExecRequest,
 ) -> Result<i32, RuntimeError> {
-    let pidfd = pidfd_open(pid)?;
+    let pidfd = crate::monitor::pidfd_open(pid).ok_or_else(|| {
+        RuntimeError::io(
+            "watching the exec'd process",
+            std::io::Error::last_os_error(),
+        )
+    })?;
     // Draining after the exit must not block on a terminal that a
     // background process still holds open.
     let _ = nix::fcntl::fcntl(
