@@ -387,17 +387,15 @@ fn live_events_arrive_at_once_and_an_idle_stream_sleeps() {
     let stream = Stream::start(w.command(["events", "--filter", "type=volume"]));
     // Started: its first read of the journal is done once a new event shows.
     let mut n = 0;
-    let first = loop {
+    loop {
         n += 1;
         w.ok(["volume", "create", &format!("v{n}")]);
-        let seen = stream.lines.lock().unwrap().len();
-        if seen > 0 {
-            break Instant::now();
+        if !stream.lines.lock().unwrap().is_empty() {
+            break;
         }
         std::thread::sleep(Duration::from_millis(100));
         assert!(n < 100, "no event streamed");
-    };
-    let _ = first;
+    }
     // Idle: no CPU spent while nothing happens.
     let pid = stream.child.id();
     let before = cpu_ticks(pid);
