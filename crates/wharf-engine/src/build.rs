@@ -135,6 +135,7 @@ impl BuildHost for Host<'_> {
                 resources: self.options.resources.clone(),
                 shm_size: (self.options.shm_size > 0).then_some(self.options.shm_size),
                 ulimits: self.options.ulimits.clone(),
+                supplementary_groups_only: true,
                 ..Default::default()
             },
             cgroup_parent: cgroup_parent_of(&self.options.resources).to_string(),
