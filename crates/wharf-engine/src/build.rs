@@ -34,6 +34,9 @@ impl Engine {
         };
         let outcome = wharf_build::build(&self.store, &host, req, progress)?;
         // docker's builder reports a build as the tags it set.
+        if !outcome.loaded {
+            return Ok(outcome);
+        }
         if let Err(e) = self.record_tags(&outcome.image_id, &req.tags) {
             tracing::warn!(error = %e, "recording the build's events");
         }
