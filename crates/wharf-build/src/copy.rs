@@ -19,6 +19,7 @@ use crate::cache;
 use crate::context::{Context, Matched};
 use crate::mounted::Mounted;
 use crate::plan::Source;
+use crate::remote;
 use crate::stage::{lowers_of, StageRun};
 use crate::{BuildError, BuildResult};
 
@@ -35,6 +36,8 @@ struct CopySpec {
     parents: bool,
     /// `--exclude` patterns, relative to each source.
     excludes: Vec<String>,
+    /// ADD `--checksum=sha256:...` of a URL source.
+    checksum: Option<String>,
 }
 
 impl CopySpec {
@@ -50,6 +53,7 @@ impl CopySpec {
                 chmod: c.chmod.clone(),
                 parents: c.parents,
                 excludes: c.excludes.clone(),
+                checksum: None,
             },
             InstructionKind::Add(a) => CopySpec {
                 add: true,
@@ -61,6 +65,7 @@ impl CopySpec {
                 chmod: a.chmod.clone(),
                 parents: false,
                 excludes: a.excludes.clone(),
+                checksum: a.checksum.clone(),
             },
             _ => unreachable!("COPY or ADD"),
         }
@@ -101,8 +106,11 @@ fn parse_chmod(s: &str) -> BuildResult<u32> {
         .ok_or_else(|| BuildError::Invalid(format!("invalid chmod parameter: {s}")))
 }
 
-fn is_url(s: &str) -> bool {
-    s.starts_with("http://") || s.starts_with("https://") || s.starts_with("git@")
+/// A git source (`git@host:repo`, `https://host/repo.git#ref`).
+fn is_git(s: &str) -> bool {
+    s.starts_with("git@")
+        || s.starts_with("git://")
+        || (remote::is_http(s) && s.split('#').next().is_some_and(|u| u.ends_with(".git")))
 }
 
 /// Where sources come from.
@@ -115,11 +123,34 @@ impl StageRun<'_, '_> {
     pub fn copy(&mut self, ins: &Instruction, expanded: &Instruction) -> BuildResult<()> {
         let spec = CopySpec::of(expanded);
         let name = if spec.add { "ADD" } else { "COPY" };
-        if let Some(u) = spec.sources.iter().find(|s| is_url(s)) {
+        if let Some(u) = spec.sources.iter().find(|s| spec.add && is_git(s)) {
             return Err(BuildError::Invalid(format!(
-                "ADD {u}: fetching URLs is not supported by wharf yet"
+                "ADD {u}: git sources are not supported by wharf yet"
             )));
         }
+        if spec.checksum.is_some() && !spec.sources.iter().all(|s| remote::is_http(s)) {
+            return Err(BuildError::Invalid(
+                "checksum can't be specified for non-HTTP(S) sources".into(),
+            ));
+        }
+        // URL sources are fetched first: what they hold is part of the key.
+        let mut remotes = Vec::new();
+        if spec.add {
+            for u in spec.sources.iter().filter(|s| remote::is_http(s)) {
+                remotes.push(remote::fetch(
+                    self.b.store,
+                    u,
+                    spec.checksum.as_deref(),
+                    self.b.progress,
+                )?);
+            }
+        }
+        let local: Vec<String> = spec
+            .sources
+            .iter()
+            .filter(|s| !(spec.add && remote::is_http(s)))
+            .cloned()
+            .collect();
         let mut shown: Vec<String> = spec.sources.clone();
         shown.extend(spec.contents.iter().map(|c| c.path.clone()));
         let created_by = format!("{name} {} {} # buildkit", shown.join(" "), spec.dest);
@@ -134,7 +165,7 @@ impl StageRun<'_, '_> {
             None => {
                 let ctx = self.b.ctx.as_ref();
                 let mut all = Vec::new();
-                for s in &spec.sources {
+                for s in &local {
                     let ctx = ctx.ok_or_else(|| {
                         BuildError::NotFound(format!(
                             "failed to compute cache key: \"/{s}\" not found: not found (the build has no context)"
@@ -159,11 +190,16 @@ impl StageRun<'_, '_> {
             }
             Some(Source::Scratch) => (String::from("scratch"), Some(Vec::new())),
         };
-        let contents: Vec<String> = spec
+        let mut contents: Vec<String> = spec
             .contents
             .iter()
             .map(|c| format!("{}\0{}", c.path, c.data))
             .collect();
+        contents.extend(
+            remotes
+                .iter()
+                .map(|r| format!("{}\0{}\0{}\0{:?}", r.url, r.digest, r.filename, r.mtime)),
+        );
         let key = cache::key(
             &self.key,
             &[
@@ -202,28 +238,31 @@ impl StageRun<'_, '_> {
                 mode: chmod,
             };
             let dir_owner = owner.unwrap_or((0, 0));
-            run.copy_into(m.root(), &spec, &origin, &opts, dir_owner)?;
+            run.copy_into(m.root(), &spec, &local, &remotes, &origin, &opts, dir_owner)?;
             drop(src_mount);
             m.into_layer(run.b.store, result)
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn copy_into(
         &self,
         root: &Path,
         spec: &CopySpec,
+        local: &[String],
+        remotes: &[remote::Remote],
         origin: &Origin,
         opts: &CopyOptions,
         dir_owner: (u32, u32),
     ) -> BuildResult<()> {
         let mut matched: Vec<Matched> = Vec::new();
-        for s in &spec.sources {
+        for s in local {
             match origin {
                 Origin::Context(ctx) => matched.extend(ctx.matches(s)?),
                 Origin::Tree(tree) => matched.extend(Context::tree(tree).matches(s)?),
             }
         }
-        let total = matched.len() + spec.contents.len();
+        let total = matched.len() + spec.contents.len() + remotes.len();
         let wd = if self.config.working_dir.is_empty() {
             "/"
         } else {
@@ -314,6 +353,15 @@ impl StageRun<'_, '_> {
             let target = place(root, &target_path, dir_owner)?;
             copy_tree_filtered(src, &target, opts, &keep)?;
         }
+        for r in remotes {
+            let target_path = if dest_is_dir {
+                format!("{}/{}", dest_clean.trim_end_matches('/'), r.filename)
+            } else {
+                dest_clean.clone()
+            };
+            let target = place(root, &target_path, dir_owner)?;
+            write_remote(r, &target, &target_path, opts)?;
+        }
         for c in &spec.contents {
             let target_path = if dest_is_dir {
                 format!("{}/{}", dest_clean.trim_end_matches('/'), c.path)
@@ -332,6 +380,40 @@ impl StageRun<'_, '_> {
         }
         Ok(())
     }
+}
+
+/// A downloaded file at `target`: BuildKit's mode 0600 (unless
+/// `--chmod`), root's (unless `--chown`), the server's `Last-Modified`.
+fn write_remote(
+    r: &remote::Remote,
+    target: &Path,
+    shown: &str,
+    opts: &CopyOptions,
+) -> BuildResult<()> {
+    let err = |e| BuildError::io(format!("writing {shown}"), e);
+    if fs::symlink_metadata(target).is_ok_and(|m| !m.is_dir()) {
+        fs::remove_file(target).map_err(err)?;
+    }
+    fs::copy(&r.path, target).map_err(err)?;
+    let (uid, gid) = opts.owner.unwrap_or((0, 0));
+    std::os::unix::fs::lchown(target, Some(uid), Some(gid)).map_err(err)?;
+    fs::set_permissions(
+        target,
+        fs::Permissions::from_mode(opts.mode.unwrap_or(0o600)),
+    )
+    .map_err(err)?;
+    if let Some(t) = r.mtime {
+        let at = nix::sys::time::TimeSpec::new(t, 0);
+        nix::sys::stat::utimensat(
+            None,
+            target,
+            &at,
+            &at,
+            nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+        )
+        .map_err(|e| err(e.into()))?;
+    }
+    Ok(())
 }
 
 /// The host path for a new entry at `path` (absolute, inside `root`), its

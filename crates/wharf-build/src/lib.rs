@@ -33,6 +33,7 @@ mod mounted;
 mod outputs;
 mod plan;
 mod progress;
+mod remote;
 mod request;
 mod run;
 mod stage;
@@ -44,8 +45,16 @@ pub use ignore::Ignore;
 pub use progress::{Progress, ProgressMode};
 pub use request::{source_date_epoch, BuildRequest, Dest, Output, StepOptions, SOURCE_DATE_EPOCH};
 
-/// Remove every build cache entry; returns how many there were and the
-/// bytes of layer content that went with them.
+/// Remove every build cache entry (and the downloads of `ADD <url>`);
+/// returns how many there were and the bytes of layer content that went
+/// with them.
 pub fn prune_cache(store: &wharf_store::Store) -> BuildResult<(usize, u64)> {
-    cache::prune(store)
+    let pruned = cache::prune(store)?;
+    match std::fs::remove_dir_all(remote::cache_dir(store)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(BuildError::io("removing downloaded sources", e))
+        }
+        _ => {}
+    }
+    Ok(pruned)
 }

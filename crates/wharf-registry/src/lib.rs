@@ -19,6 +19,7 @@ mod blobs;
 mod client;
 pub mod credentials;
 mod error;
+pub mod fetch;
 mod http_errors;
 pub mod manifest;
 pub mod options;

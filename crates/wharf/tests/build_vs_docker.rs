@@ -275,3 +275,76 @@ fn dockerignore_dirs_and_run_as_a_named_user_as_docker_buildkit() {
         assert_eq!(ours, want, "{file}");
     }
 }
+
+/// `ADD <url>` from a loopback server: the file under a directory
+/// destination (named after the URL) or as the named file, mode 0600,
+/// root's unless `--chown`, the server's `Last-Modified` as its time, a
+/// tarball not unpacked.
+#[test]
+fn add_from_url_as_docker_buildkit() {
+    use common::http_files::{File, HttpFiles};
+    require_docker();
+    let w = Wharf::new();
+    let scratch = w.scratch();
+    let base_tar = common::busybox_rootfs_tar(&scratch);
+    let base = unique("wharf-bb");
+    let built = unique("wharf-built");
+    let _cleanup = DockerImages(vec![format!("{base}:1"), format!("{built}:1")]);
+    sh(docker().args(["import", base_tar.to_str().unwrap(), &format!("{base}:1")]));
+    w.ok(["import", base_tar.to_str().unwrap(), &format!("{base}:1")]);
+
+    let server = HttpFiles::start();
+    let lm = Some("Thu, 04 Mar 2021 05:06:07 GMT".to_string());
+    server.put(
+        "/files/f.txt",
+        File {
+            body: b"remote content\n".to_vec(),
+            etag: Some("\"v1\"".into()),
+            last_modified: lm.clone(),
+        },
+    );
+    server.put(
+        "/a.tar",
+        File {
+            body: fs::read(&base_tar).unwrap(),
+            etag: None,
+            last_modified: lm,
+        },
+    );
+    let dockerfile = format!(
+        "ARG BASE\nFROM $BASE\nADD {f} /dst/\nADD {f} /named\nADD --chown=65534:65534 {a} /arch/\n",
+        f = server.url("/files/f.txt"),
+        a = server.url("/a.tar")
+    );
+    let ctx = scratch.join("ctx");
+    fs::create_dir_all(&ctx).unwrap();
+    fs::write(ctx.join("Dockerfile"), dockerfile).unwrap();
+    let arg = format!("BASE={base}:1");
+    let tag = format!("{built}:1");
+    sh(docker()
+        .env("DOCKER_BUILDKIT", "1")
+        .args(["build", "-q", "--build-arg", &arg, "-t", &tag])
+        .arg(&ctx));
+    w.ok([
+        "build",
+        "-q",
+        "--build-arg",
+        &arg,
+        "-t",
+        &tag,
+        ctx.to_str().unwrap(),
+    ]);
+    compare(&w, &scratch.join("out"), &tag);
+    let stat = ["busybox", "stat", "-c", "%a %u:%g %Y %s %n"];
+    for f in ["/dst/f.txt", "/named", "/arch/a.tar"] {
+        let mut args = vec!["run", "--rm", tag.as_str()];
+        args.extend(stat);
+        args.push(f);
+        let theirs = sh(docker().args(&args));
+        assert_eq!(w.ok(&args), theirs, "{f}");
+    }
+    let mut args = vec!["run", "--rm", tag.as_str()];
+    args.extend(stat);
+    args.push("/named");
+    assert_eq!(w.ok(&args), "600 0:0 1614834367 15 /named\n");
+}

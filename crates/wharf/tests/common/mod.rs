@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub mod compose;
+pub mod http_files;
 pub mod pty;
 pub mod serve;
 
