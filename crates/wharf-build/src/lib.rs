@@ -43,6 +43,7 @@ pub use export::{build, BuildOutcome};
 pub use host::{BuildHost, RunOutput, RunStep};
 pub use ignore::Ignore;
 pub use progress::{Progress, ProgressMode};
+pub use remote::{download_context, unpack_context};
 pub use request::{source_date_epoch, BuildRequest, Dest, Output, StepOptions, SOURCE_DATE_EPOCH};
 
 /// Remove every build cache entry (and the downloads of `ADD <url>`);

@@ -163,3 +163,27 @@ mod tests {
         assert_eq!(http_date("yesterday"), None);
     }
 }
+
+/// `build <http(s) URL>`: the context's bytes (a tarball, or a
+/// Dockerfile's text), as docker downloads it.
+pub fn download_context(store: &Store, url: &str) -> BuildResult<Vec<u8>> {
+    let part = store.temp_path("build-download");
+    let got = wharf_registry::fetch::fetch_url(url, None, &part, TIMEOUT)
+        .map_err(|e| BuildError::NotFound(format!("unable to download remote context {url}: {e}")))
+        .and_then(|_| fs::read(&part).map_err(|e| BuildError::io("reading the download", e)));
+    let _ = fs::remove_file(&part);
+    got
+}
+
+/// A context sent as bytes: an archive is unpacked into `dir` (and `None`
+/// returned); anything else is a Dockerfile, returned as text.
+pub fn unpack_context(data: &[u8], dir: &Path) -> BuildResult<Option<String>> {
+    if !wharf_image::archive::looks_like_archive(data) {
+        return String::from_utf8(data.to_vec())
+            .map(Some)
+            .map_err(|_| BuildError::Invalid("the Dockerfile is not UTF-8 text".into()));
+    }
+    fs::create_dir_all(dir).map_err(|e| BuildError::io("creating the context", e))?;
+    wharf_image::archive::unpack_tree(data, dir)?;
+    Ok(None)
+}

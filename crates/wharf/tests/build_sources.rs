@@ -116,3 +116,90 @@ fn add_url_checksum_chmod_and_download_cache() {
     w.ok(["build", "-q", "-t", "u", c]);
     assert_eq!(server.downloads("/f.txt"), 3);
 }
+
+/// `build -` with a gzipped tar on stdin, and `build <url>` of one: the
+/// archive is the context (`-f` names a file in it); plain text on stdin
+/// is still a Dockerfile without context.
+#[test]
+fn contexts_from_a_tarball_on_stdin_and_from_a_url() {
+    let w = Wharf::new();
+    w.import_busybox("busybox:local");
+    let ctx = context(
+        &w,
+        "ctx",
+        &[
+            ("Dockerfile", "FROM busybox:local\nCOPY app.txt /\n"),
+            ("other.Dockerfile", "FROM busybox:local\nCOPY sub/ /sub/\n"),
+            ("app.txt", "from the archive\n"),
+            ("sub/x", "x\n"),
+        ],
+    );
+    let tgz = w.scratch().join("ctx.tar.gz");
+    common::sh(
+        std::process::Command::new("tar")
+            .arg("-czf")
+            .arg(&tgz)
+            .arg("-C")
+            .arg(&ctx)
+            .arg("."),
+    );
+    let data = fs::read(&tgz).unwrap();
+    let out = w.with_stdin(["build", "-q", "-t", "stdin", "-"], &data);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        w.ok(["run", "--rm", "stdin", "cat", "/app.txt"]),
+        "from the archive\n"
+    );
+    let out = w.with_stdin(
+        ["build", "-q", "-f", "other.Dockerfile", "-t", "other", "-"],
+        &data,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(w.ok(["run", "--rm", "other", "cat", "/sub/x"]), "x\n");
+    // Nothing of the unpacked contexts stays under the root.
+    let left: Vec<String> = w
+        .store_listing()
+        .into_iter()
+        .filter(|p| p.starts_with("tmp/") && p.contains("build-context"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+
+    // A Dockerfile on stdin: no context.
+    let out = w.with_stdin(
+        ["build", "-q", "-t", "plain", "-"],
+        b"FROM busybox:local\nRUN echo plain > /p\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(w.ok(["run", "--rm", "plain", "cat", "/p"]), "plain\n");
+
+    // The same archive from a URL.
+    let server = HttpFiles::start();
+    server.put(
+        "/ctx.tar.gz",
+        File {
+            body: data,
+            etag: None,
+            last_modified: None,
+        },
+    );
+    w.ok(["build", "-q", "-t", "url", &server.url("/ctx.tar.gz")]);
+    assert_eq!(
+        w.ok(["run", "--rm", "url", "cat", "/app.txt"]),
+        "from the archive\n"
+    );
+    let (code, err) = w.fails(["build", &server.url("/missing.tar.gz")]);
+    assert_eq!(code, 1);
+    assert!(err.contains("unable to prepare context"), "{err}");
+}

@@ -9,6 +9,8 @@
 mod load;
 mod save;
 mod tar_out;
+mod unpack;
 
 pub use load::{load, Loaded};
 pub use save::{save, write_archive, SaveItem};
+pub use unpack::{looks_like_archive, unpack_tree};

@@ -16,7 +16,14 @@ use crate::output::confirm;
 const BUILD_FAILED: u8 = 1;
 
 pub fn build(engine: &Engine, a: BuildArgs) -> anyhow::Result<ExitCode> {
-    let req = request(&a)?;
+    // A context sent as an archive (stdin, a URL) is unpacked for the
+    // build and removed after it.
+    let (unpacked, stdin_dockerfile) = remote_context(engine, &a)?;
+    let req = request(
+        &a,
+        unpacked.as_ref().map(|u| u.0.as_path()),
+        stdin_dockerfile,
+    )?;
     let mode = if a.quiet {
         ProgressMode::Quiet
     } else {
@@ -44,9 +51,73 @@ pub fn build(engine: &Engine, a: BuildArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn request(a: &BuildArgs) -> anyhow::Result<BuildRequest> {
-    let stdin_context = a.context == "-";
-    let context = if stdin_context {
+/// A temporary context directory, removed on drop.
+struct Unpacked(PathBuf);
+
+impl Drop for Unpacked {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn is_git_url(s: &str) -> bool {
+    s.starts_with("git@")
+        || s.starts_with("git://")
+        || s.split('#').next().is_some_and(|u| u.ends_with(".git"))
+}
+
+/// `build -` with an archive on stdin, or `build <http(s) URL>` of a
+/// tarball: the context unpacked in a temporary directory. `build -` with
+/// anything else on stdin is a Dockerfile (returned as the second value),
+/// and so is a URL that is not an archive.
+fn remote_context(
+    engine: &Engine,
+    a: &BuildArgs,
+) -> anyhow::Result<(Option<Unpacked>, Option<String>)> {
+    let data = if a.context == "-" {
+        if a.file.as_deref().is_some_and(|f| f.as_os_str() == "-") {
+            return Ok((None, None));
+        }
+        let mut data = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut data)
+            .map_err(|e| fail(format!("reading the build context from stdin: {e}")))?;
+        data
+    } else if a.context.starts_with("http://") || a.context.starts_with("https://") {
+        if is_git_url(&a.context) {
+            return Err(fail_with(
+                format!(
+                    "unable to prepare context: git contexts are not supported by wharf yet: {}",
+                    a.context
+                ),
+                BUILD_FAILED,
+            ));
+        }
+        wharf_build::download_context(engine.store(), &a.context)
+            .map_err(|e| fail_with(format!("unable to prepare context: {e}"), BUILD_FAILED))?
+    } else {
+        return Ok((None, None));
+    };
+    let dir = Unpacked(engine.store().temp_path("build-context"));
+    match wharf_build::unpack_context(&data, &dir.0) {
+        Ok(Some(dockerfile)) => Ok((None, Some(dockerfile))),
+        Ok(None) => Ok((Some(dir), None)),
+        Err(e) => Err(fail_with(
+            format!("unable to prepare context: {e}"),
+            BUILD_FAILED,
+        )),
+    }
+}
+
+fn request(
+    a: &BuildArgs,
+    unpacked: Option<&Path>,
+    stdin_dockerfile: Option<String>,
+) -> anyhow::Result<BuildRequest> {
+    let stdin_context = a.context == "-" || stdin_dockerfile.is_some();
+    let context = if let Some(dir) = unpacked {
+        Some(dir.to_path_buf())
+    } else if stdin_context {
         None
     } else {
         let dir = PathBuf::from(&a.context);
@@ -61,13 +132,16 @@ fn request(a: &BuildArgs) -> anyhow::Result<BuildRequest> {
                 .map_err(|e| fail(format!("unable to prepare context: {e}")))?,
         )
     };
-    let (dockerfile, name) = match (&a.file, &context) {
-        (Some(f), _) if f.as_os_str() == "-" || (stdin_context && a.file.is_none()) => {
-            (read_stdin()?, "Dockerfile".to_string())
+    let (dockerfile, name) = match (&a.file, &context, stdin_dockerfile) {
+        (_, _, Some(text)) => (text, "Dockerfile".to_string()),
+        (Some(f), _, None) if f.as_os_str() == "-" => (read_stdin()?, "Dockerfile".to_string()),
+        // In an unpacked context, `-f` names a file inside it.
+        (Some(f), Some(dir), None) if unpacked.is_some() => {
+            (read_file(&dir.join(f))?, file_name(f))
         }
-        (None, None) => (read_stdin()?, "Dockerfile".to_string()),
-        (Some(f), _) => (read_file(f)?, file_name(f)),
-        (None, Some(dir)) => (read_file(&dir.join("Dockerfile"))?, "Dockerfile".into()),
+        (None, None, None) => (read_stdin()?, "Dockerfile".to_string()),
+        (Some(f), _, None) => (read_file(f)?, file_name(f)),
+        (None, Some(dir), None) => (read_file(&dir.join("Dockerfile"))?, "Dockerfile".into()),
     };
     let mut tags = Vec::new();
     for t in &a.tag {
