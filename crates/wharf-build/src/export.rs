@@ -32,9 +32,13 @@ pub fn build(
     req: &BuildRequest,
     progress: &Progress,
 ) -> BuildResult<BuildOutcome> {
-    let step = progress.step(&format!(
+    let mut step = progress.step(&format!(
         "[internal] load build definition from {}",
         req.dockerfile_name
+    ));
+    step.note(&format!(
+        "transferring dockerfile: {}B done",
+        req.dockerfile.len()
     ));
     let df = match wharf_dockerfile::parse(&req.dockerfile) {
         Ok(df) => df,
@@ -131,6 +135,7 @@ pub fn build(
     if !req.export_only {
         let mut step = progress.step("exporting to image");
         let committed = commit_image(store, Vec::new(), &config, &req.tags, None)?;
+        step.note("exporting layers done");
         step.note(&format!("writing image {} done", committed.id));
         for t in &req.tags {
             step.note(&format!("naming to {t} done"));

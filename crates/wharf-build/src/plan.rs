@@ -168,6 +168,30 @@ impl Plan {
             .unwrap_or_else(|| format!("stage-{stage}"))
     }
 
+    /// How BuildKit opens a step's progress name: `[name `, `[stage-N `
+    /// for an unnamed stage of a multi-stage file, `[` for the only one.
+    pub fn step_prefix(&self, stage: usize) -> String {
+        if self.df.stages[stage].name.is_none() && self.df.stages.len() == 1 {
+            "[".into()
+        } else {
+            format!("[{} ", self.label(stage))
+        }
+    }
+
+    /// Whether stage `s` shows a FROM step: not for scratch, and an image
+    /// several stages start from is one step (BuildKit's one vertex),
+    /// shown by the last of them.
+    pub fn shows_from(&self, s: usize) -> bool {
+        match &self.bases[s] {
+            Source::Scratch => false,
+            Source::Stage(_) => true,
+            Source::Image(n) => !self
+                .needed
+                .iter()
+                .any(|&o| o > s && self.bases[o] == Source::Image(n.clone())),
+        }
+    }
+
     /// What `COPY --from=x` / `--mount from=x` in stage `at` refers to.
     pub fn source(&self, from: &str, at: usize) -> BuildResult<Source> {
         let lower = from.to_lowercase();

@@ -1,7 +1,10 @@
 //! BuildKit-style progress on stderr: numbered vertices (`#5 [build 2/5]
 //! WORKDIR /app`), step output with timestamps, `CACHED`, `DONE 0.3s` in
 //! plain mode; `=> [build 2/5] WORKDIR /app  0.0s` lines on a terminal;
-//! nothing with `-q` (a failing step's output is kept for the error).
+//! nothing with `-q` (a failing step's output is kept for the error);
+//! `rawjson`: BuildKit's solve-status objects, one JSON line per update
+//! (vertexes with started/completed/cached, logs in base64, statuses for
+//! a vertex's notes).
 
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,6 +16,7 @@ pub enum ProgressMode {
     Plain,
     Tty,
     Quiet,
+    RawJson,
 }
 
 pub struct Progress {
@@ -44,18 +48,22 @@ impl Progress {
     /// Start a vertex.
     pub fn step(&self, name: &str) -> Step<'_> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        if self.mode == ProgressMode::Plain {
-            self.emit(&format!("#{id} {name}\n"));
-        }
-        Step {
+        let step = Step {
             progress: self,
             id,
             name: name.to_string(),
             start: Instant::now(),
+            started: now(),
             partial: Vec::new(),
             tail: Vec::new(),
             finished: false,
+        };
+        match self.mode {
+            ProgressMode::Plain => self.emit(&format!("#{id} {name}\n")),
+            ProgressMode::RawJson => step.vertex(None, false, None),
+            ProgressMode::Tty | ProgressMode::Quiet => {}
         }
+        step
     }
 
     pub fn finish(&self) {
@@ -74,6 +82,8 @@ pub struct Step<'a> {
     id: usize,
     name: String,
     start: Instant,
+    /// When it started, for rawjson.
+    started: String,
     partial: Vec<u8>,
     /// The last lines, for the error message of a failing step.
     tail: Vec<String>,
@@ -82,9 +92,44 @@ pub struct Step<'a> {
 
 const TAIL: usize = 10;
 
+fn now() -> String {
+    wharf_oci::config::format_time(chrono::Utc::now())
+}
+
 impl Step<'_> {
     fn secs(&self) -> f64 {
         self.start.elapsed().as_secs_f64()
+    }
+
+    /// The vertex's digest in rawjson: stable for its number and name.
+    fn digest(&self) -> String {
+        format!(
+            "sha256:{}",
+            crate::cache::key(&self.id.to_string(), &[&self.name])
+        )
+    }
+
+    /// A rawjson vertex update (`completed` when it ended).
+    fn vertex(&self, completed: Option<&str>, cached: bool, error: Option<&str>) {
+        let mut v = serde_json::json!({
+            "digest": self.digest(),
+            "name": self.name,
+            "started": self.started,
+        });
+        if let Some(c) = completed {
+            v["completed"] = c.into();
+        }
+        if cached {
+            v["cached"] = true.into();
+        }
+        if let Some(e) = error {
+            v["error"] = e.into();
+        }
+        self.json(serde_json::json!({ "vertexes": [v] }));
+    }
+
+    fn json(&self, v: serde_json::Value) {
+        self.progress.emit(&format!("{v}\n"));
     }
 
     fn line(&mut self, line: &str) {
@@ -97,6 +142,16 @@ impl Step<'_> {
                 self.progress
                     .emit(&format!("#{} {:.3} {line}\n", self.id, self.secs()))
             }
+            ProgressMode::RawJson => {
+                use base64::Engine as _;
+                let data = base64::engine::general_purpose::STANDARD.encode(format!("{line}\n"));
+                self.json(serde_json::json!({"logs": [{
+                    "vertex": self.digest(),
+                    "stream": 1,
+                    "data": data,
+                    "timestamp": now(),
+                }]}));
+            }
             // A terminal shows steps, not their output (unless one fails).
             ProgressMode::Tty | ProgressMode::Quiet => {}
         }
@@ -104,8 +159,21 @@ impl Step<'_> {
 
     /// Plain text about this vertex (`writing image sha256:... done`).
     pub fn note(&mut self, text: &str) {
-        if self.progress.mode == ProgressMode::Plain {
-            self.progress.emit(&format!("#{} {text}\n", self.id));
+        match self.progress.mode {
+            ProgressMode::Plain => self.progress.emit(&format!("#{} {text}\n", self.id)),
+            ProgressMode::RawJson => {
+                let name = text.strip_suffix(" done").unwrap_or(text);
+                let t = now();
+                self.json(serde_json::json!({"statuses": [{
+                    "id": name,
+                    "vertex": self.digest(),
+                    "name": name,
+                    "timestamp": t,
+                    "started": t,
+                    "completed": t,
+                }]}));
+            }
+            ProgressMode::Tty | ProgressMode::Quiet => {}
         }
     }
 
@@ -124,6 +192,10 @@ impl Step<'_> {
                 };
                 let label = format!("{err}{cached}{}", self.name);
                 p.emit(&format!(" => {label:<64} {:.1}s\n", self.secs()))
+            }
+            ProgressMode::RawJson => {
+                let error = how.strip_prefix("ERROR: ");
+                self.vertex(Some(&now()), how == "CACHED", error);
             }
             ProgressMode::Quiet => {}
         }

@@ -155,11 +155,14 @@ fn counts_as_step(ins: &Instruction) -> bool {
 impl<'b, 'a> StageRun<'b, 'a> {
     fn start(b: &'b Builder<'a>, index: usize) -> BuildResult<StageRun<'b, 'a>> {
         let stage = &b.plan.df.stages[index];
-        let steps = 1 + stage
-            .instructions
-            .iter()
-            .filter(|i| counts_as_step(i))
-            .count();
+        // BuildKit has no FROM step for scratch: its steps count from 1.
+        let from_step = usize::from(b.plan.bases[index] != Source::Scratch);
+        let steps = from_step
+            + stage
+                .instructions
+                .iter()
+                .filter(|i| counts_as_step(i))
+                .count();
         let (image, key) = match &b.plan.bases[index] {
             Source::Scratch => (scratch_image(), epoch_key("scratch", b.req)),
             Source::Stage(s) => {
@@ -171,17 +174,19 @@ impl<'b, 'a> StageRun<'b, 'a> {
                 (b.image_config(name)?, epoch_key(&id.to_string(), b.req))
             }
         };
-        let step = b.progress.step(&format!(
-            "[{} 1/{steps}] FROM {}",
-            b.plan.label(index),
-            match &b.plan.bases[index] {
-                Source::Image(n) => wharf_oci::Reference::parse(n)
-                    .map(|r| r.to_string())
-                    .unwrap_or_else(|_| n.clone()),
-                _ => stage.base_name.clone(),
-            }
-        ));
-        step.done();
+        if b.plan.shows_from(index) {
+            let step = b.progress.step(&format!(
+                "{}1/{steps}] FROM {}",
+                b.plan.step_prefix(index),
+                match &b.plan.bases[index] {
+                    Source::Image(n) => wharf_oci::Reference::parse(n)
+                        .map(|r| r.to_string())
+                        .unwrap_or_else(|_| n.clone()),
+                    _ => stage.base_name.clone(),
+                }
+            ));
+            step.done();
+        }
         let mut config = image.config.clone().unwrap_or_default();
         // BuildKit gives every stage a PATH.
         if !config.env.iter().any(|e| e.starts_with("PATH=")) {
@@ -199,7 +204,7 @@ impl<'b, 'a> StageRun<'b, 'a> {
             args: Vec::new(),
             first_new,
             cmd_set: false,
-            step_no: 1,
+            step_no: from_step,
             steps,
         })
     }
@@ -323,8 +328,8 @@ impl<'b, 'a> StageRun<'b, 'a> {
     pub fn step(&mut self, ins: &Instruction) -> Step<'b> {
         self.step_no += 1;
         self.b.progress.step(&format!(
-            "[{} {}/{}] {}",
-            self.b.plan.label(self.index),
+            "{}{}/{}] {}",
+            self.b.plan.step_prefix(self.index),
             self.step_no,
             self.steps,
             ins.original

@@ -348,3 +348,127 @@ fn add_from_url_as_docker_buildkit() {
     args.push("/named");
     assert_eq!(w.ok(&args), "600 0:0 1614834367 15 /named\n");
 }
+
+/// `--progress plain` has BuildKit's shape: numbered vertices named as
+/// BuildKit names them (`[1/3]` for the only, unnamed stage; `[name 1/2]`
+/// and `[stage-1 1/1]` in a multi-stage file), step output lines, and a
+/// `DONE`/`CACHED` end for each; `rawjson` gives the same vertices as JSON
+/// lines with the step output in base64.
+#[test]
+fn progress_plain_shape_and_rawjson_as_docker_buildkit() {
+    use base64::Engine as _;
+    require_docker();
+    let w = Wharf::new();
+    let scratch = w.scratch();
+    let base_tar = common::busybox_rootfs_tar(&scratch);
+    let base = unique("wharf-bb");
+    let _cleanup = DockerImages(vec![format!("{base}:1")]);
+    sh(docker().args(["import", base_tar.to_str().unwrap(), &format!("{base}:1")]));
+    w.ok(["import", base_tar.to_str().unwrap(), &format!("{base}:1")]);
+    let arg = format!("BASE={base}:1");
+    let titles = |log: &str| -> Vec<String> {
+        log.lines()
+            .filter_map(|l| {
+                let rest = l.strip_prefix('#')?;
+                let (_, title) = rest.split_once(' ')?;
+                title.starts_with('[').then_some(title)
+            })
+            .filter(|t| !t.starts_with("[internal]"))
+            // An image several stages start from is one vertex, named
+            // after whichever stage BuildKit met first.
+            .map(|t| match t.split_once("] FROM ") {
+                Some((_, image)) => format!("FROM {image}"),
+                None => t.to_string(),
+            })
+            .collect()
+    };
+    for (name, dockerfile) in [
+        (
+            "single",
+            "ARG BASE\nFROM $BASE\nCOPY f.txt /\nRUN echo out-line && cat /f.txt\n",
+        ),
+        (
+            "multi",
+            "ARG BASE\nFROM $BASE AS build\nRUN echo built > /b\n\nFROM $BASE\nCOPY --from=build /b /\n",
+        ),
+    ] {
+        let ctx = scratch.join(name);
+        fs::create_dir_all(&ctx).unwrap();
+        fs::write(ctx.join("Dockerfile"), dockerfile).unwrap();
+        fs::write(ctx.join("f.txt"), "content\n").unwrap();
+        let theirs = docker()
+            .env("DOCKER_BUILDKIT", "1")
+            .args(["build", "--no-cache", "--progress", "plain", "--build-arg", &arg])
+            .arg(&ctx)
+            .output()
+            .unwrap();
+        assert!(theirs.status.success());
+        let theirs = String::from_utf8_lossy(&theirs.stderr).into_owned();
+        let ours = w.run([
+            "build",
+            "--progress",
+            "plain",
+            "--build-arg",
+            &arg,
+            ctx.to_str().unwrap(),
+        ]);
+        assert!(ours.status.success());
+        let ours = String::from_utf8_lossy(&ours.stderr).into_owned();
+        let mut t_ours = titles(&ours);
+        let mut t_theirs = titles(&theirs);
+        // Parallel stages may interleave differently.
+        t_ours.sort();
+        t_theirs.sort();
+        assert_eq!(t_ours, t_theirs, "{name}:\n{ours}\n---\n{theirs}");
+        // Every vertex ends, and output lines carry their time.
+        for log in [&ours, &theirs] {
+            let started = log.lines().filter(|l| l.starts_with('#') && l.contains(" [")).count();
+            let ended = log
+                .lines()
+                .filter(|l| l.contains(" DONE ") || l.ends_with(" CACHED"))
+                .count();
+            assert!(ended >= started, "{log}");
+        }
+        if name == "single" {
+            let out_line = |log: &str| {
+                log.lines()
+                    .find(|l| l.contains("content"))
+                    .map(|l| l.split(' ').skip(2).collect::<Vec<_>>().join(" "))
+            };
+            assert_eq!(out_line(&ours), out_line(&theirs));
+            assert!(ours.contains("#1 transferring dockerfile: "), "{ours}");
+            let raw = w.run([
+                "build",
+                "--progress",
+                "rawjson",
+                "--no-cache",
+                "--build-arg",
+                &arg,
+                ctx.to_str().unwrap(),
+            ]);
+            assert!(raw.status.success());
+            let mut names = Vec::new();
+            let mut logs = String::new();
+            for line in String::from_utf8_lossy(&raw.stderr).lines() {
+                let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+                for vx in v["vertexes"].as_array().into_iter().flatten() {
+                    if vx.get("completed").is_some() {
+                        names.push(vx["name"].as_str().unwrap().to_string());
+                    }
+                }
+                for l in v["logs"].as_array().into_iter().flatten() {
+                    let data = base64::engine::general_purpose::STANDARD
+                        .decode(l["data"].as_str().unwrap())
+                        .unwrap();
+                    logs.push_str(&String::from_utf8_lossy(&data));
+                }
+            }
+            let mut from_json: Vec<String> = titles(
+                &names.iter().map(|n| format!("#0 {n}\n")).collect::<String>(),
+            );
+            from_json.sort();
+            assert_eq!(from_json, t_ours);
+            assert!(logs.contains("content\n"), "{logs}");
+        }
+    }
+}

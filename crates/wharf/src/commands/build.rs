@@ -30,6 +30,7 @@ pub fn build(engine: &Engine, a: BuildArgs) -> anyhow::Result<ExitCode> {
         match a.progress.as_str() {
             "plain" => ProgressMode::Plain,
             "tty" => ProgressMode::Tty,
+            "rawjson" => ProgressMode::RawJson,
             "auto" if std::io::stderr().is_terminal() => ProgressMode::Tty,
             "auto" => ProgressMode::Plain,
             other => return Err(fail(format!("invalid progress mode {other:?}"))),
