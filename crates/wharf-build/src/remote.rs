@@ -150,20 +150,6 @@ fn http_date(s: &str) -> Option<i64> {
         .map(|t| t.timestamp())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_and_dates() {
-        assert_eq!(url_filename("http://h:1/a/b.tgz?x=1"), "b.tgz");
-        assert_eq!(url_filename("https://h/dir/"), "dir");
-        assert_eq!(url_filename("https://h"), "index");
-        assert_eq!(http_date("Thu, 04 Mar 2021 05:06:07 GMT"), Some(1614834367));
-        assert_eq!(http_date("yesterday"), None);
-    }
-}
-
 /// `build <http(s) URL>`: the context's bytes (a tarball, or a
 /// Dockerfile's text), as docker downloads it.
 pub fn download_context(store: &Store, url: &str) -> BuildResult<Vec<u8>> {
@@ -186,4 +172,18 @@ pub fn unpack_context(data: &[u8], dir: &Path) -> BuildResult<Option<String>> {
     fs::create_dir_all(dir).map_err(|e| BuildError::io("creating the context", e))?;
     wharf_image::archive::unpack_tree(data, dir)?;
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_dates() {
+        assert_eq!(url_filename("http://h:1/a/b.tgz?x=1"), "b.tgz");
+        assert_eq!(url_filename("https://h/dir/"), "dir");
+        assert_eq!(url_filename("https://h"), "index");
+        assert_eq!(http_date("Thu, 04 Mar 2021 05:06:07 GMT"), Some(1614834367));
+        assert_eq!(http_date("yesterday"), None);
+    }
 }
