@@ -3,21 +3,12 @@
 
 mod common;
 
+use common::build_context as context;
+
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::Wharf;
-
-/// A context dir with `files` (name, content) under the test's scratch.
-fn context(w: &Wharf, name: &str, files: &[(&str, &str)]) -> PathBuf {
-    let dir = w.scratch().join(name);
-    for (f, content) in files {
-        let p = dir.join(f);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(p, content).unwrap();
-    }
-    dir
-}
 
 fn build(w: &Wharf, ctx: &Path, extra: &[&str]) -> String {
     let mut args = vec!["build", "-q"];

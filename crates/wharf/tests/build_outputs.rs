@@ -4,22 +4,13 @@
 
 mod common;
 
+use common::build_context as context;
+
 use std::fs;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::{docker, require_docker, sh, unique, DockerImages, Wharf};
-
-/// A context dir with `files` (name, content) under the test's scratch.
-fn context(w: &Wharf, name: &str, files: &[(&str, &str)]) -> PathBuf {
-    let dir = w.scratch().join(name);
-    for (f, content) in files {
-        let p = dir.join(f);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(p, content).unwrap();
-    }
-    dir
-}
 
 const REPRO: &str = r#"FROM busybox:local
 ARG SOURCE_DATE_EPOCH

@@ -4,21 +4,12 @@
 
 mod common;
 
+use common::build_context as context;
+
 use std::fs;
-use std::path::PathBuf;
 
 use common::http_files::{File, HttpFiles};
 use common::Wharf;
-
-fn context(w: &Wharf, name: &str, files: &[(&str, &str)]) -> PathBuf {
-    let dir = w.scratch().join(name);
-    for (f, content) in files {
-        let p = dir.join(f);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(p, content).unwrap();
-    }
-    dir
-}
 
 fn file(body: &str, etag: &str) -> File {
     File {

@@ -394,6 +394,18 @@ pub fn import_busybox_in_both(w: &Wharf, image: &str, changes: &[&str]) {
     sh(docker().args(&args));
 }
 
+/// A build context under the test's scratch: `name` holding `files`
+/// (path, content).
+pub fn build_context(w: &Wharf, name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = w.scratch().join(name);
+    for (f, content) in files {
+        let p = dir.join(f);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, content).unwrap();
+    }
+    dir
+}
+
 /// A name unique to this test process, for objects in shared places (docker).
 pub fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
