@@ -24,21 +24,9 @@ pub struct KubeGenerateArgs {
     /// Generate from the Compose project (its flags: -f, -p, --project-directory, --profile, --env-file)
     #[arg(long)]
     pub compose: bool,
-    /// Compose configuration files (with --compose)
-    #[arg(short = 'f', long = "file")]
-    pub file: Vec<PathBuf>,
-    /// Compose project name (with --compose)
-    #[arg(short = 'p', long = "project-name")]
-    pub project_name: Option<String>,
-    /// Compose project directory (with --compose)
-    #[arg(long = "project-directory")]
-    pub project_directory: Option<PathBuf>,
-    /// Compose profiles to enable (with --compose)
-    #[arg(long = "profile")]
-    pub profile: Vec<String>,
-    /// Compose environment files (with --compose)
-    #[arg(long = "env-file")]
-    pub env_file: Vec<PathBuf>,
+    /// Compose's project flags (with --compose)
+    #[command(flatten)]
+    pub project: crate::cli_compose::ProjectFlags,
     /// Generate YAML for a Kubernetes "deployment" or "pod"
     #[arg(short = 't', long = "type", default_value = "deployment")]
     pub kind: String,

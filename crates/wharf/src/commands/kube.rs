@@ -52,14 +52,7 @@ fn generate(engine: &Engine, a: KubeGenerateArgs) -> anyhow::Result<ExitCode> {
         if !a.containers.is_empty() {
             return Err(fail("--compose takes no container names"));
         }
-        let loaded = wharf_compose::load(&wharf_compose::Options {
-            files: a.file,
-            project_name: a.project_name,
-            project_directory: a.project_directory,
-            profiles: a.profile,
-            env_files: a.env_file,
-            ..Default::default()
-        })?;
+        let loaded = wharf_compose::load(&crate::commands::compose::options(&a.project))?;
         crate::commands::compose::print_warnings(&loaded.warnings);
         source::from_compose(engine, &loaded)?
     } else {

@@ -18,7 +18,7 @@ use wharf_compose::run::{progress, Mode, Progress, RunError, Runtime};
 use wharf_compose::{load, Loaded, Options};
 use wharf_engine::Engine;
 
-use crate::cli_compose::{ComposeArgs, ComposeCommand};
+use crate::cli_compose::{ComposeArgs, ComposeCommand, ProjectFlags};
 
 pub fn run(root: &Path, args: ComposeArgs) -> anyhow::Result<ExitCode> {
     if let Some(p) = &args.progress {
@@ -83,7 +83,8 @@ impl Cx<'_> {
     fn options(&self, services: &[String]) -> Options {
         Options {
             services: services.to_vec(),
-            ..options(self.args)
+            all_resources: self.args.all_resources,
+            ..options(&self.args.project)
         }
     }
 
@@ -104,6 +105,7 @@ impl Cx<'_> {
     /// The `--env-file`s given, for the label.
     fn env_files(&self) -> Vec<String> {
         self.args
+            .project
             .env_file
             .iter()
             .map(|p| {
@@ -155,14 +157,14 @@ impl Cx<'_> {
     }
 }
 
-pub(crate) fn options(args: &ComposeArgs) -> Options {
+/// The loader's options from the project flags.
+pub(crate) fn options(p: &ProjectFlags) -> Options {
     Options {
-        files: args.file.clone(),
-        project_name: args.project_name.clone(),
-        project_directory: args.project_directory.clone(),
-        profiles: args.profile.clone(),
-        env_files: args.env_file.clone(),
-        all_resources: args.all_resources,
+        files: p.file.clone(),
+        project_name: p.project_name.clone(),
+        project_directory: p.project_directory.clone(),
+        profiles: p.profile.clone(),
+        env_files: p.env_file.clone(),
         ..Options::default()
     }
 }
