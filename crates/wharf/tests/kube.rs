@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, http_get, repo, Wharf};
+use common::{free_port, http_get, import_node_image, repo, sh, Wharf};
 
 /// `kube down --force FILE` when the test ends, however it ends: the
 /// shared network's bridge must not outlive the test.
@@ -298,6 +298,120 @@ fn kube_round_trip_of_a_container() {
     w.ok([Path::new("kube"), Path::new("down"), &pod_file]);
     assert!(names(&w).is_empty());
     assert_eq!(volumes(&w), ["solo-data"], "not the file's claim: kept");
+}
+
+/// The README's Compose walkthrough (examples/compose-visits: a Node.js
+/// app built from `.` counting visits in Redis, a named volume) through
+/// Kubernetes YAML: the app finds its database by the Service's name and
+/// the count lives in the claim's volume across `down` and `play`.
+#[test]
+fn kube_round_trip_of_the_compose_walkthrough() {
+    let w = Wharf::new();
+    let node = sh(&mut Command::new(repo().join("scripts/node-images.sh")));
+    let slim = node
+        .lines()
+        .nth(1)
+        .expect("node-images.sh prints two tarballs");
+    let redis = sh(Command::new(repo().join("scripts/debian-image.sh")).args([
+        "redis-7",
+        "--no-install-recommends",
+        "redis-server",
+    ]));
+    import_node_image(&w, slim, "node:18");
+    w.ok([
+        "import",
+        "--change",
+        "EXPOSE 6379",
+        "--change",
+        "CMD [\"redis-server\", \"--protected-mode\", \"no\", \"--dir\", \"/data\", \"--appendonly\", \"yes\"]",
+        redis.trim(),
+        "redis:7",
+    ]);
+    let dir = w.scratch().join("my-app");
+    sh(Command::new("cp")
+        .arg("-a")
+        .arg(repo().join("examples/compose-visits/."))
+        .arg(&dir));
+    let port = free_port();
+    let compose = dir.join("docker-compose.yml");
+    let text = std::fs::read_to_string(&compose).unwrap();
+    assert!(text.contains("\"3000:3000\""));
+    write(
+        &compose,
+        &text.replace("\"3000:3000\"", &format!("\"{port}:3000\"")),
+    );
+    let compose_cmd = |args: &[&str]| {
+        let out = w
+            .command(["compose", "-p", "my-app"])
+            .args(args)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    compose_cmd(&["build"]);
+    let out = w
+        .command(["kube", "generate", "--compose", "-p", "my-app"])
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let yaml = String::from_utf8(out.stdout).unwrap();
+    let file = write(&dir.join("kube.yaml"), &yaml);
+    validate(&file);
+    for part in [
+        "claimName: my-app-redis-data\n",
+        "image: my-app-app\n",
+        "kind: Service\nmetadata:\n  name: db\n",
+        "port: 6379\n",
+        "- name: REDIS_HOST\n              value: db\n",
+    ] {
+        assert!(yaml.contains(part), "{part:?} missing in:\n{yaml}");
+    }
+
+    let _down = Down(&w, file.clone());
+    w.ok([Path::new("kube"), Path::new("play"), &file]);
+    assert_eq!(names(&w), ["app-pod-app", "db-pod-db"]);
+    let visit = || {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let b = http_get(port).and_then(|r| Some(r.split_once("\r\n\r\n")?.1.to_string()));
+            if let Some(b) = b.filter(|b| b.contains("Visits")) {
+                return b;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the app does not answer on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    assert_eq!(visit(), "Hello from Node.js app! Visits: 1\n");
+    assert_eq!(visit(), "Hello from Node.js app! Visits: 2\n");
+    // The claim's volume outlives `down`: played again, the count goes on.
+    w.ok([Path::new("kube"), Path::new("down"), &file]);
+    assert!(names(&w).is_empty());
+    w.ok([Path::new("kube"), Path::new("play"), &file]);
+    assert_eq!(visit(), "Hello from Node.js app! Visits: 3\n");
+    w.ok([
+        Path::new("kube"),
+        Path::new("down"),
+        Path::new("--force"),
+        &file,
+    ]);
+    assert!(names(&w).is_empty());
+    assert!(volumes(&w).is_empty());
+    assert!(!has_kube_network(&w));
 }
 
 const MANIFEST: &str = r#"apiVersion: v1
