@@ -48,6 +48,9 @@ pub struct PodPlan {
     pub project: Project,
     pub host_network: bool,
     pub config_volumes: Vec<ConfigVolume>,
+    /// hostPath sources to make when missing (`DirectoryOrCreate`, the
+    /// default, or `FileOrCreate`: true).
+    pub host_paths: Vec<(String, bool)>,
 }
 
 /// A volume holding a ConfigMap's or Secret's keys as files.
@@ -102,6 +105,17 @@ fn valid_name(s: &str) -> bool {
 /// RFC 1123 label: container, volume and port names.
 fn valid_label(s: &str) -> bool {
     s.len() <= 63 && !s.contains('.') && valid_name(s)
+}
+
+/// A ConfigMap or Secret key: what Kubernetes allows (`[-._a-zA-Z0-9]+`,
+/// not `.` or `..`), so a key is always one file inside its volume.
+fn valid_key(k: &str) -> bool {
+    !k.is_empty()
+        && k.len() <= 253
+        && k != "."
+        && k != ".."
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
 }
 
 /// A quantity in base units: `512Mi` → 536870912, `250m` → 0.25.
@@ -223,6 +237,17 @@ pub fn plan(objects: &[Object]) -> KubeResult<Plan> {
     let mut seen: BTreeSet<(&str, &str)> = BTreeSet::new();
     for o in objects {
         let label = format!("{} {:?}", o.kind(), o.name());
+        let keys: Vec<&String> = match o {
+            Object::ConfigMap(c) => c.data.keys().chain(c.binary_data.keys()).collect(),
+            Object::Secret(s) => s.data.keys().chain(s.string_data.keys()).collect(),
+            _ => Vec::new(),
+        };
+        if let Some(bad) = keys.iter().find(|k| !valid_key(k)) {
+            return Err(KubeError::invalid(
+                label,
+                format!("data: invalid key {bad:?}: must be letters, digits, '-', '_' or '.'"),
+            ));
+        }
         if !valid_name(o.name()) {
             return Err(KubeError::invalid(
                 label,
@@ -432,6 +457,7 @@ fn pod_plan(
         ..Default::default()
     };
     let mut config_volumes = Vec::new();
+    let mut host_paths = Vec::new();
     // The pod's volumes: how a mount of each is made.
     let mut volumes: BTreeMap<&str, ServiceVolume> = BTreeMap::new();
     for v in &spec.volumes {
@@ -485,6 +511,19 @@ fn pod_plan(
                     object,
                     format!("volume {:?}: hostPath.path must be absolute", v.name),
                 ));
+            }
+            let must_exist = !matches!(
+                h.kind.as_deref(),
+                None | Some("") | Some("DirectoryOrCreate") | Some("FileOrCreate")
+            );
+            if must_exist && !Path::new(&h.path).exists() {
+                return Err(KubeError::invalid(
+                    object,
+                    format!("volume {:?}: hostPath {:?} does not exist", v.name, h.path),
+                ));
+            }
+            if !must_exist {
+                host_paths.push((h.path.clone(), h.kind.as_deref() == Some("FileOrCreate")));
             }
             sv.kind = "bind".into();
             sv.source = h.path.clone();
@@ -670,6 +709,7 @@ fn pod_plan(
         project,
         host_network,
         config_volumes,
+        host_paths,
     })
 }
 
@@ -1082,12 +1122,19 @@ fn make(
         .map(|p| p.display().to_string())
         .unwrap_or_default();
     for pod in &plan.pods {
-        for s in pod.project.services.values() {
-            for v in &s.volumes {
-                if v.kind == "bind" && !Path::new(&v.source).exists() {
-                    std::fs::create_dir_all(&v.source).map_err(|e| KubeError::io(&v.source, e))?;
-                }
+        for (path, file) in &pod.host_paths {
+            let p = Path::new(path);
+            if p.exists() {
+                continue;
             }
+            let made = if *file {
+                p.parent()
+                    .map_or(Ok(()), std::fs::create_dir_all)
+                    .and_then(|()| std::fs::File::create(p).map(drop))
+            } else {
+                std::fs::create_dir_all(p)
+            };
+            made.map_err(|e| KubeError::io(path, e))?;
         }
         let rt = Runtime {
             engine,
@@ -1200,6 +1247,12 @@ mod tests {
         assert_eq!(parse_quantity(&Quantity::Number(2.into())), Some(2.0));
         assert_eq!(parse_quantity(&Quantity::Text("1e3".into())), Some(1000.0));
         assert_eq!(parse_quantity(&Quantity::Text("12Zi".into())), None);
+    }
+
+    #[test]
+    fn keys_stay_inside_their_volume() {
+        assert!(valid_key("index.html") && valid_key("a_b-c"));
+        assert!(!valid_key("..") && !valid_key("a/b") && !valid_key(""));
     }
 
     #[test]

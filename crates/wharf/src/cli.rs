@@ -152,7 +152,7 @@ pub enum Command {
     NetworkDns(NetworkDnsArgs),
     /// Define and run multi-container applications (Docker Compose)
     Compose(crate::cli_compose::ComposeArgs),
-    /// Kubernetes YAML: generate it from containers or Compose, play it, tear it down (podman's kube)
+    /// Generate, play and tear down Kubernetes YAML (podman's kube)
     #[command(subcommand)]
     Kube(crate::cli_kube::KubeCommand),
     /// Serve the Docker Engine API (for the docker CLI, SDKs and Compose)

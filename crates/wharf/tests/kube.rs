@@ -650,6 +650,14 @@ fn kube_play_refuses_bad_manifests_and_leaves_nothing() {
             "Error: Pod \"Web_1\": metadata.name must be lowercase letters, digits, '-' and '.' (RFC 1123)\n",
         ),
         (
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  ../escape: x\n---\n{}", pod("")),
+            "Error: ConfigMap \"cfg\": data: invalid key \"../escape\": must be letters, digits, '-', '_' or '.'\n",
+        ),
+        (
+            format!("{}  volumes:\n    - name: h\n      hostPath: {{path: /nonexistent/dir, type: Directory}}\n", pod("")),
+            "Error: Pod \"web\": volume \"h\": hostPath \"/nonexistent/dir\" does not exist\n",
+        ),
+        (
             "apiVersion: v1\nkind: Pod\nmetadata: {name: x\n".to_string(),
             "yaml: line 4, column 1",
         ),
