@@ -315,8 +315,15 @@ pub fn run(
                     remove_exited(store, &dir, hooks, lifeline, code, &config);
                     return code;
                 }
-                process::teardown(&dir, true, &config.volume_mounts, &config.cgroup_parent);
-                hooks.after_stop(&dir);
+                // The rootfs and cgroups beside the network (whose nft
+                // run is the longest part): `stop` waits for both. The
+                // thread is gone before anything forks again.
+                std::thread::scope(|s| {
+                    s.spawn(|| {
+                        process::teardown(&dir, true, &config.volume_mounts, &config.cgroup_parent)
+                    });
+                    hooks.after_stop(&dir);
+                });
                 code
             }
         };
