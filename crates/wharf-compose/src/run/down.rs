@@ -87,6 +87,8 @@ impl Runtime<'_> {
         timeout: Option<u64>,
         progress: &dyn Progress,
     ) -> RunResult<()> {
+        let permits = super::parallel::Permits::new();
+        let permits = &permits;
         std::thread::scope(|scope| {
             let mut handles = Vec::new();
             for wave in waves {
@@ -94,6 +96,7 @@ impl Runtime<'_> {
                 for (c, volumes) in wave {
                     let stopped_tx = stopped_tx.clone();
                     handles.push(scope.spawn(move || {
+                        let _place = permits.take();
                         let result = self.stop_one(c, timeout, progress);
                         let _ = stopped_tx.send(result.is_ok());
                         drop(stopped_tx);

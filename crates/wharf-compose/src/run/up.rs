@@ -444,12 +444,13 @@ impl Runtime<'_> {
 
     /// The summary of container `id` (just made or changed).
     pub(crate) fn project_container(&self, id: &str) -> RunResult<ProjectContainer> {
-        self.engine
-            .list_containers(true)?
-            .into_iter()
-            .find(|c| c.id == id)
-            .map(ProjectContainer)
-            .ok_or_else(|| invalid(format!("No such container: {id}")))
+        match self.engine.container_summary(id) {
+            Ok(c) => Ok(ProjectContainer(c)),
+            Err(e) if e.kind() == wharf_oci::ErrorKind::NotFound => {
+                Err(invalid(format!("No such container: {id}")))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Replace `old` with a container made from the current service:

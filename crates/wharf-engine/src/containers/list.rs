@@ -284,6 +284,13 @@ impl Engine {
         self.ps(all, &Filters::default())
     }
 
+    /// The `ps -a` line of one container (by name or ID), without listing
+    /// the others (Compose's view of a container it just made).
+    pub fn container_summary(&self, name: &str) -> EngineResult<ContainerSummary> {
+        let c = self.refresh(self.find_container(name)?)?;
+        self.summary(&c)
+    }
+
     /// `docker ps [-a] [--filter ...]`: newest first. A `status` filter
     /// implies `all`, as in docker; `before`/`since` take the containers
     /// created before/after the one named.
