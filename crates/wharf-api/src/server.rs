@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,12 @@ const MAX_HEADER_BYTES: usize = 64 * 1024;
 const EXIT_MEMORY: Duration = Duration::from_secs(300);
 /// A client must send its request headers within this.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Quiet this long (no new request), the server hands back the memory
+/// the last burst left resident (see [`shed_when_idle`]).
+const IDLE_AFTER: Duration = Duration::from_secs(1);
+/// Blocking-pool threads (engine calls) end after this long unused: each
+/// holds a stack.
+const THREAD_KEEP_ALIVE: Duration = Duration::from_secs(1);
 
 /// TLS client verification for tcp listeners (`--tlsverify`).
 #[derive(Debug, Clone)]
@@ -57,6 +64,10 @@ pub struct Ctx {
     /// Exit codes of monitors this server started, by container ID: the
     /// answer to a `wait` whose `--rm` container's record went first.
     exits: Mutex<HashMap<String, (i32, Instant)>>,
+    /// Requests so far, and a wake-up for each: [`shed_when_idle`] sees
+    /// the server go quiet and come back.
+    requests: AtomicU64,
+    activity: tokio::sync::Notify,
 }
 
 impl Ctx {
@@ -230,11 +241,15 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         execs: Default::default(),
         reaped: Mutex::new(Vec::new()),
         exits: Mutex::new(HashMap::new()),
+        requests: AtomicU64::new(0),
+        activity: tokio::sync::Notify::new(),
     });
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread does the HTTP side (parsing, JSON, relaying streams);
+    // engine calls (SQLite, forks, file systems) run on the blocking pool,
+    // so a slow one holds up no other request.
+    let rt = tokio::runtime::Builder::new_current_thread()
         .max_blocking_threads(256)
-        .thread_keep_alive(Duration::from_secs(10))
+        .thread_keep_alive(THREAD_KEEP_ALIVE)
         .enable_all()
         .build()
         .map_err(|e| ServeError::io("starting the runtime", e))?;
@@ -316,6 +331,7 @@ async fn run(
             reaper.reap();
         }
     });
+    tokio::spawn(shed_when_idle(ctx.clone()));
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| ServeError::io("watching SIGTERM", e))?;
     let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
@@ -331,6 +347,28 @@ async fn run(
     Ok(())
 }
 
+/// Once the server has been quiet for [`IDLE_AFTER`] after some requests,
+/// hand back what they left resident: free heap, SQLite's page cache and
+/// the code pages they ran (shared with every wharf process; they fault in
+/// again from the page cache). An idle server then holds little more than
+/// its listeners. Streams in progress (attach, logs -f, events) go on
+/// untouched: their pages come back as they run.
+async fn shed_when_idle(ctx: Arc<Ctx>) {
+    loop {
+        // Quiet for IDLE_AFTER since the last request (or start-up).
+        loop {
+            let seen = ctx.requests.load(Ordering::Relaxed);
+            tokio::time::sleep(IDLE_AFTER).await;
+            if ctx.requests.load(Ordering::Relaxed) == seen {
+                break;
+            }
+        }
+        wharf_runtime::memory::shed(ctx.engine.store());
+        // No timer while idle: the next request wakes this.
+        ctx.activity.notified().await;
+    }
+}
+
 /// Out of descriptors (or similar): back off instead of spinning.
 async fn accept_failed(e: std::io::Error) {
     tracing::warn!(error = %e, "accept");
@@ -344,6 +382,8 @@ where
     tokio::spawn(async move {
         let svc = service_fn(move |req| {
             let ctx = ctx.clone();
+            ctx.requests.fetch_add(1, Ordering::Relaxed);
+            ctx.activity.notify_one();
             async move { Ok::<_, Infallible>(crate::router::handle(ctx, req).await) }
         });
         let conn = http1::Builder::new()
