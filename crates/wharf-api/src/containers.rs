@@ -49,7 +49,7 @@ pub fn summary_json(c: &ContainerSummary, now: chrono::DateTime<chrono::Utc>) ->
         "State": c.status.as_str(),
         "Status": c.status_text(now),
         "HostConfig": {"NetworkMode": c.network_mode},
-        "NetworkSettings": {"Networks": {}},
+        "NetworkSettings": {"Networks": c.networks},
         "Mounts": c.mounts,
     })
 }

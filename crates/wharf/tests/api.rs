@@ -760,3 +760,110 @@ fn listeners_socket_mode_loopback_tcp_and_socket_activation() {
         stderr_of(&out)
     );
 }
+
+/// A compose log line without the name column's padding (Compose widens
+/// it as containers register, so it depends on timing).
+fn log_line(l: &str) -> String {
+    match l.split_once('|') {
+        Some((name, text)) => format!("{} |{text}", name.trim_end()),
+        None => l.to_string(),
+    }
+}
+
+#[test]
+fn docker_compose_through_wharf_serve_as_on_dockerd() {
+    use common::compose::{
+        compose_command, ok, progress_lines, require_docker_compose, DockerProject, Project,
+    };
+    require_docker_compose();
+    let w = Wharf::new();
+    let image = common::unique("apicompose");
+    let _img = DockerImages(vec![image.clone()]);
+    import_busybox_in_both(&w, &image, &[]);
+    let s = Serve::start(&w);
+    // A network and a volume of the project's, service DNS between them,
+    // depends_on ordering.
+    let yaml = format!(
+        r#"services:
+  web:
+    image: {image}
+    command: ["sh", "-c", "echo web up; exec sleep 1000"]
+    depends_on: [db]
+    networks: [back]
+    volumes: [data:/data]
+  db:
+    image: {image}
+    command: ["sh", "-c", "echo db ready > /data/state; echo db up; exec httpd -f -p 8080 -h /var/www"]
+    networks: [back]
+    volumes: [data:/data]
+volumes:
+  data:
+networks:
+  back:
+"#
+    );
+    let p = Project::new(&w, &common::unique("apicompose"), &yaml);
+    let _theirs = DockerProject(&p);
+    let sock = format!("unix://{}", s.sock.display());
+    let ours = |args: &[&str]| {
+        compose_command(&p.dir)
+            .env("DOCKER_HOST", &sock)
+            .env_remove("DOCKER_CONTEXT")
+            .args(["compose", "-p", &p.name])
+            .args(args)
+            .output()
+            .expect("run docker compose")
+    };
+    let up = ours(&["up", "-d"]);
+    ok(&up, "docker compose up -d through wharf serve");
+    let theirs = p.docker(["up", "-d"]);
+    ok(&theirs, "docker compose up -d on dockerd");
+    assert_eq!(progress_lines(&up), progress_lines(&theirs));
+
+    let fmt = "{{.Name}} {{.Service}} {{.State}} {{.Networks}} {{.Mounts}}";
+    let a = ok(&ours(&["ps", "--format", fmt]), "compose ps");
+    let b = ok(&p.docker(["ps", "--format", fmt]), "compose ps on dockerd");
+    assert_eq!(a, b);
+    assert!(a.contains(&format!("{}_back", p.name)), "{a}");
+
+    let logs = |out: std::process::Output| -> Vec<String> {
+        let mut v: Vec<String> = ok(&out, "compose logs").lines().map(log_line).collect();
+        v.sort();
+        v
+    };
+    let both_up = |v: &[String]| v.len() == 2;
+    let mut a = Vec::new();
+    eventually(20, "both services' first lines in compose logs", || {
+        a = logs(ours(&["logs", "--no-color"]));
+        both_up(&a)
+    });
+    let mut b = Vec::new();
+    eventually(20, "both services' first lines on dockerd", || {
+        b = logs(p.docker(["logs", "--no-color"]));
+        both_up(&b)
+    });
+    assert_eq!(a, b);
+
+    // The volume is shared and the service's name resolves on the
+    // project's network, through exec's hijacked stream.
+    let state = ok(&ours(&["exec", "-T", "web", "cat", "/data/state"]), "exec");
+    assert_eq!(state, "db ready\n");
+    let mut page = String::new();
+    eventually(20, "web to fetch db's page by its service name", || {
+        let o = ours(&["exec", "-T", "web", "wget", "-qO-", "http://db:8080/"]);
+        page = String::from_utf8_lossy(&o.stdout).into_owned();
+        o.status.success()
+    });
+    assert_eq!(page, "hello from busybox\n");
+
+    let down = ours(&["down", "-v", "-t", "1"]);
+    ok(&down, "docker compose down through wharf serve");
+    let theirs = p.docker(["down", "-v", "-t", "1"]);
+    ok(&theirs, "docker compose down on dockerd");
+    assert_eq!(progress_lines(&down), progress_lines(&theirs));
+    let bin = DOCKER_CLIENTS[0];
+    let label = format!("label=com.docker.compose.project={}", p.name);
+    assert_eq!(s.ok(bin, &["ps", "-aq", "--filter", &label]), "");
+    assert_eq!(s.ok(bin, &["network", "ls", "-q", "--filter", &label]), "");
+    assert_eq!(s.ok(bin, &["volume", "ls", "-q", "--filter", &label]), "");
+}
