@@ -6,9 +6,10 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use hyper::server::conn::http1;
@@ -64,6 +65,12 @@ pub struct Ctx {
     /// Exit codes of monitors this server started, by container ID: the
     /// answer to a `wait` whose `--rm` container's record went first.
     exits: Mutex<HashMap<String, (i32, Instant)>>,
+    /// Engine waits (`wait`) blocked on a container, by ID: the write ends
+    /// of their wake-up pipes. A start or an exit seen here ends their
+    /// sleep at once (see [`Ctx::wake`]).
+    wakes: Mutex<HashMap<String, Vec<Weak<OwnedFd>>>>,
+    /// Fires when [`Ctx::exited`] records an exit code.
+    exit_seen: tokio::sync::Notify,
     /// Requests so far, and a wake-up for each: [`shed_when_idle`] sees
     /// the server go quiet and come back.
     requests: AtomicU64,
@@ -165,21 +172,65 @@ impl Ctx {
             m.retain(|_, (_, at)| now.duration_since(*at) < EXIT_MEMORY);
             m.insert(id.to_string(), (code, now));
         }
+        self.exit_seen.notify_waiters();
+        self.wake(id);
     }
 
     /// The exit code of container `id` once its monitor has told, waiting
     /// up to `patience` for it.
     pub async fn exit_code(&self, id: &str, patience: Duration) -> Option<i32> {
-        let deadline = Instant::now() + patience;
+        let deadline = tokio::time::Instant::now() + patience;
         loop {
+            // Armed before the look: an exit recorded after it still wakes us.
+            let seen = self.exit_seen.notified();
+            tokio::pin!(seen);
+            seen.as_mut().enable();
             self.reap();
             if let Some((code, _)) = self.exits.lock().ok().and_then(|m| m.get(id).copied()) {
                 return Some(code);
             }
-            if Instant::now() >= deadline {
-                return None;
+            tokio::select! {
+                _ = seen => {}
+                _ = tokio::time::sleep_until(deadline) => return None,
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// A wake-up pipe for an engine wait on container `id`: its read end
+    /// (for [`wharf_engine::Engine::wait_condition`]) and the write end,
+    /// which the wait keeps (its registration lasts as long).
+    pub fn wake_pipe(&self, id: &str) -> ApiResult<(OwnedFd, Arc<OwnedFd>)> {
+        use nix::fcntl::OFlag;
+        let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
+            .map_err(|e| ApiError::io("creating a pipe", e.into()))?;
+        let w = Arc::new(w);
+        if let Ok(mut m) = self.wakes.lock() {
+            let list = m.entry(id.to_string()).or_default();
+            list.retain(|w| w.strong_count() > 0);
+            list.push(Arc::downgrade(&w));
+        }
+        Ok((r, w))
+    }
+
+    /// News of container `id` (started, exited): its engine waits look
+    /// again now.
+    pub fn wake(&self, id: &str) {
+        let Ok(mut m) = self.wakes.lock() else {
+            return;
+        };
+        let Some(list) = m.get_mut(id) else {
+            return;
+        };
+        list.retain(|w| match w.upgrade() {
+            Some(fd) => {
+                // A full pipe is already a wake-up.
+                let _ = nix::unistd::write(&*fd, &[1]);
+                true
+            }
+            None => false,
+        });
+        if list.is_empty() {
+            m.remove(id);
         }
     }
 }
@@ -241,6 +292,8 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         execs: Default::default(),
         reaped: Mutex::new(Vec::new()),
         exits: Mutex::new(HashMap::new()),
+        wakes: Mutex::new(HashMap::new()),
+        exit_seen: tokio::sync::Notify::new(),
         requests: AtomicU64::new(0),
         activity: tokio::sync::Notify::new(),
     });
