@@ -3,6 +3,7 @@
 //! wording is the daemon's; bad input and clients that go mid-stream.
 
 mod common;
+mod registry_env;
 
 use std::io::Write;
 use std::process::Stdio;
@@ -866,4 +867,87 @@ networks:
     assert_eq!(s.ok(bin, &["ps", "-aq", "--filter", &label]), "");
     assert_eq!(s.ok(bin, &["network", "ls", "-q", "--filter", &label]), "");
     assert_eq!(s.ok(bin, &["volume", "ls", "-q", "--filter", &label]), "");
+}
+
+#[test]
+fn registry_auth_from_the_client_and_distribution_inspect() {
+    use base64::Engine as _;
+    use registry_env::{htpasswd, Registry, RegistryConfig};
+    let (w, s) = served();
+    let dir = tempfile::tempdir().unwrap();
+    let reg = Registry::start(RegistryConfig {
+        htpasswd: Some(htpasswd(dir.path(), "me", "s3cret")),
+        ..Default::default()
+    });
+    let name = format!("{}/me/private:1", reg.host());
+    let bin = DOCKER_CLIENTS[0];
+    // The client's credentials live in its own config, not the server's.
+    let config = tempfile::tempdir().unwrap();
+    let client = |args: &[&str], input: &[u8]| {
+        let mut c = s.docker(bin);
+        c.env("DOCKER_CONFIG", config.path())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().expect("run docker");
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    s.ok(bin, &["tag", "bb", &name]);
+    let denied = client(&["push", &name], b"");
+    assert!(!denied.status.success(), "pushed without credentials");
+    assert!(
+        stderr_of(&denied).contains("unauthorized")
+            || String::from_utf8_lossy(&denied.stdout).contains("unauthorized"),
+        "{denied:?}"
+    );
+
+    let login = client(
+        &["login", "-u", "me", "--password-stdin", &reg.host()],
+        b"s3cret\n",
+    );
+    assert!(login.status.success(), "{login:?}\n{}", s.log());
+    let pushed = client(&["push", &name], b"");
+    assert!(pushed.status.success(), "{pushed:?}\n{}", s.log());
+    let out = String::from_utf8_lossy(&pushed.stdout).into_owned();
+    let digest = out
+        .lines()
+        .find_map(|l| l.strip_prefix("1: digest: "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no digest in {out}"))
+        .to_string();
+    s.ok(bin, &["rmi", &name]);
+    let pulled = client(&["pull", &name], b"");
+    assert!(pulled.status.success(), "{pulled:?}\n{}", s.log());
+    assert!(
+        String::from_utf8_lossy(&pulled.stdout).contains(&format!("Digest: {digest}")),
+        "{pulled:?}"
+    );
+
+    // docker-py's `distribution` / `docker service create` ask this.
+    let auth = base64::engine::general_purpose::URL_SAFE
+        .encode(serde_json::json!({"username": "me", "password": "s3cret"}).to_string());
+    let path = format!("/v1.41/distribution/{name}/json");
+    let r = s.request_with("GET", &path, &[("X-Registry-Auth", &auth)], b"");
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!(v["Descriptor"]["digest"], digest.as_str(), "{v}");
+    assert_eq!(
+        v["Descriptor"]["mediaType"], "application/vnd.docker.distribution.manifest.v2+json",
+        "{v}"
+    );
+    assert!(v["Descriptor"]["size"].as_u64().unwrap() > 0, "{v}");
+    assert_eq!(v["Platforms"][0]["os"], "linux", "{v}");
+    assert_eq!(v["Platforms"][0]["architecture"], "amd64", "{v}");
+    // Without the client's credentials the registry says no (dockerd
+    // answers 500 "no basic auth credentials" there, 401 for wrong ones).
+    let r = s.request("GET", &path, b"");
+    assert!(
+        r.status >= 400 && r.message().to_lowercase().contains("unauthorized"),
+        "{} {}",
+        r.status,
+        r.message()
+    );
+    drop(w);
 }
