@@ -17,7 +17,6 @@ mod executor;
 pub mod health;
 mod io;
 mod layout;
-mod memory;
 mod process;
 mod tty;
 
