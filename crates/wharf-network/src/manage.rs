@@ -2,7 +2,7 @@
 //! user-defined bridge networks (create, find, remove).
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
 use wharf_store::networks::{self, NetworkRecord};
@@ -10,7 +10,7 @@ use wharf_store::Store;
 
 use crate::ipam::Registry;
 use crate::names::RootNames;
-use crate::subnet::Subnet;
+use crate::subnet::{Subnet, Subnet6};
 use crate::{NetResult, NetworkError};
 
 /// Docker 20.10's answer to swarm-scoped networks on a node outside a swarm.
@@ -30,7 +30,16 @@ pub struct CreateNetwork {
     pub options: BTreeMap<String, String>,
     /// `--aux-address name=ip`, kept out of the pool.
     pub aux_addresses: BTreeMap<String, String>,
+    /// `--ipv6`: dual stack, with `subnet6`.
+    pub ipv6: bool,
+    /// The IPv6 `--subnet` and `--gateway`.
+    pub subnet6: Option<String>,
+    pub gateway6: Option<String>,
 }
+
+/// Docker 20.10's answer to `--ipv6` without an IPv6 `--subnet` (it has
+/// no default IPv6 pool).
+pub const NO_IPV6_POOL: &str = "could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network";
 
 /// Option key prefix under which a network keeps its `--aux-address`es.
 pub const AUX_ADDRESS: &str = "wharf.aux-address.";
@@ -213,9 +222,24 @@ impl<'a> Networking<'a> {
                 )));
             }
         }
+        let (subnet6, gateway6) = plan_ipv6(req)?;
         let parent = lower.then(|| self.plan_lower(req)).transpose()?;
         let mut registry = Registry::open()?;
         let subnet = registry.allocate(self.root(), requested, &|dev| self.names.owns_link(dev))?;
+        if let Some(s6) = subnet6 {
+            let own = |dev: &str| self.names.owns_link(dev);
+            if let Err(e) = registry.allocate6(self.root(), s6, &own) {
+                registry.release(self.root(), subnet)?;
+                return Err(e);
+            }
+        }
+        let release = |registry: &mut Registry| -> NetResult<()> {
+            registry.release(self.root(), subnet)?;
+            match subnet6 {
+                Some(s6) => registry.release(self.root(), s6),
+                None => Ok(()),
+            }
+        };
         // Docker shows a macvlan/ipvlan gateway only when one was given
         // (it is the segment's router, not ours); `.1` is kept free anyway.
         let gateway = match lower {
@@ -243,7 +267,7 @@ impl<'a> Networking<'a> {
                 }
                 Ok(false) => {}
                 Err(e) => {
-                    registry.release(self.root(), subnet)?;
+                    release(&mut registry)?;
                     return Err(e);
                 }
             }
@@ -260,9 +284,12 @@ impl<'a> Networking<'a> {
             bridge,
             labels: serde_json::to_string(&req.labels).expect("serializes"),
             options: serde_json::to_string(&options).expect("serializes"),
+            ipv6: req.ipv6,
+            subnet6: subnet6.map(|s| s.to_string()),
+            gateway6: gateway6.map(|g| g.to_string()),
         };
         if let Err(e) = self.store.write(|tx| networks::insert(tx, &rec)) {
-            registry.release(self.root(), subnet)?;
+            release(&mut registry)?;
             self.remove_parent(&rec)?;
             return Err(e.into());
         }
@@ -291,10 +318,42 @@ impl<'a> Networking<'a> {
                 net.name, net.id
             )));
         }
-        if let Some(s) = net.subnet.as_deref().and_then(|s| s.parse().ok()) {
-            Registry::open()?.release(self.root(), s)?;
+        let mut registry = Registry::open()?;
+        if let Some(s) = net.subnet.as_deref().and_then(|s| s.parse::<Subnet>().ok()) {
+            registry.release(self.root(), s)?;
         }
+        if let Some(s) = net
+            .subnet6
+            .as_deref()
+            .and_then(|s| s.parse::<Subnet6>().ok())
+        {
+            registry.release(self.root(), s)?;
+        }
+        drop(registry);
         self.remove_parent(&net)?;
         Ok(net)
+    }
+}
+
+/// The IPv6 half of a `network create`, checked as docker checks it.
+fn plan_ipv6(req: &CreateNetwork) -> NetResult<(Option<Subnet6>, Option<Ipv6Addr>)> {
+    let subnet6: Option<Subnet6> = req.subnet6.as_deref().map(str::parse).transpose()?;
+    let gateway6: Option<Ipv6Addr> = req
+        .gateway6
+        .as_deref()
+        .map(|g| {
+            g.parse()
+                .map_err(|_| NetworkError::Invalid(format!("invalid gateway address {g}")))
+        })
+        .transpose()?;
+    match (subnet6, gateway6) {
+        (None, Some(g)) => Err(NetworkError::Invalid(format!(
+            "no matching subnet for gateway {g}"
+        ))),
+        (Some(s), Some(g)) if !s.contains(g) => Err(NetworkError::Invalid(format!(
+            "Invalid gateway {g}: it is not within subnet {s}"
+        ))),
+        (None, None) if req.ipv6 => Err(NetworkError::Conflict(NO_IPV6_POOL.into())),
+        _ => Ok((subnet6, gateway6)),
     }
 }

@@ -142,11 +142,22 @@ impl Engine {
                 mac_address: ep.mac.clone().unwrap_or_default(),
                 ..Default::default()
             };
+            let mut entry = entry;
+            if let (Some(ip6), true) = (&ep.ip6, up) {
+                if let Some((s6, gw6)) = wharf_network::attach::ipv6_of(&net) {
+                    entry.global_ipv6_address = ip6.clone();
+                    entry.global_ipv6_prefix_len = s6.prefix;
+                    entry.ipv6_gateway = gw6.to_string();
+                }
+            }
             if default_bridge {
                 out.gateway = entry.gateway.clone();
                 out.ip_address = entry.ip_address.clone();
                 out.ip_prefix_len = entry.ip_prefix_len;
                 out.mac_address = entry.mac_address.clone();
+                out.global_ipv6_address = entry.global_ipv6_address.clone();
+                out.global_ipv6_prefix_len = entry.global_ipv6_prefix_len;
+                out.ipv6_gateway = entry.ipv6_gateway.clone();
             }
             out.networks.insert(net.name.clone(), entry);
         }

@@ -14,6 +14,18 @@ impl Engine {
         aliases: &[String],
         ip: Option<&str>,
     ) -> EngineResult<()> {
+        self.connect_network_ips(network, container, aliases, ip, None)
+    }
+
+    /// [`Engine::connect_network`] with an `--ip6` too.
+    pub fn connect_network_ips(
+        &self,
+        network: &str,
+        container: &str,
+        aliases: &[String],
+        ip: Option<&str>,
+        ip6: Option<&str>,
+    ) -> EngineResult<()> {
         let net = self.networking()?;
         let n = net.find(network)?;
         let c = self.refresh(self.find_container(container)?)?;
@@ -32,11 +44,15 @@ impl Engine {
                     .into(),
             ));
         }
+        if let Some(ip6) = ip6 {
+            crate::containers::network::check_ip6(&n, ip6)?;
+        }
         let ep = EndpointRecord {
             container_id: c.id.clone(),
             network_id: n.id.clone(),
             aliases: aliases.to_vec(),
             ip_requested: ip.map(str::to_string),
+            ip6_requested: ip6.map(str::to_string),
             ..Default::default()
         };
         self.store.write(|tx| {

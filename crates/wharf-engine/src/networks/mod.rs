@@ -27,6 +27,11 @@ pub struct NetworkCreateRequest {
     pub options: BTreeMap<String, String>,
     /// `--aux-address name=ip`: addresses the IPAM never hands out.
     pub aux_addresses: BTreeMap<String, String>,
+    /// `--ipv6`, and the IPv6 `--subnet`/`--gateway` (the CLI sorts
+    /// the flags given twice by family).
+    pub ipv6: bool,
+    pub subnet6: Option<String>,
+    pub gateway6: Option<String>,
 }
 
 /// A network as `network ls` shows it.
@@ -68,6 +73,9 @@ impl Engine {
             labels: req.labels.clone(),
             options: req.options.clone(),
             aux_addresses: req.aux_addresses.clone(),
+            ipv6: req.ipv6,
+            subnet6: req.subnet6.clone(),
+            gateway6: req.gateway6.clone(),
         })?;
         Ok(rec.id)
     }
