@@ -331,7 +331,12 @@ impl Networking<'_> {
                     Some(v6) => std::net::SocketAddr::new(IpAddr::V6(v6), p.container_port),
                     None => std::net::SocketAddr::new(IpAddr::V4(ips.ip), p.container_port),
                 };
-                proxies.push(crate::ports::start_proxy(&self.exe, listener, to)?);
+                proxies.push(crate::ports::start_proxy(
+                    &self.exe,
+                    self.root(),
+                    listener,
+                    to,
+                )?);
             }
         }
         self.write_files(cfg, files, first_ip, dns, host_resolv)?;

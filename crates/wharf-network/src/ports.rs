@@ -324,9 +324,11 @@ impl Drop for Proxy {
     }
 }
 
-/// Start `exe port-proxy TO` accepting on `listener`.
+/// Start `exe --root ROOT port-proxy TO` accepting on `listener` (the
+/// root only names whose it is, in `ps`).
 pub fn start_proxy(
     exe: &std::path::Path,
+    root: &std::path::Path,
     listener: &TcpListener,
     to: SocketAddr,
 ) -> NetResult<Proxy> {
@@ -334,7 +336,9 @@ pub fn start_proxy(
     use std::os::unix::process::CommandExt;
     let raw = listener.as_raw_fd();
     let mut cmd = std::process::Command::new(exe);
-    cmd.arg("port-proxy")
+    cmd.arg("--root")
+        .arg(root)
+        .arg("port-proxy")
         .arg(to.to_string())
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())

@@ -89,7 +89,7 @@ fn leftovers(w: &Wharf, tag: &str) -> Vec<String> {
     for p in std::fs::read_dir("/proc").unwrap().flatten() {
         let cmd = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
         let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        if cmd.contains("network-dns") && cmd.contains(&root) {
+        if (cmd.contains("network-dns") || cmd.contains("port-proxy")) && cmd.contains(&root) {
             out.push(format!("process {cmd}"));
         }
     }
@@ -847,4 +847,184 @@ fn static_addresses_and_internal_networks() {
     w.ok(["rm", "-f", "inner"]);
     w.ok(["network", "rm", &net, &internal]);
     assert_clean(&w, &tag);
+}
+
+/// A dual-stack subnet pair of this test process: (IPv4, IPv6).
+fn dual_subnets(k: u32) -> (String, String) {
+    let n = std::process::id() % 200 + k;
+    (format!("10.214.{n}.0/24"), format!("fd77:{n:x}::/64"))
+}
+
+/// `--ipv6` networks: inspect as docker's, addresses, container to
+/// container over IPv6, AAAA answers, /etc/hosts, `--ip6`, a port
+/// published on `[::1]` (through the port proxy), and nothing left.
+#[test]
+fn ipv6_dual_stack() {
+    common::require_docker();
+    let w = wharf();
+    let tag = tag(&w);
+    // docker 20.10 side by side, on subnets of its own.
+    let (d4, d6) = dual_subnets(1);
+    let dname = common::unique("wharf-v6");
+    let docker_net = |args: &[&str]| {
+        common::docker()
+            .args(["network", "create"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let made = docker_net(&["--ipv6", "--subnet", &d4, "--subnet", &d6, &dname]);
+    assert!(made.status.success(), "{made:?}");
+    let docker_inspect = sh(common::docker().args(["network", "inspect", &dname]));
+    let _ = common::docker().args(["network", "rm", &dname]).output();
+    let docker_json: serde_json::Value = serde_json::from_str(&docker_inspect).unwrap();
+    let (s4, s6) = dual_subnets(0);
+    w.ok([
+        "network", "create", "--ipv6", "--subnet", &s4, "--subnet", &s6, "v6",
+    ]);
+    let ours: serde_json::Value =
+        serde_json::from_str(&w.ok(["network", "inspect", "v6"])).unwrap();
+    assert_eq!(ours[0]["EnableIPv6"], docker_json[0]["EnableIPv6"]);
+    assert_eq!(ours[0]["EnableIPv6"], true);
+    let config = ours[0]["IPAM"]["Config"].as_array().unwrap();
+    let docker_config = docker_json[0]["IPAM"]["Config"].as_array().unwrap();
+    assert_eq!(config.len(), docker_config.len(), "{config:?}");
+    assert_eq!(config[1]["Subnet"], s6.as_str());
+    assert_eq!(
+        config[1].as_object().unwrap().keys().collect::<Vec<_>>(),
+        docker_config[1]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>()
+    );
+
+    // docker's refusals, word for word.
+    let no_pool = w.fails(["network", "create", "--ipv6", "nopool"]);
+    let docker_no_pool = docker_net(&["--ipv6", &common::unique("wharf-v6")]);
+    let docker_err = String::from_utf8_lossy(&docker_no_pool.stderr);
+    assert_eq!(no_pool.0, docker_no_pool.status.code().unwrap());
+    assert!(
+        docker_err.contains(no_pool.1.trim().trim_start_matches("Error: ")),
+        "{no_pool:?} vs {docker_err}"
+    );
+
+    let web = httpd(&w, &["--name", "web", "--network", "v6", "-p", "[::1]::80"]);
+    let fixed = format!("{}99", s6.trim_end_matches("/64"));
+    w.ok([
+        "run",
+        "-d",
+        "--name",
+        "fixed",
+        "--network",
+        "v6",
+        "--ip6",
+        &fixed,
+        "bb",
+        "sleep",
+        "60",
+    ]);
+    let web6 = w
+        .ok([
+            "inspect",
+            "--format",
+            "{{(index .NetworkSettings.Networks \"v6\").GlobalIPv6Address}}",
+            &web,
+        ])
+        .trim()
+        .to_string();
+    let prefix = s6.trim_end_matches("::/64");
+    assert_eq!(web6, format!("{prefix}::2"));
+    let fixed_inspect = w.ok([
+        "inspect",
+        "--format",
+        "{{(index .NetworkSettings.Networks \"v6\").GlobalIPv6Address}} {{(index .NetworkSettings.Networks \"v6\").IPv6Gateway}}",
+        "fixed",
+    ]);
+    assert_eq!(fixed_inspect.trim(), format!("{fixed} {prefix}::1"));
+
+    // Container to container over IPv6, AAAA answers, /etc/hosts.
+    let out = w.ok([
+        "run",
+        "--rm",
+        "--network",
+        "v6",
+        "bb",
+        "sh",
+        "-c",
+        &format!(
+            "busybox printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 5 {web6} 80 && busybox nslookup -type=aaaa web && cat /etc/hosts"
+        ),
+    ]);
+    assert!(out.contains("hello from busybox"), "{out}");
+    assert!(out.contains(&format!("Address: {web6}")), "AAAA: {out}");
+    let own_v6 = out
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .split('\t')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        own_v6.starts_with(prefix),
+        "/etc/hosts ends with the IPv6 entry: {out}"
+    );
+    // An IPv4-only name has no AAAA: NOERROR, no address.
+    let a_only = w.ok([
+        "run",
+        "--rm",
+        "--network",
+        "v6",
+        "bb",
+        "busybox",
+        "nslookup",
+        "-type=a",
+        "fixed",
+    ]);
+    assert!(a_only.contains("Address: 10.214."), "{a_only}");
+
+    // The published port on [::1].
+    let port = w.ok(["port", &web, "80"]);
+    let port: u16 = port
+        .trim()
+        .strip_prefix("[::1]:")
+        .unwrap_or_else(|| panic!("port: {port}"))
+        .parse()
+        .unwrap();
+    let addr = std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port));
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    assert!(body.contains("hello from busybox"), "{body}");
+
+    // --ip6 outside the subnet, or on a network without IPv6: refused.
+    let (code, err) = w.fails([
+        "run",
+        "--network",
+        "v6",
+        "--ip6",
+        "fd00:dead::5",
+        "bb",
+        "true",
+    ]);
+    assert_eq!(code, 125, "{err}");
+    w.ok(["network", "create", "v4only"]);
+    let (_, err) = w.fails([
+        "run",
+        "--network",
+        "v4only",
+        "--ip6",
+        "fd00::5",
+        "bb",
+        "true",
+    ]);
+    assert!(err.contains("user configured subnets"), "{err}");
+    assert_clean(&w, &tag);
+    w.ok(["network", "rm", "v6", "v4only"]);
+    assert!(!std::fs::read_to_string("/run/wharf/subnets")
+        .unwrap_or_default()
+        .contains(&s6));
 }
