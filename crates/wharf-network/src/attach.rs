@@ -15,7 +15,7 @@ use wharf_store::networks::{self, EndpointRecord, NetworkRecord, PortRecord};
 use crate::config::{ContainerNetConfig, NetMode};
 use crate::ipam::{pick_address, pick_address6};
 use crate::manage::Networking;
-use crate::netlink::{self, LowerKind, Netlink, PendingNetns};
+use crate::netlink::{self, LowerKind, Netlink, PendingNetns, VethPort};
 use crate::ports::{reserve, Reservation};
 use crate::subnet::{Subnet, Subnet6};
 use crate::{files, NetResult, NetworkError};
@@ -102,17 +102,26 @@ impl Wiring {
 /// How the container's interface is made: a veth on a bridge, or a child
 /// of a macvlan/ipvlan network's parent.
 enum LinkPlan {
-    Veth { host: String, bridge_index: u32 },
-    Lower { parent_index: u32, kind: LowerKind },
+    Veth {
+        host: String,
+        bridge_index: u32,
+        port: VethPort,
+    },
+    Lower {
+        parent_index: u32,
+        kind: LowerKind,
+    },
 }
 
 impl VethPlan {
     fn make(&self, nl: &Netlink, netns: &Path) -> NetResult<()> {
         let ns = File::open(netns).map_err(|e| io("opening the network namespace", e))?;
         match &self.link {
-            LinkPlan::Veth { host, bridge_index } => {
-                nl.add_veth(host, &self.iface, *bridge_index, &ns, self.mac)?
-            }
+            LinkPlan::Veth {
+                host,
+                bridge_index,
+                port,
+            } => nl.add_veth(host, &self.iface, *bridge_index, &ns, self.mac, *port)?,
             LinkPlan::Lower { parent_index, kind } => {
                 nl.add_lower(&self.iface, *parent_index, *kind, &ns, self.mac)?
             }
@@ -278,16 +287,31 @@ impl Networking<'_> {
         host_resolv: &str,
         netns: PendingNetns,
     ) -> NetResult<Attached> {
-        let (eps, dual) = self.store.read(|tx| {
+        let (eps, first) = self.store.read(|tx| {
             let eps = networks::endpoints_of(tx, id)?;
             let first = match eps.first() {
                 Some(e) => networks::get(tx, &e.network_id)?,
                 None => None,
             };
-            let dual = first.is_some_and(|n| n.ipv6 && n.subnet6.is_some());
-            Ok((eps, dual))
+            Ok((eps, first))
         })?;
-        let (published, reservations) = reserve(&cfg.publish, name, dual)?;
+        let dual = first
+            .as_ref()
+            .is_some_and(|n| n.ipv6 && n.subnet6.is_some());
+        // `host_binding_ipv4`: the network's address for ports given none.
+        let binding = first
+            .as_ref()
+            .and_then(|n| crate::bridge_opts::of(n).host_binding);
+        let publish: Vec<_> = cfg
+            .publish
+            .iter()
+            .cloned()
+            .map(|mut b| {
+                b.host_ip = b.host_ip.or(binding);
+                b
+            })
+            .collect();
+        let (published, reservations) = reserve(&publish, name, dual)?;
         let nl = Netlink::new()?;
         let mut first_ip = None;
         let mut dns = None;
@@ -472,9 +496,10 @@ impl Networking<'_> {
             return Ok((net, ips, link));
         }
         let bridge = net.bridge.clone().unwrap_or_default();
+        let opts = crate::bridge_opts::of(&net);
         if nl.link_index(&bridge)?.is_none() {
             self.check_routes(&bridge, &a.subnet, &net.name)?;
-            nl.ensure_bridge(&bridge, a.gateway, a.subnet.prefix, a.v6)?;
+            nl.ensure_bridge(&bridge, a.gateway, a.subnet.prefix, a.v6, opts.mtu)?;
             netlink::sysctl(&format!("net/ipv4/conf/{bridge}/route_localnet"), "1")?;
             netlink::sysctl("net/ipv4/ip_forward", "1")?;
             if a.v6.is_some() {
@@ -488,6 +513,10 @@ impl Networking<'_> {
         let link = plan(LinkPlan::Veth {
             host: self.names.veth(&ep.container_id, ep.seq as usize),
             bridge_index,
+            port: VethPort {
+                mtu: opts.mtu,
+                isolated: !opts.icc,
+            },
         });
         if !self.is_default_bridge(&net) {
             crate::dns::ensure_server(self, &net)?;

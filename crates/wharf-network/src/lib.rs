@@ -11,6 +11,7 @@
 //! - [`names`]: kernel object names, unique per store root.
 
 pub mod attach;
+pub mod bridge_opts;
 pub mod config;
 pub mod dns;
 mod docker_compat;

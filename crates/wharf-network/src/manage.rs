@@ -223,6 +223,9 @@ impl<'a> Networking<'a> {
             }
         }
         let (subnet6, gateway6) = plan_ipv6(req)?;
+        if !lower {
+            crate::bridge_opts::parse(&req.options)?;
+        }
         let parent = lower.then(|| self.plan_lower(req)).transpose()?;
         let mut registry = Registry::open()?;
         let subnet = registry.allocate(self.root(), requested, &|dev| self.names.owns_link(dev))?;

@@ -32,6 +32,13 @@ fn errno(e: &rtnetlink::Error) -> Option<i32> {
     }
 }
 
+/// How a container's veth sits on its bridge.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VethPort {
+    pub mtu: Option<u32>,
+    pub isolated: bool,
+}
+
 /// A netlink connection in the namespace of the thread that made it.
 pub struct Netlink {
     rt: tokio::runtime::Runtime,
@@ -108,15 +115,20 @@ impl Netlink {
         gateway: Ipv4Addr,
         prefix: u8,
         v6: Option<(crate::subnet::Subnet6, Ipv6Addr)>,
+        mtu: Option<u32>,
     ) -> NetResult<u32> {
         if let Some(i) = self.link_index(name)? {
             return Ok(i);
         }
         let h = self.handle.clone();
         let n = name.to_string();
+        let mut bridge = LinkBridge::new(&n).up();
+        if let Some(m) = mtu {
+            bridge = bridge.mtu(m);
+        }
         self.rt.block_on(async move {
             h.link()
-                .add(LinkBridge::new(&n).up().build())
+                .add(bridge.build())
                 .execute()
                 .await
                 .map_err(|e| sys(format!("creating bridge {n}"), e))
@@ -150,7 +162,9 @@ impl Netlink {
     }
 
     /// A veth pair: `host` on `bridge` (hairpin on, so a container reaches
-    /// its own published ports), its peer `inside` in the namespace `netns`.
+    /// its own published ports; `isolated` from the bridge's other
+    /// isolated ports for `enable_icc=false`), its peer `inside` in the
+    /// namespace `netns`; both with `port.mtu` if set.
     pub fn add_veth(
         &self,
         host: &str,
@@ -158,17 +172,22 @@ impl Netlink {
         bridge: u32,
         netns: &File,
         mac: [u8; 6],
+        port: VethPort,
     ) -> NetResult<()> {
-        let peer = LinkMessageBuilder::<LinkUnspec>::new()
+        let mut peer = LinkMessageBuilder::<LinkUnspec>::new()
             .name(inside.to_string())
             .address(mac.to_vec())
-            .setns_by_fd(netns.as_raw_fd())
-            .build();
-        let msg = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth)
+            .setns_by_fd(netns.as_raw_fd());
+        let mut msg = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth)
             .name(host.to_string())
             .controller(bridge)
-            .up()
-            .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
+            .up();
+        if let Some(m) = port.mtu {
+            peer = peer.mtu(m);
+            msg = msg.mtu(m);
+        }
+        let msg = msg
+            .set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build())))
             .build();
         let h = self.handle.clone();
         let name = host.to_string();
@@ -185,7 +204,12 @@ impl Netlink {
         let h = self.handle.clone();
         self.rt.block_on(async move {
             h.link()
-                .set_port(LinkBridgePort::new(index).hairpin(true).build())
+                .set_port(
+                    LinkBridgePort::new(index)
+                        .hairpin(true)
+                        .isolated(port.isolated)
+                        .build(),
+                )
                 .execute()
                 .await
                 .map_err(|e| sys("setting hairpin mode", e))

@@ -42,6 +42,8 @@ pub struct BridgeRules {
     /// (`gateway_mode_ipv6=nat`), masqueraded like the IPv4 one.
     pub subnet6: Option<Subnet6>,
     pub internal: bool,
+    /// `enable_ip_masquerade` (on unless turned off).
+    pub masquerade: bool,
 }
 
 /// A published port of a running container.
@@ -216,7 +218,7 @@ pub fn ruleset(table: &str, bridges: &[BridgeRules], ports: &[PortRule]) -> Valu
                 "forward",
                 vec![eq(meta("iifname"), br.clone()), json!({"drop": null})],
             ));
-        } else {
+        } else if b.masquerade {
             cmds.push(rule(
                 table,
                 "postrouting",
@@ -319,6 +321,7 @@ mod tests {
             subnet: "172.18.0.0/16".parse().unwrap(),
             subnet6: None,
             internal: false,
+            masquerade: true,
         };
         let p = PortRule {
             proto: "tcp".into(),
@@ -373,12 +376,14 @@ mod tests {
                 subnet: "172.30.0.0/16".parse().unwrap(),
                 subnet6: Some("fd77:30::/64".parse().unwrap()),
                 internal: false,
+                masquerade: true,
             },
             BridgeRules {
                 bridge: "wharf-chk1".into(),
                 subnet: "172.31.0.0/16".parse().unwrap(),
                 subnet6: None,
                 internal: true,
+                masquerade: true,
             },
         ];
         let ports = [

@@ -73,6 +73,7 @@ impl Networking<'_> {
                 subnet: a.subnet,
                 subnet6: a.v6.map(|(s, _)| s),
                 internal: n.internal,
+                masquerade: crate::bridge_opts::of(n).masquerade,
             });
         }
         let mut rules = Vec::new();

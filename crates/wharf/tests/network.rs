@@ -992,13 +992,20 @@ fn ipv6_dual_stack() {
         .unwrap_or_else(|| panic!("port: {port}"))
         .parse()
         .unwrap();
+    // Through the proxy, which closes the connection while httpd is not
+    // listening yet.
     let addr = std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port));
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
-    let mut body = String::new();
-    s.read_to_string(&mut body).unwrap();
-    assert!(body.contains("hello from busybox"), "{body}");
+    let get = || {
+        let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+        let mut body = String::new();
+        let _ = s.read_to_string(&mut body);
+        body
+    };
+    eventually(10, "httpd answers on [::1]", || {
+        get().contains("hello from busybox")
+    });
 
     // --ip6 outside the subnet, or on a network without IPv6: refused.
     let (code, err) = w.fails([
@@ -1027,4 +1034,109 @@ fn ipv6_dual_stack() {
     assert!(!std::fs::read_to_string("/run/wharf/subnets")
         .unwrap_or_default()
         .contains(&s6));
+}
+
+/// Docker's bridge options: a bridge name of one's own, the MTU, no
+/// traffic between containers (`enable_icc=false`), no masquerade, a
+/// default host address for published ports, `--attachable`; bad values
+/// refused with docker's words.
+#[test]
+fn bridge_options() {
+    common::require_docker();
+    let w = wharf();
+    let tag = tag(&w);
+    let bridge = format!("wbo{}", std::process::id() % 100_000);
+    let subnet = format!("10.215.{}.0/24", std::process::id() % 250);
+    let opt = |kv: &str| format!("com.docker.network.{kv}");
+    w.ok([
+        "network",
+        "create",
+        "--attachable",
+        "--subnet",
+        &subnet,
+        "-o",
+        &opt(&format!("bridge.name={bridge}")),
+        "-o",
+        &opt("driver.mtu=1400"),
+        "-o",
+        &opt("bridge.enable_icc=false"),
+        "-o",
+        &opt("bridge.enable_ip_masquerade=false"),
+        "-o",
+        &opt("bridge.host_binding_ipv4=127.0.0.1"),
+        "opts",
+    ]);
+    let inspect: serde_json::Value =
+        serde_json::from_str(&w.ok(["network", "inspect", "opts"])).unwrap();
+    assert_eq!(inspect[0]["Attachable"], true);
+    let options = &inspect[0]["Options"];
+    assert_eq!(options[opt("bridge.name")], bridge.as_str());
+    assert_eq!(options[opt("driver.mtu")], "1400");
+
+    let web = httpd(&w, &["--name", "web", "--network", "opts", "-p", "80"]);
+    // host_binding_ipv4: published on 127.0.0.1 only.
+    let port = w.ok(["port", &web, "80"]);
+    let port: u16 = port
+        .trim()
+        .strip_prefix("127.0.0.1:")
+        .unwrap_or_else(|| panic!("port: {port}"))
+        .parse()
+        .unwrap();
+    eventually(10, "httpd answers on 127.0.0.1", || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(http_get((Ipv4Addr::LOCALHOST, port)).contains("hello from busybox"));
+    let link = sh(Command::new("ip").args(["-o", "link", "show", &bridge]));
+    assert!(link.contains("mtu 1400"), "{link}");
+    // No masquerade rule for the subnet: only the hairpin ones.
+    let rules = sh(Command::new("nft").args(["list", "table", "inet", &format!("wharf-{tag}")]));
+    let outbound = format!("ip saddr {subnet} oifname != \"{bridge}\" masquerade");
+    assert!(!rules.contains(&outbound), "{rules}");
+    // enable_icc=false: the name resolves (the DNS server is the host's),
+    // the container does not answer; the host (gateway) still does.
+    let web_ip = ip_of(&w, &web, "opts");
+    let out = w.ok([
+        "run",
+        "--rm",
+        "--network",
+        "opts",
+        "bb",
+        "sh",
+        "-c",
+        &format!(
+            "cat /sys/class/net/eth0/mtu; busybox nslookup web; busybox printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 2 {web_ip} 80 || echo unreachable"
+        ),
+    ]);
+    assert!(out.starts_with("1400\n"), "{out}");
+    assert!(out.contains(&format!("Address: {web_ip}")), "{out}");
+    assert!(
+        out.contains("unreachable") && !out.contains("hello"),
+        "{out}"
+    );
+
+    // Bad values: docker's messages.
+    for (kv, docker_name) in [
+        ("driver.mtu=abc", common::unique("wharf-bo")),
+        ("bridge.enable_icc=maybe", common::unique("wharf-bo")),
+        ("bridge.host_binding_ipv4=nope", common::unique("wharf-bo")),
+    ] {
+        let (code, err) = w.fails(["network", "create", "-o", &opt(kv), "bad"]);
+        let theirs = common::docker()
+            .args(["network", "create", "-o", &opt(kv), &docker_name])
+            .output()
+            .unwrap();
+        let _ = common::docker()
+            .args(["network", "rm", &docker_name])
+            .output();
+        let theirs_err = String::from_utf8_lossy(&theirs.stderr);
+        assert_eq!(Some(code), theirs.status.code(), "{err} / {theirs_err}");
+        let ours = err.trim().trim_start_matches("Error: ");
+        assert!(theirs_err.contains(ours), "{ours} / {theirs_err}");
+    }
+    assert_clean(&w, &tag);
+    w.ok(["network", "rm", "opts"]);
+    assert!(Command::new("ip")
+        .args(["link", "show", &bridge])
+        .output()
+        .is_ok_and(|o| !o.status.success()));
 }

@@ -63,6 +63,7 @@ impl Engine {
             _ => json!([]),
         };
         let mut options: Map<String, Value> = serde_json::from_str(&n.options).unwrap_or_default();
+        let attachable = options.contains_key(super::ATTACHABLE);
         // wharf's own bookkeeping, not an option the user gave.
         options.retain(|k, _| !k.starts_with("wharf."));
         if let Some(b) = &n.bridge {
@@ -80,7 +81,7 @@ impl Engine {
             "EnableIPv6": n.ipv6,
             "IPAM": {"Driver": "default", "Options": null, "Config": config},
             "Internal": n.internal,
-            "Attachable": false,
+            "Attachable": attachable,
             "Ingress": false,
             "ConfigFrom": {"Network": ""},
             "ConfigOnly": false,

@@ -80,6 +80,7 @@ pub fn run(engine: &Engine, c: NetworkCommand) -> anyhow::Result<ExitCode> {
                     gateway,
                     ip_range,
                     ipv6: a.ipv6,
+                    attachable: a.attachable,
                     subnet6,
                     gateway6,
                     internal: a.internal,
