@@ -18,11 +18,34 @@ pub fn hosts(
         out.push_str(&format!("{ip}\t{name}\n"));
     }
     for ip in own {
-        if domainname.is_empty() {
-            out.push_str(&format!("{ip}\t{hostname}\n"));
-        } else {
-            out.push_str(&format!("{ip}\t{hostname}.{domainname} {hostname}\n"));
-        }
+        out.push_str(&hosts_entry(*ip, hostname, domainname));
+    }
+    out
+}
+
+/// The /etc/hosts line of one of the container's own addresses.
+pub fn hosts_entry(ip: IpAddr, hostname: &str, domainname: &str) -> String {
+    if domainname.is_empty() {
+        format!("{ip}\t{hostname}\n")
+    } else {
+        format!("{ip}\t{hostname}.{domainname} {hostname}\n")
+    }
+}
+
+/// `network connect`/`disconnect` of a running container: its hosts
+/// file gains the lines of the new endpoint's addresses (`add`), or
+/// loses those of `remove`.
+pub fn update_hosts(text: &str, add: &[String], remove: &[IpAddr]) -> String {
+    let mut out: String = text
+        .lines()
+        .filter(|l| {
+            let first = l.split_whitespace().next().unwrap_or("");
+            !first.parse::<IpAddr>().is_ok_and(|ip| remove.contains(&ip))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    for line in add {
+        out.push_str(line);
     }
     out
 }

@@ -1140,3 +1140,90 @@ fn bridge_options() {
         .output()
         .is_ok_and(|o| !o.status.success()));
 }
+
+/// A DNS answer to `query` (one question) with the A record `ip`.
+fn dns_answer(query: &[u8], ip: Ipv4Addr) -> Vec<u8> {
+    let mut out = query.to_vec();
+    out[2] |= 0x80; // QR: a response
+    out[3] = 0x80; // RA, NOERROR
+    out[6..8].copy_from_slice(&1u16.to_be_bytes()); // ANCOUNT
+    out[8..12].fill(0); // no authority, no additional (EDNS dropped)
+                        // The question ends after its name (a zero byte) and type and class.
+    let end = 12 + out[12..].iter().position(|b| *b == 0).unwrap() + 1 + 4;
+    out.truncate(end);
+    out.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4]);
+    out.extend_from_slice(&ip.octets());
+    out
+}
+
+/// `network connect` adds the new addresses to the container's
+/// /etc/hosts (and `disconnect` takes them out); `--dns` servers are the
+/// upstreams of a user network's DNS server for that container's queries.
+#[test]
+fn connect_updates_hosts_and_dns_servers_are_upstreams() {
+    let w = wharf();
+    let tag = tag(&w);
+    w.ok(["network", "create", "first"]);
+    w.ok(["network", "create", "second"]);
+    // An upstream of our own on a loopback address no one else uses.
+    let n = std::process::id() % 250 + 1;
+    let upstream_ip = Ipv4Addr::new(127, 77, n as u8, 1);
+    let sock = UdpSocket::bind((upstream_ip, 53)).expect("binding the test's DNS server");
+    sock.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let answer = Ipv4Addr::new(198, 51, 100, 7);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = stop.clone();
+    let server = std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        let mut asked = Vec::new();
+        while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+            let Ok((len, from)) = sock.recv_from(&mut buf) else {
+                continue;
+            };
+            asked.push(String::from_utf8_lossy(&buf[12..len]).to_string());
+            let _ = sock.send_to(&dns_answer(&buf[..len], answer), from);
+        }
+        asked
+    });
+    let c = w
+        .ok([
+            "run",
+            "-d",
+            "--name",
+            "multi",
+            "--hostname",
+            "multi",
+            "--network",
+            "first",
+            "--dns",
+            &upstream_ip.to_string(),
+            "bb",
+            "sleep",
+            "60",
+        ])
+        .trim()
+        .to_string();
+    let out = w.ok(["exec", &c, "busybox", "nslookup", "asked.upstream.test"]);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(out.contains(&format!("Address: {answer}")), "{out}");
+    let asked = server.join().unwrap();
+    assert!(asked.iter().any(|q| q.contains("upstream")), "{asked:?}");
+
+    w.ok(["network", "connect", "second", &c]);
+    let second_ip = ip_of(&w, &c, "second");
+    let hosts = w.ok(["exec", &c, "cat", "/etc/hosts"]);
+    assert!(
+        hosts.ends_with(&format!("\n{second_ip}\tmulti\n")),
+        "{hosts}"
+    );
+    let first_ip = ip_of(&w, &c, "first");
+    assert!(hosts.contains(&format!("\n{first_ip}\tmulti\n")), "{hosts}");
+    w.ok(["network", "disconnect", "second", &c]);
+    let hosts = w.ok(["exec", &c, "cat", "/etc/hosts"]);
+    assert!(
+        !hosts.contains(&second_ip) && hosts.contains(&first_ip),
+        "{hosts}"
+    );
+    assert_clean(&w, &tag);
+}

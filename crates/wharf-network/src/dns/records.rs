@@ -113,6 +113,30 @@ fn on_network(store: &Store, network_id: &str, name: &str) -> StoreResult<Vec<Ip
     })
 }
 
+/// The `--dns` servers of the container at `asker` on the network: the
+/// upstreams its unanswered queries go to instead of the host's
+/// (aardvark-dns's per-container servers; docker's `ExtServers`).
+pub fn asker_upstreams(store: &Store, network_id: &str, asker: Ipv4Addr) -> Vec<IpAddr> {
+    let asker = asker.to_string();
+    store
+        .read(|tx| {
+            let Some(me) = networks::endpoints_on(tx, network_id)?
+                .into_iter()
+                .find(|e| e.ip.as_deref() == Some(asker.as_str()))
+            else {
+                return Ok(Vec::new());
+            };
+            let Some(c) = containers::get(tx, &me.container_id)? else {
+                return Ok(Vec::new());
+            };
+            Ok(wharf_model::list(&c.host_config().dns)
+                .iter()
+                .filter_map(|s| s.parse().ok())
+                .collect())
+        })
+        .unwrap_or_default()
+}
+
 /// The container name for an address on the network (PTR).
 pub fn reverse(store: &Store, network_id: &str, ip: Ipv4Addr) -> StoreResult<Option<String>> {
     let ip = ip.to_string();

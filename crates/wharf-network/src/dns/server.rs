@@ -154,7 +154,18 @@ impl RequestHandler for Handler {
                 .send_response(builder.build(metadata, answers.iter(), [], [], []))
                 .await
         } else {
-            match forward(&self.upstreams, request.as_slice()).await {
+            let own: Vec<SocketAddr> = asker
+                .map(|a| records::asker_upstreams(&self.store, &self.network_id, a))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|ip| SocketAddr::new(ip, 53))
+                .collect();
+            let upstreams = if own.is_empty() {
+                &self.upstreams
+            } else {
+                &own
+            };
+            match forward(upstreams, request.as_slice()).await {
                 Some(m) => {
                     metadata.response_code = m.metadata.response_code;
                     response
