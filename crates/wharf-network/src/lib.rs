@@ -33,4 +33,4 @@ pub use config::{ContainerNetConfig, NetMode};
 pub use error::{NetResult, NetworkError};
 pub use lower::is_lower;
 pub use manage::{CreateNetwork, Networking};
-pub use subnet::Subnet;
+pub use subnet::{Subnet, Subnet6};

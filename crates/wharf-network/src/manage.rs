@@ -70,17 +70,21 @@ impl<'a> Networking<'a> {
     }
 
     /// The predefined networks, created on first use (the `bridge`
-    /// network's subnet comes from the pool then).
+    /// network's subnet comes from the pool then), the default bridge's
+    /// IPv6 as the root's daemon.json says.
     pub fn ensure_defaults(&self, new_id: &mut dyn FnMut() -> String) -> NetResult<()> {
-        let missing = self.store.read(|tx| {
+        let (missing, bridge) = self.store.read(|tx| {
             let mut out = Vec::new();
             for n in ["bridge", "host", "none"] {
                 if networks::by_name(tx, n)?.is_none() {
                     out.push(n);
                 }
             }
-            Ok(out)
+            Ok((out, networks::by_name(tx, "bridge")?))
         })?;
+        if let Some(bridge) = bridge {
+            self.sync_default_ipv6(&bridge)?;
+        }
         for name in missing {
             let mut rec = NetworkRecord {
                 id: new_id(),
@@ -114,6 +118,7 @@ impl<'a> Networking<'a> {
                 rec.bridge = Some(bridge);
             }
             match self.store.write(|tx| networks::insert(tx, &rec)) {
+                Ok(()) if name == "bridge" => self.sync_default_ipv6(&rec)?,
                 Ok(()) => {}
                 // Another process made it first.
                 Err(wharf_store::StoreError::Conflict(_)) => {
@@ -124,6 +129,46 @@ impl<'a> Networking<'a> {
                 Err(e) => return Err(e.into()),
             }
         }
+        Ok(())
+    }
+
+    /// The default bridge's IPv6 made to follow `<root>/daemon.json`
+    /// (docker's `"ipv6": true` and `"fixed-cidr-v6"`), as docker applies
+    /// its daemon.json when it starts: changed only while no container
+    /// is on the bridge.
+    fn sync_default_ipv6(&self, bridge: &NetworkRecord) -> NetResult<()> {
+        let wanted = crate::config::default_bridge_ipv6(self.root())?;
+        let current = bridge
+            .subnet6
+            .as_deref()
+            .filter(|_| bridge.ipv6)
+            .and_then(|s| s.parse::<Subnet6>().ok());
+        if wanted == current {
+            return Ok(());
+        }
+        let busy = self
+            .store
+            .read(|tx| networks::active_endpoints(tx))?
+            .iter()
+            .any(|e| e.network_id == bridge.id);
+        if busy {
+            return Ok(());
+        }
+        let mut registry = Registry::open()?;
+        if let Some(old) = bridge
+            .subnet6
+            .as_deref()
+            .and_then(|s| s.parse::<Subnet6>().ok())
+        {
+            registry.release(self.root(), old)?;
+        }
+        if let Some(new) = wanted {
+            registry.allocate6(self.root(), new, &|dev| self.names.owns_link(dev))?;
+        }
+        let text = wanted.map(|s| s.to_string());
+        self.store.write(|tx| {
+            networks::set_ipv6(tx, &bridge.id, wanted.is_some(), text.as_deref(), None)
+        })?;
         Ok(())
     }
 

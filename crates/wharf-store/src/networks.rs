@@ -121,6 +121,22 @@ pub fn list(conn: &Connection) -> StoreResult<Vec<NetworkRecord>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// A network's IPv6 settings (the default bridge's follow the root's
+/// daemon.json).
+pub fn set_ipv6(
+    conn: &Connection,
+    id: &str,
+    ipv6: bool,
+    subnet6: Option<&str>,
+    gateway6: Option<&str>,
+) -> StoreResult<()> {
+    conn.execute(
+        "UPDATE networks SET ipv6 = ?2, subnet6 = ?3, gateway6 = ?4 WHERE id = ?1",
+        params![id, ipv6 as i64, subnet6, gateway6],
+    )?;
+    Ok(())
+}
+
 pub fn delete(conn: &Connection, id: &str) -> StoreResult<bool> {
     let Some(n) = get(conn, id)? else {
         return Ok(false);

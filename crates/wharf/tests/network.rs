@@ -1227,3 +1227,50 @@ fn connect_updates_hosts_and_dns_servers_are_upstreams() {
     );
     assert_clean(&w, &tag);
 }
+
+/// The default bridge with IPv6, as the root's daemon.json asks
+/// (docker's `ipv6` and `fixed-cidr-v6`).
+#[test]
+fn default_bridge_ipv6_from_daemon_json() {
+    let w = wharf();
+    let tag = tag(&w);
+    let (_, s6) = dual_subnets(2);
+    std::fs::write(
+        w.root().join("daemon.json"),
+        format!("{{\"ipv6\": true, \"fixed-cidr-v6\": \"{s6}\"}}"),
+    )
+    .unwrap();
+    let inspect: serde_json::Value =
+        serde_json::from_str(&w.ok(["network", "inspect", "bridge"])).unwrap();
+    assert_eq!(inspect[0]["EnableIPv6"], true, "{inspect}");
+    let web = httpd(&w, &["-p", "[::1]::80"]);
+    let ip6 = w
+        .ok([
+            "inspect",
+            "--format",
+            "{{.NetworkSettings.GlobalIPv6Address}}",
+            &web,
+        ])
+        .trim()
+        .to_string();
+    let prefix = s6.trim_end_matches("::/64");
+    assert_eq!(ip6, format!("{prefix}::2"));
+    let out = w.ok([
+        "run",
+        "--rm",
+        "bb",
+        "sh",
+        "-c",
+        &format!("busybox printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 5 {ip6} 80"),
+    ]);
+    assert!(out.contains("hello from busybox"), "{out}");
+    // Turned off again: the next start has IPv4 only.
+    assert_clean(&w, &tag);
+    std::fs::write(w.root().join("daemon.json"), "{}").unwrap();
+    let inspect: serde_json::Value =
+        serde_json::from_str(&w.ok(["network", "inspect", "bridge"])).unwrap();
+    assert_eq!(inspect[0]["EnableIPv6"], false, "{inspect}");
+    assert!(!std::fs::read_to_string("/run/wharf/subnets")
+        .unwrap_or_default()
+        .contains(&s6));
+}
