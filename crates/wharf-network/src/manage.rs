@@ -228,14 +228,7 @@ impl<'a> Networking<'a> {
         }
         let requested: Option<Subnet> = req.subnet.as_deref().map(str::parse).transpose()?;
         let range: Option<Subnet> = req.ip_range.as_deref().map(str::parse).transpose()?;
-        let gateway: Option<Ipv4Addr> = req
-            .gateway
-            .as_deref()
-            .map(|g| {
-                g.parse()
-                    .map_err(|_| NetworkError::Invalid(format!("invalid gateway address {g}")))
-            })
-            .transpose()?;
+        let gateway: Option<Ipv4Addr> = parse_gateway(req.gateway.as_deref())?;
         if requested.is_none() && (gateway.is_some() || range.is_some()) {
             return Err(NetworkError::Invalid(
                 "ip-range and gateway need a subnet (--subnet)".into(),
@@ -383,17 +376,19 @@ impl<'a> Networking<'a> {
     }
 }
 
+/// A `--gateway` of either family.
+fn parse_gateway<T: std::str::FromStr>(g: Option<&str>) -> NetResult<Option<T>> {
+    g.map(|g| {
+        g.parse()
+            .map_err(|_| NetworkError::Invalid(format!("invalid gateway address {g}")))
+    })
+    .transpose()
+}
+
 /// The IPv6 half of a `network create`, checked as docker checks it.
 fn plan_ipv6(req: &CreateNetwork) -> NetResult<(Option<Subnet6>, Option<Ipv6Addr>)> {
     let subnet6: Option<Subnet6> = req.subnet6.as_deref().map(str::parse).transpose()?;
-    let gateway6: Option<Ipv6Addr> = req
-        .gateway6
-        .as_deref()
-        .map(|g| {
-            g.parse()
-                .map_err(|_| NetworkError::Invalid(format!("invalid gateway address {g}")))
-        })
-        .transpose()?;
+    let gateway6: Option<Ipv6Addr> = parse_gateway(req.gateway6.as_deref())?;
     match (subnet6, gateway6) {
         (None, Some(g)) => Err(NetworkError::Invalid(format!(
             "no matching subnet for gateway {g}"

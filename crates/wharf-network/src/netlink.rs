@@ -243,22 +243,18 @@ impl Netlink {
             self.add_address(eth0, ip, prefix)
                 .map_err(|e| sys(format!("adding {ip}/{prefix} to {iface}"), e))?;
         }
-        if let Some(gw) = gateway {
+        let routes = [
+            gateway.map(|gw| {
+                let r = rtnetlink::RouteMessageBuilder::<Ipv4Addr>::new().gateway(gw);
+                (IpAddr::V4(gw), r.output_interface(eth0).build())
+            }),
+            gateway6.map(|gw| {
+                let r = rtnetlink::RouteMessageBuilder::<Ipv6Addr>::new().gateway(gw);
+                (IpAddr::V6(gw), r.output_interface(eth0).build())
+            }),
+        ];
+        for (gw, route) in routes.into_iter().flatten() {
             let h = self.handle.clone();
-            let route = rtnetlink::RouteMessageBuilder::<Ipv4Addr>::new()
-                .gateway(gw)
-                .output_interface(eth0)
-                .build();
-            self.rt
-                .block_on(async move { h.route().add(route).execute().await })
-                .map_err(|e| sys(format!("adding the default route via {gw}"), e))?;
-        }
-        if let Some(gw) = gateway6 {
-            let h = self.handle.clone();
-            let route = rtnetlink::RouteMessageBuilder::<Ipv6Addr>::new()
-                .gateway(gw)
-                .output_interface(eth0)
-                .build();
             self.rt
                 .block_on(async move { h.route().add(route).execute().await })
                 .map_err(|e| sys(format!("adding the default route via {gw}"), e))?;

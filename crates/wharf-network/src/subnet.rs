@@ -73,24 +73,39 @@ impl fmt::Display for Subnet {
     }
 }
 
+/// `addr/prefix` of either family, `make` building the prefix; host bits
+/// must be zero, as docker requires.
+fn parse_cidr<A, N>(
+    s: &str,
+    max: u8,
+    make: fn(A, u8) -> N,
+    addr_of: fn(&N) -> A,
+) -> Result<N, NetworkError>
+where
+    A: FromStr + PartialEq + Copy,
+    N: fmt::Display,
+{
+    let bad = || NetworkError::Invalid(format!("invalid CIDR address: {s}"));
+    let (addr, prefix) = s.split_once('/').ok_or_else(bad)?;
+    let addr: A = addr.parse().map_err(|_| bad())?;
+    let prefix: u8 = prefix.parse().map_err(|_| bad())?;
+    if prefix > max {
+        return Err(bad());
+    }
+    let net = make(addr, prefix);
+    if addr_of(&net) != addr {
+        return Err(NetworkError::Invalid(format!(
+            "invalid subnet {s}: it should be {net}"
+        )));
+    }
+    Ok(net)
+}
+
 impl FromStr for Subnet {
     type Err = NetworkError;
-    /// `a.b.c.d/n`; host bits must be zero, as docker requires.
+    /// `a.b.c.d/n`.
     fn from_str(s: &str) -> Result<Subnet, NetworkError> {
-        let bad = || NetworkError::Invalid(format!("invalid CIDR address: {s}"));
-        let (addr, prefix) = s.split_once('/').ok_or_else(bad)?;
-        let addr: Ipv4Addr = addr.parse().map_err(|_| bad())?;
-        let prefix: u8 = prefix.parse().map_err(|_| bad())?;
-        if prefix > 32 {
-            return Err(bad());
-        }
-        let net = Subnet::new(addr, prefix);
-        if net.addr != addr {
-            return Err(NetworkError::Invalid(format!(
-                "invalid subnet {s}: it should be {net}"
-            )));
-        }
-        Ok(net)
+        parse_cidr(s, 32, Subnet::new, |n| n.addr)
     }
 }
 
@@ -141,22 +156,9 @@ impl fmt::Display for Subnet6 {
 
 impl FromStr for Subnet6 {
     type Err = NetworkError;
-    /// `fd00:1::/64`; host bits must be zero, as docker requires.
+    /// `fd00:1::/64`.
     fn from_str(s: &str) -> Result<Subnet6, NetworkError> {
-        let bad = || NetworkError::Invalid(format!("invalid CIDR address: {s}"));
-        let (addr, prefix) = s.split_once('/').ok_or_else(bad)?;
-        let addr: Ipv6Addr = addr.parse().map_err(|_| bad())?;
-        let prefix: u8 = prefix.parse().map_err(|_| bad())?;
-        if prefix > 128 {
-            return Err(bad());
-        }
-        let net = Subnet6::new(addr, prefix);
-        if net.addr != addr {
-            return Err(NetworkError::Invalid(format!(
-                "invalid subnet {s}: it should be {net}"
-            )));
-        }
-        Ok(net)
+        parse_cidr(s, 128, Subnet6::new, |n| n.addr)
     }
 }
 

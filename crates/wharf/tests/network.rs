@@ -849,6 +849,12 @@ fn static_addresses_and_internal_networks() {
     assert_clean(&w, &tag);
 }
 
+/// A shell command GETting `/` from port 80 of `ip` (busybox's wget
+/// cannot take an IPv6 literal).
+fn nc_get(ip: &str) -> String {
+    format!("busybox printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 3 {ip} 80")
+}
+
 /// A dual-stack subnet pair of this test process: (IPv4, IPv6).
 fn dual_subnets(k: u32) -> (String, String) {
     let n = std::process::id() % 200 + k;
@@ -953,7 +959,8 @@ fn ipv6_dual_stack() {
         "sh",
         "-c",
         &format!(
-            "busybox printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 5 {web6} 80 && busybox nslookup -type=aaaa web && cat /etc/hosts"
+            "{} && busybox nslookup -type=aaaa web && cat /etc/hosts",
+            nc_get(&web6)
         ),
     ]);
     assert!(out.contains("hello from busybox"), "{out}");
@@ -1104,7 +1111,8 @@ fn bridge_options() {
         "sh",
         "-c",
         &format!(
-            "cat /sys/class/net/eth0/mtu; busybox nslookup web; busybox printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 2 {web_ip} 80 || echo unreachable"
+            "cat /sys/class/net/eth0/mtu; busybox nslookup web; {} || echo unreachable",
+            nc_get(&web_ip)
         ),
     ]);
     assert!(out.starts_with("1400\n"), "{out}");
@@ -1255,14 +1263,7 @@ fn default_bridge_ipv6_from_daemon_json() {
         .to_string();
     let prefix = s6.trim_end_matches("::/64");
     assert_eq!(ip6, format!("{prefix}::2"));
-    let out = w.ok([
-        "run",
-        "--rm",
-        "bb",
-        "sh",
-        "-c",
-        &format!("busybox printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 5 {ip6} 80"),
-    ]);
+    let out = w.ok(["run", "--rm", "bb", "sh", "-c", &nc_get(&ip6)]);
     assert!(out.contains("hello from busybox"), "{out}");
     // Turned off again: the next start has IPv4 only.
     assert_clean(&w, &tag);
