@@ -90,6 +90,9 @@ impl Engine {
                 out.ip_address = entry.ip_address.clone();
                 out.ip_prefix_len = entry.ip_prefix_len;
                 out.mac_address = entry.mac_address.clone();
+                out.global_ipv6_address = entry.global_ipv6_address.clone();
+                out.global_ipv6_prefix_len = entry.global_ipv6_prefix_len;
+                out.ipv6_gateway = entry.ipv6_gateway.clone();
             }
             out.networks.insert(net.name.clone(), entry);
         }
@@ -135,7 +138,7 @@ pub(crate) fn endpoint_settings(
         .then(|| super::network::requested_endpoint(&rec.definition))
         .flatten()
         .and_then(|e| e.ipam_config.clone());
-    EndpointSettings {
+    let mut entry = EndpointSettings {
         ipam_config: requested.or_else(|| {
             ep.ip_requested.as_ref().map(|ip| EndpointIpamConfig {
                 ipv4_address: ip.clone(),
@@ -168,5 +171,13 @@ pub(crate) fn endpoint_settings(
         ip_prefix_len: if up { prefix } else { 0 },
         mac_address: ep.mac.clone().unwrap_or_default(),
         ..Default::default()
+    };
+    if let (Some(ip6), true) = (&ep.ip6, up) {
+        if let Some((s6, gw6)) = wharf_network::attach::ipv6_of(net) {
+            entry.global_ipv6_address = ip6.clone();
+            entry.global_ipv6_prefix_len = s6.prefix;
+            entry.ipv6_gateway = gw6.to_string();
+        }
     }
+    entry
 }

@@ -67,6 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Completion(a) => return crate::help::completion(a),
         Command::ManPages(a) => return crate::help::man_pages(a),
         Command::Serve(a) => return serve::serve(&cli.global.root, a),
+        Command::PortProxy(a) => return networks::port_proxy(a),
         _ => {}
     }
     let engine = open_engine(&cli.global.root)?;
@@ -135,7 +136,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Network(c) => networks::run(&engine, c),
         Command::NetworkDns(a) => networks::dns(&cli.global.root, a),
         Command::System(SystemCommand::Prune(a)) => system::prune(&engine, a),
-        Command::Compose(_) | Command::Serve(_) => unreachable!("handled above"),
+        Command::Compose(_) | Command::Serve(_) | Command::PortProxy(_) => {
+            unreachable!("handled above")
+        }
         Command::Version | Command::Completion(_) | Command::ManPages(_) => {
             unreachable!("handled above")
         }
