@@ -576,9 +576,15 @@ pub struct BuildArgs {
     /// Set metadata for an image
     #[arg(long)]
     pub label: Vec<String>,
-    /// Set type of progress output (auto, plain, tty)
+    /// Set type of progress output (auto, plain, tty, rawjson)
     #[arg(long, default_value = "auto")]
     pub progress: String,
+    /// Output destination (format: type=local,dest=path)
+    #[arg(short, long)]
+    pub output: Vec<String>,
+    /// Load the result into the image store (the default without --output)
+    #[arg(long)]
+    pub load: bool,
     /// Suppress the build output and print image ID on success
     #[arg(short, long)]
     pub quiet: bool,
