@@ -116,6 +116,8 @@ pub fn build(
         labels.extend(req.labels.clone());
     }
     image.created = image.history.last().and_then(|h| h.created.clone());
+    // Every step done and cached, the image not yet made nor tagged.
+    wharf_failpoint::hit("build-before-tag");
     let committed = commit_image(store, Vec::new(), &image.to_bytes(), &req.tags, None)?;
     step.note(&format!("writing image {} done", committed.id));
     for t in &req.tags {

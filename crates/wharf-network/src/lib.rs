@@ -11,6 +11,7 @@
 //! - [`names`]: kernel object names, unique per store root.
 
 pub mod attach;
+mod check;
 pub mod config;
 pub mod dns;
 mod docker_compat;

@@ -261,6 +261,8 @@ impl<'a> Networking<'a> {
             labels: serde_json::to_string(&req.labels).expect("serializes"),
             options: serde_json::to_string(&options).expect("serializes"),
         };
+        // The subnet reserved, no row yet.
+        wharf_failpoint::hit("network-create-before-tx");
         if let Err(e) = self.store.write(|tx| networks::insert(tx, &rec)) {
             registry.release(self.root(), subnet)?;
             self.remove_parent(&rec)?;
@@ -291,6 +293,8 @@ impl<'a> Networking<'a> {
                 net.name, net.id
             )));
         }
+        // The row gone, the subnet still reserved.
+        wharf_failpoint::hit("network-rm-after-tx");
         if let Some(s) = net.subnet.as_deref().and_then(|s| s.parse().ok()) {
             Registry::open()?.release(self.root(), s)?;
         }

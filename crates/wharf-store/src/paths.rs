@@ -28,22 +28,29 @@ fn pid_alive(pid: i32) -> bool {
         )
 }
 
+/// Whether the process that named a `tmp/` entry `name` still runs.
+pub(crate) fn entry_alive(name: &str) -> bool {
+    owner_pid(name).is_some_and(pid_alive)
+}
+
+/// Entries of `dir` whose writer process is gone.
+pub(crate) fn dead_entries(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| !e.file_name().to_str().is_some_and(entry_alive))
+        .map(|e| e.path())
+        .collect()
+}
+
 /// Remove entries of `dir` whose writer process is gone. Errors are logged,
 /// not returned: sweeping is housekeeping and must never fail a command.
 pub(crate) fn sweep_dead(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name();
-        let Some(name) = name.to_str() else { continue };
-        match owner_pid(name) {
-            Some(pid) if pid_alive(pid) => {}
-            _ => {
-                tracing::debug!(path = %e.path().display(), "removing leftover of a dead process");
-                remove_any(&e.path());
-            }
-        }
+    for path in dead_entries(dir) {
+        tracing::debug!(path = %path.display(), "removing leftover of a dead process");
+        remove_any(&path);
     }
 }
 

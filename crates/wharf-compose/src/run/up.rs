@@ -129,6 +129,8 @@ impl Runtime<'_> {
     /// follows).
     pub fn up(&self, opts: &UpOptions, progress: &dyn Progress) -> RunResult<()> {
         self.create(opts, progress)?;
+        // The project's networks, volumes and containers made, none started.
+        wharf_failpoint::hit("compose-up-before-start");
         self.start(progress)?;
         if opts.wait {
             self.wait_running(opts.wait_timeout, progress)?;

@@ -33,8 +33,8 @@ pub use cgroup_view::container_cgroup_dirs;
 pub(crate) use executor::OrderedEnvExecutor;
 pub use layout::ContainerDir;
 pub(crate) use process::start_failure;
+pub use process::{leftover_cgroups, reap_children, remove_leftover_cgroups as remove_cgroups};
 pub use process::{pidfd_open, wait};
-pub use process::{reap_children, remove_leftover_cgroups as remove_cgroups};
 pub(crate) use tty::{console_socket, receive_master};
 pub use wharf_model::RestartPolicy;
 
@@ -444,6 +444,8 @@ pub fn remove(
 ) -> Trashed {
     process::teardown(dir, false, volume_mounts, cgroup_parent);
     let trashed = store.trash_tree(&dir.path);
+    // `rm` killed with the files gone and the row still there.
+    wharf_failpoint::hit("container-rm-mid");
     if let Err(e) = store.remove_container_rows(&dir.id, volumes, None) {
         tracing::error!(error = %e, "removing the container's row");
     }
