@@ -12,7 +12,7 @@ use std::ffi::OsStr;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Output;
 
-use common::{busybox_rootfs_tar, mounts_under, Wharf};
+use common::{busybox_rootfs_tar, mounts_under, output_with_stdin, Wharf};
 
 /// Run `args` with `point` armed; it must die by SIGKILL there.
 fn crash_at<I, S>(w: &Wharf, point: &str, args: I, stdin: Option<&[u8]>) -> Output
@@ -24,7 +24,7 @@ where
         Some(data) => {
             let mut c = w.command(args);
             c.env("WHARF_FAILPOINTS", format!("{point}=abort"));
-            with_input(c, data)
+            output_with_stdin(c, data)
         }
         None => w
             .command(args)
@@ -39,25 +39,6 @@ where
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    out
-}
-
-fn with_input(mut c: std::process::Command, data: &[u8]) -> Output {
-    use std::io::Write;
-    use std::process::Stdio;
-    let mut child = c
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let data = data.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&data);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
     out
 }
 
