@@ -86,7 +86,7 @@ impl Engine {
                         c.state.status.as_str()
                     ),
                 );
-                out.push(f.repaired_if(repair && self.refresh(c.clone()).is_ok()));
+                out.push(f.repaired_if(repair && self.refresh_listed(c.clone()).is_ok()));
             } else if c.state.status == Status::Removing && !monitors.contains(&c.id) {
                 let f = Finding::error(&object, "its removal was interrupted");
                 out.push(

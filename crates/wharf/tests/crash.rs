@@ -407,3 +407,60 @@ fn pull_killed_mid_blob_and_around_its_commit() {
         repaired_and_clean(&b.w);
     }
 }
+
+/// PIDs of the `wharf monitor` processes of container `id`.
+fn monitor_pids(w: &Wharf, id: &str) -> Vec<i32> {
+    let marker = format!("--root\0{}\0monitor\0", w.root().display());
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|p| {
+            let pid: i32 = p.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(p.path().join("cmdline")).ok()?;
+            let text = String::from_utf8_lossy(&cmdline);
+            (text.contains(&marker) && text.contains(id)).then_some(pid)
+        })
+        .collect()
+}
+
+#[test]
+fn a_rm_container_whose_monitor_was_killed_is_swept_by_ps() {
+    let w = Wharf::new();
+    w.import_busybox("bb:1");
+    w.ok(["network", "create", "sweepnet"]);
+    let id = w
+        .ok([
+            "run",
+            "-d",
+            "--rm",
+            "--network",
+            "sweepnet",
+            "-p",
+            "8080",
+            "bb:1",
+            "sleep",
+            "300",
+        ])
+        .trim()
+        .to_string();
+    let pids = monitor_pids(&w, &id);
+    assert_eq!(pids.len(), 1, "{pids:?}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pids[0]),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    common::eventually(10, "the monitor to die", || {
+        monitor_pids(&w, &id).is_empty()
+    });
+    // Before anything sweeps it, the check sees the dead monitor.
+    let (ok, report) = check(&w, false);
+    assert!(!ok && report.contains("its monitor is gone"), "{report}");
+    // The next `ps` removes it, as its monitor would have.
+    assert_eq!(w.ok(["ps", "-aq"]), "");
+    assert_eq!(mounts_under(&w), Vec::<String>::new());
+    let (ok, report) = check(&w, false);
+    assert!(ok, "{report}");
+    assert_eq!(report, "No problems found\n");
+    w.ok(["network", "rm", "sweepnet"]);
+}

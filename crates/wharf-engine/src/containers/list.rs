@@ -293,7 +293,9 @@ impl Engine {
         let rows = self.store.read(|tx| containers::list(tx))?;
         let mut listed = Vec::new();
         for c in rows {
-            let c = self.refresh(c)?;
+            let Some(c) = self.refresh_listed(c)? else {
+                continue;
+            };
             let summary = self.summary(&c)?;
             listed.push((c, summary));
         }

@@ -78,6 +78,29 @@ impl Engine {
             .collect()
     }
 
+    /// [`Engine::refresh`] for listing: a `--rm` container whose monitor
+    /// died (kill -9, host crash) is removed, as its monitor would have
+    /// done and as docker's daemon does on restart (`None`: it is gone).
+    /// This is the sweep of crashed `--rm` containers: `ps` already reads
+    /// every row and checks each running one's monitor, so it costs `run`
+    /// nothing and `ps` nothing more while no monitor has died.
+    pub(crate) fn refresh_listed(
+        &self,
+        c: ContainerRecord,
+    ) -> EngineResult<Option<ContainerRecord>> {
+        let was_running = c.state.status.is_running();
+        let c = self.refresh(c)?;
+        if !(was_running && !c.state.status.is_running() && c.definition.host_config.auto_remove) {
+            return Ok(Some(c));
+        }
+        tracing::warn!(id = %c.id, "removing a --rm container whose monitor died");
+        match self.remove_container(&c.id, true, false) {
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == wharf_oci::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Re-read a container and fix its row if its monitor died without
     /// recording the exit (kill -9 of the monitor, host crash).
     pub(crate) fn refresh(&self, c: ContainerRecord) -> EngineResult<ContainerRecord> {
