@@ -4,50 +4,15 @@
 //! (links, nftables, DNS servers, subnets), as one list of findings.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use wharf_model::Status;
 use wharf_runtime::monitor::ContainerDir;
 use wharf_runtime::spec::DEFAULT_CGROUP_PARENT;
 use wharf_store::{containers, Finding};
 
-use crate::containers::state::alive;
+use crate::containers::state::{alive, live_monitors};
 use crate::{Engine, EngineResult};
-
-/// IDs of the containers (and build steps) whose `wharf monitor` runs for
-/// `root` now.
-fn live_monitors(root: &Path) -> HashSet<String> {
-    let marker = format!("--root\0{}\0monitor\0", root.display());
-    let mut out = HashSet::new();
-    for p in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(cmdline) = std::fs::read(p.path().join("cmdline")) else {
-            continue;
-        };
-        let text = String::from_utf8_lossy(&cmdline);
-        if let Some((_, args)) = text.split_once(&marker) {
-            out.extend(
-                args.split('\0')
-                    .filter(|a| a.len() == 64 && a.bytes().all(|b| b.is_ascii_hexdigit()))
-                    .map(str::to_string),
-            );
-        }
-    }
-    out
-}
-
-/// Mount points under `root`, deepest first (the order to unmount them).
-fn mounts_under(root: &Path) -> Vec<PathBuf> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let mut out: Vec<PathBuf> = text
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .map(|m| PathBuf::from(m.replace("\\040", " ")))
-        .filter(|m| m.starts_with(root))
-        .collect();
-    out.sort_by_key(|m| std::cmp::Reverse(m.components().count()));
-    out.dedup();
-    out
-}
 
 fn detach(path: &Path) -> bool {
     nix::mount::umount2(path, nix::mount::MntFlags::MNT_DETACH).is_ok()
@@ -139,7 +104,7 @@ impl Engine {
         // Mounts: a container's only while it runs; volumes' are theirs to
         // manage; anything else is work in progress of a live process.
         let volumes = self.store.root().join("volumes");
-        for m in mounts_under(self.store.root()) {
+        for m in wharf_store::mounts_under(self.store.root()) {
             let rel = m.strip_prefix(&containers_dir).ok();
             let owner = rel.and_then(|r| r.components().next());
             let in_use = match owner {

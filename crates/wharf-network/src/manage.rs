@@ -280,6 +280,9 @@ impl<'a> Networking<'a> {
                 net.name
             )));
         }
+        // After any teardown in flight: a `run --rm` on this network may
+        // still be bringing its bridge down.
+        let _lock = self.lock()?;
         let removed = self.store.write(|tx| {
             if !networks::endpoints_on(tx, &net.id)?.is_empty() {
                 return Ok(false);
@@ -295,6 +298,15 @@ impl<'a> Networking<'a> {
         }
         // The row gone, the subnet still reserved.
         wharf_failpoint::hit("network-rm-after-tx");
+        // A bridge a container's teardown left up (it found the network
+        // busy) goes with the network: nothing else would delete it.
+        if net
+            .bridge
+            .as_ref()
+            .is_some_and(|b| Path::new("/sys/class/net").join(b).exists())
+        {
+            self.delete_bridge(&crate::netlink::Netlink::new()?, &net)?;
+        }
         if let Some(s) = net.subnet.as_deref().and_then(|s| s.parse().ok()) {
             Registry::open()?.release(self.root(), s)?;
         }

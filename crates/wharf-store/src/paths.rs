@@ -54,10 +54,18 @@ pub(crate) fn sweep_dead(dir: &Path) {
     }
 }
 
-/// Remove a file or a whole tree, ignoring "not found".
+/// Remove a file or a whole tree, ignoring "not found". A tree with
+/// something still mounted in it (a container's netns or cgroup view, when
+/// a removal raced its start) has those mounts detached, then goes too.
 pub(crate) fn remove_any(path: &Path) {
     let res = match fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => fs::remove_dir_all(path),
+        Ok(m) if m.is_dir() => fs::remove_dir_all(path).or_else(|e| {
+            if e.raw_os_error() == Some(libc::EBUSY) && detach_mounts_under(path) {
+                fs::remove_dir_all(path)
+            } else {
+                Err(e)
+            }
+        }),
         Ok(_) => fs::remove_file(path),
         Err(_) => return,
     };
@@ -77,4 +85,28 @@ mod tests {
         assert!(pid_alive(owner_pid(&n).unwrap()));
         assert_eq!(owner_pid("junk"), None);
     }
+}
+
+/// Mount points at or under `dir`, deepest first (the order to unmount
+/// them in).
+pub fn mounts_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let text = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut points: Vec<std::path::PathBuf> = text
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|m| std::path::PathBuf::from(m.replace("\\040", " ")))
+        .filter(|m| m.starts_with(dir))
+        .collect();
+    points.sort_by_key(|m| std::cmp::Reverse(m.components().count()));
+    points.dedup();
+    points
+}
+
+/// Lazily unmount every mount point under `dir`; whether there was any.
+fn detach_mounts_under(dir: &Path) -> bool {
+    let points = mounts_under(dir);
+    for m in &points {
+        let _ = nix::mount::umount2(m, nix::mount::MntFlags::MNT_DETACH);
+    }
+    !points.is_empty()
 }

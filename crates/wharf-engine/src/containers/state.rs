@@ -25,6 +25,27 @@ pub(crate) fn alive(pid: i32) -> bool {
     }
 }
 
+/// IDs of the containers (and build steps) whose `wharf monitor` runs for
+/// `root` now (one read of every process's command line).
+pub(crate) fn live_monitors(root: &std::path::Path) -> std::collections::HashSet<String> {
+    let marker = format!("--root\0{}\0monitor\0", root.display());
+    let mut out = std::collections::HashSet::new();
+    for p in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(cmdline) = std::fs::read(p.path().join("cmdline")) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&cmdline);
+        if let Some((_, args)) = text.split_once(&marker) {
+            out.extend(
+                args.split('\0')
+                    .filter(|a| a.len() == 64 && a.bytes().all(|b| b.is_ascii_hexdigit()))
+                    .map(str::to_string),
+            );
+        }
+    }
+    out
+}
+
 impl Engine {
     /// What the monitor of container `id` runs, derived from its record.
     pub fn monitor_config(&self, id: &str) -> EngineResult<MonitorConfig> {

@@ -268,6 +268,12 @@ pub fn run(
                     });
                     if let Err(e) = recorded {
                         tracing::error!(error = %e, "recording the container as running");
+                        // Being removed while it started (`container prune`
+                        // beside `run`): it must not run on without a row.
+                        let _ = nix::sys::signal::kill(
+                            nix::unistd::Pid::from_raw(started.pid),
+                            nix::sys::signal::Signal::SIGKILL,
+                        );
                     }
                 }
                 report(&mut ready, Ready::Started);
