@@ -27,6 +27,7 @@ impl Engine {
         req: &BuildRequest,
         progress: &Progress,
     ) -> Result<BuildOutcome, BuildError> {
+        self.sweep_orphan_steps();
         let host = Host {
             engine: self,
             cache_dir: self.root.join("cache").join("mounts"),

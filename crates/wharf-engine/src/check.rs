@@ -11,7 +11,7 @@ use wharf_runtime::monitor::ContainerDir;
 use wharf_runtime::spec::DEFAULT_CGROUP_PARENT;
 use wharf_store::{containers, Finding};
 
-use crate::containers::state::{alive, live_monitors};
+use crate::containers::state::{alive, live_monitors, orphaned};
 use crate::{Engine, EngineResult};
 
 fn detach(path: &Path) -> bool {
@@ -32,7 +32,14 @@ impl Engine {
 
     fn check_containers(&self, repair: bool) -> EngineResult<Vec<Finding>> {
         let mut out = Vec::new();
-        let monitors = live_monitors(self.store.root());
+        for (id, pid) in self.orphan_steps() {
+            let f = Finding::leftover(
+                format!("build step {id}"),
+                format!("its build is gone; its monitor {pid} still runs it"),
+            );
+            out.push(f.repaired_if(repair && self.stop_orphan_step(&id, pid)));
+        }
+        let monitors: HashSet<String> = live_monitors(self.store.root()).into_keys().collect();
         let rows = self.store.read(|tx| containers::list(tx))?;
         let mut running: HashSet<String> = HashSet::new();
         for c in &rows {
@@ -141,5 +148,53 @@ impl Engine {
             }
         }
         Ok(out)
+    }
+}
+
+impl Engine {
+    /// Build steps still running whose build was killed: (ID, monitor PID).
+    fn orphan_steps(&self) -> Vec<(String, i32)> {
+        let rows: HashSet<String> = self
+            .store
+            .container_ids()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        live_monitors(self.store.root())
+            .into_iter()
+            .filter(|(id, pid)| {
+                !rows.contains(id)
+                    && ContainerDir::new(self.store.root(), id)
+                        .step_config()
+                        .exists()
+                    && orphaned(*pid)
+            })
+            .collect()
+    }
+
+    /// Kill an orphaned step's monitor and take its container apart (the
+    /// runtime's delete kills what still runs in it).
+    fn stop_orphan_step(&self, id: &str, monitor: i32) -> bool {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(monitor),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while alive(monitor) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let dir = ContainerDir::new(self.store.root(), id);
+        wharf_runtime::monitor::remove(&self.store, &dir, false, &[], DEFAULT_CGROUP_PARENT)
+            .delete();
+        !dir.path.exists()
+    }
+
+    /// Stop the steps of builds that were killed (a new build's first act:
+    /// one read of the process list, nothing for `run`).
+    pub(crate) fn sweep_orphan_steps(&self) {
+        for (id, pid) in self.orphan_steps() {
+            tracing::warn!(id, "stopping a build step whose build is gone");
+            self.stop_orphan_step(&id, pid);
+        }
     }
 }

@@ -464,3 +464,39 @@ fn a_rm_container_whose_monitor_was_killed_is_swept_by_ps() {
     assert_eq!(report, "No problems found\n");
     w.ok(["network", "rm", "sweepnet"]);
 }
+
+#[test]
+fn a_build_killed_during_a_long_run_step_leaves_nothing_after_the_next_build() {
+    let w = Wharf::new();
+    w.import_busybox("bb:1");
+    let ctx = build_context(
+        &w,
+        "FROM bb:1\nARG D\nRUN sleep $D && echo built > /out\nCMD [\"cat\", \"/out\"]\n",
+    );
+    let build = |d: &str| {
+        vec![
+            OsStr::new("build").to_owned(),
+            OsStr::new("-q").to_owned(),
+            OsStr::new("--build-arg").to_owned(),
+            format!("D={d}").into(),
+            OsStr::new("-t").to_owned(),
+            OsStr::new("built:1").to_owned(),
+            ctx.as_os_str().to_owned(),
+        ]
+    };
+    crash_at(&w, "build-run-step", build("300"), None);
+    // The step's container runs on without its build: a leftover.
+    let report = consistent(&w);
+    assert!(
+        report.contains("leftover: build step ") && report.contains("its build is gone"),
+        "{report}"
+    );
+    // The next build stops it first.
+    w.ok(build("0"));
+    assert_eq!(w.ok(["run", "--rm", "built:1"]), "built\n");
+    w.settled();
+    let (ok, report) = check(&w, false);
+    assert!(ok, "{report}");
+    assert_eq!(report, "No problems found\n");
+    assert_eq!(mounts_under(&w), Vec::<String>::new());
+}

@@ -314,7 +314,7 @@ impl Engine {
     /// it (at most 10 s), so the removal does not strand its mounts.
     fn wait_for_starting_monitor(&self, id: &str) {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while super::state::live_monitors(self.store.root()).contains(id) {
+        while super::state::live_monitors(self.store.root()).contains_key(id) {
             if std::time::Instant::now() > deadline {
                 tracing::warn!(id, "a starting monitor did not stop; removing anyway");
                 return;

@@ -25,12 +25,16 @@ pub(crate) fn alive(pid: i32) -> bool {
     }
 }
 
-/// IDs of the containers (and build steps) whose `wharf monitor` runs for
-/// `root` now (one read of every process's command line).
-pub(crate) fn live_monitors(root: &std::path::Path) -> std::collections::HashSet<String> {
+/// The containers (and build steps) whose `wharf monitor` runs for `root`
+/// now, by ID, with the monitor's PID (one read of every process's
+/// command line).
+pub(crate) fn live_monitors(root: &std::path::Path) -> std::collections::HashMap<String, i32> {
     let marker = format!("--root\0{}\0monitor\0", root.display());
-    let mut out = std::collections::HashSet::new();
+    let mut out = std::collections::HashMap::new();
     for p in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = p.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
         let Ok(cmdline) = std::fs::read(p.path().join("cmdline")) else {
             continue;
         };
@@ -39,11 +43,23 @@ pub(crate) fn live_monitors(root: &std::path::Path) -> std::collections::HashSet
             out.extend(
                 args.split('\0')
                     .filter(|a| a.len() == 64 && a.bytes().all(|b| b.is_ascii_hexdigit()))
-                    .map(str::to_string),
+                    .map(|id| (id.to_string(), pid)),
             );
         }
     }
     out
+}
+
+/// Whether monitor `pid` lost the process that started it (its parent is
+/// no longer a wharf: the `build` that ran the step was killed).
+pub(crate) fn orphaned(pid: i32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let ppid: i32 = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(1);
+    let exe = |p: i32| std::fs::read_link(format!("/proc/{p}/exe")).ok();
+    ppid <= 1 || exe(ppid) != exe(pid)
 }
 
 impl Engine {
