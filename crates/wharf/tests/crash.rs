@@ -500,3 +500,40 @@ fn a_build_killed_during_a_long_run_step_leaves_nothing_after_the_next_build() {
     assert_eq!(report, "No problems found\n");
     assert_eq!(mounts_under(&w), Vec::<String>::new());
 }
+
+#[test]
+fn compose_up_killed_before_starting_its_containers() {
+    let w = Wharf::new();
+    w.import_busybox("bb:1");
+    let p = common::compose::Project::new(
+        &w,
+        "crashproj",
+        "services:\n  web:\n    image: bb:1\n    command: [\"sleep\", \"300\"]\n    stop_signal: SIGKILL\n    volumes: [\"data:/data\"]\n  db:\n    image: bb:1\n    command: [\"sleep\", \"300\"]\n    stop_signal: SIGKILL\nvolumes:\n  data: {}\n",
+    );
+    let out = w
+        .command(["compose", "-p", &p.name, "up", "-d"])
+        .current_dir(&p.dir)
+        .env("WHARF_FAILPOINTS", "compose-up-before-start=abort")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.signal(), Some(libc::SIGKILL));
+    consistent(&w);
+    // What it made is whole (created, not started); `up` again starts it.
+    let out = p.wharf(&w, ["up", "-d"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let running = w.ok(["ps", "--format", "{{.Names}}"]);
+    let mut names: Vec<&str> = running.lines().collect();
+    names.sort();
+    assert_eq!(names, ["crashproj-db-1", "crashproj-web-1"]);
+    let (ok, report) = check(&w, false);
+    assert!(ok, "{report}");
+    let out = p.wharf(&w, ["down", "-v"]);
+    assert!(out.status.success());
+    w.settled();
+    repaired_and_clean(&w);
+    assert_eq!(w.ok(["volume", "ls", "-q"]), "");
+}
