@@ -74,19 +74,6 @@ pub(crate) fn remove_any(path: &Path) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn temp_names_carry_the_pid() {
-        let n = temp_name("layer");
-        assert_eq!(owner_pid(&n), Some(std::process::id() as i32));
-        assert!(pid_alive(owner_pid(&n).unwrap()));
-        assert_eq!(owner_pid("junk"), None);
-    }
-}
-
 /// Mount points at or under `dir`, deepest first (the order to unmount
 /// them in).
 pub fn mounts_under(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -109,4 +96,17 @@ fn detach_mounts_under(dir: &Path) -> bool {
         let _ = nix::mount::umount2(m, nix::mount::MntFlags::MNT_DETACH);
     }
     !points.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_names_carry_the_pid() {
+        let n = temp_name("layer");
+        assert_eq!(owner_pid(&n), Some(std::process::id() as i32));
+        assert!(pid_alive(owner_pid(&n).unwrap()));
+        assert_eq!(owner_pid("junk"), None);
+    }
 }
