@@ -319,6 +319,15 @@ pub enum SystemCommand {
     Events(EventsArgs),
     /// Display system-wide information
     Info(InfoArgs),
+    /// Check the store and the kernel objects it owns (wharf only)
+    Check(CheckArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Delete leftovers and fix what can be fixed
+    #[arg(long)]
+    pub repair: bool,
 }
 
 #[derive(Args, Debug)]

@@ -297,6 +297,9 @@ impl Engine {
             Err(wharf_store::StoreError::NotFound(_)) => return Ok(c.id),
             other => other?,
         }
+        if c.state.status == Status::Created {
+            self.wait_for_starting_monitor(&c.id);
+        }
         self.release_network(&c.id)?;
         let dir = ContainerDir::new(self.store.root(), &c.id);
         wharf_runtime::monitor::remove(
@@ -308,6 +311,22 @@ impl Engine {
         )
         .delete();
         Ok(c.id)
+    }
+
+    /// A `created` container may be starting in another process (`run`
+    /// beside `container prune`): its monitor is mounting inside the
+    /// directory about to be deleted. Now that the row says `removing`,
+    /// that monitor's start fails and it tears down what it made; wait for
+    /// it (at most 10 s), so the removal does not strand its mounts.
+    fn wait_for_starting_monitor(&self, id: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while super::state::live_monitors(self.store.root()).contains_key(id) {
+            if std::time::Instant::now() > deadline {
+                tracing::warn!(id, "a starting monitor did not stop; removing anyway");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Whether the container is running now (false when it is gone).

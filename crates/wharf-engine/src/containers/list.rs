@@ -320,7 +320,9 @@ impl Engine {
         }
         let mut listed = Vec::new();
         for c in rows {
-            let c = self.refresh(c)?;
+            let Some(c) = self.refresh_listed(c)? else {
+                continue;
+            };
             let mut summary = self.summary(&c)?;
             for ep in by_container.get(c.id.as_str()).into_iter().flatten() {
                 if let Some(net) = nets.get(ep.network_id.as_str()) {

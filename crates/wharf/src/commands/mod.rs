@@ -136,6 +136,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Network(c) => networks::run(&engine, c),
         Command::NetworkDns(a) => networks::dns(&cli.global.root, a),
         Command::System(SystemCommand::Prune(a)) => system::prune(&engine, a),
+        Command::System(SystemCommand::Check(a)) => system::check(&engine, a),
         Command::Compose(_) | Command::Serve(_) | Command::PortProxy(_) => {
             unreachable!("handled above")
         }
