@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{busybox_rootfs_tar, eventually, require_root, sh, unique};
+use common::{busybox_rootfs_tar, eventually, free_port, http_get, require_root, sh, unique};
 
 /// A temp dir holding the `wharf-runc` symlink to the built binary.
 struct Bin {
@@ -823,7 +823,7 @@ fn dockerd_runs_busybox_with_runtime_wharf() {
     let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
     let deadline = Instant::now() + Duration::from_secs(20);
     let body = loop {
-        if let Some(b) = http_get(port) {
+        if let Some(b) = http_get(port).filter(|b| b.starts_with("HTTP/1.")) {
             break b;
         }
         assert!(
@@ -844,24 +844,4 @@ fn dockerd_runs_busybox_with_runtime_wharf() {
         .map(|d| d.flatten().map(|e| e.file_name()).collect())
         .unwrap_or_default();
     assert!(left.is_empty(), "{left:?}");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// GET / on 127.0.0.1:`port`; the whole response, or None.
-fn http_get(port: u16) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
-        .ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    out.starts_with("HTTP/1.").then_some(out)
 }
