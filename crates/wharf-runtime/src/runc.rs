@@ -437,8 +437,19 @@ impl Runtime {
                     .with_ignore_paused(opts.ignore_paused)
                     .with_apparmor(opts.apparmor.clone())
             })
-            .and_then(|b| b.build())
-            .map_err(runtime)?;
+            .and_then(|b| b.build());
+        let pid = match pid {
+            Ok(pid) => pid,
+            Err(e) => {
+                if !opts.detach {
+                    // The process that failed may still be on its way
+                    // out (it is ours): gone before we answer, as with
+                    // runc, so `ps` right after shows only the others.
+                    crate::monitor::reap_children();
+                }
+                return Err(runtime(e));
+            }
+        };
         if opts.detach {
             return Ok(0);
         }
