@@ -81,7 +81,8 @@ IMG=docker.io/bench/busybox:1
 ip link add "$bridge" type bridge
 ip addr add "10.214.$(( $$ % 250 )).1/24" dev "$bridge"
 ip link set "$bridge" up
-dockerd --data-root "$work/data" --exec-root "$work/exec" --pidfile "$work/docker.pid" \
+echo '{}' >"$work/daemon.json"
+dockerd --config-file "$work/daemon.json" --data-root "$work/data" --exec-root "$work/exec" --pidfile "$work/docker.pid" \
   -H "unix://$work/d.sock" --bridge "$bridge" --iptables=false --ip6tables=false \
   --add-runtime "wharf=$work/wharf-runc" >"$work/dockerd.log" 2>&1 &
 dockerd=$!

@@ -677,8 +677,12 @@ impl Dockerd {
         sh(Command::new("ip").args(["addr", "add", &net, "dev", &bridge]));
         sh(Command::new("ip").args(["link", "set", &bridge, "up"]));
         let d = dir.path();
+        // Its own (empty) config: the host's daemon.json is the main dockerd's.
+        fs::write(d.join("daemon.json"), "{}").unwrap();
         let log = fs::File::create(d.join("dockerd.log")).unwrap();
         let child = Command::new("dockerd")
+            .arg("--config-file")
+            .arg(d.join("daemon.json"))
             .arg("--data-root")
             .arg(d.join("data"))
             .arg("--exec-root")
