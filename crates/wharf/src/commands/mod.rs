@@ -14,6 +14,7 @@ pub(crate) mod ports;
 mod progress;
 mod prune_filter;
 mod registry;
+pub(crate) mod runc;
 mod serve;
 mod stats;
 mod system;
