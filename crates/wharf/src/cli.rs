@@ -155,6 +155,9 @@ pub enum Command {
     PortProxy(PortProxyArgs),
     /// Define and run multi-container applications (Docker Compose)
     Compose(crate::cli_compose::ComposeArgs),
+    /// Kubernetes YAML: generate it from containers or Compose, play it, tear it down (podman's kube)
+    #[command(subcommand)]
+    Kube(crate::cli_kube::KubeCommand),
     /// Serve the Docker Engine API (for the docker CLI, SDKs and Compose)
     Serve(ServeArgs),
     /// Show the wharf version information
