@@ -6,8 +6,8 @@ set -euo pipefail
 want=(busybox-static tini pkg-config libseccomp-dev gcc make tar gzip nftables)
 case ${1:-demo} in
   demo) want+=(debootstrap curl ca-certificates binutils) ;;
-  test) want+=(docker.io skopeo umoci iproute2 debootstrap curl ca-certificates docker-registry openssl python3-pip) ;;
-  bench) want+=(docker.io debootstrap bc curl docker-registry python3 python3-pip) ;;
+  test) want+=(docker.io containerd runc skopeo umoci iproute2 debootstrap curl ca-certificates docker-registry openssl python3-pip) ;;
+  bench) want+=(docker.io containerd runc debootstrap bc curl docker-registry python3 python3-pip) ;;
   *) echo "usage: $0 [demo|test|bench]" >&2; exit 2 ;;
 esac
 

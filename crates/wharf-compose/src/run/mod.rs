@@ -43,6 +43,7 @@ pub use hash::{network_hash, service_hash, volume_hash};
 pub use logs::{log_source, AttachOptions, Cascade, Ended, LogOptions, LogSink};
 pub use oneoff::{parse_publish, parse_volume, split_command, RunOptions};
 pub use order::dependency_levels;
+pub use parallel::set_limit as set_parallel_limit;
 pub use progress::{Mode, Progress, Status};
 pub use state::{container_number, OneOff, ProjectContainer};
 pub use up::{Recreate, UpOptions};
