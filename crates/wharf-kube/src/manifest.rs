@@ -121,3 +121,23 @@ pub fn render(objects: &[Object]) -> String {
 fn yaml<T: Serialize>(v: &T) -> String {
     to_yaml(&to_out(v, true))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_without_local_meaning_are_accepted() {
+        let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: default\nspec:\n  runtimeClassName: wharf\n  hostIPC: false\n  setHostnameAsFQDN: false\n  nodeSelector: {disk: ssd}\n  containers:\n    - name: c\n      image: busybox\n      terminationMessagePolicy: File\n";
+        let objects = parse(text, "p.yaml").unwrap();
+        assert_eq!(objects.len(), 1);
+        assert_eq!(objects[0].name(), "p");
+    }
+
+    #[test]
+    fn generated_yaml_reads_back() {
+        let text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  selector: {app: a}\n  ports:\n    - port: 80\n      targetPort: http\n";
+        let objects = parse(text, "s.yaml").unwrap();
+        assert_eq!(parse(&render(&objects), "again").unwrap(), objects);
+    }
+}

@@ -115,6 +115,40 @@ pub struct PodSpec {
     pub image_pull_secrets: Ignored,
     #[serde(skip_serializing)]
     pub topology_spread_constraints: Ignored,
+    #[serde(skip_serializing)]
+    pub runtime_class_name: Ignored,
+    #[serde(skip_serializing)]
+    pub subdomain: Ignored,
+    #[serde(skip_serializing)]
+    pub share_process_namespace: Ignored,
+    #[serde(skip_serializing)]
+    pub host_aliases: Ignored,
+    #[serde(skip_serializing)]
+    pub dns_config: Ignored,
+    #[serde(rename = "hostIPC", skip_serializing)]
+    pub host_ipc: Ignored,
+    #[serde(rename = "hostPID", skip_serializing)]
+    pub host_pid: Ignored,
+    #[serde(skip_serializing)]
+    pub host_users: Ignored,
+    #[serde(skip_serializing)]
+    pub readiness_gates: Ignored,
+    #[serde(skip_serializing)]
+    pub overhead: Ignored,
+    #[serde(skip_serializing)]
+    pub preemption_policy: Ignored,
+    #[serde(skip_serializing)]
+    pub os: Ignored,
+    #[serde(skip_serializing)]
+    pub active_deadline_seconds: Ignored,
+    #[serde(rename = "setHostnameAsFQDN", skip_serializing)]
+    pub set_hostname_as_fqdn: Ignored,
+    #[serde(skip_serializing)]
+    pub ephemeral_containers: Ignored,
+    #[serde(skip_serializing)]
+    pub scheduling_gates: Ignored,
+    #[serde(skip_serializing)]
+    pub resource_claims: Ignored,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -162,6 +196,12 @@ pub struct Container {
     pub lifecycle: Ignored,
     #[serde(skip_serializing)]
     pub stdin_once: Ignored,
+    #[serde(skip_serializing)]
+    pub resize_policy: Ignored,
+    #[serde(skip_serializing)]
+    pub restart_policy: Ignored,
+    #[serde(skip_serializing)]
+    pub volume_devices: Ignored,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
