@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, http_get, import_node_image, repo, sh, Wharf};
+use common::{free_port, http_get, import_node_image, import_redis_image, repo, sh, Wharf};
 
 /// `kube down --force FILE` when the test ends, however it ends: the
 /// shared network's bridge must not outlive the test.
@@ -56,6 +56,22 @@ fn validate(file: &Path) {
         String::from_utf8_lossy(&out.stderr),
         std::fs::read_to_string(file).unwrap()
     );
+}
+
+/// `wharf ARGS` run in `dir`, required to succeed; its stdout.
+fn ok_in(w: &Wharf, dir: &Path, args: &[&str]) -> String {
+    let out = w
+        .command(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "wharf {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 fn write(path: &Path, text: &str) -> PathBuf {
@@ -126,18 +142,11 @@ volumes:
     );
     write(&dir.join("web.env"), "GREETING=hello\nMODE=file\n");
 
-    let out = w
-        .command(["kube", "generate", "--compose", "-p", "kube-rt"])
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let yaml = ok_in(
+        &w,
+        &dir,
+        &["kube", "generate", "--compose", "-p", "kube-rt"],
     );
-    let yaml = String::from_utf8(out.stdout).unwrap();
     let file = write(&dir.join("kube.yaml"), &yaml);
     validate(&file);
     for part in [
@@ -312,21 +321,8 @@ fn kube_round_trip_of_the_compose_walkthrough() {
         .lines()
         .nth(1)
         .expect("node-images.sh prints two tarballs");
-    let redis = sh(Command::new(repo().join("scripts/debian-image.sh")).args([
-        "redis-7",
-        "--no-install-recommends",
-        "redis-server",
-    ]));
     import_node_image(&w, slim, "node:18");
-    w.ok([
-        "import",
-        "--change",
-        "EXPOSE 6379",
-        "--change",
-        "CMD [\"redis-server\", \"--protected-mode\", \"no\", \"--dir\", \"/data\", \"--appendonly\", \"yes\"]",
-        redis.trim(),
-        "redis:7",
-    ]);
+    import_redis_image(&w);
     let dir = w.scratch().join("my-app");
     sh(Command::new("cp")
         .arg("-a")
@@ -340,33 +336,8 @@ fn kube_round_trip_of_the_compose_walkthrough() {
         &compose,
         &text.replace("\"3000:3000\"", &format!("\"{port}:3000\"")),
     );
-    let compose_cmd = |args: &[&str]| {
-        let out = w
-            .command(["compose", "-p", "my-app"])
-            .args(args)
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    compose_cmd(&["build"]);
-    let out = w
-        .command(["kube", "generate", "--compose", "-p", "my-app"])
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let yaml = String::from_utf8(out.stdout).unwrap();
+    ok_in(&w, &dir, &["compose", "-p", "my-app", "build"]);
+    let yaml = ok_in(&w, &dir, &["kube", "generate", "--compose", "-p", "my-app"]);
     let file = write(&dir.join("kube.yaml"), &yaml);
     validate(&file);
     for part in [

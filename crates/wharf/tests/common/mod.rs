@@ -409,6 +409,25 @@ pub fn import_node_image(w: &Wharf, tar: &str, name: &str) {
     ]);
 }
 
+/// `redis:7` (scripts/debian-image.sh's redis-7, cached) with the
+/// official image's `EXPOSE` and a `CMD` keeping its data in `/data`.
+pub fn import_redis_image(w: &Wharf) {
+    let redis = sh(Command::new(repo().join("scripts/debian-image.sh")).args([
+        "redis-7",
+        "--no-install-recommends",
+        "redis-server",
+    ]));
+    w.ok([
+        "import",
+        "--change",
+        "EXPOSE 6379",
+        "--change",
+        "CMD [\"redis-server\", \"--protected-mode\", \"no\", \"--dir\", \"/data\", \"--appendonly\", \"yes\"]",
+        redis.trim(),
+        "redis:7",
+    ]);
+}
+
 /// `GET /` on 127.0.0.1:`port`: the whole response, or `None` while
 /// nothing answers.
 pub fn http_get(port: u16) -> Option<String> {
