@@ -278,6 +278,24 @@ fn run_foreground_and_exec_process() {
         "echo $A; pwd",
     ]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n/etc\n");
+    // `exec -t` from a terminal (script(1) gives it one): a pty of its
+    // own, relayed, and its exit code.
+    let line = format!(
+        "{} --root {} exec -t -e FOO=bar {id} sh -c 'tty; echo $FOO; exit 6'",
+        bin.path().display(),
+        rt.root.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert!(
+        text.contains("/dev/pts/") && text.ends_with("\nbar\n"),
+        "{text:?}"
+    );
     // update: the limits land in the container's cgroup.
     let out = rt
         .cmd(&["update", "--resources", "-", &id])
@@ -426,6 +444,11 @@ fn spec_and_features_as_runc() {
         serde_json::from_slice(&sh(Command::new(bin.path()).arg("features")).into_bytes()).unwrap();
     assert_eq!(features["ociVersionMin"], "1.0.0");
     assert_eq!(features["linux"]["cgroup"]["systemd"], false);
+    let version = sh(Command::new(bin.path()).arg("--version"));
+    assert!(
+        version.starts_with("wharf-runc version ") && version.contains("\nspec: 1."),
+        "{version}"
+    );
     assert!(features["hooks"]
         .as_array()
         .unwrap()

@@ -35,7 +35,7 @@ pub use layout::ContainerDir;
 pub(crate) use process::start_failure;
 pub use process::{pidfd_open, wait};
 pub use process::{reap_children, remove_leftover_cgroups as remove_cgroups};
-pub(crate) use tty::{console_socket, receive_master};
+pub(crate) use tty::{console_socket, copy_size, receive_master};
 pub use wharf_model::RestartPolicy;
 
 /// What the engine does around each start of the container, in the
