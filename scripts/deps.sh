@@ -53,3 +53,9 @@ if [[ ${1:-demo} != demo ]] && ! "$plugin" version 2>/dev/null | grep -q "v$comp
   mkdir -p "$(dirname "$plugin")"
   install -m 0755 "$cache/docker-compose" "$plugin"
 fi
+
+# kubernetes-validate (PyPI) in a venv: the kube tests check generated
+# manifests against the Kubernetes schemas with it.
+if [[ ${1:-demo} == test ]]; then
+  "$(dirname "$0")/kube-validate.sh" --install
+fi

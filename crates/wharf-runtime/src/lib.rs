@@ -23,6 +23,7 @@ pub mod cgroups;
 mod error;
 pub mod exec;
 pub mod logs;
+pub mod memory;
 pub mod monitor;
 pub mod relay;
 pub mod rootfs;

@@ -7,6 +7,7 @@
 
 mod cli;
 mod cli_compose;
+mod cli_kube;
 mod cli_runc;
 mod commands;
 mod env_file;
