@@ -602,6 +602,20 @@ fn containerd_runs_busybox_with_wharf_runc() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from ctr\n");
     assert_eq!(out.status.code(), Some(3));
 
+    // A command that is not there: containerd reports the runtime's line.
+    let mut args: Vec<String> = vec!["run".into(), "--rm".into()];
+    common_flags(&mut args);
+    args.extend([img, "t3", "nonexist"].map(String::from));
+    let out = ctrd.ctr(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("exec: \"nonexist\": executable file not found in $PATH"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = ctrd.ctr(&["container", "delete", "t3"]);
+
     let log = ctrd.dir.path().join("t2.log");
     let mut args: Vec<String> = vec!["run".into(), "-d".into()];
     common_flags(&mut args);
@@ -663,7 +677,7 @@ fn containerd_runs_busybox_with_wharf_runc() {
     // ctr puts a task's cgroup at /<namespace>/<id>: gone with the task.
     let left: Vec<PathBuf> = controllers()
         .iter()
-        .flat_map(|c| ["t1", "t2"].map(|t| c.join(&ctrd.namespace).join(t)))
+        .flat_map(|c| ["t1", "t2", "t3"].map(|t| c.join(&ctrd.namespace).join(t)))
         .filter(|d| d.exists())
         .collect();
     assert!(left.is_empty(), "{left:?}");
