@@ -607,13 +607,7 @@ fn containerd_runs_busybox_with_wharf_runc() {
     common_flags(&mut args);
     args.extend([img, "t3", "nonexist"].map(String::from));
     let out = ctrd.ctr(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr)
-            .contains("exec: \"nonexist\": executable file not found in $PATH"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_not_found(&out);
     let _ = ctrd.ctr(&["container", "delete", "t3"]);
 
     let log = ctrd.dir.path().join("t2.log");
@@ -654,13 +648,7 @@ fn containerd_runs_busybox_with_wharf_runc() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "in exec\n");
     assert_eq!(out.status.code(), Some(4));
     let out = ctrd.ctr(&["task", "exec", "--exec-id", "e2", "t2", "nonexist"]);
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr)
-            .contains("exec: \"nonexist\": executable file not found in $PATH"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_not_found(&out);
     assert!(ctrd.ok(&["task", "ps", "t2"]).lines().count() >= 2);
     ctrd.ok(&["task", "pause", "t2"]);
     assert!(ctrd.ok(&["task", "ls"]).contains("PAUSED"));
@@ -834,12 +822,7 @@ fn dockerd_runs_busybox_with_runtime_wharf() {
             "nonexist",
         ]);
         assert_eq!(out.status.code(), Some(127), "{runtime}");
-        assert!(
-            String::from_utf8_lossy(&out.stderr)
-                .contains("exec: \"nonexist\": executable file not found in $PATH"),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_not_found(&out);
     }
 
     // A published port, answered through docker's proxy on loopback.
@@ -889,4 +872,15 @@ fn dockerd_runs_busybox_with_runtime_wharf() {
         .map(|d| d.flatten().map(|e| e.file_name()).collect())
         .unwrap_or_default();
     assert!(left.is_empty(), "{left:?}");
+}
+
+/// A failed start of `nonexist`, with runc's words for it (which dockerd
+/// maps to 127).
+fn assert_not_found(out: &Output) {
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("exec: \"nonexist\": executable file not found in $PATH"),
+        "{err}"
+    );
 }
