@@ -203,6 +203,15 @@ impl Registry {
         Ok(subnet)
     }
 
+    /// The subnets reserved for networks of `root`.
+    pub fn subnets_of(&self, root: &Path) -> Vec<Subnet> {
+        self.entries
+            .iter()
+            .filter(|e| e.root == root)
+            .map(|e| e.subnet)
+            .collect()
+    }
+
     /// Give a subnet back (its network is removed).
     pub fn release(&mut self, root: &Path, subnet: impl Into<AnySubnet>) -> NetResult<()> {
         let subnet = subnet.into();

@@ -12,6 +12,7 @@
 
 pub mod attach;
 pub mod bridge_opts;
+mod check;
 pub mod config;
 pub mod dns;
 mod docker_compat;

@@ -329,6 +329,8 @@ impl<'a> Networking<'a> {
             subnet6: subnet6.map(|s| s.to_string()),
             gateway6: gateway6.map(|g| g.to_string()),
         };
+        // The subnet reserved, no row yet.
+        wharf_failpoint::hit("network-create-before-tx");
         if let Err(e) = self.store.write(|tx| networks::insert(tx, &rec)) {
             release(&mut registry)?;
             self.remove_parent(&rec)?;
@@ -346,6 +348,9 @@ impl<'a> Networking<'a> {
                 net.name
             )));
         }
+        // After any teardown in flight: a `run --rm` on this network may
+        // still be bringing its bridge down.
+        let _lock = self.lock()?;
         let removed = self.store.write(|tx| {
             if !networks::endpoints_on(tx, &net.id)?.is_empty() {
                 return Ok(false);
@@ -358,6 +363,17 @@ impl<'a> Networking<'a> {
                 "error while removing network: network {} id {} has active endpoints",
                 net.name, net.id
             )));
+        }
+        // The row gone, the subnet still reserved.
+        wharf_failpoint::hit("network-rm-after-tx");
+        // A bridge a container's teardown left up (it found the network
+        // busy) goes with the network: nothing else would delete it.
+        if net
+            .bridge
+            .as_ref()
+            .is_some_and(|b| Path::new("/sys/class/net").join(b).exists())
+        {
+            self.delete_bridge(&crate::netlink::Netlink::new()?, &net)?;
         }
         let mut registry = Registry::open()?;
         if let Some(s) = net.subnet.as_deref().and_then(|s| s.parse::<Subnet>().ok()) {

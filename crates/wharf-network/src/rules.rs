@@ -23,7 +23,7 @@ impl Networking<'_> {
         self.delete_bridge(nl, net)
     }
 
-    fn delete_bridge(&self, nl: &Netlink, net: &NetworkRecord) -> NetResult<()> {
+    pub(crate) fn delete_bridge(&self, nl: &Netlink, net: &NetworkRecord) -> NetResult<()> {
         if let Some(bridge) = &net.bridge {
             if nl.link_index(bridge)?.is_some() {
                 nl.delete_link(bridge)?;

@@ -248,6 +248,16 @@ pub fn endpoints_of(conn: &Connection, container_id: &str) -> StoreResult<Vec<En
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Every container's endpoints, by container and in attach order (one
+/// query for a whole `ps`).
+pub fn all_endpoints(conn: &Connection) -> StoreResult<Vec<EndpointRecord>> {
+    let mut st = conn.prepare(&format!(
+        "SELECT {EP_COLS} FROM endpoints ORDER BY container_id, seq"
+    ))?;
+    let rows = st.query_map([], ep_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Every endpoint on a network (running or not).
 pub fn endpoints_on(conn: &Connection, network_id: &str) -> StoreResult<Vec<EndpointRecord>> {
     let mut st = conn.prepare(&format!(

@@ -155,6 +155,9 @@ pub enum Command {
     PortProxy(PortProxyArgs),
     /// Define and run multi-container applications (Docker Compose)
     Compose(crate::cli_compose::ComposeArgs),
+    /// Kubernetes YAML: generate it from containers or Compose, play it, tear it down (podman's kube)
+    #[command(subcommand)]
+    Kube(crate::cli_kube::KubeCommand),
     /// Serve the Docker Engine API (for the docker CLI, SDKs and Compose)
     Serve(ServeArgs),
     /// Show the wharf version information
@@ -319,6 +322,15 @@ pub enum SystemCommand {
     Events(EventsArgs),
     /// Display system-wide information
     Info(InfoArgs),
+    /// Check the store and the kernel objects it owns (wharf only)
+    Check(CheckArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Delete leftovers and fix what can be fixed
+    #[arg(long)]
+    pub repair: bool,
 }
 
 #[derive(Args, Debug)]
@@ -576,9 +588,15 @@ pub struct BuildArgs {
     /// Set metadata for an image
     #[arg(long)]
     pub label: Vec<String>,
-    /// Set type of progress output (auto, plain, tty)
+    /// Set type of progress output (auto, plain, tty, rawjson)
     #[arg(long, default_value = "auto")]
     pub progress: String,
+    /// Output destination (format: type=local,dest=path)
+    #[arg(short, long)]
+    pub output: Vec<String>,
+    /// Load the result into the image store (the default without --output)
+    #[arg(long)]
+    pub load: bool,
     /// Suppress the build output and print image ID on success
     #[arg(short, long)]
     pub quiet: bool,

@@ -26,7 +26,7 @@ mod size;
 mod snapshot;
 mod spawn;
 pub(crate) mod start;
-mod state;
+pub(crate) mod state;
 mod top;
 mod update;
 mod verify;

@@ -8,12 +8,14 @@ mod events;
 mod images;
 mod info;
 mod inspect;
+mod kube;
 mod manage;
 mod networks;
 pub(crate) mod ports;
 mod progress;
 mod prune_filter;
 mod registry;
+pub(crate) mod runc;
 mod serve;
 mod stats;
 mod system;
@@ -135,7 +137,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Network(c) => networks::run(&engine, c),
         Command::NetworkDns(a) => networks::dns(&cli.global.root, a),
+        Command::Kube(c) => kube::run(&engine, c),
         Command::System(SystemCommand::Prune(a)) => system::prune(&engine, a),
+        Command::System(SystemCommand::Check(a)) => system::check(&engine, a),
         Command::Compose(_) | Command::Serve(_) | Command::PortProxy(_) => {
             unreachable!("handled above")
         }
