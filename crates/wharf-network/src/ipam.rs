@@ -203,8 +203,8 @@ impl Registry {
         Ok(subnet)
     }
 
-    /// The subnets reserved for networks of `root`.
-    pub fn subnets_of(&self, root: &Path) -> Vec<Subnet> {
+    /// The subnets (of both families) reserved for networks of `root`.
+    pub fn subnets_of(&self, root: &Path) -> Vec<AnySubnet> {
         self.entries
             .iter()
             .filter(|e| e.root == root)
