@@ -1279,7 +1279,18 @@ fn default_bridge_ipv6_from_daemon_json() {
     assert_eq!(ip6, format!("{prefix}::2"));
     let out = w.ok(["run", "--rm", "bb", "sh", "-c", &nc_get(&ip6)]);
     assert!(out.contains("hello from busybox"), "{out}");
-    // Turned off again: the next start has IPv4 only.
+    // Turned off again: the next start has IPv4 only; `"icc": false`
+    // (docker's daemon-wide --icc) isolates the default bridge's containers.
+    assert_clean(&w, &tag);
+    std::fs::write(w.root().join("daemon.json"), "{\"icc\": false}").unwrap();
+    let web = httpd(&w, &[]);
+    let web_ip = ip_of(&w, &web, "bridge");
+    let get = format!("{} || echo unreachable", nc_get(&web_ip));
+    let out = w.ok(["run", "--rm", "bb", "sh", "-c", &get]);
+    assert!(
+        out.contains("unreachable") && !out.contains("hello"),
+        "{out}"
+    );
     assert_clean(&w, &tag);
     std::fs::write(w.root().join("daemon.json"), "{}").unwrap();
     let inspect: serde_json::Value =
