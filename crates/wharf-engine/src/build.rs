@@ -35,6 +35,9 @@ impl Engine {
         };
         let outcome = wharf_build::build(&self.store, &host, req, progress)?;
         // docker's builder reports a build as the tags it set.
+        if !outcome.loaded {
+            return Ok(outcome);
+        }
         if let Err(e) = self.record_tags(&outcome.image_id, &req.tags) {
             tracing::warn!(error = %e, "recording the build's events");
         }
@@ -136,6 +139,7 @@ impl BuildHost for Host<'_> {
                 resources: self.options.resources.clone(),
                 shm_size: (self.options.shm_size > 0).then_some(self.options.shm_size),
                 ulimits: self.options.ulimits.clone(),
+                supplementary_groups_only: true,
                 ..Default::default()
             },
             cgroup_parent: cgroup_parent_of(&self.options.resources).to_string(),

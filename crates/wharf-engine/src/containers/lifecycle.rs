@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
@@ -14,6 +14,12 @@ use wharf_store::containers;
 use crate::{Engine, EngineError, EngineResult};
 
 const POLL: Duration = Duration::from_millis(5);
+
+/// Empty a non-blocking wake-up pipe.
+fn drain(fd: BorrowedFd<'_>) {
+    let mut buf = [0u8; 64];
+    while matches!(nix::unistd::read(fd.as_raw_fd(), &mut buf), Ok(n) if n > 0) {}
+}
 
 /// What `wait` waits for (the API's `condition`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -335,11 +341,15 @@ impl Engine {
 
     /// `POST /containers/{id}/wait?condition=`: block until `condition`
     /// holds, or `cancelled` says stop (the client went away).
+    /// `wake`: readable when the caller has news of the container (it
+    /// started or exited through the caller): look again at once instead
+    /// of at the next poll.
     pub fn wait_condition(
         &self,
         name: &str,
         condition: WaitCondition,
         cancelled: &dyn Fn() -> bool,
+        wake: Option<BorrowedFd<'_>>,
     ) -> EngineResult<Waited> {
         let c = self.refresh(self.find_container(name)?)?;
         let id = c.id;
@@ -382,17 +392,23 @@ impl Engine {
             } else {
                 POLL * 10
             };
-            match now
+            let pidfd = now
                 .state
                 .monitor_pid
                 .filter(|_| !stopped)
-                .and_then(pidfd_open)
-            {
-                Some(fd) => {
-                    let mut p = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-                    let _ = poll(&mut p, PollTimeout::from(pause.as_millis() as u16));
+                .and_then(pidfd_open);
+            let mut fds: Vec<PollFd> = pidfd
+                .iter()
+                .map(|fd| PollFd::new(fd.as_fd(), PollFlags::POLLIN))
+                .chain(wake.map(|w| PollFd::new(w, PollFlags::POLLIN)))
+                .collect();
+            if fds.is_empty() {
+                std::thread::sleep(pause);
+            } else {
+                let _ = poll(&mut fds, PollTimeout::from(pause.as_millis() as u16));
+                if let Some(w) = wake {
+                    drain(w);
                 }
-                None => std::thread::sleep(pause),
             }
         }
     }

@@ -19,7 +19,7 @@ mod logging;
 mod lookup;
 mod manage;
 pub(crate) mod names;
-mod network;
+pub(crate) mod network;
 mod peers;
 mod ports;
 mod size;

@@ -17,7 +17,6 @@ mod executor;
 pub mod health;
 mod io;
 mod layout;
-mod memory;
 mod process;
 mod tty;
 
@@ -321,8 +320,15 @@ pub fn run(
                     remove_exited(store, &dir, hooks, lifeline, code, &config);
                     return code;
                 }
-                process::teardown(&dir, true, &config.volume_mounts, &config.cgroup_parent);
-                hooks.after_stop(&dir);
+                // The rootfs and cgroups beside the network (whose nft
+                // run is the longest part): `stop` waits for both. The
+                // thread is gone before anything forks again.
+                std::thread::scope(|s| {
+                    s.spawn(|| {
+                        process::teardown(&dir, true, &config.volume_mounts, &config.cgroup_parent)
+                    });
+                    hooks.after_stop(&dir);
+                });
                 code
             }
         };
