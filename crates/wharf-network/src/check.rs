@@ -11,6 +11,7 @@ use wharf_store::Finding;
 use crate::ipam::Registry;
 use crate::manage::Networking;
 use crate::netlink::Netlink;
+use crate::subnet::AnySubnet;
 use crate::NetResult;
 
 impl Networking<'_> {
@@ -99,9 +100,14 @@ impl Networking<'_> {
 
         // Subnet reservations of this root that no network holds.
         let mut registry = Registry::open()?;
-        let held: HashSet<String> = nets.iter().filter_map(|n| n.subnet.clone()).collect();
+        let held: Vec<AnySubnet> = nets
+            .iter()
+            .flat_map(|n| [n.subnet.as_deref(), n.subnet6.as_deref()])
+            .flatten()
+            .filter_map(|s| s.parse().ok())
+            .collect();
         for subnet in registry.subnets_of(self.root()) {
-            if !held.contains(&subnet.to_string()) {
+            if !held.contains(&subnet) {
                 let f = Finding::leftover(
                     format!("subnet {subnet}"),
                     "reserved for this root, but no network has it",
