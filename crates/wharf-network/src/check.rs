@@ -11,6 +11,7 @@ use wharf_store::Finding;
 use crate::ipam::Registry;
 use crate::manage::Networking;
 use crate::netlink::Netlink;
+use crate::subnet::AnySubnet;
 use crate::NetResult;
 
 impl Networking<'_> {
@@ -37,6 +38,7 @@ impl Networking<'_> {
             .filter_map(|n| n.bridge.clone())
             .collect();
         let veth_prefix = format!("wv{}", self.names.tag);
+        let mut unwanted = Vec::new();
         for link in nl.link_names()? {
             if !self.names.owns_link(&link) {
                 continue;
@@ -49,9 +51,22 @@ impl Networking<'_> {
                 None => wanted_bridges.contains(&link),
             };
             if !wanted {
-                let f = Finding::leftover(format!("link {link}"), "no running container uses it");
-                out.push(f.repaired_if(repair && nl.delete_link(&link).is_ok()));
+                unwanted.push(link);
             }
+        }
+        // A stopped container's veth goes with its namespace, which the
+        // kernel frees in the background: give that a moment.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while unwanted
+            .iter()
+            .any(|l| l.starts_with(&veth_prefix) && link_exists(l))
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        for link in unwanted.into_iter().filter(|l| link_exists(l)) {
+            let f = Finding::leftover(format!("link {link}"), "no running container uses it");
+            out.push(f.repaired_if(repair && nl.delete_link(&link).is_ok()));
         }
 
         // The nftables table exists exactly while a network is up.
@@ -99,13 +114,14 @@ impl Networking<'_> {
 
         // Subnet reservations of this root that no network holds.
         let mut registry = Registry::open()?;
-        let held: HashSet<String> = nets
+        let held: Vec<AnySubnet> = nets
             .iter()
-            .flat_map(|n| [n.subnet.clone(), n.subnet6.clone()])
+            .flat_map(|n| [n.subnet.as_deref(), n.subnet6.as_deref()])
             .flatten()
+            .filter_map(|s| s.parse().ok())
             .collect();
         for subnet in registry.subnets_of(self.root()) {
-            if !held.contains(&subnet.to_string()) {
+            if !held.contains(&subnet) {
                 let f = Finding::leftover(
                     format!("subnet {subnet}"),
                     "reserved for this root, but no network has it",
@@ -123,4 +139,8 @@ impl Networking<'_> {
         let _ = std::fs::remove_file(applied);
         self.apply_rules()
     }
+}
+
+fn link_exists(name: &str) -> bool {
+    std::path::Path::new("/sys/class/net").join(name).exists()
 }

@@ -203,7 +203,7 @@ impl Registry {
         Ok(subnet)
     }
 
-    /// The subnets reserved for networks of `root`.
+    /// The subnets (of both families) reserved for networks of `root`.
     pub fn subnets_of(&self, root: &Path) -> Vec<AnySubnet> {
         self.entries
             .iter()

@@ -83,7 +83,7 @@ impl<'a> Networking<'a> {
             Ok((out, networks::by_name(tx, "bridge")?))
         })?;
         if let Some(bridge) = bridge {
-            self.sync_default_ipv6(&bridge)?;
+            self.sync_default_bridge(&bridge)?;
         }
         for name in missing {
             let mut rec = NetworkRecord {
@@ -118,7 +118,7 @@ impl<'a> Networking<'a> {
                 rec.bridge = Some(bridge);
             }
             match self.store.write(|tx| networks::insert(tx, &rec)) {
-                Ok(()) if name == "bridge" => self.sync_default_ipv6(&rec)?,
+                Ok(()) if name == "bridge" => self.sync_default_bridge(&rec)?,
                 Ok(()) => {}
                 // Another process made it first.
                 Err(wharf_store::StoreError::Conflict(_)) => {
@@ -132,18 +132,20 @@ impl<'a> Networking<'a> {
         Ok(())
     }
 
-    /// The default bridge's IPv6 made to follow `<root>/daemon.json`
-    /// (docker's `"ipv6": true` and `"fixed-cidr-v6"`), as docker applies
+    /// The default bridge made to follow `<root>/daemon.json` (docker's
+    /// `"ipv6": true` and `"fixed-cidr-v6"`, `"icc"`), as docker applies
     /// its daemon.json when it starts: changed only while no container
     /// is on the bridge.
-    fn sync_default_ipv6(&self, bridge: &NetworkRecord) -> NetResult<()> {
-        let wanted = crate::config::default_bridge_ipv6(self.root())?;
+    fn sync_default_bridge(&self, bridge: &NetworkRecord) -> NetResult<()> {
+        let settings = crate::config::default_bridge(self.root())?;
+        let wanted = settings.ipv6;
         let current = bridge
             .subnet6
             .as_deref()
             .filter(|_| bridge.ipv6)
             .and_then(|s| s.parse::<Subnet6>().ok());
-        if wanted == current {
+        let icc_now = crate::bridge_opts::of(bridge).icc;
+        if wanted == current && settings.icc == icc_now {
             return Ok(());
         }
         let busy = self
@@ -152,6 +154,17 @@ impl<'a> Networking<'a> {
             .iter()
             .any(|e| e.network_id == bridge.id);
         if busy {
+            return Ok(());
+        }
+        if settings.icc != icc_now {
+            let mut options: BTreeMap<String, String> =
+                serde_json::from_str(&bridge.options).unwrap_or_default();
+            options.insert(crate::bridge_opts::ICC.into(), settings.icc.to_string());
+            let text = serde_json::to_string(&options).expect("serializes");
+            self.store
+                .write(|tx| networks::set_options(tx, &bridge.id, &text))?;
+        }
+        if wanted == current {
             return Ok(());
         }
         let mut registry = Registry::open()?;

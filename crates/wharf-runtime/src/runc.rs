@@ -19,6 +19,9 @@ use serde::Serialize;
 
 use crate::monitor::OrderedEnvExecutor;
 
+/// The OCI runtime spec version libcontainer implements.
+pub const SPEC_VERSION: &str = libcontainer::oci_spec::runtime::VERSION;
+
 /// runc's own default is /run/runc; ours is apart so the two never share.
 pub const DEFAULT_ROOT: &str = "/run/wharf-runc";
 
@@ -403,39 +406,67 @@ impl Runtime {
             ContainerStatus::Paused if !opts.ignore_paused => return Err(RuncError::ExecPaused),
             _ => {}
         }
-        if let Some(p) = &opts.process {
-            let text = std::fs::read(p).map_err(io(format!("open {}", p.display())))?;
-            serde_json::from_slice::<libcontainer::oci_spec::runtime::Process>(&text)
-                .map_err(|e| RuncError::InvalidJson(p.clone(), e.to_string()))?;
-        } else if opts.args.is_empty() {
+        if opts.process.is_none() && opts.args.is_empty() {
             return Err(RuncError::Runtime("exec args cannot be empty".to_string()));
         }
+        // `--tty` with a command: libcontainer keeps the container's own
+        // `terminal`, so the process is written out with it set, as runc
+        // sets it.
+        let written = match (&opts.process, opts.tty) {
+            (None, true) => Some(self.write_tty_process(&c, opts)?),
+            _ => None,
+        };
+        let process = written
+            .as_ref()
+            .map(|t| t.0.clone())
+            .or(opts.process.clone());
+        let terminal = match &process {
+            Some(p) => read_process(p)?.terminal().unwrap_or(false),
+            None => false,
+        };
+        // A terminal for us to relay (runc's `exec -t` from a shell):
+        // libcontainer hands the pty master over a console socket, and
+        // only to a "detached" process.
+        let relay = terminal && !opts.detach && opts.console_socket.is_none();
+        let me = std::process::id();
+        let socket = relay.then(|| self.dir(id).join(format!("tty-{me}.sock")));
+        let _socket_file = socket.clone().map(crate::exec::TempFile);
+        let listener = socket
+            .as_ref()
+            .map(|s| crate::monitor::console_socket(s))
+            .transpose()
+            .map_err(|e| RuncError::Runtime(e.to_string()))?;
         if !opts.detach {
             // The process is handed to us when libcontainer's
             // intermediate exits, so we can wait for it.
             // SAFETY: prctl with these arguments has no memory effects.
             unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
         }
+        let console = socket.as_ref().or(opts.console_socket.as_ref());
         let pid = ContainerBuilder::new(id.to_string(), SyscallType::default())
             .with_executor(OrderedEnvExecutor::default())
             .with_root_path(&self.root)
             .and_then(|b| b.with_pid_file(opts.pid_file.as_ref()))
             .map(|b| {
-                b.with_console_socket(opts.console_socket.as_ref())
+                let b = b
+                    .with_console_socket(console)
                     .with_preserved_fds(opts.preserve_fds)
                     .as_tenant()
-                    .with_detach(opts.detach)
-                    .with_cwd(opts.cwd.as_ref())
-                    .with_env(opts.env.iter().cloned().collect())
-                    .with_process(opts.process.as_ref())
+                    .with_detach(opts.detach || relay)
+                    .with_process(process.as_ref())
                     .with_no_new_privs(opts.no_new_privs)
-                    .with_container_args(opts.args.clone())
                     .with_additional_gids(opts.additional_gids.clone())
-                    .with_user(opts.user)
-                    .with_group(opts.group)
                     .with_capabilities(opts.caps.clone())
                     .with_ignore_paused(opts.ignore_paused)
-                    .with_apparmor(opts.apparmor.clone())
+                    .with_apparmor(opts.apparmor.clone());
+                if written.is_some() {
+                    return b;
+                }
+                b.with_cwd(opts.cwd.as_ref())
+                    .with_env(opts.env.iter().cloned().collect())
+                    .with_container_args(opts.args.clone())
+                    .with_user(opts.user)
+                    .with_group(opts.group)
             })
             .and_then(|b| b.build());
         let pid = match pid {
@@ -453,8 +484,65 @@ impl Runtime {
         if opts.detach {
             return Ok(0);
         }
+        if let Some(l) = &listener {
+            let master =
+                crate::monitor::receive_master(l).map_err(|e| RuncError::Runtime(e.to_string()))?;
+            crate::monitor::copy_size(&master);
+            let req = crate::exec::ExecRequest {
+                tty: true,
+                interactive: true,
+                ..Default::default()
+            };
+            return crate::relay::exec_tty(master, pid.as_raw(), &req)
+                .map_err(|e| RuncError::Runtime(e.to_string()));
+        }
         Ok(crate::monitor::wait(pid.as_raw()))
     }
+}
+
+impl Runtime {
+    /// The container's own process (its bundle's config.json) with the
+    /// exec's command, terminal, environment, directory and user, in a
+    /// file under its state directory (removed when dropped).
+    fn write_tty_process(
+        &self,
+        c: &Container,
+        opts: &ExecOptions,
+    ) -> Result<crate::exec::TempFile, RuncError> {
+        let config = c.bundle().join("config.json");
+        let spec = Spec::load(&config)
+            .map_err(|e| RuncError::InvalidJson(config.clone(), e.to_string()))?;
+        let mut process = spec.process().clone().ok_or(RuncError::NoProcess)?;
+        let mut env = process.env().clone().unwrap_or_default();
+        let extra: Vec<String> = opts.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        crate::exec::replace_or_append(&mut env, &extra);
+        process
+            .set_args(Some(opts.args.clone()))
+            .set_env(Some(env))
+            .set_terminal(Some(true))
+            .set_console_size(None);
+        if let Some(cwd) = &opts.cwd {
+            process.set_cwd(cwd.clone());
+        }
+        if let Some(uid) = opts.user {
+            let mut user = process.user().clone();
+            user.set_uid(uid).set_gid(opts.group.unwrap_or(0));
+            process.set_user(user);
+        }
+        let path = self
+            .dir(c.id())
+            .join(format!("exec-tty-{}.json", std::process::id()));
+        let json = serde_json::to_vec(&process).map_err(runtime)?;
+        std::fs::write(&path, json).map_err(io(format!("writing {}", path.display())))?;
+        Ok(crate::exec::TempFile(path))
+    }
+}
+
+/// A `--process` file, or the one written for `--tty`.
+fn read_process(path: &Path) -> Result<libcontainer::oci_spec::runtime::Process, RuncError> {
+    let text = std::fs::read(path).map_err(io(format!("open {}", path.display())))?;
+    serde_json::from_slice(&text)
+        .map_err(|e| RuncError::InvalidJson(path.to_path_buf(), e.to_string()))
 }
 
 /// runc's checks of a bundle before it touches anything: config.json

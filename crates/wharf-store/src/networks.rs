@@ -137,6 +137,15 @@ pub fn set_ipv6(
     Ok(())
 }
 
+/// A network's driver options (JSON object).
+pub fn set_options(conn: &Connection, id: &str, options: &str) -> StoreResult<()> {
+    conn.execute(
+        "UPDATE networks SET options = ?2 WHERE id = ?1",
+        params![id, options],
+    )?;
+    Ok(())
+}
+
 pub fn delete(conn: &Connection, id: &str) -> StoreResult<bool> {
     let Some(n) = get(conn, id)? else {
         return Ok(false);

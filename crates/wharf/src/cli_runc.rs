@@ -9,12 +9,15 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(
     name = "wharf-runc",
-    version,
     about = "An OCI runtime (runc's command line) on wharf's libcontainer path",
     disable_help_subcommand = true,
+    disable_version_flag = true,
     arg_required_else_help = true
 )]
 pub struct RuncCli {
+    /// print the version (runc's lines: version, spec)
+    #[arg(short = 'v', long)]
+    pub version: bool,
     /// enable debug logging
     #[arg(long)]
     pub debug: bool,
@@ -37,7 +40,7 @@ pub struct RuncCli {
     #[arg(long, default_value = "auto")]
     pub rootless: String,
     #[command(subcommand)]
-    pub command: RuncCommand,
+    pub command: Option<RuncCommand>,
 }
 
 #[derive(Subcommand, Debug)]

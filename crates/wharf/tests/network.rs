@@ -1025,7 +1025,8 @@ fn ipv6_dual_stack() {
         "true",
     ]);
     assert_eq!(code, 125, "{err}");
-    w.ok(["network", "create", "v4only"]);
+    let v4only = format!("10.218.{}.0/24", std::process::id() % 250);
+    w.ok(["network", "create", "--subnet", &v4only, "v4only"]);
     let (_, err) = w.fails([
         "run",
         "--network",
@@ -1171,10 +1172,23 @@ fn dns_answer(query: &[u8], ip: Ipv4Addr) -> Vec<u8> {
 fn connect_updates_hosts_and_dns_servers_are_upstreams() {
     let w = wharf();
     let tag = tag(&w);
-    w.ok(["network", "create", "first"]);
-    w.ok(["network", "create", "second"]);
-    // An upstream of our own on a loopback address no one else uses.
+    // Subnets of its own: the default pool is shared with every test.
     let n = std::process::id() % 250 + 1;
+    w.ok([
+        "network",
+        "create",
+        "--subnet",
+        &format!("10.216.{n}.0/24"),
+        "first",
+    ]);
+    w.ok([
+        "network",
+        "create",
+        "--subnet",
+        &format!("10.217.{n}.0/24"),
+        "second",
+    ]);
+    // An upstream of our own on a loopback address no one else uses.
     let upstream_ip = Ipv4Addr::new(127, 77, n as u8, 1);
     let sock = UdpSocket::bind((upstream_ip, 53)).expect("binding the test's DNS server");
     sock.set_read_timeout(Some(Duration::from_millis(100)))
@@ -1265,7 +1279,18 @@ fn default_bridge_ipv6_from_daemon_json() {
     assert_eq!(ip6, format!("{prefix}::2"));
     let out = w.ok(["run", "--rm", "bb", "sh", "-c", &nc_get(&ip6)]);
     assert!(out.contains("hello from busybox"), "{out}");
-    // Turned off again: the next start has IPv4 only.
+    // Turned off again: the next start has IPv4 only; `"icc": false`
+    // (docker's daemon-wide --icc) isolates the default bridge's containers.
+    assert_clean(&w, &tag);
+    std::fs::write(w.root().join("daemon.json"), "{\"icc\": false}").unwrap();
+    let web = httpd(&w, &[]);
+    let web_ip = ip_of(&w, &web, "bridge");
+    let get = format!("{} || echo unreachable", nc_get(&web_ip));
+    let out = w.ok(["run", "--rm", "bb", "sh", "-c", &get]);
+    assert!(
+        out.contains("unreachable") && !out.contains("hello"),
+        "{out}"
+    );
     assert_clean(&w, &tag);
     std::fs::write(w.root().join("daemon.json"), "{}").unwrap();
     let inspect: serde_json::Value =

@@ -278,6 +278,28 @@ fn run_foreground_and_exec_process() {
         "echo $A; pwd",
     ]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n/etc\n");
+    // `exec -t` from a terminal (script(1) gives it one): a pty of its
+    // own, relayed, and its exit code.
+    let line = format!(
+        "{} --root {} exec -t -e FOO=bar {id} sh -c 'tty; echo $FOO; exit 6'",
+        bin.path().display(),
+        rt.root.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    // script(1) answers its stdin's EOF with the terminal's EOF character,
+    // which our raw terminal has as NUL: the pty may echo it as "^@".
+    let text = String::from_utf8_lossy(&out.stdout)
+        .replace('\r', "")
+        .replace("^@", "");
+    assert!(
+        text.contains("/dev/pts/") && text.ends_with("\nbar\n"),
+        "{text:?}"
+    );
     // update: the limits land in the container's cgroup.
     let out = rt
         .cmd(&["update", "--resources", "-", &id])
@@ -426,6 +448,11 @@ fn spec_and_features_as_runc() {
         serde_json::from_slice(&sh(Command::new(bin.path()).arg("features")).into_bytes()).unwrap();
     assert_eq!(features["ociVersionMin"], "1.0.0");
     assert_eq!(features["linux"]["cgroup"]["systemd"], false);
+    let version = sh(Command::new(bin.path()).arg("--version"));
+    assert!(
+        version.starts_with("wharf-runc version ") && version.contains("\nspec: 1."),
+        "{version}"
+    );
     assert!(features["hooks"]
         .as_array()
         .unwrap()
@@ -575,6 +602,14 @@ fn containerd_runs_busybox_with_wharf_runc() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from ctr\n");
     assert_eq!(out.status.code(), Some(3));
 
+    // A command that is not there: containerd reports the runtime's line.
+    let mut args: Vec<String> = vec!["run".into(), "--rm".into()];
+    common_flags(&mut args);
+    args.extend([img, "t3", "nonexist"].map(String::from));
+    let out = ctrd.ctr(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_not_found(&out);
+    let _ = ctrd.ctr(&["container", "delete", "t3"]);
+
     let log = ctrd.dir.path().join("t2.log");
     let mut args: Vec<String> = vec!["run".into(), "-d".into()];
     common_flags(&mut args);
@@ -613,13 +648,7 @@ fn containerd_runs_busybox_with_wharf_runc() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "in exec\n");
     assert_eq!(out.status.code(), Some(4));
     let out = ctrd.ctr(&["task", "exec", "--exec-id", "e2", "t2", "nonexist"]);
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr)
-            .contains("exec: \"nonexist\": executable file not found in $PATH"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_not_found(&out);
     assert!(ctrd.ok(&["task", "ps", "t2"]).lines().count() >= 2);
     ctrd.ok(&["task", "pause", "t2"]);
     assert!(ctrd.ok(&["task", "ls"]).contains("PAUSED"));
@@ -636,7 +665,7 @@ fn containerd_runs_busybox_with_wharf_runc() {
     // ctr puts a task's cgroup at /<namespace>/<id>: gone with the task.
     let left: Vec<PathBuf> = controllers()
         .iter()
-        .flat_map(|c| ["t1", "t2"].map(|t| c.join(&ctrd.namespace).join(t)))
+        .flat_map(|c| ["t1", "t2", "t3"].map(|t| c.join(&ctrd.namespace).join(t)))
         .filter(|d| d.exists())
         .collect();
     assert!(left.is_empty(), "{left:?}");
@@ -793,12 +822,7 @@ fn dockerd_runs_busybox_with_runtime_wharf() {
             "nonexist",
         ]);
         assert_eq!(out.status.code(), Some(127), "{runtime}");
-        assert!(
-            String::from_utf8_lossy(&out.stderr)
-                .contains("exec: \"nonexist\": executable file not found in $PATH"),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_not_found(&out);
     }
 
     // A published port, answered through docker's proxy on loopback.
@@ -848,4 +872,15 @@ fn dockerd_runs_busybox_with_runtime_wharf() {
         .map(|d| d.flatten().map(|e| e.file_name()).collect())
         .unwrap_or_default();
     assert!(left.is_empty(), "{left:?}");
+}
+
+/// A failed start of `nonexist`, with runc's words for it (which dockerd
+/// maps to 127).
+fn assert_not_found(out: &Output) {
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("exec: \"nonexist\": executable file not found in $PATH"),
+        "{err}"
+    );
 }

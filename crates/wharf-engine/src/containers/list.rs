@@ -291,7 +291,8 @@ impl Engine {
     /// the others (Compose's view of a container it just made).
     pub fn container_summary(&self, name: &str) -> EngineResult<ContainerSummary> {
         let c = self.refresh(self.find_container(name)?)?;
-        self.summary(&c)
+        let ports = self.container_ports(&c)?;
+        Ok(self.summary(&c, ports))
     }
 
     /// `docker ps [-a] [--filter ...]`: newest first. A `status` filter
@@ -302,13 +303,21 @@ impl Engine {
         let all = all || filters.contains("status");
         // One read for every container's record, endpoints and networks,
         // not one per container.
-        let (rows, endpoints, nets) = self.store.read(|tx| {
+        let (rows, endpoints, nets, ports) = self.store.read(|tx| {
             Ok((
                 containers::list(tx)?,
                 networks::all_endpoints(tx)?,
                 networks::list(tx)?,
+                networks::ports(tx, None)?,
             ))
         })?;
+        let mut ports_of: HashMap<&str, Vec<networks::PortRecord>> = HashMap::new();
+        for p in &ports {
+            ports_of
+                .entry(p.container_id.as_str())
+                .or_default()
+                .push(p.clone());
+        }
         let nets: HashMap<&str, &networks::NetworkRecord> =
             nets.iter().map(|n| (n.id.as_str(), n)).collect();
         let mut by_container: HashMap<&str, Vec<&networks::EndpointRecord>> = HashMap::new();
@@ -323,7 +332,12 @@ impl Engine {
             let Some(c) = self.refresh_listed(c)? else {
                 continue;
             };
-            let mut summary = self.summary(&c)?;
+            // A stopped container's leftover rows are not shown.
+            let published = ports_of
+                .get(c.id.as_str())
+                .filter(|_| c.state.status.is_running());
+            let ports = self.ports_view(&c, published.map_or(&[], Vec::as_slice));
+            let mut summary = self.summary(&c, ports);
             for ep in by_container.get(c.id.as_str()).into_iter().flatten() {
                 if let Some(net) = nets.get(ep.network_id.as_str()) {
                     summary.networks.insert(
@@ -356,7 +370,7 @@ impl Engine {
         Ok(out)
     }
 
-    fn summary(&self, c: &ContainerRecord) -> EngineResult<ContainerSummary> {
+    fn summary(&self, c: &ContainerRecord, ports: Vec<super::PortView>) -> ContainerSummary {
         let up = c.state.status.is_running();
         let (path, args) = c.definition.command();
         // docker's daemon quotes arguments holding a space.
@@ -364,11 +378,11 @@ impl Engine {
             .into_iter()
             .map(|a| if a.contains(' ') { format!("'{a}'") } else { a });
         let command = std::iter::once(path).chain(args).collect::<Vec<_>>();
-        Ok(ContainerSummary {
+        ContainerSummary {
             image_id: c.image_id.to_string(),
             network_mode: c.definition.host_config.network_mode.clone(),
             mounts: c.definition.mounts.clone(),
-            ports: self.container_ports(c)?,
+            ports,
             command: command.join(" "),
             image: c.definition.image_ref().to_string(),
             created: parse_time(&c.created),
@@ -381,7 +395,7 @@ impl Engine {
             id: c.id.clone(),
             name: c.name.clone(),
             networks: BTreeMap::new(),
-        })
+        }
     }
 
     /// `id` and every image built on it (docker's ancestor filter takes

@@ -22,13 +22,22 @@ pub struct PortView {
 impl Engine {
     /// Published ports while it runs, plus exposed ones that are not.
     pub fn container_ports(&self, rec: &ContainerRecord) -> EngineResult<Vec<PortView>> {
-        let id = rec.id.as_str();
-        let running = rec.state.status.is_running();
-        let published = if running {
-            self.store.read(|tx| networks::ports(tx, Some(id)))?
+        let published = if rec.state.status.is_running() {
+            self.store.read(|tx| networks::ports(tx, Some(&rec.id)))?
         } else {
             Vec::new()
         };
+        Ok(self.ports_view(rec, &published))
+    }
+
+    /// [`Engine::container_ports`] from its `published` ports, read
+    /// already (`ps` reads every container's at once).
+    pub(crate) fn ports_view(
+        &self,
+        rec: &ContainerRecord,
+        published: &[networks::PortRecord],
+    ) -> Vec<PortView> {
+        let running = rec.state.status.is_running();
         let mut out: Vec<PortView> = published
             .iter()
             .map(|p| PortView {
@@ -50,7 +59,7 @@ impl Engine {
                 }
             }
         }
-        Ok(out)
+        out
     }
 
     /// docker's `NetworkSettings` for `inspect`.

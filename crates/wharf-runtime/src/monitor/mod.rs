@@ -34,7 +34,7 @@ pub use layout::ContainerDir;
 pub(crate) use process::start_failure;
 pub use process::{leftover_cgroups, reap_children, remove_leftover_cgroups as remove_cgroups};
 pub use process::{pidfd_open, wait};
-pub(crate) use tty::{console_socket, receive_master};
+pub(crate) use tty::{console_socket, copy_size, receive_master};
 pub use wharf_model::RestartPolicy;
 
 /// What the engine does around each start of the container, in the

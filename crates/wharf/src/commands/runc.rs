@@ -48,7 +48,12 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     let cli = match RuncCli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { 1 } else { 0 };
+            // runc: its help (also for no arguments) exits 0, usage errors 1.
+            use clap::error::ErrorKind::*;
+            let code = match e.kind() {
+                DisplayHelp | DisplayHelpOnMissingArgumentOrSubcommand => 0,
+                _ => 1,
+            };
             let _ = e.print();
             return ExitCode::from(code);
         }
@@ -99,7 +104,16 @@ fn log_error(cli: &RuncCli, message: &str) {
 
 fn run(cli: &RuncCli) -> Result<u8, Failed> {
     let rt = Runtime::new(cli.root.clone());
-    match &cli.command {
+    let Some(command) = &cli.command else {
+        // `--version` (clap answered a bare `wharf-runc` with its help).
+        println!(
+            "wharf-runc version {}\nspec: {}",
+            env!("CARGO_PKG_VERSION"),
+            wharf_runtime::runc::SPEC_VERSION
+        );
+        return Ok(0);
+    };
+    match command {
         RuncCommand::Create(a) => {
             refuse_unsupported(cli).map_err(|e| prefixed("create", e))?;
             rt.create(&a.container_id, &create_options(a))
