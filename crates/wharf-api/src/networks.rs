@@ -81,6 +81,9 @@ struct CreateBody {
     name: String,
     driver: String,
     internal: bool,
+    attachable: bool,
+    #[serde(rename = "EnableIPv6")]
+    enable_ipv6: bool,
     #[serde(rename = "IPAM")]
     ipam: Ipam,
     options: BTreeMap<String, String>,
@@ -92,7 +95,14 @@ pub async fn create(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
     if b.name.is_empty() {
         return Err(ApiError::BadRequest("network name must be given".into()));
     }
-    let mut ipam = b.ipam.config.into_iter().next().unwrap_or_default();
+    // One pool of each family: the IPv6 one is the pool whose subnet is.
+    let (v6, v4): (Vec<IpamConfig>, Vec<IpamConfig>) = b
+        .ipam
+        .config
+        .into_iter()
+        .partition(|c| c.subnet.contains(':'));
+    let mut ipam = v4.into_iter().next().unwrap_or_default();
+    let ipam6 = v6.into_iter().next().unwrap_or_default();
     let some = |s: String| Some(s).filter(|s| !s.is_empty());
     let ipam_aux = std::mem::take(&mut ipam.auxiliary_addresses);
     let req = NetworkCreateRequest {
@@ -109,6 +119,10 @@ pub async fn create(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
         labels: b.labels,
         options: b.options,
         aux_addresses: ipam_aux,
+        ipv6: b.enable_ipv6,
+        subnet6: some(ipam6.subnet),
+        gateway6: some(ipam6.gateway),
+        attachable: b.attachable,
     };
     let id = ctx.blocking(move |e| Ok(e.create_network(&req)?)).await?;
     Ok(json_resp(
@@ -132,12 +146,16 @@ pub async fn connect(ctx: Arc<Ctx>, call: Call, id: &str, connect: bool) -> ApiR
         if connect {
             let ep = b.endpoint_config.unwrap_or_default();
             let aliases = ep.aliases.clone().unwrap_or_default();
-            let ip = ep
-                .ipam_config
-                .as_ref()
-                .map(|i| i.ipv4_address.clone())
-                .filter(|a| !a.is_empty());
-            e.connect_network(&network, &b.container, &aliases, ip.as_deref())?;
+            let ipam = ep.ipam_config.clone().unwrap_or_default();
+            let some = |s: String| Some(s).filter(|a| !a.is_empty());
+            let (ip, ip6) = (some(ipam.ipv4_address), some(ipam.ipv6_address));
+            e.connect_network_ips(
+                &network,
+                &b.container,
+                &aliases,
+                ip.as_deref(),
+                ip6.as_deref(),
+            )?;
         } else {
             e.disconnect_network(&network, &b.container, b.force)?;
         }

@@ -132,6 +132,8 @@ pub fn build(
         loaded: false,
         moved_tags: Vec::new(),
     };
+    // Every step done and cached, the image not yet made nor tagged.
+    wharf_failpoint::hit("build-before-tag");
     if !req.export_only {
         let mut step = progress.step("exporting to image");
         let committed = commit_image(store, Vec::new(), &config, &req.tags, None)?;

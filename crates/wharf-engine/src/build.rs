@@ -27,6 +27,7 @@ impl Engine {
         req: &BuildRequest,
         progress: &Progress,
     ) -> Result<BuildOutcome, BuildError> {
+        self.sweep_orphan_steps();
         let host = Host {
             engine: self,
             cache_dir: self.root.join("cache").join("mounts"),
@@ -162,6 +163,8 @@ impl BuildHost for Host<'_> {
             };
             return Err(BuildError::StepFailed(msg));
         }
+        // The build killed while a RUN step's container runs.
+        wharf_failpoint::hit("build-run-step");
         if let Some(mut pipe) = spawned.output.take() {
             let mut buf = vec![0u8; 64 * 1024];
             loop {

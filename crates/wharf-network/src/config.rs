@@ -28,6 +28,59 @@ pub struct ContainerNetConfig {
     pub link_local_ips: Vec<std::net::Ipv4Addr>,
 }
 
+/// The root's daemon settings file: docker's daemon.json keys wharf
+/// honours (it has no daemon to start with them).
+pub const DAEMON_JSON: &str = "daemon.json";
+
+/// What `<root>/daemon.json` asks of the default bridge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DefaultBridge {
+    /// `{"ipv6": true, "fixed-cidr-v6": "fd00:1::/64"}`.
+    pub ipv6: Option<crate::Subnet6>,
+    /// `"icc": false`: containers on it cannot reach each other.
+    pub icc: bool,
+}
+
+/// The root's daemon.json settings; a missing file is docker's defaults
+/// (IPv4 only, icc on); a bad one is an error naming it.
+pub fn default_bridge(root: &std::path::Path) -> crate::NetResult<DefaultBridge> {
+    let path = root.join(DAEMON_JSON);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "{}".to_string(),
+        Err(e) => {
+            return Err(crate::NetworkError::io(
+                format!("reading {}", path.display()),
+                e,
+            ))
+        }
+    };
+    #[derive(Deserialize)]
+    struct Daemon {
+        #[serde(default)]
+        ipv6: bool,
+        #[serde(default, rename = "fixed-cidr-v6")]
+        fixed_cidr_v6: Option<String>,
+        icc: Option<bool>,
+    }
+    let d: Daemon = serde_json::from_str(&text)
+        .map_err(|e| crate::NetworkError::Invalid(format!("invalid {}: {e}", path.display())))?;
+    let ipv6 = match (d.ipv6, d.fixed_cidr_v6) {
+        (true, Some(cidr)) => Some(cidr.parse()?),
+        (true, None) => {
+            return Err(crate::NetworkError::Invalid(format!(
+                "{}: \"ipv6\": true needs \"fixed-cidr-v6\" (the default bridge's IPv6 subnet)",
+                path.display()
+            )))
+        }
+        (false, _) => None,
+    };
+    Ok(DefaultBridge {
+        ipv6,
+        icc: d.icc.unwrap_or(true),
+    })
+}
+
 /// A MAC address as `--mac-address` takes it (`02:42:ac:11:00:02`, or
 /// with `-`), `None` if it is not one (docker: "is not a valid mac
 /// address").

@@ -9,6 +9,28 @@ use clap::{ArgAction, Args, Subcommand};
 /// `wharf compose`: Docker Compose v2's project flags, then a verb.
 #[derive(Args, Debug)]
 pub struct ComposeArgs {
+    #[command(flatten)]
+    pub project: ProjectFlags,
+    /// Control when to print ANSI control characters ("never"|"always"|"auto")
+    #[arg(long, default_value = "auto")]
+    pub ansi: String,
+    /// Set type of progress output (auto, tty, plain, json, quiet)
+    #[arg(long)]
+    pub progress: Option<String>,
+    /// Control max parallelism, -1 for unlimited
+    #[arg(long, default_value_t = -1, allow_hyphen_values = true)]
+    pub parallel: i64,
+    /// Include all resources, even those not used by services
+    #[arg(long = "all-resources")]
+    pub all_resources: bool,
+    #[command(subcommand)]
+    pub command: ComposeCommand,
+}
+
+/// The flags that find and name a project (also `kube generate
+/// --compose`'s).
+#[derive(Args, Debug, Clone, Default)]
+pub struct ProjectFlags {
     /// Compose configuration files
     #[arg(short = 'f', long = "file")]
     pub file: Vec<PathBuf>,
@@ -24,20 +46,6 @@ pub struct ComposeArgs {
     /// Specify an alternate environment file
     #[arg(long = "env-file")]
     pub env_file: Vec<PathBuf>,
-    /// Control when to print ANSI control characters ("never"|"always"|"auto")
-    #[arg(long, default_value = "auto")]
-    pub ansi: String,
-    /// Set type of progress output (auto, tty, plain, json, quiet)
-    #[arg(long)]
-    pub progress: Option<String>,
-    /// Control max parallelism, -1 for unlimited
-    #[arg(long, default_value_t = -1, allow_hyphen_values = true)]
-    pub parallel: i64,
-    /// Include all resources, even those not used by services
-    #[arg(long = "all-resources")]
-    pub all_resources: bool,
-    #[command(subcommand)]
-    pub command: ComposeCommand,
 }
 
 /// Compose's verbs.

@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::compose::{ok, Project, WharfProject};
-use common::{http_get, import_node_image, repo, sh, Wharf};
+use common::{http_get, import_node_image, import_redis_image, repo, sh, Wharf};
 
 /// The app's answer on `port` once it listens.
 fn visit(port: u16) -> String {
@@ -50,21 +50,8 @@ fn seed_compose_walkthrough() {
         .lines()
         .next()
         .expect("node-images.sh prints a tarball");
-    let redis = sh(Command::new(repo().join("scripts/debian-image.sh")).args([
-        "redis-7",
-        "--no-install-recommends",
-        "redis-server",
-    ]));
     import_node_image(&w, node, "node:18");
-    w.ok([
-        "import",
-        "--change",
-        "EXPOSE 6379",
-        "--change",
-        "CMD [\"redis-server\", \"--protected-mode\", \"no\", \"--dir\", \"/data\", \"--appendonly\", \"yes\"]",
-        redis.trim(),
-        "redis:7",
-    ]);
+    import_redis_image(&w);
     let p = Project {
         dir: w.scratch().join("my-app"),
         name: "my-app".into(),

@@ -253,11 +253,16 @@ fn killed_monitor_is_reported_exited() {
         .expect("the container's monitor");
     // SAFETY: signalling a process this test started.
     unsafe { libc::kill(monitor, libc::SIGKILL) };
-    std::thread::sleep(Duration::from_millis(200));
+    eventually(10, "the monitor to die", || {
+        std::fs::read_to_string(format!("/proc/{monitor}/stat")).map_or(true, |s| {
+            s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z'))
+        })
+    });
     let ps = w.ok(["ps", "-a", "--format", "{{.State}}"]);
     assert_eq!(ps.trim(), "exited");
     w.ok(["rm", &id]);
     assert!(mounts_under(&w).is_empty(), "{:?}", mounts_under(&w));
+    assert_eq!(w.ok(["system", "check"]), "No problems found\n");
 }
 
 #[test]

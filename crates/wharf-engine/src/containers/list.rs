@@ -2,7 +2,7 @@
 //! from its record, docker's `--filter`s (moby `daemon/list.go` of
 //! 20.10), and the daemon's STATUS text.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use wharf_format::{human_duration, since};
@@ -34,6 +34,9 @@ pub struct ContainerSummary {
     /// `HostConfig.NetworkMode`.
     pub network_mode: String,
     pub mounts: Vec<MountPoint>,
+    /// Its networks by name (the API's list carries them; compose's `ps`
+    /// shows their names).
+    pub networks: BTreeMap<String, wharf_model::EndpointSettings>,
 }
 
 impl ContainerSummary {
@@ -284,17 +287,65 @@ impl Engine {
         self.ps(all, &Filters::default())
     }
 
+    /// The `ps -a` line of one container (by name or ID), without listing
+    /// the others (Compose's view of a container it just made).
+    pub fn container_summary(&self, name: &str) -> EngineResult<ContainerSummary> {
+        let c = self.refresh(self.find_container(name)?)?;
+        let ports = self.container_ports(&c)?;
+        Ok(self.summary(&c, ports))
+    }
+
     /// `docker ps [-a] [--filter ...]`: newest first. A `status` filter
     /// implies `all`, as in docker; `before`/`since` take the containers
     /// created before/after the one named.
     pub fn ps(&self, all: bool, filters: &Filters) -> EngineResult<Vec<ContainerSummary>> {
         let filter = PsFilter::new(self, filters)?;
         let all = all || filters.contains("status");
-        let rows = self.store.read(|tx| containers::list(tx))?;
+        // One read for every container's record, endpoints and networks,
+        // not one per container.
+        let (rows, endpoints, nets, ports) = self.store.read(|tx| {
+            Ok((
+                containers::list(tx)?,
+                networks::all_endpoints(tx)?,
+                networks::list(tx)?,
+                networks::ports(tx, None)?,
+            ))
+        })?;
+        let mut ports_of: HashMap<&str, Vec<networks::PortRecord>> = HashMap::new();
+        for p in &ports {
+            ports_of
+                .entry(p.container_id.as_str())
+                .or_default()
+                .push(p.clone());
+        }
+        let nets: HashMap<&str, &networks::NetworkRecord> =
+            nets.iter().map(|n| (n.id.as_str(), n)).collect();
+        let mut by_container: HashMap<&str, Vec<&networks::EndpointRecord>> = HashMap::new();
+        for ep in &endpoints {
+            by_container
+                .entry(ep.container_id.as_str())
+                .or_default()
+                .push(ep);
+        }
         let mut listed = Vec::new();
         for c in rows {
-            let c = self.refresh(c)?;
-            let summary = self.summary(&c)?;
+            let Some(c) = self.refresh_listed(c)? else {
+                continue;
+            };
+            // A stopped container's leftover rows are not shown.
+            let published = ports_of
+                .get(c.id.as_str())
+                .filter(|_| c.state.status.is_running());
+            let ports = self.ports_view(&c, published.map_or(&[], Vec::as_slice));
+            let mut summary = self.summary(&c, ports);
+            for ep in by_container.get(c.id.as_str()).into_iter().flatten() {
+                if let Some(net) = nets.get(ep.network_id.as_str()) {
+                    summary.networks.insert(
+                        net.name.clone(),
+                        super::ports::endpoint_settings(&c, ep, net),
+                    );
+                }
+            }
             listed.push((c, summary));
         }
         // By creation time (the stored text does not sort as time).
@@ -319,7 +370,7 @@ impl Engine {
         Ok(out)
     }
 
-    fn summary(&self, c: &ContainerRecord) -> EngineResult<ContainerSummary> {
+    fn summary(&self, c: &ContainerRecord, ports: Vec<super::PortView>) -> ContainerSummary {
         let up = c.state.status.is_running();
         let (path, args) = c.definition.command();
         // docker's daemon quotes arguments holding a space.
@@ -327,11 +378,11 @@ impl Engine {
             .into_iter()
             .map(|a| if a.contains(' ') { format!("'{a}'") } else { a });
         let command = std::iter::once(path).chain(args).collect::<Vec<_>>();
-        Ok(ContainerSummary {
+        ContainerSummary {
             image_id: c.image_id.to_string(),
             network_mode: c.definition.host_config.network_mode.clone(),
             mounts: c.definition.mounts.clone(),
-            ports: self.container_ports(c)?,
+            ports,
             command: command.join(" "),
             image: c.definition.image_ref().to_string(),
             created: parse_time(&c.created),
@@ -343,7 +394,8 @@ impl Engine {
             labels: c.definition.config.labels.clone().unwrap_or_default(),
             id: c.id.clone(),
             name: c.name.clone(),
-        })
+            networks: BTreeMap::new(),
+        }
     }
 
     /// `id` and every image built on it (docker's ancestor filter takes

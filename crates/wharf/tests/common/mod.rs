@@ -185,21 +185,7 @@ impl Wharf {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        let data = input.to_vec();
-        let writer = std::thread::spawn(move || {
-            let _ = stdin.write_all(&data);
-        });
-        let out = child.wait_with_output().unwrap();
-        writer.join().unwrap();
-        out
+        output_with_stdin(self.command(args), input)
     }
 
     /// Import the busybox rootfs as `reference`; returns the image ID.
@@ -436,6 +422,25 @@ pub fn import_node_image(w: &Wharf, tar: &str, name: &str) {
     ]);
 }
 
+/// `redis:7` (scripts/debian-image.sh's redis-7, cached) with the
+/// official image's `EXPOSE` and a `CMD` keeping its data in `/data`.
+pub fn import_redis_image(w: &Wharf) {
+    let redis = sh(Command::new(repo().join("scripts/debian-image.sh")).args([
+        "redis-7",
+        "--no-install-recommends",
+        "redis-server",
+    ]));
+    w.ok([
+        "import",
+        "--change",
+        "EXPOSE 6379",
+        "--change",
+        "CMD [\"redis-server\", \"--protected-mode\", \"no\", \"--dir\", \"/data\", \"--appendonly\", \"yes\"]",
+        redis.trim(),
+        "redis:7",
+    ]);
+}
+
 /// `GET /` on 127.0.0.1:`port`: the whole response, or `None` while
 /// nothing answers.
 pub fn http_get(port: u16) -> Option<String> {
@@ -516,4 +521,22 @@ impl Drop for Stream {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Run `cmd` with `input` on stdin; its output.
+pub fn output_with_stdin(mut cmd: Command, input: &[u8]) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let data = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
 }

@@ -11,7 +11,8 @@ use super::{compose_error, options, print_warnings};
 use crate::cli_compose::{ComposeArgs, ComposeConfigArgs};
 
 pub fn config(args: &ComposeArgs, c: &ComposeConfigArgs) -> anyhow::Result<ExitCode> {
-    let mut opts = options(args);
+    let mut opts = options(&args.project);
+    opts.all_resources = args.all_resources;
     opts.interpolate = !c.no_interpolate;
     opts.normalize = !c.no_normalize;
     opts.resolve_paths = !c.no_path_resolution;

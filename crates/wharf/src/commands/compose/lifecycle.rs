@@ -24,7 +24,7 @@ impl Cx<'_> {
         match self.load(services) {
             Ok(l) => Ok(self.runtime(engine, l)),
             Err(RunError::Load(e)) if e.kind() == wharf_compose::ErrorKind::NotFound => {
-                match &self.args.project_name {
+                match &self.args.project.project_name {
                     Some(name) => Ok(Runtime::by_name(
                         engine,
                         &wharf_compose::normalize_project_name(name),

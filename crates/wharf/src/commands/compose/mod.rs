@@ -18,7 +18,7 @@ use wharf_compose::run::{progress, Mode, Progress, RunError, Runtime};
 use wharf_compose::{load, Loaded, Options};
 use wharf_engine::Engine;
 
-use crate::cli_compose::{ComposeArgs, ComposeCommand};
+use crate::cli_compose::{ComposeArgs, ComposeCommand, ProjectFlags};
 
 pub fn run(root: &Path, args: ComposeArgs) -> anyhow::Result<ExitCode> {
     if let Some(p) = &args.progress {
@@ -37,6 +37,22 @@ pub fn run(root: &Path, args: ComposeArgs) -> anyhow::Result<ExitCode> {
             args.ansi
         )));
     }
+    // `--parallel`, else `COMPOSE_PARALLEL_LIMIT` (Compose reads it only
+    // when the flag is left at its default).
+    let mut parallel = args.parallel;
+    if parallel == -1 {
+        if let Ok(v) = std::env::var("COMPOSE_PARALLEL_LIMIT") {
+            match v.parse() {
+                Ok(n) => parallel = n,
+                Err(_) => {
+                    return Ok(compose_error(&format!(
+                        "COMPOSE_PARALLEL_LIMIT must be an integer (found: {v:?})"
+                    )))
+                }
+            }
+        }
+    }
+    wharf_compose::run::set_parallel_limit(parallel);
     let cx = Cx { root, args: &args };
     let result = match &args.command {
         ComposeCommand::Config(c) => return config::config(&args, c),
@@ -83,7 +99,8 @@ impl Cx<'_> {
     fn options(&self, services: &[String]) -> Options {
         Options {
             services: services.to_vec(),
-            ..options(self.args)
+            all_resources: self.args.all_resources,
+            ..options(&self.args.project)
         }
     }
 
@@ -104,6 +121,7 @@ impl Cx<'_> {
     /// The `--env-file`s given, for the label.
     fn env_files(&self) -> Vec<String> {
         self.args
+            .project
             .env_file
             .iter()
             .map(|p| {
@@ -155,14 +173,14 @@ impl Cx<'_> {
     }
 }
 
-pub(crate) fn options(args: &ComposeArgs) -> Options {
+/// The loader's options from the project flags.
+pub(crate) fn options(p: &ProjectFlags) -> Options {
     Options {
-        files: args.file.clone(),
-        project_name: args.project_name.clone(),
-        project_directory: args.project_directory.clone(),
-        profiles: args.profile.clone(),
-        env_files: args.env_file.clone(),
-        all_resources: args.all_resources,
+        files: p.file.clone(),
+        project_name: p.project_name.clone(),
+        project_directory: p.project_directory.clone(),
+        profiles: p.profile.clone(),
+        env_files: p.env_file.clone(),
         ..Options::default()
     }
 }

@@ -1,0 +1,315 @@
+//! Confinement side by side with docker 20.10 (issue 15): one probe
+//! program (`confinement/probe.c`, built `gcc -static` here) runs in a
+//! default docker container and a default wharf container, and again with
+//! `--privileged`, `--cap-add SYS_ADMIN`, `--security-opt
+//! seccomp=unconfined`, `--read-only` and `-u 1000`. It prints one
+//! `key=value` line per capability set, syscall, masked or read-only path,
+//! cgroup release_agent (CVE-2022-0492), device and /proc/self/exe
+//! (CVE-2019-5736) check; wharf's value must equal docker's, or be one of
+//! the stricter values listed in [`STRICTER`] with the reason. The table
+//! (variant, key, docker, wharf) is printed for the issue note.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{busybox_rootfs_tar, docker, require_docker, sh, unique, DockerImages, Wharf};
+
+/// The variants: a name for the table and the `run` flags.
+const VARIANTS: &[(&str, &[&str])] = &[
+    ("default", &[]),
+    ("privileged", &["--privileged"]),
+    ("cap-add-sys-admin", &["--cap-add", "SYS_ADMIN"]),
+    (
+        "seccomp-unconfined",
+        &["--security-opt", "seccomp=unconfined"],
+    ),
+    ("read-only", &["--read-only"]),
+    ("user-1000", &["-u", "1000"]),
+];
+
+/// Keys where wharf is allowed to differ from docker because wharf is
+/// stricter: (key, docker's value, wharf's value, why).
+const STRICTER: &[(&str, &str, &str, &str)] = &[(
+    "mount_sys_fs_cgroup",
+    "rw",
+    "ro",
+    "docker leaves the tmpfs holding the cgroup v1 hierarchies writable (the \
+     hierarchies themselves are read-only in both); wharf mounts the tmpfs \
+     read-only as well",
+)];
+
+/// Docker's `--privileged` cannot start where the host's bounding set lacks
+/// a capability docker asks for ("unable to apply caps": sandboxed CI
+/// hosts). Then docker's reference is the nearest run it can start: every
+/// capability the host has, no seccomp, no masked or read-only /proc
+/// paths. What docker's real `--privileged` adds beyond that stand-in is
+/// expected from docker's code (`daemon/oci_linux.go`: `clearReadOnly` of
+/// /sys and /sys/fs/cgroup, and the device cgroup allowing every device,
+/// so a node made with mknod opens as far as the kernel's driver allows:
+/// any value).
+const PRIVILEGED_STANDIN: &[&str] = &[
+    "--cap-add",
+    "ALL",
+    "--security-opt",
+    "seccomp=unconfined",
+    "--security-opt",
+    "systempaths=unconfined",
+];
+
+/// Capability names by bit, as docker's `--cap-drop` spells them.
+const CAP_NAMES: &[&str] = &[
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+];
+
+/// Capabilities that postdate docker 20.10's list (PERFMON, BPF,
+/// CHECKPOINT_RESTORE): a privileged wharf container has them when the
+/// host does, as newer docker releases give them too. Each is a split-off
+/// part of SYS_ADMIN, which a privileged container has anyway, so having
+/// them confines nothing less.
+const CAPS_NEWER_THAN_DOCKER: u64 = 0b111 << 38;
+
+fn probe_binary(scratch: &Path) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/confinement/probe.c");
+    let out = scratch.join("probe");
+    sh(Command::new("gcc")
+        .args(["-static", "-O1", "-Wall", "-Werror", "-o"])
+        .arg(&out)
+        .arg(&src));
+    out
+}
+
+/// The busybox rootfs tar plus `/probe`, imported into wharf and docker.
+fn import_probe_image(w: &Wharf, image: &str) {
+    let scratch = w.scratch();
+    probe_binary(&scratch);
+    let base = busybox_rootfs_tar(&scratch);
+    let tar = scratch.join("probe-rootfs.tar");
+    std::fs::copy(&base, &tar).unwrap();
+    sh(Command::new("tar")
+        .args([
+            "--owner=0",
+            "--group=0",
+            "--numeric-owner",
+            "--mtime=@0",
+            "-C",
+        ])
+        .arg(&scratch)
+        .arg("-rf")
+        .arg(&tar)
+        .arg("probe"));
+    w.ok([OsStr::new("import"), tar.as_os_str(), OsStr::new(image)]);
+    sh(docker().arg("import").arg(&tar).arg(image));
+}
+
+fn parse(out: &Output, who: &str, variant: &str) -> BTreeMap<String, String> {
+    assert!(
+        out.status.success(),
+        "{who} {variant}: the probe did not run ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let map: BTreeMap<String, String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert!(
+        map.contains_key("write_proc_self_exe"),
+        "{who} {variant}: the probe stopped early:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    map
+}
+
+fn host_bounding_caps() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let hex = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:"))
+        .expect("CapBnd in /proc/self/status")
+        .trim();
+    u64::from_str_radix(hex, 16).unwrap()
+}
+
+/// Docker's column for `--privileged`: the real run, or the stand-in when
+/// the host cannot give docker every capability it asks for.
+fn docker_privileged(image: &str, name: &str) -> BTreeMap<String, String> {
+    let out = docker()
+        .args([
+            "run",
+            "--rm",
+            "--name",
+            name,
+            "--privileged",
+            image,
+            "/probe",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() || !stderr.contains("unable to apply caps") {
+        return parse(&out, "docker", "privileged");
+    }
+    let bounding = host_bounding_caps();
+    let mut args: Vec<String> = ["run", "--rm", "--name", name]
+        .iter()
+        .chain(PRIVILEGED_STANDIN)
+        .map(|s| s.to_string())
+        .collect();
+    for (bit, cap) in CAP_NAMES.iter().enumerate() {
+        if bounding & (1 << bit) == 0 {
+            args.extend(["--cap-drop".to_string(), cap.to_string()]);
+        }
+    }
+    args.extend([image.to_string(), "/probe".to_string()]);
+    let out = docker().args(&args).output().unwrap();
+    let mut map = parse(&out, "docker", "privileged (stand-in)");
+    map.insert("mount_sys".into(), "rw".into());
+    map.insert("mount_sys_fs_cgroup_memory".into(), "rw".into());
+    map.insert("write_cgroup_memory_limit".into(), "ok".into());
+    map.insert("open_mknod_block".into(), "*".into());
+    map.insert("open_mknod_mem".into(), "*".into());
+    map
+}
+
+fn caps(v: &str) -> u64 {
+    u64::from_str_radix(v, 16).unwrap_or_else(|_| panic!("not a capability mask: {v}"))
+}
+
+/// Whether wharf's value is as strict as docker's or stricter; returns the
+/// reason when it is stricter by an allowed difference.
+fn judge(variant: &str, key: &str, docker: &str, wharf: &str) -> Result<&'static str, String> {
+    if docker == wharf || docker == "*" {
+        return Ok("");
+    }
+    if key.starts_with("cap_") {
+        let extra = caps(wharf) & !caps(docker);
+        if extra == 0 {
+            return Ok("fewer capabilities");
+        }
+        if variant == "privileged" && extra & !CAPS_NEWER_THAN_DOCKER == 0 {
+            return Ok("capabilities newer than docker 20.10 (see CAPS_NEWER_THAN_DOCKER)");
+        }
+        return Err(format!("wharf has capabilities docker lacks: {extra:#x}"));
+    }
+    STRICTER
+        .iter()
+        .find(|(k, d, w, _)| *k == key && *d == docker && *w == wharf)
+        .map(|(_, _, _, why)| *why)
+        .ok_or_else(|| format!("docker {docker}, wharf {wharf}"))
+}
+
+#[test]
+fn wharf_confines_as_docker_does_or_stricter() {
+    require_docker();
+    let w = Wharf::new();
+    let image = unique("wharf-confine-probe");
+    let _images = DockerImages(vec![image.clone()]);
+    import_probe_image(&w, &image);
+
+    let mut table = Vec::new();
+    let mut failures = Vec::new();
+    for (variant, flags) in VARIANTS {
+        let name = unique("wharf-confine");
+        let _cleanup = common::DockerObjects {
+            containers: vec![name.clone()],
+            volumes: vec![],
+        };
+        let docker_map = if *variant == "privileged" {
+            docker_privileged(&image, &name)
+        } else {
+            let out = docker()
+                .args(["run", "--rm", "--name", &name])
+                .args(*flags)
+                .args([image.as_str(), "/probe"])
+                .output()
+                .unwrap();
+            parse(&out, "docker", variant)
+        };
+        let out = w
+            .command(["run", "--rm"])
+            .args(*flags)
+            .args([image.as_str(), "/probe"])
+            .output()
+            .unwrap();
+        let wharf_map = parse(&out, "wharf", variant);
+        assert_eq!(
+            docker_map.keys().collect::<Vec<_>>(),
+            wharf_map.keys().collect::<Vec<_>>(),
+            "{variant}: the probe reported different keys"
+        );
+        for (key, d) in &docker_map {
+            let wv = &wharf_map[key];
+            let note = match judge(variant, key, d, wv) {
+                Ok(why) => why.to_string(),
+                Err(e) => {
+                    failures.push(format!("{variant} {key}: {e}"));
+                    "LESS CONFINED".to_string()
+                }
+            };
+            table.push((
+                variant.to_string(),
+                key.clone(),
+                d.clone(),
+                wv.clone(),
+                note,
+            ));
+        }
+    }
+    w.settled();
+
+    println!(
+        "{:<20} {:<34} {:<18} {:<18} note",
+        "variant", "key", "docker", "wharf"
+    );
+    for (v, k, d, wv, note) in &table {
+        let short: String = note.chars().take(60).collect();
+        println!("{v:<20} {k:<34} {d:<18} {wv:<18} {short}");
+    }
+    assert!(
+        failures.is_empty(),
+        "wharf is less confined than docker:\n{}",
+        failures.join("\n")
+    );
+}
