@@ -22,6 +22,8 @@ IMG=wharf-bench/busybox-net:1
 NET=wharf-bench-net-$$
 cleanup() {
   "$WHARF" ps -aq --no-trunc 2>/dev/null | xargs -r "$WHARF" rm -f >/dev/null 2>&1 || true
+  # The root's kept default bridge.
+  "$WHARF" system prune -f >/dev/null 2>&1 || true
   "$DOCKER" ps -aq --filter "ancestor=$IMG" | xargs -r "$DOCKER" rm -f >/dev/null 2>&1 || true
   "$DOCKER" network rm "$NET" >/dev/null 2>&1 || true
   "$DOCKER" rmi -f "$IMG" >/dev/null 2>&1 || true

@@ -26,6 +26,7 @@ pub mod relay;
 pub mod rootfs;
 pub mod spec;
 pub mod term;
+pub mod timeline;
 pub mod volume_mount;
 
 pub use error::{go_errno, go_io_error, RuntimeError};

@@ -18,6 +18,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    wharf_runtime::timeline::mark("main");
     let args = cli::Cli::compose_alias(std::env::args_os().collect());
     // The engine starts container monitors with a fixed command line,
     // read without clap (see wharf_runtime::monitor::boundary).
