@@ -31,7 +31,7 @@ pub fn mark(stage: &str) {
     };
     // SAFETY: clock_gettime writes the timespec we pass, nothing else.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    let us = ts.tv_sec as i64 * 1_000_000 + ts.tv_nsec as i64 / 1000;
+    let us = ts.tv_sec * 1_000_000 + ts.tv_nsec / 1000;
     // One write per line: O_APPEND keeps the processes' lines whole.
     let line = format!("{us} {} {stage}\n", std::process::id());
     let _ = f.write_all(line.as_bytes());
