@@ -28,15 +28,14 @@ impl Path {
 }
 
 /// Whether `path` matches `pattern` (dot-separated, `*` any one segment).
+/// Called for every node against every rule: the depth rejects most
+/// patterns at once, and the last segments, compared first, most others.
 pub fn matches(path: &Path, pattern: &str) -> bool {
-    let mut n = 0;
-    for (i, p) in pattern.split('.').enumerate() {
-        match path.0.get(i) {
-            Some(seg) if p == "*" || p == seg => n += 1,
-            _ => return false,
-        }
-    }
-    n == path.0.len()
+    pattern.bytes().filter(|&b| b == b'.').count() + 1 == path.0.len()
+        && pattern
+            .rsplit('.')
+            .zip(path.0.iter().rev())
+            .all(|(p, seg)| p == "*" || p == seg)
 }
 
 #[cfg(test)]
@@ -50,5 +49,7 @@ mod tests {
         assert!(matches(&p, "services.*.ports.[]"));
         assert!(!matches(&p, "services.*.ports"));
         assert!(!matches(&p, "services.*.ports.[].target"));
+        assert!(!matches(&p, "services.*.volumes.*"));
+        assert!(!matches(&Path::new(), ""));
     }
 }

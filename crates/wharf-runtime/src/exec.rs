@@ -44,7 +44,7 @@ fn dup<F: AsFd>(f: F) -> Result<OwnedFd, RuntimeError> {
 
 /// `KEY=VALUE` entries of `extra` replace those of `env` with the same key
 /// in place, or are appended (docker's ReplaceOrAppendEnvValues).
-fn replace_or_append(env: &mut Vec<String>, extra: &[String]) {
+pub(crate) fn replace_or_append(env: &mut Vec<String>, extra: &[String]) {
     let key = |e: &str| e.split('=').next().unwrap_or_default().to_string();
     for e in extra {
         match env.iter_mut().find(|x| key(x) == key(e)) {
@@ -107,7 +107,7 @@ fn exec_process(dir: &ContainerDir, req: &ExecRequest) -> Result<Process, Runtim
 }
 
 /// Removes a file when dropped.
-struct TempFile(PathBuf);
+pub(crate) struct TempFile(pub(crate) PathBuf);
 
 impl Drop for TempFile {
     fn drop(&mut self) {

@@ -183,14 +183,17 @@ fn logs_and_ps_match() {
     // Compose pads the prefixes to the longest name it has met so far,
     // which depends on which container's lines it reads first: compare
     // them unpadded.
+    // Sorted once unpadded: padded, the same lines sort differently.
     let unpadded = |text: &str| -> Vec<String> {
-        sorted_lines(text)
+        let mut lines: Vec<String> = sorted_lines(text)
             .into_iter()
             .map(|l| match l.split_once(" | ") {
                 Some((name, rest)) => format!("{} | {rest}", name.trim_end()),
                 None => l,
             })
-            .collect()
+            .collect();
+        lines.sort();
+        lines
     };
     let collect = |f: &dyn Fn(&[&str]) -> std::process::Output| -> Vec<(i32, Vec<String>)> {
         queries

@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 
 use super::convert::image_name;
 use super::order::dependency_levels;
-use super::parallel::for_each;
 use super::progress::{Progress, Status};
 use super::resources::warn;
 use super::state::{OneOff, ProjectContainer};
@@ -51,6 +50,16 @@ impl Runtime<'_> {
         progress: &dyn Progress,
     ) -> RunResult<()> {
         self.stop_one(c, timeout, progress)?;
+        self.remove_one(c, volumes, progress)
+    }
+
+    /// Remove a stopped container, reporting it.
+    fn remove_one(
+        &self,
+        c: &ProjectContainer,
+        volumes: bool,
+        progress: &dyn Progress,
+    ) -> RunResult<()> {
         let event = c.event_id();
         progress.event(&event, Status::Working, "Removing");
         match self.engine.remove_container(c.id(), true, volumes) {
@@ -63,6 +72,56 @@ impl Runtime<'_> {
         }
         progress.event(&event, Status::Done, "Removed");
         Ok(())
+    }
+
+    /// Stop and remove `waves` of containers (`volumes`: with their
+    /// anonymous volumes), in order: a wave is stopped once the one
+    /// before has stopped, as Compose's reverse dependency order asks, but
+    /// its removal does not wait (Compose removes a service's containers
+    /// before it stops those of the next). Every container of a wave at
+    /// once, each removed as soon as it has stopped. A stop that fails
+    /// ends it after that wave (once all begun are done), as in Compose.
+    fn stop_and_remove_waves(
+        &self,
+        waves: Vec<Vec<(&ProjectContainer, bool)>>,
+        timeout: Option<u64>,
+        progress: &dyn Progress,
+    ) -> RunResult<()> {
+        let permits = super::parallel::Permits::new();
+        let permits = &permits;
+        std::thread::scope(|scope| {
+            let mut handles = Vec::new();
+            for wave in waves {
+                let (stopped_tx, stopped) = std::sync::mpsc::channel();
+                for (c, volumes) in wave {
+                    let stopped_tx = stopped_tx.clone();
+                    handles.push(scope.spawn(move || {
+                        let _place = permits.take();
+                        let result = self.stop_one(c, timeout, progress);
+                        let _ = stopped_tx.send(result.is_ok());
+                        drop(stopped_tx);
+                        result?;
+                        self.remove_one(c, volumes, progress)
+                    }));
+                }
+                drop(stopped_tx);
+                // Until every container of this wave has stopped (the
+                // channel closes when the last one has said).
+                if !stopped.iter().fold(true, |all, ok| all & ok) {
+                    break;
+                }
+            }
+            let mut result = Ok(());
+            for h in handles {
+                let r = h
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                if result.is_ok() {
+                    result = r;
+                }
+            }
+            result
+        })
     }
 
     /// `down`.
@@ -90,31 +149,30 @@ impl Runtime<'_> {
         }
         let mut levels = dependency_levels(&self.project);
         levels.reverse();
-        for level in levels {
-            let names: Vec<&String> = level
-                .iter()
-                .filter(|n| selected.is_empty() || selected.contains(n.as_str()))
-                .collect();
-            for_each(&names, |name| {
-                let ours: Vec<&ProjectContainer> =
-                    containers.iter().filter(|c| c.service() == *name).collect();
-                for_each(&ours, |c| {
-                    self.stop_and_remove(c, opts.timeout, opts.volumes, progress)
-                })
-                .map(|_| ())
-            })?;
-        }
-        // Containers of services the file does not name (or all of them
-        // when there is no file).
-        let known = |c: &&ProjectContainer| self.project.services.contains_key(c.service());
-        let rest: Vec<&ProjectContainer> = containers
+        let mut waves: Vec<Vec<(&ProjectContainer, bool)>> = levels
             .iter()
-            .filter(|c| !known(c))
-            .filter(|_| self.project.services.is_empty() || opts.remove_orphans)
+            .map(|level| {
+                containers
+                    .iter()
+                    .filter(|c| level.iter().any(|n| n == c.service()))
+                    .filter(|c| selected.is_empty() || selected.contains(c.service()))
+                    .map(|c| (c, opts.volumes))
+                    .collect()
+            })
             .collect();
-        for_each(&rest, |c| {
-            self.stop_and_remove(c, opts.timeout, false, progress)
-        })?;
+        // Containers of services the file does not name (or all of them
+        // when there is no file), last.
+        let known = |c: &&ProjectContainer| self.project.services.contains_key(c.service());
+        waves.push(
+            containers
+                .iter()
+                .filter(|c| !known(c))
+                .filter(|_| self.project.services.is_empty() || opts.remove_orphans)
+                .map(|c| (c, false))
+                .collect(),
+        );
+        waves.retain(|w| !w.is_empty());
+        self.stop_and_remove_waves(waves, opts.timeout, progress)?;
         if !opts.services.is_empty() {
             return Ok(());
         }

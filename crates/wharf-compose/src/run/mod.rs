@@ -32,13 +32,18 @@ use std::collections::BTreeMap;
 use wharf_engine::Engine;
 
 pub use build::{BuildOptions, BuildPolicy};
-pub use convert::image_name;
+// What a service's container is made with, for `kube generate`.
+pub use convert::{
+    healthcheck as service_healthcheck, image_name, ports as service_ports,
+    resources as service_resources, restart_policy as service_restart_policy,
+};
 pub use down::DownOptions;
 pub use error::{RunError, RunResult};
 pub use hash::{network_hash, service_hash, volume_hash};
 pub use logs::{log_source, AttachOptions, Cascade, Ended, LogOptions, LogSink};
 pub use oneoff::{parse_publish, parse_volume, split_command, RunOptions};
 pub use order::dependency_levels;
+pub use parallel::set_limit as set_parallel_limit;
 pub use progress::{Mode, Progress, Status};
 pub use state::{container_number, OneOff, ProjectContainer};
 pub use up::{Recreate, UpOptions};

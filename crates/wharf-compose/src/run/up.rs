@@ -2,9 +2,11 @@
 //! file (Compose's `convergence`), then starting them in dependency
 //! order, each service after its dependencies' conditions hold.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use wharf_engine::containers::{prespawn_monitor, MonitorStdio, PreSpawned};
 use wharf_model::{HealthStatus, Mount, Status as CStatus};
 
 use super::build::{BuildOptions, BuildPolicy};
@@ -61,6 +63,29 @@ enum Action {
     Create(u32),
 }
 
+/// Monitors `up` started ahead of the containers it creates, by container
+/// ID, as `run` does: each loads (store, network namespace, cgroup
+/// warm-up) while the rest of the project is created and the services
+/// before it start, and runs its container at the go. One never used is
+/// dropped and exits without touching anything (the container stays
+/// created, as after a failed `up` in Compose).
+#[derive(Default)]
+pub(crate) struct Early(Mutex<HashMap<String, PreSpawned>>);
+
+impl Early {
+    fn take(&self, id: &str) -> Option<PreSpawned> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(id)
+    }
+
+    fn keep(&self, pre: PreSpawned) {
+        let id = pre.id().to_string();
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, pre);
+    }
+}
+
 /// `--wait`'s condition: healthy, or running without a check.
 const RUNNING_OR_HEALTHY: &str = "running_or_healthy";
 
@@ -70,6 +95,17 @@ const POLL: Duration = Duration::from_millis(50);
 impl Runtime<'_> {
     /// `create`: images, networks, volumes and containers, none started.
     pub fn create(&self, opts: &UpOptions, progress: &dyn Progress) -> RunResult<()> {
+        self.create_with(opts, progress, None)
+    }
+
+    /// [`Runtime::create`]; with `early`, each new container's monitor
+    /// is started ahead and kept there for [`Runtime::start_with`].
+    fn create_with(
+        &self,
+        opts: &UpOptions,
+        progress: &dyn Progress,
+        early: Option<&Early>,
+    ) -> RunResult<()> {
         let names: Vec<String> = self.project.services.keys().cloned().collect();
         for name in &names {
             let s = self.service(name)?;
@@ -115,7 +151,13 @@ impl Runtime<'_> {
                 let current: Vec<ProjectContainer> =
                     observed.get(name).cloned().unwrap_or_default();
                 self.converge(
-                    name, current, &image_id, strategy, opts, &observed, progress,
+                    name,
+                    current,
+                    (&image_id, strategy),
+                    opts,
+                    &observed,
+                    progress,
+                    early,
                 )
             })?;
             for (name, converged) in level.into_iter().zip(done) {
@@ -128,8 +170,11 @@ impl Runtime<'_> {
     /// `up`: create, then start (attached or not, the caller decides what
     /// follows).
     pub fn up(&self, opts: &UpOptions, progress: &dyn Progress) -> RunResult<()> {
-        self.create(opts, progress)?;
-        self.start(progress)?;
+        let early = Early::default();
+        self.create_with(opts, progress, Some(&early))?;
+        // The project's networks, volumes and containers made, none started.
+        wharf_failpoint::hit("compose-up-before-start");
+        self.start_with(progress, Some(&early))?;
         if opts.wait {
             self.wait_running(opts.wait_timeout, progress)?;
         }
@@ -236,11 +281,11 @@ impl Runtime<'_> {
         &self,
         name: &str,
         mut containers: Vec<ProjectContainer>,
-        image_id: &str,
-        strategy: Recreate,
+        (image_id, strategy): (&str, Recreate),
         opts: &UpOptions,
         others: &BTreeMap<String, Vec<ProjectContainer>>,
         progress: &dyn Progress,
+        early: Option<&Early>,
     ) -> RunResult<Vec<ProjectContainer>> {
         let s = self.service(name)?;
         let expected = s.replicas().max(0) as usize;
@@ -319,6 +364,7 @@ impl Runtime<'_> {
                         opts,
                         &resolve,
                         progress,
+                        early,
                     )
                     .map(Some)
                 }
@@ -332,8 +378,7 @@ impl Runtime<'_> {
                         links: self.links(s, *number, others),
                         resolve: &resolve,
                     };
-                    self.create_one(name, s, &inst, Vec::new(), progress)
-                        .map(Some)
+                    self.create_one(name, s, &inst, progress, early).map(Some)
                 }
             }
         })?;
@@ -346,12 +391,12 @@ impl Runtime<'_> {
         name: &str,
         s: &Service,
         inst: &Instance,
-        inherited: Vec<Mount>,
         progress: &dyn Progress,
+        early: Option<&Early>,
     ) -> RunResult<ProjectContainer> {
         let id = container_id(inst.name);
         progress.event(&id, Status::Working, "Creating");
-        match self.create_container(name, s, inst, inherited) {
+        match self.create_container(name, s, inst, Vec::new(), early) {
             Ok(c) => {
                 progress.event(&id, Status::Done, "Created");
                 Ok(c)
@@ -367,13 +412,15 @@ impl Runtime<'_> {
         }
     }
 
-    /// The engine's create, for container `inst` of service `name`.
+    /// The engine's create, for container `inst` of service `name`; with
+    /// `early`, its monitor is started first and kept there.
     pub(crate) fn create_container(
         &self,
         name: &str,
         s: &Service,
         inst: &Instance,
         inherited: Vec<Mount>,
+        early: Option<&Early>,
     ) -> RunResult<ProjectContainer> {
         let mut req = create_request(&self.project, name, s, inst)?;
         if !inherited.is_empty() {
@@ -381,7 +428,16 @@ impl Runtime<'_> {
             mounts.extend(inherited);
             req.host_config.mounts = Some(mounts);
         }
-        let created = self.engine.create_container(&req)?;
+        let created = match early {
+            Some(early) => {
+                let pre =
+                    prespawn_monitor(self.engine.root(), MonitorStdio::Null, &req.host_config)?;
+                let created = self.engine.create_container_as(&req, pre.id())?;
+                early.keep(pre);
+                created
+            }
+            None => self.engine.create_container(&req)?,
+        };
         for w in &created.warnings {
             warn(w);
         }
@@ -390,12 +446,13 @@ impl Runtime<'_> {
 
     /// The summary of container `id` (just made or changed).
     pub(crate) fn project_container(&self, id: &str) -> RunResult<ProjectContainer> {
-        self.engine
-            .list_containers(true)?
-            .into_iter()
-            .find(|c| c.id == id)
-            .map(ProjectContainer)
-            .ok_or_else(|| invalid(format!("No such container: {id}")))
+        match self.engine.container_summary(id) {
+            Ok(c) => Ok(ProjectContainer(c)),
+            Err(e) if e.kind() == wharf_oci::ErrorKind::NotFound => {
+                Err(invalid(format!("No such container: {id}")))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Replace `old` with a container made from the current service:
@@ -412,6 +469,7 @@ impl Runtime<'_> {
         opts: &UpOptions,
         resolve: &dyn Fn(&str) -> RunResult<String>,
         progress: &dyn Progress,
+        early: Option<&Early>,
     ) -> RunResult<ProjectContainer> {
         let event = old.event_id();
         progress.event(&event, Status::Working, "Recreate");
@@ -436,7 +494,7 @@ impl Runtime<'_> {
                 links,
                 resolve,
             };
-            let made = self.create_container(name, s, &inst, inherited)?;
+            let made = self.create_container(name, s, &inst, inherited, early)?;
             self.engine.stop_container(old.id(), opts.timeout, None)?;
             self.engine.remove_container(old.id(), false, false)?;
             self.engine.rename_container(made.id(), &final_name)?;
@@ -478,13 +536,27 @@ impl Runtime<'_> {
     /// `start`: every service's stopped containers, in dependency order,
     /// each service once its dependencies' conditions hold.
     pub fn start(&self, progress: &dyn Progress) -> RunResult<()> {
+        self.start_with(progress, None)
+    }
+
+    /// [`Runtime::start`], with the monitors `up` started ahead.
+    fn start_with(&self, progress: &dyn Progress, early: Option<&Early>) -> RunResult<()> {
         for level in dependency_levels(&self.project) {
-            for_each(&level, |name| self.start_service(name, progress))?;
+            for_each(&level, |name| self.start_service(name, progress, early))?;
         }
         Ok(())
     }
 
-    pub(crate) fn start_service(&self, name: &str, progress: &dyn Progress) -> RunResult<()> {
+    /// Start the stopped containers of service `name` once its
+    /// dependencies' conditions hold; its replicas at once (independent
+    /// of each other: Compose starts them one by one, for no order anyone
+    /// can see).
+    pub(crate) fn start_service(
+        &self,
+        name: &str,
+        progress: &dyn Progress,
+        early: Option<&Early>,
+    ) -> RunResult<()> {
         let s = self.service(name)?;
         if s.deploy.as_ref().and_then(|d| d.replicas) == Some(0) {
             return Ok(());
@@ -503,13 +575,18 @@ impl Runtime<'_> {
                 "service {name:?} has no container to start"
             )));
         }
-        for c in containers.iter().filter(|c| !c.running()) {
+        let stopped: Vec<&ProjectContainer> = containers.iter().filter(|c| !c.running()).collect();
+        for_each(&stopped, |c| {
             let event = c.event_id();
             progress.event(&event, Status::Working, "Starting");
             // Compose reports a failed start by its error alone.
-            self.engine.start_container(c.id(), None)?;
+            match early.and_then(|e| e.take(c.id())) {
+                Some(pre) => self.engine.start_prespawned(pre, false)?,
+                None => self.engine.start_container(c.id(), None)?,
+            };
             progress.event(&event, Status::Done, "Started");
-        }
+            Ok(())
+        })?;
         Ok(())
     }
 

@@ -184,7 +184,7 @@ impl Runtime<'_> {
         }
         for level in dependency_levels(&self.project) {
             let names: Vec<&String> = level.iter().filter(|n| services.contains(n)).collect();
-            for_each(&names, |n| self.start_service(n, progress))?;
+            for_each(&names, |n| self.start_service(n, progress, None))?;
         }
         Ok(())
     }

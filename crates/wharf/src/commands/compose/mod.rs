@@ -37,6 +37,22 @@ pub fn run(root: &Path, args: ComposeArgs) -> anyhow::Result<ExitCode> {
             args.ansi
         )));
     }
+    // `--parallel`, else `COMPOSE_PARALLEL_LIMIT` (Compose reads it only
+    // when the flag is left at its default).
+    let mut parallel = args.parallel;
+    if parallel == -1 {
+        if let Ok(v) = std::env::var("COMPOSE_PARALLEL_LIMIT") {
+            match v.parse() {
+                Ok(n) => parallel = n,
+                Err(_) => {
+                    return Ok(compose_error(&format!(
+                        "COMPOSE_PARALLEL_LIMIT must be an integer (found: {v:?})"
+                    )))
+                }
+            }
+        }
+    }
+    wharf_compose::run::set_parallel_limit(parallel);
     let cx = Cx { root, args: &args };
     let result = match &args.command {
         ComposeCommand::Config(c) => return config::config(&args, c),
