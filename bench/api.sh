@@ -26,6 +26,8 @@ server=
 cleanup() {
   [[ -n $server ]] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
   "$WHARF" --root "$root" ps -aq --no-trunc 2>/dev/null | xargs -r "$WHARF" --root "$root" rm -f >/dev/null 2>&1 || true
+  # The root's kept default bridge.
+  "$WHARF" --root "$root" system prune -f >/dev/null 2>&1 || true
   "$DOCKER" ps -aq --filter "label=$label" | xargs -r "$DOCKER" rm -f >/dev/null 2>&1 || true
   "$DOCKER" rmi -f "$IMG" >/dev/null 2>&1 || true
   rm -rf "$work"

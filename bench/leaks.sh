@@ -8,7 +8,8 @@ WHARF=$(scripts/build.sh bench)
 N=${N:-1000}
 work=$(mktemp -d /var/tmp/wharf-leaks.XXXXXX)
 export WHARF_ROOT=$work/root
-trap 'rm -rf "$work"' EXIT
+# The root keeps its default bridge while it lives: `system prune` frees it.
+trap '"$WHARF" system prune -f >/dev/null 2>&1; rm -rf "$work"' EXIT
 mkdir -p "$work/rootfs/bin"; cp /bin/busybox "$work/rootfs/bin/"; ln -s busybox "$work/rootfs/bin/true"
 tar -C "$work/rootfs" -cf "$work/rootfs.tar" .
 "$WHARF" import "$work/rootfs.tar" leak:1 >/dev/null

@@ -37,6 +37,8 @@ cleanup() {
   "$WHARF" network rm "$MV" >/dev/null 2>&1 || true
   ip link del "$PARENT" >/dev/null 2>&1 || true
   "$WHARF" ps -aq --no-trunc 2>/dev/null | xargs -r "$WHARF" rm -f >/dev/null 2>&1 || true
+  # The root's kept default bridge.
+  "$WHARF" system prune -f >/dev/null 2>&1 || true
   "$DOCKER" ps -aq --filter "ancestor=$IMG" | xargs -r "$DOCKER" rm -f >/dev/null 2>&1 || true
   "$DOCKER" network rm "$NET" >/dev/null 2>&1 || true
   "$DOCKER" rmi -f "$IMG" >/dev/null 2>&1 || true

@@ -47,6 +47,8 @@ cleanup() {
         for c in $("$wharf" --root "$work/root" ps -aq 2>/dev/null); do
             "$wharf" --root "$work/root" rm -f "$c" >/dev/null 2>&1 || true
         done
+        # The root's kept default bridge.
+        "$wharf" --root "$work/root" system prune -f >/dev/null 2>&1 || true
     fi
     # The suite leaves some containers behind on dockerd: those that are
     # new since the start and run a stand-in image are its.

@@ -130,14 +130,26 @@ impl Registry {
 
     /// What a new subnet must not overlap: every registered subnet and
     /// every host route not on one of `own_links`.
+    /// A wharf bridge whose subnet no living root holds is a dead root's
+    /// (roots keep their default bridge, see `Networking::bring_down`): it
+    /// is deleted with its root's rules, and its subnet is free.
     fn taken(&self, own_links: &dyn Fn(&str) -> bool) -> Vec<AnySubnet> {
         let mut out: Vec<AnySubnet> = self.entries.iter().map(|e| e.subnet).collect();
-        out.extend(
-            host_routes()
-                .into_iter()
-                .filter(|(dev, _)| !own_links(dev))
-                .map(|(_, s)| AnySubnet::V4(s)),
-        );
+        let mut stale = Vec::new();
+        for (dev, s) in host_routes() {
+            if own_links(&dev) {
+                continue;
+            }
+            match crate::names::root_table_of(&dev) {
+                Some(table) if !self.entries.iter().any(|e| e.subnet == AnySubnet::V4(s)) => {
+                    stale.push((dev, table))
+                }
+                _ => out.push(AnySubnet::V4(s)),
+            }
+        }
+        if !stale.is_empty() {
+            reclaim(&stale);
+        }
         out.extend(
             host_routes6()
                 .into_iter()
@@ -222,6 +234,20 @@ impl Registry {
             self.save()?;
         }
         Ok(())
+    }
+}
+
+/// Delete dead roots' bridges (name, their root's nftables table).
+fn reclaim(stale: &[(String, String)]) {
+    let Ok(nl) = crate::netlink::Netlink::new() else {
+        return;
+    };
+    for (dev, table) in stale {
+        tracing::info!(bridge = %dev, "deleting the bridge of a store root that is gone");
+        let _ = nl.delete_link(dev);
+        crate::docker_compat::forget(dev);
+        let _ = crate::nft::apply(&crate::nft::ruleset(table, &[], &[]));
+        let _ = fs::remove_file(Path::new(RUN_DIR).join(format!("{table}.nft")));
     }
 }
 

@@ -72,6 +72,20 @@ impl RootNames {
     }
 }
 
+/// The nftables table of the root that owns bridge `name`, if it is a
+/// wharf bridge (a default bridge or a user-defined network's).
+pub fn root_table_of(name: &str) -> Option<String> {
+    let hex = |t: &str| t.len() == 5 && t.bytes().all(|b| b.is_ascii_hexdigit());
+    if name == "wharf0" {
+        return Some("wharf".into());
+    }
+    if let Some(tag) = name.strip_prefix("wharf-").filter(|t| hex(t)) {
+        return Some(format!("wharf-{tag}"));
+    }
+    let tag = name.strip_prefix("wb")?.get(..5).filter(|t| hex(t))?;
+    name[7..].starts_with('-').then(|| format!("wharf-{tag}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +106,12 @@ mod tests {
             assert!(!b.owns_link(&name), "{name}");
         }
         assert_ne!(a.veth(id, 0), a.veth(id, 1));
+        let table = Some(a.table());
+        assert_eq!(root_table_of(&a.default_bridge()), table);
+        assert_eq!(root_table_of(&a.user_bridge(id)), table);
+        assert_eq!(root_table_of(&d.default_bridge()), Some(d.table()));
+        for other in ["eth0", "docker0", &a.veth(id, 0), "wharf-xyz12", "br-0123"] {
+            assert_eq!(root_table_of(other), None, "{other}");
+        }
     }
 }

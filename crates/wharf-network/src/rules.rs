@@ -1,5 +1,6 @@
 //! A root's bridges and nftables table as the store says they should be:
-//! bridges of idle networks go, the table is rebuilt from what runs.
+//! bridges of idle user-defined networks go, every root keeps its default
+//! bridge; the table is rebuilt from what runs and what is kept.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -13,11 +14,15 @@ use crate::nft::{self, BridgeRules, PortRule};
 use crate::NetResult;
 
 impl Networking<'_> {
-    /// Delete an unused network's bridge and stop its DNS server. The
-    /// default root keeps its idle `wharf0`, as docker keeps `docker0`
-    /// (deleting a bridge costs the kernel ~40 ms); `system prune` removes it.
+    /// Delete an unused network's bridge and stop its DNS server. Every
+    /// root keeps its idle default bridge (`wharf0`, `wharf-<tag>`), with
+    /// its rules, as docker keeps `docker0`: making and deleting it around
+    /// each container of an otherwise idle root cost ~20 ms (a private
+    /// root's ~80 ms: the bridge, its sysctls, docker's DOCKER-USER rules,
+    /// the nftables table, and their removal under the network lock the
+    /// next container waits for). `system prune` removes it.
     pub(crate) fn bring_down(&self, nl: &Netlink, net: &NetworkRecord) -> NetResult<()> {
-        if self.names.is_default_root() && self.is_default_bridge(net) {
+        if self.is_default_bridge(net) {
             return Ok(());
         }
         self.delete_bridge(nl, net)
@@ -62,7 +67,13 @@ impl Networking<'_> {
         })?;
         let mut bridges = Vec::new();
         for n in &nets {
-            if !active.iter().any(|e| e.network_id == n.id) {
+            // A kept bridge keeps its rules: the next container on it
+            // finds the table as it needs it (see `bring_down`).
+            let kept = self.is_default_bridge(n)
+                && n.bridge
+                    .as_deref()
+                    .is_some_and(|b| Path::new("/sys/class/net").join(b).exists());
+            if !kept && !active.iter().any(|e| e.network_id == n.id) {
                 continue;
             }
             let (Some(bridge), Ok(a)) = (&n.bridge, addressing(n)) else {
@@ -115,7 +126,7 @@ impl Networking<'_> {
         }
         let _ = std::fs::remove_file(&applied);
         nft::apply(&batch)?;
-        // Nothing running: no table, and no record left behind either.
+        // No bridge up: no table, and no record left behind either.
         if !bridges.is_empty() {
             let _ = std::fs::create_dir_all(crate::ipam::RUN_DIR);
             let _ = std::fs::write(&applied, text);

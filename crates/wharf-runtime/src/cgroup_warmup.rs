@@ -43,8 +43,19 @@ fn own_cgroup_file(own: &str) -> Option<PathBuf> {
     v2.filter(|p| p.exists())
 }
 
-/// How many times the helper moves itself (2 ms apart).
+/// How many times the helper moves itself (2 ms apart) when it cannot
+/// tell when the container joins.
 const REPEATS: usize = 6;
+
+/// At most this many moves while it waits for the container's join: the
+/// start may take far longer than the ~10 ms REPEATS covers on a loaded
+/// host, and a join that came after the fast state ended waited out a
+/// whole grace period (10-25 ms seen) on the start's critical path.
+const MAX_REPEATS: usize = 150;
+
+/// Moves after the container's first join: libcontainer joins the other
+/// hierarchies right after (v1), each a move of its own.
+const AFTER_JOIN: usize = 2;
 
 /// A warm-up ready to go: everything the helper needs, prepared, so that
 /// [`Warmup::fork_helper`] may run where only async-signal-safe calls are
@@ -53,6 +64,9 @@ const REPEATS: usize = 6;
 pub struct Warmup {
     file: CString,
     dirs: Vec<CString>,
+    /// The container's cgroup.procs in `file`'s hierarchy: not empty once
+    /// the container joined.
+    joined: Option<CString>,
 }
 
 impl Warmup {
@@ -62,23 +76,35 @@ impl Warmup {
     pub fn prepare(cgroups_path: Option<&Path>) -> Option<Warmup> {
         let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
         let file = own_cgroup_file(&own)?;
-        let file = CString::new(file.into_os_string().into_vec()).ok()?;
-        let dirs = cgroups_path
+        let container_dirs = cgroups_path
             .map(|p| crate::monitor::container_cgroup_dirs(&own, p))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        let joined = if file.starts_with("/sys/fs/cgroup/pids") {
+            container_dirs
+                .iter()
+                .find(|d| d.starts_with("/sys/fs/cgroup/pids"))
+                .cloned()
+        } else {
+            cgroups_path.map(|p| Path::new("/sys/fs/cgroup").join(p.strip_prefix("/").unwrap_or(p)))
+        }
+        .map(|d| d.join("cgroup.procs"))
+        .and_then(|p| CString::new(p.into_os_string().into_vec()).ok());
+        let file = CString::new(file.into_os_string().into_vec()).ok()?;
+        let dirs = container_dirs
             .iter()
             .flat_map(|d| [d.parent().map(PathBuf::from), Some(d.clone())])
             .flatten()
             .filter_map(|d| CString::new(d.into_os_string().into_vec()).ok())
             .collect();
-        Some(Warmup { file, dirs })
+        Some(Warmup { file, dirs, joined })
     }
 
     /// Fork the helper; it exits on its own (its parent reaps it with its
     /// other children, or it is reaped when the parent exits).
     ///
     /// Async-signal-safe: fork, and in the helper close_range, mkdir,
-    /// getpid, open, write and _exit, on memory prepared beforehand.
+    /// getpid, open, read, write, close, nanosleep and _exit, on memory
+    /// prepared beforehand.
     pub fn fork_helper(&self) {
         // SAFETY: see above; the helper never returns into our code.
         unsafe {
@@ -106,22 +132,51 @@ impl Warmup {
             let fd = libc::open(self.file.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
             if fd >= 0 {
                 // The fast state ends one grace period after the last
-                // writer: a few more writes keep it for the ~10 ms in
-                // which the container's join may come.
+                // writer: more writes keep it until the container's join
+                // (a few after it), or for ~10 ms if that cannot be seen.
                 let pause = libc::timespec {
                     tv_sec: 0,
                     tv_nsec: 2_000_000,
                 };
-                for i in 0..REPEATS {
+                let mut left = if self.joined.is_some() {
+                    MAX_REPEATS
+                } else {
+                    REPEATS
+                };
+                let mut seen = false;
+                for i in 0.. {
                     if i > 0 {
                         libc::nanosleep(&pause, std::ptr::null_mut());
                     }
                     libc::write(fd, buf[at..].as_ptr().cast(), buf.len() - at);
+                    left -= 1;
+                    if !seen && self.joined.as_ref().is_some_and(|j| has_a_process(j)) {
+                        seen = true;
+                        left = left.min(AFTER_JOIN);
+                    }
+                    if left == 0 {
+                        break;
+                    }
                 }
             }
             libc::_exit(0);
         }
     }
+}
+
+/// Whether cgroup.procs file `procs` lists a process (async-signal-safe).
+///
+/// # Safety
+/// Only open, read and close, on a path prepared beforehand.
+unsafe fn has_a_process(procs: &CString) -> bool {
+    let fd = libc::open(procs.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+    if fd < 0 {
+        return false;
+    }
+    let mut byte = 0u8;
+    let n = libc::read(fd, (&mut byte as *mut u8).cast(), 1);
+    libc::close(fd);
+    n > 0
 }
 
 /// Prepare and fork the helper at once (see [`Warmup`]).

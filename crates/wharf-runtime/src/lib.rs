@@ -30,6 +30,7 @@ pub mod rootfs;
 pub mod runc;
 pub mod spec;
 pub mod term;
+pub mod timeline;
 pub mod volume_mount;
 
 pub use error::{go_errno, go_io_error, RuntimeError};

@@ -100,6 +100,31 @@ pub fn mount_overlay(
     target: &Path,
     empty: &Path,
 ) -> Result<(), RuntimeError> {
+    mount_overlay_with(lowers, upper, work, target, empty, false)
+}
+
+/// [`mount_overlay`]; `volatile`: for a root whose writable layer goes
+/// with the container (`--rm`). Unmounting an overlay syncs its whole
+/// upper file system (`ovl_sync_fs`: every dirty page and buffer of the
+/// store's disk, anyone's, and a journal commit that the next container's
+/// file creations wait for): ~1,000 block writes per `run --rm` on a busy
+/// host. A volatile overlay skips that sync; after a host crash its
+/// contents may be incomplete, which does not matter for a layer about to
+/// be deleted.
+pub fn mount_overlay_with(
+    lowers: &[PathBuf],
+    upper: &Path,
+    work: &Path,
+    target: &Path,
+    empty: &Path,
+    volatile: bool,
+) -> Result<(), RuntimeError> {
+    if volatile {
+        // A volatile mount leaves this behind and refuses to mount again
+        // over it (a `restart` of a `--rm` container): its last mount was
+        // unmounted by us, so nothing is lost.
+        let _ = std::fs::remove_dir_all(work.join("work/incompat/volatile"));
+    }
     let lowers = dedup_lowers(lowers);
     // An image without layers (FROM scratch) still needs one lower dir.
     let lowerdir = if lowers.is_empty() {
@@ -114,9 +139,10 @@ pub fn mount_overlay(
     // Docker's overlay2 options: no redirect_dir/metacopy, so layer diffs
     // stay plain trees that the layer writer can read back.
     let data = format!(
-        "lowerdir={lowerdir},upperdir={},workdir={},redirect_dir=off,metacopy=off",
+        "lowerdir={lowerdir},upperdir={},workdir={},redirect_dir=off,metacopy=off{}",
         upper.display(),
-        work.display()
+        work.display(),
+        if volatile { ",volatile" } else { "" }
     );
     if data.len() >= 4000 {
         return Err(RuntimeError::Unsupported(format!(

@@ -20,6 +20,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    wharf_runtime::timeline::mark("main");
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // `wharf-runc` (a symlink): runc's command line, an OCI runtime.
     if commands::runc::invoked_as_runc(&args) {

@@ -482,6 +482,7 @@ impl MonitorHooks for NetHooks<'_> {
             .setup(&dir.id, &rec.name, &cfg, &files, netns)
             .map_err(|e| HookError::Network(Box::new(e)))?;
         *self.attached.borrow_mut() = Some(attached);
+        wharf_runtime::timeline::mark("mon: network planned");
         Ok(None)
     }
 

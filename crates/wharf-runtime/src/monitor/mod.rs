@@ -194,6 +194,7 @@ pub fn run(
             });
             (mode, prepared)
         });
+        crate::timeline::mark("mon: network and rootfs ready");
         let started = mode
             .map_err(|e| crate::RuntimeError::Start {
                 message: e.to_string(),
@@ -275,6 +276,7 @@ pub fn run(
                         );
                     }
                 }
+                crate::timeline::mark("mon: running recorded");
                 report(&mut ready, Ready::Started);
                 let attached = attach.map(|keys| io::Attached {
                     lifeline: ready.take(),
@@ -302,7 +304,9 @@ pub fn run(
                 );
                 // Only the first start has the CLI's pipe.
                 lifeline = lifeline.or(kept);
+                crate::timeline::mark("mon: output ended");
                 let code = process::wait_reaping(started.pid);
+                crate::timeline::mark("mon: reaped");
                 // Killed by the kernel's OOM killer: docker's `oom` event
                 // before the `die` (only a SIGKILL can be one).
                 if code == 137 && !config.ephemeral && process::oom_killed(&cgroups) {
@@ -412,13 +416,18 @@ fn remove_exited(
     if let Err(e) = store.remove_container_rows(&dir.id, true, Some(code)) {
         tracing::error!(error = %e, "removing the container's row");
     }
+    crate::timeline::mark("mon: rows removed");
     tell_exit(lifeline, code);
+    crate::timeline::mark("mon: exit told");
     hooks.after_stop(dir);
+    crate::timeline::mark("mon: network down");
     // What is left is nobody's wait: it yields the CPU to anything else
     // (the user's next command).
     background();
     process::teardown(dir, true, &config.volume_mounts, &config.cgroup_parent);
+    crate::timeline::mark("mon: torn down");
     store.trash_tree(&dir.path).delete();
+    crate::timeline::mark("mon: files deleted");
 }
 
 /// The container's exit (or failed start, with `error`: no `die`, as

@@ -10,7 +10,7 @@ use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{pipe, Pid};
 
 use super::{ContainerDir, MonitorConfig};
-use crate::rootfs::{mount_overlay, unmount};
+use crate::rootfs::{mount_overlay_with, unmount};
 use crate::spec::{
     build_spec, cgroups_path, ensure_working_dir, CgroupLayout, HostInfo, IpcMode, NetworkMode,
     SpecInput,
@@ -67,12 +67,13 @@ pub struct Prepared {
 pub fn prepare(dir: &ContainerDir, config: &MonitorConfig) -> Result<Prepared, RuntimeError> {
     std::fs::create_dir_all(dir.empty())
         .map_err(|e| RuntimeError::io("creating empty lower dir", e))?;
-    mount_overlay(
+    mount_overlay_with(
         &config.lowers,
         &dir.upper(),
         &dir.work(),
         &dir.rootfs(),
         &dir.empty(),
+        config.auto_remove,
     )?;
     for v in &config.volume_mounts {
         crate::volume_mount::acquire(v, &dir.id)?;
@@ -85,6 +86,7 @@ pub fn prepare(dir: &ContainerDir, config: &MonitorConfig) -> Result<Prepared, R
             .unwrap_or(crate::spec::DEFAULT_SHM_SIZE);
         crate::rootfs::mount_shm(&dir.shm(), size)?;
     }
+    crate::timeline::mark("mon: overlay mounted");
     let host = HostInfo::detect_for(config.options.init);
     // Not with --privileged: libcontainer's own (writable) emulation then.
     let view =
@@ -92,7 +94,9 @@ pub fn prepare(dir: &ContainerDir, config: &MonitorConfig) -> Result<Prepared, R
     if let Some(v) = &view {
         super::cgroup_view::prepare(v, &cgroups_path(&config.cgroup_parent, &dir.id))?;
     }
+    crate::timeline::mark("mon: cgroup view");
     write_spec(dir, config, &host, view.clone())?;
+    crate::timeline::mark("mon: spec written");
     Ok(Prepared {
         host,
         cgroup_view: view,
@@ -161,12 +165,14 @@ pub fn start(
     // The network's kernel work goes to a child process and overlaps
     // libcontainer's build.
     let wiring = wiring.map(Forked::spawn).transpose()?;
+    crate::timeline::mark("mon: wiring forked");
     let built = builder
         .as_init(dir.bundle())
         .with_systemd(false)
         .with_detach(true)
         .build()
         .map_err(|e| start_failure(format!("failed to create container: {e}")));
+    crate::timeline::mark("mon: libcontainer built");
     // The container's mount namespace has its copy now (or never will).
     if let Some(v) = &view {
         super::cgroup_view::release(v);
@@ -174,6 +180,7 @@ pub fn start(
     let wired = wiring.map(Forked::join).transpose();
     let mut container = built?;
     wired?;
+    crate::timeline::mark("mon: wired");
     if config.options.resources.oom_kill_disable == Some(true) {
         disable_oom_killer(config, &dir.id)?;
     }
@@ -192,6 +199,7 @@ pub fn start(
     container
         .start()
         .map_err(|e| start_failure(format!("failed to start container: {e}")))?;
+    crate::timeline::mark("mon: container started");
     let pid = container
         .pid()
         .map(|p| p.as_raw())

@@ -55,24 +55,30 @@ pub fn run(root: &std::path::Path, a: RunArgs) -> anyhow::Result<ExitCode> {
     // The monitor starts up while the image is found and the container
     // created (it exits untouched if either fails).
     let monitor = wharf_engine::containers::prespawn_monitor(root, stdio, &req.host_config)?;
+    wharf_runtime::timeline::mark("cli: monitor forked");
     let engine = super::open_engine(root)?;
+    wharf_runtime::timeline::mark("cli: store open");
     // Never dropped: this process ends with the container, and closing the
     // database (whose writes are all committed) only delayed that.
     let engine = &*std::mem::ManuallyDrop::new(engine);
     ensure_image(engine, &a)?;
+    wharf_runtime::timeline::mark("cli: image found");
     let id = created(&a, engine.create_container_as(&req, monitor.id())?)?;
+    wharf_runtime::timeline::mark("cli: created");
     let signals = (!detach)
         .then(|| wharf_engine::containers::watch_signals(a.sig_proxy))
         .transpose()?;
     let started = engine
         .start_prespawned(monitor, !detach)
         .map_err(start_error)?;
+    wharf_runtime::timeline::mark("cli: started");
     let Some(signals) = signals else {
         println!("{id}");
         return Ok(ExitCode::SUCCESS);
     };
     // Detaching (ctrl-p ctrl-q) leaves `run` with 0, as docker's does.
     let code = engine.wait_attached(started, signals)?.unwrap_or(0);
+    wharf_runtime::timeline::mark("cli: exit code");
     Ok(ExitCode::from(code as u8))
 }
 
@@ -283,6 +289,7 @@ fn ps_sizes(
 /// runs until the container exits.
 pub fn monitor(a: wharf_runtime::monitor::MonitorArgs) -> anyhow::Result<ExitCode> {
     let root = a.root.as_path();
+    wharf_runtime::timeline::mark("mon: exec'd");
     // Ahead of everything: the kernel takes a millisecond to make one.
     let netns = a.netns.then(wharf_engine::containers::PendingNetns::start);
     // While `run` creates the container: but a run that fails must find
@@ -302,6 +309,7 @@ pub fn monitor(a: wharf_runtime::monitor::MonitorArgs) -> anyhow::Result<ExitCod
         );
         return Ok(ExitCode::SUCCESS);
     }
+    wharf_runtime::timeline::mark("mon: go");
     let engine = &match early {
         Some(e) => e,
         None => Engine::open(root)?,
@@ -336,6 +344,7 @@ pub fn monitor(a: wharf_runtime::monitor::MonitorArgs) -> anyhow::Result<ExitCod
                     return Ok(ExitCode::from(125));
                 }
             };
+            wharf_runtime::timeline::mark("mon: config loaded");
             let hooks = engine.monitor_hooks(netns);
             wharf_runtime::monitor::run(
                 engine.store(),

@@ -43,6 +43,11 @@ impl Drop for Wharf {
         }
         // Monitors finishing a `--rm` still write under the root.
         let _ = self.monitors_gone(10);
+        // A root keeps its default bridge (and its rules) while it lives,
+        // as docker keeps docker0: `system prune` releases them.
+        if self.default_bridge_up() {
+            let _ = self.run(["system", "prune", "-f"]);
+        }
     }
 }
 
@@ -111,6 +116,12 @@ impl Wharf {
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
+    }
+
+    /// Whether this root's default bridge is in the kernel.
+    pub fn default_bridge_up(&self) -> bool {
+        let bridge = wharf_network::names::RootNames::new(&self.root()).default_bridge();
+        Path::new("/sys/class/net").join(bridge).exists()
     }
 
     /// A scratch directory for test files, inside the test's temp dir.
