@@ -5,12 +5,20 @@
 #  - network create + rm (target: >= 5x faster)
 #  - loopback throughput through a published port, curl to /dev/null of a
 #    200 MiB file (target: within 10% of docker)
-# Only loopback traffic. Prints medians and ratios; saves to bench/results/.
+#  - macvlan: network create + rm (target: >= 5x faster), and `run -d` on
+#    it until the command returns; the parent is a veth pair this script
+#    makes (never a real NIC), deleted at the end
+# Only loopback traffic (and none on the macvlan). Prints medians and
+# ratios; saves to bench/results/.
 #
 #   bench/network.sh               # RUNS=10 by default; needs dockerd running
+#   SECTIONS=macvlan RUNS=3 bench/network.sh   # one part only
+#   WHARF_BIN=target/debug/wharf ...           # a wharf already built
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WHARF=$(scripts/build.sh bench)
+WHARF=${WHARF_BIN:-$(scripts/build.sh bench)}
+SECTIONS=${SECTIONS:-bridge macvlan}
+has() { [[ " $SECTIONS " == *" $1 "* ]]; }
 DOCKER=${DOCKER_BIN:-/usr/bin/docker}
 RUNS=${RUNS:-10}
 "$DOCKER" version >/dev/null 2>&1 || { echo "start dockerd first" >&2; exit 1; }
@@ -20,7 +28,14 @@ work=$(mktemp -d /var/tmp/wharf-bench-net.XXXXXX)
 export WHARF_ROOT=$work/root
 IMG=wharf-bench/busybox-net:1
 NET=wharf-bench-net-$$
+MV=wharf-bench-mv-$$
+PARENT=wbmv$$
+PARENT=${PARENT:0:12}
 cleanup() {
+  "$DOCKER" ps -aq --filter "network=$MV" | xargs -r "$DOCKER" rm -f >/dev/null 2>&1 || true
+  "$DOCKER" network rm "$MV" >/dev/null 2>&1 || true
+  "$WHARF" network rm "$MV" >/dev/null 2>&1 || true
+  ip link del "$PARENT" >/dev/null 2>&1 || true
   "$WHARF" ps -aq --no-trunc 2>/dev/null | xargs -r "$WHARF" rm -f >/dev/null 2>&1 || true
   "$DOCKER" ps -aq --filter "ancestor=$IMG" | xargs -r "$DOCKER" rm -f >/dev/null 2>&1 || true
   "$DOCKER" network rm "$NET" >/dev/null 2>&1 || true
@@ -87,24 +102,68 @@ throughput() { # MiB/s through each engine's published port, downloads interleav
   res[tput.wharf]=$(median "${wv[@]}" | awk '{print $1 / 1048576}')
 }
 
-echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), runs: $RUNS" >&2
-res[run.docker]=$(run_p "$DOCKER" 41000)
-res[run.wharf]=$(run_p "$WHARF" 42000)
-res[net.docker]=$(net_create_rm "$DOCKER")
-res[net.wharf]=$(net_create_rm "$WHARF")
-throughput
+MV_SUBNET=10.213.250.0/24
+mv_create_rm() { # TOOL: µs for a macvlan network create + rm
+  local t=() i s
+  for i in $(seq "$RUNS"); do
+    s=$(now)
+    "$1" network create -d macvlan --subnet "$MV_SUBNET" -o parent="$PARENT" "$MV" >/dev/null
+    "$1" network rm "$MV" >/dev/null
+    t+=($(( ($(now) - s) / 1000 )))
+  done
+  median "${t[@]}"
+}
+
+mv_run() { # TOOL: µs for `run -d` on a macvlan network (until it returns)
+  local t=() i s id
+  "$1" network create -d macvlan --subnet "$MV_SUBNET" -o parent="$PARENT" "$MV" >/dev/null
+  id=$("$1" run -d --network "$MV" "$IMG" sleep 60); "$1" rm -f "$id" >/dev/null   # warm
+  for i in $(seq "$RUNS"); do
+    s=$(now)
+    id=$("$1" run -d --network "$MV" "$IMG" sleep 60)
+    t+=($(( ($(now) - s) / 1000 )))
+    "$1" rm -f "$id" >/dev/null
+  done
+  "$1" network rm "$MV" >/dev/null
+  median "${t[@]}"
+}
+
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), runs: $RUNS, sections: $SECTIONS" >&2
+if has bridge; then
+  res[run.docker]=$(run_p "$DOCKER" 41000)
+  res[run.wharf]=$(run_p "$WHARF" 42000)
+  res[net.docker]=$(net_create_rm "$DOCKER")
+  res[net.wharf]=$(net_create_rm "$WHARF")
+  throughput
+fi
+if has macvlan; then
+  ip link add "$PARENT" type veth peer name "${PARENT}q"
+  ip link set "$PARENT" up
+  res[mvnet.docker]=$(mv_create_rm "$DOCKER")
+  res[mvnet.wharf]=$(mv_create_rm "$WHARF")
+  res[mvrun.docker]=$(mv_run "$DOCKER")
+  res[mvrun.wharf]=$(mv_run "$WHARF")
+fi
 
 out=$(
   printf '# bench/network.sh, RUNS=%s, %s CPUs, docker %s, load %s\n' "$RUNS" "$(nproc)" \
     "$("$DOCKER" version --format '{{.Server.Version}}')" "$(cut -d' ' -f1 /proc/loadavg)"
   printf '%-34s %10s %10s %8s\n' metric docker wharf ratio
-  for m in run net; do
+  for m in run net mvnet mvrun; do
+    [[ -n ${res[$m.docker]:-} ]] || continue
     d=${res[$m.docker]} w=${res[$m.wharf]}
-    label=$([[ $m == run ]] && echo "run -d -p to first 200 (ms)" || echo "network create + rm (ms)")
+    case $m in
+      run) label="run -d -p to first 200 (ms)" ;;
+      net) label="network create + rm (ms)" ;;
+      mvnet) label="macvlan network create + rm (ms)" ;;
+      mvrun) label="run -d on macvlan (ms)" ;;
+    esac
     printf '%-34s %10.1f %10.1f %7.2fx\n' "$label" "$(echo "$d/1000" | bc -l)" "$(echo "$w/1000" | bc -l)" "$(echo "$w/$d" | bc -l)"
   done
-  d=${res[tput.docker]} w=${res[tput.wharf]}
-  printf '%-34s %10.0f %10.0f %7.2fx\n' "loopback via -p (MiB/s)" "$d" "$w" "$(echo "$w/$d" | bc -l)"
+  if [[ -n ${res[tput.docker]:-} ]]; then
+    d=${res[tput.docker]} w=${res[tput.wharf]}
+    printf '%-34s %10.0f %10.0f %7.2fx\n' "loopback via -p (MiB/s)" "$d" "$w" "$(echo "$w/$d" | bc -l)"
+  fi
   echo "(ratio = wharf / docker: lower is better for times, higher for throughput)"
 )
 echo "$out"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build a Debian package of wharf (cargo deb's layout, made with dpkg-deb):
 # /usr/bin/wharf (stripped; its debug info in /usr/lib/debug), wharf-compose,
-# completions and man pages, as scripts/install.sh installs them.
+# wharf-runc, completions and man pages, as scripts/install.sh installs them.
 # Usage: scripts/deb.sh [OUTDIR]   (default: target/debian under the build dir)
 # WHARF_BIN packages that binary instead of building one; DEB_COMPRESS is
 # dpkg-deb's -Z (default xz; gzip or none are much faster).

@@ -6,8 +6,8 @@ set -euo pipefail
 want=(busybox-static tini pkg-config libseccomp-dev gcc make tar gzip nftables)
 case ${1:-demo} in
   demo) want+=(debootstrap curl ca-certificates binutils) ;;
-  test) want+=(docker.io skopeo umoci iproute2 debootstrap curl ca-certificates docker-registry openssl python3-pip) ;;
-  bench) want+=(docker.io debootstrap bc curl docker-registry python3 python3-pip) ;;
+  test) want+=(docker.io containerd runc skopeo umoci iproute2 debootstrap curl ca-certificates docker-registry openssl python3-pip) ;;
+  bench) want+=(docker.io containerd runc debootstrap bc curl docker-registry python3 python3-pip) ;;
   *) echo "usage: $0 [demo|test|bench]" >&2; exit 2 ;;
 esac
 
@@ -52,4 +52,10 @@ if [[ ${1:-demo} != demo ]] && ! "$plugin" version 2>/dev/null | grep -q "v$comp
   fi
   mkdir -p "$(dirname "$plugin")"
   install -m 0755 "$cache/docker-compose" "$plugin"
+fi
+
+# kubernetes-validate (PyPI) in a venv: the kube tests check generated
+# manifests against the Kubernetes schemas with it.
+if [[ ${1:-demo} == test ]]; then
+  "$(dirname "$0")/kube-validate.sh" --install
 fi

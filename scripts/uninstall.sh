@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Remove what scripts/install.sh (and so scripts/demo.sh) installed: the
-# binary, its debug info, wharf-compose, completions and man pages.
+# binary, its debug info, wharf-compose, wharf-runc, completions and man pages.
 # Usage: scripts/uninstall.sh [--purge]   (PREFIX and DESTDIR as for install.sh)
 #   --purge also removes every container (forcibly), image, volume and
 #   network of the default store, and the store itself (/var/lib/wharf,
@@ -28,7 +28,7 @@ if $purge && [[ -x $wharf ]]; then
   echo "removed $root"
 fi
 
-rm -f "$dest$prefix/bin/wharf" "$dest$prefix/bin/wharf-compose" \
+rm -f "$dest$prefix/bin/wharf" "$dest$prefix/bin/wharf-compose" "$dest$prefix/bin/wharf-runc" \
   "$dest/usr/lib/debug$prefix/bin/wharf.debug" \
   "$dest$prefix/share/bash-completion/completions/wharf" \
   "$dest$prefix/share/zsh/site-functions/_wharf" \

@@ -91,9 +91,24 @@ impl Streamer {
         self.tx.send(data.into()).await.is_ok()
     }
 
-    /// From a blocking task.
+    /// From a blocking task. The registry client reports progress from
+    /// inside its own runtime, where blocking on a future is refused: there
+    /// a full channel (a slow client) is waited out in short sleeps.
     pub fn blocking_send(&self, data: impl Into<Bytes>) -> bool {
-        self.tx.blocking_send(data.into()).is_ok()
+        let mut data = data.into();
+        if tokio::runtime::Handle::try_current().is_err() {
+            return self.tx.blocking_send(data).is_ok();
+        }
+        loop {
+            match self.tx.try_send(data) {
+                Ok(()) => return true,
+                Err(mpsc::error::TrySendError::Closed(_)) => return false,
+                Err(mpsc::error::TrySendError::Full(d)) => {
+                    data = d;
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            }
+        }
     }
 
     /// Whether the client has gone.

@@ -89,6 +89,8 @@ pub async fn build(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
         .map(str::to_string);
     let no_cache = q.bool("nocache");
     let step_options = step_options(&q)?;
+    let source_date_epoch = wharf_build::source_date_epoch(&build_args)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let reader = BodyReader::new(call.req.into_body());
     Ok(ctx.stream_messages(move |e, out| {
         let dir = e.store().temp_path("build-context");
@@ -112,6 +114,9 @@ pub async fn build(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
             secrets: BTreeMap::new(),
             network,
             step_options,
+            source_date_epoch,
+            outputs: Vec::new(),
+            export_only: false,
         };
         let mode = if quiet {
             ProgressMode::Quiet

@@ -2,6 +2,7 @@
 //! wait, rename, pause, remove, prune, top, changes, export, stats,
 //! commit. Each is the engine call the CLI's verb makes.
 
+use std::os::fd::AsFd;
 use std::sync::Arc;
 
 use http::StatusCode;
@@ -49,7 +50,7 @@ pub fn summary_json(c: &ContainerSummary, now: chrono::DateTime<chrono::Utc>) ->
         "State": c.status.as_str(),
         "Status": c.status_text(now),
         "HostConfig": {"NetworkMode": c.network_mode},
-        "NetworkSettings": {"Networks": {}},
+        "NetworkSettings": {"Networks": c.networks},
         "Mounts": c.mounts,
     })
 }
@@ -175,6 +176,7 @@ pub async fn start(ctx: Arc<Ctx>, _call: Call, id: &str) -> ApiResult<Resp> {
     let full_id = ctx
         .blocking(move |e| Ok(e.find_container(&name)?.id))
         .await?;
+    let started_id = full_id.clone();
     // A client attached before the start (`docker run`, `start -a`) gets
     // the monitor's stdio from the very first byte.
     let waiting = ctx.attaches.take(&full_id);
@@ -208,6 +210,8 @@ pub async fn start(ctx: Arc<Ctx>, _call: Call, id: &str) -> ApiResult<Resp> {
             already
         }
     };
+    // A `wait` sent before the start (`docker run`) watches the monitor now.
+    ctx.wake(&started_id);
     if outcome {
         return Ok(body::with_status(StatusCode::NOT_MODIFIED, body::empty()));
     }
@@ -266,9 +270,12 @@ pub async fn kill(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
         let sig = signal.as_deref().unwrap_or("KILL").to_ascii_uppercase();
         if matches!(sig.as_str(), "KILL" | "SIGKILL" | "9") {
             let deadline = std::time::Instant::now() + KILL_PATIENCE;
-            e.wait_condition(&id, WaitCondition::NotRunning, &|| {
-                std::time::Instant::now() > deadline
-            })?;
+            e.wait_condition(
+                &id,
+                WaitCondition::NotRunning,
+                &|| std::time::Instant::now() > deadline,
+                None,
+            )?;
         }
         Ok(())
     })
@@ -284,13 +291,20 @@ pub async fn wait(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
     let id = ctx
         .blocking(move |e| Ok(e.find_container(&name)?.id))
         .await?;
+    // Starts and exits seen here wake the wait at once.
+    let (wake, registered) = ctx.wake_pipe(&id)?;
     let (tx, resp) = body::streamed(StatusCode::OK, "application/json");
     let gone = tx.clone();
     let c = ctx.clone();
     tokio::spawn(async move {
         let cid = id.clone();
         let r = c
-            .blocking(move |e| Ok(e.wait_condition(&cid, condition, &|| gone.is_closed())))
+            .blocking(move |e| {
+                let waited =
+                    e.wait_condition(&cid, condition, &|| gone.is_closed(), Some(wake.as_fd()));
+                drop(registered);
+                Ok(waited)
+            })
             .await;
         let msg = match r {
             Ok(Ok(Waited::Exited(code))) => json!({"Error": null, "StatusCode": code}),

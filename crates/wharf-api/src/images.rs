@@ -284,6 +284,7 @@ async fn create(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
             "importing from a URL is not supported: send the tar (fromSrc=-)".into(),
         ));
     }
+    let credential = registry_auth(&call);
     let reader = (!from_src.is_empty()).then(|| BodyReader::new(call.req.into_body()));
     Ok(ctx.stream_messages(move |e, out| {
         if let Some(reader) = reader {
@@ -316,7 +317,11 @@ async fn create(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
             .map_err(wharf_engine::EngineError::from)?
             .with_default_tag()
             .to_string();
-        let p = e.pull(&PullRequest { name, platform }, &JsonProgress(out.clone()))?;
+        let p = e.pull_as(
+            &PullRequest { name, platform },
+            credential,
+            &JsonProgress(out.clone()),
+        )?;
         out.blocking_json(&json!({"status": format!("Digest: {}", p.digest)}));
         let status = if p.updated {
             "Downloaded newer image"
@@ -338,6 +343,7 @@ async fn push(ctx: Arc<Ctx>, call: Call, name: String) -> ApiResult<Resp> {
         format!("{name}:{tag}")
     };
     let all = tag.is_empty();
+    let credential = registry_auth(&call);
     let check = target.clone();
     let targets = ctx
         .blocking(move |e| Ok(e.push_targets(&check, all)?))
@@ -350,7 +356,7 @@ async fn push(ctx: Arc<Ctx>, call: Call, name: String) -> ApiResult<Resp> {
         }
         let progress = JsonProgress(out.clone());
         for (r, id) in &targets {
-            let p = e.push(r, id, &progress)?;
+            let p = e.push_as(r, id, credential.clone(), &progress)?;
             out.blocking_json(
                 &json!({"status": format!("{}: digest: {} size: {}", p.tag, p.digest, p.size)}),
             );
@@ -360,11 +366,55 @@ async fn push(ctx: Arc<Ctx>, call: Call, name: String) -> ApiResult<Resp> {
     }))
 }
 
-/// `GET /distribution/{name}/json`: what the registry has for `name`.
-pub async fn distribution(_ctx: Arc<Ctx>, _call: Call, name: String) -> ApiResult<Resp> {
-    Err(ApiError::NotFound(format!(
-        "distribution inspect of {name} is not supported by wharf yet"
-    )))
+/// `GET /distribution/{name}/json`: what the registry has for `name`
+/// (the manifest's descriptor and its platforms), with the client's
+/// credentials.
+pub async fn distribution(ctx: Arc<Ctx>, call: Call, name: String) -> ApiResult<Resp> {
+    let credential = registry_auth(&call);
+    let d = ctx
+        .blocking(move |e| Ok(e.distribution_inspect(&name, credential)?))
+        .await?;
+    Ok(ok_json(&json!({
+        "Descriptor": d.descriptor,
+        "Platforms": d.platforms,
+    })))
+}
+
+/// docker's `AuthConfig` in `X-Registry-Auth` (base64url JSON).
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct AuthConfig {
+    username: String,
+    password: String,
+    /// base64 `user:password`, as `config.json` holds it.
+    auth: String,
+    identitytoken: String,
+}
+
+/// The credential a client sends in `X-Registry-Auth` (pull, push,
+/// distribution): `None` when it sends none (or an empty one: then the
+/// server's `config.json` is asked). Like dockerd, a header that does not
+/// decode counts as empty.
+fn registry_auth(call: &Call) -> Option<wharf_engine::registry::Credential> {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
+    use base64::Engine as _;
+    let header = call.req.headers().get("X-Registry-Auth")?.to_str().ok()?;
+    let raw = [URL_SAFE, URL_SAFE_NO_PAD, STANDARD]
+        .iter()
+        .find_map(|e| e.decode(header.trim()).ok())?;
+    let a: AuthConfig = serde_json::from_slice(&raw).ok()?;
+    let credential = |username: String, secret: String| {
+        Some(wharf_engine::registry::Credential { username, secret })
+    };
+    if !a.identitytoken.is_empty() {
+        return credential("<token>".into(), a.identitytoken);
+    }
+    if !a.username.is_empty() {
+        return credential(a.username, a.password);
+    }
+    let pair = STANDARD.decode(a.auth.trim()).ok()?;
+    let (user, pass) = std::str::from_utf8(&pair).ok()?.split_once(':')?;
+    credential(user.to_string(), pass.to_string())
 }
 
 /// `GET /system/df`: docker's per-object lists.

@@ -109,6 +109,7 @@ pub async fn create(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
         labels: b.labels,
         options: b.options,
         aux_addresses: ipam_aux,
+        ..Default::default()
     };
     let id = ctx.blocking(move |e| Ok(e.create_network(&req)?)).await?;
     Ok(json_resp(

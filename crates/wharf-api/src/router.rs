@@ -57,7 +57,9 @@ pub struct Call {
 }
 
 pub async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Resp {
+    let started = std::time::Instant::now();
     let path = req.uri().path().to_string();
+    let method = req.method().clone();
     let (version, rest) = split_version(&path);
     let result = match version.map(check_version).unwrap_or(Ok(())) {
         Err(e) => Err(e),
@@ -80,6 +82,8 @@ pub async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Resp {
         }
     };
     let mut resp = result.unwrap_or_else(|e| error_response(&e));
+    // Until the head of the answer (a streamed body goes on after).
+    tracing::debug!(%method, %path, status = resp.status().as_u16(), elapsed = ?started.elapsed(), "request");
     let h = resp.headers_mut();
     h.insert("Api-Version", HeaderValue::from_static(API_VERSION));
     h.insert("Docker-Experimental", HeaderValue::from_static("false"));

@@ -6,8 +6,10 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use hyper::server::conn::http1;
@@ -28,6 +30,12 @@ const MAX_HEADER_BYTES: usize = 64 * 1024;
 const EXIT_MEMORY: Duration = Duration::from_secs(300);
 /// A client must send its request headers within this.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Quiet this long (no new request), the server hands back the memory
+/// the last burst left resident (see [`shed_when_idle`]).
+const IDLE_AFTER: Duration = Duration::from_secs(1);
+/// Blocking-pool threads (engine calls) end after this long unused: each
+/// holds a stack.
+const THREAD_KEEP_ALIVE: Duration = Duration::from_secs(1);
 
 /// TLS client verification for tcp listeners (`--tlsverify`).
 #[derive(Debug, Clone)]
@@ -57,6 +65,16 @@ pub struct Ctx {
     /// Exit codes of monitors this server started, by container ID: the
     /// answer to a `wait` whose `--rm` container's record went first.
     exits: Mutex<HashMap<String, (i32, Instant)>>,
+    /// Engine waits (`wait`) blocked on a container, by ID: the write ends
+    /// of their wake-up pipes. A start or an exit seen here ends their
+    /// sleep at once (see [`Ctx::wake`]).
+    wakes: Mutex<HashMap<String, Vec<Weak<OwnedFd>>>>,
+    /// Fires when [`Ctx::exited`] records an exit code.
+    exit_seen: tokio::sync::Notify,
+    /// Requests so far, and a wake-up for each: [`shed_when_idle`] sees
+    /// the server go quiet and come back.
+    requests: AtomicU64,
+    activity: tokio::sync::Notify,
 }
 
 impl Ctx {
@@ -154,21 +172,65 @@ impl Ctx {
             m.retain(|_, (_, at)| now.duration_since(*at) < EXIT_MEMORY);
             m.insert(id.to_string(), (code, now));
         }
+        self.exit_seen.notify_waiters();
+        self.wake(id);
     }
 
     /// The exit code of container `id` once its monitor has told, waiting
     /// up to `patience` for it.
     pub async fn exit_code(&self, id: &str, patience: Duration) -> Option<i32> {
-        let deadline = Instant::now() + patience;
+        let deadline = tokio::time::Instant::now() + patience;
         loop {
+            // Armed before the look: an exit recorded after it still wakes us.
+            let seen = self.exit_seen.notified();
+            tokio::pin!(seen);
+            seen.as_mut().enable();
             self.reap();
             if let Some((code, _)) = self.exits.lock().ok().and_then(|m| m.get(id).copied()) {
                 return Some(code);
             }
-            if Instant::now() >= deadline {
-                return None;
+            tokio::select! {
+                _ = seen => {}
+                _ = tokio::time::sleep_until(deadline) => return None,
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// A wake-up pipe for an engine wait on container `id`: its read end
+    /// (for [`wharf_engine::Engine::wait_condition`]) and the write end,
+    /// which the wait keeps (its registration lasts as long).
+    pub fn wake_pipe(&self, id: &str) -> ApiResult<(OwnedFd, Arc<OwnedFd>)> {
+        use nix::fcntl::OFlag;
+        let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
+            .map_err(|e| ApiError::io("creating a pipe", e.into()))?;
+        let w = Arc::new(w);
+        if let Ok(mut m) = self.wakes.lock() {
+            let list = m.entry(id.to_string()).or_default();
+            list.retain(|w| w.strong_count() > 0);
+            list.push(Arc::downgrade(&w));
+        }
+        Ok((r, w))
+    }
+
+    /// News of container `id` (started, exited): its engine waits look
+    /// again now.
+    pub fn wake(&self, id: &str) {
+        let Ok(mut m) = self.wakes.lock() else {
+            return;
+        };
+        let Some(list) = m.get_mut(id) else {
+            return;
+        };
+        list.retain(|w| match w.upgrade() {
+            Some(fd) => {
+                // A full pipe is already a wake-up.
+                let _ = nix::unistd::write(&*fd, &[1]);
+                true
+            }
+            None => false,
+        });
+        if list.is_empty() {
+            m.remove(id);
         }
     }
 }
@@ -230,11 +292,17 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         execs: Default::default(),
         reaped: Mutex::new(Vec::new()),
         exits: Mutex::new(HashMap::new()),
+        wakes: Mutex::new(HashMap::new()),
+        exit_seen: tokio::sync::Notify::new(),
+        requests: AtomicU64::new(0),
+        activity: tokio::sync::Notify::new(),
     });
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread does the HTTP side (parsing, JSON, relaying streams);
+    // engine calls (SQLite, forks, file systems) run on the blocking pool,
+    // so a slow one holds up no other request.
+    let rt = tokio::runtime::Builder::new_current_thread()
         .max_blocking_threads(256)
-        .thread_keep_alive(Duration::from_secs(10))
+        .thread_keep_alive(THREAD_KEEP_ALIVE)
         .enable_all()
         .build()
         .map_err(|e| ServeError::io("starting the runtime", e))?;
@@ -316,6 +384,7 @@ async fn run(
             reaper.reap();
         }
     });
+    tokio::spawn(shed_when_idle(ctx.clone()));
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| ServeError::io("watching SIGTERM", e))?;
     let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
@@ -331,6 +400,28 @@ async fn run(
     Ok(())
 }
 
+/// Once the server has been quiet for [`IDLE_AFTER`] after some requests,
+/// hand back what they left resident: free heap, SQLite's page cache and
+/// the code pages they ran (shared with every wharf process; they fault in
+/// again from the page cache). An idle server then holds little more than
+/// its listeners. Streams in progress (attach, logs -f, events) go on
+/// untouched: their pages come back as they run.
+async fn shed_when_idle(ctx: Arc<Ctx>) {
+    loop {
+        // Quiet for IDLE_AFTER since the last request (or start-up).
+        loop {
+            let seen = ctx.requests.load(Ordering::Relaxed);
+            tokio::time::sleep(IDLE_AFTER).await;
+            if ctx.requests.load(Ordering::Relaxed) == seen {
+                break;
+            }
+        }
+        wharf_runtime::memory::shed(ctx.engine.store());
+        // No timer while idle: the next request wakes this.
+        ctx.activity.notified().await;
+    }
+}
+
 /// Out of descriptors (or similar): back off instead of spinning.
 async fn accept_failed(e: std::io::Error) {
     tracing::warn!(error = %e, "accept");
@@ -344,6 +435,8 @@ where
     tokio::spawn(async move {
         let svc = service_fn(move |req| {
             let ctx = ctx.clone();
+            ctx.requests.fetch_add(1, Ordering::Relaxed);
+            ctx.activity.notify_one();
             async move { Ok::<_, Infallible>(crate::router::handle(ctx, req).await) }
         });
         let conn = http1::Builder::new()

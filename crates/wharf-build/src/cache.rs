@@ -27,6 +27,8 @@ pub struct StepResult {
     pub created: String,
     /// `--no-cache` builds still record their results.
     pub record: bool,
+    /// `SOURCE_DATE_EPOCH`: the layer's file times are clamped to it.
+    pub epoch: Option<i64>,
 }
 
 impl StepResult {

@@ -9,7 +9,7 @@ use wharf_oci::{Digest, Reference};
 use wharf_store::Store;
 
 use crate::context::Context;
-use crate::history::normalize;
+use crate::history::{self, normalize};
 use crate::plan::{Plan, Source};
 use crate::progress::Progress;
 use crate::stage::Builder;
@@ -17,7 +17,11 @@ use crate::{BuildError, BuildHost, BuildRequest, BuildResult};
 
 #[derive(Debug, Clone)]
 pub struct BuildOutcome {
+    /// The image's ID (its config's digest), whether or not it was loaded.
     pub image_id: Digest,
+    /// Whether the image is in the store (and tagged): not for `--output`
+    /// without `--load`.
+    pub loaded: bool,
     /// Tags that moved here from another image: (tag, previous image).
     pub moved_tags: Vec<(Reference, Digest)>,
 }
@@ -106,25 +110,40 @@ pub fn build(
     }
     let out = target.expect("the target stage is built");
 
-    let mut step = progress.step("exporting to image");
     let mut image = out.image.clone();
     let now = wharf_oci::config::format_time(chrono::Utc::now());
     normalize(&mut image.history, out.first_new, &now);
+    if let Some(epoch) = req.source_date_epoch {
+        history::clamp(&mut image.history, epoch);
+    }
     if !req.labels.is_empty() {
         let config = image.config.get_or_insert_with(Default::default);
         let labels = config.labels.get_or_insert_with(Default::default);
         labels.extend(req.labels.clone());
     }
     image.created = image.history.last().and_then(|h| h.created.clone());
-    let committed = commit_image(store, Vec::new(), &image.to_bytes(), &req.tags, None)?;
-    step.note(&format!("writing image {} done", committed.id));
-    for t in &req.tags {
-        step.note(&format!("naming to {t} done"));
+    let config = image.to_bytes();
+    let mut outcome = BuildOutcome {
+        image_id: Digest::of(&config),
+        loaded: false,
+        moved_tags: Vec::new(),
+    };
+    // Every step done and cached, the image not yet made nor tagged.
+    wharf_failpoint::hit("build-before-tag");
+    if !req.export_only {
+        let mut step = progress.step("exporting to image");
+        let committed = commit_image(store, Vec::new(), &config, &req.tags, None)?;
+        step.note(&format!("writing image {} done", committed.id));
+        for t in &req.tags {
+            step.note(&format!("naming to {t} done"));
+        }
+        step.done();
+        outcome.loaded = true;
+        outcome.moved_tags = committed.moved_tags;
     }
-    step.done();
+    for o in &req.outputs {
+        crate::outputs::write(store, o, &image, &config, &req.tags, progress)?;
+    }
     progress.finish();
-    Ok(BuildOutcome {
-        image_id: committed.id,
-        moved_tags: committed.moved_tags,
-    })
+    Ok(outcome)
 }

@@ -99,6 +99,28 @@ pub fn normalize(history: &mut [History], first_new: usize, build_time: &str) {
     }
 }
 
+/// `SOURCE_DATE_EPOCH`: history times later than `epoch` become it (a
+/// base image's older ones stay), as BuildKit's exporter clamps them.
+pub fn clamp(history: &mut [History], epoch: i64) {
+    let Some(limit) = chrono::DateTime::from_timestamp(epoch, 0) else {
+        return;
+    };
+    let stamp = wharf_oci::config::format_time(limit);
+    for h in history {
+        let later = match h
+            .created
+            .as_deref()
+            .map(chrono::DateTime::parse_from_rfc3339)
+        {
+            Some(Ok(t)) => t > limit,
+            _ => true,
+        };
+        if later {
+            h.created = Some(stamp.clone());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +160,17 @@ mod tests {
         normalize(&mut h, 1, "now");
         let times: Vec<_> = h.iter().map(|e| e.created.clone().unwrap()).collect();
         assert_eq!(times, ["base", "t1", "t1", "t1", "t2"]);
+    }
+
+    #[test]
+    fn epoch_clamps_later_times_only() {
+        let at = |t: &str| History {
+            created: Some(t.into()),
+            ..Default::default()
+        };
+        let mut h = vec![at("2001-01-01T00:00:00Z"), at("2030-05-06T07:08:09.5Z")];
+        clamp(&mut h, 1_700_000_000);
+        let times: Vec<_> = h.iter().map(|e| e.created.clone().unwrap()).collect();
+        assert_eq!(times, ["2001-01-01T00:00:00Z", "2023-11-14T22:13:20Z"]);
     }
 }

@@ -90,6 +90,10 @@ impl Ignore {
 fn match_parts(pattern: &[String], path: &[&str]) -> bool {
     match pattern.split_first() {
         None => path.is_empty(),
+        // A final `**` is Go's `.*` after the `/` before it: it needs
+        // something below (`docs/**` leaves `docs` itself in, BuildKit
+        // keeps the empty directory).
+        Some((first, rest)) if first == "**" && rest.is_empty() => !path.is_empty(),
         Some((first, rest)) if first == "**" => {
             (0..=path.len()).any(|skip| match_parts(rest, &path[skip..]))
         }
@@ -121,6 +125,11 @@ mod tests {
         assert!(ig.excludes("tmp"));
         assert!(ig.excludes("a/b/tmp/c"));
         assert!(!ig.excludes("server.js"));
+        let ig = Ignore::parse("docs/**\n");
+        assert!(!ig.excludes("docs"), "the directory itself stays");
+        assert!(ig.excludes("docs/a.md"));
+        assert!(ig.excludes("docs/sub/b"));
+        assert!(Ignore::parse("**\n").excludes("x"));
     }
 
     #[test]

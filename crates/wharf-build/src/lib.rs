@@ -30,6 +30,7 @@ mod host;
 mod ignore;
 mod meta;
 mod mounted;
+mod outputs;
 mod plan;
 mod progress;
 mod request;
@@ -41,7 +42,7 @@ pub use export::{build, BuildOutcome};
 pub use host::{BuildHost, RunOutput, RunStep};
 pub use ignore::Ignore;
 pub use progress::{Progress, ProgressMode};
-pub use request::{BuildRequest, StepOptions};
+pub use request::{source_date_epoch, BuildRequest, Dest, Output, StepOptions, SOURCE_DATE_EPOCH};
 
 /// Remove every build cache entry; returns how many there were and the
 /// bytes of layer content that went with them.

@@ -163,6 +163,9 @@ fn whiteout(upper: &Path, rel: &str, made: &mut BTreeSet<String>) -> BuildResult
 /// Store an upper dir as a layer (moving it into the store), recording
 /// the cache entry with it.
 pub fn commit_upper(store: &Store, upper: &Path, cache: &StepResult) -> BuildResult<Digest> {
+    if let Some(epoch) = cache.epoch {
+        clamp_times(upper, epoch)?;
+    }
     let layer = adopt_upper(store, upper)?;
     let diff_id = layer.diff_id().clone();
     let entry = cache.entry(Some(diff_id.clone()));
@@ -171,4 +174,36 @@ pub fn commit_upper(store: &Store, upper: &Path, cache: &StepResult) -> BuildRes
         None => Ok(()),
     })?;
     Ok(diff_id)
+}
+
+/// BuildKit's `rewrite-timestamp`: every entry under `dir` (itself
+/// included) modified after `epoch` gets `epoch` as its times, so a layer
+/// made at another moment is the same layer. Setting a child's times does
+/// not touch its directory's, so the order does not matter.
+fn clamp_times(dir: &Path, epoch: i64) -> BuildResult<()> {
+    let mut todo = vec![dir.to_path_buf()];
+    let at = TimeSpec::new(epoch, 0);
+    while let Some(p) = todo.pop() {
+        let m = fs::symlink_metadata(&p)
+            .map_err(|e| BuildError::io(format!("reading {}", p.display()), e))?;
+        if m.is_dir() {
+            for e in fs::read_dir(&p)
+                .map_err(|e| BuildError::io(format!("reading {}", p.display()), e))?
+            {
+                let e = e.map_err(|e| BuildError::io(format!("reading {}", p.display()), e))?;
+                todo.push(e.path());
+            }
+        }
+        if m.mtime() > epoch || m.atime() > epoch {
+            nix::sys::stat::utimensat(
+                None,
+                &p,
+                &at,
+                &at,
+                nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+            )
+            .map_err(|e| BuildError::io(format!("setting times of {}", p.display()), e.into()))?;
+        }
+    }
+    Ok(())
 }

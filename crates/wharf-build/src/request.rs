@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use wharf_oci::Reference;
 
+use crate::{BuildError, BuildResult};
+
 #[derive(Debug, Clone, Default)]
 pub struct BuildRequest {
     /// The context directory; `None` for `build -` (Dockerfile on stdin).
@@ -31,6 +33,89 @@ pub struct BuildRequest {
     /// What the other flags ask of every RUN step's container (the host
     /// applies it; the builder does not look).
     pub step_options: StepOptions,
+    /// `SOURCE_DATE_EPOCH` (a build arg, or the environment): layer file
+    /// times and history times later than it are clamped to it, as
+    /// BuildKit's `rewrite-timestamp` does, for reproducible images.
+    pub source_date_epoch: Option<i64>,
+    /// `--output`: where else the result goes.
+    pub outputs: Vec<Output>,
+    /// `--output` without `--load`: the result is not put in the store as
+    /// an image (nor tagged), only exported.
+    pub export_only: bool,
+}
+
+/// One `--output` (`-o`): BuildKit's local, tar, oci and docker exporters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// `type=local,dest=DIR` or `-o DIR`: the result's files in DIR.
+    Local(PathBuf),
+    /// `type=tar,dest=F` or `-o -`: the result's files as one tar.
+    Tar(Dest),
+    /// `type=oci,dest=F`: the image as an OCI image layout tar.
+    Oci(Dest),
+    /// `type=docker,dest=F`: the image as a `docker load` archive.
+    Docker(Dest),
+}
+
+/// Where an archive output is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dest {
+    File(PathBuf),
+    /// `dest=-`.
+    Stdout,
+}
+
+impl Output {
+    /// docker's `--output` syntax: `type=T,dest=D` (type defaults to
+    /// local), a bare path for a local directory, `-` for a tar on stdout.
+    pub fn parse(spec: &str) -> BuildResult<Output> {
+        if !spec.contains('=') {
+            return Ok(if spec == "-" {
+                Output::Tar(Dest::Stdout)
+            } else {
+                Output::Local(PathBuf::from(spec))
+            });
+        }
+        let mut kind = "local".to_string();
+        let mut dest = None;
+        for field in spec.split(',') {
+            match field.split_once('=') {
+                Some(("type", v)) => kind = v.to_string(),
+                Some(("dest", v)) => dest = Some(v.to_string()),
+                // name=, compression= ... change nothing here.
+                Some(_) => {}
+                None => {
+                    return Err(BuildError::Invalid(format!(
+                        "invalid value {field:?} in --output {spec:?}: expected key=value"
+                    )))
+                }
+            }
+        }
+        let dest = dest.filter(|d| !d.is_empty());
+        let file = |d: Option<String>| -> BuildResult<Dest> {
+            match d.as_deref() {
+                None => Err(BuildError::Invalid(format!(
+                    "dest is required for {kind} output"
+                ))),
+                Some("-") => Ok(Dest::Stdout),
+                Some(p) => Ok(Dest::File(PathBuf::from(p))),
+            }
+        };
+        match kind.as_str() {
+            "local" => match dest.as_deref() {
+                None | Some("-") => Err(BuildError::Invalid(
+                    "dest is required for local output".into(),
+                )),
+                Some(p) => Ok(Output::Local(PathBuf::from(p))),
+            },
+            "tar" => Ok(Output::Tar(file(dest)?)),
+            "oci" => Ok(Output::Oci(file(dest)?)),
+            "docker" => Ok(Output::Docker(file(dest)?)),
+            other => Err(BuildError::Invalid(format!(
+                "exporter {other:?} could not be found"
+            ))),
+        }
+    }
 }
 
 /// `build`'s `--add-host`, `--memory`, `--memory-swap`, `--cpu-*`,
@@ -46,4 +131,58 @@ pub struct StepOptions {
     pub shm_size: i64,
     /// `--ulimit name=soft[:hard]`.
     pub ulimits: Vec<String>,
+}
+
+/// The build arg BuildKit reads for reproducible timestamps.
+pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
+
+/// `SOURCE_DATE_EPOCH` among the build args (the last one given): seconds
+/// since 1970; empty or absent is none.
+pub fn source_date_epoch(build_args: &[(String, Option<String>)]) -> BuildResult<Option<i64>> {
+    let value = build_args
+        .iter()
+        .rev()
+        .find(|(k, _)| k == SOURCE_DATE_EPOCH)
+        .and_then(|(_, v)| v.as_deref());
+    match value {
+        None | Some("") => Ok(None),
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|e| *e >= 0)
+            .map(Some)
+            .ok_or_else(|| BuildError::Invalid(format!("invalid SOURCE_DATE_EPOCH: {v}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_syntax_as_docker() {
+        let p = |s: &str| Output::parse(s).map_err(|e| e.to_string());
+        assert_eq!(p("out"), Ok(Output::Local("out".into())));
+        assert_eq!(p("-"), Ok(Output::Tar(Dest::Stdout)));
+        assert_eq!(p("dest=d"), Ok(Output::Local("d".into())));
+        assert_eq!(p("type=local,dest=d"), Ok(Output::Local("d".into())));
+        assert_eq!(p("type=tar,dest=-"), Ok(Output::Tar(Dest::Stdout)));
+        assert_eq!(
+            p("type=oci,dest=i.tar"),
+            Ok(Output::Oci(Dest::File("i.tar".into())))
+        );
+        assert_eq!(
+            p("type=docker,dest=i.tar,name=x"),
+            Ok(Output::Docker(Dest::File("i.tar".into())))
+        );
+        assert!(p("type=tar")
+            .unwrap_err()
+            .contains("dest is required for tar output"));
+        assert!(p("type=local")
+            .unwrap_err()
+            .contains("dest is required for local output"));
+        assert!(p("type=foo,dest=x")
+            .unwrap_err()
+            .contains("exporter \"foo\" could not be found"));
+    }
 }

@@ -161,14 +161,14 @@ impl<'b, 'a> StageRun<'b, 'a> {
             .filter(|i| counts_as_step(i))
             .count();
         let (image, key) = match &b.plan.bases[index] {
-            Source::Scratch => (scratch_image(), cache::key("scratch", &[])),
+            Source::Scratch => (scratch_image(), epoch_key("scratch", b.req)),
             Source::Stage(s) => {
                 let out = b.wait_stage(*s)?;
                 (out.image.clone(), out.key.clone())
             }
             Source::Image(name) => {
                 let id = b.image_id(name)?;
-                (b.image_config(name)?, cache::key(&id.to_string(), &[]))
+                (b.image_config(name)?, epoch_key(&id.to_string(), b.req))
             }
         };
         let step = b.progress.step(&format!(
@@ -354,6 +354,7 @@ impl<'b, 'a> StageRun<'b, 'a> {
             key: key.clone(),
             created: wharf_oci::config::format_time(chrono::Utc::now()),
             record: true,
+            epoch: self.b.req.source_date_epoch,
         };
         let mut step = step;
         match work(self, &result, &mut step) {
@@ -409,6 +410,15 @@ impl<'b, 'a> StageRun<'b, 'a> {
         let u = wharf_runtime::spec::resolve_user(root, user)
             .map_err(|e| BuildError::Invalid(e.to_string()))?;
         Ok((u.uid, u.gid))
+    }
+}
+
+/// A stage's first key: its base, and `SOURCE_DATE_EPOCH` when set (its
+/// layers differ in their file times).
+fn epoch_key(base: &str, req: &BuildRequest) -> String {
+    match req.source_date_epoch {
+        None => cache::key(base, &[]),
+        Some(e) => cache::key(base, &["SOURCE_DATE_EPOCH", &e.to_string()]),
     }
 }
 

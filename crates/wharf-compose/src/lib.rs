@@ -30,10 +30,10 @@ mod shellwords;
 pub mod template;
 mod units;
 mod volume_spec;
-mod yaml;
+pub mod yaml;
 
 pub use error::{ComposeError, ErrorKind, Result};
-pub use loader::{load, normalize_project_name, Loaded, Options, DEFAULT_FILES};
+pub use loader::{load, normalize_project_name, EnvFileVars, Loaded, Options, DEFAULT_FILES};
 pub use model::Project;
 
 use output::{to_json, to_out, to_yaml, Out};

@@ -4,7 +4,7 @@
 //! model with profiles applied and references checked.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path as FsPath, PathBuf};
 
 use indexmap::IndexMap;
@@ -77,6 +77,17 @@ pub struct Loaded {
     pub environment: HashMap<String, String>,
     /// Warnings Compose prints to stderr (unset variables, `version`...).
     pub warnings: Vec<String>,
+    /// Per service, its `env_file`s in order with the variables each
+    /// one defines (the service's `environment` has them merged): what
+    /// `kube generate` turns into ConfigMaps.
+    pub env_files_read: BTreeMap<String, Vec<EnvFileVars>>,
+}
+
+/// One `env_file` of a service and the variables it defines.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EnvFileVars {
+    pub path: String,
+    pub vars: Vec<(String, String)>,
 }
 
 /// Per-load switches (compose-go's loader options).
@@ -475,7 +486,7 @@ pub fn load(opts: &Options) -> Result<Loaded> {
     if opts.consistency {
         crate::consistency::check(&project, &disabled)?;
     }
-    resolve_service_environment(&mut project, &env)?;
+    let env_files_read = resolve_service_environment(&mut project, &env)?;
 
     // The services named on the command line, with what they depend on.
     if !opts.services.is_empty() {
@@ -522,6 +533,7 @@ pub fn load(opts: &Options) -> Result<Loaded> {
         env_files,
         environment: env,
         warnings,
+        env_files_read,
     })
 }
 
@@ -673,8 +685,13 @@ fn drop_unused_resources(project: &mut Project) {
 
 /// `environment` values looked up in the project environment, then the
 /// service's `env_file`s read underneath (the service's own values win).
-fn resolve_service_environment(project: &mut Project, env: &HashMap<String, String>) -> Result<()> {
-    for s in project.services.values_mut() {
+fn resolve_service_environment(
+    project: &mut Project,
+    env: &HashMap<String, String>,
+) -> Result<BTreeMap<String, Vec<EnvFileVars>>> {
+    let mut keys_by_service = BTreeMap::new();
+    for (name, s) in project.services.iter_mut() {
+        let mut file_keys = Vec::new();
         let mut service_env = s.environment.clone();
         for (k, v) in service_env.0.iter_mut() {
             if v.is_none() {
@@ -704,22 +721,38 @@ fn resolve_service_environment(project: &mut Project, env: &HashMap<String, Stri
             let text = std::fs::read_to_string(&f.path)
                 .map_err(|e| ComposeError::io(f.path.clone(), e))?;
             if f.format == "raw" {
+                let mut vars = Vec::new();
                 for line in text.lines() {
                     if line.trim().is_empty() || line.starts_with('#') {
                         continue;
                     }
                     let (k, v) = line.split_once('=').unwrap_or((line, ""));
                     from_files.insert(k.to_string(), v.to_string());
+                    vars.push((k.to_string(), v.to_string()));
                 }
+                file_keys.push(EnvFileVars {
+                    path: f.path.clone(),
+                    vars,
+                });
                 continue;
             }
             let senv = service_env.clone();
-            crate::envfile::parse(&text, &mut from_files, &|k: &str| {
+            let lookup = |k: &str| {
                 env.get(k)
                     .cloned()
                     .or_else(|| senv.0.get(k).cloned().flatten())
-            })
-            .map_err(|e| invalid(format!("failed to read {}: {e}", f.path)))?;
+            };
+            crate::envfile::parse(&text, &mut from_files, &lookup)
+                .map_err(|e| invalid(format!("failed to read {}: {e}", f.path)))?;
+            // Parsed again on its own for the record of its variables
+            // (the merged parse above sees earlier files' lines too).
+            let mut own = IndexMap::new();
+            crate::envfile::parse(&text, &mut own, &lookup)
+                .map_err(|e| invalid(format!("failed to read {}: {e}", f.path)))?;
+            file_keys.push(EnvFileVars {
+                path: f.path.clone(),
+                vars: own.into_iter().collect(),
+            });
         }
         if !from_files.is_empty() || !service_env.is_empty() {
             let mut merged = EnvMap::default();
@@ -732,8 +765,11 @@ fn resolve_service_environment(project: &mut Project, env: &HashMap<String, Stri
             s.environment = merged;
         }
         s.env_files.clear();
+        if !file_keys.is_empty() {
+            keys_by_service.insert(name.clone(), file_keys);
+        }
     }
-    Ok(())
+    Ok(keys_by_service)
 }
 
 /// `loadYamlModel`: every file merged, then defaults, checks, paths.

@@ -27,6 +27,7 @@ impl Engine {
         req: &BuildRequest,
         progress: &Progress,
     ) -> Result<BuildOutcome, BuildError> {
+        self.sweep_orphan_steps();
         let host = Host {
             engine: self,
             cache_dir: self.root.join("cache").join("mounts"),
@@ -34,6 +35,9 @@ impl Engine {
         };
         let outcome = wharf_build::build(&self.store, &host, req, progress)?;
         // docker's builder reports a build as the tags it set.
+        if !outcome.loaded {
+            return Ok(outcome);
+        }
         if let Err(e) = self.record_tags(&outcome.image_id, &req.tags) {
             tracing::warn!(error = %e, "recording the build's events");
         }
@@ -135,6 +139,7 @@ impl BuildHost for Host<'_> {
                 resources: self.options.resources.clone(),
                 shm_size: (self.options.shm_size > 0).then_some(self.options.shm_size),
                 ulimits: self.options.ulimits.clone(),
+                supplementary_groups_only: true,
                 ..Default::default()
             },
             cgroup_parent: cgroup_parent_of(&self.options.resources).to_string(),
@@ -158,6 +163,8 @@ impl BuildHost for Host<'_> {
             };
             return Err(BuildError::StepFailed(msg));
         }
+        // The build killed while a RUN step's container runs.
+        wharf_failpoint::hit("build-run-step");
         if let Some(mut pipe) = spawned.output.take() {
             let mut buf = vec![0u8; 64 * 1024];
             loop {

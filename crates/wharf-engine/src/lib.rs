@@ -6,6 +6,7 @@
 //! caller's business; the error kinds tell it which exit code applies.
 
 mod build;
+mod check;
 pub mod containers;
 mod error;
 pub mod events;

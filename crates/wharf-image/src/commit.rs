@@ -48,6 +48,8 @@ pub fn commit_image_with(
         .map(|l| l.commit_into(store))
         .collect::<ImageResult<Vec<_>>>()?;
     let id = store.put_blob(config)?;
+    // Layers and config in place, no row yet (pull, load, import, commit, build).
+    wharf_failpoint::hit("image-commit-before-tx");
     let moved_tags = store.write(|tx| {
         for r in &records {
             layers::put(tx, r)?;
@@ -83,6 +85,7 @@ pub fn commit_image_with(
         }
         Ok(moved)
     })?;
+    wharf_failpoint::hit("image-commit-after-tx");
     Ok(Committed { id, moved_tags })
 }
 
@@ -96,6 +99,8 @@ pub fn commit_layer(
 ) -> ImageResult<wharf_store::LayerRecord> {
     let _lock = store.commit_lock()?;
     let record = layer.commit_into(store)?;
+    // A build step's layer tree in place, its row and cache entry not yet.
+    wharf_failpoint::hit("layer-adopt-before-tx");
     store.write(|tx| {
         layers::put(tx, &record)?;
         also(tx)

@@ -169,6 +169,8 @@ pub fn ingest_layer_into<R: Read>(
                 skip -= fresh as u64;
                 file.write_all(&chunk[fresh..])
                     .map_err(|e| ImageError::io(format!("writing {}", blob_path.display()), e))?;
+                // A crash with part of a layer written (pull, load, import).
+                wharf_failpoint::hit("layer-ingest-mid");
             }
             let (digest, size, _) = hasher.finish();
             Ok((digest, size))

@@ -42,6 +42,30 @@ pub fn load_stored(store: &Store, id: &Digest) -> ImageResult<StoredImage> {
     })
 }
 
+/// An image made of a config and stored layers, not (necessarily) in the
+/// image table: what a build exports without loading it.
+pub fn unstored_image(store: &Store, config: Vec<u8>) -> ImageResult<StoredImage> {
+    let parsed = wharf_oci::ImageConfig::from_slice(&config)
+        .map_err(|e| ImageError::invalid(format!("invalid image config: {e}")))?;
+    let layers = store.read(|tx| {
+        parsed
+            .diff_ids()
+            .iter()
+            .map(|d| {
+                layers::get(tx, d)?.ok_or_else(|| {
+                    wharf_store::StoreError::NotFound(format!("layer {d} is not in the store"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    Ok(StoredImage {
+        id: Digest::of(&config),
+        config,
+        layers,
+        tags: Vec::new(),
+    })
+}
+
 pub fn oci_digest(d: &Digest) -> oci_spec::image::Digest {
     oci_spec::image::Digest::from_str(&d.to_string()).expect("a wharf digest is a valid OCI digest")
 }

@@ -6,18 +6,18 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
 use wharf_store::networks::{self, EndpointRecord, NetworkRecord, PortRecord};
 
 use crate::config::{ContainerNetConfig, NetMode};
-use crate::ipam::pick_address;
+use crate::ipam::{pick_address, pick_address6};
 use crate::manage::Networking;
-use crate::netlink::{self, LowerKind, Netlink, PendingNetns};
+use crate::netlink::{self, LowerKind, Netlink, PendingNetns, VethPort};
 use crate::ports::{reserve, Reservation};
-use crate::subnet::Subnet;
+use crate::subnet::{Subnet, Subnet6};
 use crate::{files, NetResult, NetworkError};
 
 /// The networks a container was on, kept across the deletion of its rows.
@@ -40,6 +40,8 @@ pub struct ContainerFiles {
 #[derive(Default)]
 pub struct Attached {
     pub reservations: Vec<Reservation>,
+    /// The `port-proxy` processes of IPv6 ports DNAT cannot serve.
+    pub proxies: Vec<crate::ports::Proxy>,
     wiring: Option<Wiring>,
 }
 
@@ -68,6 +70,16 @@ struct VethPlan {
     mac: [u8; 6],
     /// `--link-local-ip`s, each a /16 as docker adds them.
     link_local: Vec<Ipv4Addr>,
+    /// The IPv6 address and prefix on an IPv6 network, and its gateway.
+    ip6: Option<(Ipv6Addr, u8)>,
+    gateway6: Option<Ipv6Addr>,
+}
+
+/// An endpoint's addresses while its container runs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EndpointIps {
+    pub ip: Ipv4Addr,
+    pub ip6: Option<Ipv6Addr>,
 }
 
 /// What the first endpoint of a container gets beyond its address.
@@ -90,24 +102,34 @@ impl Wiring {
 /// How the container's interface is made: a veth on a bridge, or a child
 /// of a macvlan/ipvlan network's parent.
 enum LinkPlan {
-    Veth { host: String, bridge_index: u32 },
-    Lower { parent_index: u32, kind: LowerKind },
+    Veth {
+        host: String,
+        bridge_index: u32,
+        port: VethPort,
+    },
+    Lower {
+        parent_index: u32,
+        kind: LowerKind,
+    },
 }
 
 impl VethPlan {
     fn make(&self, nl: &Netlink, netns: &Path) -> NetResult<()> {
         let ns = File::open(netns).map_err(|e| io("opening the network namespace", e))?;
         match &self.link {
-            LinkPlan::Veth { host, bridge_index } => {
-                nl.add_veth(host, &self.iface, *bridge_index, &ns, self.mac)?
-            }
+            LinkPlan::Veth {
+                host,
+                bridge_index,
+                port,
+            } => nl.add_veth(host, &self.iface, *bridge_index, &ns, self.mac, *port)?,
             LinkPlan::Lower { parent_index, kind } => {
                 nl.add_lower(&self.iface, *parent_index, *kind, &ns, self.mac)?
             }
         }
-        let mut addrs = vec![(self.ip, self.prefix)];
-        addrs.extend(self.link_local.iter().map(|ip| (*ip, 16)));
-        netlink::configure_container(netns, &self.iface, &addrs, self.gateway)
+        let mut addrs = vec![(IpAddr::V4(self.ip), self.prefix)];
+        addrs.extend(self.link_local.iter().map(|ip| (IpAddr::V4(*ip), 16)));
+        addrs.extend(self.ip6.map(|(ip, p)| (IpAddr::V6(ip), p)));
+        netlink::configure_container(netns, &self.iface, &addrs, self.gateway, self.gateway6)
     }
 }
 
@@ -116,6 +138,9 @@ pub(crate) struct Addressing {
     pub subnet: Subnet,
     pub gateway: Ipv4Addr,
     pub range: Option<Subnet>,
+    /// On an IPv6 network (`--ipv6`): its subnet and gateway (`::1`
+    /// unless one was given).
+    pub v6: Option<(Subnet6, Ipv6Addr)>,
 }
 
 pub(crate) fn addressing(net: &NetworkRecord) -> NetResult<Addressing> {
@@ -129,10 +154,23 @@ pub(crate) fn addressing(net: &NetworkRecord) -> NetResult<Addressing> {
     }
     .ok_or_else(bad)?;
     let range = net.ip_range.as_deref().map(str::parse).transpose()?;
+    let v6 = match (net.ipv6, net.subnet6.as_deref()) {
+        (true, Some(s6)) => {
+            let s6: Subnet6 = s6.parse()?;
+            let gw = match net.gateway6.as_deref() {
+                Some(g) => g.parse().ok(),
+                None => s6.nth(1),
+            }
+            .ok_or_else(bad)?;
+            Some((s6, gw))
+        }
+        _ => None,
+    };
     Ok(Addressing {
         subnet,
         gateway,
         range,
+        v6,
     })
 }
 
@@ -140,6 +178,11 @@ pub(crate) fn addressing(net: &NetworkRecord) -> NetResult<Addressing> {
 /// network given none still has its `.1`, as docker's IPAM gives it).
 pub fn gateway_of(net: &NetworkRecord) -> Option<Ipv4Addr> {
     addressing(net).ok().map(|a| a.gateway)
+}
+
+/// An IPv6 network's subnet and gateway (`None` without `--ipv6`).
+pub fn ipv6_of(net: &NetworkRecord) -> Option<(Subnet6, Ipv6Addr)> {
+    addressing(net).ok()?.v6
 }
 
 /// A network's `--aux-address`es, by name.
@@ -219,11 +262,17 @@ impl Networking<'_> {
         &self,
         cfg: &ContainerNetConfig,
         files: &ContainerFiles,
-        ip: Option<Ipv4Addr>,
+        ips: Option<EndpointIps>,
         dns: Option<Ipv4Addr>,
         host_resolv: &str,
     ) -> NetResult<()> {
-        let hosts = files::hosts(&cfg.extra_hosts, ip, &cfg.hostname, &cfg.domainname);
+        let own: Vec<IpAddr> = ips
+            .map(|i| [Some(IpAddr::V4(i.ip)), i.ip6.map(IpAddr::V6)])
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect();
+        let hosts = files::hosts(&cfg.extra_hosts, &own, &cfg.hostname, &cfg.domainname);
         std::fs::write(&files.hosts, hosts).map_err(|e| io("writing hosts", e))?;
         let resolv = files::resolv_conf(host_resolv, &cfg.dns, dns);
         std::fs::write(&files.resolv_conf, resolv).map_err(|e| io("writing resolv.conf", e))
@@ -238,8 +287,31 @@ impl Networking<'_> {
         host_resolv: &str,
         netns: PendingNetns,
     ) -> NetResult<Attached> {
-        let eps = self.store.read(|tx| networks::endpoints_of(tx, id))?;
-        let (published, reservations) = reserve(&cfg.publish, name)?;
+        let (eps, first) = self.store.read(|tx| {
+            let eps = networks::endpoints_of(tx, id)?;
+            let first = match eps.first() {
+                Some(e) => networks::get(tx, &e.network_id)?,
+                None => None,
+            };
+            Ok((eps, first))
+        })?;
+        let dual = first
+            .as_ref()
+            .is_some_and(|n| n.ipv6 && n.subnet6.is_some());
+        // `host_binding_ipv4`: the network's address for ports given none.
+        let binding = first
+            .as_ref()
+            .and_then(|n| crate::bridge_opts::of(n).host_binding);
+        let publish: Vec<_> = cfg
+            .publish
+            .iter()
+            .cloned()
+            .map(|mut b| {
+                b.host_ip = b.host_ip.or(binding);
+                b
+            })
+            .collect();
+        let (published, reservations) = reserve(&publish, name, dual)?;
         let nl = Netlink::new()?;
         let mut first_ip = None;
         let mut dns = None;
@@ -250,10 +322,10 @@ impl Networking<'_> {
                 link_local: &cfg.link_local_ips,
             };
             let primary = if i == 0 { primary } else { Primary::default() };
-            let (net, ip, link) = self.plan_endpoint(&nl, ep, i == 0, primary)?;
+            let (net, ips, link) = self.plan_endpoint(&nl, ep, i == 0, primary)?;
             links.push(link);
             if i == 0 {
-                first_ip = Some(ip);
+                first_ip = Some(ips);
             }
             if dns.is_none() && !self.is_default_bridge(&net) {
                 dns = crate::lower::dns_listen(&net, &addressing(&net)?);
@@ -271,10 +343,31 @@ impl Networking<'_> {
             .collect();
         self.store.write(|tx| networks::set_ports(tx, id, &ports))?;
         self.apply_rules()?;
+        let mut proxies = Vec::new();
+        if let Some(ips) = first_ip {
+            for (p, r) in published.iter().zip(&reservations) {
+                let (true, Reservation::Tcp(listener)) =
+                    (crate::ports::needs_proxy(p, ips.ip6.is_some()), r)
+                else {
+                    continue;
+                };
+                let to = match ips.ip6 {
+                    Some(v6) => std::net::SocketAddr::new(IpAddr::V6(v6), p.container_port),
+                    None => std::net::SocketAddr::new(IpAddr::V4(ips.ip), p.container_port),
+                };
+                proxies.push(crate::ports::start_proxy(
+                    &self.exe,
+                    self.root(),
+                    listener,
+                    to,
+                )?);
+            }
+        }
         self.write_files(cfg, files, first_ip, dns, host_resolv)?;
         netns.place(&files.netns)?;
         Ok(Attached {
             reservations,
+            proxies,
             wiring: Some(Wiring {
                 netns: files.netns.clone(),
                 links,
@@ -294,10 +387,10 @@ impl Networking<'_> {
         ep: &EndpointRecord,
         files: &ContainerFiles,
         default_route: bool,
-    ) -> NetResult<(NetworkRecord, Ipv4Addr)> {
-        let (net, ip, link) = self.plan_endpoint(nl, ep, default_route, Primary::default())?;
+    ) -> NetResult<(NetworkRecord, EndpointIps)> {
+        let (net, ips, link) = self.plan_endpoint(nl, ep, default_route, Primary::default())?;
         link.make(nl, &files.netns)?;
-        Ok((net, ip))
+        Ok((net, ips))
     }
 
     /// [`Networking::attach_endpoint`] but for the veth, which is planned.
@@ -307,7 +400,7 @@ impl Networking<'_> {
         ep: &EndpointRecord,
         default_route: bool,
         primary: Primary,
-    ) -> NetResult<(NetworkRecord, Ipv4Addr, VethPlan)> {
+    ) -> NetResult<(NetworkRecord, EndpointIps, VethPlan)> {
         let ip = self.store.write(|tx| {
             let net = networks::get(tx, &ep.network_id)?.ok_or_else(|| {
                 wharf_store::StoreError::NotFound(format!("network {} not found", ep.network_id))
@@ -345,6 +438,13 @@ impl Networking<'_> {
                     },
                 )?,
             };
+            let ip6 = match a.v6 {
+                Some((s6, gw6)) => {
+                    let on = networks::endpoints_on(tx, &net.id)?;
+                    Some(pick_ip6(&on, &net, ep, s6, gw6)?)
+                }
+                None => None,
+            };
             let mac = netlink::format_mac(primary.mac.unwrap_or_else(|| netlink::mac_for(ip)));
             networks::set_endpoint_address(
                 tx,
@@ -353,22 +453,33 @@ impl Networking<'_> {
                 Some(&ip.to_string()),
                 Some(&mac),
             )?;
-            Ok((net, ip))
+            let ip6_text = ip6.map(|i: Ipv6Addr| i.to_string());
+            networks::set_endpoint_ip6(tx, &ep.container_id, &net.id, ip6_text.as_deref())?;
+            Ok((net, EndpointIps { ip, ip6 }))
         });
-        let (net, ip) = ip.map_err(|e| match e {
+        let (net, ips) = ip.map_err(|e| match e {
             wharf_store::StoreError::Conflict(m) => NetworkError::Conflict(m),
             wharf_store::StoreError::NotFound(m) => NetworkError::NotFound(m),
             e => e.into(),
         })?;
         let a = addressing(&net)?;
+        let ip = ips.ip;
+        let routed = default_route && !net.internal;
         let plan = |link| VethPlan {
             link,
             iface: format!("eth{}", ep.seq),
             ip,
             prefix: a.subnet.prefix,
-            gateway: (default_route && !net.internal).then_some(a.gateway),
+            gateway: routed.then_some(a.gateway),
             mac: primary.mac.unwrap_or_else(|| netlink::mac_for(ip)),
             link_local: primary.link_local.to_vec(),
+            ip6: ips.ip6.zip(a.v6.map(|(s, _)| s.prefix)),
+            // A macvlan network's IPv6 router is the segment's, if given.
+            gateway6: a
+                .v6
+                .filter(|_| routed)
+                .map(|(_, g)| g)
+                .filter(|_| !crate::lower::is_lower(&net.driver) || net.gateway6.is_some()),
         };
         if crate::lower::is_lower(&net.driver) {
             let (parent, kind) = crate::lower::parent_of(&net)?;
@@ -382,14 +493,18 @@ impl Networking<'_> {
                 crate::dns::ensure_server(self, &net)?;
             }
             let link = plan(LinkPlan::Lower { parent_index, kind });
-            return Ok((net, ip, link));
+            return Ok((net, ips, link));
         }
         let bridge = net.bridge.clone().unwrap_or_default();
+        let opts = crate::bridge_opts::of(&net);
         if nl.link_index(&bridge)?.is_none() {
             self.check_routes(&bridge, &a.subnet, &net.name)?;
-            nl.ensure_bridge(&bridge, a.gateway, a.subnet.prefix)?;
+            nl.ensure_bridge(&bridge, a.gateway, a.subnet.prefix, a.v6, opts.mtu)?;
             netlink::sysctl(&format!("net/ipv4/conf/{bridge}/route_localnet"), "1")?;
             netlink::sysctl("net/ipv4/ip_forward", "1")?;
+            if a.v6.is_some() {
+                netlink::sysctl("net/ipv6/conf/all/forwarding", "1")?;
+            }
         }
         crate::docker_compat::allow(&bridge);
         let bridge_index = nl
@@ -398,11 +513,15 @@ impl Networking<'_> {
         let link = plan(LinkPlan::Veth {
             host: self.names.veth(&ep.container_id, ep.seq as usize),
             bridge_index,
+            port: VethPort {
+                mtu: opts.mtu,
+                isolated: !opts.icc,
+            },
         });
         if !self.is_default_bridge(&net) {
             crate::dns::ensure_server(self, &net)?;
         }
-        Ok((net, ip, link))
+        Ok((net, ips, link))
     }
 
     /// A subnet routed through some other interface would shadow (or be
@@ -481,5 +600,40 @@ impl Networking<'_> {
     /// The addresses a container has now, per network ID.
     pub fn addresses(&self, id: &str) -> NetResult<Vec<EndpointRecord>> {
         Ok(self.store.read(|tx| networks::endpoints_of(tx, id))?)
+    }
+}
+
+/// An endpoint's IPv6 address on an IPv6 network: its `--ip6`, or the
+/// lowest free one.
+fn pick_ip6(
+    on_network: &[EndpointRecord],
+    net: &NetworkRecord,
+    ep: &EndpointRecord,
+    subnet: Subnet6,
+    gateway: Ipv6Addr,
+) -> wharf_store::StoreResult<Ipv6Addr> {
+    let used: HashSet<Ipv6Addr> = on_network
+        .iter()
+        .filter(|e| e.container_id != ep.container_id)
+        .filter_map(|e| e.ip6.as_deref().and_then(|ip| ip.parse().ok()))
+        .collect();
+    match ep.ip6_requested.as_deref() {
+        Some(req) => {
+            let ip: Ipv6Addr = req.parse().map_err(|_| {
+                wharf_store::StoreError::Conflict(format!("invalid IPv6 address: {req}"))
+            })?;
+            if used.contains(&ip) || ip == gateway || !subnet.contains(ip) {
+                return Err(wharf_store::StoreError::Conflict(format!(
+                    "Address already in use or not in the network's subnet: {ip}"
+                )));
+            }
+            Ok(ip)
+        }
+        None => pick_address6(&subnet, gateway, &used).ok_or_else(|| {
+            wharf_store::StoreError::Conflict(format!(
+                "no available IPv6 addresses on network {}",
+                net.name
+            ))
+        }),
     }
 }

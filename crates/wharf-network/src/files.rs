@@ -1,14 +1,15 @@
 //! /etc/hosts and /etc/resolv.conf for a container, as docker writes them.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 const HOSTS_BASE: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
 
 /// Docker's /etc/hosts: the base entries, `--add-host` lines, then the
-/// container's own address and hostname.
+/// container's own addresses (IPv4, then IPv6 on a dual-stack network)
+/// and hostname.
 pub fn hosts(
     extra: &[(String, String)],
-    own: Option<Ipv4Addr>,
+    own: &[IpAddr],
     hostname: &str,
     domainname: &str,
 ) -> String {
@@ -16,12 +17,35 @@ pub fn hosts(
     for (name, ip) in extra {
         out.push_str(&format!("{ip}\t{name}\n"));
     }
-    if let Some(ip) = own {
-        if domainname.is_empty() {
-            out.push_str(&format!("{ip}\t{hostname}\n"));
-        } else {
-            out.push_str(&format!("{ip}\t{hostname}.{domainname} {hostname}\n"));
-        }
+    for ip in own {
+        out.push_str(&hosts_entry(*ip, hostname, domainname));
+    }
+    out
+}
+
+/// The /etc/hosts line of one of the container's own addresses.
+pub fn hosts_entry(ip: IpAddr, hostname: &str, domainname: &str) -> String {
+    if domainname.is_empty() {
+        format!("{ip}\t{hostname}\n")
+    } else {
+        format!("{ip}\t{hostname}.{domainname} {hostname}\n")
+    }
+}
+
+/// `network connect`/`disconnect` of a running container: its hosts
+/// file gains the lines of the new endpoint's addresses (`add`), or
+/// loses those of `remove`.
+pub fn update_hosts(text: &str, add: &[String], remove: &[IpAddr]) -> String {
+    let mut out: String = text
+        .lines()
+        .filter(|l| {
+            let first = l.split_whitespace().next().unwrap_or("");
+            !first.parse::<IpAddr>().is_ok_and(|ip| remove.contains(&ip))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    for line in add {
+        out.push_str(line);
     }
     out
 }
@@ -100,12 +124,18 @@ mod tests {
     fn hosts_end_with_the_container() {
         let h = hosts(
             &[("db".into(), "10.0.0.5".into())],
-            Some(Ipv4Addr::new(172, 18, 0, 2)),
+            &[
+                IpAddr::V4(Ipv4Addr::new(172, 18, 0, 2)),
+                "fd00:1::2".parse().unwrap(),
+            ],
             "abc",
             "",
         );
         assert!(h.starts_with("127.0.0.1\tlocalhost\n"));
-        assert!(h.ends_with("10.0.0.5\tdb\n172.18.0.2\tabc\n"), "{h}");
+        assert!(
+            h.ends_with("10.0.0.5\tdb\n172.18.0.2\tabc\nfd00:1::2\tabc\n"),
+            "{h}"
+        );
     }
 
     #[test]

@@ -10,12 +10,12 @@
 use std::collections::HashSet;
 use std::fs;
 use std::io::Write;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
 
-use crate::subnet::Subnet;
+use crate::subnet::{AnySubnet, Subnet, Subnet6};
 use crate::{NetResult, NetworkError};
 
 /// Host-wide state shared by every store root.
@@ -46,10 +46,27 @@ pub fn host_routes() -> Vec<(String, Subnet)> {
         .collect()
 }
 
+/// The IPv6 routes of the host (`/proc/net/ipv6_route`) a new subnet
+/// must not overlap: not the default route, not loopback's, link-local or
+/// multicast ones.
+pub fn host_routes6() -> Vec<(String, Subnet6)> {
+    let text = fs::read_to_string("/proc/net/ipv6_route").unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let dest = Ipv6Addr::from(u128::from_str_radix(f.first()?, 16).ok()?);
+            let prefix = u8::from_str_radix(f.get(1)?, 16).ok()?;
+            let dev = f.get(9)?.to_string();
+            let special = dest.is_multicast() || (dest.segments()[0] & 0xffc0) == 0xfe80;
+            (prefix > 0 && dev != "lo" && !special).then(|| (dev, Subnet6::new(dest, prefix)))
+        })
+        .collect()
+}
+
 /// One registry line: a subnet and the store root whose network holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Entry {
-    subnet: Subnet,
+    subnet: AnySubnet,
     root: PathBuf,
 }
 
@@ -113,15 +130,43 @@ impl Registry {
 
     /// What a new subnet must not overlap: every registered subnet and
     /// every host route not on one of `own_links`.
-    fn taken(&self, own_links: &dyn Fn(&str) -> bool) -> Vec<Subnet> {
-        let mut out: Vec<Subnet> = self.entries.iter().map(|e| e.subnet).collect();
+    fn taken(&self, own_links: &dyn Fn(&str) -> bool) -> Vec<AnySubnet> {
+        let mut out: Vec<AnySubnet> = self.entries.iter().map(|e| e.subnet).collect();
         out.extend(
             host_routes()
                 .into_iter()
                 .filter(|(dev, _)| !own_links(dev))
-                .map(|(_, s)| s),
+                .map(|(_, s)| AnySubnet::V4(s)),
+        );
+        out.extend(
+            host_routes6()
+                .into_iter()
+                .filter(|(dev, _)| !own_links(dev))
+                .map(|(_, s)| AnySubnet::V6(s)),
         );
         out
+    }
+
+    /// Reserve the IPv6 subnet `requested` (docker 20.10 has no default
+    /// IPv6 pool: `--ipv6` needs one given).
+    pub fn allocate6(
+        &mut self,
+        root: &Path,
+        requested: Subnet6,
+        own_links: &dyn Fn(&str) -> bool,
+    ) -> NetResult<Subnet6> {
+        let any = AnySubnet::V6(requested);
+        if self.taken(own_links).iter().any(|t| t.overlaps(&any)) {
+            return Err(NetworkError::Conflict(
+                "Pool overlaps with other one on this address space".into(),
+            ));
+        }
+        self.entries.push(Entry {
+            subnet: any,
+            root: root.to_path_buf(),
+        });
+        self.save()?;
+        Ok(requested)
     }
 
     /// Reserve `requested` (docker's error if it overlaps), or the first
@@ -135,7 +180,7 @@ impl Registry {
         let taken = self.taken(own_links);
         let subnet = match requested {
             Some(s) => {
-                if taken.iter().any(|t| t.overlaps(&s)) {
+                if taken.iter().any(|t| t.overlaps(&AnySubnet::V4(s))) {
                     return Err(NetworkError::Conflict(
                         "Pool overlaps with other one on this address space".into(),
                     ));
@@ -143,7 +188,7 @@ impl Registry {
                 s
             }
             None => default_pool()
-                .find(|s| !taken.iter().any(|t| t.overlaps(s)))
+                .find(|s| !taken.iter().any(|t| t.overlaps(&AnySubnet::V4(*s))))
                 .ok_or_else(|| {
                     NetworkError::Conflict(
                         "could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network".into(),
@@ -151,15 +196,25 @@ impl Registry {
                 })?,
         };
         self.entries.push(Entry {
-            subnet,
+            subnet: AnySubnet::V4(subnet),
             root: root.to_path_buf(),
         });
         self.save()?;
         Ok(subnet)
     }
 
+    /// The subnets reserved for networks of `root`.
+    pub fn subnets_of(&self, root: &Path) -> Vec<Subnet> {
+        self.entries
+            .iter()
+            .filter(|e| e.root == root)
+            .map(|e| e.subnet)
+            .collect()
+    }
+
     /// Give a subnet back (its network is removed).
-    pub fn release(&mut self, root: &Path, subnet: Subnet) -> NetResult<()> {
+    pub fn release(&mut self, root: &Path, subnet: impl Into<AnySubnet>) -> NetResult<()> {
+        let subnet = subnet.into();
         let before = self.entries.len();
         self.entries
             .retain(|e| !(e.subnet == subnet && e.root == root));
@@ -168,6 +223,18 @@ impl Registry {
         }
         Ok(())
     }
+}
+
+/// The lowest free IPv6 address for a container (docker's order: `::2`
+/// on, the gateway and the subnet-router anycast `::` skipped).
+pub fn pick_address6(
+    subnet: &Subnet6,
+    gateway: Ipv6Addr,
+    used: &HashSet<Ipv6Addr>,
+) -> Option<Ipv6Addr> {
+    (1..=used.len() as u128 + 2)
+        .filter_map(|n| subnet.nth(n))
+        .find(|ip| *ip != gateway && !used.contains(ip))
 }
 
 /// The lowest free address for a container: inside `range` (or the whole
@@ -217,6 +284,12 @@ mod tests {
         assert_eq!(reg.allocate(&root_b, None, &none).unwrap(), first);
         reg.release(&root_b, first).unwrap();
         reg.release(&root_b, second).unwrap();
+        assert!(reg.entries.is_empty());
+        let six: Subnet6 = "fd77:1::/64".parse().unwrap();
+        reg.allocate6(&root_b, six, &none).unwrap();
+        let err = reg.allocate6(&root_b, six, &none).unwrap_err();
+        assert!(err.to_string().contains("Pool overlaps"), "{err}");
+        reg.release(&root_b, six).unwrap();
         assert!(reg.entries.is_empty());
     }
 

@@ -11,6 +11,8 @@
 //! - [`names`]: kernel object names, unique per store root.
 
 pub mod attach;
+pub mod bridge_opts;
+mod check;
 pub mod config;
 pub mod dns;
 mod docker_compat;
@@ -32,4 +34,4 @@ pub use config::{ContainerNetConfig, NetMode};
 pub use error::{NetResult, NetworkError};
 pub use lower::is_lower;
 pub use manage::{CreateNetwork, Networking};
-pub use subnet::Subnet;
+pub use subnet::{Subnet, Subnet6};

@@ -241,7 +241,13 @@ impl Networking<'_> {
             .map_err(|e| NetworkError::io("opening the DNS namespace", e))
             .and_then(|ns| nl.add_lower("dns0", parent_index, kind, &ns, netlink::mac_for(ip)))
             .and_then(|()| {
-                netlink::configure_container(&path, "dns0", &[(ip, subnet.prefix)], None)
+                netlink::configure_container(
+                    &path,
+                    "dns0",
+                    &[(std::net::IpAddr::V4(ip), subnet.prefix)],
+                    None,
+                    None,
+                )
             });
         if let Err(e) = made {
             netlink::delete_netns(&path);

@@ -2,7 +2,7 @@
 //! user-defined bridge networks (create, find, remove).
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
 use wharf_store::networks::{self, NetworkRecord};
@@ -10,7 +10,7 @@ use wharf_store::Store;
 
 use crate::ipam::Registry;
 use crate::names::RootNames;
-use crate::subnet::Subnet;
+use crate::subnet::{Subnet, Subnet6};
 use crate::{NetResult, NetworkError};
 
 /// Docker 20.10's answer to swarm-scoped networks on a node outside a swarm.
@@ -30,7 +30,16 @@ pub struct CreateNetwork {
     pub options: BTreeMap<String, String>,
     /// `--aux-address name=ip`, kept out of the pool.
     pub aux_addresses: BTreeMap<String, String>,
+    /// `--ipv6`: dual stack, with `subnet6`.
+    pub ipv6: bool,
+    /// The IPv6 `--subnet` and `--gateway`.
+    pub subnet6: Option<String>,
+    pub gateway6: Option<String>,
 }
+
+/// Docker 20.10's answer to `--ipv6` without an IPv6 `--subnet` (it has
+/// no default IPv6 pool).
+pub const NO_IPV6_POOL: &str = "could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network";
 
 /// Option key prefix under which a network keeps its `--aux-address`es.
 pub const AUX_ADDRESS: &str = "wharf.aux-address.";
@@ -61,17 +70,21 @@ impl<'a> Networking<'a> {
     }
 
     /// The predefined networks, created on first use (the `bridge`
-    /// network's subnet comes from the pool then).
+    /// network's subnet comes from the pool then), the default bridge's
+    /// IPv6 as the root's daemon.json says.
     pub fn ensure_defaults(&self, new_id: &mut dyn FnMut() -> String) -> NetResult<()> {
-        let missing = self.store.read(|tx| {
+        let (missing, bridge) = self.store.read(|tx| {
             let mut out = Vec::new();
             for n in ["bridge", "host", "none"] {
                 if networks::by_name(tx, n)?.is_none() {
                     out.push(n);
                 }
             }
-            Ok(out)
+            Ok((out, networks::by_name(tx, "bridge")?))
         })?;
+        if let Some(bridge) = bridge {
+            self.sync_default_ipv6(&bridge)?;
+        }
         for name in missing {
             let mut rec = NetworkRecord {
                 id: new_id(),
@@ -105,6 +118,7 @@ impl<'a> Networking<'a> {
                 rec.bridge = Some(bridge);
             }
             match self.store.write(|tx| networks::insert(tx, &rec)) {
+                Ok(()) if name == "bridge" => self.sync_default_ipv6(&rec)?,
                 Ok(()) => {}
                 // Another process made it first.
                 Err(wharf_store::StoreError::Conflict(_)) => {
@@ -115,6 +129,46 @@ impl<'a> Networking<'a> {
                 Err(e) => return Err(e.into()),
             }
         }
+        Ok(())
+    }
+
+    /// The default bridge's IPv6 made to follow `<root>/daemon.json`
+    /// (docker's `"ipv6": true` and `"fixed-cidr-v6"`), as docker applies
+    /// its daemon.json when it starts: changed only while no container
+    /// is on the bridge.
+    fn sync_default_ipv6(&self, bridge: &NetworkRecord) -> NetResult<()> {
+        let wanted = crate::config::default_bridge_ipv6(self.root())?;
+        let current = bridge
+            .subnet6
+            .as_deref()
+            .filter(|_| bridge.ipv6)
+            .and_then(|s| s.parse::<Subnet6>().ok());
+        if wanted == current {
+            return Ok(());
+        }
+        let busy = self
+            .store
+            .read(|tx| networks::active_endpoints(tx))?
+            .iter()
+            .any(|e| e.network_id == bridge.id);
+        if busy {
+            return Ok(());
+        }
+        let mut registry = Registry::open()?;
+        if let Some(old) = bridge
+            .subnet6
+            .as_deref()
+            .and_then(|s| s.parse::<Subnet6>().ok())
+        {
+            registry.release(self.root(), old)?;
+        }
+        if let Some(new) = wanted {
+            registry.allocate6(self.root(), new, &|dev| self.names.owns_link(dev))?;
+        }
+        let text = wanted.map(|s| s.to_string());
+        self.store.write(|tx| {
+            networks::set_ipv6(tx, &bridge.id, wanted.is_some(), text.as_deref(), None)
+        })?;
         Ok(())
     }
 
@@ -174,14 +228,7 @@ impl<'a> Networking<'a> {
         }
         let requested: Option<Subnet> = req.subnet.as_deref().map(str::parse).transpose()?;
         let range: Option<Subnet> = req.ip_range.as_deref().map(str::parse).transpose()?;
-        let gateway: Option<Ipv4Addr> = req
-            .gateway
-            .as_deref()
-            .map(|g| {
-                g.parse()
-                    .map_err(|_| NetworkError::Invalid(format!("invalid gateway address {g}")))
-            })
-            .transpose()?;
+        let gateway: Option<Ipv4Addr> = parse_gateway(req.gateway.as_deref())?;
         if requested.is_none() && (gateway.is_some() || range.is_some()) {
             return Err(NetworkError::Invalid(
                 "ip-range and gateway need a subnet (--subnet)".into(),
@@ -213,9 +260,27 @@ impl<'a> Networking<'a> {
                 )));
             }
         }
+        let (subnet6, gateway6) = plan_ipv6(req)?;
+        if !lower {
+            crate::bridge_opts::parse(&req.options)?;
+        }
         let parent = lower.then(|| self.plan_lower(req)).transpose()?;
         let mut registry = Registry::open()?;
         let subnet = registry.allocate(self.root(), requested, &|dev| self.names.owns_link(dev))?;
+        if let Some(s6) = subnet6 {
+            let own = |dev: &str| self.names.owns_link(dev);
+            if let Err(e) = registry.allocate6(self.root(), s6, &own) {
+                registry.release(self.root(), subnet)?;
+                return Err(e);
+            }
+        }
+        let release = |registry: &mut Registry| -> NetResult<()> {
+            registry.release(self.root(), subnet)?;
+            match subnet6 {
+                Some(s6) => registry.release(self.root(), s6),
+                None => Ok(()),
+            }
+        };
         // Docker shows a macvlan/ipvlan gateway only when one was given
         // (it is the segment's router, not ours); `.1` is kept free anyway.
         let gateway = match lower {
@@ -243,7 +308,7 @@ impl<'a> Networking<'a> {
                 }
                 Ok(false) => {}
                 Err(e) => {
-                    registry.release(self.root(), subnet)?;
+                    release(&mut registry)?;
                     return Err(e);
                 }
             }
@@ -260,9 +325,14 @@ impl<'a> Networking<'a> {
             bridge,
             labels: serde_json::to_string(&req.labels).expect("serializes"),
             options: serde_json::to_string(&options).expect("serializes"),
+            ipv6: req.ipv6,
+            subnet6: subnet6.map(|s| s.to_string()),
+            gateway6: gateway6.map(|g| g.to_string()),
         };
+        // The subnet reserved, no row yet.
+        wharf_failpoint::hit("network-create-before-tx");
         if let Err(e) = self.store.write(|tx| networks::insert(tx, &rec)) {
-            registry.release(self.root(), subnet)?;
+            release(&mut registry)?;
             self.remove_parent(&rec)?;
             return Err(e.into());
         }
@@ -278,6 +348,9 @@ impl<'a> Networking<'a> {
                 net.name
             )));
         }
+        // After any teardown in flight: a `run --rm` on this network may
+        // still be bringing its bridge down.
+        let _lock = self.lock()?;
         let removed = self.store.write(|tx| {
             if !networks::endpoints_on(tx, &net.id)?.is_empty() {
                 return Ok(false);
@@ -291,10 +364,55 @@ impl<'a> Networking<'a> {
                 net.name, net.id
             )));
         }
-        if let Some(s) = net.subnet.as_deref().and_then(|s| s.parse().ok()) {
-            Registry::open()?.release(self.root(), s)?;
+        // The row gone, the subnet still reserved.
+        wharf_failpoint::hit("network-rm-after-tx");
+        // A bridge a container's teardown left up (it found the network
+        // busy) goes with the network: nothing else would delete it.
+        if net
+            .bridge
+            .as_ref()
+            .is_some_and(|b| Path::new("/sys/class/net").join(b).exists())
+        {
+            self.delete_bridge(&crate::netlink::Netlink::new()?, &net)?;
         }
+        let mut registry = Registry::open()?;
+        if let Some(s) = net.subnet.as_deref().and_then(|s| s.parse::<Subnet>().ok()) {
+            registry.release(self.root(), s)?;
+        }
+        if let Some(s) = net
+            .subnet6
+            .as_deref()
+            .and_then(|s| s.parse::<Subnet6>().ok())
+        {
+            registry.release(self.root(), s)?;
+        }
+        drop(registry);
         self.remove_parent(&net)?;
         Ok(net)
+    }
+}
+
+/// A `--gateway` of either family.
+fn parse_gateway<T: std::str::FromStr>(g: Option<&str>) -> NetResult<Option<T>> {
+    g.map(|g| {
+        g.parse()
+            .map_err(|_| NetworkError::Invalid(format!("invalid gateway address {g}")))
+    })
+    .transpose()
+}
+
+/// The IPv6 half of a `network create`, checked as docker checks it.
+fn plan_ipv6(req: &CreateNetwork) -> NetResult<(Option<Subnet6>, Option<Ipv6Addr>)> {
+    let subnet6: Option<Subnet6> = req.subnet6.as_deref().map(str::parse).transpose()?;
+    let gateway6: Option<Ipv6Addr> = parse_gateway(req.gateway6.as_deref())?;
+    match (subnet6, gateway6) {
+        (None, Some(g)) => Err(NetworkError::Invalid(format!(
+            "no matching subnet for gateway {g}"
+        ))),
+        (Some(s), Some(g)) if !s.contains(g) => Err(NetworkError::Invalid(format!(
+            "Invalid gateway {g}: it is not within subnet {s}"
+        ))),
+        (None, None) if req.ipv6 => Err(NetworkError::Conflict(NO_IPV6_POOL.into())),
+        _ => Ok((subnet6, gateway6)),
     }
 }

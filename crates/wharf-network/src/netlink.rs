@@ -8,7 +8,7 @@
 //! namespace it was opened in, and the monitor's own thread never moves.
 
 use std::fs::File;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 use std::path::Path;
 
@@ -30,6 +30,13 @@ fn errno(e: &rtnetlink::Error) -> Option<i32> {
         rtnetlink::Error::NetlinkError(m) => Some(-m.raw_code()),
         _ => None,
     }
+}
+
+/// How a container's veth sits on its bridge.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VethPort {
+    pub mtu: Option<u32>,
+    pub isolated: bool,
 }
 
 /// A netlink connection in the namespace of the thread that made it.
@@ -86,16 +93,42 @@ impl Netlink {
         })
     }
 
-    /// The bridge `name` with `gateway/prefix`, up; created if missing.
-    pub fn ensure_bridge(&self, name: &str, gateway: Ipv4Addr, prefix: u8) -> NetResult<u32> {
+    /// Add `ip/prefix` to link `index`. An IPv6 address skips duplicate
+    /// address detection (docker's `nodad`): the segment is ours, and a
+    /// tentative address would refuse connections for a second or two.
+    fn add_address(&self, index: u32, ip: IpAddr, prefix: u8) -> Result<(), rtnetlink::Error> {
+        use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags};
+        let mut req = self.handle.address().add(index, ip, prefix);
+        if ip.is_ipv6() {
+            req.message_mut()
+                .attributes
+                .push(AddressAttribute::Flags(AddressFlags::Nodad));
+        }
+        self.rt.block_on(req.execute())
+    }
+
+    /// The bridge `name` with `gateway/prefix` (and the IPv6 gateway of
+    /// `v6`), up; created if missing.
+    pub fn ensure_bridge(
+        &self,
+        name: &str,
+        gateway: Ipv4Addr,
+        prefix: u8,
+        v6: Option<(crate::subnet::Subnet6, Ipv6Addr)>,
+        mtu: Option<u32>,
+    ) -> NetResult<u32> {
         if let Some(i) = self.link_index(name)? {
             return Ok(i);
         }
         let h = self.handle.clone();
         let n = name.to_string();
+        let mut bridge = LinkBridge::new(&n).up();
+        if let Some(m) = mtu {
+            bridge = bridge.mtu(m);
+        }
         self.rt.block_on(async move {
             h.link()
-                .add(LinkBridge::new(&n).up().build())
+                .add(bridge.build())
                 .execute()
                 .await
                 .map_err(|e| sys(format!("creating bridge {n}"), e))
@@ -103,15 +136,12 @@ impl Netlink {
         let index = self
             .link_index(name)?
             .ok_or_else(|| sys(format!("creating bridge {name}"), "it vanished"))?;
-        let h = self.handle.clone();
-        self.rt
-            .block_on(async move {
-                h.address()
-                    .add(index, IpAddr::V4(gateway), prefix)
-                    .execute()
-                    .await
-            })
+        self.add_address(index, IpAddr::V4(gateway), prefix)
             .map_err(|e| sys(format!("adding {gateway}/{prefix} to {name}"), e))?;
+        if let Some((s6, gw6)) = v6 {
+            self.add_address(index, IpAddr::V6(gw6), s6.prefix)
+                .map_err(|e| sys(format!("adding {gw6}/{} to {name}", s6.prefix), e))?;
+        }
         Ok(index)
     }
 
@@ -132,7 +162,9 @@ impl Netlink {
     }
 
     /// A veth pair: `host` on `bridge` (hairpin on, so a container reaches
-    /// its own published ports), its peer `inside` in the namespace `netns`.
+    /// its own published ports; `isolated` from the bridge's other
+    /// isolated ports for `enable_icc=false`), its peer `inside` in the
+    /// namespace `netns`; both with `port.mtu` if set.
     pub fn add_veth(
         &self,
         host: &str,
@@ -140,17 +172,22 @@ impl Netlink {
         bridge: u32,
         netns: &File,
         mac: [u8; 6],
+        port: VethPort,
     ) -> NetResult<()> {
-        let peer = LinkMessageBuilder::<LinkUnspec>::new()
+        let mut peer = LinkMessageBuilder::<LinkUnspec>::new()
             .name(inside.to_string())
             .address(mac.to_vec())
-            .setns_by_fd(netns.as_raw_fd())
-            .build();
-        let msg = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth)
+            .setns_by_fd(netns.as_raw_fd());
+        let mut msg = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth)
             .name(host.to_string())
             .controller(bridge)
-            .up()
-            .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
+            .up();
+        if let Some(m) = port.mtu {
+            peer = peer.mtu(m);
+            msg = msg.mtu(m);
+        }
+        let msg = msg
+            .set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build())))
             .build();
         let h = self.handle.clone();
         let name = host.to_string();
@@ -167,7 +204,12 @@ impl Netlink {
         let h = self.handle.clone();
         self.rt.block_on(async move {
             h.link()
-                .set_port(LinkBridgePort::new(index).hairpin(true).build())
+                .set_port(
+                    LinkBridgePort::new(index)
+                        .hairpin(true)
+                        .isolated(port.isolated)
+                        .build(),
+                )
                 .execute()
                 .await
                 .map_err(|e| sys("setting hairpin mode", e))
@@ -179,8 +221,9 @@ impl Netlink {
     fn configure_inside(
         &self,
         iface: &str,
-        addrs: &[(Ipv4Addr, u8)],
+        addrs: &[(IpAddr, u8)],
         gateway: Option<Ipv4Addr>,
+        gateway6: Option<Ipv6Addr>,
     ) -> NetResult<()> {
         for name in ["lo", iface] {
             let h = self.handle.clone();
@@ -197,22 +240,21 @@ impl Netlink {
             .link_index(iface)?
             .ok_or_else(|| sys("configuring the container's network", format!("no {iface}")))?;
         for &(ip, prefix) in addrs {
-            let h = self.handle.clone();
-            self.rt
-                .block_on(async move {
-                    h.address()
-                        .add(eth0, IpAddr::V4(ip), prefix)
-                        .execute()
-                        .await
-                })
+            self.add_address(eth0, ip, prefix)
                 .map_err(|e| sys(format!("adding {ip}/{prefix} to {iface}"), e))?;
         }
-        if let Some(gw) = gateway {
+        let routes = [
+            gateway.map(|gw| {
+                let r = rtnetlink::RouteMessageBuilder::<Ipv4Addr>::new().gateway(gw);
+                (IpAddr::V4(gw), r.output_interface(eth0).build())
+            }),
+            gateway6.map(|gw| {
+                let r = rtnetlink::RouteMessageBuilder::<Ipv6Addr>::new().gateway(gw);
+                (IpAddr::V6(gw), r.output_interface(eth0).build())
+            }),
+        ];
+        for (gw, route) in routes.into_iter().flatten() {
             let h = self.handle.clone();
-            let route = rtnetlink::RouteMessageBuilder::<Ipv4Addr>::new()
-                .gateway(gw)
-                .output_interface(eth0)
-                .build();
             self.rt
                 .block_on(async move { h.route().add(route).execute().await })
                 .map_err(|e| sys(format!("adding the default route via {gw}"), e))?;
@@ -226,8 +268,9 @@ impl Netlink {
 pub fn configure_container(
     netns: &Path,
     iface: &str,
-    addrs: &[(Ipv4Addr, u8)],
+    addrs: &[(IpAddr, u8)],
     gateway: Option<Ipv4Addr>,
+    gateway6: Option<Ipv6Addr>,
 ) -> NetResult<()> {
     let ns = File::open(netns)
         .map_err(|e| NetworkError::io(format!("opening {}", netns.display()), e))?;
@@ -236,7 +279,7 @@ pub fn configure_container(
     std::thread::spawn(move || {
         setns(&ns, CloneFlags::CLONE_NEWNET)
             .map_err(|e| sys("entering the container's network namespace", e))?;
-        Netlink::new()?.configure_inside(&iface, &addrs, gateway)
+        Netlink::new()?.configure_inside(&iface, &addrs, gateway, gateway6)
     })
     .join()
     .map_err(|_| sys("configuring the container's network", "the thread panicked"))?

@@ -26,11 +26,11 @@
 //!   replies of those sent to a container arrive addressed to the
 //!   gateway, de-NATed to 127.0.0.1 only after this hook.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use serde_json::{json, Value};
 
-use crate::subnet::Subnet;
+use crate::subnet::{Subnet, Subnet6};
 use crate::{NetResult, NetworkError};
 
 /// An active bridge network.
@@ -38,17 +38,24 @@ use crate::{NetResult, NetworkError};
 pub struct BridgeRules {
     pub bridge: String,
     pub subnet: Subnet,
+    /// An IPv6 network's subnet: NAT66 as Docker 27's default
+    /// (`gateway_mode_ipv6=nat`), masqueraded like the IPv4 one.
+    pub subnet6: Option<Subnet6>,
     pub internal: bool,
+    /// `enable_ip_masquerade` (on unless turned off).
+    pub masquerade: bool,
 }
 
 /// A published port of a running container.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortRule {
     pub proto: String,
-    /// `None`: every local address.
-    pub host_ip: Option<Ipv4Addr>,
+    /// `None`: every local address (of `container_ip`'s family).
+    pub host_ip: Option<IpAddr>,
     pub host_port: u16,
-    pub container_ip: Ipv4Addr,
+    /// The family of the rule: an IPv6 port goes to the container's IPv6
+    /// address.
+    pub container_ip: IpAddr,
     pub container_port: u16,
 }
 
@@ -90,8 +97,16 @@ fn prefix(s: &Subnet) -> Value {
     json!({"prefix": {"addr": s.addr.to_string(), "len": s.prefix}})
 }
 
+fn prefix6(s: &Subnet6) -> Value {
+    json!({"prefix": {"addr": s.addr.to_string(), "len": s.prefix}})
+}
+
 fn ip(field: &str) -> Value {
     json!({"payload": {"protocol": "ip", "field": field}})
+}
+
+fn ip6(field: &str) -> Value {
+    json!({"payload": {"protocol": "ip6", "field": field}})
 }
 
 fn fib_local(which: &str) -> Value {
@@ -145,15 +160,31 @@ pub fn ruleset(table: &str, bridges: &[BridgeRules], ports: &[PortRule]) -> Valu
         ));
     }
     for p in ports {
-        let mut expr = vec![eq(meta("nfproto"), json!("ipv4"))];
-        if let Some(h) = p.host_ip {
-            expr.push(eq(ip("daddr"), json!(h.to_string())));
-        }
+        let mut expr = Vec::new();
+        let family = match p.container_ip {
+            IpAddr::V4(_) => {
+                expr.push(eq(meta("nfproto"), json!("ipv4")));
+                if let Some(h) = p.host_ip {
+                    expr.push(eq(ip("daddr"), json!(h.to_string())));
+                }
+                "ip"
+            }
+            IpAddr::V6(_) => {
+                expr.push(eq(meta("nfproto"), json!("ipv6")));
+                // The kernel drops what is DNAT'ed from ::1: the
+                // port-proxy serves loopback (see ports.rs).
+                expr.push(ne(ip6("daddr"), json!("::1")));
+                if let Some(h) = p.host_ip.filter(|h| !h.is_unspecified()) {
+                    expr.push(eq(ip6("daddr"), json!(h.to_string())));
+                }
+                "ip6"
+            }
+        };
         expr.push(eq(
             json!({"payload": {"protocol": p.proto, "field": "dport"}}),
             json!(p.host_port),
         ));
-        expr.push(json!({"dnat": {"family": "ip", "addr": p.container_ip.to_string(), "port": p.container_port}}));
+        expr.push(json!({"dnat": {"family": family, "addr": p.container_ip.to_string(), "port": p.container_port}}));
         cmds.push(rule(table, "ports", expr));
     }
     cmds.push(rule(
@@ -187,7 +218,7 @@ pub fn ruleset(table: &str, bridges: &[BridgeRules], ports: &[PortRule]) -> Valu
                 "forward",
                 vec![eq(meta("iifname"), br.clone()), json!({"drop": null})],
             ));
-        } else {
+        } else if b.masquerade {
             cmds.push(rule(
                 table,
                 "postrouting",
@@ -197,6 +228,17 @@ pub fn ruleset(table: &str, bridges: &[BridgeRules], ports: &[PortRule]) -> Valu
                     json!({"masquerade": null}),
                 ],
             ));
+            if let Some(s6) = &b.subnet6 {
+                cmds.push(rule(
+                    table,
+                    "postrouting",
+                    vec![
+                        eq(ip6("saddr"), prefix6(s6)),
+                        ne(meta("oifname"), br.clone()),
+                        json!({"masquerade": null}),
+                    ],
+                ));
+            }
         }
         cmds.push(rule(
             table,
@@ -224,6 +266,18 @@ pub fn ruleset(table: &str, bridges: &[BridgeRules], ports: &[PortRule]) -> Valu
                 json!({"masquerade": null}),
             ],
         ));
+        if let Some(s6) = &b.subnet6 {
+            cmds.push(rule(
+                table,
+                "postrouting",
+                vec![
+                    eq(meta("oifname"), br.clone()),
+                    eq(ip6("saddr"), prefix6(s6)),
+                    flags_in("status", &["dnat"]),
+                    json!({"masquerade": null}),
+                ],
+            ));
+        }
     }
     json!({"nftables": cmds})
 }
@@ -252,6 +306,7 @@ pub fn table_exists(table: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
 
     #[test]
     fn empty_state_only_removes_the_table() {
@@ -264,13 +319,15 @@ mod tests {
         let b = BridgeRules {
             bridge: "wharf-x".into(),
             subnet: "172.18.0.0/16".parse().unwrap(),
+            subnet6: None,
             internal: false,
+            masquerade: true,
         };
         let p = PortRule {
             proto: "tcp".into(),
-            host_ip: Some(Ipv4Addr::LOCALHOST),
+            host_ip: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
             host_port: 8080,
-            container_ip: Ipv4Addr::new(172, 18, 0, 2),
+            container_ip: IpAddr::V4(Ipv4Addr::new(172, 18, 0, 2)),
             container_port: 80,
         };
         let text = ruleset("wharf-x", std::slice::from_ref(&b), &[p]).to_string();
@@ -317,21 +374,34 @@ mod tests {
             BridgeRules {
                 bridge: "wharf-chk0".into(),
                 subnet: "172.30.0.0/16".parse().unwrap(),
+                subnet6: Some("fd77:30::/64".parse().unwrap()),
                 internal: false,
+                masquerade: true,
             },
             BridgeRules {
                 bridge: "wharf-chk1".into(),
                 subnet: "172.31.0.0/16".parse().unwrap(),
+                subnet6: None,
                 internal: true,
+                masquerade: true,
             },
         ];
-        let ports = [PortRule {
-            proto: "udp".into(),
-            host_ip: None,
-            host_port: 5353,
-            container_ip: Ipv4Addr::new(172, 30, 0, 2),
-            container_port: 53,
-        }];
+        let ports = [
+            PortRule {
+                proto: "udp".into(),
+                host_ip: None,
+                host_port: 5353,
+                container_ip: IpAddr::V4(Ipv4Addr::new(172, 30, 0, 2)),
+                container_port: 53,
+            },
+            PortRule {
+                proto: "tcp".into(),
+                host_ip: Some("fd77:30::1".parse().unwrap()),
+                host_port: 8080,
+                container_ip: "fd77:30::2".parse().unwrap(),
+                container_port: 80,
+            },
+        ];
         let batch = ruleset("wharf-check", &bridges, &ports).to_string();
         nftables::helper::apply_ruleset_raw(&batch, nftables::helper::DEFAULT_NFT, ["-c"])
             .unwrap_or_else(|e| panic!("nft rejected the ruleset: {e}\n{batch}"));

@@ -5,8 +5,14 @@
 //! socket bound to each host port for as long as the container runs (held
 //! by its monitor, as docker-proxy holds them), so a port in use by anyone
 //! else is refused up front and nobody else can take it meanwhile.
+//!
+//! IPv6 host addresses: the kernel will not DNAT a connection from `::1`
+//! (IPv6 has no `route_localnet`), nor can it turn IPv6 into IPv4. Where
+//! DNAT cannot deliver — `[::1]`, loopback connections to `[::]`, any
+//! IPv6 port of a container without IPv6 — a `wharf port-proxy` process
+//! (docker-proxy's role) accepts on the reserved socket and relays (TCP).
 
-use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, UdpSocket};
 
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +25,7 @@ pub struct PortBinding {
     pub proto: String,
     pub container_port: u16,
     /// `None` = every host address.
-    pub host_ip: Option<Ipv4Addr>,
+    pub host_ip: Option<IpAddr>,
     /// The host ports to choose from: `(p, p)` for one, `(0, 0)` for any.
     pub host_ports: (u16, u16),
 }
@@ -35,8 +41,23 @@ fn parse_range(s: &str, what: &str, allow_zero: bool) -> NetResult<(u16, u16)> {
     Ok((a, b))
 }
 
+/// A `-p` host address (`[::1]` with or without brackets); `None` for
+/// every address (`0.0.0.0`, or empty).
+fn parse_host_ip(ip: &str) -> NetResult<Option<IpAddr>> {
+    let ip = ip.trim_start_matches('[').trim_end_matches(']');
+    if ip.is_empty() {
+        return Ok(None);
+    }
+    let parsed: IpAddr = ip
+        .parse()
+        .map_err(|_| NetworkError::Invalid(format!("Invalid ip address: {ip}")))?;
+    // `0.0.0.0` is every address; `::` is every IPv6 one.
+    Ok((parsed != IpAddr::V4(Ipv4Addr::UNSPECIFIED)).then_some(parsed))
+}
+
 /// `80`, `80/udp`, `8080:80`, `127.0.0.1:8080:80`, `127.0.0.1::80`,
-/// `8000-8002:80-82`, `8000-8010:80` (any one of the host ports).
+/// `[::1]:8080:80`, `8000-8002:80-82`, `8000-8010:80` (any one of the
+/// host ports).
 pub fn parse_publish(spec: &str) -> NetResult<Vec<PortBinding>> {
     let (rest, proto) = match spec.rsplit_once('/') {
         Some((r, p)) => (r, p.to_ascii_lowercase()),
@@ -45,27 +66,24 @@ pub fn parse_publish(spec: &str) -> NetResult<Vec<PortBinding>> {
     if proto != "tcp" && proto != "udp" {
         return Err(NetworkError::Invalid(format!("Invalid proto: {proto}")));
     }
+    let bad = || NetworkError::Invalid(format!("invalid port format for --publish: {spec}"));
+    // An IPv6 host address comes in brackets: `[::1]:8080:80`.
+    let (bracketed, rest) = match rest.strip_prefix('[') {
+        Some(r) => {
+            let (ip, after) = r.split_once("]:").ok_or_else(bad)?;
+            (Some(ip), after)
+        }
+        None => (None, rest),
+    };
     let parts: Vec<&str> = rest.split(':').collect();
-    let (ip, host, container) = match parts.as_slice() {
-        [c] => (None, None, *c),
-        [h, c] => (None, Some(*h), *c),
-        [ip, h, c] => (Some(*ip), Some(*h), *c),
-        _ => {
-            return Err(NetworkError::Invalid(format!(
-                "invalid port format for --publish: {spec}"
-            )))
-        }
+    let (ip, host, container) = match (bracketed, parts.as_slice()) {
+        (None, [c]) => (None, None, *c),
+        (None, [h, c]) => (None, Some(*h), *c),
+        (None, [ip, h, c]) => (Some(*ip), Some(*h), *c),
+        (Some(ip), [h, c]) => (Some(ip), Some(*h), *c),
+        _ => return Err(bad()),
     };
-    let host_ip = match ip.filter(|ip| !ip.is_empty()) {
-        None => None,
-        Some(ip) => {
-            let ip = ip.trim_start_matches('[').trim_end_matches(']');
-            let parsed: Ipv4Addr = ip
-                .parse()
-                .map_err(|_| NetworkError::Invalid(format!("Invalid ip address: {ip}")))?;
-            (!parsed.is_unspecified()).then_some(parsed)
-        }
-    };
+    let host_ip = parse_host_ip(ip.unwrap_or(""))?;
     if container.is_empty() {
         return Err(NetworkError::Invalid(format!(
             "No port specified: {spec}<empty>"
@@ -152,15 +170,7 @@ pub fn from_port_map(map: &wharf_model::PortMap) -> NetResult<Vec<PortBinding>> 
             return Err(NetworkError::Invalid(format!("Invalid proto: {proto}")));
         }
         for b in wharf_model::list(list) {
-            let host_ip = match b.host_ip.trim_start_matches('[').trim_end_matches(']') {
-                "" => None,
-                ip => {
-                    let parsed: Ipv4Addr = ip
-                        .parse()
-                        .map_err(|_| NetworkError::Invalid(format!("Invalid ip address: {ip}")))?;
-                    (!parsed.is_unspecified()).then_some(parsed)
-                }
-            };
+            let host_ip = parse_host_ip(&b.host_ip)?;
             let host_ports = match b.host_port.as_str() {
                 "" => (0, 0),
                 p => parse_range(p, "hostPort", true)?,
@@ -187,37 +197,71 @@ pub enum Reservation {
 pub struct Published {
     pub proto: String,
     pub container_port: u16,
-    pub host_ip: Ipv4Addr,
+    pub host_ip: IpAddr,
     pub host_port: u16,
 }
 
-fn bind(proto: &str, addr: SocketAddrV4) -> std::io::Result<(Reservation, u16)> {
-    if proto == "udp" {
-        let s = UdpSocket::bind(addr)?;
-        let port = s.local_addr()?.port();
-        Ok((Reservation::Udp(s), port))
-    } else {
-        let s = TcpListener::bind(addr)?;
-        let port = s.local_addr()?.port();
-        Ok((Reservation::Tcp(s), port))
+/// Bind `addr`; an IPv6 socket is IPv6-only, so `[::]` and `0.0.0.0` are
+/// two reservations, as docker makes them.
+fn bind(proto: &str, addr: SocketAddr) -> std::io::Result<(Reservation, u16)> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let (ty, protocol) = match proto {
+        "udp" => (Type::DGRAM, Protocol::UDP),
+        _ => (Type::STREAM, Protocol::TCP),
+    };
+    let sock = Socket::new(Domain::for_address(addr), ty, Some(protocol))?;
+    if addr.is_ipv6() {
+        sock.set_only_v6(true)?;
     }
+    if ty == Type::STREAM {
+        // As std's TcpListener: a port in TIME_WAIT is free to take.
+        sock.set_reuse_address(true)?;
+    }
+    sock.bind(&addr.into())?;
+    let port = sock.local_addr()?.as_socket().map_or(0, |a| a.port());
+    if ty == Type::DGRAM {
+        return Ok((Reservation::Udp(sock.into()), port));
+    }
+    sock.listen(128)?;
+    Ok((Reservation::Tcp(sock.into()), port))
 }
 
 /// Bind every binding's host port (a free one of its range, or one the
-/// kernel picks); docker's error when a port is taken.
+/// kernel picks); docker's error when a port is taken. With `dual` (the
+/// container is on an IPv6 network) a binding on every address is made
+/// on `[::]` too, with the same port.
 pub fn reserve(
     bindings: &[PortBinding],
     endpoint: &str,
+    dual: bool,
 ) -> NetResult<(Vec<Published>, Vec<Reservation>)> {
     let mut published = Vec::new();
     let mut held = Vec::new();
+    let mut wanted: Vec<(PortBinding, IpAddr)> = Vec::new();
     for b in bindings {
-        let ip = b.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
-        let (lo, hi) = b.host_ports;
+        match b.host_ip {
+            Some(ip) => wanted.push((b.clone(), ip)),
+            None => {
+                wanted.push((b.clone(), IpAddr::V4(Ipv4Addr::UNSPECIFIED)));
+                if dual {
+                    wanted.push((b.clone(), IpAddr::V6(Ipv6Addr::UNSPECIFIED)));
+                }
+            }
+        }
+    }
+    for (b, ip) in wanted {
+        // `[::]` beside `0.0.0.0`: the port the IPv4 one got.
+        let (lo, hi) = match published.last() {
+            Some(p) if ip.is_ipv6() && b.host_ip.is_none() => {
+                let p: &Published = p;
+                (p.host_port, p.host_port)
+            }
+            _ => b.host_ports,
+        };
         let mut last_err = None;
         let mut got = None;
         for port in lo..=hi {
-            match bind(&b.proto, SocketAddrV4::new(ip, port)) {
+            match bind(&b.proto, SocketAddr::new(ip, port)) {
                 Ok(r) => {
                     got = Some(r);
                     break;
@@ -226,10 +270,14 @@ pub fn reserve(
             }
         }
         let Some((res, port)) = got else {
+            let shown = match ip {
+                IpAddr::V6(v6) => format!("[{v6}]"),
+                IpAddr::V4(v4) => v4.to_string(),
+            };
             let what = if lo == hi {
-                format!("{ip}:{lo}")
+                format!("{shown}:{lo}")
             } else {
-                format!("{ip}:{lo}-{hi}")
+                format!("{shown}:{lo}-{hi}")
             };
             let cause = match last_err {
                 Some(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
@@ -253,6 +301,105 @@ pub fn reserve(
     Ok((published, held))
 }
 
+/// The fd a `wharf port-proxy` finds its listening socket on.
+pub const PROXY_FD: i32 = 3;
+
+/// Whether a published port needs the proxy: TCP on an IPv6 host address
+/// that DNAT cannot serve (loopback, or a container without IPv6).
+pub fn needs_proxy(p: &Published, container_has_ipv6: bool) -> bool {
+    let IpAddr::V6(host) = p.host_ip else {
+        return false;
+    };
+    p.proto == "tcp" && (!container_has_ipv6 || host.is_loopback() || host.is_unspecified())
+}
+
+/// A `wharf port-proxy` relaying one reserved port; it ends when this is
+/// dropped, or with the process that started it.
+pub struct Proxy(std::process::Child);
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Start `exe --root ROOT port-proxy TO` accepting on `listener` (the
+/// root only names whose it is, in `ps`).
+pub fn start_proxy(
+    exe: &std::path::Path,
+    root: &std::path::Path,
+    listener: &TcpListener,
+    to: SocketAddr,
+) -> NetResult<Proxy> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let raw = listener.as_raw_fd();
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("--root")
+        .arg(root)
+        .arg("port-proxy")
+        .arg(to.to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            // The proxy must not outlive the monitor holding the port.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let ok = if raw == PROXY_FD {
+                libc::fcntl(raw, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(raw, PROXY_FD)
+            };
+            if ok < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.spawn()
+        .map(Proxy)
+        .map_err(|e| NetworkError::io("starting the port proxy", e))
+}
+
+/// The `wharf port-proxy TO` process: accept on [`PROXY_FD`], relay each
+/// connection to `to` both ways, until killed.
+pub fn serve_proxy(to: SocketAddr) -> NetResult<()> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: the fd was placed by `start_proxy` and is owned by nobody else.
+    let listener = unsafe { TcpListener::from_raw_fd(PROXY_FD) };
+    loop {
+        let (client, _) = match listener.accept() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(NetworkError::io("accepting a connection", e)),
+        };
+        std::thread::spawn(move || relay(client, to));
+    }
+}
+
+fn relay(client: std::net::TcpStream, to: SocketAddr) {
+    let Ok(server) = std::net::TcpStream::connect_timeout(&to, std::time::Duration::from_secs(5))
+    else {
+        return;
+    };
+    let (Ok(mut c2), Ok(mut s2)) = (client.try_clone(), server.try_clone()) else {
+        return;
+    };
+    let up = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut c2, &mut s2);
+        let _ = s2.shutdown(std::net::Shutdown::Write);
+    });
+    let (mut c, mut s) = (client, server);
+    let _ = std::io::copy(&mut s, &mut c);
+    let _ = c.shutdown(std::net::Shutdown::Write);
+    let _ = up.join();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,7 +419,15 @@ mod tests {
         );
         assert_eq!(b.proto, "tcp");
         let b = one("127.0.0.1:8081:80");
-        assert_eq!(b.host_ip, Some(Ipv4Addr::LOCALHOST));
+        assert_eq!(b.host_ip, Some(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        let b = one("[::1]:8081:80");
+        assert_eq!(b.host_ip, Some(IpAddr::V6(Ipv6Addr::LOCALHOST)));
+        assert_eq!(b.host_ports, (8081, 8081));
+        assert_eq!(
+            one("[::]::80").host_ip,
+            Some(IpAddr::V6(Ipv6Addr::UNSPECIFIED))
+        );
+        assert!(parse_publish("[::1:80:80").is_err());
         let b = one("127.0.0.1::80/udp");
         assert_eq!((b.host_ports, b.proto.as_str()), ((0, 0), "udp"));
         assert_eq!(one("80").host_ports, (0, 0));
@@ -301,7 +456,7 @@ mod tests {
         let taken = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = taken.local_addr().unwrap().port();
         let spec = format!("127.0.0.1:{port}:80");
-        let err = reserve(&parse_publish(&spec).unwrap(), "web")
+        let err = reserve(&parse_publish(&spec).unwrap(), "web", false)
             .err()
             .unwrap();
         assert!(
@@ -309,8 +464,13 @@ mod tests {
             "{err}"
         );
         let (published, held) =
-            reserve(&parse_publish("127.0.0.1::80/udp").unwrap(), "web").unwrap();
+            reserve(&parse_publish("127.0.0.1::80/udp").unwrap(), "web", false).unwrap();
         assert_eq!(held.len(), 1);
         assert_ne!(published[0].host_port, 0);
+        // Every address of a dual-stack container: 0.0.0.0 and [::], one port.
+        let (published, held) = reserve(&parse_publish("80").unwrap(), "web", true).unwrap();
+        assert_eq!(held.len(), 2);
+        assert_eq!(published[0].host_port, published[1].host_port);
+        assert!(published[1].host_ip.is_ipv6());
     }
 }

@@ -1,7 +1,7 @@
 //! A root's bridges and nftables table as the store says they should be:
 //! bridges of idle networks go, the table is rebuilt from what runs.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::path::Path;
 
 use wharf_store::networks::{self, NetworkRecord};
@@ -23,7 +23,7 @@ impl Networking<'_> {
         self.delete_bridge(nl, net)
     }
 
-    fn delete_bridge(&self, nl: &Netlink, net: &NetworkRecord) -> NetResult<()> {
+    pub(crate) fn delete_bridge(&self, nl: &Netlink, net: &NetworkRecord) -> NetResult<()> {
         if let Some(bridge) = &net.bridge {
             if nl.link_index(bridge)?.is_some() {
                 nl.delete_link(bridge)?;
@@ -71,19 +71,31 @@ impl Networking<'_> {
             bridges.push(BridgeRules {
                 bridge: bridge.clone(),
                 subnet: a.subnet,
+                subnet6: a.v6.map(|(s, _)| s),
                 internal: n.internal,
+                masquerade: crate::bridge_opts::of(n).masquerade,
             });
         }
         let mut rules = Vec::new();
         for p in ports {
-            // A container's ports go to its first network's address.
-            let target = active
+            // A container's ports go to its first network's address, of
+            // the host address's family (an IPv6 port of a container
+            // without IPv6 is the port-proxy's).
+            let Ok(host_ip) = p.host_ip.parse::<IpAddr>() else {
+                continue;
+            };
+            let first = active
                 .iter()
                 .filter(|e| e.container_id == p.container_id)
-                .min_by_key(|e| e.seq)
-                .and_then(|e| e.ip.as_deref()?.parse().ok());
-            let Some(container_ip) = target else { continue };
-            let host_ip: Ipv4Addr = p.host_ip.parse().unwrap_or(Ipv4Addr::UNSPECIFIED);
+                .min_by_key(|e| e.seq);
+            let target = match host_ip {
+                IpAddr::V4(_) => first.and_then(|e| e.ip.as_deref()),
+                IpAddr::V6(h) if h.is_loopback() => None,
+                IpAddr::V6(_) => first.and_then(|e| e.ip6.as_deref()),
+            };
+            let Some(container_ip) = target.and_then(|ip| ip.parse().ok()) else {
+                continue;
+            };
             rules.push(PortRule {
                 proto: p.proto,
                 host_ip: (!host_ip.is_unspecified()).then_some(host_ip),

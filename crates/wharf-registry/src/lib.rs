@@ -18,6 +18,7 @@ mod auth;
 mod blobs;
 mod client;
 pub mod credentials;
+mod distribution;
 mod error;
 mod http_errors;
 pub mod manifest;
@@ -34,6 +35,7 @@ mod token;
 mod upload;
 
 pub use credentials::{Credential, DockerConfig};
+pub use distribution::{inspect as distribution_inspect, DistributionInspect};
 pub use error::{RegistryError, RegistryResult};
 pub use manifest::Platform;
 pub use options::RegistryOptions;

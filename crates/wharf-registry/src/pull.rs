@@ -51,6 +51,16 @@ pub fn pull(
         .map_err(|e| e.naming(&shown, &format!("pulling {shown}")))
 }
 
+/// What a reference asks the registry's manifests endpoint for: its
+/// digest, else its tag (`latest` when it has neither).
+pub(crate) fn manifest_ref(reference: &Reference) -> String {
+    match (reference.digest(), reference.tag()) {
+        (Some(d), _) => d.to_string(),
+        (None, Some(t)) => t.to_string(),
+        (None, None) => "latest".to_string(),
+    }
+}
+
 fn pull_one(
     session: &Session,
     store: &Store,
@@ -60,14 +70,10 @@ fn pull_one(
 ) -> RegistryResult<Pulled> {
     let path = reference.path();
     let shown = reference.familiar();
-    let (tag_or_digest, shown_ref) = match (reference.digest(), reference.tag()) {
-        (Some(d), _) => (d.to_string(), d.to_string()),
-        (None, Some(t)) => (t.to_string(), t.to_string()),
-        (None, None) => ("latest".to_string(), "latest".to_string()),
-    };
+    let tag_or_digest = manifest_ref(reference);
     let top = session.manifest(path, &tag_or_digest, &shown)?;
     progress.event(Event::PullingFrom {
-        tag: shown_ref,
+        tag: tag_or_digest,
         path: path.to_string(),
     });
     let want = opts.platform.clone().unwrap_or_else(Platform::host);

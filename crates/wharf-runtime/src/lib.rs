@@ -14,6 +14,8 @@
 //! - [`cgroups`]: a running container's limits changed live (`update`),
 //! - [`volume_mount`]: volumes with driver options, mounted while a
 //!   container uses them.
+//! - [`runc`]: `wharf-runc`, an OCI runtime for containerd and dockerd, on
+//!   bundles (their config.json as given).
 
 pub mod attach;
 pub mod cgroup_warmup;
@@ -21,9 +23,11 @@ pub mod cgroups;
 mod error;
 pub mod exec;
 pub mod logs;
+pub mod memory;
 pub mod monitor;
 pub mod relay;
 pub mod rootfs;
+pub mod runc;
 pub mod spec;
 pub mod term;
 pub mod volume_mount;

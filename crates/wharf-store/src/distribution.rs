@@ -143,3 +143,14 @@ pub(crate) fn stored_blobs(conn: &Connection) -> StoreResult<Vec<String>> {
     let rows = st.query_map([], |r| digest_col(r, 0))?;
     rows.map(|d| Ok(d?.hex().to_string())).collect()
 }
+
+/// Blobs these tables say are stored, with the row that needs each (for
+/// `system check`).
+pub(crate) fn required_blobs(conn: &Connection) -> StoreResult<Vec<(Digest, String)>> {
+    let mut st = conn.prepare(
+        "SELECT blob, 'layer ' || diff_id FROM layer_blobs WHERE stored = 1
+         UNION SELECT digest, 'manifest of image ' || image_id FROM manifests",
+    )?;
+    let rows = st.query_map([], |r| Ok((digest_col(r, 0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -30,6 +30,7 @@
 //! blob that another process is in the middle of referencing.
 
 pub mod build_cache;
+pub mod check;
 pub mod containers;
 pub mod distribution;
 mod error;
@@ -45,11 +46,13 @@ mod schema;
 mod store;
 pub mod volumes;
 
+pub use check::{Finding, Severity};
 pub use error::{StoreError, StoreResult};
 pub use gc::Garbage;
 pub use images::{ImageRecord, TagRecord};
 pub use layers::LayerRecord;
 pub use lock::StoreLock;
+pub use paths::mounts_under;
 pub use store::{Store, Trashed};
 pub use volumes::VolumeRecord;
 

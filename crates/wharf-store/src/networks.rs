@@ -33,10 +33,13 @@ pub struct NetworkRecord {
     pub labels: String,
     /// JSON object.
     pub options: String,
+    /// `--ipv6`: containers get an address of `subnet6` too.
+    pub ipv6: bool,
+    pub subnet6: Option<String>,
+    pub gateway6: Option<String>,
 }
 
-const NET_COLS: &str =
-    "id, name, driver, created, subnet, gateway, ip_range, internal, bridge, labels, options";
+const NET_COLS: &str = "id, name, driver, created, subnet, gateway, ip_range, internal, bridge, labels, options, ipv6, subnet6, gateway6";
 
 fn net_row(r: &Row) -> rusqlite::Result<NetworkRecord> {
     Ok(NetworkRecord {
@@ -51,6 +54,9 @@ fn net_row(r: &Row) -> rusqlite::Result<NetworkRecord> {
         bridge: r.get(8)?,
         labels: r.get(9)?,
         options: r.get(10)?,
+        ipv6: r.get::<_, i64>(11)? != 0,
+        subnet6: r.get(12)?,
+        gateway6: r.get(13)?,
     })
 }
 
@@ -63,7 +69,7 @@ pub fn insert(conn: &Connection, n: &NetworkRecord) -> StoreResult<()> {
         )));
     }
     conn.execute(
-        &format!("INSERT INTO networks ({NET_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+        &format!("INSERT INTO networks ({NET_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
         params![
             n.id,
             n.name,
@@ -75,7 +81,10 @@ pub fn insert(conn: &Connection, n: &NetworkRecord) -> StoreResult<()> {
             n.internal as i64,
             n.bridge,
             n.labels,
-            n.options
+            n.options,
+            n.ipv6 as i64,
+            n.subnet6,
+            n.gateway6
         ],
     )?;
     if !PREDEFINED.contains(&n.name.as_str()) {
@@ -110,6 +119,22 @@ pub fn list(conn: &Connection) -> StoreResult<Vec<NetworkRecord>> {
     ))?;
     let rows = st.query_map([], net_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A network's IPv6 settings (the default bridge's follow the root's
+/// daemon.json).
+pub fn set_ipv6(
+    conn: &Connection,
+    id: &str,
+    ipv6: bool,
+    subnet6: Option<&str>,
+    gateway6: Option<&str>,
+) -> StoreResult<()> {
+    conn.execute(
+        "UPDATE networks SET ipv6 = ?2, subnet6 = ?3, gateway6 = ?4 WHERE id = ?1",
+        params![id, ipv6 as i64, subnet6, gateway6],
+    )?;
+    Ok(())
 }
 
 pub fn delete(conn: &Connection, id: &str) -> StoreResult<bool> {
@@ -155,9 +180,14 @@ pub struct EndpointRecord {
     /// Set while the container runs.
     pub ip: Option<String>,
     pub mac: Option<String>,
+    /// `--ip6`.
+    pub ip6_requested: Option<String>,
+    /// Set while the container runs, on an IPv6 network.
+    pub ip6: Option<String>,
 }
 
-const EP_COLS: &str = "container_id, network_id, seq, aliases, ip_requested, ip, mac";
+const EP_COLS: &str =
+    "container_id, network_id, seq, aliases, ip_requested, ip, mac, ip6_requested, ip6";
 
 fn ep_row(r: &Row) -> rusqlite::Result<EndpointRecord> {
     let aliases: String = r.get(3)?;
@@ -169,6 +199,8 @@ fn ep_row(r: &Row) -> rusqlite::Result<EndpointRecord> {
         ip_requested: r.get(4)?,
         ip: r.get(5)?,
         mac: r.get(6)?,
+        ip6_requested: r.get(7)?,
+        ip6: r.get(8)?,
     })
 }
 
@@ -180,7 +212,7 @@ pub fn add_endpoint(conn: &Connection, e: &EndpointRecord) -> StoreResult<()> {
         |r| r.get(0),
     )?;
     conn.execute(
-        &format!("INSERT INTO endpoints ({EP_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+        &format!("INSERT INTO endpoints ({EP_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
         params![
             e.container_id,
             e.network_id,
@@ -188,7 +220,9 @@ pub fn add_endpoint(conn: &Connection, e: &EndpointRecord) -> StoreResult<()> {
             serde_json::to_string(&e.aliases).expect("serializes"),
             e.ip_requested,
             e.ip,
-            e.mac
+            e.mac,
+            e.ip6_requested,
+            e.ip6
         ],
     )?;
     Ok(())
@@ -214,6 +248,16 @@ pub fn endpoints_of(conn: &Connection, container_id: &str) -> StoreResult<Vec<En
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Every container's endpoints, by container and in attach order (one
+/// query for a whole `ps`).
+pub fn all_endpoints(conn: &Connection) -> StoreResult<Vec<EndpointRecord>> {
+    let mut st = conn.prepare(&format!(
+        "SELECT {EP_COLS} FROM endpoints ORDER BY container_id, seq"
+    ))?;
+    let rows = st.query_map([], ep_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Every endpoint on a network (running or not).
 pub fn endpoints_on(conn: &Connection, network_id: &str) -> StoreResult<Vec<EndpointRecord>> {
     let mut st = conn.prepare(&format!(
@@ -232,6 +276,8 @@ pub fn active_endpoints(conn: &Connection) -> StoreResult<Vec<EndpointRecord>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// An endpoint's addresses; without an IPv4 address (its container
+/// stopped) it has no IPv6 one either.
 pub fn set_endpoint_address(
     conn: &Connection,
     container_id: &str,
@@ -240,8 +286,22 @@ pub fn set_endpoint_address(
     mac: Option<&str>,
 ) -> StoreResult<()> {
     conn.execute(
-        "UPDATE endpoints SET ip = ?3, mac = ?4 WHERE container_id = ?1 AND network_id = ?2",
+        "UPDATE endpoints SET ip = ?3, mac = ?4, ip6 = CASE WHEN ?3 IS NULL THEN NULL ELSE ip6 END WHERE container_id = ?1 AND network_id = ?2",
         params![container_id, network_id, ip, mac],
+    )?;
+    Ok(())
+}
+
+/// An endpoint's IPv6 address (set beside its IPv4 one).
+pub fn set_endpoint_ip6(
+    conn: &Connection,
+    container_id: &str,
+    network_id: &str,
+    ip6: Option<&str>,
+) -> StoreResult<()> {
+    conn.execute(
+        "UPDATE endpoints SET ip6 = ?3 WHERE container_id = ?1 AND network_id = ?2",
+        params![container_id, network_id, ip6],
     )?;
     Ok(())
 }

@@ -28,35 +28,74 @@ fn pid_alive(pid: i32) -> bool {
         )
 }
 
+/// Whether the process that named a `tmp/` entry `name` still runs.
+pub(crate) fn entry_alive(name: &str) -> bool {
+    owner_pid(name).is_some_and(pid_alive)
+}
+
+/// Entries of `dir` whose writer process is gone.
+pub(crate) fn dead_entries(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| !e.file_name().to_str().is_some_and(entry_alive))
+        .map(|e| e.path())
+        .collect()
+}
+
 /// Remove entries of `dir` whose writer process is gone. Errors are logged,
 /// not returned: sweeping is housekeeping and must never fail a command.
 pub(crate) fn sweep_dead(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name();
-        let Some(name) = name.to_str() else { continue };
-        match owner_pid(name) {
-            Some(pid) if pid_alive(pid) => {}
-            _ => {
-                tracing::debug!(path = %e.path().display(), "removing leftover of a dead process");
-                remove_any(&e.path());
-            }
-        }
+    for path in dead_entries(dir) {
+        tracing::debug!(path = %path.display(), "removing leftover of a dead process");
+        remove_any(&path);
     }
 }
 
-/// Remove a file or a whole tree, ignoring "not found".
+/// Remove a file or a whole tree, ignoring "not found". A tree with
+/// something still mounted in it (a container's netns or cgroup view, when
+/// a removal raced its start) has those mounts detached, then goes too.
 pub(crate) fn remove_any(path: &Path) {
     let res = match fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => fs::remove_dir_all(path),
+        Ok(m) if m.is_dir() => fs::remove_dir_all(path).or_else(|e| {
+            if e.raw_os_error() == Some(libc::EBUSY) && detach_mounts_under(path) {
+                fs::remove_dir_all(path)
+            } else {
+                Err(e)
+            }
+        }),
         Ok(_) => fs::remove_file(path),
         Err(_) => return,
     };
     if let Err(e) = res {
         tracing::warn!(path = %path.display(), error = %e, "could not remove");
     }
+}
+
+/// Mount points at or under `dir`, deepest first (the order to unmount
+/// them in).
+pub fn mounts_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let text = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut points: Vec<std::path::PathBuf> = text
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|m| std::path::PathBuf::from(m.replace("\\040", " ")))
+        .filter(|m| m.starts_with(dir))
+        .collect();
+    points.sort_by_key(|m| std::cmp::Reverse(m.components().count()));
+    points.dedup();
+    points
+}
+
+/// Lazily unmount every mount point under `dir`; whether there was any.
+fn detach_mounts_under(dir: &Path) -> bool {
+    let points = mounts_under(dir);
+    for m in &points {
+        let _ = nix::mount::umount2(m, nix::mount::MntFlags::MNT_DETACH);
+    }
+    !points.is_empty()
 }
 
 #[cfg(test)]

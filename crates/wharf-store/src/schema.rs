@@ -191,6 +191,16 @@ CREATE TABLE events (
 );
 CREATE INDEX events_by_time ON events(time_nano);
 "#,
+    r#"
+-- IPv6 dual stack: a network's IPv6 subnet (kept even when --ipv6 is off,
+-- as docker shows it) and gateway; an endpoint's --ip6 and the IPv6
+-- address it has while its container runs.
+ALTER TABLE networks ADD COLUMN ipv6 INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE networks ADD COLUMN subnet6 TEXT;
+ALTER TABLE networks ADD COLUMN gateway6 TEXT;
+ALTER TABLE endpoints ADD COLUMN ip6_requested TEXT;
+ALTER TABLE endpoints ADD COLUMN ip6 TEXT;
+"#,
 ];
 
 pub(crate) fn open(path: &std::path::Path, create: bool) -> StoreResult<Connection> {

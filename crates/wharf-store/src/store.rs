@@ -126,6 +126,17 @@ impl Store {
         self.root.join("tmp").join(temp_name(what))
     }
 
+    /// Whether `path`, inside an entry of `tmp/` or `trash/`, belongs to a
+    /// process that still runs (false for any other path).
+    pub fn owner_alive(&self, path: &Path) -> bool {
+        ["tmp", "trash"].iter().any(|d| {
+            path.strip_prefix(self.root.join(d))
+                .ok()
+                .and_then(|rel| rel.components().next())
+                .is_some_and(|c| crate::paths::entry_alive(&c.as_os_str().to_string_lossy()))
+        })
+    }
+
     /// Remove what killed processes left in `tmp/` and `trash/`.
     pub fn sweep(&self) {
         sweep_dead(&self.root.join("tmp"));

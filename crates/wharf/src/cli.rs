@@ -150,8 +150,14 @@ pub enum Command {
     /// Runs a user-defined network's DNS server (internal)
     #[command(hide = true, name = "network-dns")]
     NetworkDns(NetworkDnsArgs),
+    /// Relays a published IPv6 port to its container (internal)
+    #[command(hide = true, name = "port-proxy")]
+    PortProxy(PortProxyArgs),
     /// Define and run multi-container applications (Docker Compose)
     Compose(crate::cli_compose::ComposeArgs),
+    /// Kubernetes YAML: generate it from containers or Compose, play it, tear it down (podman's kube)
+    #[command(subcommand)]
+    Kube(crate::cli_kube::KubeCommand),
     /// Serve the Docker Engine API (for the docker CLI, SDKs and Compose)
     Serve(ServeArgs),
     /// Show the wharf version information
@@ -316,6 +322,15 @@ pub enum SystemCommand {
     Events(EventsArgs),
     /// Display system-wide information
     Info(InfoArgs),
+    /// Check the store and the kernel objects it owns (wharf only)
+    Check(CheckArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Delete leftovers and fix what can be fixed
+    #[arg(long)]
+    pub repair: bool,
 }
 
 #[derive(Args, Debug)]
@@ -374,13 +389,19 @@ pub struct NetworkCreateArgs {
     pub driver: String,
     /// Subnet in CIDR format that represents a network segment
     #[arg(long)]
-    pub subnet: Option<String>,
-    /// IPv4 Gateway for the master subnet
+    pub subnet: Vec<String>,
+    /// IPv4 or IPv6 Gateway for the master subnet
     #[arg(long)]
-    pub gateway: Option<String>,
+    pub gateway: Vec<String>,
     /// Allocate container ip from a sub-range
     #[arg(long = "ip-range")]
-    pub ip_range: Option<String>,
+    pub ip_range: Vec<String>,
+    /// Enable IPv6 networking
+    #[arg(long)]
+    pub ipv6: bool,
+    /// Enable manual container attachment
+    #[arg(long)]
+    pub attachable: bool,
     /// Auxiliary IPv4 addresses used by Network driver
     #[arg(long = "aux-address")]
     pub aux_address: Vec<String>,
@@ -442,6 +463,9 @@ pub struct NetworkConnectArgs {
     /// IPv4 address (e.g., 172.30.100.104)
     #[arg(long)]
     pub ip: Option<String>,
+    /// IPv6 address (e.g., 2001:db8::33)
+    #[arg(long)]
+    pub ip6: Option<String>,
     pub network: String,
     pub container: String,
 }
@@ -458,6 +482,12 @@ pub struct NetworkDisconnectArgs {
 #[derive(Args, Debug)]
 pub struct NetworkDnsArgs {
     pub network: String,
+}
+
+#[derive(Args, Debug)]
+pub struct PortProxyArgs {
+    /// The container's address and port.
+    pub to: std::net::SocketAddr,
 }
 
 #[derive(Args, Debug)]
@@ -558,9 +588,15 @@ pub struct BuildArgs {
     /// Set metadata for an image
     #[arg(long)]
     pub label: Vec<String>,
-    /// Set type of progress output (auto, plain, tty)
+    /// Set type of progress output (auto, plain, tty, rawjson)
     #[arg(long, default_value = "auto")]
     pub progress: String,
+    /// Output destination (format: type=local,dest=path)
+    #[arg(short, long)]
+    pub output: Vec<String>,
+    /// Load the result into the image store (the default without --output)
+    #[arg(long)]
+    pub load: bool,
     /// Suppress the build output and print image ID on success
     #[arg(short, long)]
     pub quiet: bool,

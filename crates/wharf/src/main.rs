@@ -7,6 +7,8 @@
 
 mod cli;
 mod cli_compose;
+mod cli_kube;
+mod cli_runc;
 mod commands;
 mod env_file;
 mod exit;
@@ -18,7 +20,12 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args = cli::Cli::compose_alias(std::env::args_os().collect());
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // `wharf-runc` (a symlink): runc's command line, an OCI runtime.
+    if commands::runc::invoked_as_runc(&args) {
+        return commands::runc::main(args);
+    }
+    let args = cli::Cli::compose_alias(args);
     // The engine starts container monitors with a fixed command line,
     // read without clap (see wharf_runtime::monitor::boundary).
     if let Some(m) = wharf_runtime::monitor::MonitorArgs::parse(&args) {

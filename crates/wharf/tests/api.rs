@@ -3,6 +3,7 @@
 //! wording is the daemon's; bad input and clients that go mid-stream.
 
 mod common;
+mod registry_env;
 
 use std::io::Write;
 use std::process::Stdio;
@@ -759,4 +760,194 @@ fn listeners_socket_mode_loopback_tcp_and_socket_activation() {
         "{}",
         stderr_of(&out)
     );
+}
+
+/// A compose log line without the name column's padding (Compose widens
+/// it as containers register, so it depends on timing).
+fn log_line(l: &str) -> String {
+    match l.split_once('|') {
+        Some((name, text)) => format!("{} |{text}", name.trim_end()),
+        None => l.to_string(),
+    }
+}
+
+#[test]
+fn docker_compose_through_wharf_serve_as_on_dockerd() {
+    use common::compose::{
+        compose_command, ok, progress_lines, require_docker_compose, DockerProject, Project,
+    };
+    require_docker_compose();
+    let w = Wharf::new();
+    let image = common::unique("apicompose");
+    let _img = DockerImages(vec![image.clone()]);
+    import_busybox_in_both(&w, &image, &[]);
+    let s = Serve::start(&w);
+    // A network and a volume of the project's, service DNS between them,
+    // depends_on ordering.
+    let yaml = format!(
+        r#"services:
+  web:
+    image: {image}
+    command: ["sh", "-c", "echo web up; exec sleep 1000"]
+    depends_on: [db]
+    networks: [back]
+    volumes: [data:/data]
+  db:
+    image: {image}
+    command: ["sh", "-c", "echo db ready > /data/state; echo db up; exec httpd -f -p 8080 -h /var/www"]
+    networks: [back]
+    volumes: [data:/data]
+volumes:
+  data:
+networks:
+  back:
+"#
+    );
+    let p = Project::new(&w, &common::unique("apicompose"), &yaml);
+    let _theirs = DockerProject(&p);
+    let sock = format!("unix://{}", s.sock.display());
+    let ours = |args: &[&str]| {
+        compose_command(&p.dir)
+            .env("DOCKER_HOST", &sock)
+            .env_remove("DOCKER_CONTEXT")
+            .args(["compose", "-p", &p.name])
+            .args(args)
+            .output()
+            .expect("run docker compose")
+    };
+    let up = ours(&["up", "-d"]);
+    ok(&up, "docker compose up -d through wharf serve");
+    let theirs = p.docker(["up", "-d"]);
+    ok(&theirs, "docker compose up -d on dockerd");
+    assert_eq!(progress_lines(&up), progress_lines(&theirs));
+
+    let fmt = "{{.Name}} {{.Service}} {{.State}} {{.Networks}} {{.Mounts}}";
+    let a = ok(&ours(&["ps", "--format", fmt]), "compose ps");
+    let b = ok(&p.docker(["ps", "--format", fmt]), "compose ps on dockerd");
+    assert_eq!(a, b);
+    assert!(a.contains(&format!("{}_back", p.name)), "{a}");
+
+    let logs = |out: std::process::Output| -> Vec<String> {
+        let mut v: Vec<String> = ok(&out, "compose logs").lines().map(log_line).collect();
+        v.sort();
+        v
+    };
+    let both_up = |v: &[String]| v.len() == 2;
+    let mut a = Vec::new();
+    eventually(20, "both services' first lines in compose logs", || {
+        a = logs(ours(&["logs", "--no-color"]));
+        both_up(&a)
+    });
+    let mut b = Vec::new();
+    eventually(20, "both services' first lines on dockerd", || {
+        b = logs(p.docker(["logs", "--no-color"]));
+        both_up(&b)
+    });
+    assert_eq!(a, b);
+
+    // The volume is shared and the service's name resolves on the
+    // project's network, through exec's hijacked stream.
+    let state = ok(&ours(&["exec", "-T", "web", "cat", "/data/state"]), "exec");
+    assert_eq!(state, "db ready\n");
+    let mut page = String::new();
+    eventually(20, "web to fetch db's page by its service name", || {
+        let o = ours(&["exec", "-T", "web", "wget", "-qO-", "http://db:8080/"]);
+        page = String::from_utf8_lossy(&o.stdout).into_owned();
+        o.status.success()
+    });
+    assert_eq!(page, "hello from busybox\n");
+
+    let down = ours(&["down", "-v", "-t", "1"]);
+    ok(&down, "docker compose down through wharf serve");
+    let theirs = p.docker(["down", "-v", "-t", "1"]);
+    ok(&theirs, "docker compose down on dockerd");
+    assert_eq!(progress_lines(&down), progress_lines(&theirs));
+    let bin = DOCKER_CLIENTS[0];
+    let label = format!("label=com.docker.compose.project={}", p.name);
+    assert_eq!(s.ok(bin, &["ps", "-aq", "--filter", &label]), "");
+    assert_eq!(s.ok(bin, &["network", "ls", "-q", "--filter", &label]), "");
+    assert_eq!(s.ok(bin, &["volume", "ls", "-q", "--filter", &label]), "");
+}
+
+#[test]
+fn registry_auth_from_the_client_and_distribution_inspect() {
+    use base64::Engine as _;
+    use registry_env::{htpasswd, Registry, RegistryConfig};
+    let (w, s) = served();
+    let dir = tempfile::tempdir().unwrap();
+    let reg = Registry::start(RegistryConfig {
+        htpasswd: Some(htpasswd(dir.path(), "me", "s3cret")),
+        ..Default::default()
+    });
+    let name = format!("{}/me/private:1", reg.host());
+    let bin = DOCKER_CLIENTS[0];
+    // The client's credentials live in its own config, not the server's.
+    let config = tempfile::tempdir().unwrap();
+    let client = |args: &[&str], input: &[u8]| {
+        let mut c = s.docker(bin);
+        c.env("DOCKER_CONFIG", config.path())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().expect("run docker");
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    s.ok(bin, &["tag", "bb", &name]);
+    let denied = client(&["push", &name], b"");
+    assert!(!denied.status.success(), "pushed without credentials");
+    assert!(
+        stderr_of(&denied).contains("unauthorized")
+            || String::from_utf8_lossy(&denied.stdout).contains("unauthorized"),
+        "{denied:?}"
+    );
+
+    let login = client(
+        &["login", "-u", "me", "--password-stdin", &reg.host()],
+        b"s3cret\n",
+    );
+    assert!(login.status.success(), "{login:?}\n{}", s.log());
+    let pushed = client(&["push", &name], b"");
+    assert!(pushed.status.success(), "{pushed:?}\n{}", s.log());
+    let out = String::from_utf8_lossy(&pushed.stdout).into_owned();
+    let digest = out
+        .lines()
+        .find_map(|l| l.strip_prefix("1: digest: "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no digest in {out}"))
+        .to_string();
+    s.ok(bin, &["rmi", &name]);
+    let pulled = client(&["pull", &name], b"");
+    assert!(pulled.status.success(), "{pulled:?}\n{}", s.log());
+    assert!(
+        String::from_utf8_lossy(&pulled.stdout).contains(&format!("Digest: {digest}")),
+        "{pulled:?}"
+    );
+
+    // docker-py's `distribution` / `docker service create` ask this.
+    let auth = base64::engine::general_purpose::URL_SAFE
+        .encode(serde_json::json!({"username": "me", "password": "s3cret"}).to_string());
+    let path = format!("/v1.41/distribution/{name}/json");
+    let r = s.request_with("GET", &path, &[("X-Registry-Auth", &auth)], b"");
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!(v["Descriptor"]["digest"], digest.as_str(), "{v}");
+    assert_eq!(
+        v["Descriptor"]["mediaType"], "application/vnd.docker.distribution.manifest.v2+json",
+        "{v}"
+    );
+    assert!(v["Descriptor"]["size"].as_u64().unwrap() > 0, "{v}");
+    assert_eq!(v["Platforms"][0]["os"], "linux", "{v}");
+    assert_eq!(v["Platforms"][0]["architecture"], "amd64", "{v}");
+    // Without the client's credentials the registry says no (dockerd
+    // answers 500 "no basic auth credentials" there, 401 for wrong ones).
+    let r = s.request("GET", &path, b"");
+    assert!(
+        r.status >= 400 && r.message().to_lowercase().contains("unauthorized"),
+        "{} {}",
+        r.status,
+        r.message()
+    );
+    drop(w);
 }

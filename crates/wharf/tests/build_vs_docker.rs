@@ -187,3 +187,91 @@ fn compare(w: &Wharf, dir: &Path, tag: &str) {
     };
     assert_eq!(hist(&wc), hist(&dc), "{tag}: history differs");
 }
+
+/// `.dockerignore` directory rules (`docs/**` leaves the empty `docs`
+/// directory, `tmp` takes the directory and all in it, `!` brings a file
+/// back) and RUN under a named user (BuildKit gives the step the user's
+/// supplementary groups only, not the primary group `docker run` adds).
+const USER_DOCKERFILE: &str = r#"ARG BASE
+FROM $BASE
+RUN echo 'app:x:1000:1000::/home/app:/bin/sh' >> /etc/passwd && echo 'app:x:1000:' >> /etc/group && echo 'solo:x:1001:1001::/:/bin/sh' >> /etc/passwd && echo 'solo:x:1001:' >> /etc/group && echo 'extra:x:2000:app' >> /etc/group && mkdir -m 1777 /out
+COPY . /ctx
+USER app
+RUN id > /out/app.txt
+USER solo
+RUN id > /out/solo.txt
+USER 1000:1001
+RUN id > /out/ids.txt
+"#;
+
+#[test]
+fn dockerignore_dirs_and_run_as_a_named_user_as_docker_buildkit() {
+    require_docker();
+    let w = Wharf::new();
+    let scratch = w.scratch();
+    let base_tar = common::busybox_rootfs_tar(&scratch);
+    let base = unique("wharf-bb");
+    let built = unique("wharf-built");
+    let _cleanup = DockerImages(vec![format!("{base}:1"), format!("{built}:1")]);
+    sh(docker().args(["import", base_tar.to_str().unwrap(), &format!("{base}:1")]));
+    w.ok(["import", base_tar.to_str().unwrap(), &format!("{base}:1")]);
+
+    let ctx = scratch.join("ctx");
+    for (f, content) in [
+        ("Dockerfile", USER_DOCKERFILE),
+        (".dockerignore", "docs/**\ntmp\nlogs/*\n!logs/keep\n"),
+        ("docs/a.md", "a\n"),
+        ("docs/sub/b.md", "b\n"),
+        ("tmp/x", "x\n"),
+        ("logs/keep", "k\n"),
+        ("logs/drop", "d\n"),
+        ("src/s", "s\n"),
+    ] {
+        let p = ctx.join(f);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, content).unwrap();
+    }
+    let arg = format!("BASE={base}:1");
+    let tag = format!("{built}:1");
+    sh(docker()
+        .env("DOCKER_BUILDKIT", "1")
+        .args(["build", "-q", "--build-arg", &arg, "-t", &tag])
+        .arg(&ctx));
+    w.ok([
+        "build",
+        "-q",
+        "--build-arg",
+        &arg,
+        "-t",
+        &tag,
+        ctx.to_str().unwrap(),
+    ]);
+    compare(&w, &scratch.join("out"), &tag);
+    let listing = w.ok(["run", "--rm", &tag, "busybox", "find", "/ctx"]);
+    let mut listing: Vec<&str> = listing.lines().collect();
+    listing.sort();
+    assert_eq!(
+        listing,
+        [
+            "/ctx",
+            "/ctx/.dockerignore",
+            "/ctx/Dockerfile",
+            "/ctx/docs",
+            "/ctx/logs",
+            "/ctx/logs/keep",
+            "/ctx/src",
+            "/ctx/src/s"
+        ]
+    );
+    for (file, want) in [
+        ("app", "uid=1000(app) gid=1000(app) groups=2000(extra)\n"),
+        ("solo", "uid=1001(solo) gid=1001(solo)\n"),
+        ("ids", "uid=1000(app) gid=1001(solo)\n"),
+    ] {
+        let path = format!("/out/{file}.txt");
+        let theirs = sh(docker().args(["run", "--rm", &tag, "cat", &path]));
+        let ours = w.ok(["run", "--rm", &tag, "cat", &path]);
+        assert_eq!(ours, theirs, "{file}: `id` in a RUN step");
+        assert_eq!(ours, want, "{file}");
+    }
+}

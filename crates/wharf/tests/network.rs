@@ -89,7 +89,7 @@ fn leftovers(w: &Wharf, tag: &str) -> Vec<String> {
     for p in std::fs::read_dir("/proc").unwrap().flatten() {
         let cmd = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
         let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        if cmd.contains("network-dns") && cmd.contains(&root) {
+        if (cmd.contains("network-dns") || cmd.contains("port-proxy")) && cmd.contains(&root) {
             out.push(format!("process {cmd}"));
         }
     }
@@ -847,4 +847,431 @@ fn static_addresses_and_internal_networks() {
     w.ok(["rm", "-f", "inner"]);
     w.ok(["network", "rm", &net, &internal]);
     assert_clean(&w, &tag);
+}
+
+/// A shell command GETting `/` from port 80 of `ip` (busybox's wget
+/// cannot take an IPv6 literal).
+fn nc_get(ip: &str) -> String {
+    format!("busybox printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 3 {ip} 80")
+}
+
+/// A dual-stack subnet pair of this test process: (IPv4, IPv6).
+fn dual_subnets(k: u32) -> (String, String) {
+    let n = std::process::id() % 200 + k;
+    (format!("10.214.{n}.0/24"), format!("fd77:{n:x}::/64"))
+}
+
+/// `--ipv6` networks: inspect as docker's, addresses, container to
+/// container over IPv6, AAAA answers, /etc/hosts, `--ip6`, a port
+/// published on `[::1]` (through the port proxy), and nothing left.
+#[test]
+fn ipv6_dual_stack() {
+    common::require_docker();
+    let w = wharf();
+    let tag = tag(&w);
+    // docker 20.10 side by side, on subnets of its own.
+    let (d4, d6) = dual_subnets(1);
+    let dname = common::unique("wharf-v6");
+    let docker_net = |args: &[&str]| {
+        common::docker()
+            .args(["network", "create"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let made = docker_net(&["--ipv6", "--subnet", &d4, "--subnet", &d6, &dname]);
+    assert!(made.status.success(), "{made:?}");
+    let docker_inspect = sh(common::docker().args(["network", "inspect", &dname]));
+    let _ = common::docker().args(["network", "rm", &dname]).output();
+    let docker_json: serde_json::Value = serde_json::from_str(&docker_inspect).unwrap();
+    let (s4, s6) = dual_subnets(0);
+    w.ok([
+        "network", "create", "--ipv6", "--subnet", &s4, "--subnet", &s6, "v6",
+    ]);
+    let ours: serde_json::Value =
+        serde_json::from_str(&w.ok(["network", "inspect", "v6"])).unwrap();
+    assert_eq!(ours[0]["EnableIPv6"], docker_json[0]["EnableIPv6"]);
+    assert_eq!(ours[0]["EnableIPv6"], true);
+    let config = ours[0]["IPAM"]["Config"].as_array().unwrap();
+    let docker_config = docker_json[0]["IPAM"]["Config"].as_array().unwrap();
+    assert_eq!(config.len(), docker_config.len(), "{config:?}");
+    assert_eq!(config[1]["Subnet"], s6.as_str());
+    assert_eq!(
+        config[1].as_object().unwrap().keys().collect::<Vec<_>>(),
+        docker_config[1]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>()
+    );
+
+    // docker's refusals, word for word.
+    let no_pool = w.fails(["network", "create", "--ipv6", "nopool"]);
+    let docker_no_pool = docker_net(&["--ipv6", &common::unique("wharf-v6")]);
+    let docker_err = String::from_utf8_lossy(&docker_no_pool.stderr);
+    assert_eq!(no_pool.0, docker_no_pool.status.code().unwrap());
+    assert!(
+        docker_err.contains(no_pool.1.trim().trim_start_matches("Error: ")),
+        "{no_pool:?} vs {docker_err}"
+    );
+
+    let web = httpd(&w, &["--name", "web", "--network", "v6", "-p", "[::1]::80"]);
+    let fixed = format!("{}99", s6.trim_end_matches("/64"));
+    w.ok([
+        "run",
+        "-d",
+        "--name",
+        "fixed",
+        "--network",
+        "v6",
+        "--ip6",
+        &fixed,
+        "bb",
+        "sleep",
+        "60",
+    ]);
+    let web6 = w
+        .ok([
+            "inspect",
+            "--format",
+            "{{(index .NetworkSettings.Networks \"v6\").GlobalIPv6Address}}",
+            &web,
+        ])
+        .trim()
+        .to_string();
+    let prefix = s6.trim_end_matches("::/64");
+    assert_eq!(web6, format!("{prefix}::2"));
+    let fixed_inspect = w.ok([
+        "inspect",
+        "--format",
+        "{{(index .NetworkSettings.Networks \"v6\").GlobalIPv6Address}} {{(index .NetworkSettings.Networks \"v6\").IPv6Gateway}}",
+        "fixed",
+    ]);
+    assert_eq!(fixed_inspect.trim(), format!("{fixed} {prefix}::1"));
+
+    // Container to container over IPv6, AAAA answers, /etc/hosts.
+    let out = w.ok([
+        "run",
+        "--rm",
+        "--network",
+        "v6",
+        "bb",
+        "sh",
+        "-c",
+        &format!(
+            "{} && busybox nslookup -type=aaaa web && cat /etc/hosts",
+            nc_get(&web6)
+        ),
+    ]);
+    assert!(out.contains("hello from busybox"), "{out}");
+    assert!(out.contains(&format!("Address: {web6}")), "AAAA: {out}");
+    let own_v6 = out
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .split('\t')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        own_v6.starts_with(prefix),
+        "/etc/hosts ends with the IPv6 entry: {out}"
+    );
+    // An IPv4-only name has no AAAA: NOERROR, no address.
+    let a_only = w.ok([
+        "run",
+        "--rm",
+        "--network",
+        "v6",
+        "bb",
+        "busybox",
+        "nslookup",
+        "-type=a",
+        "fixed",
+    ]);
+    assert!(a_only.contains("Address: 10.214."), "{a_only}");
+
+    // The published port on [::1].
+    let port = w.ok(["port", &web, "80"]);
+    let port: u16 = port
+        .trim()
+        .strip_prefix("[::1]:")
+        .unwrap_or_else(|| panic!("port: {port}"))
+        .parse()
+        .unwrap();
+    // Through the proxy, which closes the connection while httpd is not
+    // listening yet.
+    let addr = std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port));
+    let get = || {
+        let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+        let mut body = String::new();
+        let _ = s.read_to_string(&mut body);
+        body
+    };
+    eventually(10, "httpd answers on [::1]", || {
+        get().contains("hello from busybox")
+    });
+
+    // --ip6 outside the subnet, or on a network without IPv6: refused.
+    let (code, err) = w.fails([
+        "run",
+        "--network",
+        "v6",
+        "--ip6",
+        "fd00:dead::5",
+        "bb",
+        "true",
+    ]);
+    assert_eq!(code, 125, "{err}");
+    w.ok(["network", "create", "v4only"]);
+    let (_, err) = w.fails([
+        "run",
+        "--network",
+        "v4only",
+        "--ip6",
+        "fd00::5",
+        "bb",
+        "true",
+    ]);
+    assert!(err.contains("user configured subnets"), "{err}");
+    assert_clean(&w, &tag);
+    w.ok(["network", "rm", "v6", "v4only"]);
+    assert!(!std::fs::read_to_string("/run/wharf/subnets")
+        .unwrap_or_default()
+        .contains(&s6));
+}
+
+/// Docker's bridge options: a bridge name of one's own, the MTU, no
+/// traffic between containers (`enable_icc=false`), no masquerade, a
+/// default host address for published ports, `--attachable`; bad values
+/// refused with docker's words.
+#[test]
+fn bridge_options() {
+    common::require_docker();
+    let w = wharf();
+    let tag = tag(&w);
+    let bridge = format!("wbo{}", std::process::id() % 100_000);
+    let subnet = format!("10.215.{}.0/24", std::process::id() % 250);
+    let opt = |kv: &str| format!("com.docker.network.{kv}");
+    w.ok([
+        "network",
+        "create",
+        "--attachable",
+        "--subnet",
+        &subnet,
+        "-o",
+        &opt(&format!("bridge.name={bridge}")),
+        "-o",
+        &opt("driver.mtu=1400"),
+        "-o",
+        &opt("bridge.enable_icc=false"),
+        "-o",
+        &opt("bridge.enable_ip_masquerade=false"),
+        "-o",
+        &opt("bridge.host_binding_ipv4=127.0.0.1"),
+        "opts",
+    ]);
+    let inspect: serde_json::Value =
+        serde_json::from_str(&w.ok(["network", "inspect", "opts"])).unwrap();
+    assert_eq!(inspect[0]["Attachable"], true);
+    let options = &inspect[0]["Options"];
+    assert_eq!(options[opt("bridge.name")], bridge.as_str());
+    assert_eq!(options[opt("driver.mtu")], "1400");
+
+    let web = httpd(&w, &["--name", "web", "--network", "opts", "-p", "80"]);
+    // host_binding_ipv4: published on 127.0.0.1 only.
+    let port = w.ok(["port", &web, "80"]);
+    let port: u16 = port
+        .trim()
+        .strip_prefix("127.0.0.1:")
+        .unwrap_or_else(|| panic!("port: {port}"))
+        .parse()
+        .unwrap();
+    eventually(10, "httpd answers on 127.0.0.1", || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(http_get((Ipv4Addr::LOCALHOST, port)).contains("hello from busybox"));
+    let link = sh(Command::new("ip").args(["-o", "link", "show", &bridge]));
+    assert!(link.contains("mtu 1400"), "{link}");
+    // No masquerade rule for the subnet: only the hairpin ones.
+    let rules = sh(Command::new("nft").args(["list", "table", "inet", &format!("wharf-{tag}")]));
+    let outbound = format!("ip saddr {subnet} oifname != \"{bridge}\" masquerade");
+    assert!(!rules.contains(&outbound), "{rules}");
+    // enable_icc=false: the name resolves (the DNS server is the host's),
+    // the container does not answer; the host (gateway) still does.
+    let web_ip = ip_of(&w, &web, "opts");
+    let out = w.ok([
+        "run",
+        "--rm",
+        "--network",
+        "opts",
+        "bb",
+        "sh",
+        "-c",
+        &format!(
+            "cat /sys/class/net/eth0/mtu; busybox nslookup web; {} || echo unreachable",
+            nc_get(&web_ip)
+        ),
+    ]);
+    assert!(out.starts_with("1400\n"), "{out}");
+    assert!(out.contains(&format!("Address: {web_ip}")), "{out}");
+    assert!(
+        out.contains("unreachable") && !out.contains("hello"),
+        "{out}"
+    );
+
+    // Bad values: docker's messages.
+    for (kv, docker_name) in [
+        ("driver.mtu=abc", common::unique("wharf-bo")),
+        ("bridge.enable_icc=maybe", common::unique("wharf-bo")),
+        ("bridge.host_binding_ipv4=nope", common::unique("wharf-bo")),
+    ] {
+        let (code, err) = w.fails(["network", "create", "-o", &opt(kv), "bad"]);
+        let theirs = common::docker()
+            .args(["network", "create", "-o", &opt(kv), &docker_name])
+            .output()
+            .unwrap();
+        let _ = common::docker()
+            .args(["network", "rm", &docker_name])
+            .output();
+        let theirs_err = String::from_utf8_lossy(&theirs.stderr);
+        assert_eq!(Some(code), theirs.status.code(), "{err} / {theirs_err}");
+        let ours = err.trim().trim_start_matches("Error: ");
+        assert!(theirs_err.contains(ours), "{ours} / {theirs_err}");
+    }
+    assert_clean(&w, &tag);
+    w.ok(["network", "rm", "opts"]);
+    assert!(Command::new("ip")
+        .args(["link", "show", &bridge])
+        .output()
+        .is_ok_and(|o| !o.status.success()));
+}
+
+/// A DNS answer to `query` (one question) with the A record `ip`.
+fn dns_answer(query: &[u8], ip: Ipv4Addr) -> Vec<u8> {
+    let mut out = query.to_vec();
+    out[2] |= 0x80; // QR: a response
+    out[3] = 0x80; // RA, NOERROR
+    out[6..8].copy_from_slice(&1u16.to_be_bytes()); // ANCOUNT
+    out[8..12].fill(0); // no authority, no additional (EDNS dropped)
+                        // The question ends after its name (a zero byte) and type and class.
+    let end = 12 + out[12..].iter().position(|b| *b == 0).unwrap() + 1 + 4;
+    out.truncate(end);
+    out.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4]);
+    out.extend_from_slice(&ip.octets());
+    out
+}
+
+/// `network connect` adds the new addresses to the container's
+/// /etc/hosts (and `disconnect` takes them out); `--dns` servers are the
+/// upstreams of a user network's DNS server for that container's queries.
+#[test]
+fn connect_updates_hosts_and_dns_servers_are_upstreams() {
+    let w = wharf();
+    let tag = tag(&w);
+    w.ok(["network", "create", "first"]);
+    w.ok(["network", "create", "second"]);
+    // An upstream of our own on a loopback address no one else uses.
+    let n = std::process::id() % 250 + 1;
+    let upstream_ip = Ipv4Addr::new(127, 77, n as u8, 1);
+    let sock = UdpSocket::bind((upstream_ip, 53)).expect("binding the test's DNS server");
+    sock.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let answer = Ipv4Addr::new(198, 51, 100, 7);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = stop.clone();
+    let server = std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        let mut asked = Vec::new();
+        while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+            let Ok((len, from)) = sock.recv_from(&mut buf) else {
+                continue;
+            };
+            asked.push(String::from_utf8_lossy(&buf[12..len]).to_string());
+            let _ = sock.send_to(&dns_answer(&buf[..len], answer), from);
+        }
+        asked
+    });
+    let c = w
+        .ok([
+            "run",
+            "-d",
+            "--name",
+            "multi",
+            "--hostname",
+            "multi",
+            "--network",
+            "first",
+            "--dns",
+            &upstream_ip.to_string(),
+            "bb",
+            "sleep",
+            "60",
+        ])
+        .trim()
+        .to_string();
+    let out = w.ok(["exec", &c, "busybox", "nslookup", "asked.upstream.test"]);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(out.contains(&format!("Address: {answer}")), "{out}");
+    let asked = server.join().unwrap();
+    assert!(asked.iter().any(|q| q.contains("upstream")), "{asked:?}");
+
+    w.ok(["network", "connect", "second", &c]);
+    let second_ip = ip_of(&w, &c, "second");
+    let hosts = w.ok(["exec", &c, "cat", "/etc/hosts"]);
+    assert!(
+        hosts.ends_with(&format!("\n{second_ip}\tmulti\n")),
+        "{hosts}"
+    );
+    let first_ip = ip_of(&w, &c, "first");
+    assert!(hosts.contains(&format!("\n{first_ip}\tmulti\n")), "{hosts}");
+    w.ok(["network", "disconnect", "second", &c]);
+    let hosts = w.ok(["exec", &c, "cat", "/etc/hosts"]);
+    assert!(
+        !hosts.contains(&second_ip) && hosts.contains(&first_ip),
+        "{hosts}"
+    );
+    assert_clean(&w, &tag);
+}
+
+/// The default bridge with IPv6, as the root's daemon.json asks
+/// (docker's `ipv6` and `fixed-cidr-v6`).
+#[test]
+fn default_bridge_ipv6_from_daemon_json() {
+    let w = wharf();
+    let tag = tag(&w);
+    let (_, s6) = dual_subnets(2);
+    std::fs::write(
+        w.root().join("daemon.json"),
+        format!("{{\"ipv6\": true, \"fixed-cidr-v6\": \"{s6}\"}}"),
+    )
+    .unwrap();
+    let inspect: serde_json::Value =
+        serde_json::from_str(&w.ok(["network", "inspect", "bridge"])).unwrap();
+    assert_eq!(inspect[0]["EnableIPv6"], true, "{inspect}");
+    let web = httpd(&w, &["-p", "[::1]::80"]);
+    let ip6 = w
+        .ok([
+            "inspect",
+            "--format",
+            "{{.NetworkSettings.GlobalIPv6Address}}",
+            &web,
+        ])
+        .trim()
+        .to_string();
+    let prefix = s6.trim_end_matches("::/64");
+    assert_eq!(ip6, format!("{prefix}::2"));
+    let out = w.ok(["run", "--rm", "bb", "sh", "-c", &nc_get(&ip6)]);
+    assert!(out.contains("hello from busybox"), "{out}");
+    // Turned off again: the next start has IPv4 only.
+    assert_clean(&w, &tag);
+    std::fs::write(w.root().join("daemon.json"), "{}").unwrap();
+    let inspect: serde_json::Value =
+        serde_json::from_str(&w.ok(["network", "inspect", "bridge"])).unwrap();
+    assert_eq!(inspect[0]["EnableIPv6"], false, "{inspect}");
+    assert!(!std::fs::read_to_string("/run/wharf/subnets")
+        .unwrap_or_default()
+        .contains(&s6));
 }

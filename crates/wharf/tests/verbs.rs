@@ -719,6 +719,7 @@ fn install_scripts_lay_out_a_tool() {
     for f in [
         "usr/local/bin/wharf",
         "usr/local/bin/wharf-compose",
+        "usr/local/bin/wharf-runc",
         "usr/lib/debug/usr/local/bin/wharf.debug",
         "usr/local/share/bash-completion/completions/wharf",
         "usr/local/share/zsh/site-functions/_wharf",
@@ -741,6 +742,12 @@ fn install_scripts_lay_out_a_tool() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: wharf compose"));
+    let runc = dest.join("usr/local/bin/wharf-runc");
+    let out = std::process::Command::new(&runc)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: wharf-runc"));
     assert_eq!(
         sh(std::process::Command::new(&installed).arg("--version")),
         sh(std::process::Command::new(bin).arg("--version"))
@@ -765,6 +772,7 @@ fn install_scripts_lay_out_a_tool() {
     for f in [
         "./usr/bin/wharf",
         "./usr/bin/wharf-compose -> wharf",
+        "./usr/bin/wharf-runc -> wharf",
         "./usr/share/man/man1/wharf-run.1.gz",
         "./usr/share/bash-completion/completions/wharf",
     ] {

@@ -117,7 +117,7 @@ impl Runtime<'_> {
         for (k, v) in &opts.args {
             args.insert(k.clone(), v.clone());
         }
-        let build_args = args
+        let build_args: Vec<(String, Option<String>)> = args
             .into_iter()
             .map(|(k, v)| {
                 let v = v.or_else(|| self.environment.get(&k).cloned());
@@ -137,6 +137,8 @@ impl Runtime<'_> {
                 }
             }
         }
+        let source_date_epoch =
+            wharf_build::source_date_epoch(&build_args).map_err(|e| invalid(e.to_string()))?;
         Ok(BuildRequest {
             context: Some(
                 dir.canonicalize()
@@ -152,6 +154,9 @@ impl Runtime<'_> {
             secrets,
             network: (!b.network.is_empty()).then(|| b.network.clone()),
             step_options: Default::default(),
+            source_date_epoch,
+            outputs: Vec::new(),
+            export_only: false,
         })
     }
 

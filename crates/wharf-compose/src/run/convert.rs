@@ -60,7 +60,7 @@ fn nanos(d: &Option<crate::model::Duration>) -> i64 {
     d.map(|d| d.0).unwrap_or(0)
 }
 
-fn healthcheck(s: &Service) -> Option<HealthConfig> {
+pub fn healthcheck(s: &Service) -> Option<HealthConfig> {
     let h = s.healthcheck.as_ref()?;
     let test = if h.disable {
         vec!["NONE".to_string()]
@@ -77,7 +77,7 @@ fn healthcheck(s: &Service) -> Option<HealthConfig> {
     })
 }
 
-fn restart_policy(s: &Service) -> RunResult<RestartPolicy> {
+pub fn restart_policy(s: &Service) -> RunResult<RestartPolicy> {
     let parse = |name: &str, attempts: u64| -> RunResult<RestartPolicy> {
         Ok(match name {
             "" | "no" | "none" => RestartPolicy::No,
@@ -94,7 +94,7 @@ fn restart_policy(s: &Service) -> RunResult<RestartPolicy> {
     parse(name, attempts.parse().unwrap_or(0))
 }
 
-fn resources(s: &Service) -> Resources {
+pub fn resources(s: &Service) -> Resources {
     let mut r = Resources {
         cgroup_parent: s.cgroup_parent.clone(),
         memory: s.mem_limit.0,
@@ -147,7 +147,7 @@ fn resources(s: &Service) -> Resources {
 }
 
 /// `ports` and `expose` as `ExposedPorts` and `PortBindings`.
-fn ports(
+pub fn ports(
     s: &Service,
 ) -> (
     BTreeMap<String, wharf_oci::config::EmptyObject>,

@@ -32,7 +32,11 @@ use std::collections::BTreeMap;
 use wharf_engine::Engine;
 
 pub use build::{BuildOptions, BuildPolicy};
-pub use convert::image_name;
+// What a service's container is made with, for `kube generate`.
+pub use convert::{
+    healthcheck as service_healthcheck, image_name, ports as service_ports,
+    resources as service_resources, restart_policy as service_restart_policy,
+};
 pub use down::DownOptions;
 pub use error::{RunError, RunResult};
 pub use hash::{network_hash, service_hash, volume_hash};

@@ -172,6 +172,8 @@ impl Runtime<'_> {
     pub fn up(&self, opts: &UpOptions, progress: &dyn Progress) -> RunResult<()> {
         let early = Early::default();
         self.create_with(opts, progress, Some(&early))?;
+        // The project's networks, volumes and containers made, none started.
+        wharf_failpoint::hit("compose-up-before-start");
         self.start_with(progress, Some(&early))?;
         if opts.wait {
             self.wait_running(opts.wait_timeout, progress)?;

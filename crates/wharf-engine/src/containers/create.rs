@@ -205,7 +205,7 @@ impl Engine {
         let host_resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         fs::write(
             dir.hosts(),
-            wharf_network::files::hosts(&net.extra_hosts, None, &net.hostname, &net.domainname),
+            wharf_network::files::hosts(&net.extra_hosts, &[], &net.hostname, &net.domainname),
         )
         .map_err(|e| io("writing hosts", e))?;
         fs::write(

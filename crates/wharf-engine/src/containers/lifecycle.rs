@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
@@ -14,6 +14,12 @@ use wharf_store::containers;
 use crate::{Engine, EngineError, EngineResult};
 
 const POLL: Duration = Duration::from_millis(5);
+
+/// Empty a non-blocking wake-up pipe.
+fn drain(fd: BorrowedFd<'_>) {
+    let mut buf = [0u8; 64];
+    while matches!(nix::unistd::read(fd.as_raw_fd(), &mut buf), Ok(n) if n > 0) {}
+}
 
 /// What `wait` waits for (the API's `condition`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -291,6 +297,9 @@ impl Engine {
             Err(wharf_store::StoreError::NotFound(_)) => return Ok(c.id),
             other => other?,
         }
+        if c.state.status == Status::Created {
+            self.wait_for_starting_monitor(&c.id);
+        }
         self.release_network(&c.id)?;
         let dir = ContainerDir::new(self.store.root(), &c.id);
         wharf_runtime::monitor::remove(
@@ -302,6 +311,22 @@ impl Engine {
         )
         .delete();
         Ok(c.id)
+    }
+
+    /// A `created` container may be starting in another process (`run`
+    /// beside `container prune`): its monitor is mounting inside the
+    /// directory about to be deleted. Now that the row says `removing`,
+    /// that monitor's start fails and it tears down what it made; wait for
+    /// it (at most 10 s), so the removal does not strand its mounts.
+    fn wait_for_starting_monitor(&self, id: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while super::state::live_monitors(self.store.root()).contains_key(id) {
+            if std::time::Instant::now() > deadline {
+                tracing::warn!(id, "a starting monitor did not stop; removing anyway");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Whether the container is running now (false when it is gone).
@@ -316,11 +341,15 @@ impl Engine {
 
     /// `POST /containers/{id}/wait?condition=`: block until `condition`
     /// holds, or `cancelled` says stop (the client went away).
+    /// `wake`: readable when the caller has news of the container (it
+    /// started or exited through the caller): look again at once instead
+    /// of at the next poll.
     pub fn wait_condition(
         &self,
         name: &str,
         condition: WaitCondition,
         cancelled: &dyn Fn() -> bool,
+        wake: Option<BorrowedFd<'_>>,
     ) -> EngineResult<Waited> {
         let c = self.refresh(self.find_container(name)?)?;
         let id = c.id;
@@ -363,17 +392,23 @@ impl Engine {
             } else {
                 POLL * 10
             };
-            match now
+            let pidfd = now
                 .state
                 .monitor_pid
                 .filter(|_| !stopped)
-                .and_then(pidfd_open)
-            {
-                Some(fd) => {
-                    let mut p = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-                    let _ = poll(&mut p, PollTimeout::from(pause.as_millis() as u16));
+                .and_then(pidfd_open);
+            let mut fds: Vec<PollFd> = pidfd
+                .iter()
+                .map(|fd| PollFd::new(fd.as_fd(), PollFlags::POLLIN))
+                .chain(wake.map(|w| PollFd::new(w, PollFlags::POLLIN)))
+                .collect();
+            if fds.is_empty() {
+                std::thread::sleep(pause);
+            } else {
+                let _ = poll(&mut fds, PollTimeout::from(pause.as_millis() as u16));
+                if let Some(w) = wake {
+                    drain(w);
                 }
-                None => std::thread::sleep(pause),
             }
         }
     }

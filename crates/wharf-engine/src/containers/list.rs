@@ -2,7 +2,7 @@
 //! from its record, docker's `--filter`s (moby `daemon/list.go` of
 //! 20.10), and the daemon's STATUS text.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use wharf_format::{human_duration, since};
@@ -34,6 +34,9 @@ pub struct ContainerSummary {
     /// `HostConfig.NetworkMode`.
     pub network_mode: String,
     pub mounts: Vec<MountPoint>,
+    /// Its networks by name (the API's list carries them; compose's `ps`
+    /// shows their names).
+    pub networks: BTreeMap<String, wharf_model::EndpointSettings>,
 }
 
 impl ContainerSummary {
@@ -297,11 +300,38 @@ impl Engine {
     pub fn ps(&self, all: bool, filters: &Filters) -> EngineResult<Vec<ContainerSummary>> {
         let filter = PsFilter::new(self, filters)?;
         let all = all || filters.contains("status");
-        let rows = self.store.read(|tx| containers::list(tx))?;
+        // One read for every container's record, endpoints and networks,
+        // not one per container.
+        let (rows, endpoints, nets) = self.store.read(|tx| {
+            Ok((
+                containers::list(tx)?,
+                networks::all_endpoints(tx)?,
+                networks::list(tx)?,
+            ))
+        })?;
+        let nets: HashMap<&str, &networks::NetworkRecord> =
+            nets.iter().map(|n| (n.id.as_str(), n)).collect();
+        let mut by_container: HashMap<&str, Vec<&networks::EndpointRecord>> = HashMap::new();
+        for ep in &endpoints {
+            by_container
+                .entry(ep.container_id.as_str())
+                .or_default()
+                .push(ep);
+        }
         let mut listed = Vec::new();
         for c in rows {
-            let c = self.refresh(c)?;
-            let summary = self.summary(&c)?;
+            let Some(c) = self.refresh_listed(c)? else {
+                continue;
+            };
+            let mut summary = self.summary(&c)?;
+            for ep in by_container.get(c.id.as_str()).into_iter().flatten() {
+                if let Some(net) = nets.get(ep.network_id.as_str()) {
+                    summary.networks.insert(
+                        net.name.clone(),
+                        super::ports::endpoint_settings(&c, ep, net),
+                    );
+                }
+            }
             listed.push((c, summary));
         }
         // By creation time (the stored text does not sort as time).
@@ -350,6 +380,7 @@ impl Engine {
             labels: c.definition.config.labels.clone().unwrap_or_default(),
             id: c.id.clone(),
             name: c.name.clone(),
+            networks: BTreeMap::new(),
         })
     }
 

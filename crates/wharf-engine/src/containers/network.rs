@@ -209,12 +209,46 @@ fn endpoint_for(
             )));
         }
     }
+    let ip6 = settings
+        .and_then(|e| e.ipam_config.as_ref())
+        .map(|c| c.ipv6_address.clone())
+        .filter(|ip| !ip.is_empty() && user_defined);
+    if let Some(ip6) = &ip6 {
+        check_ip6(n, ip6)?;
+    }
     Ok(EndpointRecord {
         network_id: n.id.clone(),
         aliases,
         ip_requested: ip,
+        ip6_requested: ip6,
         ..Default::default()
     })
+}
+
+/// `--ip6` on network `n`: an address of its IPv6 subnet (docker's
+/// messages).
+pub(crate) fn check_ip6(n: &wharf_store::networks::NetworkRecord, ip6: &str) -> EngineResult<()> {
+    let subnet6: Option<wharf_network::subnet::Subnet6> = n
+        .subnet6
+        .as_deref()
+        .filter(|_| n.ipv6)
+        .and_then(|s| s.parse().ok());
+    let Some(subnet6) = subnet6 else {
+        return Err(EngineError::Invalid(
+            "user specified IP address is supported only when connecting to networks with user configured subnets"
+                .into(),
+        ));
+    };
+    let parsed: std::net::Ipv6Addr = ip6
+        .parse()
+        .map_err(|_| EngineError::Invalid(format!("invalid IPv6 address: {ip6}")))?;
+    if !subnet6.contains(parsed) {
+        return Err(EngineError::Invalid(format!(
+            "invalid IP address {ip6}: it is not in network {}'s subnet",
+            n.name
+        )));
+    }
+    Ok(())
 }
 
 impl Engine {
@@ -260,18 +294,9 @@ impl Engine {
             ));
         }
         let primary = requested_endpoint(d);
-        // wharf's networks have no IPv6 subnet (docker ignores --ip6 on
-        // the default bridge).
+        // `--ip6` is checked with the endpoint (docker ignores it on the
+        // default bridge).
         if network.as_ref().is_some_and(|n| n.name != "bridge") {
-            let ip6 = primary
-                .and_then(|e| e.ipam_config.as_ref())
-                .is_some_and(|c| !c.ipv6_address.is_empty());
-            if ip6 {
-                return Err(EngineError::Invalid(
-                    "user specified IP address is supported only when connecting to networks with user configured subnets"
-                        .into(),
-                ));
-            }
             link_local_ips(d)?;
         }
         let mut endpoints = Vec::new();

@@ -83,70 +83,16 @@ impl Engine {
             let Some(net) = self.store.read(|tx| networks::get(tx, &ep.network_id))? else {
                 continue;
             };
-            let prefix: u8 = net
-                .subnet
-                .as_deref()
-                .and_then(|s| s.split_once('/'))
-                .and_then(|(_, p)| p.parse().ok())
-                .unwrap_or(0);
-            let up = ep.ip.is_some();
+            let entry = endpoint_settings(rec, &ep, &net);
             let default_bridge = net.name == "bridge";
-            let mut aliases = ep.aliases.clone();
-            if !default_bridge {
-                aliases.push(id[..12].to_string());
-                // Docker also names a container by a hostname of its own
-                // on user-defined networks.
-                let hostname = &rec.definition.config.hostname;
-                if !hostname.is_empty() && hostname != &id[..12] {
-                    aliases.push(hostname.clone());
-                }
-            }
-            // The first endpoint is what create was asked for (`--ip`,
-            // `--ip6`, `--link-local-ip`); docker drops it on the default
-            // bridge.
-            let requested = (ep.seq == 0 && !default_bridge)
-                .then(|| super::network::requested_endpoint(&rec.definition))
-                .flatten()
-                .and_then(|e| e.ipam_config.clone());
-            let entry = EndpointSettings {
-                ipam_config: requested.or_else(|| {
-                    ep.ip_requested.as_ref().map(|ip| EndpointIpamConfig {
-                        ipv4_address: ip.clone(),
-                        ..Default::default()
-                    })
-                }),
-                // A user-defined network's links are its endpoint's.
-                links: rec
-                    .definition
-                    .networking_config
-                    .endpoints_config
-                    .get(&net.name)
-                    .and_then(|e| e.links.clone())
-                    .filter(|_| !default_bridge),
-                aliases: (!default_bridge).then_some(aliases),
-                network_id: net.id.clone(),
-                endpoint_id: if up {
-                    format!("{}{}", &id[..32], &net.id[..32])
-                } else {
-                    String::new()
-                },
-                gateway: if up {
-                    wharf_network::attach::gateway_of(&net)
-                        .map(|g| g.to_string())
-                        .unwrap_or_default()
-                } else {
-                    String::new()
-                },
-                ip_address: ep.ip.clone().unwrap_or_default(),
-                ip_prefix_len: if up { prefix } else { 0 },
-                mac_address: ep.mac.clone().unwrap_or_default(),
-                ..Default::default()
-            };
             if default_bridge {
                 out.gateway = entry.gateway.clone();
                 out.ip_address = entry.ip_address.clone();
                 out.ip_prefix_len = entry.ip_prefix_len;
                 out.mac_address = entry.mac_address.clone();
+                out.global_ipv6_address = entry.global_ipv6_address.clone();
+                out.global_ipv6_prefix_len = entry.global_ipv6_prefix_len;
+                out.ipv6_gateway = entry.ipv6_gateway.clone();
             }
             out.networks.insert(net.name.clone(), entry);
         }
@@ -157,4 +103,81 @@ impl Engine {
         }
         Ok(out)
     }
+}
+
+/// docker's `EndpointSettings` of container `rec` on network `net` (its
+/// endpoint `ep`), as `inspect` and `ps` (the API's list) show it.
+pub(crate) fn endpoint_settings(
+    rec: &ContainerRecord,
+    ep: &networks::EndpointRecord,
+    net: &networks::NetworkRecord,
+) -> EndpointSettings {
+    let id = rec.id.as_str();
+    let prefix: u8 = net
+        .subnet
+        .as_deref()
+        .and_then(|s| s.split_once('/'))
+        .and_then(|(_, p)| p.parse().ok())
+        .unwrap_or(0);
+    let up = ep.ip.is_some();
+    let default_bridge = net.name == "bridge";
+    let mut aliases = ep.aliases.clone();
+    if !default_bridge {
+        aliases.push(id[..12].to_string());
+        // Docker also names a container by a hostname of its own
+        // on user-defined networks.
+        let hostname = &rec.definition.config.hostname;
+        if !hostname.is_empty() && hostname != &id[..12] {
+            aliases.push(hostname.clone());
+        }
+    }
+    // The first endpoint is what create was asked for (`--ip`,
+    // `--ip6`, `--link-local-ip`); docker drops it on the default
+    // bridge.
+    let requested = (ep.seq == 0 && !default_bridge)
+        .then(|| super::network::requested_endpoint(&rec.definition))
+        .flatten()
+        .and_then(|e| e.ipam_config.clone());
+    let mut entry = EndpointSettings {
+        ipam_config: requested.or_else(|| {
+            ep.ip_requested.as_ref().map(|ip| EndpointIpamConfig {
+                ipv4_address: ip.clone(),
+                ..Default::default()
+            })
+        }),
+        // A user-defined network's links are its endpoint's.
+        links: rec
+            .definition
+            .networking_config
+            .endpoints_config
+            .get(&net.name)
+            .and_then(|e| e.links.clone())
+            .filter(|_| !default_bridge),
+        aliases: (!default_bridge).then_some(aliases),
+        network_id: net.id.clone(),
+        endpoint_id: if up {
+            format!("{}{}", &id[..32], &net.id[..32])
+        } else {
+            String::new()
+        },
+        gateway: if up {
+            wharf_network::attach::gateway_of(net)
+                .map(|g| g.to_string())
+                .unwrap_or_default()
+        } else {
+            String::new()
+        },
+        ip_address: ep.ip.clone().unwrap_or_default(),
+        ip_prefix_len: if up { prefix } else { 0 },
+        mac_address: ep.mac.clone().unwrap_or_default(),
+        ..Default::default()
+    };
+    if let (Some(ip6), true) = (&ep.ip6, up) {
+        if let Some((s6, gw6)) = wharf_network::attach::ipv6_of(net) {
+            entry.global_ipv6_address = ip6.clone();
+            entry.global_ipv6_prefix_len = s6.prefix;
+            entry.ipv6_gateway = gw6.to_string();
+        }
+    }
+    entry
 }

@@ -25,6 +25,43 @@ pub(crate) fn alive(pid: i32) -> bool {
     }
 }
 
+/// The containers (and build steps) whose `wharf monitor` runs for `root`
+/// now, by ID, with the monitor's PID (one read of every process's
+/// command line).
+pub(crate) fn live_monitors(root: &std::path::Path) -> std::collections::HashMap<String, i32> {
+    let marker = format!("--root\0{}\0monitor\0", root.display());
+    let mut out = std::collections::HashMap::new();
+    for p in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = p.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(p.path().join("cmdline")) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&cmdline);
+        if let Some((_, args)) = text.split_once(&marker) {
+            out.extend(
+                args.split('\0')
+                    .filter(|a| a.len() == 64 && a.bytes().all(|b| b.is_ascii_hexdigit()))
+                    .map(|id| (id.to_string(), pid)),
+            );
+        }
+    }
+    out
+}
+
+/// Whether monitor `pid` lost the process that started it (its parent is
+/// no longer a wharf: the `build` that ran the step was killed).
+pub(crate) fn orphaned(pid: i32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let ppid: i32 = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(1);
+    let exe = |p: i32| std::fs::read_link(format!("/proc/{p}/exe")).ok();
+    ppid <= 1 || exe(ppid) != exe(pid)
+}
+
 impl Engine {
     /// What the monitor of container `id` runs, derived from its record.
     pub fn monitor_config(&self, id: &str) -> EngineResult<MonitorConfig> {
@@ -76,6 +113,29 @@ impl Engine {
                     .map(|l| self.store.layer_dir(l)),
             )
             .collect()
+    }
+
+    /// [`Engine::refresh`] for listing: a `--rm` container whose monitor
+    /// died (kill -9, host crash) is removed, as its monitor would have
+    /// done and as docker's daemon does on restart (`None`: it is gone).
+    /// This is the sweep of crashed `--rm` containers: `ps` already reads
+    /// every row and checks each running one's monitor, so it costs `run`
+    /// nothing and `ps` nothing more while no monitor has died.
+    pub(crate) fn refresh_listed(
+        &self,
+        c: ContainerRecord,
+    ) -> EngineResult<Option<ContainerRecord>> {
+        let was_running = c.state.status.is_running();
+        let c = self.refresh(c)?;
+        if !(was_running && !c.state.status.is_running() && c.definition.host_config.auto_remove) {
+            return Ok(Some(c));
+        }
+        tracing::warn!(id = %c.id, "removing a --rm container whose monitor died");
+        match self.remove_container(&c.id, true, false) {
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == wharf_oci::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Re-read a container and fix its row if its monitor died without

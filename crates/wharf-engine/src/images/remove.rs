@@ -92,6 +92,8 @@ impl Engine {
             }
             Ok(Some(self.delete_image_rows(tx, &id, &mut events)?))
         })?;
+        // Rows gone, files not yet.
+        wharf_failpoint::hit("image-rm-before-discard");
         if let Some(g) = garbage {
             self.store.discard(&g);
         }
@@ -202,6 +204,7 @@ impl Engine {
         })?;
         report.reclaimed = garbage.layer_bytes();
         self.record_prune(wharf_model::EventType::Image, report.reclaimed)?;
+        wharf_failpoint::hit("image-prune-before-discard");
         self.store.discard(&garbage);
         drop(_gc);
         self.store.sweep_orphans()?;

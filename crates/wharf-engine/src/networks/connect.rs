@@ -14,6 +14,18 @@ impl Engine {
         aliases: &[String],
         ip: Option<&str>,
     ) -> EngineResult<()> {
+        self.connect_network_ips(network, container, aliases, ip, None)
+    }
+
+    /// [`Engine::connect_network`] with an `--ip6` too.
+    pub fn connect_network_ips(
+        &self,
+        network: &str,
+        container: &str,
+        aliases: &[String],
+        ip: Option<&str>,
+        ip6: Option<&str>,
+    ) -> EngineResult<()> {
         let net = self.networking()?;
         let n = net.find(network)?;
         let c = self.refresh(self.find_container(container)?)?;
@@ -32,11 +44,15 @@ impl Engine {
                     .into(),
             ));
         }
+        if let Some(ip6) = ip6 {
+            crate::containers::network::check_ip6(&n, ip6)?;
+        }
         let ep = EndpointRecord {
             container_id: c.id.clone(),
             network_id: n.id.clone(),
             aliases: aliases.to_vec(),
             ip_requested: ip.map(str::to_string),
+            ip6_requested: ip6.map(str::to_string),
             ..Default::default()
         };
         self.store.write(|tx| {
@@ -58,11 +74,47 @@ impl Engine {
                     .write(|tx| networks::remove_endpoint(tx, &c.id, &n.id))?;
                 return Err(e.into());
             }
+            self.hosts_for_endpoint(&c, &n.id, true);
             // docker reports the connection of a running container.
             self.store
                 .write(|tx| networks::endpoint_events(tx, &c.id, Some(&n.id), "connect"))?;
         }
         Ok(())
+    }
+
+    /// A running container's /etc/hosts after `connect` (`added`: the
+    /// endpoint's addresses are added) or before `disconnect` (they go).
+    /// A hosts file that cannot be rewritten is only worth a warning: the
+    /// network itself is attached.
+    fn hosts_for_endpoint(&self, c: &wharf_model::ContainerRecord, network_id: &str, added: bool) {
+        let ep = self
+            .store
+            .read(|tx| networks::endpoints_of(tx, &c.id))
+            .ok()
+            .and_then(|eps| eps.into_iter().find(|e| e.network_id == network_id));
+        let Some(ep) = ep else { return };
+        let ips: Vec<std::net::IpAddr> = [ep.ip.as_deref(), ep.ip6.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter_map(|ip| ip.parse().ok())
+            .collect();
+        let cfg = self.network_config(c);
+        let path = ContainerDir::new(self.store.root(), &c.id).hosts();
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return;
+        };
+        let lines: Vec<String> = ips
+            .iter()
+            .map(|ip| wharf_network::files::hosts_entry(*ip, &cfg.hostname, &cfg.domainname))
+            .collect();
+        let new = match added {
+            true => wharf_network::files::update_hosts(&text, &lines, &[]),
+            false => wharf_network::files::update_hosts(&text, &[], &ips),
+        };
+        // In place: the file is bind-mounted into the container.
+        if let Err(e) = std::fs::write(&path, new) {
+            tracing::warn!(container = %c.id, error = %e, "updating the container's /etc/hosts");
+        }
     }
 
     /// Detach a container from a network.
@@ -92,6 +144,7 @@ impl Engine {
         }
         let running = c.state.status.is_running();
         if running {
+            self.hosts_for_endpoint(&c, &n.id, false);
             net.disconnect_running(&c.id, &n.id)?;
         }
         self.store.write(|tx| {

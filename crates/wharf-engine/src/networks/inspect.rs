@@ -29,7 +29,10 @@ impl Engine {
                     "EndpointID": format!("{}{}", &ep.container_id[..32], &n.id[..32]),
                     "MacAddress": ep.mac.unwrap_or_default(),
                     "IPv4Address": format!("{ip}/{prefix}"),
-                    "IPv6Address": "",
+                    "IPv6Address": match (&ep.ip6, n.subnet6.as_deref().and_then(|s| s.split_once('/'))) {
+                        (Some(ip6), Some((_, p6))) => format!("{ip6}/{p6}"),
+                        _ => String::new(),
+                    },
                 }),
             );
         }
@@ -46,11 +49,21 @@ impl Engine {
                 if !aux.is_empty() {
                     c["AuxiliaryAddresses"] = json!(aux);
                 }
-                json!([c])
+                let mut all = vec![c];
+                // The IPv6 subnet, shown (as docker does) even without --ipv6.
+                if let Some(s6) = &n.subnet6 {
+                    let mut c6 = json!({"Subnet": s6});
+                    if let Some(g6) = &n.gateway6 {
+                        c6["Gateway"] = json!(g6);
+                    }
+                    all.push(c6);
+                }
+                json!(all)
             }
             _ => json!([]),
         };
         let mut options: Map<String, Value> = serde_json::from_str(&n.options).unwrap_or_default();
+        let attachable = options.contains_key(super::ATTACHABLE);
         // wharf's own bookkeeping, not an option the user gave.
         options.retain(|k, _| !k.starts_with("wharf."));
         if let Some(b) = &n.bridge {
@@ -65,10 +78,10 @@ impl Engine {
             "Created": n.created,
             "Scope": "local",
             "Driver": n.driver,
-            "EnableIPv6": false,
+            "EnableIPv6": n.ipv6,
             "IPAM": {"Driver": "default", "Options": null, "Config": config},
             "Internal": n.internal,
-            "Attachable": false,
+            "Attachable": attachable,
             "Ingress": false,
             "ConfigFrom": {"Network": ""},
             "ConfigOnly": false,

@@ -27,7 +27,18 @@ pub struct NetworkCreateRequest {
     pub options: BTreeMap<String, String>,
     /// `--aux-address name=ip`: addresses the IPAM never hands out.
     pub aux_addresses: BTreeMap<String, String>,
+    /// `--ipv6`, and the IPv6 `--subnet`/`--gateway` (the CLI sorts
+    /// the flags given twice by family).
+    pub ipv6: bool,
+    pub subnet6: Option<String>,
+    pub gateway6: Option<String>,
+    /// `--attachable`: accepted (any container may join a local network);
+    /// shown by inspect.
+    pub attachable: bool,
 }
+
+/// Option key under which a network keeps `--attachable`; never shown.
+pub(crate) const ATTACHABLE: &str = "wharf.attachable";
 
 /// A network as `network ls` shows it.
 #[derive(Debug, Clone)]
@@ -66,8 +77,17 @@ impl Engine {
             ip_range: req.ip_range.clone(),
             internal: req.internal,
             labels: req.labels.clone(),
-            options: req.options.clone(),
+            options: {
+                let mut o = req.options.clone();
+                if req.attachable {
+                    o.insert(ATTACHABLE.into(), "true".into());
+                }
+                o
+            },
             aux_addresses: req.aux_addresses.clone(),
+            ipv6: req.ipv6,
+            subnet6: req.subnet6.clone(),
+            gateway6: req.gateway6.clone(),
         })?;
         Ok(rec.id)
     }

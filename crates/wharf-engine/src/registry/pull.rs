@@ -48,10 +48,21 @@ impl PullPolicy {
 impl Engine {
     /// Pull one image (one tag or digest) from its registry.
     pub fn pull(&self, req: &PullRequest, progress: &dyn Progress) -> EngineResult<PulledImage> {
+        self.pull_as(req, None, progress)
+    }
+
+    /// [`Engine::pull`] with `credential` instead of `config.json`'s (the
+    /// API's `X-Registry-Auth`).
+    pub fn pull_as(
+        &self,
+        req: &PullRequest,
+        credential: Option<super::Credential>,
+        progress: &dyn Progress,
+    ) -> EngineResult<PulledImage> {
         let reference = Reference::parse_tagged(&req.name)?;
         let platform = req.platform.as_deref().map(Platform::parse).transpose()?;
         self.store.sweep();
-        let session = self.session(reference.domain())?;
+        let session = self.session_as(reference.domain(), credential)?;
         let pulled = wharf_registry::pull(
             &session,
             &self.store,

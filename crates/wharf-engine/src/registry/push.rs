@@ -55,8 +55,20 @@ impl Engine {
         image_id: &Digest,
         progress: &dyn Progress,
     ) -> EngineResult<Pushed> {
+        self.push_as(reference, image_id, None, progress)
+    }
+
+    /// [`Engine::push`] with `credential` instead of `config.json`'s (the
+    /// API's `X-Registry-Auth`).
+    pub fn push_as(
+        &self,
+        reference: &Reference,
+        image_id: &Digest,
+        credential: Option<super::Credential>,
+        progress: &dyn Progress,
+    ) -> EngineResult<Pushed> {
         self.store.sweep();
-        let session = self.session(reference.domain())?;
+        let session = self.session_as(reference.domain(), credential)?;
         let pushed = wharf_registry::push(&session, &self.store, reference, image_id, progress)?;
         let push = self.image_event(
             &reference.familiar(),

@@ -172,6 +172,7 @@ impl Engine {
             )
         };
         self.make_volume_dir(&record.name)?;
+        wharf_failpoint::hit("volume-create-before-tx");
         self.store.write(|tx| volumes::insert(tx, &record))?;
         Ok(record.name)
     }
@@ -223,6 +224,7 @@ impl Engine {
     pub fn remove_volume(&self, name: &str, force: bool) -> EngineResult<()> {
         match self.store.write(|tx| volumes::delete(tx, name)) {
             Ok(()) => {
+                wharf_failpoint::hit("volume-rm-after-tx");
                 self.store.discard_volume(name);
                 Ok(())
             }

@@ -11,4 +11,4 @@ mod save;
 mod tar_out;
 
 pub use load::{load, Loaded};
-pub use save::{save, SaveItem};
+pub use save::{save, write_archive, SaveItem};

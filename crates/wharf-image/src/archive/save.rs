@@ -8,7 +8,7 @@ use wharf_oci::{media_types, Digest, Reference};
 use wharf_store::Store;
 
 use super::tar_out::TarOut;
-use crate::manifest::{load_stored, oci_manifest};
+use crate::manifest::{load_stored, oci_manifest, StoredImage};
 use crate::{ImageError, ImageResult};
 
 /// One image to save and the tags to record for it (empty when it was
@@ -21,13 +21,28 @@ pub struct SaveItem {
 /// Write the archive to `out`. Metadata comes first so a streaming reader
 /// (our `load`) knows what every blob is before it arrives.
 pub fn save<W: Write>(store: &Store, items: &[SaveItem], out: W) -> ImageResult<W> {
-    let io_err = |e| ImageError::io("writing archive", e);
     let mut images = Vec::new();
     for item in items {
-        let img = load_stored(store, &item.id)?;
-        let (manifest, manifest_digest) = oci_manifest(&img)?;
-        images.push((item, img, manifest, manifest_digest));
+        images.push((load_stored(store, &item.id)?, item.tags.clone()));
     }
+    write_archive(store, &images, out)
+}
+
+/// Write images that need not be in the store's image table (a build's
+/// `--output type=docker|oci`: config and layers, no tag) with `tags`
+/// recorded for each.
+pub fn write_archive<W: Write>(
+    store: &Store,
+    images: &[(StoredImage, Vec<Reference>)],
+    out: W,
+) -> ImageResult<W> {
+    let io_err = |e| ImageError::io("writing archive", e);
+    let mut images_out = Vec::new();
+    for (img, tags) in images {
+        let (manifest, manifest_digest) = oci_manifest(img)?;
+        images_out.push((tags, img, manifest, manifest_digest));
+    }
+    let images = images_out;
 
     let mut index_entries = Vec::new();
     let mut docker_manifest = Vec::new();
@@ -43,10 +58,10 @@ pub fn save<W: Write>(store: &Store, items: &[SaveItem], out: W) -> ImageResult<
             }
             d
         };
-        if item.tags.is_empty() {
+        if item.is_empty() {
             index_entries.push(descriptor(None));
         }
-        for t in &item.tags {
+        for t in item.iter() {
             index_entries.push(descriptor(Some(json!({
                 "io.containerd.image.name": t.to_string(),
                 "org.opencontainers.image.ref.name": t.tag().unwrap_or("latest"),
@@ -54,7 +69,7 @@ pub fn save<W: Write>(store: &Store, items: &[SaveItem], out: W) -> ImageResult<
         }
         docker_manifest.push(json!({
             "Config": format!("blobs/sha256/{}", img.id.hex()),
-            "RepoTags": item.tags.iter().map(|t| t.familiar()).collect::<Vec<_>>(),
+            "RepoTags": item.iter().map(|t| t.familiar()).collect::<Vec<_>>(),
             "Layers": img.layers.iter().map(|l| format!("blobs/sha256/{}", l.blob.hex())).collect::<Vec<_>>(),
         }));
     }

@@ -2,7 +2,7 @@
 //! the running containers on the network by name, alias, compose service
 //! and short ID.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use wharf_store::networks;
 use wharf_store::{containers, Store, StoreResult};
@@ -23,8 +23,8 @@ fn names_of(c: &wharf_model::ContainerRecord, aliases: &[String]) -> Vec<String>
     out
 }
 
-/// The addresses `name` has on network `network_id` (several for a
-/// compose service with replicas). A name not on it is looked up on the
+/// The addresses `name` has on network `network_id`, IPv4 and (on a
+/// dual-stack network) IPv6 (several for a compose service with replicas). A name not on it is looked up on the
 /// asking container's other user-defined networks, as docker's resolver
 /// does for a container on several networks.
 pub fn lookup(
@@ -32,7 +32,7 @@ pub fn lookup(
     network_id: &str,
     name: &str,
     asker: Option<Ipv4Addr>,
-) -> StoreResult<Vec<Ipv4Addr>> {
+) -> StoreResult<Vec<IpAddr>> {
     let name = name.trim_end_matches('.').to_lowercase();
     let found = on_network(store, network_id, &name)?;
     let Some(asker) = asker.filter(|_| found.is_empty()) else {
@@ -93,12 +93,12 @@ fn link_target(c: &wharf_model::ContainerRecord, alias: &str) -> Option<String> 
         })
 }
 
-fn on_network(store: &Store, network_id: &str, name: &str) -> StoreResult<Vec<Ipv4Addr>> {
+fn on_network(store: &Store, network_id: &str, name: &str) -> StoreResult<Vec<IpAddr>> {
     let name = name.to_string();
     store.read(|tx| {
         let mut out = Vec::new();
         for ep in networks::endpoints_on(tx, network_id)? {
-            let Some(ip) = ep.ip.as_deref().and_then(|ip| ip.parse().ok()) else {
+            let Some(ip) = ep.ip.as_deref().and_then(|ip| ip.parse::<IpAddr>().ok()) else {
                 continue;
             };
             let Some(c) = containers::get(tx, &ep.container_id)? else {
@@ -106,10 +106,35 @@ fn on_network(store: &Store, network_id: &str, name: &str) -> StoreResult<Vec<Ip
             };
             if names_of(&c, &ep.aliases).contains(&name) {
                 out.push(ip);
+                out.extend(ep.ip6.as_deref().and_then(|ip| ip.parse::<IpAddr>().ok()));
             }
         }
         Ok(out)
     })
+}
+
+/// The `--dns` servers of the container at `asker` on the network: the
+/// upstreams its unanswered queries go to instead of the host's
+/// (aardvark-dns's per-container servers; docker's `ExtServers`).
+pub fn asker_upstreams(store: &Store, network_id: &str, asker: Ipv4Addr) -> Vec<IpAddr> {
+    let asker = asker.to_string();
+    store
+        .read(|tx| {
+            let Some(me) = networks::endpoints_on(tx, network_id)?
+                .into_iter()
+                .find(|e| e.ip.as_deref() == Some(asker.as_str()))
+            else {
+                return Ok(Vec::new());
+            };
+            let Some(c) = containers::get(tx, &me.container_id)? else {
+                return Ok(Vec::new());
+            };
+            Ok(wharf_model::list(&c.host_config().dns)
+                .iter()
+                .filter_map(|s| s.parse().ok())
+                .collect())
+        })
+        .unwrap_or_default()
 }
 
 /// The container name for an address on the network (PTR).

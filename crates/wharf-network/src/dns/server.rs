@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use hickory_server::net::runtime::Time;
 use hickory_server::proto::op::{Header, HeaderCounts, Message, Metadata, ResponseCode};
-use hickory_server::proto::rr::rdata::{A, PTR};
+use hickory_server::proto::rr::rdata::{A, AAAA, PTR};
 use hickory_server::proto::rr::{Name, RData, Record, RecordType};
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::MessageResponseBuilder;
@@ -113,14 +113,19 @@ impl Handler {
         if ips.is_empty() {
             return None;
         }
-        Some(match qtype {
-            RecordType::A => ips
-                .into_iter()
-                .map(|ip| Record::from_rdata(owner.clone(), TTL, RData::A(A(ip))))
+        // A known name without the record asked for (AAAA of a
+        // container without IPv6, MX…): NOERROR, nothing.
+        let rdata = |ip: std::net::IpAddr| match (qtype, ip) {
+            (RecordType::A, std::net::IpAddr::V4(v4)) => Some(RData::A(A(v4))),
+            (RecordType::AAAA, std::net::IpAddr::V6(v6)) => Some(RData::AAAA(AAAA(v6))),
+            _ => None,
+        };
+        Some(
+            ips.into_iter()
+                .filter_map(rdata)
+                .map(|r| Record::from_rdata(owner.clone(), TTL, r))
                 .collect(),
-            // Known name, no such record (no IPv6): NOERROR, nothing.
-            _ => Vec::new(),
-        })
+        )
     }
 }
 
@@ -149,7 +154,18 @@ impl RequestHandler for Handler {
                 .send_response(builder.build(metadata, answers.iter(), [], [], []))
                 .await
         } else {
-            match forward(&self.upstreams, request.as_slice()).await {
+            let own: Vec<SocketAddr> = asker
+                .map(|a| records::asker_upstreams(&self.store, &self.network_id, a))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|ip| SocketAddr::new(ip, 53))
+                .collect();
+            let upstreams = if own.is_empty() {
+                &self.upstreams
+            } else {
+                &own
+            };
+            match forward(upstreams, request.as_slice()).await {
                 Some(m) => {
                     metadata.response_code = m.metadata.response_code;
                     response

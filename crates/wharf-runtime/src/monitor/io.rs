@@ -124,7 +124,7 @@ pub fn copy_output(
         let probe_due = health.as_ref().and_then(|h| h.wait_ms()).unwrap_or(-1);
         let shed = std::mem::take(&mut quiet);
         let polled = if shed {
-            super::memory::shed_and_poll(&mut fds, store, probe_due)
+            crate::memory::shed_and_poll(&mut fds, store, probe_due)
         } else {
             let ms = match probe_due {
                 -1 => i32::from(SHED_AFTER_MS),

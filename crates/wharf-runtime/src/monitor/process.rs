@@ -428,22 +428,7 @@ pub fn teardown(
 /// default parent, where `run`'s cgroup warm-up may have made them. One
 /// stat per controller when none is left.
 pub fn remove_leftover_cgroups(id: &str, cgroup_parent: &str) {
-    let Ok(controllers) = std::fs::read_dir("/sys/fs/cgroup") else {
-        return;
-    };
-    let controllers: Vec<PathBuf> = controllers.flatten().map(|c| c.path()).collect();
-    let mut dirs = Vec::new();
-    let mut parents = vec![crate::spec::DEFAULT_CGROUP_PARENT];
-    if cgroup_parent != crate::spec::DEFAULT_CGROUP_PARENT {
-        parents.push(cgroup_parent);
-    }
-    for parent in parents {
-        let own = cgroups_path(parent, id);
-        let rel = own.strip_prefix("/").unwrap_or(&own);
-        dirs.push(std::path::Path::new("/sys/fs/cgroup").join(rel));
-        dirs.extend(controllers.iter().map(|c| c.join(rel)));
-    }
-    for d in dirs {
+    for d in cgroup_dirs(id, cgroup_parent) {
         if !d.is_dir() {
             continue;
         }
@@ -458,6 +443,35 @@ pub fn remove_leftover_cgroups(id: &str, cgroup_parent: &str) {
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
     }
+}
+
+/// Where container `id`'s cgroups would be: under `cgroup_parent` and the
+/// default parent, on every controller (v1) or the unified hierarchy.
+fn cgroup_dirs(id: &str, cgroup_parent: &str) -> Vec<PathBuf> {
+    let Ok(controllers) = std::fs::read_dir("/sys/fs/cgroup") else {
+        return Vec::new();
+    };
+    let controllers: Vec<PathBuf> = controllers.flatten().map(|c| c.path()).collect();
+    let mut dirs = Vec::new();
+    let mut parents = vec![crate::spec::DEFAULT_CGROUP_PARENT];
+    if cgroup_parent != crate::spec::DEFAULT_CGROUP_PARENT {
+        parents.push(cgroup_parent);
+    }
+    for parent in parents {
+        let own = cgroups_path(parent, id);
+        let rel = own.strip_prefix("/").unwrap_or(&own);
+        dirs.push(std::path::Path::new("/sys/fs/cgroup").join(rel));
+        dirs.extend(controllers.iter().map(|c| c.join(rel)));
+    }
+    dirs
+}
+
+/// Those of [`cgroup_dirs`] that exist.
+pub fn leftover_cgroups(id: &str, cgroup_parent: &str) -> Vec<PathBuf> {
+    cgroup_dirs(id, cgroup_parent)
+        .into_iter()
+        .filter(|d| d.is_dir())
+        .collect()
 }
 
 /// A forked child doing [`super::Wiring`]; its error comes back on a pipe.

@@ -107,7 +107,11 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
     let user_spec = opts.user.as_deref().unwrap_or(&image.user);
     let user = resolve_user(&paths.rootfs, user_spec)?;
     // Docker lists the primary group first, then the supplementary ones.
-    let mut gids = vec![user.gid];
+    let mut gids = if opts.supplementary_groups_only {
+        Vec::new()
+    } else {
+        vec![user.gid]
+    };
     for gid in user
         .supplementary_gids
         .iter()

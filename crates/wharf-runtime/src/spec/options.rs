@@ -84,6 +84,10 @@ pub struct RunOptions {
     pub shm_size: Option<i64>,
     /// `--label` (kept by the engine; Docker puts no labels in the spec).
     pub labels: BTreeMap<String, String>,
+    /// A build step: BuildKit gives the process the user's supplementary
+    /// groups only, where `docker run` also lists the primary group
+    /// (busybox `id` then shows no `groups=` for a user without any).
+    pub supplementary_groups_only: bool,
 }
 
 impl RunOptions {

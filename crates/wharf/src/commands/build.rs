@@ -38,7 +38,8 @@ pub fn build(engine: &Engine, a: BuildArgs) -> anyhow::Result<ExitCode> {
             .map_err(|e| fail(format!("writing image ID file {}: {e}", path.display())))?;
     }
     if a.quiet {
-        println!("{id}");
+        // docker prints an empty line for a build it only exported.
+        println!("{}", if outcome.loaded { id.as_str() } else { "" });
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -76,7 +77,7 @@ fn request(a: &BuildArgs) -> anyhow::Result<BuildRequest> {
             ))
         })?);
     }
-    let build_args = a
+    let mut build_args: Vec<(String, Option<String>)> = a
         .build_arg
         .iter()
         .map(|kv| match kv.split_once('=') {
@@ -84,6 +85,13 @@ fn request(a: &BuildArgs) -> anyhow::Result<BuildRequest> {
             None => (kv.clone(), std::env::var(kv).ok()),
         })
         .collect();
+    let source_date_epoch = source_date_epoch(&mut build_args)?;
+    let outputs = a
+        .output
+        .iter()
+        .map(|o| wharf_build::Output::parse(o))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail_with(e.to_string(), BUILD_FAILED))?;
     let mut labels = BTreeMap::new();
     for l in &a.label {
         let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
@@ -119,7 +127,24 @@ fn request(a: &BuildArgs) -> anyhow::Result<BuildRequest> {
         secrets,
         network: a.network.clone(),
         step_options: step_options(a)?,
+        source_date_epoch,
+        export_only: !outputs.is_empty() && !a.load,
+        outputs,
     })
+}
+
+/// `SOURCE_DATE_EPOCH` from `--build-arg`, else from the environment (which
+/// then is a build arg too, as buildx passes it on).
+fn source_date_epoch(
+    build_args: &mut Vec<(String, Option<String>)>,
+) -> anyhow::Result<Option<i64>> {
+    const NAME: &str = wharf_build::SOURCE_DATE_EPOCH;
+    if !build_args.iter().any(|(k, _)| k == NAME) {
+        if let Some(v) = std::env::var(NAME).ok().filter(|v| !v.is_empty()) {
+            build_args.push((NAME.to_string(), Some(v)));
+        }
+    }
+    wharf_build::source_date_epoch(build_args).map_err(|e| fail_with(e.to_string(), BUILD_FAILED))
 }
 
 /// What `build`'s container flags ask of every RUN step, checked as

@@ -8,12 +8,14 @@ mod events;
 mod images;
 mod info;
 mod inspect;
+mod kube;
 mod manage;
 mod networks;
 pub(crate) mod ports;
 mod progress;
 mod prune_filter;
 mod registry;
+pub(crate) mod runc;
 mod serve;
 mod stats;
 mod system;
@@ -67,6 +69,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Completion(a) => return crate::help::completion(a),
         Command::ManPages(a) => return crate::help::man_pages(a),
         Command::Serve(a) => return serve::serve(&cli.global.root, a),
+        Command::PortProxy(a) => return networks::port_proxy(a),
         _ => {}
     }
     let engine = open_engine(&cli.global.root)?;
@@ -134,8 +137,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Network(c) => networks::run(&engine, c),
         Command::NetworkDns(a) => networks::dns(&cli.global.root, a),
+        Command::Kube(c) => kube::run(&engine, c),
         Command::System(SystemCommand::Prune(a)) => system::prune(&engine, a),
-        Command::Compose(_) | Command::Serve(_) => unreachable!("handled above"),
+        Command::System(SystemCommand::Check(a)) => system::check(&engine, a),
+        Command::Compose(_) | Command::Serve(_) | Command::PortProxy(_) => {
+            unreachable!("handled above")
+        }
         Command::Version | Command::Completion(_) | Command::ManPages(_) => {
             unreachable!("handled above")
         }

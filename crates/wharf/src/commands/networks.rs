@@ -25,6 +25,28 @@ fn key_values(list: &[String], what: &str) -> anyhow::Result<BTreeMap<String, St
     Ok(out)
 }
 
+/// `--subnet`/`--gateway`/`--ip-range` given for each family: the IPv4
+/// one and the IPv6 one (wharf's networks have one subnet of each).
+fn by_family(values: &[String], flag: &str) -> anyhow::Result<(Option<String>, Option<String>)> {
+    let (mut v4, mut v6) = (None, None);
+    for v in values {
+        let slot = if v.contains(':') { &mut v6 } else { &mut v4 };
+        if slot.replace(v.clone()).is_some() {
+            let family = if v.contains(':') { "IPv6" } else { "IPv4" };
+            return Err(fail(format!(
+                "wharf networks take one {family} --{flag}: {v} is a second one"
+            )));
+        }
+    }
+    Ok((v4, v6))
+}
+
+/// The hidden `wharf port-proxy ADDR`: relays a published IPv6 port.
+pub fn port_proxy(a: crate::cli::PortProxyArgs) -> anyhow::Result<ExitCode> {
+    wharf_network::ports::serve_proxy(a.to)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// docker's `network` commands fail with exit 1 on daemon errors.
 fn daemon_error(e: EngineError) -> anyhow::Error {
     fail_with(e.to_string(), 1)
@@ -42,13 +64,25 @@ fn lookup_error(name: &str, e: EngineError) -> String {
 pub fn run(engine: &Engine, c: NetworkCommand) -> anyhow::Result<ExitCode> {
     match c {
         NetworkCommand::Create(a) => {
+            let (subnet, subnet6) = by_family(&a.subnet, "subnet")?;
+            let (gateway, gateway6) = by_family(&a.gateway, "gateway")?;
+            let (ip_range, ip_range6) = by_family(&a.ip_range, "ip-range")?;
+            if let Some(r) = ip_range6 {
+                return Err(fail(format!(
+                    "invalid ip-range {r}: wharf allocates IPv6 addresses from the whole subnet"
+                )));
+            }
             let id = engine
                 .create_network(&NetworkCreateRequest {
                     name: a.name,
                     driver: a.driver,
-                    subnet: a.subnet,
-                    gateway: a.gateway,
-                    ip_range: a.ip_range,
+                    subnet,
+                    gateway,
+                    ip_range,
+                    ipv6: a.ipv6,
+                    attachable: a.attachable,
+                    subnet6,
+                    gateway6,
                     internal: a.internal,
                     labels: key_values(&a.label, "label")?,
                     options: key_values(&a.opt, "option")?,
@@ -109,7 +143,13 @@ pub fn run(engine: &Engine, c: NetworkCommand) -> anyhow::Result<ExitCode> {
         }
         NetworkCommand::Connect(a) => {
             engine
-                .connect_network(&a.network, &a.container, &a.alias, a.ip.as_deref())
+                .connect_network_ips(
+                    &a.network,
+                    &a.container,
+                    &a.alias,
+                    a.ip.as_deref(),
+                    a.ip6.as_deref(),
+                )
                 .map_err(daemon_error)?;
         }
         NetworkCommand::Disconnect(a) => {

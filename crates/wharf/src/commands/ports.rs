@@ -8,6 +8,15 @@ use wharf_engine::Engine;
 use crate::cli::PortArgs;
 use crate::exit::fail_with;
 
+/// A host address as docker prints it before `:port` (`[::]`).
+fn bracketed(ip: &str) -> String {
+    if ip.contains(':') {
+        format!("[{ip}]")
+    } else {
+        ip.to_string()
+    }
+}
+
 /// docker's `ps` rendering: consecutive ports grouped into ranges,
 /// remapped ones (host port ≠ container port) listed after.
 pub fn displayable(ports: &[PortView]) -> String {
@@ -23,14 +32,15 @@ pub fn displayable(ports: &[PortView]) -> String {
             Some(ip) => {
                 if p.public != Some(p.private) {
                     remapped.push(format!(
-                        "{ip}:{}->{}/{}",
+                        "{}:{}->{}/{}",
+                        bracketed(ip),
                         p.public.unwrap_or(0),
                         p.private,
                         p.proto
                     ));
                     continue;
                 }
-                format!("{ip}/{}", p.proto)
+                format!("{}/{}", bracketed(ip), p.proto)
             }
             None => p.proto.clone(),
         };
@@ -72,7 +82,7 @@ pub fn port(engine: &Engine, a: PortArgs) -> anyhow::Result<ExitCode> {
     let addr = |p: &PortView| {
         format!(
             "{}:{}",
-            p.ip.clone().unwrap_or_default(),
+            bracketed(&p.ip.clone().unwrap_or_default()),
             p.public.unwrap_or(0)
         )
     };

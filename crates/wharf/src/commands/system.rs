@@ -1,4 +1,4 @@
-//! `system df`, `system prune`.
+//! `system df`, `system prune`, `system check`.
 
 use std::process::ExitCode;
 
@@ -7,7 +7,7 @@ use wharf_engine::system::UsageRow;
 use wharf_engine::Engine;
 use wharf_format::human_size;
 
-use crate::cli::{DfArgs, SystemPruneArgs};
+use crate::cli::{CheckArgs, DfArgs, SystemPruneArgs};
 use crate::output::{confirm, print_list};
 
 const DF_TABLE: &str = "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}";
@@ -87,4 +87,40 @@ pub fn prune(engine: &Engine, a: SystemPruneArgs) -> anyhow::Result<ExitCode> {
         human_size((report.reclaimed + containers.reclaimed) as f64)
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `wharf system check [--repair]`: one line per finding (`error:` or
+/// `leftover:`, the object, what is wrong; `repaired` after those fixed),
+/// then a summary. Exits 1 while any problem remains.
+pub fn check(engine: &Engine, a: CheckArgs) -> anyhow::Result<ExitCode> {
+    let findings = engine.system_check(a.repair)?;
+    if findings.is_empty() {
+        println!("No problems found");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for f in &findings {
+        if f.repaired {
+            println!("{f} (repaired)");
+        } else {
+            println!("{f}");
+        }
+    }
+    let remaining = findings.iter().filter(|f| !f.repaired).count();
+    let repaired = findings.len() - remaining;
+    let mut summary = format!(
+        "{} problem{} found",
+        findings.len(),
+        if findings.len() == 1 { "" } else { "s" }
+    );
+    if a.repair {
+        summary.push_str(&format!(", {repaired} repaired, {remaining} remaining"));
+    } else {
+        summary.push_str("; `wharf system check --repair` fixes what it can");
+    }
+    println!("{summary}");
+    Ok(if remaining == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

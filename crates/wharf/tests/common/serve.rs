@@ -106,10 +106,36 @@ impl Serve {
     }
 
     pub fn try_request(&self, method: &str, path: &str, body: &[u8]) -> Option<Response> {
+        self.try_request_with(method, path, &[], body)
+    }
+
+    /// A request with more headers (`name: value`).
+    pub fn request_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
+        self.try_request_with(method, path, headers, body)
+            .unwrap_or_else(|| panic!("{method} {path}: no answer\n{}", self.log()))
+    }
+
+    fn try_request_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Option<Response> {
         let mut s = UnixStream::connect(&self.sock).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+        let extra: String = headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}\r\n"))
+            .collect();
         let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: wharf\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: wharf\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
             body.len()
         );
         s.write_all(head.as_bytes()).ok()?;

@@ -1,4 +1,4 @@
-//! Keeping an idle monitor small.
+//! Keeping an idle monitor (and an idle `wharf serve`) small.
 //!
 //! Starting a container touches most of libcontainer (and seccomp
 //! compilation); once the container runs, the monitor only copies output
@@ -37,6 +37,18 @@ pub fn shed_and_poll(
     } else {
         Ok(rc as i32)
     }
+}
+
+/// Hand back what [`shed_and_poll`] drops, without the wait: for a
+/// process that goes idle between bursts (the API server), whose code
+/// pages fault in again when the next request comes.
+pub fn shed(store: &Store) {
+    store.release_memory();
+    // SAFETY: malloc_trim only releases free heap memory.
+    unsafe { libc::malloc_trim(0) };
+    let ranges = droppable_ranges();
+    // A poll of no descriptors with no timeout: returns at once.
+    drop_then_poll(&ranges, std::ptr::null_mut(), 0, 0);
 }
 
 /// What [`shed_and_poll`] drops: file pages equal to the file, shared

@@ -1,0 +1,122 @@
+//! `system check` of a root's networking: the kernel objects and host-wide
+//! records that should exist are those the store's running endpoints need
+//! (bridges, veths, the nftables table, DNS servers, subnet reservations);
+//! anything else of this root is a leftover of a killed process.
+
+use std::collections::HashSet;
+
+use wharf_store::networks;
+use wharf_store::Finding;
+
+use crate::ipam::Registry;
+use crate::manage::Networking;
+use crate::netlink::Netlink;
+use crate::NetResult;
+
+impl Networking<'_> {
+    /// Compare the kernel and the host-wide registry with the store; with
+    /// `repair`, delete what nothing needs and rebuild the rules.
+    pub fn check(&self, repair: bool) -> NetResult<Vec<Finding>> {
+        let _lock = if repair { Some(self.lock()?) } else { None };
+        let (nets, active) = self
+            .store
+            .read(|tx| Ok((networks::list(tx)?, networks::active_endpoints(tx)?)))?;
+        let used: HashSet<&str> = active.iter().map(|e| e.network_id.as_str()).collect();
+        let mut out = Vec::new();
+
+        // Links: bridges of networks in use (and the default root's idle
+        // default bridge, kept as docker keeps docker0), veths of
+        // containers whose network is up.
+        let nl = Netlink::new()?;
+        let wanted_bridges: HashSet<String> = nets
+            .iter()
+            .filter(|n| {
+                used.contains(n.id.as_str())
+                    || (self.names.is_default_root() && self.is_default_bridge(n))
+            })
+            .filter_map(|n| n.bridge.clone())
+            .collect();
+        let veth_prefix = format!("wv{}", self.names.tag);
+        for link in nl.link_names()? {
+            if !self.names.owns_link(&link) {
+                continue;
+            }
+            let wanted = match link.strip_prefix(&veth_prefix) {
+                // `wv<tag><n><container id prefix>`
+                Some(rest) => rest
+                    .get(1..)
+                    .is_some_and(|cid| active.iter().any(|e| e.container_id.starts_with(cid))),
+                None => wanted_bridges.contains(&link),
+            };
+            if !wanted {
+                let f = Finding::leftover(format!("link {link}"), "no running container uses it");
+                out.push(f.repaired_if(repair && nl.delete_link(&link).is_ok()));
+            }
+        }
+
+        // The nftables table exists exactly while a network is up.
+        let table = self.names.table();
+        let exists = crate::nft::table_exists(&table);
+        let needed = nets.iter().any(|n| used.contains(n.id.as_str()));
+        if exists != needed {
+            let f = if exists {
+                Finding::leftover(format!("nftables table inet {table}"), "no network is up")
+            } else {
+                Finding::error(
+                    format!("nftables table inet {table}"),
+                    "missing while containers' networks are up",
+                )
+            };
+            out.push(f.repaired_if(repair && self.reapply_rules().is_ok()));
+        }
+
+        // DNS servers run for networks with running containers only.
+        let dir = self.root().join("network");
+        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(id) = name
+                .strip_prefix("dns-")
+                .and_then(|n| n.strip_suffix(".pid"))
+            else {
+                continue;
+            };
+            let Some(pid) = crate::dns::server_pid(self, id) else {
+                continue;
+            };
+            if !used.contains(id) {
+                let f = Finding::leftover(
+                    format!("DNS server {pid} of network {id}"),
+                    "no running container is on its network",
+                );
+                out.push(f.repaired_if(
+                    repair && {
+                        crate::dns::stop_server(self, id);
+                        true
+                    },
+                ));
+            }
+        }
+
+        // Subnet reservations of this root that no network holds.
+        let mut registry = Registry::open()?;
+        let held: HashSet<String> = nets.iter().filter_map(|n| n.subnet.clone()).collect();
+        for subnet in registry.subnets_of(self.root()) {
+            if !held.contains(&subnet.to_string()) {
+                let f = Finding::leftover(
+                    format!("subnet {subnet}"),
+                    "reserved for this root, but no network has it",
+                );
+                out.push(f.repaired_if(repair && registry.release(self.root(), subnet).is_ok()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Rebuild the nftables table even if the last one applied looks the same.
+    fn reapply_rules(&self) -> NetResult<()> {
+        let applied =
+            std::path::Path::new(crate::ipam::RUN_DIR).join(format!("{}.nft", self.names.table()));
+        let _ = std::fs::remove_file(applied);
+        self.apply_rules()
+    }
+}
