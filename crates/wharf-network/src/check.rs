@@ -99,7 +99,11 @@ impl Networking<'_> {
 
         // Subnet reservations of this root that no network holds.
         let mut registry = Registry::open()?;
-        let held: HashSet<String> = nets.iter().filter_map(|n| n.subnet.clone()).collect();
+        let held: HashSet<String> = nets
+            .iter()
+            .flat_map(|n| [n.subnet.clone(), n.subnet6.clone()])
+            .flatten()
+            .collect();
         for subnet in registry.subnets_of(self.root()) {
             if !held.contains(&subnet.to_string()) {
                 let f = Finding::leftover(

@@ -204,7 +204,7 @@ impl Registry {
     }
 
     /// The subnets reserved for networks of `root`.
-    pub fn subnets_of(&self, root: &Path) -> Vec<Subnet> {
+    pub fn subnets_of(&self, root: &Path) -> Vec<AnySubnet> {
         self.entries
             .iter()
             .filter(|e| e.root == root)
