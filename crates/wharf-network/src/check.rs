@@ -25,18 +25,20 @@ impl Networking<'_> {
         let used: HashSet<&str> = active.iter().map(|e| e.network_id.as_str()).collect();
         let mut out = Vec::new();
 
-        // Links: bridges of networks in use (and the default root's idle
-        // default bridge, kept as docker keeps docker0), veths of
-        // containers whose network is up.
+        // Links: bridges of networks in use (and every root's idle default
+        // bridge, kept with its rules as docker keeps docker0, until `system
+        // prune`), veths of containers whose network is up.
         let nl = Netlink::new()?;
         let wanted_bridges: HashSet<String> = nets
             .iter()
-            .filter(|n| {
-                used.contains(n.id.as_str())
-                    || (self.names.is_default_root() && self.is_default_bridge(n))
-            })
+            .filter(|n| used.contains(n.id.as_str()) || self.is_default_bridge(n))
             .filter_map(|n| n.bridge.clone())
             .collect();
+        let default_bridge_kept = nets
+            .iter()
+            .filter(|n| self.is_default_bridge(n))
+            .filter_map(|n| n.bridge.as_deref())
+            .any(link_exists);
         let veth_prefix = format!("wv{}", self.names.tag);
         let mut unwanted = Vec::new();
         for link in nl.link_names()? {
@@ -69,10 +71,11 @@ impl Networking<'_> {
             out.push(f.repaired_if(repair && nl.delete_link(&link).is_ok()));
         }
 
-        // The nftables table exists exactly while a network is up.
+        // The nftables table exists exactly while a network is up or the
+        // kept default bridge is.
         let table = self.names.table();
         let exists = crate::nft::table_exists(&table);
-        let needed = nets.iter().any(|n| used.contains(n.id.as_str()));
+        let needed = default_bridge_kept || nets.iter().any(|n| used.contains(n.id.as_str()));
         if exists != needed {
             let f = if exists {
                 Finding::leftover(format!("nftables table inet {table}"), "no network is up")

@@ -43,10 +43,18 @@ impl Cli {
     }
 }
 
+/// `--root` as an absolute path (lexically: nothing is created or resolved).
+fn absolute_root(s: &str) -> Result<PathBuf, String> {
+    std::path::absolute(s).map_err(|e| format!("invalid root {s:?}: {e}"))
+}
+
 #[derive(Args, Debug)]
 pub struct Global {
     /// Root of wharf's store
-    #[arg(long, env = "WHARF_ROOT", default_value = wharf_engine::DEFAULT_ROOT, global = true)]
+    // Made absolute at once: the root is handed to monitors and the OCI
+    // spec, which must not depend on the caller's working directory.
+    #[arg(long, env = "WHARF_ROOT", default_value = wharf_engine::DEFAULT_ROOT, global = true,
+          value_parser = absolute_root)]
     pub root: PathBuf,
     /// Set the logging level ("debug"|"info"|"warn"|"error"|"fatal")
     // Not global: like docker, `-l` after a verb is that verb's (`ps -l`).
