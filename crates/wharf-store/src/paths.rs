@@ -59,8 +59,10 @@ pub(crate) fn sweep_dead(dir: &Path) {
 /// a removal raced its start) has those mounts detached, then goes too.
 pub(crate) fn remove_any(path: &Path) {
     let res = match fs::symlink_metadata(path) {
+        // Any error, not only EBUSY: inside a mounted cgroup view the
+        // walk meets cgroupfs files, whose unlink fails with EPERM.
         Ok(m) if m.is_dir() => fs::remove_dir_all(path).or_else(|e| {
-            if e.raw_os_error() == Some(libc::EBUSY) && detach_mounts_under(path) {
+            if detach_mounts_under(path) {
                 fs::remove_dir_all(path)
             } else {
                 Err(e)
