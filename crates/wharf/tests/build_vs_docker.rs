@@ -152,6 +152,27 @@ fn same_dockerfile_same_image_as_docker_buildkit() {
     }
 }
 
+/// Build `ctx` with `BASE=<base>:1` as `<built>:1` through docker's
+/// BuildKit and through wharf; the tag.
+fn build_both(w: &Wharf, ctx: &Path, base: &str, built: &str) -> String {
+    let arg = format!("BASE={base}:1");
+    let tag = format!("{built}:1");
+    sh(docker()
+        .env("DOCKER_BUILDKIT", "1")
+        .args(["build", "-q", "--build-arg", &arg, "-t", &tag])
+        .arg(ctx));
+    w.ok([
+        "build",
+        "-q",
+        "--build-arg",
+        &arg,
+        "-t",
+        &tag,
+        ctx.to_str().unwrap(),
+    ]);
+    tag
+}
+
 fn compare(w: &Wharf, dir: &Path, tag: &str) {
     let d_tar = dir.join("docker.tar");
     fs::create_dir_all(dir).unwrap();
@@ -231,21 +252,7 @@ fn dockerignore_dirs_and_run_as_a_named_user_as_docker_buildkit() {
         fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(p, content).unwrap();
     }
-    let arg = format!("BASE={base}:1");
-    let tag = format!("{built}:1");
-    sh(docker()
-        .env("DOCKER_BUILDKIT", "1")
-        .args(["build", "-q", "--build-arg", &arg, "-t", &tag])
-        .arg(&ctx));
-    w.ok([
-        "build",
-        "-q",
-        "--build-arg",
-        &arg,
-        "-t",
-        &tag,
-        ctx.to_str().unwrap(),
-    ]);
+    let tag = build_both(&w, &ctx, &base, &built);
     compare(&w, &scratch.join("out"), &tag);
     let listing = w.ok(["run", "--rm", &tag, "busybox", "find", "/ctx"]);
     let mut listing: Vec<&str> = listing.lines().collect();
@@ -319,21 +326,7 @@ fn add_from_url_as_docker_buildkit() {
     let ctx = scratch.join("ctx");
     fs::create_dir_all(&ctx).unwrap();
     fs::write(ctx.join("Dockerfile"), dockerfile).unwrap();
-    let arg = format!("BASE={base}:1");
-    let tag = format!("{built}:1");
-    sh(docker()
-        .env("DOCKER_BUILDKIT", "1")
-        .args(["build", "-q", "--build-arg", &arg, "-t", &tag])
-        .arg(&ctx));
-    w.ok([
-        "build",
-        "-q",
-        "--build-arg",
-        &arg,
-        "-t",
-        &tag,
-        ctx.to_str().unwrap(),
-    ]);
+    let tag = build_both(&w, &ctx, &base, &built);
     compare(&w, &scratch.join("out"), &tag);
     let stat = ["busybox", "stat", "-c", "%a %u:%g %Y %s %n"];
     for f in ["/dst/f.txt", "/named", "/arch/a.tar"] {
