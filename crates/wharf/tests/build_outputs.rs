@@ -103,35 +103,12 @@ FROM scratch
 COPY --from=files /out /
 "#;
 
-/// A tar's entries: "type mode uid:gid size name -> link", sorted.
+/// A tar's entries (see `common::tar_listing`), the root entry left out.
 fn tar_listing(data: &[u8]) -> Vec<String> {
-    let mut a = tar::Archive::new(data);
-    let mut out: Vec<String> = a
-        .entries()
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            let h = e.header();
-            let name = e.path().unwrap().display().to_string();
-            let link = e
-                .link_name()
-                .unwrap()
-                .map(|l| format!(" -> {}", l.display()))
-                .unwrap_or_default();
-            format!(
-                "{:?} {:o} {}:{} {} {}{link}",
-                h.entry_type(),
-                h.mode().unwrap() & 0o7777,
-                h.uid().unwrap(),
-                h.gid().unwrap(),
-                h.size().unwrap(),
-                name.trim_start_matches("./").trim_end_matches('/')
-            )
-        })
+    common::tar_listing(data)
+        .into_iter()
         .filter(|l| !l.ends_with(' '))
-        .collect();
-    out.sort();
-    out
+        .collect()
 }
 
 /// A directory's entries: "kind mode uid:gid name [content|-> link]".

@@ -21,35 +21,7 @@ fn layers(saved: &Path, skip: usize) -> Vec<Vec<String>> {
         .skip(skip)
         .map(|p| {
             let data = fs::read(saved.join(p.as_str().unwrap())).unwrap();
-            let mut a = tar::Archive::new(&data[..]);
-            let mut out: Vec<String> = a
-                .entries()
-                .unwrap()
-                .map(|e| {
-                    let e = e.unwrap();
-                    let h = e.header();
-                    let name = e.path().unwrap().display().to_string();
-                    let name = name
-                        .trim_start_matches("./")
-                        .trim_end_matches('/')
-                        .to_string();
-                    let link = e
-                        .link_name()
-                        .unwrap()
-                        .map(|l| format!(" -> {}", l.display()))
-                        .unwrap_or_default();
-                    format!(
-                        "{:?} {:o} {}:{} {} {name}{link}",
-                        h.entry_type(),
-                        h.mode().unwrap() & 0o7777,
-                        h.uid().unwrap(),
-                        h.gid().unwrap(),
-                        h.size().unwrap()
-                    )
-                })
-                .collect();
-            out.sort();
-            out
+            common::tar_listing(&data)
         })
         .collect()
 }

@@ -551,3 +551,34 @@ pub fn output_with_stdin(mut cmd: Command, input: &[u8]) -> Output {
     writer.join().unwrap();
     out
 }
+
+/// A tar's entries, one line each ("type mode uid:gid size name -> link"),
+/// sorted: how the build parity tests compare layers and exports.
+pub fn tar_listing(data: &[u8]) -> Vec<String> {
+    let mut a = tar::Archive::new(data);
+    let mut out: Vec<String> = a
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let h = e.header();
+            let name = e.path().unwrap().display().to_string();
+            let link = e
+                .link_name()
+                .unwrap()
+                .map(|l| format!(" -> {}", l.display()))
+                .unwrap_or_default();
+            format!(
+                "{:?} {:o} {}:{} {} {}{link}",
+                h.entry_type(),
+                h.mode().unwrap() & 0o7777,
+                h.uid().unwrap(),
+                h.gid().unwrap(),
+                h.size().unwrap(),
+                name.trim_start_matches("./").trim_end_matches('/')
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
