@@ -6,7 +6,7 @@
 mod common;
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::{docker, require_docker, sh, unique, DockerImages, Wharf};
 use serde_json::Value;
@@ -89,12 +89,7 @@ fn same_dockerfile_same_image_as_docker_buildkit() {
     require_docker();
     let w = Wharf::new();
     let scratch = w.scratch();
-    let base_tar = common::busybox_rootfs_tar(&scratch);
-    let base = unique("wharf-bb");
-    let built = unique("wharf-built");
-    let _cleanup = DockerImages(vec![format!("{base}:1"), format!("{built}:1")]);
-    sh(docker().args(["import", base_tar.to_str().unwrap(), &format!("{base}:1")]));
-    w.ok(["import", base_tar.to_str().unwrap(), &format!("{base}:1")]);
+    let (base, built, _, _cleanup) = base_in_both(&w);
 
     let ctx = scratch.join("ctx");
     fs::create_dir_all(ctx.join("d/sub")).unwrap();
@@ -122,6 +117,18 @@ fn same_dockerfile_same_image_as_docker_buildkit() {
         w.ok(args);
         compare(&w, &scratch.join(format!("out-{target}")), &tag);
     }
+}
+
+/// A busybox base imported as `<base>:1` into docker and wharf; the base's
+/// name, a name for the built image, the base's tar, and docker's cleanup.
+fn base_in_both(w: &Wharf) -> (String, String, PathBuf, DockerImages) {
+    let base_tar = common::busybox_rootfs_tar(&w.scratch());
+    let base = unique("wharf-bb");
+    let built = unique("wharf-built");
+    let cleanup = DockerImages(vec![format!("{base}:1"), format!("{built}:1")]);
+    sh(docker().args(["import", base_tar.to_str().unwrap(), &format!("{base}:1")]));
+    w.ok(["import", base_tar.to_str().unwrap(), &format!("{base}:1")]);
+    (base, built, base_tar, cleanup)
 }
 
 /// Build `ctx` with `BASE=<base>:1` as `<built>:1` through docker's
@@ -202,12 +209,7 @@ fn dockerignore_dirs_and_run_as_a_named_user_as_docker_buildkit() {
     require_docker();
     let w = Wharf::new();
     let scratch = w.scratch();
-    let base_tar = common::busybox_rootfs_tar(&scratch);
-    let base = unique("wharf-bb");
-    let built = unique("wharf-built");
-    let _cleanup = DockerImages(vec![format!("{base}:1"), format!("{built}:1")]);
-    sh(docker().args(["import", base_tar.to_str().unwrap(), &format!("{base}:1")]));
-    w.ok(["import", base_tar.to_str().unwrap(), &format!("{base}:1")]);
+    let (base, built, _, _cleanup) = base_in_both(&w);
 
     let ctx = scratch.join("ctx");
     for (f, content) in [
@@ -265,12 +267,7 @@ fn add_from_url_as_docker_buildkit() {
     require_docker();
     let w = Wharf::new();
     let scratch = w.scratch();
-    let base_tar = common::busybox_rootfs_tar(&scratch);
-    let base = unique("wharf-bb");
-    let built = unique("wharf-built");
-    let _cleanup = DockerImages(vec![format!("{base}:1"), format!("{built}:1")]);
-    sh(docker().args(["import", base_tar.to_str().unwrap(), &format!("{base}:1")]));
-    w.ok(["import", base_tar.to_str().unwrap(), &format!("{base}:1")]);
+    let (base, built, base_tar, _cleanup) = base_in_both(&w);
 
     let server = HttpFiles::start();
     let lm = Some("Thu, 04 Mar 2021 05:06:07 GMT".to_string());

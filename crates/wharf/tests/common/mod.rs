@@ -48,6 +48,13 @@ impl Drop for Wharf {
         if self.default_bridge_up() {
             let _ = self.run(["system", "prune", "-f"]);
         }
+        // Whatever a failed test left mounted under the root (deepest
+        // first) goes too, or the temp dir's removal stops at it.
+        let mut left = mounts_under(self);
+        left.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        for m in left {
+            let _ = nix::mount::umount2(m.as_str(), nix::mount::MntFlags::MNT_DETACH);
+        }
     }
 }
 
