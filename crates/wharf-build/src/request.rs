@@ -28,6 +28,8 @@ pub struct BuildRequest {
     pub no_cache: bool,
     /// `--secret id=x,src=path`: secret files by ID.
     pub secrets: BTreeMap<String, PathBuf>,
+    /// `--ssh`: agent sockets by ID, for `RUN --mount=type=ssh`.
+    pub ssh: BTreeMap<String, PathBuf>,
     /// `--network` for RUN steps: `default`, `host`, `none`.
     pub network: Option<String>,
     /// What the other flags ask of every RUN step's container (the host
