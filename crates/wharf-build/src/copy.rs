@@ -177,6 +177,13 @@ impl StageRun<'_, '_> {
             None => None,
             Some(f) => Some(self.b.plan.source(f, self.index)?),
         };
+        // A named context (`--build-context name=DIR`) is a context of its
+        // own, with its own `.dockerignore`.
+        let named_ctx = match &source {
+            Some(Source::Context(dir)) => Some(Context::open(dir.clone())?),
+            _ => None,
+        };
+        let main_ctx = named_ctx.as_ref().or(self.b.ctx.as_ref());
         let (digest, source_tree) = match &source {
             None if checkout.is_some() => (
                 checkout
@@ -185,8 +192,8 @@ impl StageRun<'_, '_> {
                     .unwrap_or_default(),
                 None,
             ),
-            None => {
-                let ctx = self.b.ctx.as_ref();
+            None | Some(Source::Context(_)) => {
+                let ctx = main_ctx;
                 let mut all = Vec::new();
                 for s in &local {
                     let ctx = ctx.ok_or_else(|| {
@@ -245,7 +252,7 @@ impl StageRun<'_, '_> {
                 Some(lowers) => Some(Mounted::new(run.b.store, lowers)?),
                 None => None,
             };
-            let origin = match (&git_tree, &src_mount, &run.b.ctx) {
+            let origin = match (&git_tree, &src_mount, main_ctx) {
                 (Some(tree), _, _) => Origin::Tree(tree),
                 (None, Some(sm), _) => Origin::Tree(sm.root()),
                 (None, None, Some(ctx)) => Origin::Context(ctx),

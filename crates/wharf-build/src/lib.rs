@@ -59,7 +59,10 @@ pub fn git_context(
 ) -> BuildResult<Checkout> {
     git::fetch(store, url, keep_git_dir, progress)
 }
-pub use request::{source_date_epoch, BuildRequest, Dest, Output, StepOptions, SOURCE_DATE_EPOCH};
+pub use request::{
+    context_name, source_date_epoch, BuildRequest, Dest, NamedContext, Output, StepOptions,
+    SOURCE_DATE_EPOCH,
+};
 pub use ssh::SshAgents;
 
 /// Remove every build cache entry (and the downloads of `ADD <url>`, the

@@ -214,10 +214,15 @@ impl StageRun<'_, '_> {
                                 "RUN --mount=type=bind: the build has no context".into(),
                             ))
                         }
-                        // The stage's overlay has its own throw-away upper.
+                        // The stage's overlay has its own throw-away upper
+                        // (a named context's too).
                         (Some(f), _) => {
-                            let lowers = self.source_lowers(f)?;
-                            let mounted = Mounted::new(self.b.store, &lowers)?;
+                            let mounted = match self.b.plan.source(f, self.index)? {
+                                Source::Context(dir) => {
+                                    Mounted::throwaway(self.b.store, &dir, &[])?
+                                }
+                                _ => Mounted::new(self.b.store, &self.source_lowers(f)?)?,
+                            };
                             let p = Context::tree(mounted.root()).resolve(&src)?.path;
                             keep.push(mounted);
                             p
@@ -263,7 +268,7 @@ impl StageRun<'_, '_> {
         Ok(match self.b.plan.source(from, self.index)? {
             Source::Stage(s) => self.b.wait_stage(s)?.lowers(self.b.store),
             Source::Image(n) => lowers_of(self.b.store, &self.b.image_config(&n)?),
-            Source::Scratch => Vec::new(),
+            Source::Scratch | Source::Context(_) => Vec::new(),
         })
     }
 }

@@ -97,7 +97,7 @@ impl SshAgents {
                         "an agent socket and key files cannot be mixed in one --ssh".into(),
                     ))
                 }
-                (None, _) => agents.start_agent(id, &keys, scratch).map_err(|e| bad(e))?,
+                (None, _) => agents.start_agent(id, &keys, scratch).map_err(bad)?,
             };
             agents.sockets.insert(id.to_string(), sock);
         }

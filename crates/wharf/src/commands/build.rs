@@ -45,10 +45,18 @@ pub fn build(engine: &Engine, a: BuildArgs) -> anyhow::Result<ExitCode> {
     )
     .map_err(|e| fail(e.to_string()))?;
     req.ssh = agents.sockets.clone();
+    // Remote named contexts are fetched (and temporary ones removed after
+    // the build) here, as the main context is.
+    let mut fetched = Vec::new();
+    for spec in &a.build_context {
+        let (name, context) = named_context(engine, spec, &progress, &mut fetched)?;
+        req.named_contexts.insert(name, context);
+    }
     let outcome = engine
         .build(&req, &progress)
         .map_err(|e| fail_with(format!("failed to solve: {e}"), BUILD_FAILED))?;
     drop(agents);
+    drop(fetched);
     let id = outcome.image_id.to_string();
     if let Some(path) = &a.iidfile {
         std::fs::write(path, &id)
@@ -74,6 +82,65 @@ impl Drop for Unpacked {
             let _ = std::fs::remove_dir_all(&self.path);
         }
     }
+}
+
+/// One `--build-context name=VALUE`: a directory, `docker-image://REF`,
+/// a git URL or an http(s) tarball (fetched into `fetched`).
+fn named_context(
+    engine: &Engine,
+    spec: &str,
+    progress: &Progress,
+    fetched: &mut Vec<Unpacked>,
+) -> anyhow::Result<(String, wharf_build::NamedContext)> {
+    use wharf_build::NamedContext;
+    let bad = |why: String| {
+        fail_with(
+            format!("invalid build context {spec:?}: {why}"),
+            BUILD_FAILED,
+        )
+    };
+    let (name, value) = match spec.split_once('=') {
+        Some((n, v)) if !n.is_empty() && !v.is_empty() => (n, v),
+        _ => return Err(bad("expected name=value".into())),
+    };
+    let key = wharf_build::context_name(name);
+    if let Some(image) = value.strip_prefix("docker-image://") {
+        return Ok((key, NamedContext::Image(image.to_string())));
+    }
+    if value.starts_with("oci-layout://") || value.starts_with("target:") {
+        return Err(bad(format!(
+            "{} contexts are not supported by wharf (directories, docker-image://, git and http(s) tarball URLs are)",
+            value.split([':', '/']).next().unwrap_or(value)
+        )));
+    }
+    if wharf_build::is_git_url(value) {
+        let checkout = wharf_build::git_context(engine.store(), value, false, progress)
+            .map_err(|e| bad(e.to_string()))?;
+        return Ok((key, NamedContext::Dir(checkout.path)));
+    }
+    if value.starts_with("http://") || value.starts_with("https://") {
+        let data =
+            wharf_build::download_context(engine.store(), value).map_err(|e| bad(e.to_string()))?;
+        let dir = Unpacked {
+            path: engine.store().temp_path("build-context"),
+            temporary: true,
+        };
+        return match wharf_build::unpack_context(&data, &dir.path) {
+            Ok(None) => {
+                let path = dir.path.clone();
+                fetched.push(dir);
+                Ok((key, NamedContext::Dir(path)))
+            }
+            Ok(Some(_)) => Err(bad(format!("{value} is not a tarball"))),
+            Err(e) => Err(bad(e.to_string())),
+        };
+    }
+    let dir = Path::new(value);
+    if !dir.is_dir() {
+        return Err(bad(format!("path {value:?} not found")));
+    }
+    let dir = dir.canonicalize().map_err(|e| bad(e.to_string()))?;
+    Ok((key, NamedContext::Dir(dir)))
 }
 
 /// `build -` with an archive on stdin, `build <http(s) URL>` of a
