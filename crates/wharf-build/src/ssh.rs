@@ -18,7 +18,9 @@ use crate::{BuildError, BuildResult};
 #[derive(Debug, Default)]
 pub struct SshAgents {
     pub sockets: BTreeMap<String, PathBuf>,
-    started: Vec<(Child, tempdir::Dir)>,
+    started: Vec<Child>,
+    /// The started agents' sockets, removed after them.
+    scratch: Option<tempdir::Dir>,
 }
 
 mod tempdir {
@@ -35,7 +37,7 @@ mod tempdir {
 
 impl Drop for SshAgents {
     fn drop(&mut self) {
-        for (child, _) in &mut self.started {
+        for child in &mut self.started {
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -45,7 +47,8 @@ impl Drop for SshAgents {
 impl SshAgents {
     /// Parse the `--ssh` flags as docker's client does (its messages);
     /// `auth_sock` is `$SSH_AUTH_SOCK`, `scratch` a private directory
-    /// for the sockets of agents started for key files.
+    /// (made when needed, removed on drop) for the sockets of agents
+    /// started for key files.
     pub fn from_flags(
         specs: &[String],
         auth_sock: Option<&str>,
@@ -97,7 +100,7 @@ impl SshAgents {
                         "an agent socket and key files cannot be mixed in one --ssh".into(),
                     ))
                 }
-                (None, _) => agents.start_agent(id, &keys, scratch).map_err(bad)?,
+                (None, _) => agents.start_agent(&keys, scratch).map_err(bad)?,
             };
             agents.sockets.insert(id.to_string(), sock);
         }
@@ -105,16 +108,13 @@ impl SshAgents {
     }
 
     /// An `ssh-agent` holding `keys`; returns its socket.
-    fn start_agent(
-        &mut self,
-        id: &str,
-        keys: &[PathBuf],
-        scratch: &Path,
-    ) -> Result<PathBuf, String> {
-        let dir = tempdir::Dir(scratch.join(format!("ssh-{id}-{}", std::process::id())));
-        std::fs::create_dir_all(&dir.0)
-            .map_err(|e| format!("creating {}: {e}", dir.0.display()))?;
-        let sock = dir.0.join("agent.sock");
+    fn start_agent(&mut self, keys: &[PathBuf], scratch: &Path) -> Result<PathBuf, String> {
+        let dir = &self
+            .scratch
+            .get_or_insert_with(|| tempdir::Dir(scratch.to_path_buf()))
+            .0;
+        std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        let sock = dir.join(format!("{}.sock", self.started.len()));
         let child = Command::new("ssh-agent")
             .arg("-D")
             .arg("-a")
@@ -124,7 +124,7 @@ impl SshAgents {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("starting ssh-agent for key files: {e}"))?;
-        self.started.push((child, dir));
+        self.started.push(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while !sock.exists() {
             if Instant::now() > deadline {
