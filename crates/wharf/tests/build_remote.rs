@@ -334,6 +334,28 @@ impl Agent {
     }
 }
 
+/// `build --no-cache --progress plain --ssh default ARGS` by `cmd` (wharf
+/// or docker) with the agent in the environment: the progress log.
+fn ssh_build(mut cmd: Command, sock: &Path, args: &[&str]) -> String {
+    let out = cmd
+        .env("DOCKER_BUILDKIT", "1")
+        .env("SSH_AUTH_SOCK", sock)
+        .args([
+            "build",
+            "--no-cache",
+            "--progress",
+            "plain",
+            "--ssh",
+            "default",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{log}");
+    log
+}
+
 /// A context holding the host's `ssh-add` and its libraries, to run in
 /// a busybox stage.
 fn ssh_add_context(w: &Wharf, dockerfile: &str) -> PathBuf {
@@ -376,41 +398,10 @@ fn ssh_agent_forwarded_into_run_as_docker() {
             .map(|(_, rest)| rest.to_string())
             .collect()
     };
-    let ours = w
-        .command([
-            "build",
-            "--no-cache",
-            "--progress",
-            "plain",
-            "--ssh",
-            "default",
-            c,
-        ])
-        .env("SSH_AUTH_SOCK", &agent.sock)
-        .output()
-        .unwrap();
-    let ours_log = String::from_utf8_lossy(&ours.stderr).into_owned();
-    assert!(ours.status.success(), "{ours_log}");
+    let ours_log = ssh_build(w.command(Vec::<&str>::new()), &agent.sock, &[c]);
     let tag = unique("wharf-ssh-built");
     images.0.push(tag.clone());
-    let theirs = docker()
-        .env("DOCKER_BUILDKIT", "1")
-        .env("SSH_AUTH_SOCK", &agent.sock)
-        .args([
-            "build",
-            "--no-cache",
-            "--progress",
-            "plain",
-            "--ssh",
-            "default",
-            "-t",
-            &tag,
-            c,
-        ])
-        .output()
-        .unwrap();
-    let theirs_log = String::from_utf8_lossy(&theirs.stderr).into_owned();
-    assert!(theirs.status.success(), "{theirs_log}");
+    let theirs_log = ssh_build(docker(), &agent.sock, &["-t", &tag, c]);
     let want = vec![
         "/run/buildkit/ssh_agent.0".to_string(),
         "ssh_agent.0".to_string(),
