@@ -27,7 +27,6 @@ mod error;
 mod export;
 mod history;
 mod host;
-mod ignore;
 mod meta;
 mod mounted;
 mod outputs;
@@ -41,10 +40,10 @@ mod stage;
 pub use error::{BuildError, BuildResult};
 pub use export::{build, BuildOutcome};
 pub use host::{BuildHost, RunOutput, RunStep};
-pub use ignore::Ignore;
 pub use progress::{Progress, ProgressMode};
 pub use remote::{download_context, unpack_context};
 pub use request::{source_date_epoch, BuildRequest, Dest, Output, StepOptions, SOURCE_DATE_EPOCH};
+pub use wharf_dockerfile::Ignore;
 
 /// Remove every build cache entry (and the downloads of `ADD <url>`);
 /// returns how many there were and the bytes of layer content that went
