@@ -315,7 +315,7 @@ impl StageRun<'_, '_> {
                 if spec.add { "ADD" } else { "COPY" }
             )));
         }
-        let dest_clean = format!("/{}", crate::ignore::clean(&dest_abs));
+        let dest_clean = format!("/{}", wharf_dockerfile::clean_context_path(&dest_abs));
         let dest_is_dir = dir_form || resolve_in_root(root, &dest_clean)?.is_dir();
         let excludes = crate::Ignore::parse(&spec.excludes.join("\n"));
         let ignored = |p: &Path| match origin {

@@ -28,7 +28,6 @@ mod export;
 mod git;
 mod history;
 mod host;
-mod ignore;
 mod meta;
 mod mounted;
 mod outputs;
@@ -44,9 +43,9 @@ pub use error::{BuildError, BuildResult};
 pub use export::{build, BuildOutcome};
 pub use git::{is_git_url, Checkout, GitUrl};
 pub use host::{BuildHost, RunOutput, RunStep};
-pub use ignore::Ignore;
 pub use progress::{Progress, ProgressMode};
 pub use remote::{download_context, unpack_context};
+pub use wharf_dockerfile::Ignore;
 
 /// `build <git URL>`: the context's files, checked out in the store's git
 /// cache (kept for the next build, removed by `builder prune`);

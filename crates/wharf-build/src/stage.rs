@@ -398,7 +398,7 @@ impl<'b, 'a> StageRun<'b, 'a> {
         } else {
             format!("{}/{dir}", base.trim_end_matches('/'))
         };
-        let wd = format!("/{}", crate::ignore::clean(&joined));
+        let wd = format!("/{}", wharf_dockerfile::clean_context_path(&joined));
         self.config.working_dir = wd.clone();
         let created_by = format!("WORKDIR {wd}");
         let key = cache::key(&self.key, &["WORKDIR", &wd, &self.config.user]);
