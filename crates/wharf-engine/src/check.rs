@@ -111,7 +111,10 @@ impl Engine {
         // Mounts: a container's only while it runs; volumes' are theirs to
         // manage; anything else is work in progress of a live process.
         let volumes = self.store.root().join("volumes");
-        for m in wharf_store::mounts_under(self.store.root()) {
+        // The root itself may be a mount (a store on its own disk): the
+        // user's, never a leftover.
+        let under_root = wharf_store::mounts_under(self.store.root());
+        for m in under_root.into_iter().filter(|m| m != self.store.root()) {
             let rel = m.strip_prefix(&containers_dir).ok();
             let owner = rel.and_then(|r| r.components().next());
             let in_use = match owner {
