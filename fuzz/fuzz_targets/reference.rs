@@ -1,5 +1,5 @@
 //! Fuzz target: image references (`name[:tag][@digest]`, registries with
-//! ports, IPv6 hosts, docker.io normalization), digests and `--platform`.
+//! ports, IPv6 hosts, docker.io normalization) and digests.
 //! A reference that parses must print as one that parses back to itself.
 #![no_main]
 
@@ -30,5 +30,4 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = Reference::parse_tagged(s);
     let _ = s.parse::<Digest>();
-    let _ = wharf_registry::Platform::parse(s);
 });
