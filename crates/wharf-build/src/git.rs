@@ -222,8 +222,14 @@ fn fetch_quiet(store: &Store, url: &GitUrl, keep_git_dir: bool) -> BuildResult<C
     let path = if url.subdir.is_empty() {
         checkout
     } else {
-        let p = checkout.join(&url.subdir);
-        if !p.is_dir() || wharf_dockerfile::clean_context_path(&url.subdir).starts_with("..") {
+        // Cleaned (`..` cannot climb out) and resolved: a symlink in the
+        // repository must not make the context a host directory.
+        let p = checkout.join(wharf_dockerfile::clean_context_path(&url.subdir));
+        let inside = match (p.canonicalize(), checkout.canonicalize()) {
+            (Ok(real), Ok(root)) => real.starts_with(&root) && real.is_dir(),
+            _ => false,
+        };
+        if !inside {
             return Err(BuildError::NotFound(format!(
                 "{}: subdirectory {} not found at {commit}",
                 url.remote, url.subdir

@@ -66,8 +66,10 @@ impl GitServer {
         fs::create_dir_all(&srv).unwrap();
         git(&base, &["clone", "-q", "--bare", "src", "srv/repo.git"]);
         let port = common::free_port();
-        let daemon = Command::new("git")
-            .arg("daemon")
+        // git-daemon itself (`git daemon` would run it as a child that
+        // outlives a kill of `git`).
+        let exec_path = sh(Command::new("git").arg("--exec-path"));
+        let daemon = Command::new(Path::new(exec_path.trim()).join("git-daemon"))
             .arg("--reuseaddr")
             .arg("--export-all")
             .arg(format!("--base-path={}", srv.display()))

@@ -2,7 +2,8 @@
 //! program (`confinement/probe.c`, built `gcc -static` here) runs in a
 //! default docker container and a default wharf container, and again with
 //! `--privileged`, `--cap-add SYS_ADMIN`, `--security-opt
-//! seccomp=unconfined`, `--read-only` and `-u 1000`. It prints one
+//! seccomp=unconfined`, `--security-opt systempaths=unconfined`,
+//! `--read-only` and `-u 1000`. It prints one
 //! `key=value` line per capability set, syscall, masked or read-only path,
 //! cgroup release_agent (CVE-2022-0492), device and /proc/self/exe
 //! (CVE-2019-5736) check; wharf's value must equal docker's, or be one of
@@ -29,6 +30,10 @@ const VARIANTS: &[(&str, &[&str])] = &[
     (
         "seccomp-unconfined",
         &["--security-opt", "seccomp=unconfined"],
+    ),
+    (
+        "systempaths-unconfined",
+        &["--security-opt", "systempaths=unconfined"],
     ),
     ("read-only", &["--read-only"]),
     ("user-1000", &["-u", "1000"]),
@@ -308,6 +313,68 @@ fn wharf_confines_as_docker_does_or_stricter() {
         failures.is_empty(),
         "wharf is less confined than docker:\n{}",
         failures.join("\n")
+    );
+}
+
+/// `--security-opt systempaths=unconfined` as docker's CLI takes it: no
+/// option for the daemon but empty masked and read-only path lists (what
+/// inspect shows); any other `systempaths` value is the daemon's
+/// `invalid --security-opt 2` (exit 125), and `--privileged` never masks.
+#[test]
+fn systempaths_unconfined_is_recorded_and_refused_as_docker_does() {
+    require_docker();
+    let w = Wharf::new();
+    let image = unique("wharf-systempaths");
+    let _images = DockerImages(vec![image.clone()]);
+    common::import_busybox_in_both(&w, &image, &["CMD [\"sh\"]"]);
+    let format = "{{json .HostConfig.MaskedPaths}} {{json .HostConfig.ReadonlyPaths}} \
+                  {{json .HostConfig.SecurityOpt}}";
+    for flags in [
+        &["--security-opt", "systempaths=unconfined"][..],
+        &["--security-opt", "systempaths=unconfined", "--privileged"],
+    ] {
+        let name = unique("wharf-systempaths");
+        let _cleanup = common::DockerObjects {
+            containers: vec![name.clone()],
+            volumes: vec![],
+        };
+        sh(docker()
+            .args(["create", "--name", &name])
+            .args(flags)
+            .arg(&image));
+        let theirs = sh(docker().args(["inspect", "-f", format, &name]));
+        w.ok(["create", "--name", name.as_str()]
+            .iter()
+            .chain(flags)
+            .chain([&image.as_str()]));
+        let ours = w.ok(["inspect", "-f", format, name.as_str()]);
+        assert_eq!(ours, theirs, "inspect after create {flags:?}");
+    }
+    for opt in ["systempaths=confined", "systempaths=unconfined,x"] {
+        let theirs = docker()
+            .args(["run", "--rm", "--security-opt", opt, &image, "true"])
+            .output()
+            .unwrap();
+        let (code, err) = w.fails(["run", "--rm", "--security-opt", opt, &image, "true"]);
+        let theirs_err = String::from_utf8_lossy(&theirs.stderr);
+        assert_eq!(Some(code), theirs.status.code(), "{opt}: {err}");
+        let want = format!("invalid --security-opt 2: \"{opt}\"");
+        assert!(theirs_err.contains(&want), "docker said {theirs_err}");
+        assert!(err.contains(&want), "wharf said {err}");
+    }
+    // The masked paths are gone from a running container's mounts.
+    let masked = w.ok([
+        "run",
+        "--rm",
+        "--security-opt",
+        "systempaths=unconfined",
+        &image,
+        "cat",
+        "/proc/self/mountinfo",
+    ]);
+    assert!(
+        !masked.contains(" /proc/sys ") && !masked.contains(" /proc/kcore "),
+        "{masked}"
     );
 }
 

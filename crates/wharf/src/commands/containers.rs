@@ -536,7 +536,11 @@ pub fn commit(engine: &Engine, a: crate::cli::CommitArgs) -> anyhow::Result<Exit
         message: a.message,
         author: a.author,
     };
-    println!("{}", engine.commit_container(&a.container, &req)?);
+    // docker's CLI exits 1 on every daemon error of commit.
+    let id = engine
+        .commit_container(&a.container, &req)
+        .map_err(|e| fail_with(e.to_string(), 1))?;
+    println!("{id}");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -74,6 +74,28 @@ fn some_if<T>(v: Vec<T>) -> Option<Vec<T>> {
     (!v.is_empty()).then_some(v)
 }
 
+/// `--security-opt` split as docker's CLI does (`parseSystemPaths`):
+/// `systempaths=unconfined` is no option for the daemon but empty masked
+/// and read-only path lists; every other option goes on as given.
+struct SystemPaths {
+    security_opt: Option<Vec<String>>,
+    masked_paths: Option<Vec<String>>,
+}
+
+fn system_paths(opts: &[String]) -> SystemPaths {
+    let unconfined = opts.iter().any(|o| o == "systempaths=unconfined");
+    let rest: Vec<String> = opts
+        .iter()
+        .filter(|o| *o != "systempaths=unconfined")
+        .cloned()
+        .collect();
+    SystemPaths {
+        // docker's filtered slice stays non-nil: `[]` in inspect.
+        security_opt: (!opts.is_empty()).then_some(rest),
+        masked_paths: unconfined.then(Vec::new),
+    }
+}
+
 /// `--label-file` lines then `-l` values (docker's `ReadKVStrings`): a
 /// file's bare names are dropped, a flag's get an empty value.
 fn labels(a: &RunArgs) -> anyhow::Result<BTreeMap<String, String>> {
@@ -559,6 +581,7 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
         ..Default::default()
     };
     let defaults = HostConfig::default();
+    let system_paths = system_paths(&a.security_opt);
     let host_config = HostConfig {
         binds: some_if(a.volume.clone()),
         container_id_file: a
@@ -587,7 +610,9 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
         privileged: a.privileged,
         publish_all_ports: a.publish_all,
         readonly_rootfs: a.read_only,
-        security_opt: some_if(a.security_opt.clone()),
+        security_opt: system_paths.security_opt,
+        masked_paths: system_paths.masked_paths.clone(),
+        readonly_paths: system_paths.masked_paths,
         storage_opt: (!storage_opt.is_empty()).then_some(storage_opt),
         tmpfs: (!a.tmpfs.is_empty()).then(|| {
             a.tmpfs
