@@ -46,8 +46,8 @@ summary() {
   local t=$1 rc=$2 log=fuzz/logs/$1.log
   local cov execs rate
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
-  execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | cut -d' ' -f2)
-  rate=$(grep -o 'stat::average_exec_per_sec: [0-9]*' "$log" | cut -d' ' -f2)
+  execs=$(awk '/^stat::number_of_executed_units:/ {print $2}' "$log")
+  rate=$(awk '/^stat::average_exec_per_sec:/ {print $2}' "$log")
   local result=ok
   [[ $rc -ne 0 ]] && result="FAILED (rc $rc; see $log and fuzz/artifacts/$t)"
   printf '%-14s execs %-10s exec/s %-7s cov %-6s %s\n' "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "$result"

@@ -1,6 +1,7 @@
 //! Fuzz target: registry manifests and indexes (Docker schema 2, OCI, by
 //! content type or by their own `mediaType`), platform selection, and the
-//! image config and OCI index/manifest JSON as pull and load read them.
+//! image config and OCI index/manifest JSON as pull and load read them,
+//! and `--platform` values.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -12,6 +13,9 @@ fuzz_target!(|data: &[u8]| {
     let Some((&which, body)) = data.split_first() else {
         return;
     };
+    if let Ok(s) = std::str::from_utf8(body) {
+        let _ = Platform::parse(s);
+    }
     let ct = match which % 6 {
         0 => mt::DOCKER_MANIFEST,
         1 => mt::DOCKER_MANIFEST_LIST,

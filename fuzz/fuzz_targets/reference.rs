@@ -1,6 +1,9 @@
 //! Fuzz target: image references (`name[:tag][@digest]`, registries with
-//! ports, IPv6 hosts, docker.io normalization), digests and `--platform`.
-//! A reference that parses must print as one that parses back to itself.
+//! ports, IPv6 hosts, docker.io normalization) and digests.
+//! A reference that parses must print as one that parses back to itself;
+//! its familiar form must parse too, but need not come back to the same
+//! reference: `docker.io/docker.io/x` is familiar `docker.io/x`, which is
+//! `docker.io/library/x` (docker's reference package does the same).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -22,13 +25,12 @@ fuzz_target!(|data: &[u8]| {
             r.familiar_repository(),
         );
         let familiar = r.familiar();
-        let back = Reference::parse(&familiar)
-            .unwrap_or_else(|e| panic!("{s:?}: familiar form {familiar:?} fails: {e}"));
-        assert_eq!(back, r, "{s:?}: familiar form {familiar:?}");
+        if let Err(e) = Reference::parse(&familiar) {
+            panic!("{s:?}: familiar form {familiar:?} fails: {e}");
+        }
         let _ = r.clone().with_default_tag();
         let _ = r.with_tag("latest");
     }
     let _ = Reference::parse_tagged(s);
     let _ = s.parse::<Digest>();
-    let _ = wharf_registry::Platform::parse(s);
 });
