@@ -117,6 +117,7 @@ pub async fn build(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
             source_date_epoch,
             outputs: Vec::new(),
             export_only: false,
+            ..Default::default()
         };
         let mode = if quiet {
             ProgressMode::Quiet

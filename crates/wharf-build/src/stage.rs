@@ -173,6 +173,13 @@ impl<'b, 'a> StageRun<'b, 'a> {
                 let id = b.image_id(name)?;
                 (b.image_config(name)?, epoch_key(&id.to_string(), b.req))
             }
+            Source::Context(dir) => {
+                return Err(BuildError::Invalid(format!(
+                    "FROM {}: a local --build-context ({}) can only be used by COPY --from and RUN --mount from= in wharf, not as a stage's base",
+                    stage.base_name,
+                    dir.display()
+                )))
+            }
         };
         if b.plan.shows_from(index) {
             let step = b.progress.step(&format!(

@@ -16,7 +16,10 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{busybox_rootfs_tar, docker, require_docker, sh, unique, DockerImages, Wharf};
+use common::{
+    busybox_rootfs_tar, docker, eventually, exe_attack_dir, require_docker, sh, static_c_program,
+    unique, DockerImages, Wharf,
+};
 
 /// The variants: a name for the table and the `run` flags.
 const VARIANTS: &[(&str, &[&str])] = &[
@@ -110,13 +113,7 @@ const CAP_NAMES: &[&str] = &[
 const CAPS_NEWER_THAN_DOCKER: u64 = 0b111 << 38;
 
 fn probe_binary(scratch: &Path) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/confinement/probe.c");
-    let out = scratch.join("probe");
-    sh(Command::new("gcc")
-        .args(["-static", "-O1", "-Wall", "-Werror", "-o"])
-        .arg(&out)
-        .arg(&src));
-    out
+    static_c_program("confinement/probe.c", scratch, "probe")
 }
 
 /// The busybox rootfs tar plus `/probe`, imported into wharf and docker.
@@ -311,5 +308,45 @@ fn wharf_confines_as_docker_does_or_stricter() {
         failures.is_empty(),
         "wharf is less confined than docker:\n{}",
         failures.join("\n")
+    );
+}
+
+/// CVE-2019-5736 tried for real through `wharf exec`: a process of the
+/// container watches for any process running a binary other than its own
+/// (the runtime's, while it sets an exec up, or run again inside by
+/// `/x/evil`, a `#!/proc/self/exe` script) to hold it and reopen it for
+/// writing. It must never get hold of one: libcontainer's setup process is
+/// not dumpable (its `/proc/PID/exe` is refused) and the script's
+/// interpreter does not resolve from inside (ENOENT), so wharf needs no
+/// copy of itself as runc does.
+#[test]
+fn exec_never_exposes_the_wharf_binary() {
+    let w = Wharf::new();
+    w.import_busybox("busybox:local");
+    let x = exe_attack_dir(&w.scratch());
+    let mount = format!("{}:/x", x.display());
+    let id = w.ok([
+        "run",
+        "-d",
+        "-v",
+        &mount,
+        "busybox:local",
+        "/x/attack",
+        "/x/result",
+        "6",
+    ]);
+    let id = id.trim();
+    for _ in 0..5 {
+        let out = w.run(["exec", id, "/x/evil"]);
+        assert!(!out.status.success(), "the evil script ran: {out:?}");
+    }
+    eventually(20, "the attacker's verdict", || x.join("result").exists());
+    let verdict = std::fs::read_to_string(x.join("result")).unwrap();
+    let caught = std::fs::read_to_string(x.join("result.caught")).unwrap_or_default();
+    w.ok(["rm", "-f", id]);
+    assert_eq!(
+        verdict.trim(),
+        "notfound",
+        "the container got hold of {caught}"
     );
 }

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{busybox_rootfs_tar, eventually, free_port, http_get, require_root, sh, unique};
+use common::{
+    busybox_rootfs_tar, eventually, exe_attack_dir, free_port, http_get, require_root, sh, unique,
+};
 
 /// A temp dir holding the `wharf-runc` symlink to the built binary.
 struct Bin {
@@ -882,5 +884,63 @@ fn assert_not_found(out: &Output) {
     assert!(
         err.contains("exec: \"nonexist\": executable file not found in $PATH"),
         "{err}"
+    );
+}
+
+/// CVE-2019-5736 tried for real through `wharf-runc exec`, as containerd
+/// runs it (no wharf process stays behind to keep the binary busy): as in
+/// `confinement::exec_never_exposes_the_wharf_binary`, the container must
+/// never get hold of the runtime's binary.
+#[test]
+fn exec_never_exposes_the_runtime_binary() {
+    let bin = Bin::new();
+    let bundle = bin.bundle("attacked", &["/x/attack", "/x/result", "6"]);
+    let x = exe_attack_dir(&bin.scratch());
+    sh(Command::new("cp")
+        .arg("-a")
+        .arg(&x)
+        .arg(bundle.join("rootfs/x")));
+    let x = bundle.join("rootfs/x");
+    // runc's template has a read-only root; the attacker writes its verdict.
+    let config = bundle.join("config.json");
+    let mut spec: serde_json::Value = serde_json::from_slice(&fs::read(&config).unwrap()).unwrap();
+    spec["root"]["readonly"] = false.into();
+    fs::write(&config, serde_json::to_vec(&spec).unwrap()).unwrap();
+    let state = bin.dir.path().join("state");
+    let runc = |args: &[&str]| {
+        Command::new(bin.path())
+            .arg("--root")
+            .arg(&state)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+    };
+    let id = unique("cve");
+    let bundle_arg = bundle.to_str().unwrap();
+    assert!(runc(&["create", "--bundle", bundle_arg, &id]).success());
+    struct Delete<'a>(&'a dyn Fn(&[&str]) -> std::process::ExitStatus, &'a str);
+    impl Drop for Delete<'_> {
+        fn drop(&mut self) {
+            (self.0)(&["delete", "--force", self.1]);
+        }
+    }
+    let _delete = Delete(&runc, &id);
+    assert!(runc(&["start", &id]).success());
+    for _ in 0..5 {
+        assert!(
+            !runc(&["exec", &id, "/x/evil"]).success(),
+            "the evil script ran"
+        );
+    }
+    eventually(20, "the attacker's verdict", || x.join("result").exists());
+    let verdict = fs::read_to_string(x.join("result")).unwrap();
+    let caught = fs::read_to_string(x.join("result.caught")).unwrap_or_default();
+    assert_eq!(
+        verdict.trim(),
+        "notfound",
+        "the container got hold of {caught}"
     );
 }

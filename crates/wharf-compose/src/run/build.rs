@@ -157,6 +157,7 @@ impl Runtime<'_> {
             source_date_epoch,
             outputs: Vec::new(),
             export_only: false,
+            ..Default::default()
         })
     }
 
