@@ -117,6 +117,9 @@ pub async fn build(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
             source_date_epoch,
             outputs: Vec::new(),
             export_only: false,
+            cache_to: Vec::new(),
+            cache_from: Vec::new(),
+            platform: None,
         };
         let mode = if quiet {
             ProgressMode::Quiet

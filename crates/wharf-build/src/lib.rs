@@ -21,6 +21,7 @@
 //! [`BuildHost`]) and turning the upper dir into a layer tar.
 
 mod cache;
+mod cache_io;
 mod context;
 mod copy;
 mod error;
@@ -38,6 +39,7 @@ mod request;
 mod run;
 mod stage;
 
+pub use cache_io::{CacheFrom, CacheMode, CacheTo};
 pub use error::{BuildError, BuildResult};
 pub use export::{build, BuildOutcome};
 pub use host::{BuildHost, RunOutput, RunStep};
@@ -45,6 +47,7 @@ pub use ignore::Ignore;
 pub use progress::{Progress, ProgressMode};
 pub use remote::{download_context, unpack_context};
 pub use request::{source_date_epoch, BuildRequest, Dest, Output, StepOptions, SOURCE_DATE_EPOCH};
+pub use wharf_registry::Platform;
 
 /// Remove every build cache entry (and the downloads of `ADD <url>`);
 /// returns how many there were and the bytes of layer content that went
