@@ -4,7 +4,8 @@
 # to bench/results/api-DATE.txt.
 # Targets (issue 13): `docker run --rm bb echo hi` >= 5x faster, `docker ps`
 # with 200 containers >= 3x, `wharf serve` idle RSS <= 10 MiB (dockerd +
-# containerd measured beside it).
+# containerd measured beside it). The ps line is split into the API call
+# alone and the CLI's own floor (bench/api-ps-floor.py).
 #
 #   bench/api.sh                  # RUNS=20 PS_CONTAINERS=200; needs dockerd
 #   RUNS=3 PS_CONTAINERS=5 bench/api.sh   # a smoke run
@@ -77,6 +78,10 @@ for i in $(seq "$N"); do
 done
 res[ps.docker]=$(ps_many "$D")
 res[ps.wharf]=$(ps_many "$W")
+# The same listing split into the server's share (the API call alone) and
+# the CLI's own floor (against a replay server that takes no time).
+while read -r k v; do res[$k]=$v; done < <(python3 bench/api-ps-floor.py "$DOCKER" "$RUNS" \
+  docker=/var/run/docker.sock wharf="$sock")
 
 # Idle memory: the server after a few seconds of quiet, vs dockerd plus
 # containerd (what serves the same API on the docker side).
@@ -94,5 +99,9 @@ out=bench/results/api-$(date +%Y%m%d-%H%M).txt
     name=$([[ $m == run ]] && echo "run --rm echo hi (ms)" || echo "ps -a, $N containers (ms)")
     printf '%-30s %10.1f %10.1f %6.1fx\n' "$name" "$(echo "$d/1000" | bc -l)" "$(echo "$w/1000" | bc -l)" "$(echo "$d/$w" | bc -l)"
   done
+  ms() { echo "$1/1000" | bc -l; }
+  printf '%-30s %10.1f %10.1f %6.1fx\n' "  GET /containers/json alone" "${res[api.docker]}" "${res[api.wharf]}" "$(echo "${res[api.docker]}/${res[api.wharf]}" | bc -l)"
+  printf '%-30s %10.1f %10.1f\n' "  CLI floor (replayed reply)" "${res[floor.docker]}" "${res[floor.wharf]}"
+  printf '%-30s %10s %10s %6.1fx\n' "  best ps ratio via this CLI" "" "" "$(echo "$(ms "${res[ps.docker]}")/${res[floor.wharf]}" | bc -l)"
   printf '%-30s %10.1f %10.1f %6.1fx\n' "idle server RSS (MiB)" "$(echo "$d_rss/1024" | bc -l)" "$(echo "$w_rss/1024" | bc -l)" "$(echo "$d_rss/$w_rss" | bc -l)"
 } | tee "$out"

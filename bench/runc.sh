@@ -6,8 +6,12 @@
 # runc/wharf-runc, and writes them to bench/results/runc-DATE.txt.
 # Targets (issue 19): ctr run --rm >= 2x faster; docker run --runtime wharf
 # faster than dockerd's runc.
+# The floor: the same runs with bench/noop-runtime.c (built here with cc),
+# a runtime that does nothing but what the shim needs. What is left is
+# containerd's, the shim's and the client's own time, and runc/no-op is
+# the best ratio any runtime can reach ("best" column).
 #
-#   bench/runc.sh                 # RUNS=20; needs containerd, ctr, dockerd, runc
+#   bench/runc.sh                 # RUNS=20; needs containerd, ctr, dockerd, runc, cc
 #   RUNS=3 bench/runc.sh          # a smoke run
 #   WHARF=path/to/wharf bench/runc.sh   # skip the release build
 # The main dockerd is not touched: both engines run on temp roots and
@@ -18,12 +22,14 @@ WHARF=${WHARF:-$(scripts/build.sh bench)}
 RUNS=${RUNS:-20}
 RUNC=${RUNC:-/usr/sbin/runc}
 DOCKER=${DOCKER_BIN:-/usr/bin/docker}
-for t in containerd ctr dockerd "$RUNC"; do
+for t in containerd ctr dockerd cc "$RUNC"; do
   command -v "$t" >/dev/null || { echo "bench/runc.sh: $t is missing" >&2; exit 1; }
 done
 
 work=$(mktemp -d /var/tmp/wharf-bench-runc.XXXXXX)
 ln -s "$(realpath "$WHARF")" "$work/wharf-runc"
+NOOP=$work/noop-runtime
+cc -O2 -o "$NOOP" bench/noop-runtime.c
 ns=bench$$
 bridge=wrb$(( $$ % 100000 ))
 ctrd= dockerd=
@@ -84,7 +90,7 @@ ip link set "$bridge" up
 echo '{}' >"$work/daemon.json"
 dockerd --config-file "$work/daemon.json" --data-root "$work/data" --exec-root "$work/exec" --pidfile "$work/docker.pid" \
   -H "unix://$work/d.sock" --bridge "$bridge" --iptables=false --ip6tables=false \
-  --add-runtime "wharf=$work/wharf-runc" >"$work/dockerd.log" 2>&1 &
+  --add-runtime "wharf=$work/wharf-runc" --add-runtime "noop=$NOOP" >"$work/dockerd.log" 2>&1 &
 dockerd=$!
 D=("$DOCKER" -H "unix://$work/d.sock")
 for _ in $(seq 300); do "${D[@]}" version >/dev/null 2>&1 && break; sleep 0.1; done
@@ -108,14 +114,17 @@ res[ctr.runc]=$(time_runs ctr_run "$RUNC")
 res[ctr.wharf]=$(time_runs ctr_run "$work/wharf-runc")
 res[docker.runc]=$(time_runs docker_run runc)
 res[docker.wharf]=$(time_runs docker_run wharf)
+res[ctr.noop]=$(time_runs ctr_run "$NOOP")
+res[docker.noop]=$(time_runs docker_run noop)
 
 out=bench/results/runc-$(date +%Y%m%d-%H%M).txt
 {
   echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), runs: $RUNS, $("$RUNC" --version | head -1), containerd $(containerd --version | awk '{print $3}')"
-  printf '%-36s %10s %10s %7s\n' metric runc wharf-runc ratio
+  printf '%-36s %10s %10s %7s %10s %7s\n' metric runc wharf-runc ratio no-op best
   for m in ctr docker; do
-    r=${res[$m.runc]} w=${res[$m.wharf]}
+    r=${res[$m.runc]} w=${res[$m.wharf]} n=${res[$m.noop]}
     name=$([[ $m == ctr ]] && echo "ctr run --rm echo hi (ms)" || echo "docker run --rm [--runtime] (ms)")
-    printf '%-36s %10.1f %10.1f %6.2fx\n' "$name" "$(echo "$r/1000" | bc -l)" "$(echo "$w/1000" | bc -l)" "$(echo "$r/$w" | bc -l)"
+    printf '%-36s %10.1f %10.1f %6.2fx %10.1f %6.2fx\n' "$name" "$(echo "$r/1000" | bc -l)" "$(echo "$w/1000" | bc -l)" \
+      "$(echo "$r/$w" | bc -l)" "$(echo "$n/1000" | bc -l)" "$(echo "$r/$n" | bc -l)"
   done
 } | tee "$out"

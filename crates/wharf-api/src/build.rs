@@ -117,9 +117,7 @@ pub async fn build(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
             source_date_epoch,
             outputs: Vec::new(),
             export_only: false,
-            cache_to: Vec::new(),
-            cache_from: Vec::new(),
-            platform: None,
+            ..Default::default()
         };
         let mode = if quiet {
             ProgressMode::Quiet

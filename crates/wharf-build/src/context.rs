@@ -22,8 +22,8 @@ use wharf_store::Store;
 use wharf_image::fscopy::{Lookup, RootView, MAX_LINKS};
 use wharf_image::ImageError;
 
-use crate::ignore::{clean, Ignore};
 use crate::{BuildError, BuildResult};
+use wharf_dockerfile::{clean_context_path as clean, Ignore};
 
 /// A context directory and its `.dockerignore`.
 #[derive(Debug, Clone)]

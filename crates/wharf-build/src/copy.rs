@@ -17,6 +17,7 @@ use wharf_image::fscopy::{copy_tree_filtered, resolve_in_root, CopyOptions};
 
 use crate::cache;
 use crate::context::{Context, Matched};
+use crate::git;
 use crate::mounted::Mounted;
 use crate::plan::Source;
 use crate::remote;
@@ -38,6 +39,8 @@ struct CopySpec {
     excludes: Vec<String>,
     /// ADD `--checksum=sha256:...` of a URL source.
     checksum: Option<String>,
+    /// ADD `--keep-git-dir`.
+    keep_git_dir: bool,
 }
 
 impl CopySpec {
@@ -54,6 +57,7 @@ impl CopySpec {
                 parents: c.parents,
                 excludes: c.excludes.clone(),
                 checksum: None,
+                keep_git_dir: false,
             },
             InstructionKind::Add(a) => CopySpec {
                 add: true,
@@ -66,6 +70,7 @@ impl CopySpec {
                 parents: false,
                 excludes: a.excludes.clone(),
                 checksum: a.checksum.clone(),
+                keep_git_dir: a.keep_git_dir.unwrap_or(false),
             },
             _ => unreachable!("COPY or ADD"),
         }
@@ -106,13 +111,6 @@ fn parse_chmod(s: &str) -> BuildResult<u32> {
         .ok_or_else(|| BuildError::Invalid(format!("invalid chmod parameter: {s}")))
 }
 
-/// A git source (`git@host:repo`, `https://host/repo.git#ref`).
-fn is_git(s: &str) -> bool {
-    s.starts_with("git@")
-        || s.starts_with("git://")
-        || (remote::is_http(s) && s.split('#').next().is_some_and(|u| u.ends_with(".git")))
-}
-
 /// Where sources come from.
 enum Origin<'m> {
     Context(&'m Context),
@@ -123,10 +121,14 @@ impl StageRun<'_, '_> {
     pub fn copy(&mut self, ins: &Instruction, expanded: &Instruction) -> BuildResult<()> {
         let spec = CopySpec::of(expanded);
         let name = if spec.add { "ADD" } else { "COPY" };
-        if let Some(u) = spec.sources.iter().find(|s| spec.add && is_git(s)) {
-            return Err(BuildError::Invalid(format!(
-                "ADD {u}: git sources are not supported by wharf yet"
-            )));
+        // A git source is a tree of its own, as a stage is for COPY --from.
+        let git_url = spec.sources.iter().find(|s| spec.add && git::is_git_url(s));
+        if let Some(u) = git_url {
+            if spec.sources.len() + spec.contents.len() > 1 {
+                return Err(BuildError::Invalid(format!(
+                    "ADD {u}: a git source must be the only source of its ADD"
+                )));
+            }
         }
         if spec.checksum.is_some() && !spec.sources.iter().all(|s| remote::is_http(s)) {
             return Err(BuildError::Invalid(
@@ -136,7 +138,11 @@ impl StageRun<'_, '_> {
         // URL sources are fetched first: what they hold is part of the key.
         let mut remotes = Vec::new();
         if spec.add {
-            for u in spec.sources.iter().filter(|s| remote::is_http(s)) {
+            for u in spec
+                .sources
+                .iter()
+                .filter(|s| remote::is_http(s) && !git::is_git_url(s))
+            {
                 remotes.push(remote::fetch(
                     self.b.store,
                     u,
@@ -145,12 +151,22 @@ impl StageRun<'_, '_> {
                 )?);
             }
         }
-        let local: Vec<String> = spec
-            .sources
-            .iter()
-            .filter(|s| !(spec.add && remote::is_http(s)))
-            .cloned()
-            .collect();
+        let checkout = match git_url {
+            Some(u) => Some((
+                git::GitUrl::parse(u),
+                git::fetch(self.b.store, u, spec.keep_git_dir, self.b.progress)?,
+            )),
+            None => None,
+        };
+        let local: Vec<String> = match &checkout {
+            Some(_) => vec![".".to_string()],
+            None => spec
+                .sources
+                .iter()
+                .filter(|s| !(spec.add && remote::is_http(s)))
+                .cloned()
+                .collect(),
+        };
         let mut shown: Vec<String> = spec.sources.clone();
         shown.extend(spec.contents.iter().map(|c| c.path.clone()));
         let created_by = format!("{name} {} {} # buildkit", shown.join(" "), spec.dest);
@@ -161,9 +177,23 @@ impl StageRun<'_, '_> {
             None => None,
             Some(f) => Some(self.b.plan.source(f, self.index)?),
         };
+        // A named context (`--build-context name=DIR`) is a context of its
+        // own, with its own `.dockerignore`.
+        let named_ctx = match &source {
+            Some(Source::Context(dir)) => Some(Context::open(dir.clone())?),
+            _ => None,
+        };
+        let main_ctx = named_ctx.as_ref().or(self.b.ctx.as_ref());
         let (digest, source_tree) = match &source {
-            None => {
-                let ctx = self.b.ctx.as_ref();
+            None if checkout.is_some() => (
+                checkout
+                    .as_ref()
+                    .map(|(u, c)| c.key(u, spec.keep_git_dir))
+                    .unwrap_or_default(),
+                None,
+            ),
+            None | Some(Source::Context(_)) => {
+                let ctx = main_ctx;
                 let mut all = Vec::new();
                 for s in &local {
                     let ctx = ctx.ok_or_else(|| {
@@ -214,6 +244,7 @@ impl StageRun<'_, '_> {
                 &self.config.working_dir,
             ],
         );
+        let git_tree = checkout.as_ref().map(|(_, c)| c.path.clone());
         let step = self.step(ins);
         self.layer_step(step, key, created_by, |run, result, _| {
             let m = Mounted::new(run.b.store, &run.lowers())?;
@@ -221,10 +252,11 @@ impl StageRun<'_, '_> {
                 Some(lowers) => Some(Mounted::new(run.b.store, lowers)?),
                 None => None,
             };
-            let origin = match (&src_mount, &run.b.ctx) {
-                (Some(sm), _) => Origin::Tree(sm.root()),
-                (None, Some(ctx)) => Origin::Context(ctx),
-                (None, None) => Origin::Tree(Path::new("/nonexistent-context")),
+            let origin = match (&git_tree, &src_mount, main_ctx) {
+                (Some(tree), _, _) => Origin::Tree(tree),
+                (None, Some(sm), _) => Origin::Tree(sm.root()),
+                (None, None, Some(ctx)) => Origin::Context(ctx),
+                (None, None, None) => Origin::Tree(Path::new("/nonexistent-context")),
             };
             let owner = match &spec.chown {
                 Some(c) => Some(run.owner(m.root(), Some(c))?),
@@ -233,6 +265,8 @@ impl StageRun<'_, '_> {
             let opts = CopyOptions {
                 owner: owner.or(match origin {
                     Origin::Context(_) => Some((0, 0)),
+                    // A checkout's files are the build's, like the context's.
+                    Origin::Tree(_) if git_tree.is_some() => Some((0, 0)),
                     Origin::Tree(_) => None,
                 }),
                 mode: chmod,
@@ -281,7 +315,7 @@ impl StageRun<'_, '_> {
                 if spec.add { "ADD" } else { "COPY" }
             )));
         }
-        let dest_clean = format!("/{}", crate::ignore::clean(&dest_abs));
+        let dest_clean = format!("/{}", wharf_dockerfile::clean_context_path(&dest_abs));
         let dest_is_dir = dir_form || resolve_in_root(root, &dest_clean)?.is_dir();
         let excludes = crate::Ignore::parse(&spec.excludes.join("\n"));
         let ignored = |p: &Path| match origin {

@@ -26,9 +26,9 @@ mod context;
 mod copy;
 mod error;
 mod export;
+mod git;
 mod history;
 mod host;
-mod ignore;
 mod meta;
 mod mounted;
 mod outputs;
@@ -37,28 +37,49 @@ mod progress;
 mod remote;
 mod request;
 mod run;
+mod ssh;
 mod stage;
 
 pub use cache_io::{CacheFrom, CacheMode, CacheTo};
 pub use error::{BuildError, BuildResult};
 pub use export::{build, BuildOutcome};
+pub use git::{is_git_url, Checkout, GitUrl};
 pub use host::{BuildHost, RunOutput, RunStep};
-pub use ignore::Ignore;
 pub use progress::{Progress, ProgressMode};
 pub use remote::{download_context, unpack_context};
-pub use request::{source_date_epoch, BuildRequest, Dest, Output, StepOptions, SOURCE_DATE_EPOCH};
+pub use wharf_dockerfile::Ignore;
 pub use wharf_registry::Platform;
 
-/// Remove every build cache entry (and the downloads of `ADD <url>`);
+/// `build <git URL>`: the context's files, checked out in the store's git
+/// cache (kept for the next build, removed by `builder prune`);
+/// `keep_git_dir` is BuildKit's `BUILDKIT_CONTEXT_KEEP_GIT_DIR`.
+pub fn git_context(
+    store: &wharf_store::Store,
+    url: &str,
+    keep_git_dir: bool,
+    progress: &Progress,
+) -> BuildResult<Checkout> {
+    git::fetch(store, url, keep_git_dir, progress)
+}
+pub use request::{
+    context_name, source_date_epoch, BuildRequest, Dest, NamedContext, Output, StepOptions,
+    SOURCE_DATE_EPOCH,
+};
+pub use ssh::SshAgents;
+
+/// Remove every build cache entry (and the downloads of `ADD <url>`, the
+/// git mirrors and checkouts);
 /// returns how many there were and the bytes of layer content that went
 /// with them.
 pub fn prune_cache(store: &wharf_store::Store) -> BuildResult<(usize, u64)> {
     let pruned = cache::prune(store)?;
-    match std::fs::remove_dir_all(remote::cache_dir(store)) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(BuildError::io("removing downloaded sources", e))
+    for dir in [remote::cache_dir(store), git::cache_dir(store)] {
+        match std::fs::remove_dir_all(dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(BuildError::io("removing downloaded sources", e))
+            }
+            _ => {}
         }
-        _ => {}
     }
     Ok(pruned)
 }

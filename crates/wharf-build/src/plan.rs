@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use wharf_dockerfile::{Dockerfile, InstructionKind, Lexer, Mount};
 use wharf_registry::Platform;
 
-use crate::{BuildError, BuildRequest, BuildResult};
+use crate::{BuildError, BuildRequest, BuildResult, NamedContext};
 
 /// Where a stage starts or copies from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +16,8 @@ pub enum Source {
     Scratch,
     Stage(usize),
     Image(String),
+    /// A local directory given as `--build-context name=DIR`.
+    Context(std::path::PathBuf),
 }
 
 pub struct Plan {
@@ -32,6 +34,8 @@ pub struct Plan {
     /// Per stage: its platform (`FROM --platform`, else `--platform`,
     /// else this machine's).
     pub platforms: Vec<Platform>,
+    /// `--build-context`s, by their normalized names.
+    named: BTreeMap<String, NamedContext>,
 }
 
 /// BuildKit's automatic platform args: `BUILD*` for this machine,
@@ -107,7 +111,9 @@ impl Plan {
                     stage.from.start_line, stage.base_name
                 )));
             }
-            let source = if base.eq_ignore_ascii_case("scratch") {
+            let source = if let Some(named) = named_source(req, &base) {
+                named
+            } else if base.eq_ignore_ascii_case("scratch") {
                 Source::Scratch
             } else if let Some(s) = find_stage(&base, i) {
                 Source::Stage(s)
@@ -127,6 +133,9 @@ impl Plan {
                                 .ok()
                                 .and_then(|m| m.from)
                             {
+                                if named_source(req, &f).is_some() {
+                                    continue;
+                                }
                                 if let Some(s) = stage_ref(&f, i, &find_stage) {
                                     d.insert(s?);
                                 }
@@ -136,7 +145,7 @@ impl Plan {
                     }
                     _ => None,
                 };
-                if let Some(f) = from {
+                if let Some(f) = from.filter(|f| named_source(req, f).is_none()) {
                     if let Some(s) = stage_ref(&f, i, &find_stage) {
                         d.insert(s.map_err(|e| e.at("Dockerfile", ins.start_line))?);
                     }
@@ -170,6 +179,7 @@ impl Plan {
             target,
             needed: needed.into_iter().collect(),
             platforms,
+            named: req.named_contexts.clone(),
         })
     }
 
@@ -197,7 +207,7 @@ impl Plan {
     pub fn shows_from(&self, s: usize) -> bool {
         match &self.bases[s] {
             Source::Scratch => false,
-            Source::Stage(_) => true,
+            Source::Stage(_) | Source::Context(_) => true,
             Source::Image(n) => !self
                 .needed
                 .iter()
@@ -207,6 +217,9 @@ impl Plan {
 
     /// What `COPY --from=x` / `--mount from=x` in stage `at` refers to.
     pub fn source(&self, from: &str, at: usize) -> BuildResult<Source> {
+        if let Some(named) = named_source_in(&self.named, from) {
+            return Ok(named);
+        }
         let lower = from.to_lowercase();
         if let Some(s) = self.df.stages[..at]
             .iter()
@@ -227,6 +240,24 @@ impl Plan {
             return Ok(Source::Scratch);
         }
         Ok(Source::Image(from.to_string()))
+    }
+}
+
+/// What a name (`FROM name`, `--from=name`) is when a `--build-context`
+/// gives it: named contexts come before stages and images, as BuildKit's
+/// frontend looks them up first.
+fn named_source(req: &BuildRequest, name: &str) -> Option<Source> {
+    named_source_in(&req.named_contexts, name)
+}
+
+fn named_source_in(named: &BTreeMap<String, NamedContext>, name: &str) -> Option<Source> {
+    match named.get(&crate::request::context_name(name))? {
+        NamedContext::Dir(d) => Some(Source::Context(d.clone())),
+        NamedContext::Image(r) => Some(if r.eq_ignore_ascii_case("scratch") {
+            Source::Scratch
+        } else {
+            Source::Image(r.clone())
+        }),
     }
 }
 

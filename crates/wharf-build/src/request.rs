@@ -28,6 +28,11 @@ pub struct BuildRequest {
     pub no_cache: bool,
     /// `--secret id=x,src=path`: secret files by ID.
     pub secrets: BTreeMap<String, PathBuf>,
+    /// `--build-context name=...` by [`context_name`] (remote ones
+    /// fetched by the caller).
+    pub named_contexts: BTreeMap<String, NamedContext>,
+    /// `--ssh`: agent sockets by ID, for `RUN --mount=type=ssh`.
+    pub ssh: BTreeMap<String, PathBuf>,
     /// `--network` for RUN steps: `default`, `host`, `none`.
     pub network: Option<String>,
     /// What the other flags ask of every RUN step's container (the host
@@ -48,6 +53,29 @@ pub struct BuildRequest {
     pub cache_to: Vec<crate::CacheTo>,
     /// `--cache-from`: caches (another root's, a registry's) to reuse.
     pub cache_from: Vec<crate::CacheFrom>,
+}
+
+/// A `--build-context` as the builder sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamedContext {
+    /// A local directory (a URL's tarball or a git checkout, once fetched).
+    Dir(PathBuf),
+    /// `docker-image://REF`.
+    Image(String),
+}
+
+/// The name a `--build-context` and a `FROM`/`--from` meet under:
+/// BuildKit's familiar form without `:latest` (`docker.io/library/alpine:latest`
+/// and `alpine` are one name); a name that is no image reference stays as
+/// written, lowercased.
+pub fn context_name(name: &str) -> String {
+    match Reference::parse(name) {
+        Ok(r) => {
+            let f = r.familiar();
+            f.strip_suffix(":latest").map(str::to_string).unwrap_or(f)
+        }
+        Err(_) => name.to_lowercase(),
+    }
 }
 
 /// One `--output` (`-o`): BuildKit's local, tar, oci and docker exporters.

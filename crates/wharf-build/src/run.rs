@@ -1,6 +1,6 @@
 //! RUN: the command in a build container (through the engine's runtime),
 //! with the stage's env, user and working directory, the build args in
-//! scope as environment, `--mount` (cache, bind, tmpfs, secret) and
+//! scope as environment, `--mount` (cache, bind, tmpfs, secret, ssh) and
 //! `--network`; its upper dir becomes the layer, minus the mount points the
 //! runtime had to create (BuildKit removes those stubs too). Bind mount
 //! sources resolve inside the context (or the stage) like COPY's, and are
@@ -17,6 +17,7 @@ use crate::cache;
 use crate::context::{Context, Matched};
 use crate::mounted::{commit_upper, Mounted};
 use crate::plan::Source;
+use crate::ssh;
 use crate::stage::{lowers_of, StageRun};
 use crate::{BuildError, BuildResult, RunStep};
 
@@ -80,6 +81,18 @@ impl StageRun<'_, '_> {
             .map_err(|e| BuildError::Invalid(e.to_string()))?;
             mounts.push(parsed);
         }
+        // BuildKit numbers the ssh mounts without a target, and points
+        // SSH_AUTH_SOCK at the first ssh mount (forwarded or not).
+        let mut ssh_targets = Vec::new();
+        for m in mounts
+            .iter_mut()
+            .filter(|m| matches!(m.mount_type, MountType::Ssh))
+        {
+            let target = m
+                .target
+                .get_or_insert_with(|| ssh::default_target(ssh_targets.len()));
+            ssh_targets.push(target.clone());
+        }
         let network = match (r.network, self.b.req.network.as_deref()) {
             (NetworkMode::None, _) | (_, Some("none")) => spec::NetworkMode::None,
             // Until the default bridge exists, steps share the host's
@@ -119,7 +132,10 @@ impl StageRun<'_, '_> {
             let mut keep = Vec::new();
             let spec_mounts = run.spec_mounts(&mounts, &binds, &mut keep)?;
             let mut config = run.config.clone();
-            for (k, v) in &run.args {
+            let sock = ssh_targets
+                .first()
+                .map(|t| ("SSH_AUTH_SOCK".to_string(), t.clone()));
+            for (k, v) in run.args.iter().chain(sock.iter()) {
                 if !config.env.iter().any(|e| e.split('=').next() == Some(k)) {
                     config.env.push(format!("{k}={v}"));
                 }
@@ -199,10 +215,15 @@ impl StageRun<'_, '_> {
                                 "RUN --mount=type=bind: the build has no context".into(),
                             ))
                         }
-                        // The stage's overlay has its own throw-away upper.
+                        // The stage's overlay has its own throw-away upper
+                        // (a named context's too).
                         (Some(f), _) => {
-                            let lowers = self.source_lowers(f)?;
-                            let mounted = Mounted::new(self.b.store, &lowers)?;
+                            let mounted = match self.b.plan.source(f, self.index)? {
+                                Source::Context(dir) => {
+                                    Mounted::throwaway(self.b.store, &dir, &[])?
+                                }
+                                _ => Mounted::new(self.b.store, &self.source_lowers(f)?)?,
+                            };
                             let p = Context::tree(mounted.root()).resolve(&src)?.path;
                             keep.push(mounted);
                             p
@@ -230,10 +251,14 @@ impl StageRun<'_, '_> {
                         None => {}
                     }
                 }
+                // The agent's socket itself: its owner and mode stay the
+                // agent's (BuildKit proxies it as uid/gid/mode say).
                 MountType::Ssh => {
-                    return Err(BuildError::Invalid(
-                        "RUN --mount=type=ssh is not supported by wharf".into(),
-                    ))
+                    if let Some(sock) =
+                        ssh::socket_for(&self.b.req.ssh, m.id.as_deref(), m.required)?
+                    {
+                        out.push(SpecMount::bind(sock, target, false));
+                    }
                 }
             }
         }
@@ -244,7 +269,7 @@ impl StageRun<'_, '_> {
         Ok(match self.b.plan.source(from, self.index)? {
             Source::Stage(s) => self.b.wait_stage(s)?.lowers(self.b.store),
             Source::Image(n) => lowers_of(self.b.store, &self.b.image_config(&n)?),
-            Source::Scratch => Vec::new(),
+            Source::Scratch | Source::Context(_) => Vec::new(),
         })
     }
 }

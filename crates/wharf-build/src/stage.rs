@@ -184,6 +184,13 @@ impl<'b, 'a> StageRun<'b, 'a> {
                 let id = b.image_id(name)?;
                 (b.image_config(name)?, epoch_key(&id.to_string(), b.req))
             }
+            Source::Context(dir) => {
+                return Err(BuildError::Invalid(format!(
+                    "FROM {}: a local --build-context ({}) can only be used by COPY --from and RUN --mount from= in wharf, not as a stage's base",
+                    stage.base_name,
+                    dir.display()
+                )))
+            }
         };
         if !matches!(b.plan.bases[index], Source::Stage(_)) {
             b.recorder.push(crate::cache_io::StepRecord {
@@ -429,7 +436,7 @@ impl<'b, 'a> StageRun<'b, 'a> {
         } else {
             format!("{}/{dir}", base.trim_end_matches('/'))
         };
-        let wd = format!("/{}", crate::ignore::clean(&joined));
+        let wd = format!("/{}", wharf_dockerfile::clean_context_path(&joined));
         self.config.working_dir = wd.clone();
         let created_by = format!("WORKDIR {wd}");
         let key = cache::key(&self.key, &["WORKDIR", &wd, &self.config.user]);

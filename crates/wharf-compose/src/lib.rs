@@ -24,6 +24,7 @@ mod normalize;
 pub mod output;
 mod path;
 mod ports;
+#[cfg(feature = "run")]
 pub mod run;
 mod schema;
 mod shellwords;

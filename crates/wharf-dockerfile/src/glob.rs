@@ -6,25 +6,33 @@
 pub fn path_match(pattern: &str, name: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
-    match_from(&p, &n)
-}
-
-fn match_from(p: &[char], n: &[char]) -> bool {
-    match p.first() {
-        None => n.is_empty(),
-        Some('*') => (0..=n.len())
-            .take_while(|&i| i == 0 || n[i - 1] != '/')
-            .any(|i| match_from(&p[1..], &n[i..])),
-        Some('?') => !n.is_empty() && n[0] != '/' && match_from(&p[1..], &n[1..]),
-        Some('[') => match (n.first(), class_end(p)) {
-            (Some(&c), Some(end)) if c != '/' && class_matches(&p[1..end], c) => {
-                match_from(&p[end + 1..], &n[1..])
-            }
-            _ => false,
-        },
-        Some('\\') if p.len() > 1 => n.first() == Some(&p[1]) && match_from(&p[2..], &n[1..]),
-        Some(&c) => n.first() == Some(&c) && match_from(&p[1..], &n[1..]),
+    // Dynamic programming over (pattern position, name position), from the
+    // ends: plain backtracking is exponential in the number of `*`
+    // (`*a*a*a*a*b` against `aaaa…` never returned; found by fuzzing).
+    // at[i * w + j]: does p[i..] match n[j..]?
+    let w = n.len() + 1;
+    let mut at = vec![false; (p.len() + 1) * w];
+    at[p.len() * w + n.len()] = true;
+    for i in (0..p.len()).rev() {
+        let class = (p[i] == '[').then(|| class_end(&p[i..])).flatten();
+        for j in (0..=n.len()).rev() {
+            let next = n.get(j).copied();
+            let hit = match p[i] {
+                '*' => at[(i + 1) * w + j] || (next.is_some_and(|c| c != '/') && at[i * w + j + 1]),
+                '?' => next.is_some_and(|c| c != '/') && at[(i + 1) * w + j + 1],
+                '[' => match (next, class) {
+                    (Some(c), Some(end)) if c != '/' && class_matches(&p[i + 1..i + end], c) => {
+                        at[(i + end + 1) * w + j + 1]
+                    }
+                    _ => false,
+                },
+                '\\' if i + 1 < p.len() => next == Some(p[i + 1]) && at[(i + 2) * w + j + 1],
+                c => next == Some(c) && at[(i + 1) * w + j + 1],
+            };
+            at[i * w + j] = hit;
+        }
     }
+    at[0]
 }
 
 fn class_end(p: &[char]) -> Option<usize> {
@@ -77,5 +85,17 @@ mod tests {
         assert!(!path_match("[^a-c]*", "busybox"));
         assert!(path_match("me/*:1.*", "me/bb:1.0"));
         assert!(!path_match("bb", "busybox"));
+    }
+
+    /// Many stars against a long name that almost matches: exponential
+    /// with backtracking, instant now.
+    #[test]
+    fn many_stars_are_linear() {
+        let pattern = format!("{}b", "*a".repeat(40));
+        assert!(!path_match(&pattern, &"a".repeat(200)));
+        assert!(path_match(&pattern, &format!("{}b", "a".repeat(200))));
+        assert!(!path_match("*a*", "b/a"), "* never crosses /");
+        assert!(path_match("a\\*b", "a*b"));
+        assert!(path_match("x\\", "x\\"), "a trailing backslash is literal");
     }
 }

@@ -111,7 +111,10 @@ impl Engine {
         // Mounts: a container's only while it runs; volumes' are theirs to
         // manage; anything else is work in progress of a live process.
         let volumes = self.store.root().join("volumes");
-        for m in wharf_store::mounts_under(self.store.root()) {
+        // The root itself may be a mount (a store on its own disk): the
+        // user's, never a leftover.
+        let under_root = wharf_store::mounts_under(self.store.root());
+        for m in under_root.into_iter().filter(|m| m != self.store.root()) {
             let rel = m.strip_prefix(&containers_dir).ok();
             let owner = rel.and_then(|r| r.components().next());
             let in_use = match owner {
@@ -154,6 +157,23 @@ impl Engine {
 impl Engine {
     /// Build steps still running whose build was killed: (ID, monitor PID).
     fn orphan_steps(&self) -> Vec<(String, i32)> {
+        // Step directories first: with none (no build running, the usual
+        // case) neither the process list, whose reading grows with every
+        // container's monitor on the host, nor the rows need reading.
+        let steps: HashSet<String> = std::fs::read_dir(self.store.root().join("containers"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|id| {
+                ContainerDir::new(self.store.root(), id)
+                    .step_config()
+                    .exists()
+            })
+            .collect();
+        if steps.is_empty() {
+            return Vec::new();
+        }
         let rows: HashSet<String> = self
             .store
             .container_ids()
@@ -162,13 +182,7 @@ impl Engine {
             .collect();
         live_monitors(self.store.root())
             .into_iter()
-            .filter(|(id, pid)| {
-                !rows.contains(id)
-                    && ContainerDir::new(self.store.root(), id)
-                        .step_config()
-                        .exists()
-                    && orphaned(*pid)
-            })
+            .filter(|(id, pid)| steps.contains(id) && !rows.contains(id) && orphaned(*pid))
             .collect()
     }
 

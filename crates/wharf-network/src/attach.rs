@@ -250,7 +250,10 @@ impl Networking<'_> {
         match self.setup_locked(id, name, cfg, files, &host_resolv, netns) {
             Ok(a) => Ok(a),
             Err(e) => {
-                if let Err(t) = self.teardown_locked(id, files, None) {
+                let undone = self
+                    .release_endpoints(id, files, None)
+                    .and_then(|nets| self.settle_locked(&nets));
+                if let Err(t) = undone {
                     tracing::warn!(error = %t, "undoing a failed network setup");
                 }
                 Err(e)
@@ -541,8 +544,11 @@ impl Networking<'_> {
     /// Release what `setup` made: ports, addresses, the namespace and its
     /// veths, and bridges (and DNS servers) no container uses any more.
     pub fn teardown(&self, id: &str, files: &ContainerFiles) -> NetResult<()> {
-        let _lock = self.lock()?;
-        self.teardown_locked(id, files, None)
+        let nets = {
+            let _lock = self.lock()?;
+            self.release_endpoints(id, files, None)?
+        };
+        self.settle(&nets)
     }
 
     /// The networks container `id` is on, for [`Networking::teardown_left`]
@@ -556,16 +562,21 @@ impl Networking<'_> {
 
     /// [`Networking::teardown`] of a container whose rows may be gone.
     pub fn teardown_left(&self, id: &str, files: &ContainerFiles, left: &Leaving) -> NetResult<()> {
-        let _lock = self.lock()?;
-        self.teardown_locked(id, files, Some(&left.networks))
+        let nets = {
+            let _lock = self.lock()?;
+            self.release_endpoints(id, files, Some(&left.networks))?
+        };
+        self.settle(&nets)
     }
 
-    fn teardown_locked(
+    /// A teardown's first half, under the lock: the namespace and the
+    /// container's rows (ports, addresses). Returns the networks it left.
+    fn release_endpoints(
         &self,
         id: &str,
         files: &ContainerFiles,
         known: Option<&[String]>,
-    ) -> NetResult<()> {
+    ) -> NetResult<Vec<String>> {
         netlink::delete_netns(&files.netns);
         let eps = self.store.write(|tx| {
             networks::set_ports(tx, id, &[])?;
@@ -579,22 +590,57 @@ impl Networking<'_> {
         // background once its last user (the container) is gone, which
         // spares us a synchronous unregister (~10 ms each).
         // With its rows gone, the container's networks are those kept.
-        let nets: Vec<String> = match known {
+        Ok(match known {
             Some(k) => k.to_vec(),
             None => eps.into_iter().map(|e| e.network_id).collect(),
-        };
-        let nl = Netlink::new()?;
+        })
+    }
+
+    /// A teardown's second half, under the lock taken again: the bridges
+    /// of `nets` no container uses any more go, and the table is rebuilt.
+    /// Taking the lock twice lets the teardowns of containers stopped
+    /// together (`compose down`'s replicas) release their rows first, so
+    /// the first to get here rebuilds the table for all of them and the
+    /// others find it as they need it (`apply_rules` skips an unchanged
+    /// ruleset): one `nft` run rather than one per container.
+    fn settle(&self, nets: &[String]) -> NetResult<()> {
+        let _lock = self.lock()?;
+        self.settle_locked(nets)
+    }
+
+    /// [`Networking::settle`] with the lock held.
+    fn settle_locked(&self, nets: &[String]) -> NetResult<()> {
         let active = self.store.read(|tx| networks::active_endpoints(tx))?;
+        let mut down = Vec::new();
         for network_id in nets {
-            if active.iter().any(|a| a.network_id == network_id) {
+            if active.iter().any(|a| &a.network_id == network_id) {
                 continue;
             }
-            let Some(net) = self.store.read(|tx| networks::get(tx, &network_id))? else {
-                continue;
-            };
-            self.bring_down(&nl, &net)?;
+            if let Some(net) = self.store.read(|tx| networks::get(tx, network_id))? {
+                down.push(net);
+            }
         }
-        self.apply_rules()
+        if down.is_empty() {
+            return self.apply_rules();
+        }
+        // The bridges' deletion (the kernel's unregister, tens of ms) and
+        // the table's rebuild (an `nft` run) do not depend on each other:
+        // side by side. The rules of a network without active endpoints
+        // are left out whether its bridge is still there or not.
+        std::thread::scope(|s| {
+            let rules = s.spawn(|| self.apply_rules());
+            let downed = (|| {
+                let nl = Netlink::new()?;
+                for net in &down {
+                    self.bring_down(&nl, net)?;
+                }
+                Ok(())
+            })();
+            let rules = rules
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            downed.and(rules)
+        })
     }
 
     /// The addresses a container has now, per network ID.

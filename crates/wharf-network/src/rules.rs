@@ -31,8 +31,12 @@ impl Networking<'_> {
     pub(crate) fn delete_bridge(&self, nl: &Netlink, net: &NetworkRecord) -> NetResult<()> {
         if let Some(bridge) = &net.bridge {
             if nl.link_index(bridge)?.is_some() {
-                nl.delete_link(bridge)?;
-                crate::docker_compat::forget(bridge);
+                // docker's rules for the bridge (an `iptables-restore`
+                // run, when docker runs) beside the kernel's unregister.
+                std::thread::scope(|s| {
+                    s.spawn(|| crate::docker_compat::forget(bridge));
+                    nl.delete_link(bridge)
+                })?;
             }
         }
         crate::dns::stop_server(self, &net.id);

@@ -145,10 +145,22 @@ pub fn mount_overlay_with(
         if volatile { ",volatile" } else { "" }
     );
     if data.len() >= 4000 {
-        return Err(RuntimeError::Unsupported(format!(
-            "too many image layers to mount ({})",
-            lowers.len()
-        )));
+        // mount(2) takes at most a page of options: absolute layer paths
+        // fill it at ~35 layers (docker's overlay2 goes to 125).
+        return mount_overlay_fsconfig(&lowers, upper, work, target, volatile).map_err(|e| {
+            if e.raw_os_error() == Some(libc::ENOSYS) || e.raw_os_error() == Some(libc::EINVAL) {
+                RuntimeError::Unsupported(format!(
+                    "too many image layers to mount ({}): this kernel's overlayfs takes \
+                     them only as one page of options (Linux 6.8 lifts that)",
+                    lowers.len()
+                ))
+            } else {
+                RuntimeError::Mount {
+                    target: target.to_path_buf(),
+                    source: e,
+                }
+            }
+        });
     }
     mount(
         Some("overlay"),
@@ -161,6 +173,96 @@ pub fn mount_overlay_with(
         target: target.to_path_buf(),
         source: std::io::Error::from(e),
     })
+}
+
+/// The overlay of [`mount_overlay_with`] by the new mount API: each lower
+/// dir is its own `lowerdir+` parameter (Linux 6.8+), so no option string
+/// bounds the number of layers (overlayfs's own bound, 500, does).
+fn mount_overlay_fsconfig(
+    lowers: &[PathBuf],
+    upper: &Path,
+    work: &Path,
+    target: &Path,
+    volatile: bool,
+) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::ffi::OsStrExt;
+    // From <linux/mount.h>.
+    const FSOPEN_CLOEXEC: libc::c_uint = 1;
+    const FSCONFIG_SET_FLAG: libc::c_uint = 0;
+    const FSCONFIG_SET_STRING: libc::c_uint = 1;
+    const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+    const FSMOUNT_CLOEXEC: libc::c_uint = 1;
+    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 4;
+    let cstr = |b: &[u8]| {
+        CString::new(b).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
+    };
+    let fd = |r: libc::c_long| {
+        if r < 0 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            // SAFETY: the kernel just returned this new descriptor to us.
+            Ok(unsafe { OwnedFd::from_raw_fd(r as i32) })
+        }
+    };
+    // SAFETY: a NUL-terminated name and a flag; returns a new fd or -1.
+    let fs = fd(unsafe { libc::syscall(libc::SYS_fsopen, c"overlay".as_ptr(), FSOPEN_CLOEXEC) })?;
+    let config = |cmd: libc::c_uint, key: Option<&CString>, value: Option<&CString>| {
+        let ptr = |c: Option<&CString>| c.map_or(std::ptr::null(), |c| c.as_ptr());
+        // SAFETY: NUL-terminated strings (or null) that outlive the call.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_fsconfig,
+                fs.as_raw_fd(),
+                cmd,
+                ptr(key),
+                ptr(value),
+                0,
+            )
+        };
+        if r < 0 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    };
+    let set = |key: &str, value: &[u8]| {
+        config(
+            FSCONFIG_SET_STRING,
+            Some(&cstr(key.as_bytes())?),
+            Some(&cstr(value)?),
+        )
+    };
+    for l in lowers {
+        set("lowerdir+", l.as_os_str().as_bytes())?;
+    }
+    set("upperdir", upper.as_os_str().as_bytes())?;
+    set("workdir", work.as_os_str().as_bytes())?;
+    set("redirect_dir", b"off")?;
+    set("metacopy", b"off")?;
+    if volatile {
+        config(FSCONFIG_SET_FLAG, Some(&cstr(b"volatile")?), None)?;
+    }
+    config(FSCONFIG_CMD_CREATE, None, None)?;
+    // SAFETY: a configured fs context fd and flags; returns a new fd or -1.
+    let mnt = fd(unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, 0) })?;
+    let target = cstr(target.as_os_str().as_bytes())?;
+    // SAFETY: a mount fd, an empty path with F_EMPTY_PATH, a NUL-terminated target.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            mnt.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_FDCWD,
+            target.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH,
+        )
+    };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// `--ipc shareable`'s /dev/shm: a tmpfs of `size` bytes at `target`

@@ -232,12 +232,13 @@ impl Runtime {
         }
         let bundle = std::fs::canonicalize(&opts.bundle)
             .map_err(|e| RuncError::Bundle(opts.bundle.clone(), e))?;
-        check_bundle(&bundle)?;
+        let spec = check_bundle(&bundle)?;
         self.ensure_root()?;
         let dir = self.dir(id);
         if dir.exists() {
             return Err(RuncError::Exists);
         }
+        warm_up_cgroups(&spec);
         let built = ContainerBuilder::new(id.to_string(), SyscallType::default())
             .with_executor(OrderedEnvExecutor::default())
             .with_pid_file(opts.pid_file.as_ref())
@@ -305,15 +306,16 @@ impl Runtime {
         c.kill(sig, all).map_err(runtime)
     }
 
-    /// `delete [--force]`.
-    pub fn delete(&self, id: &str, force: bool) -> Result<(), RuncError> {
+    /// `delete [--force]`. Returns the warnings to log: poststop hooks
+    /// that failed (the spec's "log a warning" and go on).
+    pub fn delete(&self, id: &str, force: bool) -> Result<Vec<String>, RuncError> {
         let mut c = match self.load(id) {
             Err(RuncError::NotExist) if force => {
                 // A state directory without state (a create that died).
                 if valid_id(id) {
                     let _ = std::fs::remove_dir_all(self.dir(id));
                 }
-                return Ok(());
+                return Ok(Vec::new());
             }
             other => other?,
         };
@@ -326,7 +328,11 @@ impl Runtime {
                     status: c.status(),
                 })
             }
-            _ => c.delete(force).map_err(runtime),
+            ContainerStatus::Stopped => match remove_stopped(&c) {
+                Some(warnings) => Ok(warnings),
+                None => c.delete(force).map(|()| Vec::new()).map_err(runtime),
+            },
+            _ => c.delete(force).map(|()| Vec::new()).map_err(runtime),
         }
     }
 
@@ -538,6 +544,55 @@ impl Runtime {
     }
 }
 
+/// `delete` of a stopped container whose cgroups hold no process (cgroupfs,
+/// no Intel RDT group): its cgroup directories are
+/// removed, its poststop hooks run, then its state directory goes.
+/// libcontainer's delete would re-read the mount table for every
+/// controller first (half of a `ctr run --rm`'s runtime time), and it
+/// stops at the first failing poststop hook and keeps the state, where
+/// the spec (and runc) log a warning and carry on: the warnings are
+/// returned. `None`: libcontainer's delete is needed (there may be
+/// processes to kill); nothing was removed then but empty cgroups.
+fn remove_stopped(c: &Container) -> Option<Vec<String>> {
+    if c.systemd() || c.intel_rdt_dir().is_some() || c.intel_rdt_monitoring_dir().is_some() {
+        return None;
+    }
+    let config = libcontainer::config::YoukiConfig::load(&c.root).ok()?;
+    // libcgroups joins a relative path (`:youki:<id>` when the spec has
+    // none) to the hierarchy's root just as an absolute one; empty is the
+    // caller's own cgroup, not the container's.
+    if config.cgroup_path.as_os_str().is_empty() {
+        return None;
+    }
+    let dirs: Vec<PathBuf> = crate::monitor::cgroup_dirs_at(&config.cgroup_path)
+        .into_iter()
+        .filter(|d| d.is_dir())
+        .collect();
+    let occupied =
+        |d: &PathBuf| std::fs::read(d.join("cgroup.procs")).map_or(true, |p| !p.is_empty());
+    if dirs.iter().any(occupied) {
+        return None;
+    }
+    if dirs
+        .iter()
+        .any(|d| crate::monitor::remove_cgroup_dir(d).is_err())
+    {
+        return None;
+    }
+    let poststop = config.hooks.as_ref().and_then(|h| h.poststop().clone());
+    let warnings = poststop
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|hook| {
+            libcontainer::hooks::run_hooks(Some(&vec![hook]), Some(&c.state), None, None, None)
+                .err()
+                .map(|e| format!("poststop hook: {}", chain(&e)))
+        })
+        .collect();
+    std::fs::remove_dir_all(&c.root).ok()?;
+    Some(warnings)
+}
+
 /// A `--process` file, or the one written for `--tty`.
 fn read_process(path: &Path) -> Result<libcontainer::oci_spec::runtime::Process, RuncError> {
     let text = std::fs::read(path).map_err(io(format!("open {}", path.display())))?;
@@ -547,7 +602,7 @@ fn read_process(path: &Path) -> Result<libcontainer::oci_spec::runtime::Process,
 
 /// runc's checks of a bundle before it touches anything: config.json
 /// there and valid, a process, an existing rootfs.
-fn check_bundle(bundle: &Path) -> Result<(), RuncError> {
+fn check_bundle(bundle: &Path) -> Result<Spec, RuncError> {
     let path = bundle.join("config.json");
     let text = match std::fs::read(&path) {
         Ok(t) => t,
@@ -562,7 +617,24 @@ fn check_bundle(bundle: &Path) -> Result<(), RuncError> {
     if let Some(rootfs) = rootfs_of(bundle, &spec) {
         std::fs::metadata(&rootfs).map_err(|e| RuncError::Rootfs(rootfs, e))?;
     }
-    Ok(())
+    Ok(spec)
+}
+
+/// The container's first cgroup join waits out an RCU grace period unless
+/// another move passed moments before (see [`crate::cgroup_warmup`]): a
+/// helper starts that wait now, beside libcontainer's set-up, instead of
+/// in the middle of it. Only the moves: the helper makes no cgroup
+/// directory, so a create that fails leaves none behind. Not for a
+/// relative cgroups path (under the caller's own cgroup).
+fn warm_up_cgroups(spec: &Spec) {
+    let absolute = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.cgroups_path().as_ref())
+        .is_some_and(|p| p.is_absolute());
+    if absolute {
+        crate::cgroup_warmup::start(None);
+    }
 }
 
 /// `update --pids-limit N` (no flag: nothing changes).

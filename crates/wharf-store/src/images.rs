@@ -154,7 +154,20 @@ pub fn tags_of(conn: &Connection, id: &Digest) -> StoreResult<Vec<String>> {
 }
 
 pub fn all_tags(conn: &Connection) -> StoreResult<Vec<TagRecord>> {
-    let mut st = conn.prepare("SELECT name, image_id FROM tags ORDER BY name")?;
+    name_rows(conn, "SELECT name, image_id FROM tags ORDER BY name")
+}
+
+/// Every repo digest (`name@sha256:...`) with its image, by name: one read
+/// for a listing of all images instead of one per image.
+pub fn all_repo_digests(conn: &Connection) -> StoreResult<Vec<TagRecord>> {
+    name_rows(
+        conn,
+        "SELECT name, image_id FROM repo_digests ORDER BY name",
+    )
+}
+
+fn name_rows(conn: &Connection, sql: &str) -> StoreResult<Vec<TagRecord>> {
+    let mut st = conn.prepare(sql)?;
     let rows = st.query_map([], |r| {
         Ok(TagRecord {
             name: r.get(0)?,

@@ -276,6 +276,25 @@ pub fn endpoints_on(conn: &Connection, network_id: &str) -> StoreResult<Vec<Endp
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The endpoints on `network_id` whose container may answer to `name`
+/// (lowercase ASCII): its name, ID, aliases or record (hostname, compose
+/// service) contain it. A superset of the exact matches, found by SQLite
+/// without decoding a record: a DNS lookup then decodes these few instead
+/// of every container on the network.
+pub fn endpoints_on_mentioning(
+    conn: &Connection,
+    network_id: &str,
+    name: &str,
+) -> StoreResult<Vec<EndpointRecord>> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {EP_COLS} FROM endpoints WHERE network_id = ?1 AND (instr(lower(aliases), ?2) > 0 \
+         OR container_id IN (SELECT id FROM containers WHERE instr(lower(name), ?2) > 0 \
+         OR instr(id, ?2) > 0 OR instr(lower(config), ?2) > 0)) ORDER BY container_id"
+    ))?;
+    let rows = st.query_map([network_id, name], ep_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Every endpoint that has an address (its container's network is up).
 pub fn active_endpoints(conn: &Connection) -> StoreResult<Vec<EndpointRecord>> {
     let mut st = conn.prepare(&format!(

@@ -617,6 +617,12 @@ pub struct BuildArgs {
     /// Secret file to expose to the build: id=mysecret,src=/local/secret
     #[arg(long)]
     pub secret: Vec<String>,
+    /// SSH agent socket or keys to expose to the build (format: default|<id>[=<socket>|<key>[,<key>]])
+    #[arg(long)]
+    pub ssh: Vec<String>,
+    /// Additional build contexts (e.g., name=path)
+    #[arg(long = "build-context")]
+    pub build_context: Vec<String>,
     /// Always attempt to pull a newer version of the image
     #[arg(long)]
     pub pull: bool,

@@ -1,4 +1,10 @@
 //! Errors to messages and docker's exit codes.
+//!
+//! The docker CLI exits 1 for a failed command, 125 for a flag it could
+//! not parse and for anything that stops `docker run` before the
+//! container runs (`cli.StatusError{StatusCode: 125}`); `docker create`
+//! gives 125 only for its option parsing. A [`Failure`] without its own
+//! code takes the running command's ([`CommandCodes`]).
 
 use std::process::ExitCode;
 
@@ -7,11 +13,16 @@ use wharf_engine::{EngineError, ErrorKind};
 /// Docker's exit code for an error of the engine or of the command line.
 pub const ENGINE_ERROR: u8 = 125;
 
-/// A failure that already carries its exit code (docker's `StatusError`).
+/// Docker's exit code for a command that failed (`docker rm nosuch`).
+pub const FAILED: u8 = 1;
+
+/// A failure with the message to print; `code` is docker's
+/// `StatusError` code when the failure fixes it, or `None` for the
+/// running command's own error code.
 #[derive(Debug)]
 pub struct Failure {
     pub message: String,
-    pub code: u8,
+    pub code: Option<u8>,
 }
 
 impl std::fmt::Display for Failure {
@@ -22,22 +33,57 @@ impl std::fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
+/// A failed command: exits with the command's error code (1, or 125
+/// for `run`).
 pub fn fail(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Failure {
+        message: message.into(),
+        code: None,
+    })
+}
+
+/// An option that does not parse (`--memory abc`, `--restart` with
+/// `--rm`): 125 for every command, as docker's flag errors.
+pub fn invalid_option(message: impl Into<String>) -> anyhow::Error {
     fail_with(message, ENGINE_ERROR)
 }
 
 pub fn fail_with(message: impl Into<String>, code: u8) -> anyhow::Error {
     anyhow::Error::new(Failure {
         message: message.into(),
-        code,
+        code: Some(code),
     })
+}
+
+/// `e` as an option that did not parse (125), unless it already carries
+/// a code: `docker create` fails with 125 only while reading its options.
+pub fn as_invalid_option(e: anyhow::Error) -> anyhow::Error {
+    match e.downcast::<Failure>() {
+        Ok(f) => fail_with(f.message, f.code.unwrap_or(ENGINE_ERROR)),
+        Err(e) => invalid_option(e.to_string()),
+    }
+}
+
+/// The exit code of the command being run when it fails without a code
+/// of its own: 125 for `run` (its every error is docker's StatusError
+/// 125) and for `kube` (Podman's `kube play` exits 125), 1 for all others.
+pub fn command_error_code(command: &crate::cli::Command) -> u8 {
+    use crate::cli::{Command, ContainerCommand};
+    match command {
+        Command::Run(_) | Command::Container(ContainerCommand::Run(_)) | Command::Kube(_) => {
+            ENGINE_ERROR
+        }
+        _ => FAILED,
+    }
 }
 
 /// The exit status of a process killed by SIGPIPE (128 + 13), as the
 /// docker CLI ends when its reader goes away.
 const BROKEN_PIPE: u8 = 141;
 
-pub fn report(e: &anyhow::Error) -> ExitCode {
+/// Prints `e` as docker's CLI does and gives its exit code; `code` is the
+/// command's own for failures that carry none.
+pub fn report(e: &anyhow::Error, code: u8) -> ExitCode {
     // `wharf ... --format ... | head`: the reader has all it wanted; a
     // streamed output ends quietly, as a Go program killed by SIGPIPE.
     let broken_pipe = match e.downcast_ref::<wharf_format::FormatError>() {
@@ -55,7 +101,7 @@ pub fn report(e: &anyhow::Error) -> ExitCode {
         if !f.message.is_empty() {
             eprintln!("Error: {}", f.message);
         }
-        return ExitCode::from(f.code);
+        return ExitCode::from(f.code.unwrap_or(code));
     }
     if let Some(engine) = e.downcast_ref::<EngineError>() {
         if engine.kind() == ErrorKind::Internal {
@@ -64,7 +110,7 @@ pub fn report(e: &anyhow::Error) -> ExitCode {
     }
     // Only the outermost message: one clear line, as docker prints.
     eprintln!("Error: {e}");
-    ExitCode::from(ENGINE_ERROR)
+    ExitCode::from(code)
 }
 
 pub fn usage_error(e: clap::Error) -> ExitCode {

@@ -86,27 +86,83 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli, ExitCode> {
                 Ok(_) => Err(crate::exit::usage_error(e)),
             }
         }
+        // `wharf rm`: docker's "requires at least 1 argument" and exit 1.
+        ErrorKind::MissingRequiredArgument => match missing_arguments(&args) {
+            Some(text) => {
+                eprintln!("{text}");
+                Err(ExitCode::from(crate::exit::FAILED))
+            }
+            None => Err(crate::exit::usage_error(e)),
+        },
         // A verb missing after global flags (`wharf --root X`, `wharf
         // container -D`): that command's help, as docker prints it.
         ErrorKind::MissingSubcommand => {
             let mut cmd = command();
-            cmd.build();
-            let mut at = &mut cmd;
-            for a in args.iter().skip(1).filter_map(|a| a.to_str()) {
-                let Some(name) = at
-                    .find_subcommand(a)
-                    .filter(|c| !c.is_hide_set())
-                    .map(|c| c.get_name().to_string())
-                else {
-                    continue;
-                };
-                at = at.find_subcommand_mut(&name).expect("found above");
-            }
+            let (at, _) = subcommand_of(&mut cmd, &args);
             eprintln!("{}", at.render_help());
             Err(ExitCode::SUCCESS)
         }
         _ => Err(crate::exit::usage_error(e)),
     }
+}
+
+/// The (visible) subcommand `args` name, as far as they name one, and
+/// its path (`wharf network rm`).
+fn subcommand_of<'a>(
+    cmd: &'a mut clap::Command,
+    args: &[OsString],
+) -> (&'a mut clap::Command, String) {
+    cmd.build();
+    let mut at = cmd;
+    let mut path = String::from("wharf");
+    for a in args.iter().skip(1).filter_map(|a| a.to_str()) {
+        let Some(name) = at
+            .find_subcommand(a)
+            .filter(|c| !c.is_hide_set())
+            .map(|c| c.get_name().to_string())
+        else {
+            continue;
+        };
+        path.push(' ');
+        path.push_str(&name);
+        at = at.find_subcommand_mut(&name).expect("found above");
+    }
+    (at, path)
+}
+
+/// Docker's text for a verb given too few arguments (`cli.RequiresMinArgs`,
+/// `cli.ExactArgs`, `cli.RequiresRangeArgs`), with the verb's usage; `None`
+/// when a required option, not an argument, is missing.
+fn missing_arguments(args: &[OsString]) -> Option<String> {
+    let mut cmd = command();
+    let (verb, path) = subcommand_of(&mut cmd, args);
+    let (mut min, mut max) = (0usize, Some(0usize));
+    for arg in verb.get_positionals() {
+        let range = arg.get_num_args().unwrap_or_default();
+        if arg.is_required_set() {
+            min += range.min_values().max(1);
+        }
+        let most = range.max_values();
+        max = max.and_then(|m| (most != usize::MAX).then(|| m + most.max(1)));
+    }
+    if min == 0 {
+        return None;
+    }
+    let plural = |n: usize| if n == 1 { "argument" } else { "arguments" };
+    let needs = match max {
+        Some(m) if m == min => format!("exactly {min} {}", plural(min)),
+        Some(m) => format!("at least {min} and at most {m} {}", plural(m)),
+        None => format!("at least {min} {}", plural(min)),
+    };
+    let usage = verb.render_usage().to_string();
+    let usage = usage.trim_end().replacen("Usage: ", "Usage:  ", 1);
+    let about = verb
+        .get_about()
+        .map(|a| format!("\n\n{a}"))
+        .unwrap_or_default();
+    Some(format!(
+        "\"{path}\" requires {needs}.\nSee '{path} --help'.\n\n{usage}{about}"
+    ))
 }
 
 /// `wharf completion bash|zsh|fish`: the script on stdout.

@@ -3,7 +3,8 @@
 //! Every command opens the engine on the store root (`--root`,
 //! `WHARF_ROOT`, default `/var/lib/wharf`), calls one engine method and
 //! prints the result the way the docker CLI would. Errors print one line
-//! and exit with docker's codes (125 for engine and usage errors).
+//! and exit with docker's codes (1 for a failed command, 125 for `run`'s
+//! errors and unparsable flags).
 
 mod cli;
 mod cli_compose;
@@ -36,7 +37,7 @@ fn main() -> ExitCode {
         }
         return match commands::containers::monitor(m) {
             Ok(code) => code,
-            Err(e) => exit::report(&e),
+            Err(e) => exit::report(&e, exit::ENGINE_ERROR),
         };
     }
     let cli = match help::parse(args) {
@@ -44,9 +45,10 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
     init_tracing(&cli);
+    let code = exit::command_error_code(&cli.command);
     match commands::run(cli) {
         Ok(code) => code,
-        Err(e) => exit::report(&e),
+        Err(e) => exit::report(&e, code),
     }
 }
 

@@ -334,3 +334,32 @@ fn copy_parents_and_exclude() {
         "/p:\na\n\n/p/a:\nb\nc\n\n/p/a/b:\none.txt\n\n/p/a/c:\ntwo.txt\n\n/s:\nkeep.txt\nsub\n\n/s/sub:\n"
     );
 }
+
+#[test]
+fn an_image_of_a_hundred_layers_builds_and_runs() {
+    // Past ~35 layers the overlay's lower dirs no longer fit mount(2)'s one
+    // page of options; docker's overlay2 takes 125. Every COPY here mounts
+    // the layers below it, and the container mounts all 101.
+    let w = Wharf::new();
+    w.import_busybox("busybox:local");
+    let mut dockerfile = String::from("FROM busybox:local\n");
+    let mut files = Vec::new();
+    for i in 1..=100 {
+        dockerfile.push_str(&format!("COPY f{i} /f{i}\n"));
+        files.push((format!("f{i}"), format!("{i}\n")));
+    }
+    let mut all: Vec<(&str, &str)> = vec![("Dockerfile", &dockerfile)];
+    all.extend(files.iter().map(|(n, c)| (n.as_str(), c.as_str())));
+    let ctx = context(&w, "deep", &all);
+    build(&w, &ctx, &["-t", "deep:1"]);
+    let layers = w.ok([
+        "image",
+        "inspect",
+        "--format",
+        "{{len .RootFS.Layers}}",
+        "deep:1",
+    ]);
+    assert_eq!(layers.trim(), "101");
+    let out = w.ok(["run", "--rm", "deep:1", "cat", "/f1", "/f50", "/f100"]);
+    assert_eq!(out, "1\n50\n100\n");
+}

@@ -2,7 +2,8 @@
 //! program (`confinement/probe.c`, built `gcc -static` here) runs in a
 //! default docker container and a default wharf container, and again with
 //! `--privileged`, `--cap-add SYS_ADMIN`, `--security-opt
-//! seccomp=unconfined`, `--read-only` and `-u 1000`. It prints one
+//! seccomp=unconfined`, `--security-opt systempaths=unconfined`,
+//! `--read-only` and `-u 1000`. It prints one
 //! `key=value` line per capability set, syscall, masked or read-only path,
 //! cgroup release_agent (CVE-2022-0492), device and /proc/self/exe
 //! (CVE-2019-5736) check; wharf's value must equal docker's, or be one of
@@ -16,7 +17,10 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{busybox_rootfs_tar, docker, require_docker, sh, unique, DockerImages, Wharf};
+use common::{
+    busybox_rootfs_tar, docker, eventually, exe_attack_dir, require_docker, sh, static_c_program,
+    unique, DockerImages, Wharf,
+};
 
 /// The variants: a name for the table and the `run` flags.
 const VARIANTS: &[(&str, &[&str])] = &[
@@ -26,6 +30,10 @@ const VARIANTS: &[(&str, &[&str])] = &[
     (
         "seccomp-unconfined",
         &["--security-opt", "seccomp=unconfined"],
+    ),
+    (
+        "systempaths-unconfined",
+        &["--security-opt", "systempaths=unconfined"],
     ),
     ("read-only", &["--read-only"]),
     ("user-1000", &["-u", "1000"]),
@@ -110,13 +118,7 @@ const CAP_NAMES: &[&str] = &[
 const CAPS_NEWER_THAN_DOCKER: u64 = 0b111 << 38;
 
 fn probe_binary(scratch: &Path) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/confinement/probe.c");
-    let out = scratch.join("probe");
-    sh(Command::new("gcc")
-        .args(["-static", "-O1", "-Wall", "-Werror", "-o"])
-        .arg(&out)
-        .arg(&src));
-    out
+    static_c_program("confinement/probe.c", scratch, "probe")
 }
 
 /// The busybox rootfs tar plus `/probe`, imported into wharf and docker.
@@ -311,5 +313,107 @@ fn wharf_confines_as_docker_does_or_stricter() {
         failures.is_empty(),
         "wharf is less confined than docker:\n{}",
         failures.join("\n")
+    );
+}
+
+/// `--security-opt systempaths=unconfined` as docker's CLI takes it: no
+/// option for the daemon but empty masked and read-only path lists (what
+/// inspect shows); any other `systempaths` value is the daemon's
+/// `invalid --security-opt 2` (exit 125), and `--privileged` never masks.
+#[test]
+fn systempaths_unconfined_is_recorded_and_refused_as_docker_does() {
+    require_docker();
+    let w = Wharf::new();
+    let image = unique("wharf-systempaths");
+    let _images = DockerImages(vec![image.clone()]);
+    common::import_busybox_in_both(&w, &image, &["CMD [\"sh\"]"]);
+    let format = "{{json .HostConfig.MaskedPaths}} {{json .HostConfig.ReadonlyPaths}} \
+                  {{json .HostConfig.SecurityOpt}}";
+    for flags in [
+        &["--security-opt", "systempaths=unconfined"][..],
+        &["--security-opt", "systempaths=unconfined", "--privileged"],
+    ] {
+        let name = unique("wharf-systempaths");
+        let _cleanup = common::DockerObjects {
+            containers: vec![name.clone()],
+            volumes: vec![],
+        };
+        sh(docker()
+            .args(["create", "--name", &name])
+            .args(flags)
+            .arg(&image));
+        let theirs = sh(docker().args(["inspect", "-f", format, &name]));
+        w.ok(["create", "--name", name.as_str()]
+            .iter()
+            .chain(flags)
+            .chain([&image.as_str()]));
+        let ours = w.ok(["inspect", "-f", format, name.as_str()]);
+        assert_eq!(ours, theirs, "inspect after create {flags:?}");
+    }
+    for opt in ["systempaths=confined", "systempaths=unconfined,x"] {
+        let theirs = docker()
+            .args(["run", "--rm", "--security-opt", opt, &image, "true"])
+            .output()
+            .unwrap();
+        let (code, err) = w.fails(["run", "--rm", "--security-opt", opt, &image, "true"]);
+        let theirs_err = String::from_utf8_lossy(&theirs.stderr);
+        assert_eq!(Some(code), theirs.status.code(), "{opt}: {err}");
+        let want = format!("invalid --security-opt 2: \"{opt}\"");
+        assert!(theirs_err.contains(&want), "docker said {theirs_err}");
+        assert!(err.contains(&want), "wharf said {err}");
+    }
+    // The masked paths are gone from a running container's mounts.
+    let masked = w.ok([
+        "run",
+        "--rm",
+        "--security-opt",
+        "systempaths=unconfined",
+        &image,
+        "cat",
+        "/proc/self/mountinfo",
+    ]);
+    assert!(
+        !masked.contains(" /proc/sys ") && !masked.contains(" /proc/kcore "),
+        "{masked}"
+    );
+}
+
+/// CVE-2019-5736 tried for real through `wharf exec`: a process of the
+/// container watches for any process running a binary other than its own
+/// (the runtime's, while it sets an exec up, or run again inside by
+/// `/x/evil`, a `#!/proc/self/exe` script) to hold it and reopen it for
+/// writing. It must never get hold of one: libcontainer's setup process is
+/// not dumpable (its `/proc/PID/exe` is refused) and the script's
+/// interpreter does not resolve from inside (ENOENT), so wharf needs no
+/// copy of itself as runc does.
+#[test]
+fn exec_never_exposes_the_wharf_binary() {
+    let w = Wharf::new();
+    w.import_busybox("busybox:local");
+    let x = exe_attack_dir(&w.scratch());
+    let mount = format!("{}:/x", x.display());
+    let id = w.ok([
+        "run",
+        "-d",
+        "-v",
+        &mount,
+        "busybox:local",
+        "/x/attack",
+        "/x/result",
+        "6",
+    ]);
+    let id = id.trim();
+    for _ in 0..5 {
+        let out = w.run(["exec", id, "/x/evil"]);
+        assert!(!out.status.success(), "the evil script ran: {out:?}");
+    }
+    eventually(20, "the attacker's verdict", || x.join("result").exists());
+    let verdict = std::fs::read_to_string(x.join("result")).unwrap();
+    let caught = std::fs::read_to_string(x.join("result.caught")).unwrap_or_default();
+    w.ok(["rm", "-f", id]);
+    assert_eq!(
+        verdict.trim(),
+        "notfound",
+        "the container got hold of {caught}"
     );
 }

@@ -1332,3 +1332,44 @@ fn default_bridge_ipv6_from_daemon_json() {
         .unwrap_or_default()
         .contains(&s6));
 }
+
+#[test]
+fn dns_answers_a_name_hostname_and_short_id_in_any_case_among_many() {
+    // The network's DNS server finds the few containers whose row mentions
+    // the name before it decodes any: every way of naming one still answers.
+    let w = wharf();
+    let net = common::unique("dnsmany");
+    w.ok(["network", "create", &net]);
+    for _ in 0..5 {
+        w.ok(["run", "-d", "--network", &net, "bb", "sleep", "60"]);
+    }
+    let id = w.ok([
+        "run",
+        "-d",
+        "--name",
+        "Web1",
+        "--hostname",
+        "webhost",
+        "--network",
+        &net,
+        "bb",
+        "sleep",
+        "60",
+    ]);
+    let short = &id.trim()[..12];
+    for name in ["web1", "WEB1", "webhost", short] {
+        let out = w.ok([
+            "run",
+            "--rm",
+            "--network",
+            &net,
+            "bb",
+            "busybox",
+            "ping",
+            "-c1",
+            "-W2",
+            name,
+        ]);
+        assert!(out.contains("1 packets received"), "{name}: {out}");
+    }
+}

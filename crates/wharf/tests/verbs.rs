@@ -1106,3 +1106,95 @@ fn restart_and_update_events_match_docker() {
         seen[0]
     );
 }
+
+/// Exit codes and first lines of failed commands, side by side with
+/// docker 20.10's CLI: 1 for a failed command, 125 for `run` and for flags
+/// that do not parse, 0 for `rm -f` of nothing, docker's "requires at
+/// least 1 argument" for too few arguments.
+#[test]
+fn failed_commands_exit_as_dockers() {
+    require_docker();
+    let w = Wharf::new();
+    let missing = unique("wharf-missing");
+    let cases: Vec<Vec<String>> = [
+        "rm M",
+        "rm -f M",
+        "stop M",
+        "start M",
+        "kill M",
+        "restart M",
+        "pause M",
+        "unpause M",
+        "inspect M",
+        "container inspect M",
+        "logs M",
+        "exec M true",
+        "rmi M",
+        "rmi -f M",
+        "image inspect M",
+        "network rm M",
+        "network inspect M",
+        "volume rm M",
+        "volume inspect M",
+        "port M",
+        "top M",
+        "wait M",
+        "rename M x",
+        "update --cpus 1 M",
+        "commit M",
+        "export M",
+        "diff M",
+        "tag M x",
+        "history M",
+        "save M",
+        "stats --no-stream M",
+        "rm",
+        "tag x",
+        "cp x",
+        "network connect x",
+        "ps --filter bogus",
+        "ps --no-such-flag",
+        "run --rm --restart always M",
+        "create --rm --restart always M",
+        "run --memory abc M",
+    ]
+    .iter()
+    .map(|c| c.split(' ').map(|a| a.replace('M', &missing)).collect())
+    .collect();
+    let mut differ = Vec::new();
+    for args in &cases {
+        let theirs = docker().args(args).output().unwrap();
+        let ours = w.run(args);
+        if ours.status.code() != theirs.status.code() {
+            let first = |o: &std::process::Output| {
+                String::from_utf8_lossy(&o.stderr)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            };
+            differ.push(format!(
+                "{args:?}: docker {:?} ({}), wharf {:?} ({})",
+                theirs.status.code(),
+                first(&theirs),
+                ours.status.code(),
+                first(&ours)
+            ));
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "exit codes differ:\n{}",
+        differ.join("\n")
+    );
+    let (_, err) = w.fails(["rm"]);
+    assert!(
+        err.starts_with("\"wharf rm\" requires at least 1 argument.\nSee 'wharf rm --help'."),
+        "{err}"
+    );
+    let (_, err) = w.fails(["tag", "x"]);
+    assert!(
+        err.starts_with("\"wharf tag\" requires exactly 2 arguments."),
+        "{err}"
+    );
+}

@@ -145,13 +145,13 @@ fn named_volume_outlives_its_container() {
     ]);
     assert_eq!(fs::read_to_string(&out_file).unwrap(), "kept\n");
     let (code, err) = w.fails(["volume", "rm", "data"]);
-    assert_eq!(code, 125);
+    assert_eq!(code, 1);
     assert_eq!(
         err,
         format!("Error: remove data: volume is in use - [{id}]\n")
     );
     let (code, err) = w.fails(["volume", "rm", "-f", "data"]);
-    assert_eq!(code, 125, "{err}");
+    assert_eq!(code, 1, "{err}");
     w.ok(["rm", "-v", id]);
     assert_eq!(volume_names(&w), ["data"], "rm -v keeps named volumes");
     assert_eq!(w.ok(["volume", "rm", "data"]), "data\n");
@@ -159,11 +159,11 @@ fn named_volume_outlives_its_container() {
     let (code, err) = w.fails(["volume", "rm", "data"]);
     assert_eq!(
         (code, err.as_str()),
-        (125, "Error: get data: no such volume\n")
+        (1, "Error: get data: no such volume\n")
     );
     assert_eq!(w.ok(["volume", "rm", "-f", "data"]), "data\n");
     let (code, err) = w.fails(["volume", "inspect", "data"]);
-    assert_eq!(code, 125);
+    assert_eq!(code, 1);
     assert!(err.contains("get data: no such volume"), "{err}");
     finish(&w);
 }
@@ -495,7 +495,7 @@ fn prune_and_list_filters() {
         "kept keep=yes local\n"
     );
     let (code, _) = w.fails(["volume", "ls", "-f", "colour=red"]);
-    assert_eq!(code, 125);
+    assert_eq!(code, 1);
 
     let out = w.ok(["volume", "prune", "-f", "--filter", "label!=keep"]);
     assert_eq!(
@@ -590,7 +590,11 @@ fn bad_specs_fail_with_nothing_made() {
             args.extend(flags.iter().cloned());
             args.extend(["busybox:local".to_string(), "true".to_string()]);
             let (code, err) = w.fails(&args);
-            assert_eq!(code, 125, "{args:?}: {err}");
+            // docker: every `run` error is 125; `create` fails with 125
+            // only on a flag it cannot parse, else with the daemon's 1.
+            let flag_error = want.contains("\" flag: ");
+            let expected = if verb == "run" || flag_error { 125 } else { 1 };
+            assert_eq!(code, expected, "{args:?}: {err}");
             assert!(err.starts_with(&want), "{args:?}:\n{err}\nwant: {want}");
             assert_eq!(w.store_listing(), before, "{args:?} left something");
         }
@@ -727,15 +731,12 @@ fn volumes_with_driver_options_are_mounted_while_used() {
     let (code, err) = w.fails(["volume", "create", "-o", "type=tmpfs", "b3"]);
     assert_eq!(
         (code, err.as_str()),
-        (
-            125,
-            "Error: create b3: missing required option: \"device\"\n"
-        )
+        (1, "Error: create b3: missing required option: \"device\"\n")
     );
     let (code, err) = w.fails(["volume", "create", "-o", "foo=1", "b3"]);
     assert_eq!(
         (code, err.as_str()),
-        (125, "Error: create b3: invalid option: \"foo\"\n")
+        (1, "Error: create b3: invalid option: \"foo\"\n")
     );
     assert_eq!(volume_names(&w), ["b2"]);
     finish(&w);

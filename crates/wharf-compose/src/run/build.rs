@@ -157,9 +157,7 @@ impl Runtime<'_> {
             source_date_epoch,
             outputs: Vec::new(),
             export_only: false,
-            cache_to: Vec::new(),
-            cache_from: Vec::new(),
-            platform: None,
+            ..Default::default()
         })
     }
 

@@ -1,5 +1,7 @@
 //! `docker images`: one row per tag, `<none>` rows for untagged images.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use wharf_oci::{config::parse_time, Digest, ImageConfig, Reference};
 use wharf_store::{images, ImageRecord};
@@ -83,15 +85,27 @@ impl Engine {
         };
         let before = bound(&filter.before)?;
         let since = bound(&filter.since)?;
-        let (records, tags, parents, digests) = self.store.read(|tx| {
-            let recs = images::list(tx)?;
-            let parents = parents_of(&recs);
-            let mut digests = std::collections::HashMap::new();
-            for r in &recs {
-                digests.insert(r.id.clone(), images::repo_digests_of(tx, &r.id)?);
-            }
-            Ok((recs, images::all_tags(tx)?, parents, digests))
+        let (records, tags, digests) = self.store.read(|tx| {
+            Ok((
+                images::list(tx)?,
+                images::all_tags(tx)?,
+                images::all_repo_digests(tx)?,
+            ))
         })?;
+        let parents = parents_of(&records);
+        // Tags and repo digests by image, in one pass each: the cost of a
+        // listing stays linear in the number of images (matching each
+        // image against every tag was quadratic: 1M comparisons at 1,000).
+        let mut refs_of: HashMap<&Digest, Vec<Reference>> = HashMap::new();
+        for t in &tags {
+            if let Ok(r) = Reference::parse(&t.name) {
+                refs_of.entry(&t.image_id).or_default().push(r);
+            }
+        }
+        let mut digests_of: HashMap<&Digest, Vec<&str>> = HashMap::new();
+        for d in &digests {
+            digests_of.entry(&d.image_id).or_default().push(&d.name);
+        }
         let mut out = Vec::new();
         for img in records {
             if before.as_ref().is_some_and(|b| img.added_at >= b.added_at)
@@ -102,18 +116,14 @@ impl Engine {
             if !filter.labels.is_empty() && !self.labels_match(&img.id, &filter.labels)? {
                 continue;
             }
-            let refs: Vec<Reference> = tags
-                .iter()
-                .filter(|t| t.image_id == img.id)
-                .filter_map(|t| Reference::parse(&t.name).ok())
-                .collect();
+            let refs = refs_of.get(&img.id).map_or(&[][..], Vec::as_slice);
             let dangling = refs.is_empty();
             if filter.dangling.is_some_and(|d| d != dangling) {
                 continue;
             }
             let created = img.created.as_deref().and_then(parse_time);
             // The repo digest of the row's repository, as `images --digests` shows it.
-            let repo_digests = digests.get(&img.id).cloned().unwrap_or_default();
+            let repo_digests = digests_of.get(&img.id).map_or(&[][..], Vec::as_slice);
             let digest_of = |repository: &Option<String>| {
                 repository.as_ref().and_then(|repo| {
                     repo_digests.iter().find_map(|d| {

@@ -97,7 +97,14 @@ fn on_network(store: &Store, network_id: &str, name: &str) -> StoreResult<Vec<Ip
     let name = name.to_string();
     store.read(|tx| {
         let mut out = Vec::new();
-        for ep in networks::endpoints_on(tx, network_id)? {
+        // SQLite narrows the endpoints to those that mention the name (its
+        // lower() folds ASCII only: other names are matched the long way).
+        let candidates = if name.is_ascii() {
+            networks::endpoints_on_mentioning(tx, network_id, &name)?
+        } else {
+            networks::endpoints_on(tx, network_id)?
+        };
+        for ep in candidates {
             let Some(ip) = ep.ip.as_deref().and_then(|ip| ip.parse::<IpAddr>().ok()) else {
                 continue;
             };

@@ -1,9 +1,16 @@
-//! `logs --follow`: polling the log for new records and rotation.
+//! `logs --follow`: reading the log for new records and rotation as the
+//! log's directory changes (inotify), with a poll as the fallback. A
+//! writer flooding its log rotates it every few milliseconds at a small
+//! `max-size`: a follower that slept a fixed poll between reads would find
+//! the files it had not read yet rotated out, and never catch up.
 
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::time::Duration;
 
 use chrono::Utc;
+use nix::poll::{poll, PollFd, PollFlags};
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 
 use super::cursor::{file_id, open_rotated, FileCursor, FileId};
 use super::reader::Output;
@@ -22,6 +29,7 @@ pub(crate) fn follow(
     out: &mut Output,
     stop: &dyn Fn() -> bool,
 ) -> Result<(), LogError> {
+    let wake = Wake::new(path);
     loop {
         // Asked before draining, so that what was written before the
         // writer stopped is read.
@@ -45,7 +53,46 @@ pub(crate) fn follow(
             }
             return Ok(());
         }
-        std::thread::sleep(POLL);
+        wake.wait();
+    }
+}
+
+/// Wakes the follower when anything in the log's directory is written,
+/// created or renamed; `None` (no inotify) is the plain poll.
+struct Wake(Option<Inotify>);
+
+impl Wake {
+    fn new(path: &Path) -> Wake {
+        let watched = path.parent().and_then(|dir| {
+            let i = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC).ok()?;
+            let what = AddWatchFlags::IN_MODIFY
+                | AddWatchFlags::IN_CREATE
+                | AddWatchFlags::IN_MOVED_FROM
+                | AddWatchFlags::IN_MOVED_TO
+                | AddWatchFlags::IN_DELETE;
+            i.add_watch(dir, what).ok()?;
+            Some(i)
+        });
+        if watched.is_none() {
+            tracing::debug!(path = %path.display(), "no inotify watch: polling the log");
+        }
+        Wake(watched)
+    }
+
+    /// Until something changed, or the poll interval passed (`stop` and
+    /// `--until` are asked at least that often).
+    fn wait(&self) {
+        let Some(i) = &self.0 else {
+            std::thread::sleep(POLL);
+            return;
+        };
+        let mut fds = [PollFd::new(i.as_fd(), PollFlags::POLLIN)];
+        let timeout = u16::try_from(POLL.as_millis()).unwrap_or(u16::MAX);
+        if poll(&mut fds, timeout).is_err() {
+            std::thread::sleep(POLL);
+        }
+        // Drain: the events only wake; what changed is read from the files.
+        while i.read_events().is_ok_and(|e| !e.is_empty()) {}
     }
 }
 

@@ -6,7 +6,8 @@
 //! lists them). This one execs with `process.env` exactly as written.
 //! With a terminal it first gives the terminal the user's window size, so
 //! the command never sees a 0x0 terminal (the monitor or the CLI only gets
-//! the pty master once the process runs).
+//! the pty master once the process runs). SIGPIPE goes back to its
+//! default, which the Rust runtime of the monitor had set aside.
 
 use std::ffi::CString;
 
@@ -40,6 +41,15 @@ impl Executor for OrderedEnvExecutor {
         }
         let argv = cstrings(args)?;
         let envp = cstrings(&env)?;
+        // Rust's runtime ignores SIGPIPE in the monitor (and `exec`'s CLI),
+        // and an ignored signal survives exec: the command would get EPIPE
+        // instead of dying, so `yes | head` spins forever. runc's command
+        // starts with every disposition at its default, as here.
+        // SAFETY: setting a signal's disposition to its default runs no
+        // handler and touches no memory of ours.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
         // execvpe looks the program up in the PATH libcontainer already set.
         nix::unistd::execvpe(&argv[0], &argv, &envp)
             .map_err(|e| ExecutorError::Execution(format!("exec {:?}: {e}", args[0]).into()))?;

@@ -440,15 +440,26 @@ pub fn remove_leftover_cgroups(id: &str, cgroup_parent: &str) {
         if !d.is_dir() {
             continue;
         }
-        // The kernel may still be letting go of the last task (EBUSY).
-        let mut tries = 0;
-        while let Err(e) = std::fs::remove_dir(&d) {
-            tries += 1;
-            if e.raw_os_error() != Some(libc::EBUSY) || tries == 50 {
-                tracing::warn!(path = %d.display(), error = %e, "removing a cgroup");
-                break;
+        if let Err(e) = remove_cgroup_dir(&d) {
+            tracing::warn!(path = %d.display(), error = %e, "removing a cgroup");
+        }
+    }
+}
+
+/// rmdir one cgroup directory; gone already is fine (a v1 co-mount is
+/// reached under several names). The kernel may still be letting go of
+/// the last task (EBUSY): tried again for ~100 ms.
+pub fn remove_cgroup_dir(d: &std::path::Path) -> std::io::Result<()> {
+    let mut tries = 0;
+    loop {
+        match std::fs::remove_dir(d) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(2));
             }
-            std::thread::sleep(std::time::Duration::from_millis(2));
+            Err(e) => return Err(e),
         }
     }
 }
@@ -456,20 +467,24 @@ pub fn remove_leftover_cgroups(id: &str, cgroup_parent: &str) {
 /// Where container `id`'s cgroups would be: under `cgroup_parent` and the
 /// default parent, on every controller (v1) or the unified hierarchy.
 fn cgroup_dirs(id: &str, cgroup_parent: &str) -> Vec<PathBuf> {
-    let Ok(controllers) = std::fs::read_dir("/sys/fs/cgroup") else {
-        return Vec::new();
-    };
-    let controllers: Vec<PathBuf> = controllers.flatten().map(|c| c.path()).collect();
-    let mut dirs = Vec::new();
     let mut parents = vec![crate::spec::DEFAULT_CGROUP_PARENT];
     if cgroup_parent != crate::spec::DEFAULT_CGROUP_PARENT {
         parents.push(cgroup_parent);
     }
-    for parent in parents {
-        let own = cgroups_path(parent, id);
-        let rel = own.strip_prefix("/").unwrap_or(&own);
-        dirs.push(std::path::Path::new("/sys/fs/cgroup").join(rel));
-        dirs.extend(controllers.iter().map(|c| c.join(rel)));
+    parents
+        .into_iter()
+        .flat_map(|parent| cgroup_dirs_at(&cgroups_path(parent, id)))
+        .collect()
+}
+
+/// An absolute cgroups path (`/wharf/<id>`) on the unified hierarchy and
+/// under every entry of /sys/fs/cgroup (v1 controllers), existing or not.
+pub fn cgroup_dirs_at(cgroups: &std::path::Path) -> Vec<PathBuf> {
+    let base = std::path::Path::new("/sys/fs/cgroup");
+    let rel = cgroups.strip_prefix("/").unwrap_or(cgroups);
+    let mut dirs = vec![base.join(rel)];
+    if let Ok(controllers) = std::fs::read_dir(base) {
+        dirs.extend(controllers.flatten().map(|c| c.path().join(rel)));
     }
     dirs
 }

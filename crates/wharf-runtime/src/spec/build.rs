@@ -205,12 +205,19 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
     linux.set_devices(Some(devices));
     linux.set_seccomp(seccomp);
     linux.set_rootfs_propagation(rootfs_propagation);
+    // docker's `WithCommonOptions` then `WithMounts`: its lists unless the
+    // host config has its own (`systempaths=unconfined`: empty ones), and
+    // none at all when privileged.
     let (masked, readonly) = if opts.privileged {
         (None, None)
     } else {
+        let or_default = |own: &Option<Vec<String>>, default: &[&str]| {
+            own.clone()
+                .unwrap_or_else(|| default.iter().map(|p| p.to_string()).collect())
+        };
         (
-            Some(MASKED_PATHS.iter().map(|p| p.to_string()).collect()),
-            Some(READONLY_PATHS.iter().map(|p| p.to_string()).collect()),
+            Some(or_default(&opts.masked_paths, &MASKED_PATHS)),
+            Some(or_default(&opts.readonly_paths, &READONLY_PATHS)),
         )
     };
     linux.set_masked_paths(masked);

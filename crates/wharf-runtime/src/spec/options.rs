@@ -49,6 +49,11 @@ pub struct RunOptions {
     /// `seccomp=unconfined|builtin|<file or JSON>`, `apparmor=<profile>`,
     /// `label=...`, `writable-cgroups[=bool]`.
     pub security_opts: Vec<String>,
+    /// `HostConfig.MaskedPaths` / `ReadonlyPaths`: `None` keeps docker's
+    /// lists, an empty list is `--security-opt systempaths=unconfined`.
+    /// A privileged container has neither, whatever these say.
+    pub masked_paths: Option<Vec<String>>,
+    pub readonly_paths: Option<Vec<String>>,
     /// The cgroup limits (docker's `Resources`: `--memory`, `--cpus`,
     /// `--pids-limit`, `--blkio-weight` ...); their `Ulimits` are not
     /// read (see `ulimits`). `Default` is no limit.
@@ -111,6 +116,8 @@ impl RunOptions {
             cap_add: wharf_model::list(&h.cap_add).to_vec(),
             cap_drop: wharf_model::list(&h.cap_drop).to_vec(),
             security_opts: wharf_model::list(&h.security_opt).to_vec(),
+            masked_paths: h.masked_paths.clone(),
+            readonly_paths: h.readonly_paths.clone(),
             resources: wharf_model::Resources {
                 ulimits: None,
                 ..r.clone()

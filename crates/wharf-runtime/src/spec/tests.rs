@@ -658,6 +658,37 @@ fn privileged() {
 }
 
 #[test]
+fn host_config_path_lists_replace_dockers_unless_privileged() {
+    // `systempaths=unconfined`: empty lists, nothing masked or read-only.
+    let unconfined = RunOptions {
+        masked_paths: Some(Vec::new()),
+        readonly_paths: Some(Vec::new()),
+        ..exit3()
+    };
+    let s = spec(&unconfined);
+    assert_eq!(linux(&s).masked_paths().as_deref(), Some(&[][..]));
+    assert_eq!(linux(&s).readonly_paths().as_deref(), Some(&[][..]));
+    let s = spec(&RunOptions {
+        masked_paths: Some(strs(&["/proc/kcore"])),
+        ..exit3()
+    });
+    assert_eq!(
+        linux(&s).masked_paths().as_deref(),
+        Some(&strs(&["/proc/kcore"])[..])
+    );
+    assert_eq!(
+        linux(&s).readonly_paths().as_deref(),
+        Some(&strs(&READONLY_PATHS)[..])
+    );
+    let s = spec(&RunOptions {
+        privileged: true,
+        masked_paths: Some(strs(&["/proc/kcore"])),
+        ..exit3()
+    });
+    assert!(linux(&s).masked_paths().is_none());
+}
+
+#[test]
 fn security_opts() {
     let s = spec(&RunOptions {
         security_opts: strs(&["seccomp=unconfined"]),

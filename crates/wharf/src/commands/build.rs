@@ -18,12 +18,6 @@ const BUILD_FAILED: u8 = 1;
 pub fn build(engine: &Engine, a: BuildArgs) -> anyhow::Result<ExitCode> {
     // A context sent as an archive (stdin, a URL) is unpacked for the
     // build and removed after it.
-    let (unpacked, stdin_dockerfile) = remote_context(engine, &a)?;
-    let req = request(
-        &a,
-        unpacked.as_ref().map(|u| u.0.as_path()),
-        stdin_dockerfile,
-    )?;
     let mode = if a.quiet {
         ProgressMode::Quiet
     } else {
@@ -37,9 +31,32 @@ pub fn build(engine: &Engine, a: BuildArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let progress = Progress::new(mode, Box::new(std::io::stderr()));
+    let (unpacked, stdin_dockerfile) = remote_context(engine, &a, &progress)?;
+    let mut req = request(
+        &a,
+        unpacked.as_ref().map(|u| u.path.as_path()),
+        stdin_dockerfile,
+    )?;
+    // Agents started for `--ssh id=KEY` live until the build is done.
+    let agents = wharf_build::SshAgents::from_flags(
+        &a.ssh,
+        std::env::var("SSH_AUTH_SOCK").ok().as_deref(),
+        &engine.store().temp_path("build-ssh"),
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    req.ssh = agents.sockets.clone();
+    // Remote named contexts are fetched (and temporary ones removed after
+    // the build) here, as the main context is.
+    let mut fetched = Vec::new();
+    for spec in &a.build_context {
+        let (name, context) = named_context(engine, spec, &progress, &mut fetched)?;
+        req.named_contexts.insert(name, context);
+    }
     let outcome = engine
         .build(&req, &progress)
         .map_err(|e| fail_with(format!("failed to solve: {e}"), BUILD_FAILED))?;
+    drop(agents);
+    drop(fetched);
     let id = outcome.image_id.to_string();
     if let Some(path) = &a.iidfile {
         std::fs::write(path, &id)
@@ -52,29 +69,105 @@ pub fn build(engine: &Engine, a: BuildArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A temporary context directory, removed on drop.
-struct Unpacked(PathBuf);
+/// A context directory not given as one: a temporary one (removed on
+/// drop), or a git checkout in the store's cache (kept).
+struct Unpacked {
+    path: PathBuf,
+    temporary: bool,
+}
 
 impl Drop for Unpacked {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if self.temporary {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
     }
 }
 
-fn is_git_url(s: &str) -> bool {
-    s.starts_with("git@")
-        || s.starts_with("git://")
-        || s.split('#').next().is_some_and(|u| u.ends_with(".git"))
+/// One `--build-context name=VALUE`: a directory, `docker-image://REF`,
+/// a git URL or an http(s) tarball (fetched into `fetched`).
+fn named_context(
+    engine: &Engine,
+    spec: &str,
+    progress: &Progress,
+    fetched: &mut Vec<Unpacked>,
+) -> anyhow::Result<(String, wharf_build::NamedContext)> {
+    use wharf_build::NamedContext;
+    let bad = |why: String| {
+        fail_with(
+            format!("invalid build context {spec:?}: {why}"),
+            BUILD_FAILED,
+        )
+    };
+    let (name, value) = match spec.split_once('=') {
+        Some((n, v)) if !n.is_empty() && !v.is_empty() => (n, v),
+        _ => return Err(bad("expected name=value".into())),
+    };
+    let key = wharf_build::context_name(name);
+    if let Some(image) = value.strip_prefix("docker-image://") {
+        return Ok((key, NamedContext::Image(image.to_string())));
+    }
+    if value.starts_with("oci-layout://") || value.starts_with("target:") {
+        return Err(bad(format!(
+            "{} contexts are not supported by wharf (directories, docker-image://, git and http(s) tarball URLs are)",
+            value.split([':', '/']).next().unwrap_or(value)
+        )));
+    }
+    if wharf_build::is_git_url(value) {
+        let checkout = wharf_build::git_context(engine.store(), value, false, progress)
+            .map_err(|e| bad(e.to_string()))?;
+        return Ok((key, NamedContext::Dir(checkout.path)));
+    }
+    if value.starts_with("http://") || value.starts_with("https://") {
+        let data =
+            wharf_build::download_context(engine.store(), value).map_err(|e| bad(e.to_string()))?;
+        let dir = Unpacked {
+            path: engine.store().temp_path("build-context"),
+            temporary: true,
+        };
+        return match wharf_build::unpack_context(&data, &dir.path) {
+            Ok(None) => {
+                let path = dir.path.clone();
+                fetched.push(dir);
+                Ok((key, NamedContext::Dir(path)))
+            }
+            Ok(Some(_)) => Err(bad(format!("{value} is not a tarball"))),
+            Err(e) => Err(bad(e.to_string())),
+        };
+    }
+    let dir = Path::new(value);
+    if !dir.is_dir() {
+        return Err(bad(format!("path {value:?} not found")));
+    }
+    let dir = dir.canonicalize().map_err(|e| bad(e.to_string()))?;
+    Ok((key, NamedContext::Dir(dir)))
 }
 
-/// `build -` with an archive on stdin, or `build <http(s) URL>` of a
-/// tarball: the context unpacked in a temporary directory. `build -` with
-/// anything else on stdin is a Dockerfile (returned as the second value),
-/// and so is a URL that is not an archive.
+/// `build -` with an archive on stdin, `build <http(s) URL>` of a
+/// tarball: the context unpacked in a temporary directory; `build <git
+/// URL>`: the checkout. `build -` with anything else on stdin is a
+/// Dockerfile (returned as the second value), and so is a URL that is not
+/// an archive.
 fn remote_context(
     engine: &Engine,
     a: &BuildArgs,
+    progress: &Progress,
 ) -> anyhow::Result<(Option<Unpacked>, Option<String>)> {
+    if wharf_build::is_git_url(&a.context) {
+        // BuildKit keeps `.git` in a git context only when asked.
+        let keep = a.build_arg.iter().any(|kv| {
+            kv.split_once('=').is_some_and(|(k, v)| {
+                k == "BUILDKIT_CONTEXT_KEEP_GIT_DIR" && !matches!(v, "" | "0" | "false")
+            })
+        });
+        let checkout = wharf_build::git_context(engine.store(), &a.context, keep, progress)
+            .map_err(|e| fail_with(format!("unable to prepare context: {e}"), BUILD_FAILED))?;
+        let path = Unpacked {
+            path: checkout.path,
+            temporary: false,
+        };
+        return Ok((Some(path), None));
+    }
     let data = if a.context == "-" {
         if a.file.as_deref().is_some_and(|f| f.as_os_str() == "-") {
             return Ok((None, None));
@@ -85,22 +178,16 @@ fn remote_context(
             .map_err(|e| fail(format!("reading the build context from stdin: {e}")))?;
         data
     } else if a.context.starts_with("http://") || a.context.starts_with("https://") {
-        if is_git_url(&a.context) {
-            return Err(fail_with(
-                format!(
-                    "unable to prepare context: git contexts are not supported by wharf yet: {}",
-                    a.context
-                ),
-                BUILD_FAILED,
-            ));
-        }
         wharf_build::download_context(engine.store(), &a.context)
             .map_err(|e| fail_with(format!("unable to prepare context: {e}"), BUILD_FAILED))?
     } else {
         return Ok((None, None));
     };
-    let dir = Unpacked(engine.store().temp_path("build-context"));
-    match wharf_build::unpack_context(&data, &dir.0) {
+    let dir = Unpacked {
+        path: engine.store().temp_path("build-context"),
+        temporary: true,
+    };
+    match wharf_build::unpack_context(&data, &dir.path) {
         Ok(Some(dockerfile)) => Ok((None, Some(dockerfile))),
         Ok(None) => Ok((Some(dir), None)),
         Err(e) => Err(fail_with(
@@ -235,6 +322,7 @@ fn request(
         cache_to,
         cache_from,
         platform,
+        ..Default::default()
     })
 }
 

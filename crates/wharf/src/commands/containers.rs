@@ -16,10 +16,13 @@ use crate::cli::{KillArgs, NamesArgs, PsArgs, RmArgs, RunArgs, StartArgs, StopAr
 use crate::exit::{fail, fail_with};
 use crate::output::print_list;
 
-/// Start errors carry docker's exit code (126, 127, 125).
+/// A process that could not start carries docker's exit code (126, 127,
+/// 125); any other error (no such container) takes the command's.
 fn start_error(e: EngineError) -> anyhow::Error {
-    let code = e.exit_code();
-    fail_with(e.to_string(), code as u8)
+    match e {
+        EngineError::Start { code, .. } => fail_with(e.to_string(), code as u8),
+        e => fail(e.to_string()),
+    }
 }
 
 /// Pull the image first if `--pull` says so; docker's pull lines go to stderr.
@@ -83,7 +86,7 @@ pub fn run(root: &std::path::Path, a: RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn create(engine: &Engine, a: RunArgs) -> anyhow::Result<ExitCode> {
-    let req = create_request(&a)?;
+    let req = create_request(&a).map_err(crate::exit::as_invalid_option)?;
     check_cidfile(&a)?;
     ensure_image(engine, &a)?;
     let id = created(&a, engine.create_container(&req)?)?;
@@ -171,10 +174,21 @@ pub fn kill(engine: &Engine, a: KillArgs) -> anyhow::Result<ExitCode> {
 
 pub fn rm(engine: &Engine, a: RmArgs) -> anyhow::Result<ExitCode> {
     each(&a.containers, |n| {
-        engine
-            .remove_container(n, a.force, a.volumes)
-            .map(|_| Some(n.to_string()))
+        match engine.remove_container(n, a.force, a.volumes) {
+            Ok(_) => Ok(Some(n.to_string())),
+            Err(e) if a.force && e.kind() == wharf_engine::ErrorKind::NotFound => {
+                forced_missing(&e);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     })
+}
+
+/// `rm -f`/`rmi -f` of an object that is not there: docker's CLI still
+/// prints the daemon's error but does not fail the command.
+pub(crate) fn forced_missing(e: &EngineError) {
+    eprintln!("Error: {e}");
 }
 
 pub fn wait(engine: &Engine, a: NamesArgs) -> anyhow::Result<ExitCode> {
@@ -522,7 +536,11 @@ pub fn commit(engine: &Engine, a: crate::cli::CommitArgs) -> anyhow::Result<Exit
         message: a.message,
         author: a.author,
     };
-    println!("{}", engine.commit_container(&a.container, &req)?);
+    // docker's CLI exits 1 on every daemon error of commit.
+    let id = engine
+        .commit_container(&a.container, &req)
+        .map_err(|e| fail_with(e.to_string(), 1))?;
+    println!("{id}");
     Ok(ExitCode::SUCCESS)
 }
 

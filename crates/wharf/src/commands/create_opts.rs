@@ -12,20 +12,22 @@ use wharf_model::{Config, HostConfig, RestartPolicy};
 use wharf_network::ports::{parse_expose, parse_publish, to_port_map};
 
 use crate::cli::RunArgs;
-use crate::exit::fail;
+use crate::exit::{fail, invalid_option};
 
 /// Docker's client-side env handling: `--env-file` lines first, then `-e`;
 /// a bare `NAME` takes the host's value, or is dropped when unset.
 pub(crate) fn merged_env(files: &[PathBuf], env: &[String]) -> anyhow::Result<Vec<String>> {
     let mut lines = Vec::new();
     for f in files {
-        lines.extend(crate::env_file::read(f).map_err(|e| fail(e.to_string()))?);
+        lines.extend(crate::env_file::read(f).map_err(|e| invalid_option(e.to_string()))?);
     }
     lines.extend(env.iter().cloned());
     let mut out = Vec::new();
     for l in lines {
         match l.split_once('=') {
-            Some(("", _)) => return Err(fail(format!("invalid environment variable: {l}"))),
+            Some(("", _)) => {
+                return Err(invalid_option(format!("invalid environment variable: {l}")))
+            }
             Some(_) => out.push(l),
             None => {
                 if let Ok(v) = std::env::var(&l) {
@@ -39,7 +41,7 @@ pub(crate) fn merged_env(files: &[PathBuf], env: &[String]) -> anyhow::Result<Ve
 
 /// docker's message for a flag value pflag could not take.
 fn bad_flag(value: &str, flag: &str, why: impl std::fmt::Display) -> anyhow::Error {
-    fail(format!(
+    invalid_option(format!(
         "invalid argument \"{value}\" for \"{flag}\" flag: {why}"
     ))
 }
@@ -72,12 +74,34 @@ fn some_if<T>(v: Vec<T>) -> Option<Vec<T>> {
     (!v.is_empty()).then_some(v)
 }
 
+/// `--security-opt` split as docker's CLI does (`parseSystemPaths`):
+/// `systempaths=unconfined` is no option for the daemon but empty masked
+/// and read-only path lists; every other option goes on as given.
+struct SystemPaths {
+    security_opt: Option<Vec<String>>,
+    masked_paths: Option<Vec<String>>,
+}
+
+fn system_paths(opts: &[String]) -> SystemPaths {
+    let unconfined = opts.iter().any(|o| o == "systempaths=unconfined");
+    let rest: Vec<String> = opts
+        .iter()
+        .filter(|o| *o != "systempaths=unconfined")
+        .cloned()
+        .collect();
+    SystemPaths {
+        // docker's filtered slice stays non-nil: `[]` in inspect.
+        security_opt: (!opts.is_empty()).then_some(rest),
+        masked_paths: unconfined.then(Vec::new),
+    }
+}
+
 /// `--label-file` lines then `-l` values (docker's `ReadKVStrings`): a
 /// file's bare names are dropped, a flag's get an empty value.
 fn labels(a: &RunArgs) -> anyhow::Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for f in &a.label_file {
-        for line in crate::env_file::read(f).map_err(|e| fail(e.to_string()))? {
+        for line in crate::env_file::read(f).map_err(|e| invalid_option(e.to_string()))? {
             if let Some((k, v)) = line.split_once('=') {
                 out.insert(k.to_string(), v.to_string());
             }
@@ -168,7 +192,7 @@ fn device_mode(mode: &str) -> bool {
 /// then `parseDevice`).
 fn device(v: &str) -> anyhow::Result<wharf_model::DeviceMapping> {
     // Checked after the flags are read: docker's message has no flag in it.
-    let bad = |why: String| fail(why);
+    let bad = |why: String| invalid_option(why);
     let parts: Vec<&str> = v.split(':').collect();
     if parts.len() > 3 || parts[0].is_empty() {
         return Err(bad(format!("bad format for path: {v}")));
@@ -252,7 +276,7 @@ fn namespace_modes(a: &RunArgs) -> anyhow::Result<()> {
     ];
     for (value, valid, message) in checks {
         if value.as_deref().is_some_and(|v| !valid(v)) {
-            return Err(fail(message));
+            return Err(invalid_option(message));
         }
     }
     Ok(())
@@ -261,7 +285,8 @@ fn namespace_modes(a: &RunArgs) -> anyhow::Result<()> {
 /// `--ulimit` values, checked as docker's CLI checks them.
 pub(crate) fn ulimits(values: &[String]) -> anyhow::Result<Vec<wharf_model::Ulimit>> {
     parse_all(values, |u| {
-        let parsed = wharf_runtime::spec::parse_ulimit(u).map_err(|e| fail(e.to_string()))?;
+        let parsed =
+            wharf_runtime::spec::parse_ulimit(u).map_err(|e| invalid_option(e.to_string()))?;
         Ok(wharf_model::Ulimit {
             name: parsed.resource.name().to_string(),
             soft: parsed.soft,
@@ -323,7 +348,9 @@ fn healthcheck(a: &RunArgs) -> anyhow::Result<Option<wharf_model::HealthConfig>>
     let any = !cmd.is_empty() || interval != 0 || timeout != 0 || start_period != 0 || retries != 0;
     if a.no_healthcheck {
         if any {
-            return Err(fail("--no-healthcheck conflicts with --health-* options"));
+            return Err(invalid_option(
+                "--no-healthcheck conflicts with --health-* options",
+            ));
         }
         return Ok(Some(wharf_model::HealthConfig {
             test: Some(vec!["NONE".into()]),
@@ -340,7 +367,7 @@ fn healthcheck(a: &RunArgs) -> anyhow::Result<Option<wharf_model::HealthConfig>>
         (start_period, "--health-start-period"),
     ] {
         if value < 0 {
-            return Err(fail(format!("{flag} cannot be negative")));
+            return Err(invalid_option(format!("{flag} cannot be negative")));
         }
     }
     Ok(Some(wharf_model::HealthConfig {
@@ -443,9 +470,9 @@ fn split_csv(s: &str) -> Vec<String> {
 /// The flags of `run`/`create` as docker's CLI turns them into the
 /// Engine API's `Config`, `HostConfig` and `NetworkingConfig`.
 pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
-    let restart = RestartPolicy::parse(&a.restart).map_err(|e| fail(e.to_string()))?;
+    let restart = RestartPolicy::parse(&a.restart).map_err(|e| invalid_option(e.to_string()))?;
     if a.rm && restart != RestartPolicy::No {
-        return Err(fail("Conflicting options: --restart and --rm"));
+        return Err(invalid_option("Conflicting options: --restart and --rm"));
     }
     let mut mounts = Vec::new();
     for m in &a.mount {
@@ -456,13 +483,13 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
     }
     let mut exposed = BTreeMap::new();
     for e in &a.expose {
-        for (port, proto) in parse_expose(e).map_err(|e| fail(e.to_string()))? {
+        for (port, proto) in parse_expose(e).map_err(|e| invalid_option(e.to_string()))? {
             exposed.insert(format!("{port}/{proto}"), Default::default());
         }
     }
     let mut bindings = Vec::new();
     for p in &a.publish {
-        let b = parse_publish(p).map_err(|e| fail(e.to_string()))?;
+        let b = parse_publish(p).map_err(|e| invalid_option(e.to_string()))?;
         for x in &b {
             exposed.insert(
                 format!("{}/{}", x.container_port, x.proto),
@@ -477,7 +504,7 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
         match o.split_once('=') {
             Some((k, v)) => storage_opt.insert(k.to_string(), v.to_string()),
             None => {
-                return Err(fail(format!(
+                return Err(invalid_option(format!(
                     "invalid storage option {o}: must be in the form key=value"
                 )))
             }
@@ -491,12 +518,12 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
     namespace_modes(a)?;
     if let Some(m) = &a.mac_address {
         if wharf_network::config::parse_mac(m).is_none() {
-            return Err(fail(format!("{m} is not a valid mac address")));
+            return Err(invalid_option(format!("{m} is not a valid mac address")));
         }
     }
     let log_driver = a.log_driver.clone().unwrap_or_default();
     if log_driver == "none" && !a.log_opt.is_empty() {
-        return Err(fail("invalid logging opts for driver none"));
+        return Err(invalid_option("invalid logging opts for driver none"));
     }
     let log_opts: BTreeMap<String, String> = a
         .log_opt
@@ -554,6 +581,7 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
         ..Default::default()
     };
     let defaults = HostConfig::default();
+    let system_paths = system_paths(&a.security_opt);
     let host_config = HostConfig {
         binds: some_if(a.volume.clone()),
         container_id_file: a
@@ -582,7 +610,9 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
         privileged: a.privileged,
         publish_all_ports: a.publish_all,
         readonly_rootfs: a.read_only,
-        security_opt: some_if(a.security_opt.clone()),
+        security_opt: system_paths.security_opt,
+        masked_paths: system_paths.masked_paths.clone(),
+        readonly_paths: system_paths.masked_paths,
         storage_opt: (!storage_opt.is_empty()).then_some(storage_opt),
         tmpfs: (!a.tmpfs.is_empty()).then(|| {
             a.tmpfs

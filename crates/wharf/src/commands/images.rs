@@ -115,6 +115,9 @@ pub fn remove(engine: &Engine, a: RmiArgs) -> anyhow::Result<ExitCode> {
     for name in &a.images {
         match engine.remove_image(name, a.force) {
             Ok(events) => print_events(&events, false),
+            Err(e) if a.force && e.kind() == wharf_engine::ErrorKind::NotFound => {
+                super::containers::forced_missing(&e);
+            }
             Err(e) => errors.push(e.to_string()),
         }
     }

@@ -77,12 +77,17 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
 /// runc's error line: logrus's text or JSON format; to `--log` (and the
 /// bare message to stderr) or to stderr.
 fn log_error(cli: &RuncCli, message: &str) {
+    log_line(cli, "error", message);
+}
+
+/// One logrus line at `level` (see [`log_error`]).
+fn log_line(cli: &RuncCli, level: &str, message: &str) {
     let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let quoted = serde_json::to_string(message).unwrap_or_default();
     let line = if cli.log_format == "json" {
-        format!("{{\"level\":\"error\",\"msg\":{quoted},\"time\":\"{time}\"}}\n")
+        format!("{{\"level\":\"{level}\",\"msg\":{quoted},\"time\":\"{time}\"}}\n")
     } else {
-        format!("time=\"{time}\" level=error msg={quoted}\n")
+        format!("time=\"{time}\" level={level} msg={quoted}\n")
     };
     let to_file = cli.log.as_ref().filter(|p| p.as_os_str() != "/dev/stderr");
     match to_file {
@@ -94,7 +99,10 @@ fn log_error(cli: &RuncCli, message: &str) {
             if let Ok(mut f) = file {
                 let _ = f.write_all(line.as_bytes());
             }
-            eprintln!("{message}");
+            // runc's fatal error, not its warnings, goes to stderr too.
+            if level == "error" {
+                eprintln!("{message}");
+            }
         }
         None => {
             let _ = std::io::stderr().write_all(line.as_bytes());
@@ -126,7 +134,11 @@ fn run(cli: &RuncCli) -> Result<u8, Failed> {
             print_json(&state, true)?;
         }
         RuncCommand::Kill(a) => rt.kill(&a.container_id, &a.signal, a.all)?,
-        RuncCommand::Delete(a) => rt.delete(&a.container_id, a.force)?,
+        RuncCommand::Delete(a) => {
+            for w in rt.delete(&a.container_id, a.force)? {
+                log_line(cli, "warning", &w);
+            }
+        }
         RuncCommand::Exec(a) => return exec(&rt, a),
         RuncCommand::Ps(a) => ps(&rt, a)?,
         RuncCommand::List(a) => list(&rt, a)?,
@@ -215,7 +227,9 @@ fn run_container(cli: &RuncCli, rt: &Runtime, a: &RuncRunArgs) -> Result<u8, Fai
     };
     let code = forward_signals_until_exit(pid);
     if !a.keep {
-        rt.delete(id, true)?;
+        for w in rt.delete(id, true)? {
+            log_line(cli, "warning", &w);
+        }
     }
     Ok(u8::try_from(code).unwrap_or(255))
 }

@@ -312,6 +312,35 @@ pub fn busybox_rootfs_tar(scratch: &Path) -> PathBuf {
 }
 
 /// Run a helper command and require success; returns stdout.
+/// A static build (`gcc -static`) of the C program `tests/SRC`, as
+/// `scratch/NAME`: probes and attacks that run inside containers.
+pub fn static_c_program(src: &str, scratch: &Path, name: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(src);
+    let out = scratch.join(name);
+    sh(Command::new("gcc")
+        .args(["-static", "-O1", "-Wall", "-Werror", "-o"])
+        .arg(&out)
+        .arg(&src));
+    out
+}
+
+/// The attack of CVE-2019-5736 (`confinement/exe_attack.c`) laid out in
+/// `scratch/x`, to be mounted or copied at `/x`: the attacker, and
+/// `/x/evil`, a script whose interpreter is `/proc/self/exe` — run by an
+/// exec, it makes the runtime's own binary run inside the container.
+pub fn exe_attack_dir(scratch: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch.join("x");
+    std::fs::create_dir_all(&dir).unwrap();
+    static_c_program("confinement/exe_attack.c", &dir, "attack");
+    let evil = dir.join("evil");
+    std::fs::write(&evil, "#!/proc/self/exe\n").unwrap();
+    std::fs::set_permissions(&evil, std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
 pub fn sh(cmd: &mut Command) -> String {
     let out = cmd
         .output()

@@ -2,9 +2,10 @@
 //! `#` comments, `!` exceptions (the last matching line wins), patterns
 //! cleaned like Go's `filepath.Clean` with leading `/` dropped, `**`
 //! matching any number of directories, and a pattern that matches a parent
-//! directory matching everything below it.
+//! directory matching everything below it. BuildKit keeps this parser in its
+//! Dockerfile frontend (`frontend/dockerfile/dockerignore`); so does wharf.
 
-use wharf_dockerfile::path_match;
+use crate::glob::path_match;
 
 #[derive(Debug, Clone)]
 struct Pattern {
@@ -21,7 +22,7 @@ pub struct Ignore {
 
 /// Go's `path.Clean` for a relative path: no `.`, no empty parts, `..`
 /// resolved (leading ones dropped, as the context root has no parent).
-pub(crate) fn clean(path: &str) -> String {
+pub fn clean_context_path(path: &str) -> String {
     let mut out: Vec<&str> = Vec::new();
     for part in path.split('/') {
         match part {
@@ -46,7 +47,7 @@ impl Ignore {
                     Some(rest) => (true, rest.trim()),
                     None => (false, l),
                 };
-                let cleaned = clean(p);
+                let cleaned = clean_context_path(p);
                 (!cleaned.is_empty()).then(|| Pattern {
                     exclusion,
                     parts: cleaned.split('/').map(str::to_string).collect(),
@@ -88,20 +89,32 @@ impl Ignore {
 }
 
 fn match_parts(pattern: &[String], path: &[&str]) -> bool {
-    match pattern.split_first() {
-        None => path.is_empty(),
-        // A final `**` is Go's `.*` after the `/` before it: it needs
-        // something below (`docs/**` leaves `docs` itself in, BuildKit
-        // keeps the empty directory).
-        Some((first, rest)) if first == "**" && rest.is_empty() => !path.is_empty(),
-        Some((first, rest)) if first == "**" => {
-            (0..=path.len()).any(|skip| match_parts(rest, &path[skip..]))
+    // Dynamic programming over (pattern part, path part), from the ends:
+    // trying every split for every `**` is exponential in their number
+    // (`**/**/**/…/x` against a deep path never returned; found by fuzzing).
+    // at[i * w + j]: do pattern[i..] match path[j..]?
+    let w = path.len() + 1;
+    let mut at = vec![false; (pattern.len() + 1) * w];
+    at[pattern.len() * w + path.len()] = true;
+    for (i, part) in pattern.iter().enumerate().rev() {
+        let last = i + 1 == pattern.len();
+        let mut below = false;
+        for j in (0..=path.len()).rev() {
+            at[i * w + j] = if part == "**" && last {
+                // A final `**` is Go's `.*` after the `/` before it: it
+                // needs something below (`docs/**` leaves `docs` itself
+                // in, BuildKit keeps the empty directory).
+                j < path.len()
+            } else if part == "**" {
+                // Any number of parts, including none.
+                below |= at[(i + 1) * w + j];
+                below
+            } else {
+                j < path.len() && at[(i + 1) * w + j + 1] && path_match(part, path[j])
+            };
         }
-        Some((first, rest)) => match path.split_first() {
-            Some((name, tail)) => path_match(first, name) && match_parts(rest, tail),
-            None => false,
-        },
     }
+    at[0]
 }
 
 #[cfg(test)]
@@ -134,8 +147,8 @@ mod tests {
 
     #[test]
     fn cleans_patterns() {
-        assert_eq!(clean("./a//b/../c/"), "a/c");
-        assert_eq!(clean("/../x"), "x");
+        assert_eq!(clean_context_path("./a//b/../c/"), "a/c");
+        assert_eq!(clean_context_path("/../x"), "x");
         let ig = Ignore::parse("./a/../b\n");
         assert!(ig.excludes("b"));
     }
@@ -146,5 +159,17 @@ mod tests {
         assert!(ig.excludes("dir/other"));
         assert!(!ig.excludes("dir/keep"));
         assert!(ig.may_include_below("dir"));
+    }
+
+    /// Many `**` against a deep path: exponential when every split was
+    /// tried, instant now.
+    #[test]
+    fn many_double_stars_are_linear() {
+        let ig = Ignore::parse(&format!("{}x\n", "**/".repeat(30)));
+        let deep = "d/".repeat(100);
+        assert!(!ig.excludes(&format!("{deep}y")));
+        assert!(ig.excludes(&format!("{deep}x")));
+        assert!(ig.excludes(&format!("{deep}x/below")));
+        assert!(ig.excludes("x"), "** matches no directory too");
     }
 }
