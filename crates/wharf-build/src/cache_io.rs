@@ -287,6 +287,28 @@ fn record_digest(key: &str) -> String {
     format!("sha256:{key}")
 }
 
+/// The record of `r`: linked to its parent's record (by its position in
+/// `index`), its result at layer `layer` when it has one.
+fn cache_record(r: &StepRecord, index: &HashMap<String, i64>, layer: i64) -> CacheRecord {
+    let mut rec = CacheRecord {
+        digest: record_digest(&r.key),
+        ..Default::default()
+    };
+    if let Some(link) = r.parent.as_ref().and_then(|p| index.get(p)) {
+        rec.inputs.push(vec![CacheInput {
+            selector: String::new(),
+            link: *link,
+        }]);
+    }
+    if let Some(created) = &r.created {
+        rec.results.push(CacheResult {
+            layer,
+            created_at: created.clone(),
+        });
+    }
+    rec
+}
+
 /// The cache config of `records`; the layers are the store's records of
 /// every diff ID their chains hold, in the config's layer order.
 fn cache_config(
@@ -323,23 +345,7 @@ fn cache_config(
                 }
             };
         }
-        let mut rec = CacheRecord {
-            digest: record_digest(&r.key),
-            ..Default::default()
-        };
-        if let Some(link) = r.parent.as_ref().and_then(|p| record_index.get(p)) {
-            rec.inputs.push(vec![CacheInput {
-                selector: String::new(),
-                link: *link,
-            }]);
-        }
-        if let Some(created) = &r.created {
-            rec.results.push(CacheResult {
-                layer: parent,
-                created_at: created.clone(),
-            });
-        }
-        cfg.records.push(rec);
+        cfg.records.push(cache_record(r, &record_index, parent));
         record_index.insert(r.key.clone(), cfg.records.len() as i64 - 1);
     }
     Ok((cfg, blobs))
@@ -384,23 +390,7 @@ pub fn inline_cache(recorder: &Recorder, last: &str, diff_ids: &[Digest]) -> Opt
         if !diff_ids.starts_with(&r.chain) {
             continue;
         }
-        let mut rec = CacheRecord {
-            digest: record_digest(&r.key),
-            ..Default::default()
-        };
-        if let Some(link) = r.parent.as_ref().and_then(|p| index.get(p)) {
-            rec.inputs.push(vec![CacheInput {
-                selector: String::new(),
-                link: *link,
-            }]);
-        }
-        if let Some(created) = &r.created {
-            rec.results.push(CacheResult {
-                layer: r.chain.len() as i64 - 1,
-                created_at: created.clone(),
-            });
-        }
-        out.push(rec);
+        out.push(cache_record(r, &index, r.chain.len() as i64 - 1));
         index.insert(r.key.clone(), out.len() as i64 - 1);
     }
     if !out.iter().any(|r| !r.results.is_empty()) {
