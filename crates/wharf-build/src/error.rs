@@ -25,6 +25,9 @@ pub enum BuildError {
     Image(#[from] wharf_image::ImageError),
     #[error(transparent)]
     Store(#[from] wharf_store::StoreError),
+    /// A cache import or export from or to a registry failed.
+    #[error(transparent)]
+    Registry(#[from] wharf_registry::RegistryError),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -44,6 +47,7 @@ impl BuildError {
             BuildError::NotFound(_) => ErrorKind::NotFound,
             BuildError::Image(e) => e.kind(),
             BuildError::Store(e) => e.kind(),
+            BuildError::Registry(e) => e.kind(),
             BuildError::Io { .. } => ErrorKind::Internal,
             BuildError::Host { kind, .. } => *kind,
         }

@@ -85,7 +85,8 @@ pub fn build(
         }
     }
 
-    let builder = Builder::new(store, host, req, &plan, ctx, progress, bases);
+    let imports = crate::cache_io::Imports::load(store, host, &req.cache_from, progress);
+    let builder = Builder::new(store, host, req, &plan, ctx, progress, bases, imports);
     let results: Vec<BuildResult<_>> = std::thread::scope(|scope| {
         let handles: Vec<_> = plan
             .needed
@@ -126,6 +127,15 @@ pub fn build(
         labels.extend(req.labels.clone());
     }
     image.created = image.history.last().and_then(|h| h.created.clone());
+    if req.cache_to.contains(&crate::CacheTo::Inline) {
+        if let Some(c) =
+            crate::cache_io::inline_cache(&builder.recorder, &out.key, image.diff_ids())
+        {
+            image
+                .extra
+                .insert(crate::cache_io::INLINE_KEY.into(), c.into());
+        }
+    }
     let config = image.to_bytes();
     let mut outcome = BuildOutcome {
         image_id: Digest::of(&config),
@@ -148,6 +158,9 @@ pub fn build(
     }
     for o in &req.outputs {
         crate::outputs::write(store, o, &image, &config, &req.tags, progress)?;
+    }
+    for to in &req.cache_to {
+        crate::cache_io::export(store, to, &builder.recorder, &out.key, progress)?;
     }
     progress.finish();
     Ok(outcome)

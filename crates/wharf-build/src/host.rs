@@ -38,6 +38,8 @@ pub struct RunOutput {
 pub trait BuildHost: Sync {
     /// The ID of a base image, pulling it when it is not in the store.
     fn base_image(&self, name: &str, out: &mut dyn Write) -> BuildResult<Digest>;
+    /// The ID of an image of the store, pulling nothing (`--cache-from`).
+    fn image_in_store(&self, name: &str) -> Option<Digest>;
     /// Run a step, streaming its output to `out`.
     fn run(&self, step: &RunStep, out: &mut dyn Write) -> BuildResult<RunOutput>;
     /// Where RUN `--mount=type=cache` directories live.

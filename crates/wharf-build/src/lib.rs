@@ -21,6 +21,7 @@
 //! [`BuildHost`]) and turning the upper dir into a layer tar.
 
 mod cache;
+mod cache_io;
 mod context;
 mod copy;
 mod error;
@@ -39,6 +40,7 @@ mod run;
 mod ssh;
 mod stage;
 
+pub use cache_io::{CacheFrom, CacheMode, CacheTo};
 pub use error::{BuildError, BuildResult};
 pub use export::{build, BuildOutcome};
 pub use git::{is_git_url, Checkout, GitUrl};
@@ -46,6 +48,7 @@ pub use host::{BuildHost, RunOutput, RunStep};
 pub use progress::{Progress, ProgressMode};
 pub use remote::{download_context, unpack_context};
 pub use wharf_dockerfile::Ignore;
+pub use wharf_registry::Platform;
 
 /// `build <git URL>`: the context's files, checked out in the store's git
 /// cache (kept for the next build, removed by `builder prune`);

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use wharf_dockerfile::{Dockerfile, InstructionKind, Lexer, Mount};
+use wharf_registry::Platform;
 
 use crate::{BuildError, BuildRequest, BuildResult, NamedContext};
 
@@ -30,31 +31,25 @@ pub struct Plan {
     pub target: usize,
     /// The stages to build, the target last.
     pub needed: Vec<usize>,
+    /// Per stage: its platform (`FROM --platform`, else `--platform`,
+    /// else this machine's).
+    pub platforms: Vec<Platform>,
     /// `--build-context`s, by their normalized names.
     named: BTreeMap<String, NamedContext>,
 }
 
-/// BuildKit's automatic platform args for this machine.
-pub fn platform_args() -> Vec<(String, String)> {
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => other,
-    };
-    let platform = format!("linux/{arch}");
-    [
-        ("BUILDPLATFORM", platform.as_str()),
-        ("BUILDOS", "linux"),
-        ("BUILDARCH", arch),
-        ("BUILDVARIANT", ""),
-        ("TARGETPLATFORM", platform.as_str()),
-        ("TARGETOS", "linux"),
-        ("TARGETARCH", arch),
-        ("TARGETVARIANT", ""),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
+/// BuildKit's automatic platform args: `BUILD*` for this machine,
+/// `TARGET*` for `--platform` (this machine's without it).
+pub fn platform_args(target: &Platform) -> Vec<(String, String)> {
+    let build = Platform::host();
+    let mut out = Vec::new();
+    for (prefix, p) in [("BUILD", &build), ("TARGET", target)] {
+        out.push((format!("{prefix}PLATFORM"), p.to_string()));
+        out.push((format!("{prefix}OS"), p.os.clone()));
+        out.push((format!("{prefix}ARCH"), p.architecture.clone()));
+        out.push((format!("{prefix}VARIANT"), p.variant.clone()));
+    }
+    out
 }
 
 impl Plan {
@@ -66,7 +61,9 @@ impl Plan {
         }
         let build_args: BTreeMap<String, Option<String>> = req.build_args.iter().cloned().collect();
         let lexer = df.lexer();
-        let mut meta: BTreeMap<String, String> = platform_args().into_iter().collect();
+        let target_platform = req.platform.clone().unwrap_or_else(Platform::host);
+        let mut meta: BTreeMap<String, String> =
+            platform_args(&target_platform).into_iter().collect();
         for def in df.meta_arg_defs() {
             let value = match build_args.get(&def.name) {
                 Some(Some(v)) => Some(v.clone()),
@@ -89,7 +86,22 @@ impl Plan {
         };
         let mut bases = Vec::new();
         let mut deps = Vec::new();
+        let mut platforms = Vec::new();
         for (i, stage) in df.stages.iter().enumerate() {
+            platforms.push(match &stage.platform {
+                None => target_platform.clone(),
+                Some(raw) => {
+                    let p = expand(&lexer, raw, &meta).map_err(|e| {
+                        BuildError::Invalid(format!("Dockerfile:{}: {e}", stage.from.start_line))
+                    })?;
+                    Platform::parse(&p).map_err(|e| {
+                        BuildError::Invalid(format!(
+                            "Dockerfile:{}: failed to parse platform {p}: {e}",
+                            stage.from.start_line
+                        ))
+                    })?
+                }
+            });
             let base = expand(&lexer, &stage.base_name, &meta).map_err(|e| {
                 BuildError::Invalid(format!("Dockerfile:{}: {e}", stage.from.start_line))
             })?;
@@ -166,6 +178,7 @@ impl Plan {
             bases,
             target,
             needed: needed.into_iter().collect(),
+            platforms,
             named: req.named_contexts.clone(),
         })
     }

@@ -66,6 +66,14 @@ impl Progress {
         step
     }
 
+    /// A warning that does not stop the build (a cache that could not be
+    /// imported), as BuildKit prints them.
+    pub fn warn(&self, text: &str) {
+        if matches!(self.mode, ProgressMode::Plain | ProgressMode::Tty) {
+            self.emit(&format!("WARNING: {text}\n"));
+        }
+    }
+
     pub fn finish(&self) {
         if self.mode == ProgressMode::Tty {
             self.emit(&format!(

@@ -37,6 +37,7 @@ const STUBS: &[&str] = &[
 
 impl StageRun<'_, '_> {
     pub fn run(&mut self, ins: &Instruction, r: &RunArgs) -> BuildResult<()> {
+        can_run(&self.b.plan.platforms[self.index])?;
         let shell = self
             .config
             .shell
@@ -344,4 +345,49 @@ fn remove_stubs(upper: &Path, lowers: &[PathBuf], mounts: &[Mount]) {
             let _ = fs::remove_file(&p);
         }
     }
+}
+
+/// Whether this machine runs programs of `platform`: its own, or one a
+/// qemu-user binfmt_misc entry (with the `F` flag, so it works inside the
+/// step's root) emulates. Otherwise one line naming what is missing.
+fn can_run(platform: &wharf_registry::Platform) -> BuildResult<()> {
+    let host = wharf_registry::Platform::host();
+    if platform.os == host.os && platform.architecture == host.architecture {
+        return Ok(());
+    }
+    let dir = std::path::Path::new("/proc/sys/fs/binfmt_misc");
+    let arch = wharf_oci::platform::kernel_arch(&platform.architecture);
+    let entry = dir.join(format!("qemu-{arch}"));
+    let missing = if platform.os != host.os {
+        format!("{} programs do not run on {}", platform.os, host.os)
+    } else if !dir.join("status").exists() {
+        format!(
+            "binfmt_misc is not mounted at {} (mount -t binfmt_misc binfmt_misc {0}, then install qemu-user-static)",
+            dir.display()
+        )
+    } else {
+        match std::fs::read_to_string(&entry) {
+            Err(_) => format!(
+                "no emulator for {arch} is registered ({} is missing: install qemu-user-static)",
+                entry.display()
+            ),
+            Ok(e) if !e.starts_with("enabled") => {
+                format!("the emulator {} is disabled", entry.display())
+            }
+            Ok(e)
+                if !e
+                    .lines()
+                    .any(|l| l.starts_with("flags:") && l.contains('F')) =>
+            {
+                format!(
+                    "the emulator {} lacks the F flag (it cannot run inside a container)",
+                    entry.display()
+                )
+            }
+            Ok(_) => return Ok(()),
+        }
+    };
+    Err(BuildError::Invalid(format!(
+        "cannot run RUN steps for platform {platform}: {missing}"
+    )))
 }

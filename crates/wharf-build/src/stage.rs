@@ -54,11 +54,16 @@ pub struct Builder<'a> {
     pub progress: &'a Progress,
     /// Base images resolved up front, by name.
     pub bases: HashMap<String, Digest>,
+    /// `--cache-from`: results other roots exported.
+    pub imports: crate::cache_io::Imports,
+    /// Every key the build went through, for `--cache-to`.
+    pub recorder: crate::cache_io::Recorder,
     results: Mutex<HashMap<usize, Option<Arc<StageOutput>>>>,
     ready: Condvar,
 }
 
 impl<'a> Builder<'a> {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: &'a Store,
         host: &'a dyn BuildHost,
@@ -67,6 +72,7 @@ impl<'a> Builder<'a> {
         ctx: Option<Context>,
         progress: &'a Progress,
         bases: HashMap<String, Digest>,
+        imports: crate::cache_io::Imports,
     ) -> Builder<'a> {
         Builder {
             store,
@@ -76,6 +82,8 @@ impl<'a> Builder<'a> {
             ctx,
             progress,
             bases,
+            imports,
+            recorder: Default::default(),
             results: Mutex::new(HashMap::new()),
             ready: Condvar::new(),
         }
@@ -164,7 +172,10 @@ impl<'b, 'a> StageRun<'b, 'a> {
                 .filter(|i| counts_as_step(i))
                 .count();
         let (image, key) = match &b.plan.bases[index] {
-            Source::Scratch => (scratch_image(), epoch_key("scratch", b.req)),
+            Source::Scratch => (
+                scratch_image(&b.plan.platforms[index]),
+                epoch_key("scratch", b.req),
+            ),
             Source::Stage(s) => {
                 let out = b.wait_stage(*s)?;
                 (out.image.clone(), out.key.clone())
@@ -181,6 +192,14 @@ impl<'b, 'a> StageRun<'b, 'a> {
                 )))
             }
         };
+        if !matches!(b.plan.bases[index], Source::Stage(_)) {
+            b.recorder.push(crate::cache_io::StepRecord {
+                key: key.clone(),
+                parent: None,
+                chain: image.diff_ids().to_vec(),
+                created: None,
+            });
+        }
         if b.plan.shows_from(index) {
             let step = b.progress.step(&format!(
                 "{}1/{steps}] FROM {}",
@@ -353,12 +372,18 @@ impl<'b, 'a> StageRun<'b, 'a> {
         work: impl FnOnce(&mut Self, &StepResult, &mut Step<'b>) -> BuildResult<Digest>,
     ) -> BuildResult<()> {
         if !self.b.req.no_cache {
-            if let Some(hit) = cache::lookup(self.b.store, &key)? {
-                cache::touch(self.b.store, &key);
+            let hit = match cache::lookup(self.b.store, &key)? {
+                Some(hit) => {
+                    cache::touch(self.b.store, &key);
+                    Some(hit)
+                }
+                None => self.b.imports.restore(self.b.store, &key)?,
+            };
+            if let Some(hit) = hit {
                 step.cached();
                 let diff = hit.diff_id.expect("layer steps cache a layer");
-                self.note(created_by, Some((diff, hit.created)));
-                self.key = key;
+                self.note(created_by, Some((diff, hit.created.clone())));
+                self.record(key, hit.created);
                 return Ok(());
             }
         }
@@ -372,8 +397,8 @@ impl<'b, 'a> StageRun<'b, 'a> {
         match work(self, &result, &mut step) {
             Ok(diff) => {
                 step.done();
-                self.note(created_by, Some((diff, result.created)));
-                self.key = key;
+                self.note(created_by, Some((diff, result.created.clone())));
+                self.record(key, result.created);
                 Ok(())
             }
             Err(e) => {
@@ -381,6 +406,19 @@ impl<'b, 'a> StageRun<'b, 'a> {
                 Err(e)
             }
         }
+    }
+
+    /// Move on to `key` (a layer step's, just noted), recording it for
+    /// `--cache-to`.
+    fn record(&mut self, key: String, created: String) {
+        tracing::debug!(%key, parent = %self.key, "build step");
+        self.b.recorder.push(crate::cache_io::StepRecord {
+            key: key.clone(),
+            parent: Some(std::mem::take(&mut self.key)),
+            chain: self.image.diff_ids().to_vec(),
+            created: Some(created),
+        });
+        self.key = key;
     }
 
     pub fn lowers(&self) -> Vec<PathBuf> {
@@ -434,15 +472,11 @@ fn epoch_key(base: &str, req: &BuildRequest) -> String {
     }
 }
 
-fn scratch_image() -> ImageConfig {
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => other,
-    };
+fn scratch_image(platform: &wharf_registry::Platform) -> ImageConfig {
     ImageConfig {
-        architecture: arch.into(),
-        os: "linux".into(),
+        architecture: platform.architecture.clone(),
+        os: platform.os.clone(),
+        variant: platform.variant.clone(),
         rootfs: Some(wharf_oci::RootFs::layers(Vec::new())),
         config: Some(ContainerConfig::default()),
         history: Vec::<History>::new(),

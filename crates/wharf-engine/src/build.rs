@@ -101,6 +101,10 @@ impl BuildHost for Host<'_> {
         })
     }
 
+    fn image_in_store(&self, name: &str) -> Option<Digest> {
+        self.engine.resolve_image_reference(name).ok()
+    }
+
     fn cache_mounts_dir(&self) -> &Path {
         &self.cache_dir
     }

@@ -14,6 +14,7 @@
 //! The API is blocking; each [`Session`] runs its own small async runtime
 //! for the HTTP client. Nothing here knows about the CLI.
 
+pub mod artifact;
 mod auth;
 mod blobs;
 mod client;

@@ -638,9 +638,12 @@ pub struct BuildArgs {
     /// Add a custom host-to-IP mapping (host:ip)
     #[arg(long = "add-host")]
     pub add_host: Vec<String>,
-    /// Images to consider as cache sources (accepted; the local cache is used)
-    #[arg(long = "cache-from", value_delimiter = ',')]
+    /// External cache sources (e.g., "user/app:cache", "type=local,src=path/to/dir")
+    #[arg(long = "cache-from")]
     pub cache_from: Vec<String>,
+    /// Cache export destinations (e.g., "user/app:cache", "type=local,dest=path/to/dir")
+    #[arg(long = "cache-to")]
+    pub cache_to: Vec<String>,
     /// Optional parent cgroup for the container
     #[arg(long = "cgroup-parent")]
     pub cgroup_parent: Option<String>,

@@ -254,6 +254,18 @@ fn request(
         .map(|o| wharf_build::Output::parse(o))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| fail_with(e.to_string(), BUILD_FAILED))?;
+    let cache_to = a
+        .cache_to
+        .iter()
+        .map(|s| wharf_build::CacheTo::parse(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail_with(e.to_string(), BUILD_FAILED))?;
+    let cache_from = a
+        .cache_from
+        .iter()
+        .map(|s| wharf_build::CacheFrom::parse(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail_with(e.to_string(), BUILD_FAILED))?;
     let mut labels = BTreeMap::new();
     for l in &a.label {
         let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
@@ -277,6 +289,21 @@ fn request(
             _ => return Err(fail(format!("invalid secret {s:?}: need id=...,src=..."))),
         }
     }
+    let platform =
+        match a.platform.as_deref().filter(|p| !p.is_empty()) {
+            None => None,
+            Some(p) if p.contains(',') => {
+                return Err(fail_with(
+                    format!(
+                    "multiple platforms feature is currently not supported for docker driver: {p}"
+                ),
+                    BUILD_FAILED,
+                ))
+            }
+            Some(p) => Some(wharf_build::Platform::parse(p).map_err(|e| {
+                fail_with(format!("failed to parse platform {p}: {e}"), BUILD_FAILED)
+            })?),
+        };
     Ok(BuildRequest {
         context,
         dockerfile,
@@ -292,6 +319,9 @@ fn request(
         source_date_epoch,
         export_only: !outputs.is_empty() && !a.load,
         outputs,
+        cache_to,
+        cache_from,
+        platform,
         ..Default::default()
     })
 }
@@ -313,7 +343,7 @@ fn source_date_epoch(
 /// What `build`'s container flags ask of every RUN step, checked as
 /// docker's daemon checks them (its warnings printed as docker prints
 /// them); `--security-opt` and a non-default `--isolation` are refused
-/// with docker's words, `--cache-from`, `--compress` and `--force-rm`
+/// with docker's words, `--compress` and `--force-rm`
 /// change nothing here.
 fn step_options(a: &BuildArgs) -> anyhow::Result<wharf_build::StepOptions> {
     use super::create_opts::{memory_swap_flag, size_flag, ulimits};
