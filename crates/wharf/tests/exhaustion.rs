@@ -125,7 +125,9 @@ fn a_fork_bomb_stays_inside_its_pids_limit() {
                 &b.image,
                 "sh",
                 "-c",
-                "f() { f | f & }; f; sleep 1000",
+                // The sleep first: once the bomb fills the pids limit, the shell
+                // (the container's init) could not fork it any more and would end.
+                "sleep 1000 & s=$!; f() { f | f & }; f; wait $s",
             ],
         );
         let pid = ok(cli, &["inspect", "-f", "{{.State.Pid}}", name]);

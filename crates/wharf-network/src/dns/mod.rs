@@ -50,8 +50,11 @@ pub fn ensure_server(net: &Networking, record: &NetworkRecord) -> NetResult<()> 
     }
     let dir = net.root().join("network");
     std::fs::create_dir_all(&dir).map_err(|e| NetworkError::io("creating network/", e))?;
-    let (ready_r, ready_w) =
-        nix::unistd::pipe().map_err(|e| NetworkError::io("creating a pipe", e.into()))?;
+    // Close-on-exec: only the server's READY_FD (made by dup2) may hold the
+    // write end, or a process forked meanwhile would keep the read below
+    // waiting after the server died.
+    let (ready_r, ready_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| NetworkError::io("creating a pipe", e.into()))?;
     let raw = ready_w.as_raw_fd();
     let mut cmd = Command::new(&net.exe);
     cmd.arg("--root")
@@ -65,7 +68,13 @@ pub fn ensure_server(net: &Networking, record: &NetworkRecord) -> NetResult<()> 
     unsafe {
         cmd.pre_exec(move || {
             nix::unistd::setsid().map_err(std::io::Error::from)?;
-            if libc::dup2(raw, READY_FD) < 0 {
+            // dup2 onto itself would keep close-on-exec: clear it then.
+            let moved = if raw == READY_FD {
+                libc::fcntl(raw, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(raw, READY_FD)
+            };
+            if moved < 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())

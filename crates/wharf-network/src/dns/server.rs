@@ -192,6 +192,16 @@ impl RequestHandler for Handler {
 /// Run the DNS server of network `network_id` of the store at `root` until
 /// the network has no running container. `ready` gets `ok` once it listens.
 pub fn serve(root: &Path, network_id: &str, mut ready: Option<std::fs::File>) -> NetResult<()> {
+    let result = run_server(root, network_id, &mut ready);
+    // A server that cannot start says why on the ready pipe: its stderr
+    // is /dev/null, and `network create`/`run` report the line.
+    if let (Err(e), Some(f)) = (&result, ready.as_mut()) {
+        let _ = writeln!(f, "{e}");
+    }
+    result
+}
+
+fn run_server(root: &Path, network_id: &str, ready: &mut Option<std::fs::File>) -> NetResult<()> {
     let store = Arc::new(Store::open(root)?);
     let net = store
         .read(|tx| wharf_store::networks::get(tx, network_id))?
