@@ -489,19 +489,7 @@ fn user_networks_resolve_names_and_are_isolated() {
     ]);
     assert!(resolv.contains("options ndots:0"), "{resolv}");
     for name in ["db", "database"] {
-        let out = w.ok([
-            "run",
-            "--rm",
-            "--network",
-            &net,
-            "bb",
-            "busybox",
-            "ping",
-            "-c1",
-            "-W2",
-            name,
-        ]);
-        assert!(out.contains("1 packets received"), "{name}: {out}");
+        assert_pings(&w, &net, name);
     }
     let db_ip = ip_of(&w, "db", &net);
     // Another network neither resolves nor reaches it.
@@ -1358,18 +1346,23 @@ fn dns_answers_a_name_hostname_and_short_id_in_any_case_among_many() {
     ]);
     let short = &id.trim()[..12];
     for name in ["web1", "WEB1", "webhost", short] {
-        let out = w.ok([
-            "run",
-            "--rm",
-            "--network",
-            &net,
-            "bb",
-            "busybox",
-            "ping",
-            "-c1",
-            "-W2",
-            name,
-        ]);
-        assert!(out.contains("1 packets received"), "{name}: {out}");
+        assert_pings(&w, &net, name);
     }
+}
+
+/// A container on `net` reaches `name` (one ping answered).
+fn assert_pings(w: &Wharf, net: &str, name: &str) {
+    let out = w.ok([
+        "run",
+        "--rm",
+        "--network",
+        net,
+        "bb",
+        "busybox",
+        "ping",
+        "-c1",
+        "-W2",
+        name,
+    ]);
+    assert!(out.contains("1 packets received"), "{name}: {out}");
 }
