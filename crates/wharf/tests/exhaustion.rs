@@ -319,7 +319,14 @@ fn a_memory_hog_is_oom_killed() {
                 name,
             ],
         );
-        assert_eq!(state, "true 137 exited", "{tool}");
+        // docker 20.10 on this cgroup v1 host misses the OOM event now and
+        // then under load (OOMKilled false, same exit): only wharf's flag
+        // is held to it.
+        if tool == "docker" {
+            assert!(state.ends_with(" 137 exited"), "{tool}: {state}");
+        } else {
+            assert_eq!(state, "true 137 exited", "{tool}");
+        }
     });
 }
 

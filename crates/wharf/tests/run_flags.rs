@@ -971,9 +971,12 @@ fn network_flags() {
             let _ = docker().args(["network", "rm", &self.0]).output();
         }
     }
-    b.w.ok(["network", "create", &net]);
+    // docker's first: its bridge exists at once, and wharf's subnet
+    // allocation skips the routes it finds (wharf makes a user network's
+    // bridge at first use, which docker's allocation cannot see).
     common::sh(docker().args(["network", "create", &net]));
     let _net = DockerNetwork(net.clone());
+    b.w.ok(["network", "create", &net]);
     let flags = ["--network", &net, "--link-local-ip", "169.254.1.1"];
     let (ours, theirs) = b.create(&flags, &[]);
     let ipam = |v: &Value| v["NetworkSettings"]["Networks"][&net]["IPAMConfig"].clone();
