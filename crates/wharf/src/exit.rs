@@ -42,12 +42,6 @@ pub fn fail(message: impl Into<String>) -> anyhow::Error {
     })
 }
 
-/// An option that does not parse (`--memory abc`, `--restart` with
-/// `--rm`): 125 for every command, as docker's flag errors.
-pub fn invalid_option(message: impl Into<String>) -> anyhow::Error {
-    fail_with(message, ENGINE_ERROR)
-}
-
 pub fn fail_with(message: impl Into<String>, code: u8) -> anyhow::Error {
     anyhow::Error::new(Failure {
         message: message.into(),
@@ -60,7 +54,7 @@ pub fn fail_with(message: impl Into<String>, code: u8) -> anyhow::Error {
 pub fn as_invalid_option(e: anyhow::Error) -> anyhow::Error {
     match e.downcast::<Failure>() {
         Ok(f) => fail_with(f.message, f.code.unwrap_or(ENGINE_ERROR)),
-        Err(e) => invalid_option(e.to_string()),
+        Err(e) => fail_with(e.to_string(), ENGINE_ERROR),
     }
 }
 

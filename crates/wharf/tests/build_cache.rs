@@ -265,26 +265,7 @@ fn inline_and_registry_caches_through_a_local_registry() {
 
     // Inline: an empty root names the pushed image; the final stage's
     // steps come from it (inline caches carry the result's steps only).
-    let b = Client::new();
-    same_busybox(&a.w, &b.w);
-    let dir_b = ctx(&b.w);
-    let out = b
-        .cmd([
-            "build",
-            "--progress",
-            "plain",
-            "--cache-from",
-            &image,
-            "--cache-to",
-            "type=inline",
-            "-t",
-            "again",
-            dir_b.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    let progress = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{progress}");
+    let (b, progress) = rebuild_on_an_empty_root(&a, &image);
     assert!(!progress.contains("WARNING"), "{progress}");
     assert_all_cached(&progress, FINAL_STEPS);
     assert_eq!(
@@ -294,29 +275,36 @@ fn inline_and_registry_caches_through_a_local_registry() {
     );
 
     // Registry, mode=max: everything.
-    let c = Client::new();
-    same_busybox(&a.w, &c.w);
-    let dir_c = ctx(&c.w);
-    let out = c
+    let (c, progress) = rebuild_on_an_empty_root(&a, &format!("type=registry,ref={cache}"));
+    assert_all_cached(&progress, BUILDER_STEPS);
+    assert_all_cached(&progress, FINAL_STEPS);
+    assert_eq!(c.w.image_id("again"), id_a);
+}
+
+/// A new, empty root (with `a`'s busybox) builds the context as `again`
+/// from `cache_from`: the client and the build's plain progress.
+fn rebuild_on_an_empty_root(a: &Client, cache_from: &str) -> (Client, String) {
+    let b = Client::new();
+    same_busybox(&a.w, &b.w);
+    let dir = ctx(&b.w);
+    let out = b
         .cmd([
             "build",
             "--progress",
             "plain",
             "--cache-from",
-            &format!("type=registry,ref={cache}"),
+            cache_from,
             "--cache-to",
             "type=inline",
             "-t",
             "again",
-            dir_c.to_str().unwrap(),
+            dir.to_str().unwrap(),
         ])
         .output()
         .unwrap();
     let progress = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{progress}");
-    assert_all_cached(&progress, BUILDER_STEPS);
-    assert_all_cached(&progress, FINAL_STEPS);
-    assert_eq!(c.w.image_id("again"), id_a);
+    (b, progress)
 }
 
 /// docker 20.10's BuildKit and wharf read each other's inline cache from

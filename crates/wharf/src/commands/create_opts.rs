@@ -12,22 +12,20 @@ use wharf_model::{Config, HostConfig, RestartPolicy};
 use wharf_network::ports::{parse_expose, parse_publish, to_port_map};
 
 use crate::cli::RunArgs;
-use crate::exit::{fail, invalid_option};
+use crate::exit::fail;
 
 /// Docker's client-side env handling: `--env-file` lines first, then `-e`;
 /// a bare `NAME` takes the host's value, or is dropped when unset.
 pub(crate) fn merged_env(files: &[PathBuf], env: &[String]) -> anyhow::Result<Vec<String>> {
     let mut lines = Vec::new();
     for f in files {
-        lines.extend(crate::env_file::read(f).map_err(|e| invalid_option(e.to_string()))?);
+        lines.extend(crate::env_file::read(f).map_err(|e| fail(e.to_string()))?);
     }
     lines.extend(env.iter().cloned());
     let mut out = Vec::new();
     for l in lines {
         match l.split_once('=') {
-            Some(("", _)) => {
-                return Err(invalid_option(format!("invalid environment variable: {l}")))
-            }
+            Some(("", _)) => return Err(fail(format!("invalid environment variable: {l}"))),
             Some(_) => out.push(l),
             None => {
                 if let Ok(v) = std::env::var(&l) {
@@ -41,7 +39,7 @@ pub(crate) fn merged_env(files: &[PathBuf], env: &[String]) -> anyhow::Result<Ve
 
 /// docker's message for a flag value pflag could not take.
 fn bad_flag(value: &str, flag: &str, why: impl std::fmt::Display) -> anyhow::Error {
-    invalid_option(format!(
+    fail(format!(
         "invalid argument \"{value}\" for \"{flag}\" flag: {why}"
     ))
 }
@@ -101,7 +99,7 @@ fn system_paths(opts: &[String]) -> SystemPaths {
 fn labels(a: &RunArgs) -> anyhow::Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for f in &a.label_file {
-        for line in crate::env_file::read(f).map_err(|e| invalid_option(e.to_string()))? {
+        for line in crate::env_file::read(f).map_err(|e| fail(e.to_string()))? {
             if let Some((k, v)) = line.split_once('=') {
                 out.insert(k.to_string(), v.to_string());
             }
@@ -192,7 +190,7 @@ fn device_mode(mode: &str) -> bool {
 /// then `parseDevice`).
 fn device(v: &str) -> anyhow::Result<wharf_model::DeviceMapping> {
     // Checked after the flags are read: docker's message has no flag in it.
-    let bad = |why: String| invalid_option(why);
+    let bad = |why: String| fail(why);
     let parts: Vec<&str> = v.split(':').collect();
     if parts.len() > 3 || parts[0].is_empty() {
         return Err(bad(format!("bad format for path: {v}")));
@@ -276,7 +274,7 @@ fn namespace_modes(a: &RunArgs) -> anyhow::Result<()> {
     ];
     for (value, valid, message) in checks {
         if value.as_deref().is_some_and(|v| !valid(v)) {
-            return Err(invalid_option(message));
+            return Err(fail(message));
         }
     }
     Ok(())
@@ -285,8 +283,7 @@ fn namespace_modes(a: &RunArgs) -> anyhow::Result<()> {
 /// `--ulimit` values, checked as docker's CLI checks them.
 pub(crate) fn ulimits(values: &[String]) -> anyhow::Result<Vec<wharf_model::Ulimit>> {
     parse_all(values, |u| {
-        let parsed =
-            wharf_runtime::spec::parse_ulimit(u).map_err(|e| invalid_option(e.to_string()))?;
+        let parsed = wharf_runtime::spec::parse_ulimit(u).map_err(|e| fail(e.to_string()))?;
         Ok(wharf_model::Ulimit {
             name: parsed.resource.name().to_string(),
             soft: parsed.soft,
@@ -348,9 +345,7 @@ fn healthcheck(a: &RunArgs) -> anyhow::Result<Option<wharf_model::HealthConfig>>
     let any = !cmd.is_empty() || interval != 0 || timeout != 0 || start_period != 0 || retries != 0;
     if a.no_healthcheck {
         if any {
-            return Err(invalid_option(
-                "--no-healthcheck conflicts with --health-* options",
-            ));
+            return Err(fail("--no-healthcheck conflicts with --health-* options"));
         }
         return Ok(Some(wharf_model::HealthConfig {
             test: Some(vec!["NONE".into()]),
@@ -367,7 +362,7 @@ fn healthcheck(a: &RunArgs) -> anyhow::Result<Option<wharf_model::HealthConfig>>
         (start_period, "--health-start-period"),
     ] {
         if value < 0 {
-            return Err(invalid_option(format!("{flag} cannot be negative")));
+            return Err(fail(format!("{flag} cannot be negative")));
         }
     }
     Ok(Some(wharf_model::HealthConfig {
@@ -470,9 +465,9 @@ fn split_csv(s: &str) -> Vec<String> {
 /// The flags of `run`/`create` as docker's CLI turns them into the
 /// Engine API's `Config`, `HostConfig` and `NetworkingConfig`.
 pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
-    let restart = RestartPolicy::parse(&a.restart).map_err(|e| invalid_option(e.to_string()))?;
+    let restart = RestartPolicy::parse(&a.restart).map_err(|e| fail(e.to_string()))?;
     if a.rm && restart != RestartPolicy::No {
-        return Err(invalid_option("Conflicting options: --restart and --rm"));
+        return Err(fail("Conflicting options: --restart and --rm"));
     }
     let mut mounts = Vec::new();
     for m in &a.mount {
@@ -483,13 +478,13 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
     }
     let mut exposed = BTreeMap::new();
     for e in &a.expose {
-        for (port, proto) in parse_expose(e).map_err(|e| invalid_option(e.to_string()))? {
+        for (port, proto) in parse_expose(e).map_err(|e| fail(e.to_string()))? {
             exposed.insert(format!("{port}/{proto}"), Default::default());
         }
     }
     let mut bindings = Vec::new();
     for p in &a.publish {
-        let b = parse_publish(p).map_err(|e| invalid_option(e.to_string()))?;
+        let b = parse_publish(p).map_err(|e| fail(e.to_string()))?;
         for x in &b {
             exposed.insert(
                 format!("{}/{}", x.container_port, x.proto),
@@ -504,7 +499,7 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
         match o.split_once('=') {
             Some((k, v)) => storage_opt.insert(k.to_string(), v.to_string()),
             None => {
-                return Err(invalid_option(format!(
+                return Err(fail(format!(
                     "invalid storage option {o}: must be in the form key=value"
                 )))
             }
@@ -518,12 +513,12 @@ pub(crate) fn create_request(a: &RunArgs) -> anyhow::Result<CreateRequest> {
     namespace_modes(a)?;
     if let Some(m) = &a.mac_address {
         if wharf_network::config::parse_mac(m).is_none() {
-            return Err(invalid_option(format!("{m} is not a valid mac address")));
+            return Err(fail(format!("{m} is not a valid mac address")));
         }
     }
     let log_driver = a.log_driver.clone().unwrap_or_default();
     if log_driver == "none" && !a.log_opt.is_empty() {
-        return Err(invalid_option("invalid logging opts for driver none"));
+        return Err(fail("invalid logging opts for driver none"));
     }
     let log_opts: BTreeMap<String, String> = a
         .log_opt
