@@ -150,6 +150,10 @@ containers_curve() { # TOOL BIN SUBNET
     echo "containers $tool N=$n done" >&2
   done
   "$bin" ps -aq --no-trunc --filter "label=$LABEL" | xargs -r -n 50 -P "$JOBS" "$bin" rm -f >/dev/null
+  # dockerd can still hold a removed container's endpoint for a moment
+  # after 500 parallel `rm -f` ("has active endpoints"): retry until it
+  # lets the network go (30 s at most), then fail as before.
+  for i in $(seq 300); do "$bin" network rm "$NET" >/dev/null 2>&1 && return 0; sleep 0.1; done
   "$bin" network rm "$NET" >/dev/null
 }
 
