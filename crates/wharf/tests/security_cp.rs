@@ -219,11 +219,7 @@ const RACE_COPIES: usize = 1000;
 /// link is made twice a round: what the race needs is the moment it
 /// appears.
 fn swapping_container(cli: Cli, image: &str, container: &str, canary: &Path) {
-    let link = format!("busybox ln -s {} /w", canary.display());
-    let script = format!(
-        "while :; do rm -rf /w; mkdir /w; echo container > /w/secret; \
-         rm -rf /w; {link}; rm /w; {link}; echo > /looping; done"
-    );
+    let script = common::swap_script(canary, 0);
     ok(
         cli,
         &["run", "-d", "--name", container, image, "sh", "-c", &script],
