@@ -65,6 +65,23 @@ impl Side<'_> {
     }
 }
 
+/// Wharf's side: `wharf serve` `s` over `w`'s store, attacking
+/// `container`.
+fn wharf_side<'a>(
+    w: &Wharf,
+    s: &Serve,
+    cli: &'a dyn Fn(&[&str]) -> Output,
+    container: &str,
+) -> Side<'a> {
+    Side {
+        name: "wharf",
+        sock: s.sock.clone(),
+        container: container.into(),
+        cli,
+        canary: canary(&w.scratch().join("wharf")),
+    }
+}
+
 /// A host directory the attacks aim at: a secret file, mode 0700.
 fn canary(dir: &Path) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
@@ -324,13 +341,7 @@ fn archive_endpoints_stay_in_the_container() {
     let s = Serve::start(&w);
 
     let wharf_cli = |args: &[&str]| w.run(args);
-    let ours = Side {
-        name: "wharf",
-        sock: s.sock.clone(),
-        container: "victim".into(),
-        cli: &wharf_cli,
-        canary: canary(&w.scratch().join("wharf")),
-    };
+    let ours = wharf_side(&w, &s, &wharf_cli, "victim");
     victim(&ours, &image, "v1");
     let got = attack(&ours);
 
@@ -458,13 +469,7 @@ fn archive_endpoints_against_a_container_swapping_a_dir_for_a_symlink() {
     w.import_busybox("busybox:local");
     let s = Serve::start(&w);
     let wharf_cli = |args: &[&str]| w.run(args);
-    let ours = Side {
-        name: "wharf",
-        sock: s.sock.clone(),
-        container: "racer".into(),
-        cli: &wharf_cli,
-        canary: canary(&w.scratch().join("wharf")),
-    };
+    let ours = wharf_side(&w, &s, &wharf_cli, "racer");
     race_side(&ours, "busybox:local", 300);
     w.ok(["rm", "-f", "racer"]);
 

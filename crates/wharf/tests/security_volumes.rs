@@ -10,25 +10,11 @@ mod common;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use common::{
-    busybox_rootfs_tar, docker, eventually, require_docker, sh, unique, DockerImages,
-    DockerObjects, Wharf,
+    busybox_rootfs_tar, cli_ok as ok, docker, eventually, require_docker, sh, unique, Cli,
+    DockerImages, DockerObjects, Wharf,
 };
-
-/// A CLI under test: wharf (with its own root) or docker.
-type Cli<'a> = &'a dyn Fn(&[&str]) -> Output;
-
-fn ok(cli: Cli, args: &[&str]) -> String {
-    let out = cli(args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// A host directory the attacks aim at, holding one secret file.
 fn canary(dir: &Path) -> PathBuf {

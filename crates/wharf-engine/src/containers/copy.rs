@@ -268,18 +268,8 @@ impl Engine {
 /// `link` is, keeping a trailing `/` or `/.`, which say "a directory" and
 /// "its contents" (`archive.PreserveTrailingDotOrSeparator`). The walk
 /// that follows resolves what is left inside the container either way.
-pub fn docker_clean(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for c in path.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    let mut out = format!("/{}", parts.join("/"));
+fn docker_clean(path: &str) -> String {
+    let mut out = format!("/{}", wharf_dockerfile::clean_context_path(path));
     let base = path.rsplit('/').next().unwrap_or_default();
     if base == "." && !out.ends_with("/.") {
         if !out.ends_with('/') {

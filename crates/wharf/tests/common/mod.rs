@@ -331,6 +331,21 @@ pub fn swap_script(canary: &Path, hold_us: u32) -> String {
     )
 }
 
+/// A CLI under test, for tests that run the same steps with both engines:
+/// wharf (with its own root) or docker.
+pub type Cli<'a> = &'a dyn Fn(&[&str]) -> Output;
+
+/// Run `args` with `cli` and require success; returns stdout.
+pub fn cli_ok(cli: Cli, args: &[&str]) -> String {
+    let out = cli(args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Run a helper command and require success; returns stdout.
 /// A static build (`gcc -static`) of the C program `tests/SRC`, as
 /// `scratch/NAME`: probes and attacks that run inside containers.
