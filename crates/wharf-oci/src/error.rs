@@ -68,3 +68,26 @@ mod libc_enospc {
     pub const ENOSPC: i32 = 28;
     pub const EDQUOT: i32 = 122;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_worded_as_docker_words_it() {
+        let enospc = std::io::Error::from_raw_os_error(28);
+        assert_eq!(OsError(&enospc).to_string(), "no space left on device");
+        assert!(is_out_of_space(&enospc));
+        let edquot = std::io::Error::from_raw_os_error(122);
+        assert_eq!(OsError(&edquot).to_string(), "disk quota exceeded");
+        // A wrapped one (tar's "failed to unpack") gets the cause added.
+        let wrapped = std::io::Error::new(std::io::ErrorKind::StorageFull, "failed to unpack `x`");
+        assert_eq!(
+            OsError(&wrapped).to_string(),
+            "failed to unpack `x`: no space left on device"
+        );
+        let other = std::io::Error::from_raw_os_error(2);
+        assert_eq!(OsError(&other).to_string(), other.to_string());
+        assert!(!is_out_of_space(&other));
+    }
+}
