@@ -82,6 +82,17 @@ fn wharf_side<'a>(
     }
 }
 
+/// Docker's side: dockerd's socket, attacking `container`.
+fn docker_side<'a>(w: &Wharf, cli: &'a dyn Fn(&[&str]) -> Output, container: String) -> Side<'a> {
+    Side {
+        name: "docker",
+        sock: DOCKER_SOCK.into(),
+        container,
+        cli,
+        canary: canary(&w.scratch().join("docker")),
+    }
+}
+
 /// A host directory the attacks aim at: a secret file, mode 0700.
 fn canary(dir: &Path) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
@@ -351,13 +362,7 @@ fn archive_endpoints_stay_in_the_container() {
         containers: vec![container.clone()],
         volumes: vec![volume.clone()],
     };
-    let theirs = Side {
-        name: "docker",
-        sock: DOCKER_SOCK.into(),
-        container,
-        cli: &docker_cli,
-        canary: canary(&w.scratch().join("docker")),
-    };
+    let theirs = docker_side(&w, &docker_cli, container);
     victim(&theirs, &image, &volume);
     let want = attack(&theirs);
 
@@ -491,12 +496,6 @@ fn archive_endpoints_against_a_container_swapping_a_dir_for_a_symlink() {
         volumes: vec![],
     };
     let docker_cli = |args: &[&str]| docker().args(args).output().unwrap();
-    let theirs = Side {
-        name: "docker",
-        sock: DOCKER_SOCK.into(),
-        container,
-        cli: &docker_cli,
-        canary: canary(&w.scratch().join("docker")),
-    };
+    let theirs = docker_side(&w, &docker_cli, container);
     race_side(&theirs, &image, 30);
 }
