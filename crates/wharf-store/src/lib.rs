@@ -47,7 +47,7 @@ mod store;
 pub mod volumes;
 
 pub use check::{Finding, Severity};
-pub use error::{StoreError, StoreResult};
+pub use error::{out_of_space, StoreError, StoreResult};
 pub use gc::Garbage;
 pub use images::{ImageRecord, TagRecord};
 pub use layers::LayerRecord;

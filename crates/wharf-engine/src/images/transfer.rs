@@ -7,7 +7,7 @@ use wharf_image::import::{import_rootfs, ImportOptions};
 use wharf_oci::{Digest, Reference};
 
 use super::lookup::Named;
-use crate::{Engine, EngineError, EngineResult};
+use crate::{Engine, EngineError, EngineResult, FullDisk};
 
 #[derive(Debug, Clone, Default)]
 pub struct ImportRequest {
@@ -43,7 +43,13 @@ impl Engine {
             source: req.source.clone(),
             tag: tag.clone(),
         };
-        let id = import_rootfs(&self.store, src, &opts)?.id;
+        let id = import_rootfs(&self.store, src, &opts)
+            .map_err(EngineError::from)
+            .naming(|| match &opts.tag {
+                Some(t) => format!("importing {}", t.familiar()),
+                None => "importing an image".into(),
+            })?
+            .id;
         self.record_tags(&id, tag.iter())?;
         let name = id.to_string();
         self.record_events(&[self.image_event(&name, &id, "import", &name, true)])?;
@@ -109,7 +115,9 @@ impl Engine {
     }
 
     pub fn load_images<R: Read>(&self, src: R) -> EngineResult<Vec<Loaded>> {
-        let loaded = archive::load(&self.store, src)?;
+        let loaded = archive::load(&self.store, src)
+            .map_err(EngineError::from)
+            .naming(|| "loading images from the archive".into())?;
         let events: Vec<_> = loaded
             .iter()
             .map(|l| {

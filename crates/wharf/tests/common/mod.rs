@@ -311,6 +311,41 @@ pub fn busybox_rootfs_tar(scratch: &Path) -> PathBuf {
     tar
 }
 
+/// The script of a container whose loop swaps `/w` between a directory
+/// (holding `secret`, "container") and a symlink to `canary` on the host,
+/// writing `/looping` each round once it runs: what the `cp` and archive
+/// race tests copy against. The link is made twice a round: what the race
+/// needs is the moment it appears. `hold_us`: how long the directory
+/// stays each round (a request that looks the path up twice needs it
+/// there both times to succeed at all).
+pub fn swap_script(canary: &Path, hold_us: u32) -> String {
+    let link = format!("busybox ln -s {} /w", canary.display());
+    let hold = if hold_us > 0 {
+        format!("busybox usleep {hold_us}; ")
+    } else {
+        String::new()
+    };
+    format!(
+        "while :; do rm -rf /w; mkdir /w; echo container > /w/secret; {hold}\
+         rm -rf /w; {link}; rm /w; {link}; echo > /looping; done"
+    )
+}
+
+/// A CLI under test, for tests that run the same steps with both engines:
+/// wharf (with its own root) or docker.
+pub type Cli<'a> = &'a dyn Fn(&[&str]) -> Output;
+
+/// Run `args` with `cli` and require success; returns stdout.
+pub fn cli_ok(cli: Cli, args: &[&str]) -> String {
+    let out = cli(args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Run a helper command and require success; returns stdout.
 /// A static build (`gcc -static`) of the C program `tests/SRC`, as
 /// `scratch/NAME`: probes and attacks that run inside containers.
