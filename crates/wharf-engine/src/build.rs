@@ -1,18 +1,20 @@
 //! `docker build` and `docker builder prune`: the builder (wharf-build)
 //! with the engine as its host — base images from the store, RUN steps in
 //! containers run by a monitor like any other (but with no database row
-//! and no log: `ephemeral`), their files removed when the step is done.
+//! and no log: `ephemeral`), their files removed when the step is done;
+//! a step on the default bridge has an endpoint of its own (see
+//! `wharf_network`'s `step`).
 
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use wharf_build::{
-    BuildError, BuildHost, BuildOutcome, BuildRequest, Progress, RunOutput, RunStep,
+    BuildError, BuildHost, BuildOutcome, BuildRequest, Progress, RunOutput, RunStep, StepNetwork,
 };
 use wharf_oci::{Digest, ErrorKind};
 use wharf_runtime::monitor::{ContainerDir, MonitorConfig};
-use wharf_runtime::spec::RunOptions;
+use wharf_runtime::spec::{NetworkMode, RunOptions};
 
 use crate::containers::start::MonitorStdio;
 use crate::containers::{cgroup_parent_of, new_id};
@@ -65,6 +67,22 @@ fn host_error(e: EngineError) -> BuildError {
     BuildError::Host {
         message: e.to_string(),
         kind: e.kind(),
+    }
+}
+
+/// Takes a build step off the default bridge (before its directory,
+/// which holds the namespace, goes).
+struct StepEndpoint<'e> {
+    net: wharf_network::Networking<'e>,
+    id: String,
+    netns: PathBuf,
+}
+
+impl Drop for StepEndpoint<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.net.detach_step(&self.id, &self.netns) {
+            tracing::warn!(error = %e, step = %self.id, "taking a build step off the network");
+        }
     }
 }
 
@@ -126,8 +144,35 @@ impl BuildHost for Host<'_> {
             hosts.push_str(&format!("{ip}\t{name}\n"));
         }
         fs::write(dir.hosts(), hosts).map_err(|e| io("writing hosts", e))?;
-        let resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        let host_resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        // BuildKit's: the host's, but off the host's namespace without its
+        // loopback servers (Google's if none is left).
+        let resolv = match step.network {
+            StepNetwork::Host => host_resolv,
+            _ => wharf_network::files::resolv_conf(&host_resolv, &Default::default(), None),
+        };
         fs::write(dir.resolv_conf(), resolv).map_err(|e| io("writing resolv.conf", e))?;
+        // On the default bridge: the step's own namespace, veth and
+        // address, made here (the step has no row for the monitor's hooks
+        // to read) and released once it has exited.
+        let (network_mode, endpoint) = match step.network {
+            StepNetwork::Host => (NetworkMode::Host, None),
+            StepNetwork::None => (NetworkMode::None, None),
+            StepNetwork::Default => {
+                let net = self.engine.networking().map_err(host_error)?;
+                let netns = dir.netns();
+                wharf_runtime::timeline::mark("build: step network");
+                net.attach_step(&id, &netns)
+                    .map_err(|e| host_error(e.into()))?;
+                wharf_runtime::timeline::mark("build: step network up");
+                let endpoint = StepEndpoint {
+                    net,
+                    id: id.clone(),
+                    netns: netns.clone(),
+                };
+                (NetworkMode::Namespace(netns), Some(endpoint))
+            }
+        };
         let monitor = MonitorConfig {
             lowers: step.lowers.clone(),
             auto_remove: false,
@@ -137,7 +182,7 @@ impl BuildHost for Host<'_> {
                 cmd: Some(step.args.clone()),
                 entrypoint: Some(Vec::new()),
                 hostname: Some(BUILD_HOSTNAME.into()),
-                network_mode: step.network.clone(),
+                network_mode,
                 mounts: step.mounts.clone(),
                 privileged: step.privileged,
                 resources: self.options.resources.clone(),
@@ -186,6 +231,9 @@ impl BuildHost for Host<'_> {
             .child
             .wait()
             .map_err(|e| io("waiting for the step", e))?;
+        wharf_runtime::timeline::mark("build: step exited");
+        drop(endpoint);
+        wharf_runtime::timeline::mark("build: step network down");
         Ok(RunOutput {
             exit_code,
             upper: dir.upper(),

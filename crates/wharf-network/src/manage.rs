@@ -206,8 +206,10 @@ impl<'a> Networking<'a> {
         Ok(self.store.read(|tx| networks::list(tx))?)
     }
 
-    /// `docker network create`: a row and a subnet; the bridge itself is
-    /// made when the first container attaches.
+    /// `docker network create`: a row, a subnet and, for a bridge network,
+    /// its bridge. As docker's `br-<id>`, the bridge lives as long as the
+    /// network: its route is what keeps other allocators (docker's looks
+    /// at the host's routes, not at our registry) off the subnet.
     pub fn create(&self, req: &CreateNetwork) -> NetResult<NetworkRecord> {
         let lower = crate::lower::is_lower(&req.driver);
         match req.driver.as_str() {
@@ -349,6 +351,17 @@ impl<'a> Networking<'a> {
             self.remove_parent(&rec)?;
             return Err(e.into());
         }
+        // The row written, no bridge yet: its first container makes it.
+        wharf_failpoint::hit("network-create-before-bridge");
+        if !lower {
+            let made = crate::netlink::Netlink::new()
+                .and_then(|nl| self.ensure_bridge(&nl, &rec, &crate::attach::addressing(&rec)?));
+            if let Err(e) = made {
+                self.store.write(|tx| networks::delete(tx, &rec.id))?;
+                release(&mut registry)?;
+                return Err(e);
+            }
+        }
         Ok(rec)
     }
 
@@ -379,8 +392,7 @@ impl<'a> Networking<'a> {
         }
         // The row gone, the subnet still reserved.
         wharf_failpoint::hit("network-rm-after-tx");
-        // A bridge a container's teardown left up (it found the network
-        // busy) goes with the network: nothing else would delete it.
+        // The network's bridge goes with it.
         if net
             .bridge
             .as_ref()
