@@ -351,6 +351,22 @@ fn network_create_and_rm_killed_around_their_row() {
     assert!(err.contains("half"), "{err}");
     repaired_and_clean(&w);
     w.ok(["network", "create", "half"]);
+    // Killed with its row written, before its bridge: the network is
+    // there, and its first container makes the bridge.
+    crash_at(
+        &w,
+        "network-create-before-bridge",
+        ["network", "create", "nobridge"],
+        None,
+    );
+    consistent(&w);
+    assert_eq!(
+        w.ok(["run", "--rm", "--network", "nobridge", "bb:1", "echo", "up"]),
+        "up\n"
+    );
+    w.settled();
+    w.ok(["network", "rm", "nobridge", "half"]);
+    repaired_and_clean(&w);
 }
 
 #[test]
