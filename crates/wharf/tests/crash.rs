@@ -531,14 +531,7 @@ fn a_build_killed_during_a_long_run_step_leaves_nothing_after_the_next_build() {
 
 /// This root's veths (`wv<tag>…`): its containers' and build steps'.
 fn veths(w: &Wharf) -> Vec<String> {
-    let bridge = w.ok([
-        "network",
-        "inspect",
-        "bridge",
-        "--format",
-        "{{index .Options \"com.docker.network.bridge.name\"}}",
-    ]);
-    let prefix = format!("wv{}", bridge.trim().strip_prefix("wharf-").unwrap());
+    let prefix = format!("wv{}", w.tag());
     std::fs::read_dir("/sys/class/net")
         .unwrap()
         .flatten()

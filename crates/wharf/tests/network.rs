@@ -352,6 +352,14 @@ struct Outside {
 }
 
 impl Outside {
+    /// An outside server of `from outside\n`.
+    fn with_page(w: &Wharf) -> Outside {
+        let www = w.scratch().join("www");
+        std::fs::create_dir_all(&www).unwrap();
+        std::fs::write(www.join("index.html"), "from outside\n").unwrap();
+        Outside::new(&www)
+    }
+
     fn new(www: &std::path::Path) -> Outside {
         let n = std::process::id() % 250 + 1;
         let ns = format!("wtest-{}", std::process::id());
@@ -414,10 +422,7 @@ impl Drop for Outside {
 fn outbound_traffic_is_masqueraded() {
     let w = wharf();
     let tag = tag(&w);
-    let www = w.scratch().join("www");
-    std::fs::create_dir_all(&www).unwrap();
-    std::fs::write(www.join("index.html"), "from outside\n").unwrap();
-    let outside = Outside::new(&www);
+    let outside = Outside::with_page(&w);
     let url = format!("http://{}:8000/", outside.addr);
     let mut body = String::new();
     eventually(10, "the outside server answers through NAT", || {
@@ -1402,10 +1407,7 @@ const NETWORK_FILES: &str = "RUN cat /etc/hosts > /hosts; cat /etc/resolv.conf >
 fn build_steps_run_on_the_default_bridge() {
     let w = wharf();
     let tag = tag(&w);
-    let www = w.scratch().join("www");
-    std::fs::create_dir_all(&www).unwrap();
-    std::fs::write(www.join("index.html"), "from outside\n").unwrap();
-    let outside = Outside::new(&www);
+    let outside = Outside::with_page(&w);
     eventually(10, "the outside server listens", || {
         TcpStream::connect((outside.addr.parse::<Ipv4Addr>().unwrap(), 8000)).is_ok()
     });

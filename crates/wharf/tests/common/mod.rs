@@ -132,11 +132,16 @@ impl Wharf {
         Path::new("/sys/class/net").join(bridge).exists()
     }
 
+    /// The tag in this root's kernel object names (`wharf-<tag>`,
+    /// `wb<tag>-…`, `wv<tag>…`).
+    pub fn tag(&self) -> String {
+        wharf_network::names::RootNames::new(&self.root()).tag
+    }
+
     /// Whether any bridge of this root (its default bridge, a network's
     /// `wb<tag>-…`) is in the kernel.
     pub fn bridges_up(&self) -> bool {
-        let names = wharf_network::names::RootNames::new(&self.root());
-        let prefix = format!("wb{}-", names.tag);
+        let prefix = format!("wb{}-", self.tag());
         self.default_bridge_up()
             || fs::read_dir("/sys/class/net")
                 .into_iter()
