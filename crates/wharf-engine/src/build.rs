@@ -135,8 +135,6 @@ impl BuildHost for Host<'_> {
         for d in [dir.upper(), dir.work(), dir.rootfs(), dir.empty()] {
             fs::create_dir_all(&d).map_err(|e| io("creating directories", e))?;
         }
-        fs::write(dir.hostname(), format!("{BUILD_HOSTNAME}\n"))
-            .map_err(|e| io("writing hostname", e))?;
         let mut hosts = format!(
             "127.0.0.1\tlocalhost {BUILD_HOSTNAME}\n::1\tlocalhost ip6-localhost ip6-loopback\n"
         );
@@ -189,6 +187,7 @@ impl BuildHost for Host<'_> {
                 shm_size: (self.options.shm_size > 0).then_some(self.options.shm_size),
                 ulimits: self.options.ulimits.clone(),
                 supplementary_groups_only: true,
+                no_hostname_file: true,
                 ..Default::default()
             },
             cgroup_parent: cgroup_parent_of(&self.options.resources).to_string(),
