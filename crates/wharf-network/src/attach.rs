@@ -247,18 +247,25 @@ impl Networking<'_> {
             }
         }
         let _lock = self.lock()?;
-        let netns = netns.unwrap_or_else(PendingNetns::start);
-        match self.setup_locked(id, name, cfg, files, &host_resolv, netns) {
-            Ok(a) => Ok(a),
-            Err(e) => {
+        // A setup that fails leaves nothing behind.
+        let attempt = |netns| {
+            let setup = self.setup_locked(id, name, cfg, files, &host_resolv, netns);
+            if setup.is_err() {
                 let undone = self
                     .release_endpoints(id, files, None)
                     .and_then(|nets| self.settle_locked(&nets));
                 if let Err(t) = undone {
                     tracing::warn!(error = %t, "undoing a failed network setup");
                 }
-                Err(e)
             }
+            setup
+        };
+        match attempt(netns.unwrap_or_else(PendingNetns::start)) {
+            // Once more if the default bridge's subnet had to move (see
+            // `repick_default_subnet`): only a failed setup pays the look.
+            Err(e) if !self.repick_default_subnet()? => Err(e),
+            Err(_) => attempt(PendingNetns::start()),
+            ok => ok,
         }
     }
 
@@ -544,7 +551,7 @@ impl Networking<'_> {
 
     /// A subnet routed through some other interface would shadow (or be
     /// shadowed by) ours: refuse to bring the bridge up.
-    fn check_routes(&self, bridge: &str, subnet: &Subnet, name: &str) -> NetResult<()> {
+    pub(crate) fn check_routes(&self, bridge: &str, subnet: &Subnet, name: &str) -> NetResult<()> {
         if let Some((dev, r)) = crate::ipam::host_routes()
             .into_iter()
             .find(|(dev, r)| dev != bridge && r.overlaps(subnet))

@@ -39,6 +39,20 @@ impl Networking<'_> {
         let pending = PendingNetns::start();
         let _lock = self.lock()?;
         self.release_dead_steps()?;
+        match self.attach_step_or_undo(step_id, netns, pending) {
+            // The default bridge's subnet moved (see `repick_default_subnet`).
+            Err(e) if !self.repick_default_subnet()? => Err(e),
+            Err(_) => self.attach_step_or_undo(step_id, netns, PendingNetns::start()),
+            ok => ok,
+        }
+    }
+
+    fn attach_step_or_undo(
+        &self,
+        step_id: &str,
+        netns: &Path,
+        pending: PendingNetns,
+    ) -> NetResult<Ipv4Addr> {
         let attached = self.attach_step_locked(step_id, netns, pending);
         if attached.is_err() {
             if let Err(e) = self.detach_step(step_id, netns) {

@@ -137,6 +137,16 @@ pub fn set_ipv6(
     Ok(())
 }
 
+/// A network's IPv4 subnet and gateway (the default bridge's, moved off a
+/// subnet another link took while its bridge was down).
+pub fn set_subnet(conn: &Connection, id: &str, subnet: &str, gateway: &str) -> StoreResult<()> {
+    conn.execute(
+        "UPDATE networks SET subnet = ?2, gateway = ?3 WHERE id = ?1",
+        params![id, subnet, gateway],
+    )?;
+    Ok(())
+}
+
 /// A network's driver options (JSON object).
 pub fn set_options(conn: &Connection, id: &str, options: &str) -> StoreResult<()> {
     conn.execute(

@@ -1685,3 +1685,58 @@ fn network_create_makes_the_bridge_so_docker_sees_its_subnet() {
         .exists());
     assert_clean(&w, &tag);
 }
+
+#[test]
+fn default_bridge_moves_off_a_subnet_docker_took_while_it_was_down() {
+    // A root's default bridge is up from its first container to `system
+    // prune`: before, its subnet has no route, and docker may take it.
+    common::require_docker();
+    let w = wharf();
+    let tag = tag(&w);
+    let subnet = |w: &Wharf| {
+        w.ok([
+            "network",
+            "inspect",
+            "bridge",
+            "--format",
+            "{{(index .IPAM.Config 0).Subnet}}",
+        ])
+        .trim()
+        .to_string()
+    };
+    let before = subnet(&w);
+    assert!(!w.default_bridge_up());
+    let theirs = common::unique("wharf-took");
+    let _held = DockerNetworks(vec![theirs.clone()]);
+    sh(common::docker().args(["network", "create", "--subnet", &before, &theirs]));
+    assert_eq!(w.ok(["run", "--rm", "bb", "echo", "up"]), "up\n");
+    let after = subnet(&w);
+    assert_ne!(after, before);
+    let routes =
+        sh(Command::new("ip").args(["-4", "route", "show", "dev", &format!("wharf-{tag}")]));
+    assert!(routes.starts_with(&after), "{routes}");
+    // A build step's setup moves it the same way.
+    w.ok(["system", "prune", "-f"]);
+    let second = common::unique("wharf-took");
+    let _held2 = DockerNetworks(vec![second.clone()]);
+    sh(common::docker().args(["network", "create", "--subnet", &after, &second]));
+    let ctx = common::build_context(
+        &w,
+        "ctx",
+        &[("Dockerfile", "FROM bb\nRUN busybox ip -4 -o addr > /addr\n")],
+    );
+    let out = w.scratch().join("out");
+    w.ok([
+        "build",
+        "-q",
+        "--output",
+        &format!("type=local,dest={}", out.display()),
+        ctx.to_str().unwrap(),
+    ]);
+    let third = subnet(&w);
+    assert!(third != after && third != before, "{third}");
+    let prefix = third.rsplit_once(".0.0/").unwrap().0;
+    assert!(eth0_inet(&exported(&out, "addr")).starts_with(&format!("{prefix}.")));
+    assert_eq!(w.ok(["system", "check"]), "No problems found\n");
+    assert_clean(&w, &tag);
+}
