@@ -33,8 +33,9 @@ pub struct BuildRequest {
     pub named_contexts: BTreeMap<String, NamedContext>,
     /// `--ssh`: agent sockets by ID, for `RUN --mount=type=ssh`.
     pub ssh: BTreeMap<String, PathBuf>,
-    /// `--network` for RUN steps: `default`, `host`, `none`.
-    pub network: Option<String>,
+    /// `--network` for RUN steps (`RUN --network` overrides it, but
+    /// `none` here keeps every step off the network).
+    pub network: crate::StepNetwork,
     /// What the other flags ask of every RUN step's container (the host
     /// applies it; the builder does not look).
     pub step_options: StepOptions,

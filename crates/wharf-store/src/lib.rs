@@ -52,7 +52,7 @@ pub use gc::Garbage;
 pub use images::{ImageRecord, TagRecord};
 pub use layers::LayerRecord;
 pub use lock::StoreLock;
-pub use paths::mounts_under;
+pub use paths::{mounts_under, pid_alive};
 pub use store::{Store, Trashed};
 pub use volumes::VolumeRecord;
 

@@ -351,6 +351,22 @@ fn network_create_and_rm_killed_around_their_row() {
     assert!(err.contains("half"), "{err}");
     repaired_and_clean(&w);
     w.ok(["network", "create", "half"]);
+    // Killed with its row written, before its bridge: the network is
+    // there, and its first container makes the bridge.
+    crash_at(
+        &w,
+        "network-create-before-bridge",
+        ["network", "create", "nobridge"],
+        None,
+    );
+    consistent(&w);
+    assert_eq!(
+        w.ok(["run", "--rm", "--network", "nobridge", "bb:1", "echo", "up"]),
+        "up\n"
+    );
+    w.settled();
+    w.ok(["network", "rm", "nobridge", "half"]);
+    repaired_and_clean(&w);
 }
 
 #[test]
@@ -485,12 +501,18 @@ fn a_build_killed_during_a_long_run_step_leaves_nothing_after_the_next_build() {
         ]
     };
     crash_at(&w, "build-run-step", build("300"), None);
-    // The step's container runs on without its build: a leftover.
+    // The step's container runs on without its build: a leftover, and so
+    // is its place on the default bridge (address, namespace, veth).
     let report = consistent(&w);
     assert!(
         report.contains("leftover: build step ") && report.contains("its build is gone"),
         "{report}"
     );
+    assert!(
+        report.contains("leftover: build step endpoint "),
+        "{report}"
+    );
+    assert_eq!(veths(&w).len(), 1);
     // The next build stops it first.
     w.ok(build("0"));
     assert_eq!(w.ok(["run", "--rm", "built:1"]), "built\n");
@@ -499,6 +521,23 @@ fn a_build_killed_during_a_long_run_step_leaves_nothing_after_the_next_build() {
     assert!(ok, "{report}");
     assert_eq!(report, "No problems found\n");
     assert_eq!(mounts_under(&w), Vec::<String>::new());
+    common::eventually(5, "the step's veth to go", || veths(&w).is_empty());
+    // Killed again: `system check --repair` releases it all the same.
+    crash_at(&w, "build-run-step", build("301"), None);
+    assert_eq!(veths(&w).len(), 1);
+    repaired_and_clean(&w);
+    common::eventually(5, "the step's veth to go", || veths(&w).is_empty());
+}
+
+/// This root's veths (`wv<tag>…`): its containers' and build steps'.
+fn veths(w: &Wharf) -> Vec<String> {
+    let prefix = format!("wv{}", w.tag());
+    std::fs::read_dir("/sys/class/net")
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&prefix))
+        .collect()
 }
 
 #[test]

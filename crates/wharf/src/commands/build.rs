@@ -314,7 +314,8 @@ fn request(
         labels,
         no_cache: a.no_cache,
         secrets,
-        network: a.network.clone(),
+        network: wharf_build::StepNetwork::parse(a.network.as_deref())
+            .map_err(|e| fail_with(e.to_string(), BUILD_FAILED))?,
         step_options: step_options(a)?,
         source_date_epoch,
         export_only: !outputs.is_empty() && !a.load,

@@ -44,8 +44,9 @@ impl Drop for Wharf {
         // Monitors finishing a `--rm` still write under the root.
         let _ = self.monitors_gone(10);
         // A root keeps its default bridge (and its rules) while it lives,
-        // as docker keeps docker0: `system prune` releases them.
-        if self.default_bridge_up() {
+        // as docker keeps docker0, and a network its bridge: `system
+        // prune` releases them.
+        if self.bridges_up() {
             let _ = self.run(["system", "prune", "-f"]);
         }
         // Whatever a failed test left mounted under the root (deepest
@@ -129,6 +130,24 @@ impl Wharf {
     pub fn default_bridge_up(&self) -> bool {
         let bridge = wharf_network::names::RootNames::new(&self.root()).default_bridge();
         Path::new("/sys/class/net").join(bridge).exists()
+    }
+
+    /// The tag in this root's kernel object names (`wharf-<tag>`,
+    /// `wb<tag>-…`, `wv<tag>…`).
+    pub fn tag(&self) -> String {
+        wharf_network::names::RootNames::new(&self.root()).tag
+    }
+
+    /// Whether any bridge of this root (its default bridge, a network's
+    /// `wb<tag>-…`) is in the kernel.
+    pub fn bridges_up(&self) -> bool {
+        let prefix = format!("wb{}-", self.tag());
+        self.default_bridge_up()
+            || fs::read_dir("/sys/class/net")
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with(&prefix))
     }
 
     /// A scratch directory for test files, inside the test's temp dir.
