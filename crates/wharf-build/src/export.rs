@@ -69,7 +69,7 @@ pub fn build(
         crate::outputs::write(store, o, image, config, &req.tags, progress)?;
     }
     for to in &req.cache_to {
-        crate::cache_io::export(store, to, &built.recorder, &built.key, progress)?;
+        crate::cache_io::export(store, to, &built.recorder, &[&built.key], progress)?;
     }
     progress.finish();
     Ok(outcome)
@@ -82,7 +82,7 @@ pub fn build(
 /// store holds single-platform images under a tag, as docker's own image
 /// store does, so loading such a result (no `--output`, `--load`,
 /// `type=docker`) is refused before anything is built, as buildx refuses
-/// it; `--cache-to` too (one cache per platform would be needed).
+/// it. `--cache-to` exports one cache holding every platform's steps.
 fn build_multi(
     store: &Store,
     host: &dyn BuildHost,
@@ -100,11 +100,6 @@ fn build_multi(
             "docker exporter does not currently support exporting manifest lists: the image store keeps one platform per image; to build for {list}, write the result with --output type=oci,dest=FILE (an OCI layout with an image index) or type=local,dest=DIR"
         )));
     }
-    if req.cache_to.iter().any(|c| *c != crate::CacheTo::Inline) {
-        return Err(BuildError::Invalid(format!(
-            "--cache-to with several platforms ({list}) is not supported by wharf: build each platform with its own --cache-to"
-        )));
-    }
     let (df, ctx) = load(req, progress)?;
     let mut built = Vec::new();
     for p in &req.platforms {
@@ -112,12 +107,20 @@ fn build_multi(
         built.push((p.clone(), b));
     }
     wharf_failpoint::hit("build-before-tag");
-    let images: Vec<(Platform, ImageConfig, Vec<u8>)> = built
-        .into_iter()
-        .map(|(p, b)| (p, b.image, b.config))
-        .collect();
+    let recorder = crate::cache_io::Recorder::default();
+    let mut lasts = Vec::new();
+    let mut images: Vec<(Platform, ImageConfig, Vec<u8>)> = Vec::new();
+    for (p, b) in built {
+        recorder.append(b.recorder);
+        lasts.push(b.key);
+        images.push((p, b.image, b.config));
+    }
     for o in &req.outputs {
         crate::outputs::write_multi(store, o, &images, &req.tags, progress)?;
+    }
+    let lasts: Vec<&str> = lasts.iter().map(String::as_str).collect();
+    for to in &req.cache_to {
+        crate::cache_io::export(store, to, &recorder, &lasts, progress)?;
     }
     progress.finish();
     // docker prints no ID for an exported multi-platform result; the

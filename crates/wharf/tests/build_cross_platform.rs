@@ -2,8 +2,9 @@
 //! image (made with `import --platform`) run through the host's qemu-user
 //! binfmt_misc entries, as with docker 20.10's BuildKit (compared on the
 //! same context); `--platform a,b,c` writes a multi-platform result (an
-//! OCI image index skopeo reads, a directory per platform) and refuses to
-//! load one into the single-platform image store, as buildx does. The
+//! OCI image index skopeo reads, a directory per platform, one cache for
+//! all) and refuses to load one into the single-platform image store, as
+//! buildx does. The
 //! emulators are registered for the test's duration and the host's
 //! binfmt state restored after (see common/binfmt.rs).
 
@@ -136,6 +137,7 @@ fn foreign_run_steps_go_through_qemu_and_multi_platform_makes_an_index() {
     let list = platforms.join(",");
     let oci = w.scratch().join("multi.tar");
     let local = w.scratch().join("multi");
+    let cache = w.scratch().join("cache");
     let out = w
         .command([
             "build",
@@ -149,6 +151,8 @@ fn foreign_run_steps_go_through_qemu_and_multi_platform_makes_an_index() {
             &format!("type=oci,dest={}", oci.display()),
             "-o",
             &format!("type=local,dest={}", local.display()),
+            "--cache-to",
+            &format!("type=local,dest={},mode=max", cache.display()),
             dir.to_str().unwrap(),
         ])
         .output()
@@ -206,6 +210,42 @@ fn foreign_run_steps_go_through_qemu_and_multi_platform_makes_an_index() {
         args.push(&target);
         let inspected: serde_json::Value = serde_json::from_str(&skopeo(&args)).unwrap();
         assert_eq!(inspected["Architecture"], f.arch, "{inspected}");
+    }
+
+    // One exported cache serves every platform: with the local cache
+    // pruned, each platform's RUN steps come from it.
+    w.ok(["builder", "prune", "-f"]);
+    let again = w.scratch().join("again");
+    let out = w
+        .command([
+            "build",
+            "--progress",
+            "plain",
+            "--platform",
+            &list,
+            "-o",
+            &format!("type=local,dest={}", again.display()),
+            "--cache-from",
+            &format!("type=local,src={}", cache.display()),
+            dir.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    for (p, u) in platforms.iter().zip(&unames) {
+        let step = format!("[{p} base 2/2] RUN uname -m");
+        let n = err
+            .lines()
+            .position(|l| l.contains(&step))
+            .unwrap_or_else(|| panic!("no step {step}: {err}"));
+        let id = err.lines().nth(n).unwrap().split(' ').next().unwrap();
+        assert!(
+            err.contains(&format!("{id} CACHED")),
+            "{step} not from the cache: {err}"
+        );
+        let arch = fs::read_to_string(again.join(p.replace('/', "_")).join("arch")).unwrap();
+        assert_eq!(arch, format!("{u}\n"), "{p}");
     }
 
     // Loading a multi-platform result into the store is refused before
