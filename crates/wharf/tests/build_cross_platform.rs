@@ -13,7 +13,7 @@ mod common;
 use std::fs;
 
 use common::binfmt::{foreign_busybox_root, foreign_busybox_tar, Binfmt};
-use common::{build_context, docker, require_docker, Wharf};
+use common::{build_context, docker, require_docker, sh, Wharf};
 
 /// One foreign platform: `--platform`, Debian's arch, the kernel's (the
 /// binfmt entry's name), the image's architecture and variant, and what
@@ -106,21 +106,10 @@ fn foreign_run_steps_go_through_qemu_and_multi_platform_makes_an_index() {
     let dir = build_context(&w, "ctx", &[("Dockerfile", df)]);
     for f in &all {
         let tag = format!("out:{}", wharf_arch_tag(f.platform));
-        let out = w
-            .command([
-                "build",
-                "--progress",
-                "plain",
-                "--platform",
-                f.platform,
-                "-t",
-                &tag,
-                dir.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{}: {err}", f.platform);
+        let err = build_plain(
+            &w,
+            &["--platform", f.platform, "-t", &tag, dir.to_str().unwrap()],
+        );
         assert!(err.contains(&format!("ran on {}", f.uname)), "{err}");
         assert!(!err.contains("InvalidBaseImagePlatform"), "{err}");
         let arch = w.ok(["image", "inspect", "--format", "{{.Architecture}}", &tag]);
@@ -138,27 +127,25 @@ fn foreign_run_steps_go_through_qemu_and_multi_platform_makes_an_index() {
     let oci = w.scratch().join("multi.tar");
     let local = w.scratch().join("multi");
     let cache = w.scratch().join("cache");
-    let out = w
-        .command([
-            "build",
-            "--progress",
-            "plain",
+    let oci_out = format!("type=oci,dest={}", oci.display());
+    let local_out = format!("type=local,dest={}", local.display());
+    let cache_to = format!("type=local,dest={},mode=max", cache.display());
+    let err = build_plain(
+        &w,
+        &[
             "--platform",
             &list,
             "-t",
             "multi:1",
             "-o",
-            &format!("type=oci,dest={}", oci.display()),
+            &oci_out,
             "-o",
-            &format!("type=local,dest={}", local.display()),
+            &local_out,
             "--cache-to",
-            &format!("type=local,dest={},mode=max", cache.display()),
+            &cache_to,
             dir.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+        ],
+    );
     // BuildKit names each platform's steps with it.
     for p in &platforms {
         assert!(
@@ -216,23 +203,20 @@ fn foreign_run_steps_go_through_qemu_and_multi_platform_makes_an_index() {
     // pruned, each platform's RUN steps come from it.
     w.ok(["builder", "prune", "-f"]);
     let again = w.scratch().join("again");
-    let out = w
-        .command([
-            "build",
-            "--progress",
-            "plain",
+    let again_out = format!("type=local,dest={}", again.display());
+    let cache_from = format!("type=local,src={}", cache.display());
+    let err = build_plain(
+        &w,
+        &[
             "--platform",
             &list,
             "-o",
-            &format!("type=local,dest={}", again.display()),
+            &again_out,
             "--cache-from",
-            &format!("type=local,src={}", cache.display()),
+            &cache_from,
             dir.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+        ],
+    );
     for (p, u) in platforms.iter().zip(&unames) {
         let step = format!("[{p} base 2/2] RUN uname -m");
         let n = err
@@ -282,13 +266,10 @@ fn foreign_run_matches_docker() {
                   RUN uname -m > /arch && echo \"$TARGETPLATFORM\" > /p\n";
         let dir = build_context(&w, &format!("ctx-{}", f.deb), &[("Dockerfile", df)]);
         let root = foreign_busybox_root(&w.scratch(), f.deb);
-        let out = std::process::Command::new("cp")
+        sh(std::process::Command::new("cp")
             .arg("-a")
             .arg(&root)
-            .arg(dir.join("rootfs"))
-            .output()
-            .unwrap();
-        assert!(out.status.success());
+            .arg(dir.join("rootfs")));
         let ours = w.scratch().join(format!("ours-{}", f.deb));
         let theirs = w.scratch().join(format!("theirs-{}", f.deb));
         w.ok([
@@ -300,18 +281,11 @@ fn foreign_run_matches_docker() {
             &format!("type=local,dest={}", ours.display()),
             dir.to_str().unwrap(),
         ]);
-        let out = docker()
+        sh(docker()
             .env("DOCKER_BUILDKIT", "1")
             .args(["build", "-q", "--platform", f.platform, "-o"])
             .arg(format!("type=local,dest={}", theirs.display()))
-            .arg(&dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+            .arg(&dir));
         for file in ["arch", "p"] {
             let a = fs::read_to_string(ours.join(file)).unwrap();
             assert_eq!(a, fs::read_to_string(theirs.join(file)).unwrap(), "{file}");
@@ -337,14 +311,16 @@ fn wharf_arch_tag(platform: &str) -> String {
 }
 
 fn skopeo(args: &[&str]) -> String {
-    let out = std::process::Command::new("skopeo")
-        .args(args)
+    sh(std::process::Command::new("skopeo").args(args))
+}
+
+/// `build --progress plain ARGS`, which must succeed; its progress.
+fn build_plain(w: &Wharf, args: &[&str]) -> String {
+    let out = w
+        .command(["build", "--progress", "plain"].iter().chain(args))
         .output()
-        .expect("skopeo (scripts/deps.sh test installs it)");
-    assert!(
-        out.status.success(),
-        "skopeo {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "build {args:?}: {err}");
+    err
 }

@@ -47,26 +47,12 @@ pub fn write_archive<W: Write>(
     let mut index_entries = Vec::new();
     let mut docker_manifest = Vec::new();
     for (item, img, manifest, digest) in &images {
-        let descriptor = |annotations: Option<serde_json::Value>| {
-            let mut d = json!({
-                "mediaType": media_types::OCI_MANIFEST,
-                "digest": digest.to_string(),
-                "size": manifest.len(),
-            });
-            if let Some(a) = annotations {
-                d["annotations"] = a;
-            }
-            d
-        };
-        if item.is_empty() {
-            index_entries.push(descriptor(None));
-        }
-        for t in item.iter() {
-            index_entries.push(descriptor(Some(json!({
-                "io.containerd.image.name": t.to_string(),
-                "org.opencontainers.image.ref.name": t.tag().unwrap_or("latest"),
-            }))));
-        }
+        index_entries.extend(tagged(
+            media_types::OCI_MANIFEST,
+            digest,
+            manifest.len(),
+            item,
+        ));
         docker_manifest.push(json!({
             "Config": format!("blobs/sha256/{}", img.id.hex()),
             "RepoTags": item.iter().map(|t| t.familiar()).collect::<Vec<_>>(),
@@ -136,27 +122,7 @@ pub fn write_oci_index<W: Write>(
     .to_string()
     .into_bytes();
     let nested_digest = Digest::of(&nested);
-    let descriptor = |annotations: Option<serde_json::Value>| {
-        let mut d = json!({
-            "mediaType": media_types::OCI_INDEX,
-            "digest": nested_digest.to_string(),
-            "size": nested.len(),
-        });
-        if let Some(a) = annotations {
-            d["annotations"] = a;
-        }
-        d
-    };
-    let mut top = Vec::new();
-    if tags.is_empty() {
-        top.push(descriptor(None));
-    }
-    for t in tags {
-        top.push(descriptor(Some(json!({
-            "io.containerd.image.name": t.to_string(),
-            "org.opencontainers.image.ref.name": t.tag().unwrap_or("latest"),
-        }))));
-    }
+    let top = tagged(media_types::OCI_INDEX, &nested_digest, nested.len(), tags);
     let index = json!({
         "schemaVersion": 2,
         "mediaType": media_types::OCI_INDEX,
@@ -167,6 +133,38 @@ pub fn write_oci_index<W: Write>(
     let refs: Vec<_> = manifests.iter().map(|(i, m, d)| (*i, m, d)).collect();
     write_blobs(&mut tar, store, &refs, &[(&nested_digest, &nested)])?;
     tar.finish().map_err(io_err)
+}
+
+/// `index.json`'s descriptors of one document: one per tag (containerd's
+/// and OCI's name annotations), or one without a name.
+fn tagged(
+    media_type: &str,
+    digest: &Digest,
+    size: usize,
+    tags: &[Reference],
+) -> Vec<serde_json::Value> {
+    let descriptor = |annotations: Option<serde_json::Value>| {
+        let mut d = json!({
+            "mediaType": media_type,
+            "digest": digest.to_string(),
+            "size": size,
+        });
+        if let Some(a) = annotations {
+            d["annotations"] = a;
+        }
+        d
+    };
+    if tags.is_empty() {
+        return vec![descriptor(None)];
+    }
+    tags.iter()
+        .map(|t| {
+            descriptor(Some(json!({
+                "io.containerd.image.name": t.to_string(),
+                "org.opencontainers.image.ref.name": t.tag().unwrap_or("latest"),
+            })))
+        })
+        .collect()
 }
 
 /// `oci-layout` and `index.json`, first in every archive.

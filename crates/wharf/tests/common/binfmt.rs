@@ -97,15 +97,8 @@ impl Binfmt {
         if Path::new(DIR).join("register").exists() {
             return;
         }
-        let out = Command::new("mount")
-            .args(["-t", "binfmt_misc", "binfmt_misc", DIR])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "mounting binfmt_misc at {DIR} (cross-platform RUN needs it): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        // Cross-platform RUN needs it.
+        super::sh(Command::new("mount").args(["-t", "binfmt_misc", "binfmt_misc", DIR]));
         self.mounted = true;
     }
 }
@@ -139,18 +132,13 @@ impl Drop for Binfmt {
 pub fn foreign_busybox_tar(scratch: &Path, deb_arch: &str) -> PathBuf {
     let root = foreign_busybox_root(scratch, deb_arch);
     let tar = scratch.join(format!("busybox-{deb_arch}.tar"));
-    let out = Command::new("tar")
-        .args(["--owner=0", "--group=0", "--numeric-owner", "-C"])
-        .arg(&root)
-        .arg("-cf")
-        .arg(&tar)
-        .arg(".")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    super::sh(
+        Command::new("tar")
+            .args(["--owner=0", "--group=0", "--numeric-owner", "-C"])
+            .arg(&root)
+            .arg("-cf")
+            .arg(&tar)
+            .arg("."),
     );
     tar
 }
@@ -169,17 +157,7 @@ pub fn foreign_busybox_root(scratch: &Path, deb_arch: &str) -> PathBuf {
     if root.exists() {
         return root;
     }
-    let out = Command::new("dpkg-deb")
-        .arg("-x")
-        .arg(&deb)
-        .arg(&root)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    super::sh(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root));
     // Only the binary: the package's docs and links are not needed.
     let _ = fs::remove_dir_all(root.join("usr"));
     for d in ["etc", "tmp"] {
