@@ -4,7 +4,7 @@
 //! same context); `--platform a,b,c` writes a multi-platform result (an
 //! OCI image index skopeo reads, a directory per platform, one cache for
 //! all) and refuses to load one into the single-platform image store, as
-//! buildx does. The
+//! buildx does; `import --platform` refuses what docker refuses. The
 //! emulators are registered for the test's duration and the host's
 //! binfmt state restored after (see common/binfmt.rs).
 
@@ -295,6 +295,34 @@ fn foreign_run_matches_docker() {
             format!("{}\n", f.uname)
         );
     }
+}
+
+/// `import --platform` refuses what docker refuses, with its words.
+#[test]
+fn import_platform_errors_match_docker() {
+    require_docker();
+    let w = Wharf::new();
+    let tar = common::busybox_rootfs_tar(&w.scratch());
+    for (platform, words) in [
+        ("windows/amd64", "operating system is not supported"),
+        (
+            "bogus/x/y/z",
+            "\"bogus/x/y/z\": cannot parse platform specifier: invalid argument",
+        ),
+    ] {
+        let (code, err) = w.fails(["import", "--platform", platform, tar.to_str().unwrap()]);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.trim_end().ends_with(words), "{err}");
+        let out = docker()
+            .args(["import", "--platform", platform])
+            .arg(&tar)
+            .output()
+            .unwrap();
+        let theirs = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{theirs}");
+        assert!(theirs.trim_end().ends_with(words), "{theirs}");
+    }
+    assert_eq!(w.ok(["images", "-q"]), "");
 }
 
 fn host_platform() -> String {
