@@ -28,7 +28,7 @@ pub struct Binfmt {
 
 impl Binfmt {
     fn locked() -> Binfmt {
-        let lock = File::create("/run/lock/wharf-tests-binfmt.lock").unwrap();
+        let lock = File::create("/run/wharf-tests-binfmt.lock").unwrap();
         // SAFETY: flock on a descriptor we own.
         let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
         assert_eq!(rc, 0, "flock: {}", std::io::Error::last_os_error());
