@@ -39,6 +39,7 @@ mod request;
 mod run;
 mod ssh;
 mod stage;
+mod tty;
 
 pub use cache_io::{CacheFrom, CacheMode, CacheTo};
 pub use error::{BuildError, BuildResult};

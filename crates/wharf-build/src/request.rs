@@ -48,8 +48,9 @@ pub struct BuildRequest {
     /// `--output` without `--load`: the result is not put in the store as
     /// an image (nor tagged), only exported.
     pub export_only: bool,
-    /// `--platform`: the target platform (this machine's when `None`).
-    pub platform: Option<wharf_registry::Platform>,
+    /// `--platform`: the target platforms (this machine's when empty);
+    /// several make a multi-platform result.
+    pub platforms: Vec<wharf_registry::Platform>,
     /// `--cache-to`: where this build's cache is exported.
     pub cache_to: Vec<crate::CacheTo>,
     /// `--cache-from`: caches (another root's, a registry's) to reuse.

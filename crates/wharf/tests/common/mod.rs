@@ -10,6 +10,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod binfmt;
 pub mod compose;
 pub mod http_files;
 pub mod pty;
