@@ -57,47 +57,61 @@ impl Pattern {
         Self { tokens }
     }
 
-    /// Returns the end of the match starting exactly at `start`, choosing the
-    /// match a backtracking engine would pick (stars prefer the longest run
-    /// when `greedy`, the shortest otherwise).
-    fn match_at(&self, text: &[char], start: usize, greedy: bool) -> Option<usize> {
-        self.match_from(0, text, start, greedy)
-    }
-
-    fn match_from(&self, ti: usize, text: &[char], si: usize, greedy: bool) -> Option<usize> {
-        let Some(token) = self.tokens.get(ti) else {
-            return Some(si);
-        };
-        match *token {
-            Token::Star => {
-                // A star cannot cross a newline (like Go's `.`).
-                let limit = text[si..]
-                    .iter()
-                    .position(|&c| c == '\n')
-                    .map_or(text.len(), |p| si + p);
-                if greedy {
-                    (si..=limit)
-                        .rev()
-                        .find_map(|k| self.match_from(ti + 1, text, k, greedy))
-                } else {
-                    (si..=limit).find_map(|k| self.match_from(ti + 1, text, k, greedy))
-                }
+    /// For every start position in `text` (0..=len), the end of the match
+    /// starting exactly there, as a backtracking engine would pick it
+    /// (stars prefer the longest run when `greedy`, the shortest
+    /// otherwise), or `None`.
+    ///
+    /// Computed as a table over (token, position), one row at a time from
+    /// the last token back: O(tokens x text) time and O(text) memory. The
+    /// backtracking matcher this replaces was exponential in the number
+    /// of stars (`${V%*****...}` ran for minutes: found by the fuzzer).
+    /// A star's row follows from its neighbour: in greedy order the
+    /// candidates from `si` are those from `si + 1` and then `si` itself
+    /// (lazy: the reverse), a run never crossing a newline (Go's `.`).
+    fn ends(&self, text: &[char], greedy: bool) -> Vec<Option<usize>> {
+        let n = text.len();
+        // Past the last token: the match ends where the text is.
+        let mut next: Vec<Option<usize>> = (0..=n).map(Some).collect();
+        for token in self.tokens.iter().rev() {
+            let mut row = vec![None; n + 1];
+            for si in (0..=n).rev() {
+                let here = text.get(si).copied();
+                row[si] = match *token {
+                    Token::Lit(lit) => match here {
+                        Some(c) if c == lit => next[si + 1],
+                        _ => None,
+                    },
+                    Token::Any => match here {
+                        Some(c) if c != '\n' => next[si + 1],
+                        _ => None,
+                    },
+                    Token::Star => match here {
+                        Some(c) if c != '\n' => {
+                            if greedy {
+                                row[si + 1].or(next[si])
+                            } else {
+                                next[si].or(row[si + 1])
+                            }
+                        }
+                        // At a newline or the end, the run can only be empty.
+                        _ => next[si],
+                    },
+                };
             }
-            Token::Any => match text.get(si) {
-                Some(&c) if c != '\n' => self.match_from(ti + 1, text, si + 1, greedy),
-                _ => None,
-            },
-            Token::Lit(lit) => match text.get(si) {
-                Some(&c) if c == lit => self.match_from(ti + 1, text, si + 1, greedy),
-                _ => None,
-            },
+            next = row;
         }
+        next
     }
+}
 
-    /// Leftmost match at or after `from`: `(start, end)` in char indices.
-    fn find(&self, text: &[char], from: usize, greedy: bool) -> Option<(usize, usize)> {
-        (from..=text.len()).find_map(|s| self.match_at(text, s, greedy).map(|e| (s, e)))
-    }
+/// The leftmost match at or after `from`, `(start, end)` in char indices,
+/// given the pattern's `ends` over the text.
+fn find(ends: &[Option<usize>], from: usize) -> Option<(usize, usize)> {
+    ends.iter()
+        .enumerate()
+        .skip(from)
+        .find_map(|(s, e)| e.map(|e| (s, e)))
 }
 
 /// `${VAR#pattern}` / `${VAR##pattern}`: remove the shortest / longest
@@ -105,7 +119,7 @@ impl Pattern {
 pub(crate) fn trim_prefix(pattern: &str, value: &str, greedy: bool) -> Result<String, String> {
     let pat = Pattern::compile(pattern).map_err(|e| invalid_pattern(pattern, &e))?;
     let chars: Vec<char> = value.chars().collect();
-    Ok(match pat.match_at(&chars, 0, greedy) {
+    Ok(match pat.ends(&chars, greedy)[0] {
         Some(end) => chars[end..].iter().collect(),
         None => value.to_string(),
     })
@@ -119,7 +133,7 @@ pub(crate) fn trim_suffix(pattern: &str, value: &str, greedy: bool) -> Result<St
         .map_err(|e| invalid_pattern(pattern, &e))?
         .reversed();
     let reversed: Vec<char> = value.chars().rev().collect();
-    Ok(match pat.match_at(&reversed, 0, greedy) {
+    Ok(match pat.ends(&reversed, greedy)[0] {
         Some(end) => reversed[end..].iter().rev().collect(),
         None => value.to_string(),
     })
@@ -137,8 +151,9 @@ pub(crate) fn replace(
 ) -> Result<String, String> {
     let pat = Pattern::compile(pattern).map_err(|e| invalid_pattern(pattern, &e))?;
     let text: Vec<char> = value.chars().collect();
+    let ends = pat.ends(&text, true);
     if !all {
-        return Ok(match pat.find(&text, 0, true) {
+        return Ok(match find(&ends, 0) {
             Some((start, end)) => {
                 let mut out: String = text[..start].iter().collect();
                 out.push_str(replacement);
@@ -154,7 +169,7 @@ pub(crate) fn replace(
     let mut last_end = 0;
     let mut search = 0;
     while search <= text.len() {
-        let Some((start, end)) = pat.find(&text, search, true) else {
+        let Some((start, end)) = find(&ends, search) else {
             break;
         };
         out.extend(&text[last_end..start]);
@@ -289,6 +304,20 @@ mod tests {
         assert_eq!(replace("a", "xax", "$-", true).unwrap(), "x$-x");
         // Single replacement uses the text literally.
         assert_eq!(replace("a", "xax", "$1", false).unwrap(), "x$1x");
+    }
+
+    /// Many stars against a long value stay linear in both (the old
+    /// backtracking matcher never finished these: found by the fuzzer).
+    #[test]
+    fn many_stars_match_in_polynomial_time() {
+        let value = "k".repeat(2000);
+        let stars = "*".repeat(2000);
+        assert_eq!(trim_suffix(&stars, &value, false).unwrap(), value);
+        assert_eq!(trim_suffix(&stars, &value, true).unwrap(), "");
+        let alternating = format!("{}b", "*k".repeat(1000));
+        assert_eq!(trim_prefix(&alternating, &value, true).unwrap(), value);
+        assert_eq!(replace(&alternating, &value, "x", true).unwrap(), value);
+        assert_eq!(replace(&stars, &value, "x", false).unwrap(), "x");
     }
 
     #[test]
