@@ -244,12 +244,22 @@ impl Reference {
 
     /// What docker prints in REPOSITORY columns: `busybox`, `me/app`,
     /// `localhost:5000/app`.
+    ///
+    /// A Docker Hub path whose first component looks like a host
+    /// (`docker.io/a.b/c`) keeps its `docker.io/`: docker's
+    /// `FamiliarString` drops it and prints a name that parses as another
+    /// registry's, or not at all (`docer9_ogr.io/alpine`: found by the
+    /// fuzzer); wharf prints one that names the same repository.
     pub fn familiar_repository(&self) -> String {
-        if self.domain == DEFAULT_DOMAIN {
-            match self.path.strip_prefix(OFFICIAL_REPO_PREFIX) {
-                Some(rest) if !rest.contains('/') => rest.to_string(),
-                _ => self.path.clone(),
-            }
+        if self.domain != DEFAULT_DOMAIN {
+            return self.repository();
+        }
+        let short = match self.path.strip_prefix(OFFICIAL_REPO_PREFIX) {
+            Some(rest) if !rest.contains('/') => rest,
+            _ => &self.path,
+        };
+        if split_domain(short) == (DEFAULT_DOMAIN.to_string(), self.path.clone()) {
+            short.to_string()
         } else {
             self.repository()
         }
@@ -344,6 +354,12 @@ mod tests {
         assert_eq!(r.familiar_repository(), "library/a/b");
         let r = Reference::parse_tagged("localhost:5000/app:1").unwrap();
         assert_eq!(r.familiar(), "localhost:5000/app:1");
+        // A Hub path that would read as a host keeps its domain.
+        let r = Reference::parse("docker.io/docer9_ogr.io/alpine:3.17").unwrap();
+        assert_eq!(r.familiar(), "docker.io/docer9_ogr.io/alpine:3.17");
+        assert_eq!(Reference::parse(&r.familiar()).unwrap(), r);
+        let r = Reference::parse("docker.io/localhost/x").unwrap();
+        assert_eq!(r.familiar_repository(), "docker.io/localhost/x");
     }
 
     #[test]
