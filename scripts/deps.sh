@@ -6,7 +6,7 @@ set -euo pipefail
 want=(busybox-static tini pkg-config libseccomp-dev gcc make tar gzip nftables)
 case ${1:-demo} in
   demo) want+=(debootstrap curl ca-certificates binutils) ;;
-  test) want+=(docker.io containerd runc skopeo umoci iproute2 debootstrap curl ca-certificates docker-registry openssl python3-pip) ;;
+  test) want+=(docker.io containerd runc skopeo umoci iproute2 debootstrap curl ca-certificates docker-registry openssl python3-pip qemu-user-static) ;;
   bench) want+=(docker.io containerd runc debootstrap bc curl docker-registry python3 python3-pip) ;;
   *) echo "usage: $0 [demo|test|bench]" >&2; exit 2 ;;
 esac
@@ -22,6 +22,30 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Cross-platform build tests: qemu-user-static above (the tests register
+# its binfmt_misc entries themselves, for their own duration) and busybox
+# of other architectures, to import as foreign base images.
+if [[ ${1:-demo} == test ]]; then
+  case $(dpkg --print-architecture) in
+    amd64) foreign=(arm64 armhf) ;;
+    *) foreign=(amd64) ;;
+  esac
+  cache=/var/cache/wharf/foreign
+  mkdir -p "$cache"
+  for arch in "${foreign[@]}"; do
+    deb=$cache/busybox-static_$arch.deb
+    [[ -s $deb ]] && continue
+    if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+      dpkg --add-architecture "$arch"
+      apt-get update -qq
+    fi
+    tmp=$(mktemp -d)
+    (cd "$tmp" && apt-get download -qq "busybox-static:$arch" 2>/dev/null)
+    mv "$tmp"/busybox-static_*.deb "$deb"
+    rm -rf "$tmp"
+  done
 fi
 
 # The Rust toolchain: Debian 12's cargo is too old for wharf's dependencies.

@@ -87,7 +87,7 @@ pub async fn archive(ctx: Arc<Ctx>, call: Call, id: &str) -> ApiResult<Resp> {
         Method::PUT => put(ctx, call, name, path).await,
         Method::HEAD => {
             let st = ctx
-                .blocking(move |e| Ok(e.stat_container_path(&name, &path)?))
+                .blocking(move |e| Ok(e.stat_container_path(&name, &path, false)?))
                 .await?;
             let mut r = body::with_status(StatusCode::OK, body::empty());
             r.headers_mut()
@@ -102,7 +102,7 @@ async fn get(ctx: Arc<Ctx>, name: String, path: String) -> ApiResult<Resp> {
     let (n, p) = (name.clone(), path.clone());
     let (st, tmp) = ctx
         .blocking(move |e| {
-            let st = e.stat_container_path(&n, &p)?;
+            let st = e.stat_container_path(&n, &p, false)?;
             let tmp = scratch(e)?;
             e.copy_from_container(&n, &p, &tmp.0, true, false)?;
             Ok((st, tmp))
@@ -113,12 +113,10 @@ async fn get(ctx: Arc<Ctx>, name: String, path: String) -> ApiResult<Resp> {
         let mut b = tar::Builder::new(w);
         b.follow_symlinks(false);
         let io = |e| ApiError::io("writing the archive", e);
-        let item = std::fs::read_dir(&tmp.0)
-            .map_err(io)?
-            .next()
-            .transpose()
-            .map_err(io)?;
-        if let Some(item) = item {
+        // One entry, the path's own name; or, for the root (and a path
+        // ending in `/.`), everything in it.
+        for item in std::fs::read_dir(&tmp.0).map_err(io)? {
+            let item = item.map_err(io)?;
             let (p, name) = (item.path(), item.file_name());
             if p.symlink_metadata().is_ok_and(|m| m.is_dir()) {
                 b.append_dir_all(&name, &p)
@@ -144,7 +142,7 @@ pub fn unpack(tar: impl std::io::BufRead, dir: &Path) -> ApiResult<()> {
 async fn put(ctx: Arc<Ctx>, call: Call, name: String, path: String) -> ApiResult<Resp> {
     let (n, p) = (name.clone(), path.clone());
     let st = ctx
-        .blocking(move |e| Ok(e.stat_container_path(&n, &p)?))
+        .blocking(move |e| Ok(e.stat_container_path(&n, &p, true)?))
         .await?;
     if go_mode(st.mode) & (1 << 31) == 0 {
         return Err(ApiError::BadRequest(format!(

@@ -83,10 +83,12 @@ pub async fn build(ctx: Arc<Ctx>, call: Call) -> ApiResult<Resp> {
         .get("target")
         .filter(|t| !t.is_empty())
         .map(str::to_string);
-    let network = q
-        .get("networkmode")
-        .filter(|n| !n.is_empty())
-        .map(str::to_string);
+    // `bridge`: the classic builder's name for the default network.
+    let network = match q.get("networkmode") {
+        Some("bridge") => wharf_build::StepNetwork::Default,
+        mode => wharf_build::StepNetwork::parse(mode)
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?,
+    };
     let no_cache = q.bool("nocache");
     let step_options = step_options(&q)?;
     let source_date_epoch = wharf_build::source_date_epoch(&build_args)

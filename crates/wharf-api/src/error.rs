@@ -25,7 +25,7 @@ pub enum ApiError {
     /// The request body is over the limit (413).
     #[error("request body too large (limit {0} bytes)")]
     TooLarge(usize),
-    #[error("{context}: {source}")]
+    #[error("{context}: {}", wharf_oci::OsError(source))]
     Io {
         context: String,
         source: std::io::Error,
@@ -83,7 +83,7 @@ pub enum ServeError {
     NoSuchGroup(String),
     #[error("TLS: {0}")]
     Tls(String),
-    #[error("{context}: {source}")]
+    #[error("{context}: {}", wharf_oci::OsError(source))]
     Io {
         context: String,
         source: std::io::Error,

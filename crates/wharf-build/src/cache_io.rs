@@ -253,8 +253,18 @@ impl Recorder {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).push(r);
     }
 
-    /// `min`: the chain of keys ending at `last`; `max`: all.
-    fn select(&self, last: &str, mode: CacheMode) -> Vec<StepRecord> {
+    /// Another build's records after these (the platforms of a
+    /// multi-platform build share one cache export).
+    pub fn append(&self, other: Recorder) {
+        let more = other.0.into_inner().unwrap_or_else(|e| e.into_inner());
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(more);
+    }
+
+    /// `min`: the chains of keys ending at `lasts`; `max`: all.
+    fn select(&self, lasts: &[&str], mode: CacheMode) -> Vec<StepRecord> {
         let all = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let mut seen = HashSet::new();
         let unique: Vec<StepRecord> = all
@@ -267,13 +277,15 @@ impl Recorder {
         let by_key: HashMap<&str, &StepRecord> =
             unique.iter().map(|r| (r.key.as_str(), r)).collect();
         let mut keep = HashSet::new();
-        let mut at = Some(last);
-        while let Some(k) = at {
-            let Some(r) = by_key.get(k) else { break };
-            if !keep.insert(k.to_string()) {
-                break;
+        for last in lasts {
+            let mut at = Some(*last);
+            while let Some(k) = at {
+                let Some(r) = by_key.get(k) else { break };
+                if !keep.insert(k.to_string()) {
+                    break;
+                }
+                at = r.parent.as_deref();
             }
-            at = r.parent.as_deref();
         }
         unique
             .iter()
@@ -383,7 +395,7 @@ fn cache_index(cfg_bytes: &[u8], blobs: &[LayerRecord]) -> Index {
 /// records whose results are a prefix of the image's layers, their layer
 /// indexes being positions in the image (BuildKit's `ExportForLayers`).
 pub fn inline_cache(recorder: &Recorder, last: &str, diff_ids: &[Digest]) -> Option<String> {
-    let records = recorder.select(last, CacheMode::Min);
+    let records = recorder.select(&[last], CacheMode::Min);
     let mut out: Vec<CacheRecord> = Vec::new();
     let mut index: HashMap<String, i64> = HashMap::new();
     for r in &records {
@@ -402,18 +414,19 @@ pub fn inline_cache(recorder: &Recorder, last: &str, diff_ids: &[Digest]) -> Opt
 // --- Export ---------------------------------------------------------------
 
 /// Write the cache of this build to `to` (not `inline`, which goes into
-/// the image config before it is written).
+/// the image config before it is written); `lasts`: the key of each
+/// result (one per platform).
 pub fn export(
     store: &Store,
     to: &CacheTo,
     recorder: &Recorder,
-    last: &str,
+    lasts: &[&str],
     progress: &Progress,
 ) -> BuildResult<()> {
     let records = match to {
         CacheTo::Inline => return Ok(()),
         CacheTo::Local { mode, .. } | CacheTo::Registry { mode, .. } => {
-            recorder.select(last, *mode)
+            recorder.select(lasts, *mode)
         }
     };
     let mut step = progress.step("exporting cache");

@@ -28,7 +28,7 @@ pub enum BuildError {
     /// A cache import or export from or to a registry failed.
     #[error(transparent)]
     Registry(#[from] wharf_registry::RegistryError),
-    #[error("{context}: {source}")]
+    #[error("{context}: {}", wharf_oci::OsError(source))]
     Io {
         context: String,
         source: std::io::Error,

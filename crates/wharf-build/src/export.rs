@@ -4,8 +4,10 @@
 
 use std::collections::HashMap;
 
+use wharf_dockerfile::Dockerfile;
 use wharf_image::commit::commit_image;
-use wharf_oci::{Digest, Reference};
+use wharf_oci::{Digest, ImageConfig, Reference};
+use wharf_registry::Platform;
 use wharf_store::Store;
 
 use crate::context::Context;
@@ -13,7 +15,7 @@ use crate::history::{self, normalize};
 use crate::plan::{Plan, Source};
 use crate::progress::Progress;
 use crate::stage::Builder;
-use crate::{BuildError, BuildHost, BuildRequest, BuildResult};
+use crate::{BuildError, BuildHost, BuildRequest, BuildResult, Output};
 
 #[derive(Debug, Clone)]
 pub struct BuildOutcome {
@@ -32,6 +34,106 @@ pub fn build(
     req: &BuildRequest,
     progress: &Progress,
 ) -> BuildResult<BuildOutcome> {
+    if req.platforms.len() > 1 {
+        return build_multi(store, host, req, progress);
+    }
+    let (df, ctx) = load(req, progress)?;
+    let target = req
+        .platforms
+        .first()
+        .cloned()
+        .unwrap_or_else(Platform::host);
+    let built = build_image(store, host, req, df, ctx, &target, false, progress)?;
+    let image = &built.image;
+    let config = &built.config;
+    let mut outcome = BuildOutcome {
+        image_id: Digest::of(config),
+        loaded: false,
+        moved_tags: Vec::new(),
+    };
+    // Every step done and cached, the image not yet made nor tagged.
+    wharf_failpoint::hit("build-before-tag");
+    if !req.export_only {
+        let mut step = progress.step("exporting to image");
+        let committed = commit_image(store, Vec::new(), config, &req.tags, None)?;
+        step.note("exporting layers done");
+        step.note(&format!("writing image {} done", committed.id));
+        for t in &req.tags {
+            step.note(&format!("naming to {t} done"));
+        }
+        step.done();
+        outcome.loaded = true;
+        outcome.moved_tags = committed.moved_tags;
+    }
+    for o in &req.outputs {
+        crate::outputs::write(store, o, image, config, &req.tags, progress)?;
+    }
+    for to in &req.cache_to {
+        crate::cache_io::export(store, to, &built.recorder, &[&built.key], progress)?;
+    }
+    progress.finish();
+    Ok(outcome)
+}
+
+/// `--platform a,b`: the target built once per platform (one after the
+/// other, steps named `[linux/arm64 2/3]` as BuildKit names them), then
+/// written out as one multi-platform result: an image index in an OCI
+/// layout (`type=oci`), a directory per platform (`local`, `tar`). The
+/// store holds single-platform images under a tag, as docker's own image
+/// store does, so loading such a result (no `--output`, `--load`,
+/// `type=docker`) is refused before anything is built, as buildx refuses
+/// it. `--cache-to` exports one cache holding every platform's steps.
+fn build_multi(
+    store: &Store,
+    host: &dyn BuildHost,
+    req: &BuildRequest,
+    progress: &Progress,
+) -> BuildResult<BuildOutcome> {
+    let list = req
+        .platforms
+        .iter()
+        .map(Platform::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    if !req.export_only || req.outputs.iter().any(|o| matches!(o, Output::Docker(_))) {
+        return Err(BuildError::Invalid(format!(
+            "docker exporter does not currently support exporting manifest lists: the image store keeps one platform per image; to build for {list}, write the result with --output type=oci,dest=FILE (an OCI layout with an image index) or type=local,dest=DIR"
+        )));
+    }
+    let (df, ctx) = load(req, progress)?;
+    let mut built = Vec::new();
+    for p in &req.platforms {
+        let b = build_image(store, host, req, df.clone(), ctx.clone(), p, true, progress)?;
+        built.push((p.clone(), b));
+    }
+    wharf_failpoint::hit("build-before-tag");
+    let recorder = crate::cache_io::Recorder::default();
+    let mut lasts = Vec::new();
+    let mut images: Vec<(Platform, ImageConfig, Vec<u8>)> = Vec::new();
+    for (p, b) in built {
+        recorder.append(b.recorder);
+        lasts.push(b.key);
+        images.push((p, b.image, b.config));
+    }
+    for o in &req.outputs {
+        crate::outputs::write_multi(store, o, &images, &req.tags, progress)?;
+    }
+    let lasts: Vec<&str> = lasts.iter().map(String::as_str).collect();
+    for to in &req.cache_to {
+        crate::cache_io::export(store, to, &recorder, &lasts, progress)?;
+    }
+    progress.finish();
+    // docker prints no ID for an exported multi-platform result; the
+    // first platform's image stands for it.
+    Ok(BuildOutcome {
+        image_id: Digest::of(&images[0].2),
+        loaded: false,
+        moved_tags: Vec::new(),
+    })
+}
+
+/// The Dockerfile parsed and the context opened, once for every platform.
+fn load(req: &BuildRequest, progress: &Progress) -> BuildResult<(Dockerfile, Option<Context>)> {
     let mut step = progress.step(&format!(
         "[internal] load build definition from {}",
         req.dockerfile_name
@@ -49,8 +151,6 @@ pub fn build(
         }
     };
     step.done();
-    let plan = Plan::new(df, req)?;
-
     let ctx = match &req.context {
         Some(dir) => {
             let step = progress.step("[internal] load .dockerignore");
@@ -60,7 +160,34 @@ pub fn build(
         }
         None => None,
     };
+    Ok((df, ctx))
+}
 
+/// One platform's image, made but neither stored as an image nor tagged.
+struct Built {
+    image: ImageConfig,
+    /// The image's config bytes (its ID is their digest).
+    config: Vec<u8>,
+    /// Every key the build went through, and the last one: `--cache-to`.
+    recorder: crate::cache_io::Recorder,
+    key: String,
+}
+
+/// Build the target stage for `platform` (its steps named with it when
+/// `labelled`): base images resolved, stages run in parallel, the result's
+/// history, labels and inline cache set.
+#[allow(clippy::too_many_arguments)]
+fn build_image(
+    store: &Store,
+    host: &dyn BuildHost,
+    req: &BuildRequest,
+    df: Dockerfile,
+    ctx: Option<Context>,
+    platform: &Platform,
+    labelled: bool,
+    progress: &Progress,
+) -> BuildResult<Built> {
+    let plan = Plan::new(df, req, platform, labelled)?;
     let mut bases = HashMap::new();
     for s in &plan.needed {
         if let Source::Image(name) = &plan.bases[*s] {
@@ -127,41 +254,19 @@ pub fn build(
         labels.extend(req.labels.clone());
     }
     image.created = image.history.last().and_then(|h| h.created.clone());
+    let recorder = builder.recorder;
     if req.cache_to.contains(&crate::CacheTo::Inline) {
-        if let Some(c) =
-            crate::cache_io::inline_cache(&builder.recorder, &out.key, image.diff_ids())
-        {
+        if let Some(c) = crate::cache_io::inline_cache(&recorder, &out.key, image.diff_ids()) {
             image
                 .extra
                 .insert(crate::cache_io::INLINE_KEY.into(), c.into());
         }
     }
     let config = image.to_bytes();
-    let mut outcome = BuildOutcome {
-        image_id: Digest::of(&config),
-        loaded: false,
-        moved_tags: Vec::new(),
-    };
-    // Every step done and cached, the image not yet made nor tagged.
-    wharf_failpoint::hit("build-before-tag");
-    if !req.export_only {
-        let mut step = progress.step("exporting to image");
-        let committed = commit_image(store, Vec::new(), &config, &req.tags, None)?;
-        step.note("exporting layers done");
-        step.note(&format!("writing image {} done", committed.id));
-        for t in &req.tags {
-            step.note(&format!("naming to {t} done"));
-        }
-        step.done();
-        outcome.loaded = true;
-        outcome.moved_tags = committed.moved_tags;
-    }
-    for o in &req.outputs {
-        crate::outputs::write(store, o, &image, &config, &req.tags, progress)?;
-    }
-    for to in &req.cache_to {
-        crate::cache_io::export(store, to, &builder.recorder, &out.key, progress)?;
-    }
-    progress.finish();
-    Ok(outcome)
+    Ok(Built {
+        image,
+        config,
+        recorder,
+        key: out.key.clone(),
+    })
 }

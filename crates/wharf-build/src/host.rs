@@ -6,9 +6,37 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use wharf_oci::{ContainerConfig, Digest};
-use wharf_runtime::spec::{NetworkMode, SpecMount};
+use wharf_runtime::spec::SpecMount;
 
-use crate::BuildResult;
+use crate::{BuildError, BuildResult};
+
+/// Where a RUN step's network is: BuildKit's `--network` modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StepNetwork {
+    /// Its own namespace on the default bridge, with its own address,
+    /// hosts, resolv.conf and hostname (BuildKit's default).
+    #[default]
+    Default,
+    /// The host's namespace.
+    Host,
+    /// A namespace with loopback only.
+    None,
+}
+
+impl StepNetwork {
+    /// `build --network`: BuildKit knows three modes (docker 20.10's
+    /// daemon refuses the rest with these words before the build starts).
+    pub fn parse(mode: Option<&str>) -> BuildResult<StepNetwork> {
+        match mode.unwrap_or("") {
+            "" | "default" => Ok(StepNetwork::Default),
+            "host" => Ok(StepNetwork::Host),
+            "none" => Ok(StepNetwork::None),
+            other => Err(BuildError::Invalid(format!(
+                "network mode {other:?} not supported by buildkit"
+            ))),
+        }
+    }
+}
 
 /// One RUN step's container.
 #[derive(Debug, Clone)]
@@ -19,7 +47,7 @@ pub struct RunStep {
     pub config: ContainerConfig,
     /// The full command (shell already prepended for shell form).
     pub args: Vec<String>,
-    pub network: NetworkMode,
+    pub network: StepNetwork,
     /// `RUN --mount` binds and tmpfs.
     pub mounts: Vec<SpecMount>,
     /// `--security=insecure`.

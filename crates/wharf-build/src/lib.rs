@@ -39,12 +39,13 @@ mod request;
 mod run;
 mod ssh;
 mod stage;
+mod tty;
 
 pub use cache_io::{CacheFrom, CacheMode, CacheTo};
 pub use error::{BuildError, BuildResult};
 pub use export::{build, BuildOutcome};
 pub use git::{is_git_url, Checkout, GitUrl};
-pub use host::{BuildHost, RunOutput, RunStep};
+pub use host::{BuildHost, RunOutput, RunStep, StepNetwork};
 pub use progress::{Progress, ProgressMode};
 pub use remote::{download_context, unpack_context};
 pub use wharf_dockerfile::Ignore;

@@ -11,6 +11,7 @@ use wharf_image::fscopy::{copy_tree_filtered, CopyOptions};
 use wharf_image::layer::{write_layer, DiffOptions};
 use wharf_image::manifest::{oci_manifest, unstored_image};
 use wharf_oci::{ImageConfig, Reference};
+use wharf_registry::Platform;
 use wharf_store::Store;
 
 use crate::mounted::Mounted;
@@ -63,6 +64,65 @@ pub fn write(
             });
             finish(step, r, "sending tarball done")
         }
+    }
+}
+
+/// Write one output of a multi-platform result (`type=docker` was refused
+/// before the build): `local` and `tar` put each platform's files under
+/// `linux_arm64/` (BuildKit's platform-split), `oci` writes an image index
+/// of the platforms' manifests.
+pub fn write_multi(
+    store: &Store,
+    output: &Output,
+    images: &[(Platform, ImageConfig, Vec<u8>)],
+    tags: &[Reference],
+    progress: &Progress,
+) -> BuildResult<()> {
+    let split = |p: &Platform| p.to_string().replace('/', "_");
+    match output {
+        Output::Local(dir) => {
+            let step = progress.step("exporting to client");
+            let r = images.iter().try_for_each(|(p, image, _)| {
+                with_tree(store, image, |root| copy_out(root, &dir.join(split(p))))
+            });
+            finish(step, r, "copying files done")
+        }
+        Output::Tar(dest) => {
+            let step = progress.step("exporting to client");
+            let tmp = store.temp_path("build-split");
+            let r = images
+                .iter()
+                .try_for_each(|(p, image, _)| {
+                    with_tree(store, image, |root| copy_out(root, &tmp.join(split(p))))
+                })
+                .and_then(|()| {
+                    to_dest(dest, |w| {
+                        write_layer(&tmp, w, &DiffOptions { whiteouts: false })
+                            .map(|_| ())
+                            .map_err(|e| BuildError::Image(e.into()))
+                    })
+                });
+            let _ = fs::remove_dir_all(&tmp);
+            finish(step, r, "sending tarball done")
+        }
+        Output::Oci(dest) => {
+            let mut step = progress.step("exporting to oci image format");
+            let mut stored = Vec::new();
+            for (_, _, config) in images {
+                let img = unstored_image(store, config.clone())?;
+                step.note(&format!("exporting config {} done", img.id));
+                stored.push(img);
+            }
+            step.note("exporting layers done");
+            let r = to_dest(dest, |w| {
+                wharf_image::archive::write_oci_index(store, &stored, tags, w)?;
+                Ok(())
+            });
+            finish(step, r, "sending tarball done")
+        }
+        Output::Docker(_) => Err(BuildError::Invalid(
+            "docker exporter does not currently support exporting manifest lists".into(),
+        )),
     }
 }
 

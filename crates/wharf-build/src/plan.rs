@@ -36,6 +36,9 @@ pub struct Plan {
     pub platforms: Vec<Platform>,
     /// `--build-context`s, by their normalized names.
     named: BTreeMap<String, NamedContext>,
+    /// The target platform, when steps are named with it (a
+    /// multi-platform build: `[linux/arm64 2/3] RUN ...`).
+    platform_label: Option<String>,
 }
 
 /// BuildKit's automatic platform args: `BUILD*` for this machine,
@@ -53,7 +56,14 @@ pub fn platform_args(target: &Platform) -> Vec<(String, String)> {
 }
 
 impl Plan {
-    pub fn new(df: Dockerfile, req: &BuildRequest) -> BuildResult<Plan> {
+    /// The plan for `target_platform` (steps named with it when
+    /// `labelled`).
+    pub fn new(
+        df: Dockerfile,
+        req: &BuildRequest,
+        target_platform: &Platform,
+        labelled: bool,
+    ) -> BuildResult<Plan> {
         if df.stages.is_empty() {
             return Err(BuildError::Invalid(
                 "the Dockerfile has no FROM instruction (no build stage)".into(),
@@ -61,9 +71,8 @@ impl Plan {
         }
         let build_args: BTreeMap<String, Option<String>> = req.build_args.iter().cloned().collect();
         let lexer = df.lexer();
-        let target_platform = req.platform.clone().unwrap_or_else(Platform::host);
         let mut meta: BTreeMap<String, String> =
-            platform_args(&target_platform).into_iter().collect();
+            platform_args(target_platform).into_iter().collect();
         for def in df.meta_arg_defs() {
             let value = match build_args.get(&def.name) {
                 Some(Some(v)) => Some(v.clone()),
@@ -180,6 +189,7 @@ impl Plan {
             needed: needed.into_iter().collect(),
             platforms,
             named: req.named_contexts.clone(),
+            platform_label: labelled.then(|| target_platform.to_string()),
         })
     }
 
@@ -194,10 +204,15 @@ impl Plan {
     /// How BuildKit opens a step's progress name: `[name `, `[stage-N `
     /// for an unnamed stage of a multi-stage file, `[` for the only one.
     pub fn step_prefix(&self, stage: usize) -> String {
+        let platform = self
+            .platform_label
+            .as_ref()
+            .map(|p| format!("{p} "))
+            .unwrap_or_default();
         if self.df.stages[stage].name.is_none() && self.df.stages.len() == 1 {
-            "[".into()
+            format!("[{platform}")
         } else {
-            format!("[{} ", self.label(stage))
+            format!("[{platform}{} ", self.label(stage))
         }
     }
 

@@ -1,7 +1,8 @@
 //! BuildKit-style progress on stderr: numbered vertices (`#5 [build 2/5]
 //! WORKDIR /app`), step output with timestamps, `CACHED`, `DONE 0.3s` in
-//! plain mode; `=> [build 2/5] WORKDIR /app  0.0s` lines on a terminal;
-//! nothing with `-q` (a failing step's output is kept for the error);
+//! plain mode; on a terminal, the live view of [`crate::tty`] drawn from
+//! the same events; nothing with `-q` (a failing step's output is kept for
+//! the error);
 //! `rawjson`: BuildKit's solve-status objects, one JSON line per update
 //! (vertexes with started/completed/cached, logs in base64, statuses for
 //! a vertex's notes).
@@ -10,6 +11,8 @@ use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
+
+use crate::tty::{End, Live};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProgressMode {
@@ -23,16 +26,24 @@ pub struct Progress {
     mode: ProgressMode,
     next: AtomicUsize,
     out: Mutex<Box<dyn Write + Send>>,
-    start: Instant,
+    /// `Tty`: the live view, which owns the output.
+    live: Option<Live>,
 }
 
 impl Progress {
     pub fn new(mode: ProgressMode, out: Box<dyn Write + Send>) -> Progress {
+        let (out, live) = match mode {
+            ProgressMode::Tty => (
+                Box::new(std::io::sink()) as Box<dyn Write + Send>,
+                Some(Live::start(out)),
+            ),
+            _ => (out, None),
+        };
         Progress {
             mode,
             next: AtomicUsize::new(1),
             out: Mutex::new(out),
-            start: Instant::now(),
+            live,
         }
     }
 
@@ -63,23 +74,36 @@ impl Progress {
             ProgressMode::RawJson => step.vertex(None, false, None),
             ProgressMode::Tty | ProgressMode::Quiet => {}
         }
+        if let Some(live) = &self.live {
+            live.started(id, name);
+        }
         step
     }
 
     /// A warning that does not stop the build (a cache that could not be
     /// imported), as BuildKit prints them.
     pub fn warn(&self, text: &str) {
-        if matches!(self.mode, ProgressMode::Plain | ProgressMode::Tty) {
-            self.emit(&format!("WARNING: {text}\n"));
+        match &self.live {
+            Some(live) => live.warn(text),
+            None if self.mode == ProgressMode::Plain => self.emit(&format!("WARNING: {text}\n")),
+            None => {}
         }
     }
 
+    /// The build succeeded: a terminal shows its final frame.
     pub fn finish(&self) {
-        if self.mode == ProgressMode::Tty {
-            self.emit(&format!(
-                "[+] Building {:.1}s FINISHED\n",
-                self.start.elapsed().as_secs_f64()
-            ));
+        if let Some(live) = &self.live {
+            live.close(true);
+        }
+    }
+}
+
+/// A build that did not finish leaves its last frame (and failed steps'
+/// output) on the terminal before the error is printed.
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(live) = &self.live {
+            live.close(false);
         }
     }
 }
@@ -160,8 +184,12 @@ impl Step<'_> {
                     "timestamp": now(),
                 }]}));
             }
-            // A terminal shows steps, not their output (unless one fails).
-            ProgressMode::Tty | ProgressMode::Quiet => {}
+            ProgressMode::Tty => {
+                if let Some(live) = &self.progress.live {
+                    live.log(self.id, line);
+                }
+            }
+            ProgressMode::Quiet => {}
         }
     }
 
@@ -181,7 +209,12 @@ impl Step<'_> {
                     "completed": t,
                 }]}));
             }
-            ProgressMode::Tty | ProgressMode::Quiet => {}
+            ProgressMode::Tty => {
+                if let Some(live) = &self.progress.live {
+                    live.note(self.id, text);
+                }
+            }
+            ProgressMode::Quiet => {}
         }
     }
 
@@ -192,14 +225,17 @@ impl Step<'_> {
         match p.mode {
             ProgressMode::Plain => p.emit(&format!("#{} {how}\n\n", self.id)),
             ProgressMode::Tty => {
-                let cached = if how == "CACHED" { "CACHED " } else { "" };
-                let err = if how.starts_with("ERROR") {
-                    "ERROR "
-                } else {
-                    ""
+                let end = match how {
+                    "CACHED" => End::Cached,
+                    "CANCELED" => End::Canceled,
+                    h => match h.strip_prefix("ERROR: ") {
+                        Some(e) => End::Error(e.to_string()),
+                        None => End::Done,
+                    },
                 };
-                let label = format!("{err}{cached}{}", self.name);
-                p.emit(&format!(" => {label:<64} {:.1}s\n", self.secs()))
+                if let Some(live) = &p.live {
+                    live.ended(self.id, end);
+                }
             }
             ProgressMode::RawJson => {
                 let error = how.strip_prefix("ERROR: ");
@@ -219,10 +255,11 @@ impl Step<'_> {
     }
 
     /// End with an error; with `-q` the step's last output lines are
-    /// shown then, since nothing was shown before.
+    /// shown then, since nothing was shown before (a terminal shows them
+    /// under its last frame).
     pub fn failed(mut self, message: &str) {
         self.end(&format!("ERROR: {message}"));
-        if matches!(self.progress.mode, ProgressMode::Quiet | ProgressMode::Tty) {
+        if self.progress.mode == ProgressMode::Quiet {
             let mut out = self.progress.out.lock().unwrap_or_else(|e| e.into_inner());
             for l in &self.tail {
                 let _ = writeln!(out, "{l}");

@@ -33,8 +33,9 @@ pub struct BuildRequest {
     pub named_contexts: BTreeMap<String, NamedContext>,
     /// `--ssh`: agent sockets by ID, for `RUN --mount=type=ssh`.
     pub ssh: BTreeMap<String, PathBuf>,
-    /// `--network` for RUN steps: `default`, `host`, `none`.
-    pub network: Option<String>,
+    /// `--network` for RUN steps (`RUN --network` overrides it, but
+    /// `none` here keeps every step off the network).
+    pub network: crate::StepNetwork,
     /// What the other flags ask of every RUN step's container (the host
     /// applies it; the builder does not look).
     pub step_options: StepOptions,
@@ -47,8 +48,9 @@ pub struct BuildRequest {
     /// `--output` without `--load`: the result is not put in the store as
     /// an image (nor tagged), only exported.
     pub export_only: bool,
-    /// `--platform`: the target platform (this machine's when `None`).
-    pub platform: Option<wharf_registry::Platform>,
+    /// `--platform`: the target platforms (this machine's when empty);
+    /// several make a multi-platform result.
+    pub platforms: Vec<wharf_registry::Platform>,
     /// `--cache-to`: where this build's cache is exported.
     pub cache_to: Vec<crate::CacheTo>,
     /// `--cache-from`: caches (another root's, a registry's) to reuse.

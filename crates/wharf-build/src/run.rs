@@ -11,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use wharf_dockerfile::{CommandForm, Instruction, Mount, MountType, NetworkMode, RunArgs};
-use wharf_runtime::spec::{self, SpecMount};
+use wharf_runtime::spec::SpecMount;
 
 use crate::cache;
 use crate::context::{Context, Matched};
@@ -19,7 +19,7 @@ use crate::mounted::{commit_upper, Mounted};
 use crate::plan::Source;
 use crate::ssh;
 use crate::stage::{lowers_of, StageRun};
-use crate::{BuildError, BuildResult, RunStep};
+use crate::{BuildError, BuildResult, RunStep, StepNetwork};
 
 /// Mount points the runtime creates in a rootfs that lacks them.
 const STUBS: &[&str] = &[
@@ -93,11 +93,11 @@ impl StageRun<'_, '_> {
                 .get_or_insert_with(|| ssh::default_target(ssh_targets.len()));
             ssh_targets.push(target.clone());
         }
-        let network = match (r.network, self.b.req.network.as_deref()) {
-            (NetworkMode::None, _) | (_, Some("none")) => spec::NetworkMode::None,
-            // Until the default bridge exists, steps share the host's
-            // network (BuildKit's `--network=host`).
-            _ => spec::NetworkMode::Host,
+        // The cache key holds the mode's name: `Default`, `Host`, `None`.
+        let network = match (r.network, self.b.req.network) {
+            (NetworkMode::None, _) | (_, StepNetwork::None) => StepNetwork::None,
+            (NetworkMode::Host, _) | (_, StepNetwork::Host) => StepNetwork::Host,
+            (NetworkMode::Default, StepNetwork::Default) => StepNetwork::Default,
         };
         let mut key_parts = vec![
             "RUN".to_string(),

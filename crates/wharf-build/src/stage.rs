@@ -9,6 +9,7 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use wharf_dockerfile::{parse_trigger, Instruction, InstructionKind};
 use wharf_oci::{ContainerConfig, Digest, History, ImageConfig};
+use wharf_registry::Platform;
 use wharf_store::Store;
 
 use crate::cache::{self, StepResult};
@@ -182,7 +183,9 @@ impl<'b, 'a> StageRun<'b, 'a> {
             }
             Source::Image(name) => {
                 let id = b.image_id(name)?;
-                (b.image_config(name)?, epoch_key(&id.to_string(), b.req))
+                let image = b.image_config(name)?;
+                warn_platform(b, name, &image, &b.plan.platforms[index]);
+                (image, epoch_key(&id.to_string(), b.req))
             }
             Source::Context(dir) => {
                 return Err(BuildError::Invalid(format!(
@@ -469,6 +472,26 @@ fn epoch_key(base: &str, req: &BuildRequest) -> String {
     match req.source_date_epoch {
         None => cache::key(base, &[]),
         Some(e) => cache::key(base, &["SOURCE_DATE_EPOCH", &e.to_string()]),
+    }
+}
+
+/// BuildKit's `InvalidBaseImagePlatform` warning: the store has one
+/// platform per image, so a base of another platform is used as it is
+/// (its programs then run natively or not at all; the result says its
+/// platform).
+fn warn_platform(b: &Builder<'_>, name: &str, image: &ImageConfig, want: &Platform) {
+    let have = Platform {
+        os: image.os.clone(),
+        architecture: image.architecture.clone(),
+        variant: image.variant.clone(),
+    };
+    let same = have.os == want.os
+        && have.architecture == want.architecture
+        && (want.variant.is_empty() || have.variant == want.variant);
+    if !same {
+        b.progress.warn(&format!(
+            "InvalidBaseImagePlatform: Base image {name} was pulled with platform \"{have}\", expected \"{want}\" for current build"
+        ));
     }
 }
 

@@ -1,18 +1,20 @@
 //! `docker build` and `docker builder prune`: the builder (wharf-build)
 //! with the engine as its host — base images from the store, RUN steps in
 //! containers run by a monitor like any other (but with no database row
-//! and no log: `ephemeral`), their files removed when the step is done.
+//! and no log: `ephemeral`), their files removed when the step is done;
+//! a step on the default bridge has an endpoint of its own (see
+//! `wharf_network`'s `step`).
 
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use wharf_build::{
-    BuildError, BuildHost, BuildOutcome, BuildRequest, Progress, RunOutput, RunStep,
+    BuildError, BuildHost, BuildOutcome, BuildRequest, Progress, RunOutput, RunStep, StepNetwork,
 };
 use wharf_oci::{Digest, ErrorKind};
 use wharf_runtime::monitor::{ContainerDir, MonitorConfig};
-use wharf_runtime::spec::RunOptions;
+use wharf_runtime::spec::{NetworkMode, RunOptions};
 
 use crate::containers::start::MonitorStdio;
 use crate::containers::{cgroup_parent_of, new_id};
@@ -68,6 +70,22 @@ fn host_error(e: EngineError) -> BuildError {
     }
 }
 
+/// Takes a build step off the default bridge (before its directory,
+/// which holds the namespace, goes).
+struct StepEndpoint<'e> {
+    net: wharf_network::Networking<'e>,
+    id: String,
+    netns: PathBuf,
+}
+
+impl Drop for StepEndpoint<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.net.detach_step(&self.id, &self.netns) {
+            tracing::warn!(error = %e, step = %self.id, "taking a build step off the network");
+        }
+    }
+}
+
 /// Removes a build step's container directory.
 struct StepDir(PathBuf);
 
@@ -117,8 +135,6 @@ impl BuildHost for Host<'_> {
         for d in [dir.upper(), dir.work(), dir.rootfs(), dir.empty()] {
             fs::create_dir_all(&d).map_err(|e| io("creating directories", e))?;
         }
-        fs::write(dir.hostname(), format!("{BUILD_HOSTNAME}\n"))
-            .map_err(|e| io("writing hostname", e))?;
         let mut hosts = format!(
             "127.0.0.1\tlocalhost {BUILD_HOSTNAME}\n::1\tlocalhost ip6-localhost ip6-loopback\n"
         );
@@ -126,8 +142,35 @@ impl BuildHost for Host<'_> {
             hosts.push_str(&format!("{ip}\t{name}\n"));
         }
         fs::write(dir.hosts(), hosts).map_err(|e| io("writing hosts", e))?;
-        let resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        let host_resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        // BuildKit's: the host's, but off the host's namespace without its
+        // loopback servers (Google's if none is left).
+        let resolv = match step.network {
+            StepNetwork::Host => host_resolv,
+            _ => wharf_network::files::resolv_conf(&host_resolv, &Default::default(), None),
+        };
         fs::write(dir.resolv_conf(), resolv).map_err(|e| io("writing resolv.conf", e))?;
+        // On the default bridge: the step's own namespace, veth and
+        // address, made here (the step has no row for the monitor's hooks
+        // to read) and released once it has exited.
+        let (network_mode, endpoint) = match step.network {
+            StepNetwork::Host => (NetworkMode::Host, None),
+            StepNetwork::None => (NetworkMode::None, None),
+            StepNetwork::Default => {
+                let net = self.engine.networking().map_err(host_error)?;
+                let netns = dir.netns();
+                wharf_runtime::timeline::mark("build: step network");
+                net.attach_step(&id, &netns)
+                    .map_err(|e| host_error(e.into()))?;
+                wharf_runtime::timeline::mark("build: step network up");
+                let endpoint = StepEndpoint {
+                    net,
+                    id: id.clone(),
+                    netns: netns.clone(),
+                };
+                (NetworkMode::Namespace(netns), Some(endpoint))
+            }
+        };
         let monitor = MonitorConfig {
             lowers: step.lowers.clone(),
             auto_remove: false,
@@ -137,13 +180,14 @@ impl BuildHost for Host<'_> {
                 cmd: Some(step.args.clone()),
                 entrypoint: Some(Vec::new()),
                 hostname: Some(BUILD_HOSTNAME.into()),
-                network_mode: step.network.clone(),
+                network_mode,
                 mounts: step.mounts.clone(),
                 privileged: step.privileged,
                 resources: self.options.resources.clone(),
                 shm_size: (self.options.shm_size > 0).then_some(self.options.shm_size),
                 ulimits: self.options.ulimits.clone(),
                 supplementary_groups_only: true,
+                no_hostname_file: true,
                 ..Default::default()
             },
             cgroup_parent: cgroup_parent_of(&self.options.resources).to_string(),
@@ -186,6 +230,9 @@ impl BuildHost for Host<'_> {
             .child
             .wait()
             .map_err(|e| io("waiting for the step", e))?;
+        wharf_runtime::timeline::mark("build: step exited");
+        drop(endpoint);
+        wharf_runtime::timeline::mark("build: step network down");
         Ok(RunOutput {
             exit_code,
             upper: dir.upper(),

@@ -39,7 +39,15 @@ impl Engine {
             );
             out.push(f.repaired_if(repair && self.stop_orphan_step(&id, pid)));
         }
-        let monitors: HashSet<String> = live_monitors(self.store.root()).into_keys().collect();
+        let mut monitors: HashSet<String> = live_monitors(self.store.root()).into_keys().collect();
+        // A step on the default bridge is its build's from its network's
+        // setup on, before its monitor runs.
+        monitors.extend(
+            self.networking()?
+                .live_steps()?
+                .into_iter()
+                .map(|s| s.step_id),
+        );
         let rows = self.store.read(|tx| containers::list(tx))?;
         let mut running: HashSet<String> = HashSet::new();
         for c in &rows {

@@ -24,10 +24,18 @@ pub enum EngineError {
     /// The container could not be started; `code` is docker's exit code.
     #[error("{message}")]
     Start { message: String, code: i32 },
-    #[error("{context}: {source}")]
+    #[error("{context}: {}", wharf_oci::OsError(source))]
     Io {
         context: String,
         source: std::io::Error,
+    },
+    /// An operation that ran out of disk space: `operation` names it and
+    /// its object ("committing container web"); the cause ends in docker's
+    /// `no space left on device`. Made by [`FullDisk::naming`].
+    #[error("{operation}: {source}")]
+    NoSpace {
+        operation: String,
+        source: Box<EngineError>,
     },
 }
 
@@ -43,6 +51,7 @@ impl EngineError {
             EngineError::Conflict(_) => ErrorKind::Conflict,
             EngineError::Start { .. } => ErrorKind::InvalidArgument,
             EngineError::Io { .. } => ErrorKind::Internal,
+            EngineError::NoSpace { source, .. } => source.kind(),
         }
     }
 
@@ -59,9 +68,35 @@ impl EngineError {
     pub fn exit_code(&self) -> i32 {
         match self {
             EngineError::Start { code, .. } => *code,
+            EngineError::NoSpace { source, .. } => source.exit_code(),
             _ => 125,
         }
     }
 }
 
 pub type EngineResult<T> = Result<T, EngineError>;
+
+/// Naming the operation whose error says the disk is full: a user told
+/// only "writing /var/lib/…/tmp/blob-3-1: no space left on device" cannot
+/// tell which of pull, load or run filled it.
+pub trait FullDisk {
+    /// The error as [`EngineError::NoSpace`] with `operation` ("pulling
+    /// busybox:latest") when it (or what it wraps) is a full disk;
+    /// unchanged otherwise.
+    fn naming(self, operation: impl FnOnce() -> String) -> Self;
+}
+
+impl<T> FullDisk for EngineResult<T> {
+    fn naming(self, operation: impl FnOnce() -> String) -> Self {
+        self.map_err(|e| {
+            if wharf_store::out_of_space(&e) && !matches!(e, EngineError::NoSpace { .. }) {
+                EngineError::NoSpace {
+                    operation: operation(),
+                    source: Box::new(e),
+                }
+            } else {
+                e
+            }
+        })
+    }
+}

@@ -18,7 +18,7 @@ pub mod volumes;
 
 use std::path::{Path, PathBuf};
 
-pub use error::{EngineError, EngineResult};
+pub use error::{EngineError, EngineResult, FullDisk};
 pub use wharf_network::files::DnsOptions;
 pub use wharf_oci::{Digest, ErrorKind, Reference};
 pub use wharf_store::private::PRIVATE_FILE_MODE;

@@ -15,7 +15,7 @@ pub enum ImageError {
     Invalid(String),
     #[error("{0}")]
     NotFound(String),
-    #[error("{context}: {source}")]
+    #[error("{context}: {}", wharf_oci::OsError(source))]
     Io {
         context: String,
         source: std::io::Error,

@@ -21,6 +21,9 @@ pub struct ImportOptions {
     /// What docker calls the source: `-` for a stream, else the URL.
     pub source: String,
     pub tag: Option<Reference>,
+    /// `--platform`'s architecture and variant (GOARCH names); this
+    /// machine's when `None`.
+    pub platform: Option<(String, String)>,
 }
 
 pub fn import_rootfs<R: Read>(
@@ -43,7 +46,15 @@ pub fn import_rootfs<R: Read>(
         created: Some(created.clone()),
         container_config: Some(ContainerConfig::default()),
         config: Some(config),
-        architecture: platform::go_arch().to_string(),
+        architecture: opts
+            .platform
+            .as_ref()
+            .map_or_else(|| platform::go_arch().to_string(), |p| p.0.clone()),
+        variant: opts
+            .platform
+            .as_ref()
+            .map(|p| p.1.clone())
+            .unwrap_or_default(),
         os: platform::OS.to_string(),
         rootfs: Some(RootFs::layers(vec![layer.diff_id().clone()])),
         history: vec![History {

@@ -1,6 +1,7 @@
 //! Bringing a container's networks up before it starts and down after it
-//! stops (netavark's model): the first container on a network creates its
-//! bridge, the last one gone deletes it, and the root's nftables table is
+//! stops (netavark's model): a network's bridge is made by `network create`
+//! (or by its first container after a reboot) and stays with the network,
+//! the last container gone stops its DNS server, and the root's nftables table is
 //! rebuilt from the store each time. One root's setups and teardowns are
 //! serialized by `network.lock` in the root.
 
@@ -61,7 +62,7 @@ pub struct Wiring {
     links: Vec<VethPlan>,
 }
 
-struct VethPlan {
+pub(crate) struct VethPlan {
     link: LinkPlan,
     iface: String,
     ip: Ipv4Addr,
@@ -84,7 +85,7 @@ pub(crate) struct EndpointIps {
 
 /// What the first endpoint of a container gets beyond its address.
 #[derive(Default)]
-struct Primary<'a> {
+pub(crate) struct Primary<'a> {
     mac: Option<[u8; 6]>,
     link_local: &'a [Ipv4Addr],
 }
@@ -114,7 +115,7 @@ enum LinkPlan {
 }
 
 impl VethPlan {
-    fn make(&self, nl: &Netlink, netns: &Path) -> NetResult<()> {
+    pub(crate) fn make(&self, nl: &Netlink, netns: &Path) -> NetResult<()> {
         let ns = File::open(netns).map_err(|e| io("opening the network namespace", e))?;
         match &self.link {
             LinkPlan::Veth {
@@ -246,18 +247,25 @@ impl Networking<'_> {
             }
         }
         let _lock = self.lock()?;
-        let netns = netns.unwrap_or_else(PendingNetns::start);
-        match self.setup_locked(id, name, cfg, files, &host_resolv, netns) {
-            Ok(a) => Ok(a),
-            Err(e) => {
+        // A setup that fails leaves nothing behind.
+        let attempt = |netns| {
+            let setup = self.setup_locked(id, name, cfg, files, &host_resolv, netns);
+            if setup.is_err() {
                 let undone = self
                     .release_endpoints(id, files, None)
                     .and_then(|nets| self.settle_locked(&nets));
                 if let Err(t) = undone {
                     tracing::warn!(error = %t, "undoing a failed network setup");
                 }
-                Err(e)
             }
+            setup
+        };
+        match attempt(netns.unwrap_or_else(PendingNetns::start)) {
+            // Once more if the default bridge's subnet had to move (see
+            // `repick_default_subnet`): only a failed setup pays the look.
+            Err(e) if !self.repick_default_subnet()? => Err(e),
+            Err(_) => attempt(PendingNetns::start()),
+            ok => ok,
         }
     }
 
@@ -410,16 +418,7 @@ impl Networking<'_> {
             })?;
             let a =
                 addressing(&net).map_err(|e| wharf_store::StoreError::NotFound(e.to_string()))?;
-            let mut used: HashSet<Ipv4Addr> = networks::endpoints_on(tx, &net.id)?
-                .iter()
-                .filter(|e| e.container_id != ep.container_id)
-                .filter_map(|e| e.ip.as_deref().and_then(|ip| ip.parse().ok()))
-                .collect();
-            used.extend(aux_addresses(&net).into_values());
-            // The DNS server's own address on a macvlan/ipvlan segment.
-            used.extend(
-                crate::lower::dns_listen(&net, &a).filter(|_| crate::lower::is_lower(&net.driver)),
-            );
+            let used = used_addresses(tx, &net, &a, Some(&ep.container_id))?;
             let ip = match ep.ip_requested.as_deref() {
                 Some(req) => {
                     let ip: Ipv4Addr = req.parse().map_err(|_| {
@@ -432,14 +431,7 @@ impl Networking<'_> {
                     }
                     ip
                 }
-                None => pick_address(&a.subnet, a.range.as_ref(), a.gateway, &used).ok_or_else(
-                    || {
-                        wharf_store::StoreError::Conflict(format!(
-                            "no available IPv4 addresses on network {}",
-                            net.name
-                        ))
-                    },
-                )?,
+                None => free_address(&net, &a, &used)?,
             };
             let ip6 = match a.v6 {
                 Some((s6, gw6)) => {
@@ -460,17 +452,36 @@ impl Networking<'_> {
             networks::set_endpoint_ip6(tx, &ep.container_id, &net.id, ip6_text.as_deref())?;
             Ok((net, EndpointIps { ip, ip6 }))
         });
-        let (net, ips) = ip.map_err(|e| match e {
-            wharf_store::StoreError::Conflict(m) => NetworkError::Conflict(m),
-            wharf_store::StoreError::NotFound(m) => NetworkError::NotFound(m),
-            e => e.into(),
-        })?;
-        let a = addressing(&net)?;
+        let (net, ips) = ip.map_err(address_error)?;
+        let link = self.plan_link(
+            nl,
+            &net,
+            ips,
+            (&ep.container_id, ep.seq),
+            default_route,
+            primary,
+        )?;
+        Ok((net, ips, link))
+    }
+
+    /// The link of an endpoint with addresses `ips` on `net`, for owner
+    /// `(id, n)` (its `n`th network): the network's bridge (and DNS
+    /// server) brought up if need be, the veth or lower link planned.
+    pub(crate) fn plan_link(
+        &self,
+        nl: &Netlink,
+        net: &NetworkRecord,
+        ips: EndpointIps,
+        (owner, seq): (&str, i64),
+        default_route: bool,
+        primary: Primary,
+    ) -> NetResult<VethPlan> {
+        let a = addressing(net)?;
         let ip = ips.ip;
         let routed = default_route && !net.internal;
         let plan = |link| VethPlan {
             link,
-            iface: format!("eth{}", ep.seq),
+            iface: format!("eth{seq}"),
             ip,
             prefix: a.subnet.prefix,
             gateway: routed.then_some(a.gateway),
@@ -485,51 +496,62 @@ impl Networking<'_> {
                 .filter(|_| !crate::lower::is_lower(&net.driver) || net.gateway6.is_some()),
         };
         if crate::lower::is_lower(&net.driver) {
-            let (parent, kind) = crate::lower::parent_of(&net)?;
+            let (parent, kind) = crate::lower::parent_of(net)?;
             let parent_index = nl.link_index(&parent)?.ok_or_else(|| {
                 NetworkError::NotFound(format!(
                     "network {}: parent interface {parent} not found",
                     net.name
                 ))
             })?;
-            if self.ensure_dns_netns(nl, &net, &a.subnet)?.is_some() {
-                crate::dns::ensure_server(self, &net)?;
+            if self.ensure_dns_netns(nl, net, &a.subnet)?.is_some() {
+                crate::dns::ensure_server(self, net)?;
             }
-            let link = plan(LinkPlan::Lower { parent_index, kind });
-            return Ok((net, ips, link));
+            return Ok(plan(LinkPlan::Lower { parent_index, kind }));
         }
-        let bridge = net.bridge.clone().unwrap_or_default();
-        let opts = crate::bridge_opts::of(&net);
-        if nl.link_index(&bridge)?.is_none() {
-            self.check_routes(&bridge, &a.subnet, &net.name)?;
-            nl.ensure_bridge(&bridge, a.gateway, a.subnet.prefix, a.v6, opts.mtu)?;
-            netlink::sysctl(&format!("net/ipv4/conf/{bridge}/route_localnet"), "1")?;
-            netlink::sysctl("net/ipv4/ip_forward", "1")?;
-            if a.v6.is_some() {
-                netlink::sysctl("net/ipv6/conf/all/forwarding", "1")?;
-            }
-        }
-        crate::docker_compat::allow(&bridge);
-        let bridge_index = nl
-            .link_index(&bridge)?
-            .ok_or_else(|| NetworkError::System(format!("bridge {bridge} vanished")))?;
+        let bridge_index = self.ensure_bridge(nl, net, &a)?;
+        crate::docker_compat::allow(net.bridge.as_deref().unwrap_or_default());
+        let opts = crate::bridge_opts::of(net);
         let link = plan(LinkPlan::Veth {
-            host: self.names.veth(&ep.container_id, ep.seq as usize),
+            host: self.names.veth(owner, seq as usize),
             bridge_index,
             port: VethPort {
                 mtu: opts.mtu,
                 isolated: !opts.icc,
             },
         });
-        if !self.is_default_bridge(&net) {
-            crate::dns::ensure_server(self, &net)?;
+        if !self.is_default_bridge(net) {
+            crate::dns::ensure_server(self, net)?;
         }
-        Ok((net, ips, link))
+        Ok(link)
+    }
+
+    /// A bridge network's bridge, made (with its sysctls) if it is not up
+    /// (made at `network create`, it is gone after a reboot); returns its
+    /// link index.
+    pub(crate) fn ensure_bridge(
+        &self,
+        nl: &Netlink,
+        net: &NetworkRecord,
+        a: &Addressing,
+    ) -> NetResult<u32> {
+        let bridge = net.bridge.clone().unwrap_or_default();
+        if nl.link_index(&bridge)?.is_none() {
+            self.check_routes(&bridge, &a.subnet, &net.name)?;
+            let mtu = crate::bridge_opts::of(net).mtu;
+            nl.ensure_bridge(&bridge, a.gateway, a.subnet.prefix, a.v6, mtu)?;
+            netlink::sysctl(&format!("net/ipv4/conf/{bridge}/route_localnet"), "1")?;
+            netlink::sysctl("net/ipv4/ip_forward", "1")?;
+            if a.v6.is_some() {
+                netlink::sysctl("net/ipv6/conf/all/forwarding", "1")?;
+            }
+        }
+        nl.link_index(&bridge)?
+            .ok_or_else(|| NetworkError::System(format!("bridge {bridge} vanished")))
     }
 
     /// A subnet routed through some other interface would shadow (or be
     /// shadowed by) ours: refuse to bring the bridge up.
-    fn check_routes(&self, bridge: &str, subnet: &Subnet, name: &str) -> NetResult<()> {
+    pub(crate) fn check_routes(&self, bridge: &str, subnet: &Subnet, name: &str) -> NetResult<()> {
         if let Some((dev, r)) = crate::ipam::host_routes()
             .into_iter()
             .find(|(dev, r)| dev != bridge && r.overlaps(subnet))
@@ -623,29 +645,73 @@ impl Networking<'_> {
         if down.is_empty() {
             return self.apply_rules();
         }
-        // The bridges' deletion (the kernel's unregister, tens of ms) and
-        // the table's rebuild (an `nft` run) do not depend on each other:
-        // side by side. The rules of a network without active endpoints
-        // are left out whether its bridge is still there or not.
+        // The DNS servers' stop and the table's rebuild (an `nft` run) do
+        // not depend on each other: side by side. The rules of a network
+        // without active endpoints are left out.
         std::thread::scope(|s| {
             let rules = s.spawn(|| self.apply_rules());
-            let downed = (|| {
-                let nl = Netlink::new()?;
-                for net in &down {
-                    self.bring_down(&nl, net)?;
-                }
-                Ok(())
-            })();
-            let rules = rules
+            for net in &down {
+                self.bring_down(net);
+            }
+            rules
                 .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            downed.and(rules)
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         })
     }
 
     /// The addresses a container has now, per network ID.
     pub fn addresses(&self, id: &str) -> NetResult<Vec<EndpointRecord>> {
         Ok(self.store.read(|tx| networks::endpoints_of(tx, id))?)
+    }
+}
+
+/// The IPv4 addresses taken on `net`: its endpoints' (but those of
+/// container `except`, being planned), build steps', its aux addresses
+/// and, on a macvlan/ipvlan segment, its DNS server's.
+pub(crate) fn used_addresses(
+    tx: &wharf_store::rusqlite::Connection,
+    net: &NetworkRecord,
+    a: &Addressing,
+    except: Option<&str>,
+) -> wharf_store::StoreResult<HashSet<Ipv4Addr>> {
+    let mut used: HashSet<Ipv4Addr> = networks::endpoints_on(tx, &net.id)?
+        .iter()
+        .filter(|e| Some(e.container_id.as_str()) != except)
+        .filter_map(|e| e.ip.as_deref().and_then(|ip| ip.parse().ok()))
+        .collect();
+    // A killed build's step keeps its address until it is released (its
+    // veth may still be on the bridge).
+    used.extend(
+        networks::step_endpoints(tx)?
+            .iter()
+            .filter(|s| s.network_id == net.id)
+            .filter_map(|s| s.ip.parse::<Ipv4Addr>().ok()),
+    );
+    used.extend(aux_addresses(net).into_values());
+    used.extend(crate::lower::dns_listen(net, a).filter(|_| crate::lower::is_lower(&net.driver)));
+    Ok(used)
+}
+
+/// The lowest address of `net` nobody uses.
+pub(crate) fn free_address(
+    net: &NetworkRecord,
+    a: &Addressing,
+    used: &HashSet<Ipv4Addr>,
+) -> wharf_store::StoreResult<Ipv4Addr> {
+    pick_address(&a.subnet, a.range.as_ref(), a.gateway, used).ok_or_else(|| {
+        wharf_store::StoreError::Conflict(format!(
+            "no available IPv4 addresses on network {}",
+            net.name
+        ))
+    })
+}
+
+/// A store error of an address's choice, as the network error it is.
+pub(crate) fn address_error(e: wharf_store::StoreError) -> NetworkError {
+    match e {
+        wharf_store::StoreError::Conflict(m) => NetworkError::Conflict(m),
+        wharf_store::StoreError::NotFound(m) => NetworkError::NotFound(m),
+        e => e.into(),
     }
 }
 

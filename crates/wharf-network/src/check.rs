@@ -23,22 +23,24 @@ impl Networking<'_> {
             .store
             .read(|tx| Ok((networks::list(tx)?, networks::active_endpoints(tx)?)))?;
         let used: HashSet<&str> = active.iter().map(|e| e.network_id.as_str()).collect();
-        let mut out = Vec::new();
+        // Killed builds' steps first: their namespaces (and so veths) go.
+        let mut out = self.check_steps(repair)?;
 
-        // Links: bridges of networks in use (and every root's idle default
-        // bridge, kept with its rules as docker keeps docker0, until `system
+        // Links: the bridges of the networks (a user-defined network's
+        // lives as long as it does; every root's idle default bridge is
+        // kept with its rules as docker keeps docker0, until `system
         // prune`), veths of containers whose network is up.
         let nl = Netlink::new()?;
-        let wanted_bridges: HashSet<String> = nets
-            .iter()
-            .filter(|n| used.contains(n.id.as_str()) || self.is_default_bridge(n))
-            .filter_map(|n| n.bridge.clone())
-            .collect();
+        let wanted_bridges: HashSet<String> =
+            nets.iter().filter_map(|n| n.bridge.clone()).collect();
         let default_bridge_kept = nets
             .iter()
             .filter(|n| self.is_default_bridge(n))
             .filter_map(|n| n.bridge.as_deref())
             .any(link_exists);
+        // Build steps on the default bridge whose build runs have veths
+        // too (a killed build's are leftovers, see `check_steps`).
+        let steps = self.live_steps()?;
         let veth_prefix = format!("wv{}", self.names.tag);
         let mut unwanted = Vec::new();
         for link in nl.link_names()? {
@@ -47,9 +49,10 @@ impl Networking<'_> {
             }
             let wanted = match link.strip_prefix(&veth_prefix) {
                 // `wv<tag><n><container id prefix>`
-                Some(rest) => rest
-                    .get(1..)
-                    .is_some_and(|cid| active.iter().any(|e| e.container_id.starts_with(cid))),
+                Some(rest) => rest.get(1..).is_some_and(|cid| {
+                    active.iter().any(|e| e.container_id.starts_with(cid))
+                        || steps.iter().any(|s| s.step_id.starts_with(cid))
+                }),
                 None => wanted_bridges.contains(&link),
             };
             if !wanted {

@@ -15,7 +15,7 @@ pub enum NetworkError {
     /// The kernel refused (netlink, nftables, a namespace).
     #[error("{0}")]
     System(String),
-    #[error("{context}: {source}")]
+    #[error("{context}: {}", wharf_oci::OsError(source))]
     Io {
         context: String,
         source: std::io::Error,

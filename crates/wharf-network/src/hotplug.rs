@@ -63,7 +63,7 @@ impl Networking<'_> {
         let active = self.store.read(|tx| networks::active_endpoints(tx))?;
         if !active.iter().any(|a| a.network_id == ep.network_id) {
             if let Some(net) = self.store.read(|tx| networks::get(tx, &ep.network_id))? {
-                self.bring_down(nl, &net)?;
+                self.bring_down(&net);
             }
         }
         Ok(())

@@ -9,6 +9,8 @@
 //! - [`dns`]: the per-network DNS server of user-defined networks.
 //! - [`lower`]: the macvlan and ipvlan drivers (a parent link's children).
 //! - [`names`]: kernel object names, unique per store root.
+//! - `step`: build steps on the default bridge (an endpoint without a
+//!   container, owned by the build's process).
 
 pub mod attach;
 pub mod bridge_opts;
@@ -27,6 +29,7 @@ pub mod netlink;
 pub mod nft;
 pub mod ports;
 mod rules;
+mod step;
 pub mod subnet;
 
 pub use attach::{Attached, ContainerFiles, Leaving, Wiring};

@@ -132,6 +132,49 @@ impl<'a> Networking<'a> {
         Ok(())
     }
 
+    /// Move the default bridge to a free subnet when its bridge is down
+    /// and another link's route now covers its subnet: docker's allocator
+    /// looks at routes, not at our registry, and may have given it to one
+    /// of its networks while the bridge was down (from a root's first use
+    /// to its first container, or after `system prune`). docker0 takes a
+    /// free subnet the same way at the daemon's start. Called under the
+    /// network lock after a failed setup; with containers or steps on the
+    /// bridge (their addresses in the old subnet) nothing moves. Returns
+    /// whether it moved.
+    pub(crate) fn repick_default_subnet(&self) -> NetResult<bool> {
+        let Some(net) = self.store.read(|tx| networks::by_name(tx, "bridge"))? else {
+            return Ok(false);
+        };
+        let Some(bridge) = net.bridge.clone() else {
+            return Ok(false);
+        };
+        let Ok(a) = crate::attach::addressing(&net) else {
+            return Ok(false);
+        };
+        if Path::new("/sys/class/net").join(&bridge).exists()
+            || self.check_routes(&bridge, &a.subnet, &net.name).is_ok()
+        {
+            return Ok(false);
+        }
+        let busy = self
+            .store
+            .read(|tx| networks::active_endpoints(tx))?
+            .iter()
+            .any(|e| e.network_id == net.id)
+            || self.live_steps()?.iter().any(|s| s.network_id == net.id);
+        if busy {
+            return Ok(false);
+        }
+        let mut registry = Registry::open()?;
+        let new = registry.allocate(self.root(), None, &|dev| self.names.owns_link(dev))?;
+        registry.release(self.root(), a.subnet)?;
+        let gateway = new.nth(1).unwrap_or(new.addr).to_string();
+        self.store
+            .write(|tx| networks::set_subnet(tx, &net.id, &new.to_string(), &gateway))?;
+        tracing::warn!(old = %a.subnet, new = %new, "the default bridge's subnet is routed elsewhere: moved");
+        Ok(true)
+    }
+
     /// The default bridge made to follow `<root>/daemon.json` (docker's
     /// `"ipv6": true` and `"fixed-cidr-v6"`, `"icc"`), as docker applies
     /// its daemon.json when it starts: changed only while no container
@@ -206,8 +249,10 @@ impl<'a> Networking<'a> {
         Ok(self.store.read(|tx| networks::list(tx))?)
     }
 
-    /// `docker network create`: a row and a subnet; the bridge itself is
-    /// made when the first container attaches.
+    /// `docker network create`: a row, a subnet and, for a bridge network,
+    /// its bridge. As docker's `br-<id>`, the bridge lives as long as the
+    /// network: its route is what keeps other allocators (docker's looks
+    /// at the host's routes, not at our registry) off the subnet.
     pub fn create(&self, req: &CreateNetwork) -> NetResult<NetworkRecord> {
         let lower = crate::lower::is_lower(&req.driver);
         match req.driver.as_str() {
@@ -349,6 +394,17 @@ impl<'a> Networking<'a> {
             self.remove_parent(&rec)?;
             return Err(e.into());
         }
+        // The row written, no bridge yet: its first container makes it.
+        wharf_failpoint::hit("network-create-before-bridge");
+        if !lower {
+            let made = crate::netlink::Netlink::new()
+                .and_then(|nl| self.ensure_bridge(&nl, &rec, &crate::attach::addressing(&rec)?));
+            if let Err(e) = made {
+                self.store.write(|tx| networks::delete(tx, &rec.id))?;
+                release(&mut registry)?;
+                return Err(e);
+            }
+        }
         Ok(rec)
     }
 
@@ -379,8 +435,7 @@ impl<'a> Networking<'a> {
         }
         // The row gone, the subnet still reserved.
         wharf_failpoint::hit("network-rm-after-tx");
-        // A bridge a container's teardown left up (it found the network
-        // busy) goes with the network: nothing else would delete it.
+        // The network's bridge goes with it.
         if net
             .bridge
             .as_ref()

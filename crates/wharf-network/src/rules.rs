@@ -14,18 +14,26 @@ use crate::nft::{self, BridgeRules, PortRule};
 use crate::NetResult;
 
 impl Networking<'_> {
-    /// Delete an unused network's bridge and stop its DNS server. Every
-    /// root keeps its idle default bridge (`wharf0`, `wharf-<tag>`), with
-    /// its rules, as docker keeps `docker0`: making and deleting it around
+    /// An unused network's DNS server stops (and a macvlan/ipvlan
+    /// network's namespace for it goes). Bridges stay: a user-defined
+    /// network's as long as the network (see `create`), and every root
+    /// keeps its idle default bridge (`wharf0`, `wharf-<tag>`), with its
+    /// rules, as docker keeps `docker0`: making and deleting it around
     /// each container of an otherwise idle root cost ~20 ms (a private
     /// root's ~80 ms: the bridge, its sysctls, docker's DOCKER-USER rules,
     /// the nftables table, and their removal under the network lock the
-    /// next container waits for). `system prune` removes it.
-    pub(crate) fn bring_down(&self, nl: &Netlink, net: &NetworkRecord) -> NetResult<()> {
-        if self.is_default_bridge(net) {
-            return Ok(());
+    /// next container waits for). `system prune` removes that one.
+    pub(crate) fn bring_down(&self, net: &NetworkRecord) {
+        if !self.is_default_bridge(net) {
+            self.stop_dns(net);
         }
-        self.delete_bridge(nl, net)
+    }
+
+    fn stop_dns(&self, net: &NetworkRecord) {
+        crate::dns::stop_server(self, &net.id);
+        if crate::lower::is_lower(&net.driver) {
+            crate::netlink::delete_netns(&self.dns_netns(&net.id));
+        }
     }
 
     pub(crate) fn delete_bridge(&self, nl: &Netlink, net: &NetworkRecord) -> NetResult<()> {
@@ -39,22 +47,27 @@ impl Networking<'_> {
                 })?;
             }
         }
-        crate::dns::stop_server(self, &net.id);
-        if crate::lower::is_lower(&net.driver) {
-            crate::netlink::delete_netns(&self.dns_netns(&net.id));
-        }
+        self.stop_dns(net);
         Ok(())
     }
 
-    /// Delete the bridges of networks no running container uses (what
-    /// `system prune` does for the default root's idle `wharf0`).
+    /// Bring down the networks no running container (or build step)
+    /// uses, and delete the default bridge if it is idle (what `system
+    /// prune` does for the default root's `wharf0`).
     pub fn prune_idle(&self) -> NetResult<()> {
         let _lock = self.lock()?;
         let active = self.store.read(|tx| networks::active_endpoints(tx))?;
+        let steps = self.live_steps()?;
         let nl = Netlink::new()?;
         for net in self.list()? {
-            if !active.iter().any(|a| a.network_id == net.id) {
-                self.delete_bridge(&nl, &net)?;
+            let busy = active.iter().any(|a| a.network_id == net.id)
+                || steps.iter().any(|s| s.network_id == net.id);
+            if busy {
+                continue;
+            }
+            match self.is_default_bridge(&net) {
+                true => self.delete_bridge(&nl, &net)?,
+                false => self.bring_down(&net),
             }
         }
         self.apply_rules()

@@ -20,6 +20,6 @@ pub mod reference;
 
 pub use config::{ContainerConfig, HealthConfig, History, ImageConfig, RootFs};
 pub use digest::{Digest, DigestError, HashingReader, HashingWriter, Sha256};
-pub use error::ErrorKind;
+pub use error::{is_out_of_space, ErrorKind, OsError, NO_SPACE};
 pub use oci_spec::image as oci;
 pub use reference::{Reference, ReferenceError};

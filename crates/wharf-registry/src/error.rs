@@ -25,7 +25,7 @@ pub enum RegistryError {
     Image(#[from] wharf_image::ImageError),
     #[error(transparent)]
     Store(#[from] wharf_store::StoreError),
-    #[error("{context}: {source}")]
+    #[error("{context}: {}", wharf_oci::OsError(source))]
     Io {
         context: String,
         source: std::io::Error,

@@ -24,12 +24,12 @@ pub fn go_io_error(e: &std::io::Error) -> String {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
-    #[error("mounting {target}: {source}")]
+    #[error("mounting {}: {}", target.display(), wharf_oci::OsError(source))]
     Mount {
         target: PathBuf,
         source: std::io::Error,
     },
-    #[error("{context}: {source}")]
+    #[error("{context}: {}", wharf_oci::OsError(source))]
     Io {
         context: String,
         source: std::io::Error,

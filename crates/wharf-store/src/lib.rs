@@ -47,12 +47,12 @@ mod store;
 pub mod volumes;
 
 pub use check::{Finding, Severity};
-pub use error::{StoreError, StoreResult};
+pub use error::{out_of_space, StoreError, StoreResult};
 pub use gc::Garbage;
 pub use images::{ImageRecord, TagRecord};
 pub use layers::LayerRecord;
 pub use lock::StoreLock;
-pub use paths::mounts_under;
+pub use paths::{mounts_under, pid_alive};
 pub use store::{Store, Trashed};
 pub use volumes::VolumeRecord;
 

@@ -137,6 +137,16 @@ pub fn set_ipv6(
     Ok(())
 }
 
+/// A network's IPv4 subnet and gateway (the default bridge's, moved off a
+/// subnet another link took while its bridge was down).
+pub fn set_subnet(conn: &Connection, id: &str, subnet: &str, gateway: &str) -> StoreResult<()> {
+    conn.execute(
+        "UPDATE networks SET subnet = ?2, gateway = ?3 WHERE id = ?1",
+        params![id, subnet, gateway],
+    )?;
+    Ok(())
+}
+
 /// A network's driver options (JSON object).
 pub fn set_options(conn: &Connection, id: &str, options: &str) -> StoreResult<()> {
     conn.execute(
@@ -332,6 +342,50 @@ pub fn set_endpoint_ip6(
         params![container_id, network_id, ip6],
     )?;
     Ok(())
+}
+
+/// A build step's endpoint: no container row, no aliases, one network
+/// (the default bridge), for as long as its step runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepEndpointRecord {
+    pub step_id: String,
+    pub network_id: String,
+    pub ip: String,
+    pub mac: String,
+    /// Where the step's namespace is bind-mounted.
+    pub netns: String,
+    /// The PID of the build that holds it.
+    pub owner: i32,
+}
+
+pub fn add_step_endpoint(conn: &Connection, e: &StepEndpointRecord) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO step_endpoints (step_id, network_id, ip, mac, netns, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![e.step_id, e.network_id, e.ip, e.mac, e.netns, e.owner],
+    )?;
+    Ok(())
+}
+
+pub fn remove_step_endpoint(conn: &Connection, step_id: &str) -> StoreResult<bool> {
+    Ok(conn.execute("DELETE FROM step_endpoints WHERE step_id = ?1", [step_id])? > 0)
+}
+
+/// Every build step's endpoint (a handful at most: one per running step).
+pub fn step_endpoints(conn: &Connection) -> StoreResult<Vec<StepEndpointRecord>> {
+    let mut st = conn.prepare_cached(
+        "SELECT step_id, network_id, ip, mac, netns, owner FROM step_endpoints ORDER BY step_id",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok(StepEndpointRecord {
+            step_id: r.get(0)?,
+            network_id: r.get(1)?,
+            ip: r.get(2)?,
+            mac: r.get(3)?,
+            netns: r.get(4)?,
+            owner: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

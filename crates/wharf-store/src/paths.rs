@@ -19,13 +19,16 @@ fn owner_pid(name: &str) -> Option<i32> {
     parts.next()?.parse().ok()
 }
 
-fn pid_alive(pid: i32) -> bool {
+/// Whether process `pid` runs (what owns a `tmp/` entry or a build
+/// step's endpoint).
+pub fn pid_alive(pid: i32) -> bool {
     // kill(pid, 0): ESRCH means gone; EPERM still means alive.
     pid == std::process::id() as i32
-        || !matches!(
-            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
-            Err(nix::errno::Errno::ESRCH)
-        )
+        || pid > 0
+            && !matches!(
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+                Err(nix::errno::Errno::ESRCH)
+            )
 }
 
 /// Whether the process that named a `tmp/` entry `name` still runs.

@@ -201,6 +201,20 @@ ALTER TABLE networks ADD COLUMN gateway6 TEXT;
 ALTER TABLE endpoints ADD COLUMN ip6_requested TEXT;
 ALTER TABLE endpoints ADD COLUMN ip6 TEXT;
 "#,
+    r#"
+-- A build step's address on the default bridge (RUN --network=default):
+-- held while the step runs by the build process `owner`, whose death
+-- (a killed build) makes the row, its namespace and veth a leftover for
+-- the next step's setup or `system check --repair` to release.
+CREATE TABLE step_endpoints (
+    step_id    TEXT PRIMARY KEY,
+    network_id TEXT NOT NULL REFERENCES networks(id),
+    ip         TEXT NOT NULL,
+    mac        TEXT NOT NULL,
+    netns      TEXT NOT NULL,   -- the step's bind-mounted namespace
+    owner      INTEGER NOT NULL -- PID of the build
+);
+"#,
 ];
 
 pub(crate) fn open(path: &std::path::Path, create: bool) -> StoreResult<Connection> {

@@ -82,7 +82,8 @@ impl Both {
 /// A cgroup controller's file for the container whose init is `pid`
 /// (v1 hierarchy, or the unified one).
 fn cgroup_file(pid: &str, controller: &str, file: &str) -> PathBuf {
-    let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        .unwrap_or_else(|e| panic!("the container's init {pid} is gone: {e}"));
     for line in cgroups.lines() {
         let mut parts = line.splitn(3, ':');
         let (_, names, path) = (parts.next(), parts.next().unwrap(), parts.next().unwrap());
@@ -125,9 +126,12 @@ fn a_fork_bomb_stays_inside_its_pids_limit() {
                 &b.image,
                 "sh",
                 "-c",
-                // The sleep first: once the bomb fills the pids limit, the shell
-                // (the container's init) could not fork it any more and would end.
-                "sleep 1000 & s=$!; f() { f | f & }; f; wait $s",
+                // The container's init forks twice and never again: the sleep,
+                // then one subshell that runs the bomb. An init that forked
+                // the bomb's pipeline itself could find the limit already
+                // full at its second fork, and busybox sh exits on a failed
+                // fork, which would end the container.
+                "sleep 1000 & s=$!; (f() { f | f & }; f) & wait $s",
             ],
         );
         let pid = ok(cli, &["inspect", "-f", "{{.State.Pid}}", name]);
@@ -400,26 +404,36 @@ impl Drop for LoopFs {
 }
 
 /// What a failed operation on a full store must leave: the error names
-/// the operation and the cause in one line, exit 1; `system check` finds
+/// the operation and its object in one line ending in docker's `no space
+/// left on device`, with the command's exit code; `system check` finds
 /// nothing; the images are as before; the space is back (the file the
 /// container wrote aside).
-fn failed_cleanly(w: &Wharf, out: &Output, operation: &str, images: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{operation}: {err}");
-    let line = err
-        .lines()
-        .rfind(|l| l.starts_with("Error"))
-        .unwrap_or_else(|| panic!("{operation}: no error line: {err}"));
-    assert!(
-        line.to_lowercase().contains("no space left on device"),
-        "{operation}: {err}"
-    );
-    assert!(line.contains(operation), "{operation} not named: {line}");
+fn failed_cleanly(w: &Wharf, out: &Output, code: i32, operation: &str, images: &str) {
+    said_no_space(out, code, operation);
     assert_eq!(w.ok(["images", "-q", "--no-trunc"]), images, "{operation}");
     assert_eq!(
         w.ok(["system", "check"]),
         "No problems found\n",
         "{operation}"
+    );
+}
+
+/// The error line of `out`: it names `operation` (and its object) and
+/// ends in docker's words for a full disk.
+fn said_no_space(out: &Output, code: i32, operation: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{operation}: {err}");
+    let line = err
+        .lines()
+        .rfind(|l| l.starts_with("Error"))
+        .unwrap_or_else(|| panic!("{operation}: no error line: {err}"));
+    assert!(
+        line.starts_with(&format!("Error: {operation}")),
+        "{operation} not named: {line}"
+    );
+    assert!(
+        line.ends_with(": no space left on device"),
+        "{operation}: {line}"
     );
 }
 
@@ -472,7 +486,7 @@ fn a_full_store_fails_commit_and_build_cleanly() {
         &count,
     ]);
     let out = w.run(["commit", "filler", "big:1"]);
-    failed_cleanly(&w, &out, "writing layer", &images);
+    failed_cleanly(&w, &out, 1, "committing container filler", &images);
     w.ok(["rm", "filler"]);
     assert!(
         fs.used() <= baseline + (1 << 20),
@@ -493,7 +507,7 @@ fn a_full_store_fails_commit_and_build_cleanly() {
         OsStr::new("big:2"),
         ctx.as_os_str(),
     ]);
-    failed_cleanly(&w, &out, "failed to solve", &images);
+    failed_cleanly(&w, &out, 1, "failed to solve: Dockerfile:2", &images);
     w.settled();
     assert!(
         fs.used() <= baseline + (1 << 20),
@@ -524,7 +538,11 @@ fn a_full_store_fails_pull_cleanly() {
     let baseline = fs.used();
     let err = puller.pull_fails_cleanly(&name, &[]);
     assert!(
-        err.to_lowercase().contains("no space left on device"),
+        err.starts_with(&format!("Error: pulling {name}: ")),
+        "{err}"
+    );
+    assert!(
+        err.trim_end().ends_with(": no space left on device"),
         "{err}"
     );
     assert_eq!(
@@ -537,4 +555,57 @@ fn a_full_store_fails_pull_cleanly() {
         "pull: {} bytes used, {baseline} before",
         fs.used()
     );
+}
+
+/// `load` and `run` (its copy-up into a new volume) on a store left less
+/// room than an 8 MB layer: each fails naming what it did, leaves no
+/// image, container or volume, and nothing `system check` objects to.
+#[test]
+fn a_full_store_fails_load_and_run_cleanly() {
+    let script = "mkdir /big && busybox dd if=/dev/urandom of=/big/data bs=1M count=8";
+    // An image with an 8 MB directory, made in `w`: its name.
+    let big_dir = |w: &Wharf, name: &str| {
+        let image = unique("wharf-exhaust");
+        w.import_busybox(&image);
+        w.ok(["run", "--name", "mk", &image, "sh", "-c", script]);
+        w.ok(["commit", "mk", name]);
+        w.ok(["rm", "mk"]);
+    };
+    // One to load, saved from a store of its own.
+    let other = Wharf::new();
+    big_dir(&other, "other:1");
+    let saved = other.save_to("other.tar", &["other:1"]);
+
+    // Room for the store, its image and the one loaded (each layer takes
+    // its size twice: blob and unpacked), once the filler is gone.
+    let mut fs = LoopFs::new(80);
+    let w = Wharf::new();
+    fs.mount_at(&w.root());
+    big_dir(&w, "bigdir:1");
+    let images = w.ok(["images", "-q", "--no-trunc"]);
+
+    // All but 4 MB taken by a file beside the store's own.
+    let filler = w.root().join("filler");
+    sh(Command::new("fallocate")
+        .args(["-l", &(fs.free() - (4 << 20)).to_string()])
+        .arg(&filler));
+    let out = w.run([
+        "run",
+        "--name",
+        "cu",
+        "-v",
+        "cuvol:/big",
+        "bigdir:1",
+        "true",
+    ]);
+    said_no_space(&out, 125, "creating container cu");
+    assert_eq!(w.ok(["ps", "-aq"]), "");
+    assert_eq!(w.ok(["volume", "ls", "-q"]), "");
+    let out = w.run([OsStr::new("load"), OsStr::new("-i"), saved.as_os_str()]);
+    said_no_space(&out, 1, "loading images from the archive");
+    std::fs::remove_file(&filler).unwrap();
+    failed_cleanly(&w, &out, 1, "loading images from the archive", &images);
+    // With the room back, the same load succeeds.
+    w.load(&saved);
+    assert_eq!(w.ok(["images", "-q"]).lines().count(), 3);
 }

@@ -121,12 +121,24 @@ fn assert_pruned(w: &Wharf, tag: &str) {
 
 /// What is left of this root's containers: [`leftovers`] but for the kept
 /// default bridge, its nftables table (without any published port) and
-/// docker's DOCKER-USER rules for it.
+/// docker's DOCKER-USER rules for it, and the bridges of the networks
+/// that still exist (a network's bridge lives as long as it does).
 fn assert_no_leftovers(w: &Wharf, tag: &str) {
     let bridge = format!("wharf-{tag}");
     let table = format!("wharf-{tag}");
+    let ids = w.ok(["network", "ls", "-q", "--no-trunc"]);
+    // `link wb<tag>-<id>`, or docker's DOCKER-USER rules for it.
+    let network_bridge = |what: &str| {
+        let name = match what.strip_prefix("iptables ") {
+            Some(rule) => rule.split_whitespace().nth(3).unwrap_or(""),
+            None => what.strip_prefix("link ").unwrap_or(""),
+        };
+        name.strip_prefix(&format!("wb{tag}-"))
+            .is_some_and(|id| ids.lines().any(|n| n.starts_with(id)))
+    };
     let kept = |what: &str| {
         what == format!("link {bridge}")
+            || network_bridge(what)
             || what == format!("nft table {table}")
             || what == format!("/run/wharf/{table}.nft")
             || (what.starts_with("iptables ") && what.contains(&format!("{bridge} ")))
@@ -340,6 +352,14 @@ struct Outside {
 }
 
 impl Outside {
+    /// An outside server of `from outside\n`.
+    fn with_page(w: &Wharf) -> Outside {
+        let www = w.scratch().join("www");
+        std::fs::create_dir_all(&www).unwrap();
+        std::fs::write(www.join("index.html"), "from outside\n").unwrap();
+        Outside::new(&www)
+    }
+
     fn new(www: &std::path::Path) -> Outside {
         let n = std::process::id() % 250 + 1;
         let ns = format!("wtest-{}", std::process::id());
@@ -402,10 +422,7 @@ impl Drop for Outside {
 fn outbound_traffic_is_masqueraded() {
     let w = wharf();
     let tag = tag(&w);
-    let www = w.scratch().join("www");
-    std::fs::create_dir_all(&www).unwrap();
-    std::fs::write(www.join("index.html"), "from outside\n").unwrap();
-    let outside = Outside::new(&www);
+    let outside = Outside::with_page(&w);
     let url = format!("http://{}:8000/", outside.addr);
     let mut body = String::new();
     eventually(10, "the outside server answers through NAT", || {
@@ -1365,4 +1382,361 @@ fn assert_pings(w: &Wharf, net: &str, name: &str) {
         name,
     ]);
     assert!(out.contains("1 packets received"), "{name}: {out}");
+}
+
+/// A build's files exported with `--output type=local`, by name.
+fn exported(dir: &std::path::Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name))
+        .unwrap_or_else(|e| panic!("{name} not exported to {}: {e}", dir.display()))
+}
+
+/// The IPv4 address (and prefix) on `eth0` in `ip -4 -o addr` output.
+fn eth0_inet(ip_addr: &str) -> String {
+    ip_addr
+        .lines()
+        .find(|l| l.contains("eth0") && l.contains("inet "))
+        .and_then(|l| l.split_whitespace().skip_while(|w| *w != "inet").nth(1))
+        .unwrap_or_else(|| panic!("no IPv4 address on eth0 in:\n{ip_addr}"))
+        .to_string()
+}
+
+/// What a RUN step sees of its network, exported as files.
+const NETWORK_FILES: &str = "RUN cat /etc/hosts > /hosts; cat /etc/resolv.conf > /resolv; hostname > /hostname; busybox ip -4 -o addr > /addr; busybox ip -o link > /links; busybox ip route > /routes; ls /etc > /etcs\n";
+
+#[test]
+fn build_steps_run_on_the_default_bridge() {
+    let w = wharf();
+    let tag = tag(&w);
+    let outside = Outside::with_page(&w);
+    eventually(10, "the outside server listens", || {
+        TcpStream::connect((outside.addr.parse::<Ipv4Addr>().unwrap(), 8000)).is_ok()
+    });
+    // BuildKit's default network: its own namespace, an address on the
+    // root's default bridge, its own files; outbound through the NAT.
+    let ctx = common::build_context(
+        &w,
+        "ctx",
+        &[(
+            "Dockerfile",
+            &format!(
+                "FROM bb\n{NETWORK_FILES}RUN busybox timeout 5 wget -qO- http://{}:8000/ > /fetched\n",
+                outside.addr
+            ),
+        )],
+    );
+    let out = w.scratch().join("out");
+    let dest = format!("type=local,dest={}", out.display());
+    w.ok(["build", "-q", "--output", &dest, ctx.to_str().unwrap()]);
+    assert_eq!(exported(&out, "fetched"), "from outside\n");
+    let bridge: serde_json::Value =
+        serde_json::from_str(&w.ok(["network", "inspect", "bridge"])).unwrap();
+    let subnet = bridge[0]["IPAM"]["Config"][0]["Subnet"].as_str().unwrap();
+    let gateway = bridge[0]["IPAM"]["Config"][0]["Gateway"].as_str().unwrap();
+    let inet = eth0_inet(&exported(&out, "addr"));
+    let net_prefix = subnet.rsplit_once(".0.0/").unwrap().0;
+    assert!(
+        inet.starts_with(&format!("{net_prefix}.")) && inet.ends_with("/16"),
+        "{inet} not in {subnet}"
+    );
+    let routes = exported(&out, "routes");
+    assert!(
+        routes.contains(&format!("default via {gateway} dev eth0")),
+        "{routes}"
+    );
+    let links = exported(&out, "links");
+    assert_eq!(links.lines().count(), 2, "lo and eth0 only:\n{links}");
+    // The files docker 20.10's BuildKit gives a step on its default network.
+    common::require_docker();
+    let img = common::unique("wharf-buildnet");
+    let _images = common::DockerImages(vec![img.clone()]);
+    common::import_busybox_in_both(&w, &img, &[]);
+    let dctx = common::build_context(
+        &w,
+        "dctx",
+        &[("Dockerfile", &format!("FROM {img}\n{NETWORK_FILES}"))],
+    );
+    let dout = w.scratch().join("dout");
+    sh(common::docker()
+        .env("DOCKER_BUILDKIT", "1")
+        .args(["build", "-q", "--no-cache", "--output"])
+        .arg(format!("type=local,dest={}", dout.display()))
+        .arg(&dctx));
+    // (`etcs`: BuildKit mounts hosts and resolv.conf, but no hostname.)
+    for f in ["hosts", "resolv", "hostname", "etcs"] {
+        assert_eq!(exported(&out, f), exported(&dout, f), "/{f} differs");
+    }
+    assert_eq!(
+        exported(&out, "links").lines().count(),
+        exported(&dout, "links").lines().count()
+    );
+    assert!(exported(&dout, "routes").starts_with("default via "));
+    // `--network` values BuildKit does not know: docker's words.
+    let (code, err) = w.fails(["build", "--network", "bridge", ctx.to_str().unwrap()]);
+    let docker = common::docker()
+        .env("DOCKER_BUILDKIT", "1")
+        .args(["build", "--network", "bridge"])
+        .arg(&dctx)
+        .output()
+        .unwrap();
+    assert_eq!(code, docker.status.code().unwrap());
+    let said = "network mode \"bridge\" not supported by buildkit";
+    assert!(
+        err.contains(said) && String::from_utf8_lossy(&docker.stderr).contains(said),
+        "{err}"
+    );
+    // `--network=host` and `none` as before: the host's links, loopback.
+    for (mode, check) in [
+        ("host", format!("wharf-{tag}")),
+        ("none", "1: lo".to_string()),
+    ] {
+        let out = w.scratch().join(format!("out-{mode}"));
+        let dest = format!("type=local,dest={}", out.display());
+        let ctx = common::build_context(
+            &w,
+            &format!("ctx-{mode}"),
+            &[("Dockerfile", &format!("FROM bb\n{NETWORK_FILES}"))],
+        );
+        w.ok([
+            "build",
+            "-q",
+            "--network",
+            mode,
+            "--output",
+            &dest,
+            ctx.to_str().unwrap(),
+        ]);
+        let links = exported(&out, "links");
+        assert!(links.contains(&check), "{mode}: {links}");
+        if mode == "none" {
+            assert_eq!(links.lines().count(), 1, "{links}");
+        }
+    }
+    drop(outside);
+    let check = w.ok(["system", "check"]);
+    assert_eq!(check, "No problems found\n");
+    assert_clean(&w, &tag);
+}
+
+#[test]
+fn concurrent_build_steps_get_their_own_addresses_and_leave_nothing() {
+    let w = wharf();
+    let tag = tag(&w);
+    // Each step waits (30 s at most) for the other's mark in a cache mount
+    // both builds share: the two steps are on the bridge at once.
+    let step = |me: &str, other: &str| {
+        format!(
+            "FROM bb\nRUN --mount=type=cache,target=/meet,id=meet touch /meet/{me}; n=0; until [ -e /meet/{other} ]; do n=$((n+1)); [ $n -lt 600 ] || exit 1; sleep 0.05; done; busybox ip -4 -o addr > /addr\n"
+        )
+    };
+    let builds: Vec<_> = [("a", "b"), ("b", "a")]
+        .into_iter()
+        .map(|(me, other)| {
+            let ctx = common::build_context(
+                &w,
+                &format!("ctx-{me}"),
+                &[("Dockerfile", &step(me, other))],
+            );
+            let out = w.scratch().join(format!("out-{me}"));
+            let child = w
+                .command(["build", "-q", "--output"])
+                .arg(format!("type=local,dest={}", out.display()))
+                .arg(&ctx)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            (child, out)
+        })
+        .collect();
+    let mut inets = Vec::new();
+    for (child, out) in builds {
+        let done = child.wait_with_output().unwrap();
+        assert!(
+            done.status.success(),
+            "{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+        inets.push(eth0_inet(&exported(&out, "addr")));
+    }
+    assert_ne!(inets[0], inets[1], "both steps got {}", inets[0]);
+    assert_eq!(w.ok(["system", "check"]), "No problems found\n");
+    assert_clean(&w, &tag);
+}
+
+/// Docker networks removed on drop.
+struct DockerNetworks(Vec<String>);
+
+impl Drop for DockerNetworks {
+    fn drop(&mut self) {
+        for n in &self.0 {
+            let _ = common::docker().args(["network", "rm", n]).output();
+        }
+    }
+}
+
+/// A new docker network, kept in `held`; returns its subnet.
+fn docker_network(held: &mut DockerNetworks) -> String {
+    let name = common::unique("wharf-clash");
+    sh(common::docker().args(["network", "create", &name]));
+    held.0.push(name.clone());
+    let subnet = common::docker()
+        .args([
+            "network",
+            "inspect",
+            &name,
+            "--format",
+            "{{(index .IPAM.Config 0).Subnet}}",
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&subnet.stdout).trim().to_string()
+}
+
+/// Docker's default pools, in its order.
+fn docker_pools() -> Vec<String> {
+    (17..=31)
+        .map(|b| format!("172.{b}.0.0/16"))
+        .chain((0..16).map(|n| format!("192.168.{}.0/20", n * 16)))
+        .collect()
+}
+
+/// An IPv4 CIDR as (first address, last address).
+fn cidr_range(cidr: &str) -> (u32, u32) {
+    let (ip, prefix) = cidr.split_once('/').unwrap_or((cidr, "32"));
+    let ip = u32::from(ip.parse::<Ipv4Addr>().unwrap());
+    let size = 1u64 << (32 - prefix.parse::<u32>().unwrap());
+    let first = ip & !((size - 1) as u32);
+    (first, (first as u64 + size - 1) as u32)
+}
+
+/// Whether a host route overlaps `cidr`.
+fn routed(cidr: &str) -> bool {
+    let (a, b) = cidr_range(cidr);
+    sh(Command::new("ip").args(["-4", "route"]))
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|d| *d != "default")
+        .map(cidr_range)
+        .any(|(c, d)| c <= b && a <= d)
+}
+
+/// The pool docker picks after `last`: it goes round its pools, skipping
+/// those a host route overlaps (its own networks' among them).
+fn docker_next_after(last: &str) -> String {
+    let pools = docker_pools();
+    let i = pools
+        .iter()
+        .position(|p| p == last)
+        .expect("a default pool");
+    (1..=pools.len())
+        .map(|k| pools[(i + k) % pools.len()].clone())
+        .find(|p| !routed(p))
+        .expect("a free pool")
+}
+
+#[test]
+fn network_create_makes_the_bridge_so_docker_sees_its_subnet() {
+    // docker's allocator skips subnets with a host route, not those in
+    // wharf's registry: the bridge (and its route) exists from `network
+    // create` on, as docker's own `br-<id>`, and goes with `network rm`.
+    common::require_docker();
+    let w = wharf();
+    let tag = tag(&w);
+    let net = common::unique("clash");
+    // The subnet docker would take next, given to a wharf network. One
+    // another wharf root holds (with no bridge up) goes to a docker
+    // network first, so the next is free for this one.
+    let mut held = DockerNetworks(Vec::new());
+    let mut last = docker_network(&mut held);
+    let subnet = loop {
+        let next = docker_next_after(&last);
+        let registry = std::fs::read_to_string("/run/wharf/subnets").unwrap_or_default();
+        if !registry.lines().any(|l| l.starts_with(&format!("{next} "))) {
+            break next;
+        }
+        assert!(held.0.len() < 10, "wharf roots hold docker's next subnets");
+        last = docker_network(&mut held);
+    };
+    let id = w
+        .ok(["network", "create", "--subnet", &subnet, &net])
+        .trim()
+        .to_string();
+    let bridge = format!("wb{tag}-{id}")[..15].to_string();
+    let routes = sh(Command::new("ip").args(["-4", "route", "show", "dev", &bridge]));
+    assert!(routes.starts_with(&subnet), "{routes}");
+    assert_ne!(
+        docker_network(&mut held),
+        subnet,
+        "docker took wharf's subnet"
+    );
+    assert_eq!(
+        w.ok(["run", "--rm", "--network", &net, "bb", "echo", "up"]),
+        "up\n"
+    );
+    // The last container gone, the bridge stays with its network.
+    w.settled();
+    assert!(std::path::Path::new("/sys/class/net")
+        .join(&bridge)
+        .exists());
+    assert_eq!(w.ok(["system", "check"]), "No problems found\n");
+    w.ok(["network", "rm", &net]);
+    assert!(!std::path::Path::new("/sys/class/net")
+        .join(&bridge)
+        .exists());
+    assert_clean(&w, &tag);
+}
+
+#[test]
+fn default_bridge_moves_off_a_subnet_docker_took_while_it_was_down() {
+    // A root's default bridge is up from its first container to `system
+    // prune`: before, its subnet has no route, and docker may take it.
+    common::require_docker();
+    let w = wharf();
+    let tag = tag(&w);
+    let subnet = |w: &Wharf| {
+        w.ok([
+            "network",
+            "inspect",
+            "bridge",
+            "--format",
+            "{{(index .IPAM.Config 0).Subnet}}",
+        ])
+        .trim()
+        .to_string()
+    };
+    let before = subnet(&w);
+    assert!(!w.default_bridge_up());
+    let theirs = common::unique("wharf-took");
+    let _held = DockerNetworks(vec![theirs.clone()]);
+    sh(common::docker().args(["network", "create", "--subnet", &before, &theirs]));
+    assert_eq!(w.ok(["run", "--rm", "bb", "echo", "up"]), "up\n");
+    let after = subnet(&w);
+    assert_ne!(after, before);
+    let routes =
+        sh(Command::new("ip").args(["-4", "route", "show", "dev", &format!("wharf-{tag}")]));
+    assert!(routes.starts_with(&after), "{routes}");
+    // A build step's setup moves it the same way.
+    w.ok(["system", "prune", "-f"]);
+    let second = common::unique("wharf-took");
+    let _held2 = DockerNetworks(vec![second.clone()]);
+    sh(common::docker().args(["network", "create", "--subnet", &after, &second]));
+    let ctx = common::build_context(
+        &w,
+        "ctx",
+        &[("Dockerfile", "FROM bb\nRUN busybox ip -4 -o addr > /addr\n")],
+    );
+    let out = w.scratch().join("out");
+    w.ok([
+        "build",
+        "-q",
+        "--output",
+        &format!("type=local,dest={}", out.display()),
+        ctx.to_str().unwrap(),
+    ]);
+    let third = subnet(&w);
+    assert!(third != after && third != before, "{third}");
+    let prefix = third.rsplit_once(".0.0/").unwrap().0;
+    assert!(eth0_inet(&exported(&out, "addr")).starts_with(&format!("{prefix}.")));
+    assert_eq!(w.ok(["system", "check"]), "No problems found\n");
+    assert_clean(&w, &tag);
 }

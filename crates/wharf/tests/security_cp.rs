@@ -10,28 +10,15 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::{
-    docker, eventually, import_busybox_in_both, mounts_under, require_docker, sh, unique,
-    DockerImages, DockerObjects, Wharf,
+    cli_ok as ok, docker, eventually, import_busybox_in_both, mounts_under, require_docker, sh,
+    unique, Cli, DockerImages, DockerObjects, Wharf,
 };
-
-/// A CLI under test: wharf (with its own root) or docker.
-type Cli<'a> = &'a dyn Fn(&[&str]) -> Output;
 
 /// The error line without `Error: `, the container's name replaced by `C`.
 fn message(out: &Output, container: &str) -> String {
     let err = String::from_utf8_lossy(&out.stderr);
     let line = err.lines().find(|l| !l.is_empty()).unwrap_or_default();
     line.trim_start_matches("Error: ").replace(container, "C")
-}
-
-fn ok(cli: Cli, args: &[&str]) -> String {
-    let out = cli(args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Names in a directory, sorted.
@@ -219,11 +206,7 @@ const RACE_COPIES: usize = 1000;
 /// link is made twice a round: what the race needs is the moment it
 /// appears.
 fn swapping_container(cli: Cli, image: &str, container: &str, canary: &Path) {
-    let link = format!("busybox ln -s {} /w", canary.display());
-    let script = format!(
-        "while :; do rm -rf /w; mkdir /w; echo container > /w/secret; \
-         rm -rf /w; {link}; rm /w; {link}; echo > /looping; done"
-    );
+    let script = common::swap_script(canary, 0);
     ok(
         cli,
         &["run", "-d", "--name", container, image, "sh", "-c", &script],

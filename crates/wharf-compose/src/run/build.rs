@@ -152,7 +152,8 @@ impl Runtime<'_> {
             labels: b.labels.0.clone(),
             no_cache: opts.no_cache || b.no_cache,
             secrets,
-            network: (!b.network.is_empty()).then(|| b.network.clone()),
+            network: wharf_build::StepNetwork::parse(Some(&b.network))
+                .map_err(|e| invalid(e.to_string()))?,
             step_options: Default::default(),
             source_date_epoch,
             outputs: Vec::new(),

@@ -117,6 +117,7 @@ impl Engine {
         dest_has_slash: bool,
         follow_link: bool,
     ) -> EngineResult<()> {
+        let src = &docker_clean(src);
         let root = self.container_root(name)?;
         let view = root.view()?;
         let find = |p: &Path, follow: bool| match view.lookup(p, follow) {
@@ -162,6 +163,7 @@ impl Engine {
             )));
         }
         let from = open_source(src)?;
+        let dest = &docker_clean(dest);
         let root = self.container_root(name)?;
         let view = root.view()?;
         let dest_path = Path::new(dest);
@@ -219,12 +221,21 @@ pub struct PathStat {
 }
 
 impl Engine {
-    /// Stat `path` in the container's view (a final symlink not followed).
-    pub fn stat_container_path(&self, name: &str, path: &str) -> EngineResult<PathStat> {
+    /// Stat `path` in the container's view; a final symlink is followed
+    /// (inside the view) only if `follow` (the API's PUT, whose path is
+    /// where an archive goes) or the path ends in `/` or `/.`, as docker.
+    pub fn stat_container_path(
+        &self,
+        name: &str,
+        path: &str,
+        follow: bool,
+    ) -> EngineResult<PathStat> {
         let root = self.container_root(name)?;
         let view = root.view()?;
         let p = Path::new(path);
-        let entry = match view.lookup(p, false) {
+        let clean = docker_clean(path);
+        let follow = follow || clean.ends_with('/') || clean.ends_with("/.");
+        let entry = match view.lookup(Path::new(&clean), follow) {
             Ok(Lookup::Found(e)) => e,
             Ok(Lookup::Missing { .. }) | Err(ImageError::NotFound(_)) => {
                 return Err(not_found(p, name))
@@ -252,9 +263,50 @@ impl Engine {
     }
 }
 
+/// A container path as docker's daemon takes it (`container.ResolvePath`):
+/// absolute and cleaned lexically, so `/a/link/../b` is `/a/b` whatever
+/// `link` is, keeping a trailing `/` or `/.`, which say "a directory" and
+/// "its contents" (`archive.PreserveTrailingDotOrSeparator`). The walk
+/// that follows resolves what is left inside the container either way.
+fn docker_clean(path: &str) -> String {
+    let mut out = format!("/{}", wharf_dockerfile::clean_context_path(path));
+    let base = path.rsplit('/').next().unwrap_or_default();
+    if base == "." && !out.ends_with("/.") {
+        if !out.ends_with('/') {
+            out.push('/');
+        }
+        out.push('.');
+    }
+    if path.ends_with('/') && !out.ends_with('/') {
+        out.push('/');
+    }
+    out
+}
+
 fn not_found(path: &Path, container: &str) -> EngineError {
     EngineError::NotFound(format!(
         "No such container:path: {container}:{}",
         path.display()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::docker_clean;
+
+    #[test]
+    fn paths_clean_as_dockers_daemon_does() {
+        for (given, clean) in [
+            ("/data/l/../../etc/hostname", "/etc/hostname"),
+            ("/../../x", "/x"),
+            ("data/./x/", "/data/x/"),
+            ("/w/.", "/w/."),
+            ("/.", "/."),
+            ("/", "/"),
+            ("/a/..", "/"),
+            ("/a/b/..", "/a"),
+        ] {
+            assert_eq!(docker_clean(given), clean, "{given}");
+        }
+    }
 }

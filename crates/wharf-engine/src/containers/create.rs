@@ -21,7 +21,7 @@ use wharf_store::containers;
 use super::names::{new_id, random_name, valid_name};
 use crate::volumes::mounts::{self, ImageRoot, MadeMounts, MountPlan};
 use crate::volumes::MountRequest;
-use crate::{Engine, EngineError, EngineResult};
+use crate::{Engine, EngineError, EngineResult, FullDisk};
 
 pub(crate) use wharf_runtime::spec::DEFAULT_CGROUP_PARENT as CGROUP_PARENT;
 
@@ -156,7 +156,12 @@ impl Engine {
         definition.config.volumes = plan.config_volumes();
         let dir = ContainerDir::new(self.store.root(), id);
         let mut made = MadeMounts::default();
-        let result = self.prepare(&dir, req, definition, &image_id, &plan, &mut made);
+        let result = self
+            .prepare(&dir, req, definition, &image_id, &plan, &mut made)
+            .naming(|| match &req.name {
+                Some(n) => format!("creating container {n}"),
+                None => "creating a container".into(),
+            });
         match result {
             Ok(warnings) => Ok(Created {
                 id: id.to_string(),

@@ -4,7 +4,7 @@ use wharf_image::snapshot::{snapshot, SnapshotOptions};
 use wharf_oci::Reference;
 use wharf_runtime::monitor::ContainerDir;
 
-use crate::{Engine, EngineResult};
+use crate::{Engine, EngineError, EngineResult, FullDisk};
 
 #[derive(Debug, Clone, Default)]
 pub struct CommitRequest {
@@ -41,7 +41,10 @@ impl Engine {
             container_id: c.id.clone(),
             created_by: created_by.join(" "),
         };
-        let id = snapshot(&self.store, &dir.upper(), &c.image_id, config, &opts)?.id;
+        let id = snapshot(&self.store, &dir.upper(), &c.image_id, config, &opts)
+            .map_err(EngineError::from)
+            .naming(|| format!("committing container {name}"))?
+            .id;
         self.record_tags(&id, opts.tag.iter())?;
         Ok(id)
     }

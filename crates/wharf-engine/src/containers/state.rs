@@ -140,6 +140,14 @@ impl Engine {
 
     /// Re-read a container and fix its row if its monitor died without
     /// recording the exit (kill -9 of the monitor, host crash).
+    ///
+    /// `c` may be stale: a monitor records the exit as its last act and
+    /// then exits, so a row read just before that write, checked just
+    /// after the exit, shows `running` with a dead monitor though nothing
+    /// died early (four `rm -f` at once met that 3 times in 100). Only a
+    /// row that still says `running` with that same monitor is a crash;
+    /// any other row (exited, removed, or started again by another
+    /// monitor) is the truth and is returned as it is.
     pub(crate) fn refresh(&self, c: ContainerRecord) -> EngineResult<ContainerRecord> {
         if !c.state.status.is_running() {
             return Ok(c);
@@ -148,27 +156,29 @@ impl Engine {
         if monitor_alive {
             return Ok(c);
         }
-        tracing::warn!(id = %c.id, "monitor is gone; marking the container exited");
-        if let Some(pid) = c.state.pid.filter(|p| alive(*p)) {
-            // Nobody can reap or log it any more: stop it.
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
         let now = wharf_oci::config::format_time(chrono::Utc::now());
-        self.store.write(|tx| {
-            // Another process may have recorded it meanwhile.
-            match containers::state(tx, &c.id)? {
-                Some(s) if s.status.is_running() => {
-                    containers::set_exited(tx, &c.id, 137, "", &now)?;
-                    wharf_store::events::container_died(tx, &c.id, 137)
-                }
-                _ => Ok(()),
+        let crashed = self.store.write(|tx| match containers::state(tx, &c.id)? {
+            Some(s) if s.status.is_running() && s.monitor_pid == c.state.monitor_pid => {
+                containers::set_exited(tx, &c.id, 137, "", &now)?;
+                wharf_store::events::container_died(tx, &c.id, 137)?;
+                Ok(true)
             }
+            _ => Ok(false),
         })?;
-        if let Err(e) = self.release_network(&c.id) {
-            tracing::warn!(id = %c.id, error = %e, "releasing a dead container's network");
+        if crashed {
+            tracing::warn!(id = %c.id, "monitor is gone; marking the container exited");
+            if let Some(pid) = c.state.pid.filter(|p| alive(*p)) {
+                // Nobody can reap or log it any more: stop it.
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            if let Err(e) = self.release_network(&c.id) {
+                tracing::warn!(id = %c.id, error = %e, "releasing a dead container's network");
+            }
+        } else {
+            tracing::debug!(id = %c.id, "the monitor recorded the container's end before it went");
         }
         Ok(self
             .store

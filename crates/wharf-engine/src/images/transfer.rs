@@ -7,7 +7,7 @@ use wharf_image::import::{import_rootfs, ImportOptions};
 use wharf_oci::{Digest, Reference};
 
 use super::lookup::Named;
-use crate::{Engine, EngineError, EngineResult};
+use crate::{Engine, EngineError, EngineResult, FullDisk};
 
 #[derive(Debug, Clone, Default)]
 pub struct ImportRequest {
@@ -17,7 +17,9 @@ pub struct ImportRequest {
     pub message: Option<String>,
     /// `-` when read from a file or stdin, as docker records it.
     pub source: String,
-    /// `--platform`: only this machine's is accepted.
+    /// `--platform`: any Linux platform, recorded in the image (as docker
+    /// 23+ does; 20.10 records only the OS), so a foreign-arch rootfs can
+    /// be a base for `build --platform` (RUN through qemu-user).
     pub platform: Option<String>,
 }
 
@@ -28,22 +30,37 @@ impl Engine {
             .as_deref()
             .map(Reference::parse_tagged)
             .transpose()?;
-        if let Some(p) = &req.platform {
-            let want = wharf_oci::platform::default_platform();
-            if p != &want && p != wharf_oci::platform::OS {
-                return Err(EngineError::Invalid(format!(
-                    "unsupported platform {p:?}: this machine runs {want}"
-                )));
+        let platform = match req.platform.as_deref().filter(|p| !p.is_empty()) {
+            None => None,
+            Some(p) => {
+                let parsed = wharf_registry::Platform::parse(p).map_err(|_| {
+                    EngineError::Invalid(format!(
+                        "{p:?}: cannot parse platform specifier: invalid argument"
+                    ))
+                })?;
+                if parsed.os != wharf_oci::platform::OS {
+                    return Err(EngineError::Invalid(
+                        "operating system is not supported".into(),
+                    ));
+                }
+                Some((parsed.architecture, parsed.variant))
             }
-        }
+        };
         self.store.sweep();
         let opts = ImportOptions {
             changes: req.changes.clone(),
             message: req.message.clone(),
             source: req.source.clone(),
             tag: tag.clone(),
+            platform,
         };
-        let id = import_rootfs(&self.store, src, &opts)?.id;
+        let id = import_rootfs(&self.store, src, &opts)
+            .map_err(EngineError::from)
+            .naming(|| match &opts.tag {
+                Some(t) => format!("importing {}", t.familiar()),
+                None => "importing an image".into(),
+            })?
+            .id;
         self.record_tags(&id, tag.iter())?;
         let name = id.to_string();
         self.record_events(&[self.image_event(&name, &id, "import", &name, true)])?;
@@ -109,7 +126,9 @@ impl Engine {
     }
 
     pub fn load_images<R: Read>(&self, src: R) -> EngineResult<Vec<Loaded>> {
-        let loaded = archive::load(&self.store, src)?;
+        let loaded = archive::load(&self.store, src)
+            .map_err(EngineError::from)
+            .naming(|| "loading images from the archive".into())?;
         let events: Vec<_> = loaded
             .iter()
             .map(|l| {

@@ -3,7 +3,7 @@
 use wharf_oci::{Digest, Reference};
 use wharf_registry::{Event, Platform, Progress, PullOptions};
 
-use crate::{Engine, EngineError, EngineResult};
+use crate::{Engine, EngineError, EngineResult, FullDisk};
 
 #[derive(Debug, Clone, Default)]
 pub struct PullRequest {
@@ -69,7 +69,9 @@ impl Engine {
             &reference,
             &PullOptions { platform },
             progress,
-        )?;
+        )
+        .map_err(EngineError::from)
+        .naming(|| format!("pulling {}", reference.familiar()))?;
         let pull = self.image_event(
             &reference.familiar(),
             &pulled.image_id,

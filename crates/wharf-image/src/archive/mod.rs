@@ -12,5 +12,5 @@ mod tar_out;
 mod unpack;
 
 pub use load::{load, Loaded};
-pub use save::{save, write_archive, SaveItem};
+pub use save::{save, write_archive, write_oci_index, SaveItem};
 pub use unpack::{looks_like_archive, unpack_tree};

@@ -47,26 +47,12 @@ pub fn write_archive<W: Write>(
     let mut index_entries = Vec::new();
     let mut docker_manifest = Vec::new();
     for (item, img, manifest, digest) in &images {
-        let descriptor = |annotations: Option<serde_json::Value>| {
-            let mut d = json!({
-                "mediaType": media_types::OCI_MANIFEST,
-                "digest": digest.to_string(),
-                "size": manifest.len(),
-            });
-            if let Some(a) = annotations {
-                d["annotations"] = a;
-            }
-            d
-        };
-        if item.is_empty() {
-            index_entries.push(descriptor(None));
-        }
-        for t in item.iter() {
-            index_entries.push(descriptor(Some(json!({
-                "io.containerd.image.name": t.to_string(),
-                "org.opencontainers.image.ref.name": t.tag().unwrap_or("latest"),
-            }))));
-        }
+        index_entries.extend(tagged(
+            media_types::OCI_MANIFEST,
+            digest,
+            manifest.len(),
+            item,
+        ));
         docker_manifest.push(json!({
             "Config": format!("blobs/sha256/{}", img.id.hex()),
             "RepoTags": item.iter().map(|t| t.familiar()).collect::<Vec<_>>(),
@@ -80,6 +66,110 @@ pub fn write_archive<W: Write>(
     });
 
     let mut tar = TarOut::new(out);
+    layout_head(&mut tar, &index)?;
+    tar.bytes(
+        "manifest.json",
+        serde_json::Value::Array(docker_manifest)
+            .to_string()
+            .as_bytes(),
+    )
+    .map_err(io_err)?;
+    let manifests: Vec<_> = images
+        .iter()
+        .map(|(_, img, manifest, digest)| (*img, manifest, digest))
+        .collect();
+    write_blobs(&mut tar, store, &manifests, &[])?;
+    tar.finish().map_err(io_err)
+}
+
+/// An OCI image layout tar of a multi-platform result, as BuildKit's oci
+/// exporter writes it: `index.json` names one image index (with the tags'
+/// annotations) whose manifests carry each image's platform. There is no
+/// `manifest.json`: docker's archive format cannot hold an index.
+pub fn write_oci_index<W: Write>(
+    store: &Store,
+    images: &[StoredImage],
+    tags: &[Reference],
+    out: W,
+) -> ImageResult<W> {
+    let io_err = |e| ImageError::io("writing archive", e);
+    let mut manifests = Vec::new();
+    let mut entries = Vec::new();
+    for img in images {
+        let (manifest, digest) = oci_manifest(img)?;
+        let config: serde_json::Value = serde_json::from_slice(&img.config)
+            .map_err(|e| ImageError::invalid(format!("invalid image config: {e}")))?;
+        let mut platform = json!({
+            "architecture": config["architecture"],
+            "os": config["os"],
+        });
+        if let Some(v) = config["variant"].as_str().filter(|v| !v.is_empty()) {
+            platform["variant"] = v.into();
+        }
+        entries.push(json!({
+            "mediaType": media_types::OCI_MANIFEST,
+            "digest": digest.to_string(),
+            "size": manifest.len(),
+            "platform": platform,
+        }));
+        manifests.push((img, manifest, digest));
+    }
+    let nested = json!({
+        "schemaVersion": 2,
+        "mediaType": media_types::OCI_INDEX,
+        "manifests": entries,
+    })
+    .to_string()
+    .into_bytes();
+    let nested_digest = Digest::of(&nested);
+    let top = tagged(media_types::OCI_INDEX, &nested_digest, nested.len(), tags);
+    let index = json!({
+        "schemaVersion": 2,
+        "mediaType": media_types::OCI_INDEX,
+        "manifests": top,
+    });
+    let mut tar = TarOut::new(out);
+    layout_head(&mut tar, &index)?;
+    let refs: Vec<_> = manifests.iter().map(|(i, m, d)| (*i, m, d)).collect();
+    write_blobs(&mut tar, store, &refs, &[(&nested_digest, &nested)])?;
+    tar.finish().map_err(io_err)
+}
+
+/// `index.json`'s descriptors of one document: one per tag (containerd's
+/// and OCI's name annotations), or one without a name.
+fn tagged(
+    media_type: &str,
+    digest: &Digest,
+    size: usize,
+    tags: &[Reference],
+) -> Vec<serde_json::Value> {
+    let descriptor = |annotations: Option<serde_json::Value>| {
+        let mut d = json!({
+            "mediaType": media_type,
+            "digest": digest.to_string(),
+            "size": size,
+        });
+        if let Some(a) = annotations {
+            d["annotations"] = a;
+        }
+        d
+    };
+    if tags.is_empty() {
+        return vec![descriptor(None)];
+    }
+    tags.iter()
+        .map(|t| {
+            descriptor(Some(json!({
+                "io.containerd.image.name": t.to_string(),
+                "org.opencontainers.image.ref.name": t.tag().unwrap_or("latest"),
+            })))
+        })
+        .collect()
+}
+
+/// `oci-layout` and `index.json`, first in every archive.
+fn layout_head<W: Write>(tar: &mut TarOut<W>, index: &serde_json::Value) -> ImageResult<()> {
+    let io_err = |e| ImageError::io("writing archive", e);
     tar.bytes(
         "oci-layout",
         json!({"imageLayoutVersion": media_types::OCI_LAYOUT_VERSION})
@@ -88,27 +178,33 @@ pub fn write_archive<W: Write>(
     )
     .map_err(io_err)?;
     tar.bytes("index.json", index.to_string().as_bytes())
-        .map_err(io_err)?;
-    tar.bytes(
-        "manifest.json",
-        serde_json::Value::Array(docker_manifest)
-            .to_string()
-            .as_bytes(),
-    )
-    .map_err(io_err)?;
+        .map_err(io_err)
+}
+
+/// `blobs/sha256/`: the `extra` documents, each image's manifest and
+/// config, then every layer blob once.
+fn write_blobs<W: Write>(
+    tar: &mut TarOut<W>,
+    store: &Store,
+    images: &[(&StoredImage, &Vec<u8>, &Digest)],
+    extra: &[(&Digest, &Vec<u8>)],
+) -> ImageResult<()> {
+    let io_err = |e| ImageError::io("writing archive", e);
     tar.dir("blobs/").map_err(io_err)?;
     tar.dir("blobs/sha256/").map_err(io_err)?;
-
     let mut written = HashSet::new();
-    for (_, img, manifest, digest) in &images {
-        for (d, bytes) in [(digest, manifest), (&img.id, &img.config)] {
-            if written.insert(d.clone()) {
-                tar.bytes(&format!("blobs/sha256/{}", d.hex()), bytes)
-                    .map_err(io_err)?;
-            }
+    let docs = extra.iter().copied().chain(
+        images
+            .iter()
+            .flat_map(|(img, manifest, digest)| [(*digest, *manifest), (&img.id, &img.config)]),
+    );
+    for (d, bytes) in docs {
+        if written.insert(d.clone()) {
+            tar.bytes(&format!("blobs/sha256/{}", d.hex()), bytes)
+                .map_err(io_err)?;
         }
     }
-    for (_, img, _, _) in &images {
+    for (img, _, _) in images {
         for l in &img.layers {
             if written.insert(l.blob.clone()) {
                 let mut f = store.open_blob(&l.blob)?;
@@ -121,5 +217,5 @@ pub fn write_archive<W: Write>(
             }
         }
     }
-    tar.finish().map_err(io_err)
+    Ok(())
 }

@@ -57,9 +57,13 @@ pub fn unpack_tree(tar: impl BufRead, dir: &Path) -> ImageResult<()> {
                 )));
             }
         }
-        let ok = entry
-            .unpack_in(dir)
-            .map_err(|e| ImageError::invalid(format!("unpacking {}: {e}", path.display())))?;
+        let ok = entry.unpack_in(dir).map_err(|e| {
+            ImageError::invalid(format!(
+                "unpacking {}: {}",
+                path.display(),
+                relative_to(dir, &wharf_oci::OsError(&e).to_string())
+            ))
+        })?;
         if !ok {
             return Err(ImageError::invalid(format!(
                 "archive entry {} is outside the destination",
@@ -68,6 +72,16 @@ pub fn unpack_tree(tar: impl BufRead, dir: &Path) -> ImageResult<()> {
         }
     }
     Ok(())
+}
+
+/// `message` (the tar crate's, which names the host paths it unpacked
+/// at) with `dir` left out: an API client sending the archive learns
+/// nothing of the server's store, and sees paths in its own archive.
+fn relative_to(dir: &Path, message: &str) -> String {
+    let dir = dir.display().to_string();
+    message
+        .replace(&format!("{dir}/"), "")
+        .replace(&dir, "the destination")
 }
 
 #[cfg(test)]
@@ -81,5 +95,12 @@ mod tests {
         assert!(!inside(Path::new("a/../../x")));
         assert!(looks_like_archive(&[0x1f, 0x8b, 8]));
         assert!(!looks_like_archive(b"FROM busybox\n"));
+        assert_eq!(
+            relative_to(
+                Path::new("/s/tmp/a-1"),
+                "failed to unpack `/s/tmp/a-1/hl`; outside of destination path: /s/tmp/a-1"
+            ),
+            "failed to unpack `hl`; outside of destination path: the destination"
+        );
     }
 }

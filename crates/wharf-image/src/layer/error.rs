@@ -17,10 +17,10 @@ pub enum LayerError {
     Entry { entry: String, reason: String },
     /// Reading the input stream failed for a reason that is not the tar's
     /// content (the underlying file or connection failed).
-    #[error("reading layer stream: {0}")]
+    #[error("reading layer stream: {}", wharf_oci::OsError(.0))]
     Read(#[source] io::Error),
     /// A filesystem operation on the destination or source tree failed.
-    #[error("{op} {}: {source}", path.display())]
+    #[error("{op} {}: {}", path.display(), wharf_oci::OsError(source))]
     Io {
         op: &'static str,
         path: PathBuf,
@@ -28,7 +28,7 @@ pub enum LayerError {
         source: io::Error,
     },
     /// Writing the produced tar failed.
-    #[error("writing layer tar: {0}")]
+    #[error("writing layer tar: {}", wharf_oci::OsError(.0))]
     Write(#[source] io::Error),
     /// The tree uses something a layer tar cannot express faithfully
     /// (overlay redirect_dir / metacopy xattrs).

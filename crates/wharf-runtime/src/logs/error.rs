@@ -8,7 +8,7 @@ use wharf_oci::ErrorKind;
 pub enum LogError {
     /// A file operation on a log file failed; `op` says which
     /// ("opening", "reading", "writing", "rotating").
-    #[error("{op} {}: {source}", path.display())]
+    #[error("{op} {}: {}", path.display(), wharf_oci::OsError(source))]
     Io {
         op: &'static str,
         path: PathBuf,
@@ -16,7 +16,7 @@ pub enum LogError {
     },
     /// The sink [`read_logs`](super::read_logs) writes to failed (e.g. the
     /// reader of `logs` went away).
-    #[error("writing logs: {0}")]
+    #[error("writing logs: {}", wharf_oci::OsError(.0))]
     Sink(#[source] std::io::Error),
     /// A `--since`/`--until` value docker would not accept; the message is
     /// docker's: `invalid value for "since": ...`.

@@ -188,6 +188,7 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec, SpecError> {
         privileged: opts.privileged,
         writable_cgroups,
         no_shm: opts.ipc == IpcMode::None,
+        no_hostname_file: opts.no_hostname_file,
     })?;
 
     let mut linux = oci_spec::runtime::Linux::default();

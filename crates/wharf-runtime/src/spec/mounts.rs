@@ -38,6 +38,8 @@ pub(crate) struct MountPlan<'a> {
     pub writable_cgroups: bool,
     /// `--ipc none`: no /dev/shm at all.
     pub no_shm: bool,
+    /// A build step's: no /etc/hostname.
+    pub no_hostname_file: bool,
 }
 
 /// The mounts, and the rootfs propagation they need (`None` = default).
@@ -70,7 +72,8 @@ pub(crate) fn build_mounts(plan: &MountPlan) -> Result<(Vec<Mount>, Option<Strin
         (&plan.paths.hostname_file, "/etc/hostname"),
         (&plan.paths.hosts_file, "/etc/hosts"),
     ] {
-        if !user_has(destination) {
+        let unwanted = plan.no_hostname_file && destination == "/etc/hostname";
+        if !user_has(destination) && !unwanted {
             system.push(Extra::bind(source, destination, plan.read_only));
         }
     }
@@ -405,6 +408,7 @@ mod tests {
             privileged: false,
             writable_cgroups: false,
             no_shm: false,
+            no_hostname_file: false,
         }
     }
 

@@ -93,6 +93,9 @@ pub struct RunOptions {
     /// groups only, where `docker run` also lists the primary group
     /// (busybox `id` then shows no `groups=` for a user without any).
     pub supplementary_groups_only: bool,
+    /// A build step: BuildKit mounts no /etc/hostname (the hostname is
+    /// the UTS namespace's alone).
+    pub no_hostname_file: bool,
 }
 
 impl RunOptions {

@@ -289,21 +289,19 @@ fn request(
             _ => return Err(fail(format!("invalid secret {s:?}: need id=...,src=..."))),
         }
     }
-    let platform =
-        match a.platform.as_deref().filter(|p| !p.is_empty()) {
-            None => None,
-            Some(p) if p.contains(',') => {
-                return Err(fail_with(
-                    format!(
-                    "multiple platforms feature is currently not supported for docker driver: {p}"
-                ),
-                    BUILD_FAILED,
-                ))
-            }
-            Some(p) => Some(wharf_build::Platform::parse(p).map_err(|e| {
-                fail_with(format!("failed to parse platform {p}: {e}"), BUILD_FAILED)
-            })?),
-        };
+    // `--platform a,b`: a multi-platform build (each named once).
+    let mut platforms: Vec<wharf_build::Platform> = Vec::new();
+    for p in a.platform.iter().flat_map(|p| p.split(',')) {
+        let p = p.trim();
+        if p.is_empty() {
+            continue;
+        }
+        let parsed = wharf_build::Platform::parse(p)
+            .map_err(|e| fail_with(format!("failed to parse platform {p}: {e}"), BUILD_FAILED))?;
+        if !platforms.contains(&parsed) {
+            platforms.push(parsed);
+        }
+    }
     Ok(BuildRequest {
         context,
         dockerfile,
@@ -314,14 +312,15 @@ fn request(
         labels,
         no_cache: a.no_cache,
         secrets,
-        network: a.network.clone(),
+        network: wharf_build::StepNetwork::parse(a.network.as_deref())
+            .map_err(|e| fail_with(e.to_string(), BUILD_FAILED))?,
         step_options: step_options(a)?,
         source_date_epoch,
         export_only: !outputs.is_empty() && !a.load,
         outputs,
         cache_to,
         cache_from,
-        platform,
+        platforms,
         ..Default::default()
     })
 }

@@ -10,6 +10,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod binfmt;
 pub mod compose;
 pub mod http_files;
 pub mod pty;
@@ -44,8 +45,9 @@ impl Drop for Wharf {
         // Monitors finishing a `--rm` still write under the root.
         let _ = self.monitors_gone(10);
         // A root keeps its default bridge (and its rules) while it lives,
-        // as docker keeps docker0: `system prune` releases them.
-        if self.default_bridge_up() {
+        // as docker keeps docker0, and a network its bridge: `system
+        // prune` releases them.
+        if self.bridges_up() {
             let _ = self.run(["system", "prune", "-f"]);
         }
         // Whatever a failed test left mounted under the root (deepest
@@ -129,6 +131,24 @@ impl Wharf {
     pub fn default_bridge_up(&self) -> bool {
         let bridge = wharf_network::names::RootNames::new(&self.root()).default_bridge();
         Path::new("/sys/class/net").join(bridge).exists()
+    }
+
+    /// The tag in this root's kernel object names (`wharf-<tag>`,
+    /// `wb<tag>-…`, `wv<tag>…`).
+    pub fn tag(&self) -> String {
+        wharf_network::names::RootNames::new(&self.root()).tag
+    }
+
+    /// Whether any bridge of this root (its default bridge, a network's
+    /// `wb<tag>-…`) is in the kernel.
+    pub fn bridges_up(&self) -> bool {
+        let prefix = format!("wb{}-", self.tag());
+        self.default_bridge_up()
+            || fs::read_dir("/sys/class/net")
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with(&prefix))
     }
 
     /// A scratch directory for test files, inside the test's temp dir.
@@ -309,6 +329,41 @@ pub fn busybox_rootfs_tar(scratch: &Path) -> PathBuf {
         .arg(&tar)
         .arg("."));
     tar
+}
+
+/// The script of a container whose loop swaps `/w` between a directory
+/// (holding `secret`, "container") and a symlink to `canary` on the host,
+/// writing `/looping` each round once it runs: what the `cp` and archive
+/// race tests copy against. The link is made twice a round: what the race
+/// needs is the moment it appears. `hold_us`: how long the directory
+/// stays each round (a request that looks the path up twice needs it
+/// there both times to succeed at all).
+pub fn swap_script(canary: &Path, hold_us: u32) -> String {
+    let link = format!("busybox ln -s {} /w", canary.display());
+    let hold = if hold_us > 0 {
+        format!("busybox usleep {hold_us}; ")
+    } else {
+        String::new()
+    };
+    format!(
+        "while :; do rm -rf /w; mkdir /w; echo container > /w/secret; {hold}\
+         rm -rf /w; {link}; rm /w; {link}; echo > /looping; done"
+    )
+}
+
+/// A CLI under test, for tests that run the same steps with both engines:
+/// wharf (with its own root) or docker.
+pub type Cli<'a> = &'a dyn Fn(&[&str]) -> Output;
+
+/// Run `args` with `cli` and require success; returns stdout.
+pub fn cli_ok(cli: Cli, args: &[&str]) -> String {
+    let out = cli(args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Run a helper command and require success; returns stdout.

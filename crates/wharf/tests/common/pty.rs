@@ -147,3 +147,63 @@ impl Drop for Terminal {
         }
     }
 }
+
+/// What a terminal shows after `raw` (a pty's output): lines as a
+/// terminal keeps them, with carriage returns, cursor-up (`ESC[nA`),
+/// erase to end of line (`ESC[K`) and of screen (`ESC[J`) applied, and
+/// colours and cursor visibility ignored. The scrollback is unbounded, so
+/// a redrawn block ends up as its last frame.
+pub fn render(raw: &str) -> Vec<String> {
+    let mut lines: Vec<Vec<char>> = vec![Vec::new()];
+    let (mut row, mut col) = (0usize, 0usize);
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => col = 0,
+            '\n' => {
+                row += 1;
+                if row == lines.len() {
+                    lines.push(Vec::new());
+                }
+            }
+            '\x1b' if chars.peek() == Some(&'[') => {
+                chars.next();
+                let mut param = String::new();
+                let mut fin = ' ';
+                for n in chars.by_ref() {
+                    if ('@'..='~').contains(&n) {
+                        fin = n;
+                        break;
+                    }
+                    param.push(n);
+                }
+                match fin {
+                    'A' => row = row.saturating_sub(param.parse().unwrap_or(1)),
+                    'K' => lines[row].truncate(col),
+                    'J' => {
+                        lines[row].truncate(col);
+                        lines.truncate(row + 1);
+                    }
+                    _ => {}
+                }
+            }
+            c if c.is_control() => {}
+            c => {
+                let line = &mut lines[row];
+                while line.len() < col {
+                    line.push(' ');
+                }
+                if col < line.len() {
+                    line[col] = c;
+                } else {
+                    line.push(c);
+                }
+                col += 1;
+            }
+        }
+    }
+    lines
+        .into_iter()
+        .map(|l| l.into_iter().collect::<String>().trim_end().to_string())
+        .collect()
+}

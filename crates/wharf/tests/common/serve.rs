@@ -128,22 +128,34 @@ impl Serve {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Option<Response> {
-        let mut s = UnixStream::connect(&self.sock).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-        let extra: String = headers
-            .iter()
-            .map(|(k, v)| format!("{k}: {v}\r\n"))
-            .collect();
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: wharf\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
-            body.len()
-        );
-        s.write_all(head.as_bytes()).ok()?;
-        let _ = s.write_all(body);
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw).ok()?;
-        Some(Response::parse(&raw))
+        request_on(&self.sock, method, path, headers, body)
     }
+}
+
+/// One HTTP request on the API socket `sock` (wharf's or dockerd's, for
+/// side-by-side comparisons); `None` while nothing answers.
+pub fn request_on(
+    sock: &std::path::Path,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Option<Response> {
+    let mut s = UnixStream::connect(sock).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: wharf\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).ok()?;
+    let _ = s.write_all(body);
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).ok()?;
+    Some(Response::parse(&raw))
 }
 
 impl Drop for Serve {
