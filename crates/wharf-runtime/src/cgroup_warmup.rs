@@ -20,8 +20,15 @@
 //! A process, not a thread: nobody waits for it. A thread would have to
 //! be joined before libcontainer forks (which is only safe single-
 //! threaded), and a join could wait out a whole grace period.
+//!
+//! `exec` pays the same wait: libcontainer's intermediate process joins
+//! each of the container's hierarchies (eight on this v1 host), and a
+//! join after a quiet moment waits out a grace period (10-60 ms seen under
+//! load). Its CLI forks a helper ([`hold`]) before it even opens the
+//! store; the helper moves itself until the exec's process has started.
 
 use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
@@ -67,6 +74,8 @@ pub struct Warmup {
     /// The container's cgroup.procs in `file`'s hierarchy: not empty once
     /// the container joined.
     joined: Option<CString>,
+    /// The read end of a pipe (non-blocking): the helper stops at its EOF.
+    stop: Option<RawFd>,
 }
 
 impl Warmup {
@@ -96,7 +105,12 @@ impl Warmup {
             .flatten()
             .filter_map(|d| CString::new(d.into_os_string().into_vec()).ok())
             .collect();
-        Some(Warmup { file, dirs, joined })
+        Some(Warmup {
+            file,
+            dirs,
+            joined,
+            stop: None,
+        })
     }
 
     /// Fork the helper; it exits on its own (its parent reaps it with its
@@ -113,7 +127,15 @@ impl Warmup {
             }
             // Holding none of the parent's pipes: `$(wharf run -d ...)`
             // reads until every writer is gone, and this may block a while.
-            libc::syscall(libc::SYS_close_range, 0u32, u32::MAX, 0u32);
+            match self.stop {
+                Some(s) if s > 0 => {
+                    libc::syscall(libc::SYS_close_range, 0u32, (s - 1) as u32, 0u32);
+                    libc::syscall(libc::SYS_close_range, (s + 1) as u32, u32::MAX, 0u32);
+                }
+                _ => {
+                    libc::syscall(libc::SYS_close_range, 0u32, u32::MAX, 0u32);
+                }
+            }
             for d in &self.dirs {
                 libc::mkdir(d.as_ptr(), 0o755);
             }
@@ -138,7 +160,7 @@ impl Warmup {
                     tv_sec: 0,
                     tv_nsec: 2_000_000,
                 };
-                let mut left = if self.joined.is_some() {
+                let mut left = if self.joined.is_some() || self.stop.is_some() {
                     MAX_REPEATS
                 } else {
                     REPEATS
@@ -150,6 +172,13 @@ impl Warmup {
                     }
                     libc::write(fd, buf[at..].as_ptr().cast(), buf.len() - at);
                     left -= 1;
+                    if let Some(s) = self.stop {
+                        // EOF: every join is done (EAGAIN: not yet).
+                        let mut byte = 0u8;
+                        if libc::read(s, (&mut byte as *mut u8).cast(), 1) == 0 {
+                            break;
+                        }
+                    }
                     if !seen && self.joined.as_ref().is_some_and(|j| has_a_process(j)) {
                         seen = true;
                         left = left.min(AFTER_JOIN);
@@ -177,6 +206,23 @@ unsafe fn has_a_process(procs: &CString) -> bool {
     let n = libc::read(fd, (&mut byte as *mut u8).cast(), 1);
     libc::close(fd);
     n > 0
+}
+
+/// A helper kept moving while this is held (see [`hold`]).
+pub struct Held(#[allow(dead_code)] OwnedFd);
+
+/// Fork a helper that moves itself until the returned [`Held`] is dropped
+/// (and every copy of it closed: it is close-on-exec, so a process forked
+/// meanwhile lets go at its exec), for a process about to join an existing
+/// container's cgroups (`exec`). `None` when this host has nothing to warm
+/// up. At most `MAX_REPEATS` moves (~300 ms).
+pub fn hold() -> Option<Held> {
+    let mut w = Warmup::prepare(None)?;
+    let (r, held) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK).ok()?;
+    w.stop = Some(r.as_raw_fd());
+    w.fork_helper();
+    Some(Held(held))
 }
 
 /// Prepare and fork the helper at once (see [`Warmup`]).

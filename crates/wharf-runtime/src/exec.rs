@@ -60,6 +60,10 @@ fn exec_process(dir: &ContainerDir, req: &ExecRequest) -> Result<Process, Runtim
     let spec = Spec::load(dir.spec()).map_err(|e| {
         RuntimeError::Unsupported(format!("reading the spec of container {}: {e}", dir.id))
     })?;
+    // libcontainer's init loads the container's filter, compiled once.
+    if let Some(seccomp) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        crate::seccomp_cache::use_for(dir.store_root(), seccomp);
+    }
     let mut process = spec.process().clone().unwrap_or_default();
     let mut env = process.env().clone().unwrap_or_default();
     if req.tty {
@@ -131,8 +135,15 @@ struct Launched {
 }
 
 /// Start the process; returns its exit code (0 at once with `detach`).
-pub fn exec(dir: &ContainerDir, req: &ExecRequest) -> Result<i32, RuntimeError> {
-    let launched = launch(dir, req)?;
+/// `warm` (see [`crate::cgroup_warmup::hold`]) is let go once it runs.
+pub fn exec(
+    dir: &ContainerDir,
+    req: &ExecRequest,
+    warm: Option<crate::cgroup_warmup::Held>,
+) -> Result<i32, RuntimeError> {
+    let launched = launch(dir, req);
+    drop(warm);
+    let launched = launched?;
     if req.detach {
         return Ok(0);
     }

@@ -28,6 +28,7 @@ pub mod monitor;
 pub mod relay;
 pub mod rootfs;
 pub mod runc;
+pub mod seccomp_cache;
 pub mod spec;
 pub mod term;
 pub mod timeline;

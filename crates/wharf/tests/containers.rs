@@ -753,3 +753,83 @@ fn ps_filters_and_latest() {
     assert_eq!(code, 1);
     assert!(err.contains("Invalid filter 'bogus'"), "{err}");
 }
+
+/// The seccomp filter is compiled once per profile and kept in the store
+/// (`seccomp/<key>.bpf`); every later start and `exec` loads that program,
+/// and it confines as docker's default profile does: a user namespace,
+/// which the kernel grants unprivileged processes, is refused (it is with
+/// `seccomp=unconfined`). A damaged program is compiled anew.
+#[test]
+fn seccomp_filter_is_compiled_once_and_still_confines() {
+    let w = Wharf::new();
+    w.import_busybox("busybox:local");
+    let cache = w.root().join("seccomp");
+    let programs = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&cache)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default()
+    };
+    let status = ["busybox", "grep", "^Seccomp", "/proc/self/status"];
+    let confined = "Seccomp:\t2\nSeccomp_filters:\t1\n";
+    let userns = ["busybox", "unshare", "-U", "true"];
+    let text = |out: std::process::Output| {
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let run_rm = |extra: &[&str], cmd: &[&str]| {
+        let mut args = vec!["run", "--rm"];
+        args.extend(extra);
+        args.push("busybox:local");
+        args.extend(cmd);
+        w.run(args)
+    };
+    // First start: compiled, then kept.
+    assert_eq!(text(run_rm(&[], &status)), confined);
+    let kept = programs();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0].to_string_lossy().ends_with(".bpf"), "{kept:?}");
+    // Later starts and an exec load the kept program.
+    assert_eq!(text(run_rm(&[], &status)), confined);
+    let out = run_rm(&[], &userns);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Operation not permitted"),
+        "{out:?}"
+    );
+    w.ok([
+        "run",
+        "-d",
+        "--name",
+        "sc",
+        "busybox:local",
+        "sleep",
+        "1000",
+    ]);
+    assert_eq!(
+        w.ok([
+            "exec",
+            "sc",
+            "busybox",
+            "grep",
+            "^Seccomp",
+            "/proc/self/status"
+        ]),
+        confined
+    );
+    assert_eq!(
+        w.run(["exec", "sc", "busybox", "unshare", "-U", "true"])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(programs(), kept, "one program for one profile");
+    // Another profile is no filter at all: the user namespace is made.
+    let out = run_rm(&["--security-opt", "seccomp=unconfined"], &userns);
+    assert!(out.status.success(), "{out:?}");
+    // A damaged program: the kernel refuses it, the profile is compiled.
+    std::fs::write(&kept[0], [0u8; 64]).unwrap();
+    assert_eq!(text(run_rm(&[], &status)), confined);
+    let out = run_rm(&[], &userns);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    w.ok(["rm", "-f", "sc"]);
+}

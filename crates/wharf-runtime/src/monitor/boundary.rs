@@ -3,7 +3,7 @@
 //! typed messages it sends on the ready pipe.
 //!
 //! ```text
-//! wharf --root ROOT monitor ID [--attach [--detach-keys K]] [--netns] [--wait]
+//! wharf --root ROOT monitor ID [--attach [--detach-keys K]] [--netns] [--warmed] [--wait]
 //! wharf --root ROOT monitor ID --probe [--start-period]
 //! fd 3  ready pipe: one message per line, monitor -> CLI
 //! fd 4  (with --wait) go pipe: `go` once the container exists, CLI -> monitor
@@ -40,6 +40,10 @@ pub struct MonitorArgs {
     /// Start making the container's network namespace at once (it is on a
     /// bridge).
     pub netns: bool,
+    /// The spawner took care of the first start's cgroup warm-up (its
+    /// child forked the helper, or none applies): the monitor does not
+    /// start another one.
+    pub warmed: bool,
     /// Not a monitor: the helper that runs and records one health probe
     /// of the container (started by its monitor, see `monitor::health`).
     pub probe: bool,
@@ -66,6 +70,9 @@ impl MonitorArgs {
         }
         if self.netns {
             v.push("--netns".into());
+        }
+        if self.warmed {
+            v.push("--warmed".into());
         }
         if self.wait {
             v.push("--wait".into());
@@ -99,6 +106,7 @@ impl MonitorArgs {
                 "--attach" => m.attach = true,
                 "--wait" => m.wait = true,
                 "--netns" => m.netns = true,
+                "--warmed" => m.warmed = true,
                 "--probe" => m.probe = true,
                 "--start-period" => m.in_start_period = true,
                 "--detach-keys" => {
@@ -239,6 +247,7 @@ mod tests {
             detach_keys: Some("ctrl-x".into()),
             wait: true,
             netns: true,
+            warmed: true,
             ..Default::default()
         };
         let mut argv = vec![OsString::from("wharf")];

@@ -16,6 +16,13 @@ impl ContainerDir {
             path: store_root.join("containers").join(id),
         }
     }
+    /// The root of the store this container is in.
+    pub fn store_root(&self) -> &Path {
+        self.path
+            .parent()
+            .and_then(Path::parent)
+            .unwrap_or(Path::new("/"))
+    }
     /// The OCI bundle: `config.json` and `rootfs/`.
     pub fn bundle(&self) -> &Path {
         &self.path

@@ -312,6 +312,9 @@ fn write_spec(
         message: e.to_string(),
         code: 125,
     })?;
+    if let Some(seccomp) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        crate::seccomp_cache::use_for(dir.store_root(), seccomp);
+    }
     let json = serde_json::to_vec(&spec).map_err(|e| RuntimeError::Unsupported(e.to_string()))?;
     // The process env (`-e` secrets) is in it: 0600.
     wharf_store::private::write_private(&dir.spec(), &json)

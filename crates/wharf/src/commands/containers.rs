@@ -313,14 +313,21 @@ pub fn monitor(a: wharf_runtime::monitor::MonitorArgs) -> anyhow::Result<ExitCod
     } else {
         None
     };
+    // Our warm-up helper made the container's cgroup directories: a
+    // monitor that leaves before the start removes them (once the helper
+    // is done).
+    let unwarm = || {
+        if a.warmed {
+            wharf_runtime::monitor::reap_children();
+            wharf_runtime::monitor::remove_cgroups(
+                &a.id,
+                wharf_runtime::monitor::DEFAULT_CGROUP_PARENT,
+            );
+        }
+    };
     if a.wait && !wharf_runtime::monitor::boundary::wait_for_go() {
-        // The container was never created; our warm-up helper made its
-        // cgroup directories (done once the helper is).
-        wharf_runtime::monitor::reap_children();
-        wharf_runtime::monitor::remove_cgroups(
-            &a.id,
-            wharf_runtime::monitor::DEFAULT_CGROUP_PARENT,
-        );
+        // The container was never created.
+        unwarm();
         return Ok(ExitCode::SUCCESS);
     }
     wharf_runtime::timeline::mark("mon: go");
@@ -342,12 +349,13 @@ pub fn monitor(a: wharf_runtime::monitor::MonitorArgs) -> anyhow::Result<ExitCod
             attach,
             ready,
             &wharf_runtime::monitor::NoHooks,
-            a.wait,
+            a.warmed,
         ),
         Err(_) => {
             let config = match engine.monitor_config(&a.id) {
                 Ok(c) => c,
                 Err(e) => {
+                    unwarm();
                     if let Some(mut r) = ready {
                         wharf_runtime::monitor::Ready::Failed {
                             code: 125,
@@ -367,8 +375,8 @@ pub fn monitor(a: wharf_runtime::monitor::MonitorArgs) -> anyhow::Result<ExitCod
                 attach,
                 ready,
                 &hooks,
-                // A prespawned monitor's child started the cgroup warm-up.
-                a.wait,
+                // The spawner's child started the cgroup warm-up.
+                a.warmed,
             )
         }
     };
@@ -457,7 +465,13 @@ fn detach_keys(flag: Option<&str>) -> Vec<u8> {
 }
 
 /// `docker exec`: exits with the process's code.
-pub fn exec(engine: &Engine, a: crate::cli::ExecArgs) -> anyhow::Result<ExitCode> {
+/// `warm`: the cgroup warm-up started before the store was opened (see
+/// `wharf_runtime::cgroup_warmup::hold`).
+pub fn exec(
+    engine: &Engine,
+    a: crate::cli::ExecArgs,
+    warm: Option<wharf_runtime::cgroup_warmup::Held>,
+) -> anyhow::Result<ExitCode> {
     if !a.detach {
         check_tty(a.interactive, a.tty)?;
     }
@@ -477,7 +491,7 @@ pub fn exec(engine: &Engine, a: crate::cli::ExecArgs) -> anyhow::Result<ExitCode
         privileged: a.privileged,
     };
     let code = engine
-        .exec_container(&a.container, &req)
+        .exec_container(&a.container, &req, warm)
         .map_err(start_error)?;
     Ok(ExitCode::from(code as u8))
 }

@@ -72,6 +72,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::PortProxy(a) => return networks::port_proxy(a),
         _ => {}
     }
+    // `exec`'s cgroup joins wait out an RCU grace period unless a move
+    // passed moments before: a helper starts moving now, before the store
+    // is opened, and until the exec's process has started.
+    let warm = match &cli.command {
+        Command::Exec(_) | Command::Container(C::Exec(_)) => wharf_runtime::cgroup_warmup::hold(),
+        _ => None,
+    };
     let engine = open_engine(&cli.global.root)?;
     match cli.command {
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::list(&engine, a),
@@ -114,7 +121,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Container(C::Prune(a)) => manage::prune(&engine, a),
         Command::Wait(a) | Command::Container(C::Wait(a)) => containers::wait(&engine, a),
         Command::Logs(a) | Command::Container(C::Logs(a)) => containers::logs(&engine, a),
-        Command::Exec(a) | Command::Container(C::Exec(a)) => containers::exec(&engine, a),
+        Command::Exec(a) | Command::Container(C::Exec(a)) => containers::exec(&engine, a, warm),
         Command::Attach(a) | Command::Container(C::Attach(a)) => containers::attach(&engine, a),
         Command::Rename(a) | Command::Container(C::Rename(a)) => containers::rename(&engine, a),
         Command::Pause(a) | Command::Container(C::Pause(a)) => containers::pause(&engine, a, true),

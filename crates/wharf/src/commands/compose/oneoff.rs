@@ -140,7 +140,10 @@ pub fn exec(cx: &Cx, a: &ComposeExecArgs) -> Result<ExitCode, RunError> {
         detach_keys: wharf_runtime::term::DEFAULT_DETACH_KEYS.to_vec(),
         privileged: a.privileged,
     };
-    let code = engine.exec_container(c.id(), &req).map_err(start_err)?;
+    let warm = wharf_runtime::cgroup_warmup::hold();
+    let code = engine
+        .exec_container(c.id(), &req, warm)
+        .map_err(start_err)?;
     if code != 0 {
         return Err(RunError::Exit {
             code,
