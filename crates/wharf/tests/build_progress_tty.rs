@@ -65,7 +65,9 @@ fn a_terminal_gets_a_live_view_redrawn_in_place() {
     let w = Wharf::new();
     w.import_busybox("busybox:local");
     // The RUN step prints a line, then waits on a loopback server the test
-    // answers only once it saw that line in the live view.
+    // answers only once it saw that line in the live view (the build is on
+    // the host's network: a step on the default bridge has its own
+    // loopback).
     let server = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = server.local_addr().unwrap().port();
     let df = format!(
@@ -75,7 +77,7 @@ fn a_terminal_gets_a_live_view_redrawn_in_place() {
     );
     let dir = build_context(&w, "ctx", &[("Dockerfile", &df), ("f", "x\n")]);
     let ctx = dir.to_str().unwrap();
-    let mut t = build_on_tty(&w, &["build", "-t", "live:1", ctx]);
+    let mut t = build_on_tty(&w, &["build", "--network", "host", "-t", "live:1", ctx]);
     t.expect(" => => # first-line", 60);
     // The running step's frame: a header without FINISHED, the step with
     // its timer, drawn over the previous frame (cursor up).
@@ -96,7 +98,23 @@ fn a_terminal_gets_a_live_view_redrawn_in_place() {
         t.screen
     );
     let drawn_before = t.screen.matches("[+] Building ").count();
-    let (mut conn, _) = server.accept().unwrap();
+    server.set_nonblocking(true).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut conn = loop {
+        match server.accept() {
+            Ok((conn, _)) => break conn,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                assert!(
+                    Instant::now() < deadline,
+                    "the RUN step never connected:\n{}",
+                    t.screen
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("accept: {e}"),
+        }
+    };
+    conn.set_nonblocking(false).unwrap();
     let mut buf = [0u8; 1024];
     let _ = conn.read(&mut buf).unwrap();
     conn.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\ngo\n")
@@ -121,7 +139,7 @@ fn a_terminal_gets_a_live_view_redrawn_in_place() {
     );
 
     // A rebuild: every step CACHED.
-    let mut t = build_on_tty(&w, &["build", "-t", "live:1", ctx]);
+    let mut t = build_on_tty(&w, &["build", "--network", "host", "-t", "live:1", ctx]);
     assert_eq!(t.wait(120), Some(0), "{}", t.screen);
     let frame = last_frame(&t.screen);
     assert!(header(&frame[0]).2, "{frame:?}");

@@ -108,6 +108,8 @@ pub fn listen(path: &Path) -> Result<UnixListener, RuntimeError> {
 struct Client {
     stream: UnixStream,
     frames: FrameReader,
+    /// Output still goes to it: false once a write failed.
+    writable: bool,
 }
 
 /// The attach socket and its clients.
@@ -145,6 +147,7 @@ impl Server {
             self.clients.push(Client {
                 stream,
                 frames: FrameReader::default(),
+                writable: true,
             });
         }
     }
@@ -155,8 +158,17 @@ impl Server {
             return;
         }
         let hdr = header(kind, data.len() as u32);
-        self.clients
-            .retain_mut(|c| c.stream.write_all(&hdr).is_ok() && c.stream.write_all(data).is_ok());
+        // A client that cannot take output stops getting it (its side is
+        // shut for writing, so it sees the end), but stays until what it
+        // sent is read: a resize is a connection that writes one frame and
+        // closes, and output broadcast before its frame was read used to
+        // drop it with the frame unread (a lost resize, seen under load).
+        for c in self.clients.iter_mut().filter(|c| c.writable) {
+            if c.stream.write_all(&hdr).is_err() || c.stream.write_all(data).is_err() {
+                c.writable = false;
+                let _ = c.stream.shutdown(std::net::Shutdown::Write);
+            }
+        }
     }
 
     /// Read from client `i` (as [`Server::fds`] numbers them, minus one).
