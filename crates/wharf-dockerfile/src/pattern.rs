@@ -165,6 +165,17 @@ pub(crate) fn replace(
     }
 
     let replacement = expand_template(replacement);
+    // Every match gets the replacement, and a replacement may itself be a
+    // replace-all of another variable: nested, the word grows as the
+    // product of the match counts (a 200-byte line of nested
+    // `${PATH//x/${PATH//x/...}}` reached gigabytes: found by the fuzzer).
+    // BuildKit has no bound; wharf refuses a result past MAX_EXPANSION.
+    let too_long = || {
+        format!(
+            "substitution result of ({pattern}) is longer than {} MiB",
+            MAX_EXPANSION >> 20
+        )
+    };
     let mut out = String::new();
     let mut last_end = 0;
     let mut search = 0;
@@ -176,6 +187,9 @@ pub(crate) fn replace(
         // No replacement for an empty match right after the previous match.
         if end > last_end || start == 0 {
             out.push_str(&replacement);
+            if out.len() > MAX_EXPANSION {
+                return Err(too_long());
+            }
         }
         last_end = end;
         search = if search + 1 > end { search + 1 } else { end };
@@ -183,6 +197,9 @@ pub(crate) fn replace(
     out.extend(&text[last_end..]);
     Ok(out)
 }
+
+/// The longest word a replace-all may produce (bytes).
+const MAX_EXPANSION: usize = 1 << 20;
 
 fn invalid_pattern(pattern: &str, err: &str) -> String {
     format!("invalid pattern ({pattern}) in substitution: {err}")
@@ -318,6 +335,17 @@ mod tests {
         assert_eq!(trim_prefix(&alternating, &value, true).unwrap(), value);
         assert_eq!(replace(&alternating, &value, "x", true).unwrap(), value);
         assert_eq!(replace(&stars, &value, "x", false).unwrap(), "x");
+    }
+
+    /// Nested replace-alls would grow the word exponentially: refused
+    /// past the bound, fine below it.
+    #[test]
+    fn replace_all_results_are_bounded() {
+        let value = "/usr/bin:/bin";
+        let big = "x".repeat(200_000);
+        assert!(replace("", value, &big, true).is_err());
+        assert!(replace("/", value, &big, true).is_ok());
+        assert_eq!(replace("", "ab", "-", true).unwrap(), "-a-b-");
     }
 
     #[test]

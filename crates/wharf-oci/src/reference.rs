@@ -122,6 +122,14 @@ fn valid_tag(t: &str) -> bool {
             .all(|x| x.is_ascii_alphanumeric() || matches!(x, b'_' | b'.' | b'-'))
 }
 
+/// What docker takes for an image ID, never a name: 64 lowercase hex
+/// digits.
+fn is_hex_id(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
 /// Docker's splitDockerDomain: the first component is a registry host only
 /// if it looks like one (has `.` or `:`, is `localhost`, or has uppercase).
 fn split_domain(name: &str) -> (String, String) {
@@ -149,10 +157,7 @@ fn split_domain(name: &str) -> (String, String) {
 impl Reference {
     /// Parse like `docker pull`/`docker tag` do; no default tag is added.
     pub fn parse(s: &str) -> Result<Reference, ReferenceError> {
-        if s.len() == 64
-            && s.bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-        {
+        if is_hex_id(s) {
             return Err(ReferenceError::HexName(s.to_string()));
         }
         if s.is_empty() {
@@ -265,9 +270,14 @@ impl Reference {
         }
     }
 
-    /// Familiar repository plus tag/digest: `busybox:latest`.
+    /// Familiar repository plus tag/digest: `busybox:latest`. A bare
+    /// Docker Hub name that is 64 hex digits keeps its domain, as parsing
+    /// it alone would take it for an image ID (found by the fuzzer).
     pub fn familiar(&self) -> String {
         let mut s = self.familiar_repository();
+        if self.tag.is_none() && self.digest.is_none() && is_hex_id(&s) {
+            s = self.repository();
+        }
         if let Some(t) = &self.tag {
             s.push(':');
             s.push_str(t);
@@ -358,6 +368,12 @@ mod tests {
         let r = Reference::parse("docker.io/docer9_ogr.io/alpine:3.17").unwrap();
         assert_eq!(r.familiar(), "docker.io/docer9_ogr.io/alpine:3.17");
         assert_eq!(Reference::parse(&r.familiar()).unwrap(), r);
+        let hex = "56ee4626931fc004f70149baeb9ba70149baeb9baeba2c8ec672bd4f27761f8e";
+        let r = Reference::parse(&format!("docker.io/{hex}")).unwrap();
+        assert_eq!(r.familiar(), format!("docker.io/library/{hex}"));
+        assert_eq!(Reference::parse(&r.familiar()).unwrap(), r);
+        let r = Reference::parse(&format!("docker.io/{hex}:1")).unwrap();
+        assert_eq!(r.familiar(), format!("{hex}:1"));
         let r = Reference::parse("docker.io/localhost/x").unwrap();
         assert_eq!(r.familiar_repository(), "docker.io/localhost/x");
     }
