@@ -226,15 +226,33 @@ impl Netlink {
         gateway6: Option<Ipv6Addr>,
     ) -> NetResult<()> {
         for name in ["lo", iface] {
-            let h = self.handle.clone();
-            self.rt
-                .block_on(async move {
+            // A macvlan child cannot come up while another child of the
+            // same parent holds its MAC (EADDRINUSE). wharf derives the MAC
+            // from the address, and the previous holder of a reused address
+            // (a removed container's or network DNS's child) goes only when
+            // the kernel frees its namespace, asynchronously, some ms after
+            // the unmount. Wait for it, 2 s at most (seen in bench/network.sh:
+            // `network rm`, then `network create` and `run` at once).
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            loop {
+                let h = self.handle.clone();
+                let up = self.rt.block_on(async move {
                     h.link()
                         .set(LinkUnspec::new_with_name(name).up().build())
                         .execute()
                         .await
-                })
-                .map_err(|e| sys(format!("bringing {name} up"), e))?;
+                });
+                match up {
+                    Ok(()) => break,
+                    Err(e)
+                        if errno(&e) == Some(libc::EADDRINUSE)
+                            && std::time::Instant::now() < deadline =>
+                    {
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                    }
+                    Err(e) => return Err(sys(format!("bringing {name} up"), e)),
+                }
+            }
         }
         let eth0 = self
             .link_index(iface)?
