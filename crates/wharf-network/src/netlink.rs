@@ -189,15 +189,22 @@ impl Netlink {
         let msg = msg
             .set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build())))
             .build();
-        let h = self.handle.clone();
-        let name = host.to_string();
-        self.rt.block_on(async move {
-            h.link()
-                .add(msg)
-                .execute()
-                .await
-                .map_err(|e| sys(format!("creating veth {name}"), e))
-        })?;
+        let add = |msg: rtnetlink::packet_route::link::LinkMessage| {
+            let h = self.handle.clone();
+            self.rt
+                .block_on(async move { h.link().add(msg).execute().await })
+        };
+        match add(msg.clone()) {
+            // The name is the container's own: a link that has it is the
+            // previous run's, still there because the kernel frees that
+            // run's namespace (and so the pair) asynchronously after a stop
+            // (seen once in `restart -t 0`). Delete it and make the pair.
+            Err(e) if errno(&e) == Some(libc::EEXIST) => {
+                self.delete_link(host)?;
+                add(msg).map_err(|e| sys(format!("creating veth {host}"), e))?;
+            }
+            other => other.map_err(|e| sys(format!("creating veth {host}"), e))?,
+        }
         let index = self
             .link_index(host)?
             .ok_or_else(|| sys(format!("creating veth {host}"), "it vanished"))?;
