@@ -130,20 +130,17 @@ fn is_hex_id(s: &str) -> bool {
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
+/// Whether a name's first component is read as a registry host.
+fn names_a_host(first: &str) -> bool {
+    first.contains(['.', ':']) || first == "localhost" || first.to_lowercase() != first
+}
+
 /// Docker's splitDockerDomain: the first component is a registry host only
 /// if it looks like one (has `.` or `:`, is `localhost`, or has uppercase).
 fn split_domain(name: &str) -> (String, String) {
-    let (mut domain, mut rest) = match name.find('/') {
-        Some(i) => {
-            let first = &name[..i];
-            if !first.contains(['.', ':']) && first != "localhost" && first.to_lowercase() == first
-            {
-                (DEFAULT_DOMAIN.to_string(), name.to_string())
-            } else {
-                (first.to_string(), name[i + 1..].to_string())
-            }
-        }
-        None => (DEFAULT_DOMAIN.to_string(), name.to_string()),
+    let (mut domain, mut rest) = match name.split_once('/') {
+        Some((first, rest)) if names_a_host(first) => (first.to_string(), rest.to_string()),
+        _ => (DEFAULT_DOMAIN.to_string(), name.to_string()),
     };
     if domain == LEGACY_DEFAULT_DOMAIN {
         domain = DEFAULT_DOMAIN.to_string();
@@ -259,14 +256,12 @@ impl Reference {
         if self.domain != DEFAULT_DOMAIN {
             return self.repository();
         }
-        let short = match self.path.strip_prefix(OFFICIAL_REPO_PREFIX) {
-            Some(rest) if !rest.contains('/') => rest,
-            _ => &self.path,
-        };
-        if split_domain(short) == (DEFAULT_DOMAIN.to_string(), self.path.clone()) {
-            short.to_string()
-        } else {
-            self.repository()
+        match self.path.strip_prefix(OFFICIAL_REPO_PREFIX) {
+            Some(rest) if !rest.contains('/') => rest.to_string(),
+            _ => match self.path.split_once('/') {
+                Some((first, _)) if names_a_host(first) => self.repository(),
+                _ => self.path.clone(),
+            },
         }
     }
 
