@@ -143,11 +143,18 @@ async fn put(ctx: Arc<Ctx>, call: Call, name: String, path: String) -> ApiResult
     let (n, p) = (name.clone(), path.clone());
     let st = ctx
         .blocking(move |e| Ok(e.stat_container_path(&n, &p, true)?))
-        .await?;
-    if go_mode(st.mode) & (1 << 31) == 0 {
-        return Err(ApiError::BadRequest(format!(
-            "extraction point is not a directory: {path}"
-        )));
+        .await
+        .and_then(|st| {
+            if go_mode(st.mode) & (1 << 31) == 0 {
+                return Err(ApiError::BadRequest(format!(
+                    "extraction point is not a directory: {path}"
+                )));
+            }
+            Ok(st)
+        });
+    if let Err(e) = st {
+        body::discard(call.req.into_body()).await;
+        return Err(e);
     }
     let reader = BodyReader::new(call.req.into_body());
     ctx.blocking(move |e| {

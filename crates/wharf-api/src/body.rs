@@ -174,6 +174,16 @@ pub async fn read_limited(body: Incoming, limit: usize) -> ApiResult<Bytes> {
     }
 }
 
+/// Read and drop what is left of a request body refused before it was
+/// read, up to 256 KiB (Go's server does the same before it closes). The
+/// kernel resets a Unix or TCP connection closed with unread bytes in it,
+/// and the client's read of the answer already sent then fails: `docker
+/// cp` into a missing path would print "connection reset" instead of the
+/// error.
+pub async fn discard(body: Incoming) {
+    let _ = Limited::new(body, 256 * 1024).collect().await;
+}
+
 /// Remove `null` members of objects, at any depth: Go's decoder leaves a
 /// field at its zero value for `null`, which is what serde's `default`
 /// gives a missing one (docker-py sends `null` for every unset field).

@@ -43,7 +43,7 @@ impl Side<'_> {
 
     fn archive(&self, method: &str, path: &str, body: &[u8]) -> Response {
         self.try_archive(method, path, body)
-            .unwrap_or_else(|| panic!("{method} {path}: no answer"))
+            .unwrap_or_else(|| panic!("{}: {method} {path}: no answer", self.name))
     }
 
     fn ok(&self, args: &[&str]) -> String {

@@ -153,8 +153,21 @@ pub fn request_on(
     );
     s.write_all(head.as_bytes()).ok()?;
     let _ = s.write_all(body);
+    // A server that answers before reading the whole body (a refused PUT)
+    // and closes leaves unread bytes behind: the kernel then resets the
+    // connection, and the read after the answer fails with ECONNRESET.
+    // What arrived before the reset is still the answer.
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).ok()?;
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) if raw.windows(4).any(|w| w == b"\r\n\r\n") => break,
+            Err(_) => return None,
+        }
+    }
     Some(Response::parse(&raw))
 }
 
