@@ -79,6 +79,17 @@ fn leftovers(w: &Wharf, tag: &str) -> Vec<String> {
             }
         }
     }
+    // The markers saying a bridge has those rules.
+    for m in std::fs::read_dir("/run/wharf/docker-user")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let name = m.file_name().to_string_lossy().into_owned();
+        if name == format!("wharf-{tag}") || name.starts_with(&format!("wb{tag}-")) {
+            out.push(format!("marker {name}"));
+        }
+    }
     let root = w.root().display().to_string();
     for m in std::fs::read_to_string("/proc/self/mountinfo")
         .unwrap()
@@ -131,7 +142,10 @@ fn assert_no_leftovers(w: &Wharf, tag: &str) {
     let network_bridge = |what: &str| {
         let name = match what.strip_prefix("iptables ") {
             Some(rule) => rule.split_whitespace().nth(3).unwrap_or(""),
-            None => what.strip_prefix("link ").unwrap_or(""),
+            None => what
+                .strip_prefix("link ")
+                .or_else(|| what.strip_prefix("marker "))
+                .unwrap_or(""),
         };
         name.strip_prefix(&format!("wb{tag}-"))
             .is_some_and(|id| ids.lines().any(|n| n.starts_with(id)))
@@ -141,6 +155,7 @@ fn assert_no_leftovers(w: &Wharf, tag: &str) {
             || network_bridge(what)
             || what == format!("nft table {table}")
             || what == format!("/run/wharf/{table}.nft")
+            || what == format!("marker {bridge}")
             || (what.starts_with("iptables ") && what.contains(&format!("{bridge} ")))
     };
     assert_gone(w, tag, |what| !kept(what));
@@ -1079,6 +1094,38 @@ fn ipv6_dual_stack() {
     assert!(!std::fs::read_to_string("/run/wharf/subnets")
         .unwrap_or_default()
         .contains(&s6));
+}
+
+/// A root deleted without a prune, whose bridge went by another hand
+/// before: its nftables table, docker's DOCKER-USER rules for the bridge
+/// and their marker are no living root's, and any root's `system check
+/// --repair` removes them (one that still has its bridge is the subnet
+/// registry's to reclaim, see `ipam`).
+#[test]
+fn system_check_repairs_what_a_removed_root_left_on_the_host() {
+    common::require_docker();
+    let w = wharf();
+    let dead = wharf();
+    dead.ok(["run", "--rm", "bb", "true"]);
+    dead.settled();
+    let bridge = dead.bridge_of("bridge");
+    // A private root's table has its default bridge's name.
+    let table = bridge.clone();
+    assert_eq!(common::docker_user_rules(&bridge).0.len(), 2);
+    assert!(wharf_network::nft::table_exists(&table));
+    // The bridge was made by this test's root.
+    sh(Command::new("ip").args(["link", "del", &bridge]));
+    std::fs::remove_file(dead.root().join("db.sqlite")).unwrap();
+    let out = w.run(["system", "check", "--repair"]);
+    let report = String::from_utf8_lossy(&out.stdout);
+    // Another root's check may have been first: then it is not listed.
+    for l in report.lines().filter(|l| l.contains(&bridge)) {
+        assert!(l.starts_with("leftover: ") && l.ends_with(" (repaired)"), "{report}");
+    }
+    assert!(out.status.success(), "{report}");
+    assert_eq!(common::docker_user_rules(&bridge), (vec![], false));
+    assert!(!wharf_network::nft::table_exists(&table));
+    assert!(!std::path::Path::new(&format!("/run/wharf/{table}.nft")).exists());
 }
 
 /// Docker's bridge options: a bridge name of one's own, the MTU, no
