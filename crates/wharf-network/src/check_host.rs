@@ -42,9 +42,7 @@ impl Networking<'_> {
         let living = registry.living_roots();
         let own = |name: &str| self.names.owns_link(name);
         let dead_name = |name: &str| {
-            root_table_of(name).is_some()
-                && !own(name)
-                && !living.iter().any(|r| r.owns_link(name))
+            root_table_of(name).is_some() && !own(name) && !living.iter().any(|r| r.owns_link(name))
         };
 
         for (dev, table) in registry.dead_bridges(&own) {

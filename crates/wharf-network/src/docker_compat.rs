@@ -153,7 +153,10 @@ pub fn forget(bridge: &str) {
 /// their bridges' markers; whether none is left.
 pub(crate) fn remove(rules: &[UserRule]) -> bool {
     let delete = |rs: &[&UserRule]| {
-        let lines: Vec<String> = rs.iter().map(|r| format!("-D {CHAIN} {}", r.spec)).collect();
+        let lines: Vec<String> = rs
+            .iter()
+            .map(|r| format!("-D {CHAIN} {}", r.spec))
+            .collect();
         restore(&lines)
     };
     let all: Vec<&UserRule> = rules.iter().collect();

@@ -180,7 +180,10 @@ impl Registry {
         let mut roots: Vec<&Path> = self.entries.iter().map(|e| e.root.as_path()).collect();
         roots.sort();
         roots.dedup();
-        roots.into_iter().map(crate::names::RootNames::new).collect()
+        roots
+            .into_iter()
+            .map(crate::names::RootNames::new)
+            .collect()
     }
 
     /// Reserve the IPv6 subnet `requested` (docker 20.10 has no default

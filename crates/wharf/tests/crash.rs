@@ -12,7 +12,9 @@ use std::ffi::OsStr;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Output;
 
-use common::{busybox_rootfs_tar, mounts_under, output_with_stdin, Wharf};
+use common::{
+    assert_no_docker_user_rules, busybox_rootfs_tar, mounts_under, output_with_stdin, Wharf,
+};
 
 /// Run `args` with `point` armed; it must die by SIGKILL there.
 fn crash_at<I, S>(w: &Wharf, point: &str, args: I, stdin: Option<&[u8]>) -> Output
@@ -380,7 +382,6 @@ fn removed_bridges_leave_no_docker_user_rules() {
     common::require_docker();
     let w = Wharf::new();
     w.import_busybox("bb:1");
-    let gone = |bridge: &str| assert_eq!(common::docker_user_rules(bridge), (vec![], false));
     // A network's bridge gets its pair with its first container.
     let on_network = |net: &str| {
         w.ok(["network", "create", net]);
@@ -396,26 +397,26 @@ fn removed_bridges_leave_no_docker_user_rules() {
 
     let plain = on_network("plain");
     w.ok(["network", "rm", "plain"]);
-    gone(&plain);
+    assert_no_docker_user_rules(&plain);
 
     let default = w.bridge_of("bridge");
     w.ok(["run", "--rm", "bb:1", "true"]);
     w.settled();
     assert_eq!(common::docker_user_rules(&default).0.len(), 2);
     w.ok(["system", "prune", "-f"]);
-    gone(&default);
+    assert_no_docker_user_rules(&default);
 
     // Killed with the row gone: the bridge is a leftover, repaired.
     let killed = on_network("killed");
     crash_at(&w, "network-rm-after-tx", ["network", "rm", "killed"], None);
     repaired_and_clean(&w);
-    gone(&killed);
+    assert_no_docker_user_rules(&killed);
 
     // The bridge deleted first (this test made it), then the network.
     let deleted = on_network("deleted");
     common::sh(std::process::Command::new("ip").args(["link", "del", &deleted]));
     w.ok(["network", "rm", "deleted"]);
-    gone(&deleted);
+    assert_no_docker_user_rules(&deleted);
 
     // Both: only `system check` still knows the rules are this root's.
     let orphan = on_network("orphan");
@@ -430,7 +431,7 @@ fn removed_bridges_leave_no_docker_user_rules() {
         "{report}"
     );
     repaired_and_clean(&w);
-    gone(&orphan);
+    assert_no_docker_user_rules(&orphan);
 }
 
 #[test]

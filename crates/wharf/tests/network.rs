@@ -1108,6 +1108,10 @@ fn system_check_repairs_what_a_removed_root_left_on_the_host() {
     let dead = wharf();
     dead.ok(["run", "--rm", "bb", "true"]);
     dead.settled();
+    // A living root's bridge and rules are its own, running or not.
+    let alive = wharf();
+    let running = alive.ok(["run", "-d", "bb", "sleep", "60"]);
+    let alive_bridge = alive.bridge_of("bridge");
     let bridge = dead.bridge_of("bridge");
     // A private root's table has its default bridge's name.
     let table = bridge.clone();
@@ -1120,12 +1124,19 @@ fn system_check_repairs_what_a_removed_root_left_on_the_host() {
     let report = String::from_utf8_lossy(&out.stdout);
     // Another root's check may have been first: then it is not listed.
     for l in report.lines().filter(|l| l.contains(&bridge)) {
-        assert!(l.starts_with("leftover: ") && l.ends_with(" (repaired)"), "{report}");
+        assert!(
+            l.starts_with("leftover: ") && l.ends_with(" (repaired)"),
+            "{report}"
+        );
     }
     assert!(out.status.success(), "{report}");
-    assert_eq!(common::docker_user_rules(&bridge), (vec![], false));
+    common::assert_no_docker_user_rules(&bridge);
     assert!(!wharf_network::nft::table_exists(&table));
     assert!(!std::path::Path::new(&format!("/run/wharf/{table}.nft")).exists());
+    assert!(alive.default_bridge_up());
+    assert_eq!(common::docker_user_rules(&alive_bridge).0.len(), 2);
+    assert!(wharf_network::nft::table_exists(&alive_bridge));
+    alive.ok(["rm", "-f", running.trim()]);
 }
 
 /// Docker's bridge options: a bridge name of one's own, the MTU, no

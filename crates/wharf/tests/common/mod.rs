@@ -682,6 +682,13 @@ pub fn tar_listing(data: &[u8]) -> Vec<String> {
     out
 }
 
+/// Docker's DOCKER-USER chain has no rule for `bridge`, and no marker
+/// says it has.
+#[track_caller]
+pub fn assert_no_docker_user_rules(bridge: &str) {
+    assert_eq!(docker_user_rules(bridge), (vec![], false), "{bridge}");
+}
+
 /// docker's DOCKER-USER rules for `bridge` (`iptables -S` lines), and
 /// whether wharf's marker says it has them: what a removed bridge must
 /// not leave behind. Needs docker's chain (dockerd running).
