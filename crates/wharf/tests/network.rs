@@ -696,8 +696,9 @@ fn bad_input_fails_cleanly() {
     let w = wharf();
     let tag = tag(&w);
     let net = common::unique("sub");
-    w.ok(["network", "create", "--subnet", "10.214.0.0/16", &net]);
-    let (code, err) = w.fails(["network", "create", "--subnet", "10.214.5.0/24", "overlap"]);
+    // A /16 of its own: ipv6_dual_stack's /24s are in 10.214.0.0/16.
+    w.ok(["network", "create", "--subnet", "10.219.0.0/16", &net]);
+    let (code, err) = w.fails(["network", "create", "--subnet", "10.219.5.0/24", "overlap"]);
     assert_eq!(code, 1);
     assert!(
         err.contains("Pool overlaps with other one on this address space"),
@@ -907,7 +908,10 @@ fn nc_get(ip: &str) -> String {
     format!("busybox printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 3 {ip} 80")
 }
 
-/// A dual-stack subnet pair of this test process: (IPv4, IPv6).
+/// A dual-stack subnet pair of this test process: (IPv4, IPv6). Only
+/// ipv6_dual_stack takes them: another test's, made of its own PID the
+/// same way, could be the same (the tests run in parallel, one process
+/// each), and `network create` would find the pool taken.
 fn dual_subnets(k: u32) -> (String, String) {
     let n = std::process::id() % 200 + k;
     (format!("10.214.{n}.0/24"), format!("fd77:{n:x}::/64"))
@@ -1351,7 +1355,8 @@ fn connect_updates_hosts_and_dns_servers_are_upstreams() {
 fn default_bridge_ipv6_from_daemon_json() {
     let w = wharf();
     let tag = tag(&w);
-    let (_, s6) = dual_subnets(2);
+    // Not `dual_subnets`: ipv6_dual_stack's (of another PID) may be the same.
+    let s6 = format!("fd78:{:x}::/64", std::process::id() % 200);
     std::fs::write(
         w.root().join("daemon.json"),
         format!("{{\"ipv6\": true, \"fixed-cidr-v6\": \"{s6}\"}}"),
