@@ -39,12 +39,6 @@ pub(crate) struct UserRule {
     pub spec: String,
 }
 
-impl std::fmt::Display for UserRule {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "iptables {CHAIN} {}", self.spec)
-    }
-}
-
 /// A rule of docker's chain, if it has the shape of ours.
 fn parse_rule(line: &str) -> Option<UserRule> {
     let spec = line.strip_prefix("-A ")?.strip_prefix(CHAIN)?.trim();
@@ -191,10 +185,6 @@ mod tests {
         let r = parse_rule("-A DOCKER-USER -i wb12345-abcdef0 -j ACCEPT").unwrap();
         assert_eq!(r.bridge, "wb12345-abcdef0");
         assert_eq!(r.spec, "-i wb12345-abcdef0 -j ACCEPT");
-        assert_eq!(
-            r.to_string(),
-            "iptables DOCKER-USER -i wb12345-abcdef0 -j ACCEPT"
-        );
         assert!(parse_rule("-A DOCKER-USER -o wharf0 -j ACCEPT").is_some());
         for other in [
             "-N DOCKER-USER",
