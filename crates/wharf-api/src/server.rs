@@ -382,6 +382,8 @@ async fn run(
             // SIGCHLDs coalesce; a slow sweep catches any missed.
             let _ = tokio::time::timeout(Duration::from_secs(30), sigchld.recv()).await;
             reaper.reap();
+            // Finished `nft` runs of networks made or removed here.
+            wharf_network::nft::reap_stragglers(false);
         }
     });
     tokio::spawn(shed_when_idle(ctx.clone()));

@@ -528,6 +528,14 @@ impl MonitorHooks for NetHooks<'_> {
         }
     }
 
+    fn started(&self, _dir: &ContainerDir) {
+        // The `nft` runs of the start committed before it; their exits
+        // (a grace period later) are waited for now, off the start's path.
+        // The monitor waits for any child (`waitpid(-1)`) only once its
+        // container has exited, so none of them was reaped meanwhile.
+        wharf_network::nft::reap_stragglers(true);
+    }
+
     fn after_stop(&self, dir: &ContainerDir) {
         self.attached.borrow_mut().take();
         // A `--rm` container's row is gone by now: it said so before.

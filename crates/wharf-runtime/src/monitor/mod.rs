@@ -70,6 +70,9 @@ pub trait MonitorHooks {
     }
     /// The container is waiting out its restart back-off.
     fn restarting(&self, _dir: &ContainerDir, _restarts: u32) {}
+    /// The container runs and whoever waited for its start was told:
+    /// finish what the start left for later (helper processes to reap).
+    fn started(&self, _dir: &ContainerDir) {}
     /// `--pid`/`--ipc container:<id>`: resolve `options`' other
     /// containers into the namespaces (and /dev/shm) to join at this
     /// start; `Ok(true)` when something was resolved.
@@ -279,6 +282,7 @@ pub fn run(
                 }
                 crate::timeline::mark("mon: running recorded");
                 report(&mut ready, Ready::Started);
+                hooks.started(&dir);
                 let attached = attach.map(|keys| io::Attached {
                     lifeline: ready.take(),
                     tty_input: config.options.interactive,
