@@ -43,8 +43,15 @@ export DOCKER_BUILDKIT=1
 work=$(mktemp -d /var/tmp/wharf-bench-build.XXXXXX)
 TAG=wharf-bench/seed-node:multi
 docker_refs=("$TAG")
+# A root's RUN steps may leave its default bridge and nftables table:
+# `system prune` releases them before the root goes.
+drop_root() { # DIR
+  [[ -e $1/db.sqlite ]] && "$WHARF" --root "$1" system prune -f >/dev/null 2>&1
+  rm -rf "$1"
+}
 cleanup() {
   registry_stop
+  for r in "$work"/base-root "$work"/root-*; do [[ -d $r ]] && drop_root "$r"; done
   for r in "${docker_refs[@]}"; do "$DOCKER" rmi -f "$r" >/dev/null 2>&1 || true; done
   "$DOCKER" image prune -f >/dev/null 2>&1 || true
   # A root's build leaves nothing mounted; this is for one stopped midway.
@@ -135,7 +142,7 @@ check_cache_hit() { # WHAT LOG IIDFILE WANT STEPS
 
 # A new wharf root holding only the node images (root A's, same IDs).
 fresh_root() { # DIR
-  rm -rf "$1"
+  drop_root "$1"
   "$WHARF" --root "$1" load -i "$work/base.tar" >/dev/null
 }
 
@@ -163,7 +170,7 @@ cache_section() {
     --cache-to "type=registry,ref=$wcache,mode=max" -t "$wimg" "$ctx" >/dev/null
   "$WHARF" --root "$work/root-a" push "$wimg" >/dev/null
   id_w=$(cat "$work/a-wharf.iid")
-  rm -rf "$work/root-a"
+  drop_root "$work/root-a"
   docker_empty
   timed_log "$work/a-docker.log" "$DOCKER" build --progress plain --iidfile "$work/a-docker.iid" \
     --build-arg BUILDKIT_INLINE_CACHE=1 -t "$dimg" "$ctx" >/dev/null
@@ -193,7 +200,7 @@ cache_section() {
     t[inline.wharf]+=" $(timed_log "$log" "$WHARF" --root "$root" build --progress plain \
       --iidfile "$work/b.iid" --cache-to type=inline --cache-from "$wimg" -t "$TAG" "$ctx")"
     wi_steps=$(check_cache_hit "wharf --cache-from $wimg" "$log" "$work/b.iid" "$id_w" '\[stage-1 ')
-    rm -rf "$root"
+    drop_root "$root"
     for k in cold.docker from.docker cold.wharf from.wharf inline.wharf; do
       printf 'run %d  %-13s %8.3f s\n' "$i" "$k" "$(secs "${t[$k]##* }")" >&2
     done
