@@ -432,12 +432,12 @@ pub fn disk_usage(e: &Engine) -> ApiResult<Value> {
     let containers: Vec<Value> = containers
         .iter()
         .map(|c| {
-            let mut v = crate::containers::summary_json(c, now);
-            v["SizeRw"] = json!(0);
-            v["SizeRootFs"] = json!(0);
-            v
+            let mut row = crate::containers::summary_row(c, now);
+            row.size_rw = Some(0);
+            row.size_root_fs = Some(0);
+            serde_json::to_value(row).map_err(|e| ApiError::Task(e.to_string()))
         })
-        .collect();
+        .collect::<ApiResult<_>>()?;
     let volumes: Vec<Value> = e
         .list_volumes()?
         .iter()

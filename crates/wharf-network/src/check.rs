@@ -71,7 +71,9 @@ impl Networking<'_> {
         }
         for link in unwanted.into_iter().filter(|l| link_exists(l)) {
             let f = Finding::leftover(format!("link {link}"), "no running container uses it");
-            out.push(f.repaired_if(repair && nl.delete_link(&link).is_ok()));
+            // A bridge goes with docker's rules for it (a veth has none).
+            let deleted = || crate::rules::delete_bridge_link(&nl, &link).is_ok();
+            out.push(f.repaired_if(repair && deleted()));
         }
 
         // The nftables table exists exactly while a network is up or the
@@ -135,18 +137,20 @@ impl Networking<'_> {
                 out.push(f.repaired_if(repair && registry.release(self.root(), subnet).is_ok()));
             }
         }
+        drop(registry);
+
+        // What this root's networks and dead roots left on the host.
+        out.extend(self.check_host(&wanted_bridges, repair)?);
         Ok(out)
     }
 
     /// Rebuild the nftables table even if the last one applied looks the same.
     fn reapply_rules(&self) -> NetResult<()> {
-        let applied =
-            std::path::Path::new(crate::ipam::RUN_DIR).join(format!("{}.nft", self.names.table()));
-        let _ = std::fs::remove_file(applied);
+        let _ = std::fs::remove_file(crate::nft::applied(&self.names.table()));
         self.apply_rules()
     }
 }
 
-fn link_exists(name: &str) -> bool {
+pub(crate) fn link_exists(name: &str) -> bool {
     std::path::Path::new("/sys/class/net").join(name).exists()
 }

@@ -140,11 +140,9 @@ impl Registry {
             if own_links(&dev) {
                 continue;
             }
-            match crate::names::root_table_of(&dev) {
-                Some(table) if !self.entries.iter().any(|e| e.subnet == AnySubnet::V4(s)) => {
-                    stale.push((dev, table))
-                }
-                _ => out.push(AnySubnet::V4(s)),
+            match self.dead_bridge(&dev, s) {
+                Some(table) => stale.push((dev, table)),
+                None => out.push(AnySubnet::V4(s)),
             }
         }
         if !stale.is_empty() {
@@ -157,6 +155,35 @@ impl Registry {
                 .map(|(_, s)| AnySubnet::V6(s)),
         );
         out
+    }
+
+    /// The table of the root that owned `dev`, a link routing `s`, if it
+    /// is a dead root's wharf bridge: no living root holds its subnet.
+    fn dead_bridge(&self, dev: &str, s: Subnet) -> Option<String> {
+        crate::names::root_table_of(dev)
+            .filter(|_| !self.entries.iter().any(|e| e.subnet == AnySubnet::V4(s)))
+    }
+
+    /// The dead roots' bridges in the kernel (see `taken`), with their
+    /// roots' tables; not one of `own_links`.
+    pub(crate) fn dead_bridges(&self, own_links: &dyn Fn(&str) -> bool) -> Vec<(String, String)> {
+        host_routes()
+            .into_iter()
+            .filter(|(dev, _)| !own_links(dev))
+            .filter_map(|(dev, s)| self.dead_bridge(&dev, s).map(|t| (dev, t)))
+            .collect()
+    }
+
+    /// The names of the living roots: those holding a subnet (a root
+    /// makes no bridge, table or rule before it holds one).
+    pub(crate) fn living_roots(&self) -> Vec<crate::names::RootNames> {
+        let mut roots: Vec<&Path> = self.entries.iter().map(|e| e.root.as_path()).collect();
+        roots.sort();
+        roots.dedup();
+        roots
+            .into_iter()
+            .map(crate::names::RootNames::new)
+            .collect()
     }
 
     /// Reserve the IPv6 subnet `requested` (docker 20.10 has no default
@@ -237,18 +264,19 @@ impl Registry {
     }
 }
 
-/// Delete dead roots' bridges (name, their root's nftables table).
-fn reclaim(stale: &[(String, String)]) {
+/// Delete dead roots' bridges (name, their root's nftables table), with
+/// docker's rules for them and the tables; whether all went.
+pub(crate) fn reclaim(stale: &[(String, String)]) -> bool {
     let Ok(nl) = crate::netlink::Netlink::new() else {
-        return;
+        return false;
     };
+    let mut ok = true;
     for (dev, table) in stale {
         tracing::info!(bridge = %dev, "deleting the bridge of a store root that is gone");
-        let _ = nl.delete_link(dev);
-        crate::docker_compat::forget(dev);
-        let _ = crate::nft::apply(&crate::nft::ruleset(table, &[], &[]));
-        let _ = fs::remove_file(Path::new(RUN_DIR).join(format!("{table}.nft")));
+        ok &= crate::rules::delete_bridge_link(&nl, dev).is_ok();
+        ok &= crate::nft::delete_table(table).is_ok();
     }
+    ok
 }
 
 /// The lowest free IPv6 address for a container (docker's order: `::2`

@@ -15,6 +15,7 @@
 pub mod attach;
 pub mod bridge_opts;
 mod check;
+mod check_host;
 pub mod config;
 pub mod dns;
 mod docker_compat;

@@ -435,12 +435,9 @@ impl<'a> Networking<'a> {
         }
         // The row gone, the subnet still reserved.
         wharf_failpoint::hit("network-rm-after-tx");
-        // The network's bridge goes with it.
-        if net
-            .bridge
-            .as_ref()
-            .is_some_and(|b| Path::new("/sys/class/net").join(b).exists())
-        {
+        // The network's bridge goes with it, and docker's rules for it
+        // even if the bridge went some other way before.
+        if net.bridge.is_some() {
             self.delete_bridge(&crate::netlink::Netlink::new()?, &net)?;
         }
         let mut registry = Registry::open()?;

@@ -293,6 +293,33 @@ pub fn apply(batch: &Value) -> NetResult<()> {
     .map_err(|e| NetworkError::System(format!("applying nftables rules: {e}")))
 }
 
+/// Where the last ruleset applied to `table` is remembered (see
+/// `apply_rules`). It lives in /run, so a reboot, which empties the
+/// kernel's tables, forgets it too.
+pub(crate) fn applied(table: &str) -> std::path::PathBuf {
+    std::path::Path::new(crate::ipam::RUN_DIR).join(format!("{table}.nft"))
+}
+
+/// Delete `table` (if it is there) and what remembers it.
+pub(crate) fn delete_table(table: &str) -> NetResult<()> {
+    let _ = std::fs::remove_file(applied(table));
+    apply(&ruleset(table, &[], &[]))
+}
+
+/// The `inet` tables in the kernel.
+pub(crate) fn tables() -> Vec<String> {
+    let out = std::process::Command::new("nft")
+        .args(["list", "tables", "inet"])
+        .stderr(std::process::Stdio::null())
+        .output();
+    let Ok(out) = out else { return Vec::new() };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("table inet "))
+        .map(str::to_string)
+        .collect()
+}
+
 /// Whether the table exists (tests and leak checks).
 pub fn table_exists(table: &str) -> bool {
     std::process::Command::new("nft")

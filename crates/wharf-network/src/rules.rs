@@ -38,14 +38,7 @@ impl Networking<'_> {
 
     pub(crate) fn delete_bridge(&self, nl: &Netlink, net: &NetworkRecord) -> NetResult<()> {
         if let Some(bridge) = &net.bridge {
-            if nl.link_index(bridge)?.is_some() {
-                // docker's rules for the bridge (an `iptables-restore`
-                // run, when docker runs) beside the kernel's unregister.
-                std::thread::scope(|s| {
-                    s.spawn(|| crate::docker_compat::forget(bridge));
-                    nl.delete_link(bridge)
-                })?;
-            }
+            delete_bridge_link(nl, bridge)?;
         }
         self.stop_dns(net);
         Ok(())
@@ -134,9 +127,8 @@ impl Networking<'_> {
         }
         let batch = nft::ruleset(&self.names.table(), &bridges, &rules);
         // The same rules as last time (a container without published ports
-        // on a network already up): nothing to do. The record lives in /run,
-        // so a reboot, which empties the kernel's tables, forgets it too.
-        let applied = Path::new(crate::ipam::RUN_DIR).join(format!("{}.nft", self.names.table()));
+        // on a network already up): nothing to do.
+        let applied = nft::applied(&self.names.table());
         let text = batch.to_string();
         if std::fs::read_to_string(&applied).is_ok_and(|t| t == text) {
             return Ok(());
@@ -150,4 +142,15 @@ impl Networking<'_> {
         }
         Ok(())
     }
+}
+
+/// Delete bridge `name` (a missing one is fine) and docker's rules for it
+/// (an `iptables-restore` run, when it has them), side by side with the
+/// kernel's unregister: every path that deletes a wharf bridge comes
+/// here, so none leaves its rules behind.
+pub(crate) fn delete_bridge_link(nl: &Netlink, name: &str) -> NetResult<()> {
+    std::thread::scope(|s| {
+        s.spawn(|| crate::docker_compat::forget(name));
+        nl.delete_link(name)
+    })
 }

@@ -12,7 +12,9 @@ use std::ffi::OsStr;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Output;
 
-use common::{busybox_rootfs_tar, mounts_under, output_with_stdin, Wharf};
+use common::{
+    assert_no_docker_user_rules, busybox_rootfs_tar, mounts_under, output_with_stdin, Wharf,
+};
 
 /// Run `args` with `point` armed; it must die by SIGKILL there.
 fn crash_at<I, S>(w: &Wharf, point: &str, args: I, stdin: Option<&[u8]>) -> Output
@@ -367,6 +369,69 @@ fn network_create_and_rm_killed_around_their_row() {
     w.settled();
     w.ok(["network", "rm", "nobridge", "half"]);
     repaired_and_clean(&w);
+}
+
+/// Every way a bridge goes takes docker's DOCKER-USER rules for it (and
+/// the marker saying it has them) along: `network rm`, `system prune` of
+/// the idle default bridge, `system check --repair` of the bridge a killed
+/// `network rm` left, and `network rm` of a network whose bridge was
+/// deleted by another hand; rules whose bridge went without them are
+/// found by `system check` and removed by `--repair`.
+#[test]
+fn removed_bridges_leave_no_docker_user_rules() {
+    common::require_docker();
+    let w = Wharf::new();
+    w.import_busybox("bb:1");
+    // A network's bridge gets its pair with its first container.
+    let on_network = |net: &str| {
+        w.ok(["network", "create", net]);
+        let run = ["run", "--rm", "--network", net, "bb:1", "true"];
+        w.ok(run);
+        w.settled();
+        let bridge = w.bridge_of(net);
+        let (rules, marker) = common::docker_user_rules(&bridge);
+        assert_eq!(rules.len(), 2, "{bridge}: {rules:?}");
+        assert!(marker, "{bridge}: no marker");
+        bridge
+    };
+
+    let plain = on_network("plain");
+    w.ok(["network", "rm", "plain"]);
+    assert_no_docker_user_rules(&plain);
+
+    let default = w.bridge_of("bridge");
+    w.ok(["run", "--rm", "bb:1", "true"]);
+    w.settled();
+    assert_eq!(common::docker_user_rules(&default).0.len(), 2);
+    w.ok(["system", "prune", "-f"]);
+    assert_no_docker_user_rules(&default);
+
+    // Killed with the row gone: the bridge is a leftover, repaired.
+    let killed = on_network("killed");
+    crash_at(&w, "network-rm-after-tx", ["network", "rm", "killed"], None);
+    repaired_and_clean(&w);
+    assert_no_docker_user_rules(&killed);
+
+    // The bridge deleted first (this test made it), then the network.
+    let deleted = on_network("deleted");
+    common::sh(std::process::Command::new("ip").args(["link", "del", &deleted]));
+    w.ok(["network", "rm", "deleted"]);
+    assert_no_docker_user_rules(&deleted);
+
+    // Both: only `system check` still knows the rules are this root's.
+    let orphan = on_network("orphan");
+    common::sh(std::process::Command::new("ip").args(["link", "del", &orphan]));
+    crash_at(&w, "network-rm-after-tx", ["network", "rm", "orphan"], None);
+    let (ok, report) = check(&w, false);
+    assert!(!ok, "{report}");
+    assert!(
+        report.contains(&format!(
+            "leftover: iptables DOCKER-USER rules -o {orphan} -j ACCEPT, -i {orphan} -j ACCEPT: no network of this store root has the bridge\n"
+        )),
+        "{report}"
+    );
+    repaired_and_clean(&w);
+    assert_no_docker_user_rules(&orphan);
 }
 
 #[test]

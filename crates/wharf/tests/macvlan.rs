@@ -222,9 +222,26 @@ fn link_types_the_kernel_lacks_are_refused_with_nothing_made() {
     let w = Wharf::new();
     let parent = format!("parent={}", seg.parent);
     let vlan = format!("parent={}.10", seg.parent);
-    let links_before = sh(Command::new("ip").args(["-o", "link", "show"]))
-        .lines()
-        .count();
+    // The links this test's networks could make: the VLAN sub-interface,
+    // a dummy parent, this root's. Other tests make and delete theirs
+    // meanwhile.
+    let tag = w.tag();
+    let ours = || -> Vec<String> {
+        sh(Command::new("ip").args(["-o", "link", "show"]))
+            .lines()
+            .filter_map(|l| l.split(": ").nth(1))
+            .map(|n| n.split('@').next().unwrap_or(n).to_string())
+            .filter(|n| {
+                n.starts_with(&format!("{}.", seg.parent))
+                    || n.starts_with("dm-")
+                    || n.starts_with("di-")
+                    || n.starts_with(&format!("wb{tag}-"))
+                    || n.starts_with(&format!("wv{tag}"))
+                    || *n == format!("wharf-{tag}")
+            })
+            .collect()
+    };
+    let links_before = ours();
     let cases: [(&str, Vec<&str>, &str); 3] = [
         (
             "ipvlan",
@@ -261,10 +278,7 @@ fn link_types_the_kernel_lacks_are_refused_with_nothing_made() {
     }
     let nets = w.ok(["network", "ls", "--format", "{{.Name}}"]);
     assert_eq!(nets.lines().count(), 3, "only the predefined: {nets}");
-    let links_after = sh(Command::new("ip").args(["-o", "link", "show"]))
-        .lines()
-        .count();
-    assert_eq!(links_before, links_after, "no link made");
+    assert_eq!(links_before, ours(), "no link made");
 }
 
 /// The message after docker's or wharf's error prefix.

@@ -79,6 +79,17 @@ fn leftovers(w: &Wharf, tag: &str) -> Vec<String> {
             }
         }
     }
+    // The markers saying a bridge has those rules.
+    for m in std::fs::read_dir("/run/wharf/docker-user")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let name = m.file_name().to_string_lossy().into_owned();
+        if name == format!("wharf-{tag}") || name.starts_with(&format!("wb{tag}-")) {
+            out.push(format!("marker {name}"));
+        }
+    }
     let root = w.root().display().to_string();
     for m in std::fs::read_to_string("/proc/self/mountinfo")
         .unwrap()
@@ -131,7 +142,10 @@ fn assert_no_leftovers(w: &Wharf, tag: &str) {
     let network_bridge = |what: &str| {
         let name = match what.strip_prefix("iptables ") {
             Some(rule) => rule.split_whitespace().nth(3).unwrap_or(""),
-            None => what.strip_prefix("link ").unwrap_or(""),
+            None => what
+                .strip_prefix("link ")
+                .or_else(|| what.strip_prefix("marker "))
+                .unwrap_or(""),
         };
         name.strip_prefix(&format!("wb{tag}-"))
             .is_some_and(|id| ids.lines().any(|n| n.starts_with(id)))
@@ -141,6 +155,7 @@ fn assert_no_leftovers(w: &Wharf, tag: &str) {
             || network_bridge(what)
             || what == format!("nft table {table}")
             || what == format!("/run/wharf/{table}.nft")
+            || what == format!("marker {bridge}")
             || (what.starts_with("iptables ") && what.contains(&format!("{bridge} ")))
     };
     assert_gone(w, tag, |what| !kept(what));
@@ -681,8 +696,9 @@ fn bad_input_fails_cleanly() {
     let w = wharf();
     let tag = tag(&w);
     let net = common::unique("sub");
-    w.ok(["network", "create", "--subnet", "10.214.0.0/16", &net]);
-    let (code, err) = w.fails(["network", "create", "--subnet", "10.214.5.0/24", "overlap"]);
+    // A /16 of its own: ipv6_dual_stack's /24s are in 10.214.0.0/16.
+    w.ok(["network", "create", "--subnet", "10.219.0.0/16", &net]);
+    let (code, err) = w.fails(["network", "create", "--subnet", "10.219.5.0/24", "overlap"]);
     assert_eq!(code, 1);
     assert!(
         err.contains("Pool overlaps with other one on this address space"),
@@ -892,7 +908,10 @@ fn nc_get(ip: &str) -> String {
     format!("busybox printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 3 {ip} 80")
 }
 
-/// A dual-stack subnet pair of this test process: (IPv4, IPv6).
+/// A dual-stack subnet pair of this test process: (IPv4, IPv6). Only
+/// ipv6_dual_stack takes them: another test's, made of its own PID the
+/// same way, could be the same (the tests run in parallel, one process
+/// each), and `network create` would find the pool taken.
 fn dual_subnets(k: u32) -> (String, String) {
     let n = std::process::id() % 200 + k;
     (format!("10.214.{n}.0/24"), format!("fd77:{n:x}::/64"))
@@ -1079,6 +1098,49 @@ fn ipv6_dual_stack() {
     assert!(!std::fs::read_to_string("/run/wharf/subnets")
         .unwrap_or_default()
         .contains(&s6));
+}
+
+/// A root deleted without a prune, whose bridge went by another hand
+/// before: its nftables table, docker's DOCKER-USER rules for the bridge
+/// and their marker are no living root's, and any root's `system check
+/// --repair` removes them (one that still has its bridge is the subnet
+/// registry's to reclaim, see `ipam`).
+#[test]
+fn system_check_repairs_what_a_removed_root_left_on_the_host() {
+    common::require_docker();
+    let w = wharf();
+    let dead = wharf();
+    dead.ok(["run", "--rm", "bb", "true"]);
+    dead.settled();
+    // A living root's bridge and rules are its own, running or not.
+    let alive = wharf();
+    let running = alive.ok(["run", "-d", "bb", "sleep", "60"]);
+    let alive_bridge = alive.bridge_of("bridge");
+    let bridge = dead.bridge_of("bridge");
+    // A private root's table has its default bridge's name.
+    let table = bridge.clone();
+    assert_eq!(common::docker_user_rules(&bridge).0.len(), 2);
+    assert!(wharf_network::nft::table_exists(&table));
+    // The bridge was made by this test's root.
+    sh(Command::new("ip").args(["link", "del", &bridge]));
+    std::fs::remove_file(dead.root().join("db.sqlite")).unwrap();
+    let out = w.run(["system", "check", "--repair"]);
+    let report = String::from_utf8_lossy(&out.stdout);
+    // Another root's check may have been first: then it is not listed.
+    for l in report.lines().filter(|l| l.contains(&bridge)) {
+        assert!(
+            l.starts_with("leftover: ") && l.ends_with(" (repaired)"),
+            "{report}"
+        );
+    }
+    assert!(out.status.success(), "{report}");
+    common::assert_no_docker_user_rules(&bridge);
+    assert!(!wharf_network::nft::table_exists(&table));
+    assert!(!std::path::Path::new(&format!("/run/wharf/{table}.nft")).exists());
+    assert!(alive.default_bridge_up());
+    assert_eq!(common::docker_user_rules(&alive_bridge).0.len(), 2);
+    assert!(wharf_network::nft::table_exists(&alive_bridge));
+    alive.ok(["rm", "-f", running.trim()]);
 }
 
 /// Docker's bridge options: a bridge name of one's own, the MTU, no
@@ -1293,7 +1355,8 @@ fn connect_updates_hosts_and_dns_servers_are_upstreams() {
 fn default_bridge_ipv6_from_daemon_json() {
     let w = wharf();
     let tag = tag(&w);
-    let (_, s6) = dual_subnets(2);
+    // Not `dual_subnets`: ipv6_dual_stack's (of another PID) may be the same.
+    let s6 = format!("fd78:{:x}::/64", std::process::id() % 200);
     std::fs::write(
         w.root().join("daemon.json"),
         format!("{{\"ipv6\": true, \"fixed-cidr-v6\": \"{s6}\"}}"),

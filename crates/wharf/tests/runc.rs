@@ -739,7 +739,8 @@ impl Dockerd {
             .tempdir()
             .unwrap();
         let bridge = format!("wrbr{}", std::process::id() % 100_000);
-        let net = format!("10.213.{}.1/24", std::process::id() % 250);
+        // Off the other tests' subnets (10.213-10.219, see network.rs).
+        let net = format!("10.233.{}.1/24", std::process::id() % 250);
         sh(Command::new("ip").args(["link", "add", &bridge, "type", "bridge"]));
         sh(Command::new("ip").args(["addr", "add", &net, "dev", &bridge]));
         sh(Command::new("ip").args(["link", "set", &bridge, "up"]));

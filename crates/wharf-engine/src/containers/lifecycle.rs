@@ -122,8 +122,11 @@ impl Engine {
     /// SIGKILL the container until it has stopped. One waiting out its
     /// restart back-off has no process to signal, and its monitor may
     /// start it again before it sees the stop request: whatever runs then
-    /// is killed too.
+    /// is killed too. One `kill` event, as docker gives (its direct SIGKILL
+    /// when the first did not end it in time has none): a loaded host may
+    /// take more than 500 ms to end it.
     fn kill_until_stopped(&self, id: &str) -> EngineResult<()> {
+        let mut first = true;
         loop {
             let Some(c) = self.store.read(|tx| containers::get(tx, id))? else {
                 return Ok(());
@@ -132,7 +135,11 @@ impl Engine {
             if !c.state.status.is_running() {
                 return Ok(());
             }
-            self.signal(&c, Signal::SIGKILL)?;
+            match first {
+                true => self.signal(&c, Signal::SIGKILL)?,
+                false => self.deliver(&c, Signal::SIGKILL)?,
+            }
+            first = false;
             if self.wait_stopped(id, Some(Duration::from_millis(500)))? {
                 return Ok(());
             }
@@ -142,6 +149,11 @@ impl Engine {
     /// Send `sig` to the container (docker's `kill` event first).
     fn signal(&self, c: &ContainerRecord, sig: Signal) -> EngineResult<()> {
         self.container_event(&c.id, "kill", &[("signal", (sig as i32).to_string())])?;
+        self.deliver(c, sig)
+    }
+
+    /// [`Engine::signal`] without the event.
+    fn deliver(&self, c: &ContainerRecord, sig: Signal) -> EngineResult<()> {
         if c.state.status == Status::Paused {
             // A frozen process cannot act on a signal: thaw it first, as docker does.
             let dir = ContainerDir::new(self.store.root(), &c.id);

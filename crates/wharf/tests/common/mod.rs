@@ -151,6 +151,14 @@ impl Wharf {
                 .any(|e| e.file_name().to_string_lossy().starts_with(&prefix))
     }
 
+    /// The Linux bridge of this root's network `name`.
+    pub fn bridge_of(&self, name: &str) -> String {
+        let f = "{{index .Options \"com.docker.network.bridge.name\"}}";
+        self.ok(["network", "inspect", name, "--format", f])
+            .trim()
+            .to_string()
+    }
+
     /// A scratch directory for test files, inside the test's temp dir.
     pub fn scratch(&self) -> PathBuf {
         let p = self.dir.path().join("scratch");
@@ -672,4 +680,25 @@ pub fn tar_listing(data: &[u8]) -> Vec<String> {
         .collect();
     out.sort();
     out
+}
+
+/// Docker's DOCKER-USER chain has no rule for `bridge`, and no marker
+/// says it has.
+#[track_caller]
+pub fn assert_no_docker_user_rules(bridge: &str) {
+    assert_eq!(docker_user_rules(bridge), (vec![], false), "{bridge}");
+}
+
+/// docker's DOCKER-USER rules for `bridge` (`iptables -S` lines), and
+/// whether wharf's marker says it has them: what a removed bridge must
+/// not leave behind. Needs docker's chain (dockerd running).
+pub fn docker_user_rules(bridge: &str) -> (Vec<String>, bool) {
+    let rules = sh(Command::new("iptables").args(["-w", "-S", "DOCKER-USER"]));
+    let rules = rules
+        .lines()
+        .filter(|r| r.split_whitespace().any(|w| w == bridge))
+        .map(str::to_string)
+        .collect();
+    let marker = Path::new("/run/wharf/docker-user").join(bridge).exists();
+    (rules, marker)
 }
