@@ -1,6 +1,7 @@
 # Helpers shared by the bench/ scripts that source it (scale.sh,
-# network.sh): the wharf binary, the reference docker, clocks and
-# statistics, the common busybox rootfs. Source it after `cd` to the repo
+# network.sh, build.sh, registry.sh): the wharf binary, the reference
+# docker, clocks and statistics, the common busybox rootfs, a local
+# registry. Source it after `cd` to the repo
 # root; it sets WHARF and DOCKER.
 
 WHARF=${WHARF_BIN:-$(scripts/build.sh bench)}
@@ -14,6 +15,14 @@ median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {printf "%.0f\n", 
 timed() {
   local s; s=$(now)
   "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
+  echo $(($(now) - s))
+}
+# µs that COMMAND... took, its output (stdout and stderr) in LOG; the
+# script stops, showing the log's end, if it fails.
+timed_log() { # LOG COMMAND...
+  local log=$1 s; shift
+  s=$(now)
+  "$@" >"$log" 2>&1 || { echo "failed: $*" >&2; tail -n 30 "$log" >&2; exit 1; }
   echo $(($(now) - s))
 }
 # RUNS samples of COMMAND..., their median in µs.
@@ -52,4 +61,39 @@ pss_kib() {
 results_header() { # NAME PARAMS
   printf '# bench/%s, %s, %s CPUs, docker %s, load %s\n' "$1" "$2" "$(nproc)" \
     "$("$DOCKER" version --format '{{.Server.Version}}')" "$(cut -d' ' -f1 /proc/loadavg)"
+}
+
+# A fresh Debian docker-registry (scripts/deps.sh bench) on a free
+# loopback port, its storage under DIR (emptied first): plain HTTP, which
+# docker and wharf both allow on loopback. Sets REG (host:port) and
+# REG_PID; registry_stop ends it (call it from the script's EXIT trap).
+REG_PID=""
+registry_start() { # DIR
+  local dir=$1 port
+  command -v docker-registry >/dev/null || { echo "install docker-registry (scripts/deps.sh bench)" >&2; exit 1; }
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  rm -rf "$dir"; mkdir -p "$dir"
+  cat >"$dir/config.yml" <<YAML
+version: 0.1
+log: {level: error, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: $dir/data}}
+http: {addr: 127.0.0.1:$port}
+YAML
+  docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+  REG_PID=$!
+  REG=127.0.0.1:$port
+  local i
+  for i in $(seq 100); do
+    curl -sf "http://$REG/v2/" >/dev/null && return 0
+    sleep 0.1
+  done
+  echo "the registry did not answer on $REG: $(cat "$dir/log")" >&2
+  exit 1
+}
+registry_stop() {
+  if [[ -n $REG_PID ]]; then
+    kill "$REG_PID" 2>/dev/null || true
+    wait "$REG_PID" 2>/dev/null || true
+  fi
+  REG_PID=""
 }

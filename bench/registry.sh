@@ -18,43 +18,24 @@
 # bench/results/registry-<date>.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WHARF=${WHARF:-$(scripts/build.sh bench)}
-DOCKER=${DOCKER_BIN:-/usr/bin/docker}
+WHARF_BIN=${WHARF:-${WHARF_BIN:-$(scripts/build.sh bench)}}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 RUNS=${RUNS:-1}
 PAUSE=${PAUSE:-15}
 ROOTFS=${ROOTFS:-/var/cache/wharf-bench/node-18.tar}
 [[ -f $ROOTFS ]] || ROOTFS=$(bench/make-rootfs.sh)
-"$DOCKER" version >/dev/null 2>&1 || { echo "start dockerd first" >&2; exit 1; }
-command -v docker-registry >/dev/null || { echo "install docker-registry (scripts/deps.sh bench)" >&2; exit 1; }
 
 work=$(mktemp -d /var/tmp/wharf-bench-registry.XXXXXX)
-reg_pid=""
 docker_refs=()
-stop_registry() { [[ -n $reg_pid ]] && { kill "$reg_pid" 2>/dev/null || true; wait "$reg_pid" 2>/dev/null || true; }; reg_pid=""; }
 cleanup() {
-  stop_registry
+  registry_stop
   for r in "${docker_refs[@]}"; do "$DOCKER" rmi -f "$r" >/dev/null 2>&1 || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-# A fresh registry on a free loopback port; sets $REG (host:port).
-start_registry() {
-  local port
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  rm -rf "$work/registry"; mkdir -p "$work/registry"
-  cat >"$work/registry/config.yml" <<YAML
-version: 0.1
-log: {level: error, accesslog: {disabled: true}}
-storage: {filesystem: {rootdirectory: $work/registry/data}}
-http: {addr: 127.0.0.1:$port}
-YAML
-  docker-registry serve "$work/registry/config.yml" >"$work/registry/log" 2>&1 &
-  reg_pid=$!
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
-  REG=127.0.0.1:$port
-}
-
+# Seconds here (over lib.sh's µs helpers of the same names).
 now() { date +%s.%N; }
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 settle() { sync; echo 3 >/proc/sys/vm/drop_caches; sleep "$PAUSE"; }
@@ -70,7 +51,7 @@ for i in $(seq "$RUNS"); do
   echo "$i $$ $(date +%s%N)" >"$work/marker/wharf-bench-marker"
   cp "$ROOTFS" "$work/rootfs.tar"
   tar -rf "$work/rootfs.tar" -C "$work/marker" ./wharf-bench-marker
-  start_registry
+  registry_start "$work/registry"
   wimg=$REG/bench/node-wharf:18 dimg=$REG/bench/node-docker:18
   docker_refs+=("$dimg")
   rm -rf "$work/push-root" "$work/pull-root"
@@ -90,7 +71,7 @@ for i in $(seq "$RUNS"); do
   times[pull-present.wharf]+=" $(timed "$WHARF" --root "$work/pull-root" pull "$dimg")"
   times[pull-present.docker]+=" $(timed "$DOCKER" pull "$dimg")"
   "$DOCKER" rmi "$dimg" >/dev/null
-  stop_registry
+  registry_stop
   rm -rf "$work/push-root" "$work/pull-root"
   for k in push.docker push.wharf push-again.wharf pull.docker pull.wharf pull-present.wharf pull-present.docker; do
     printf 'run %d  %-20s %s\n' "$i" "$k" "${times[$k]##* }" >&2

@@ -814,6 +814,14 @@ impl Imports {
         Ok(())
     }
 
+    /// Whether an import has a result for `key` that `restore` can bring
+    /// (a dry run's question: nothing is fetched).
+    pub fn offers(&self, key: &str) -> bool {
+        self.results.get(key).is_some_and(|imp| {
+            !imp.chain.is_empty() && imp.chain.iter().all(|l| l.diff_id.is_some())
+        })
+    }
+
     /// The imported result of `key`, its layers brought into the store and
     /// recorded as a local cache entry; `None` when no import has it.
     pub fn restore(&self, store: &Store, key: &str) -> BuildResult<Option<CacheEntry>> {

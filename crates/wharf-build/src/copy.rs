@@ -136,6 +136,17 @@ impl StageRun<'_, '_> {
             ));
         }
         // URL sources are fetched first: what they hold is part of the key.
+        // A dry run fetches nothing: it gives up, and every stage is built.
+        let fetches = spec.add
+            && spec
+                .sources
+                .iter()
+                .any(|s| remote::is_http(s) || git::is_git_url(s));
+        if self.dry && fetches {
+            return Err(BuildError::Invalid(format!(
+                "{name} fetches a remote source: no dry run"
+            )));
+        }
         let mut remotes = Vec::new();
         if spec.add {
             for u in spec
@@ -209,9 +220,10 @@ impl StageRun<'_, '_> {
                 };
                 (d, None)
             }
+            // The stage's layers are needed only if the step runs.
             Some(Source::Stage(s)) => {
-                let out = self.b.wait_stage(*s)?;
-                (out.key.clone(), Some(out.lowers(self.b.store)))
+                self.refs.push(*s);
+                (self.source_key(*s)?, None)
             }
             Some(Source::Image(n)) => {
                 let id = self.b.image_id(n)?;
@@ -248,6 +260,10 @@ impl StageRun<'_, '_> {
         let step = self.step(ins);
         self.layer_step(step, key, created_by, |run, result, _| {
             let m = Mounted::new(run.b.store, &run.lowers())?;
+            let source_tree = match &source {
+                Some(Source::Stage(s)) => Some(run.b.wait_stage(*s)?.lowers(run.b.store)),
+                _ => source_tree,
+            };
             let src_mount = match &source_tree {
                 Some(lowers) => Some(Mounted::new(run.b.store, lowers)?),
                 None => None,

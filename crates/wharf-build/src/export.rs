@@ -214,9 +214,9 @@ fn build_image(
 
     let imports = crate::cache_io::Imports::load(store, host, &req.cache_from, progress);
     let builder = Builder::new(store, host, req, &plan, ctx, progress, bases, imports);
-    let results: Vec<BuildResult<_>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = plan
-            .needed
+    let to_run = builder.stages_to_run();
+    let results: Vec<Option<BuildResult<_>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = to_run
             .iter()
             .map(|&s| {
                 let b = &builder;
@@ -226,21 +226,25 @@ fn build_image(
         handles
             .into_iter()
             .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(BuildError::Invalid("a build stage panicked".into())))
+                h.join().unwrap_or_else(|_| {
+                    Some(Err(BuildError::Invalid("a build stage panicked".into())))
+                })
             })
             .collect()
     });
     // Report the first failure in file order (others are its knock-on).
     let mut target = None;
-    for (s, r) in plan.needed.iter().zip(results) {
+    for (s, r) in to_run.iter().zip(results) {
         match r {
-            Ok(out) if *s == plan.target => target = Some(out),
-            Ok(_) => {}
-            Err(e) => return Err(e),
+            Some(Ok(out)) if *s == plan.target => target = Some(out),
+            Some(Err(e)) => return Err(e),
+            _ => {}
         }
     }
-    let out = target.expect("the target stage is built");
+    let out = match target {
+        Some(out) => out,
+        None => builder.wait_stage(plan.target)?,
+    };
 
     let mut image = out.image.clone();
     let now = wharf_oci::config::format_time(chrono::Utc::now());

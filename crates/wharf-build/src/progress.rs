@@ -245,6 +245,11 @@ impl Step<'_> {
         }
     }
 
+    /// The vertex's name (`[build 2/5] WORKDIR /app`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     pub fn done(mut self) {
         let t = self.secs();
         self.end(&format!("DONE {t:.1}s"));

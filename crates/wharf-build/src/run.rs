@@ -81,6 +81,12 @@ impl StageRun<'_, '_> {
             .map_err(|e| BuildError::Invalid(e.to_string()))?;
             mounts.push(parsed);
         }
+        // The stages its mounts read, should the step run.
+        for f in mounts.iter().filter_map(|m| m.from.as_deref()) {
+            if let Ok(Source::Stage(s)) = self.b.plan.source(f, self.index) {
+                self.refs.push(s);
+            }
+        }
         // BuildKit numbers the ssh mounts without a target, and points
         // SSH_AUTH_SOCK at the first ssh mount (forwarded or not).
         let mut ssh_targets = Vec::new();

@@ -1,9 +1,17 @@
 //! Building one stage: start from its base, dispatch its instructions in
 //! order, and publish the result for the stages that depend on it. Every
-//! needed stage runs in its own thread; a stage that copies from another
-//! waits for it here.
+//! stage to build runs in its own thread; a stage that copies from another
+//! waits for it here (or builds it, if no thread has).
+//!
+//! With `--cache-from`, a dry run first walks the stages for their cache
+//! keys alone (they chain from definitions and content, never from what a
+//! step produced), running and restoring nothing: a stage whose only uses
+//! are `COPY --from` steps that the caches hold is then not built at all,
+//! as BuildKit does not — an inline cache, which holds the result's steps
+//! only, rebuilds the image without running the builder stages, and a
+//! `mode=max` cache fetches only the layers the image is made of.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 
@@ -59,8 +67,36 @@ pub struct Builder<'a> {
     pub imports: crate::cache_io::Imports,
     /// Every key the build went through, for `--cache-to`.
     pub recorder: crate::cache_io::Recorder,
-    results: Mutex<HashMap<usize, Option<Arc<StageOutput>>>>,
+    results: Mutex<HashMap<usize, Slot>>,
     ready: Condvar,
+    /// The stages given a thread of their own (`stages_to_run`).
+    planned: Mutex<BTreeSet<usize>>,
+    /// Dry runs, by stage.
+    probes: Mutex<HashMap<usize, Arc<Probe>>>,
+    /// Where dry runs' steps go: nowhere.
+    quiet: Progress,
+}
+
+/// A stage's real run: under way, or done (`None`: it failed).
+enum Slot {
+    Running,
+    Done(Option<Arc<StageOutput>>),
+}
+
+/// A stage's dry run: its output's config and key (no layers), and the
+/// stages its real run would use: its base stage, and the sources of the
+/// steps no cache holds.
+struct Probe {
+    out: Arc<StageOutput>,
+    wants: BTreeSet<usize>,
+    shown: Vec<Shown>,
+}
+
+/// What a dry run's stage would show: its FROM, a layer step a cache
+/// holds, one none does.
+enum Shown {
+    From(String),
+    Step(String, bool),
 }
 
 impl<'a> Builder<'a> {
@@ -87,35 +123,155 @@ impl<'a> Builder<'a> {
             recorder: Default::default(),
             results: Mutex::new(HashMap::new()),
             ready: Condvar::new(),
+            planned: Mutex::new(BTreeSet::new()),
+            probes: Mutex::new(HashMap::new()),
+            quiet: Progress::new(
+                crate::progress::ProgressMode::Quiet,
+                Box::new(std::io::sink()),
+            ),
         }
     }
 
-    /// Build stage `s` and publish its result (or its failure).
-    pub fn run_stage(&self, s: usize) -> BuildResult<Arc<StageOutput>> {
-        let result = StageRun::start(self, s)
-            .and_then(|r| r.finish())
-            .map(Arc::new);
-        let mut results = self.results.lock().unwrap_or_else(|e| e.into_inner());
-        results.insert(s, result.as_ref().ok().cloned());
-        self.ready.notify_all();
-        result
+    /// The stages to build, each in a thread of its own: all the plan
+    /// needs; with `--cache-from`, only those the dry runs find a use for,
+    /// from the target down (all again if a dry run cannot tell: a remote
+    /// source, an error — the real run reports it).
+    pub fn stages_to_run(&self) -> Vec<usize> {
+        let run = self.choose_stages();
+        *self.planned.lock().unwrap_or_else(|e| e.into_inner()) = run.iter().copied().collect();
+        run
     }
 
-    /// Wait for stage `s` (built by its own thread).
+    fn choose_stages(&self) -> Vec<usize> {
+        let plan = self.plan;
+        if self.req.no_cache || self.req.cache_from.is_empty() || plan.needed.len() < 2 {
+            return plan.needed.clone();
+        }
+        let mut run = BTreeSet::new();
+        let mut todo = vec![plan.target];
+        while let Some(s) = todo.pop() {
+            if !run.insert(s) {
+                continue;
+            }
+            match self.probe(s) {
+                Ok(p) => todo.extend(p.wants.iter().copied()),
+                Err(e) => {
+                    tracing::debug!(stage = s, error = %e, "no dry run: building every stage");
+                    return plan.needed.clone();
+                }
+            }
+        }
+        tracing::debug!(?run, needed = ?plan.needed, "stages to build");
+        // A stage not built shows its cached steps, as BuildKit's do: the
+        // result needs none of their layers, so none is fetched.
+        for s in plan.needed.iter().filter(|s| !run.contains(*s)) {
+            let probes = self.probes.lock().unwrap_or_else(|e| e.into_inner());
+            for shown in probes.get(s).map(|p| &p.shown[..]).unwrap_or_default() {
+                match shown {
+                    Shown::From(name) => self.progress.step(name).done(),
+                    Shown::Step(name, true) => self.progress.step(name).cached(),
+                    Shown::Step(_, false) => {}
+                }
+            }
+        }
+        plan.needed
+            .iter()
+            .copied()
+            .filter(|s| run.contains(s))
+            .collect()
+    }
+
+    /// The dry run of stage `s` (done once).
+    fn probe(&self, s: usize) -> BuildResult<Arc<Probe>> {
+        if let Some(p) = self
+            .probes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&s)
+        {
+            return Ok(p.clone());
+        }
+        let (out, dry) = StageRun::start(self, s, true)?.finish()?;
+        let p = Arc::new(Probe {
+            out: Arc::new(out),
+            wants: dry.wants,
+            shown: dry.shown,
+        });
+        self.probes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(s, p.clone());
+        Ok(p)
+    }
+
+    /// Build stage `s` here and publish its result (or its failure);
+    /// `None` when another thread builds it.
+    pub fn run_stage(&self, s: usize) -> Option<BuildResult<Arc<StageOutput>>> {
+        {
+            let mut results = self.results.lock().unwrap_or_else(|e| e.into_inner());
+            if results.contains_key(&s) {
+                return None;
+            }
+            results.insert(s, Slot::Running);
+        }
+        let result = StageRun::start(self, s, false)
+            .and_then(|r| r.finish())
+            .map(|(out, _)| Arc::new(out));
+        let mut results = self.results.lock().unwrap_or_else(|e| e.into_inner());
+        results.insert(s, Slot::Done(result.as_ref().ok().cloned()));
+        self.ready.notify_all();
+        Some(result)
+    }
+
+    /// Stage `s`'s output: built by its own thread, or here if it has
+    /// none (a stage the dry run found no use for, needed after all: a
+    /// cache entry gone since).
     pub fn wait_stage(&self, s: usize) -> BuildResult<Arc<StageOutput>> {
+        let planned = self
+            .planned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&s);
+        if !planned {
+            if let Some(result) = self.run_stage(s) {
+                return result;
+            }
+        }
         let mut results = self.results.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             match results.get(&s) {
-                Some(Some(out)) => return Ok(out.clone()),
-                Some(None) => {
+                Some(Slot::Done(Some(out))) => return Ok(out.clone()),
+                Some(Slot::Done(None)) => {
                     return Err(BuildError::Invalid(format!(
                         "stage {} failed",
                         self.plan.label(s)
                     )))
                 }
-                None => results = self.ready.wait(results).unwrap_or_else(|e| e.into_inner()),
+                _ => results = self.ready.wait(results).unwrap_or_else(|e| e.into_inner()),
             }
         }
+    }
+
+    /// The cache key of stage `s`'s result: its dry run's while no thread
+    /// builds it (the same key: nothing a step produces goes into one),
+    /// else the real run's.
+    pub fn stage_key(&self, s: usize) -> BuildResult<String> {
+        let running = self
+            .results
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(&s);
+        if !running {
+            if let Some(p) = self
+                .probes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&s)
+            {
+                return Ok(p.out.key.clone());
+            }
+        }
+        Ok(self.wait_stage(s)?.key.clone())
     }
 
     /// The config of an image the plan resolved (or resolves now).
@@ -149,6 +305,20 @@ pub struct StageRun<'b, 'a> {
     cmd_set: bool,
     step_no: usize,
     steps: usize,
+    /// A dry run: keys only, nothing run, restored, shown or recorded.
+    pub dry: bool,
+    /// Stages the next layer step uses (its `--from` sources).
+    pub refs: Vec<usize>,
+    /// Dry run: what the real run would use and show.
+    found: DryRun,
+}
+
+/// What a dry run finds.
+#[derive(Default)]
+struct DryRun {
+    /// The stages a real run would use.
+    wants: BTreeSet<usize>,
+    shown: Vec<Shown>,
 }
 
 fn counts_as_step(ins: &Instruction) -> bool {
@@ -162,7 +332,7 @@ fn counts_as_step(ins: &Instruction) -> bool {
 }
 
 impl<'b, 'a> StageRun<'b, 'a> {
-    fn start(b: &'b Builder<'a>, index: usize) -> BuildResult<StageRun<'b, 'a>> {
+    fn start(b: &'b Builder<'a>, index: usize, dry: bool) -> BuildResult<StageRun<'b, 'a>> {
         let stage = &b.plan.df.stages[index];
         // BuildKit has no FROM step for scratch: its steps count from 1.
         let from_step = usize::from(b.plan.bases[index] != Source::Scratch);
@@ -177,6 +347,10 @@ impl<'b, 'a> StageRun<'b, 'a> {
                 scratch_image(&b.plan.platforms[index]),
                 epoch_key("scratch", b.req),
             ),
+            Source::Stage(s) if dry => {
+                let out = b.probe(*s)?.out.clone();
+                (out.image.clone(), out.key.clone())
+            }
             Source::Stage(s) => {
                 let out = b.wait_stage(*s)?;
                 (out.image.clone(), out.key.clone())
@@ -184,7 +358,9 @@ impl<'b, 'a> StageRun<'b, 'a> {
             Source::Image(name) => {
                 let id = b.image_id(name)?;
                 let image = b.image_config(name)?;
-                warn_platform(b, name, &image, &b.plan.platforms[index]);
+                if !dry {
+                    warn_platform(b, name, &image, &b.plan.platforms[index]);
+                }
                 (image, epoch_key(&id.to_string(), b.req))
             }
             Source::Context(dir) => {
@@ -195,7 +371,7 @@ impl<'b, 'a> StageRun<'b, 'a> {
                 )))
             }
         };
-        if !matches!(b.plan.bases[index], Source::Stage(_)) {
+        if !dry && !matches!(b.plan.bases[index], Source::Stage(_)) {
             b.recorder.push(crate::cache_io::StepRecord {
                 key: key.clone(),
                 parent: None,
@@ -203,8 +379,13 @@ impl<'b, 'a> StageRun<'b, 'a> {
                 created: None,
             });
         }
+        let mut found = DryRun::default();
+        if let Source::Stage(s) = b.plan.bases[index] {
+            // A stage built on another needs that one's layers.
+            found.wants.insert(s);
+        }
         if b.plan.shows_from(index) {
-            let step = b.progress.step(&format!(
+            let from = format!(
                 "{}1/{steps}] FROM {}",
                 b.plan.step_prefix(index),
                 match &b.plan.bases[index] {
@@ -213,8 +394,12 @@ impl<'b, 'a> StageRun<'b, 'a> {
                         .unwrap_or_else(|_| n.clone()),
                     _ => stage.base_name.clone(),
                 }
-            ));
-            step.done();
+            );
+            if dry {
+                found.shown.push(Shown::From(from));
+            } else {
+                b.progress.step(&from).done();
+            }
         }
         let mut config = image.config.clone().unwrap_or_default();
         // BuildKit gives every stage a PATH.
@@ -235,10 +420,14 @@ impl<'b, 'a> StageRun<'b, 'a> {
             cmd_set: false,
             step_no: from_step,
             steps,
+            dry,
+            refs: Vec::new(),
+            found,
         })
     }
 
-    fn finish(mut self) -> BuildResult<StageOutput> {
+    /// The output, and what a dry run found.
+    fn finish(mut self) -> BuildResult<(StageOutput, DryRun)> {
         let stage = &self.b.plan.df.stages[self.index];
         let triggers = self.config.on_build.take().unwrap_or_default();
         for t in &triggers {
@@ -254,11 +443,23 @@ impl<'b, 'a> StageRun<'b, 'a> {
                 .map_err(|e| e.at(&self.b.req.dockerfile_name, ins.start_line))?;
         }
         self.image.config = Some(self.config);
-        Ok(StageOutput {
-            image: self.image,
-            key: self.key,
-            first_new: self.first_new,
-        })
+        Ok((
+            StageOutput {
+                image: self.image,
+                key: self.key,
+                first_new: self.first_new,
+            },
+            self.found,
+        ))
+    }
+
+    /// The cache key of stage `s`'s result, as a `--from` source.
+    pub fn source_key(&self, s: usize) -> BuildResult<String> {
+        if self.dry {
+            Ok(self.b.probe(s)?.out.key.clone())
+        } else {
+            self.b.stage_key(s)
+        }
     }
 
     /// Variables for expansion: ENV wins over ARG, as in BuildKit.
@@ -356,7 +557,12 @@ impl<'b, 'a> StageRun<'b, 'a> {
     /// The progress vertex of the next layer step.
     pub fn step(&mut self, ins: &Instruction) -> Step<'b> {
         self.step_no += 1;
-        self.b.progress.step(&format!(
+        let progress = if self.dry {
+            &self.b.quiet
+        } else {
+            self.b.progress
+        };
+        progress.step(&format!(
             "{}{}/{}] {}",
             self.b.plan.step_prefix(self.index),
             self.step_no,
@@ -374,6 +580,21 @@ impl<'b, 'a> StageRun<'b, 'a> {
         created_by: String,
         work: impl FnOnce(&mut Self, &StepResult, &mut Step<'b>) -> BuildResult<Digest>,
     ) -> BuildResult<()> {
+        let refs = std::mem::take(&mut self.refs);
+        if self.dry {
+            // Will the real run find it in a cache? If not, it runs the
+            // step, and needs the step's sources.
+            let hit = !self.b.req.no_cache
+                && (cache::lookup(self.b.store, &key)?.is_some() || self.b.imports.offers(&key));
+            if !hit {
+                self.found.wants.extend(refs);
+            }
+            self.found
+                .shown
+                .push(Shown::Step(step.name().to_string(), hit));
+            self.key = key;
+            return Ok(());
+        }
         if !self.b.req.no_cache {
             let hit = match cache::lookup(self.b.store, &key)? {
                 Some(hit) => {

@@ -7,6 +7,7 @@
 mod common;
 mod registry_env;
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
@@ -81,6 +82,12 @@ fn assert_all_cached(progress: &str, steps: &[&str]) {
     for s in steps {
         assert!(cached(progress, s), "{s} not CACHED:\n{progress}");
     }
+}
+
+/// No step of the builder stage ran or showed (no cache held them, and
+/// the result needed none).
+fn assert_builder_not_built(progress: &str) {
+    assert!(!progress.contains("[builder "), "{progress}");
 }
 
 /// A fresh root with busybox as `from` has it (the same image ID, which
@@ -174,15 +181,16 @@ fn local_cache_rebuilds_on_an_empty_root_with_every_step_cached() {
     assert_eq!(id_a, id_b, "the imported cache gives the same image");
     assert_eq!(b.ok(["run", "--rm", "app"]), "hello\n");
 
-    // mode=min: only the result's steps; the builder stage runs again,
-    // its output (the same file) leaves the final stage's COPY cached.
+    // mode=min: only the result's steps; the final stage's COPY --from
+    // is cached by its key, so the builder stage is not built at all (as
+    // BuildKit does not: nothing needs it).
     let c = root_with_busybox(&a);
     let (id_c, progress) = build(
         &c,
         &["--cache-from", &format!("type=local,src={}", min.display())],
         "app",
     );
-    assert!(!cached(&progress, "[builder 4/4] RUN"), "{progress}");
+    assert_builder_not_built(&progress);
     assert_all_cached(&progress, FINAL_STEPS);
     assert_eq!(id_a, id_c);
 }
@@ -264,21 +272,53 @@ fn inline_and_registry_caches_through_a_local_registry() {
     a.ok(["push", &image]);
 
     // Inline: an empty root names the pushed image; the final stage's
-    // steps come from it (inline caches carry the result's steps only).
+    // steps come from it (inline caches carry the result's steps only),
+    // and the builder stage, which it copies from, is not built.
     let (b, progress) = rebuild_on_an_empty_root(&a, &image);
     assert!(!progress.contains("WARNING"), "{progress}");
     assert_all_cached(&progress, FINAL_STEPS);
+    assert_builder_not_built(&progress);
     assert_eq!(
         b.w.image_id("again"),
         id_a,
         "same image (its inline cache too)"
     );
 
-    // Registry, mode=max: everything.
+    // Registry, mode=max: everything, the builder's steps shown CACHED;
+    // only the image's layers are fetched, not the builder stage's (root
+    // A has those too), which nothing needs.
     let (c, progress) = rebuild_on_an_empty_root(&a, &format!("type=registry,ref={cache}"));
     assert_all_cached(&progress, BUILDER_STEPS);
     assert_all_cached(&progress, FINAL_STEPS);
     assert_eq!(c.w.image_id("again"), id_a);
+    let image_layers = layers_of_image(&c.w, "again");
+    assert_eq!(layer_dirs(&c.w), image_layers);
+    assert!(layer_dirs(&a.w).is_superset(&image_layers));
+    assert!(layer_dirs(&a.w).len() > image_layers.len());
+}
+
+/// The layers (diff ID hex) a root holds.
+fn layer_dirs(w: &Wharf) -> BTreeSet<String> {
+    fs::read_dir(w.root().join("layers"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The layers (diff ID hex) of image `name`.
+fn layers_of_image(w: &Wharf, name: &str) -> BTreeSet<String> {
+    let out = w.ok([
+        "image",
+        "inspect",
+        "--format",
+        "{{json .RootFS.Layers}}",
+        name,
+    ]);
+    serde_json::from_str::<Vec<String>>(out.trim())
+        .unwrap()
+        .iter()
+        .map(|d| d.strip_prefix("sha256:").unwrap().to_string())
+        .collect()
 }
 
 /// A new, empty root (with `a`'s busybox) builds the context as `again`
