@@ -1430,7 +1430,11 @@ fn dns_answers_a_name_hostname_and_short_id_in_any_case_among_many() {
     }
 }
 
-/// A container on `net` reaches `name` (one ping answered).
+/// A container on `net` reaches `name` (a ping of two answered). Two:
+/// the pinger gets the address (and MAC) the previous pinger had, whose
+/// namespace may still answer ARP for a moment after its `--rm` removal
+/// (its teardown comes after the CLI's exit); the bridge may then send
+/// the first reply there. Seen once in a full suite run (1 of 726).
 fn assert_pings(w: &Wharf, net: &str, name: &str) {
     let out = w.ok([
         "run",
@@ -1440,11 +1444,14 @@ fn assert_pings(w: &Wharf, net: &str, name: &str) {
         "bb",
         "busybox",
         "ping",
-        "-c1",
+        "-c2",
         "-W2",
         name,
     ]);
-    assert!(out.contains("1 packets received"), "{name}: {out}");
+    assert!(
+        out.contains("packets received") && !out.contains(" 0 packets received"),
+        "{name}: {out}"
+    );
 }
 
 /// A build's files exported with `--output type=local`, by name.
