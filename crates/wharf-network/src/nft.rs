@@ -282,8 +282,9 @@ pub fn ruleset(table: &str, bridges: &[BridgeRules], ports: &[PortRule]) -> Valu
     json!({"nftables": cmds})
 }
 
-/// Apply a batch made by [`ruleset`] (one `nft -j -f -`, atomic), and
-/// return once the kernel has committed it, not when `nft` has exited.
+/// Apply a batch made by [`ruleset`], as its JSON text (one `nft -j -f -`,
+/// atomic), and return once the kernel has committed it, not when `nft`
+/// has exited.
 ///
 /// `nft` closes its netlink socket last, and the kernel makes that close
 /// wait for the commit's deferred destruction of what the batch replaced
@@ -293,7 +294,7 @@ pub fn ruleset(table: &str, bridges: &[BridgeRules], ports: &[PortRule]) -> Valu
 /// batch before that close; its first line is the signal. A run that
 /// fails prints nothing there and is waited for (its stderr is the
 /// error). The finished `nft` is a straggler: [`reap_stragglers`].
-pub fn apply(batch: &Value) -> NetResult<()> {
+pub fn apply(batch: &str) -> NetResult<()> {
     use std::io::{BufRead, Write};
     use std::process::{Command, Stdio};
     let fail = |what: String| NetworkError::System(format!("applying nftables rules: {what}"));
@@ -306,7 +307,7 @@ pub fn apply(batch: &Value) -> NetResult<()> {
         .map_err(|e| fail(format!("running nft: {e}")))?;
     if let Some(mut stdin) = child.stdin.take() {
         // A failed write shows as nft's own error below.
-        let _ = stdin.write_all(batch.to_string().as_bytes());
+        let _ = stdin.write_all(batch.as_bytes());
     }
     let mut echo = String::new();
     let committed = child
@@ -363,7 +364,7 @@ pub(crate) fn applied(table: &str) -> std::path::PathBuf {
 /// Delete `table` (if it is there) and what remembers it.
 pub(crate) fn delete_table(table: &str) -> NetResult<()> {
     let _ = std::fs::remove_file(applied(table));
-    apply(&ruleset(table, &[], &[]))
+    apply(&ruleset(table, &[], &[]).to_string())
 }
 
 /// The `inet` tables in the kernel.

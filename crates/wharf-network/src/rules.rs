@@ -134,7 +134,7 @@ impl Networking<'_> {
             return Ok(());
         }
         let _ = std::fs::remove_file(&applied);
-        nft::apply(&batch)?;
+        nft::apply(&text)?;
         // No bridge up: no table, and no record left behind either.
         if !bridges.is_empty() {
             let _ = std::fs::create_dir_all(crate::ipam::RUN_DIR);
