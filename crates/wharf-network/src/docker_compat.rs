@@ -2,8 +2,10 @@
 //! of its own rules accepts, which would drop our bridges' forwarded
 //! traffic too (and, with br_netfilter, traffic within a bridge). Its
 //! `DOCKER-USER` chain is where other software lets traffic through, so
-//! while docker runs each wharf bridge gets `-i/-o <bridge> -j ACCEPT`
-//! there (our own table still does the filtering). The rules go in through
+//! once docker has run since the boot each wharf bridge gets `-i/-o
+//! <bridge> -j ACCEPT` there (our own table still does the filtering).
+//! "Has run", not "runs": a stopped dockerd leaves its chains and the
+//! FORWARD chain's DROP policy in place until the reboot. The rules go in through
 //! `iptables-restore`, so iptables-nft can still read docker's table; a
 //! marker in /run remembers that a bridge has them, which makes the check
 //! on every container start two `stat`s. Every deletion of a bridge takes
@@ -16,10 +18,17 @@ use std::process::{Command, Stdio};
 
 const CHAIN: &str = "DOCKER-USER";
 
-fn docker_running() -> bool {
-    ["/run/docker.pid", "/var/run/docker.pid"]
+/// Whether docker's rules may be in the kernel: dockerd runs (its pid
+/// file) or ran since the boot (its state directory in /run, which it
+/// leaves behind when stopped, as it leaves its iptables rules).
+fn docker_has_run() -> bool {
+    docker_has_run_under(Path::new("/"))
+}
+
+fn docker_has_run_under(root: &Path) -> bool {
+    ["run/docker.pid", "var/run/docker.pid", "run/docker"]
         .iter()
-        .any(|p| Path::new(p).exists())
+        .any(|p| root.join(p).exists())
 }
 
 fn marker_dir() -> PathBuf {
@@ -109,12 +118,12 @@ fn pair(bridge: &str, op: &str) -> Vec<String> {
         .collect()
 }
 
-/// Let `bridge`'s traffic past docker's FORWARD chain, if docker runs and
-/// it is not done yet (docker may have started after the bridge); whether
-/// it has its rules now.
+/// Let `bridge`'s traffic past docker's FORWARD chain, if docker has run
+/// and it is not done yet (docker may have started after the bridge);
+/// whether it has its rules now.
 pub fn allow(bridge: &str) -> bool {
     let m = marker(bridge);
-    if !docker_running() || m.exists() {
+    if !docker_has_run() || m.exists() {
         return m.exists();
     }
     restore(&pair(bridge, "-I"))
@@ -179,6 +188,21 @@ pub(crate) fn unmark(bridge: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stopped_docker_still_counts_as_having_run() {
+        let root = std::env::temp_dir().join(format!("wharf-docker-ran-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("run")).unwrap();
+        assert!(!docker_has_run_under(&root), "no trace of docker");
+        // What `systemctl stop docker` leaves: no pid file, its state
+        // directory (and its DROP policy) still there.
+        std::fs::create_dir(root.join("run/docker")).unwrap();
+        assert!(docker_has_run_under(&root));
+        std::fs::remove_dir(root.join("run/docker")).unwrap();
+        std::fs::write(root.join("run/docker.pid"), b"1").unwrap();
+        assert!(docker_has_run_under(&root));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 
     #[test]
     fn only_rules_of_our_shape_are_ours() {
