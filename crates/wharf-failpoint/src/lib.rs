@@ -1,4 +1,6 @@
-//! Named crash points ("failpoints") for the crash-safety tests.
+//! Named crash points ("failpoints") for the crash-safety tests, and the
+//! [`timeline`] of stages that measurements read: the two ways a run is
+//! observed from inside, both switched on by the environment.
 //!
 //! A point is a call `wharf_failpoint::hit("pull-mid-blob")` at a place
 //! where a crash must leave the store consistent. A process whose
@@ -86,6 +88,8 @@ pub fn hit(name: &str) {
 #[cfg(not(any(debug_assertions, feature = "failpoints")))]
 #[inline(always)]
 pub fn hit(_name: &str) {}
+
+pub mod timeline;
 
 /// The environment variable naming the armed points.
 pub const ENV: &str = "WHARF_FAILPOINTS";

@@ -31,7 +31,9 @@ pub mod runc;
 pub mod seccomp_cache;
 pub mod spec;
 pub mod term;
-pub mod timeline;
+/// Where the start path's milliseconds go (`WHARF_TIMELINE`); kept with the
+/// failpoints so the crates below the runtime (network, store) can mark too.
+pub use wharf_failpoint::timeline;
 pub mod volume_mount;
 
 pub use error::{go_errno, go_io_error, RuntimeError};
