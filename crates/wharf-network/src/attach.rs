@@ -253,7 +253,8 @@ impl Networking<'_> {
             if setup.is_err() {
                 let undone = self
                     .release_endpoints(id, files, None)
-                    .and_then(|nets| self.settle_locked(&nets));
+                    .and_then(|nets| self.settle_locked(&nets))
+                    .and_then(|()| self.commit_rules());
                 if let Err(t) = undone {
                     tracing::warn!(error = %t, "undoing a failed network setup");
                 }
@@ -586,8 +587,10 @@ impl Networking<'_> {
     pub fn teardown_left(&self, id: &str, files: &ContainerFiles, left: &Leaving) -> NetResult<()> {
         let nets = {
             let _lock = self.lock()?;
+            wharf_failpoint::timeline::mark("net: locked to release");
             self.release_endpoints(id, files, Some(&left.networks))?
         };
+        wharf_failpoint::timeline::mark("net: released");
         self.settle(&nets)
     }
 
@@ -625,12 +628,19 @@ impl Networking<'_> {
     /// the first to get here rebuilds the table for all of them and the
     /// others find it as they need it (`apply_rules` skips an unchanged
     /// ruleset): one `nft` run rather than one per container.
+    /// The table is committed after the lock is released (see
+    /// [`Networking::commit_rules`]).
     fn settle(&self, nets: &[String]) -> NetResult<()> {
-        let _lock = self.lock()?;
-        self.settle_locked(nets)
+        {
+            let _lock = self.lock()?;
+            wharf_failpoint::timeline::mark("net: locked to settle");
+            self.settle_locked(nets)?;
+        }
+        self.commit_rules()
     }
 
-    /// [`Networking::settle`] with the lock held.
+    /// [`Networking::settle`] with the lock held: the table wanted now
+    /// recorded, not committed.
     fn settle_locked(&self, nets: &[String]) -> NetResult<()> {
         let active = self.store.read(|tx| networks::active_endpoints(tx))?;
         let mut down = Vec::new();
@@ -642,21 +652,13 @@ impl Networking<'_> {
                 down.push(net);
             }
         }
-        if down.is_empty() {
-            return self.apply_rules();
+        // The rules of a network without active endpoints are left out.
+        self.want_rules()?;
+        for net in &down {
+            self.bring_down(net);
         }
-        // The DNS servers' stop and the table's rebuild (an `nft` run) do
-        // not depend on each other: side by side. The rules of a network
-        // without active endpoints are left out.
-        std::thread::scope(|s| {
-            let rules = s.spawn(|| self.apply_rules());
-            for net in &down {
-                self.bring_down(net);
-            }
-            rules
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        })
+        wharf_failpoint::timeline::mark("net: brought down");
+        Ok(())
     }
 
     /// The addresses a container has now, per network ID.

@@ -420,6 +420,7 @@ impl<'a> Networking<'a> {
         // After any teardown in flight: a `run --rm` on this network may
         // still be bringing its bridge down.
         let _lock = self.lock()?;
+        wharf_failpoint::timeline::mark("net rm: locked");
         let removed = self.store.write(|tx| {
             if !networks::endpoints_on(tx, &net.id)?.is_empty() {
                 return Ok(false);
@@ -438,8 +439,9 @@ impl<'a> Networking<'a> {
         // The network's bridge goes with it, and docker's rules for it
         // even if the bridge went some other way before.
         if net.bridge.is_some() {
-            self.delete_bridge(&crate::netlink::Netlink::new()?, &net)?;
+            self.delete_removed_bridge(&crate::netlink::Netlink::new()?, &net)?;
         }
+        wharf_failpoint::timeline::mark("net rm: bridge gone");
         let mut registry = Registry::open()?;
         if let Some(s) = net.subnet.as_deref().and_then(|s| s.parse::<Subnet>().ok()) {
             registry.release(self.root(), s)?;

@@ -161,6 +161,23 @@ impl Netlink {
         })
     }
 
+    /// Bring link `name` down (a missing one is fine): its routes leave
+    /// the tables at once (~0.1 ms), where its deletion takes 35–50 ms.
+    pub fn set_down(&self, name: &str) -> NetResult<()> {
+        let h = self.handle.clone();
+        let n = name.to_string();
+        let down = self.rt.block_on(async move {
+            let msg = LinkUnspec::new_with_name(&n).down().build();
+            h.link().set(msg).execute().await
+        });
+        match down {
+            Err(e) if errno(&e) != Some(libc::ENODEV) => {
+                Err(sys(format!("bringing {name} down"), e))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// A veth pair: `host` on `bridge` (hairpin on, so a container reaches
     /// its own published ports; `isolated` from the bridge's other
     /// isolated ports for `enable_icc=false`), its peer `inside` in the

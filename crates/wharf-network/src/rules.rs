@@ -44,6 +44,30 @@ impl Networking<'_> {
         Ok(())
     }
 
+    /// [`Networking::delete_bridge`] for a network being removed, out of
+    /// its remover's way: the bridge goes down here, which takes its
+    /// routes out at once (its subnet may be used again right away), and
+    /// a detached `wharf network-unlink` deletes it and docker's rules for
+    /// it. The kernel's unregister of a bridge waits out RCU grace periods
+    /// (35–50 ms here, on 6.18, for an idle bridge), and docker's rules
+    /// wait for any nftables commit in flight (the last container's
+    /// teardown commits one as the network is removed): up to 30 ms more.
+    /// `system check` finds a bridge whose helper died (a leftover link).
+    pub(crate) fn delete_removed_bridge(&self, nl: &Netlink, net: &NetworkRecord) -> NetResult<()> {
+        if let Some(bridge) = &net.bridge {
+            nl.set_down(bridge)?;
+            // `--root`, though it needs none: whoever waits for this
+            // root's processes (the tests' `settled`) sees this one too.
+            let root = self.root().to_string_lossy();
+            let args = ["--root", &root, "network-unlink", bridge];
+            if !crate::detached::spawn(&self.exe, &args) {
+                delete_bridge_link(nl, bridge)?;
+            }
+        }
+        self.stop_dns(net);
+        Ok(())
+    }
+
     /// Bring down the networks no running container (or build step)
     /// uses, and delete the default bridge if it is idle (what `system
     /// prune` does for the default root's `wharf0`).
@@ -66,8 +90,18 @@ impl Networking<'_> {
         self.apply_rules()
     }
 
-    /// Rebuild the root's nftables table from the store.
+    /// Rebuild the root's nftables table from the store (the caller holds
+    /// the network lock).
     pub(crate) fn apply_rules(&self) -> NetResult<()> {
+        self.want_rules()?;
+        self.commit_rules()
+    }
+
+    /// Record the table the store asks for now as the one wanted (the
+    /// caller holds the network lock, so each record is newer than the
+    /// last); [`Networking::commit_rules`] puts it in the kernel, under
+    /// the network lock or after it has been released.
+    pub(crate) fn want_rules(&self) -> NetResult<()> {
         let (nets, active, ports) = self.store.read(|tx| {
             Ok((
                 networks::list(tx)?,
@@ -125,18 +159,58 @@ impl Networking<'_> {
                 container_port: p.container_port,
             });
         }
-        let batch = nft::ruleset(&self.names.table(), &bridges, &rules);
+        let text = nft::ruleset(&self.names.table(), &bridges, &rules).to_string();
+        let path = self.wanted_rules();
+        // Most starts and stops change nothing (no published port, the
+        // network already up): no write on that path.
+        if std::fs::read_to_string(&path).is_ok_and(|t| t == text) {
+            return Ok(());
+        }
+        // Whole or not at all: written aside, then renamed over the last.
+        let io = |e| crate::NetworkError::io("recording the wanted nftables rules", e);
+        let tmp = path.with_extension(format!("want.{}", std::process::id()));
+        std::fs::write(&tmp, text).map_err(io)?;
+        std::fs::rename(&tmp, &path).map_err(io)
+    }
+
+    /// Where the newest table wanted is kept: in the root, which it
+    /// describes (and goes with).
+    fn wanted_rules(&self) -> std::path::PathBuf {
+        self.root().join("network.want")
+    }
+
+    /// Put the newest wanted table (see [`Networking::want_rules`]) in
+    /// the kernel, unless it is there already. Commits are serialized by
+    /// a lock of their own, and each applies the newest record, never the
+    /// one its caller made: a commit that comes late finds a newer one in
+    /// force and does nothing, so the kernel never goes back to an older
+    /// table. This lets a container's teardown run `nft` (10-20 ms) after
+    /// it has released the network lock, which `network rm` (`compose
+    /// down`) then need not wait for.
+    pub(crate) fn commit_rules(&self) -> NetResult<()> {
+        let table = self.names.table();
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.root().join("network.commit.lock"))
+            .map_err(|e| crate::NetworkError::io("opening network.commit.lock", e))?;
+        let _commit = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, e)| crate::NetworkError::io("locking network.commit.lock", e.into()))?;
+        let Ok(text) = std::fs::read_to_string(self.wanted_rules()) else {
+            return Ok(());
+        };
         // The same rules as last time (a container without published ports
         // on a network already up): nothing to do.
-        let applied = nft::applied(&self.names.table());
-        let text = batch.to_string();
+        let applied = nft::applied(&table);
         if std::fs::read_to_string(&applied).is_ok_and(|t| t == text) {
             return Ok(());
         }
         let _ = std::fs::remove_file(&applied);
         nft::apply(&text)?;
         // No bridge up: no table, and no record left behind either.
-        if !bridges.is_empty() {
+        let no_table = nft::ruleset(&table, &[], &[]).to_string();
+        if text != no_table {
             let _ = std::fs::create_dir_all(crate::ipam::RUN_DIR);
             let _ = std::fs::write(&applied, text);
         }
@@ -153,4 +227,10 @@ pub(crate) fn delete_bridge_link(nl: &Netlink, name: &str) -> NetResult<()> {
         s.spawn(|| crate::docker_compat::forget(name));
         nl.delete_link(name)
     })
+}
+
+/// The hidden `wharf network-unlink BRIDGE`: delete a bridge of a removed
+/// network and docker's rules for it (see `delete_removed_bridge`).
+pub fn unlink_bridge(name: &str) -> NetResult<()> {
+    delete_bridge_link(&Netlink::new()?, name)
 }

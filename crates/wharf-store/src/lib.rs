@@ -54,6 +54,6 @@ pub use layers::LayerRecord;
 pub use lock::StoreLock;
 pub use paths::{mounts_under, pid_alive};
 pub use store::{Store, Trashed};
-pub use volumes::VolumeRecord;
+pub use volumes::{Ending, VolumeRecord};
 
 pub use rusqlite;

@@ -199,6 +199,19 @@ pub fn anonymous_only_used_by(conn: &Connection, id: &str) -> StoreResult<Vec<St
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// How a container whose rows [`Store::remove_container_rows`] deletes
+/// came to its end: what its events say before the `destroy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// It had stopped earlier (`rm` of an exited container): `destroy` only.
+    Removed,
+    /// Its process just exited with this code on its own (`run --rm`): `die`.
+    Died(i32),
+    /// Its process just exited with this code after a user's stop that
+    /// asked for its removal (`compose down`): `die`, `stop`.
+    Stopped(i32),
+}
+
 impl Store {
     /// `volumes/<name>`: the volume's own directory (docker's layout).
     pub fn volume_dir(&self, name: &str) -> PathBuf {
@@ -212,17 +225,21 @@ impl Store {
 
     /// Delete the rows of container `id` and, with `volumes`, of the
     /// anonymous volumes only it used (whose files then go too).
-    /// `died`: the container's process just ended with this code (`run
-    /// --rm`): its `die` goes in the same transaction.
+    /// `ending`: how its process just ended, when the removal comes with
+    /// that end (`run --rm`, a stop for a removal): its `die` (and `stop`)
+    /// go in the same transaction, before the `destroy`.
     pub fn remove_container_rows(
         &self,
         id: &str,
         volumes: bool,
-        died: Option<i32>,
+        ending: Ending,
     ) -> StoreResult<()> {
         let doomed = self.write(|tx| {
-            if let Some(code) = died {
+            if let Ending::Died(code) | Ending::Stopped(code) = ending {
                 crate::events::container_died(tx, id, code)?;
+            }
+            if let Ending::Stopped(_) = ending {
+                crate::events::container(tx, id, "stop", &[])?;
             }
             let doomed = if volumes {
                 anonymous_only_used_by(tx, id)?
@@ -330,7 +347,9 @@ mod tests {
         );
 
         std::fs::create_dir_all(store.volume_data("anon1")).unwrap();
-        store.remove_container_rows("c1", true, None).unwrap();
+        store
+            .remove_container_rows("c1", true, Ending::Removed)
+            .unwrap();
         assert!(!store.volume_dir("anon1").exists());
         let names: Vec<_> = store
             .read(|tx| list(tx))

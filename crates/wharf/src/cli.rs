@@ -158,6 +158,9 @@ pub enum Command {
     /// Runs a user-defined network's DNS server (internal)
     #[command(hide = true, name = "network-dns")]
     NetworkDns(NetworkDnsArgs),
+    /// Deletes a removed network's bridge (internal)
+    #[command(hide = true, name = "network-unlink")]
+    NetworkUnlink(NetworkUnlinkArgs),
     /// Relays a published IPv6 port to its container (internal)
     #[command(hide = true, name = "port-proxy")]
     PortProxy(PortProxyArgs),
@@ -490,6 +493,11 @@ pub struct NetworkDisconnectArgs {
 #[derive(Args, Debug)]
 pub struct NetworkDnsArgs {
     pub network: String,
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkUnlinkArgs {
+    pub bridge: String,
 }
 
 #[derive(Args, Debug)]

@@ -266,8 +266,26 @@ fn up_and_down_match_docker_compose() {
     let page = std::process::Command::new("wget")
         .args(["-qO-", &format!("http://127.0.0.1:{port}/")])
         .output();
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let down = p.wharf(&w, ["down", "-t", "0"]);
     ok(&down, "wharf compose down");
+    // Removed by its monitor at its exit, with docker's events of a stop
+    // and a removal, in docker's order.
+    let until = (since + 2).to_string();
+    let filter = format!("container={name}-web-1");
+    let args = ["events", "--since", &since.to_string(), "--until", &until];
+    let actions = w.ok(args
+        .into_iter()
+        .chain(["--filter", &filter, "--format", "{{.Action}}"]));
+    let actions: Vec<&str> = actions.lines().collect();
+    assert_eq!(
+        actions[actions.len().saturating_sub(4)..],
+        ["kill", "die", "stop", "destroy"],
+        "{actions:?}"
+    );
     let left: Vec<String> = w
         .ok(["network", "ls", "--format", "{{.Name}}"])
         .lines()

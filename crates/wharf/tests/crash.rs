@@ -397,6 +397,7 @@ fn removed_bridges_leave_no_docker_user_rules() {
 
     let plain = on_network("plain");
     w.ok(["network", "rm", "plain"]);
+    w.settled();
     assert_no_docker_user_rules(&plain);
 
     let default = w.bridge_of("bridge");
@@ -416,6 +417,7 @@ fn removed_bridges_leave_no_docker_user_rules() {
     let deleted = on_network("deleted");
     common::sh(std::process::Command::new("ip").args(["link", "del", &deleted]));
     w.ok(["network", "rm", "deleted"]);
+    w.settled();
     assert_no_docker_user_rules(&deleted);
 
     // Both: only `system check` still knows the rules are this root's.

@@ -1750,6 +1750,8 @@ fn network_create_makes_the_bridge_so_docker_sees_its_subnet() {
         .exists());
     assert_eq!(w.ok(["system", "check"]), "No problems found\n");
     w.ok(["network", "rm", &net]);
+    // The bridge is down at once and deleted in the background.
+    w.settled();
     assert!(!std::path::Path::new("/sys/class/net")
         .join(&bridge)
         .exists());

@@ -33,9 +33,15 @@ impl Runtime<'_> {
     ) -> RunResult<()> {
         let event = c.event_id();
         progress.event(&event, Status::Working, "Stopping");
-        if let Err(e) = self.engine.stop_container(c.id(), timeout, None) {
-            progress.event(&event, Status::Error, "Error while Stopping");
-            return Err(e.into());
+        match self.engine.stop_container(c.id(), timeout, None) {
+            // Removed at its exit (see `remove_at_exit`) before the stop
+            // found it: it exited on its own meanwhile.
+            Err(e) if e.kind() == wharf_oci::ErrorKind::NotFound => {}
+            Err(e) => {
+                progress.event(&event, Status::Error, "Error while Stopping");
+                return Err(e.into());
+            }
+            Ok(()) => {}
         }
         progress.event(&event, Status::Done, "Stopped");
         Ok(())
@@ -97,7 +103,12 @@ impl Runtime<'_> {
                     let stopped_tx = stopped_tx.clone();
                     handles.push(scope.spawn(move || {
                         let _place = permits.take();
-                        let result = self.stop_one(c, timeout, progress);
+                        // Its monitor removes it as it exits: the next wave
+                        // waits for the exit, not for the teardown.
+                        let result = match self.engine.remove_at_exit(c.id(), volumes) {
+                            Err(e) if e.kind() != wharf_oci::ErrorKind::NotFound => Err(e.into()),
+                            _ => self.stop_one(c, timeout, progress),
+                        };
                         let _ = stopped_tx.send(result.is_ok());
                         drop(stopped_tx);
                         result?;
@@ -105,11 +116,13 @@ impl Runtime<'_> {
                     }));
                 }
                 drop(stopped_tx);
+                wharf_runtime::timeline::mark("down: wave signalled");
                 // Until every container of this wave has stopped (the
                 // channel closes when the last one has said).
                 if !stopped.iter().fold(true, |all, ok| all & ok) {
                     break;
                 }
+                wharf_runtime::timeline::mark("down: wave stopped");
             }
             let mut result = Ok(());
             for h in handles {
@@ -172,7 +185,9 @@ impl Runtime<'_> {
                 .collect(),
         );
         waves.retain(|w| !w.is_empty());
+        wharf_runtime::timeline::mark("down: start");
         self.stop_and_remove_waves(waves, opts.timeout, progress)?;
+        wharf_runtime::timeline::mark("down: containers removed");
         if !opts.services.is_empty() {
             return Ok(());
         }
@@ -181,6 +196,7 @@ impl Runtime<'_> {
             && (opts.images.is_none())
             && (!opts.volumes || self.project.volumes.values().all(|v| v.external));
         self.remove_networks(progress)?;
+        wharf_runtime::timeline::mark("down: networks removed");
         if let Some(mode) = &opts.images {
             self.remove_images(mode, progress)?;
         }

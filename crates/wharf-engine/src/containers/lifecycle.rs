@@ -14,6 +14,10 @@ use wharf_store::containers;
 use crate::{Engine, EngineError, EngineResult};
 
 const POLL: Duration = Duration::from_millis(5);
+/// How often a stop looks in its first [`QUICK_STOP`] (one store read,
+/// ~30 µs, each time).
+const QUICK_POLL: Duration = Duration::from_millis(1);
+const QUICK_STOP: Duration = Duration::from_millis(250);
 
 /// Empty a non-blocking wake-up pipe.
 fn drain(fd: BorrowedFd<'_>) {
@@ -78,6 +82,18 @@ pub fn parse_signal(s: &str) -> EngineResult<Signal> {
     name.parse::<Signal>().map_err(|_| bad())
 }
 
+/// Tell the monitor to remove the container at the exit a `stop` is
+/// about to cause (with its anonymous volumes if `volumes`), as it removes
+/// a `--rm` one: the stop then waits for the rows to go, not for the
+/// teardown. (`rm -f` does not: docker's `rm -f` returns with the
+/// container's files gone, its logs too.)
+fn mark_remove_requested(engine: &Engine, id: &str, volumes: bool) -> EngineResult<()> {
+    let marker = ContainerDir::new(engine.store.root(), id).remove_requested();
+    let said: &[u8] = if volumes { b"volumes" } else { b"" };
+    std::fs::write(&marker, said)
+        .map_err(|e| EngineError::io(format!("writing {}", marker.display()), e))
+}
+
 /// Tell the monitor that this exit is the user's doing: no restart.
 fn mark_stop_requested(engine: &Engine, id: &str) -> EngineResult<()> {
     let marker = ContainerDir::new(engine.store.root(), id).stop_requested();
@@ -108,12 +124,19 @@ impl Engine {
             if timeout.is_some_and(|t| start.elapsed() >= t) {
                 return Ok(false);
             }
+            // A monitor that removes the container at its exit lives on
+            // after the rows go: look often at first, when most stops end.
+            let every = if start.elapsed() < QUICK_STOP {
+                QUICK_POLL
+            } else {
+                POLL
+            };
             match &monitor {
                 Some(fd) => {
                     let mut p = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-                    let _ = poll(&mut p, PollTimeout::from(POLL.as_millis() as u16));
+                    let _ = poll(&mut p, PollTimeout::from(every.as_millis() as u16));
                 }
-                None => std::thread::sleep(POLL),
+                None => std::thread::sleep(every),
             }
         }
         Ok(true)
@@ -197,6 +220,7 @@ impl Engine {
                 .unwrap_or("SIGTERM"),
         )?;
         self.signal(&c, sig)?;
+        wharf_runtime::timeline::mark("stop: signalled");
         // `-t`, else the container's `--stop-timeout`, else docker's 10 s;
         // a negative one waits for as long as it takes.
         let secs = timeout
@@ -207,7 +231,21 @@ impl Engine {
         if !self.wait_stopped(&c.id, limit)? {
             self.kill_until_stopped(&c.id)?;
         }
+        wharf_runtime::timeline::mark("stop: stopped");
         self.container_event(&c.id, "stop", &[])
+    }
+
+    /// Before a `stop` that a `rm` follows (Compose's `down`): the
+    /// monitor removes a running container when it exits (with its
+    /// anonymous volumes if `volumes`), so the `stop` returns once its rows
+    /// are gone rather than after its teardown, and the `rm` finds nothing
+    /// left to do. The events are those of the two verbs.
+    pub fn remove_at_exit(&self, name: &str, volumes: bool) -> EngineResult<()> {
+        let c = self.refresh(self.find_container(name)?)?;
+        if c.state.status.is_running() {
+            mark_remove_requested(self, &c.id, volumes)?;
+        }
+        Ok(())
     }
 
     /// `docker restart [-t N] [-s SIG]`: stop as `stop` does, then start;
@@ -313,15 +351,18 @@ impl Engine {
             self.wait_for_starting_monitor(&c.id);
         }
         self.release_network(&c.id)?;
+        wharf_runtime::timeline::mark("rm: network released");
         let dir = ContainerDir::new(self.store.root(), &c.id);
-        wharf_runtime::monitor::remove(
+        let trashed = wharf_runtime::monitor::remove(
             &self.store,
             &dir,
             volumes,
             &c.definition.resolved.volume_mounts,
             super::cgroup_parent(&c.definition.host_config),
-        )
-        .delete();
+        );
+        wharf_runtime::timeline::mark("rm: rows removed");
+        trashed.delete();
+        wharf_runtime::timeline::mark("rm: files deleted");
         Ok(c.id)
     }
 

@@ -81,7 +81,9 @@ impl Engine {
             warmup: warmup.as_ref(),
             netns: super::wants_bridge(host_config),
         };
-        let _ = std::fs::remove_file(ContainerDir::new(self.store.root(), &c.id).stop_requested());
+        let dir = ContainerDir::new(self.store.root(), &c.id);
+        let _ = std::fs::remove_file(dir.stop_requested());
+        let _ = std::fs::remove_file(dir.remove_requested());
         let (child, output, ready) = launch_monitor(
             &self.monitor_exe,
             self.store.root(),

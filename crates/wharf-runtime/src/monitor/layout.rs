@@ -71,6 +71,13 @@ impl ContainerDir {
     pub fn stop_requested(&self) -> PathBuf {
         self.path.join("stop-requested")
     }
+    /// Present while a user's stop that removes the container (`compose
+    /// down`) is in progress: the monitor removes it at its exit,
+    /// as it does a `--rm` one. Holds `volumes` when its anonymous volumes
+    /// go too.
+    pub fn remove_requested(&self) -> PathBuf {
+        self.path.join("remove-requested")
+    }
     /// Present while a user's `restart` of a `--rm` container is in
     /// progress: its exit does not remove it.
     pub fn restart_requested(&self) -> PathBuf {

@@ -24,7 +24,7 @@ use std::fs::File;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use wharf_store::{containers, events, Store, Trashed};
+use wharf_store::{containers, events, Ending, Store, Trashed};
 
 pub use crate::spec::DEFAULT_CGROUP_PARENT;
 pub use boundary::{HookError, MonitorArgs, Ready};
@@ -326,7 +326,22 @@ pub fn run(
                 auto_remove = config.auto_remove && !dir.restart_requested().exists();
                 if auto_remove {
                     // `--rm` never restarts (the CLI refuses the pair).
-                    remove_exited(store, &dir, hooks, lifeline, code, &config);
+                    let gone = Removal {
+                        ending: Ending::Died(code),
+                        volumes: true,
+                    };
+                    remove_exited(store, &dir, hooks, lifeline, code, gone, &config);
+                    return code;
+                }
+                // A stop for a removal (`rm -f`, `compose down`): the
+                // rows go now and the teardown follows them, as for
+                // `--rm`, so the stopping command need not wait for it.
+                if let Some(volumes) = removal_requested(&dir).filter(|_| !config.ephemeral) {
+                    let gone = Removal {
+                        ending: Ending::Stopped(code),
+                        volumes,
+                    };
+                    remove_exited(store, &dir, hooks, lifeline, code, gone, &config);
                     return code;
                 }
                 // The rootfs and cgroups beside the network (whose nft
@@ -338,6 +353,7 @@ pub fn run(
                     });
                     hooks.after_stop(&dir);
                 });
+                crate::timeline::mark("mon: torn down");
                 code
             }
         };
@@ -348,6 +364,7 @@ pub fn run(
         let stopped = dir.stop_requested().exists();
         if !policy.should_restart(code, restarts, stopped) {
             record_exit(store, id, code, "");
+            crate::timeline::mark("mon: exit recorded");
             break code;
         }
         // docker shows the container `restarting` through the back-off.
@@ -403,22 +420,38 @@ fn tell_exit(lifeline: Option<File>, code: i32) {
     }
 }
 
-/// `--rm` after the container exited: its rows go (its port reservations
-/// first), and with them everything `wharf` shows of it (name, `ps -a`,
-/// `inspect`, its address); the attached CLI returns then. Its network
-/// namespace, rootfs mount, cgroups and files, which no wharf command
-/// sees, are released after that, by this process alone: `run --rm` does
-/// not wait for the kernel to tear them down.
+/// Whether a user's stop asked for the container's removal at its exit
+/// (see [`ContainerDir::remove_requested`]); with its anonymous volumes?
+fn removal_requested(dir: &ContainerDir) -> Option<bool> {
+    let said = std::fs::read(dir.remove_requested()).ok()?;
+    Some(said == b"volumes")
+}
+
+/// How [`remove_exited`] removes: the events before the `destroy`, and
+/// whether the anonymous volumes go.
+struct Removal {
+    ending: Ending,
+    volumes: bool,
+}
+
+/// `--rm` (or a stop for a removal) after the container exited: its rows
+/// go (its port reservations first), and with them everything `wharf`
+/// shows of it (name, `ps -a`, `inspect`, its address); the attached CLI
+/// (or the stopping command) returns then. Its network namespace, rootfs
+/// mount, cgroups and files, which no wharf command sees, are released
+/// after that, by this process alone: nobody waits for the kernel to tear
+/// them down.
 fn remove_exited(
     store: &Store,
     dir: &ContainerDir,
     hooks: &dyn MonitorHooks,
     lifeline: Option<File>,
     code: i32,
+    how: Removal,
     config: &MonitorConfig,
 ) {
     hooks.before_removal(dir);
-    if let Err(e) = store.remove_container_rows(&dir.id, true, Some(code)) {
+    if let Err(e) = store.remove_container_rows(&dir.id, how.volumes, how.ending) {
         tracing::error!(error = %e, "removing the container's row");
     }
     crate::timeline::mark("mon: rows removed");
@@ -472,7 +505,7 @@ pub fn remove(
     let trashed = store.trash_tree(&dir.path);
     // `rm` killed with the files gone and the row still there.
     wharf_failpoint::hit("container-rm-mid");
-    if let Err(e) = store.remove_container_rows(&dir.id, volumes, None) {
+    if let Err(e) = store.remove_container_rows(&dir.id, volumes, Ending::Removed) {
         tracing::error!(error = %e, "removing the container's row");
     }
     trashed

@@ -144,6 +144,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Network(c) => networks::run(&engine, c),
         Command::NetworkDns(a) => networks::dns(&cli.global.root, a),
+        Command::NetworkUnlink(a) => networks::unlink(a),
         Command::Kube(c) => kube::run(&engine, c),
         Command::System(SystemCommand::Prune(a)) => system::prune(&engine, a),
         Command::System(SystemCommand::Check(a)) => system::check(&engine, a),

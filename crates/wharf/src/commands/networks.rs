@@ -9,7 +9,7 @@ use serde_json::json;
 use wharf_engine::networks::NetworkCreateRequest;
 use wharf_engine::{Engine, EngineError};
 
-use crate::cli::{NetworkCommand, NetworkDnsArgs, NetworkLsArgs};
+use crate::cli::{NetworkCommand, NetworkDnsArgs, NetworkLsArgs, NetworkUnlinkArgs};
 use crate::exit::{fail, fail_with};
 use crate::output::{confirm, print_inspect, print_list};
 
@@ -244,6 +244,13 @@ fn ls(engine: &Engine, a: NetworkLsArgs) -> anyhow::Result<()> {
         })
         .collect();
     print_list(a.format.as_deref(), LS_TABLE, LS_HEADERS, &items)
+}
+
+/// The hidden `wharf network-unlink <bridge>`: a removed network's bridge
+/// deleted after its remover has gone on (see `Networking::remove`).
+pub fn unlink(a: NetworkUnlinkArgs) -> anyhow::Result<ExitCode> {
+    wharf_network::unlink_bridge(&a.bridge).map_err(|e| fail(e.to_string()))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The hidden `wharf network-dns <id>`: serves until its network idles.

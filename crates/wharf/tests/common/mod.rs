@@ -100,7 +100,8 @@ impl Wharf {
 
     /// Wait until no monitor of this root runs: after `run --rm` returns,
     /// its monitor still releases the kernel's side (mounts, cgroups,
-    /// files) in the background.
+    /// files) in the background; after `network rm`, a helper still
+    /// deletes the bridge.
     pub fn settled(&self) {
         assert!(
             self.monitors_gone(10),
@@ -108,14 +109,19 @@ impl Wharf {
         );
     }
 
-    /// Whether this root's monitors are all gone within `secs` seconds.
+    /// Whether this root's monitors (and the helpers deleting its removed
+    /// networks' bridges) are all gone within `secs` seconds.
     fn monitors_gone(&self, secs: u64) -> bool {
-        let marker = format!("--root\0{}\0monitor\0", self.root().display());
+        let root = self.root();
+        let markers = ["monitor", "network-unlink"]
+            .map(|verb| format!("--root\0{}\0{verb}\0", root.display()));
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
         loop {
             let running = fs::read_dir("/proc").unwrap().flatten().any(|p| {
-                fs::read(p.path().join("cmdline"))
-                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&marker))
+                fs::read(p.path().join("cmdline")).is_ok_and(|c| {
+                    let c = String::from_utf8_lossy(&c);
+                    markers.iter().any(|m| c.contains(m.as_str()))
+                })
             });
             if !running {
                 return true;
