@@ -246,28 +246,45 @@ impl Networking<'_> {
                 return Ok(Attached::default());
             }
         }
-        let _lock = self.lock()?;
         // A setup that fails leaves nothing behind.
+        let undo = || {
+            let undone = self
+                .release_endpoints(id, files, None)
+                .and_then(|nets| self.settle_locked(&nets))
+                .and_then(|()| self.commit_rules());
+            if let Err(t) = undone {
+                tracing::warn!(error = %t, "undoing a failed network setup");
+            }
+        };
+        let lock = self.lock()?;
         let attempt = |netns| {
             let setup = self.setup_locked(id, name, cfg, files, &host_resolv, netns);
             if setup.is_err() {
-                let undone = self
-                    .release_endpoints(id, files, None)
-                    .and_then(|nets| self.settle_locked(&nets))
-                    .and_then(|()| self.commit_rules());
-                if let Err(t) = undone {
-                    tracing::warn!(error = %t, "undoing a failed network setup");
-                }
+                undo();
             }
             setup
         };
-        match attempt(netns.unwrap_or_else(PendingNetns::start)) {
+        let attached = match attempt(netns.unwrap_or_else(PendingNetns::start)) {
             // Once more if the default bridge's subnet had to move (see
             // `repick_default_subnet`): only a failed setup pays the look.
             Err(e) if !self.repick_default_subnet()? => Err(e),
             Err(_) => attempt(PendingNetns::start()),
             ok => ok,
+        }?;
+        // The table (its `nft` run, 10-20 ms) is committed after the lock
+        // is released: containers started together (`compose up`'s
+        // replicas) set up one after the other and the first commit to
+        // come puts in all their ports, instead of one `nft` run each under
+        // the lock. The container starts only once its rules are in force
+        // (see `commit_rules`).
+        drop(lock);
+        wharf_failpoint::timeline::mark("net: set up");
+        if let Err(e) = self.commit_rules() {
+            let _lock = self.lock()?;
+            undo();
+            return Err(e);
         }
+        Ok(attached)
     }
 
     fn write_files(
@@ -354,7 +371,8 @@ impl Networking<'_> {
             })
             .collect();
         self.store.write(|tx| networks::set_ports(tx, id, &ports))?;
-        self.apply_rules()?;
+        // Committed by `setup` once the lock is released.
+        self.want_rules()?;
         let mut proxies = Vec::new();
         if let Some(ips) = first_ip {
             for (p, r) in published.iter().zip(&reservations) {
