@@ -1243,6 +1243,8 @@ fn bridge_options() {
     }
     assert_clean(&w, &tag);
     w.ok(["network", "rm", "opts"]);
+    // The bridge is down at once and deleted in the background.
+    w.settled();
     assert!(Command::new("ip")
         .args(["link", "show", &bridge])
         .output()
