@@ -1,5 +1,7 @@
 //! The root's nftables table (`inet wharf`, or `inet wharf-<tag>` for
-//! other roots), rebuilt whole from the store's state on every change.
+//! other roots), made from the store's state on every change: rebuilt
+//! whole when something goes, added to when rules only come
+//! ([`appended`]: a start commits in ~2 ms instead of 8-16).
 //!
 //! Rebuilding in one atomic `nft -f` batch (add, delete, add the table)
 //! needs no rule handles and repairs anything changed behind our back;
@@ -282,6 +284,61 @@ pub fn ruleset(table: &str, bridges: &[BridgeRules], ports: &[PortRule]) -> Valu
     json!({"nftables": cmds})
 }
 
+/// The chains whose rules [`ruleset`] makes per bridge or per published
+/// port, after the table's fixed rules.
+const ITEM_CHAINS: [&str; 3] = ["ports", "forward", "postrouting"];
+
+/// The batch that takes the kernel from table `applied` to table `wanted`
+/// (both [`ruleset`]'s JSON text) by adding rules alone, when that can be
+/// done: `None` when `wanted` lacks something of `applied` or adds more
+/// than rules (then the table is rebuilt whole).
+///
+/// Why it is worth it: the kernel commits a batch that deletes anything
+/// (a rule, an element, a table) only after an RCU grace period, 8-16 ms
+/// here, where a batch that only adds commits in ~2 ms (`nft` started
+/// and done, measured 2026-12-07). A start that publishes ports, or the
+/// first container on a network, only adds; so it need not wait for a
+/// rebuild.
+///
+/// Why appending is right: after the fixed rules (the `established` and
+/// `dnat` accepts lead `forward`), the rules [`ruleset`] makes for one
+/// bridge or one published port never match a packet that another
+/// bridge's or port's rules match with a different verdict (`forward`
+/// drops and accepts name their own bridge; `postrouting` only
+/// masquerades; each port rule its own address, protocol and port, which
+/// the port's reservation makes unique), and one bridge's rules come and
+/// go together, in their order. So their order among each other does not
+/// matter, and the table with the new ones appended acts as the rebuilt
+/// one would.
+pub fn appended(applied: &str, wanted: &str) -> Option<String> {
+    let commands = |text: &str| -> Option<Vec<Value>> {
+        let v: Value = serde_json::from_str(text).ok()?;
+        v.get("nftables")?.as_array().cloned()
+    };
+    let (had, want) = (commands(applied)?, commands(wanted)?);
+    let mut left: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for c in &had {
+        *left.entry(c.to_string()).or_default() += 1;
+    }
+    let mut new = Vec::new();
+    for c in want {
+        match left.get_mut(&c.to_string()) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => {
+                let chain = c.pointer("/add/rule/chain").and_then(Value::as_str)?;
+                if !ITEM_CHAINS.contains(&chain) {
+                    return None;
+                }
+                new.push(c);
+            }
+        }
+    }
+    if left.values().any(|n| *n > 0) {
+        return None;
+    }
+    Some(json!({ "nftables": new }).to_string())
+}
+
 /// Apply a batch made by [`ruleset`], as its JSON text (one `nft -j -f -`,
 /// atomic), and return once the kernel has committed it, not when `nft`
 /// has exited.
@@ -493,5 +550,110 @@ mod tests {
         let batch = ruleset("wharf-check", &bridges, &ports).to_string();
         nftables::helper::apply_ruleset_raw(&batch, nftables::helper::DEFAULT_NFT, ["-c"])
             .unwrap_or_else(|e| panic!("nft rejected the ruleset: {e}\n{batch}"));
+    }
+
+    fn bridge(n: u8) -> BridgeRules {
+        BridgeRules {
+            bridge: format!("wharf-app{n}"),
+            subnet: format!("172.{}.0.0/16", 40 + n).parse().unwrap(),
+            subnet6: None,
+            internal: n % 2 == 1,
+            masquerade: true,
+        }
+    }
+
+    fn port(n: u8, host_port: u16) -> PortRule {
+        PortRule {
+            proto: "tcp".into(),
+            host_ip: None,
+            host_port,
+            container_ip: IpAddr::V4(Ipv4Addr::new(172, 40 + n, 0, 2)),
+            container_port: 80,
+        }
+    }
+
+    fn commands(batch: &str) -> Vec<Value> {
+        let v: Value = serde_json::from_str(batch).unwrap();
+        v["nftables"].as_array().unwrap().clone()
+    }
+
+    #[test]
+    fn a_new_port_or_bridge_is_only_added() {
+        let before = ruleset("t", &[bridge(0)], &[port(0, 8080)]).to_string();
+        // A port that sorts before the one in force: still an append.
+        let more = ruleset("t", &[bridge(0)], &[port(0, 80), port(0, 8080)]).to_string();
+        let add = commands(&appended(&before, &more).expect("only rules added"));
+        assert_eq!(add.len(), 1);
+        assert_eq!(add[0]["add"]["rule"]["chain"], "ports");
+        // A second bridge: its rules, in their own order (accept first).
+        let two = ruleset("t", &[bridge(0), bridge(1)], &[port(0, 8080)]).to_string();
+        let add = commands(&appended(&before, &two).expect("only rules added"));
+        let chains: Vec<&str> = add
+            .iter()
+            .map(|c| c["add"]["rule"]["chain"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            chains,
+            [
+                "forward",
+                "forward",
+                "forward",
+                "postrouting",
+                "postrouting"
+            ]
+        );
+        assert_eq!(add[0]["add"]["rule"]["expr"][2], json!({"accept": null}));
+        // Nothing new: nothing to add.
+        assert!(commands(&appended(&before, &before).unwrap()).is_empty());
+    }
+
+    #[test]
+    fn anything_gone_or_a_new_table_rebuilds() {
+        let two = ruleset("t", &[bridge(0)], &[port(0, 80), port(0, 8080)]).to_string();
+        let one = ruleset("t", &[bridge(0)], &[port(0, 8080)]).to_string();
+        assert_eq!(appended(&two, &one), None, "a port gone");
+        let none = ruleset("t", &[], &[]).to_string();
+        assert_eq!(appended(&none, &one), None, "the table and chains are new");
+        assert_eq!(appended(&one, &none), None, "the table goes");
+        assert_eq!(appended("garbage", &one), None);
+    }
+
+    /// The kernel takes what [`appended`] makes, and the table then holds
+    /// the rebuilt table's rules.
+    #[test]
+    fn the_kernel_takes_an_appended_batch() {
+        let table = format!("wharf-append-{}", std::process::id());
+        let before = ruleset(&table, &[bridge(2)], &[port(2, 8080)]).to_string();
+        let after = ruleset(
+            &table,
+            &[bridge(2), bridge(3)],
+            &[port(2, 80), port(2, 8080)],
+        );
+        let list = || {
+            let out = std::process::Command::new("nft")
+                .args(["-j", "list", "table", "inet", &table])
+                .output()
+                .unwrap();
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+            let mut rules: Vec<String> = v["nftables"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|o| o.get("rule"))
+                .map(|r| format!("{} {}", r["chain"], r["expr"]))
+                .collect();
+            rules.sort();
+            rules
+        };
+        apply(&before).unwrap();
+        let batch = appended(&before, &after.to_string()).unwrap();
+        let added = apply(&batch);
+        let appended_rules = list();
+        apply(&after.to_string()).unwrap();
+        let rebuilt = list();
+        delete_table(&table).unwrap();
+        reap_stragglers(true);
+        added.unwrap();
+        assert_eq!(appended_rules, rebuilt);
     }
 }

@@ -203,11 +203,20 @@ impl Networking<'_> {
         // The same rules as last time (a container without published ports
         // on a network already up): nothing to do.
         let applied = nft::applied(&table);
-        if std::fs::read_to_string(&applied).is_ok_and(|t| t == text) {
+        let last = std::fs::read_to_string(&applied).ok();
+        if last.as_deref() == Some(text.as_str()) {
             return Ok(());
         }
         let _ = std::fs::remove_file(&applied);
-        nft::apply(&text)?;
+        // Only rules to add (a start): added to the table in force, which
+        // commits without the rebuild's wait (see `nft::appended`). Should
+        // that fail (the table changed behind our back), it is rebuilt.
+        let added = last
+            .and_then(|last| nft::appended(&last, &text))
+            .is_some_and(|batch| nft::apply(&batch).is_ok());
+        if !added {
+            nft::apply(&text)?;
+        }
         // No bridge up: no table, and no record left behind either.
         let no_table = nft::ruleset(&table, &[], &[]).to_string();
         if text != no_table {

@@ -116,11 +116,16 @@ impl Runtime<'_> {
                 )));
             }
         }
+        wharf_runtime::timeline::mark("up: start");
         self.check_external()?;
         let images = self.ensure_images(&names, opts.build, &opts.build_options, progress)?;
+        wharf_runtime::timeline::mark("up: images");
         self.ensure_networks(progress)?;
+        wharf_runtime::timeline::mark("up: networks");
         self.ensure_volumes(progress)?;
+        wharf_runtime::timeline::mark("up: volumes");
         let all = self.containers(OneOff::Include)?;
+        wharf_runtime::timeline::mark("up: containers listed");
         let orphans = self.orphans(&all);
         if !orphans.is_empty() {
             if opts.remove_orphans {
@@ -423,6 +428,7 @@ impl Runtime<'_> {
         early: Option<&Early>,
     ) -> RunResult<ProjectContainer> {
         let mut req = create_request(&self.project, name, s, inst)?;
+        wharf_runtime::timeline::mark("up: request made");
         if !inherited.is_empty() {
             let mut mounts = req.host_config.mounts.take().unwrap_or_default();
             mounts.extend(inherited);
@@ -432,7 +438,9 @@ impl Runtime<'_> {
             Some(early) => {
                 let pre =
                     prespawn_monitor(self.engine.root(), MonitorStdio::Null, &req.host_config)?;
+                wharf_runtime::timeline::mark("up: monitor spawned");
                 let created = self.engine.create_container_as(&req, pre.id())?;
+                wharf_runtime::timeline::mark("up: created");
                 early.keep(pre);
                 created
             }

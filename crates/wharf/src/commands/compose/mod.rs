@@ -107,15 +107,20 @@ impl Cx<'_> {
     /// The project, loaded (warnings printed).
     fn load(&self, services: &[String]) -> Result<Loaded, RunError> {
         let loaded = load(&self.options(services))?;
+        wharf_runtime::timeline::mark("compose: loaded");
         print_warnings(&loaded.warnings);
         Ok(loaded)
     }
 
     fn engine(&self) -> Result<Engine, RunError> {
-        super::open_engine(self.root).map_err(|e| match e.downcast::<wharf_engine::EngineError>() {
-            Ok(e) => RunError::Engine(e),
-            Err(e) => RunError::Invalid(e.to_string()),
-        })
+        let engine = super::open_engine(self.root).map_err(|e| {
+            match e.downcast::<wharf_engine::EngineError>() {
+                Ok(e) => RunError::Engine(e),
+                Err(e) => RunError::Invalid(e.to_string()),
+            }
+        });
+        wharf_runtime::timeline::mark("compose: engine open");
+        engine
     }
 
     /// The `--env-file`s given, for the label.
