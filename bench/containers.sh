@@ -58,12 +58,19 @@ now() { echo "${EPOCHREALTIME/./}"; }
 
 # Between two samples of a state "with no other container", the previous
 # sample's container must be entirely gone: its monitor finishes tearing
-# down (network, mounts) after the CLI returns.
+# down (network, mounts) after the CLI returns. The monitors of the
+# containers kept running on purpose (the idle state's, exec's target)
+# do not count: waiting for them ran into the 2 s limit before every
+# sample, where docker's samples follow each other at once; and after a
+# quiet moment the kernel makes the next cgroup join wait out an RCU grace
+# period (see wharf-runtime's cgroup_warmup.rs), which made those samples
+# measure the pause, not the engine.
 settle() { # TOOL
   [[ $1 == docker ]] && return 0
-  local i
+  local i id kept=(-e "monitor ${target:-none}")
+  for id in "${keep[@]}"; do kept+=(-e "monitor $id"); done
   for i in $(seq 200); do
-    pgrep -f -- "--root $root monitor" >/dev/null || return 0
+    pgrep -af -- "--root $root monitor" | grep -q -v -F "${kept[@]}" || return 0
     sleep 0.01
   done
 }
@@ -117,7 +124,7 @@ for state in $STATES; do
   fi
   # fresh: the root's bridge does not exist yet at each sample.
   [[ $state == fresh ]] && wharf_in system prune -f >/dev/null
-  keep=()
+  keep=() target=
   if [[ $state == idle ]]; then
     keep+=("$(wharf_in run -d "$IMG" sleep 100000)")
     "$DOCKER" run -d --name wharf-bench-keepalive "$IMG" sleep 100000 >/dev/null

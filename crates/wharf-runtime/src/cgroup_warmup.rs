@@ -12,28 +12,33 @@
 //! child starts one on its way to exec; the monitor itself does for
 //! `start` and restarts.
 //!
-//! The kernel holds cgroup_mutex while it waits, and every change to a
-//! cgroup (a mkdir) needs that mutex: the helper first creates the
-//! container's cgroup directories, so that the monitor can bind them
-//! (see `monitor::cgroup_view`) without waiting out the grace period.
-//!
 //! A process, not a thread: nobody waits for it. A thread would have to
 //! be joined before libcontainer forks (which is only safe single-
 //! threaded), and a join could wait out a whole grace period.
 //!
 //! `exec` pays the same wait: libcontainer's intermediate process joins
-//! each of the container's hierarchies (eight on this v1 host), and a
-//! join after a quiet moment waits out a grace period (10-60 ms seen under
-//! load). Its CLI forks a helper ([`hold`]) before it even opens the
-//! store; the helper moves itself until the exec's process has started.
+//! each of the container's hierarchies, and a join after a quiet moment
+//! waits out a grace period (10-60 ms seen under load). Its CLI forks a
+//! helper ([`hold`]) before it even opens the store; the helper moves
+//! itself until the exec's process has started.
+//!
+//! Only on cgroup v2. On v1 (and hybrid) hosts the joins take no such
+//! lock at all: our libcgroups patch (vendor/README.md) moves the
+//! single-threaded intermediate process by writing "0" to each
+//! hierarchy's `tasks` file, which the kernel does without the
+//! threadgroup lock (a join: 0.25 ms where a move by pid took 6-10 ms
+//! after a quiet second, measured 2026-12-07). A helper moving itself by
+//! pid there would only hold cgroup_mutex through a grace period, ahead
+//! of the container's join; so on v1 there is none.
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
-/// The file a no-op move of a process goes through: the `pids` hierarchy
-/// on cgroup v1 (any v1 hierarchy shares the lock), else v2.
+/// The file a no-op move of a process goes through on a cgroup v2 host;
+/// `None` on a v1 or hybrid one (a `pids` v1 hierarchy: libcontainer
+/// uses v1 there, whose joins need no warm-up, see above).
 /// `own`: this process's /proc/self/cgroup.
 fn own_cgroup_file(own: &str) -> Option<PathBuf> {
     let mut v2 = None;
@@ -41,7 +46,7 @@ fn own_cgroup_file(own: &str) -> Option<PathBuf> {
         let mut f = line.splitn(3, ':');
         let (_, ctrl, path) = (f.next()?, f.next()?, f.next()?);
         if ctrl == "pids" {
-            return Some(PathBuf::from(format!("/sys/fs/cgroup/pids{path}/tasks")));
+            return None;
         }
         if ctrl.is_empty() {
             v2 = Some(PathBuf::from(format!("/sys/fs/cgroup{path}/cgroup.procs")));
@@ -60,8 +65,7 @@ const REPEATS: usize = 6;
 /// whole grace period (10-25 ms seen) on the start's critical path.
 const MAX_REPEATS: usize = 150;
 
-/// Moves after the container's first join: libcontainer joins the other
-/// hierarchies right after (v1), each a move of its own.
+/// Moves after the container's first join.
 const AFTER_JOIN: usize = 2;
 
 /// A warm-up ready to go: everything the helper needs, prepared, so that
@@ -70,44 +74,26 @@ const AFTER_JOIN: usize = 2;
 /// itself then pays nothing for it).
 pub struct Warmup {
     file: CString,
-    dirs: Vec<CString>,
-    /// The container's cgroup.procs in `file`'s hierarchy: not empty once
-    /// the container joined.
+    /// The container's cgroup.procs: not empty once the container joined.
     joined: Option<CString>,
     /// The read end of a pipe (non-blocking): the helper stops at its EOF.
     stop: Option<RawFd>,
 }
 
 impl Warmup {
-    /// For the container whose cgroups are at `cgroups_path` (`/wharf/<id>`):
-    /// on a v1 host the helper first creates their directories. `None`
-    /// when this host has nothing to warm up.
+    /// For the container whose cgroup is at `cgroups_path` (`/wharf/<id>`).
+    /// `None` when this host has nothing to warm up (cgroup v1, see
+    /// above).
     pub fn prepare(cgroups_path: Option<&Path>) -> Option<Warmup> {
         let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
         let file = own_cgroup_file(&own)?;
-        let container_dirs = cgroups_path
-            .map(|p| crate::monitor::container_cgroup_dirs(&own, p))
-            .unwrap_or_default();
-        let joined = if file.starts_with("/sys/fs/cgroup/pids") {
-            container_dirs
-                .iter()
-                .find(|d| d.starts_with("/sys/fs/cgroup/pids"))
-                .cloned()
-        } else {
-            cgroups_path.map(|p| Path::new("/sys/fs/cgroup").join(p.strip_prefix("/").unwrap_or(p)))
-        }
-        .map(|d| d.join("cgroup.procs"))
-        .and_then(|p| CString::new(p.into_os_string().into_vec()).ok());
+        let joined = cgroups_path
+            .map(|p| Path::new("/sys/fs/cgroup").join(p.strip_prefix("/").unwrap_or(p)))
+            .map(|d| d.join("cgroup.procs"))
+            .and_then(|p| CString::new(p.into_os_string().into_vec()).ok());
         let file = CString::new(file.into_os_string().into_vec()).ok()?;
-        let dirs = container_dirs
-            .iter()
-            .flat_map(|d| [d.parent().map(PathBuf::from), Some(d.clone())])
-            .flatten()
-            .filter_map(|d| CString::new(d.into_os_string().into_vec()).ok())
-            .collect();
         Some(Warmup {
             file,
-            dirs,
             joined,
             stop: None,
         })
@@ -116,7 +102,7 @@ impl Warmup {
     /// Fork the helper; it exits on its own (its parent reaps it with its
     /// other children, or it is reaped when the parent exits).
     ///
-    /// Async-signal-safe: fork, and in the helper close_range, mkdir,
+    /// Async-signal-safe: fork, and in the helper close_range,
     /// getpid, open, read, write, close, nanosleep and _exit, on memory
     /// prepared beforehand.
     pub fn fork_helper(&self) {
@@ -135,9 +121,6 @@ impl Warmup {
                 _ => {
                     libc::syscall(libc::SYS_close_range, 0u32, u32::MAX, 0u32);
                 }
-            }
-            for d in &self.dirs {
-                libc::mkdir(d.as_ptr(), 0o755);
             }
             // A task's ID in decimal, for the tasks/cgroup.procs file.
             let mut buf = [0u8; 20];

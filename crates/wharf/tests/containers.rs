@@ -322,6 +322,31 @@ fn env_precedence_and_order() {
     assert!(vars.iter().any(|v| v.starts_with("HOSTNAME=")), "{vars:?}");
 }
 
+/// The container's process and an exec'd one sit in the container's
+/// cgroup in every hierarchy (they join by writing "0" to v1's `tasks`,
+/// see vendor/README.md), as seen from the host.
+#[test]
+fn exec_and_start_join_every_cgroup_of_the_container() {
+    let w = Wharf::new();
+    w.import_busybox("busybox:local");
+    let id = w.ok(["run", "-d", "busybox:local", "sleep", "1000"]);
+    let id = id.trim();
+    let pid = w.ok(["inspect", "-f", "{{.State.Pid}}", id]);
+    let init = std::fs::read_to_string(format!("/proc/{}/cgroup", pid.trim())).unwrap();
+    let managed: Vec<&str> = init.lines().filter(|l| l.contains(id)).collect();
+    assert!(
+        managed.len() >= 2,
+        "the container's cgroups, from the host: {init}"
+    );
+    let inside_init = w.ok(["exec", id, "cat", "/proc/1/cgroup"]);
+    let inside_exec = w.ok(["exec", id, "cat", "/proc/self/cgroup"]);
+    assert_eq!(inside_exec, inside_init);
+    // A process the exec'd shell forks stays there too.
+    let forked = w.ok(["exec", id, "sh", "-c", "cat /proc/self/cgroup; :"]);
+    assert_eq!(forked, inside_init);
+    w.ok(["rm", "-f", id]);
+}
+
 #[test]
 fn exec_runs_in_the_container() {
     let w = Wharf::new();
