@@ -1,7 +1,8 @@
 //! The root's nftables table (`inet wharf`, or `inet wharf-<tag>` for
 //! other roots), made from the store's state on every change: rebuilt
 //! whole when something goes, added to when rules only come
-//! ([`appended`]: a start commits in ~2 ms instead of 8-16).
+//! ([`appended`]: a start commits in ~2 ms instead of 8-16), created
+//! without the rebuild's deletion where there is none ([`created`]).
 //!
 //! Rebuilding in one atomic `nft -f` batch (add, delete, add the table)
 //! needs no rule handles and repairs anything changed behind our back;
@@ -339,6 +340,28 @@ pub fn appended(applied: &str, wanted: &str) -> Option<String> {
     Some(json!({ "nftables": new }).to_string())
 }
 
+/// The batch that makes table `wanted` ([`ruleset`]'s JSON text) where
+/// none is: [`ruleset`]'s own batch without its deletion of a table that
+/// may be there, which would make the kernel wait out a grace period
+/// (8-20 ms) even for a table that is not (see [`appended`]). It creates
+/// the table instead, so it fails, changing nothing, if the table is
+/// there after all (then it is rebuilt). `None` when `wanted` holds no
+/// table.
+pub fn created(wanted: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(wanted).ok()?;
+    let cmds = v.get("nftables")?.as_array()?;
+    let [add, delete, again, rest @ ..] = cmds.as_slice() else {
+        return None;
+    };
+    let table = add.get("add")?;
+    if delete.get("delete")? != table || again.get("add")? != table {
+        return None;
+    }
+    let mut out = vec![json!({ "create": table })];
+    out.extend(rest.iter().cloned());
+    Some(json!({ "nftables": out }).to_string())
+}
+
 /// Apply a batch made by [`ruleset`], as its JSON text (one `nft -j -f -`,
 /// atomic), and return once the kernel has committed it, not when `nft`
 /// has exited.
@@ -616,6 +639,41 @@ mod tests {
         assert_eq!(appended(&none, &one), None, "the table and chains are new");
         assert_eq!(appended(&one, &none), None, "the table goes");
         assert_eq!(appended("garbage", &one), None);
+    }
+
+    #[test]
+    fn a_new_table_is_created_without_a_deletion() {
+        let want = ruleset("t", &[bridge(0)], &[port(0, 8080)]);
+        let made = commands(&created(&want.to_string()).expect("a table"));
+        let all = want["nftables"].as_array().unwrap();
+        assert_eq!(
+            made[0],
+            json!({"create": {"table": {"family": "inet", "name": "t"}}})
+        );
+        assert_eq!(made[1..], all[3..]);
+        assert!(!made.iter().any(|c| c.get("delete").is_some()));
+        assert_eq!(created(&ruleset("t", &[], &[]).to_string()), None);
+    }
+
+    /// A created table where there is none; where there is one, the batch
+    /// fails and leaves it as it was.
+    #[test]
+    fn the_kernel_creates_a_table_only_where_there_is_none() {
+        let table = format!("wharf-create-{}", std::process::id());
+        let want = ruleset(&table, &[bridge(4)], &[port(4, 8080)]).to_string();
+        let batch = created(&want).unwrap();
+        let first = apply(&batch);
+        let again = apply(&batch);
+        let listed = std::process::Command::new("nft")
+            .args(["list", "table", "inet", &table])
+            .output()
+            .unwrap();
+        delete_table(&table).unwrap();
+        reap_stragglers(true);
+        first.unwrap();
+        assert!(again.is_err(), "a second create must fail");
+        let text = String::from_utf8_lossy(&listed.stdout);
+        assert_eq!(text.matches("dport 8080").count(), 1, "{text}");
     }
 
     /// The kernel takes what [`appended`] makes, and the table then holds

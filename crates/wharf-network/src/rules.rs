@@ -209,11 +209,15 @@ impl Networking<'_> {
         }
         let _ = std::fs::remove_file(&applied);
         // Only rules to add (a start): added to the table in force, which
-        // commits without the rebuild's wait (see `nft::appended`). Should
-        // that fail (the table changed behind our back), it is rebuilt.
-        let added = last
-            .and_then(|last| nft::appended(&last, &text))
-            .is_some_and(|batch| nft::apply(&batch).is_ok());
+        // commits without the rebuild's wait (see `nft::appended`); no
+        // table yet (a new root, after a prune or a boot): created, without
+        // the rebuild's deletion (`nft::created`). Should that fail (the
+        // table changed behind our back), it is rebuilt.
+        let quick = match last {
+            Some(last) => nft::appended(&last, &text),
+            None => nft::created(&text),
+        };
+        let added = quick.is_some_and(|batch| nft::apply(&batch).is_ok());
         if !added {
             nft::apply(&text)?;
         }
