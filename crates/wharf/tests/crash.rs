@@ -88,6 +88,35 @@ fn images(w: &Wharf) -> String {
     w.ok(["images", "-a", "--format", "{{.Repository}}:{{.Tag}}"])
 }
 
+/// A container marked for removal cannot be started: a start that raced a
+/// removal (`container prune` beside `run`) recreated the removed directory
+/// and left the container's network namespace mounted in it. Here the
+/// removal is killed right after marking the row, so the start surely
+/// comes after the mark; the retried removal then finishes the job.
+#[test]
+fn a_container_being_removed_is_not_started() {
+    let w = Wharf::new();
+    w.import_busybox("bb:1");
+    w.ok(["create", "--name", "going", "bb:1", "sleep", "300"]);
+    crash_at(&w, "rm-after-mark", ["rm", "going"], None);
+    let out = w.run(["start", "going"]);
+    assert!(!out.status.success(), "a container being removed started");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("container is marked for removal and cannot be started"),
+        "{err}"
+    );
+    assert_eq!(w.ok(["ps", "-q"]), "", "nothing runs");
+    assert!(
+        mounts_under(&w).is_empty(),
+        "the failed start left mounts: {:?}",
+        mounts_under(&w)
+    );
+    w.ok(["rm", "going"]);
+    w.settled();
+    repaired_and_clean(&w);
+}
+
 #[test]
 fn check_of_a_fresh_and_a_busy_store_finds_nothing() {
     let w = Wharf::new();

@@ -347,6 +347,8 @@ impl Engine {
             Err(wharf_store::StoreError::NotFound(_)) => return Ok(c.id),
             other => other?,
         }
+        // Marked `removing`, nothing taken apart yet.
+        wharf_failpoint::hit("rm-after-mark");
         if c.state.status == Status::Created {
             self.wait_for_starting_monitor(&c.id);
         }
