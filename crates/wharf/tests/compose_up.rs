@@ -273,8 +273,12 @@ fn up_and_down_match_docker_compose() {
     let down = p.wharf(&w, ["down", "-t", "0"]);
     ok(&down, "wharf compose down");
     // Removed by its monitor at its exit, with docker's events of a stop
-    // and a removal, in docker's order.
-    let until = (since + 2).to_string();
+    // and a removal, in docker's order. `--until` now: the events so far,
+    // at once (a later one would stream until then).
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let until = format!("{}.{:09}", now.as_secs(), now.subsec_nanos());
     let filter = format!("container={name}-web-1");
     let args = ["events", "--since", &since.to_string(), "--until", &until];
     let actions = w.ok(args

@@ -24,17 +24,24 @@ pub struct DownOptions {
 }
 
 impl Runtime<'_> {
-    /// Stop a container, reporting it (`stopContainer`).
+    /// Stop a container, reporting it (`stopContainer`); `removal`: its
+    /// monitor removes it as it exits, with its anonymous volumes if
+    /// `Some(true)` (see `Engine::stop_for_removal`).
     pub(crate) fn stop_one(
         &self,
         c: &ProjectContainer,
         timeout: Option<u64>,
+        removal: Option<bool>,
         progress: &dyn Progress,
     ) -> RunResult<()> {
         let event = c.event_id();
         progress.event(&event, Status::Working, "Stopping");
-        match self.engine.stop_container(c.id(), timeout, None) {
-            // Removed at its exit (see `remove_at_exit`) before the stop
+        let stopped = match removal {
+            Some(volumes) => self.engine.stop_for_removal(c.id(), timeout, volumes),
+            None => self.engine.stop_container(c.id(), timeout, None),
+        };
+        match stopped {
+            // Removed at its exit (a stop for removal) before the stop
             // found it: it exited on its own meanwhile.
             Err(e) if e.kind() == wharf_oci::ErrorKind::NotFound => {}
             Err(e) => {
@@ -55,7 +62,7 @@ impl Runtime<'_> {
         volumes: bool,
         progress: &dyn Progress,
     ) -> RunResult<()> {
-        self.stop_one(c, timeout, progress)?;
+        self.stop_one(c, timeout, None, progress)?;
         self.remove_one(c, volumes, progress)
     }
 
@@ -105,10 +112,7 @@ impl Runtime<'_> {
                         let _place = permits.take();
                         // Its monitor removes it as it exits: the next wave
                         // waits for the exit, not for the teardown.
-                        let result = match self.engine.remove_at_exit(c.id(), volumes) {
-                            Err(e) if e.kind() != wharf_oci::ErrorKind::NotFound => Err(e.into()),
-                            _ => self.stop_one(c, timeout, progress),
-                        };
+                        let result = self.stop_one(c, timeout, Some(volumes), progress);
                         let _ = stopped_tx.send(result.is_ok());
                         drop(stopped_tx);
                         result?;

@@ -171,7 +171,7 @@ impl Runtime<'_> {
             .filter(|c| services.contains(&c.service()))
             .collect();
         for c in &attached {
-            self.stop_one(c, None, progress)?;
+            self.stop_one(c, None, None, progress)?;
             self.engine
                 .disconnect_network(&found.record.id, c.id(), true)?;
         }

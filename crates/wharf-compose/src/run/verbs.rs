@@ -76,7 +76,7 @@ impl Runtime<'_> {
     ) -> RunResult<()> {
         for level in self.grouped(services, true)? {
             for_each(&level, |group| {
-                for_each(group, |c| self.stop_one(c, timeout, progress)).map(|_| ())
+                for_each(group, |c| self.stop_one(c, timeout, None, progress)).map(|_| ())
             })?;
         }
         Ok(())

@@ -206,11 +206,40 @@ impl Engine {
         timeout: Option<u64>,
         signal: Option<&str>,
     ) -> EngineResult<()> {
+        self.stop_then(name, timeout, signal, None)
+    }
+
+    /// A `stop` that a `rm` follows (Compose's `down`): the monitor removes
+    /// the container when it exits (with its anonymous volumes if
+    /// `volumes`), so this returns once its rows are gone rather than after
+    /// its teardown, and the `rm` finds nothing left to do. The events are
+    /// those of the two verbs.
+    pub fn stop_for_removal(
+        &self,
+        name: &str,
+        timeout: Option<u64>,
+        volumes: bool,
+    ) -> EngineResult<()> {
+        self.stop_then(name, timeout, None, Some(volumes))
+    }
+
+    /// [`Engine::stop_container`]; `removal`: see
+    /// [`Engine::stop_for_removal`].
+    fn stop_then(
+        &self,
+        name: &str,
+        timeout: Option<u64>,
+        signal: Option<&str>,
+        removal: Option<bool>,
+    ) -> EngineResult<()> {
         let c = self.refresh(self.find_container(name)?)?;
         if !c.state.status.is_running() {
             return Ok(());
         }
         let configured = Some(c.config().stop_signal.clone()).filter(|s| !s.is_empty());
+        if let Some(volumes) = removal {
+            mark_remove_requested(self, &c.id, volumes)?;
+        }
         mark_stop_requested(self, &c.id)?;
         let sig = parse_signal(
             signal
@@ -233,19 +262,6 @@ impl Engine {
         }
         wharf_runtime::timeline::mark("stop: stopped");
         self.container_event(&c.id, "stop", &[])
-    }
-
-    /// Before a `stop` that a `rm` follows (Compose's `down`): the
-    /// monitor removes a running container when it exits (with its
-    /// anonymous volumes if `volumes`), so the `stop` returns once its rows
-    /// are gone rather than after its teardown, and the `rm` finds nothing
-    /// left to do. The events are those of the two verbs.
-    pub fn remove_at_exit(&self, name: &str, volumes: bool) -> EngineResult<()> {
-        let c = self.refresh(self.find_container(name)?)?;
-        if c.state.status.is_running() {
-            mark_remove_requested(self, &c.id, volumes)?;
-        }
-        Ok(())
     }
 
     /// `docker restart [-t N] [-s SIG]`: stop as `stop` does, then start;

@@ -333,7 +333,7 @@ pub fn run(
                     remove_exited(store, &dir, hooks, lifeline, code, gone, &config);
                     return code;
                 }
-                // A stop for a removal (`rm -f`, `compose down`): the
+                // A stop for a removal (`compose down`): the
                 // rows go now and the teardown follows them, as for
                 // `--rm`, so the stopping command need not wait for it.
                 if let Some(volumes) = removal_requested(&dir).filter(|_| !config.ephemeral) {

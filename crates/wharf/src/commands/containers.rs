@@ -313,16 +313,11 @@ pub fn monitor(a: wharf_runtime::monitor::MonitorArgs) -> anyhow::Result<ExitCod
     } else {
         None
     };
-    // Our warm-up helper made the container's cgroup directories: a
-    // monitor that leaves before the start removes them (once the helper
-    // is done).
+    // A monitor that leaves before the start reaps the cgroup warm-up
+    // helper its spawner forked (cgroup v2 only; it makes nothing).
     let unwarm = || {
         if a.warmed {
             wharf_runtime::monitor::reap_children();
-            wharf_runtime::monitor::remove_cgroups(
-                &a.id,
-                wharf_runtime::monitor::DEFAULT_CGROUP_PARENT,
-            );
         }
     };
     if a.wait && !wharf_runtime::monitor::boundary::wait_for_go() {

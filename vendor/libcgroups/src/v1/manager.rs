@@ -204,6 +204,8 @@ impl CgroupManager for Manager {
     }
 
     fn add_task(&self, pid: Pid) -> Result<(), Self::Error> {
+        // wharf: see `controller::own_thread`.
+        let pid = super::controller::own_thread(pid);
         for (ctrl_type, cgroup_path) in &self.subsystems {
             match ctrl_type {
                 CtrlType::Cpu => Cpu::add_task(pid, cgroup_path)?,
