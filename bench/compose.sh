@@ -25,6 +25,9 @@ FILES=(-f docker-compose.yml -f docker-compose.scale.yml -p "$P")
 cleanup() {
   (cd "$work/app" && "$DOCKER" compose "${FILES[@]}" down -v -t 0 >/dev/null 2>&1 || true)
   "$DOCKER" rmi -f "$P-app" >/dev/null 2>&1 || true
+  # The root keeps its default bridge (the build's steps ran on it) while
+  # it lives: `system prune` frees it, as bench/leaks.sh does.
+  [[ -e $WHARF_ROOT/db.sqlite ]] && "$WHARF" system prune -f >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
