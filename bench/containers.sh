@@ -69,8 +69,9 @@ settle() { # TOOL
   [[ $1 == docker ]] && return 0
   local i id kept=(-e "monitor ${target:-none}")
   for id in "${keep[@]}"; do kept+=(-e "monitor $id"); done
+  # The monitors, and the helpers deleting removed containers' files.
   for i in $(seq 200); do
-    pgrep -af -- "--root $root monitor" | grep -q -v -F "${kept[@]}" || return 0
+    pgrep -af -- "--root $root (monitor|trash-delete)" | grep -q -v -F "${kept[@]}" || return 0
     sleep 0.01
   done
 }

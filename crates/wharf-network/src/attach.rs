@@ -44,12 +44,23 @@ pub struct Attached {
     /// The `port-proxy` processes of IPv6 ports DNAT cannot serve.
     pub proxies: Vec<crate::ports::Proxy>,
     wiring: Option<Wiring>,
+    /// The rules' commit, under way (see [`Attached::rules_in_force`]).
+    rules: Option<crate::rules::PendingCommit>,
 }
 
 impl Attached {
     /// The container's veths, still to be made (see [`Wiring`]).
     pub fn take_wiring(&mut self) -> Option<Wiring> {
         self.wiring.take()
+    }
+
+    /// Return once the container's rules (its network's, its ports') are
+    /// in force: before it runs. `setup` only started their commit.
+    pub fn rules_in_force(&mut self) -> NetResult<()> {
+        match self.rules.take() {
+            Some(pending) => pending.finish(),
+            None => Ok(()),
+        }
     }
 }
 
@@ -271,20 +282,27 @@ impl Networking<'_> {
             Err(_) => attempt(PendingNetns::start()),
             ok => ok,
         }?;
-        // The table (its `nft` run, 10-20 ms) is committed after the lock
+        // The table (its `nft` run, 2-20 ms) is committed after the lock
         // is released: containers started together (`compose up`'s
         // replicas) set up one after the other and the first commit to
         // come puts in all their ports, instead of one `nft` run each under
-        // the lock. The container starts only once its rules are in force
-        // (see `commit_rules`).
+        // the lock. It is only begun here: the container is built
+        // meanwhile, and starts once its rules are in force
+        // ([`Attached::rules_in_force`]); a failure then fails the start,
+        // whose teardown releases what this made.
         drop(lock);
         wharf_failpoint::timeline::mark("net: set up");
-        if let Err(e) = self.commit_rules() {
-            let _lock = self.lock()?;
-            undo();
-            return Err(e);
+        match self.begin_commit() {
+            Ok(pending) => Ok(Attached {
+                rules: Some(pending),
+                ..attached
+            }),
+            Err(e) => {
+                let _lock = self.lock()?;
+                undo();
+                Err(e)
+            }
         }
-        Ok(attached)
     }
 
     fn write_files(
@@ -402,6 +420,7 @@ impl Networking<'_> {
                 netns: files.netns.clone(),
                 links,
             }),
+            rules: None,
         })
     }
 

@@ -17,7 +17,6 @@ pub mod bridge_opts;
 mod check;
 mod check_host;
 pub mod config;
-mod detached;
 pub mod dns;
 mod docker_compat;
 mod error;

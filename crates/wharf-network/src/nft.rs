@@ -375,41 +375,77 @@ pub fn created(wanted: &str) -> Option<String> {
 /// fails prints nothing there and is waited for (its stderr is the
 /// error). The finished `nft` is a straggler: [`reap_stragglers`].
 pub fn apply(batch: &str) -> NetResult<()> {
-    use std::io::{BufRead, Write};
+    begin(batch)?.finish()
+}
+
+/// [`apply`] in two halves: `nft` started on `batch` here, its commit
+/// confirmed by [`Applying::finish`], so that the caller works on
+/// meanwhile (a start builds its container while its table commits).
+pub fn begin(batch: &str) -> NetResult<Applying> {
+    use std::io::Write;
     use std::process::{Command, Stdio};
-    let fail = |what: String| NetworkError::System(format!("applying nftables rules: {what}"));
     let mut child = Command::new("nft")
         .args(["-j", "-e", "-f", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| fail(format!("running nft: {e}")))?;
+        .map_err(|e| apply_failed(format!("running nft: {e}")))?;
+    // A batch is a few KiB: the pipe takes it whole. The end closes here,
+    // and `nft` reads to the end before it commits.
     if let Some(mut stdin) = child.stdin.take() {
-        // A failed write shows as nft's own error below.
+        // A failed write shows as nft's own error in `finish`.
         let _ = stdin.write_all(batch.as_bytes());
     }
-    let mut echo = String::new();
-    let committed = child
-        .stdout
-        .take()
-        .map(std::io::BufReader::new)
-        .is_some_and(|mut out| out.read_line(&mut echo).is_ok_and(|n| n > 0));
-    if committed {
-        if let Ok(mut s) = STRAGGLERS.lock() {
-            s.push(child);
+    Ok(Applying { child: Some(child) })
+}
+
+fn apply_failed(what: String) -> NetworkError {
+    NetworkError::System(format!("applying nftables rules: {what}"))
+}
+
+/// An `nft` run [`begin`] started; dropped unfinished, it is waited for.
+pub struct Applying {
+    child: Option<std::process::Child>,
+}
+
+impl Applying {
+    /// Return once the kernel has committed the batch (or why it did not).
+    pub fn finish(mut self) -> NetResult<()> {
+        use std::io::BufRead;
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        let mut echo = String::new();
+        let committed = child
+            .stdout
+            .take()
+            .map(std::io::BufReader::new)
+            .is_some_and(|mut out| out.read_line(&mut echo).is_ok_and(|n| n > 0));
+        if committed {
+            if let Ok(mut s) = STRAGGLERS.lock() {
+                s.push(child);
+            }
+            return Ok(());
         }
-        return Ok(());
+        let out = child
+            .wait_with_output()
+            .map_err(|e| apply_failed(format!("waiting for nft: {e}")))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        Err(apply_failed(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ))
     }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| fail(format!("waiting for nft: {e}")))?;
-    if out.status.success() {
-        return Ok(());
+}
+
+impl Drop for Applying {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.wait();
+        }
     }
-    Err(fail(
-        String::from_utf8_lossy(&out.stderr).trim().to_string(),
-    ))
 }
 
 /// `nft` runs that committed and were not waited for (see [`apply`]).

@@ -60,7 +60,7 @@ impl Networking<'_> {
             // root's processes (the tests' `settled`) sees this one too.
             let root = self.root().to_string_lossy();
             let args = ["--root", &root, "network-unlink", bridge];
-            if !crate::detached::spawn(&self.exe, &args) {
+            if !wharf_store::detached::spawn(&self.exe, &args) {
                 delete_bridge_link(nl, bridge)?;
             }
         }
@@ -188,6 +188,15 @@ impl Networking<'_> {
     /// it has released the network lock, which `network rm` (`compose
     /// down`) then need not wait for.
     pub(crate) fn commit_rules(&self) -> NetResult<()> {
+        self.begin_commit()?.finish()
+    }
+
+    /// [`Networking::commit_rules`] in two halves: the `nft` run started
+    /// here, its commit confirmed by [`PendingCommit::finish`]. A start
+    /// builds its container meanwhile (the first container of a root
+    /// creates its table: ~4 ms of `nft` beside libcontainer's ~4 ms).
+    /// The commit lock is held until then.
+    pub(crate) fn begin_commit(&self) -> NetResult<PendingCommit> {
         let table = self.names.table();
         let lock = std::fs::OpenOptions::new()
             .create(true)
@@ -195,17 +204,23 @@ impl Networking<'_> {
             .write(true)
             .open(self.root().join("network.commit.lock"))
             .map_err(|e| crate::NetworkError::io("opening network.commit.lock", e))?;
-        let _commit = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
+        let commit = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
             .map_err(|(_, e)| crate::NetworkError::io("locking network.commit.lock", e.into()))?;
+        let done = |commit| PendingCommit {
+            _commit: commit,
+            run: None,
+            text: String::new(),
+            applied: None,
+        };
         let Ok(text) = std::fs::read_to_string(self.wanted_rules()) else {
-            return Ok(());
+            return Ok(done(commit));
         };
         // The same rules as last time (a container without published ports
         // on a network already up): nothing to do.
         let applied = nft::applied(&table);
         let last = std::fs::read_to_string(&applied).ok();
         if last.as_deref() == Some(text.as_str()) {
-            return Ok(());
+            return Ok(done(commit));
         }
         let _ = std::fs::remove_file(&applied);
         // Only rules to add (a start): added to the table in force, which
@@ -217,17 +232,62 @@ impl Networking<'_> {
             Some(last) => nft::appended(&last, &text),
             None => nft::created(&text),
         };
-        let added = quick.is_some_and(|batch| nft::apply(&batch).is_ok());
-        if !added {
-            nft::apply(&text)?;
-        }
+        let run = match quick.map(|batch| nft::begin(&batch)) {
+            Some(Ok(run)) => (run, true),
+            _ => (nft::begin(&text)?, false),
+        };
         // No bridge up: no table, and no record left behind either.
         let no_table = nft::ruleset(&table, &[], &[]).to_string();
-        if text != no_table {
+        Ok(PendingCommit {
+            _commit: commit,
+            run: Some(run),
+            applied: (text != no_table).then_some(applied),
+            text,
+        })
+    }
+}
+
+/// A commit of the wanted table under way (see
+/// [`Networking::begin_commit`]); dropped unfinished, it is finished
+/// (its outcome unchecked).
+pub struct PendingCommit {
+    _commit: nix::fcntl::Flock<std::fs::File>,
+    /// The `nft` run, and whether it is the quick batch (appended or
+    /// created), which a rebuild replaces if it fails.
+    run: Option<(nft::Applying, bool)>,
+    text: String,
+    /// Where to record the table once in force (`None`: no table).
+    applied: Option<std::path::PathBuf>,
+}
+
+impl PendingCommit {
+    /// Return once the table is in force.
+    pub fn finish(mut self) -> NetResult<()> {
+        self.settle()
+    }
+
+    fn settle(&mut self) -> NetResult<()> {
+        let Some((run, quick)) = self.run.take() else {
+            return Ok(());
+        };
+        match run.finish() {
+            Ok(()) => {}
+            Err(_) if quick => nft::apply(&self.text)?,
+            Err(e) => return Err(e),
+        }
+        if let Some(applied) = &self.applied {
             let _ = std::fs::create_dir_all(crate::ipam::RUN_DIR);
-            let _ = std::fs::write(&applied, text);
+            let _ = std::fs::write(applied, &self.text);
         }
         Ok(())
+    }
+}
+
+impl Drop for PendingCommit {
+    fn drop(&mut self) {
+        if let Err(e) = self.settle() {
+            tracing::warn!(error = %e, "committing nftables rules");
+        }
     }
 }
 

@@ -32,6 +32,7 @@
 pub mod build_cache;
 pub mod check;
 pub mod containers;
+pub mod detached;
 pub mod distribution;
 mod error;
 pub mod events;
@@ -53,7 +54,7 @@ pub use images::{ImageRecord, TagRecord};
 pub use layers::LayerRecord;
 pub use lock::StoreLock;
 pub use paths::{mounts_under, pid_alive};
-pub use store::{Store, Trashed};
+pub use store::{delete_trash_entry, Store, Trashed};
 pub use volumes::{Ending, VolumeRecord};
 
 pub use rusqlite;

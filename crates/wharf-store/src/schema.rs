@@ -217,18 +217,31 @@ CREATE TABLE step_endpoints (
 "#,
 ];
 
+/// Wait for a busy database (another process's write) in steps of 50 µs
+/// doubling to 5 ms, for about a minute in all. SQLite's own timeout
+/// handler sleeps 1, 2, 5, 10 ms...: a wait for another process's commit
+/// (~0.2 ms) cost a millisecond or more.
+fn busy(tries: i32) -> bool {
+    if tries >= 12_000 {
+        return false;
+    }
+    let micros = (50u64 << tries.clamp(0, 7)).min(5_000);
+    std::thread::sleep(std::time::Duration::from_micros(micros));
+    true
+}
+
 pub(crate) fn open(path: &std::path::Path, create: bool) -> StoreResult<Connection> {
     let mut flags = rusqlite::OpenFlags::default();
     if !create {
         flags.remove(rusqlite::OpenFlags::SQLITE_OPEN_CREATE);
     }
-    let conn = Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(std::time::Duration::from_secs(60))?;
+    let mut conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_handler(Some(busy))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     // The last connection to close would checkpoint the WAL with three
     // fsyncs: every short `wharf` command, on a busy disk, paid for that.
-    // SQLite's automatic checkpoints (every 1000 pages) do the work.
+    // SQLite's automatic checkpoints do the work.
     conn.set_db_config(
         rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
         true,

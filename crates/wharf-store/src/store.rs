@@ -274,6 +274,47 @@ impl Trashed {
             remove_any(&p);
         }
     }
+
+    /// [`Trashed::delete`] by a detached `exe --root ROOT trash-delete
+    /// NAME` ([`delete_trash_entry`]), for a command whose user waits for
+    /// nothing more: the unlinks of a container's files take ~3 ms on
+    /// this ext4 (each file or directory with a data block costs
+    /// 0.2-0.4 ms to free), the spawn ~0.5 ms. Whoever looks for this
+    /// root's processes right after finds the helper (the tests'
+    /// `settled`). Deleted here when the helper cannot be started, or
+    /// the tree is not in the trash (its move there failed).
+    pub fn delete_detached(self, exe: &Path) {
+        let Some(p) = &self.0 else { return };
+        let entry = p
+            .parent()
+            .filter(|d| d.file_name().is_some_and(|n| n == "trash"))
+            .and_then(|d| Some((d.parent()?, p.file_name()?.to_str()?)));
+        if let Some((root, name)) = entry {
+            let root = root.to_string_lossy();
+            if crate::detached::spawn(exe, &["--root", &root, "trash-delete", name]) {
+                return;
+            }
+        }
+        self.delete();
+    }
+}
+
+/// The hidden `trash-delete NAME`: delete the entry `NAME` of the trash
+/// of the store at `root` (see [`Trashed::delete_detached`]). It is
+/// first renamed after this process, so that a sweep of dead processes'
+/// entries (its mover has exited) leaves it to us. Whether `name` was an
+/// entry's name (a plain file name).
+pub fn delete_trash_entry(root: &Path, name: &str) -> bool {
+    let plain = !name.is_empty() && name != "." && name != ".." && !name.contains('/');
+    if !plain {
+        return false;
+    }
+    let trash = root.join("trash");
+    let mine = trash.join(temp_name("del"));
+    if fs::rename(trash.join(name), &mine).is_ok() {
+        remove_any(&mine);
+    }
+    true
 }
 
 /// Docker's key ID form (libtrust): RFC 4648 base32 of 30 bytes, in

@@ -161,6 +161,9 @@ pub enum Command {
     /// Deletes a removed network's bridge (internal)
     #[command(hide = true, name = "network-unlink")]
     NetworkUnlink(NetworkUnlinkArgs),
+    /// Deletes an entry of the store's trash (internal)
+    #[command(hide = true, name = "trash-delete")]
+    TrashDelete(TrashDeleteArgs),
     /// Relays a published IPv6 port to its container (internal)
     #[command(hide = true, name = "port-proxy")]
     PortProxy(PortProxyArgs),
@@ -498,6 +501,12 @@ pub struct NetworkDnsArgs {
 #[derive(Args, Debug)]
 pub struct NetworkUnlinkArgs {
     pub bridge: String,
+}
+
+#[derive(Args, Debug)]
+pub struct TrashDeleteArgs {
+    /// The entry's name in `<root>/trash`.
+    pub name: String,
 }
 
 #[derive(Args, Debug)]

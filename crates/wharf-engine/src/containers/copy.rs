@@ -77,6 +77,10 @@ impl Engine {
         let c = self.refresh(self.find_container(name)?)?;
         let dir = ContainerDir::new(self.store.root(), &c.id);
         let path = dir.rootfs();
+        if !c.state.status.is_running() {
+            // The last run's monitor may still be unmounting it.
+            wharf_runtime::monitor::lifetime::wait_gone(&dir);
+        }
         let m = self.launch_config(&c);
         let binds = m
             .options

@@ -18,6 +18,10 @@ const POLL: Duration = Duration::from_millis(5);
 /// ~30 µs, each time).
 const QUICK_POLL: Duration = Duration::from_millis(1);
 const QUICK_STOP: Duration = Duration::from_millis(250);
+/// How long after the container's death a stop looks closely for the
+/// monitor's record of it, and how often.
+const RECORDING: Duration = Duration::from_millis(50);
+const RECORDING_POLL: Duration = Duration::from_micros(100);
 
 /// Empty a non-blocking wake-up pipe.
 fn drain(fd: BorrowedFd<'_>) {
@@ -113,16 +117,25 @@ impl Engine {
     /// Wait until the monitor has recorded the exit (or removed the row).
     fn wait_stopped(&self, id: &str, timeout: Option<Duration>) -> EngineResult<bool> {
         let start = Instant::now();
-        // Woken at once when the monitor exits (its last act), else
-        // every POLL to look at the record.
-        let monitor = self
-            .store
-            .read(|tx| containers::get(tx, id))?
-            .and_then(|c| c.state.monitor_pid)
-            .and_then(pidfd_open);
+        // Woken at once when the container's process dies, or when the
+        // monitor exits; then the exit's record follows within a
+        // millisecond or two (after the network's release): looked for
+        // closely. Else every POLL to look at the record. (Not inotify on
+        // the store: closing an inotify instance waits out an SRCU grace
+        // period, 10-20 ms here.)
+        let rec = self.store.read(|tx| containers::get(tx, id))?;
+        let state = rec.map(|c| c.state);
+        let open = |pid: Option<i32>| pid.and_then(pidfd_open);
+        let monitor = open(state.as_ref().and_then(|s| s.monitor_pid));
+        let mut container = open(state.as_ref().and_then(|s| s.pid));
+        let mut died: Option<Instant> = None;
         while self.still_running(id)? {
             if timeout.is_some_and(|t| start.elapsed() >= t) {
                 return Ok(false);
+            }
+            if died.is_some_and(|d| d.elapsed() < RECORDING) {
+                std::thread::sleep(RECORDING_POLL);
+                continue;
             }
             // A monitor that removes the container at its exit lives on
             // after the rows go: look often at first, when most stops end.
@@ -131,12 +144,26 @@ impl Engine {
             } else {
                 POLL
             };
-            match &monitor {
-                Some(fd) => {
-                    let mut p = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-                    let _ = poll(&mut p, PollTimeout::from(every.as_millis() as u16));
-                }
-                None => std::thread::sleep(every),
+            let mut fds: Vec<PollFd> = [&container, &monitor]
+                .into_iter()
+                .flatten()
+                .map(|fd| PollFd::new(fd.as_fd(), PollFlags::POLLIN))
+                .collect();
+            if fds.is_empty() {
+                std::thread::sleep(every);
+                continue;
+            }
+            let _ = poll(&mut fds, PollTimeout::from(every.as_millis() as u16));
+            let dead = container.is_some()
+                && fds
+                    .first()
+                    .and_then(|p| p.revents())
+                    .is_some_and(|r| !r.is_empty());
+            drop(fds);
+            if dead {
+                // Restarted by its policy, it is another process: polled.
+                container = None;
+                died = Some(Instant::now());
             }
         }
         Ok(true)
@@ -365,9 +392,15 @@ impl Engine {
         }
         // Marked `removing`, nothing taken apart yet.
         wharf_failpoint::hit("rm-after-mark");
-        if c.state.status == Status::Created {
-            self.wait_for_starting_monitor(&c.id);
-        }
+        // A monitor may still be at work in the directory about to go: the
+        // last run's, taking its rootfs and cgroups apart after recording
+        // the exit, or (`run` beside `container prune`) one starting the
+        // created container, which the mark makes fail and undo what it
+        // made. One that has yet to take its lock reads the mark after
+        // (see `monitor::lifetime`).
+        wharf_runtime::timeline::mark("rm: marked");
+        wharf_runtime::monitor::lifetime::wait_gone(&ContainerDir::new(self.store.root(), &c.id));
+        wharf_runtime::timeline::mark("rm: no monitor");
         self.release_network(&c.id)?;
         wharf_runtime::timeline::mark("rm: network released");
         let dir = ContainerDir::new(self.store.root(), &c.id);
@@ -379,25 +412,10 @@ impl Engine {
             super::cgroup_parent(&c.definition.host_config),
         );
         wharf_runtime::timeline::mark("rm: rows removed");
-        trashed.delete();
-        wharf_runtime::timeline::mark("rm: files deleted");
+        // Gone for every user now; its files go after we return.
+        trashed.delete_detached(&self.monitor_exe);
+        wharf_runtime::timeline::mark("rm: files handed over");
         Ok(c.id)
-    }
-
-    /// A `created` container may be starting in another process (`run`
-    /// beside `container prune`): its monitor is mounting inside the
-    /// directory about to be deleted. Now that the row says `removing`,
-    /// that monitor's start fails and it tears down what it made; wait for
-    /// it (at most 10 s), so the removal does not strand its mounts.
-    fn wait_for_starting_monitor(&self, id: &str) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while super::state::live_monitors(self.store.root()).contains_key(id) {
-            if std::time::Instant::now() > deadline {
-                tracing::warn!(id, "a starting monitor did not stop; removing anyway");
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
     }
 
     /// Whether the container is running now (false when it is gone).

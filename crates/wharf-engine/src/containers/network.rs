@@ -508,6 +508,15 @@ impl MonitorHooks for NetHooks<'_> {
         Ok(self.engine.join_peers(options)? || with_links)
     }
 
+    fn rules_in_force(&self) -> Result<(), HookError> {
+        match self.attached.borrow_mut().as_mut() {
+            Some(a) => a
+                .rules_in_force()
+                .map_err(|e| HookError::Network(Box::new(e))),
+            None => Ok(()),
+        }
+    }
+
     fn take_wiring(&self) -> Option<wharf_runtime::monitor::Wiring> {
         let wiring = self.attached.borrow_mut().as_mut()?.take_wiring()?;
         Some(Box::new(move || wiring.run().map_err(|e| e.to_string())))

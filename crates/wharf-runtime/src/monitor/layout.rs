@@ -83,6 +83,11 @@ impl ContainerDir {
     pub fn restart_requested(&self) -> PathBuf {
         self.path.join("restart-requested")
     }
+    /// Locked by the container's monitor for as long as it lives (see
+    /// [`super::lifetime`]).
+    pub fn monitor_lock(&self) -> PathBuf {
+        self.path.join("monitor.lock")
+    }
     /// Where the monitor serves `attach` while the container runs.
     pub fn attach_socket(&self) -> PathBuf {
         self.path.join("attach.sock")

@@ -17,6 +17,7 @@ mod executor;
 pub mod health;
 mod io;
 mod layout;
+pub mod lifetime;
 mod process;
 mod tty;
 
@@ -57,6 +58,11 @@ pub trait MonitorHooks {
     /// left behind), finished before the container runs.
     fn take_wiring(&self) -> Option<Wiring> {
         None
+    }
+    /// After libcontainer has built the container, before it runs: wait
+    /// for what `before_start` left under way (its network's rules).
+    fn rules_in_force(&self) -> Result<(), HookError> {
+        Ok(())
     }
     /// The restart policy now (`update --restart` changes it while the
     /// container runs); `None` keeps the one the monitor started with.
@@ -182,6 +188,12 @@ pub fn run(
     let cgroups = crate::spec::cgroups_path(&config.cgroup_parent, id);
     // `--rm`, unless a user's `restart` keeps the container (docker 20.10).
     let mut auto_remove = config.auto_remove;
+    // Whether the container's rootfs and cgroups are taken apart (only a
+    // stop that ends the monitor leaves them for after the exit is
+    // recorded), and whether the run that ended restarts (decided once,
+    // with the teardown chosen by it).
+    let mut torn_down = true;
+    let mut decided = None;
     let code = loop {
         // A second warm-up right after the spawn's only costs (measured).
         if restarts > 0 || !warmed {
@@ -217,14 +229,7 @@ pub fn run(
                         code: 125,
                     }
                 })?;
-                process::start(
-                    &dir,
-                    &config,
-                    prepared,
-                    respec,
-                    attach.is_some(),
-                    hooks.take_wiring(),
-                )
+                process::start(&dir, &config, prepared, respec, attach.is_some(), hooks)
             });
         let code = match started {
             Err(e) => {
@@ -344,27 +349,52 @@ pub fn run(
                     remove_exited(store, &dir, hooks, lifeline, code, gone, &config);
                     return code;
                 }
-                // The rootfs and cgroups beside the network (whose nft
-                // run is the longest part): `stop` waits for both. The
-                // thread is gone before anything forks again.
-                std::thread::scope(|s| {
-                    s.spawn(|| {
-                        process::teardown(&dir, true, &config.volume_mounts, &config.cgroup_parent)
+                let restart =
+                    !config.ephemeral && will_restart(hooks, &dir, &config, code, restarts);
+                if config.ephemeral || restart {
+                    // The rootfs and cgroups beside the network (whose nft
+                    // run is the longest part): the next run needs both.
+                    // The thread is gone before anything forks again.
+                    std::thread::scope(|s| {
+                        s.spawn(|| {
+                            process::teardown(
+                                &dir,
+                                true,
+                                &config.volume_mounts,
+                                &config.cgroup_parent,
+                            )
+                        });
+                        hooks.after_stop(&dir);
                     });
+                    crate::timeline::mark("mon: torn down");
+                } else {
+                    // The network now: its ports and addresses are free
+                    // when the stop returns, as docker's are. The rootfs
+                    // and cgroups once the exit is recorded: whoever
+                    // needs them whole again waits for this process
+                    // (see `lifetime`).
                     hooks.after_stop(&dir);
-                });
-                crate::timeline::mark("mon: torn down");
+                    crate::timeline::mark("mon: network down");
+                    torn_down = false;
+                }
+                decided = Some(restart);
                 code
             }
         };
         if config.ephemeral {
             break code;
         }
-        let policy = hooks.restart_policy(&dir).unwrap_or(config.restart);
-        let stopped = dir.stop_requested().exists();
-        if !policy.should_restart(code, restarts, stopped) {
+        let restart = match decided.take() {
+            Some(r) => r,
+            None => will_restart(hooks, &dir, &config, code, restarts),
+        };
+        if !restart {
             record_exit(store, id, code, "");
             crate::timeline::mark("mon: exit recorded");
+            if !torn_down {
+                process::teardown(&dir, true, &config.volume_mounts, &config.cgroup_parent);
+                crate::timeline::mark("mon: torn down");
+            }
             break code;
         }
         // docker shows the container `restarting` through the back-off.
@@ -403,6 +433,20 @@ pub fn run(
         t.delete();
     }
     code
+}
+
+/// Whether the container restarts after a run that ended with `code`:
+/// its restart policy now (`update --restart` changes it while it runs),
+/// unless a user stopped it.
+fn will_restart(
+    hooks: &dyn MonitorHooks,
+    dir: &ContainerDir,
+    config: &MonitorConfig,
+    code: i32,
+    restarts: u32,
+) -> bool {
+    let policy = hooks.restart_policy(dir).unwrap_or(config.restart);
+    policy.should_restart(code, restarts, dir.stop_requested().exists())
 }
 
 /// Run only when the CPU would otherwise idle (SCHED_IDLE).

@@ -112,8 +112,9 @@ pub fn start(
     prepared: Prepared,
     respec: bool,
     attached: bool,
-    wiring: Option<super::Wiring>,
+    hooks: &dyn super::MonitorHooks,
 ) -> Result<Started, RuntimeError> {
+    let wiring = hooks.take_wiring();
     let view = prepared.cgroup_view;
     if respec {
         write_spec(dir, config, &prepared.host, view.clone())?;
@@ -178,8 +179,13 @@ pub fn start(
         super::cgroup_view::release(v);
     }
     let wired = wiring.map(Forked::join).transpose();
+    let in_force = hooks.rules_in_force();
     let mut container = built?;
     wired?;
+    in_force.map_err(|e| RuntimeError::Start {
+        message: e.to_string(),
+        code: 125,
+    })?;
     crate::timeline::mark("mon: wired");
     if config.options.resources.oom_kill_disable == Some(true) {
         disable_oom_killer(config, &dir.id)?;
@@ -412,14 +418,21 @@ pub fn teardown(
             tracing::warn!(error = %e, "deleting libcontainer state");
         }
     }
-    let _ = std::fs::remove_dir_all(dir.runtime_state());
-    let _ = std::fs::remove_file(dir.attach_socket());
-    // Before the cgroups: a mounted cgroup directory cannot be removed.
-    super::cgroup_view::release(&dir.cgroup_view());
-    remove_leftover_cgroups(&dir.id, cgroup_parent);
-    if let Err(e) = unmount(&dir.rootfs()) {
-        tracing::warn!(error = %e, "unmounting rootfs");
-    }
+    // libcontainer's state files beside the unmount, which waits for the
+    // upper filesystem's sync (~1.3 ms of the teardown's ~2.3 ms; the
+    // unlinks of files with a data block cost 0.2-0.3 ms each here).
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let _ = std::fs::remove_dir_all(dir.runtime_state());
+            let _ = std::fs::remove_file(dir.attach_socket());
+        });
+        // Before the cgroups: a mounted cgroup directory cannot be removed.
+        super::cgroup_view::release(&dir.cgroup_view());
+        remove_leftover_cgroups(&dir.id, cgroup_parent);
+        if let Err(e) = unmount(&dir.rootfs()) {
+            tracing::warn!(error = %e, "unmounting rootfs");
+        }
+    });
     // `--ipc shareable` (one stat otherwise).
     let shm = dir.shm();
     if shm.exists() {

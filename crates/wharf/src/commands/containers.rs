@@ -347,6 +347,9 @@ pub fn monitor(a: wharf_runtime::monitor::MonitorArgs) -> anyhow::Result<ExitCod
             a.warmed,
         ),
         Err(_) => {
+            // Held to the end of this process (see `lifetime`): a start
+            // right after a stop waits here for the last run's teardown.
+            let lifetime = wharf_runtime::monitor::lifetime::begin(&dir);
             let config = match engine.monitor_config(&a.id) {
                 Ok(c) => c,
                 Err(e) => {
@@ -363,7 +366,7 @@ pub fn monitor(a: wharf_runtime::monitor::MonitorArgs) -> anyhow::Result<ExitCod
             };
             wharf_runtime::timeline::mark("mon: config loaded");
             let hooks = engine.monitor_hooks(netns);
-            wharf_runtime::monitor::run(
+            let code = wharf_runtime::monitor::run(
                 engine.store(),
                 &a.id,
                 config,
@@ -372,7 +375,11 @@ pub fn monitor(a: wharf_runtime::monitor::MonitorArgs) -> anyhow::Result<ExitCod
                 &hooks,
                 // The spawner's child started the cgroup warm-up.
                 a.warmed,
-            )
+            );
+            drop(hooks);
+            drop(lifetime);
+            wharf_runtime::timeline::mark("mon: lifetime over");
+            code
         }
     };
     Ok(ExitCode::from(code as u8))

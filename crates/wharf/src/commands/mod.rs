@@ -70,6 +70,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::ManPages(a) => return crate::help::man_pages(a),
         Command::Serve(a) => return serve::serve(&cli.global.root, a),
         Command::PortProxy(a) => return networks::port_proxy(a),
+        // A removed container's files, after its `rm` returned.
+        Command::TrashDelete(a) => {
+            return Ok(
+                match wharf_store::delete_trash_entry(&cli.global.root, &a.name) {
+                    true => ExitCode::SUCCESS,
+                    false => ExitCode::from(2),
+                },
+            )
+        }
         _ => {}
     }
     // `exec`'s cgroup joins wait out an RCU grace period unless a move
@@ -148,7 +157,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Kube(c) => kube::run(&engine, c),
         Command::System(SystemCommand::Prune(a)) => system::prune(&engine, a),
         Command::System(SystemCommand::Check(a)) => system::check(&engine, a),
-        Command::Compose(_) | Command::Serve(_) | Command::PortProxy(_) => {
+        Command::Compose(_)
+        | Command::Serve(_)
+        | Command::PortProxy(_)
+        | Command::TrashDelete(_) => {
             unreachable!("handled above")
         }
         Command::Version | Command::Completion(_) | Command::ManPages(_) => {

@@ -100,8 +100,9 @@ impl Wharf {
 
     /// Wait until no monitor of this root runs: after `run --rm` returns,
     /// its monitor still releases the kernel's side (mounts, cgroups,
-    /// files) in the background; after `network rm`, a helper still
-    /// deletes the bridge.
+    /// files) in the background; after `stop`, the monitor still takes
+    /// the rootfs and cgroups apart; after `rm`, a helper still deletes
+    /// the container's files; after `network rm`, one deletes the bridge.
     pub fn settled(&self) {
         assert!(
             self.monitors_gone(10),
@@ -110,10 +111,11 @@ impl Wharf {
     }
 
     /// Whether this root's monitors (and the helpers deleting its removed
-    /// networks' bridges) are all gone within `secs` seconds.
+    /// networks' bridges and containers' files) are all gone within
+    /// `secs` seconds.
     fn monitors_gone(&self, secs: u64) -> bool {
         let root = self.root();
-        let markers = ["monitor", "network-unlink"]
+        let markers = ["monitor", "network-unlink", "trash-delete"]
             .map(|verb| format!("--root\0{}\0{verb}\0", root.display()));
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
         loop {

@@ -1,6 +1,7 @@
 //! Work that nobody waits for, in a process of its own: the kernel-side
 //! cleanup of objects that are already gone from every record and from
-//! every user's view (a removed network's bridge).
+//! every user's view (a removed network's bridge, a removed container's
+//! files).
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
@@ -12,7 +13,7 @@ use std::path::Path;
 /// /dev/null for its standard streams and none of the caller's other
 /// descriptors (a pipe the caller writes to closes when the caller
 /// exits). Whether it was started.
-pub(crate) fn spawn(exe: &Path, args: &[&str]) -> bool {
+pub fn spawn(exe: &Path, args: &[&str]) -> bool {
     // Everything the children use is made before the fork: after it, a
     // child of a threaded process may only make async-signal-safe calls.
     let Ok(path) = CString::new(exe.as_os_str().as_bytes()) else {
