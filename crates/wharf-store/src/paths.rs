@@ -79,6 +79,32 @@ pub(crate) fn remove_any(path: &Path) {
     }
 }
 
+/// Whether the tree at `path` has fewer than `entries` entries and
+/// `bytes` bytes of files (looked at no further than that).
+pub(crate) fn smaller_than(path: &Path, entries: usize, bytes: u64) -> bool {
+    let mut seen = 0usize;
+    let mut size = 0u64;
+    let mut todo = vec![path.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        let Ok(list) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in list.flatten() {
+            seen += 1;
+            let Ok(m) = e.metadata() else { continue };
+            if m.is_dir() {
+                todo.push(e.path());
+            } else {
+                size += m.len();
+            }
+            if seen >= entries || size >= bytes {
+                return false;
+            }
+        }
+    }
+    true
+}
+
 /// Mount points at or under `dir`, deepest first (the order to unmount
 /// them in).
 pub fn mounts_under(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -106,6 +132,16 @@ fn detach_mounts_under(dir: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tree_is_small_below_both_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("a/b")).unwrap();
+        fs::write(dir.path().join("a/b/f"), vec![0u8; 100]).unwrap();
+        assert!(smaller_than(dir.path(), 10, 1000));
+        assert!(!smaller_than(dir.path(), 3, 1000), "3 entries");
+        assert!(!smaller_than(dir.path(), 10, 100), "100 bytes");
+    }
 
     #[test]
     fn temp_names_carry_the_pid() {

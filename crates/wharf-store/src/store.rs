@@ -285,6 +285,12 @@ impl Trashed {
     /// the tree is not in the trash (its move there failed).
     pub fn delete_detached(self, exe: &Path) {
         let Some(p) = &self.0 else { return };
+        // Space freed is space a user may need right after (`docker rm`
+        // frees it before it returns): only a small tree goes in the
+        // background.
+        if !crate::paths::smaller_than(p, DETACHED_ENTRIES, DETACHED_BYTES) {
+            return self.delete();
+        }
         let entry = p
             .parent()
             .filter(|d| d.file_name().is_some_and(|n| n == "trash"))
@@ -298,6 +304,12 @@ impl Trashed {
         self.delete();
     }
 }
+
+/// The largest tree [`Trashed::delete_detached`] leaves to its helper:
+/// a container that wrote little (a short-lived one's upper dir, its log,
+/// its config files are a dozen entries and a few KiB).
+const DETACHED_ENTRIES: usize = 256;
+const DETACHED_BYTES: u64 = 1 << 20;
 
 /// The hidden `trash-delete NAME`: delete the entry `NAME` of the trash
 /// of the store at `root` (see [`Trashed::delete_detached`]). It is
@@ -352,5 +364,32 @@ mod engine_id_tests {
         assert_eq!(id.len(), 59);
         assert!(id.split(':').all(|g| g.len() == 4));
         assert_eq!(store.engine_id().unwrap(), id);
+    }
+}
+
+#[cfg(test)]
+mod trash_tests {
+    use super::*;
+
+    #[test]
+    fn a_trash_entry_is_deleted_by_its_name_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let tree = dir.path().join("containers").join("c1");
+        fs::create_dir_all(tree.join("upper/etc")).unwrap();
+        fs::write(tree.join("upper/etc/hosts"), b"x").unwrap();
+        let Trashed(Some(entry)) = store.trash_tree(&tree) else {
+            panic!("not moved to the trash");
+        };
+        assert!(!tree.exists());
+        // A path is not a name: nothing outside the trash can be named.
+        for bad in ["", ".", "..", "../containers", "a/b"] {
+            assert!(!delete_trash_entry(dir.path(), bad), "{bad:?}");
+        }
+        let name = entry.file_name().unwrap().to_str().unwrap();
+        assert!(delete_trash_entry(dir.path(), name));
+        assert_eq!(fs::read_dir(dir.path().join("trash")).unwrap().count(), 0);
+        // Already gone (a sweep took it): nothing to do, no error.
+        assert!(delete_trash_entry(dir.path(), name));
     }
 }

@@ -858,3 +858,55 @@ fn seccomp_filter_is_compiled_once_and_still_confines() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     w.ok(["rm", "-f", "sc"]);
 }
+
+/// `stop` returns once the exit is recorded, before the monitor has taken
+/// the rootfs and cgroups apart (see `monitor::lifetime`); what follows a
+/// stop waits for that: a start right after runs the container again, a
+/// `cp` right after reads its files, and an `rm` right after leaves
+/// nothing behind (its files go in a detached helper).
+#[test]
+fn what_follows_a_stop_waits_for_its_teardown() {
+    let w = Wharf::new();
+    w.import_busybox("busybox:local");
+    let id = w
+        .ok([
+            "run",
+            "-d",
+            "busybox:local",
+            "sh",
+            "-c",
+            "echo kept > /kept; trap 'exit 0' TERM; sleep 1000 & wait",
+        ])
+        .trim()
+        .to_string();
+    eventually(10, "the file written", || {
+        w.run(["exec", &id, "cat", "/kept"]).status.success()
+    });
+    for _ in 0..5 {
+        w.ok(["stop", &id]);
+        w.ok(["start", &id]);
+        assert_eq!(
+            w.ok(["inspect", "-f", "{{.State.Running}}", &id]).trim(),
+            "true"
+        );
+    }
+    w.ok(["stop", &id]);
+    let out = w.scratch().join("kept");
+    w.ok(["cp", &format!("{id}:/kept"), out.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "kept\n");
+    w.ok(["rm", &id]);
+    assert_eq!(w.ok(["ps", "-aq"]).trim(), "", "gone when rm returns");
+    w.settled();
+    assert!(mounts_under(&w).is_empty(), "{:?}", mounts_under(&w));
+    for d in ["containers", "trash"] {
+        let left: Vec<_> = std::fs::read_dir(w.root().join(d)).unwrap().collect();
+        assert!(left.is_empty(), "{d}: {left:?}");
+    }
+    let cgroups: Vec<_> = std::fs::read_dir("/sys/fs/cgroup")
+        .unwrap()
+        .flatten()
+        .map(|c| c.path().join("wharf").join(&id))
+        .filter(|p| p.exists())
+        .collect();
+    assert!(cgroups.is_empty(), "{cgroups:?}");
+}
