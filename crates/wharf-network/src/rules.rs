@@ -206,21 +206,23 @@ impl Networking<'_> {
             .map_err(|e| crate::NetworkError::io("opening network.commit.lock", e))?;
         let commit = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
             .map_err(|(_, e)| crate::NetworkError::io("locking network.commit.lock", e.into()))?;
-        let done = |commit| PendingCommit {
-            _commit: commit,
+        // Nothing to commit: the lock goes at once (a start holds a
+        // pending commit until its container is built).
+        let done = || PendingCommit {
+            _commit: None,
             run: None,
             text: String::new(),
             applied: None,
         };
         let Ok(text) = std::fs::read_to_string(self.wanted_rules()) else {
-            return Ok(done(commit));
+            return Ok(done());
         };
         // The same rules as last time (a container without published ports
         // on a network already up): nothing to do.
         let applied = nft::applied(&table);
         let last = std::fs::read_to_string(&applied).ok();
         if last.as_deref() == Some(text.as_str()) {
-            return Ok(done(commit));
+            return Ok(done());
         }
         let _ = std::fs::remove_file(&applied);
         // Only rules to add (a start): added to the table in force, which
@@ -239,7 +241,7 @@ impl Networking<'_> {
         // No bridge up: no table, and no record left behind either.
         let no_table = nft::ruleset(&table, &[], &[]).to_string();
         Ok(PendingCommit {
-            _commit: commit,
+            _commit: Some(commit),
             run: Some(run),
             applied: (text != no_table).then_some(applied),
             text,
@@ -251,7 +253,8 @@ impl Networking<'_> {
 /// [`Networking::begin_commit`]); dropped unfinished, it is finished
 /// (its outcome unchecked).
 pub struct PendingCommit {
-    _commit: nix::fcntl::Flock<std::fs::File>,
+    /// The commit lock, held until the table is in force and recorded.
+    _commit: Option<nix::fcntl::Flock<std::fs::File>>,
     /// The `nft` run, and whether it is the quick batch (appended or
     /// created), which a rebuild replaces if it fails.
     run: Option<(nft::Applying, bool)>,
