@@ -226,23 +226,30 @@ impl Copier<'_> {
                 nix::unistd::symlinkat(target.as_os_str(), Some(dst_dir.as_raw_fd()), name)
                     .map_err(|e| err("creating", dst_path, e))?;
                 // Both act on the entry in dst_dir without following it.
-                nix::unistd::fchownat(
+                // A link gone already was removed by someone else (a
+                // container sharing the volume): nothing left to set.
+                let owned = nix::unistd::fchownat(
                     Some(dst_dir.as_raw_fd()),
                     name,
                     Some(uid),
                     Some(gid),
                     AtFlags::AT_SYMLINK_NOFOLLOW,
-                )
-                .map_err(|e| err("chown", dst_path, e))?;
+                );
+                if owned == Err(nix::errno::Errno::ENOENT) {
+                    return Ok(());
+                }
+                owned.map_err(|e| err("chown", dst_path, e))?;
                 let (atime, mtime) = times(&st);
-                nix::sys::stat::utimensat(
+                let timed = nix::sys::stat::utimensat(
                     Some(dst_dir.as_raw_fd()),
                     name,
                     &atime,
                     &mtime,
                     nix::sys::stat::UtimensatFlags::NoFollowSymlink,
-                )
-                .map_err(|e| err("setting times of", dst_path, e))?;
+                );
+                if timed != Err(nix::errno::Errno::ENOENT) {
+                    timed.map_err(|e| err("setting times of", dst_path, e))?;
+                }
             }
             SFlag::S_IFREG => {
                 let mut from = File::from(
