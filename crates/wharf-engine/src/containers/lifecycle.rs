@@ -399,11 +399,11 @@ impl Engine {
         // made. One that has yet to take its lock reads the mark after
         // (see `monitor::lifetime`).
         wharf_runtime::timeline::mark("rm: marked");
-        wharf_runtime::monitor::lifetime::wait_gone(&ContainerDir::new(self.store.root(), &c.id));
+        let dir = ContainerDir::new(self.store.root(), &c.id);
+        wharf_runtime::monitor::lifetime::wait_gone(&dir);
         wharf_runtime::timeline::mark("rm: no monitor");
         self.release_network(&c.id)?;
         wharf_runtime::timeline::mark("rm: network released");
-        let dir = ContainerDir::new(self.store.root(), &c.id);
         let trashed = wharf_runtime::monitor::remove(
             &self.store,
             &dir,

@@ -70,13 +70,13 @@ impl Engine {
             .read(|tx| containers::get(tx, id))?
             .ok_or_else(|| EngineError::NotFound(format!("No such container: {id}")))?;
         // Being removed (`container prune` beside a `run` of a created
-        // container): a monitor that starts now must make nothing. A
-        // remover waits for the monitors it sees, but not for one still
-        // between its fork and its exec: reading the row after the exec
-        // closes that gap, since the remover marks the row before it looks
-        // (a monitor that got past here was running when it looked).
-        // Otherwise the start recreated the removed directory and left its
-        // network namespace mounted there (seen in the stress test).
+        // container): a monitor that starts now must make nothing. The
+        // remover marks the row, then waits for the container's monitor
+        // lock (`monitor::lifetime`), which a monitor takes before it
+        // reads the row here: either the remover waits for this monitor,
+        // or this monitor reads the mark. Otherwise the start recreated
+        // the removed directory and left its network namespace mounted
+        // there (seen in the stress test).
         if rec.state.status == wharf_model::Status::Removing {
             return Err(EngineError::Conflict(
                 "container is marked for removal and cannot be started".into(),

@@ -188,12 +188,6 @@ pub fn run(
     let cgroups = crate::spec::cgroups_path(&config.cgroup_parent, id);
     // `--rm`, unless a user's `restart` keeps the container (docker 20.10).
     let mut auto_remove = config.auto_remove;
-    // Whether the container's rootfs and cgroups are taken apart (only a
-    // stop that ends the monitor leaves them for after the exit is
-    // recorded), and whether the run that ended restarts (decided once,
-    // with the teardown chosen by it).
-    let mut torn_down = true;
-    let mut decided = None;
     let code = loop {
         // A second warm-up right after the spawn's only costs (measured).
         if restarts > 0 || !warmed {
@@ -349,25 +343,7 @@ pub fn run(
                     remove_exited(store, &dir, hooks, lifeline, code, gone, &config);
                     return code;
                 }
-                let restart =
-                    !config.ephemeral && will_restart(hooks, &dir, &config, code, restarts);
-                if config.ephemeral || restart {
-                    // The rootfs and cgroups beside the network (whose nft
-                    // run is the longest part): the next run needs both.
-                    // The thread is gone before anything forks again.
-                    std::thread::scope(|s| {
-                        s.spawn(|| {
-                            process::teardown(
-                                &dir,
-                                true,
-                                &config.volume_mounts,
-                                &config.cgroup_parent,
-                            )
-                        });
-                        hooks.after_stop(&dir);
-                    });
-                    crate::timeline::mark("mon: torn down");
-                } else {
+                if !config.ephemeral && !will_restart(hooks, &dir, &config, code, restarts) {
                     // The network now: its ports and addresses are free
                     // when the stop returns, as docker's are. The rootfs
                     // and cgroups once the exit is recorded: whoever
@@ -375,26 +351,30 @@ pub fn run(
                     // (see `lifetime`).
                     hooks.after_stop(&dir);
                     crate::timeline::mark("mon: network down");
-                    torn_down = false;
+                    record_exit(store, id, code, "");
+                    process::teardown(&dir, true, &config.volume_mounts, &config.cgroup_parent);
+                    crate::timeline::mark("mon: torn down");
+                    break code;
                 }
-                decided = Some(restart);
+                // The rootfs and cgroups beside the network (whose nft
+                // run is the longest part): the next run needs both. The
+                // thread is gone before anything forks again.
+                std::thread::scope(|s| {
+                    s.spawn(|| {
+                        process::teardown(&dir, true, &config.volume_mounts, &config.cgroup_parent)
+                    });
+                    hooks.after_stop(&dir);
+                });
+                crate::timeline::mark("mon: torn down");
                 code
             }
         };
         if config.ephemeral {
             break code;
         }
-        let restart = match decided.take() {
-            Some(r) => r,
-            None => will_restart(hooks, &dir, &config, code, restarts),
-        };
-        if !restart {
+        // Asked again: a stop that came during the teardown ends it here.
+        if !will_restart(hooks, &dir, &config, code, restarts) {
             record_exit(store, id, code, "");
-            crate::timeline::mark("mon: exit recorded");
-            if !torn_down {
-                process::teardown(&dir, true, &config.volume_mounts, &config.cgroup_parent);
-                crate::timeline::mark("mon: torn down");
-            }
             break code;
         }
         // docker shows the container `restarting` through the back-off.
@@ -525,6 +505,7 @@ fn record_exit(store: &Store, id: &str, code: i32, error: &str) {
     if let Err(e) = recorded {
         tracing::error!(error = %e, "recording the container's exit");
     }
+    crate::timeline::mark("mon: exit recorded");
 }
 
 fn report(ready: &mut Option<File>, message: Ready) {
