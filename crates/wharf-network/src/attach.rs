@@ -578,18 +578,19 @@ impl Networking<'_> {
         a: &Addressing,
     ) -> NetResult<u32> {
         let bridge = net.bridge.clone().unwrap_or_default();
-        if nl.link_index(&bridge)?.is_none() {
-            self.check_routes(&bridge, &a.subnet, &net.name)?;
-            let mtu = crate::bridge_opts::of(net).mtu;
-            nl.ensure_bridge(&bridge, a.gateway, a.subnet.prefix, a.v6, mtu)?;
-            netlink::sysctl(&format!("net/ipv4/conf/{bridge}/route_localnet"), "1")?;
-            netlink::sysctl("net/ipv4/ip_forward", "1")?;
-            if a.v6.is_some() {
-                netlink::sysctl("net/ipv6/conf/all/forwarding", "1")?;
-            }
+        if let Some(index) = nl.link_index(&bridge)? {
+            nl.pin_bridge_address(&bridge, index)?;
+            return Ok(index);
         }
-        nl.link_index(&bridge)?
-            .ok_or_else(|| NetworkError::System(format!("bridge {bridge} vanished")))
+        self.check_routes(&bridge, &a.subnet, &net.name)?;
+        let mtu = crate::bridge_opts::of(net).mtu;
+        let index = nl.ensure_bridge(&bridge, a.gateway, a.subnet.prefix, a.v6, mtu)?;
+        netlink::sysctl(&format!("net/ipv4/conf/{bridge}/route_localnet"), "1")?;
+        netlink::sysctl("net/ipv4/ip_forward", "1")?;
+        if a.v6.is_some() {
+            netlink::sysctl("net/ipv6/conf/all/forwarding", "1")?;
+        }
+        Ok(index)
     }
 
     /// A subnet routed through some other interface would shadow (or be

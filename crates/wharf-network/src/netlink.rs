@@ -118,11 +118,17 @@ impl Netlink {
         mtu: Option<u32>,
     ) -> NetResult<u32> {
         if let Some(i) = self.link_index(name)? {
+            self.pin_bridge_address(name, i)?;
             return Ok(i);
         }
         let h = self.handle.clone();
         let n = name.to_string();
-        let mut bridge = LinkBridge::new(&n).up();
+        // An address of its own, as docker gives its bridges: a bridge
+        // without one takes the lowest of its ports' (the host ends of the
+        // veths), so it changed as containers came and went, and a
+        // container that had learnt the gateway's old MAC sent its DNS
+        // queries nowhere until its neighbour entry expired (seconds).
+        let mut bridge = LinkBridge::new(&n).address(bridge_mac(name).to_vec()).up();
         if let Some(m) = mtu {
             bridge = bridge.mtu(m);
         }
@@ -143,6 +149,30 @@ impl Netlink {
                 .map_err(|e| sys(format!("adding {gw6}/{} to {name}", s6.prefix), e))?;
         }
         Ok(index)
+    }
+
+    /// Give bridge `name` (link `index`) an address of its own if it has
+    /// none (one made by an older wharf, see [`Netlink::ensure_bridge`]):
+    /// it keeps the one it has now, so its running containers' neighbour
+    /// entries stay right; an all-zero one (an empty bridge's) is replaced.
+    pub(crate) fn pin_bridge_address(&self, name: &str, index: u32) -> NetResult<()> {
+        let class = Path::new("/sys/class/net").join(name);
+        let read = |f: &str| std::fs::read_to_string(class.join(f)).unwrap_or_default();
+        let now = crate::config::parse_mac(read("address").trim()).filter(|m| m != &[0; 6]);
+        let mac = match now {
+            Some(_) if read("addr_assign_type").trim() == NET_ADDR_SET => return Ok(()),
+            Some(m) => m,
+            None => bridge_mac(name),
+        };
+        let h = self.handle.clone();
+        self.rt
+            .block_on(async move {
+                let msg = LinkUnspec::new_with_index(index)
+                    .address(mac.to_vec())
+                    .build();
+                h.link().set(msg).execute().await
+            })
+            .map_err(|e| sys(format!("setting {name}'s address"), e))
     }
 
     /// Delete a link; a missing one is fine.
@@ -401,6 +431,19 @@ pub fn sysctl(key: &str, value: &str) -> NetResult<()> {
     let path = Path::new("/proc/sys").join(key);
     std::fs::write(&path, value)
         .map_err(|e| NetworkError::io(format!("setting {}", path.display()), e))
+}
+
+/// `addr_assign_type` of a link whose address was set explicitly
+/// (`NET_ADDR_SET`): a bridge's then no longer follows its ports'.
+const NET_ADDR_SET: &str = "3";
+
+/// Bridge `name`'s own address: locally administered, unicast, and the
+/// same whenever the bridge is made again (after a reboot, `system check
+/// --repair`), so nothing that learnt it goes stale.
+pub fn bridge_mac(name: &str) -> [u8; 6] {
+    use sha2::Digest;
+    let h = sha2::Sha256::digest(name.as_bytes());
+    [(h[0] & 0xfc) | 0x02, h[1], h[2], h[3], h[4], h[5]]
 }
 
 /// Docker's MAC for an address: 02:42 then the four address bytes.

@@ -902,6 +902,91 @@ fn static_addresses_and_internal_networks() {
     assert_clean(&w, &tag);
 }
 
+/// A bridge's MAC address, as the host has it.
+fn bridge_mac(bridge: &str) -> String {
+    std::fs::read_to_string(format!("/sys/class/net/{bridge}/address"))
+        .unwrap_or_else(|e| panic!("bridge {bridge}: {e}"))
+        .trim()
+        .to_string()
+}
+
+/// A bridge keeps its own MAC as containers come and go, as docker's do:
+/// one that took its lowest port's changed under the containers that had
+/// learnt the gateway's, whose DNS queries then went nowhere for seconds
+/// (the full suite met it: `ping inner` failed with "bad address" after
+/// 10 s of unanswered queries).
+#[test]
+fn bridges_keep_their_mac_as_containers_come_and_go() {
+    let w = wharf();
+    let tag = tag(&w);
+    let net = common::unique("mac");
+    w.ok(["network", "create", &net]);
+    let bridge = w.bridge_of(&net);
+    let made = bridge_mac(&bridge);
+    assert_ne!(made, "00:00:00:00:00:00");
+    w.ok([
+        "run",
+        "-d",
+        "--name",
+        "first",
+        "--network",
+        &net,
+        "bb",
+        "sleep",
+        "60",
+    ]);
+    assert_eq!(bridge_mac(&bridge), made, "a container joined");
+    for _ in 0..3 {
+        w.ok(["run", "--rm", "--network", &net, "bb", "true"]);
+    }
+    // Their veths go in the background: wait until the bridge has only
+    // the first container's port.
+    let ports = || {
+        std::fs::read_dir(format!("/sys/class/net/{bridge}/brif"))
+            .unwrap()
+            .count()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while ports() > 1 {
+        assert!(std::time::Instant::now() < deadline, "the veths stay");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(bridge_mac(&bridge), made, "containers left");
+    // What a container learns for its gateway is that address.
+    let gateway = w.ok([
+        "network",
+        "inspect",
+        "--format",
+        "{{(index .IPAM.Config 0).Gateway}}",
+        &net,
+    ]);
+    let neigh = w.ok([
+        "run",
+        "--rm",
+        "--network",
+        &net,
+        "bb",
+        "sh",
+        "-c",
+        &format!("ping -c1 -W2 {} >/dev/null; ip neigh", gateway.trim()),
+    ]);
+    assert!(neigh.contains(&made), "{neigh}");
+    w.ok(["rm", "-f", "first"]);
+    // The default bridge too, made by the root's first container.
+    w.ok(["run", "--rm", "bb", "true"]);
+    let default = format!("wharf-{tag}");
+    let made = bridge_mac(&default);
+    w.ok(["run", "-d", "--name", "second", "bb", "sleep", "60"]);
+    assert_eq!(
+        bridge_mac(&default),
+        made,
+        "a container joined the default bridge"
+    );
+    w.ok(["rm", "-f", "second"]);
+    w.ok(["network", "rm", &net]);
+    assert_clean(&w, &tag);
+}
+
 /// A shell command GETting `/` from port 80 of `ip` (busybox's wget
 /// cannot take an IPv6 literal).
 fn nc_get(ip: &str) -> String {
