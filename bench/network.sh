@@ -76,10 +76,10 @@ declare -A res
 
 first_200() { # TOOL PORT: µs from `run -d -p` to the first HTTP 200
   local s id
-  s=$(now)
+  s=${EPOCHREALTIME/./}
   id=$("$1" run -d -p "127.0.0.1:$2:80" "$IMG" httpd -f -p 80 -h /www)
   until curl -sf -o /dev/null "http://127.0.0.1:$2/"; do :; done
-  echo $(($(now) - s))
+  echo $((${EPOCHREALTIME/./} - s))
   "$1" rm -f "$id" >/dev/null
 }
 
@@ -93,8 +93,8 @@ run_p() { # TOOL BASEPORT
 net_create_rm() { # TOOL
   local t=() i s
   for i in $(seq "$RUNS"); do
-    s=$(now); "$1" network create "$NET" >/dev/null; "$1" network rm "$NET" >/dev/null
-    t+=($(($(now) - s)))
+    s=${EPOCHREALTIME/./}; "$1" network create "$NET" >/dev/null; "$1" network rm "$NET" >/dev/null
+    t+=($((${EPOCHREALTIME/./} - s)))
   done
   median "${t[@]}"
 }
@@ -124,10 +124,10 @@ MV_SUBNET=10.213.250.0/24
 mv_create_rm() { # TOOL: µs for a macvlan network create + rm
   local t=() i s
   for i in $(seq "$RUNS"); do
-    s=$(now)
+    s=${EPOCHREALTIME/./}
     "$1" network create -d macvlan --subnet "$MV_SUBNET" -o parent="$PARENT" "$MV" >/dev/null
     "$1" network rm "$MV" >/dev/null
-    t+=($(($(now) - s)))
+    t+=($((${EPOCHREALTIME/./} - s)))
   done
   median "${t[@]}"
 }
@@ -137,9 +137,9 @@ mv_run() { # TOOL: µs for `run -d` on a macvlan network (until it returns)
   "$1" network create -d macvlan --subnet "$MV_SUBNET" -o parent="$PARENT" "$MV" >/dev/null
   id=$("$1" run -d --network "$MV" "$IMG" sleep 60); "$1" rm -f "$id" >/dev/null   # warm
   for i in $(seq "$RUNS"); do
-    s=$(now)
+    s=${EPOCHREALTIME/./}
     id=$("$1" run -d --network "$MV" "$IMG" sleep 60)
-    t+=($(($(now) - s)))
+    t+=($((${EPOCHREALTIME/./} - s)))
     "$1" rm -f "$id" >/dev/null
   done
   "$1" network rm "$MV" >/dev/null

@@ -142,6 +142,7 @@ pub fn exec(
     warm: Option<crate::cgroup_warmup::Held>,
 ) -> Result<i32, RuntimeError> {
     let launched = launch(dir, req);
+    crate::timeline::mark("exec: launched");
     drop(warm);
     let launched = launched?;
     if req.detach {
@@ -169,6 +170,7 @@ fn launch(dir: &ContainerDir, req: &ExecRequest) -> Result<Launched, RuntimeErro
     // SAFETY: prctl with these arguments has no memory effects.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     let process = exec_process(dir, req)?;
+    crate::timeline::mark("exec: process spec");
     let me = std::process::id();
     let mut files = vec![write_process(
         &dir.path.join(format!("exec-{me}.json")),

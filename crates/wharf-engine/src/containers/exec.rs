@@ -15,6 +15,7 @@ impl Engine {
         warm: Option<wharf_runtime::cgroup_warmup::Held>,
     ) -> EngineResult<i32> {
         let c = self.refresh(self.find_container(name)?)?;
+        wharf_runtime::timeline::mark("exec: found");
         if !c.state.status.is_running() {
             return Err(EngineError::Start {
                 message: format!("Container {} is not running", c.id),
@@ -43,12 +44,14 @@ impl Engine {
             }
             Ok(())
         })?;
+        wharf_runtime::timeline::mark("exec: events");
         let code = wharf_runtime::exec::exec(&dir, req, warm).map_err(|e| match e {
             wharf_runtime::RuntimeError::Start { message, code } => {
                 EngineError::Start { message, code }
             }
             other => EngineError::Invalid(other.to_string()),
         });
+        wharf_runtime::timeline::mark("exec: process done");
         if !req.detach {
             let exit = match &code {
                 Ok(c) => *c,
