@@ -179,11 +179,16 @@ mod tests {
             nix::fcntl::fcntl(fd, nix::fcntl::F_SETFD(nix::fcntl::FdFlag::empty())).unwrap();
         }
         let fds = dir.path().join("fds");
-        // `ls` alone, its output redirected in its own process: a pipeline
-        // would have the shell hold the pipe's ends while `ls` looks.
+        let mask = dir.path().join("mask");
+        // Its signal mask first, read by the shell's builtins: a child
+        // reading it could see the one dash sets around its forks. Then
+        // `ls` alone, its output redirected: a pipeline would have the
+        // shell hold the pipe's ends while `ls` looks.
         let script = format!(
-            "ls /proc/$$/fd > {fds}; s=/proc/$$/stat; {{ readlink /proc/$$/fd/0 /proc/$$/fd/1 /proc/$$/fd/2; \
-             grep -E '^(PPid|SigBlk|SigCgt):' /proc/$$/status; cut -d' ' -f6 $s; echo $$; }} > {out}.tmp && mv {out}.tmp {out}",
+            "while read -r k v; do [ \"$k\" = SigBlk: ] && echo \"$v\" > {mask}; done < /proc/$$/status; \
+             ls /proc/$$/fd > {fds}; s=/proc/$$/stat; {{ readlink /proc/$$/fd/0 /proc/$$/fd/1 /proc/$$/fd/2; \
+             grep -E '^PPid:' /proc/$$/status; cut -d' ' -f6 $s; echo $$; }} > {out}.tmp && mv {out}.tmp {out}",
+            mask = mask.display(),
             fds = fds.display(),
             out = out.display()
         );
@@ -204,9 +209,14 @@ mod tests {
         assert_eq!([lines[0], lines[2]], ["/dev/null"; 2], "{text}");
         let field = |l: &str| l.split_whitespace().nth(1).unwrap_or_default().to_string();
         assert_ne!(field(lines[3]), std::process::id().to_string(), "{text}");
-        assert_eq!(field(lines[4]), "0000000000000000", "{text}");
-        let session = lines[6];
-        let pid = lines[7];
+        let mask = std::fs::read_to_string(&mask).unwrap();
+        assert_eq!(
+            mask.trim(),
+            "0000000000000000",
+            "the caller's mask, none blocked"
+        );
+        let session = lines[4];
+        let pid = lines[5];
         assert_eq!(session, pid, "a session of its own: {text}");
     }
 }
