@@ -584,7 +584,7 @@ impl Networking<'_> {
         }
         self.check_routes(&bridge, &a.subnet, &net.name)?;
         let mtu = crate::bridge_opts::of(net).mtu;
-        let index = nl.ensure_bridge(&bridge, a.gateway, a.subnet.prefix, a.v6, mtu)?;
+        let index = nl.add_bridge(&bridge, a.gateway, a.subnet.prefix, a.v6, mtu)?;
         netlink::sysctl(&format!("net/ipv4/conf/{bridge}/route_localnet"), "1")?;
         netlink::sysctl("net/ipv4/ip_forward", "1")?;
         if a.v6.is_some() {

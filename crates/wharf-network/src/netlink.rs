@@ -107,9 +107,9 @@ impl Netlink {
         self.rt.block_on(req.execute())
     }
 
-    /// The bridge `name` with `gateway/prefix` (and the IPv6 gateway of
-    /// `v6`), up; created if missing.
-    pub fn ensure_bridge(
+    /// Make the bridge `name` with `gateway/prefix` (and the IPv6 gateway
+    /// of `v6`), up; the caller found it missing (under the network lock).
+    pub fn add_bridge(
         &self,
         name: &str,
         gateway: Ipv4Addr,
@@ -117,10 +117,6 @@ impl Netlink {
         v6: Option<(crate::subnet::Subnet6, Ipv6Addr)>,
         mtu: Option<u32>,
     ) -> NetResult<u32> {
-        if let Some(i) = self.link_index(name)? {
-            self.pin_bridge_address(name, i)?;
-            return Ok(i);
-        }
         let h = self.handle.clone();
         let n = name.to_string();
         // An address of its own, as docker gives its bridges: a bridge
@@ -152,18 +148,19 @@ impl Netlink {
     }
 
     /// Give bridge `name` (link `index`) an address of its own if it has
-    /// none (one made by an older wharf, see [`Netlink::ensure_bridge`]):
-    /// it keeps the one it has now, so its running containers' neighbour
+    /// none (one made by an older wharf, see [`Netlink::add_bridge`]): it
+    /// keeps the one it has now, so its running containers' neighbour
     /// entries stay right; an all-zero one (an empty bridge's) is replaced.
+    /// Every start on a bridge comes here: one read of sysfs decides.
     pub(crate) fn pin_bridge_address(&self, name: &str, index: u32) -> NetResult<()> {
         let class = Path::new("/sys/class/net").join(name);
         let read = |f: &str| std::fs::read_to_string(class.join(f)).unwrap_or_default();
-        let now = crate::config::parse_mac(read("address").trim()).filter(|m| m != &[0; 6]);
-        let mac = match now {
-            Some(_) if read("addr_assign_type").trim() == NET_ADDR_SET => return Ok(()),
-            Some(m) => m,
-            None => bridge_mac(name),
-        };
+        if read("addr_assign_type").trim() == NET_ADDR_SET {
+            return Ok(());
+        }
+        let mac = crate::config::parse_mac(read("address").trim())
+            .filter(|m| m != &[0; 6])
+            .unwrap_or_else(|| bridge_mac(name));
         let h = self.handle.clone();
         self.rt
             .block_on(async move {

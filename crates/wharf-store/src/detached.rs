@@ -39,7 +39,7 @@ pub fn spawn(exe: &Path, args: &[&str]) -> bool {
     let mut child_stack = vec![0u8; STACK];
     let mut grandchild_stack = vec![0u8; STACK];
     // SAFETY: sigset_t is plain data; sigfillset/pthread_sigmask fill it.
-    let (all, mut caller_mask) = unsafe {
+    let (all, caller_mask) = unsafe {
         let mut all: libc::sigset_t = std::mem::zeroed();
         libc::sigfillset(&mut all);
         (all, std::mem::zeroed::<libc::sigset_t>())
@@ -57,15 +57,14 @@ pub fn spawn(exe: &Path, args: &[&str]) -> bool {
     // suspended meanwhile) and make only raw system calls; no signal
     // handler runs in them (all blocked until the grandchild reset them).
     let child = unsafe {
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut caller_mask);
-        plan.caller_mask = caller_mask;
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut plan.caller_mask);
         let child = libc::clone(
             child_main,
             stack_top(&mut child_stack),
             flags,
             (&mut plan as *mut Plan).cast(),
         );
-        libc::pthread_sigmask(libc::SIG_SETMASK, &caller_mask, std::ptr::null_mut());
+        libc::pthread_sigmask(libc::SIG_SETMASK, &plan.caller_mask, std::ptr::null_mut());
         child
     };
     if child < 0 {
