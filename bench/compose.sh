@@ -11,6 +11,7 @@
 #   bench/compose.sh [RUNS]     # default 5; needs dockerd and docker compose
 set -euo pipefail
 cd "$(dirname "$0")/.."
+here=$PWD
 WHARF=${WHARF:-$(scripts/build.sh bench)}
 DOCKER=${DOCKER_BIN:-/usr/bin/docker}
 RUNS=${1:-${RUNS:-5}}
@@ -25,6 +26,9 @@ FILES=(-f docker-compose.yml -f docker-compose.scale.yml -p "$P")
 cleanup() {
   (cd "$work/app" && "$DOCKER" compose "${FILES[@]}" down -v -t 0 >/dev/null 2>&1 || true)
   "$DOCKER" rmi -f "$P-app" >/dev/null 2>&1 || true
+  "$DOCKER" rm -f "$P-floor" >/dev/null 2>&1 || true
+  "$DOCKER" volume rm "$P-floor" >/dev/null 2>&1 || true
+  [[ -e $WHARF_ROOT/db.sqlite ]] && { "$WHARF" rm -f "$P-floor" >/dev/null 2>&1 || true; }
   # The root keeps its default bridge (the build's steps ran on it) while
   # it lives: `system prune` frees it, as bench/leaks.sh does.
   [[ -e $WHARF_ROOT/db.sqlite ]] && "$WHARF" system prune -f >/dev/null 2>&1 || true
@@ -74,6 +78,21 @@ for tool in docker wharf; do
     down+=("$(timed "${compose[@]}" "${FILES[@]}" down)")
   done
   "${compose[@]}" "${FILES[@]}" down -v >/dev/null 2>&1
+  # The floor under `down`: redis alone, signalled by this script and its
+  # exit seen through a pidfd, no engine between (bench/sigterm-exit.py);
+  # same image, a named volume, a write first, the same random phase.
+  cli=("$DOCKER"); [[ $tool == wharf ]] && cli=("$WHARF")
+  floor=()
+  for _ in $(seq "$RUNS"); do
+    "${cli[@]}" run -d --name "$P-floor" -v "$P-floor:/data" redis:7 >/dev/null
+    until "${cli[@]}" exec "$P-floor" redis-cli incr visits >/dev/null 2>&1; do sleep 0.02; done
+    pid=$("${cli[@]}" inspect -f '{{.State.Pid}}' "$P-floor")
+    sleep "0.$(printf '%03d' $((RANDOM % 100)))"
+    floor+=("$(python3 "$here/bench/sigterm-exit.py" "$pid")")
+    "${cli[@]}" rm -f "$P-floor" >/dev/null
+  done
+  "${cli[@]}" volume rm "$P-floor" >/dev/null
+  res[floor.$tool]=$(median "${floor[@]}")
   res[up.$tool]=$(median "${up[@]}")
   res[again.$tool]=$(median "${again[@]}")
   res[down.$tool]=$(median "${down[@]}")
@@ -90,6 +109,13 @@ out=$(
   row "up -d, app=3 + redis, from nothing (ms)" up
   row "up -d again, nothing changed (ms)" again
   row "down (ms)" down
+  row "  redis alone: SIGTERM to exit (ms)" floor
+  # A down waits for its db's exit whatever the engine: with an engine
+  # that took no time at all (and the lower of the two floors), this is
+  # the best ratio there could be.
+  low=$(printf '%s\n' "${res[floor.docker]}" "${res[floor.wharf]}" | sort -g | head -1)
+  printf '%-40s %10s %10s %7.1fx\n' "  down's ceiling: docker's down / redis" "" "" \
+    "$(echo "${res[down.docker]}/$low" | bc -l)"
 )
 echo "$out"
 mkdir -p bench/results
