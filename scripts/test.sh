@@ -25,4 +25,21 @@ fi
 
 cargo fmt --all -- --check
 cargo clippy -q --workspace --all-targets -- -D warnings
-cargo nextest run --workspace --no-fail-fast
+# What docker holds before the tests: whatever is new after them, a test
+# left behind (each test removes what it made, even when it fails).
+docker_objects() {
+  { "$DOCKER_BIN" images -aq --no-trunc | sed 's/^/image /'
+    "$DOCKER_BIN" ps -aq --no-trunc | sed 's/^/container /'
+    "$DOCKER_BIN" volume ls -q | sed 's/^/volume /'
+    "$DOCKER_BIN" network ls -q --no-trunc | sed 's/^/network /'; } | sort -u
+}
+before=$(docker_objects)
+status=0
+cargo nextest run --workspace --no-fail-fast || status=$?
+left=$(comm -13 <(echo "$before") <(docker_objects))
+if [[ -n $left ]]; then
+  echo "the tests left these in docker:" >&2
+  echo "$left" >&2
+  status=1
+fi
+exit "$status"

@@ -116,6 +116,8 @@ fn same_dockerfile_same_image_as_docker_buildkit() {
         args.push(ctx.to_str().unwrap());
         w.ok(args);
         compare(&w, &scratch.join(format!("out-{target}")), &tag);
+        // The next build takes the tag: this image would be left untagged.
+        sh(docker().args(["rmi", &tag]));
     }
 }
 
@@ -358,12 +360,17 @@ fn progress_plain_shape_and_rawjson_as_docker_buildkit() {
         fs::create_dir_all(&ctx).unwrap();
         fs::write(ctx.join("Dockerfile"), dockerfile).unwrap();
         fs::write(ctx.join("f.txt"), "content\n").unwrap();
+        // Untagged, docker's image is found (and removed) by its ID.
+        let iid = scratch.join(format!("{name}.iid"));
         let theirs = docker()
             .env("DOCKER_BUILDKIT", "1")
             .args(["build", "--no-cache", "--progress", "plain", "--build-arg", &arg])
+            .arg("--iidfile")
+            .arg(&iid)
             .arg(&ctx)
             .output()
             .unwrap();
+        let _built = DockerImages(fs::read_to_string(&iid).into_iter().collect());
         assert!(theirs.status.success());
         let theirs = String::from_utf8_lossy(&theirs.stderr).into_owned();
         let ours = w.run([
