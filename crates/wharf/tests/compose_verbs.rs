@@ -446,3 +446,96 @@ fn attached_up_stops_on_interrupt() {
     let state = ok(&p.wharf(&w, ["ps", "-a", "--format", "{{.State}}"]), "ps");
     assert_eq!(state, "exited\n");
 }
+
+/// `down` stops in reverse dependency order in both tools: the `kill` of
+/// a service comes after the `die` of every container that depends on it
+/// (each of which takes a moment to leave after its SIGTERM), then the
+/// containers and the network are gone.
+#[test]
+fn down_stops_dependents_before_their_dependencies() {
+    require_docker_compose();
+    let w = Wharf::new();
+    let (image, _images) = image(&w, "cmp-order-img");
+    // PID 1 acts on SIGTERM only through a handler; the app's takes 300 ms.
+    let yaml = format!(
+        r#"services:
+  db:
+    image: {image}
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"]
+  app:
+    image: {image}
+    command: ["sh", "-c", "trap 'sleep 0.3; exit 0' TERM; sleep 300 & wait"]
+    depends_on: [db]
+    scale: 2
+"#
+    );
+    let name = unique("cmporder");
+    let p = Project::new(&w, &name, &yaml);
+    let now = || {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        format!("{}.{:09}", t.as_secs(), t.subsec_nanos())
+    };
+    // The kill and die events of `down`, as `ACTION SERVICE` in order.
+    let order = |events: String| -> Vec<String> {
+        events
+            .lines()
+            .filter_map(|l| {
+                let (action, service) = l.split_once(' ')?;
+                ["kill", "die"]
+                    .contains(&action)
+                    .then(|| format!("{action} {service}"))
+            })
+            .collect()
+    };
+    let filter = format!("label=com.docker.compose.project={name}");
+    let format = "{{.Action}} {{index .Actor.Attributes \"com.docker.compose.service\"}}";
+    let docker_side = {
+        let _down = DockerProject(&p);
+        ok(&p.docker(["up", "-d"]), "docker compose up");
+        let since = now();
+        ok(&p.docker(["down"]), "docker compose down");
+        let until = now();
+        let events = common::sh(common::docker().args([
+            "events", "--since", &since, "--until", &until, "--filter", &filter, "--format", format,
+        ]));
+        order(events)
+    };
+    let _down = WharfProject(&w, &p);
+    ok(&p.wharf(&w, ["up", "-d"]), "wharf compose up");
+    let since = now();
+    ok(&p.wharf(&w, ["down"]), "wharf compose down");
+    let until = now();
+    let events = w.ok([
+        "events", "--since", &since, "--until", &until, "--filter", &filter, "--format", format,
+    ]);
+    let wharf_side = order(events);
+    for (tool, events) in [("docker", &docker_side), ("wharf", &wharf_side)] {
+        let at = |e: &str| events.iter().position(|x| x == e);
+        let db_kill = at("kill db").unwrap_or_else(|| panic!("{tool}: no kill of db: {events:?}"));
+        let app_dies: Vec<usize> = events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| *e == "die app")
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(app_dies.len(), 2, "{tool}: {events:?}");
+        assert!(
+            app_dies.iter().all(|&d| d < db_kill),
+            "{tool}: db signalled before its dependents died: {events:?}"
+        );
+    }
+    let sorted = |v: &Vec<String>| {
+        let mut v = v.clone();
+        v.sort();
+        v
+    };
+    assert_eq!(sorted(&wharf_side), sorted(&docker_side));
+    assert_eq!(
+        p.wharf(&w, ["ps", "-a", "-q"]).stdout,
+        Vec::<u8>::new(),
+        "containers left"
+    );
+    assert!(!w.ok(["network", "ls"]).contains(&format!("{name}_default")));
+}

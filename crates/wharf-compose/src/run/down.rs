@@ -9,7 +9,12 @@ use super::order::dependency_levels;
 use super::progress::{Progress, Status};
 use super::resources::warn;
 use super::state::{OneOff, ProjectContainer};
-use super::{RunResult, Runtime};
+use super::{RunError, RunResult, Runtime};
+use wharf_engine::containers::Stopping;
+
+/// A stop prepared (`None`: nothing to stop) and whether its signal was
+/// delivered.
+type Begun = (RunResult<Option<Stopping>>, RunResult<()>);
 
 /// `down`'s flags.
 #[derive(Debug, Clone, Default)]
@@ -26,7 +31,7 @@ pub struct DownOptions {
 impl Runtime<'_> {
     /// Stop a container, reporting it (`stopContainer`); `removal`: its
     /// monitor removes it as it exits, with its anonymous volumes if
-    /// `Some(true)` (see `Engine::stop_for_removal`).
+    /// `Some(true)` (see `Engine::prepare_stop`).
     pub(crate) fn stop_one(
         &self,
         c: &ProjectContainer,
@@ -34,23 +39,120 @@ impl Runtime<'_> {
         removal: Option<bool>,
         progress: &dyn Progress,
     ) -> RunResult<()> {
-        let event = c.event_id();
-        progress.event(&event, Status::Working, "Stopping");
-        let stopped = match removal {
-            Some(volumes) => self.engine.stop_for_removal(c.id(), timeout, volumes),
-            None => self.engine.stop_container(c.id(), timeout, None),
+        let (stopping, signalled) = self.begin_stop(c, timeout, removal, progress);
+        self.finish_stop(c, stopping?, signalled, &|| {}, progress)
+    }
+
+    /// A stop prepared and signalled, as [`Runtime::stop_one`] begins it.
+    fn begin_stop(
+        &self,
+        c: &ProjectContainer,
+        timeout: Option<u64>,
+        removal: Option<bool>,
+        progress: &dyn Progress,
+    ) -> Begun {
+        let stopping = self.prepare_stop(c, timeout, removal, progress);
+        let signalled = match &stopping {
+            Ok(s) => self.signal(c, s.as_ref(), progress),
+            Err(_) => Ok(()),
         };
-        match stopped {
+        (stopping, signalled)
+    }
+
+    /// The first part of [`Runtime::stop_one`], reported: `None` when
+    /// there is nothing to stop (not running, or already removed at an
+    /// exit of its own).
+    fn prepare_stop(
+        &self,
+        c: &ProjectContainer,
+        timeout: Option<u64>,
+        removal: Option<bool>,
+        progress: &dyn Progress,
+    ) -> RunResult<Option<Stopping>> {
+        progress.event(&c.event_id(), Status::Working, "Stopping");
+        match self.engine.prepare_stop(c.id(), timeout, None, removal) {
+            Ok(s) => Ok(s),
             // Removed at its exit (a stop for removal) before the stop
             // found it: it exited on its own meanwhile.
-            Err(e) if e.kind() == wharf_oci::ErrorKind::NotFound => {}
+            Err(e) if e.kind() == wharf_oci::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(stop_failed(c, e.into(), progress)),
+        }
+    }
+
+    /// Signal one prepared stop (see [`Runtime::signal_wave`] for several).
+    fn signal(
+        &self,
+        c: &ProjectContainer,
+        stopping: Option<&Stopping>,
+        progress: &dyn Progress,
+    ) -> RunResult<()> {
+        let Some(s) = stopping else { return Ok(()) };
+        let delivered = self
+            .engine
+            .signal_stops(&[s])
+            .map_err(|e| stop_failed(c, e.into(), progress))?;
+        for d in delivered {
+            d.map_err(|e| stop_failed(c, e.into(), progress))?;
+        }
+        Ok(())
+    }
+
+    /// Signal the prepared stops of a wave together (one write for their
+    /// events, see `Engine::prepare_stop`): each one's outcome, in order.
+    /// Err: that write failed, nothing was signalled.
+    fn signal_wave(
+        &self,
+        wave: &[(&ProjectContainer, RunResult<Option<Stopping>>)],
+        progress: &dyn Progress,
+    ) -> RunResult<Vec<RunResult<()>>> {
+        let ready: Vec<&Stopping> = wave
+            .iter()
+            .filter_map(|(_, s)| s.as_ref().ok().and_then(Option::as_ref))
+            .collect();
+        let mut delivered = match self.engine.signal_stops(&ready) {
+            Ok(d) => d.into_iter(),
             Err(e) => {
-                progress.event(&event, Status::Error, "Error while Stopping");
+                for (c, _) in wave {
+                    progress.event(&c.event_id(), Status::Error, "Error while Stopping");
+                }
                 return Err(e.into());
             }
-            Ok(()) => {}
-        }
-        progress.event(&event, Status::Done, "Stopped");
+        };
+        Ok(wave
+            .iter()
+            .map(|(c, s)| match s {
+                Ok(Some(_)) => match delivered.next() {
+                    Some(Err(e)) => Err(stop_failed(c, e.into(), progress)),
+                    _ => Ok(()),
+                },
+                _ => Ok(()),
+            })
+            .collect())
+    }
+
+    /// The last part of [`Runtime::stop_one`]: wait for the stop, reported;
+    /// `dead` is called once its process has died (or the stop has ended,
+    /// or failed).
+    fn finish_stop(
+        &self,
+        c: &ProjectContainer,
+        stopping: Option<Stopping>,
+        signalled: RunResult<()>,
+        dead: &dyn Fn(),
+        progress: &dyn Progress,
+    ) -> RunResult<()> {
+        let finished = match (signalled, stopping) {
+            (Err(e), _) => Err(e),
+            (Ok(()), None) => Ok(()),
+            (Ok(()), Some(s)) => match self.engine.finish_stop(s, &mut || dead()) {
+                Err(e) if e.kind() == wharf_oci::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(stop_failed(c, e.into(), progress)),
+                Ok(()) => Ok(()),
+            },
+        };
+        dead();
+        finished?;
+        progress.event(&c.event_id(), Status::Done, "Stopped");
         Ok(())
     }
 
@@ -88,12 +190,15 @@ impl Runtime<'_> {
     }
 
     /// Stop and remove `waves` of containers (`volumes`: with their
-    /// anonymous volumes), in order: a wave is stopped once the one
-    /// before has stopped, as Compose's reverse dependency order asks, but
-    /// its removal does not wait (Compose removes a service's containers
-    /// before it stops those of the next). Every container of a wave at
-    /// once, each removed as soon as it has stopped. A stop that fails
-    /// ends it after that wave (once all begun are done), as in Compose.
+    /// anonymous volumes), in order: a wave is stopped once the processes
+    /// of the one before have died, as Compose's reverse dependency order
+    /// asks; neither the monitors' records of those exits (a millisecond
+    /// or two later) nor the removals wait (Compose removes a service's
+    /// containers before it stops those of the next). Every container of
+    /// a wave at once: prepared one after the other, then signalled
+    /// together (under `--parallel N`, each once it has a place), each
+    /// removed as soon as it has stopped. A stop that fails ends it after
+    /// that wave (once all begun are done), as in Compose.
     fn stop_and_remove_waves(
         &self,
         waves: Vec<Vec<(&ProjectContainer, bool)>>,
@@ -102,28 +207,55 @@ impl Runtime<'_> {
     ) -> RunResult<()> {
         let permits = super::parallel::Permits::new();
         let permits = &permits;
+        let together = permits.unlimited();
         std::thread::scope(|scope| {
             let mut handles = Vec::new();
             for wave in waves {
-                let (stopped_tx, stopped) = std::sync::mpsc::channel();
-                for (c, volumes) in wave {
-                    let stopped_tx = stopped_tx.clone();
+                let (dead_tx, dead) = std::sync::mpsc::channel();
+                // Its monitor removes each as it exits: the next wave waits
+                // for the exits, not for the teardowns.
+                let items: Vec<(&ProjectContainer, bool, Option<Begun>)> = if together {
+                    let prepared: Vec<_> = wave
+                        .iter()
+                        .map(|&(c, v)| (c, self.prepare_stop(c, timeout, Some(v), progress)))
+                        .collect();
+                    let signalled = self.signal_wave(&prepared, progress)?;
+                    prepared
+                        .into_iter()
+                        .zip(signalled)
+                        .zip(&wave)
+                        .map(|(((c, s), sig), &(_, v))| (c, v, Some((s, sig))))
+                        .collect()
+                } else {
+                    wave.iter().map(|&(c, v)| (c, v, None)).collect()
+                };
+                for (c, volumes, begun) in items {
+                    let tell = std::cell::Cell::new(Some(dead_tx.clone()));
                     handles.push(scope.spawn(move || {
                         let _place = permits.take();
-                        // Its monitor removes it as it exits: the next wave
-                        // waits for the exit, not for the teardown.
-                        let result = self.stop_one(c, timeout, Some(volumes), progress);
-                        let _ = stopped_tx.send(result.is_ok());
-                        drop(stopped_tx);
+                        // Once: at the death, or else at the stop's end.
+                        let dead = |ok: bool| {
+                            if let Some(tx) = tell.take() {
+                                let _ = tx.send(ok);
+                            }
+                        };
+                        let (stopping, signalled) = match begun {
+                            Some(b) => b,
+                            None => self.begin_stop(c, timeout, Some(volumes), progress),
+                        };
+                        let result = stopping.and_then(|s| {
+                            self.finish_stop(c, s, signalled, &|| dead(true), progress)
+                        });
+                        dead(result.is_ok());
                         result?;
                         self.remove_one(c, volumes, progress)
                     }));
                 }
-                drop(stopped_tx);
+                drop(dead_tx);
                 wharf_runtime::timeline::mark("down: wave signalled");
-                // Until every container of this wave has stopped (the
-                // channel closes when the last one has said).
-                if !stopped.iter().fold(true, |all, ok| all & ok) {
+                // Until every container of this wave has died (the channel
+                // closes when the last one has said).
+                if !dead.iter().fold(true, |all, ok| all & ok) {
                     break;
                 }
                 wharf_runtime::timeline::mark("down: wave stopped");
@@ -245,4 +377,10 @@ impl Runtime<'_> {
         }
         Ok(())
     }
+}
+
+/// Report a container's stop as failed; the error.
+fn stop_failed(c: &ProjectContainer, e: RunError, progress: &dyn Progress) -> RunError {
+    progress.event(&c.event_id(), Status::Error, "Error while Stopping");
+    e
 }

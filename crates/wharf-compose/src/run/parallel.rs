@@ -39,6 +39,11 @@ impl Permits {
         }
     }
 
+    /// Whether every item may run at once (no `--parallel` limit).
+    pub(crate) fn unlimited(&self) -> bool {
+        *self.free.lock().unwrap_or_else(|p| p.into_inner()) == usize::MAX
+    }
+
     /// Wait for a place.
     pub(crate) fn take(&self) -> Permit<'_> {
         let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());

@@ -64,6 +64,16 @@ impl WaitCondition {
     }
 }
 
+/// A stop prepared by [`Engine::prepare_stop`]: the container's monitor
+/// told that the exit to come is asked for, the signal chosen.
+#[derive(Debug)]
+pub struct Stopping {
+    container: ContainerRecord,
+    signal: Signal,
+    /// SIGKILL after this long; `None`: wait for as long as it takes.
+    limit: Option<Duration>,
+}
+
 /// What `container prune` removed.
 #[derive(Debug, Default)]
 pub struct ContainerPruneReport {
@@ -115,7 +125,13 @@ impl Engine {
     }
 
     /// Wait until the monitor has recorded the exit (or removed the row).
-    fn wait_stopped(&self, id: &str, timeout: Option<Duration>) -> EngineResult<bool> {
+    /// `dead`: called when the container's process is seen to die.
+    fn wait_stopped(
+        &self,
+        id: &str,
+        timeout: Option<Duration>,
+        dead: &mut dyn FnMut(),
+    ) -> EngineResult<bool> {
         let start = Instant::now();
         // Woken at once when the container's process dies, or when the
         // monitor exits; then the exit's record follows within a
@@ -154,16 +170,17 @@ impl Engine {
                 continue;
             }
             let _ = poll(&mut fds, PollTimeout::from(every.as_millis() as u16));
-            let dead = container.is_some()
+            let dead_now = container.is_some()
                 && fds
                     .first()
                     .and_then(|p| p.revents())
                     .is_some_and(|r| !r.is_empty());
             drop(fds);
-            if dead {
+            if dead_now {
                 // Restarted by its policy, it is another process: polled.
                 container = None;
                 died = Some(Instant::now());
+                dead();
             }
         }
         Ok(true)
@@ -190,7 +207,7 @@ impl Engine {
                 false => self.deliver(&c, Signal::SIGKILL)?,
             }
             first = false;
-            if self.wait_stopped(id, Some(Duration::from_millis(500)))? {
+            if self.wait_stopped(id, Some(Duration::from_millis(500)), &mut || {})? {
                 return Ok(());
             }
         }
@@ -236,22 +253,7 @@ impl Engine {
         self.stop_then(name, timeout, signal, None)
     }
 
-    /// A `stop` that a `rm` follows (Compose's `down`): the monitor removes
-    /// the container when it exits (with its anonymous volumes if
-    /// `volumes`), so this returns once its rows are gone rather than after
-    /// its teardown, and the `rm` finds nothing left to do. The events are
-    /// those of the two verbs.
-    pub fn stop_for_removal(
-        &self,
-        name: &str,
-        timeout: Option<u64>,
-        volumes: bool,
-    ) -> EngineResult<()> {
-        self.stop_then(name, timeout, None, Some(volumes))
-    }
-
-    /// [`Engine::stop_container`]; `removal`: see
-    /// [`Engine::stop_for_removal`].
+    /// [`Engine::stop_container`]; `removal`: see [`Engine::prepare_stop`].
     fn stop_then(
         &self,
         name: &str,
@@ -259,15 +261,39 @@ impl Engine {
         signal: Option<&str>,
         removal: Option<bool>,
     ) -> EngineResult<()> {
+        let Some(stop) = self.prepare_stop(name, timeout, signal, removal)? else {
+            return Ok(());
+        };
+        for delivered in self.signal_stops(&[&stop])? {
+            delivered?;
+        }
+        self.finish_stop(stop, &mut || {})
+    }
+
+    /// Stop requests for containers to be stopped together: each prepared
+    /// (`None`: not running) and then all signalled at once by
+    /// [`Engine::signal_stops`], each waited for by [`Engine::finish_stop`].
+    /// Compose's `down` stops a service's replicas this way: one write
+    /// for all their `kill` events rather than one each (serialized by the
+    /// store, ~0.3 ms apiece before the last one's signal).
+    ///
+    /// `removal`: a `stop` that a `rm` follows (Compose's `down`). The
+    /// monitor removes the container when it exits (with its anonymous
+    /// volumes if `Some(true)`), so the stop ends once its rows are gone
+    /// rather than after its teardown, and the `rm` finds nothing left to
+    /// do. The events are those of the two verbs.
+    pub fn prepare_stop(
+        &self,
+        name: &str,
+        timeout: Option<u64>,
+        signal: Option<&str>,
+        removal: Option<bool>,
+    ) -> EngineResult<Option<Stopping>> {
         let c = self.refresh(self.find_container(name)?)?;
         if !c.state.status.is_running() {
-            return Ok(());
+            return Ok(None);
         }
         let configured = Some(c.config().stop_signal.clone()).filter(|s| !s.is_empty());
-        if let Some(volumes) = removal {
-            mark_remove_requested(self, &c.id, volumes)?;
-        }
-        mark_stop_requested(self, &c.id)?;
         let sig = parse_signal(
             signal
                 .map(str::to_string)
@@ -275,8 +301,10 @@ impl Engine {
                 .as_deref()
                 .unwrap_or("SIGTERM"),
         )?;
-        self.signal(&c, sig)?;
-        wharf_runtime::timeline::mark("stop: signalled");
+        if let Some(volumes) = removal {
+            mark_remove_requested(self, &c.id, volumes)?;
+        }
+        mark_stop_requested(self, &c.id)?;
         // `-t`, else the container's `--stop-timeout`, else docker's 10 s;
         // a negative one waits for as long as it takes.
         let secs = timeout
@@ -284,11 +312,53 @@ impl Engine {
             .or(c.config().stop_timeout)
             .unwrap_or(10);
         let limit = u64::try_from(secs).ok().map(Duration::from_secs);
-        if !self.wait_stopped(&c.id, limit)? {
-            self.kill_until_stopped(&c.id)?;
+        Ok(Some(Stopping {
+            container: c,
+            signal: sig,
+            limit,
+        }))
+    }
+
+    /// Signal prepared stops: their `kill` events in one write (before
+    /// the signals, so that each comes before its container's `die`), then
+    /// each its signal; whether each was delivered, in their order.
+    pub fn signal_stops(&self, stops: &[&Stopping]) -> EngineResult<Vec<EngineResult<()>>> {
+        self.store.write(|tx| {
+            for s in stops {
+                let signal = [("signal", (s.signal as i32).to_string())];
+                wharf_store::events::container(tx, &s.container.id, "kill", &signal)?;
+            }
+            Ok(())
+        })?;
+        Ok(stops
+            .iter()
+            .map(|s| {
+                let delivered = self.deliver(&s.container, s.signal);
+                wharf_runtime::timeline::mark("stop: signalled");
+                delivered
+            })
+            .collect())
+    }
+
+    /// Wait for a signalled stop to end, SIGKILL after its limit.
+    /// `dead` is called once when the container's process has died, which
+    /// may be a little before its monitor records the exit (or, for a
+    /// removal, removes its rows); or, without a process to watch, when
+    /// the stop has ended.
+    pub fn finish_stop(&self, stop: Stopping, dead: &mut dyn FnMut()) -> EngineResult<()> {
+        let id = &stop.container.id;
+        let mut told = false;
+        let mut on_death = || {
+            if !std::mem::replace(&mut told, true) {
+                dead();
+            }
+        };
+        if !self.wait_stopped(id, stop.limit, &mut on_death)? {
+            self.kill_until_stopped(id)?;
         }
+        on_death();
         wharf_runtime::timeline::mark("stop: stopped");
-        self.container_event(&c.id, "stop", &[])
+        self.container_event(id, "stop", &[])
     }
 
     /// `docker restart [-t N] [-s SIG]`: stop as `stop` does, then start;
@@ -505,7 +575,7 @@ impl Engine {
     /// `docker wait`: block until the container stops; its exit code.
     pub fn wait_container(&self, name: &str) -> EngineResult<i32> {
         let c = self.find_container(name)?;
-        self.wait_stopped(&c.id, None)?;
+        self.wait_stopped(&c.id, None, &mut || {})?;
         let s = self.store.read(|tx| containers::state(tx, &c.id))?;
         Ok(s.and_then(|s| s.exit_code).unwrap_or(0))
     }

@@ -37,7 +37,7 @@ pub use create::cgroup_parent;
 pub(crate) use create::cgroup_parent_of;
 pub(crate) use create::CGROUP_PARENT;
 pub use create::{CreateRequest, Created};
-pub use lifecycle::{ContainerPruneReport, WaitCondition, Waited};
+pub use lifecycle::{ContainerPruneReport, Stopping, WaitCondition, Waited};
 pub use list::ContainerSummary;
 pub use logging::ContainerLog;
 pub use manage::Change;
