@@ -51,6 +51,24 @@ pub use up::{Recreate, UpOptions};
 use crate::model::Project;
 use crate::Loaded;
 
+/// Whether a `COMPOSE_*` switch is on, read as Compose reads it
+/// (`utils.StringToBool`, Go's `strconv.ParseBool`; anything else is off).
+pub fn env_switch(value: Option<&str>) -> bool {
+    matches!(value, Some("1" | "t" | "T" | "TRUE" | "true" | "True"))
+}
+
+impl Runtime<'_> {
+    /// COMPOSE_IGNORE_ORPHANS, which Compose reads from the project's
+    /// environment (`.env` included), not only the process's.
+    pub fn ignore_orphans(&self) -> bool {
+        env_switch(
+            self.environment
+                .get("COMPOSE_IGNORE_ORPHANS")
+                .map(String::as_str),
+        )
+    }
+}
+
 /// A project to act on, with the engine that acts.
 #[derive(Clone)]
 pub struct Runtime<'e> {

@@ -83,10 +83,16 @@ impl Runtime<'_> {
         Ok(out)
     }
 
-    /// Containers of services the project does not define (any more).
+    /// Containers of services the project does not define (any more),
+    /// and `run`'s one-off containers that have ended: Compose's
+    /// `isOrphaned`, so `up` warns of those and `--remove-orphans`
+    /// removes them (a running one-off one is left to its `run`).
     pub(crate) fn orphans<'a>(&self, all: &'a [ProjectContainer]) -> Vec<&'a ProjectContainer> {
         all.iter()
             .filter(|c| {
+                if c.oneoff() {
+                    return matches!(c.status(), Status::Exited | Status::Dead);
+                }
                 !self.project.services.contains_key(c.service())
                     && !self.disabled.iter().any(|d| d == c.service())
             })

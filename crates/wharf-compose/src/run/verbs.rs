@@ -30,16 +30,24 @@ impl Runtime<'_> {
             .collect())
     }
 
+    /// Services named on the command line must be the project's (a
+    /// project known by name has no list to check them against).
+    fn check_services(&self, services: &[String]) -> RunResult<()> {
+        match services
+            .iter()
+            .find(|s| !self.project.services.is_empty() && !self.project.services.contains_key(*s))
+        {
+            Some(s) => Err(invalid(format!("no such service: {s}"))),
+            None => Ok(()),
+        }
+    }
+
     fn grouped(
         &self,
         services: &[String],
         reverse: bool,
     ) -> RunResult<Vec<Vec<Vec<ProjectContainer>>>> {
-        for s in services {
-            if !self.project.services.is_empty() && !self.project.services.contains_key(s) {
-                return Err(invalid(format!("no such service: {s}")));
-            }
-        }
+        self.check_services(services)?;
         let all = self.containers(OneOff::Exclude)?;
         let wanted =
             |c: &ProjectContainer| services.is_empty() || services.iter().any(|s| s == c.service());
@@ -82,14 +90,28 @@ impl Runtime<'_> {
         Ok(())
     }
 
-    /// `kill [-s SIGNAL]`: the running containers.
+    /// `kill [-s SIGNAL]`: the running containers, `run`'s one-off ones
+    /// included (as Compose's `kill` lists them); those of services the
+    /// project does not define only with `remove_orphans`.
     pub fn kill(
         &self,
         services: &[String],
         signal: &str,
+        remove_orphans: bool,
         progress: &dyn Progress,
     ) -> RunResult<()> {
-        let running: Vec<ProjectContainer> = self.flat(services, |c| c.running())?;
+        self.check_services(services)?;
+        let running: Vec<ProjectContainer> = self
+            .containers(OneOff::Include)?
+            .into_iter()
+            .filter(|c| c.running())
+            .filter(|c| services.is_empty() || services.iter().any(|s| s == c.service()))
+            .filter(|c| {
+                remove_orphans
+                    || self.project.services.is_empty()
+                    || self.project.services.contains_key(c.service())
+            })
+            .collect();
         if running.is_empty() {
             eprint!("no container to kill");
             return Ok(());

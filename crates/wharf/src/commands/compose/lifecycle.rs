@@ -48,7 +48,7 @@ pub fn down(cx: &Cx, a: &ComposeDownArgs) -> Result<ExitCode, RunError> {
     let opts = DownOptions {
         volumes: a.volumes,
         images: a.rmi.clone(),
-        remove_orphans: a.remove_orphans,
+        remove_orphans: a.remove_orphans || super::up::remove_orphans_env(),
         timeout: a.timeout,
         services: a.services.clone(),
     };
@@ -92,7 +92,8 @@ pub fn kill(cx: &Cx, a: &ComposeKillArgs) -> Result<ExitCode, RunError> {
     let engine = cx.engine()?;
     let rt = cx.project_or_name(&engine, &[])?;
     let progress = cx.progress("Killing");
-    let result = rt.kill(&a.services, &a.signal, &*progress);
+    let remove_orphans = a.remove_orphans || super::up::remove_orphans_env();
+    let result = rt.kill(&a.services, &a.signal, remove_orphans, &*progress);
     progress.finish();
     result.map(|_| ExitCode::SUCCESS)
 }
