@@ -45,7 +45,7 @@ pub use oneoff::{parse_publish, parse_volume, split_command, RunOptions};
 pub use order::dependency_levels;
 pub use parallel::set_limit as set_parallel_limit;
 pub use progress::{Mode, Progress, Status};
-pub use state::{container_number, OneOff, ProjectContainer};
+pub use state::{container_number, newest_first, OneOff, ProjectContainer};
 pub use up::{Recreate, UpOptions};
 
 use crate::model::Project;

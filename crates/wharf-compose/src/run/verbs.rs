@@ -11,9 +11,6 @@ use super::state::{OneOff, ProjectContainer};
 use super::{RunResult, Runtime};
 
 impl Runtime<'_> {
-    /// The project's (non one-off) containers of `services` (all when
-    /// empty), grouped in dependency levels of their services; reversed
-    /// for stopping. A project known only by name is one group.
     /// The containers of `services` (all when empty) that `keep` keeps, in
     /// dependency order, ungrouped.
     fn flat(
@@ -42,6 +39,9 @@ impl Runtime<'_> {
         }
     }
 
+    /// The project's (non one-off) containers of `services` (all when
+    /// empty), grouped in dependency levels of their services (known by
+    /// name: those their labels record); reversed for stopping.
     fn grouped(
         &self,
         services: &[String],
@@ -51,11 +51,7 @@ impl Runtime<'_> {
         let all = self.containers(OneOff::Exclude)?;
         let wanted =
             |c: &ProjectContainer| services.is_empty() || services.iter().any(|s| s == c.service());
-        if self.project.services.is_empty() {
-            let group: Vec<ProjectContainer> = all.into_iter().filter(|c| wanted(c)).collect();
-            return Ok(vec![vec![group]]);
-        }
-        let mut levels = dependency_levels(&self.project);
+        let mut levels = dependency_levels(&self.ordering(&all));
         if reverse {
             levels.reverse();
         }
@@ -173,9 +169,12 @@ impl Runtime<'_> {
         Ok(())
     }
 
-    /// The stopped containers `rm` would remove.
+    /// The stopped containers `rm` would remove, in the engine's order
+    /// (which its "Going to remove" line follows).
     pub fn stopped(&self, services: &[String]) -> RunResult<Vec<ProjectContainer>> {
-        self.flat(services, |c| !c.running())
+        let mut stopped = self.flat(services, |c| !c.running())?;
+        super::state::newest_first(&mut stopped);
+        Ok(stopped)
     }
 
     /// `rm`: remove `containers` (already stopped).
@@ -218,7 +217,14 @@ impl Runtime<'_> {
         services: &[String],
         on_exit: &(dyn Fn(&ProjectContainer, i32) + Sync),
     ) -> RunResult<i32> {
-        let containers: Vec<ProjectContainer> = self.flat(services, |_| true)?;
+        // The running containers of those services, one-off ones too,
+        // whatever the file says (Compose's `Wait` lists them so).
+        let containers: Vec<ProjectContainer> = self
+            .containers(OneOff::Include)?
+            .into_iter()
+            .filter(|c| c.running())
+            .filter(|c| services.is_empty() || services.iter().any(|s| s == c.service()))
+            .collect();
         if containers.is_empty() {
             return Err(invalid(format!(
                 "no containers for project {:?}",
