@@ -14,6 +14,7 @@ use crate::cli_compose::{
     ComposeBuildArgs, ComposeCpArgs, ComposeExecArgs, ComposePullArgs, ComposeRunArgs,
     ComposeServicesArgs, ComposeVersionArgs,
 };
+use crate::commands::containers::{split_container_path, TAR_STREAMS_UNSUPPORTED};
 
 fn engine_err(e: wharf_engine::EngineError) -> RunError {
     RunError::Engine(e)
@@ -152,21 +153,15 @@ pub fn exec(cx: &Cx, a: &ComposeExecArgs) -> Result<ExitCode, RunError> {
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }
 
-/// `SERVICE:PATH` → (service, path); local paths start with `/` or `.`.
-fn split_service_path(arg: &str) -> Option<(&str, &str)> {
-    if arg.starts_with('/') || arg.starts_with('.') {
-        return None;
-    }
-    arg.split_once(':')
-        .filter(|(c, _)| !c.is_empty() && !c.contains('/'))
-}
-
 pub fn cp(cx: &Cx, a: &ComposeCpArgs) -> Result<ExitCode, RunError> {
+    if a.src == "-" || a.dest == "-" {
+        return Err(RunError::Invalid(TAR_STREAMS_UNSUPPORTED.into()));
+    }
     let engine = cx.engine()?;
     let rt = cx.project_name_only(&engine)?;
     // The service, the path in its containers, and whether the copy is
     // out of them.
-    let (svc, path, out) = match (split_service_path(&a.src), split_service_path(&a.dest)) {
+    let (svc, path, out) = match (split_container_path(&a.src), split_container_path(&a.dest)) {
         (Some((svc, p)), None) => (svc, p, true),
         (None, Some((svc, p))) => (svc, p, false),
         (Some(_), Some(_)) => {
