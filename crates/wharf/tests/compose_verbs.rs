@@ -389,6 +389,8 @@ fn usage_errors_match() {
         &["up", "--build", "--no-build"],
         &["up", "-d", "--abort-on-container-exit"],
         &["down", "--rmi", "some"],
+        // pflag: a string flag takes the next word, the last one wins.
+        &["-p", "x", "-p", "-bad", "ps", "-q"],
     ] {
         let d = p.docker(args);
         let wh = p.wharf(&w, args);
