@@ -35,7 +35,14 @@ pub struct ProjectFlags {
     #[arg(short = 'f', long = "file")]
     pub file: Vec<PathBuf>,
     /// Project name
-    #[arg(short = 'p', long = "project-name")]
+    // As pflag takes a string flag: the next word whatever it starts
+    // with, and the last of several.
+    #[arg(
+        short = 'p',
+        long = "project-name",
+        allow_hyphen_values = true,
+        overrides_with = "project_name"
+    )]
     pub project_name: Option<String>,
     /// Specify an alternate working directory (default: the path of the, first specified, Compose file)
     #[arg(long = "project-directory")]

@@ -389,6 +389,8 @@ fn usage_errors_match() {
         &["up", "--build", "--no-build"],
         &["up", "-d", "--abort-on-container-exit"],
         &["down", "--rmi", "some"],
+        // pflag: a string flag takes the next word, the last one wins.
+        &["-p", "x", "-p", "-bad", "ps", "-q"],
     ] {
         let d = p.docker(args);
         let wh = p.wharf(&w, args);
@@ -538,4 +540,164 @@ fn down_stops_dependents_before_their_dependencies() {
         "containers left"
     );
     assert!(!w.ok(["network", "ls"]).contains(&format!("{name}_default")));
+}
+
+/// What a compose run shows, comparable across both tools: its exit code,
+/// its stdout, and its stderr without logrus' timestamps, lines sorted
+/// (parallel steps print in any order).
+fn seen(out: &std::process::Output) -> (i32, String, Vec<String>) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    let mut lines: Vec<String> = err
+        .lines()
+        .map(|l| match l.split_once("\" level=") {
+            Some((time, rest)) if time.starts_with("time=\"") => format!("level={rest}"),
+            _ => l.to_string(),
+        })
+        .collect();
+    lines.sort();
+    (code(out), stdout(out), lines)
+}
+
+/// Services named on the command line, as Compose takes them: with `-p`
+/// and no `-f` the file is not read (the project is what its labels say,
+/// nothing is refused); with `-f`, unknown names are refused and names
+/// of services profiles leave out enable them; `exec`, `cp`, `port`,
+/// `top` and `images` never check. Both with dependency order by name.
+#[test]
+fn service_names_match() {
+    require_docker_compose();
+    let w = Wharf::new();
+    let (image, _images) = image(&w, "cmp-svc-img");
+    let name = unique("cmpsvc");
+    let yaml = format!(
+        "services:\n  web:\n    image: {image}\n    command: [\"sleep\", \"300\"]\n    stop_signal: SIGKILL\n    expose: [\"5000\"]\n  worker:\n    image: {image}\n    command: [\"sleep\", \"300\"]\n    stop_signal: SIGKILL\n    depends_on: [web]\n  dbg:\n    image: {image}\n    command: [\"sleep\", \"300\"]\n    stop_signal: SIGKILL\n    profiles: [debug]\n"
+    );
+    let p = Project::new(&w, &name, &yaml);
+    let by_name: &[&[&str]] = &[
+        &["ps", "nope"],
+        &["top", "nope"],
+        &["images", "nope"],
+        &["port", "nope", "80"],
+        &["port", "web", "5001"],
+        &["port", "web", "5000"],
+        &["exec", "-T", "nope", "true"],
+        &["exec", "-T", "--index", "0", "web", "true"],
+        &["logs", "nope"],
+        &["stop", "nope"],
+        &["start", "nope"],
+        &["restart", "nope"],
+        &["kill", "nope"],
+        &["pause", "nope"],
+        &["rm", "-f", "nope"],
+        &["wait", "nope"],
+        &["cp", "nope:/etc/passwd", "x"],
+        &["down", "nope"],
+        &["stop"],
+        &["rm", "-f"],
+    ];
+    let with_file: &[&[&str]] = &[
+        &["ps", "nope"],
+        &["top", "nope"],
+        &["logs", "nope"],
+        &["stop", "nope"],
+        &["restart", "nope"],
+        &["kill", "nope"],
+        &["down", "nope"],
+        &["ps", "dbg"],
+        &["stop", "dbg"],
+    ];
+    let collect = |f: &dyn Fn(&[&str]) -> std::process::Output| {
+        let mut v: Vec<(i32, String, Vec<String>)> = with_file
+            .iter()
+            .map(|a| seen(&f(&[&["-f", "compose.yaml"][..], a].concat())))
+            .collect();
+        v.extend(by_name.iter().map(|a| seen(&f(a))));
+        v
+    };
+    let docker_side = {
+        let _down = DockerProject(&p);
+        ok(&p.docker(["up", "-d"]), "docker compose up -d");
+        collect(&|a| p.docker(a))
+    };
+    let _down = WharfProject(&w, &p);
+    ok(&p.wharf(&w, ["up", "-d"]), "wharf compose up -d");
+    let wharf_side = collect(&|a| p.wharf(&w, a));
+    for (i, (d, wh)) in docker_side.iter().zip(&wharf_side).enumerate() {
+        let args = with_file
+            .iter()
+            .map(|a| [&["-f", "compose.yaml"][..], a].concat())
+            .chain(by_name.iter().map(|a| a.to_vec()))
+            .nth(i)
+            .unwrap_or_default();
+        assert_eq!(wh, d, "{args:?}");
+    }
+}
+
+/// `run`'s one-off containers once ended are orphans to `up` (warned of,
+/// removed by `--remove-orphans`); a container's exit code is `run`'s,
+/// with the blank line Compose prints; one that cannot start is exit 1;
+/// `rm` names what it removes newest first.
+#[test]
+fn oneoff_orphans_and_run_exits_match() {
+    require_docker_compose();
+    let w = Wharf::new();
+    let (image, _images) = image(&w, "cmp-orph-img");
+    let name = unique("cmporph");
+    let yaml = format!(
+        "services:\n  web:\n    image: {image}\n    command: [\"sleep\", \"300\"]\n    stop_signal: SIGKILL\n  worker:\n    image: {image}\n    command: [\"sleep\", \"300\"]\n    stop_signal: SIGKILL\n    depends_on: [web]\n"
+    );
+    let p = Project::new(&w, &name, &yaml);
+    // The one-off container's name ends in a random suffix.
+    let unrandom = |s: (i32, String, Vec<String>)| {
+        let strip = |t: &str| match t.find("-worker-run-") {
+            Some(i) => format!("{}-worker-run-X{}", &t[..i], &t[i + 24..]),
+            None => t.to_string(),
+        };
+        (
+            s.0,
+            s.1.lines().map(|l| strip(l) + "\n").collect::<String>(),
+            s.2.iter().map(|l| strip(l)).collect::<Vec<_>>(),
+        )
+    };
+    let steps: &[&[&str]] = &[
+        &["run", "-T", "worker", "sh", "-c", "exit 4"],
+        &["run", "--rm", "-T", "worker", "nosuchcmd"],
+        &["up", "-d"],
+        &["up", "-d", "--remove-orphans"],
+        &["ps", "-a", "--format", "{{.Name}}"],
+        &["stop"],
+        &["rm", "-f"],
+    ];
+    let collect = |f: &dyn Fn(&[&str]) -> std::process::Output| {
+        steps
+            .iter()
+            .map(|a| {
+                let (c, out, err) = unrandom(seen(&f(a)));
+                // Why a container cannot start is the engine's wording.
+                let err = if a.contains(&"nosuchcmd") {
+                    Vec::new()
+                } else {
+                    err
+                };
+                (c, out, err)
+            })
+            .collect::<Vec<_>>()
+    };
+    let docker_side = {
+        let _down = DockerProject(&p);
+        collect(&|a| p.docker(a))
+    };
+    let _down = WharfProject(&w, &p);
+    let wharf_side = collect(&|a| p.wharf(&w, a));
+    assert_eq!(wharf_side, docker_side);
+    assert_eq!(wharf_side[0].0, 4);
+    assert_eq!(wharf_side[1].0, 1);
+    assert!(
+        wharf_side[2]
+            .2
+            .iter()
+            .any(|l| l.contains("Found orphan containers")),
+        "{:?}",
+        wharf_side[2]
+    );
 }

@@ -285,18 +285,26 @@ impl Runtime<'_> {
         if self.project.services.is_empty() {
             self.adopt_resources()?;
         }
+        let order = self.ordering(&containers);
+        // Compose's `checkSelectedServices`: known by name, a service
+        // without containers may be gone already rather than misspelt.
         let mut selected: BTreeSet<&str> = BTreeSet::new();
         for s in &opts.services {
-            if self.project.services.contains_key(s) {
+            if order.services.contains_key(s) {
                 selected.insert(s);
             } else if !self.config_files.is_empty() {
                 return Err(super::error::invalid(format!("no such service: {s}")));
             }
         }
         if !opts.services.is_empty() && selected.is_empty() {
+            super::resources::info(&format!(
+                "Any of the services [{}] not running in project {:?}",
+                opts.services.join(" "),
+                self.name()
+            ));
             return Ok(());
         }
-        let mut levels = dependency_levels(&self.project);
+        let mut levels = dependency_levels(&order);
         levels.reverse();
         let mut waves: Vec<Vec<(&ProjectContainer, bool)>> = levels
             .iter()
@@ -311,7 +319,7 @@ impl Runtime<'_> {
             .collect();
         // Containers of services the file does not name (or all of them
         // when there is no file), last.
-        let known = |c: &&ProjectContainer| self.project.services.contains_key(c.service());
+        let known = |c: &&ProjectContainer| order.services.contains_key(c.service());
         waves.push(
             containers
                 .iter()

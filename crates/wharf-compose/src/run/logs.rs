@@ -251,7 +251,7 @@ impl Runtime<'_> {
                             stopper = Some(scope.spawn(|| self.stop(&[], opts.timeout, progress)));
                         }
                     } else {
-                        let _ = self.kill(&[], "SIGKILL", progress);
+                        let _ = self.kill(&[], "SIGKILL", false, progress);
                     }
                 }
                 match exits.recv_timeout(POLL) {

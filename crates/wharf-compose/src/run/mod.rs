@@ -45,11 +45,29 @@ pub use oneoff::{parse_publish, parse_volume, split_command, RunOptions};
 pub use order::dependency_levels;
 pub use parallel::set_limit as set_parallel_limit;
 pub use progress::{Mode, Progress, Status};
-pub use state::{container_number, OneOff, ProjectContainer};
+pub use state::{container_number, newest_first, OneOff, ProjectContainer};
 pub use up::{Recreate, UpOptions};
 
 use crate::model::Project;
 use crate::Loaded;
+
+/// Whether a `COMPOSE_*` switch is on, read as Compose reads it
+/// (`utils.StringToBool`, Go's `strconv.ParseBool`; anything else is off).
+pub fn env_switch(value: Option<&str>) -> bool {
+    matches!(value, Some("1" | "t" | "T" | "TRUE" | "true" | "True"))
+}
+
+impl Runtime<'_> {
+    /// COMPOSE_IGNORE_ORPHANS, which Compose reads from the project's
+    /// environment (`.env` included), not only the process's.
+    pub fn ignore_orphans(&self) -> bool {
+        env_switch(
+            self.environment
+                .get("COMPOSE_IGNORE_ORPHANS")
+                .map(String::as_str),
+        )
+    }
+}
 
 /// A project to act on, with the engine that acts.
 #[derive(Clone)]

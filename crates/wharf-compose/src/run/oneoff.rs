@@ -74,6 +74,7 @@ impl Runtime<'_> {
                     build: opts.build,
                     build_options: opts.build_options.clone(),
                     remove_orphans: opts.remove_orphans,
+                    ignore_orphans: self.ignore_orphans(),
                     inherit: true,
                     ..Default::default()
                 };

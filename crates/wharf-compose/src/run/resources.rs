@@ -17,8 +17,17 @@ use crate::model::{Network, Volume};
 
 /// Logrus' warning line, as Compose prints warnings.
 pub(crate) fn warn(text: &str) {
+    logrus("warning", text);
+}
+
+/// An informational line, as Compose's logrus prints one.
+pub(crate) fn info(text: &str) {
+    logrus("info", text);
+}
+
+fn logrus(level: &str, text: &str) {
     let now = chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    eprintln!("time={now:?} level=warning msg={text:?}");
+    eprintln!("time={now:?} level={level} msg={text:?}");
 }
 
 impl Runtime<'_> {

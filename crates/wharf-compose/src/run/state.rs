@@ -6,6 +6,8 @@ use wharf_model::Status;
 
 use super::labels;
 use super::{RunResult, Runtime};
+use crate::model::Project;
+use crate::model::{Dependency, Service};
 
 /// Which containers: services' own, `run`'s one-off ones, or both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +60,49 @@ impl ProjectContainer {
     }
 }
 
+/// The services a project known only by name has, as its containers'
+/// labels describe them (Compose's `projectFromName`): one per service
+/// label, with the dependencies its `depends_on` label records
+/// (`name:condition:restart`), so verbs keep dependency order.
+pub(crate) fn services_from_labels(
+    containers: &[ProjectContainer],
+) -> std::collections::BTreeMap<String, Service> {
+    let mut services = std::collections::BTreeMap::new();
+    for c in containers {
+        services
+            .entry(c.service().to_string())
+            .or_insert_with(|| Service {
+                image: c.0.image.clone(),
+                depends_on: c
+                    .label(labels::DEPENDS_ON)
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter(|d| !d.is_empty())
+                    .map(|d| {
+                        let mut parts = d.split(':');
+                        let name = parts.next().unwrap_or_default().to_string();
+                        let dep = Dependency {
+                            condition: parts.next().unwrap_or("service_started").to_string(),
+                            // Without the field, Compose restarts it.
+                            restart: parts.next().is_none_or(|r| r == "true"),
+                            required: true,
+                            ..Default::default()
+                        };
+                        (name, dep)
+                    })
+                    .collect(),
+                ..Default::default()
+            });
+    }
+    services
+}
+
+/// `containers` in the engine's listing order, newest first: the order
+/// Compose meets them in (and prints them in, as `rm` does).
+pub fn newest_first(containers: &mut [ProjectContainer]) {
+    containers.sort_by_key(|c| std::cmp::Reverse(c.0.created));
+}
+
 /// `com.docker.compose.container-number`.
 pub fn container_number(labels: &std::collections::BTreeMap<String, String>) -> Option<u32> {
     labels.get(labels::CONTAINER_NUMBER)?.parse().ok()
@@ -83,10 +128,48 @@ impl Runtime<'_> {
         Ok(out)
     }
 
-    /// Containers of services the project does not define (any more).
+    /// The project to order work by: the loaded one, or, known by name,
+    /// the one `containers`' labels describe.
+    pub(crate) fn ordering(&self, containers: &[ProjectContainer]) -> Project {
+        if !self.project.services.is_empty() {
+            return self.project.clone();
+        }
+        Project {
+            name: self.project.name.clone(),
+            services: services_from_labels(containers),
+            ..Default::default()
+        }
+    }
+
+    /// A project known by name takes the services its containers'
+    /// labels describe, for the verbs that act per service (`start`,
+    /// `restart`). `found`: whether having no container at all is an
+    /// error (`start`'s, worded as Compose's).
+    pub fn adopt_services(&mut self, found: bool) -> RunResult<()> {
+        if !self.project.services.is_empty() || !self.config_files.is_empty() {
+            return Ok(());
+        }
+        let containers = self.containers(OneOff::Exclude)?;
+        if containers.is_empty() && found {
+            return Err(super::error::invalid(format!(
+                "no container found for project {:?}: not found",
+                self.name()
+            )));
+        }
+        self.project.services = services_from_labels(&containers);
+        Ok(())
+    }
+
+    /// Containers of services the project does not define (any more),
+    /// and `run`'s one-off containers that have ended: Compose's
+    /// `isOrphaned`, so `up` warns of those and `--remove-orphans`
+    /// removes them (a running one-off one is left to its `run`).
     pub(crate) fn orphans<'a>(&self, all: &'a [ProjectContainer]) -> Vec<&'a ProjectContainer> {
         all.iter()
             .filter(|c| {
+                if c.oneoff() {
+                    return matches!(c.status(), Status::Exited | Status::Dead);
+                }
                 !self.project.services.contains_key(c.service())
                     && !self.disabled.iter().any(|d| d == c.service())
             })
@@ -97,8 +180,9 @@ impl Runtime<'_> {
 impl Runtime<'_> {
     /// The container a verb on one container acts on (`exec`, `port`,
     /// `cp`): replica `index`, else the lowest-numbered, one-off ones
-    /// last (`getSpecifiedContainer`).
+    /// last (`getSpecifiedContainer`; its index 0, the default, is none).
     pub fn one_container(&self, service: &str, index: Option<u32>) -> RunResult<ProjectContainer> {
+        let index = index.filter(|i| *i > 0);
         if !self.project.services.is_empty() && !self.project.services.contains_key(service) {
             return Err(super::error::invalid(format!("no such service: {service}")));
         }

@@ -45,6 +45,9 @@ pub struct UpOptions {
     pub recreate: Recreate,
     pub recreate_deps: Recreate,
     pub remove_orphans: bool,
+    /// COMPOSE_IGNORE_ORPHANS (`up` and `run`): orphans are neither
+    /// removed nor warned of.
+    pub ignore_orphans: bool,
     /// `-t`: the stop timeout for containers replaced or removed.
     pub timeout: Option<u64>,
     /// Keep the anonymous volumes of replaced containers (not `-V`).
@@ -127,7 +130,7 @@ impl Runtime<'_> {
         let all = self.containers(OneOff::Include)?;
         wharf_runtime::timeline::mark("up: containers listed");
         let orphans = self.orphans(&all);
-        if !orphans.is_empty() {
+        if !orphans.is_empty() && !opts.ignore_orphans {
             if opts.remove_orphans {
                 for c in orphans {
                     self.stop_and_remove(c, opts.timeout, false, progress)?;

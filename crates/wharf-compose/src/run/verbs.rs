@@ -11,9 +11,6 @@ use super::state::{OneOff, ProjectContainer};
 use super::{RunResult, Runtime};
 
 impl Runtime<'_> {
-    /// The project's (non one-off) containers of `services` (all when
-    /// empty), grouped in dependency levels of their services; reversed
-    /// for stopping. A project known only by name is one group.
     /// The containers of `services` (all when empty) that `keep` keeps, in
     /// dependency order, ungrouped.
     fn flat(
@@ -30,24 +27,31 @@ impl Runtime<'_> {
             .collect())
     }
 
+    /// Services named on the command line must be the project's (a
+    /// project known by name has no list to check them against).
+    fn check_services(&self, services: &[String]) -> RunResult<()> {
+        match services
+            .iter()
+            .find(|s| !self.project.services.is_empty() && !self.project.services.contains_key(*s))
+        {
+            Some(s) => Err(invalid(format!("no such service: {s}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// The project's (non one-off) containers of `services` (all when
+    /// empty), grouped in dependency levels of their services (known by
+    /// name: those their labels record); reversed for stopping.
     fn grouped(
         &self,
         services: &[String],
         reverse: bool,
     ) -> RunResult<Vec<Vec<Vec<ProjectContainer>>>> {
-        for s in services {
-            if !self.project.services.is_empty() && !self.project.services.contains_key(s) {
-                return Err(invalid(format!("no such service: {s}")));
-            }
-        }
+        self.check_services(services)?;
         let all = self.containers(OneOff::Exclude)?;
         let wanted =
             |c: &ProjectContainer| services.is_empty() || services.iter().any(|s| s == c.service());
-        if self.project.services.is_empty() {
-            let group: Vec<ProjectContainer> = all.into_iter().filter(|c| wanted(c)).collect();
-            return Ok(vec![vec![group]]);
-        }
-        let mut levels = dependency_levels(&self.project);
+        let mut levels = dependency_levels(&self.ordering(&all));
         if reverse {
             levels.reverse();
         }
@@ -82,14 +86,28 @@ impl Runtime<'_> {
         Ok(())
     }
 
-    /// `kill [-s SIGNAL]`: the running containers.
+    /// `kill [-s SIGNAL]`: the running containers, `run`'s one-off ones
+    /// included (as Compose's `kill` lists them); those of services the
+    /// project does not define only with `remove_orphans`.
     pub fn kill(
         &self,
         services: &[String],
         signal: &str,
+        remove_orphans: bool,
         progress: &dyn Progress,
     ) -> RunResult<()> {
-        let running: Vec<ProjectContainer> = self.flat(services, |c| c.running())?;
+        self.check_services(services)?;
+        let running: Vec<ProjectContainer> = self
+            .containers(OneOff::Include)?
+            .into_iter()
+            .filter(|c| c.running())
+            .filter(|c| services.is_empty() || services.iter().any(|s| s == c.service()))
+            .filter(|c| {
+                remove_orphans
+                    || self.project.services.is_empty()
+                    || self.project.services.contains_key(c.service())
+            })
+            .collect();
         if running.is_empty() {
             eprint!("no container to kill");
             return Ok(());
@@ -151,9 +169,12 @@ impl Runtime<'_> {
         Ok(())
     }
 
-    /// The stopped containers `rm` would remove.
+    /// The stopped containers `rm` would remove, in the engine's order
+    /// (which its "Going to remove" line follows).
     pub fn stopped(&self, services: &[String]) -> RunResult<Vec<ProjectContainer>> {
-        self.flat(services, |c| !c.running())
+        let mut stopped = self.flat(services, |c| !c.running())?;
+        super::state::newest_first(&mut stopped);
+        Ok(stopped)
     }
 
     /// `rm`: remove `containers` (already stopped).
@@ -196,7 +217,14 @@ impl Runtime<'_> {
         services: &[String],
         on_exit: &(dyn Fn(&ProjectContainer, i32) + Sync),
     ) -> RunResult<i32> {
-        let containers: Vec<ProjectContainer> = self.flat(services, |_| true)?;
+        // The running containers of those services, one-off ones too,
+        // whatever the file says (Compose's `Wait` lists them so).
+        let containers: Vec<ProjectContainer> = self
+            .containers(OneOff::Include)?
+            .into_iter()
+            .filter(|c| c.running())
+            .filter(|c| services.is_empty() || services.iter().any(|s| s == c.service()))
+            .collect();
         if containers.is_empty() {
             return Err(invalid(format!(
                 "no containers for project {:?}",

@@ -562,7 +562,7 @@ pub fn commit(engine: &Engine, a: crate::cli::CommitArgs) -> anyhow::Result<Exit
 
 /// `CONTAINER:PATH` → (container, path); local paths (even with a colon)
 /// start with `/` or `.`, as docker decides.
-fn split_container_path(arg: &str) -> Option<(&str, &str)> {
+pub(crate) fn split_container_path(arg: &str) -> Option<(&str, &str)> {
     if arg.starts_with('/') || arg.starts_with('.') {
         return None;
     }
@@ -570,11 +570,14 @@ fn split_container_path(arg: &str) -> Option<(&str, &str)> {
         .filter(|(c, _)| !c.is_empty() && !c.contains('/'))
 }
 
+/// Why `cp` refuses `-` (a tar stream on stdin or stdout), rather than
+/// taking it for a file named `-`.
+pub(crate) const TAR_STREAMS_UNSUPPORTED: &str =
+    "copying tar streams through stdin/stdout is not supported yet";
+
 pub fn cp(engine: &Engine, a: crate::cli::CpArgs) -> anyhow::Result<ExitCode> {
     if a.src == "-" || a.dest == "-" {
-        return Err(fail(
-            "copying tar streams through stdin/stdout is not supported yet",
-        ));
+        return Err(fail(TAR_STREAMS_UNSUPPORTED));
     }
     match (split_container_path(&a.src), split_container_path(&a.dest)) {
         (Some((c, p)), None) => engine.copy_from_container(

@@ -224,7 +224,7 @@ pub fn attached_up(
 /// `compose logs`.
 pub fn logs(cx: &Cx, a: &crate::cli_compose::ComposeLogsArgs) -> Result<ExitCode, RunError> {
     let engine = cx.engine()?;
-    let rt = cx.project_or_name(&engine, &[])?;
+    let rt = cx.project_or_name(&engine, &a.services)?;
     if a.index.is_some() && a.services.len() != 1 {
         return Err(RunError::Invalid(
             "--index requires one service to be selected".into(),

@@ -13,28 +13,64 @@ use crate::cli_compose::{
 };
 
 impl Cx<'_> {
-    /// The project: loaded from its file, or — with `-p` and no file —
-    /// known by name from its objects' labels (as Compose's `down`, `ps`,
-    /// `logs`... do).
+    /// The project as Compose's `projectOrName` has it: with `-p` and no
+    /// `-f`, known by name from its objects' labels (no file is read,
+    /// so no service named is checked); else loaded with the `services`
+    /// named (which enables those profiles left out, and refuses unknown
+    /// ones), falling back to COMPOSE_PROJECT_NAME's project by name
+    /// when the file does not load.
     pub(super) fn project_or_name<'e>(
         &self,
         engine: &'e wharf_engine::Engine,
         services: &[String],
     ) -> Result<Runtime<'e>, RunError> {
+        let flags = &self.args.project;
+        if let Some(name) = flags.project_name.as_deref().filter(|n| !n.is_empty()) {
+            if flags.file.is_empty() {
+                return Ok(by_name(engine, name));
+            }
+        }
         match self.load(services) {
             Ok(l) => Ok(self.runtime(engine, l)),
-            Err(RunError::Load(e)) if e.kind() == wharf_compose::ErrorKind::NotFound => {
-                match &self.args.project.project_name {
-                    Some(name) => Ok(Runtime::by_name(
-                        engine,
-                        &wharf_compose::normalize_project_name(name),
-                    )),
-                    None => Err(RunError::Load(e)),
-                }
-            }
-            Err(e) => Err(e),
+            Err(e) => match env_project_name() {
+                Some(name) => Ok(by_name(engine, &name)),
+                None => Err(e),
+            },
         }
     }
+
+    /// The project by name only, as Compose's `toProjectName` has it for
+    /// `exec`, `cp`, `port`, `top` and `images`: `-p`, else
+    /// COMPOSE_PROJECT_NAME, else the loaded project's name. Services are
+    /// then found by their containers' labels, never checked against a
+    /// file.
+    pub(super) fn project_name_only<'e>(
+        &self,
+        engine: &'e wharf_engine::Engine,
+    ) -> Result<Runtime<'e>, RunError> {
+        if let Some(name) = self.args.project.project_name.as_deref() {
+            if !name.is_empty() {
+                return Ok(by_name(engine, name));
+            }
+        }
+        if let Some(name) = env_project_name() {
+            return Ok(by_name(engine, &name));
+        }
+        let loaded = self.load(&[])?;
+        Ok(by_name(engine, &loaded.project.name))
+    }
+}
+
+/// A project known by name; Compose lowercases the name it is given.
+fn by_name<'e>(engine: &'e wharf_engine::Engine, name: &str) -> Runtime<'e> {
+    Runtime::by_name(engine, &name.to_lowercase())
+}
+
+/// COMPOSE_PROJECT_NAME from the process's environment (not `.env`).
+fn env_project_name() -> Option<String> {
+    std::env::var("COMPOSE_PROJECT_NAME")
+        .ok()
+        .filter(|n| !n.is_empty())
 }
 
 pub fn down(cx: &Cx, a: &ComposeDownArgs) -> Result<ExitCode, RunError> {
@@ -44,11 +80,11 @@ pub fn down(cx: &Cx, a: &ComposeDownArgs) -> Result<ExitCode, RunError> {
         }
     }
     let engine = cx.engine()?;
-    let mut rt = cx.project_or_name(&engine, &[])?;
+    let mut rt = cx.project_or_name(&engine, &a.services)?;
     let opts = DownOptions {
         volumes: a.volumes,
         images: a.rmi.clone(),
-        remove_orphans: a.remove_orphans,
+        remove_orphans: a.remove_orphans || super::up::remove_orphans_env(),
         timeout: a.timeout,
         services: a.services.clone(),
     };
@@ -60,7 +96,7 @@ pub fn down(cx: &Cx, a: &ComposeDownArgs) -> Result<ExitCode, RunError> {
 
 pub fn stop(cx: &Cx, a: &ComposeStopArgs) -> Result<ExitCode, RunError> {
     let engine = cx.engine()?;
-    let rt = cx.project_or_name(&engine, &[])?;
+    let rt = cx.project_or_name(&engine, &a.services)?;
     let progress = cx.progress("Stopping");
     let result = rt.stop(&a.services, a.timeout, &*progress);
     progress.finish();
@@ -69,7 +105,21 @@ pub fn stop(cx: &Cx, a: &ComposeStopArgs) -> Result<ExitCode, RunError> {
 
 pub fn start(cx: &Cx, a: &ComposeServicesArgs) -> Result<ExitCode, RunError> {
     let engine = cx.engine()?;
-    let rt = cx.runtime(&engine, cx.load(&[])?);
+    let mut rt = cx.project_or_name(&engine, &a.services)?;
+    if rt.config_files.is_empty() {
+        // Known by name: the services its containers' labels describe,
+        // and Compose's `projectFromName` words an unknown one so.
+        rt.adopt_services(true)?;
+        if let Some(s) = a
+            .services
+            .iter()
+            .find(|s| !rt.project.services.contains_key(*s))
+        {
+            return Err(RunError::Invalid(format!(
+                "no such service: {s:?}: not found"
+            )));
+        }
+    }
     let progress = cx.progress("Starting");
     let result = rt.start_services(&a.services, &*progress);
     progress.finish();
@@ -78,7 +128,10 @@ pub fn start(cx: &Cx, a: &ComposeServicesArgs) -> Result<ExitCode, RunError> {
 
 pub fn restart(cx: &Cx, a: &ComposeRestartArgs) -> Result<ExitCode, RunError> {
     let engine = cx.engine()?;
-    let mut rt = cx.project_or_name(&engine, &[])?;
+    let mut rt = cx.project_or_name(&engine, &a.services)?;
+    // Known by name, the services are those the labels describe (none
+    // at all is no error to `restart`, an unknown one is).
+    rt.adopt_services(false)?;
     if a.no_deps {
         rt.only(&a.services);
     }
@@ -90,16 +143,17 @@ pub fn restart(cx: &Cx, a: &ComposeRestartArgs) -> Result<ExitCode, RunError> {
 
 pub fn kill(cx: &Cx, a: &ComposeKillArgs) -> Result<ExitCode, RunError> {
     let engine = cx.engine()?;
-    let rt = cx.project_or_name(&engine, &[])?;
+    let rt = cx.project_or_name(&engine, &a.services)?;
     let progress = cx.progress("Killing");
-    let result = rt.kill(&a.services, &a.signal, &*progress);
+    let remove_orphans = a.remove_orphans || super::up::remove_orphans_env();
+    let result = rt.kill(&a.services, &a.signal, remove_orphans, &*progress);
     progress.finish();
     result.map(|_| ExitCode::SUCCESS)
 }
 
 pub fn pause(cx: &Cx, a: &ComposeServicesArgs, pause: bool) -> Result<ExitCode, RunError> {
     let engine = cx.engine()?;
-    let rt = cx.project_or_name(&engine, &[])?;
+    let rt = cx.project_or_name(&engine, &a.services)?;
     let progress = cx.progress(if pause { "Pausing" } else { "Running" });
     let result = rt.pause(&a.services, pause, &*progress);
     progress.finish();
@@ -108,7 +162,7 @@ pub fn pause(cx: &Cx, a: &ComposeServicesArgs, pause: bool) -> Result<ExitCode, 
 
 pub fn rm(cx: &Cx, a: &ComposeRmArgs) -> Result<ExitCode, RunError> {
     let engine = cx.engine()?;
-    let rt = cx.project_or_name(&engine, &[])?;
+    let rt = cx.project_or_name(&engine, &a.services)?;
     if a.stop {
         let progress = cx.progress("Stopping");
         let result = rt.stop(&a.services, None, &*progress);

@@ -196,10 +196,12 @@ pub(crate) fn compose_error(message: &str) -> ExitCode {
     ExitCode::from(1)
 }
 
-/// A runtime error as Compose reports it.
+/// A runtime error as Compose reports it. A container's exit code
+/// (`run`, attached `up`) is a `StatusError` to Compose, whose message
+/// the CLI prints even when empty: a blank line.
 fn report(e: &RunError) -> ExitCode {
     let text = e.to_string();
-    if !text.is_empty() {
+    if !text.is_empty() || matches!(e, RunError::Exit { .. }) {
         eprintln!("{text}");
     }
     ExitCode::from(e.exit_code().clamp(0, 255) as u8)

@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 
 use wharf_compose::run::{
-    parse_publish, parse_volume, split_command, BuildOptions, BuildPolicy, RunError, RunOptions,
+    newest_first, parse_publish, parse_volume, split_command, BuildOptions, BuildPolicy, OneOff,
+    ProjectContainer, RunError, RunOptions,
 };
 use wharf_engine::containers::AttachIo;
 
@@ -13,6 +14,7 @@ use crate::cli_compose::{
     ComposeBuildArgs, ComposeCpArgs, ComposeExecArgs, ComposePullArgs, ComposeRunArgs,
     ComposeServicesArgs, ComposeVersionArgs,
 };
+use crate::commands::containers::{split_container_path, TAR_STREAMS_UNSUPPORTED};
 
 fn engine_err(e: wharf_engine::EngineError) -> RunError {
     RunError::Engine(e)
@@ -96,8 +98,10 @@ pub fn run(cx: &Cx, a: &ComposeRunArgs) -> Result<ExitCode, RunError> {
     let created = rt.create_oneoff(&opts, &*progress);
     progress.finish();
     let id = created?;
+    // A start that fails is an error like any other to `compose run`
+    // (exit 1), not `docker run`'s 126/127.
     if a.detach {
-        engine.start_container(&id, None).map_err(start_err)?;
+        engine.start_container(&id, None).map_err(engine_err)?;
         println!("{id}");
         return Ok(ExitCode::SUCCESS);
     }
@@ -109,7 +113,7 @@ pub fn run(cx: &Cx, a: &ComposeRunArgs) -> Result<ExitCode, RunError> {
     let signals = wharf_engine::containers::watch_signals(true).map_err(engine_err)?;
     let started = engine
         .start_container(&id, Some(&AttachIo::default()))
-        .map_err(start_err)?;
+        .map_err(engine_err)?;
     let code = engine
         .wait_attached(started, signals)
         .map_err(engine_err)?
@@ -125,7 +129,7 @@ pub fn run(cx: &Cx, a: &ComposeRunArgs) -> Result<ExitCode, RunError> {
 
 pub fn exec(cx: &Cx, a: &ComposeExecArgs) -> Result<ExitCode, RunError> {
     let engine = cx.engine()?;
-    let rt = cx.project_or_name(&engine, &[])?;
+    let rt = cx.project_name_only(&engine)?;
     let c = rt.one_container(&a.service, a.index)?;
     let tty =
         !a.no_tty && crate::output::stdout_is_terminal() && crate::output::stdin_is_terminal();
@@ -144,63 +148,70 @@ pub fn exec(cx: &Cx, a: &ComposeExecArgs) -> Result<ExitCode, RunError> {
     let code = engine
         .exec_container(c.id(), &req, warm)
         .map_err(start_err)?;
-    if code != 0 {
-        return Err(RunError::Exit {
-            code,
-            message: String::new(),
-        });
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `SERVICE:PATH` → (service, path); local paths start with `/` or `.`.
-fn split_service_path(arg: &str) -> Option<(&str, &str)> {
-    if arg.starts_with('/') || arg.starts_with('.') {
-        return None;
-    }
-    arg.split_once(':')
-        .filter(|(c, _)| !c.is_empty() && !c.contains('/'))
+    // The command's own code, with nothing printed: Compose's `exec`
+    // exits there and then, where `run` and `up` return an error.
+    Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }
 
 pub fn cp(cx: &Cx, a: &ComposeCpArgs) -> Result<ExitCode, RunError> {
+    if a.src == "-" || a.dest == "-" {
+        return Err(RunError::Invalid(TAR_STREAMS_UNSUPPORTED.into()));
+    }
     let engine = cx.engine()?;
-    let rt = cx.project_or_name(&engine, &[])?;
-    match (split_service_path(&a.src), split_service_path(&a.dest)) {
-        (Some((svc, p)), None) => {
-            let c = rt.one_container(svc, a.index)?;
-            engine
-                .copy_from_container(
-                    c.id(),
-                    p,
-                    std::path::Path::new(&a.dest),
-                    a.dest.ends_with('/'),
-                    a.follow_link,
-                )
-                .map_err(engine_err)?;
-        }
-        (None, Some((svc, p))) => {
-            // To every replica unless one is named, as Compose copies.
-            let targets = match a.index {
-                Some(_) => vec![rt.one_container(svc, a.index)?],
-                None => rt.service_containers(&[svc.to_string()], None)?,
-            };
-            if targets.is_empty() {
-                return Err(RunError::Invalid(format!(
-                    "no container found for service {svc:?}"
-                )));
-            }
-            for c in targets {
-                engine
-                    .copy_to_container(c.id(), std::path::Path::new(&a.src), p)
-                    .map_err(engine_err)?;
-            }
-        }
+    let rt = cx.project_name_only(&engine)?;
+    // The service, the path in its containers, and whether the copy is
+    // out of them.
+    let (svc, path, out) = match (split_container_path(&a.src), split_container_path(&a.dest)) {
+        (Some((svc, p)), None) => (svc, p, true),
+        (None, Some((svc, p))) => (svc, p, false),
         (Some(_), Some(_)) => {
             return Err(RunError::Invalid(
                 "copying between services is not supported".into(),
             ))
         }
         (None, None) => return Err(RunError::Invalid("unknown copy direction".into())),
+    };
+    // Compose's `listContainersTargetedForCopy`: replica `--index`, else
+    // every container of the service, stopped ones too (`--all`: `run`'s
+    // as well); a copy out of the service takes the first the engine
+    // lists, a copy in goes to each.
+    let mut targets = match a.index.filter(|i| *i > 0) {
+        Some(_) => vec![rt.one_container(svc, a.index)?],
+        None => {
+            let mut all: Vec<ProjectContainer> = rt
+                .containers(if a.all {
+                    OneOff::Include
+                } else {
+                    OneOff::Exclude
+                })?
+                .into_iter()
+                .filter(|c| c.service() == svc)
+                .collect();
+            newest_first(&mut all);
+            all
+        }
+    };
+    if targets.is_empty() {
+        return Err(RunError::Invalid(format!(
+            "no container found for service {svc:?}"
+        )));
+    }
+    if out {
+        targets.truncate(1);
+    }
+    for c in &targets {
+        if out {
+            engine.copy_from_container(
+                c.id(),
+                path,
+                std::path::Path::new(&a.dest),
+                a.dest.ends_with('/'),
+                a.follow_link,
+            )
+        } else {
+            engine.copy_to_container(c.id(), std::path::Path::new(&a.src), path)
+        }
+        .map_err(engine_err)?;
     }
     Ok(ExitCode::SUCCESS)
 }

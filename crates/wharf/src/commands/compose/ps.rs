@@ -120,7 +120,7 @@ fn ps_row(rt: &Runtime, c: &ProjectContainer, trunc: bool) -> Result<Value, RunE
 
 pub fn ps(cx: &Cx, a: &ComposePsArgs) -> Result<ExitCode, RunError> {
     let engine = cx.engine()?;
-    let rt = cx.project_or_name(&engine, &[])?;
+    let rt = cx.project_or_name(&engine, &a.service)?;
     for s in &a.service {
         if !rt.project.services.is_empty() && !rt.project.services.contains_key(s) {
             return Err(RunError::Invalid(format!("no such service: {s}")));
@@ -206,7 +206,7 @@ pub fn images(cx: &Cx, a: &ComposeImagesArgs) -> Result<ExitCode, RunError> {
         )));
     }
     let engine = cx.engine()?;
-    let rt = cx.project_or_name(&engine, &[])?;
+    let rt = cx.project_name_only(&engine)?;
     let mut containers = rt.service_containers(&a.services, None)?;
     containers.sort_by(|x, y| x.name().cmp(y.name()));
     let images = engine
@@ -343,7 +343,7 @@ pub fn ls(cx: &Cx, a: &ComposeLsArgs) -> Result<ExitCode, RunError> {
 /// with its service and replica first (Compose's `topPrint`).
 pub fn top(cx: &Cx, a: &ComposeServicesArgs) -> Result<ExitCode, RunError> {
     let engine = cx.engine()?;
-    let rt = cx.project_or_name(&engine, &[])?;
+    let rt = cx.project_name_only(&engine)?;
     let mut containers: Vec<ProjectContainer> = rt
         .service_containers(&a.services, None)?
         .into_iter()
@@ -388,27 +388,39 @@ pub fn top(cx: &Cx, a: &ComposeServicesArgs) -> Result<ExitCode, RunError> {
 /// `compose port SERVICE PRIVATE_PORT`: the host address it is published on.
 pub fn port(cx: &Cx, a: &ComposePortArgs) -> Result<ExitCode, RunError> {
     let engine = cx.engine()?;
-    let rt = cx.project_or_name(&engine, &[])?;
+    let rt = cx.project_name_only(&engine)?;
     let c = rt.one_container(&a.service, a.index)?;
+    // The first of the container's ports that matches, published or
+    // not (Compose prints `:0` for one only exposed).
     let found =
         c.0.ports
             .iter()
-            .find(|p| p.private == a.private_port && p.proto == a.protocol && p.public.is_some());
+            .find(|p| p.private == a.private_port && p.proto == a.protocol);
     match found {
         Some(p) => {
-            println!(
-                "{}:{}",
-                p.ip.clone().unwrap_or_else(|| "0.0.0.0".into()),
-                p.public.unwrap_or(0)
-            );
+            let ip = match (&p.ip, p.public) {
+                (Some(ip), _) => ip.as_str(),
+                (None, Some(_)) => "0.0.0.0",
+                (None, None) => "",
+            };
+            println!("{ip}:{}", p.public.unwrap_or(0));
             Ok(ExitCode::SUCCESS)
         }
-        None => Err(RunError::Invalid(format!(
-            "no port {}/{} for container {}: {}",
-            a.private_port,
-            a.protocol,
-            c.name(),
-            "port is not published"
-        ))),
+        // Compose's `portNotFoundError`: the ports the container has,
+        // as public port and protocol.
+        None => {
+            let have: Vec<String> =
+                c.0.ports
+                    .iter()
+                    .map(|p| format!("{}/{}", p.public.unwrap_or(0), p.proto))
+                    .collect();
+            Err(RunError::Invalid(format!(
+                "no port {}/{} for container {}: {}",
+                a.private_port,
+                a.protocol,
+                c.name(),
+                have.join(", ")
+            )))
+        }
     }
 }

@@ -27,6 +27,12 @@ fn check_create_flags(c: &ComposeCreateFlags) -> Result<(), RunError> {
     Ok(())
 }
 
+/// COMPOSE_REMOVE_ORPHANS, which `up`, `down` and `kill` read from the
+/// process's environment as the default of `--remove-orphans`.
+pub(super) fn remove_orphans_env() -> bool {
+    wharf_compose::run::env_switch(std::env::var("COMPOSE_REMOVE_ORPHANS").ok().as_deref())
+}
+
 /// What `create`'s flags ask of the runtime, applied to the project.
 fn up_options(
     cx: &Cx,
@@ -64,8 +70,7 @@ fn up_options(
         } else {
             Recreate::Diverged
         },
-        remove_orphans: c.remove_orphans
-            || std::env::var("COMPOSE_REMOVE_ORPHANS").is_ok_and(|v| v == "1" || v == "true"),
+        remove_orphans: c.remove_orphans,
         inherit: true,
         ..Default::default()
     })
@@ -135,6 +140,14 @@ pub fn up(cx: &Cx, a: &ComposeUpArgs) -> Result<ExitCode, RunError> {
     let loaded = cx.load(&a.services)?;
     let engine = cx.engine()?;
     let mut rt = cx.runtime(&engine, loaded);
+    let ignore_orphans = rt.ignore_orphans();
+    // `up` alone reads COMPOSE_REMOVE_ORPHANS (`create` does not).
+    let remove_orphans = a.create.remove_orphans || remove_orphans_env();
+    if ignore_orphans && remove_orphans {
+        return Err(invalid(
+            "cannot combine COMPOSE_IGNORE_ORPHANS and --remove-orphans",
+        ));
+    }
     if a.no_deps {
         rt.only(&a.services);
     }
@@ -147,6 +160,8 @@ pub fn up(cx: &Cx, a: &ComposeUpArgs) -> Result<ExitCode, RunError> {
         return Err(invalid("no service selected"));
     }
     let mut opts = up_options(cx, &mut rt, &a.create, &a.services)?;
+    opts.remove_orphans = remove_orphans;
+    opts.ignore_orphans = ignore_orphans;
     if a.always_recreate_deps {
         opts.recreate_deps = Recreate::Force;
     }
