@@ -40,7 +40,7 @@ impl Runtime<'_> {
         progress: &dyn Progress,
     ) -> RunResult<()> {
         let (stopping, signalled) = self.begin_stop(c, timeout, removal, progress);
-        self.finish_stop(c, stopping?, signalled, &|| {}, progress)
+        self.finish_stop(c, stopping?, signalled, progress)
     }
 
     /// A stop prepared and signalled, as [`Runtime::stop_one`] begins it.
@@ -130,28 +130,22 @@ impl Runtime<'_> {
             .collect())
     }
 
-    /// The last part of [`Runtime::stop_one`]: wait for the stop, reported;
-    /// `dead` is called once its process has died (or the stop has ended,
-    /// or failed).
+    /// The last part of [`Runtime::stop_one`]: wait for the stop, reported.
     fn finish_stop(
         &self,
         c: &ProjectContainer,
         stopping: Option<Stopping>,
         signalled: RunResult<()>,
-        dead: &dyn Fn(),
         progress: &dyn Progress,
     ) -> RunResult<()> {
-        let finished = match (signalled, stopping) {
-            (Err(e), _) => Err(e),
-            (Ok(()), None) => Ok(()),
-            (Ok(()), Some(s)) => match self.engine.finish_stop(s, &mut || dead()) {
-                Err(e) if e.kind() == wharf_oci::ErrorKind::NotFound => Ok(()),
-                Err(e) => Err(stop_failed(c, e.into(), progress)),
-                Ok(()) => Ok(()),
-            },
-        };
-        dead();
-        finished?;
+        signalled?;
+        if let Some(s) = stopping {
+            match self.engine.finish_stop(s) {
+                Err(e) if e.kind() == wharf_oci::ErrorKind::NotFound => {}
+                Err(e) => return Err(stop_failed(c, e.into(), progress)),
+                Ok(()) => {}
+            }
+        }
         progress.event(&c.event_id(), Status::Done, "Stopped");
         Ok(())
     }
@@ -190,11 +184,13 @@ impl Runtime<'_> {
     }
 
     /// Stop and remove `waves` of containers (`volumes`: with their
-    /// anonymous volumes), in order: a wave is stopped once the processes
-    /// of the one before have died, as Compose's reverse dependency order
-    /// asks; neither the monitors' records of those exits (a millisecond
-    /// or two later) nor the removals wait (Compose removes a service's
-    /// containers before it stops those of the next). Every container of
+    /// anonymous volumes), in order: a wave is stopped once the one before
+    /// has stopped (its exits recorded, so `docker events` shows each
+    /// `die` before the next wave's `kill`), as Compose's reverse
+    /// dependency order asks, but its removal does not wait (Compose
+    /// removes a service's containers before it stops those of the next).
+    /// Its monitor removes each as it exits: the next wave waits for the
+    /// exits, not for the teardowns. Every container of
     /// a wave at once: prepared one after the other, then signalled
     /// together (under `--parallel N`, each once it has a place), each
     /// removed as soon as it has stopped. A stop that fails ends it after
@@ -211,9 +207,7 @@ impl Runtime<'_> {
         std::thread::scope(|scope| {
             let mut handles = Vec::new();
             for wave in waves {
-                let (dead_tx, dead) = std::sync::mpsc::channel();
-                // Its monitor removes each as it exits: the next wave waits
-                // for the exits, not for the teardowns.
+                let (stopped_tx, stopped) = std::sync::mpsc::channel();
                 let items: Vec<(&ProjectContainer, bool, Option<Begun>)> = if together {
                     let prepared: Vec<_> = wave
                         .iter()
@@ -230,32 +224,26 @@ impl Runtime<'_> {
                     wave.iter().map(|&(c, v)| (c, v, None)).collect()
                 };
                 for (c, volumes, begun) in items {
-                    let tell = std::cell::Cell::new(Some(dead_tx.clone()));
+                    let stopped_tx = stopped_tx.clone();
                     handles.push(scope.spawn(move || {
                         let _place = permits.take();
-                        // Once: at the death, or else at the stop's end.
-                        let dead = |ok: bool| {
-                            if let Some(tx) = tell.take() {
-                                let _ = tx.send(ok);
-                            }
-                        };
                         let (stopping, signalled) = match begun {
                             Some(b) => b,
                             None => self.begin_stop(c, timeout, Some(volumes), progress),
                         };
-                        let result = stopping.and_then(|s| {
-                            self.finish_stop(c, s, signalled, &|| dead(true), progress)
-                        });
-                        dead(result.is_ok());
+                        let result =
+                            stopping.and_then(|s| self.finish_stop(c, s, signalled, progress));
+                        let _ = stopped_tx.send(result.is_ok());
+                        drop(stopped_tx);
                         result?;
                         self.remove_one(c, volumes, progress)
                     }));
                 }
-                drop(dead_tx);
+                drop(stopped_tx);
                 wharf_runtime::timeline::mark("down: wave signalled");
-                // Until every container of this wave has died (the channel
-                // closes when the last one has said).
-                if !dead.iter().fold(true, |all, ok| all & ok) {
+                // Until every container of this wave has stopped (the
+                // channel closes when the last one has said).
+                if !stopped.iter().fold(true, |all, ok| all & ok) {
                     break;
                 }
                 wharf_runtime::timeline::mark("down: wave stopped");

@@ -125,13 +125,7 @@ impl Engine {
     }
 
     /// Wait until the monitor has recorded the exit (or removed the row).
-    /// `dead`: called when the container's process is seen to die.
-    fn wait_stopped(
-        &self,
-        id: &str,
-        timeout: Option<Duration>,
-        dead: &mut dyn FnMut(),
-    ) -> EngineResult<bool> {
+    fn wait_stopped(&self, id: &str, timeout: Option<Duration>) -> EngineResult<bool> {
         let start = Instant::now();
         // Woken at once when the container's process dies, or when the
         // monitor exits; then the exit's record follows within a
@@ -170,17 +164,16 @@ impl Engine {
                 continue;
             }
             let _ = poll(&mut fds, PollTimeout::from(every.as_millis() as u16));
-            let dead_now = container.is_some()
+            let dead = container.is_some()
                 && fds
                     .first()
                     .and_then(|p| p.revents())
                     .is_some_and(|r| !r.is_empty());
             drop(fds);
-            if dead_now {
+            if dead {
                 // Restarted by its policy, it is another process: polled.
                 container = None;
                 died = Some(Instant::now());
-                dead();
             }
         }
         Ok(true)
@@ -207,7 +200,7 @@ impl Engine {
                 false => self.deliver(&c, Signal::SIGKILL)?,
             }
             first = false;
-            if self.wait_stopped(id, Some(Duration::from_millis(500)), &mut || {})? {
+            if self.wait_stopped(id, Some(Duration::from_millis(500)))? {
                 return Ok(());
             }
         }
@@ -267,7 +260,7 @@ impl Engine {
         for delivered in self.signal_stops(&[&stop])? {
             delivered?;
         }
-        self.finish_stop(stop, &mut || {})
+        self.finish_stop(stop)
     }
 
     /// Stop requests for containers to be stopped together: each prepared
@@ -340,23 +333,13 @@ impl Engine {
             .collect())
     }
 
-    /// Wait for a signalled stop to end, SIGKILL after its limit.
-    /// `dead` is called once when the container's process has died, which
-    /// may be a little before its monitor records the exit (or, for a
-    /// removal, removes its rows); or, without a process to watch, when
-    /// the stop has ended.
-    pub fn finish_stop(&self, stop: Stopping, dead: &mut dyn FnMut()) -> EngineResult<()> {
+    /// Wait for a signalled stop to end (its exit recorded, or for a
+    /// removal its rows gone), SIGKILL after its limit.
+    pub fn finish_stop(&self, stop: Stopping) -> EngineResult<()> {
         let id = &stop.container.id;
-        let mut told = false;
-        let mut on_death = || {
-            if !std::mem::replace(&mut told, true) {
-                dead();
-            }
-        };
-        if !self.wait_stopped(id, stop.limit, &mut on_death)? {
+        if !self.wait_stopped(id, stop.limit)? {
             self.kill_until_stopped(id)?;
         }
-        on_death();
         wharf_runtime::timeline::mark("stop: stopped");
         self.container_event(id, "stop", &[])
     }
@@ -575,7 +558,7 @@ impl Engine {
     /// `docker wait`: block until the container stops; its exit code.
     pub fn wait_container(&self, name: &str) -> EngineResult<i32> {
         let c = self.find_container(name)?;
-        self.wait_stopped(&c.id, None, &mut || {})?;
+        self.wait_stopped(&c.id, None)?;
         let s = self.store.read(|tx| containers::state(tx, &c.id))?;
         Ok(s.and_then(|s| s.exit_code).unwrap_or(0))
     }
