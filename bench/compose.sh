@@ -7,6 +7,11 @@
 # Prints medians and ratios docker/wharf; results go to bench/results/.
 # Targets (issue 12): up -d and down >= 10x faster than docker compose, a
 # second `up -d` with nothing changed under 50 ms.
+# `down` waits for redis, which acts on SIGTERM at its next serverCron tick
+# (10 Hz): 0-100 ms by the phase, the same under both tools. The floor
+# rows measure that alone (bench/sigterm-exit.py, no engine between), and
+# the ceiling it sets on down's ratio. A median of a uniform 0-100 ms wait
+# moves by ~9 ms at 31 runs: run 61 or more to compare down's figures.
 #
 #   bench/compose.sh [RUNS]     # default 5; needs dockerd and docker compose
 set -euo pipefail
