@@ -890,7 +890,7 @@ fn volumes_from_flags() {
     b.same_error("run", &["--volumes-from", &bad], &["true"]);
     // The containers go before the volume they hold.
     for n in b.docker_names.borrow().iter() {
-        let _ = docker().args(["rm", "-f", n]).output();
+        let _ = docker().args(["rm", "-f", "-v", n]).output();
     }
     let ids = b.w.ok(["ps", "-aq"]);
     for id in ids.lines() {
@@ -1010,7 +1010,7 @@ fn network_flags() {
     assert_eq!(message(&o.stderr), message(&t.stderr));
     // Removed before the network they are on.
     for n in b.docker_names.borrow().iter() {
-        let _ = docker().args(["rm", "-f", n]).output();
+        let _ = docker().args(["rm", "-f", "-v", n]).output();
     }
     for id in b.w.ok(["ps", "-aq"]).lines() {
         b.w.ok(["rm", "-f", id]);
