@@ -316,6 +316,9 @@ impl Engine {
     /// the signals, so that each comes before its container's `die`), then
     /// each its signal; whether each was delivered, in their order.
     pub fn signal_stops(&self, stops: &[&Stopping]) -> EngineResult<Vec<EngineResult<()>>> {
+        if stops.is_empty() {
+            return Ok(Vec::new());
+        }
         self.store.write(|tx| {
             for s in stops {
                 let signal = [("signal", (s.signal as i32).to_string())];
