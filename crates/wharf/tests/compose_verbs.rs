@@ -606,13 +606,14 @@ fn service_names_match() {
         &["ps", "dbg"],
         &["stop", "dbg"],
     ];
-    let collect = |f: &dyn Fn(&[&str]) -> std::process::Output| {
-        let mut v: Vec<(i32, String, Vec<String>)> = with_file
-            .iter()
-            .map(|a| seen(&f(&[&["-f", "compose.yaml"][..], a].concat())))
-            .collect();
-        v.extend(by_name.iter().map(|a| seen(&f(a))));
-        v
+    // Every case's arguments: those with the file first.
+    let cases: Vec<Vec<&str>> = with_file
+        .iter()
+        .map(|a| [&["-f", "compose.yaml"][..], a].concat())
+        .chain(by_name.iter().map(|a| a.to_vec()))
+        .collect();
+    let collect = |f: &dyn Fn(&[&str]) -> std::process::Output| -> Vec<_> {
+        cases.iter().map(|a| seen(&f(a))).collect()
     };
     let docker_side = {
         let _down = DockerProject(&p);
@@ -622,13 +623,7 @@ fn service_names_match() {
     let _down = WharfProject(&w, &p);
     ok(&p.wharf(&w, ["up", "-d"]), "wharf compose up -d");
     let wharf_side = collect(&|a| p.wharf(&w, a));
-    for (i, (d, wh)) in docker_side.iter().zip(&wharf_side).enumerate() {
-        let args = with_file
-            .iter()
-            .map(|a| [&["-f", "compose.yaml"][..], a].concat())
-            .chain(by_name.iter().map(|a| a.to_vec()))
-            .nth(i)
-            .unwrap_or_default();
+    for ((d, wh), args) in docker_side.iter().zip(&wharf_side).zip(&cases) {
         assert_eq!(wh, d, "{args:?}");
     }
 }

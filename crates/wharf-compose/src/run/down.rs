@@ -39,105 +39,76 @@ impl Runtime<'_> {
         removal: Option<bool>,
         progress: &dyn Progress,
     ) -> RunResult<()> {
-        let (stopping, signalled) = self.begin_stop(c, timeout, removal, progress);
-        self.finish_stop(c, stopping?, signalled, progress)
+        self.begin_stops(&[(c, removal)], timeout, progress)?
+            .into_iter()
+            .try_for_each(|begun| self.finish_stop(c, begun, progress))
     }
 
-    /// A stop prepared and signalled, as [`Runtime::stop_one`] begins it.
-    fn begin_stop(
+    /// Prepare the stops of `items` (each with its `removal`), reported,
+    /// then signal those there are together: one write for their `kill`
+    /// events (see `Engine::prepare_stop`). Each one's stop (`None`:
+    /// nothing to stop, not running or already removed at an exit of its
+    /// own) and delivery, in order. Err: that write failed, nothing was
+    /// signalled.
+    fn begin_stops(
         &self,
-        c: &ProjectContainer,
+        items: &[(&ProjectContainer, Option<bool>)],
         timeout: Option<u64>,
-        removal: Option<bool>,
         progress: &dyn Progress,
-    ) -> Begun {
-        let stopping = self.prepare_stop(c, timeout, removal, progress);
-        let signalled = match &stopping {
-            Ok(s) => self.signal(c, s.as_ref(), progress),
-            Err(_) => Ok(()),
-        };
-        (stopping, signalled)
-    }
-
-    /// The first part of [`Runtime::stop_one`], reported: `None` when
-    /// there is nothing to stop (not running, or already removed at an
-    /// exit of its own).
-    fn prepare_stop(
-        &self,
-        c: &ProjectContainer,
-        timeout: Option<u64>,
-        removal: Option<bool>,
-        progress: &dyn Progress,
-    ) -> RunResult<Option<Stopping>> {
-        progress.event(&c.event_id(), Status::Working, "Stopping");
-        match self.engine.prepare_stop(c.id(), timeout, None, removal) {
-            Ok(s) => Ok(s),
-            // Removed at its exit (a stop for removal) before the stop
-            // found it: it exited on its own meanwhile.
-            Err(e) if e.kind() == wharf_oci::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(stop_failed(c, e.into(), progress)),
-        }
-    }
-
-    /// Signal one prepared stop (see [`Runtime::signal_wave`] for several).
-    fn signal(
-        &self,
-        c: &ProjectContainer,
-        stopping: Option<&Stopping>,
-        progress: &dyn Progress,
-    ) -> RunResult<()> {
-        let Some(s) = stopping else { return Ok(()) };
-        let delivered = self
-            .engine
-            .signal_stops(&[s])
-            .map_err(|e| stop_failed(c, e.into(), progress))?;
-        for d in delivered {
-            d.map_err(|e| stop_failed(c, e.into(), progress))?;
-        }
-        Ok(())
-    }
-
-    /// Signal the prepared stops of a wave together (one write for their
-    /// events, see `Engine::prepare_stop`): each one's outcome, in order.
-    /// Err: that write failed, nothing was signalled.
-    fn signal_wave(
-        &self,
-        wave: &[(&ProjectContainer, RunResult<Option<Stopping>>)],
-        progress: &dyn Progress,
-    ) -> RunResult<Vec<RunResult<()>>> {
-        let ready: Vec<&Stopping> = wave
+    ) -> RunResult<Vec<Begun>> {
+        let prepared: Vec<RunResult<Option<Stopping>>> = items
             .iter()
-            .filter_map(|(_, s)| s.as_ref().ok().and_then(Option::as_ref))
+            .map(|&(c, removal)| {
+                progress.event(&c.event_id(), Status::Working, "Stopping");
+                match self.engine.prepare_stop(c.id(), timeout, None, removal) {
+                    Ok(s) => Ok(s),
+                    // Removed at its exit (a stop for removal) before the
+                    // stop found it: it exited on its own meanwhile.
+                    Err(e) if e.kind() == wharf_oci::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(stop_failed(c, e.into(), progress)),
+                }
+            })
+            .collect();
+        let ready: Vec<&Stopping> = prepared
+            .iter()
+            .filter_map(|s| s.as_ref().ok().and_then(Option::as_ref))
             .collect();
         let mut delivered = match self.engine.signal_stops(&ready) {
             Ok(d) => d.into_iter(),
             Err(e) => {
-                for (c, _) in wave {
+                for (c, _) in items {
                     progress.event(&c.event_id(), Status::Error, "Error while Stopping");
                 }
                 return Err(e.into());
             }
         };
-        Ok(wave
-            .iter()
-            .map(|(c, s)| match s {
-                Ok(Some(_)) => match delivered.next() {
+        Ok(prepared
+            .into_iter()
+            .zip(items)
+            .map(|(stopping, &(c, _))| {
+                // Deliveries come in the order of the stops there were.
+                let delivery = match stopping {
+                    Ok(Some(_)) => delivered.next(),
+                    _ => None,
+                };
+                let signalled = match delivery {
                     Some(Err(e)) => Err(stop_failed(c, e.into(), progress)),
                     _ => Ok(()),
-                },
-                _ => Ok(()),
+                };
+                (stopping, signalled)
             })
             .collect())
     }
 
-    /// The last part of [`Runtime::stop_one`]: wait for the stop, reported.
+    /// The last part of [`Runtime::stop_one`]: wait for a begun stop,
+    /// reported.
     fn finish_stop(
         &self,
         c: &ProjectContainer,
-        stopping: Option<Stopping>,
-        signalled: RunResult<()>,
+        (stopping, signalled): Begun,
         progress: &dyn Progress,
     ) -> RunResult<()> {
+        let stopping = stopping?;
         signalled?;
         if let Some(s) = stopping {
             match self.engine.finish_stop(s) {
@@ -208,31 +179,25 @@ impl Runtime<'_> {
             let mut handles = Vec::new();
             for wave in waves {
                 let (stopped_tx, stopped) = std::sync::mpsc::channel();
-                let items: Vec<(&ProjectContainer, bool, Option<Begun>)> = if together {
-                    let prepared: Vec<_> = wave
-                        .iter()
-                        .map(|&(c, v)| (c, self.prepare_stop(c, timeout, Some(v), progress)))
-                        .collect();
-                    let signalled = self.signal_wave(&prepared, progress)?;
-                    prepared
+                // Signalled together here, or each by its own thread once
+                // it has a place.
+                let begun: Vec<Option<Begun>> = if together {
+                    let items: Vec<_> = wave.iter().map(|&(c, v)| (c, Some(v))).collect();
+                    self.begin_stops(&items, timeout, progress)?
                         .into_iter()
-                        .zip(signalled)
-                        .zip(&wave)
-                        .map(|(((c, s), sig), &(_, v))| (c, v, Some((s, sig))))
+                        .map(Some)
                         .collect()
                 } else {
-                    wave.iter().map(|&(c, v)| (c, v, None)).collect()
+                    wave.iter().map(|_| None).collect()
                 };
-                for (c, volumes, begun) in items {
+                for (&(c, volumes), begun) in wave.iter().zip(begun) {
                     let stopped_tx = stopped_tx.clone();
                     handles.push(scope.spawn(move || {
                         let _place = permits.take();
-                        let (stopping, signalled) = match begun {
-                            Some(b) => b,
-                            None => self.begin_stop(c, timeout, Some(volumes), progress),
+                        let result = match begun {
+                            Some(b) => self.finish_stop(c, b, progress),
+                            None => self.stop_one(c, timeout, Some(volumes), progress),
                         };
-                        let result =
-                            stopping.and_then(|s| self.finish_stop(c, s, signalled, progress));
                         let _ = stopped_tx.send(result.is_ok());
                         drop(stopped_tx);
                         result?;

@@ -96,11 +96,7 @@ impl Runtime<'_> {
         services: &[String],
         index: Option<u32>,
     ) -> RunResult<Vec<ProjectContainer>> {
-        for s in services {
-            if !self.project.services.is_empty() && !self.project.services.contains_key(s) {
-                return Err(super::error::invalid(format!("no such service: {s}")));
-            }
-        }
+        self.check_services(services)?;
         Ok(self
             .containers(OneOff::Exclude)?
             .into_iter()

@@ -1,13 +1,14 @@
 //! The observed state: the engine's containers that carry the project's
 //! label, as Compose reads them (`getContainers`).
 
+use std::borrow::Cow;
+
 use wharf_engine::containers::ContainerSummary;
 use wharf_model::Status;
 
 use super::labels;
 use super::{RunResult, Runtime};
-use crate::model::Project;
-use crate::model::{Dependency, Service};
+use crate::model::{Dependency, Project, Service};
 
 /// Which containers: services' own, `run`'s one-off ones, or both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +53,11 @@ impl ProjectContainer {
 
     pub fn running(&self) -> bool {
         self.0.status.is_running()
+    }
+
+    /// Whether it is of one of `services` (of any when there is none).
+    pub fn of_any(&self, services: &[String]) -> bool {
+        services.is_empty() || services.iter().any(|s| s == self.service())
     }
 
     /// `Container NAME`, the id of its progress events.
@@ -130,15 +136,15 @@ impl Runtime<'_> {
 
     /// The project to order work by: the loaded one, or, known by name,
     /// the one `containers`' labels describe.
-    pub(crate) fn ordering(&self, containers: &[ProjectContainer]) -> Project {
+    pub(crate) fn ordering(&self, containers: &[ProjectContainer]) -> Cow<'_, Project> {
         if !self.project.services.is_empty() {
-            return self.project.clone();
+            return Cow::Borrowed(&self.project);
         }
-        Project {
+        Cow::Owned(Project {
             name: self.project.name.clone(),
             services: services_from_labels(containers),
             ..Default::default()
-        }
+        })
     }
 
     /// A project known by name takes the services its containers'
@@ -183,9 +189,7 @@ impl Runtime<'_> {
     /// last (`getSpecifiedContainer`; its index 0, the default, is none).
     pub fn one_container(&self, service: &str, index: Option<u32>) -> RunResult<ProjectContainer> {
         let index = index.filter(|i| *i > 0);
-        if !self.project.services.is_empty() && !self.project.services.contains_key(service) {
-            return Err(super::error::invalid(format!("no such service: {service}")));
-        }
+        self.check_services(&[service.to_string()])?;
         let mut found: Vec<ProjectContainer> = self
             .containers(OneOff::Include)?
             .into_iter()

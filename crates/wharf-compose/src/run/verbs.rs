@@ -27,9 +27,19 @@ impl Runtime<'_> {
             .collect())
     }
 
+    /// The running containers of `services` (all when empty), `run`'s
+    /// one-off ones too.
+    fn running_of(&self, services: &[String]) -> RunResult<Vec<ProjectContainer>> {
+        Ok(self
+            .containers(OneOff::Include)?
+            .into_iter()
+            .filter(|c| c.running() && c.of_any(services))
+            .collect())
+    }
+
     /// Services named on the command line must be the project's (a
     /// project known by name has no list to check them against).
-    fn check_services(&self, services: &[String]) -> RunResult<()> {
+    pub fn check_services(&self, services: &[String]) -> RunResult<()> {
         match services
             .iter()
             .find(|s| !self.project.services.is_empty() && !self.project.services.contains_key(*s))
@@ -49,8 +59,6 @@ impl Runtime<'_> {
     ) -> RunResult<Vec<Vec<Vec<ProjectContainer>>>> {
         self.check_services(services)?;
         let all = self.containers(OneOff::Exclude)?;
-        let wanted =
-            |c: &ProjectContainer| services.is_empty() || services.iter().any(|s| s == c.service());
         let mut levels = dependency_levels(&self.ordering(&all));
         if reverse {
             levels.reverse();
@@ -62,7 +70,7 @@ impl Runtime<'_> {
                     .iter()
                     .map(|name| {
                         all.iter()
-                            .filter(|c| c.service() == name && wanted(c))
+                            .filter(|c| c.service() == name && c.of_any(services))
                             .cloned()
                             .collect()
                     })
@@ -98,10 +106,8 @@ impl Runtime<'_> {
     ) -> RunResult<()> {
         self.check_services(services)?;
         let running: Vec<ProjectContainer> = self
-            .containers(OneOff::Include)?
+            .running_of(services)?
             .into_iter()
-            .filter(|c| c.running())
-            .filter(|c| services.is_empty() || services.iter().any(|s| s == c.service()))
             .filter(|c| {
                 remove_orphans
                     || self.project.services.is_empty()
@@ -217,14 +223,8 @@ impl Runtime<'_> {
         services: &[String],
         on_exit: &(dyn Fn(&ProjectContainer, i32) + Sync),
     ) -> RunResult<i32> {
-        // The running containers of those services, one-off ones too,
-        // whatever the file says (Compose's `Wait` lists them so).
-        let containers: Vec<ProjectContainer> = self
-            .containers(OneOff::Include)?
-            .into_iter()
-            .filter(|c| c.running())
-            .filter(|c| services.is_empty() || services.iter().any(|s| s == c.service()))
-            .collect();
+        // Whatever the file says (Compose's `Wait` lists them so).
+        let containers = self.running_of(services)?;
         if containers.is_empty() {
             return Err(invalid(format!(
                 "no containers for project {:?}",

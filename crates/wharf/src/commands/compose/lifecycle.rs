@@ -13,6 +13,15 @@ use crate::cli_compose::{
 };
 
 impl Cx<'_> {
+    /// `-p NAME`, unless empty.
+    fn name_flag(&self) -> Option<&str> {
+        self.args
+            .project
+            .project_name
+            .as_deref()
+            .filter(|n| !n.is_empty())
+    }
+
     /// The project as Compose's `projectOrName` has it: with `-p` and no
     /// `-f`, known by name from its objects' labels (no file is read,
     /// so no service named is checked); else loaded with the `services`
@@ -24,9 +33,8 @@ impl Cx<'_> {
         engine: &'e wharf_engine::Engine,
         services: &[String],
     ) -> Result<Runtime<'e>, RunError> {
-        let flags = &self.args.project;
-        if let Some(name) = flags.project_name.as_deref().filter(|n| !n.is_empty()) {
-            if flags.file.is_empty() {
+        if let Some(name) = self.name_flag() {
+            if self.args.project.file.is_empty() {
                 return Ok(by_name(engine, name));
             }
         }
@@ -48,10 +56,8 @@ impl Cx<'_> {
         &self,
         engine: &'e wharf_engine::Engine,
     ) -> Result<Runtime<'e>, RunError> {
-        if let Some(name) = self.args.project.project_name.as_deref() {
-            if !name.is_empty() {
-                return Ok(by_name(engine, name));
-            }
+        if let Some(name) = self.name_flag() {
+            return Ok(by_name(engine, name));
         }
         if let Some(name) = env_project_name() {
             return Ok(by_name(engine, &name));

@@ -121,11 +121,7 @@ fn ps_row(rt: &Runtime, c: &ProjectContainer, trunc: bool) -> Result<Value, RunE
 pub fn ps(cx: &Cx, a: &ComposePsArgs) -> Result<ExitCode, RunError> {
     let engine = cx.engine()?;
     let rt = cx.project_or_name(&engine, &a.service)?;
-    for s in &a.service {
-        if !rt.project.services.is_empty() && !rt.project.services.contains_key(s) {
-            return Err(RunError::Invalid(format!("no such service: {s}")));
-        }
-    }
+    rt.check_services(&a.service)?;
     if let Some(f) = &a.filter {
         match f.split_once('=') {
             Some(("status", _)) => {}
