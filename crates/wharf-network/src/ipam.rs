@@ -74,15 +74,21 @@ struct Entry {
 pub struct Registry {
     path: PathBuf,
     entries: Vec<Entry>,
+    /// Whether this is the host's registry ([`RUN_DIR`]). Only it knows
+    /// every living root, so only it may judge a wharf bridge dead (and
+    /// delete it): to another one (a test's), every root is unknown, and
+    /// every bridge on the host would look like a dead root's.
+    host: bool,
     _lock: Flock<fs::File>,
 }
 
 impl Registry {
     pub fn open() -> NetResult<Registry> {
-        Registry::open_in(Path::new(RUN_DIR))
+        Registry::open_in(Path::new(RUN_DIR), true)
     }
 
-    pub fn open_in(dir: &Path) -> NetResult<Registry> {
+    /// The registry kept in `dir`; `host`: see [`Registry::host`].
+    fn open_in(dir: &Path, host: bool) -> NetResult<Registry> {
         fs::create_dir_all(dir)
             .map_err(|e| NetworkError::io(format!("creating {}", dir.display()), e))?;
         let lock_path = dir.join("subnets.lock");
@@ -111,6 +117,7 @@ impl Registry {
         Ok(Registry {
             path,
             entries,
+            host,
             _lock: lock,
         })
     }
@@ -160,6 +167,9 @@ impl Registry {
     /// The table of the root that owned `dev`, a link routing `s`, if it
     /// is a dead root's wharf bridge: no living root holds its subnet.
     fn dead_bridge(&self, dev: &str, s: Subnet) -> Option<String> {
+        if !self.host {
+            return None;
+        }
         crate::names::root_table_of(dev)
             .filter(|_| !self.entries.iter().any(|e| e.subnet == AnySubnet::V4(s)))
     }
@@ -311,6 +321,44 @@ pub fn pick_address(
 mod tests {
     use super::*;
 
+    /// A registry other than the host's knows none of the host's roots:
+    /// the wharf bridges it meets are not its to call dead. (The suite's
+    /// own run of the test above deleted every root's bridge on the host,
+    /// the user's `wharf0` too, and the builds of tests running beside it
+    /// lost their network.) Runs alone (`.config/nextest.toml`): the
+    /// bridge it makes looks like a dead root's to any `system check`.
+    #[test]
+    fn a_registry_not_the_hosts_deletes_no_bridge() {
+        struct Gone(&'static str);
+        impl Drop for Gone {
+            fn drop(&mut self) {
+                if let Ok(nl) = crate::netlink::Netlink::new() {
+                    let _ = nl.delete_link(self.0);
+                }
+            }
+        }
+        // Named as a root's network bridge (`wb` + tag + `-`).
+        let bridge = Gone("wbfffff-ipamt");
+        let nl = crate::netlink::Netlink::new().unwrap();
+        nl.add_bridge(bridge.0, Ipv4Addr::new(10, 223, 77, 1), 24, None, None)
+            .unwrap();
+        assert!(host_routes().iter().any(|(dev, _)| dev == bridge.0));
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("a");
+        fs::create_dir_all(&root).unwrap();
+        fs::write(root.join("db.sqlite"), b"").unwrap();
+        let none = |_: &str| false;
+        let mut reg = Registry::open_in(&dir.path().join("run"), false).unwrap();
+        let taken: Subnet = "10.223.77.0/24".parse().unwrap();
+        let err = reg.allocate(&root, Some(taken), &none).unwrap_err();
+        assert!(err.to_string().contains("Pool overlaps"), "{err}");
+        assert!(reg.dead_bridges(&none).is_empty());
+        assert!(
+            nl.link_index(bridge.0).unwrap().is_some(),
+            "the host's bridge was deleted"
+        );
+    }
+
     #[test]
     fn pool_skips_taken_subnets_and_forgets_dead_roots() {
         let dir = tempfile::tempdir().unwrap();
@@ -321,7 +369,7 @@ mod tests {
             fs::write(r.join("db.sqlite"), b"").unwrap();
         }
         let none = |_: &str| false;
-        let mut reg = Registry::open_in(&dir.path().join("run")).unwrap();
+        let mut reg = Registry::open_in(&dir.path().join("run"), false).unwrap();
         let first = reg.allocate(&root_a, None, &none).unwrap();
         let second = reg.allocate(&root_b, None, &none).unwrap();
         assert_ne!(first, second);
@@ -334,7 +382,7 @@ mod tests {
         drop(reg);
         // Root a is deleted: its subnet is free again.
         fs::remove_dir_all(&root_a).unwrap();
-        let mut reg = Registry::open_in(&dir.path().join("run")).unwrap();
+        let mut reg = Registry::open_in(&dir.path().join("run"), false).unwrap();
         assert_eq!(reg.allocate(&root_b, None, &none).unwrap(), first);
         reg.release(&root_b, first).unwrap();
         reg.release(&root_b, second).unwrap();
